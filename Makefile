@@ -1,0 +1,19 @@
+# The README's commands. Each installs what it needs first (scripts/bootstrap.sh).
+.PHONY: demo test lint bench
+
+PORT ?= 5000
+
+demo:
+	bash scripts/bootstrap.sh
+	.venv/bin/hallq demo --port $(PORT)
+
+test:
+	bash scripts/test.sh
+
+lint:
+	bash scripts/bootstrap.sh test
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports --no-cache && .venv/bin/mypy
+
+bench:
+	bash scripts/bootstrap.sh test
+	.venv/bin/python -m bench

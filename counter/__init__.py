@@ -1,0 +1,1 @@
+"""The counter page (its own issue builds the real screen)."""

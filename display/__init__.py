@@ -1,0 +1,1 @@
+"""The display page (its own issue builds the real screen)."""

@@ -1,0 +1,1 @@
+"""The kiosk page (its own issue builds the real screen)."""

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks for hallq: a virtualenv with the project and its test tools,
+# and (as root, on Debian) the CJK font the virtual printer renders tickets with.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_tests="${1:-}"
+py="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$py" -m venv .venv
+fi
+stamp=".venv/.installed${want_tests:+-test}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  if [ -n "$want_tests" ]; then
+    .venv/bin/python -m pip install --quiet -e '.[test]'
+  else
+    .venv/bin/python -m pip install --quiet -e .
+  fi
+  touch "$stamp"
+fi
+
+# The virtual printer draws Chinese tickets with a CJK font; install one where we can.
+if ! fc-list 2>/dev/null | grep -qi -e 'wqy' -e 'noto.*cjk'; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei fontconfig) \
+      >/dev/null 2>&1 || echo "warning: could not install fonts-wqy-zenhei; ticket PNGs will lack Chinese glyphs" >&2
+  fi
+fi

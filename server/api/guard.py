@@ -1,0 +1,67 @@
+"""Who is calling: bearer tokens for devices and scripts, session cookies (with CSRF) for pages."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import current_app, g, request, session
+
+from server.auth import Principal, authenticate_token, may_manage, may_work_counter, user_principal
+from server.engine.errors import HallError
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def hq() -> Any:
+    """The running hallq (context, publisher, limits) of this app."""
+    return current_app.extensions["hallq"]
+
+
+def principal() -> Principal:
+    """The authenticated caller, or a 401."""
+    if "principal" in g:
+        return g.principal  # type: ignore[no-any-return]
+    header = request.headers.get("Authorization", "")
+    found: Principal | None = None
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token:
+            found = authenticate_token(hq().ctx, token.strip())
+        if found is None:
+            raise HallError("unauthorized", 401, "missing or invalid bearer token")
+    elif session.get("user"):
+        found = user_principal(hq().ctx, session["user"])
+        if found is not None and request.method not in SAFE_METHODS:
+            check_csrf()
+    if found is None:
+        raise HallError("unauthorized", 401, "log in or send a bearer token")
+    g.principal = found
+    return found
+
+
+def check_csrf() -> None:
+    """Cookie-authenticated writes must echo the session's CSRF token in a header."""
+    sent = request.headers.get("X-CSRF-Token", "")
+    expected = session.get("csrf", "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        raise HallError("csrf_failed", 403, "missing or wrong X-CSRF-Token header")
+
+
+def require_counter(hall_id: str, counter_id: str) -> Principal:
+    p = principal()
+    if not may_work_counter(p, hall_id, counter_id):
+        raise HallError("forbidden", 403, "this credential may not act for that counter")
+    return p
+
+
+def require_manager(hall_id: str) -> Principal:
+    p = principal()
+    if not may_manage(p, hall_id):
+        raise HallError("forbidden", 403, "supervisors and admins only")
+    return p
+
+
+def clerk_name(p: Principal) -> str | None:
+    """The name the ledger records: the logged-in clerk; for a device token, the counter's clerk."""
+    return None if p.role == "counter" else p.name

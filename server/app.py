@@ -1,0 +1,143 @@
+"""The app factory: Flask, Socket.IO, the database, and the error body at the edge."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, jsonify, request
+from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException
+
+from server import realtime
+from server.clock import SystemClock
+from server.config import Config
+from server.engine.errors import HallError
+from server.printing import Printing
+from server.ratelimit import RateLimiter
+from server.services import halls
+from server.services.context import Clock, Context
+from server.store.db import Database
+
+log = logging.getLogger("hallq")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class Hallq:
+    """Everything a handler needs, kept in app.extensions["hallq"]."""
+
+    def __init__(self, config: Config, socketio: SocketIO, clock: Clock) -> None:
+        self.ctx = Context(config, Database(config.settings.database), clock)
+        self.publisher = realtime.Publisher(socketio, self.ctx)
+        limits = config.settings.limits
+        self.ticket_limiter = RateLimiter(limits.tickets_per_minute)
+        self.rating_limiter = RateLimiter(limits.ratings_per_minute)
+        self.printing = Printing(config, socketio)
+
+    def track_url(self, token: str) -> str:
+        """The resident's page, printed as the ticket's QR code."""
+        base = self.ctx.config.settings.public_url or request.host_url
+        return f"{base.rstrip('/')}/t/{token}"
+
+    def print_ticket(self, kiosk_id: str, issued: Any, track_url: str) -> None:
+        found = self.ctx.config.find_kiosk(kiosk_id)
+        if found is not None:
+            self.printing.submit(found[0], found[1], issued, track_url)
+
+    def printer_state(self, kiosk: Any) -> str:
+        return self.printing.state(kiosk)
+
+
+def secret_key(data_dir: Path) -> str:
+    """The session-signing key, made once per data folder and shared by its processes."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, SocketIO]:
+    """Build the app; the database is migrated and counters seeded before it serves."""
+    settings = config.settings
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SECRET_KEY=secret_key(settings.data_dir),
+        MAX_CONTENT_LENGTH=settings.limits.max_body_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings.public_url and settings.public_url.startswith("https")),
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    socketio = SocketIO(
+        app,
+        async_mode=settings.async_mode,
+        message_queue=settings.message_queue,
+        cors_allowed_origins=settings.public_url or None,
+        json=None,
+    )
+    hallq = Hallq(config, socketio, clock or SystemClock())
+    hallq.ctx.db.migrate()
+    halls.seed_counters(hallq.ctx)
+    app.extensions["hallq"] = hallq
+
+    from server.api import api
+    from server.pages import pages
+
+    app.register_blueprint(api)
+    app.register_blueprint(pages)
+    for module in ("kiosk.views", "display.views", "counter.views"):
+        app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
+    realtime.register(socketio, hallq.ctx)
+    _install_edges(app)
+    hallq.printing.start()
+    return app, socketio
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _install_edges(app: Flask) -> None:
+    @app.before_request
+    def _request_id() -> None:
+        sent = request.headers.get("X-Request-Id", "")
+        g.request_id = sent if REQUEST_ID.match(sent) else secrets.token_hex(8)
+
+    @app.after_request
+    def _headers(response: Any) -> Any:
+        response.headers["X-Request-Id"] = g.get("request_id", "-")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; media-src 'self' data: blob:; "
+            "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"  # track URLs carry the resident's token
+        return response
+
+    @app.errorhandler(HallError)
+    def _hall_error(e: HallError) -> Any:
+        return jsonify(error_body(e.code, e.message)), e.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(e: HTTPException) -> Any:
+        code = re.sub(r"[^a-z0-9]+", "_", (e.name or "error").lower()).strip("_")
+        response = jsonify(error_body(code, e.description or e.name or "error"))
+        response.status_code = e.code or 500
+        if e.code == 405 and e.valid_methods:
+            response.headers["Allow"] = ", ".join(e.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception) -> Any:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        body = error_body("internal_error", f"unexpected error (request id {g.get('request_id', '-')})")
+        return jsonify(body), 500

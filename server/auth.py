@@ -1,0 +1,152 @@
+"""Staff authentication: API tokens (hashed, revocable) and clerk logins (argon2)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from server.engine.errors import HallError
+from server.services.context import Context
+from server.store.models import ApiTokenRow, UserRow
+
+ROLES = ("clerk", "supervisor", "admin")
+TOKEN_RE = re.compile(r"^hq_([0-9a-f]{12})\.([A-Za-z0-9_-]{20,100})$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_hasher = PasswordHasher()
+# Verifying against this keeps an unknown username as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a role, the hall it belongs to (None = every hall) and its counter, if any."""
+
+    role: str  # counter | clerk | supervisor | admin
+    name: str
+    hall: str | None = None
+    counter: str | None = None
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role in ("supervisor", "admin")
+
+
+def _sha(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(
+    ctx: Context, role: str, counter: str | None = None, hall: str | None = None, label: str | None = None
+) -> str:
+    """A new bearer token, printed once; only its hash is kept."""
+    if role == "counter":
+        found_hall, _ = ctx.counter(counter or "")
+        hall = found_hall.id
+    elif role in ("supervisor", "admin"):
+        if hall is not None:
+            ctx.hall(hall)
+    else:
+        raise HallError("invalid_role", 422, f"unknown role: {role}")
+    token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    with ctx.db.write() as s:
+        s.add(
+            ApiTokenRow(
+                id=token_id,
+                secret_hash=_sha(secret),
+                role=role,
+                hall_id=hall,
+                counter_id=counter,
+                label=label,
+                created_at=ctx.clock.now(),
+            )
+        )
+    return f"hq_{token_id}.{secret}"
+
+
+def revoke_token(ctx: Context, token_id: str) -> bool:
+    with ctx.db.write() as s:
+        row = s.get(ApiTokenRow, token_id)
+        if row is None or row.revoked_at is not None:
+            return False
+        row.revoked_at = ctx.clock.now()
+        return True
+
+
+def authenticate_token(ctx: Context, token: str) -> Principal | None:
+    """The principal of a bearer token, or None when it is malformed, unknown or revoked."""
+    match = TOKEN_RE.match(token)
+    if match is None:
+        return None
+    token_id, secret = match.groups()
+    with ctx.db.read() as s:
+        row = s.get(ApiTokenRow, token_id)
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _sha(secret)):
+        return None
+    name = row.label or (f"counter:{row.counter_id}" if row.role == "counter" else f"{row.role}:{row.id}")
+    return Principal(row.role, name, row.hall_id, row.counter_id)
+
+
+def add_user(ctx: Context, username: str, password: str, role: str, hall: str | None, now: datetime) -> None:
+    """Create or replace a staff login."""
+    if not USERNAME_RE.match(username):
+        raise HallError("invalid_username", 422, "a username is 1-64 letters, digits, '.', '_' or '-'")
+    if role not in ROLES:
+        raise HallError("invalid_role", 422, f"role must be one of {', '.join(ROLES)}")
+    if len(password) < 8:
+        raise HallError("weak_password", 422, "a password has at least 8 characters")
+    if hall is not None:
+        ctx.hall(hall)
+    elif role == "clerk":
+        if len(ctx.config.halls) != 1:
+            raise HallError("hall_required", 422, "name the clerk's hall with --hall")
+        hall = ctx.config.halls[0].id
+    with ctx.db.write() as s:
+        row = s.get(UserRow, username)
+        if row is None:
+            row = UserRow(username=username, created_at=now)
+            s.add(row)
+        row.password_hash, row.role, row.hall_id, row.disabled = _hasher.hash(password), role, hall, False
+
+
+def login(ctx: Context, username: str, password: str) -> Principal | None:
+    """Check a username and password; None on any mismatch (without saying which)."""
+    with ctx.db.read() as s:
+        row = s.get(UserRow, username) if USERNAME_RE.match(username) else None
+    try:
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None or row.disabled:
+        return None
+    return Principal(row.role, row.username, row.hall_id)
+
+
+def user_principal(ctx: Context, username: str) -> Principal | None:
+    """Reload a logged-in user (a disabled or removed user loses the session)."""
+    with ctx.db.read() as s:
+        row = s.scalars(select(UserRow).where(UserRow.username == username)).first()
+    if row is None or row.disabled:
+        return None
+    return Principal(row.role, row.username, row.hall_id)
+
+
+def may_work_counter(p: Principal, hall_id: str, counter_id: str) -> bool:
+    """Counter actions: that counter's token, an admin, or staff of the counter's hall."""
+    if p.role == "admin":
+        return p.hall is None or p.hall == hall_id
+    if p.role == "counter":
+        return p.counter == counter_id
+    return p.hall in (None, hall_id)
+
+
+def may_manage(p: Principal, hall_id: str) -> bool:
+    """Ledger, reports and complaints: supervisors and admins of the hall."""
+    return p.is_manager and p.hall in (None, hall_id)

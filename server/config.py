@@ -1,0 +1,679 @@
+"""The hall's configuration: one TOML file, read into frozen dataclasses and checked once at load.
+
+Layout (every key not marked required is optional; unknown keys are errors)::
+
+    [server]
+    data_dir = "data"          # relative to the file's folder; default "data"
+    database = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"   # default sqlite:///<data_dir>/hallq.db
+    public_url = "http://hall.example:5000"   # base of ticket QR links; default: derived from the request
+    message_queue = "redis://127.0.0.1:6379/0"   # needed when several server processes share the halls
+    async_mode = "eventlet"    # or "threading"
+    host = "127.0.0.1"
+    port = 5000
+    log_level = "INFO"
+
+    [server.limits]
+    tickets_per_minute = 30
+    ratings_per_minute = 10
+    max_body_bytes = 65536
+
+    [ratings]                  # deadlines of a bad rating (差评), in the hall's days
+    callback_days = 1
+    fix_days = 15
+
+    [[hall]]
+    id = "town"                # required; ids are [a-z0-9][a-z0-9_-]{0,39}
+    name = "XX镇便民服务中心"    # required; name_en defaults to name
+    timezone = "Asia/Shanghai"
+    number_width = 3           # digits of a ticket number: A001
+    max_priority_streak = 2    # priority tickets called in a row before a normal one
+    hours = "always"           # or { days = ["mon", ...], periods = ["08:30-12:00", "13:30-17:30"] }
+
+    [[hall.service]]           # at least one
+    id = "id-card"; name = "身份证办理"; prefix = "A"     # required
+    kind = "immediate"         # or "promised", which needs time_limit_days >= 1
+    time_limit_days = 0; materials = ["居民户口簿"]; daily_limit = 200; avg_service_s = 300
+    fee = "免费"; enabled = true; hours = "always"        # hours default to the hall's
+
+    [[hall.counter]]           # at least one
+    id = "w1"; number = 1; services = ["id-card"]        # required; services in order of preference
+    name = "1号窗口"            # default "<number>号窗口"
+    partner = "w2"             # the A/B partner; must name this counter back
+
+    [[hall.kiosk]]
+    id = "k1"; name = "大厅取号机"
+    printer = { kind = "virtual" }   # none|virtual|network|usb|serial|file; host, port, path,
+                                     # usb_vendor, usb_product, baudrate
+
+    [[hall.display]]
+    id = "d1"; name = "等候区大屏"
+
+Environment variables win over the file: HALLQ_DATABASE_URL (database) and HALLQ_ASYNC_MODE (async_mode).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from difflib import get_close_matches
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from .engine.model import WEEKDAYS, Counter, Display, Hall, Hours, Kiosk, Printer, Service, ServiceKind
+from .engine.numbering import capacity
+
+ENV_DATABASE = "HALLQ_DATABASE_URL"
+ENV_ASYNC_MODE = "HALLQ_ASYNC_MODE"
+
+ASYNC_MODES = ("eventlet", "threading")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+PRINTER_KINDS = ("none", "virtual", "network", "usb", "serial", "file")
+
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+_PREFIX = re.compile(r"[A-Z]{1,2}")
+_PERIOD = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
+_TOML_ERROR = re.compile(r"(?s)(.*) \(at (?:line (\d+), column (\d+)|end of document)\)")
+
+# The keys each table may hold, in the order the module docstring lists them.
+_ROOT_KEYS = tuple("server ratings hall".split())
+_SERVER_KEYS = tuple("data_dir database public_url message_queue async_mode host port log_level limits".split())
+_LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".split())
+_RATINGS_KEYS = tuple("callback_days fix_days".split())
+_HALL_KEYS = tuple(
+    "id name name_en timezone number_width max_priority_streak hours service counter kiosk display".split()
+)
+_HOURS_KEYS = tuple("days periods".split())
+_SERVICE_KEYS = tuple(
+    "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours".split()
+)
+_COUNTER_KEYS = tuple("id number name services partner".split())
+_KIOSK_KEYS = tuple("id name printer".split())
+_PRINTER_KEYS = tuple("kind host port path usb_vendor usb_product baudrate".split())
+_DISPLAY_KEYS = tuple("id name".split())
+
+_REQUIRED: Any = object()
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; str() is one line naming the file and the place."""
+
+    def __init__(self, source: str, place: str, problem: str) -> None:
+        self.source, self.place, self.problem = source, place, problem
+        super().__init__(f"{source}: {place}: {problem}" if place else f"{source}: {problem}")
+
+
+@dataclass(frozen=True)
+class Limits:
+    tickets_per_minute: int = 30
+    ratings_per_minute: int = 10
+    max_body_bytes: int = 65536
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database: str = ""  # SQLAlchemy URL; empty means sqlite:///<data_dir>/hallq.db
+    public_url: str | None = None  # base URL of ticket QR links, no trailing slash; None = from the request
+    message_queue: str | None = None
+    async_mode: str = "eventlet"
+    host: str = "127.0.0.1"
+    port: int = 5000
+    log_level: str = "INFO"
+    limits: Limits = field(default_factory=Limits)
+    callback_days: int = 1
+    fix_days: int = 15
+
+    def __post_init__(self) -> None:
+        # The default depends on data_dir, which a dataclass default cannot see.
+        if not self.database:
+            object.__setattr__(self, "database", f"sqlite:///{self.data_dir}/hallq.db")
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings
+    halls: tuple[Hall, ...]
+    source: str
+
+    def hall(self, hall_id: str) -> Hall | None:
+        """The hall with this id, if any."""
+        return next((h for h in self.halls if h.id == hall_id), None)
+
+    def find_counter(self, counter_id: str) -> tuple[Hall, Counter] | None:
+        """The counter with this id and its hall (counter ids are unique across halls)."""
+        return next(((h, c) for h in self.halls for c in h.counters if c.id == counter_id), None)
+
+    def find_kiosk(self, kiosk_id: str) -> tuple[Hall, Kiosk] | None:
+        """The kiosk with this id and its hall (kiosk ids are unique across halls)."""
+        return next(((h, k) for h in self.halls for k in h.kiosks if k.id == kiosk_id), None)
+
+
+def load_config(path: str | Path, data_dir: str | Path | None = None) -> Config:
+    """Read and check a config file; `data_dir`, when given, overrides the file's.
+
+    Environment: HALLQ_DATABASE_URL, when set and not empty, overrides `database`;
+    HALLQ_ASYNC_MODE likewise overrides `async_mode`.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read the file: {exc.strerror or exc}") from None
+    return _load(raw, str(path), path.absolute().parent, data_dir)
+
+
+def load_demo_config(data_dir: str | Path) -> Config:
+    """The packaged demo hall (server/demo_hall.toml), keeping its data in `data_dir`."""
+    raw = resources.files("server").joinpath("demo_hall.toml").read_bytes()
+    return _load(raw, "server/demo_hall.toml", Path.cwd(), data_dir)
+
+
+class _Problem(Exception):
+    """Raised while reading; load_config adds the file name and turns it into a ConfigError."""
+
+    def __init__(self, place: str, message: str) -> None:
+        super().__init__(place, message)
+        self.place, self.message = place, message
+
+
+def _load(raw: bytes, source: str, base_dir: Path, data_dir: str | Path | None) -> Config:
+    try:
+        root = _Table.of(_parse(raw), "", _ROOT_KEYS)
+        settings = _settings(root, base_dir, data_dir)
+        halls = _halls(root)
+    except _Problem as problem:
+        raise ConfigError(source, problem.place, problem.message) from None
+    return Config(settings=settings, halls=halls, source=source)
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    try:
+        # utf-8-sig: Windows editors often save UTF-8 with a byte-order mark, which TOML itself rejects.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _Problem(f"line {line}", "not UTF-8 text (save the file as UTF-8, not GBK)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_problem(str(exc)) from None
+
+
+def _toml_problem(message: str) -> _Problem:
+    # Python 3.11's TOMLDecodeError has no line attribute; its message ends with "(at line L, column C)".
+    match = _TOML_ERROR.fullmatch(message)
+    if match is None:
+        return _Problem("", f"invalid TOML: {message}")
+    what, line, column = match.groups()
+    if line is None:
+        return _Problem("end of file", f"invalid TOML: {what}")
+    return _Problem(f"line {line}", f"invalid TOML: {what} (column {column})")
+
+
+# -- reading tables -------------------------------------------------------------------------------
+
+
+def _join(place: str, key: str) -> str:
+    return f"{place}.{key}" if place else key
+
+
+def _type_name(value: object) -> str:
+    # TOML's words, since the reader of the message is editing TOML; bool before int, as bool is an int in Python.
+    for kind, name in ((bool, "boolean"), (int, "integer"), (float, "float"), (str, "string")):
+        if isinstance(value, kind):
+            return f"{name} {_show(value)}"
+    if isinstance(value, list | dict):
+        return "array" if isinstance(value, list) else "table"
+    return "date/time"  # TOML's only other values
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value[:60]}"'
+    return str(value)
+
+
+_WANTED = {str: "a string", int: "an integer", bool: "true or false", list: "an array", dict: "a table"}
+
+
+def _typed(value: Any, kind: type, place: str) -> Any:
+    """The value if it has the TOML type asked for; a boolean is never an integer."""
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    raise _Problem(place, f"expected {_WANTED[kind]}, got {_type_name(value)}")
+
+
+class _Table:
+    """A TOML table being read, with its place for messages; unknown keys are refused on sight."""
+
+    def __init__(self, data: dict[str, Any], place: str) -> None:
+        self.data, self.place = data, place
+
+    @classmethod
+    def of(cls, value: Any, place: str, keys: tuple[str, ...]) -> _Table:
+        table = cls(_typed(value, dict, place), place)
+        for key in table.data:
+            if key not in keys:
+                raise _Problem(table.at(key), _unknown_key(key, keys))
+        return table
+
+    def at(self, key: str) -> str:
+        return _join(self.place, key)
+
+    def get(self, key: str, kind: type, default: Any = _REQUIRED) -> Any:
+        if key in self.data:
+            return _typed(self.data[key], kind, self.at(key))
+        if default is _REQUIRED:
+            raise _Problem(self.place, f"missing required key '{key}'")
+        return default
+
+    def text(self, key: str, default: Any = _REQUIRED) -> Any:
+        """A string that, if present, is not blank."""
+        value = self.get(key, str, default)
+        if isinstance(value, str) and key in self.data and not value.strip():
+            raise _Problem(self.at(key), "must not be empty")
+        return value
+
+    def number(self, key: str, low: int, high: int | None, default: Any = _REQUIRED) -> Any:
+        """An integer within low..high (no upper bound when high is None)."""
+        value = self.get(key, int, default)
+        if value is not None and (value < low or (high is not None and value > high)):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise _Problem(self.at(key), f"must be {bounds}, got {value}")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: Any = _REQUIRED) -> Any:
+        value = self.get(key, str, default)
+        if value not in choices:
+            raise _Problem(self.at(key), f"{_show(value)} is not one of {', '.join(choices)}")
+        return value
+
+    def ident(self, key: str = "id") -> str:
+        value: str = self.get(key, str)
+        if not _ID.fullmatch(value):
+            raise _Problem(self.at(key), f"{_show(value)} is not an id (lowercase a-z, 0-9, '-' or '_', 1-40 long)")
+        return value
+
+    def table(self, key: str, keys: tuple[str, ...]) -> _Table:
+        """A sub-table; an absent one reads as empty, so its defaults apply."""
+        return _Table.of(self.data.get(key, {}), self.at(key), keys)
+
+    def tables(self, key: str, keys: tuple[str, ...], required: bool) -> list[_Table]:
+        """An array of tables ([[hall.service]]); `required` asks for at least one."""
+        header = re.sub(r"\[\d+\]", "", self.at(key))
+        value = self.data.get(key, [])
+        if isinstance(value, dict):
+            raise _Problem(self.at(key), f"write [[{header}]] (an array of tables), not [{header}]")
+        items = _typed(value, list, self.at(key))
+        if required and not items:
+            raise _Problem(self.place, f"at least one [[{header}]] is required")
+        return [_Table.of(item, f"{self.at(key)}[{i}]", keys) for i, item in enumerate(items)]
+
+
+def _unknown_key(key: str, keys: tuple[str, ...]) -> str:
+    close = get_close_matches(key, keys, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(keys)}"
+    return f"unknown key '{key}' ({hint})"
+
+
+def _claim(seen: dict[Any, str], what: str, value: Any, place: str) -> None:
+    """Record where a value was first used; a second use is an error naming both places."""
+    if value in seen:
+        raise _Problem(place, f"duplicate {what} {value!r} (first at {seen[value]})")
+    seen[value] = place
+
+
+def _strings(table: _Table, key: str, default: Any = _REQUIRED) -> tuple[str, ...]:
+    """An array of non-blank strings."""
+    items = table.get(key, list, default)
+    for i, item in enumerate(items):
+        if not _typed(item, str, f"{table.at(key)}[{i}]").strip():
+            raise _Problem(f"{table.at(key)}[{i}]", "must not be empty")
+    return tuple(items)
+
+
+# -- server settings ------------------------------------------------------------------------------
+
+
+def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Settings:
+    server = root.table("server", _SERVER_KEYS)
+    ratings = root.table("ratings", _RATINGS_KEYS)
+    callback_days = ratings.number("callback_days", 1, None, 1)
+    fix_days = ratings.number("fix_days", 1, None, 15)
+    if callback_days > fix_days:
+        raise _Problem(ratings.at("callback_days"), f"must not exceed fix_days ({fix_days})")
+    folder = _data_dir(server, base_dir, data_dir)
+    return Settings(
+        data_dir=folder,
+        database=_database(server, folder),
+        public_url=_public_url(server),
+        message_queue=_message_queue(server),
+        async_mode=_async_mode(server),
+        host=server.text("host", "127.0.0.1"),
+        port=server.number("port", 1, 65535, 5000),
+        log_level=_log_level(server),
+        limits=_limits(server.table("limits", _LIMITS_KEYS)),
+        callback_days=callback_days,
+        fix_days=fix_days,
+    )
+
+
+def _data_dir(server: _Table, base_dir: Path, override: str | Path | None) -> Path:
+    # A path in the file means "next to the file", wherever the command is run from.
+    written: str = server.text("data_dir", "data")
+    if override is not None:
+        return Path(override).absolute()
+    return base_dir / written
+
+
+def _from_env(server: _Table, key: str, env: str, default: str) -> tuple[str, str]:
+    """A setting and its place; a set, non-empty environment variable wins over the file."""
+    written: str = server.text(key, default)  # checked even when overridden, so the file stays valid
+    value = os.environ.get(env)
+    if value:
+        return value, f"environment variable {env}"
+    return written, server.at(key)
+
+
+def _database(server: _Table, folder: Path) -> str:
+    url, place = _from_env(server, "database", ENV_DATABASE, f"sqlite:///{folder}/hallq.db")
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        # Not echoed: the URL may carry a password.
+        raise _Problem(place, "not a SQLAlchemy database URL (e.g. postgresql+psycopg2://user@host/db)") from None
+    return url
+
+
+def _async_mode(server: _Table) -> str:
+    mode, place = _from_env(server, "async_mode", ENV_ASYNC_MODE, "eventlet")
+    if mode not in ASYNC_MODES:
+        raise _Problem(place, f"{_show(mode)} is not one of {', '.join(ASYNC_MODES)}")
+    return mode
+
+
+def _public_url(server: _Table) -> str | None:
+    url: str | None = server.text("public_url", None)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise _Problem(
+            server.at("public_url"), f"{_show(url)} is not an http(s) base URL like http://hall.example:5000"
+        )
+    return url.rstrip("/")  # so that joining with "/t/<token>" never doubles the slash
+
+
+def _message_queue(server: _Table) -> str | None:
+    url: str | None = server.text("message_queue", None)
+    if url is not None and not (urlsplit(url).scheme and "://" in url):
+        raise _Problem(server.at("message_queue"), f"{_show(url)} is not a URL like redis://127.0.0.1:6379/0")
+    return url
+
+
+def _log_level(server: _Table) -> str:
+    level: str = server.text("log_level", "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise _Problem(server.at("log_level"), f"{_show(level)} is not one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _limits(limits: _Table) -> Limits:
+    return Limits(
+        tickets_per_minute=limits.number("tickets_per_minute", 1, None, 30),
+        ratings_per_minute=limits.number("ratings_per_minute", 1, None, 10),
+        max_body_bytes=limits.number("max_body_bytes", 1, None, 65536),
+    )
+
+
+# -- halls ----------------------------------------------------------------------------------------
+
+
+def _halls(root: _Table) -> tuple[Hall, ...]:
+    # Counter, kiosk and display ids are addressed without their hall (URLs, tokens), so they are unique
+    # across the whole file; each kind has its own namespace.
+    seen: dict[str, dict[Any, str]] = {"hall": {}, "counter": {}, "kiosk": {}, "display": {}}
+    return tuple(_hall(table, seen) for table in root.tables("hall", _HALL_KEYS, required=True))
+
+
+def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
+    hall_id = table.ident()
+    _claim(seen["hall"], "hall id", hall_id, table.at("id"))
+    name = table.text("name")
+    width = table.number("number_width", 2, 6, 3)
+    hours = _hours(table.data.get("hours"), table.at("hours"), Hours())
+    services = _services(table, hours, width)
+    counters = _counters(table, services, seen["counter"])
+    _check_partners(counters, table.at("counter"), hall_id)
+    _check_served(services, counters, table.at("service"))
+    return Hall(
+        id=hall_id,
+        name=name,
+        name_en=table.text("name_en", name),
+        timezone=_timezone(table),
+        number_width=width,
+        max_priority_streak=table.number("max_priority_streak", 1, None, 2),
+        services=services,
+        counters=counters,
+        kiosks=tuple(_kiosk(t, seen["kiosk"]) for t in table.tables("kiosk", _KIOSK_KEYS, required=False)),
+        displays=tuple(_display(t, seen["display"]) for t in table.tables("display", _DISPLAY_KEYS, required=False)),
+    )
+
+
+def _timezone(table: _Table) -> ZoneInfo:
+    name = table.text("timezone", "Asia/Shanghai")
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # not found, malformed key, or a folder such as "Asia"
+        raise _Problem(table.at("timezone"), f"{_show(name)} is not a time zone name like Asia/Shanghai") from None
+
+
+def _hours(value: Any, place: str, default: Hours) -> Hours:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        if value == "always":
+            return Hours(always=True)
+        raise _Problem(place, f'expected "always" or a table {{ days = [...], periods = [...] }}, got {_show(value)}')
+    table = _Table.of(value, place, _HOURS_KEYS)
+    days = _days(table) if "days" in table.data else Hours().days
+    periods = _periods(table) if "periods" in table.data else Hours().periods
+    return Hours(days=days, periods=periods)
+
+
+def _days(table: _Table) -> frozenset[int]:
+    names = _strings(table, "days")
+    if not names:
+        raise _Problem(table.at("days"), "must name at least one day")
+    seen: dict[Any, str] = {}
+    for i, day in enumerate(names):
+        if day not in WEEKDAYS:
+            raise _Problem(f"{table.at('days')}[{i}]", f"{_show(day)} is not one of {', '.join(WEEKDAYS)}")
+        _claim(seen, "day", day, f"{table.at('days')}[{i}]")
+    return frozenset(WEEKDAYS.index(day) for day in names)
+
+
+def _periods(table: _Table) -> tuple[tuple[time, time], ...]:
+    texts = _strings(table, "periods")
+    if not texts:
+        raise _Problem(table.at("periods"), 'must list at least one period (or write hours = "always")')
+    periods: list[tuple[time, time]] = []
+    for i, text in enumerate(texts):
+        place = f"{table.at('periods')}[{i}]"
+        start, end = _period(text, place)
+        if periods and start < periods[-1][1]:
+            ends = f"{periods[-1][1]:%H:%M}"
+            raise _Problem(place, f"overlaps or precedes the period before it, which ends at {ends}")
+        periods.append((start, end))
+    return tuple(periods)
+
+
+def _period(text: str, place: str) -> tuple[time, time]:
+    match = _PERIOD.fullmatch(text.strip())
+    if match is None:
+        raise _Problem(place, f'expected "HH:MM-HH:MM", got {_show(text)}')
+    start = _clock(int(match[1]), int(match[2]), place, is_end=False)
+    end = _clock(int(match[3]), int(match[4]), place, is_end=True)
+    if not start < end:
+        raise _Problem(place, f"{_show(text)} must end after it starts")
+    return start, end
+
+
+def _clock(hour: int, minute: int, place: str, is_end: bool) -> time:
+    if is_end and (hour, minute) == (24, 0):
+        return time.max  # "24:00": open to midnight; Hours.is_open compares with <, so this is the day's end
+    if hour > 23 or minute > 59:
+        raise _Problem(place, f"{hour:02d}:{minute:02d} is not a time of day")
+    return time(hour, minute)
+
+
+def _services(hall: _Table, hours: Hours, width: int) -> tuple[Service, ...]:
+    ids: dict[Any, str] = {}
+    prefixes: dict[Any, str] = {}
+    services = []
+    for table in hall.tables("service", _SERVICE_KEYS, required=True):
+        service = _service(table, hours, width)
+        _claim(ids, "service id", service.id, table.at("id"))
+        _claim(prefixes, "prefix", service.prefix, table.at("prefix"))
+        services.append(service)
+    return tuple(services)
+
+
+def _service(table: _Table, hall_hours: Hours, width: int) -> Service:
+    name = table.text("name")
+    kind = ServiceKind(table.choice("kind", tuple(k.value for k in ServiceKind), "immediate"))
+    return Service(
+        id=table.ident(),
+        name=name,
+        name_en=table.text("name_en", name),
+        prefix=_prefix(table),
+        hours=_hours(table.data.get("hours"), table.at("hours"), hall_hours),
+        kind=kind,
+        time_limit_days=_time_limit(table, kind),
+        materials=_strings(table, "materials", []),
+        daily_limit=table.number("daily_limit", 1, capacity(width), None),
+        avg_service_s=table.number("avg_service_s", 1, None, 300),
+        fee=table.get("fee", str, ""),
+        enabled=table.get("enabled", bool, True),
+    )
+
+
+def _prefix(table: _Table) -> str:
+    prefix: str = table.get("prefix", str)
+    if not _PREFIX.fullmatch(prefix):
+        raise _Problem(table.at("prefix"), f"{_show(prefix)} is not 1-2 uppercase letters A-Z")
+    return prefix
+
+
+def _time_limit(table: _Table, kind: ServiceKind) -> int:
+    # 即办件 are done on the spot; 承诺件 need a deadline to be flagged overdue (rule 6).
+    days: int = table.number("time_limit_days", 0, None, 0)
+    if kind is ServiceKind.PROMISED and days < 1:
+        raise _Problem(table.at("time_limit_days"), 'a "promised" service needs a time limit of at least 1 day')
+    if kind is ServiceKind.IMMEDIATE and days > 0:
+        raise _Problem(table.at("time_limit_days"), 'an "immediate" service has no time limit; use kind = "promised"')
+    return days
+
+
+def _counters(hall: _Table, services: tuple[Service, ...], seen: dict[Any, str]) -> tuple[Counter, ...]:
+    service_ids = {s.id for s in services}
+    numbers: dict[Any, str] = {}
+    counters = []
+    for table in hall.tables("counter", _COUNTER_KEYS, required=True):
+        counter = _counter(table, service_ids)
+        _claim(seen, "counter id", counter.id, table.at("id"))
+        _claim(numbers, "counter number", counter.number, table.at("number"))
+        counters.append(counter)
+    return tuple(counters)
+
+
+def _counter(table: _Table, service_ids: set[str]) -> Counter:
+    counter_id = table.ident()
+    number: int = table.number("number", 1, 999)
+    partner = table.get("partner", str, None)
+    return Counter(
+        id=counter_id,
+        number=number,
+        name=table.text("name", f"{number}号窗口"),
+        services=_work_profile(table, service_ids),
+        partner=partner,
+    )
+
+
+def _work_profile(table: _Table, service_ids: set[str]) -> tuple[str, ...]:
+    services = _strings(table, "services")
+    if not services:
+        raise _Problem(table.at("services"), "must list at least one service")
+    seen: dict[Any, str] = {}
+    for i, service_id in enumerate(services):
+        place = f"{table.at('services')}[{i}]"
+        if service_id not in service_ids:
+            raise _Problem(place, f"unknown service {service_id!r}")
+        _claim(seen, "service", service_id, place)
+    return services
+
+
+def _check_partners(counters: tuple[Counter, ...], place: str, hall_id: str) -> None:
+    """A/B partners name each other (rule 7): cover must work both ways."""
+    by_id = {c.id: c for c in counters}
+    paired = [(f"{place}[{i}].partner", c) for i, c in enumerate(counters) if c.partner is not None]
+    # Each partner must exist before symmetry is judged, so the error lands on the counter that is wrong.
+    for at, counter in paired:
+        if counter.partner == counter.id:
+            raise _Problem(at, "a counter cannot be its own partner")
+        if counter.partner not in by_id:
+            raise _Problem(at, f"unknown counter {counter.partner!r} in hall {hall_id!r}")
+    for at, counter in paired:
+        other = by_id[counter.partner or ""]
+        if other.partner != counter.id:
+            has = "no partner" if other.partner is None else f"partner {other.partner!r}"
+            raise _Problem(at, f"{other.id!r} must name {counter.id!r} as its partner too, but it has {has}")
+
+
+def _check_served(services: tuple[Service, ...], counters: tuple[Counter, ...], place: str) -> None:
+    # A ticket for a service no counter serves would wait forever.
+    served = {s for c in counters for s in c.services}
+    for i, service in enumerate(services):
+        if service.enabled and service.id not in served:
+            raise _Problem(f"{place}[{i}]", f"no counter serves {service.id!r} (add it to a counter or disable it)")
+
+
+def _kiosk(table: _Table, seen: dict[Any, str]) -> Kiosk:
+    kiosk_id = table.ident()
+    _claim(seen, "kiosk id", kiosk_id, table.at("id"))
+    printer = _printer(table.table("printer", _PRINTER_KEYS)) if "printer" in table.data else Printer()
+    return Kiosk(id=kiosk_id, name=table.text("name"), printer=printer)
+
+
+def _printer(table: _Table) -> Printer:
+    printer = Printer(
+        kind=table.choice("kind", PRINTER_KINDS),
+        host=table.text("host", "127.0.0.1"),
+        port=table.number("port", 1, 65535, 9100),
+        path=table.get("path", str, ""),
+        usb_vendor=table.number("usb_vendor", 0, 0xFFFF, 0),
+        usb_product=table.number("usb_product", 0, 0xFFFF, 0),
+        baudrate=table.number("baudrate", 1, None, 9600),
+    )
+    if printer.kind in ("serial", "file") and not printer.path.strip():
+        raise _Problem(table.place, f"a {printer.kind} printer needs a path")
+    if printer.kind == "usb" and not (printer.usb_vendor and printer.usb_product):
+        raise _Problem(table.place, "a usb printer needs usb_vendor and usb_product (e.g. 0x0416)")
+    return printer
+
+
+def _display(table: _Table, seen: dict[Any, str]) -> Display:
+    display_id = table.ident()
+    _claim(seen, "display id", display_id, table.at("id"))
+    return Display(id=display_id, name=table.text("name"))

@@ -1,0 +1,45 @@
+"""What a use case tells the outside world after its transaction commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Called:
+    """A number was called (or recalled) to a counter: the display speaks it."""
+
+    hall: str
+    ticket: str
+    number: str
+    counter: str
+    counter_name: str
+    counter_number: int
+    service: str
+    recall: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class QueueChanged:
+    """Waiting counts, and so every waiting ticket's place, changed for these services."""
+
+    hall: str
+    services: frozenset[str]
+    counters: frozenset[str] = frozenset()  # queues of tickets transferred to a named counter
+
+
+@dataclass(frozen=True)
+class TicketChanged:
+    hall: str
+    ticket: str
+
+
+@dataclass(frozen=True)
+class CounterChanged:
+    hall: str
+    counter: str
+
+
+Event = Called | QueueChanged | TicketChanged | CounterChanged

@@ -1,0 +1,176 @@
+"""Who is called next, who covers whom, and which transitions are allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .errors import HallError
+from .model import Counter, CounterState, TicketStatus
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A waiting ticket as call-next sees it."""
+
+    id: str
+    service: str
+    priority: bool
+    order_at: datetime  # original issue time: transfers keep their place
+    seq: int  # tie-break for tickets issued in the same instant
+    target_counter: str | None = None  # transferred to one named counter
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The ticket call-next picked, on whose behalf, and why (for the clerk and the ledger)."""
+
+    ticket: Candidate
+    on_behalf_of: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Desk:
+    """A counter with its live state, as the rules need it."""
+
+    counter: Counter
+    state: CounterState
+
+    @property
+    def id(self) -> str:
+        return self.counter.id
+
+
+def covered_counters(desk: Desk, partner: Desk | None) -> tuple[str, ...]:
+    """Counters whose queue this desk serves: itself, plus its partner while the partner is away."""
+    if partner is not None and partner.state is CounterState.AWAY and desk.counter.partner == partner.id:
+        return (desk.id, partner.id)
+    return (desk.id,)
+
+
+def _queue_key(c: Candidate) -> tuple[datetime, int]:
+    return (c.order_at, c.seq)
+
+
+def call_next(
+    desk: Desk,
+    partner: Desk | None,
+    waiting: Iterable[Candidate],
+    priority_streak: int,
+    max_priority_streak: int,
+) -> Choice | None:
+    """Pick the next ticket for `desk`.
+
+    Order: tickets transferred to this very counter (or to the away partner it covers);
+    then priority tickets, unless `max_priority_streak` priority calls in a row were made
+    and a normal ticket waits; then the oldest issue time across the work profile, plus
+    the away partner's services, served on the partner's behalf.
+    """
+    if desk.state is not CounterState.OPEN:
+        raise HallError("counter_not_open", 409, "open the counter before calling")
+    covering = partner if partner is not None and covered_counters(desk, partner) != (desk.id,) else None
+    own = desk.counter.services
+    theirs = covering.counter.services if covering else ()
+
+    def behalf(c: Candidate) -> str | None:
+        if covering is None:
+            return None
+        if c.target_counter == covering.id:
+            return covering.id
+        if c.target_counter is None and c.service not in own and c.service in theirs:
+            return covering.id
+        return None
+
+    targeted: list[Candidate] = []
+    priority: list[Candidate] = []
+    normal: list[Candidate] = []
+    for c in waiting:
+        if c.target_counter is not None:
+            if c.target_counter == desk.id or (covering and c.target_counter == covering.id):
+                targeted.append(c)
+        elif c.service in own or c.service in theirs:
+            (priority if c.priority else normal).append(c)
+
+    if targeted:
+        pick = min(targeted, key=_queue_key)
+        return Choice(pick, behalf(pick), "transferred to this counter")
+    if priority and (priority_streak < max_priority_streak or not normal):
+        pick = min(priority, key=_queue_key)
+        return Choice(pick, behalf(pick), "priority ticket (老弱病残孕)")
+    if normal:
+        pick = min(normal, key=lambda c: (*_queue_key(c), _profile_rank(c.service, own, theirs)))
+        reason = "oldest waiting ticket"
+        if priority:
+            reason += f" (after {priority_streak} priority calls in a row)"
+        return Choice(pick, behalf(pick), reason)
+    return None
+
+
+def _profile_rank(service: str, own: Sequence[str], theirs: Sequence[str]) -> int:
+    profile = list(own) + [s for s in theirs if s not in own]
+    return profile.index(service)
+
+
+def next_priority_streak(streak: int, choice: Choice) -> int:
+    """The run of priority calls after this choice (transfers do not count either way)."""
+    if choice.ticket.target_counter is not None:
+        return streak
+    return streak + 1 if choice.ticket.priority else 0
+
+
+def check_away(desk: Desk, partner: Desk | None) -> None:
+    """A counter may leave only when its open partner takes its queue (AB岗: 不得空岗)."""
+    if desk.state is not CounterState.OPEN:
+        raise HallError("counter_not_open", 409, "only an open counter can go away")
+    if partner is None or partner.state is not CounterState.OPEN:
+        raise HallError("no_cover", 409, "the partner counter is not open to cover this window")
+
+
+def check_back(desk: Desk) -> None:
+    if desk.state is not CounterState.AWAY:
+        raise HallError("counter_not_away", 409, "the counter is not away")
+
+
+def uncovered_counters(desks: Sequence[Desk]) -> set[str]:
+    """Away counters whose partner is not open: their queue has nobody to serve it."""
+    by_id = {d.id: d for d in desks}
+    out = set()
+    for d in desks:
+        if d.state is CounterState.AWAY:
+            partner = by_id.get(d.counter.partner or "")
+            if partner is None or partner.state is not CounterState.OPEN:
+                out.add(d.id)
+    return out
+
+
+def served_services(desks: Sequence[Desk]) -> set[str]:
+    """Services that some open counter serves right now, directly or by cover."""
+    by_id = {d.id: d for d in desks}
+    out: set[str] = set()
+    for d in desks:
+        if d.state is CounterState.OPEN:
+            out.update(d.counter.services)
+            partner = by_id.get(d.counter.partner or "")
+            if partner is not None and partner.state is CounterState.AWAY:
+                out.update(partner.counter.services)
+    return out
+
+
+# Which held-ticket statuses each counter action accepts.
+_ACTION_FROM: dict[str, tuple[TicketStatus, ...]] = {
+    "recall": (TicketStatus.CALLED,),
+    "start": (TicketStatus.CALLED,),
+    "finish": (TicketStatus.SERVING, TicketStatus.CALLED),
+    "no_show": (TicketStatus.CALLED,),
+    "transfer": (TicketStatus.CALLED, TicketStatus.SERVING),
+}
+
+
+def check_action(action: str, held: TicketStatus | None) -> None:
+    """Refuse an action the held ticket's status does not allow."""
+    if held is None:
+        raise HallError("no_ticket", 409, "this counter holds no ticket")
+    if held not in _ACTION_FROM[action]:
+        raise HallError("wrong_status", 409, f"cannot {action.replace('_', '-')} a ticket that is {held.value}")

@@ -1,0 +1,48 @@
+"""Wait and service seconds, derived from a ticket's ledger events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+# Ledger kinds that move a ticket between phases.
+WAIT_STARTS = {"issued", "transferred"}
+WAIT_ENDS = {"called"}
+SERVICE_STARTS = {"started"}
+SERVICE_ENDS = {"finished", "transferred"}
+
+
+@dataclass
+class Clock:
+    """Running totals for one ticket; fold ledger events into it in order."""
+
+    wait_s: int = 0
+    service_s: int = 0
+    waiting_since: datetime | None = None
+    serving_since: datetime | None = None
+
+    def apply(self, kind: str, at: datetime) -> None:
+        """Account for one ledger event."""
+        if kind in SERVICE_ENDS and self.serving_since is not None:
+            self.service_s += _seconds(self.serving_since, at)
+            self.serving_since = None
+        if kind in WAIT_ENDS and self.waiting_since is not None:
+            self.wait_s += _seconds(self.waiting_since, at)
+            self.waiting_since = None
+        if kind in WAIT_STARTS:
+            self.waiting_since = at
+        if kind in SERVICE_STARTS:
+            self.serving_since = at
+
+
+def _seconds(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds()))
+
+
+def replay(events: Iterable[tuple[str, datetime]]) -> Clock:
+    """The totals a ticket's events add up to."""
+    clock = Clock()
+    for kind, at in events:
+        clock.apply(kind, at)
+    return clock

@@ -1,0 +1,109 @@
+"""Server-rendered pages that are not a device's own: login, managers, the resident's ticket page."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, session
+from werkzeug.wrappers import Response
+
+from server.auth import login as check_login
+from server.engine.errors import HallError
+from server.i18n import lang, strings
+from server.ratelimit import RateLimiter
+from server.services import tickets
+
+pages = Blueprint("pages", __name__, template_folder="templates")
+_login_limiter = RateLimiter(per_minute=10)
+
+
+def page(title: str, message: str, status: int = 200) -> tuple[str, int]:
+    """A plain page saying what is (or will be) here."""
+    return render_template("base.html", title=title, message=message, lang=lang()), status
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return str(session["csrf"])
+
+
+def _safe_next(value: str | None) -> str:
+    """Only same-site paths, so the login form cannot bounce anyone elsewhere."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/counter"
+
+
+@pages.get("/")
+def index() -> Any:
+    return redirect("/login")
+
+
+@pages.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    from flask import current_app
+
+    t = strings()
+    nxt = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("login.html", title=t["login_title"], t=t, csrf=csrf_token(), next=nxt, lang=lang())
+    sent = request.form.get("csrf", "")
+    if not hmac.compare_digest(sent, session.get("csrf", "")):
+        return render_template(
+            "login.html",
+            title=t["login_title"],
+            t=t,
+            csrf=csrf_token(),
+            next=nxt,
+            error=t["login_expired"],
+            lang=lang(),
+        ), 400
+    if not _login_limiter.allow(f"addr:{request.remote_addr}"):
+        raise HallError("rate_limited", 429, "too many login attempts; wait a minute")
+    username, password = request.form.get("username", ""), request.form.get("password", "")
+    p = check_login(current_app.extensions["hallq"].ctx, username[:64], password[:200])
+    if p is None:
+        return render_template(
+            "login.html", title=t["login_title"], t=t, csrf=csrf_token(), next=nxt, error=t["login_failed"], lang=lang()
+        ), 401
+    session.clear()
+    session["user"] = p.name
+    session["csrf"] = secrets.token_urlsafe(24)  # a fresh token after login (no fixation)
+    return redirect(nxt if nxt != "/counter" or p.role == "clerk" else ("/admin" if p.is_manager else nxt))
+
+
+@pages.post("/logout")
+def logout() -> Response:
+    sent = request.form.get("csrf", "") or request.headers.get("X-CSRF-Token", "")
+    if hmac.compare_digest(sent, session.get("csrf", "")):
+        session.clear()
+    return redirect("/login")
+
+
+@pages.get("/admin")
+def admin() -> Any:
+    t = strings()
+    if not session.get("user"):
+        return redirect("/login?next=/admin")
+    return page(t["admin_title"], t["admin_soon"])
+
+
+@pages.get("/t/<token>")
+def track_page(token: str) -> Any:
+    """The resident's page behind the ticket's QR code."""
+    from flask import current_app
+
+    t = strings()
+    try:
+        body = tickets.track(current_app.extensions["hallq"].ctx, token)
+    except HallError:
+        return page(t["track_title"], t["track_unknown"], 404)
+    return page(
+        f"{t['track_title']} {body['number']}",
+        t["track_status"].format(
+            status=t["status_" + body["status"]], ahead=body["ahead"], minutes=round(body["est_wait_s"] / 60)
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Use cases: one function, one transaction, returning its result and its events."""

@@ -1,0 +1,399 @@
+"""The clerk's actions at a counter: open, call, serve, hand over, and the A/B cover."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from server.engine import rules
+from server.engine.errors import HallError, invalid
+from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
+from server.engine.model import Counter, CounterState, Hall, Outcome, TicketStatus
+from server.store.models import CounterRow, TicketRow
+
+from . import ledger, queue
+from .context import Context
+
+
+@dataclass(frozen=True)
+class Result:
+    """What every counter action answers: the counter and the ticket it now holds (or touched)."""
+
+    hall: Hall
+    counter: Counter
+    counter_row: CounterRow
+    ticket: TicketRow | None
+
+
+Outcome_ = tuple[Result, list[Event]]
+
+
+def _lock(s: Session, counter_id: str) -> CounterRow:
+    """The counter's row, locked for this transaction (PostgreSQL; SQLite holds the write lock already)."""
+    row = s.scalars(select(CounterRow).where(CounterRow.id == counter_id).with_for_update()).first()
+    if row is None:  # counters are seeded at start-up; this covers one added to the config since
+        row = CounterRow(id=counter_id, state="closed", priority_streak=0)
+        s.add(row)
+        s.flush()
+    return row
+
+
+def _lock_pair(s: Session, counter: Counter) -> tuple[CounterRow, CounterRow | None]:
+    """Lock a counter and its partner in id order, so two partners acting at once cannot deadlock."""
+    ids = sorted({counter.id, *([counter.partner] if counter.partner else [])})
+    rows = {i: _lock(s, i) for i in ids}
+    return rows[counter.id], rows.get(counter.partner) if counter.partner else None
+
+
+def _desk(hall: Hall, row: CounterRow | None, counter_id: str | None) -> rules.Desk | None:
+    if counter_id is None:
+        return None
+    counter = hall.counter(counter_id)
+    if counter is None:
+        return None
+    return rules.Desk(counter, CounterState(row.state if row is not None else "closed"))
+
+
+def _act(ctx: Context, counter_id: str, clerk: str | None, action: Callable[..., list[Event]]) -> Outcome_:
+    """Run one action in one transaction; record cover lost or restored by any state change."""
+    hall, counter = ctx.counter(counter_id)
+    now = ctx.clock.now()
+    with ctx.db.write() as s:
+        row, partner_row = _lock_pair(s, counter)
+        before = rules.uncovered_counters(list(queue.desks(s, hall).values()))
+        events = action(s, hall, counter, row, partner_row, now, clerk or row.clerk)
+        s.flush()
+        after = rules.uncovered_counters(list(queue.desks(s, hall).values()))
+        for lost in sorted(after - before):
+            ledger.append(s, hall.id, "cover_lost", now, counter=lost)
+        for regained in sorted(before - after):
+            ledger.append(s, hall.id, "cover_restored", now, counter=regained)
+        held = s.get(TicketRow, row.held_ticket) if row.held_ticket else None
+        touched = held or _touched(s, events)
+    events.append(CounterChanged(hall.id, counter.id))
+    return Result(hall, counter, row, touched), events
+
+
+def _touched(s: Session, events: list[Event]) -> TicketRow | None:
+    for e in events:
+        if isinstance(e, TicketChanged):
+            return s.get(TicketRow, e.ticket)
+    return None
+
+
+def _held(s: Session, row: CounterRow, action: str) -> TicketRow:
+    ticket = s.get(TicketRow, row.held_ticket) if row.held_ticket else None
+    rules.check_action(action, TicketStatus(ticket.status) if ticket else None)
+    assert ticket is not None
+    return ticket
+
+
+def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001 - see _act
+        if row.state == CounterState.OPEN.value:
+            return []
+        if row.state == CounterState.AWAY.value:
+            raise HallError("counter_away", 409, "the counter is away: use back")
+        row.state, row.since, row.clerk, row.priority_streak = CounterState.OPEN.value, now, clerk, 0
+        ledger.append(s, hall.id, "counter_opened", now, counter=counter.id, clerk=clerk)
+        return [QueueChanged(hall.id, frozenset(counter.services))]
+
+    return _act(ctx, counter_id, clerk, action)
+
+
+def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+        if row.held_ticket:
+            raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
+        if row.state == CounterState.CLOSED.value:
+            return []
+        row.state, row.since, row.away_reason = CounterState.CLOSED.value, now, None
+        ledger.append(s, hall.id, "counter_closed", now, counter=counter.id, clerk=who)
+        return [QueueChanged(hall.id, frozenset(counter.services))]
+
+    return _act(ctx, counter_id, clerk, action)
+
+
+def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+    def action(s, hall, counter, row, partner_row, now, who):  # noqa: ANN001
+        if row.held_ticket:
+            raise HallError("ticket_in_progress", 409, "this counter still holds a ticket")
+        desk = _desk(hall, row, counter.id)
+        partner = _desk(hall, partner_row, counter.partner)
+        assert desk is not None
+        if desk.state is not CounterState.OPEN:
+            raise HallError("counter_not_open", 409, "open the counter before calling")
+        served = rules.covered_counters(desk, partner)
+        services = {sid for cid in served for sid in hall.counter(cid).services}  # type: ignore[union-attr]
+        waiting = queue.waiting_for(s, hall.id, services, served)
+        while True:
+            choice = rules.call_next(desk, partner, waiting, row.priority_streak, hall.max_priority_streak)
+            if choice is None:
+                return []
+            ticket = _claim(s, choice.ticket.id, counter.id, now)
+            if ticket is not None:
+                break
+            waiting = [c for c in waiting if c.id != choice.ticket.id]  # another process took it
+        row.priority_streak = rules.next_priority_streak(row.priority_streak, choice)
+        row.held_ticket = ticket.id
+        ticket.target_counter = None
+        ticket.on_behalf_of = choice.on_behalf_of
+        ticket.clerk = who
+        if ticket.owner_counter is None:
+            ticket.owner_counter = counter.id  # 首问负责: the first counter owns the matter
+        ledger.append(
+            s,
+            hall.id,
+            "called",
+            now,
+            ticket=ticket,
+            counter=counter.id,
+            clerk=who,
+            on_behalf_of=choice.on_behalf_of,
+            reason=choice.reason,
+            service=ticket.service_id,
+        )
+        return [
+            Called(
+                hall.id,
+                ticket.id,
+                ticket.number,
+                counter.id,
+                counter.name,
+                counter.number,
+                ticket.service_id,
+                False,
+                now,
+            ),
+            QueueChanged(hall.id, frozenset({choice.ticket.service}), frozenset(served)),
+            TicketChanged(hall.id, ticket.id),
+        ]
+
+    return _act(ctx, counter_id, clerk, action)
+
+
+def _claim(s: Session, ticket_id: str, counter_id: str, now: Any) -> TicketRow | None:
+    """Atomically move one waiting ticket to `called`; None when another counter got it first.
+
+    PostgreSQL: the row is locked with SKIP LOCKED, so a concurrent claimer passes over it
+    instead of waiting; the guarded UPDATE … RETURNING then makes the claim exactly once on
+    both databases (SQLite already holds the write lock from BEGIN IMMEDIATE).
+    """
+    locked = s.execute(
+        select(TicketRow.id)
+        .where(TicketRow.id == ticket_id, TicketRow.status == TicketStatus.WAITING.value)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if locked is None:
+        return None
+    claimed = s.execute(
+        update(TicketRow)
+        .where(TicketRow.id == ticket_id, TicketRow.status == TicketStatus.WAITING.value)
+        .values(status=TicketStatus.CALLED.value, counter_id=counter_id, called_at=now, served_by=counter_id)
+        .returning(TicketRow.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if claimed is None:
+        return None
+    return s.get(TicketRow, ticket_id, populate_existing=True)
+
+
+def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+        ticket = _held(s, row, "recall")
+        ticket.recalls += 1
+        ledger.append(
+            s,
+            hall.id,
+            "recalled",
+            now,
+            ticket=ticket,
+            counter=counter.id,
+            clerk=who,
+            on_behalf_of=ticket.on_behalf_of,
+            count=ticket.recalls,
+            service=ticket.service_id,
+        )
+        return [
+            Called(
+                hall.id,
+                ticket.id,
+                ticket.number,
+                counter.id,
+                counter.name,
+                counter.number,
+                ticket.service_id,
+                True,
+                now,
+            ),
+            TicketChanged(hall.id, ticket.id),
+        ]
+
+    return _act(ctx, counter_id, clerk, action)
+
+
+def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+        ticket = _held(s, row, "start")
+        ticket.status = TicketStatus.SERVING.value
+        if ticket.started_at is None:
+            ticket.started_at = now
+        ledger.append(
+            s, hall.id, "started", now, ticket=ticket, counter=counter.id, clerk=who, on_behalf_of=ticket.on_behalf_of
+        )
+        return [TicketChanged(hall.id, ticket.id)]
+
+    return _act(ctx, counter_id, clerk, action)
+
+
+def finish(
+    ctx: Context, counter_id: str, clerk: str | None, outcome: str, note: str | None, missing: list[str] | None
+) -> Outcome_:
+    try:
+        result = Outcome(outcome)
+    except ValueError:
+        raise invalid(f"outcome must be one of {', '.join(o.value for o in Outcome)}") from None
+    if missing and result is not Outcome.INCOMPLETE:
+        raise invalid("missing materials are listed only with the outcome 'incomplete'")
+
+    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+        ticket = _held(s, row, "finish")
+        if ticket.status == TicketStatus.CALLED.value:  # served at once without pressing start
+            ledger.append(
+                s,
+                hall.id,
+                "started",
+                now,
+                ticket=ticket,
+                counter=counter.id,
+                clerk=who,
+                on_behalf_of=ticket.on_behalf_of,
+            )
+            ticket.started_at = ticket.started_at or now
+        ticket.status = TicketStatus.DONE.value
+        ticket.finished_at = now
+        ticket.outcome, ticket.note, ticket.missing = result.value, note, missing or None
+        ticket.served_by, ticket.clerk = counter.id, who
+        row.held_ticket = None
+        ledger.append(
+            s,
+            hall.id,
+            "finished",
+            now,
+            ticket=ticket,
+            counter=counter.id,
+            clerk=who,
+            on_behalf_of=ticket.on_behalf_of,
+            outcome=result.value,
+            missing=missing or None,
+        )
+        return [TicketChanged(hall.id, ticket.id)]
+
+    return _act(ctx, counter_id, clerk, action)
+
+
+def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+        ticket = _held(s, row, "no_show")
+        ticket.status = TicketStatus.NO_SHOW.value
+        ticket.finished_at = now
+        row.held_ticket = None
+        ledger.append(
+            s,
+            hall.id,
+            "no_show",
+            now,
+            ticket=ticket,
+            counter=counter.id,
+            clerk=who,
+            on_behalf_of=ticket.on_behalf_of,
+            recalls=ticket.recalls,
+        )
+        return [TicketChanged(hall.id, ticket.id)]
+
+    return _act(ctx, counter_id, clerk, action)
+
+
+def transfer(
+    ctx: Context, counter_id: str, clerk: str | None, service_id: str | None, to_counter: str | None
+) -> Outcome_:
+    if (service_id is None) == (to_counter is None):
+        raise invalid("give exactly one of 'service' or 'counter'")
+
+    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+        if service_id is not None:
+            ctx.service(hall, service_id)
+        if to_counter is not None:
+            if hall.counter(to_counter) is None:
+                raise HallError("not_found", 404, f"unknown counter in this hall: {to_counter:.40}")
+            if to_counter == counter.id:
+                raise invalid("a ticket cannot be transferred to the counter that holds it")
+        ticket = _held(s, row, "transfer")
+        from_service = ticket.service_id
+        ticket.status = TicketStatus.WAITING.value
+        ticket.service_id = service_id or ticket.service_id
+        ticket.target_counter = to_counter
+        ticket.counter_id = None
+        ticket.transfers += 1
+        row.held_ticket = None
+        ledger.append(
+            s,
+            hall.id,
+            "transferred",
+            now,
+            ticket=ticket,
+            counter=counter.id,
+            clerk=who,
+            on_behalf_of=ticket.on_behalf_of,
+            from_service=from_service,
+            to_service=service_id,
+            to_counter=to_counter,
+        )
+        ticket.on_behalf_of = None
+        return [
+            QueueChanged(hall.id, frozenset({ticket.service_id}), frozenset({to_counter} if to_counter else ())),
+            TicketChanged(hall.id, ticket.id),
+        ]
+
+    return _act(ctx, counter_id, clerk, action)
+
+
+def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -> Outcome_:
+    def action(s, hall, counter, row, partner_row, now, who):  # noqa: ANN001
+        if row.held_ticket:
+            raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
+        desk = _desk(hall, row, counter.id)
+        assert desk is not None
+        rules.check_away(desk, _desk(hall, partner_row, counter.partner))
+        row.state, row.since, row.away_reason = CounterState.AWAY.value, now, reason
+        ledger.append(s, hall.id, "away", now, counter=counter.id, clerk=who, covered_by=counter.partner, reason=reason)
+        return [QueueChanged(hall.id, frozenset(counter.services)), CounterChanged(hall.id, counter.partner or "")]
+
+    return _act(ctx, counter_id, clerk, action)
+
+
+def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+        desk = _desk(hall, row, counter.id)
+        assert desk is not None
+        rules.check_back(desk)
+        row.state, row.since, row.away_reason = CounterState.OPEN.value, now, None
+        if clerk:
+            row.clerk = clerk
+        ledger.append(s, hall.id, "back", now, counter=counter.id, clerk=clerk or who)
+        return [QueueChanged(hall.id, frozenset(counter.services)), CounterChanged(hall.id, counter.partner or "")]
+
+    return _act(ctx, counter_id, clerk, action)
+
+
+def current(ctx: Context, counter_id: str) -> Result:
+    """The counter's state and the ticket it holds, read fresh from the database."""
+    hall, counter = ctx.counter(counter_id)
+    with ctx.db.read() as s:
+        row = s.get(CounterRow, counter_id) or CounterRow(id=counter_id, hall_id=hall.id, state="closed")
+        held = s.get(TicketRow, row.held_ticket) if row.held_ticket else None
+    return Result(hall, counter, row, held)

@@ -1,0 +1,100 @@
+"""Read models for halls, services, counters, kiosks and the display's snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.engine.model import Hall
+from server.store.models import CounterRow, LedgerRow, TicketRow
+
+from . import queue, views
+from .context import Context
+
+SNAPSHOT_CALLS = 12
+
+
+def seed_counters(ctx: Context) -> None:
+    """Make sure every configured counter has a state row (closed on first start)."""
+    with ctx.db.write() as s:
+        known = set(s.scalars(select(CounterRow.id)))
+        for hall in ctx.config.halls:
+            for c in hall.counters:
+                if c.id not in known:
+                    s.add(CounterRow(id=c.id, hall_id=hall.id, state="closed", priority_streak=0))
+
+
+def halls(ctx: Context) -> list[dict[str, Any]]:
+    return [{"id": h.id, "name": h.name} for h in ctx.config.halls]
+
+
+def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
+    hall = ctx.hall(hall_id)
+    now = hall.local(ctx.clock.now())
+    with ctx.db.read() as s:
+        counts = queue.waiting_counts(s, hall)
+        hall_desks = queue.desks(s, hall)
+        return [
+            {
+                "id": svc.id,
+                "name": svc.name,
+                "name_en": svc.name_en,
+                "prefix": svc.prefix,
+                "open": svc.enabled and svc.hours.is_open(now),
+                "waiting": counts[svc.id],
+                "est_wait_s": queue.new_ticket_wait_s(s, hall, svc, counts[svc.id], hall_desks),
+                "kind": svc.kind.value,
+                "time_limit_days": svc.time_limit_days,
+                "materials": list(svc.materials),
+                "fee": svc.fee,
+            }
+            for svc in hall.services
+        ]
+
+
+def counter_rows(s: Session, hall: Hall) -> dict[str, CounterRow]:
+    return {r.id: r for r in s.scalars(select(CounterRow).where(CounterRow.hall_id == hall.id))}
+
+
+def counters(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
+    hall = ctx.hall(hall_id)
+    with ctx.db.read() as s:
+        rows = counter_rows(s, hall)
+    return [views.counter(c, rows.get(c.id)) for c in hall.counters]
+
+
+def kiosks(ctx: Context, hall_id: str, printer_state: Any) -> list[dict[str, Any]]:
+    """Kiosks with their printer's state, as `printer_state(kiosk)` reports it."""
+    hall = ctx.hall(hall_id)
+    return [{"id": k.id, "name": k.name, "printer": {"state": printer_state(k)}} for k in hall.kiosks]
+
+
+def call_payload(hall: Hall, ledger_row: LedgerRow, ticket: TicketRow) -> dict[str, Any]:
+    counter = hall.counter(ledger_row.counter_id or "")
+    return {
+        "ticket": ticket.id,
+        "number": ticket.number,
+        "counter": ledger_row.counter_id,
+        "counter_name": counter.name if counter else None,
+        "counter_number": counter.number if counter else None,
+        "service": (ledger_row.detail or {}).get("service", ticket.service_id),
+        "recall": ledger_row.kind == "recalled",
+        "at": views.iso(hall, ledger_row.at),
+    }
+
+
+def display_snapshot(ctx: Context, hall_id: str) -> dict[str, Any]:
+    """What a display shows on (re)connect: the latest calls and the waiting counts."""
+    hall = ctx.hall(hall_id)
+    with ctx.db.read() as s:
+        rows = s.execute(
+            select(LedgerRow, TicketRow)
+            .join(TicketRow, TicketRow.id == LedgerRow.ticket_id)
+            .where(LedgerRow.hall_id == hall.id, LedgerRow.kind.in_(("called", "recalled")))
+            .order_by(LedgerRow.id.desc())
+            .limit(SNAPSHOT_CALLS)
+        ).all()
+        counts = queue.waiting_counts(s, hall)
+    return {"calls": [call_payload(hall, lr, t) for lr, t in rows], "waiting": counts}

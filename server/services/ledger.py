@@ -1,0 +1,43 @@
+"""Appending to the ledger (台账) and folding its events into a ticket's clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from server.engine.timing import Clock
+from server.store.models import LedgerRow, TicketRow
+
+
+def append(
+    session: Session,
+    hall_id: str,
+    kind: str,
+    at: datetime,
+    *,
+    ticket: TicketRow | None = None,
+    counter: str | None = None,
+    clerk: str | None = None,
+    on_behalf_of: str | None = None,
+    **detail: Any,
+) -> None:
+    """Write one ledger line; for a ticket, also advance its wait and service totals."""
+    if ticket is not None:
+        clock = Clock(ticket.wait_s, ticket.service_s, ticket.waiting_since, ticket.serving_since)
+        clock.apply(kind, at)
+        ticket.wait_s, ticket.service_s = clock.wait_s, clock.service_s
+        ticket.waiting_since, ticket.serving_since = clock.waiting_since, clock.serving_since
+    session.add(
+        LedgerRow(
+            hall_id=hall_id,
+            at=at,
+            kind=kind,
+            ticket_id=ticket.id if ticket is not None else None,
+            counter_id=counter,
+            clerk=clerk,
+            on_behalf_of=on_behalf_of,
+            detail={k: v for k, v in detail.items() if v is not None} or None,
+        )
+    )

@@ -1,0 +1,138 @@
+"""Reading the queue: candidates for call-next, waiting counts, a ticket's place and wait."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from server.engine.estimate import est_wait_s, queue_key, recent_average
+from server.engine.model import CounterState, Hall, Service, TicketStatus
+from server.engine.rules import Candidate, Desk
+from server.store.models import CounterRow, TicketRow
+
+
+def candidate(row: TicketRow) -> Candidate:
+    return Candidate(row.id, row.service_id, row.priority, row.order_at, row.seq, row.target_counter)
+
+
+def waiting_for(session: Session, hall_id: str, services: Iterable[str], counters: Iterable[str]) -> list[Candidate]:
+    """Waiting tickets of these services (not sent to a named counter), plus those sent to these counters."""
+    rows = session.scalars(
+        select(TicketRow).where(
+            TicketRow.hall_id == hall_id,
+            TicketRow.status == TicketStatus.WAITING.value,
+            or_(
+                TicketRow.service_id.in_(list(services)) & TicketRow.target_counter.is_(None),
+                TicketRow.target_counter.in_(list(counters)),
+            ),
+        )
+    )
+    return [candidate(r) for r in rows]
+
+
+def waiting_counts(session: Session, hall: Hall) -> dict[str, int]:
+    """{service id: tickets waiting}, every service of the hall present."""
+    counts = dict.fromkeys((s.id for s in hall.services), 0)
+    rows = session.execute(
+        select(TicketRow.service_id, func.count())
+        .where(TicketRow.hall_id == hall.id, TicketRow.status == TicketStatus.WAITING.value)
+        .group_by(TicketRow.service_id)
+    )
+    for service_id, n in rows:
+        if service_id in counts:
+            counts[service_id] = n
+    return counts
+
+
+def desks(session: Session, hall: Hall) -> dict[str, Desk]:
+    """Every counter of the hall with its live state."""
+    states = {r.id: r.state for r in session.scalars(select(CounterRow).where(CounterRow.hall_id == hall.id))}
+    return {c.id: Desk(c, CounterState(states.get(c.id, "closed"))) for c in hall.counters}
+
+
+def servers_of(service_id: str, hall_desks: dict[str, Desk]) -> int:
+    """Open counters serving this service now, directly or covering an away partner."""
+    n = 0
+    for desk in hall_desks.values():
+        if desk.state is not CounterState.OPEN:
+            continue
+        partner = hall_desks.get(desk.counter.partner or "")
+        covers = partner is not None and partner.state is CounterState.AWAY and service_id in partner.counter.services
+        if service_id in desk.counter.services or covers:
+            n += 1
+    return n
+
+
+def average_service_s(session: Session, hall_id: str, service: Service) -> int:
+    """Recent average service time of this service, or its configured prior."""
+    recent = session.scalars(
+        select(TicketRow.service_s)
+        .where(
+            TicketRow.hall_id == hall_id,
+            TicketRow.service_id == service.id,
+            TicketRow.status == TicketStatus.DONE.value,
+            TicketRow.service_s > 0,
+        )
+        .order_by(TicketRow.finished_at.desc())
+        .limit(20)
+    ).all()
+    return recent_average(list(reversed(recent)), service.avg_service_s)
+
+
+def new_ticket_wait_s(session: Session, hall: Hall, service: Service, waiting: int, hall_desks: dict[str, Desk]) -> int:
+    """What a ticket taken now for this service would wait."""
+    return est_wait_s(waiting, average_service_s(session, hall.id, service), servers_of(service.id, hall_desks))
+
+
+def places(
+    session: Session, hall: Hall, services: Iterable[str], counters: Iterable[str]
+) -> dict[str, tuple[TicketRow, int, int]]:
+    """{ticket id: (row, people ahead, estimated wait)} for the waiting tickets of these queues."""
+    services, counters = list(services), list(counters)
+    rows = session.scalars(
+        select(TicketRow).where(
+            TicketRow.hall_id == hall.id,
+            TicketRow.status == TicketStatus.WAITING.value,
+            or_(
+                TicketRow.service_id.in_(services) & TicketRow.target_counter.is_(None),
+                TicketRow.target_counter.in_(counters),
+            ),
+        )
+    ).all()
+    groups: dict[tuple[str, str], list[TicketRow]] = {}
+    for r in rows:
+        key = ("counter", r.target_counter) if r.target_counter else ("service", r.service_id)
+        groups.setdefault(key, []).append(r)
+    hall_desks = desks(session, hall)
+    out: dict[str, tuple[TicketRow, int, int]] = {}
+    for (kind, ident), group in groups.items():
+        group.sort(key=lambda r: queue_key(candidate(r)))
+        service = hall.service(group[0].service_id) if kind == "service" else None
+        avg = average_service_s(session, hall.id, service) if service else _mixed_average(session, hall, group)
+        servers = servers_of(ident, hall_desks) if kind == "service" else 1
+        for ahead, r in enumerate(group):
+            out[r.id] = (r, ahead, est_wait_s(ahead, avg, servers))
+    return out
+
+
+def _mixed_average(session: Session, hall: Hall, group: list[TicketRow]) -> int:
+    """A named counter's queue mixes services: use the average of their averages."""
+    known = [s for s in (hall.service(r.service_id) for r in group) if s is not None]
+    if not known:
+        return 300
+    values = [average_service_s(session, hall.id, s) for s in {s.id: s for s in known}.values()]
+    return round(sum(values) / len(values))
+
+
+def place(session: Session, hall: Hall, row: TicketRow) -> tuple[int, int]:
+    """(people ahead, estimated wait in seconds) for a waiting ticket; (0, 0) otherwise."""
+    if row.status != TicketStatus.WAITING.value:
+        return 0, 0
+    if row.target_counter is not None:
+        found = places(session, hall, (), (row.target_counter,))
+    else:
+        found = places(session, hall, (row.service_id,), ())
+    _, ahead, est = found.get(row.id, (row, 0, 0))
+    return ahead, est

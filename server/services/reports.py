@@ -1,0 +1,160 @@
+"""The ledger (台账) and the daily summary, computed from tickets and their events."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from server.engine.errors import invalid
+from server.engine.model import TicketStatus
+from server.store.models import RatingRow, TicketRow
+
+from . import views
+from .context import Context
+
+MAX_RANGE_DAYS = 366
+LEDGER_COLUMNS = [
+    "id",
+    "number",
+    "service",
+    "status",
+    "priority",
+    "issued_at",
+    "called_at",
+    "started_at",
+    "finished_at",
+    "wait_s",
+    "service_s",
+    "served_by",
+    "on_behalf_of",
+    "outcome",
+    "clerk",
+    "counter",
+]
+
+
+def parse_day(value: str | None, name: str) -> date:
+    if not value:
+        raise invalid(f"'{name}' is required as YYYY-MM-DD", "invalid_query")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise invalid(f"'{name}' must be a date as YYYY-MM-DD", "invalid_query") from None
+
+
+def ledger(ctx: Context, hall_id: str, first: date, last: date) -> list[dict[str, Any]]:
+    """Every ticket issued between two hall-local days, inclusive, in issue order."""
+    hall = ctx.hall(hall_id)
+    if last < first:
+        raise invalid("'to' is before 'from'", "invalid_query")
+    if (last - first).days > MAX_RANGE_DAYS:
+        raise invalid(f"at most {MAX_RANGE_DAYS} days at a time", "invalid_query")
+    with ctx.db.read() as s:
+        rows = s.scalars(
+            select(TicketRow)
+            .where(TicketRow.hall_id == hall.id, TicketRow.day >= first.isoformat(), TicketRow.day <= last.isoformat())
+            .order_by(TicketRow.issued_at, TicketRow.number)
+        ).all()
+    out = []
+    for r in rows:
+        item = views.ticket(hall, r)
+        item.update(
+            outcome=r.outcome,
+            clerk=r.clerk,
+            counter=r.served_by,
+            owner=r.owner_counter,
+            recalls=r.recalls,
+            transfers=r.transfers,
+            missing=r.missing or [],
+            day=r.day,
+        )
+        out.append(item)
+    return out
+
+
+def ledger_csv(items: list[dict[str, Any]]) -> str:
+    """The ledger as CSV with a BOM, so spreadsheet programs read the Chinese text."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(
+        buf, fieldnames=[*LEDGER_COLUMNS, "owner", "recalls", "transfers", "missing"], extrasaction="ignore"
+    )
+    writer.writeheader()
+    for item in items:
+        row = dict(item)
+        row["missing"] = "；".join(item.get("missing") or [])
+        writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+    return "\ufeff" + buf.getvalue()
+
+
+def _csv_safe(value: Any) -> Any:
+    """Neutralise spreadsheet formulas in free text (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def percentile(values: list[int], p: float) -> int:
+    """Nearest-rank percentile; 0 for no values."""
+    if not values:
+        return 0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def _avg(values: list[int]) -> int:
+    return round(sum(values) / len(values)) if values else 0
+
+
+def daily(ctx: Context, hall_id: str, day: date) -> dict[str, Any]:
+    """The day's summary: issued, served, no-shows, waits, service times, cover and ratings."""
+    hall = ctx.hall(hall_id)
+    with ctx.db.read() as s:
+        tickets = s.scalars(
+            select(TicketRow).where(TicketRow.hall_id == hall.id, TicketRow.day == day.isoformat())
+        ).all()
+        ids = [t.id for t in tickets]
+        levels = s.scalars(select(RatingRow.level).where(RatingRow.ticket_id.in_(ids))).all() if ids else []
+    served = [t for t in tickets if t.status == TicketStatus.DONE.value]
+    called = [t for t in tickets if t.called_at is not None]
+    by_service: dict[str, list[TicketRow]] = defaultdict(list)
+    for t in tickets:
+        by_service[t.service_id].append(t)
+    by_counter: dict[str, list[TicketRow]] = defaultdict(list)
+    for t in served:
+        by_counter[t.served_by or ""].append(t)
+    return {
+        "date": day.isoformat(),
+        "issued": len(tickets),
+        "served": len(served),
+        "no_show": sum(1 for t in tickets if t.status == TicketStatus.NO_SHOW.value),
+        "waiting": sum(1 for t in tickets if t.status == TicketStatus.WAITING.value),
+        "priority": sum(1 for t in tickets if t.priority),
+        "avg_wait_s": _avg([t.wait_s for t in called]),
+        "p90_wait_s": percentile([t.wait_s for t in called], 90),
+        "avg_service_s": _avg([t.service_s for t in served]),
+        "by_service": [
+            {
+                "service": sid,
+                "issued": len(ts),
+                "served": sum(1 for t in ts if t.status == TicketStatus.DONE.value),
+                "avg_wait_s": _avg([t.wait_s for t in ts if t.called_at is not None]),
+            }
+            for sid, ts in sorted(by_service.items())
+        ],
+        "by_counter": [
+            {
+                "counter": cid,
+                "served": len(ts),
+                "avg_service_s": _avg([t.service_s for t in ts]),
+                "on_behalf": sum(1 for t in ts if t.on_behalf_of),
+            }
+            for cid, ts in sorted(by_counter.items())
+        ],
+        "ratings": {str(level): sum(1 for v in levels if v == level) for level in range(1, 6)},
+    }

@@ -1,0 +1,130 @@
+"""Issuing tickets and answering a resident's ticket page."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from server.engine.errors import HallError
+from server.engine.events import Event, QueueChanged, TicketChanged
+from server.engine.model import Hall, Service, TicketStatus
+from server.engine.numbering import check_limit, format_number
+from server.store.models import NumberSeqRow, RatingRow, TicketRow
+
+from . import ledger, queue
+from .context import Context
+
+
+@dataclass(frozen=True)
+class Issued:
+    ticket: TicketRow
+    token: str  # shown once: printed as the QR code, never stored in clear
+    ahead: int
+    est_wait_s: int
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_id() -> str:
+    return secrets.token_hex(8)
+
+
+def issue_ticket(
+    ctx: Context, hall_id: str, service_id: str, priority: bool = False, kiosk_id: str | None = None
+) -> tuple[Issued, list[Event]]:
+    """Hand out the next number of a service, if it is open and under its daily limit."""
+    hall = ctx.hall(hall_id)
+    service = ctx.service(hall, service_id)
+    if kiosk_id is not None:
+        ctx.kiosk(hall, kiosk_id)
+    now = ctx.clock.now()
+    if not service.enabled or not service.hours.is_open(hall.local(now)):
+        raise HallError("service_closed", 409, "this service is not taking tickets now")
+    token = secrets.token_urlsafe(24)  # 192 bits
+    with ctx.db.write() as s:
+        seq = _next_seq(s, hall, service, hall.day_of(now))
+        row = TicketRow(
+            id=new_id(),
+            hall_id=hall.id,
+            service_id=service.id,
+            day=hall.day_of(now),
+            seq=seq,
+            number=format_number(service.prefix, seq, hall.number_width),
+            priority=priority,
+            status=TicketStatus.WAITING.value,
+            token_hash=token_hash(token),
+            kiosk_id=kiosk_id,
+            issued_at=now,
+            order_at=now,
+            wait_s=0,
+            service_s=0,
+            recalls=0,
+            transfers=0,
+        )
+        s.add(row)
+        ledger.append(s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None)
+        s.flush()
+        ahead, est = queue.place(s, hall, row)
+    events: list[Event] = [QueueChanged(hall.id, frozenset({service.id})), TicketChanged(hall.id, row.id)]
+    return Issued(row, token, ahead, est), events
+
+
+def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
+    """Take the day's next sequence number; the row lock makes it unique across processes."""
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    s.execute(
+        dialect.insert(NumberSeqRow)
+        .values(hall_id=hall.id, service_id=service.id, day=day, last=0)
+        .on_conflict_do_nothing()
+    )
+    seq = s.execute(
+        update(NumberSeqRow)
+        .where(NumberSeqRow.hall_id == hall.id, NumberSeqRow.service_id == service.id, NumberSeqRow.day == day)
+        .values(last=NumberSeqRow.last + 1)
+        .returning(NumberSeqRow.last)
+    ).scalar_one()
+    check_limit(seq, service.daily_limit, hall.number_width)  # raising rolls the increment back
+    return seq
+
+
+def find_by_token(s: Session, token: str) -> TicketRow:
+    if not isinstance(token, str) or not 16 <= len(token) <= 64:
+        raise HallError("not_found", 404, "unknown ticket")
+    row = s.scalars(select(TicketRow).where(TicketRow.token_hash == token_hash(token))).first()
+    if row is None:
+        raise HallError("not_found", 404, "unknown ticket")
+    return row
+
+
+def track_body(ctx: Context, s: Session, row: TicketRow) -> dict[str, Any]:
+    """The resident's view of one ticket: GET /api/v1/track/{token}."""
+    hall = ctx.hall(row.hall_id)
+    ahead, est = queue.place(s, hall, row)
+    counter_name = None
+    counter_id = row.counter_id if row.status != TicketStatus.WAITING.value else None
+    if counter_id is not None:
+        found = hall.counter(counter_id)
+        counter_name = found.name if found is not None else None
+    rated = s.scalars(select(RatingRow.id).where(RatingRow.ticket_id == row.id)).first() is not None
+    return {
+        "number": row.number,
+        "status": row.status,
+        "ahead": ahead,
+        "est_wait_s": est,
+        "counter": counter_name,
+        "can_rate": row.status == TicketStatus.DONE.value and not rated,
+        "service": row.service_id,
+    }
+
+
+def track(ctx: Context, token: str) -> dict[str, Any]:
+    with ctx.db.read() as s:
+        return track_body(ctx, s, find_by_token(s, token))

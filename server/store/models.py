@@ -1,0 +1,180 @@
+"""The tables. Static hall definitions live in the config; the database holds what changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC (SQLite has no zones), always handed back aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class CounterRow(Base):
+    """A counter's live state; its definition (number, services, partner) is in the config."""
+
+    __tablename__ = "counters"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(10), default="closed")
+    clerk: Mapped[str | None] = mapped_column(String(64))
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    away_reason: Mapped[str | None] = mapped_column(String(200))
+    priority_streak: Mapped[int] = mapped_column(Integer, default=0)
+    held_ticket: Mapped[str | None] = mapped_column(String(32))
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("hall_id", "day", "number", name="uq_tickets_number"),
+        Index("ix_tickets_queue", "hall_id", "status", "service_id", "order_at"),
+        Index("ix_tickets_day", "hall_id", "day"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    service_id: Mapped[str] = mapped_column(String(40))
+    day: Mapped[str] = mapped_column(String(10))
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(12))
+    priority: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(10), default="waiting")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kiosk_id: Mapped[str | None] = mapped_column(String(40))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    order_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    serving_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wait_s: Mapped[int] = mapped_column(Integer, default=0)
+    service_s: Mapped[int] = mapped_column(Integer, default=0)
+    counter_id: Mapped[str | None] = mapped_column(String(40))  # the counter holding or last holding it
+    target_counter: Mapped[str | None] = mapped_column(String(40))  # transferred to one named counter
+    served_by: Mapped[str | None] = mapped_column(String(40))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(40))
+    owner_counter: Mapped[str | None] = mapped_column(String(40))  # 首问负责: the first counter that received it
+    clerk: Mapped[str | None] = mapped_column(String(64))
+    recalls: Mapped[int] = mapped_column(Integer, default=0)
+    transfers: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+    missing: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class NumberSeqRow(Base):
+    """The last number handed out per hall, service and day: never reused, across processes."""
+
+    __tablename__ = "number_seqs"
+    hall_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LedgerRow(Base):
+    """台账: one append-only line per state change. Never updated, never deleted."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (
+        Index("ix_ledger_hall_at", "hall_id", "at"),
+        Index("ix_ledger_ticket", "ticket_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(24))
+    ticket_id: Mapped[str | None] = mapped_column(String(32))
+    counter_id: Mapped[str | None] = mapped_column(String(40))
+    clerk: Mapped[str | None] = mapped_column(String(64))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(12))  # counter | supervisor | admin
+    hall_id: Mapped[str | None] = mapped_column(String(40))
+    counter_id: Mapped[str | None] = mapped_column(String(40))
+    label: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(12))  # clerk | supervisor | admin
+    hall_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RatingRow(Base):
+    __tablename__ = "ratings"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(32), unique=True)  # 一次一评: once per service event
+    hall_id: Mapped[str] = mapped_column(String(40))
+    level: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    counter_id: Mapped[str | None] = mapped_column(String(40))
+    clerk: Mapped[str | None] = mapped_column(String(64))
+
+
+class ComplaintRow(Base):
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_hall", "hall_id", "status"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str] = mapped_column(String(32))
+    rating_id: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    callback_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)

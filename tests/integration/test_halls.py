@@ -1,0 +1,68 @@
+"""PROTOCOL.md: health, halls, services, counters, kiosks."""
+
+from __future__ import annotations
+
+from support.server import Server
+
+
+def test_health_answers_ok(hall: Server) -> None:
+    r = hall.get("/api/v1/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+def test_halls_lists_id_and_name(hall: Server) -> None:
+    r = hall.get("/api/v1/halls")
+    assert r.status_code == 200
+    assert {"id": "town", "name": "测试镇便民服务中心"} in r.json()
+    assert all(set(h) >= {"id", "name"} for h in r.json())
+
+
+def test_services_show_prefix_open_state_waiting_and_estimate(hall: Server) -> None:
+    hall.issue("id-card")
+    hall.issue("id-card")
+    services = {s["id"]: s for s in hall.get("/api/v1/halls/town/services").json()}
+    card = services["id-card"]
+    assert card["prefix"] == "A" and card["name"] == "身份证办理"
+    assert card["open"] is True and card["waiting"] == 2
+    assert card["est_wait_s"] == 2 * 240  # two ahead × prior 240 s ÷ one (closed counters count as one)
+    assert services["closed"]["open"] is False
+    assert isinstance(services["water"]["est_wait_s"], int)
+
+
+def test_counters_show_number_profile_partner_and_state(hall: Server) -> None:
+    counters = {c["id"]: c for c in hall.get("/api/v1/halls/town/counters").json()}
+    assert counters["w1"] == {
+        "id": "w1",
+        "name": "1号窗口",
+        "number": 1,
+        "services": ["id-card"],
+        "partner": "w2",
+        "state": "closed",
+    }
+    hall.act("w1", "open")
+    counters = {c["id"]: c for c in hall.get("/api/v1/halls/town/counters").json()}
+    assert counters["w1"]["state"] == "open"
+    east = hall.get("/api/v1/halls/east/counters").json()
+    assert east[0]["partner"] is None
+
+
+def test_kiosks_report_their_printer_state(hall: Server) -> None:
+    assert hall.get("/api/v1/halls/town/kiosks").json() == [
+        {"id": "k1", "name": "大厅取号机", "printer": {"state": "none"}}
+    ]
+
+
+def test_unknown_hall_is_404_with_the_error_body(hall: Server) -> None:
+    for path in ("services", "counters", "kiosks"):
+        r = hall.get(f"/api/v1/halls/nowhere/{path}")
+        assert r.status_code == 404
+        assert r.json()["error"]["code"] == "not_found"
+        assert r.json()["error"]["message"]
+
+
+def test_unknown_route_and_wrong_method_answer_the_error_body(hall: Server) -> None:
+    r = hall.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = hall.post("/api/v1/halls")
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"

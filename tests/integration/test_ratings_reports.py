@@ -1,0 +1,134 @@
+"""PROTOCOL.md: ratings, complaints, the ledger and the daily report."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from support.server import Server
+
+
+def _served(hall: Server, service: str = "id-card", counter: str = "w1") -> tuple[dict, str]:
+    t = hall.issue(service)
+    hall.act(counter, "open")
+    hall.act(counter, "call-next")
+    hall.act(counter, "start")
+    hall.act(counter, "finish", {"outcome": "completed"})
+    return t, t["track_url"].rsplit("/", 1)[1]
+
+
+def test_rating_before_service_is_409_not_served(hall: Server) -> None:
+    token = hall.issue("id-card")["track_url"].rsplit("/", 1)[1]
+    r = hall.post(f"/api/v1/track/{token}/rating", {"level": 5})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_served"
+
+
+def test_a_served_ticket_is_rated_once(hall: Server) -> None:
+    _, token = _served(hall)
+    assert hall.get(f"/api/v1/track/{token}").json()["can_rate"] is True
+    r = hall.post(f"/api/v1/track/{token}/rating", {"level": 5, "comment": "很好"})
+    assert r.status_code == 201 and r.json()["level"] == 5 and r.json()["id"]
+    assert hall.get(f"/api/v1/track/{token}").json()["can_rate"] is False
+    again = hall.post(f"/api/v1/track/{token}/rating", {"level": 4})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_rated"
+
+
+def test_bad_levels_are_422(hall: Server) -> None:
+    _, token = _served(hall)
+    for level in (0, 6, "5", 2.5, True, None):
+        assert hall.post(f"/api/v1/track/{token}/rating", {"level": level}).status_code == 422, level
+    assert hall.post(f"/api/v1/track/{token}/rating", {"level": 3}).status_code == 201
+
+
+def test_rating_an_unknown_token_is_404(hall: Server) -> None:
+    assert hall.post("/api/v1/track/" + "z" * 32 + "/rating", {"level": 5}).status_code == 404
+
+
+def test_a_bad_rating_opens_a_complaint_with_a_deadline(hall: Server) -> None:
+    t, token = _served(hall)
+    hall.post(f"/api/v1/track/{token}/rating", {"level": 1, "comment": "等太久"})
+    _, good = _served(hall)
+    hall.post(f"/api/v1/track/{good}/rating", {"level": 4})
+    r = hall.get("/api/v1/halls/town/complaints", hall.admin_token())
+    assert r.status_code == 200
+    cases = r.json()
+    assert len(cases) == 1
+    case = cases[0]
+    assert case["ticket"] == t["id"] and case["number"] == t["number"]
+    assert case["level"] == 1 and case["comment"] == "等太久" and case["status"] == "open"
+    assert case["due_at"] > t["issued_at"]
+
+
+def test_managers_only_see_complaints_ledger_and_reports(hall: Server) -> None:
+    for path in ("/complaints", "/ledger?from=2026-01-01&to=2026-01-02", "/reports/daily?date=2026-01-01"):
+        assert hall.get("/api/v1/halls/town" + path).status_code == 401
+        r = hall.get("/api/v1/halls/town" + path, hall.counter_token("w1"))
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+        assert hall.get("/api/v1/halls/town" + path, hall.token("--role", "supervisor")).status_code == 200
+        assert (
+            hall.get("/api/v1/halls/town" + path, hall.token("--role", "supervisor", "--hall", "east")).status_code
+            == 403
+        )
+
+
+def test_the_ledger_lists_every_ticket_with_outcome_clerk_and_counter(hall: Server) -> None:
+    t, _ = _served(hall)
+    hall.issue("social")
+    day = t["issued_at"][:10]
+    rows = hall.get(f"/api/v1/halls/town/ledger?from={day}&to={day}", hall.admin_token()).json()
+    assert [r["number"] for r in rows] == ["A001", "B001"]
+    first = rows[0]
+    assert first["outcome"] == "completed" and first["counter"] == "w1" and "clerk" in first
+    assert first["status"] == "done" and first["wait_s"] >= 0 and first["service_s"] >= 0
+    assert rows[1]["outcome"] is None and rows[1]["counter"] is None
+
+
+def test_the_ledger_exports_csv_with_a_bom(hall: Server) -> None:
+    t, _ = _served(hall)
+    day = t["issued_at"][:10]
+    r = hall.get(f"/api/v1/halls/town/ledger?from={day}&to={day}&format=csv", hall.admin_token())
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0]["number"] == "A001" and rows[0]["outcome"] == "completed" and rows[0]["counter"] == "w1"
+
+
+def test_ledger_needs_valid_dates(hall: Server) -> None:
+    admin = hall.admin_token()
+    for query in (
+        "",
+        "?from=2026-01-01",
+        "?from=x&to=2026-01-01",
+        "?from=2026-02-01&to=2026-01-01",
+        "?from=2026-01-01&to=2026-01-01&format=xml",
+    ):
+        r = hall.get("/api/v1/halls/town/ledger" + query, admin)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_query", query
+
+
+def test_the_daily_report_adds_up(hall: Server) -> None:
+    t, token = _served(hall)
+    hall.post(f"/api/v1/track/{token}/rating", {"level": 2})
+    hall.issue("id-card")
+    hall.act("w1", "call-next")
+    hall.act("w1", "no-show")
+    hall.issue("social")
+    day = t["issued_at"][:10]
+    r = hall.get(f"/api/v1/halls/town/reports/daily?date={day}", hall.admin_token())
+    assert r.status_code == 200
+    rep = r.json()
+    assert rep["date"] == day and rep["issued"] == 3 and rep["served"] == 1 and rep["no_show"] == 1
+    for key in ("avg_wait_s", "p90_wait_s", "avg_service_s"):
+        assert isinstance(rep[key], int)
+    by_service = {s["service"]: s for s in rep["by_service"]}
+    assert by_service["id-card"]["issued"] == 2 and by_service["id-card"]["served"] == 1
+    assert by_service["social"] == {"service": "social", "issued": 1, "served": 0, "avg_wait_s": 0}
+    assert rep["by_counter"] == [
+        {"counter": "w1", "served": 1, "avg_service_s": rep["by_counter"][0]["avg_service_s"], "on_behalf": 0}
+    ]
+    assert rep["ratings"] == {"1": 0, "2": 1, "3": 0, "4": 0, "5": 0}
+
+
+def test_report_date_is_required(hall: Server) -> None:
+    r = hall.get("/api/v1/halls/town/reports/daily", hall.admin_token())
+    assert r.status_code == 422
