@@ -91,7 +91,7 @@ def _config(args: argparse.Namespace) -> Config:
 def _prepare_async(mode: str) -> None:
     """Pick the async mode once, before Flask and friends are imported."""
     if mode == "eventlet":
-        warnings.filterwarnings("ignore", message=".*eventlet.*deprecated", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=DeprecationWarning)
         import eventlet
 
         eventlet.monkey_patch()

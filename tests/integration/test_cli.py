@@ -1,0 +1,128 @@
+"""PROTOCOL.md: the `hallq` command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from support.env import ROOT
+from support.server import free_port, hallq
+
+COMMANDS = [[], ["demo"], ["serve"], ["token"], ["token", "create"], ["token", "revoke"], ["user"], ["user", "add"]]
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=lambda w: " ".join(w) or "hallq")
+def test_every_command_answers_help(words: list[str]) -> None:
+    done = hallq(*words, "--help")
+    assert done.returncode == 0
+    assert "usage: hallq" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["nonsense"],
+        ["demo", "--port", "notaport"],
+        ["demo", "--port", "70000"],
+        ["serve"],
+        ["token", "create"],
+        ["token", "create", "--counter", "w1", "--role", "admin"],
+        ["token", "create", "--role", "king"],
+        ["user", "add", "bob"],
+        ["user", "add", "bob", "--role", "emperor"],
+    ],
+    ids=lambda w: " ".join(w),
+)
+def test_wrong_arguments_print_one_readable_line_and_exit_2(words: list[str]) -> None:
+    done = hallq(*words)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hallq"), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_broken_config_is_named_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "hall.toml"
+    bad.write_text('[[hall]]\nid = "town"\nname = "x"\n[[hall.service]]\nid = "a"\n', encoding="utf-8")
+    done = hallq("serve", "--config", str(bad))
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "hall[0].service[0]" in done.stderr
+    missing = hallq("serve", "--config", str(tmp_path / "none.toml"))
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_token_create_prints_the_token_alone_on_the_last_line(tmp_path: Path) -> None:
+    done = hallq("token", "create", "--counter", "w1", "--data", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("hq_") and " " not in last
+    admin = hallq("token", "create", "--role", "admin", "--data", str(tmp_path))
+    assert admin.stdout.strip().splitlines()[-1].startswith("hq_")
+
+
+def test_token_for_an_unknown_counter_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = hallq("token", "create", "--counter", "nope", "--data", str(tmp_path))
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
+    done = hallq("user", "add", "li.na", "--role", "clerk", "--data", str(tmp_path), stdin="s3cret-pass\n")
+    assert done.returncode == 0, done.stderr
+    weak = hallq("user", "add", "li.na", "--role", "clerk", "--data", str(tmp_path), stdin="short\n")
+    assert weak.returncode == 2 and len(weak.stderr.strip().splitlines()) == 1
+
+
+def _start_demo(data: Path, port: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "demo", "--port", str(port), "--data", str(data)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        try:
+            if requests.get(url + "/api/v1/health", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError("demo did not start")
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=15)
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out
+    return out
+
+
+def test_demo_runs_prints_its_pages_stops_on_ctrl_c_and_carries_on(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    data = tmp_path / "demo"
+    proc = _start_demo(data, port)
+    _wait_healthy(url, proc)
+    counters = requests.get(url + "/api/v1/halls/town/counters", timeout=5).json()
+    assert len(counters) >= 6 and all(c["state"] == "closed" for c in counters)
+    assert all(c["partner"] for c in counters)
+    services = requests.get(url + "/api/v1/halls/town/services", timeout=5).json()
+    assert all(s["open"] and s["waiting"] == 0 for s in services)
+    first = requests.post(url + "/api/v1/halls/town/tickets", json={"service": services[0]["id"]}, timeout=5).json()
+    out = _stop(proc)
+    for page in ("/kiosk/", "/display/", "/counter"):
+        assert url + page in out
+    proc = _start_demo(data, port)
+    _wait_healthy(url, proc)
+    second = requests.post(url + "/api/v1/halls/town/tickets", json={"service": services[0]["id"]}, timeout=5)
+    _stop(proc)
+    assert int(second.json()["number"][1:]) == int(first["number"][1:]) + 1, "numbers carry on after a restart"

@@ -1,0 +1,204 @@
+"""Races: two server processes claiming the same tickets, many greenlets writing at once, kill -9."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from support.checks import check_database
+from support.databases import database
+from support.env import REDIS_URL, ROOT
+from support.server import Server, free_port, write_config
+from support.sockets import Listener
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    """Two server processes on one database (and one Redis message queue)."""
+    with database(request.param, tmp_path) as url:
+        ports = free_port(), free_port()
+        extra = f'message_queue = "{REDIS_URL}"'
+        servers = []
+        for port in ports:
+            folder = tmp_path / str(port)
+            folder.mkdir()
+            config = write_config(folder, url, port=port, extra_server=extra)
+            # One data folder for both: the same secret key, as two processes of one hall would have.
+            config.write_text(config.read_text().replace(f'data_dir = "{folder}"', f'data_dir = "{tmp_path}"'))
+            servers.append(Server(config, port, url))
+        for s in servers:
+            s.start()
+        try:
+            yield servers[0], servers[1]
+        finally:
+            for s in servers:
+                s.stop()
+
+
+def test_two_processes_never_call_a_ticket_twice_nor_lose_one(pair: tuple[Server, Server]) -> None:
+    a, b = pair
+    admin = a.admin_token()
+    with ThreadPoolExecutor(16) as pool:
+        issued = list(pool.map(lambda i: (a, b)[i % 2].issue(("id-card", "social")[i % 3 == 0]), range(240)))
+    numbers = [t["number"] for t in issued]
+    assert len(set(numbers)) == len(numbers), "a number was given twice"
+    for counter in ("w1", "w2", "w3"):
+        assert a.post(f"/api/v1/counters/{counter}/open", token=admin).status_code == 200
+    called: list[str] = []
+    lock = threading.Lock()
+
+    def work(counter: str, seed: int) -> None:
+        rng = random.Random(seed)
+        while True:
+            server = rng.choice((a, b))  # both processes serve the same counter, racing each other
+            r = server.post(f"/api/v1/counters/{counter}/call-next", token=admin)
+            if r.status_code == 409:
+                assert r.json()["error"]["code"] == "ticket_in_progress"
+            else:
+                assert r.status_code == 200, r.text
+                if r.json()["ticket"] is None:
+                    held = server.get(f"/api/v1/counters/{counter}", admin).json()["ticket"]
+                    if held is None:
+                        return
+                else:
+                    with lock:
+                        called.append(r.json()["ticket"]["id"])
+            done = rng.choice((a, b)).post(f"/api/v1/counters/{counter}/finish", {"outcome": "completed"},
+                                           token=admin)
+            assert done.status_code in (200, 409), done.text
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda args: work(*args), [("w1", 1), ("w1", 2), ("w2", 3), ("w2", 4), ("w3", 5), ("w3", 6)]))
+    assert len(called) == len(set(called)) == len(issued), "every ticket called exactly once"
+    statuses = check_database(a.database)
+    assert statuses == {"done": len(issued)}
+
+
+def test_a_call_on_one_process_reaches_a_display_on_the_other(pair: tuple[Server, Server]) -> None:
+    a, b = pair
+    display = Listener(a.url, "/display", "hall=town")
+    try:
+        display.wait_for("snapshot")
+        t = b.issue("id-card")
+        b.act("w1", "open")
+        b.act("w1", "call-next")
+        assert display.wait_for("call", lambda c: c["ticket"] == t["id"])["counter_number"] == 1
+        assert display.wait_for("waiting", lambda w: w["id-card"] == 0) is not None
+    finally:
+        display.close()
+
+
+def test_many_concurrent_requests_to_one_eventlet_server(hall: Server) -> None:
+    """Hundreds of greenlets writing at once: none stalls, fails with 'database is locked' or repeats a number."""
+    with ThreadPoolExecutor(64) as pool:
+        results = list(pool.map(lambda _: hall.post("/api/v1/halls/town/tickets", {"service": "id-card"}), range(400)))
+    assert [r.status_code for r in results] == [201] * 400
+    assert sorted(r.json()["number"] for r in results) == [f"A{i:03d}" for i in range(1, 401)]
+    assert "database is locked" not in hall.log()
+    check_database(hall.database)
+
+
+GREENLETS = """
+import eventlet
+eventlet.monkey_patch()
+import dataclasses, sys
+from server.clock import SystemClock
+from server.config import load_config
+from server.services import counters, halls, tickets
+from server.services.context import Context
+from server.store.db import Database
+
+config = load_config(sys.argv[1], data_dir=sys.argv[2])
+config = dataclasses.replace(config, settings=dataclasses.replace(config.settings, database=sys.argv[3]))
+ctx = Context(config, Database(config.settings.database), SystemClock())
+ctx.db.migrate()
+halls.seed_counters(ctx)
+for c in ("w1", "w3"):
+    counters.open_counter(ctx, c, "t")
+errors = []
+
+def issue(i):
+    try:
+        tickets.issue_ticket(ctx, "town", "id-card")
+        eventlet.sleep(0)
+    except Exception as e:
+        errors.append(repr(e))
+
+def serve(counter):
+    for _ in range(100):
+        try:
+            result, _ = counters.call_next(ctx, counter, "t")
+            eventlet.sleep(0)
+            if result.ticket is not None:
+                counters.finish(ctx, counter, "t", "completed", None, None)
+        except Exception as e:
+            errors.append(repr(e))
+
+pool = eventlet.GreenPool(500)
+for i in range(300):
+    pool.spawn(issue, i)
+for c in ("w1", "w3"):
+    pool.spawn(serve, c)
+pool.waitall()
+print("errors", len(errors), errors[:3])
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_hundreds_of_greenlets_share_one_process_safely(kind: str, tmp_path: Path) -> None:
+    with database(kind, tmp_path) as url:
+        done = subprocess.run(
+            [sys.executable, "-W", "ignore::DeprecationWarning", "-c", GREENLETS,
+             str(ROOT / "tests/data/test_hall.toml"), str(tmp_path), url],
+            capture_output=True, text=True, timeout=300, cwd=ROOT,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "errors 0 []" in done.stdout, done.stdout + done.stderr[-2000:]
+        statuses = check_database(url)
+        assert sum(statuses.values()) == 300
+
+
+def test_kill_9_in_the_middle_of_traffic_loses_nothing_committed(hall: Server) -> None:
+    admin = hall.admin_token()
+    hall.post("/api/v1/counters/w1/open", token=admin)
+    hall.post("/api/v1/counters/w3/open", token=admin)
+    stop = threading.Event()
+    issued: list[str] = []
+
+    def traffic(counter: str) -> None:
+        while not stop.is_set():
+            try:
+                r = hall.post("/api/v1/halls/town/tickets", {"service": "id-card"})
+                if r.status_code == 201:
+                    issued.append(r.json()["number"])
+                hall.post(f"/api/v1/counters/{counter}/call-next", token=admin)
+                hall.post(f"/api/v1/counters/{counter}/start", token=admin)
+                hall.post(f"/api/v1/counters/{counter}/finish", {"outcome": "completed"}, token=admin)
+            except requests.RequestException:
+                return
+
+    threads = [threading.Thread(target=traffic, args=(c,)) for c in ("w1", "w3", "w1", "w3")]
+    for t in threads:
+        t.start()
+    while len(issued) < 40:
+        threading.Event().wait(0.05)
+    hall.stop(kill=True)  # SIGKILL, mid-transaction for all we know
+    stop.set()
+    for t in threads:
+        t.join()
+    check_database(hall.database)
+    hall.start()
+    check_database(hall.database)
+    after = hall.issue("id-card")["number"]
+    assert after not in issued, "a number was reused after the crash"
+    for counter in ("w1", "w3"):  # the clerks carry on from what the database says
+        held = hall.get(f"/api/v1/counters/{counter}", admin).json()["ticket"]
+        if held is not None:
+            assert hall.post(f"/api/v1/counters/{counter}/finish", {"outcome": "completed"}, token=admin).ok
