@@ -50,8 +50,8 @@ def login() -> Any:
     nxt = _safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("login.html", title=t["login_title"], t=t, csrf=csrf_token(), next=nxt, lang=lang())
-    sent = request.form.get("csrf", "")
-    if not hmac.compare_digest(sent, session.get("csrf", "")):
+    sent, expected = request.form.get("csrf", ""), session.get("csrf", "")
+    if not expected or not hmac.compare_digest(sent, expected):
         return render_template(
             "login.html",
             title=t["login_title"],
@@ -78,7 +78,8 @@ def login() -> Any:
 @pages.post("/logout")
 def logout() -> Response:
     sent = request.form.get("csrf", "") or request.headers.get("X-CSRF-Token", "")
-    if hmac.compare_digest(sent, session.get("csrf", "")):
+    expected = session.get("csrf", "")
+    if expected and hmac.compare_digest(sent, expected):
         session.clear()
     return redirect("/login")
 

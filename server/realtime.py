@@ -40,11 +40,14 @@ class Publisher:
 
     def publish(self, events: list[Event]) -> None:
         queues: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+        counts_only: set[str] = set()
         changed_tickets: dict[str, str] = {}
         changed_counters: set[tuple[str, str]] = set()
         for e in events:
             if isinstance(e, Called):
                 self._emit("call", call_message(self.ctx, e), "/display", hall_room(e.hall))
+            elif isinstance(e, QueueChanged) and not e.places_moved:
+                counts_only.add(e.hall)
             elif isinstance(e, QueueChanged):
                 queues[e.hall][0].update(e.services)
                 queues[e.hall][1].update(e.counters)
@@ -52,6 +55,8 @@ class Publisher:
                 changed_tickets[e.ticket] = e.hall
             elif isinstance(e, CounterChanged) and e.counter:
                 changed_counters.add((e.hall, e.counter))
+        for hall_id in counts_only - set(queues):
+            self._publish_queue(hall_id, set(), set(), changed_tickets)
         for hall_id, (services, counter_ids) in queues.items():
             self._publish_queue(hall_id, services, counter_ids, changed_tickets)
         self._publish_tickets(changed_tickets)
@@ -65,7 +70,7 @@ class Publisher:
         hall = self.ctx.hall(hall_id)
         with self.ctx.db.read() as s:
             counts = queue.waiting_counts(s, hall)
-            places = queue.places(s, hall, services, counter_ids)
+            places = queue.places(s, hall, services, counter_ids) if services or counter_ids else {}
             bodies = {tid: _waiting_body(row, ahead, est) for tid, (row, ahead, est) in places.items()}
         for name in ("/display", "/kiosk", "/counter", "/admin"):
             self._emit("waiting", counts, name, hall_room(hall_id))

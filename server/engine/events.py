@@ -28,6 +28,7 @@ class QueueChanged:
     hall: str
     services: frozenset[str]
     counters: frozenset[str] = frozenset()  # queues of tickets transferred to a named counter
+    places_moved: bool = True  # False when only the count changed (a normal ticket joined the end)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -86,13 +87,28 @@ def new_ticket_wait_s(session: Session, hall: Hall, service: Service, waiting: i
     return est_wait_s(waiting, average_service_s(session, hall.id, service), servers_of(service.id, hall_desks))
 
 
+_QUEUE_COLUMNS = (
+    TicketRow.id,
+    TicketRow.number,
+    TicketRow.status,
+    TicketRow.service_id,
+    TicketRow.priority,
+    TicketRow.order_at,
+    TicketRow.seq,
+    TicketRow.target_counter,
+)
+
+
 def places(
     session: Session, hall: Hall, services: Iterable[str], counters: Iterable[str]
-) -> dict[str, tuple[TicketRow, int, int]]:
-    """{ticket id: (row, people ahead, estimated wait)} for the waiting tickets of these queues."""
+) -> dict[str, tuple[Any, int, int]]:
+    """{ticket id: (row, people ahead, estimated wait)} for the waiting tickets of these queues.
+
+    Reads plain columns, not ORM objects: this runs after every call for every waiting ticket.
+    """
     services, counters = list(services), list(counters)
-    rows = session.scalars(
-        select(TicketRow).where(
+    rows = session.execute(
+        select(*_QUEUE_COLUMNS).where(
             TicketRow.hall_id == hall.id,
             TicketRow.status == TicketStatus.WAITING.value,
             or_(
@@ -101,12 +117,12 @@ def places(
             ),
         )
     ).all()
-    groups: dict[tuple[str, str], list[TicketRow]] = {}
+    groups: dict[tuple[str, str], list[Any]] = {}
     for r in rows:
         key = ("counter", r.target_counter) if r.target_counter else ("service", r.service_id)
         groups.setdefault(key, []).append(r)
     hall_desks = desks(session, hall)
-    out: dict[str, tuple[TicketRow, int, int]] = {}
+    out: dict[str, tuple[Any, int, int]] = {}
     for (kind, ident), group in groups.items():
         group.sort(key=lambda r: queue_key(candidate(r)))
         service = hall.service(group[0].service_id) if kind == "service" else None
@@ -117,22 +133,51 @@ def places(
     return out
 
 
-def _mixed_average(session: Session, hall: Hall, group: list[TicketRow]) -> int:
+def _mixed_average(session: Session, hall: Hall, group: list[Any]) -> int:
     """A named counter's queue mixes services: use the average of their averages."""
-    known = [s for s in (hall.service(r.service_id) for r in group) if s is not None]
-    if not known:
-        return 300
-    values = [average_service_s(session, hall.id, s) for s in {s.id: s for s in known}.values()]
-    return round(sum(values) / len(values))
+    known = {r.service_id: hall.service(r.service_id) for r in group}
+    values = [average_service_s(session, hall.id, s) for s in known.values() if s is not None]
+    return round(sum(values) / len(values)) if values else 300
+
+
+def ahead_count(session: Session, row: TicketRow) -> int:
+    """How many waiting tickets of the same queue go before this one (estimate.queue_key, in SQL)."""
+    same_queue = (
+        TicketRow.target_counter == row.target_counter
+        if row.target_counter is not None
+        else (TicketRow.service_id == row.service_id) & TicketRow.target_counter.is_(None)
+    )
+    earlier = or_(
+        TicketRow.order_at < row.order_at,
+        (TicketRow.order_at == row.order_at) & (TicketRow.seq < row.seq),
+    )
+    if row.priority:
+        before = TicketRow.priority.is_(True) & earlier
+    else:  # every priority ticket goes first, then earlier normal ones
+        before = TicketRow.priority.is_(True) | (TicketRow.priority.is_(False) & earlier)
+    return (
+        session.scalar(
+            select(func.count()).where(
+                TicketRow.hall_id == row.hall_id,
+                TicketRow.status == TicketStatus.WAITING.value,
+                TicketRow.id != row.id,
+                same_queue,
+                before,
+            )
+        )
+        or 0
+    )
 
 
 def place(session: Session, hall: Hall, row: TicketRow) -> tuple[int, int]:
     """(people ahead, estimated wait in seconds) for a waiting ticket; (0, 0) otherwise."""
     if row.status != TicketStatus.WAITING.value:
         return 0, 0
-    if row.target_counter is not None:
-        found = places(session, hall, (), (row.target_counter,))
-    else:
-        found = places(session, hall, (row.service_id,), ())
-    _, ahead, est = found.get(row.id, (row, 0, 0))
-    return ahead, est
+    ahead = ahead_count(session, row)
+    service = hall.service(row.service_id)
+    if row.target_counter is not None or service is None:
+        avg = average_service_s(session, hall.id, service) if service else 300
+        return ahead, est_wait_s(ahead, avg, 1)
+    return ahead, est_wait_s(
+        ahead, average_service_s(session, hall.id, service), servers_of(service.id, desks(session, hall))
+    )

@@ -73,7 +73,9 @@ def issue_ticket(
         ledger.append(s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None)
         s.flush()
         ahead, est = queue.place(s, hall, row)
-    events: list[Event] = [QueueChanged(hall.id, frozenset({service.id})), TicketChanged(hall.id, row.id)]
+    # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
+    joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
+    events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
     return Issued(row, token, ahead, est), events
 
 
