@@ -73,7 +73,6 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(settings.public_url and settings.public_url.startswith("https")),
-        JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     socketio = SocketIO(
@@ -102,7 +101,9 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+    """The contract's error body; the message is made encodable whatever input it quotes."""
+    safe = message.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\0")
+    return {"error": {"code": code, "message": safe}}
 
 
 def _install_edges(app: Flask) -> None:

@@ -33,7 +33,27 @@ def json_object(optional: bool = False) -> dict[str, Any]:
         raise HallError("malformed_json", 400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise HallError("invalid_body", 422, "the body must be a JSON object")
+    _check_text(data)
     return data
+
+
+def _check_text(data: Any) -> None:
+    """Refuse NUL and lone surrogates anywhere: no database stores them and no JSON answer can echo them."""
+    stack = [data]
+    while stack:  # iterative: a deeply nested body must not exhaust the recursion limit
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise HallError("invalid_body", 422, "text must not contain NUL characters")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise HallError("invalid_body", 422, "text must be valid Unicode") from None
 
 
 def parse(data: dict[str, Any], fields: list[Field]) -> dict[str, Any]:

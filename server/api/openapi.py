@@ -11,14 +11,13 @@ from typing import Any
 
 from .body import Field
 from .public import RATING_FIELDS, TICKET_FIELDS
-from .staff import FINISH_FIELDS, TRANSFER_FIELDS
+from .staff import AWAY_FIELDS, FINISH_FIELDS, TRANSFER_FIELDS
 
 Schema = dict[str, Any]
 
 PREFIX = "/api/v1"
 
 # The away body is declared inline in staff.away; mirrored here (test_bad_input checks the server agrees).
-AWAY_FIELDS = [Field("reason", str, max_len=200, nullable=True)]
 
 TICKET_STATUSES = ["waiting", "called", "serving", "done", "no_show"]
 COUNTER_STATES = ["closed", "open", "away"]
@@ -160,7 +159,8 @@ def request_schemas() -> dict[str, Schema]:
                 "level": {
                     "minimum": 1,
                     "maximum": 5,
-                    "description": "5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意; 1 or 2 opens a complaint",
+                    "description": "5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意; 1 or 2 opens a complaint. "
+                    "Integers are taken strictly: 5.0 and true are refused",
                 },
             },
         ),

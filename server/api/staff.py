@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from server.auth import Principal
 from server.engine.errors import invalid
 from server.services import counters, halls, ratings, reports, views
 from server.services.counters import Result
@@ -22,17 +23,24 @@ def _answer(result: Result) -> Any:
     return jsonify(counter=views.counter(result.counter, result.counter_row), ticket=ticket)
 
 
-def _run(counter: str, action: Callable[..., tuple[Result, list[Any]]], *args: Any) -> Any:
+def _authorize(counter: str) -> Principal:
+    """404 for an unknown counter, then 401/403: both before the body is looked at."""
+    hall, _ = hq().ctx.counter(counter)
+    return require_counter(hall.id, counter)
+
+
+def _run(counter: str, p: Principal, action: Callable[..., tuple[Result, list[Any]]], *args: Any) -> Any:
     app = hq()
-    hall, _ = app.ctx.counter(counter)  # 404 for an unknown counter, before auth says more
-    p = require_counter(hall.id, counter)
     result, events = action(app.ctx, counter, clerk_name(p), *args)
     app.publisher.publish(events)
     return _answer(result)
 
 
-def _no_body() -> None:
+def _simple(counter: str, action: Callable[..., tuple[Result, list[Any]]]) -> Any:
+    """An action without a body (an empty body or {} is accepted)."""
+    p = _authorize(counter)
     parse(json_object(optional=True), [])
+    return _run(counter, p, action)
 
 
 @api.get("/counters/<counter>")
@@ -46,32 +54,27 @@ def counter_state(counter: str) -> Any:
 
 @api.post("/counters/<counter>/open")
 def open_counter(counter: str) -> Any:
-    _no_body()
-    return _run(counter, counters.open_counter)
+    return _simple(counter, counters.open_counter)
 
 
 @api.post("/counters/<counter>/close")
 def close_counter(counter: str) -> Any:
-    _no_body()
-    return _run(counter, counters.close_counter)
+    return _simple(counter, counters.close_counter)
 
 
 @api.post("/counters/<counter>/call-next")
 def call_next(counter: str) -> Any:
-    _no_body()
-    return _run(counter, counters.call_next)
+    return _simple(counter, counters.call_next)
 
 
 @api.post("/counters/<counter>/recall")
 def recall(counter: str) -> Any:
-    _no_body()
-    return _run(counter, counters.recall)
+    return _simple(counter, counters.recall)
 
 
 @api.post("/counters/<counter>/start")
 def start(counter: str) -> Any:
-    _no_body()
-    return _run(counter, counters.start)
+    return _simple(counter, counters.start)
 
 
 FINISH_FIELDS = [
@@ -83,36 +86,38 @@ FINISH_FIELDS = [
 
 @api.post("/counters/<counter>/finish")
 def finish(counter: str) -> Any:
+    p = _authorize(counter)
     body = parse(json_object(), FINISH_FIELDS)
     missing = string_list(body["missing"], "missing") if body.get("missing") is not None else None
-    return _run(counter, counters.finish, body["outcome"], body.get("note"), missing)
+    return _run(counter, p, counters.finish, body["outcome"], body.get("note"), missing)
 
 
 @api.post("/counters/<counter>/no-show")
 def no_show(counter: str) -> Any:
-    _no_body()
-    return _run(counter, counters.no_show)
+    return _simple(counter, counters.no_show)
 
 
+AWAY_FIELDS = [Field("reason", str, max_len=200, nullable=True)]
 TRANSFER_FIELDS = [Field("service", str, max_len=40), Field("counter", str, max_len=40)]
 
 
 @api.post("/counters/<counter>/transfer")
 def transfer(counter: str) -> Any:
+    p = _authorize(counter)
     body = parse(json_object(), TRANSFER_FIELDS)
-    return _run(counter, counters.transfer, body.get("service"), body.get("counter"))
+    return _run(counter, p, counters.transfer, body.get("service"), body.get("counter"))
 
 
 @api.post("/counters/<counter>/away")
 def away(counter: str) -> Any:
-    body = parse(json_object(optional=True), [Field("reason", str, max_len=200, nullable=True)])
-    return _run(counter, counters.away, body.get("reason"))
+    p = _authorize(counter)
+    body = parse(json_object(optional=True), AWAY_FIELDS)
+    return _run(counter, p, counters.away, body.get("reason"))
 
 
 @api.post("/counters/<counter>/back")
 def back(counter: str) -> Any:
-    _no_body()
-    return _run(counter, counters.back)
+    return _simple(counter, counters.back)
 
 
 @api.get("/halls/<hall>/complaints")

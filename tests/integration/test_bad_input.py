@@ -1,0 +1,609 @@
+"""Hostile input on every route of the OpenAPI document, against the real server: never a 5xx, always the error body.
+
+Cases are generated from the document itself (its paths, parameters and request body schemas), so a new route
+or field is covered as soon as it is documented; test_openapi.py keeps the document equal to the server's routes.
+Staff routes are called with an admin token, so authorization is never what stops a case. Where a body's
+validity can be decided from its schema, the server must agree: an invalid body is a 400/413/422.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator, validators
+from support.server import Server
+
+from server.api.openapi import document
+from server.config import load_config
+
+DOC = document()
+SCHEMAS = DOC["components"]["schemas"]
+SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+
+# The server takes JSON integers strictly: 1.0 and true are not integers (jsonschema would accept 1.0).
+_STRICT_TYPES = Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+)
+StrictValidator = validators.extend(Draft202012Validator, type_checker=_STRICT_TYPES)
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str  # as documented: /api/v1/halls/{hall}/tickets
+    spec: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.method.upper()} {self.path.removeprefix('/api/v1')}"
+
+    @property
+    def secured(self) -> bool:
+        return "security" in self.spec
+
+    @property
+    def body_schema(self) -> dict[str, Any] | None:
+        body = self.spec.get("requestBody")
+        if body is None:
+            return None
+        return resolve(body["content"]["application/json"]["schema"])
+
+    @property
+    def body_required(self) -> bool:
+        return bool(self.spec.get("requestBody", {}).get("required"))
+
+    def params(self, where: str) -> list[dict[str, Any]]:
+        return [p for p in self.spec.get("parameters", []) if p["in"] == where]
+
+    def documents(self, status: int) -> bool:
+        return str(status) in self.spec["responses"]
+
+
+def resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in schema:
+        return SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]  # type: ignore[no-any-return]
+    return schema
+
+
+def valid(schema: dict[str, Any], body: Any) -> bool:
+    return StrictValidator(schema).is_valid(body)
+
+
+OPERATIONS = [Operation(method, path, spec) for path, item in DOC["paths"].items() for method, spec in item.items()]
+WITH_BODY = [op for op in OPERATIONS if op.body_schema is not None]
+WITH_PATH_PARAMS = [op for op in OPERATIONS if op.params("path")]
+WITH_QUERY = [op for op in OPERATIONS if op.params("query")]
+SECURED = [op for op in OPERATIONS if op.secured]
+
+
+def by_id(ops: list[Operation]) -> Any:
+    return pytest.mark.parametrize("op", ops, ids=[op.id for op in ops])
+
+
+# ---------------------------------------------------------------- talking to the server byte for byte
+
+
+@dataclass
+class Answer:
+    status: int
+    content_type: str
+    raw: bytes
+
+
+def send(
+    server: Server, method: str, target: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> Answer:
+    """One request on its own connection, the target sent exactly as given (no normalisation of ../ or %xx)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+    try:
+        try:
+            conn.request(method.upper(), target, body=body, headers=headers or {})
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer (413) before reading a large body; its answer is still there
+        response = conn.getresponse()
+        return Answer(response.status, response.getheader("Content-Type") or "", response.read())
+    finally:
+        conn.close()
+
+
+@dataclass
+class Context:
+    """What a case needs: the server, an admin token, real ids for the path, the server's body limit."""
+
+    server: Server
+    admin: str
+    values: dict[str, str]
+    max_body: int
+    failures: list[str] = field(default_factory=list)
+
+    def call(
+        self,
+        op: Operation,
+        label: str,
+        *,
+        path: dict[str, str] | None = None,
+        query: str = "",
+        body: bytes | None = None,
+        content_type: str | None = "application/json",
+        auth: str | None = None,
+        expect: set[int] | None = None,
+        documented: bool = True,
+    ) -> Answer:
+        """Send one case and record what is wrong with its answer (all failures are reported together)."""
+        target = fill(op.path, {**self.values, **(path or {})}) + query
+        headers = {}
+        if content_type is not None and body is not None:
+            headers["Content-Type"] = content_type
+        token = self.admin if auth is None and op.secured else auth
+        if token is not None:
+            headers["Authorization"] = token if token.startswith(("Bearer", "Basic", "bearer")) else f"Bearer {token}"
+        answer = send(self.server, op.method, target, body, headers)
+        problem = judge(op, answer, expect, documented)
+        if problem:
+            self.failures.append(f"{op.id} [{label}] {target[:100]}: {problem}")
+        return answer
+
+    def check(self) -> None:
+        assert not self.failures, f"{len(self.failures)} bad answers:\n" + "\n".join(self.failures[:40])
+
+
+def fill(path: str, values: dict[str, str]) -> str:
+    """The documented path with each {name} replaced by its value, percent-encoded unless marked raw."""
+
+    def one(match: re.Match[str]) -> str:
+        value = values.get(match[1], "x")
+        return value.removeprefix(RAW) if value.startswith(RAW) else quote(value, safe="")
+
+    return re.sub(r"{([^}]+)}", one, path)
+
+
+RAW = "\x01raw:"  # a path value sent as is: "../" stays "../", "%00" stays "%00"
+
+
+def judge(op: Operation, answer: Answer, expect: set[int] | None, documented: bool) -> str | None:
+    """What is wrong with an answer: a 5xx, an unexpected or undocumented status, an error body not as agreed."""
+    head = f"{answer.status} {answer.raw[:300]!r}"
+    if answer.status >= 500:
+        return f"server error: {head}"
+    if expect is not None and answer.status not in expect:
+        return f"expected {sorted(expect)}, got {head}"
+    if documented and not op.documents(answer.status):
+        return f"status not in the document: {head}"
+    if answer.status < 400:
+        return None
+    if not answer.content_type.startswith("application/json"):
+        return f"error without JSON ({answer.content_type!r}): {head}"
+    try:
+        body = json.loads(answer.raw)
+    except ValueError:
+        return f"error body is not JSON: {head}"
+    error = body.get("error") if isinstance(body, dict) else None
+    if set(body) != {"error"} or not isinstance(error, dict):
+        return f"error body is not {{'error': {{...}}}}: {head}"
+    code, message = error.get("code"), error.get("message")
+    if not isinstance(code, str) or not SNAKE.fullmatch(code):
+        return f"error code is not snake_case: {head}"
+    if not isinstance(message, str) or not message:
+        return f"error message missing: {head}"
+    return None
+
+
+@pytest.fixture
+def ctx(hall: Server) -> Context:
+    ticket = hall.issue("id-card")
+    values = {"hall": "town", "counter": "w1", "token": ticket["track_url"].rsplit("/", 1)[1]}
+    limit = load_config(hall.config).settings.limits.max_body_bytes
+    return Context(hall, hall.admin_token(), values, limit)
+
+
+# ---------------------------------------------------------------- bodies, from the schemas
+
+# Realistic values for the fields the hall knows; anything else gets a value made from its schema.
+KNOWN = {"service": "id-card", "counter": "w3", "kiosk": "k1", "level": 5, "outcome": "completed", "comment": "好",
+         "note": "已办结", "reason": "午休", "missing": [], "priority": False}  # fmt: skip
+
+
+def example(schema: dict[str, Any]) -> Any:
+    """A small value the schema accepts."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    kind = next(t for t in kind if t != "null") if isinstance(kind, list) else kind
+    if kind == "object":
+        required = list(schema.get("required", []))
+        for branch in schema.get("oneOf", [])[:1]:
+            required += branch.get("required", [])
+        props = schema.get("properties", {})
+        return {name: KNOWN.get(name, example(props.get(name, {}))) for name in required}
+    return {"string": "x", "integer": schema.get("minimum", 1), "number": 1.5, "boolean": False, "array": []}.get(
+        kind, "x"
+    )
+
+
+WRONG_VALUES: list[Any] = [
+    12345, -1, 0, 1.5, 10**30, "text", "", " ", True, False, None, [], [1, "a"], {"nested": {"deep": [1, {"x": None}]}},
+    "身份证办理", "😀" * 10, "a\x00b", "\ud800", "'; DROP TABLE tickets; --", "<script>alert(1)</script>",
+    "x" * 60_000,  # huge, yet under the body limit (64 KiB in the test hall)
+]  # fmt: skip
+
+
+def boundary_values(schema: dict[str, Any]) -> list[Any]:
+    """Values just past what the schema allows, of the right type."""
+    out: list[Any] = []
+    if "maxLength" in schema:
+        out += ["x" * (schema["maxLength"] + 1), "字" * (schema["maxLength"] + 1)]
+    if "maxItems" in schema:
+        out.append(["户口簿"] * (schema["maxItems"] + 1))
+    if "items" in schema:
+        items = schema["items"]
+        out += [[1], [None], [""], ["   "], [["nested"]], ["x" * (items.get("maxLength", 100) + 1)], ["户口簿"]]
+    if "minimum" in schema:
+        out += [schema["minimum"] - 1, schema["minimum"] * 1.0]
+    if "maximum" in schema:
+        out.append(schema["maximum"] + 1)
+    if "enum" in schema:
+        out += ["nope", str(schema["enum"][0]).upper()]
+    return out
+
+
+def body_cases(schema: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(label, JSON value): the valid example with one thing wrong at a time."""
+    base = example(schema)
+    assert valid(schema, base), f"cannot make a valid example of {schema}"
+    cases: list[tuple[str, Any]] = [("valid example", base)]
+    for name, prop in schema.get("properties", {}).items():
+        for value in [*WRONG_VALUES, *boundary_values(prop)]:
+            cases.append((f"{name}={short(value)}", {**base, name: value}))
+        if name in schema.get("required", []):
+            cases.append((f"without {name}", {k: v for k, v in base.items() if k != name}))
+    for key in ["zzz", "Service", "", "__proto__", "x" * 1000, "身份"]:
+        cases.append((f"unknown field {short(key)}", {**base, key: 1}))
+    cases.append(("every field null", dict.fromkeys(schema.get("properties", {}))))
+    return cases
+
+
+def short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value).encode()  # ASCII escapes: lone surrogates and NUL travel as \ud800 and \u0000
+
+
+RAW_BODIES: list[tuple[str, bytes, set[int] | None]] = [
+    ("truncated JSON", b'{"service": ', {400}),
+    ("single quotes", b"{'service': 'id-card'}", {400}),
+    ("trailing comma", b'{"a": 1,}', {400}),
+    ("not UTF-8", b"\xff\xfe\xfd\x00", {400}),
+    ("bare word", b"nul", {400}),
+    ("two objects", b"{}{}", {400}),
+    ("arrays nested 50000 deep", b"[" * 50_000, {400}),
+    ("objects nested 10000 deep", b'{"a":' * 10_000 + b"1" + b"}" * 10_000, {400}),
+    ("JSON array", b"[]", {422}),
+    ("array of a valid body", b'[{"service": "id-card"}]', {422}),
+    ("JSON string", b'"id-card"', {422}),
+    ("JSON number", b"42", {422}),
+    ("JSON null", b"null", {422}),
+    ("JSON true", b"true", {422}),
+    ("NaN", b'{"level": NaN, "x": NaN}', {422}),
+    ("infinite number", b'{"level": 1e999}', {422}),
+    ("duplicate keys, last wrong", b'{"service": "id-card", "service": 5, "outcome": "x", "outcome": 5}', {422}),
+]
+
+
+@by_id(WITH_BODY)
+def test_bad_bodies_are_refused_with_the_error_body(ctx: Context, op: Operation) -> None:
+    schema = op.body_schema
+    assert schema is not None
+    for label, raw, expect in RAW_BODIES:
+        ctx.call(op, label, body=raw, expect=expect)
+    for label, raw in [("empty body", b""), ("blank body", b" \r\n\t ")]:
+        ctx.call(op, label, body=raw, expect={422} if op.body_required else None)
+    ctx.call(
+        op,
+        "form-encoded",
+        body=b"service=id-card&level=5",
+        content_type="application/x-www-form-urlencoded",
+        expect={400},
+    )
+    multipart = b'--b\r\nContent-Disposition: form-data; name="service"\r\n\r\nid-card\r\n--b--\r\n'
+    ctx.call(op, "multipart", body=multipart, content_type="multipart/form-data; boundary=b", expect={400})
+    ctx.call(op, "2 MB body", body=b'{"a": "' + b"x" * 2_000_000 + b'"}', expect={413})
+    just_over = dumps({"comment": "x" * ctx.max_body})[: ctx.max_body + 1]
+    ctx.call(op, "one byte over max_body_bytes", body=just_over, expect={413})
+    base = example(schema)
+    for content_type in ["text/plain", "application/xml", "application/json; charset=latin-1", None]:
+        ctx.call(op, f"valid body as {content_type}", body=dumps(base), content_type=content_type)
+    for label, value in body_cases(schema):
+        ctx.call(op, label, body=dumps(value), expect=None if valid(schema, value) else {400, 413, 422})
+    ctx.check()
+
+
+# ---------------------------------------------------------------- path parameters and queries
+
+ABSURD_PATH_VALUES = [
+    "x" * 2000, "窗口", "😀", "..", RAW + "..", RAW + "../..", RAW + "..%2F..%2Fetc%2Fpasswd", "../../etc/passwd",
+    RAW + "%00", "\x00", RAW + "%ff%fe", RAW + "%ed%a0%80", RAW + "%2e%2e", " ", "a b", "<script>", "' OR 1=1 --",
+    "town\n", "TOWN", "w1;w2", "%", RAW + "%", "{hall}", "null", "0", "-1",
+]  # fmt: skip
+
+
+@by_id(WITH_PATH_PARAMS)
+def test_absurd_path_parameters_are_not_found(ctx: Context, op: Operation) -> None:
+    schema = op.body_schema
+    body = dumps(example(schema)) if schema is not None else None  # a valid body: only the path is wrong
+    for param in op.params("path"):
+        for value in ABSURD_PATH_VALUES:
+            # a value with a slash may lead to another route (404) or another route's methods (405)
+            ctx.call(
+                op,
+                f"{param['name']}={short(value)}",
+                path={param["name"]: value},
+                body=body,
+                expect={404, 405},
+                documented=False,
+            )
+    ctx.check()
+
+
+def test_an_overlong_url_is_refused_without_a_server_error(ctx: Context) -> None:
+    """Past the HTTP server's request-line limit (8 KiB) the answer comes from the server's HTTP layer."""
+    answer = send(ctx.server, "GET", "/api/v1/halls/" + "x" * 9000 + "/counters")
+    assert 400 <= answer.status < 500
+
+
+BAD_QUERY_VALUES: list[tuple[str, bool]] = [  # (value, certainly invalid for a date or an enum)
+    ("", True), ("yesterday", True), ("2024-13-01", True), ("2024-02-30", True), ("2024-1-1x", True),
+    ("99999-01-01", True), ("x" * 2000, True), ("\x00", True), ("２０２４-０１-０１", False), ("' OR 1=1 --", True),
+    ("2024-01-01T00:00:00", False), ("20240101", False), ("0001-01-01", False), ("9999-12-31", False),
+]  # fmt: skip
+
+
+def good_query(op: Operation) -> dict[str, str]:
+    """Valid values for the operation's required query parameters."""
+    return {p["name"]: "2024-01-01" for p in op.params("query") if p["required"]}
+
+
+@by_id(WITH_QUERY)
+def test_bad_query_values_are_refused(ctx: Context, op: Operation) -> None:
+    base = good_query(op)
+    ctx.call(op, "valid query", query="?" + urlencode(base), expect={200})
+    for param in op.params("query"):
+        name = param["name"]
+        if param["required"]:
+            rest = {k: v for k, v in base.items() if k != name}
+            ctx.call(op, f"without {name}", query="?" + urlencode(rest), expect={422})
+        for value, invalid in BAD_QUERY_VALUES:
+            query = "?" + urlencode({**base, name: value})
+            ctx.call(op, f"{name}={short(value)}", query=query, expect={422} if invalid else None)
+        for raw in [f"{name}=%00", f"{name}=%ff%fe", f"{name}=%", f"{name}&{name}=2024-01-01", f"{name}[]=1"]:
+            ctx.call(op, raw, query="?" + urlencode(base) + "&" + raw)
+    if {"from", "to"} <= {p["name"] for p in op.params("query")}:
+        for first, last in [("2024-01-02", "2024-01-01"), ("0001-01-01", "9999-12-31"), ("2023-01-01", "2024-01-03")]:
+            ctx.call(op, f"from {first} to {last}", query="?" + urlencode({"from": first, "to": last}), expect={422})
+    ctx.check()
+
+
+# ---------------------------------------------------------------- everything else on every route
+
+
+@by_id(OPERATIONS)
+def test_junk_around_a_valid_request_is_harmless(ctx: Context, op: Operation) -> None:
+    schema = op.body_schema
+    body = dumps(example(schema)) if schema is not None else b"{not json"  # GET bodies are never read
+    query = "?" + urlencode(good_query(op)) if op.params("query") else "?"
+    for label, junk in [
+        ("NUL and bad UTF-8 in the query", "&%00=%ff&x=%00%00"),
+        ("long query", "&q=" + "x" * 6000),
+        ("repeated keys", "&a=1&a=2&a=3"),
+        ("no value", "&flag"),
+    ]:
+        ctx.call(op, label, query=query + junk, body=body)
+    for label, headers in [
+        ("bogus X-Request-Id", {"X-Request-Id": "../\u00e9" * 50}),
+        ("Accept XML", {"Accept": "application/xml"}),
+        ("Content-Encoding gzip on plain bytes", {"Content-Encoding": "gzip"}),
+    ]:
+        answer = send(
+            ctx.server,
+            op.method,
+            fill(op.path, ctx.values) + query,
+            body,
+            {"Content-Type": "application/json", "Authorization": f"Bearer {ctx.admin}", **headers},
+        )
+        problem = judge(op, answer, None, True)
+        if problem:
+            ctx.failures.append(f"{op.id} [{label}]: {problem}")
+    ctx.check()
+
+
+@pytest.mark.parametrize("path", sorted(DOC["paths"]), ids=lambda p: p.removeprefix("/api/v1"))
+def test_undocumented_methods_are_405(ctx: Context, path: str) -> None:
+    for method in sorted({"get", "post", "put", "patch", "delete"} - set(DOC["paths"][path])):
+        ctx.call(Operation(method, path, {}), method.upper(), body=b"{}", expect={405}, documented=False)
+    ctx.check()
+
+
+@by_id(SECURED)
+def test_bad_credentials_are_401(ctx: Context, op: Operation) -> None:
+    schema = op.body_schema
+    body = dumps(example(schema)) if schema is not None else None
+    query = "?" + urlencode(good_query(op)) if op.params("query") else ""
+    for token in [
+        "Bearer",
+        "Bearer ",
+        "Bearer x",
+        "Bearer " + "x" * 5000,
+        "Basic YWRtaW46YWRtaW4=",
+        "Bearer hq_zzz.zzz",
+        "Bearer " + ctx.admin + "x",
+        "bearer  " + ctx.admin[:-1],
+        "Bearer \u00e9",
+    ]:
+        ctx.call(op, f"Authorization: {short(token)}", query=query, body=body, auth=token, expect={401})
+    ctx.check()
+
+
+# ---------------------------------------------------------------- text that reaches the database
+
+NASTY_TEXT = {
+    "nul": "a\x00b",
+    "lone surrogate": "\ud800",
+    "reversed surrogates": "\udfff\ud800",
+    "emoji and nul": "😀\x00",
+    "invisible marks": "\u202e\u200b\ufeff",
+}
+
+
+def served_token(hall: Server, admin: str) -> str:
+    """The tracking token of a ticket that w1 has just finished (w1 is left open, holding nothing)."""
+    token = hall.issue("id-card")["track_url"].rsplit("/", 1)[1]
+    hall.act("w1", "open", token=admin)
+    assert hall.act("w1", "call-next", token=admin).json()["ticket"] is not None
+    assert hall.act("w1", "finish", {"outcome": "completed"}, token=admin).status_code == 200
+    return token
+
+
+def nothing(hall: Server, admin: str) -> dict[str, str]:
+    return {}
+
+
+def served(hall: Server, admin: str) -> dict[str, str]:
+    return {"token": served_token(hall, admin)}
+
+
+def holding(hall: Server, admin: str) -> dict[str, str]:
+    """w1 open and holding a called ticket."""
+    hall.issue("id-card")
+    hall.act("w1", "open", token=admin)
+    assert hall.act("w1", "call-next", token=admin).json()["ticket"] is not None
+    return {}
+
+
+def partners_open(hall: Server, admin: str) -> dict[str, str]:
+    for counter in ("w1", "w2"):
+        assert hall.act(counter, "open", token=admin).status_code == 200
+    return {}
+
+
+@dataclass(frozen=True)
+class TextCase:
+    prepare: Callable[[Server, str], dict[str, str]]  # the state that lets the text reach the database
+    path: str
+    body: Callable[[str], dict[str, Any]]
+    expect: set[int]  # stored, or refused as a bad body; for an id, not found
+
+
+TEXT_CASES = {
+    "ticket service": TextCase(nothing, "/halls/{hall}/tickets", lambda t: {"service": t}, {404, 422}),
+    "ticket kiosk": TextCase(nothing, "/halls/{hall}/tickets", lambda t: {"service": "id-card", "kiosk": t},
+                             {404, 422}),
+    "rating comment": TextCase(served, "/track/{token}/rating", lambda t: {"level": 2, "comment": t}, {201, 422}),
+    "finish note": TextCase(holding, "/counters/{counter}/finish", lambda t: {"outcome": "completed", "note": t},
+                            {200, 422}),
+    "finish missing": TextCase(holding, "/counters/{counter}/finish",
+                               lambda t: {"outcome": "incomplete", "missing": [t]}, {200, 422}),
+    "transfer service": TextCase(holding, "/counters/{counter}/transfer", lambda t: {"service": t}, {404, 422}),
+    "transfer counter": TextCase(holding, "/counters/{counter}/transfer", lambda t: {"counter": t}, {404, 422}),
+    "away reason": TextCase(partners_open, "/counters/{counter}/away", lambda t: {"reason": t}, {200, 422}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("text", NASTY_TEXT.values(), ids=NASTY_TEXT.keys())
+@pytest.mark.parametrize("case", sorted(TEXT_CASES))
+def test_nul_and_lone_surrogates_are_stored_or_refused(hall: Server, case: str, text: str) -> None:
+    """NUL (which PostgreSQL text refuses) and lone surrogates (which UTF-8 cannot encode) in free-text fields."""
+    spec = TEXT_CASES[case]
+    admin = hall.admin_token()
+    values = {"hall": "town", "counter": "w1", **spec.prepare(hall, admin)}
+    op = next(o for o in OPERATIONS if o.path == "/api/v1" + spec.path and o.method == "post")
+    ctx = Context(hall, admin, values, 0)
+    ctx.call(op, case, body=dumps(spec.body(text)), expect=spec.expect)
+    ctx.check()
+
+
+# ---------------------------------------------------------------- fuzzing the kiosk's and the resident's bodies
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 8)
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["id-card", "closed", "water", "social", "k1", "", "x" * 41])
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def objects(schema: dict[str, Any], plausible: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    """Mostly near-valid objects of the schema's fields, sometimes anything JSON."""
+    props = sorted(schema["properties"])
+    required = schema.get("required", [])
+    near = st.fixed_dictionaries(
+        {name: plausible[name] | JSON_VALUES for name in required},
+        optional={name: plausible[name] | JSON_VALUES for name in props if name not in required},
+    )
+    loose = st.dictionaries(st.sampled_from(props) | st.text(max_size=8), JSON_VALUES, max_size=4)
+    return st.one_of(near, near, loose, JSON_VALUES)
+
+
+FUZZ = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None
+)
+TICKET_SCHEMA = SCHEMAS["TicketRequest"]
+RATING_SCHEMA = SCHEMAS["RatingRequest"]
+
+
+@FUZZ
+@given(
+    body=objects(
+        TICKET_SCHEMA,
+        {
+            "service": st.sampled_from(["id-card", "social", "water", "closed", "nowhere"]) | st.text(max_size=45),
+            "priority": st.booleans(),
+            "kiosk": st.none() | st.just("k1") | st.text(max_size=45),
+        },
+    )
+)
+def test_fuzzed_ticket_bodies(hall: Server, body: Any) -> None:
+    r = send(hall, "POST", "/api/v1/halls/town/tickets", dumps(body), {"Content-Type": "application/json"})
+    op = next(o for o in OPERATIONS if o.spec["operationId"] == "issue_ticket")
+    expect = {201, 404, 409} if valid(TICKET_SCHEMA, body) else {422}
+    assert judge(op, r, expect, True) is None, f"{body!r}: {judge(op, r, expect, True)}"
+
+
+@FUZZ
+@given(
+    body=objects(
+        RATING_SCHEMA,
+        {
+            "level": st.integers(0, 6),
+            "comment": st.none() | st.text(max_size=510),
+        },
+    )
+)
+def test_fuzzed_rating_bodies(hall: Server, body: Any) -> None:
+    admin = hall.admin_token()
+    ok = valid(RATING_SCHEMA, body)
+    # a valid body needs a fresh served ticket to be stored; an invalid one is refused whatever the ticket
+    # ("social" is a service w1 never calls, so it cannot get ahead of served_token's ticket)
+    token = served_token(hall, admin) if ok else hall.issue("social")["track_url"].rsplit("/", 1)[1]
+    r = send(hall, "POST", f"/api/v1/track/{token}/rating", dumps(body), {"Content-Type": "application/json"})
+    op = next(o for o in OPERATIONS if o.spec["operationId"] == "rate")
+    expect = {201} if ok else {422}
+    assert judge(op, r, expect, True) is None, f"{body!r}: {judge(op, r, expect, True)}"
