@@ -91,7 +91,7 @@ def _config(args: argparse.Namespace) -> Config:
 def _prepare_async(mode: str) -> None:
     """Pick the async mode once, before Flask and friends are imported."""
     if mode == "eventlet":
-        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=Warning)
         import eventlet
 
         eventlet.monkey_patch()
@@ -189,7 +189,9 @@ def _run(config: Config, banner: list[str]) -> None:
     logs.configure(config.settings.log_level)
     app, socketio = create_app(config)
     print("\n".join(banner), flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C and a service manager's SIGTERM both stop cleanly, also when started in the background.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         socketio.run(
             app, host=config.settings.host, port=config.settings.port, log_output=False, allow_unsafe_werkzeug=True

@@ -25,8 +25,14 @@ class _Masking(logging.Formatter):
         return mask(super().format(record))
 
 
+def _not_library_chatter(record: logging.LogRecord) -> bool:
+    """python-escpos logs every connection at INFO on the root logger; keep only its warnings."""
+    return record.levelno >= logging.WARNING or "escpos" not in record.pathname
+
+
 def configure(level: str) -> None:
     handler = logging.StreamHandler()
+    handler.addFilter(_not_library_chatter)
     handler.setFormatter(_Masking("%(asctime)s %(levelname)s %(name)s rid=%(request_id)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

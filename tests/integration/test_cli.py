@@ -14,6 +14,8 @@ import requests
 from support.env import ROOT
 from support.server import free_port, hallq
 
+from printers.decode import decode, ticket_fields
+
 COMMANDS = [[], ["demo"], ["serve"], ["token"], ["token", "create"], ["token", "revoke"], ["user"], ["user", "add"]]
 
 
@@ -82,7 +84,11 @@ def _start_demo(data: Path, port: int) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
     return subprocess.Popen(
         [sys.executable, "-m", "server.cli", "demo", "--port", str(port), "--data", str(data)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
 
 
@@ -117,7 +123,21 @@ def test_demo_runs_prints_its_pages_stops_on_ctrl_c_and_carries_on(tmp_path: Pat
     assert all(c["partner"] for c in counters)
     services = requests.get(url + "/api/v1/halls/town/services", timeout=5).json()
     assert all(s["open"] and s["waiting"] == 0 for s in services)
-    first = requests.post(url + "/api/v1/halls/town/tickets", json={"service": services[0]["id"]}, timeout=5).json()
+    first = requests.post(
+        url + "/api/v1/halls/town/tickets", json={"service": services[0]["id"], "kiosk": "k1"}, timeout=5
+    ).json()
+    printed = data / "printed" / f"{first['number']}-{first['id']}.bin"
+    deadline = time.monotonic() + 10
+    while not printed.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ticket = decode(printed.read_bytes())
+    assert ticket_fields(ticket) == {
+        "number": first["number"],
+        "ticket_id": first["id"],
+        "track_url": first["track_url"],
+    }
+    assert services[0]["name"] in ticket.text
+    assert printed.with_suffix(".png").stat().st_size > 1000
     out = _stop(proc)
     for page in ("/kiosk/", "/display/", "/counter"):
         assert url + page in out

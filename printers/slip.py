@@ -1,0 +1,22 @@
+"""What goes on a printed ticket, and nothing more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Slip:
+    """The printable facts of one ticket; a resident's personal data has no field here on purpose."""
+
+    ticket_id: str
+    number: str
+    hall_name: str
+    service_name: str
+    issued_at: str  # already formatted in the hall's time zone, e.g. "2026-11-23 09:05"
+    ahead: int
+    est_wait_min: int
+    track_url: str
+    priority: bool
+    materials: tuple[str, ...] = ()
+    notice: str = "请留意叫号，过号需重新取号"

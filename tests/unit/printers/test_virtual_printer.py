@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from printers import drivers
+from printers.layout import render
+from printers.slip import Slip
+from printers.virtual import STATUS_OK, VirtualPrinter, split_queries
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def vp(tmp_path: Path) -> Iterator[VirtualPrinter]:
+    printer = VirtualPrinter(tmp_path / "printed")
+    printer.start()
+    yield printer
+    printer.stop()
+
+
+def test_sent_slip_is_kept_as_number_and_id_with_the_exact_bytes_and_a_png(vp: VirtualPrinter, slip: Slip) -> None:
+    data = render(slip)
+    drivers.send("network", data, port=vp.port)
+
+    assert vp.wait_printed(1) == [vp.out_dir / "A001-3f2a9c0d11e4b7a8.bin"]
+    assert (vp.out_dir / "A001-3f2a9c0d11e4b7a8.bin").read_bytes() == data
+    assert (vp.out_dir / "A001-3f2a9c0d11e4b7a8.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_each_connection_is_one_job(vp: VirtualPrinter, slip: Slip) -> None:
+    for number in ("A001", "A002", "B001"):
+        drivers.send("network", render(dataclasses.replace(slip, number=number)), port=vp.port)
+
+    assert [p.name for p in vp.wait_printed(3)] == [f"{n}-3f2a9c0d11e4b7a8.bin" for n in ("A001", "A002", "B001")]
+
+
+def test_status_of_the_running_virtual_printer_is_ok(vp: VirtualPrinter) -> None:
+    assert drivers.status("network", port=vp.port) == "ok"
+
+
+def test_a_status_check_alone_leaves_no_job(vp: VirtualPrinter, slip: Slip) -> None:
+    drivers.status("network", port=vp.port)
+    drivers.send("network", render(slip), port=vp.port)
+
+    assert len(vp.wait_printed(1)) == 1
+    assert sorted(p.suffix for p in vp.out_dir.iterdir()) == [".bin", ".png"]
+
+
+def test_status_queries_are_answered_at_once_and_left_out_of_the_job(vp: VirtualPrinter, slip: Slip) -> None:
+    data = render(slip)
+    with socket.create_connection(("127.0.0.1", vp.port), timeout=2) as conn:
+        conn.sendall(data[:100] + b"\x10\x04")
+        conn.sendall(b"\x01")  # the query's n arrives in the next packet
+        assert conn.recv(1) == bytes([STATUS_OK])
+        conn.sendall(data[100:] + b"\x10\x04\x04")
+        assert conn.recv(1) == bytes([STATUS_OK])
+
+    (saved,) = vp.wait_printed(1)
+    assert saved.read_bytes() == data
+
+
+def test_a_job_that_is_not_a_ticket_is_kept_under_a_timestamp(vp: VirtualPrinter) -> None:
+    drivers.send("network", b"\x1b@hello\n\x1dV\x00", port=vp.port)
+
+    (saved,) = vp.wait_printed(1)
+    assert saved.name.startswith("job-") and saved.read_bytes() == b"\x1b@hello\n\x1dV\x00"
+    assert saved.with_suffix(".png").exists()
+
+
+def test_a_ticket_id_from_the_wire_cannot_leave_the_folder(vp: VirtualPrinter, slip: Slip) -> None:
+    drivers.send("network", render(dataclasses.replace(slip, ticket_id="../../evil")), port=vp.port)
+
+    (saved,) = vp.wait_printed(1)
+    assert saved.parent == vp.out_dir and saved.name == "A001-evil.bin"
+
+
+def test_stopped_printer_is_offline_quickly(vp: VirtualPrinter) -> None:
+    vp.stop()
+    started = time.monotonic()
+
+    assert drivers.status("network", port=vp.port) == "offline"
+    assert time.monotonic() - started < 2
+
+
+def test_split_queries_keeps_a_query_cut_at_the_packet_end_for_later() -> None:
+    assert split_queries(b"ab\x10\x04\x01cd\x10\x04\x04") == (b"abcd", [1, 4], b"")
+    assert split_queries(b"ab\x10\x04") == (b"ab", [], b"\x10\x04")
+    assert split_queries(b"ab\x10") == (b"ab", [], b"\x10")
+    assert split_queries(b"\x10\x05x") == (b"\x10\x05x", [], b"")
+
+
+@pytest.mark.parametrize(("paper", "state"), [("ok", "ok"), ("low", "paper_low"), ("out", "paper_out")])
+def test_status_reports_the_virtual_printers_paper(vp: VirtualPrinter, paper: str, state: str) -> None:
+    vp.paper = paper
+    assert drivers.status("network", port=vp.port) == state
+
+
+def test_command_line_printer_saves_a_ticket_and_stops_on_ctrl_c(tmp_path: Path, slip: Slip) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "printers.virtual", "--out", str(tmp_path), "--port", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        port = int(banner.split(":")[1].split(",")[0])
+        drivers.send("network", render(slip), port=port)
+        deadline = time.monotonic() + 5
+        while not (tmp_path / "A001-3f2a9c0d11e4b7a8.bin").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (tmp_path / "A001-3f2a9c0d11e4b7a8.png").exists()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
+        proc.stdout.close()  # type: ignore[union-attr]
+
+
+def test_command_line_rejects_a_bad_port_with_exit_2(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "printers.virtual", "--out", str(tmp_path), "--port", "nine"]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=30)
+
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
