@@ -1,0 +1,110 @@
+"""server.engine.estimate: people ahead × recent average service time ÷ open counters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from server.engine.estimate import RECENT, ahead_of, est_wait_s, queue_key, recent_average
+from server.engine.rules import Candidate
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+def ticket(tid: str, minute: float = 0, seq: int = 1, priority: bool = False) -> Candidate:
+    return Candidate(tid, "id-card", priority, T0 + timedelta(minutes=minute), seq)
+
+
+# --- the recent average ---------------------------------------------------------------------
+
+
+def test_the_configured_prior_is_used_until_a_service_is_measured() -> None:
+    assert recent_average([], 240) == 240
+
+
+def test_services_that_took_no_time_are_not_measurements() -> None:
+    assert recent_average([0, 0], 240) == 240
+    assert recent_average([0, 100, 0, 200], 240) == 150
+
+
+def test_the_recent_average_is_the_mean_of_the_last_twenty_services() -> None:
+    assert RECENT == 20
+    old = [10_000] * 5
+    recent = [100] * 10 + [200] * 10
+    assert recent_average(old + recent, 240) == 150
+
+
+def test_the_recent_average_is_rounded_to_whole_seconds() -> None:
+    assert recent_average([100, 101], 0) == 100  # 100.5 rounds half to even
+    assert recent_average([100, 100, 101], 0) == 100
+    assert recent_average([100, 101, 101], 0) == 101
+
+
+# --- people ahead -------------------------------------------------------------------------------
+
+
+def test_nobody_is_ahead_of_the_only_ticket() -> None:
+    t = ticket("a")
+    assert ahead_of(t, [t]) == 0
+    assert ahead_of(t, []) == 0
+
+
+def test_earlier_tickets_are_ahead_and_later_ones_are_not() -> None:
+    queue = [ticket(str(i), minute=i, seq=i) for i in range(1, 6)]
+    assert [ahead_of(t, queue) for t in queue] == [0, 1, 2, 3, 4]
+
+
+def test_priority_tickets_are_ahead_of_normal_ones_whatever_their_time() -> None:
+    normal = ticket("n", minute=0, seq=1)
+    prio = ticket("p", minute=9, seq=2, priority=True)
+    queue = [normal, prio]
+    assert ahead_of(normal, queue) == 1
+    assert ahead_of(prio, queue) == 0
+
+
+def test_tickets_issued_in_the_same_instant_are_ahead_by_sequence() -> None:
+    queue = [ticket("a1", seq=1), ticket("a2", seq=2), ticket("a3", seq=3)]
+    assert ahead_of(queue[2], queue) == 2
+
+
+def test_a_ticket_does_not_count_itself_even_as_a_stale_copy() -> None:
+    t = ticket("a", minute=5, seq=5)
+    stale = Candidate("a", "id-card", False, T0, 1)  # the same ticket as read before it moved
+    assert ahead_of(t, [stale, t]) == 0
+
+
+def test_the_queue_key_sorts_priority_then_issue_time_then_sequence() -> None:
+    queue = [
+        ticket("n2", minute=2, seq=2),
+        ticket("p2", minute=3, seq=4, priority=True),
+        ticket("n1", minute=1, seq=1),
+        ticket("p1", minute=3, seq=3, priority=True),
+    ]
+    assert [t.id for t in sorted(queue, key=queue_key)] == ["p1", "p2", "n1", "n2"]
+
+
+# --- the estimate ----------------------------------------------------------------------------------
+
+
+def test_nobody_ahead_means_no_wait() -> None:
+    assert est_wait_s(0, 240, 1) == 0
+
+
+def test_estimated_wait_is_people_ahead_times_the_average_service() -> None:
+    assert est_wait_s(3, 240, 1) == 720
+
+
+def test_estimated_wait_divides_by_open_counters() -> None:
+    assert est_wait_s(4, 300, 2) == 600
+    assert est_wait_s(3, 300, 4) == 225
+
+
+def test_estimated_wait_is_rounded_to_whole_seconds() -> None:
+    assert est_wait_s(1, 100, 3) == 33
+    assert est_wait_s(2, 100, 3) == 67
+
+
+@pytest.mark.parametrize("open_counters", [0, -1])
+def test_with_no_open_counter_the_estimate_assumes_one_rather_than_failing(open_counters: int) -> None:
+    assert est_wait_s(2, 300, open_counters) == 600
