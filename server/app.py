@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, g, jsonify, request
 from flask_socketio import SocketIO
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from server import realtime
@@ -136,6 +137,13 @@ def _install_edges(app: Flask) -> None:
         if e.code == 405 and e.valid_methods:
             response.headers["Allow"] = ", ".join(e.valid_methods)
         return response
+
+    @app.errorhandler(DBAPIError)
+    def _database_down(e: DBAPIError) -> Any:
+        if not e.connection_invalidated and not isinstance(e, OperationalError):
+            return _unexpected(e)
+        log.error("database unavailable on %s %s: %s", request.method, request.path, str(e).splitlines()[0])
+        return jsonify(error_body("database_unavailable", "the database is not answering; try again shortly")), 503
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception) -> Any:

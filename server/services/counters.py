@@ -129,15 +129,16 @@ def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
             raise HallError("counter_not_open", 409, "open the counter before calling")
         served = rules.covered_counters(desk, partner)
         services = {sid for cid in served for sid in hall.counter(cid).services}  # type: ignore[union-attr]
-        waiting = queue.waiting_for(s, hall.id, services, served)
+        taken: set[str] = set()  # tickets another process claimed while we chose
         while True:
+            waiting = queue.call_candidates(s, hall.id, services, served, taken)
             choice = rules.call_next(desk, partner, waiting, row.priority_streak, hall.max_priority_streak)
             if choice is None:
                 return []
             ticket = _claim(s, choice.ticket.id, counter.id, now)
             if ticket is not None:
                 break
-            waiting = [c for c in waiting if c.id != choice.ticket.id]  # another process took it
+            taken.add(choice.ticket.id)
         row.priority_streak = rules.next_priority_streak(row.priority_streak, choice)
         row.held_ticket = ticket.id
         ticket.target_counter = None
@@ -262,18 +263,21 @@ def finish(
 
     def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
         ticket = _held(s, row, "finish")
-        if ticket.status == TicketStatus.CALLED.value:  # served at once without pressing start
+        if ticket.status == TicketStatus.CALLED.value:
+            # Finished without pressing start: the clerk began at the call, so count service from there.
+            began = ticket.called_at or now
             ledger.append(
                 s,
                 hall.id,
                 "started",
-                now,
+                began,
                 ticket=ticket,
                 counter=counter.id,
                 clerk=who,
                 on_behalf_of=ticket.on_behalf_of,
+                implicit=True,
             )
-            ticket.started_at = ticket.started_at or now
+            ticket.started_at = ticket.started_at or began
         ticket.status = TicketStatus.DONE.value
         ticket.finished_at = now
         ticket.outcome, ticket.note, ticket.missing = result.value, note, missing or None

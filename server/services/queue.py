@@ -13,23 +13,66 @@ from server.engine.model import CounterState, Hall, Service, TicketStatus
 from server.engine.rules import Candidate, Desk
 from server.store.models import CounterRow, TicketRow
 
+_QUEUE_COLUMNS = (
+    TicketRow.id,
+    TicketRow.number,
+    TicketRow.status,
+    TicketRow.service_id,
+    TicketRow.priority,
+    TicketRow.order_at,
+    TicketRow.seq,
+    TicketRow.target_counter,
+)
 
-def candidate(row: TicketRow) -> Candidate:
+
+def candidate(row: Any) -> Candidate:
+    """A ticket (ORM row or plain row with the queue columns) as call-next sees it."""
     return Candidate(row.id, row.service_id, row.priority, row.order_at, row.seq, row.target_counter)
 
 
-def waiting_for(session: Session, hall_id: str, services: Iterable[str], counters: Iterable[str]) -> list[Candidate]:
-    """Waiting tickets of these services (not sent to a named counter), plus those sent to these counters."""
-    rows = session.scalars(
-        select(TicketRow).where(
-            TicketRow.hall_id == hall_id,
-            TicketRow.status == TicketStatus.WAITING.value,
-            or_(
-                TicketRow.service_id.in_(list(services)) & TicketRow.target_counter.is_(None),
-                TicketRow.target_counter.in_(list(counters)),
-            ),
-        )
+def _waiting_rows(session: Session, hall_id: str, services: Iterable[str], counters: Iterable[str]) -> list[Any]:
+    """Plain rows (the queue columns) of tickets waiting for these services or sent to these counters."""
+    return list(
+        session.execute(
+            select(*_QUEUE_COLUMNS).where(
+                TicketRow.hall_id == hall_id,
+                TicketRow.status == TicketStatus.WAITING.value,
+                or_(
+                    TicketRow.service_id.in_(list(services)) & TicketRow.target_counter.is_(None),
+                    TicketRow.target_counter.in_(list(counters)),
+                ),
+            )
+        ).all()
     )
+
+
+CALL_WINDOW = 16  # more than the counters that can race for the same head of the queue
+
+
+def call_candidates(
+    session: Session, hall_id: str, services: Iterable[str], counters: Iterable[str], taken: set[str]
+) -> list[Candidate]:
+    """What call-next needs to choose from: every ticket sent to these counters, and the heads of
+    the priority and normal queues of these services (the engine only ever takes a head)."""
+    services, counters = list(services), list(counters)
+    base = select(*_QUEUE_COLUMNS).where(
+        TicketRow.hall_id == hall_id,
+        TicketRow.status == TicketStatus.WAITING.value,
+        TicketRow.id.not_in(taken) if taken else TicketRow.id.is_not(None),
+    )
+    sent = base.where(TicketRow.target_counter.in_(counters))
+    rows = list(session.execute(sent).all())
+    for priority in (True, False):
+        heads = (
+            base.where(
+                TicketRow.service_id.in_(services),
+                TicketRow.target_counter.is_(None),
+                TicketRow.priority.is_(priority),
+            )
+            .order_by(TicketRow.order_at, TicketRow.seq)
+            .limit(CALL_WINDOW)
+        )
+        rows.extend(session.execute(heads).all())
     return [candidate(r) for r in rows]
 
 
@@ -87,18 +130,6 @@ def new_ticket_wait_s(session: Session, hall: Hall, service: Service, waiting: i
     return est_wait_s(waiting, average_service_s(session, hall.id, service), servers_of(service.id, hall_desks))
 
 
-_QUEUE_COLUMNS = (
-    TicketRow.id,
-    TicketRow.number,
-    TicketRow.status,
-    TicketRow.service_id,
-    TicketRow.priority,
-    TicketRow.order_at,
-    TicketRow.seq,
-    TicketRow.target_counter,
-)
-
-
 def places(
     session: Session, hall: Hall, services: Iterable[str], counters: Iterable[str]
 ) -> dict[str, tuple[Any, int, int]]:
@@ -106,17 +137,7 @@ def places(
 
     Reads plain columns, not ORM objects: this runs after every call for every waiting ticket.
     """
-    services, counters = list(services), list(counters)
-    rows = session.execute(
-        select(*_QUEUE_COLUMNS).where(
-            TicketRow.hall_id == hall.id,
-            TicketRow.status == TicketStatus.WAITING.value,
-            or_(
-                TicketRow.service_id.in_(services) & TicketRow.target_counter.is_(None),
-                TicketRow.target_counter.in_(counters),
-            ),
-        )
-    ).all()
+    rows = _waiting_rows(session, hall.id, services, counters)
     groups: dict[tuple[str, str], list[Any]] = {}
     for r in rows:
         key = ("counter", r.target_counter) if r.target_counter else ("service", r.service_id)
@@ -173,11 +194,13 @@ def place(session: Session, hall: Hall, row: TicketRow) -> tuple[int, int]:
     """(people ahead, estimated wait in seconds) for a waiting ticket; (0, 0) otherwise."""
     if row.status != TicketStatus.WAITING.value:
         return 0, 0
+    if row.target_counter is not None:  # a short queue at one counter: same numbers as the live updates
+        _, ahead, est = places(session, hall, (), (row.target_counter,)).get(row.id, (row, 0, 0))
+        return ahead, est
     ahead = ahead_count(session, row)
     service = hall.service(row.service_id)
-    if row.target_counter is not None or service is None:
-        avg = average_service_s(session, hall.id, service) if service else 300
-        return ahead, est_wait_s(ahead, avg, 1)
+    if service is None:  # a service removed from the config while tickets wait for it
+        return ahead, est_wait_s(ahead, 300, 1)
     return ahead, est_wait_s(
         ahead, average_service_s(session, hall.id, service), servers_of(service.id, desks(session, hall))
     )

@@ -12,7 +12,10 @@ events are published after commit by the caller.
 
 from __future__ import annotations
 
+import itertools
+import random
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,10 +23,20 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-SQLITE_BUSY_MS = 5000
+SQLITE_BUSY_MS = 100  # sqlite3 waits in C (the whole process stalls): keep it short, retry in Python
+MIGRATE_BUSY_MS = 30000
+WRITE_WAIT_S = 15.0
+
+
+class DatabaseBusy(OperationalError):
+    """Another process kept the SQLite write lock for longer than WRITE_WAIT_S."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, None, Exception(message))
 
 
 class Database:
@@ -67,13 +80,42 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A read-write transaction, committed on success and rolled back on any error."""
-        with self._lock:
-            self._begin = "BEGIN IMMEDIATE"
-            try:
-                with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                    yield session
-            finally:
-                self._begin = "BEGIN"
+        deadline = time.monotonic() + WRITE_WAIT_S
+        for attempt in itertools.count():
+            with self._lock:
+                session = self._begin_write()
+                if session is not None:
+                    try:
+                        yield session
+                        session.commit()
+                    except BaseException:
+                        session.rollback()
+                        raise
+                    finally:
+                        session.close()
+                    return
+            # Another process holds SQLite's write lock. Wait here, outside our lock and outside
+            # sqlite3's C busy handler, so this process's other greenlets keep running; the jitter
+            # keeps two processes from starving each other.
+            if time.monotonic() > deadline:
+                raise DatabaseBusy("the database stayed locked by another process")
+            time.sleep(min(0.05, 0.002 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
+
+    def _begin_write(self) -> Session | None:
+        """A session inside a write transaction, or None when SQLite's write lock is taken."""
+        session = Session(self.engine, expire_on_commit=False)
+        self._begin = "BEGIN IMMEDIATE"
+        try:
+            session.begin()
+            session.connection()  # runs BEGIN (IMMEDIATE on SQLite) now
+            return session
+        except OperationalError as e:
+            session.close()
+            if self.is_sqlite and "locked" in str(e.orig):
+                return None
+            raise
+        finally:
+            self._begin = "BEGIN"
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -89,10 +131,14 @@ class Database:
         with self._lock:
             if self.is_sqlite:
                 self._begin = "BEGIN IMMEDIATE"  # the second process waits, then finds nothing to do
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={MIGRATE_BUSY_MS}")
                 try:
                     upgrade(self.engine)
                 finally:
                     self._begin = "BEGIN"
+                    with self.engine.connect() as conn:
+                        conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
                 return
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT pg_advisory_lock(7240011)"))

@@ -16,8 +16,12 @@ def _login(hall: Server, username: str, password: str) -> requests.Session:
     s = requests.Session()
     page = s.get(hall.url + "/login", timeout=10)
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    r = s.post(hall.url + "/login", data={"csrf": csrf, "username": username, "password": password,
-                                          "next": "/counter"}, allow_redirects=False, timeout=10)
+    r = s.post(
+        hall.url + "/login",
+        data={"csrf": csrf, "username": username, "password": password, "next": "/counter"},
+        allow_redirects=False,
+        timeout=10,
+    )
     s.headers["X-Test-Login-Status"] = str(r.status_code)
     return s
 
@@ -55,8 +59,9 @@ def test_a_wrong_password_does_not_log_in(hall: Server) -> None:
 
 def test_login_without_the_form_token_is_refused(hall: Server) -> None:
     _add_user(hall, "clerk3", "clerk", "correct-horse", "--hall", "town")
-    r = requests.post(hall.url + "/login", data={"username": "clerk3", "password": "correct-horse"},
-                      allow_redirects=False, timeout=10)
+    r = requests.post(
+        hall.url + "/login", data={"username": "clerk3", "password": "correct-horse"}, allow_redirects=False, timeout=10
+    )
     assert r.status_code == 400
 
 
@@ -79,8 +84,7 @@ def strict(tmp_path: Path) -> Iterator[Server]:
     """A server with the default (low) rate limits."""
     with database("sqlite", tmp_path) as url:
         port = free_port()
-        config = write_config(tmp_path, url, port=port,
-                              limits="tickets_per_minute = 5\nratings_per_minute = 2")
+        config = write_config(tmp_path, url, port=port, limits="tickets_per_minute = 5\nratings_per_minute = 2")
         config.write_text(config.read_text().replace("ratings_per_minute = 100000\n", ""), encoding="utf-8")
         server = Server(config, port, url).start()
         yield server

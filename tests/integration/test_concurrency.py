@@ -70,8 +70,7 @@ def test_two_processes_never_call_a_ticket_twice_nor_lose_one(pair: tuple[Server
                 else:
                     with lock:
                         called.append(r.json()["ticket"]["id"])
-            done = rng.choice((a, b)).post(f"/api/v1/counters/{counter}/finish", {"outcome": "completed"},
-                                           token=admin)
+            done = rng.choice((a, b)).post(f"/api/v1/counters/{counter}/finish", {"outcome": "completed"}, token=admin)
             assert done.status_code in (200, 409), done.text
 
     with ThreadPoolExecutor(6) as pool:
@@ -155,9 +154,20 @@ print("errors", len(errors), errors[:3])
 def test_hundreds_of_greenlets_share_one_process_safely(kind: str, tmp_path: Path) -> None:
     with database(kind, tmp_path) as url:
         done = subprocess.run(
-            [sys.executable, "-W", "ignore::DeprecationWarning", "-c", GREENLETS,
-             str(ROOT / "tests/data/test_hall.toml"), str(tmp_path), url],
-            capture_output=True, text=True, timeout=300, cwd=ROOT,
+            [
+                sys.executable,
+                "-W",
+                "ignore::DeprecationWarning",
+                "-c",
+                GREENLETS,
+                str(ROOT / "tests/data/test_hall.toml"),
+                str(tmp_path),
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=ROOT,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         assert "errors 0 []" in done.stdout, done.stdout + done.stderr[-2000:]

@@ -13,9 +13,13 @@ def check_database(url: str) -> dict[str, int]:
     """Assert the hall's state is whole; return counts by ticket status."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        tickets = conn.execute(text("SELECT id, hall_id, day, number, status, counter_id, wait_s, service_s FROM tickets")).all()
+        tickets = conn.execute(
+            text("SELECT id, hall_id, day, number, status, counter_id, wait_s, service_s FROM tickets")
+        ).all()
         held = conn.execute(text("SELECT id, held_ticket FROM counters WHERE held_ticket IS NOT NULL")).all()
-        events = conn.execute(text("SELECT ticket_id, kind, at FROM ledger WHERE ticket_id IS NOT NULL ORDER BY id")).all()
+        events = conn.execute(
+            text("SELECT ticket_id, kind, at FROM ledger WHERE ticket_id IS NOT NULL ORDER BY id")
+        ).all()
     engine.dispose()
     by_id = {t.id: t for t in tickets}
     numbers = Counter((t.hall_id, t.day, t.number) for t in tickets)

@@ -7,9 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.engine.estimate import RECENT, ahead_of, est_wait_s, queue_key, recent_average
-from server.engine.rules import Candidate
+from server.engine.model import Counter, CounterState
+from server.engine.rules import Candidate, Desk, call_next
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+W1 = Desk(Counter("w1", 1, "1号窗口", ("id-card",)), CounterState.OPEN)
 
 
 def ticket(tid: str, minute: float = 0, seq: int = 1, priority: bool = False) -> Candidate:
@@ -108,3 +112,24 @@ def test_estimated_wait_is_rounded_to_whole_seconds() -> None:
 @pytest.mark.parametrize("open_counters", [0, -1])
 def test_with_no_open_counter_the_estimate_assumes_one_rather_than_failing(open_counters: int) -> None:
     assert est_wait_s(2, 300, open_counters) == 600
+
+
+# --- the estimate and call-next agree ---------------------------------------------------------------
+
+
+def test_people_ahead_in_a_service_queue_follow_the_order_call_next_calls_them() -> None:
+    queue = [ticket("n1", minute=0, seq=1), ticket("p", minute=5, seq=2, priority=True), ticket("n2", minute=6, seq=3)]
+    choice = call_next(W1, None, queue, 0, 2)
+    assert choice is not None and ahead_of(choice.ticket, queue) == 0
+
+
+def test_people_ahead_in_a_counters_transfer_queue_follow_the_order_call_next_calls_them() -> None:
+    # BUG: estimate.ahead_of puts priority first in a queue of tickets transferred to one counter
+    # (its docstring says so), but rules.call_next takes those tickets by issue time alone.
+    # The resident's page then shows "0 ahead" to a priority ticket that will be called second.
+    normal = Candidate("n", "social", False, T0, 1, "w1")
+    prio = Candidate("p", "id-card", True, T0 + timedelta(minutes=5), 2, "w1")
+    queue = [normal, prio]
+    choice = call_next(W1, None, queue, 0, 2)
+    assert choice is not None
+    assert ahead_of(choice.ticket, queue) == 0, f"call-next takes {choice.ticket.id}, the page shows it behind"
