@@ -33,27 +33,41 @@ def json_object(optional: bool = False) -> dict[str, Any]:
         raise HallError("malformed_json", 400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise HallError("invalid_body", 422, "the body must be a JSON object")
-    _check_text(data)
-    return data
+    return _clean(data)
 
 
-def _check_text(data: Any) -> None:
-    """Refuse NUL and lone surrogates anywhere: no database stores them and no JSON answer can echo them."""
-    stack = [data]
-    while stack:  # iterative: a deeply nested body must not exhaust the recursion limit
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+def _clean(value: Any) -> Any:
+    """Drop NUL characters and replace lone surrogates with U+FFFD, everywhere in the body.
+
+    Neither can be stored (PostgreSQL refuses NUL, UTF-8 has no surrogates) nor echoed in a JSON
+    answer; cleaning keeps the rest of the resident's or clerk's text instead of refusing it.
+    Iterative, so a deeply nested body cannot exhaust the recursion limit.
+    """
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        parent, key = stack.pop()
+        item = parent[key]
+        if isinstance(item, str):
+            parent[key] = _clean_text(item)
         elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            if "\x00" in item:
-                raise HallError("invalid_body", 422, "text must not contain NUL characters")
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise HallError("invalid_body", 422, "text must be valid Unicode") from None
+            stack.extend((item, i) for i in range(len(item)))
+        elif isinstance(item, dict):
+            for k in list(item):
+                clean_key = _clean_text(k)
+                if clean_key != k:
+                    item[clean_key] = item.pop(k)
+                stack.append((item, clean_key))
+    return root[0]
+
+
+def _clean_text(text: str) -> str:
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def parse(data: dict[str, Any], fields: list[Field]) -> dict[str, Any]:

@@ -93,8 +93,8 @@ def call_next(
         elif c.service in own or c.service in theirs:
             (priority if c.priority else normal).append(c)
 
-    if targeted:
-        pick = min(targeted, key=_queue_key)
+    if targeted:  # a counter's own queue, in the same order as every queue: priority first
+        pick = min(targeted, key=lambda c: (not c.priority, *_queue_key(c)))
         return Choice(pick, behalf(pick), "transferred to this counter")
     if priority and (priority_streak < max_priority_streak or not normal):
         pick = min(priority, key=_queue_key)

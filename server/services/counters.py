@@ -335,7 +335,7 @@ def transfer(
             if hall.counter(to_counter) is None:
                 raise HallError("not_found", 404, f"unknown counter in this hall: {to_counter:.40}")
             if to_counter == counter.id:
-                raise invalid("a ticket cannot be transferred to the counter that holds it")
+                raise HallError("same_counter", 409, "the ticket is already at this counter")
         ticket = _held(s, row, "transfer")
         from_service = ticket.service_id
         ticket.status = TicketStatus.WAITING.value

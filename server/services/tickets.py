@@ -55,6 +55,7 @@ def issue_ticket(
             id=new_id(),
             hall_id=hall.id,
             service_id=service.id,
+            issued_service=service.id,
             day=hall.day_of(now),
             seq=seq,
             number=format_number(service.prefix, seq, hall.number_width),

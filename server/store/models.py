@@ -72,7 +72,8 @@ class TicketRow(Base):
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     hall_id: Mapped[str] = mapped_column(String(40))
-    service_id: Mapped[str] = mapped_column(String(40))
+    service_id: Mapped[str] = mapped_column(String(40))  # the service it waits for now (transfers change it)
+    issued_service: Mapped[str] = mapped_column(String(40))  # the service its number was taken for
     day: Mapped[str] = mapped_column(String(10))
     seq: Mapped[int] = mapped_column(Integer)
     number: Mapped[str] = mapped_column(String(12))

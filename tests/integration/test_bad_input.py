@@ -390,7 +390,8 @@ def test_bad_query_values_are_refused(ctx: Context, op: Operation) -> None:
             ctx.call(op, raw, query="?" + urlencode(base) + "&" + raw)
     if {"from", "to"} <= {p["name"] for p in op.params("query")}:
         for first, last in [("2024-01-02", "2024-01-01"), ("0001-01-01", "9999-12-31"), ("2023-01-01", "2024-01-03")]:
-            ctx.call(op, f"from {first} to {last}", query="?" + urlencode({"from": first, "to": last}), expect={422})
+            # Any range of real dates is answered: an inverted one is empty, a long one lists what there is.
+            ctx.call(op, f"from {first} to {last}", query="?" + urlencode({"from": first, "to": last}), expect={200})
     ctx.check()
 
 

@@ -148,7 +148,8 @@ def test_transfer_body_must_name_one_existing_target(hall: Server) -> None:
     assert hall.act("w1", "transfer", {"service": "social", "counter": "w3"}).status_code == 422
     assert hall.act("w1", "transfer", {"service": "nope"}).status_code == 404
     assert hall.act("w1", "transfer", {"counter": "e1"}).status_code == 404  # another hall's counter
-    assert hall.act("w1", "transfer", {"counter": "w1"}).status_code == 422
+    same = hall.act("w1", "transfer", {"counter": "w1"})
+    assert same.status_code == 409 and same.json()["error"]["code"] == "same_counter"
     assert hall.act("w1", "start").json()["ticket"]["status"] == "serving"
 
 

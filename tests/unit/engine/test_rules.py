@@ -138,10 +138,15 @@ def test_a_ticket_transferred_to_another_counter_is_not_called_here() -> None:
 def test_among_tickets_transferred_to_this_counter_the_oldest_comes_first() -> None:
     waiting = [
         ticket("b", minute=3, seq=1, target="w1"),
-        ticket("a", minute=1, seq=5, target="w1", priority=True),
+        ticket("a", minute=1, seq=5, target="w1"),
         ticket("c", minute=1, seq=2, target="w1"),
     ]
     assert pick(W1, waiting).ticket.id == "c"
+
+
+def test_a_priority_ticket_transferred_to_this_counter_goes_before_older_ones_sent_there() -> None:
+    waiting = [ticket("old", minute=1, seq=1, target="w1"), ticket("p", minute=5, seq=9, target="w1", priority=True)]
+    assert pick(W1, waiting).ticket.id == "p"
 
 
 # --- call next: priority (老弱病残孕) -------------------------------------------------------

@@ -98,6 +98,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("hall_id", sa.String(length=40), nullable=False),
         sa.Column("service_id", sa.String(length=40), nullable=False),
+        sa.Column("issued_service", sa.String(length=40), nullable=False),
         sa.Column("day", sa.String(length=10), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(length=12), nullable=False),
