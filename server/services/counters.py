@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -92,8 +93,24 @@ def _held(s: Session, row: CounterRow, action: str) -> TicketRow:
     return ticket
 
 
+def _called(hall: Hall, counter: Counter, ticket: TicketRow, recall: bool, now: datetime) -> Called:
+    """What the display announces: 请 <number> 号到 <counter> 办理."""
+    return Called(
+        hall.id, ticket.id, ticket.number, counter.id, counter.name, counter.number, ticket.service_id, recall, now
+    )
+
+
+def _log(
+    s: Session, hall: Hall, kind: str, at: datetime, ticket: TicketRow, counter: Counter, who: str | None, **detail: Any
+) -> None:
+    """A ledger line for something a counter did to a ticket, on whoever's behalf it serves."""
+    ledger.append(
+        s, hall.id, kind, at, ticket=ticket, counter=counter.id, clerk=who, on_behalf_of=ticket.on_behalf_of, **detail
+    )
+
+
 def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001 - see _act
+    def action(s, hall, counter, row, partner, now, who):
         if row.state == CounterState.OPEN.value:
             return []
         if row.state == CounterState.AWAY.value:
@@ -106,7 +123,7 @@ def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+    def action(s, hall, counter, row, partner, now, who):
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         if row.state == CounterState.CLOSED.value:
@@ -119,7 +136,7 @@ def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner_row, now, who):  # noqa: ANN001
+    def action(s, hall, counter, row, partner_row, now, who):
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "this counter still holds a ticket")
         desk = _desk(hall, row, counter.id)
@@ -146,30 +163,9 @@ def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         ticket.clerk = who
         if ticket.owner_counter is None:
             ticket.owner_counter = counter.id  # 首问负责: the first counter owns the matter
-        ledger.append(
-            s,
-            hall.id,
-            "called",
-            now,
-            ticket=ticket,
-            counter=counter.id,
-            clerk=who,
-            on_behalf_of=choice.on_behalf_of,
-            reason=choice.reason,
-            service=ticket.service_id,
-        )
+        _log(s, hall, "called", now, ticket, counter, who, reason=choice.reason, service=ticket.service_id)
         return [
-            Called(
-                hall.id,
-                ticket.id,
-                ticket.number,
-                counter.id,
-                counter.name,
-                counter.number,
-                ticket.service_id,
-                False,
-                now,
-            ),
+            _called(hall, counter, ticket, False, now),
             QueueChanged(hall.id, frozenset({choice.ticket.service}), frozenset(served)),
             TicketChanged(hall.id, ticket.id),
         ]
@@ -204,33 +200,12 @@ def _claim(s: Session, ticket_id: str, counter_id: str, now: Any) -> TicketRow |
 
 
 def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+    def action(s, hall, counter, row, partner, now, who):
         ticket = _held(s, row, "recall")
         ticket.recalls += 1
-        ledger.append(
-            s,
-            hall.id,
-            "recalled",
-            now,
-            ticket=ticket,
-            counter=counter.id,
-            clerk=who,
-            on_behalf_of=ticket.on_behalf_of,
-            count=ticket.recalls,
-            service=ticket.service_id,
-        )
+        _log(s, hall, "recalled", now, ticket, counter, who, count=ticket.recalls, service=ticket.service_id)
         return [
-            Called(
-                hall.id,
-                ticket.id,
-                ticket.number,
-                counter.id,
-                counter.name,
-                counter.number,
-                ticket.service_id,
-                True,
-                now,
-            ),
+            _called(hall, counter, ticket, True, now),
             TicketChanged(hall.id, ticket.id),
         ]
 
@@ -238,14 +213,12 @@ def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+    def action(s, hall, counter, row, partner, now, who):
         ticket = _held(s, row, "start")
         ticket.status = TicketStatus.SERVING.value
         if ticket.started_at is None:
             ticket.started_at = now
-        ledger.append(
-            s, hall.id, "started", now, ticket=ticket, counter=counter.id, clerk=who, on_behalf_of=ticket.on_behalf_of
-        )
+        _log(s, hall, "started", now, ticket, counter, who)
         return [TicketChanged(hall.id, ticket.id)]
 
     return _act(ctx, counter_id, clerk, action)
@@ -261,62 +234,31 @@ def finish(
     if missing and result is not Outcome.INCOMPLETE:
         raise invalid("missing materials are listed only with the outcome 'incomplete'")
 
-    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+    def action(s, hall, counter, row, partner, now, who):
         ticket = _held(s, row, "finish")
         if ticket.status == TicketStatus.CALLED.value:
             # Finished without pressing start: the clerk began at the call, so count service from there.
             began = ticket.called_at or now
-            ledger.append(
-                s,
-                hall.id,
-                "started",
-                began,
-                ticket=ticket,
-                counter=counter.id,
-                clerk=who,
-                on_behalf_of=ticket.on_behalf_of,
-                implicit=True,
-            )
+            _log(s, hall, "started", began, ticket, counter, who, implicit=True)
             ticket.started_at = ticket.started_at or began
         ticket.status = TicketStatus.DONE.value
         ticket.finished_at = now
         ticket.outcome, ticket.note, ticket.missing = result.value, note, missing or None
         ticket.served_by, ticket.clerk = counter.id, who
         row.held_ticket = None
-        ledger.append(
-            s,
-            hall.id,
-            "finished",
-            now,
-            ticket=ticket,
-            counter=counter.id,
-            clerk=who,
-            on_behalf_of=ticket.on_behalf_of,
-            outcome=result.value,
-            missing=missing or None,
-        )
+        _log(s, hall, "finished", now, ticket, counter, who, outcome=result.value, missing=missing or None)
         return [TicketChanged(hall.id, ticket.id)]
 
     return _act(ctx, counter_id, clerk, action)
 
 
 def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+    def action(s, hall, counter, row, partner, now, who):
         ticket = _held(s, row, "no_show")
         ticket.status = TicketStatus.NO_SHOW.value
         ticket.finished_at = now
         row.held_ticket = None
-        ledger.append(
-            s,
-            hall.id,
-            "no_show",
-            now,
-            ticket=ticket,
-            counter=counter.id,
-            clerk=who,
-            on_behalf_of=ticket.on_behalf_of,
-            recalls=ticket.recalls,
-        )
+        _log(s, hall, "no_show", now, ticket, counter, who, recalls=ticket.recalls)
         return [TicketChanged(hall.id, ticket.id)]
 
     return _act(ctx, counter_id, clerk, action)
@@ -328,7 +270,7 @@ def transfer(
     if (service_id is None) == (to_counter is None):
         raise invalid("give exactly one of 'service' or 'counter'")
 
-    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+    def action(s, hall, counter, row, partner, now, who):
         if service_id is not None:
             ctx.service(hall, service_id)
         if to_counter is not None:
@@ -344,19 +286,8 @@ def transfer(
         ticket.counter_id = None
         ticket.transfers += 1
         row.held_ticket = None
-        ledger.append(
-            s,
-            hall.id,
-            "transferred",
-            now,
-            ticket=ticket,
-            counter=counter.id,
-            clerk=who,
-            on_behalf_of=ticket.on_behalf_of,
-            from_service=from_service,
-            to_service=service_id,
-            to_counter=to_counter,
-        )
+        detail = {"from_service": from_service, "to_service": service_id, "to_counter": to_counter}
+        _log(s, hall, "transferred", now, ticket, counter, who, **detail)
         ticket.on_behalf_of = None
         return [
             QueueChanged(hall.id, frozenset({ticket.service_id}), frozenset({to_counter} if to_counter else ())),
@@ -367,7 +298,7 @@ def transfer(
 
 
 def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner_row, now, who):  # noqa: ANN001
+    def action(s, hall, counter, row, partner_row, now, who):
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         desk = _desk(hall, row, counter.id)
@@ -381,7 +312,7 @@ def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -
 
 
 def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):  # noqa: ANN001
+    def action(s, hall, counter, row, partner, now, who):
         desk = _desk(hall, row, counter.id)
         assert desk is not None
         rules.check_back(desk)

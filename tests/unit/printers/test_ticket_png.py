@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import zxingcpp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -25,7 +26,6 @@ def test_ticket_png_is_white_paper_576_pixels_wide(slip: Slip, tmp_path: Path) -
 
 
 def test_qr_on_the_png_scans_back_to_the_track_url(slip: Slip, tmp_path: Path) -> None:
-    zxingcpp = pytest.importorskip("zxingcpp")
     to = tmp_path / "t.png"
     png.to_png(decode(render(slip)), to)
 
