@@ -185,9 +185,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def _run(config: Config, banner: list[str]) -> None:
     from server import logs
     from server.app import create_app
+    from server.jobs import start_jobs
 
     logs.configure(config.settings.log_level)
     app, socketio = create_app(config)
+    jobs = start_jobs(app.extensions["hallq"])
     print("\n".join(banner), flush=True)
     # Ctrl-C and a service manager's SIGTERM both stop cleanly, also when started in the background.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -199,6 +201,7 @@ def _run(config: Config, banner: list[str]) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        jobs.shutdown(wait=False)
         app.extensions["hallq"].printing.stop()
         app.extensions["hallq"].ctx.db.dispose()
     print("hallq stopped.", flush=True)

@@ -86,6 +86,29 @@ class Printing:
             return "none"
         return self.states.get(kiosk.id, "ok")
 
+    def poll(self) -> None:
+        """Ask every kiosk's printer for its state (a scheduled job: paper low or out shows on /kiosks)."""
+        from printers import drivers
+
+        for hall in self.config.halls:
+            for kiosk in hall.kiosks:
+                p = kiosk.printer
+                if p.kind in ("none", "file"):
+                    continue
+                if p.kind == "virtual":
+                    if self.virtual is not None:
+                        self.states[kiosk.id] = drivers.status("network", host="127.0.0.1", port=self.virtual.port)
+                    continue
+                self.states[kiosk.id] = drivers.status(
+                    p.kind,
+                    host=p.host,
+                    port=p.port,
+                    path=p.path,
+                    usb_vendor=p.usb_vendor,
+                    usb_product=p.usb_product,
+                    baudrate=p.baudrate,
+                )
+
     def _worker(self) -> None:
         from printers import drivers
 

@@ -1,0 +1,81 @@
+"""A kiosk's ticket goes out as ESC/POS over TCP port 9100 style, and its printer's state shows on /kiosks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.server import Server, free_port, write_config
+
+from printers.decode import decode, ticket_fields
+from printers.virtual import VirtualPrinter
+
+
+@pytest.fixture
+def printing_hall(tmp_path: Path) -> Iterator[tuple[Server, VirtualPrinter]]:
+    """A server whose kiosk prints to a network printer (a virtual one in this test, on 127.0.0.1)."""
+    printer = VirtualPrinter(tmp_path / "paper")
+    printer.start()
+    port = free_port()
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'h.db'}", port=port, extra_server="printer_poll_s = 1")
+    network = f'printer = {{ kind = "network", host = "127.0.0.1", port = {printer.port} }}'
+    config.write_text(config.read_text(encoding="utf-8").replace('printer = { kind = "none" }', network), "utf-8")
+    server = Server(config, port, "").start()
+    try:
+        yield server, printer
+    finally:
+        server.stop()
+        printer.stop()
+
+
+def _kiosk_state(server: Server) -> str:
+    return str(server.get("/api/v1/halls/town/kiosks").json()[0]["printer"]["state"])
+
+
+def _wait_state(server: Server, want: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while _kiosk_state(server) != want:
+        assert time.monotonic() < deadline, f"kiosk printer never became {want!r}"
+        time.sleep(0.2)
+
+
+def test_a_kiosk_ticket_is_printed_with_its_number_guide_and_qr(printing_hall: tuple[Server, VirtualPrinter]) -> None:
+    server, printer = printing_hall
+    r = server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"})
+    assert r.status_code == 201
+    t = r.json()
+    [printed] = printer.wait_printed(1, timeout=10)
+    assert printed.name == f"{t['number']}-{t['id']}.bin"
+    ticket = decode(printed.read_bytes())
+    assert ticket_fields(ticket) == {"number": t["number"], "ticket_id": t["id"], "track_url": t["track_url"]}
+    assert "测试镇便民服务中心" in ticket.text and "身份证办理" in ticket.text
+    assert "户口簿" in ticket.text  # the guide's materials
+    assert "?" not in ticket.text
+    assert ticket.cuts == 1
+    assert printed.with_suffix(".png").exists()
+
+
+def test_tickets_without_a_kiosk_are_not_printed(printing_hall: tuple[Server, VirtualPrinter]) -> None:
+    server, printer = printing_hall
+    server.issue("id-card")
+    server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"})
+    assert len(printer.wait_printed(1, timeout=10)) == 1
+    time.sleep(0.5)
+    assert len(printer.printed) == 1
+
+
+def test_paper_and_online_state_of_the_kiosk_printer_is_reported(
+    printing_hall: tuple[Server, VirtualPrinter],
+) -> None:
+    server, printer = printing_hall
+    _wait_state(server, "ok")
+    printer.paper = "low"
+    _wait_state(server, "paper_low")
+    printer.paper = "out"
+    _wait_state(server, "paper_out")
+    printer.stop()
+    _wait_state(server, "offline")
+    r = server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"})
+    assert r.status_code == 201, "a printer failure never loses the ticket: its number is on the screen"
