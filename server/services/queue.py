@@ -46,6 +46,11 @@ def _waiting_rows(session: Session, hall_id: str, services: Iterable[str], count
     )
 
 
+def waiting_for(session: Session, hall_id: str, services: Iterable[str], counters: Iterable[str]) -> list[Candidate]:
+    """Every waiting ticket of these services (not sent to a named counter), plus those sent to these counters."""
+    return [candidate(r) for r in _waiting_rows(session, hall_id, services, counters)]
+
+
 CALL_WINDOW = 16  # more than the counters that can race for the same head of the queue
 
 
