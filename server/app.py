@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, g, jsonify, request
 from flask_socketio import SocketIO
 from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from server import realtime
 from server.clock import SystemClock
@@ -128,6 +128,12 @@ def _install_edges(app: Flask) -> None:
     @app.errorhandler(HallError)
     def _hall_error(e: HallError) -> Any:
         return jsonify(error_body(e.code, e.message)), e.status
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(e: RequestEntityTooLarge) -> Any:
+        # PROTOCOL.md: oversize bodies are answered 400 or 422 (not 413).
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return jsonify(error_body("body_too_large", f"the body is larger than {limit} bytes")), 400
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> Any:

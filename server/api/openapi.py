@@ -27,16 +27,15 @@ COMPLAINT_STATUSES = ["open", "verified", "resolved", "dismissed"]
 
 # Standard answers of every route that can give them; a route may say more about its own 404 or 409.
 ERRORS = {
-    400: ("BadRequest", "malformed_json: the body is not valid JSON"),
+    400: ("BadRequest", "malformed_json: the body is not valid JSON; body_too_large: it exceeds max_body_bytes"),
     401: ("Unauthorized", "unauthorized: missing or invalid bearer token (or no session)"),
     403: ("Forbidden", "forbidden: this credential may not act here; csrf_failed for a session without X-CSRF-Token"),
     404: ("NotFound", "not_found: an unknown hall, service, counter, kiosk or ticket"),
     409: ("Conflict", "the hall's rules refuse this now; the code says which"),
-    413: ("PayloadTooLarge", "request_entity_too_large: the body exceeds the server's max_body_bytes"),
     422: ("Unprocessable", "invalid_body, unknown_field or invalid_query: the input parsed but is not acceptable"),
     429: ("TooManyRequests", "rate_limited: too many requests from this kiosk or address; try again shortly"),
 }
-BODY_ERRORS = (400, 413, 422)  # every route that reads a body can answer these
+BODY_ERRORS = (400, 422)  # every route that reads a body can answer these
 
 
 # ---------------------------------------------------------------- small schema helpers

@@ -66,3 +66,22 @@ def test_unknown_route_and_wrong_method_answer_the_error_body(hall: Server) -> N
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = hall.post("/api/v1/halls")
     assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_every_page_of_the_contract_answers_html(hall: Server) -> None:
+    for path in ("/kiosk/k1", "/display/town", "/login", "/admin", "/counter"):
+        r = hall.get(path, allow_redirects=True)
+        assert r.status_code == 200, path
+        assert r.headers["Content-Type"].startswith("text/html"), path
+        assert "<html" in r.text
+    assert hall.get("/kiosk/nope").status_code == 404
+    assert hall.get("/display/nowhere").status_code == 404
+
+
+def test_an_oversize_body_is_400_with_the_error_body(hall: Server) -> None:
+    r = hall.post(
+        "/api/v1/halls/town/tickets",
+        data=b'{"service": "' + b"x" * 200_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "body_too_large"
