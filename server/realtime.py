@@ -70,7 +70,9 @@ class Publisher:
         hall = self.ctx.hall(hall_id)
         with self.ctx.db.read() as s:
             counts = queue.waiting_counts(s, hall)
-            places = queue.places(s, hall, services, counter_ids) if services or counter_ids else {}
+            places = (
+                queue.places(s, hall, services, counter_ids, self.ctx.clock.now()) if services or counter_ids else {}
+            )
             bodies = {tid: _waiting_body(row, ahead, est) for tid, (row, ahead, est) in places.items()}
         for name in ("/display", "/kiosk", "/counter", "/admin"):
             self._emit("waiting", counts, name, hall_room(hall_id))

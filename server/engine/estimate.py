@@ -1,15 +1,21 @@
-"""Estimated wait: people ahead × recent average service time ÷ open counters serving it.
+"""Estimated wait.
 
-Deliberately simple so a clerk can explain it to a resident; bench/estimate.py measures
-its error on a replayed day.
+The simple rule: people ahead × recent average service time ÷ open counters serving it. It is
+what a clerk can explain, and what a resident sees while no counter serving the queue is open.
+With counters open, `forecast` runs the hall forward with the engine's own call-next order:
+windows shared by several services are where the simple rule errs most (bench/estimate.py
+measures both on a replayed day).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from collections import deque
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from .rules import Candidate
+from .model import CounterState
+from .rules import Candidate, Desk, call_next, next_priority_streak
 
 RECENT = 20  # finished services that make up the "recent average"
 
@@ -41,3 +47,46 @@ def ahead_of(ticket: Candidate, queue: Sequence[Candidate]) -> int:
 def est_wait_s(ahead: int, avg_service_s: int, open_counters: int) -> int:
     """Seconds until this ticket is likely called."""
     return round(ahead * avg_service_s / max(1, open_counters))
+
+
+def forecast(
+    desks: Mapping[str, Desk],
+    waiting: Sequence[Candidate],
+    free_in_s: Mapping[str, float],
+    streaks: Mapping[str, int],
+    avg_s: Mapping[str, int],
+    max_streak: int,
+    default_avg_s: int = 300,
+) -> dict[str, int]:
+    """Seconds until each waiting ticket is likely called, by running the hall forward.
+
+    Each open counter, when next free (`free_in_s`, 0 if idle), calls what `rules.call_next`
+    would call, and keeps the resident for the recent average time of that service. No new
+    arrivals are assumed. Tickets no open counter would reach are left out: the caller falls
+    back to the simple rule for them. Queues are kept sorted, and call-next only ever takes a
+    queue's head, so it is shown just the heads: O(tickets × queues).
+    """
+    queues: dict[tuple[str, str, bool], deque[Candidate]] = {}
+    for c in sorted(waiting, key=queue_key):
+        key = ("counter", c.target_counter, False) if c.target_counter else ("service", c.service, c.priority)
+        queues.setdefault(key, deque()).append(c)
+    where = {c.id: key for key, q in queues.items() for c in q}
+    heap = [(free_in_s.get(cid, 0.0), cid) for cid, d in desks.items() if d.state is CounterState.OPEN]
+    heapq.heapify(heap)
+    streak = dict(streaks)
+    out: dict[str, int] = {}
+    while heap:
+        at, cid = heapq.heappop(heap)
+        heads = [q[0] for q in queues.values() if q]
+        if not heads:
+            break
+        desk = desks[cid]
+        choice = call_next(desk, desks.get(desk.counter.partner or ""), heads, streak.get(cid, 0), max_streak)
+        if choice is None:
+            continue  # queues only shrink here: this counter has nothing left to call
+        ticket = choice.ticket
+        queues[where[ticket.id]].popleft()
+        out[ticket.id] = round(at)
+        streak[cid] = next_priority_streak(streak.get(cid, 0), choice)
+        heapq.heappush(heap, (at + avg_s.get(ticket.service, default_avg_s), cid))
+    return out

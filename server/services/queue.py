@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from server.engine.estimate import est_wait_s, queue_key, recent_average
+from server.engine.estimate import est_wait_s, forecast, queue_key, recent_average
 from server.engine.model import CounterState, Hall, Service, TicketStatus
 from server.engine.rules import Candidate, Desk
 from server.store.models import CounterRow, TicketRow
@@ -136,7 +137,7 @@ def new_ticket_wait_s(session: Session, hall: Hall, service: Service, waiting: i
 
 
 def places(
-    session: Session, hall: Hall, services: Iterable[str], counters: Iterable[str]
+    session: Session, hall: Hall, services: Iterable[str], counters: Iterable[str], now: datetime | None = None
 ) -> dict[str, tuple[Any, int, int]]:
     """{ticket id: (row, people ahead, estimated wait)} for the waiting tickets of these queues.
 
@@ -148,6 +149,7 @@ def places(
         key = ("counter", r.target_counter) if r.target_counter else ("service", r.service_id)
         groups.setdefault(key, []).append(r)
     hall_desks = desks(session, hall)
+    forecast = hall_forecast(session, hall, hall_desks, now) if rows else {}
     out: dict[str, tuple[Any, int, int]] = {}
     for (kind, ident), group in groups.items():
         group.sort(key=lambda r: queue_key(candidate(r)))
@@ -155,8 +157,36 @@ def places(
         avg = average_service_s(session, hall.id, service) if service else _mixed_average(session, hall, group)
         servers = servers_of(ident, hall_desks) if kind == "service" else 1
         for ahead, r in enumerate(group):
-            out[r.id] = (r, ahead, est_wait_s(ahead, avg, servers))
+            out[r.id] = (r, ahead, forecast.get(r.id, est_wait_s(ahead, avg, servers)))
     return out
+
+
+def hall_forecast(
+    session: Session, hall: Hall, hall_desks: dict[str, Desk], now: datetime | None = None
+) -> dict[str, int]:
+    """{ticket id: seconds until likely called} for every waiting ticket an open counter will reach."""
+    now = now or datetime.now(UTC)
+    if not any(d.state is CounterState.OPEN for d in hall_desks.values()):
+        return {}
+    waiting = [candidate(r) for r in _waiting_rows(session, hall.id, [s.id for s in hall.services], list(hall_desks))]
+    avg = {s.id: average_service_s(session, hall.id, s) for s in hall.services}
+    rows = session.scalars(select(CounterRow).where(CounterRow.hall_id == hall.id)).all()
+    streaks = {r.id: r.priority_streak for r in rows}
+    free_in: dict[str, float] = {}
+    held = [r for r in rows if r.held_ticket]
+    if held:
+        busy = session.execute(
+            select(TicketRow.id, TicketRow.service_id, TicketRow.called_at, TicketRow.started_at).where(
+                TicketRow.id.in_([r.held_ticket for r in held])
+            )
+        ).all()
+        for r in held:
+            t = next((b for b in busy if b.id == r.held_ticket), None)
+            since = t and (t.started_at or t.called_at)
+            if t is not None and since is not None:
+                elapsed = (now - since).total_seconds()
+                free_in[r.id] = max(0.0, avg.get(t.service_id, 300) - elapsed)
+    return forecast(hall_desks, waiting, free_in, streaks, avg, hall.max_priority_streak)
 
 
 def _mixed_average(session: Session, hall: Hall, group: list[Any]) -> int:
@@ -195,17 +225,19 @@ def ahead_count(session: Session, row: TicketRow) -> int:
     )
 
 
-def place(session: Session, hall: Hall, row: TicketRow) -> tuple[int, int]:
+def place(session: Session, hall: Hall, row: TicketRow, now: datetime | None = None) -> tuple[int, int]:
     """(people ahead, estimated wait in seconds) for a waiting ticket; (0, 0) otherwise."""
     if row.status != TicketStatus.WAITING.value:
         return 0, 0
     if row.target_counter is not None:  # a short queue at one counter: same numbers as the live updates
-        _, ahead, est = places(session, hall, (), (row.target_counter,)).get(row.id, (row, 0, 0))
+        _, ahead, est = places(session, hall, (), (row.target_counter,), now).get(row.id, (row, 0, 0))
         return ahead, est
     ahead = ahead_count(session, row)
     service = hall.service(row.service_id)
     if service is None:  # a service removed from the config while tickets wait for it
         return ahead, est_wait_s(ahead, 300, 1)
-    return ahead, est_wait_s(
-        ahead, average_service_s(session, hall.id, service), servers_of(service.id, desks(session, hall))
-    )
+    hall_desks = desks(session, hall)
+    forecast = hall_forecast(session, hall, hall_desks, now)
+    if row.id in forecast:
+        return ahead, forecast[row.id]
+    return ahead, est_wait_s(ahead, average_service_s(session, hall.id, service), servers_of(service.id, hall_desks))

@@ -72,8 +72,8 @@ def issue_ticket(
         )
         s.add(row)
         ledger.append(s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None)
-        s.flush()
-        ahead, est = queue.place(s, hall, row)
+    with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
+        ahead, est = queue.place(s, hall, row, now)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
@@ -110,7 +110,7 @@ def find_by_token(s: Session, token: str) -> TicketRow:
 def track_body(ctx: Context, s: Session, row: TicketRow) -> dict[str, Any]:
     """The resident's view of one ticket: GET /api/v1/track/{token}."""
     hall = ctx.hall(row.hall_id)
-    ahead, est = queue.place(s, hall, row)
+    ahead, est = queue.place(s, hall, row, ctx.clock.now())
     counter_name = None
     counter_id = row.counter_id if row.status != TicketStatus.WAITING.value else None
     if counter_id is not None:
