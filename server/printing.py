@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flask_socketio import SocketIO
 
 from server.config import Config
-from server.engine.model import Hall, Kiosk
+from server.engine.model import Hall, Kiosk, Printer
 
 if TYPE_CHECKING:
     from printers.virtual import VirtualPrinter
@@ -92,22 +92,11 @@ class Printing:
 
         for hall in self.config.halls:
             for kiosk in hall.kiosks:
-                p = kiosk.printer
-                if p.kind in ("none", "file"):
+                if kiosk.printer.kind in ("none", "file"):
                     continue
-                if p.kind == "virtual":
-                    if self.virtual is not None:
-                        self.states[kiosk.id] = drivers.status("network", host="127.0.0.1", port=self.virtual.port)
-                    continue
-                self.states[kiosk.id] = drivers.status(
-                    p.kind,
-                    host=p.host,
-                    port=p.port,
-                    path=p.path,
-                    usb_vendor=p.usb_vendor,
-                    usb_product=p.usb_product,
-                    baudrate=p.baudrate,
-                )
+                kind, where = self._address(kiosk.printer)
+                if kind:
+                    self.states[kiosk.id] = drivers.status(kind, **where)
 
     def _worker(self) -> None:
         from printers import drivers
@@ -120,25 +109,31 @@ class Printing:
             except drivers.PrinterError as e:
                 self.states[job.kiosk.id] = "offline"
                 log.warning("printer of kiosk %s failed for ticket %s: %s", job.kiosk.id, job.number, e)
+            except Exception:  # the sender must outlive any one job
+                self.states[job.kiosk.id] = "offline"
+                log.exception("printing ticket %s on kiosk %s failed", job.number, job.kiosk.id)
 
     def _send(self, job: Job) -> None:
         from printers import drivers
 
-        p = job.kiosk.printer
+        kind, where = self._address(job.kiosk.printer)
+        if not kind:
+            raise drivers.PrinterError("the virtual printer is not running")
+        drivers.send(kind, job.data, **where)
+
+    def _address(self, p: Printer) -> tuple[str, dict[str, Any]]:
+        """The driver kind and keywords for a configured printer; the virtual one is a local network printer."""
         if p.kind == "virtual":
-            assert self.virtual is not None
-            drivers.send("network", job.data, host="127.0.0.1", port=self.virtual.port)
-            return
-        drivers.send(
-            p.kind,
-            job.data,
-            host=p.host,
-            port=p.port,
-            path=p.path,
-            usb_vendor=p.usb_vendor,
-            usb_product=p.usb_product,
-            baudrate=p.baudrate,
-        )
+            return ("network", {"host": "127.0.0.1", "port": self.virtual.port}) if self.virtual else ("", {})
+        where = {
+            "host": p.host,
+            "port": p.port,
+            "path": p.path,
+            "usb_vendor": p.usb_vendor,
+            "usb_product": p.usb_product,
+            "baudrate": p.baudrate,
+        }
+        return p.kind, where
 
     def stop(self) -> None:
         if self.virtual is not None:
