@@ -13,6 +13,7 @@ from flask import Flask, g, jsonify, request
 from flask_socketio import SocketIO
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import realtime
 from server.clock import SystemClock
@@ -68,6 +69,9 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     """Build the app; the database is migrated and counters seeded before it serves."""
     settings = config.settings
     app = Flask(__name__, static_folder=None)
+    if settings.proxy_hops:  # rate limits and logs then see the resident's address, not the proxy's
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.config.update(
         SECRET_KEY=secret_key(settings.data_dir),
         MAX_CONTENT_LENGTH=settings.limits.max_body_bytes,

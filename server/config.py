@@ -12,6 +12,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     port = 5000
     log_level = "INFO"
     printer_poll_s = 30        # how often kiosk printers are asked for paper and online state
+    proxy_hops = 0             # reverse proxies in front (nginx: 1): trust their X-Forwarded-For
 
     [server.limits]
     tickets_per_minute = 30
@@ -87,7 +88,7 @@ _TOML_ERROR = re.compile(r"(?s)(.*) \(at (?:line (\d+), column (\d+)|end of docu
 # The keys each table may hold, in the order the module docstring lists them.
 _ROOT_KEYS = tuple("server ratings hall".split())
 _SERVER_KEYS = tuple(
-    "data_dir database public_url message_queue async_mode host port log_level limits printer_poll_s".split()
+    "data_dir database public_url message_queue async_mode host port log_level limits printer_poll_s proxy_hops".split()
 )
 _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".split())
 _RATINGS_KEYS = tuple("callback_days fix_days".split())
@@ -135,6 +136,7 @@ class Settings:
     callback_days: int = 1
     fix_days: int = 15
     printer_poll_s: int = 30  # how often kiosk printers are asked for their paper and online state
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
 
     def __post_init__(self) -> None:
         # The default depends on data_dir, which a dataclass default cannot see.
@@ -371,6 +373,7 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         callback_days=callback_days,
         fix_days=fix_days,
         printer_poll_s=server.number("printer_poll_s", 1, 3600, 30),
+        proxy_hops=server.number("proxy_hops", 0, 5, 0),
     )
 
 

@@ -105,3 +105,20 @@ def test_rating_too_fast_is_429(strict: Server) -> None:
     token = strict.post("/api/v1/halls/town/tickets", {"service": "id-card"}).json()["track_url"].rsplit("/", 1)[1]
     codes = [strict.post(f"/api/v1/track/{token}/rating", {"level": 5}).status_code for _ in range(4)]
     assert codes[:2] == [409, 409] and 429 in codes[2:]
+
+
+def test_behind_a_trusted_proxy_each_resident_has_their_own_limit(tmp_path: Path) -> None:
+    with database("sqlite", tmp_path) as url:
+        port = free_port()
+        config = write_config(tmp_path, url, port=port, extra_server="proxy_hops = 1", limits="tickets_per_minute = 2")
+        server = Server(config, port, url).start()
+        try:
+
+            def issue(addr: str) -> int:
+                r = server.post("/api/v1/halls/town/tickets", {"service": "id-card"}, headers={"X-Forwarded-For": addr})
+                return r.status_code
+
+            assert [issue("198.51.100.7") for _ in range(3)] == [201, 201, 429]
+            assert issue("198.51.100.8") == 201, "another resident behind the same proxy is not limited"
+        finally:
+            server.stop()
