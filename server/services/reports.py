@@ -6,14 +6,14 @@ import csv
 import io
 import math
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from server.engine.errors import invalid
-from server.engine.model import TicketStatus
-from server.store.models import RatingRow, TicketRow
+from server.engine.model import Hall, TicketStatus
+from server.store.models import LedgerRow, RatingRow, TicketRow
 
 from . import views
 from .context import Context
@@ -108,6 +108,56 @@ def _avg(values: list[int]) -> int:
     return round(sum(values) / len(values)) if values else 0
 
 
+def _intervals(lines: list[LedgerRow], opens: str, closes: str, start: datetime, end: datetime) -> dict[str, int]:
+    """Seconds per counter between `opens` and `closes` lines, clipped to [start, end)."""
+    since: dict[str, datetime] = {}
+    total: dict[str, int] = defaultdict(int)
+    for line in lines:
+        cid = line.counter_id or ""
+        if line.kind == opens:
+            since.setdefault(cid, max(line.at, start))
+        elif line.kind == closes and cid in since:
+            total[cid] += int((min(line.at, end) - since.pop(cid)).total_seconds())
+    for cid, began in since.items():  # still open at the end of the day (or now)
+        total[cid] += max(0, int((end - began).total_seconds()))
+    return dict(total)
+
+
+def cover(ctx: Context, hall: Hall, day: date) -> dict[str, Any]:
+    """AB岗 figures of a day: takeovers, time away (covered) and time a window's queue had nobody."""
+    start = datetime.combine(day, time(0), hall.timezone).astimezone(UTC)
+    end = min(start + timedelta(days=1), ctx.clock.now())
+    kinds = ("away", "back", "cover_lost", "cover_restored")
+    with ctx.db.read() as s:
+        lines = list(
+            s.scalars(
+                select(LedgerRow)
+                .where(LedgerRow.hall_id == hall.id, LedgerRow.kind.in_(kinds), LedgerRow.at < end)
+                .order_by(LedgerRow.id)
+            )
+        )
+    away_s = _intervals(lines, "away", "back", start, end)
+    uncovered_s = _intervals(lines, "cover_lost", "cover_restored", start, end)
+    takeovers: dict[str, int] = defaultdict(int)
+    for line in lines:
+        if line.kind == "away" and line.at >= start:
+            takeovers[line.counter_id or ""] += 1
+    ids = sorted(set(away_s) | set(uncovered_s) | set(takeovers))
+    return {
+        "takeovers": sum(takeovers.values()),
+        "uncovered_s": sum(uncovered_s.values()),
+        "counters": [
+            {
+                "counter": c,
+                "takeovers": takeovers.get(c, 0),
+                "away_s": away_s.get(c, 0),
+                "uncovered_s": uncovered_s.get(c, 0),
+            }
+            for c in ids
+        ],
+    }
+
+
 def daily(ctx: Context, hall_id: str, day: date) -> dict[str, Any]:
     """The day's summary: issued, served, no-shows, waits, service times, cover and ratings."""
     hall = ctx.hall(hall_id)
@@ -157,4 +207,5 @@ def daily(ctx: Context, hall_id: str, day: date) -> dict[str, Any]:
             for cid, ts in sorted(by_counter.items())
         ],
         "ratings": {str(level): sum(1 for v in levels if v == level) for level in range(1, 6)},
+        "cover": cover(ctx, hall, day),
     }

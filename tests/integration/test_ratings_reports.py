@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 from support.server import Server
 
@@ -154,3 +155,19 @@ def test_a_transferred_ticket_counts_as_issued_where_it_was_taken_and_served_whe
     assert (by_service["social"]["issued"], by_service["social"]["served"]) == (0, 1)
     rows = hall.get(f"/api/v1/halls/town/ledger?from={day}&to={day}", hall.admin_token()).json()
     assert rows[0]["owner"] == "w1" and rows[0]["counter"] == "w2" and rows[0]["transfers"] == 1
+
+
+def test_the_daily_report_counts_takeovers_time_away_and_time_uncovered(hall: Server) -> None:
+    hall.act("w1", "open")
+    hall.act("w2", "open")
+    hall.act("w1", "away", {"reason": "会议"})
+    hall.act("w2", "close")  # nobody left to serve w1's queue: 空岗
+    time.sleep(1.2)
+    hall.act("w2", "open")
+    hall.act("w1", "back")
+    day = hall.issue("id-card")["issued_at"][:10]
+    rep = hall.get(f"/api/v1/halls/town/reports/daily?date={day}", hall.admin_token()).json()
+    cover = rep["cover"]
+    assert cover["takeovers"] == 1 and cover["uncovered_s"] >= 1
+    w1 = next(c for c in cover["counters"] if c["counter"] == "w1")
+    assert w1["takeovers"] == 1 and w1["away_s"] >= 1 and w1["uncovered_s"] >= 1
