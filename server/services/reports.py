@@ -125,8 +125,13 @@ def _intervals(lines: list[LedgerRow], opens: str, closes: str, start: datetime,
 
 def cover(ctx: Context, hall: Hall, day: date) -> dict[str, Any]:
     """AB岗 figures of a day: takeovers, time away (covered) and time a window's queue had nobody."""
-    start = datetime.combine(day, time(0), hall.timezone).astimezone(UTC)
-    end = min(start + timedelta(days=1), ctx.clock.now())
+    try:
+        start = datetime.combine(day, time(0), hall.timezone).astimezone(UTC)
+        end = min(start + timedelta(days=1), ctx.clock.now())
+    except OverflowError:  # a day at the edge of the calendar (0001-01-01, 9999-12-31) had no hall open
+        end = start = datetime.min.replace(tzinfo=UTC)
+    if end <= start:  # a day still to come
+        return {"takeovers": 0, "uncovered_s": 0, "counters": []}
     kinds = ("away", "back", "cover_lost", "cover_restored")
     with ctx.db.read() as s:
         lines = list(

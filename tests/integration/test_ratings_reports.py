@@ -171,3 +171,9 @@ def test_the_daily_report_counts_takeovers_time_away_and_time_uncovered(hall: Se
     assert cover["takeovers"] == 1 and cover["uncovered_s"] >= 1
     w1 = next(c for c in cover["counters"] if c["counter"] == "w1")
     assert w1["takeovers"] == 1 and w1["away_s"] >= 1 and w1["uncovered_s"] >= 1
+
+
+def test_reports_for_days_at_the_edges_of_the_calendar_or_to_come_are_empty(hall: Server) -> None:
+    for day in ("0001-01-01", "9999-12-31", "2999-06-01"):
+        rep = hall.get(f"/api/v1/halls/town/reports/daily?date={day}", hall.admin_token()).json()
+        assert rep["issued"] == 0 and rep["cover"] == {"takeovers": 0, "uncovered_s": 0, "counters": []}
