@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
+from server.api.guard import hq
 from server.auth import login as check_login
 from server.engine.errors import HallError
 from server.i18n import lang, strings
@@ -44,8 +45,6 @@ def index() -> Any:
 
 @pages.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    from flask import current_app
-
     t = strings()
     nxt = _safe_next(request.values.get("next"))
     if request.method == "GET":
@@ -64,7 +63,7 @@ def login() -> Any:
     if not _login_limiter.allow(f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many login attempts; wait a minute")
     username, password = request.form.get("username", ""), request.form.get("password", "")
-    p = check_login(current_app.extensions["hallq"].ctx, username[:64], password[:200])
+    p = check_login(hq().ctx, username[:64], password[:200])
     if p is None:
         return render_template(
             "login.html", title=t["login_title"], t=t, csrf=csrf_token(), next=nxt, error=t["login_failed"], lang=lang()
@@ -72,7 +71,7 @@ def login() -> Any:
     session.clear()
     session["user"] = p.name
     session["csrf"] = secrets.token_urlsafe(24)  # a fresh token after login (no fixation)
-    return redirect(nxt if nxt != "/counter" or p.role == "clerk" else ("/admin" if p.is_manager else nxt))
+    return redirect("/admin" if p.is_manager and nxt == "/counter" else nxt)  # managers land on their page
 
 
 @pages.post("/logout")
@@ -95,11 +94,9 @@ def admin() -> Any:
 @pages.get("/t/<token>")
 def track_page(token: str) -> Any:
     """The resident's page behind the ticket's QR code."""
-    from flask import current_app
-
     t = strings()
     try:
-        body = tickets.track(current_app.extensions["hallq"].ctx, token)
+        body = tickets.track(hq().ctx, token)
     except HallError:
         return page(t["track_title"], t["track_unknown"], 404)
     return page(

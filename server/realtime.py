@@ -17,6 +17,7 @@ from server.engine.errors import HallError
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.services import counters, halls, queue, tickets, views
 from server.services.context import Context
+from server.store.models import TicketRow
 
 
 def hall_room(hall: str) -> str:
@@ -86,7 +87,7 @@ class Publisher:
         with self.ctx.db.read() as s:
             bodies = {}
             for tid in changed:
-                row = s.get(tickets.TicketRow, tid)
+                row = s.get(TicketRow, tid)
                 if row is not None:
                     bodies[tid] = tickets.track_body(self.ctx, s, row)
         for tid, body in bodies.items():
