@@ -20,3 +20,4 @@ class Slip:
     priority: bool
     materials: tuple[str, ...] = ()
     notice: str = "请留意叫号，过号需重新取号"
+    reprint: bool = False  # 补打: this ticket's slip went out before (or may have); staff see it at a glance

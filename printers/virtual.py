@@ -41,6 +41,7 @@ class VirtualPrinter:
         self.port = port  # the real one after start() when 0 asked for any free port
         self.printed: list[Path] = []  # the .bin of each saved job, in order
         self.paper = "ok"  # "ok" | "low" | "out": what the status answers say, to try a kiosk's warnings
+        self.silent = False  # True: takes connections and bytes but never answers nor prints (a hung printer)
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -101,11 +102,13 @@ class VirtualPrinter:
                 break
             if not chunk:
                 break
+            if self.silent:
+                continue
             payload, queries, carry = split_queries(carry + chunk)
             job += payload
             if queries and not _answer(conn, bytes(status_byte(n, self.paper) for n in queries)):
                 break
-        return bytes(job + carry)
+        return b"" if self.silent else bytes(job + carry)
 
     def _save_quietly(self, job: bytes) -> None:
         try:
@@ -155,6 +158,10 @@ def save_job(job: bytes, out_dir: Path) -> Path:
     decoded = decode(job)
     stem = _stem(decoded)
     png, binary = out_dir / f"{stem}.png", out_dir / f"{stem}.bin"
+    copy = 1
+    while binary.exists():  # a slip printed again (补打) is kept beside the first: <number>-<id>-2.bin
+        copy += 1
+        png, binary = out_dir / f"{stem}-{copy}.png", out_dir / f"{stem}-{copy}.bin"
     tmp_png, tmp_bin = png.with_suffix(".png.tmp"), binary.with_suffix(".bin.tmp")
     to_png(decoded, tmp_png)
     tmp_png.replace(png)

@@ -21,7 +21,7 @@ from server.config import Config
 from server.engine.errors import HallError
 from server.printing import Printing
 from server.ratelimit import RateLimiter
-from server.services import halls
+from server.services import halls, tickets
 from server.services.context import Clock, Context
 from server.store.db import Database
 
@@ -38,17 +38,23 @@ class Hallq:
         limits = config.settings.limits
         self.ticket_limiter = RateLimiter(limits.tickets_per_minute)
         self.rating_limiter = RateLimiter(limits.ratings_per_minute)
-        self.printing = Printing(config, socketio)
+        self.printing = Printing(self.ctx, socketio)
+
+    def track_base(self) -> str:
+        """Where residents' phones reach this server: the start of every ticket's QR link."""
+        return (self.ctx.config.settings.public_url or request.host_url).rstrip("/")
 
     def track_url(self, token: str) -> str:
         """The resident's page, printed as the ticket's QR code."""
-        base = self.ctx.config.settings.public_url or request.host_url
-        return f"{base.rstrip('/')}/t/{token}"
+        return tickets.track_url(self.track_base(), token)
 
-    def print_ticket(self, kiosk_id: str, issued: Any, track_url: str) -> None:
-        found = self.ctx.config.find_kiosk(kiosk_id)
-        if found is not None:
-            self.printing.submit(found[0], found[1], issued, track_url)
+    def after_commit(self, events: list[Any], print_hint: tuple[int, int] | None = None) -> None:
+        """Print and publish a committed use case's events: each independent, neither can fail the request."""
+        self.printing.notify(events, print_hint)
+        try:
+            self.publisher.publish(events)
+        except Exception:  # the transaction is committed: a page missing one event resyncs on reconnect
+            log.exception("publishing %d events failed", len(events))
 
     def printer_state(self, kiosk: Any) -> str:
         return self.printing.state(kiosk)
@@ -99,7 +105,8 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app.register_blueprint(pages)
     for module in ("kiosk.views", "display.views", "counter.views"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
-    realtime.register(socketio, hallq.ctx)
+    realtime.register(socketio, hallq.ctx, agent_connect=hallq.printing.agent_connect)
+    hallq.printing.register(socketio)
     _install_edges(app)
     hallq.printing.start()
     return app, socketio

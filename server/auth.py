@@ -29,10 +29,11 @@ _DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
 class Principal:
     """Who is calling: a role, the hall it belongs to (None = every hall) and its counter, if any."""
 
-    role: str  # counter | clerk | supervisor | admin
+    role: str  # counter | kiosk | clerk | supervisor | admin
     name: str
     hall: str | None = None
     counter: str | None = None
+    kiosk: str | None = None
 
     @property
     def is_manager(self) -> bool:
@@ -44,12 +45,22 @@ def _sha(secret: str) -> str:
 
 
 def create_token(
-    ctx: Context, role: str, counter: str | None = None, hall: str | None = None, label: str | None = None
+    ctx: Context,
+    role: str,
+    counter: str | None = None,
+    hall: str | None = None,
+    label: str | None = None,
+    kiosk: str | None = None,
 ) -> str:
     """A new bearer token, printed once; only its hash is kept."""
     if role == "counter":
         found_hall, _ = ctx.counter(counter or "")
         hall = found_hall.id
+    elif role == "kiosk":
+        found = ctx.config.find_kiosk(kiosk or "")
+        if found is None:
+            raise HallError("not_found", 404, f"unknown kiosk {kiosk!r}")
+        hall, counter = found[0].id, found[1].id  # a device token: the device's id is kept in counter_id
     elif role in ("supervisor", "admin"):
         if hall is not None:
             ctx.hall(hall)
@@ -90,6 +101,8 @@ def authenticate_token(ctx: Context, token: str) -> Principal | None:
         row = s.get(ApiTokenRow, token_id)
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _sha(secret)):
         return None
+    if row.role == "kiosk":
+        return Principal("kiosk", row.label or f"kiosk:{row.counter_id}", row.hall_id, kiosk=row.counter_id)
     name = row.label or (f"counter:{row.counter_id}" if row.role == "counter" else f"{row.role}:{row.id}")
     return Principal(row.role, name, row.hall_id, row.counter_id)
 
@@ -144,6 +157,8 @@ def may_work_counter(p: Principal, hall_id: str, counter_id: str) -> bool:
         return p.hall is None or p.hall == hall_id
     if p.role == "counter":
         return p.counter == counter_id
+    if p.role == "kiosk":
+        return False
     return p.hall in (None, hall_id)
 
 

@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     who = create.add_mutually_exclusive_group(required=True)
     who.add_argument("--counter", help="a token for this counter id")
     who.add_argument("--role", choices=["supervisor", "admin"], help="a token for a supervisor or an admin")
+    who.add_argument("--kiosk", help="a kiosk's token (its page's requests and its printer agent)")
     create.add_argument("--hall", help="limit a supervisor or admin token to one hall")
     create.add_argument("--label", help="a name for the ledger and audits")
     _source_args(create)
@@ -122,6 +123,9 @@ def cmd_token(args: argparse.Namespace) -> None:
     if args.counter:
         token = create_token(ctx, "counter", counter=args.counter, label=args.label)
         print(f"token for counter {args.counter}:")
+    elif args.kiosk:
+        token = create_token(ctx, "kiosk", kiosk=args.kiosk, label=args.label)
+        print(f"token for kiosk {args.kiosk}:")
     else:
         token = create_token(ctx, args.role, hall=args.hall, label=args.label)
         print(f"token for {args.role}{' of ' + args.hall if args.hall else ''}:")

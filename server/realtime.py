@@ -7,6 +7,7 @@ events) is right again at once; events only refresh what the snapshot showed.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from flask import request, session
@@ -137,8 +138,11 @@ def _socket_principal(ctx: Context, auth: Any) -> Principal | None:
     return user_principal(ctx, user) if isinstance(user, str) else None
 
 
-def register(socketio: SocketIO, ctx: Context) -> None:
-    """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md)."""
+def register(socketio: SocketIO, ctx: Context, agent_connect: Callable[[dict[str, Any]], bool] | None = None) -> None:
+    """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md).
+
+    `agent_connect` answers a kiosk agent's connection to /kiosk (auth carries `agent`): server/printing.py.
+    """
 
     @socketio.on("connect", namespace="/display")
     def display_connect(auth: Any = None) -> bool:
@@ -164,11 +168,14 @@ def register(socketio: SocketIO, ctx: Context) -> None:
 
     @socketio.on("connect", namespace="/kiosk")
     def kiosk_connect(auth: Any = None) -> bool:
+        if agent_connect is not None and isinstance(auth, dict) and "agent" in auth:
+            return agent_connect(auth)
         found = ctx.config.find_kiosk(request.args.get("kiosk", ""))
         if found is None:
             return False
-        hall, _ = found
+        hall, kiosk = found
         join_room(hall_room(hall.id))
+        join_room(f"kiosk:{kiosk.id}")  # print_job events of this kiosk (server/printing.py)
         emit("services", halls.services(ctx, hall.id))
         return True
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .body import Field
+from .prints import JOB_STATUSES, REPRINT_FIELDS
 from .public import RATING_FIELDS, TICKET_FIELDS
 from .staff import AWAY_FIELDS, FINISH_FIELDS, TRANSFER_FIELDS
 
@@ -187,6 +188,9 @@ def request_schemas() -> dict[str, Schema]:
             oneOf=[{"required": ["service"]}, {"required": ["counter"]}],
         ),
         "AwayRequest": body_schema(AWAY_FIELDS),
+        "ReprintRequest": body_schema(
+            REPRINT_FIELDS, {"kiosk": {"description": "print on this kiosk (default: where the ticket was taken)"}}
+        ),
         NO_BODY: body_schema([], description="no body, or an empty object"),
     }
 
@@ -362,6 +366,31 @@ def response_schemas() -> dict[str, Schema]:
                 "by_counter",
                 "ratings",
             ],
+        ),
+        "PrintJob": obj(
+            {
+                "job": string(),
+                "ticket": ticket_id,
+                "number": string(),
+                "kiosk": string(),
+                "status": enum(list(JOB_STATUSES)),
+                "reprint": boolean(description="asked for by staff: the slip says 补打"),
+                "sends": integer(minimum=0, description="times handed to the printer or agent"),
+                "error": nullable(string(description="the last failure")),
+                "created_at": timestamp(),
+                "printed_at": nullable(timestamp()),
+            }
+        ),
+        "Reprint": obj(
+            {
+                "job": string(),
+                "ticket": ticket_id,
+                "number": string(),
+                "kiosk": string(),
+                "reprint": boolean(),
+                "status": enum(["pending"]),
+                "track_url": string(format="uri", description="the fresh QR link; the lost slip's stops working"),
+            }
         ),
         "Call": obj(
             {
@@ -598,6 +627,19 @@ def staff_operations() -> list[Operation]:
                 query_param("format", enum(["json", "csv"], default="json"), "json (the default) or csv"),
             ],
         ),
+        operation(
+            "post", "/tickets/{ticket}/reprint", "reprint", "Print a ticket's slip again, marked 补打", "printing",
+            answer("the new print job", ref("Reprint")), status=201,
+            params=[path_param("ticket", "the ticket's id")], body=request_body("ReprintRequest", required=False),
+            errors={404: "not_found: unknown ticket or kiosk", 409: "no_printer: name a kiosk with a printer"},
+            secured=True,
+        ),
+        operation(
+            "get", "/halls/{hall}/print-jobs", "print_jobs", "The hall's print jobs, newest first", "printing",
+            answer("print jobs", array(ref("PrintJob"))),
+            params=[HALL, query_param("status", enum(list(JOB_STATUSES)), "only jobs in this state")],
+            errors={404: None, 422: "invalid_query: an unknown status"}, secured=True,
+        ),
         manager_report(
             "/halls/{hall}/reports/daily", "daily_report", "The day's summary",
             answer("the day's figures", ref("DailyReport")), [day("date", "the hall-local day, YYYY-MM-DD")],
@@ -652,6 +694,7 @@ def document() -> dict[str, Any]:
                 "description": "counter actions (that counter's token, its hall's staff, or an admin)",
             },
             {"name": "reports", "description": "complaints, ledger and reports (supervisor or admin)"},
+            {"name": "printing", "description": "kiosk slips: reprint and print jobs (supervisor or admin)"},
         ],
         "paths": paths(),
         "components": components(),

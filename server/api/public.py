@@ -57,13 +57,11 @@ def issue_ticket(hall: str) -> Any:
     if not app.ticket_limiter.allow(key):
         raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
     issued, events = tickets.issue_ticket(
-        app.ctx, hall, body["service"], body.get("priority", False), body.get("kiosk")
+        app.ctx, hall, body["service"], body.get("priority", False), body.get("kiosk"), app.track_base()
     )
-    app.publisher.publish(events)
+    app.after_commit(events, print_hint=(issued.ahead, issued.est_wait_s))
     row = issued.ticket
     track_url = app.track_url(issued.token)
-    if body.get("kiosk"):
-        app.print_ticket(body["kiosk"], issued, track_url)
     hall_def = app.ctx.hall(hall)
     return jsonify(
         id=row.id,

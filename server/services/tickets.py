@@ -12,12 +12,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from server.engine.errors import HallError
-from server.engine.events import Event, QueueChanged, TicketChanged
+from server.engine.events import Event, PrintQueued, QueueChanged, TicketChanged
 from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
 from server.store.models import NumberSeqRow, RatingRow, TicketRow
 
-from . import ledger, queue
+from . import ledger, print_jobs, queue
 from .context import Context
 
 
@@ -38,13 +38,20 @@ def new_id() -> str:
 
 
 def issue_ticket(
-    ctx: Context, hall_id: str, service_id: str, priority: bool = False, kiosk_id: str | None = None
+    ctx: Context,
+    hall_id: str,
+    service_id: str,
+    priority: bool = False,
+    kiosk_id: str | None = None,
+    track_base: str = "",
 ) -> tuple[Issued, list[Event]]:
-    """Hand out the next number of a service, if it is open and under its daily limit."""
+    """Hand out the next number of a service, if it is open and under its daily limit.
+
+    Taken at a kiosk with a printer, its slip's print job is written in the same transaction.
+    """
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
-    if kiosk_id is not None:
-        ctx.kiosk(hall, kiosk_id)
+    kiosk = ctx.kiosk(hall, kiosk_id) if kiosk_id is not None else None
     now = ctx.clock.now()
     if not service.enabled or not service.hours.is_open(hall.local(now)):
         raise HallError("service_closed", 409, "this service is not taking tickets now")
@@ -72,12 +79,20 @@ def issue_ticket(
         )
         s.add(row)
         ledger.append(s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None)
+        job = print_jobs.add(s, hall, kiosk, row, track_url(track_base, token), now) if kiosk else None
     with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
         ahead, est = queue.place(s, hall, row, now)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
+    if job is not None:
+        events.append(PrintQueued(hall.id, job.kiosk_id, job.id))
     return Issued(row, token, ahead, est), events
+
+
+def track_url(base: str, token: str) -> str:
+    """The resident's page, printed as the ticket's QR code."""
+    return f"{base.rstrip('/')}/t/{token}"
 
 
 def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:

@@ -114,7 +114,7 @@ def test_every_operation_is_complete() -> None:
                 body = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
                 assert body["additionalProperties"] is False
             secured = path.startswith(PREFIX + "/counters/") or any(
-                path.endswith(tail) for tail in ("/complaints", "/ledger", "/reports/daily")
+                path.endswith(tail) for tail in ("/complaints", "/ledger", "/reports/daily", "/reprint", "/print-jobs")
             )
             assert ("security" in op) == secured, f"{method} {path}: security"
             if secured:
