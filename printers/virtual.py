@@ -14,6 +14,7 @@ import argparse
 import logging
 import re
 import socket
+import sys
 import threading
 import time
 from datetime import datetime
@@ -182,21 +183,17 @@ def _stem(decoded: Decoded) -> str:
     return datetime.now().strftime("job-%Y%m%d-%H%M%S-%f")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run a virtual printer in the foreground until Ctrl-C."""
-    parser = argparse.ArgumentParser(
-        prog="python -m printers.virtual", description="A virtual network receipt printer."
-    )
-    parser.add_argument("--out", type=Path, required=True, help="folder for the printed .bin and .png files")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=9100, help="TCP port (default 9100, 0 = any free port)")
-    args = parser.parse_args(argv)
-    printer = VirtualPrinter(args.out, host=args.host, port=args.port)
+def run_emulator(out: Path, host: str = "127.0.0.1", port: int = 9100, paper: str = "ok", silent: bool = False) -> int:
+    """The `hallq printer-emulator` command: a virtual printer in the foreground until Ctrl-C."""
+    printer = VirtualPrinter(out, host=host, port=port)
+    printer.paper, printer.silent = paper, silent
     try:
         printer.start()
     except OSError as e:
-        parser.exit(1, f"cannot listen on {args.host}:{args.port}: {e}\n")
-    print(f"virtual printer on {args.host}:{printer.port}, tickets in {args.out} (Ctrl-C stops)", flush=True)
+        print(f"hallq: error: cannot listen on {host}:{port}: {e.strerror or e}", file=sys.stderr, flush=True)
+        return 1
+    how = "silent (never answers)" if silent else {"ok": "paper ok", "low": "paper low", "out": "out of paper"}[paper]
+    print(f"printer emulator on {host}:{printer.port}, {how}; slips in {out} (Ctrl-C stops)", flush=True)
     try:
         while True:
             time.sleep(3600)
@@ -205,6 +202,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         printer.stop()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m printers.virtual`: the same as `hallq printer-emulator`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m printers.virtual", description="A virtual network receipt printer."
+    )
+    parser.add_argument("--out", type=Path, required=True, help="folder for the printed .bin and .png files")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=9100, help="TCP port (default 9100, 0 = any free port)")
+    args = parser.parse_args(argv)
+    return run_emulator(args.out, args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,26 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("token_id")
     _source_args(revoke)
 
+    agent = sub.add_parser("kiosk-agent", help="print a kiosk's slips on the printer beside the kiosk PC")
+    agent.add_argument("--server", required=True, help="the hallq server's URL, e.g. http://hall.example:5000")
+    agent.add_argument("--token", required=True, help="the kiosk's token (hallq token create --kiosk K)")
+    agent.add_argument(
+        "--printer",
+        required=True,
+        type=_printer_spec,
+        help="usb:VID:PID | serial:/dev/ttyS0 | network:HOST:9100 | file:DIR (slips kept as .bin and .png)",
+    )
+    agent.add_argument("--poll", type=float, default=2.0, help="seconds between printer status checks (default 2)")
+
+    emulator = sub.add_parser("printer-emulator", help="a virtual network receipt printer, for trying without one")
+    emulator.add_argument("--port", type=_port, default=9100, help="TCP port (default 9100)")
+    emulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    emulator.add_argument("--out", type=Path, required=True, help="folder for the printed slips (.bin and .png)")
+    paper = emulator.add_mutually_exclusive_group()
+    paper.add_argument("--paper-out", action="store_true", help="say the paper is out (prints nothing)")
+    paper.add_argument("--paper-low", action="store_true", help="say the paper is running low")
+    paper.add_argument("--silent", action="store_true", help="take connections but never answer (a hung printer)")
+
     user = sub.add_parser("user", help="manage staff logins")
     usub = user.add_subparsers(dest="action", required=True, parser_class=_Parser)
     add = usub.add_parser("add", help="create or update a login; the password is read from standard input")
@@ -70,6 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--hall", help="the hall the user belongs to (clerks: default the only hall)")
     _source_args(add)
     return p
+
+
+def _printer_spec(value: str) -> str:
+    from printers.drivers import parse_spec
+
+    try:
+        parse_spec(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return value
 
 
 def _source_args(p: argparse.ArgumentParser) -> None:
@@ -211,7 +241,34 @@ def _run(config: Config, banner: list[str]) -> None:
     print("hallq stopped.", flush=True)
 
 
-COMMANDS = {"demo": cmd_demo, "serve": cmd_serve, "token": cmd_token, "user": cmd_user}
+def cmd_kiosk_agent(args: argparse.Namespace) -> None:
+    from server import logs
+
+    logs.configure("INFO")
+    from printers.agent import run_agent
+
+    code = run_agent(args.server, args.token, args.printer, max(args.poll, 0.2))
+    if code:
+        raise SystemExit(code)
+
+
+def cmd_printer_emulator(args: argparse.Namespace) -> None:
+    from printers.virtual import run_emulator
+
+    paper = "out" if args.paper_out else "low" if args.paper_low else "ok"
+    code = run_emulator(args.out.resolve(), args.host, args.port, paper, args.silent)
+    if code:
+        raise SystemExit(code)
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "serve": cmd_serve,
+    "token": cmd_token,
+    "user": cmd_user,
+    "kiosk-agent": cmd_kiosk_agent,
+    "printer-emulator": cmd_printer_emulator,
+}
 
 
 def main(argv: list[str] | None = None) -> None:
