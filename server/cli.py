@@ -188,6 +188,38 @@ def _demo_logins(config: Config) -> list[tuple[str, str, str]]:
     return logins
 
 
+DEMO_EMULATOR_PORT = 9101
+
+
+def _demo_agent_token(config: Config, kiosk_id: str) -> str:
+    """The agent kiosk's token, made on first start and kept in the data folder like the logins."""
+    path = config.settings.data_dir / f"demo-kiosk-{kiosk_id}.token"
+    if path.exists():
+        return path.read_text().strip()
+    from server.auth import create_token
+
+    token = create_token(_offline_context(config), "kiosk", kiosk=kiosk_id, label=f"demo agent {kiosk_id}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token
+
+
+def _demo_agent_lines(config: Config, base: str, data: Path) -> list[str]:
+    """How to start a printer emulator and the kiosk agent of each agent-printed kiosk (one in the demo)."""
+    lines: list[str] = []
+    for port, kiosk in enumerate((k for k in config.halls[0].kiosks if k.printer.kind == "agent"), DEMO_EMULATOR_PORT):
+        token = _demo_agent_token(config, kiosk.id)
+        out = data / f"printed-{kiosk.id}"
+        lines += [
+            f"  kiosk {kiosk.id} is printed by a kiosk agent; in two more terminals run:",
+            f"    hallq printer-emulator --port {port} --out {out}",
+            f"    hallq kiosk-agent --server {base} --token {token} --printer network:127.0.0.1:{port}",
+            f"  then take a ticket at {base}/kiosk/{kiosk.id}: its slip appears in {out}",
+        ]
+    return lines
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     data = args.data.resolve()
     config = load_demo_config(data)
@@ -202,7 +234,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     lines += [f"  display:      {base}/display/{hall.id}"]
     lines += [f"  counter:      {base}/login  ->  {base}/counter", f"  admin:        {base}/admin"]
     lines += [f"  login:        {u} / {pw}  ({r})" for u, r, pw in logins]
-    lines += [f"  printed tickets: {data / 'printed'}", "Press Ctrl-C to stop."]
+    lines += [f"  printed tickets: {data / 'printed'}"]
+    lines += _demo_agent_lines(config, base, data)
+    lines += ["Press Ctrl-C to stop."]
     _run(config, lines)
 
 

@@ -93,10 +93,10 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()[-2000:]}")
             try:
-                if requests.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
+                if requests.get(self.url + "/api/v1/health", timeout=2).status_code == 200:
                     return self
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or a busy machine answers slowly: ask again until the deadline
             time.sleep(0.1)
         raise RuntimeError(f"server did not answer within {timeout}s: {self.log()[-2000:]}")
 
