@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import requests
 from playwright.sync_api import Page, expect
 from support.server import Server, serving
@@ -120,3 +121,20 @@ def test_static_files_are_served_with_cache_headers_and_a_strict_csp(hall: Serve
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     csp = hall.get("/login").headers["Content-Security-Policy"]
     assert "script-src 'self';" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+@pytest.mark.parametrize(
+    ("path", "viewport"),
+    [("/kiosk/k1", (1080, 1920)), ("/kiosk/k1?lang=en", (1920, 1080)), ("/kiosk/nope", (1080, 1920))],
+)
+def test_placeholder_pages_sit_on_the_base_at_real_sizes(
+    hall: Server,
+    open_page: Callable[..., Page],
+    check_axe: Callable[[Page], object],
+    path: str,
+    viewport: tuple[int, int],
+) -> None:
+    page = open_page(path, viewport=viewport)
+    expect(page.locator(".hq-bar")).to_have_css("background-color", BLUE)
+    assert page.evaluate("JSON.parse(document.getElementById('hq-strings').textContent).kiosk_title")
+    check_axe(page)
