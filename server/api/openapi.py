@@ -182,7 +182,8 @@ def request_schemas() -> dict[str, Schema]:
             TRANSFER_FIELDS,
             {
                 "service": {"description": "wait again for this service of the hall"},
-                "counter": {"description": "wait again for this counter of the hall"},
+                "counter": {"description": "wait again for this counter of the hall (open, or away and covered)"},
+                "reason": {"description": "why it is handed on (kept in the ledger's chain of clerks)"},
             },
             oneOf=[{"required": ["service"]}, {"required": ["counter"]}],
         ),
@@ -312,6 +313,19 @@ def response_schemas() -> dict[str, Schema]:
                         "transfers": integer(minimum=0),
                         "missing": array(string()),
                         "day": string(format="date"),
+                        "handoffs": array(
+                            obj(
+                                {
+                                    "at": timestamp(),
+                                    "counter": counter_ref,
+                                    "clerk": nullable(string()),
+                                    "to_service": nullable(string()),
+                                    "to_counter": counter_ref,
+                                    "reason": nullable(string()),
+                                }
+                            ),
+                            description="首问负责: each transfer in order, who handed the ticket on, where to and why",
+                        ),
                     },
                     required=["outcome", "clerk", "counter"],
                 ),
@@ -576,6 +590,8 @@ def staff_operations() -> list[Operation]:
             "transfer", "transfer", "Send the held ticket to another service or counter",
             request_body("TransferRequest", description="exactly one of service or counter"),
             not_found="not_found: unknown counter, or unknown target service or counter of the hall",
+            conflicts="no_ticket or wrong_status; same_counter; counter_not_open: the target counter is not open"
+            " and no partner covers it",
         ),
         counter_action(
             "away", "away", "Step away; the partner counter covers", request_body("AwayRequest", required=False),

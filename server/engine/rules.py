@@ -128,6 +128,24 @@ def check_away(desk: Desk, partner: Desk | None) -> None:
         raise HallError("no_cover", 409, "the partner counter is not open to cover this window")
 
 
+def is_served(desk: Desk, partner: Desk | None) -> bool:
+    """Whether someone serves this counter's own queue now: it is open, or away with its open partner covering."""
+    if desk.state is CounterState.OPEN:
+        return True
+    return (
+        desk.state is CounterState.AWAY
+        and partner is not None
+        and partner.state is CounterState.OPEN
+        and desk.counter.partner == partner.id
+    )
+
+
+def check_transfer_to(target: Desk, partner: Desk | None) -> None:
+    """A ticket may be sent only to a counter someone serves now (首问负责: never to an empty window)."""
+    if not is_served(target, partner):
+        raise HallError("counter_not_open", 409, f"counter {target.counter.name} is not open and nobody covers it")
+
+
 def check_back(desk: Desk) -> None:
     if desk.state is not CounterState.AWAY:
         raise HallError("counter_not_away", 409, "the counter is not away")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -45,18 +46,25 @@ def issue_ticket(
     service = ctx.service(hall, service_id)
     if kiosk_id is not None:
         ctx.kiosk(hall, kiosk_id)
-    now = ctx.clock.now()
-    if not service.enabled or not service.hours.is_open(hall.local(now)):
-        raise HallError("service_closed", 409, "this service is not taking tickets now")
+    _check_open(service, hall, ctx.clock.now())  # refuse early, before taking any lock
     token = secrets.token_urlsafe(24)  # 192 bits
     with ctx.db.write() as s:
-        seq = _next_seq(s, hall, service, hall.day_of(now))
+        # The clock is read while holding the lock that orders numbers (SQLite's write lock, or
+        # the number row's lock on PostgreSQL, taken by the UPDATE in _next_seq and held to commit):
+        # a later number can then never carry an earlier issue time (HALL_RULES 1, docs/api.md).
+        day = hall.day_of(ctx.clock.now())
+        seq = _next_seq(s, hall, service, day)
+        now = ctx.clock.now()
+        if hall.day_of(now) != day:  # midnight passed while waiting for the lock: number it in the new day
+            day = hall.day_of(now)
+            seq = _next_seq(s, hall, service, day)
+        _check_open(service, hall, now)
         row = TicketRow(
             id=new_id(),
             hall_id=hall.id,
             service_id=service.id,
             issued_service=service.id,
-            day=hall.day_of(now),
+            day=day,
             seq=seq,
             number=format_number(service.prefix, seq, hall.number_width),
             priority=priority,
@@ -78,6 +86,11 @@ def issue_ticket(
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
     return Issued(row, token, ahead, est), events
+
+
+def _check_open(service: Service, hall: Hall, now: datetime) -> None:
+    if not service.enabled or not service.hours.is_open(hall.local(now)):
+        raise HallError("service_closed", 409, "this service is not taking tickets now")
 
 
 def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
