@@ -23,6 +23,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "track_title": "排队进度",
         "track_unknown": "未找到该号票。",
         "track_status": "状态：{status}；前面还有 {ahead} 人，预计等候约 {minutes} 分钟。",
+        "track_not_served": "暂无窗口办理此业务，请咨询服务台。前面还有 {ahead} 人。",
         "status_waiting": "等候中",
         "status_called": "已叫号",
         "status_serving": "办理中",
@@ -48,6 +49,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "track_title": "Your ticket",
         "track_unknown": "No such ticket.",
         "track_status": "Status: {status}; {ahead} ahead of you, about {minutes} minutes to wait.",
+        "track_not_served": (
+            "No window serves this matter right now; please ask at the service desk. {ahead} ahead of you."
+        ),
         "status_waiting": "waiting",
         "status_called": "called",
         "status_serving": "being served",

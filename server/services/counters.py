@@ -109,6 +109,14 @@ def _log(
     )
 
 
+def _served_changed(hall: Hall, counter: Counter) -> QueueChanged:
+    """A counter's state changed: its queues' places, estimates and `served_now` may all differ."""
+    partner = hall.counter(counter.partner or "")
+    services = {*counter.services, *(partner.services if partner else ())}
+    ids = {counter.id, *([partner.id] if partner else [])}
+    return QueueChanged(hall.id, frozenset(services), frozenset(ids), served_changed=True)
+
+
 def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
     def action(s, hall, counter, row, partner, now, who):
         if row.state == CounterState.OPEN.value:
@@ -116,21 +124,28 @@ def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         if row.state == CounterState.AWAY.value:
             raise HallError("counter_away", 409, "the counter is away: use back")
         row.state, row.since, row.clerk, row.priority_streak = CounterState.OPEN.value, now, clerk, 0
-        ledger.append(s, hall.id, "counter_opened", now, counter=counter.id, clerk=clerk)
-        return [QueueChanged(hall.id, frozenset(counter.services))]
+        # The profile as it was, so cover.uncovered can replay the day even after the config changed.
+        ledger.append(
+            s, hall.id, "counter_opened", now, counter=counter.id, clerk=clerk,
+            services=list(counter.services), partner=counter.partner,
+        )  # fmt: skip
+        return [_served_changed(hall, counter)]
 
     return _act(ctx, counter_id, clerk, action)
 
 
 def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(s, hall, counter, row, partner_row, now, who):
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         if row.state == CounterState.CLOSED.value:
             return []
+        desk, partner_desk = _desk(hall, row, counter.id), _desk(hall, partner_row, counter.partner)
+        assert desk is not None
+        rules.check_close(desk, partner_desk)
         row.state, row.since, row.away_reason = CounterState.CLOSED.value, now, None
         ledger.append(s, hall.id, "counter_closed", now, counter=counter.id, clerk=who)
-        return [QueueChanged(hall.id, frozenset(counter.services))]
+        return [_served_changed(hall, counter)]
 
     return _act(ctx, counter_id, clerk, action)
 
@@ -326,7 +341,7 @@ def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -
         rules.check_away(desk, _desk(hall, partner_row, counter.partner))
         row.state, row.since, row.away_reason = CounterState.AWAY.value, now, reason
         ledger.append(s, hall.id, "away", now, counter=counter.id, clerk=who, covered_by=counter.partner, reason=reason)
-        return [QueueChanged(hall.id, frozenset(counter.services)), CounterChanged(hall.id, counter.partner or "")]
+        return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]
 
     return _act(ctx, counter_id, clerk, action)
 
@@ -340,7 +355,7 @@ def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         if clerk:
             row.clerk = clerk
         ledger.append(s, hall.id, "back", now, counter=counter.id, clerk=clerk or who)
-        return [QueueChanged(hall.id, frozenset(counter.services)), CounterChanged(hall.id, counter.partner or "")]
+        return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]
 
     return _act(ctx, counter_id, clerk, action)
 

@@ -28,6 +28,7 @@ class Issued:
     token: str  # shown once: printed as the QR code, never stored in clear
     ahead: int
     est_wait_s: int
+    served_now: bool  # PROTOCOL v1.1: false while nobody serves its queue (then the estimate is no promise)
 
 
 def token_hash(token: str) -> str:
@@ -81,11 +82,11 @@ def issue_ticket(
         s.add(row)
         ledger.append(s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None)
     with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
-        ahead, est = queue.place(s, hall, row, now)
+        where = queue.place(s, hall, row, now)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
-    return Issued(row, token, ahead, est), events
+    return Issued(row, token, where.ahead, where.est_wait_s, where.served_now), events
 
 
 def _check_open(service: Service, hall: Hall, now: datetime) -> None:
@@ -123,7 +124,7 @@ def find_by_token(s: Session, token: str) -> TicketRow:
 def track_body(ctx: Context, s: Session, row: TicketRow) -> dict[str, Any]:
     """The resident's view of one ticket: GET /api/v1/track/{token}."""
     hall = ctx.hall(row.hall_id)
-    ahead, est = queue.place(s, hall, row, ctx.clock.now())
+    where = queue.place(s, hall, row, ctx.clock.now())
     counter_name = None
     counter_id = row.counter_id if row.status != TicketStatus.WAITING.value else None
     if counter_id is not None:
@@ -133,8 +134,9 @@ def track_body(ctx: Context, s: Session, row: TicketRow) -> dict[str, Any]:
     return {
         "number": row.number,
         "status": row.status,
-        "ahead": ahead,
-        "est_wait_s": est,
+        "ahead": where.ahead,
+        "est_wait_s": where.est_wait_s,
+        "served_now": where.served_now,
         "counter": counter_name,
         "can_rate": row.status == TicketStatus.DONE.value and not rated,
         "service": row.service_id,

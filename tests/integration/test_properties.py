@@ -460,7 +460,10 @@ class HallMachine(RuleBasedStateMachine):
                 assert row.priority_streak == 0 and row.clerk == clerk
 
     def do_close(self, gap: float, counter: str, clerk: str | None, data: st.DataObject) -> None:
-        expected = "ticket_in_progress" if self.counter_row(counter).held_ticket else None
+        row, partner = self.counter_row(counter), self.partner_row(counter)
+        expected = "ticket_in_progress" if row.held_ticket else None
+        if expected is None and row.state == "open" and partner is not None and partner.state == "away":
+            expected = "covering"  # 不得空岗: the away partner comes back first
         if self.act("close", expected, gap, counters.close_counter, counter, clerk):
             assert self.counter_row(counter).state == "closed"
 
@@ -720,9 +723,11 @@ class HallMachine(RuleBasedStateMachine):
         picked = [waiting[i] for i in sorted(at)]
         with self.db.read() as s:
             for t in picked:
-                ahead, est = place(s, self.ctx.hall(t.hall_id), t)
+                hall = self.ctx.hall(t.hall_id)
+                ahead, est, served = place(s, hall, t)
                 assert ahead == self.engine_ahead(t, waiting), f"{t.number}: {ahead} ahead"
                 assert est >= 0
+                assert served == rules.served_now(desks(s, hall), t.service_id, t.target_counter), t.number
             for hall in self.config.halls:
                 counts = waiting_counts(s, hall)
                 assert counts == {
