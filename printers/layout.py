@@ -35,6 +35,7 @@ MAX_MAGNIFICATION = 8  # GS ! takes 1..8 in each direction
 MAX_MATERIAL_LINES = 6  # a slip is not a form: the full list lives in the service guide
 MATERIALS_CUT_NOTE = "……更多材料请咨询窗口"
 QR_HINT = "扫码查看排队进度、办结后评价"
+NOT_SERVED = "暂无窗口办理此业务，请咨询服务台"
 REPRINT_MARK = "【补打】"
 TEXT_MODES = ("chinese", "raster")
 
@@ -88,7 +89,11 @@ def render(slip: Slip, paper: int = 80, text: str = "chinese") -> bytes:
     if slip.priority:
         out.say("【优先】", size=2)
     out.say(slip.service_name)
-    if slip.ahead == 0:
+    if not slip.served_now:  # PROTOCOL v1.1: nothing may say the ticket is about to be called
+        out.say(NOT_SERVED)
+        if slip.ahead:
+            out.say(f"前面还有 {slip.ahead} 人")
+    elif slip.ahead == 0:
         out.say("前面没有人等候，即将叫号")
     else:
         out.say(f"前面还有 {slip.ahead} 人，预计等候约 {slip.est_wait_min} 分钟")

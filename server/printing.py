@@ -50,7 +50,7 @@ class Printing:
         self.ctx = ctx
         self.socketio = socketio
         self.virtual: VirtualPrinter | None = None
-        self.hints: dict[str, tuple[int, int]] = {}  # job id -> (ahead, est_wait_s) known at issue
+        self.hints: dict[str, tuple[int, int, bool]] = {}  # job id -> (ahead, est_wait_s, served_now) at issue
         self._wake: dict[str, threading.Event] = {}
         self._agents: dict[str, str] = {}  # Socket.IO sid -> kiosk id, agents connected to this process
         self._stopping = threading.Event()
@@ -88,7 +88,7 @@ class Printing:
 
     # -- after commit --------------------------------------------------------------------------------
 
-    def notify(self, events: list[Event], hint: tuple[int, int] | None = None) -> None:
+    def notify(self, events: list[Event], hint: tuple[int, int, bool] | None = None) -> None:
         """Wake the senders of queued jobs; never raises (the ticket is committed whatever happens here)."""
         try:
             for e in events:
@@ -151,7 +151,8 @@ class Printing:
             log.warning("print job %s: its ticket %s is gone", job.job, job.ticket)
             return None
         row, hall = facts["ticket"], facts["hall"]
-        ahead, est = hint if hint is not None and not job.reprint else (facts["ahead"], facts["est_wait_s"])
+        # The place known at issue saves a forecast on the hot path; a slip printed later says where it is now.
+        ahead, est, served_now = hint if hint is not None and not job.reprint else facts["place"]
         service = hall.service(row.service_id)
         slip = Slip(
             ticket_id=row.id,
@@ -164,6 +165,7 @@ class Printing:
             track_url=job.track_url,
             priority=row.priority,
             materials=service.materials if service else (),
+            served_now=served_now,
             reprint=job.reprint,
         )
         try:

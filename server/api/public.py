@@ -59,7 +59,7 @@ def issue_ticket(hall: str) -> Any:
     issued, events = tickets.issue_ticket(
         app.ctx, hall, body["service"], body.get("priority", False), body.get("kiosk"), app.track_base()
     )
-    app.after_commit(events, print_hint=(issued.ahead, issued.est_wait_s))
+    app.after_commit(events, print_hint=(issued.ahead, issued.est_wait_s, issued.served_now))
     row = issued.ticket
     track_url = app.track_url(issued.token)
     hall_def = app.ctx.hall(hall)
@@ -71,6 +71,7 @@ def issue_ticket(hall: str) -> Any:
         priority=row.priority,
         ahead=issued.ahead,
         est_wait_s=issued.est_wait_s,
+        served_now=issued.served_now,
         issued_at=hall_def.local(row.issued_at).isoformat(timespec="seconds"),
         track_url=track_url,
     ), 201

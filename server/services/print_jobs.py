@@ -145,8 +145,8 @@ def slip_facts(ctx: Context, claimed: Claimed) -> dict[str, Any] | None:
         if row is None:
             return None
         hall = ctx.hall(row.hall_id)
-        ahead, est = queue.place(s, hall, row, ctx.clock.now())
-    return {"ticket": row, "hall": hall, "ahead": ahead, "est_wait_s": est}
+        where = queue.place(s, hall, row, ctx.clock.now())
+    return {"ticket": row, "hall": hall, "place": (where.ahead, where.est_wait_s, where.served_now)}
 
 
 def ticket_hall(ctx: Context, ticket_id: str) -> str:
