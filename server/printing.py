@@ -119,7 +119,8 @@ class Printing:
     def _print_pending(self, hall: Hall, kiosk: Kiosk) -> None:
         from printers import drivers
 
-        for job in print_jobs.claim(self.ctx, kiosk.id, SEND_LEASE_S):
+        claimed = print_jobs.claim(self.ctx, kiosk.id, SEND_LEASE_S)
+        for at, job in enumerate(claimed):
             data = self.render(job, kiosk)
             if data is None:
                 continue
@@ -134,7 +135,9 @@ class Printing:
                 print_jobs.failed(self.ctx, job.job, kiosk.id, str(e), e.nothing_printed, RETRY_S)
                 self.set_state(hall.id, kiosk.id, state, wake=False)
                 self._job_event(hall.id, job, "failed", str(e))
-                return  # the rest wait for the printer: no timeout per job on a dead printer
+                # The rest wait for the printer (no timeout per job on a dead one); they never went out.
+                print_jobs.unclaim(self.ctx, [j.job for j in claimed[at + 1 :]], RETRY_S)
+                return
             print_jobs.printed(self.ctx, job.job, kiosk.id)
             self.set_state(hall.id, kiosk.id, state, wake=False)
             self._job_event(hall.id, job, "printed")
@@ -209,11 +212,12 @@ class Printing:
 
     def poll(self) -> None:
         """Ask every server-printed kiosk's printer for its state (a scheduled job)."""
+        polled = [(h, k) for h, k in self.kiosks() if k.printer.by_server and k.printer.kind != "file"]
+        if not polled:
+            return  # no printer to ask: the printer stack (python-escpos) is not even imported
         from printers import drivers
 
-        for hall, kiosk in self.kiosks():
-            if not kiosk.printer.by_server or kiosk.printer.kind == "file":
-                continue
+        for hall, kiosk in polled:
             kind, where = self._address(kiosk.printer)
             if kind:
                 self.set_state(hall.id, kiosk.id, drivers.status(kind, **where))

@@ -128,6 +128,19 @@ def failed(ctx: Context, job_id: str, kiosk_id: str, error: str, nothing_printed
         row.lease_until = now + timedelta(seconds=retry_s)
 
 
+def unclaim(ctx: Context, job_ids: list[str], retry_s: float) -> None:
+    """Jobs claimed but never sent (the printer failed on an earlier one): their count goes back."""
+    if not job_ids:
+        return
+    now = ctx.clock.now()
+    with ctx.db.write() as s:
+        s.execute(
+            update(PrintJobRow)
+            .where(PrintJobRow.id.in_(job_ids), PrintJobRow.status == "pending", PrintJobRow.sends > 0)
+            .values(sends=PrintJobRow.sends - 1, lease_until=now + timedelta(seconds=retry_s))
+        )
+
+
 def release_all(ctx: Context, kiosk_id: str) -> None:
     """A printer became ready again: its waiting jobs may be sent at once."""
     with ctx.db.write() as s:

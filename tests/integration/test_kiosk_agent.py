@@ -8,21 +8,21 @@ more than once has every copy but one marked 补打.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from support.printing import (
     Agent,
     assert_nothing_lost_nothing_twice_unmarked,
+    kiosk_printer,
     kiosk_state,
     kiosk_ticket,
-    printing_config,
     slips,
     wait_slips,
     wait_until,
 )
-from support.server import Server, hallq
+from support.server import Server, free_port, hallq
 from support.sockets import Listener
 
 from printers.virtual import VirtualPrinter
@@ -37,12 +37,9 @@ def printer(tmp_path: Path) -> Iterator[VirtualPrinter]:
 
 
 @pytest.fixture
-def agent_hall(tmp_path: Path) -> Iterator[Server]:
+def agent_hall(start_server: Callable[..., Server]) -> Server:
     """A server whose kiosk k1 is printed by a kiosk agent."""
-    config, port = printing_config(tmp_path, '{ kind = "agent" }')
-    server = Server(config, port, "").start()
-    yield server
-    server.stop()
+    return kiosk_printer(start_server, '{ kind = "agent" }')
 
 
 @pytest.fixture
@@ -104,30 +101,28 @@ def test_killing_the_agent_mid_job_loses_nothing_and_marks_what_prints_again(
 
 
 def test_a_server_killed_between_commit_and_print_prints_everything_once_after_restart(
-    tmp_path: Path, printer: VirtualPrinter
+    tmp_path: Path, start_server: Callable[..., Server]
 ) -> None:
     # The kiosk's network printer is not there yet: the tickets commit, their slips cannot go out.
-    absent = VirtualPrinter(tmp_path / "later")
-    absent.start()
-    port = absent.port
-    absent.stop()
-    config, server_port = printing_config(tmp_path, f'{{ kind = "network", host = "127.0.0.1", port = {port} }}')
-    server = Server(config, server_port, "").start()
+    port = free_port()
+    server = kiosk_printer(start_server, f'{{ kind = "network", host = "127.0.0.1", port = {port} }}')
     token = server.token("--kiosk", "k1")
+    tickets = [kiosk_ticket(server, token) for _ in range(5)]
+    # Killed while no send is under way (one under way could have reached paper: that slip would say 补打).
+    wait_until(
+        lambda: (jobs := _pending(server)) and len(jobs) == 5 and all(j["sends"] == 0 and j["error"] for j in jobs),
+        "every send refused by the absent printer",
+    )
+    server.stop(kill=True)  # kill -9 with the jobs committed and unprinted
+    late = VirtualPrinter(tmp_path / "later", port=port)
+    late.start()
     try:
-        tickets = [kiosk_ticket(server, token) for _ in range(5)]
-        server.stop(kill=True)  # kill -9 with the jobs committed and unprinted
-        late = VirtualPrinter(tmp_path / "later", port=port)
-        late.start()
-        try:
-            server.start()
-            found = wait_slips(late, [t["id"] for t in tickets])
-            assert_nothing_lost_nothing_twice_unmarked(found, [t["id"] for t in tickets])
-            assert not any(s.reprint for s in found), "nothing had been printed: no slip is a reprint"
-        finally:
-            late.stop()
+        server.start()
+        found = wait_slips(late, [t["id"] for t in tickets])
+        assert_nothing_lost_nothing_twice_unmarked(found, [t["id"] for t in tickets])
+        assert not any(s.reprint for s in found), "nothing had been printed: no slip is a reprint"
     finally:
-        server.stop()
+        late.stop()
 
 
 def test_a_server_killed_before_the_agent_got_its_jobs_hands_them_over_after_restart(
@@ -215,22 +210,11 @@ def test_out_of_paper_holds_the_slips_until_paper_is_back_and_tells_the_pages(
 
 
 def test_an_agent_with_a_wrong_token_or_for_a_server_printed_kiosk_is_refused_in_one_line(
-    tmp_path: Path, printer: VirtualPrinter
+    start_server: Callable[..., Server], printer: VirtualPrinter
 ) -> None:
-    config, port = printing_config(tmp_path, f'{{ kind = "network", host = "127.0.0.1", port = {printer.port} }}')
-    server = Server(config, port, "").start()
-    try:
-        for token in ("hq_000000000000.not-a-real-secret-at-all", server.token("--kiosk", "k1")):
-            done = hallq(
-                "kiosk-agent",
-                "--server",
-                server.url,
-                "--token",
-                token,
-                "--printer",
-                f"network:127.0.0.1:{printer.port}",
-            )
-            assert done.returncode == 1, done.stdout + done.stderr
-            assert "refused" in done.stdout and "Traceback" not in done.stdout + done.stderr
-    finally:
-        server.stop()
+    server = kiosk_printer(start_server, f'{{ kind = "network", host = "127.0.0.1", port = {printer.port} }}')
+    spec = f"network:127.0.0.1:{printer.port}"
+    for token in ("hq_000000000000.not-a-real-secret-at-all", server.token("--kiosk", "k1")):
+        done = hallq("kiosk-agent", "--server", server.url, "--token", token, "--printer", spec)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "refused" in done.stdout and "Traceback" not in done.stdout + done.stderr

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,16 +14,15 @@ from typing import Any
 from printers.decode import decode, ticket_fields
 from printers.virtual import VirtualPrinter
 from support.env import ROOT
-from support.server import Server, free_port, write_config
+from support.server import Server, clean_env
 
 
-def printing_config(folder: Path, printer: str, extra_server: str = "printer_poll_s = 1") -> tuple[Path, int]:
-    """The test hall on SQLite with kiosk k1's printer set to `printer` (a TOML inline table)."""
-    port = free_port()
-    config = write_config(folder, f"sqlite:///{folder / 'h.db'}", port=port, extra_server=extra_server)
-    body = config.read_text(encoding="utf-8").replace('printer = { kind = "none" }', f"printer = {printer}")
-    config.write_text(body, encoding="utf-8")
-    return config, port
+def kiosk_printer(start_server: Callable[..., Server], printer: str) -> Server:
+    """A real server of the test hall (SQLite) whose kiosk k1 has `printer` (a TOML inline table)."""
+    return start_server(
+        extra_server="printer_poll_s = 1",
+        edit=lambda text: text.replace('printer = { kind = "none" }', f"printer = {printer}"),
+    )
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ class Agent:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Agent:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
+        env = clean_env()
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "server.cli", *self.args],
