@@ -205,10 +205,26 @@ def _demo_agent_token(config: Config, kiosk_id: str) -> str:
     return token
 
 
+def _free_port_from(port: int) -> int:
+    """The first port from `port` on that nothing listens on (the emulator's; 9101 unless taken)."""
+    import socket
+
+    for candidate in range(port, min(port + 200, 65536)):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return candidate
+    return port
+
+
 def _demo_agent_lines(config: Config, base: str, data: Path) -> list[str]:
     """How to start a printer emulator and the kiosk agent of each agent-printed kiosk (one in the demo)."""
     lines: list[str] = []
-    for port, kiosk in enumerate((k for k in config.halls[0].kiosks if k.printer.kind == "agent"), DEMO_EMULATOR_PORT):
+    port = DEMO_EMULATOR_PORT - 1
+    for kiosk in (k for k in config.halls[0].kiosks if k.printer.kind == "agent"):
+        port = _free_port_from(port + 1)
         token = _demo_agent_token(config, kiosk.id)
         out = data / f"printed-{kiosk.id}"
         lines += [
