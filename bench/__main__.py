@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import api, claims, estimate
+from . import api, claims, estimate, printing
 from .common import percentile, table
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--skip", default="", help="comma-separated scenarios to skip: estimate, claims, api")
+    parser.add_argument("--skip", default="", help="comma-separated scenarios to skip: estimate, claims, api, printing")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     started = time.perf_counter()
@@ -68,6 +68,19 @@ def main(argv: list[str] | None = None) -> None:
             ],
             ["api", "RSS idle / after load (MB)", f"{a.rss_idle:.0f} / {a.rss_after:.0f}"],
         ]
+        print()
+
+    if "printing" not in skip:
+        for m in printing.main(["--n", "200"]):
+            fb, wh = m.first_byte, m.whole
+            rows.append(
+                [
+                    "printing",
+                    f"{m.name}: tap -> first byte / whole slip p50/p99 ms",
+                    f"{percentile(fb, 50) * 1000:.0f}/{percentile(fb, 99) * 1000:.0f}, "
+                    f"{percentile(wh, 50) * 1000:.0f}/{percentile(wh, 99) * 1000:.0f}",
+                ]
+            )
         print()
 
     print("== summary ==")

@@ -149,13 +149,15 @@ class Printing:
         from printers.slip import Slip
 
         hint = self.hints.pop(job.job, None)
-        facts = print_jobs.slip_facts(self.ctx, job)
+        if job.reprint:
+            hint = None
+        facts = print_jobs.slip_facts(self.ctx, job, with_place=hint is None)
         if facts is None:
             log.warning("print job %s: its ticket %s is gone", job.job, job.ticket)
             return None
         row, hall = facts["ticket"], facts["hall"]
         # The place known at issue saves a forecast on the hot path; a slip printed later says where it is now.
-        ahead, est, served_now = hint if hint is not None and not job.reprint else facts["place"]
+        ahead, est, served_now = hint if hint is not None else facts["place"]
         service = hall.service(row.service_id)
         slip = Slip(
             ticket_id=row.id,

@@ -151,13 +151,15 @@ def release_all(ctx: Context, kiosk_id: str) -> None:
         )
 
 
-def slip_facts(ctx: Context, claimed: Claimed) -> dict[str, Any] | None:
-    """The ticket's printable facts now (people ahead, wait); None when the ticket is gone."""
+def slip_facts(ctx: Context, claimed: Claimed, with_place: bool = True) -> dict[str, Any] | None:
+    """The ticket's printable facts now (its row; with_place: people ahead, wait); None when it is gone."""
     with ctx.db.read() as s:
         row = s.get(TicketRow, claimed.ticket)
         if row is None:
             return None
         hall = ctx.hall(row.hall_id)
+        if not with_place:
+            return {"ticket": row, "hall": hall, "place": None}
         where = queue.place(s, hall, row, ctx.clock.now())
     return {"ticket": row, "hall": hall, "place": (where.ahead, where.est_wait_s, where.served_now)}
 
@@ -243,7 +245,9 @@ def printer_state(ctx: Context, kiosk: Kiosk) -> str:
         return "none"
     with ctx.db.read() as s:
         row = s.get(PrinterStateRow, kiosk.id)
-    return row.state if row is not None else "ok"
+    if row is None:  # never heard of: an agent's kiosk has no printer until its agent connects
+        return "offline" if kiosk.printer.kind == "agent" else "ok"
+    return row.state
 
 
 def set_printer_state(ctx: Context, hall_id: str, kiosk_id: str, state: str) -> str | None:
