@@ -30,10 +30,9 @@ CHECKS = [
     "response_schema_conformance",
     "response_headers_conformance",
 ]
-# Cases schemathesis generates for every operation, at the least, with these settings (a phase that stopped
-# early leaves far fewer).
-MIN_CASES_PER_OPERATION = 10
-KNOWN_INTERNAL_ERROR = "SystemError"  # schemathesis' own AST recursion error: not a finding about the server
+# Cases per operation, on average, that a complete run generates at the least with these settings (about 30
+# today: routes with bodies and queries get many, GET /halls two); a phase that stopped early leaves fewer.
+MIN_CASES_PER_OPERATION = 20
 
 
 def prepare(hall: Server, admin: str) -> dict[str, list[str]]:
@@ -93,21 +92,25 @@ def run_schemathesis(hall: Server, tmp_path: Path) -> tuple[dict[str, Any], floa
     began = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=HARD_LIMIT_S, cwd=tmp_path)
     elapsed = time.monotonic() - began
-    output = done.stdout[-6000:] + done.stderr[-3000:]
-    assert report.exists(), f"schemathesis wrote no report (exit {done.returncode}):\n{output}"
+    output = done.stdout + done.stderr
+    assert report.exists(), f"schemathesis wrote no report (exit {done.returncode}):\n{output[-6000:]}"
     return json.loads(report.read_text(encoding="utf-8")), elapsed, output
 
 
-def findings(report: dict[str, Any]) -> list[str]:
-    """What schemathesis found wrong with the server, one readable line each."""
-    out = []
-    for failure in report["failures"]:
-        out.append(json.dumps(failure, ensure_ascii=False)[:1500])
-    for error in report["errors"]:
-        text = json.dumps(error, ensure_ascii=False)
-        if KNOWN_INTERNAL_ERROR in text and "recursion" in text.lower():
-            continue  # schemathesis' own, judged by the counts below
-        out.append(text[:1500])
+def own_error(report: dict[str, Any], output: str) -> bool:
+    """Whether every error of the run is schemathesis' own AST-recursion SystemError (DESIGN.md).
+
+    The JSON report gives errors by title only ("Runtime Error"); the CLI's output names the exception.
+    """
+    titles = {error["title"] for error in report["errors"]}
+    return titles == {"Runtime Error"} and "SystemError" in output and "recursion" in output.lower()
+
+
+def findings(report: dict[str, Any], output: str) -> list[str]:
+    """What schemathesis found wrong with the server (or with the run), one readable line each."""
+    out = [json.dumps(failure, ensure_ascii=False)[:1500] for failure in report["failures"]]
+    if not own_error(report, output):
+        out += [json.dumps(error, ensure_ascii=False) for error in report["errors"]]
     return out
 
 
@@ -122,10 +125,14 @@ def test_every_answer_conforms_to_the_document(hall: Server, tmp_path: Path) -> 
         f"{cases['generated'] - cases['with_failures']} passed, {elapsed:.0f} s; phases {report['phases']}"
     )
     print(summary)
-    problems = findings(report)
-    assert not problems, f"{summary}\n{len(problems)} findings:\n" + "\n".join(problems) + "\n" + output
-    assert cases["with_failures"] == 0 and cases["errored"] == 0, f"{summary}\n{output}"
+    problems = findings(report, output)
+    tail = output[-8000:]
+    assert not problems, f"{summary}\n{len(problems)} findings:\n" + "\n".join(problems) + "\n" + tail
+    assert cases["with_failures"] == 0, f"{summary}\n{tail}"
+    assert cases["errored"] == 0 or own_error(report, output), f"{summary}\n{tail}"
     assert operations["selected"] == operations["tested"] == documented, f"untested operations: {operations}"
-    assert cases["generated"] >= MIN_CASES_PER_OPERATION * documented, f"too few cases: {summary}\n{output}"
+    # a phase stopped early (by schemathesis' own error or anything else) leaves far fewer cases
+    assert cases["generated"] >= MIN_CASES_PER_OPERATION * documented, f"too few cases: {summary}\n{tail}"
     for phase in ("coverage", "fuzzing"):
-        assert report["phases"][phase]["status"] in ("success", "error"), f"{phase} did not run: {summary}"
+        status = report["phases"][phase]["status"]
+        assert status == "success" or (status == "error" and own_error(report, output)), f"{phase}: {summary}"
