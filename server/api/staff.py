@@ -74,7 +74,10 @@ def open_counter(counter: str) -> Any:
     return _simple(counter, counters.open_counter)
 
 
-@counter_action("close", conflicts="ticket_in_progress: finish, transfer or no-show the held ticket first")
+@counter_action(
+    "close", conflicts="ticket_in_progress: finish, transfer or no-show the held ticket first;"
+    " covering: the away partner must come back first (不得空岗)",
+)  # fmt: skip
 def close_counter(counter: str) -> Any:
     """Close the counter."""
     return _simple(counter, counters.close_counter)
@@ -115,12 +118,14 @@ def no_show(counter: str) -> Any:
 @counter_action(
     "transfer", body=TransferRequest,
     errors={404: "not_found: unknown counter, or unknown target service or counter of the hall"},
+    conflicts="no_ticket or wrong_status; same_counter; counter_not_open: the target counter is not open"
+    " and no partner covers it",
 )  # fmt: skip
 def transfer(counter: str) -> Any:
     """Send the held ticket to another service or counter."""
     p = _authorize(counter)
     body = read_body(TransferRequest)
-    return _run(counter, p, counters.transfer, body.service, body.counter)
+    return _run(counter, p, counters.transfer, body.service, body.counter, body.reason)
 
 
 @counter_action(

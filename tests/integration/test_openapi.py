@@ -138,7 +138,7 @@ def test_request_bodies_are_the_handlers_shapes() -> None:
     for enum in (Outcome, TicketStatus, CounterState, ComplaintStatus, PrinterState, ServiceKind):  # the engine's
         assert schemas[enum.__name__]["enum"] == [member.value for member in enum]
     assert finish["properties"]["missing"]["maxItems"] == 30
-    assert set(schemas["TransferRequest"]["properties"]) == {"service", "counter"}
+    assert set(schemas["TransferRequest"]["properties"]) == {"service", "counter", "reason"}
     assert schemas["AwayRequest"]["properties"]["reason"]["maxLength"] == 200
 
 

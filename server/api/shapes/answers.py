@@ -46,6 +46,10 @@ class Service(Answer):
     open: bool = Field(description="taking tickets now")
     waiting: Count
     est_wait_s: Seconds = Field(description="estimated wait of a ticket taken now")
+    served_now: bool = Field(
+        description="an open counter (or a partner covering an away one) serves this queue now;"
+        " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
+    )
     kind: ServiceKind
     time_limit_days: Count
     materials: list[str]
@@ -79,6 +83,10 @@ class IssuedTicket(Answer):
     priority: bool
     ahead: Count
     est_wait_s: Seconds
+    served_now: bool = Field(
+        description="an open counter (or a partner covering an away one) serves this queue now;"
+        " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
+    )
     issued_at: Timestamp
     track_url: str = Field(json_schema_extra={"format": "uri"}, description="the resident's page (the QR code)")
 
@@ -113,6 +121,10 @@ class Track(Answer):
     est_wait_s: Seconds
     counter: str | None = Field(description="the name of the counter that called it")
     can_rate: bool
+    served_now: bool = Field(
+        description="an open counter (or a partner covering an away one) serves this queue now;"
+        " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
+    )
     service: str
 
 
@@ -133,6 +145,17 @@ class Complaint(Answer):
     due_at: Timestamp
 
 
+class Handoff(Answer):
+    """One transfer of a ticket: who handed it on, where to and why."""
+
+    at: Timestamp
+    counter: CounterRef
+    clerk: str | None
+    to_service: str | None
+    to_counter: CounterRef
+    reason: str | None
+
+
 class LedgerEntry(Ticket):
     outcome: Outcome | None
     clerk: str | None
@@ -142,6 +165,9 @@ class LedgerEntry(Ticket):
     transfers: Count
     missing: list[str] = Field(description="一次性告知: what the resident must bring")
     day: DayText
+    handoffs: list[Handoff] = Field(
+        description="首问负责: each transfer in order, who handed the ticket on, where to and why"
+    )
 
 
 class ServiceFigures(Answer):

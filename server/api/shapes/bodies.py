@@ -79,7 +79,10 @@ class TransferRequest(Body):
 
     # absent or a string, never null: exactly one of the two is given
     service: Id = Field(None, description="wait again for this service of the hall")  # type: ignore[assignment]
-    counter: Id = Field(None, description="wait again for this counter of the hall")  # type: ignore[assignment]
+    counter: Id = Field(  # type: ignore[assignment]
+        None, description="wait again for this counter of the hall (open, or away and covered)"
+    )
+    reason: Reason | None = Field(None, description="why it is handed on (kept in the ledger's chain of clerks)")
 
     model_config = {"json_schema_extra": {"oneOf": [{"required": ["service"]}, {"required": ["counter"]}]}}
 
