@@ -36,13 +36,14 @@ ERRORS = {
     429: ("TooManyRequests", "rate_limited: too many requests from this kiosk or address; try again shortly"),
 }
 
-TAGS = [
-    {"name": "meta", "description": "health and this document"},
-    {"name": "halls", "description": "the hall's catalogue (no authentication)"},
-    {"name": "tickets", "description": "kiosks and residents (no authentication)"},
-    {"name": "counters", "description": "counter actions (that counter's token, its hall's staff, or an admin)"},
-    {"name": "reports", "description": "complaints, ledger and reports (supervisor or admin)"},
-]
+# Descriptions of the operations' tags (a tag missing here is listed with its name alone).
+TAGS = {
+    "meta": "health and this document",
+    "halls": "the hall's catalogue (no authentication)",
+    "tickets": "kiosks and residents (no authentication)",
+    "counters": "counter actions (that counter's token, its hall's staff, or an admin)",
+    "reports": "complaints, ledger and reports (supervisor or admin)",
+}
 
 SECURITY_SCHEMES = {
     "bearerAuth": {
@@ -128,7 +129,7 @@ def _parameters(op: Operation) -> list[Schema]:
     if op.query is not None and issubclass(op.query, BaseModel):
         query = op.query.model_json_schema(by_alias=True, schema_generator=Schemas)
         for name, prop in query["properties"].items():
-            described = {k: v for k, v in prop.items() if k != "description"}
+            described = _not_null({k: v for k, v in prop.items() if k != "description"})
             params.append(
                 {
                     "name": name,
@@ -139,6 +140,22 @@ def _parameters(op: Operation) -> list[Schema]:
                 }
             )
     return params
+
+
+def _not_null(schema: Schema) -> Schema:
+    """A query parameter's schema without null: an absent parameter is how a query says "none"."""
+    if "anyOf" in schema:
+        rest = [s for s in schema["anyOf"] if s != {"type": "null"}]
+        schema = {
+            **{k: v for k, v in schema.items() if k != "anyOf"},
+            **(rest[0] if len(rest) == 1 else {"anyOf": rest}),
+        }
+    if isinstance(schema.get("type"), list):
+        kinds = [k for k in schema["type"] if k != "null"]
+        schema = {**schema, "type": kinds[0] if len(kinds) == 1 else kinds}
+        if "enum" in schema:
+            schema["enum"] = [v for v in schema["enum"] if v is not None]
+    return schema
 
 
 def _operation(op: Operation) -> Schema:
@@ -206,7 +223,7 @@ def document() -> dict[str, Any]:
             '{"error": {"code": "<snake_case>", "message": "..."}}.',
         },
         "servers": [{"url": "/"}],
-        "tags": TAGS,
+        "tags": [{"name": tag, "description": TAGS.get(tag, tag)} for tag in dict.fromkeys(op.tag for op in ops)],
         "paths": paths,
         "components": _components(ops),
     }
