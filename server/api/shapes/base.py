@@ -44,7 +44,13 @@ def Choice(description: str = "", **kw: Any) -> Any:  # noqa: N802  (read as a f
     return Field(strict=False, description=description or None, **kw)
 
 
+def Sometimes(description: str = "", **kw: Any) -> Any:  # noqa: N802
+    """An answer's field that is present only in some answers (never null when present): not required."""
+    return Field(None, description=description or None, **kw)
+
+
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MONTH = re.compile(r"\d{4}-\d{2}")
 
 
 def _day(value: Any) -> date:
@@ -58,6 +64,18 @@ def _day(value: Any) -> date:
 
 # A hall-local calendar day in a query: YYYY-MM-DD and a real date (2024-02-30 is refused).
 Day = Annotated[date, PlainValidator(_day), WithJsonSchema({"type": "string", "format": "date"})]
+
+
+def _month(value: Any) -> date:
+    if isinstance(value, str) and _MONTH.fullmatch(value) and 1 <= int(value[5:]) <= 12 and int(value[:4]) >= 1:
+        return date(int(value[:4]), int(value[5:]), 1)
+    raise PydanticCustomError("month_format", "must be a month as YYYY-MM")
+
+
+# A calendar month in a query, as its first day: YYYY-MM.
+Month = Annotated[
+    date, PlainValidator(_month), WithJsonSchema({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"})
+]
 
 # Response fields: what they hold, for the document.
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
