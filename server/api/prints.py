@@ -4,36 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 
-from server.engine.errors import invalid
 from server.services import print_jobs
 
 from . import api
-from .body import Field, json_object, parse
+from .body import read_body, read_query
 from .guard import hq, require_manager
+from .route import operation
+from .shapes.printing import PrintJob, PrintJobsQuery, Reprint, ReprintRequest
 
-REPRINT_FIELDS = [Field("kiosk", str, max_len=40, nullable=True)]
 JOB_STATUSES = ("pending", "printed", "superseded")
 
 
-@api.post("/tickets/<ticket>/reprint")
+@operation(
+    api, "post", "/tickets/<ticket>/reprint", ok=Reprint, status=201, tag="printing", secured=True,
+    body=ReprintRequest, body_required=False, ok_description="the new print job",
+    errors={404: "not_found: unknown ticket or kiosk", 409: "no_printer: name a kiosk with a printer"},
+)  # fmt: skip
 def reprint(ticket: str) -> Any:
+    """Print a ticket's slip again, marked 补打."""
     app = hq()
     hall_id = print_jobs.ticket_hall(app.ctx, ticket)  # 404 before 401/403, like counter actions
     p = require_manager(hall_id)
-    body = parse(json_object(optional=True), REPRINT_FIELDS)
-    result, events = print_jobs.reprint(app.ctx, ticket, body.get("kiosk"), app.track_base(), p.name)
+    body = read_body(ReprintRequest)
+    result, events = print_jobs.reprint(app.ctx, ticket, body.kiosk, app.track_base(), p.name)
     app.after_commit(events)
     return jsonify(result), 201
 
 
-@api.get("/halls/<hall>/print-jobs")
-def list_print_jobs(hall: str) -> Any:
+@operation(
+    api, "get", "/halls/<hall>/print-jobs", ok=list[PrintJob], tag="printing", secured=True, query=PrintJobsQuery,
+    ok_description="print jobs, newest first", errors={404: None, 422: "invalid_query: an unknown status"},
+)  # fmt: skip
+def print_jobs_list(hall: str) -> Any:
+    """The hall's print jobs, newest first."""
     app = hq()
     app.ctx.hall(hall)
     require_manager(hall)
-    status = request.args.get("status")
-    if status is not None and status not in JOB_STATUSES:
-        raise invalid(f"status must be one of {', '.join(JOB_STATUSES)}", "invalid_query")
-    return jsonify(print_jobs.jobs(app.ctx, hall, status))
+    q = read_query(PrintJobsQuery)
+    return jsonify(print_jobs.jobs(app.ctx, hall, q.status))
