@@ -266,10 +266,9 @@ class Printing:
         self._agents[sid] = kiosk.id
         join_room(agent_room(kiosk.id))
         print_jobs.set_agent(self.ctx, hall.id, kiosk.id, sid)
-        # Whatever was handed to an earlier connection and not acknowledged goes out again now (补打).
+        # Whatever was handed to an earlier connection and not acknowledged goes out again (补打) as soon
+        # as the agent reports a ready printer: its first `printer` event, sent once it is connected.
         print_jobs.release_all(self.ctx, kiosk.id)
-        if kiosk.id in self._wake:
-            self._wake[kiosk.id].set()
         log.info("kiosk agent for %s connected", kiosk.id)
         return True
 
@@ -319,4 +318,6 @@ class Printing:
             if found is None or state not in print_jobs.STATES:
                 return {"error": {"code": "invalid_body", "message": "printer needs {state} from a kiosk agent"}}
             self.set_state(found[0].id, kiosk_id, state)  # type: ignore[arg-type]
+            if state in print_jobs.READY and kiosk_id in self._wake:
+                self._wake[kiosk_id].set()  # (re)connected or ready again: hand over what waits
             return {"ok": True}

@@ -184,7 +184,7 @@ def test_out_of_paper_holds_the_slips_until_paper_is_back_and_tells_the_pages(
     agent_hall: Server, printer: VirtualPrinter, agents: list[Agent], tmp_path: Path
 ) -> None:
     admin = Listener(agent_hall.url, "/admin", "hall=town", auth={"token": agent_hall.admin_token()})
-    kiosk_page = Listener(agent_hall.url, "/kiosk", "kiosk=k1")
+    kiosk_page = Listener(agent_hall.url, "/kiosk", "kiosk=k1", auth={"token": agent_hall.token("--kiosk", "k1")})
     try:
         printer.paper = "out"
         _agent(agent_hall, printer, agents, tmp_path)

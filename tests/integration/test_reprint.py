@@ -147,3 +147,21 @@ def test_the_kiosks_list_reports_a_server_printed_kiosk_out_of_paper_and_holds_i
 
     [slip] = wait_until(lambda: slips(printer), "the held slip")
     assert (slip.ticket, slip.reprint) == (ticket["id"], False)
+
+
+def test_print_jobs_work_the_same_on_postgresql(start_server: Callable[..., Server], printer: VirtualPrinter) -> None:
+    spec = f'printer = {{ kind = "network", host = "127.0.0.1", port = {printer.port} }}'
+    server = start_server(
+        "postgres", extra_server="printer_poll_s = 1", edit=lambda t: t.replace('printer = { kind = "none" }', spec)
+    )
+    token = server.token("--kiosk", "k1")
+    tickets = [kiosk_ticket(server, token) for _ in range(3)]
+
+    found = wait_until(lambda: len(slips(printer)) >= 3 and slips(printer), "three slips")
+    reprinted = server.post(f"/api/v1/tickets/{tickets[0]['id']}/reprint", None, server.admin_token())
+
+    assert sorted(s.ticket for s in found) == sorted(t["id"] for t in tickets)
+    assert not any(s.reprint for s in found)
+    assert reprinted.status_code == 201
+    again = wait_until(lambda: [s for s in slips(printer) if s.reprint], "the reprint")
+    assert [s.ticket for s in again] == [tickets[0]["id"]]
