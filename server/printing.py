@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,9 @@ class Printing:
         self._agents: dict[str, str] = {}  # Socket.IO sid -> kiosk id, agents connected to this process
         self._stopping = threading.Event()
         self._started = False
+        # Told (kiosk, new state) on every change of a kiosk printer's state, whoever noticed it (the poll,
+        # a send, an agent): the kiosk page's warning and the managers' alerts hang here.
+        self.on_change: list[Callable[[Kiosk, str], None]] = []
 
     @property
     def printed_dir(self) -> Path:
@@ -207,6 +210,12 @@ class Printing:
         body = {"kiosk": kiosk_id, "state": state, "at": self.ctx.clock.now().isoformat(timespec="seconds")}
         for namespace in (AGENT_NS, "/admin"):
             self.socketio.emit("printer", body, namespace=namespace, to=f"hall:{hall_id}")
+        found = self.ctx.config.find_kiosk(kiosk_id)
+        for listener in self.on_change if found is not None else ():
+            try:
+                listener(found[1], state)  # type: ignore[index]
+            except Exception:  # telling the pages or staff must never stop printing
+                log.exception("a printer state listener failed for kiosk %s", kiosk_id)
         if state in print_jobs.READY and before not in print_jobs.READY:
             print_jobs.release_all(self.ctx, kiosk_id)
             if wake and kiosk_id in self._wake:
