@@ -33,6 +33,7 @@ SEND_LEASE_S = 20.0  # a server send (status + write, each with a timeout) ends 
 AGENT_LEASE_S = 30.0  # an agent prints and acknowledges within this, or the job is handed out again
 RETRY_S = 5.0  # a failed job is tried again after this, or as soon as its printer says it is ready
 AGENT_NS = "/kiosk"
+MAX_HINTS = 1000
 
 
 def agent_room(kiosk_id: str) -> str:
@@ -97,6 +98,8 @@ class Printing:
             for e in events:
                 if isinstance(e, PrintQueued) and e.kiosk in self._wake:
                     if hint is not None:
+                        if len(self.hints) > MAX_HINTS:  # jobs another process printed: forget, never grow
+                            self.hints.clear()
                         self.hints[e.job] = hint
                     self._wake[e.kiosk].set()
         except Exception:  # printing must never turn a committed ticket into an error
