@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert as sql_insert
 from sqlalchemy.orm import Session
 
 from server.engine.timing import Clock
@@ -40,4 +41,35 @@ def append(
             on_behalf_of=on_behalf_of,
             detail={k: v for k, v in detail.items() if v is not None} or None,
         )
+    )
+
+
+_INSERT = sql_insert(LedgerRow.__table__)
+
+
+def insert(
+    session: Session,
+    hall_id: str,
+    kind: str,
+    at: datetime,
+    *,
+    ticket_id: str | None = None,
+    counter: str | None = None,
+    clerk: str | None = None,
+    on_behalf_of: str | None = None,
+    **detail: Any,
+) -> None:
+    """One ledger line as one prepared INSERT (the hot paths), for a ticket whose totals the caller keeps."""
+    session.execute(
+        _INSERT,
+        {
+            "hall_id": hall_id,
+            "at": at,
+            "kind": kind,
+            "ticket_id": ticket_id,
+            "counter_id": counter,
+            "clerk": clerk,
+            "on_behalf_of": on_behalf_of,
+            "detail": {k: v for k, v in detail.items() if v is not None} or None,
+        },
     )

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
 from server.store.models import NumberSeqRow, RatingRow, TicketRow
 
-from . import ledger, queue
+from . import board, ledger, queue
 from .context import Context
 
 
@@ -40,7 +40,11 @@ def new_id() -> str:
 def issue_ticket(
     ctx: Context, hall_id: str, service_id: str, priority: bool = False, kiosk_id: str | None = None
 ) -> tuple[Issued, list[Event]]:
-    """Hand out the next number of a service, if it is open and under its daily limit."""
+    """Hand out the next number of a service, if it is open and under its daily limit.
+
+    One transaction of five prepared statements: the ledger's last line (is the shared forecast
+    still exact?), the number, the ticket, its ledger line, and the people ahead from the queue index.
+    """
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
     if kiosk_id is not None:
@@ -49,14 +53,16 @@ def issue_ticket(
     if not service.enabled or not service.hours.is_open(hall.local(now)):
         raise HallError("service_closed", 409, "this service is not taking tickets now")
     token = secrets.token_urlsafe(24)  # 192 bits
+    day = hall.day_of(now)
     with ctx.db.write() as s:
-        seq = _next_seq(s, hall, service, hall.day_of(now))
+        before = board.ledger_head(s)
+        seq = _next_seq(s, hall, service, day)
         row = TicketRow(
             id=new_id(),
             hall_id=hall.id,
             service_id=service.id,
             issued_service=service.id,
-            day=hall.day_of(now),
+            day=day,
             seq=seq,
             number=format_number(service.prefix, seq, hall.number_width),
             priority=priority,
@@ -65,35 +71,51 @@ def issue_ticket(
             kiosk_id=kiosk_id,
             issued_at=now,
             order_at=now,
+            waiting_since=now,  # timing.Clock after "issued"
+            serving_since=None,
             wait_s=0,
             service_s=0,
             recalls=0,
             transfers=0,
         )
-        s.add(row)
-        ledger.append(s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None)
-    with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
-        ahead, est = queue.place(s, hall, row, now)
+        s.execute(_INSERT_TICKET, _ticket_values(row))
+        ledger.insert(s, hall.id, "issued", now, ticket_id=row.id, service=service.id, priority=priority or None)
+        ahead = queue.ahead_count(s, row)
+    fresh = ctx.boards.fresh(hall.id, before) if not priority else None
+    if fresh is not None:  # nothing changed since the forecast: a newcomer's place in it is this ticket's
+        est = fresh.new_ticket_s(service.id, ahead, now)
+    else:
+        with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
+            est = ctx.boards.current(s, hall, now).wait_s(row, ahead, now)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
     return Issued(row, token, ahead, est), events
 
 
-def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
-    """Take the day's next sequence number; the row lock makes it unique across processes."""
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    s.execute(
-        dialect.insert(NumberSeqRow)
-        .values(hall_id=hall.id, service_id=service.id, day=day, last=0)
-        .on_conflict_do_nothing()
+_TICKET_COLUMNS = [c.key for c in TicketRow.__table__.columns]
+_INSERT_TICKET = insert(TicketRow.__table__)
+
+
+def _ticket_values(row: TicketRow) -> dict[str, Any]:
+    return {key: getattr(row, key, None) for key in _TICKET_COLUMNS}
+
+
+_SEQ = {
+    name: dialect.insert(NumberSeqRow)
+    .values(hall_id=bindparam("hall"), service_id=bindparam("service"), day=bindparam("day"), last=1)
+    .on_conflict_do_update(
+        index_elements=["hall_id", "service_id", "day"], set_={"last": NumberSeqRow.__table__.c.last + 1}
     )
-    seq = s.execute(
-        update(NumberSeqRow)
-        .where(NumberSeqRow.hall_id == hall.id, NumberSeqRow.service_id == service.id, NumberSeqRow.day == day)
-        .values(last=NumberSeqRow.last + 1)
-        .returning(NumberSeqRow.last)
-    ).scalar_one()
+    .returning(NumberSeqRow.last)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
+    """Take the day's next sequence number in one upsert; the row lock makes it unique across processes."""
+    statement = _SEQ["postgresql" if s.get_bind().dialect.name == "postgresql" else "sqlite"]
+    seq = int(s.execute(statement, {"hall": hall.id, "service": service.id, "day": day}).scalar_one())
     check_limit(seq, service.daily_limit, hall.number_width)  # raising rolls the increment back
     return seq
 
@@ -101,22 +123,34 @@ def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
 def find_by_token(s: Session, token: str) -> TicketRow:
     if not isinstance(token, str) or not 16 <= len(token) <= 64:
         raise HallError("not_found", 404, "unknown ticket")
-    row = s.scalars(select(TicketRow).where(TicketRow.token_hash == token_hash(token))).first()
+    row = s.scalars(_BY_TOKEN, {"hash": token_hash(token)}).first()
     if row is None:
         raise HallError("not_found", 404, "unknown ticket")
     return row
 
 
-def track_body(ctx: Context, s: Session, row: TicketRow) -> dict[str, Any]:
-    """The resident's view of one ticket: GET /api/v1/track/{token}."""
+_RATED = select(RatingRow.id).where(RatingRow.ticket_id == bindparam("ticket")).limit(1)
+_BY_TOKEN = select(TicketRow).where(TicketRow.token_hash == bindparam("hash"))
+
+
+def track_body(ctx: Context, s: Session, row: Any, place: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The resident's view of one ticket: GET /api/v1/track/{token}.
+
+    `row` is a TicketRow or a plain row of the queue columns; `place` (people ahead, wait), when the
+    caller already knows it (the publisher reads a whole queue at once).
+    """
     hall = ctx.hall(row.hall_id)
-    ahead, est = queue.place(s, hall, row, ctx.clock.now())
+    ahead, est = place or (0, 0)
+    if row.status == TicketStatus.WAITING.value and place is None:
+        now = ctx.clock.now()
+        ahead = queue.ahead_count(s, row)
+        est = ctx.boards.current(s, hall, now).wait_s(row, ahead, now)
     counter_name = None
     counter_id = row.counter_id if row.status != TicketStatus.WAITING.value else None
     if counter_id is not None:
         found = hall.counter(counter_id)
         counter_name = found.name if found is not None else None
-    rated = s.scalars(select(RatingRow.id).where(RatingRow.ticket_id == row.id)).first() is not None
+    rated = row.status == TicketStatus.DONE.value and s.execute(_RATED, {"ticket": row.id}).first() is not None
     return {
         "number": row.number,
         "status": row.status,
