@@ -30,17 +30,16 @@ def append(
         clock.apply(kind, at)
         ticket.wait_s, ticket.service_s = clock.wait_s, clock.service_s
         ticket.waiting_since, ticket.serving_since = clock.waiting_since, clock.serving_since
-    session.add(
-        LedgerRow(
-            hall_id=hall_id,
-            at=at,
-            kind=kind,
-            ticket_id=ticket.id if ticket is not None else None,
-            counter_id=counter,
-            clerk=clerk,
-            on_behalf_of=on_behalf_of,
-            detail={k: v for k, v in detail.items() if v is not None} or None,
-        )
+    insert(
+        session,
+        hall_id,
+        kind,
+        at,
+        ticket_id=ticket.id if ticket is not None else None,
+        counter=counter,
+        clerk=clerk,
+        on_behalf_of=on_behalf_of,
+        **detail,
     )
 
 
