@@ -25,13 +25,14 @@ from server.store.models import LedgerRow
 
 from . import queue
 
-_HEAD = select(LedgerRow.id, LedgerRow.kind, LedgerRow.ticket_id, LedgerRow.at).order_by(LedgerRow.id.desc()).limit(1)
+_L = LedgerRow.__table__.c
+_HEAD = select(_L.id, _L.kind, _L.ticket_id, _L.at).order_by(_L.id.desc()).limit(1)
 SYNC_LIMIT = 16  # waiting tickets up to which a stale board is simply recomputed in the request
 
 
 def ledger_head(s: Session) -> tuple[Any, ...] | None:
     """The last ledger line: changes whenever the hall's state does (the id alone could be reused)."""
-    row = s.execute(_HEAD).first()
+    row = s.connection().execute(_HEAD).first()
     return tuple(row) if row is not None else None
 
 

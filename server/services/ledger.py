@@ -59,7 +59,7 @@ def insert(
     **detail: Any,
 ) -> None:
     """One ledger line as one prepared INSERT (the hot paths), for a ticket whose totals the caller keeps."""
-    session.execute(
+    session.connection().execute(
         _INSERT,
         {
             "hall_id": hall_id,

@@ -20,19 +20,20 @@ from server.engine.rules import Candidate, Desk
 from server.store.models import CounterRow, TicketRow
 
 WAITING = TicketStatus.WAITING.value
+_T = TicketRow.__table__.c  # table columns: the statements below are plain Core, run on the connection
 _QUEUE_COLUMNS = (
-    TicketRow.id,
-    TicketRow.hall_id,
-    TicketRow.counter_id,
-    TicketRow.number,
-    TicketRow.status,
-    TicketRow.service_id,
-    TicketRow.priority,
-    TicketRow.order_at,
-    TicketRow.seq,
-    TicketRow.target_counter,
+    _T.id,
+    _T.hall_id,
+    _T.counter_id,
+    _T.number,
+    _T.status,
+    _T.service_id,
+    _T.priority,
+    _T.order_at,
+    _T.seq,
+    _T.target_counter,
 )
-_IS_WAITING = and_(TicketRow.hall_id == bindparam("hall"), TicketRow.status == WAITING)
+_IS_WAITING = and_(_T.hall_id == bindparam("hall"), _T.status == WAITING)
 _SERVICES = bindparam("services", expanding=True)
 _COUNTERS = bindparam("counters", expanding=True)
 _TAKEN = bindparam("taken", expanding=True)
@@ -40,58 +41,56 @@ _TAKEN = bindparam("taken", expanding=True)
 _WAITING_ROWS = select(*_QUEUE_COLUMNS).where(
     _IS_WAITING,
     or_(
-        TicketRow.service_id.in_(_SERVICES) & TicketRow.target_counter.is_(None),
-        TicketRow.target_counter.in_(_COUNTERS),
+        _T.service_id.in_(_SERVICES) & _T.target_counter.is_(None),
+        _T.target_counter.in_(_COUNTERS),
     ),
 )
 _HALL_WAITING = select(*_QUEUE_COLUMNS).where(_IS_WAITING)
-_SENT = select(*_QUEUE_COLUMNS).where(_IS_WAITING, TicketRow.id.not_in(_TAKEN), TicketRow.target_counter.in_(_COUNTERS))
+_SENT = select(*_QUEUE_COLUMNS).where(_IS_WAITING, _T.id.not_in(_TAKEN), _T.target_counter.in_(_COUNTERS))
 CALL_WINDOW = 16  # more than the counters that can race for the same head of the queue
 _HEADS = (
     select(*_QUEUE_COLUMNS)
     .where(
         _IS_WAITING,
-        TicketRow.id.not_in(_TAKEN),
-        TicketRow.service_id.in_(_SERVICES),
-        TicketRow.target_counter.is_(None),
-        TicketRow.priority == bindparam("priority"),
+        _T.id.not_in(_TAKEN),
+        _T.service_id.in_(_SERVICES),
+        _T.target_counter.is_(None),
+        _T.priority == bindparam("priority"),
     )
-    .order_by(TicketRow.order_at, TicketRow.seq)
+    .order_by(_T.order_at, _T.seq)
     .limit(CALL_WINDOW)
 )
-_COUNTS = select(TicketRow.service_id, func.count()).where(_IS_WAITING).group_by(TicketRow.service_id)
+_COUNTS = select(_T.service_id, func.count()).where(_IS_WAITING).group_by(_T.service_id)
 _COUNTER_ROWS = select(CounterRow).where(CounterRow.hall_id == bindparam("hall"))
 _RECENT = (
-    select(TicketRow.service_s)
+    select(_T.service_s)
     .where(
-        TicketRow.hall_id == bindparam("hall"),
-        TicketRow.service_id == bindparam("service"),
-        TicketRow.status == TicketStatus.DONE.value,
-        TicketRow.service_s > 0,
+        _T.hall_id == bindparam("hall"),
+        _T.service_id == bindparam("service"),
+        _T.status == TicketStatus.DONE.value,
+        _T.service_s > 0,
     )
-    .order_by(TicketRow.finished_at.desc())
+    .order_by(_T.finished_at.desc())
     .limit(20)
 )
-_HELD = select(TicketRow.id, TicketRow.service_id, TicketRow.called_at, TicketRow.started_at).where(
-    TicketRow.id.in_(bindparam("ids", expanding=True))
-)
+_HELD = select(_T.id, _T.service_id, _T.called_at, _T.started_at).where(_T.id.in_(bindparam("ids", expanding=True)))
 
 
 def _ahead_statement(targeted: bool, priority: bool) -> Any:
     """People ahead in one queue, as two index range counts: priority first, then issue order."""
     queue = (
-        TicketRow.target_counter == bindparam("target")
+        _T.target_counter == bindparam("target")
         if targeted
-        else and_(TicketRow.service_id == bindparam("service"), TicketRow.target_counter.is_(None))
+        else and_(_T.service_id == bindparam("service"), _T.target_counter.is_(None))
     )
     earlier = or_(
-        TicketRow.order_at < bindparam("order_at"),
-        and_(TicketRow.order_at == bindparam("order_at"), TicketRow.seq < bindparam("seq")),
+        _T.order_at < bindparam("order_at"),
+        and_(_T.order_at == bindparam("order_at"), _T.seq < bindparam("seq")),
     )
-    same_class = select(func.count()).where(_IS_WAITING, queue, TicketRow.priority == (true() if priority else false()))
+    same_class = select(func.count()).where(_IS_WAITING, queue, _T.priority == (true() if priority else false()))
     if priority:
         return same_class.where(earlier)
-    before_all = select(func.count()).where(_IS_WAITING, queue, TicketRow.priority == true()).scalar_subquery()
+    before_all = select(func.count()).where(_IS_WAITING, queue, _T.priority == true()).scalar_subquery()
     return select(before_all + same_class.where(earlier).scalar_subquery())
 
 
@@ -106,12 +105,12 @@ def candidate(row: Any) -> Candidate:
 def _waiting_rows(session: Session, hall_id: str, services: Iterable[str], counters: Iterable[str]) -> list[Any]:
     """Plain rows (the queue columns) of tickets waiting for these services or sent to these counters."""
     params = {"hall": hall_id, "services": list(services), "counters": list(counters)}
-    return list(session.execute(_WAITING_ROWS, params).all())
+    return list(session.connection().execute(_WAITING_ROWS, params).all())
 
 
 def hall_waiting_rows(session: Session, hall_id: str) -> list[Any]:
     """Every waiting ticket of the hall, as plain rows of the queue columns."""
-    return list(session.execute(_HALL_WAITING, {"hall": hall_id}).all())
+    return list(session.connection().execute(_HALL_WAITING, {"hall": hall_id}).all())
 
 
 def waiting_for(session: Session, hall_id: str, services: Iterable[str], counters: Iterable[str]) -> list[Candidate]:
@@ -126,16 +125,17 @@ def call_candidates(
     the priority and normal queues of these services (the engine only ever takes a head)."""
     params: dict[str, Any] = {"hall": hall_id, "services": list(services), "counters": list(counters)}
     params["taken"] = list(taken)
-    rows = list(session.execute(_SENT, params).all())
+    conn = session.connection()
+    rows = list(conn.execute(_SENT, params).all())
     for priority in (True, False):
-        rows.extend(session.execute(_HEADS, {**params, "priority": priority}).all())
+        rows.extend(conn.execute(_HEADS, {**params, "priority": priority}).all())
     return [candidate(r) for r in rows]
 
 
 def waiting_counts(session: Session, hall: Hall) -> dict[str, int]:
     """{service id: tickets waiting}, every service of the hall present."""
     counts = dict.fromkeys((s.id for s in hall.services), 0)
-    for service_id, n in session.execute(_COUNTS, {"hall": hall.id}):
+    for service_id, n in session.connection().execute(_COUNTS, {"hall": hall.id}):
         if service_id in counts:
             counts[service_id] = n
     return counts
@@ -166,7 +166,7 @@ def servers_of(service_id: str, hall_desks: dict[str, Desk]) -> int:
 
 def average_service_s(session: Session, hall_id: str, service: Service) -> int:
     """Recent average service time of this service, or its configured prior."""
-    recent = session.scalars(_RECENT, {"hall": hall_id, "service": service.id}).all()
+    recent = session.connection().scalars(_RECENT, {"hall": hall_id, "service": service.id}).all()
     return recent_average(list(reversed(recent)), service.avg_service_s)
 
 
@@ -180,7 +180,7 @@ def ahead_count(session: Session, row: Any) -> int:
         "order_at": row.order_at,
         "seq": row.seq,
     }
-    return int(session.scalar(_AHEAD[(targeted, bool(row.priority))], params) or 0)
+    return int(session.connection().scalar(_AHEAD[(targeted, bool(row.priority))], params) or 0)
 
 
 def forecast_inputs(
@@ -195,7 +195,7 @@ def forecast_inputs(
     free_in: dict[str, float] = {}
     held = {r.held_ticket: r.id for r in rows if r.held_ticket}
     if held:
-        for t in session.execute(_HELD, {"ids": list(held)}):
+        for t in session.connection().execute(_HELD, {"ids": list(held)}):
             since = t.started_at or t.called_at
             if since is not None:
                 elapsed = (now - since).total_seconds()

@@ -78,7 +78,7 @@ def issue_ticket(
             recalls=0,
             transfers=0,
         )
-        s.execute(_INSERT_TICKET, _ticket_values(row))
+        s.connection().execute(_INSERT_TICKET, _ticket_values(row))
         ledger.insert(s, hall.id, "issued", now, ticket_id=row.id, service=service.id, priority=priority or None)
         ahead = queue.ahead_count(s, row)
     fresh = ctx.boards.fresh(hall.id, before) if not priority else None
@@ -102,12 +102,12 @@ def _ticket_values(row: TicketRow) -> dict[str, Any]:
 
 
 _SEQ = {
-    name: dialect.insert(NumberSeqRow)
+    name: dialect.insert(NumberSeqRow.__table__)
     .values(hall_id=bindparam("hall"), service_id=bindparam("service"), day=bindparam("day"), last=1)
     .on_conflict_do_update(
         index_elements=["hall_id", "service_id", "day"], set_={"last": NumberSeqRow.__table__.c.last + 1}
     )
-    .returning(NumberSeqRow.last)
+    .returning(NumberSeqRow.__table__.c.last)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
@@ -115,7 +115,7 @@ _SEQ = {
 def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
     """Take the day's next sequence number in one upsert; the row lock makes it unique across processes."""
     statement = _SEQ["postgresql" if s.get_bind().dialect.name == "postgresql" else "sqlite"]
-    seq = int(s.execute(statement, {"hall": hall.id, "service": service.id, "day": day}).scalar_one())
+    seq = int(s.connection().execute(statement, {"hall": hall.id, "service": service.id, "day": day}).scalar_one())
     check_limit(seq, service.daily_limit, hall.number_width)  # raising rolls the increment back
     return seq
 
@@ -129,7 +129,7 @@ def find_by_token(s: Session, token: str) -> TicketRow:
     return row
 
 
-_RATED = select(RatingRow.id).where(RatingRow.ticket_id == bindparam("ticket")).limit(1)
+_RATED = select(RatingRow.__table__.c.id).where(RatingRow.__table__.c.ticket_id == bindparam("ticket")).limit(1)
 _BY_TOKEN = select(TicketRow).where(TicketRow.token_hash == bindparam("hash"))
 
 
@@ -150,7 +150,9 @@ def track_body(ctx: Context, s: Session, row: Any, place: tuple[int, int] | None
     if counter_id is not None:
         found = hall.counter(counter_id)
         counter_name = found.name if found is not None else None
-    rated = row.status == TicketStatus.DONE.value and s.execute(_RATED, {"ticket": row.id}).first() is not None
+    rated = (
+        row.status == TicketStatus.DONE.value and s.connection().execute(_RATED, {"ticket": row.id}).first() is not None
+    )
     return {
         "number": row.number,
         "status": row.status,
