@@ -88,11 +88,14 @@ class Publisher:
         moved: dict[str, set[str]] = defaultdict(set)  # hall → tickets that joined or left a queue
         changed_tickets: dict[str, str] = {}
         changed_counters: set[tuple[str, str]] = set()
+        served_changed: set[str] = set()
         for events in batch:
             movers = {e.ticket for e in events if isinstance(e, TicketChanged)}
             for e in events:
                 if isinstance(e, QueueChanged):
                     halls_changed.add(e.hall)
+                    if e.served_changed:
+                        served_changed.add(e.hall)
                     if e.places_moved:
                         moved[e.hall].update(movers)
                 elif isinstance(e, TicketChanged):
@@ -105,6 +108,9 @@ class Publisher:
         for hall_id in sorted(halls_changed):
             self._publish_hall(hall_id, moved.get(hall_id, set()), changed_tickets)
         self._publish_tickets(changed_tickets)
+        for hall_id in sorted(served_changed):  # the kiosk's buttons say whether anyone serves each matter
+            if self._audience("/kiosk", hall_room(hall_id)):
+                self._emit("services", halls.services(self.ctx, hall_id), "/kiosk", hall_room(hall_id))
         for _hall, counter_id in sorted(changed_counters):
             if self._audience("/counter", counter_room(counter_id)):
                 self._emit("counter", counter_message(self.ctx, counter_id), "/counter", counter_room(counter_id))
@@ -132,14 +138,15 @@ class Publisher:
             return
         now = self.ctx.clock.now()
         with self.ctx.db.read() as s:
-            shared = self.ctx.boards.current(s, hall, now)
+            shared, exact = self.ctx.boards.current(s, hall, now)
+            hall_desks = None if exact else queue.desks(s, hall)
             rows = queue.hall_waiting_rows(s, hall.id)
             bodies: dict[str, dict[str, Any]] = {}
             for group in _queues(rows).values():
                 for ahead, row in enumerate(group):
                     if row.id in changed_tickets or self._audience("/track", ticket_room(row.id)):
-                        place = (ahead, shared.wait_s(row, ahead, now))
-                        bodies[row.id] = tickets.track_body(self.ctx, s, row, place)
+                        where = shared.place(row, ahead, now, hall_desks)
+                        bodies[row.id] = tickets.track_body(self.ctx, s, row, where)
         for tid, body in bodies.items():
             changed_tickets.pop(tid, None)
             if self._sent.get(tid) != body:

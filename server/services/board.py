@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from server.engine.estimate import est_wait_s, forecast_with_newcomers
 from server.engine.model import Hall
+from server.engine.rules import Desk, served_now
 from server.store.models import LedgerRow
 
 from . import queue
@@ -46,7 +47,16 @@ class Board:
     avg: dict[str, int]
     servers: dict[str, int]
     waiting: int
+    desks: dict[str, Desk]
     compute_s: float = 0.0
+
+    def place(
+        self, row: Any, ahead: int, now: datetime, desks: dict[str, Desk] | None = None, newcomer: bool = False
+    ) -> queue.Place:
+        """A waiting ticket's place at `now`; `desks` read now when this board is not the latest."""
+        served = served_now(desks if desks is not None else self.desks, row.service_id, row.target_counter)
+        est = self.new_ticket_s(row.service_id, ahead, now) if newcomer else self.wait_s(row, ahead, now)
+        return queue.Place(ahead, est, served)
 
     def wait_s(self, row: Any, ahead: int, now: datetime) -> int:
         """A waiting ticket's estimate at `now`, `ahead` being its people ahead counted now."""
@@ -84,7 +94,8 @@ def compute(s: Session, hall: Hall, now: datetime, version: tuple[Any, ...] | No
         if c.target_counter is None and c.service in ahead:
             ahead[c.service] += 1
     servers = {sid: queue.servers_of(sid, found) for sid in services}
-    return Board(version, now, est, newcomer, ahead, avg, servers, len(waiting), time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return Board(version, now, est, newcomer, ahead, avg, servers, len(waiting), found, elapsed)
 
 
 @dataclass
@@ -98,16 +109,22 @@ class Boards:
     def peek(self, hall_id: str) -> Board | None:
         return self._boards.get(hall_id)
 
-    def current(self, s: Session, hall: Hall, now: datetime) -> Board:
-        """The hall's board: exact when nothing changed since, else recomputed or (busy server) the last one."""
+    def current(self, s: Session, hall: Hall, now: datetime) -> tuple[Board, bool]:
+        """The hall's board, and whether it is exact: it is when nothing changed since, or once recomputed;
+        a busy server (more than `sync_limit` waiting) answers from the last one and refreshes it off the path."""
         version = ledger_head(s)
         board = self._boards.get(hall.id)
         if board is not None and board.version == version:
-            return board
+            return board, True
         if board is not None and self.on_stale is not None and board.waiting > self.sync_limit:
             self.on_stale(hall.id)
-            return board
-        return self.refresh(s, hall, now, version)
+            return board, False
+        return self.refresh(s, hall, now, version), True
+
+    def place(self, s: Session, hall: Hall, row: Any, ahead: int, now: datetime) -> queue.Place:
+        """A waiting ticket's place (`ahead` counted in this session) from the shared forecast."""
+        board, exact = self.current(s, hall, now)
+        return board.place(row, ahead, now, None if exact else queue.desks(s, hall))
 
     def refresh(self, s: Session, hall: Hall, now: datetime, version: Any = False) -> Board:
         """Run the forecast now (the version is read before the rows, so a board is never newer than its label)."""

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.engine.model import Hall
+from server.engine.rules import served_now
 from server.store.models import CounterRow, LedgerRow, TicketRow
 
 from . import queue, views
@@ -36,7 +37,8 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
     now = hall.local(moment)
     with ctx.db.read() as s:
         counts = queue.waiting_counts(s, hall)
-        shared = ctx.boards.current(s, hall, moment)
+        shared, _ = ctx.boards.current(s, hall, moment)
+        hall_desks = queue.desks(s, hall)
         return [
             {
                 "id": svc.id,
@@ -46,6 +48,7 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "open": svc.enabled and svc.hours.is_open(now),
                 "waiting": counts[svc.id],
                 "est_wait_s": shared.new_ticket_s(svc.id, counts[svc.id], moment),
+                "served_now": served_now(hall_desks, svc.id),
                 "kind": svc.kind.value,
                 "time_limit_days": svc.time_limit_days,
                 "materials": list(svc.materials),

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from server.engine.estimate import est_wait_s, forecast_with_newcomers, recent_average
 from server.engine.model import CounterState, Hall, Service, TicketStatus
-from server.engine.rules import Candidate, Desk
+from server.engine.rules import Candidate, Desk, served_now, serving_counters
 from server.store.models import CounterRow, TicketRow
 
 WAITING = TicketStatus.WAITING.value
@@ -153,15 +153,7 @@ def desks(session: Session, hall: Hall, rows: Iterable[CounterRow] | None = None
 
 def servers_of(service_id: str, hall_desks: dict[str, Desk]) -> int:
     """Open counters serving this service now, directly or covering an away partner."""
-    n = 0
-    for desk in hall_desks.values():
-        if desk.state is not CounterState.OPEN:
-            continue
-        partner = hall_desks.get(desk.counter.partner or "")
-        covers = partner is not None and partner.state is CounterState.AWAY and service_id in partner.counter.services
-        if service_id in desk.counter.services or covers:
-            n += 1
-    return n
+    return len(serving_counters(hall_desks, service_id))
 
 
 def average_service_s(session: Session, hall_id: str, service: Service) -> int:
@@ -181,6 +173,17 @@ def ahead_count(session: Session, row: Any) -> int:
         "seq": row.seq,
     }
     return int(session.connection().scalar(_AHEAD[(targeted, bool(row.priority))], params) or 0)
+
+
+class Place(NamedTuple):
+    """Where a waiting ticket stands: people ahead, the estimate, and whether anyone serves its queue now."""
+
+    ahead: int
+    est_wait_s: int
+    served_now: bool
+
+
+NOT_WAITING = Place(0, 0, True)  # a ticket already called is being served
 
 
 def forecast_inputs(
@@ -213,19 +216,20 @@ def hall_forecast(
     return out
 
 
-def place(session: Session, hall: Hall, row: Any, now: datetime | None = None) -> tuple[int, int]:
-    """(people ahead, estimated wait in seconds) for a waiting ticket; (0, 0) otherwise.
+def place(session: Session, hall: Hall, row: Any, now: datetime | None = None) -> Place:
+    """People ahead, estimated wait and `served_now` for a waiting ticket; NOT_WAITING otherwise.
 
     Computed from scratch; the server answers from the shared forecast instead (services.board).
     """
     if row.status != WAITING:
-        return 0, 0
+        return NOT_WAITING
     ahead = ahead_count(session, row)
     now = now or datetime.now(UTC)
     found, waiting, free_in, streaks, avg = forecast_inputs(session, hall, now)
     out, _ = forecast_with_newcomers(found, waiting, free_in, streaks, avg, hall.max_priority_streak, ())
+    served = served_now(found, row.service_id, row.target_counter)
     if row.id in out:
-        return ahead, out[row.id]
+        return Place(ahead, out[row.id], served)
     if row.target_counter is not None:
-        return ahead, est_wait_s(ahead, avg.get(row.service_id, 300), 1)
-    return ahead, est_wait_s(ahead, avg.get(row.service_id, 300), servers_of(row.service_id, found))
+        return Place(ahead, est_wait_s(ahead, avg.get(row.service_id, 300), 1), served)
+    return Place(ahead, est_wait_s(ahead, avg.get(row.service_id, 300), servers_of(row.service_id, found)), served)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
@@ -27,6 +28,7 @@ class Issued:
     token: str  # shown once: printed as the QR code, never stored in clear
     ahead: int
     est_wait_s: int
+    served_now: bool  # PROTOCOL v1.1: false while nobody serves its queue (then the estimate is no promise)
 
 
 def token_hash(token: str) -> str:
@@ -49,14 +51,20 @@ def issue_ticket(
     service = ctx.service(hall, service_id)
     if kiosk_id is not None:
         ctx.kiosk(hall, kiosk_id)
-    now = ctx.clock.now()
-    if not service.enabled or not service.hours.is_open(hall.local(now)):
-        raise HallError("service_closed", 409, "this service is not taking tickets now")
+    _check_open(service, hall, ctx.clock.now())  # refuse early, before taking any lock
     token = secrets.token_urlsafe(24)  # 192 bits
-    day = hall.day_of(now)
     with ctx.db.write() as s:
         before = board.ledger_head(s)
+        # The clock is read while holding the lock that orders numbers (SQLite's write lock, or
+        # the number row's lock on PostgreSQL, taken by the UPDATE in _next_seq and held to commit):
+        # a later number can then never carry an earlier issue time (HALL_RULES 1, docs/api.md).
+        day = hall.day_of(ctx.clock.now())
         seq = _next_seq(s, hall, service, day)
+        now = ctx.clock.now()
+        if hall.day_of(now) != day:  # midnight passed while waiting for the lock: number it in the new day
+            day = hall.day_of(now)
+            seq = _next_seq(s, hall, service, day)
+        _check_open(service, hall, now)
         row = TicketRow(
             id=new_id(),
             hall_id=hall.id,
@@ -83,14 +91,19 @@ def issue_ticket(
         ahead = queue.ahead_count(s, row)
     fresh = ctx.boards.fresh(hall.id, before) if not priority else None
     if fresh is not None:  # nothing changed since the forecast: a newcomer's place in it is this ticket's
-        est = fresh.new_ticket_s(service.id, ahead, now)
+        where = fresh.place(row, ahead, now, newcomer=True)
     else:
         with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
-            est = ctx.boards.current(s, hall, now).wait_s(row, ahead, now)
+            where = ctx.boards.place(s, hall, row, ahead, now)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
-    return Issued(row, token, ahead, est), events
+    return Issued(row, token, where.ahead, where.est_wait_s, where.served_now), events
+
+
+def _check_open(service: Service, hall: Hall, now: datetime) -> None:
+    if not service.enabled or not service.hours.is_open(hall.local(now)):
+        raise HallError("service_closed", 409, "this service is not taking tickets now")
 
 
 _TICKET_COLUMNS = [c.key for c in TicketRow.__table__.columns]
@@ -133,18 +146,17 @@ _RATED = select(RatingRow.__table__.c.id).where(RatingRow.__table__.c.ticket_id 
 _BY_TOKEN = select(TicketRow).where(TicketRow.token_hash == bindparam("hash"))
 
 
-def track_body(ctx: Context, s: Session, row: Any, place: tuple[int, int] | None = None) -> dict[str, Any]:
+def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = None) -> dict[str, Any]:
     """The resident's view of one ticket: GET /api/v1/track/{token}.
 
-    `row` is a TicketRow or a plain row of the queue columns; `place` (people ahead, wait), when the
-    caller already knows it (the publisher reads a whole queue at once).
+    `row` is a TicketRow or a plain row of the queue columns; `where`, when the caller already knows
+    the ticket's place (the publisher reads a whole queue at once).
     """
     hall = ctx.hall(row.hall_id)
-    ahead, est = place or (0, 0)
-    if row.status == TicketStatus.WAITING.value and place is None:
-        now = ctx.clock.now()
-        ahead = queue.ahead_count(s, row)
-        est = ctx.boards.current(s, hall, now).wait_s(row, ahead, now)
+    if where is None:
+        where = queue.NOT_WAITING
+        if row.status == TicketStatus.WAITING.value:
+            where = ctx.boards.place(s, hall, row, queue.ahead_count(s, row), ctx.clock.now())
     counter_name = None
     counter_id = row.counter_id if row.status != TicketStatus.WAITING.value else None
     if counter_id is not None:
@@ -156,8 +168,9 @@ def track_body(ctx: Context, s: Session, row: Any, place: tuple[int, int] | None
     return {
         "number": row.number,
         "status": row.status,
-        "ahead": ahead,
-        "est_wait_s": est,
+        "ahead": where.ahead,
+        "est_wait_s": where.est_wait_s,
+        "served_now": where.served_now,
         "counter": counter_name,
         "can_rate": row.status == TicketStatus.DONE.value and not rated,
         "service": row.service_id,
