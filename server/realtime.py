@@ -85,12 +85,16 @@ class Publisher:
 
     def _deliver(self, batch: list[list[Event]]) -> None:
         halls_changed: set[str] = set()
-        moved: dict[str, set[str]] = defaultdict(set)  # hall → tickets that joined or left a queue
+        moved: dict[str, dict[str, str]] = defaultdict(dict)  # hall → {ticket: "joined" | "left"}
         changed_tickets: dict[str, str] = {}
         changed_counters: set[tuple[str, str]] = set()
         served_changed: set[str] = set()
         for events in batch:
-            movers = {e.ticket for e in events if isinstance(e, TicketChanged)}
+            # A call takes a ticket out of its queue; a priority issue or a transfer puts one in.
+            left = {e.ticket for e in events if isinstance(e, Called) and not e.recall}
+            movers = {
+                e.ticket: "left" if e.ticket in left else "joined" for e in events if isinstance(e, TicketChanged)
+            }
             for e in events:
                 if isinstance(e, QueueChanged):
                     halls_changed.add(e.hall)
@@ -106,7 +110,7 @@ class Publisher:
                     if e.counter:
                         changed_counters.add((e.hall, e.counter))
         for hall_id in sorted(halls_changed):
-            self._publish_hall(hall_id, moved.get(hall_id, set()), changed_tickets)
+            self._publish_hall(hall_id, moved.get(hall_id, {}), changed_tickets)
         self._publish_tickets(changed_tickets)
         for hall_id in sorted(served_changed):  # the kiosk's buttons say whether anyone serves each matter
             if self._audience("/kiosk", hall_room(hall_id)):
@@ -120,11 +124,11 @@ class Publisher:
         for hall_id in halls_changed:
             self._board_stale(hall_id)
 
-    def _publish_hall(self, hall_id: str, movers: set[str], changed_tickets: dict[str, str]) -> None:
+    def _publish_hall(self, hall_id: str, movers: dict[str, str], changed_tickets: dict[str, str]) -> None:
         hall = self.ctx.hall(hall_id)
         with self.ctx.db.read() as s:
             counts = queue.waiting_counts(s, hall)
-            moves = [m for m in (queue_move(s, tid, counts) for tid in sorted(movers)) if m is not None]
+            moves = [m for m in (queue_move(s, tid, change, counts) for tid, change in movers.items()) if m]
         for name in ("/display", "/kiosk", "/counter", "/admin"):
             self._emit("waiting", counts, name, hall_room(hall_id))
         for move in moves:
@@ -215,20 +219,20 @@ def _queues(rows: list[Any]) -> dict[tuple[str, str], list[Any]]:
     return groups
 
 
-def queue_move(s: Any, ticket_id: str, counts: dict[str, int]) -> dict[str, Any] | None:
-    """The queue-level event for a ticket that joined its queue (waiting) or left it (called).
+def queue_move(s: Any, ticket_id: str, change: str, counts: dict[str, int]) -> dict[str, Any] | None:
+    """The queue-level event for a ticket that joined its queue or left it (was called).
 
     A page applies it to its own ticket of the same queue: `left` at `rank` moves every ticket that
     had more than `rank` people ahead forward by one; `joined` at `rank` moves every ticket that had
     `rank` or more people ahead back by one.
     """
     row = s.get(TicketRow, ticket_id)
-    if row is None or row.status not in ("waiting", "called"):
+    if row is None:
         return None
     return {
         "service": None if row.target_counter else row.service_id,
         "counter": row.target_counter,
-        "change": "joined" if row.status == "waiting" else "left",
+        "change": change,
         "rank": queue.ahead_count(s, row),
         "waiting": counts.get(row.service_id, 0),
     }

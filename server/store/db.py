@@ -9,7 +9,7 @@ lock), WAL so readers in other processes are not blocked, a busy timeout for the
 waits between processes, and no emits, printing or network I/O inside a transaction:
 events are published after commit by the caller.
 
-PostgreSQL is different: psycopg2 is made cooperative (psycogreen, see `make_green`), so a
+PostgreSQL is different: psycopg2 is made cooperative (eventlet's patcher, see `make_green`), so a
 greenlet waiting on the server yields to the others, and each transaction takes its own
 connection from the pool: no process-wide lock. Connect and statement timeouts keep one
 stuck query from holding a connection for ever.
@@ -205,11 +205,15 @@ def _pg_engine(url: str, pool_size: int, connect_timeout_s: int, statement_timeo
 
 
 def make_green() -> None:
-    """Make psycopg2 yield to eventlet's hub while it waits on the server (call after monkey patching)."""
-    import warnings
+    """Make psycopg2 wait on PostgreSQL through eventlet's hub (call after monkey patching).
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # psycogreen imports eventlet, which announces its deprecation
-        from psycogreen.eventlet import patch_psycopg
+    `eventlet.monkey_patch()` already installs psycopg2's wait callback (eventlet.support.psycopg2_patcher,
+    the same mechanism as psycogreen); this makes sure of it, as a server whose queries block the hub
+    serves one request at a time however large its pool.
+    """
+    import psycopg2.extensions
 
-    patch_psycopg()
+    if psycopg2.extensions.get_wait_callback() is None:
+        from eventlet.support import psycopg2_patcher
+
+        psycopg2_patcher.make_psycopg_green()
