@@ -613,30 +613,31 @@ def servers(
 
 
 def run_db(kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    out: dict[str, Any] = {"db": kind, "issue": [], "cycles": [], "floor": {}, "screens": []}
+    out: dict[str, Any] = {"db": kind, "issue": [], "cycles": [], "screens": []}
     with tempfile.TemporaryDirectory(prefix="hallq-hotpath-") as tmp:
         folder = Path(tmp)
         with servers(kind, folder, HALL) as (hallq, floor, token, url):
             assert floor is not None
             for clients in (1, 8):
                 floor_rows(floor, clients, 50)  # warm-up
-                out["floor"][clients] = floor_rows(floor, clients, args.n).summary()
             for depth in args.depths:
                 reset(url)
                 open_counters(hallq, token, COUNTERS)  # the forecast has counters to run
                 prefill(hallq, depth)
                 issue(hallq, 1, 20)  # warm-up
-                for clients in (1, 8):
+                for clients in (1, 8):  # the floor just before each run: the machine's load is shared by both
+                    bare = floor_rows(floor, clients, args.n).summary()
                     run = issue(hallq, clients, args.n)
                     run.depth = depth
-                    out["issue"].append(run.summary())
+                    out["issue"].append({**run.summary(), "floor": bare})
                 called: list[str] = []
                 for clients in (1, 8):
                     run_depth = waiting(hallq)
                     open_counters(hallq, token, COUNTERS)
+                    bare = floor_rows(floor, clients, args.n).summary()
                     run = cycles(hallq, token, clients, args.n, called)
                     run.depth = run_depth
-                    summary = run.summary()
+                    summary = {**run.summary(), "floor": bare}
                     summary["check"] = check_claims(url, called) if clients == 8 else None
                     out["cycles"].append(summary)
                     prefill(hallq, max(0, run_depth - waiting(hallq)))  # back to the depth for the next run
@@ -661,21 +662,20 @@ def run_db(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def ratios(r: dict[str, Any]) -> list[list[object]]:
     rows: list[list[object]] = []
-    floor = r["floor"]
     for run in r["issue"]:
-        f = floor[run["clients"]]
+        f = run["floor"]
         rows.append(
             [
                 r["db"],
                 f"issue, {run['clients']} client(s), {run['depth']} waiting",
                 f"{run['per_s']:.0f}/s p50 {run['p50_ms']:.1f} p99 {run['p99_ms']:.1f} ms",
-                f"{f['per_s']:.0f}/s",
+                f"{f['per_s']:.0f}/s, {f['cpu_ms_per_request']:.2f} ms CPU",
                 run["per_s"] / f["per_s"],
                 run["cpu_ms_per_request"],
             ]
         )
     for run in r["cycles"]:
-        f = floor[run["clients"]]
+        f = run["floor"]
         check = run.get("check")
         verdict = "" if check is None else (" exactly once" if check["ok"] else " PROBLEMS")
         rows.append(
@@ -683,7 +683,7 @@ def ratios(r: dict[str, Any]) -> list[list[object]]:
                 r["db"],
                 f"call-next+finish, {run['clients']} counter(s), {run['depth']} waiting",
                 f"{run['per_s'] / 2:.0f} cycles/s ({run['per_s']:.0f} req/s) p99 {run['p99_ms']:.1f} ms{verdict}",
-                f"{f['per_s']:.0f}/s",
+                f"{f['per_s']:.0f}/s, {f['cpu_ms_per_request']:.2f} ms CPU",
                 run["per_s"] / f["per_s"],
                 run["cpu_ms_per_request"],
             ]
