@@ -204,7 +204,7 @@ class Publisher:
         self.socketio.emit(event, data, namespace=namespace, to=room)
 
 
-REFRESH_PAUSE_S = 0.1  # between two forecast runs of one hall
+REFRESH_PAUSE_S = 0.25  # between two forecast runs of one hall
 REFRESH_SHARE = 4  # ... and at least this many times the run's own time: forecasting takes at most 1/5 of the CPU
 
 

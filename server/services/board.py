@@ -132,6 +132,21 @@ class Boards:
         self._boards[hall.id] = board
         return board
 
-    def fresh(self, hall_id: str, version: tuple[Any, ...] | None) -> Board | None:
-        board = self._boards.get(hall_id)
-        return board if board is not None and board.version == version else None
+    def quick_place(
+        self, s: Session, hall: Hall, row: Any, ahead: int, now: datetime, before: tuple[Any, ...] | None
+    ) -> queue.Place | None:
+        """A just-issued ticket's place without running the forecast, or None when it must run.
+
+        `before` is the ledger's last line before this ticket: if the board was made from exactly that
+        state, a normal ticket's estimate is the board's newcomer estimate (exact). Otherwise a busy
+        server answers from the last board, `served_now` read now, and refreshes it off the path.
+        """
+        board = self._boards.get(hall.id)
+        if board is None:
+            return None
+        if board.version == before and not row.priority:
+            return board.place(row, ahead, now, newcomer=True)
+        if self.on_stale is not None and board.waiting > self.sync_limit:
+            self.on_stale(hall.id)
+            return board.place(row, ahead, now, queue.desks(s, hall))
+        return None

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, false, func, or_, select, true
+from sqlalchemy import and_, bindparam, false, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from server.engine.estimate import est_wait_s, forecast_with_newcomers, recent_average
@@ -48,18 +48,27 @@ _WAITING_ROWS = select(*_QUEUE_COLUMNS).where(
 _HALL_WAITING = select(*_QUEUE_COLUMNS).where(_IS_WAITING)
 _SENT = select(*_QUEUE_COLUMNS).where(_IS_WAITING, _T.id.not_in(_TAKEN), _T.target_counter.in_(_COUNTERS))
 CALL_WINDOW = 16  # more than the counters that can race for the same head of the queue
-_HEADS = (
-    select(*_QUEUE_COLUMNS)
-    .where(
-        _IS_WAITING,
-        _T.id.not_in(_TAKEN),
-        _T.service_id.in_(_SERVICES),
-        _T.target_counter.is_(None),
-        _T.priority == bindparam("priority"),
+
+
+def _heads(priority: bool) -> Any:
+    """The first CALL_WINDOW waiting tickets of these services' priority or normal queues."""
+    return (
+        select(*_QUEUE_COLUMNS)
+        .where(
+            _IS_WAITING,
+            _T.id.not_in(_TAKEN),
+            _T.service_id.in_(_SERVICES),
+            _T.target_counter.is_(None),
+            _T.priority == (true() if priority else false()),
+        )
+        .order_by(_T.order_at, _T.seq)
+        .limit(CALL_WINDOW)
+        .subquery()
     )
-    .order_by(_T.order_at, _T.seq)
-    .limit(CALL_WINDOW)
-)
+
+
+# One statement: tickets sent to these counters, then both queues' heads (each limited inside its subquery).
+_CANDIDATES = union_all(_SENT, select(_heads(True)), select(_heads(False)))
 _COUNTS = select(_T.service_id, func.count()).where(_IS_WAITING).group_by(_T.service_id)
 _COUNTER_ROWS = select(CounterRow).where(CounterRow.hall_id == bindparam("hall"))
 _RECENT = (
@@ -125,11 +134,7 @@ def call_candidates(
     the priority and normal queues of these services (the engine only ever takes a head)."""
     params: dict[str, Any] = {"hall": hall_id, "services": list(services), "counters": list(counters)}
     params["taken"] = list(taken)
-    conn = session.connection()
-    rows = list(conn.execute(_SENT, params).all())
-    for priority in (True, False):
-        rows.extend(conn.execute(_HEADS, {**params, "priority": priority}).all())
-    return [candidate(r) for r in rows]
+    return [candidate(r) for r in session.connection().execute(_CANDIDATES, params)]
 
 
 def waiting_counts(session: Session, hall: Hall) -> dict[str, int]:

@@ -89,10 +89,8 @@ def issue_ticket(
         s.connection().execute(_INSERT_TICKET, _ticket_values(row))
         ledger.insert(s, hall.id, "issued", now, ticket_id=row.id, service=service.id, priority=priority or None)
         ahead = queue.ahead_count(s, row)
-    fresh = ctx.boards.fresh(hall.id, before) if not priority else None
-    if fresh is not None:  # nothing changed since the forecast: a newcomer's place in it is this ticket's
-        where = fresh.place(row, ahead, now, newcomer=True)
-    else:
+        where = ctx.boards.quick_place(s, hall, row, ahead, now, before)
+    if where is None:  # a small hall, or no background refresh: work the forecast out now
         with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
             where = ctx.boards.place(s, hall, row, ahead, now)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
