@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from server.engine.errors import HallError, not_found
@@ -27,6 +27,8 @@ from . import queue
 from .context import Context
 
 _TICKET_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_JOB_COLUMNS = [c.key for c in PrintJobRow.__table__.columns]
+_INSERT_JOB = insert(PrintJobRow.__table__)
 STATES = ("ok", "paper_low", "paper_out", "offline")
 READY = ("ok", "paper_low")  # a printer in these states is sent jobs
 
@@ -43,7 +45,16 @@ class Claimed:
     track_url: str
 
 
-def add(s: Session, hall: Hall, kiosk: Kiosk, ticket: TicketRow, track_url: str, now: datetime) -> PrintJobRow | None:
+def add(
+    s: Session,
+    hall: Hall,
+    kiosk: Kiosk,
+    ticket: TicketRow,
+    track_url: str,
+    now: datetime,
+    reprint: bool = False,
+    requested_by: str | None = None,
+) -> PrintJobRow | None:
     """Queue the ticket's slip for the kiosk's printer, inside the caller's transaction (None: no printer)."""
     if kiosk.printer.kind == "none":
         return None
@@ -53,12 +64,14 @@ def add(s: Session, hall: Hall, kiosk: Kiosk, ticket: TicketRow, track_url: str,
         kiosk_id=kiosk.id,
         ticket_id=ticket.id,
         status="pending",
-        reprint=False,
+        reprint=reprint,
+        requested_by=requested_by,
         sends=0,
         track_url=track_url,
         created_at=now,
     )
-    s.add(job)
+    # A plain INSERT on the connection, like the ticket's own on the issue path (no ORM flush).
+    s.connection().execute(_INSERT_JOB, {c: getattr(job, c) for c in _JOB_COLUMNS})
     return job
 
 
@@ -201,9 +214,8 @@ def reprint(
             .values(status="superseded", track_url=None)
         )
         ticket.token_hash = token_hash(token)
-        job = add(s, hall, kiosk, ticket, f"{track_base.rstrip('/')}/t/{token}", now)
+        job = add(s, hall, kiosk, ticket, f"{track_base.rstrip('/')}/t/{token}", now, reprint=True, requested_by=by)
         assert job is not None
-        job.reprint, job.requested_by = True, by
         body = {"job": job.id, "ticket": ticket.id, "number": ticket.number, "kiosk": kiosk.id}
     body |= {"reprint": True, "status": "pending", "track_url": f"{track_base.rstrip('/')}/t/{token}"}
     return body, [PrintQueued(hall.id, kiosk.id, body["job"]), TicketChanged(hall.id, ticket.id)]

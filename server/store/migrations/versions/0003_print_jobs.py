@@ -1,14 +1,14 @@
 """print jobs and printer states
 
 Revision ID: 0003_print_jobs
-Revises: 0001
+Revises: 0008_queue_index
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_print_jobs"
-down_revision = "0001"
+down_revision = "0008_queue_index"
 branch_labels = None
 depends_on = None
 
