@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
+
+from .calendar import Calendar, day_bounds, deadline
 
 
 class TicketStatus(enum.StrEnum):
@@ -45,11 +47,18 @@ class Hours:
     days: frozenset[int] = frozenset(range(5))
     periods: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 0)), (time(13, 30), time(17, 30)))
 
-    def is_open(self, local: datetime) -> bool:
-        """Whether tickets may be issued at this hall-local moment."""
+    def is_open(self, local: datetime, calendar: Calendar | None = None) -> bool:
+        """Whether tickets may be issued at this hall-local moment.
+
+        With the hall's calendar, a holiday closes and a make-up working day (调休) opens these hours
+        as on any of their days; "always" stays open whatever the date (the demo can be tried any day).
+        """
         if self.always:
             return True
-        if local.weekday() not in self.days:
+        day = local.date()
+        if calendar is not None and day in calendar.holidays:
+            return False
+        if local.weekday() not in self.days and not (calendar is not None and day in calendar.workdays):
             return False
         now = local.time()
         return any(start <= now < end for start, end in self.periods)
@@ -116,6 +125,7 @@ class Hall:
     counters: tuple[Counter, ...]
     kiosks: tuple[Kiosk, ...] = ()
     displays: tuple[Display, ...] = ()
+    calendar: Calendar = field(default_factory=Calendar)
 
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
@@ -133,3 +143,15 @@ class Hall:
     def day_of(self, moment: datetime) -> str:
         """The hall-local date (YYYY-MM-DD) that numbers and reports belong to."""
         return self.local(moment).date().isoformat()
+
+    def day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """[start, end) of a hall-local day in UTC (23 or 25 hours on a DST change)."""
+        return day_bounds(day, self.timezone)
+
+    def is_open(self, service: Service, moment: datetime) -> bool:
+        """Whether this service takes tickets at this moment: enabled, within its hours, on the calendar."""
+        return service.enabled and service.hours.is_open(self.local(moment), self.calendar)
+
+    def deadline(self, moment: datetime, working_days: int) -> datetime:
+        """The same hall-local time `working_days` working days after `moment` (complaint deadlines)."""
+        return deadline(self.calendar, self.timezone, moment, working_days)

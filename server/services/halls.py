@@ -33,7 +33,7 @@ def halls(ctx: Context) -> list[dict[str, Any]]:
 
 def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
     hall = ctx.hall(hall_id)
-    now = hall.local(ctx.clock.now())
+    now = ctx.clock.now()
     with ctx.db.read() as s:
         counts = queue.waiting_counts(s, hall)
         hall_desks = queue.desks(s, hall)
@@ -43,7 +43,7 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "name": svc.name,
                 "name_en": svc.name_en,
                 "prefix": svc.prefix,
-                "open": svc.enabled and svc.hours.is_open(now),
+                "open": hall.is_open(svc, now),
                 "waiting": counts[svc.id],
                 "est_wait_s": queue.new_ticket_wait_s(s, hall, svc, counts[svc.id], hall_desks),
                 "served_now": served_now(hall_desks, svc.id),

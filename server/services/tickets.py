@@ -90,7 +90,7 @@ def issue_ticket(
 
 
 def _check_open(service: Service, hall: Hall, now: datetime) -> None:
-    if not service.enabled or not service.hours.is_open(hall.local(now)):
+    if not hall.is_open(service, now):
         raise HallError("service_closed", 409, "this service is not taking tickets now")
 
 
