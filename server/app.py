@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from server import realtime
 from server.clock import SystemClock
 from server.config import Config
 from server.engine.errors import HallError
+from server.logs import mask_path
 from server.printing import Printing
 from server.ratelimit import RateLimiter
 from server.services import halls
@@ -26,6 +28,7 @@ from server.services.context import Clock, Context
 from server.store.db import Database
 
 log = logging.getLogger("hallq")
+access = logging.getLogger("hallq.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # Scripts and styles only from our own files (no inline code); media and images may be data:/blob: (voice, QR).
 CSP = (
@@ -93,9 +96,9 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     socketio = SocketIO(
         app,
-        async_mode=settings.async_mode,
+        async_mode=settings.async_mode,  # type: ignore[arg-type]  # checked at load: one of ASYNC_MODES
         message_queue=settings.message_queue,
-        cors_allowed_origins=settings.public_url or None,
+        cors_allowed_origins=settings.public_url or None,  # type: ignore[arg-type]  # None: same origin only
         json=None,
     )
     hallq = Hallq(config, socketio, clock or SystemClock())
@@ -127,10 +130,16 @@ def _install_edges(app: Flask) -> None:
     def _request_id() -> None:
         sent = request.headers.get("X-Request-Id", "")
         g.request_id = sent if REQUEST_ID.match(sent) else secrets.token_hex(8)
+        g.started = time.perf_counter()
 
     @app.after_request
     def _headers(response: Any) -> Any:
         response.headers["X-Request-Id"] = g.get("request_id", "-")
+        ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        # The formatter adds rid=; the path has no query string and no resident's token (logs.mask_path).
+        access.info(
+            "method=%s path=%s status=%d ms=%.1f", request.method, mask_path(request.path), response.status_code, ms
+        )
         response.headers.setdefault("Content-Security-Policy", CSP)
         if (request.endpoint or "").endswith("static") and response.status_code in (200, 304):
             vendored = request.path.startswith("/static/vendor/")
@@ -154,8 +163,9 @@ def _install_edges(app: Flask) -> None:
         code = re.sub(r"[^a-z0-9]+", "_", (e.name or "error").lower()).strip("_")
         response = jsonify(error_body(code, e.description or e.name or "error"))
         response.status_code = e.code or 500
-        if e.code == 405 and e.valid_methods:
-            response.headers["Allow"] = ", ".join(e.valid_methods)
+        allowed = getattr(e, "valid_methods", None)  # MethodNotAllowed's, on 405
+        if e.code == 405 and allowed:
+            response.headers["Allow"] = ", ".join(allowed)
         return response
 
     @app.errorhandler(DBAPIError)

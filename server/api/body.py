@@ -33,7 +33,8 @@ def json_object(optional: bool = False) -> dict[str, Any]:
         raise HallError("malformed_json", 400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise HallError("invalid_body", 422, "the body must be a JSON object")
-    return _clean(data)
+    cleaned: dict[str, Any] = _clean(data)
+    return cleaned
 
 
 def _clean(value: Any) -> Any:

@@ -31,22 +31,24 @@ class Result:
 
 
 Outcome_ = tuple[Result, list[Event]]
+# One counter action inside its transaction: (session, hall, counter, its row, its partner's row, now, clerk).
+Action = Callable[[Session, Hall, Counter, CounterRow, CounterRow | None, datetime, str | None], list[Event]]
 
 
-def _lock(s: Session, counter_id: str) -> CounterRow:
+def _lock(s: Session, hall: Hall, counter_id: str) -> CounterRow:
     """The counter's row, locked for this transaction (PostgreSQL; SQLite holds the write lock already)."""
     row = s.scalars(select(CounterRow).where(CounterRow.id == counter_id).with_for_update()).first()
     if row is None:  # counters are seeded at start-up; this covers one added to the config since
-        row = CounterRow(id=counter_id, state="closed", priority_streak=0)
+        row = CounterRow(id=counter_id, hall_id=hall.id, state="closed", priority_streak=0)
         s.add(row)
         s.flush()
     return row
 
 
-def _lock_pair(s: Session, counter: Counter) -> tuple[CounterRow, CounterRow | None]:
+def _lock_pair(s: Session, hall: Hall, counter: Counter) -> tuple[CounterRow, CounterRow | None]:
     """Lock a counter and its partner in id order, so two partners acting at once cannot deadlock."""
     ids = sorted({counter.id, *([counter.partner] if counter.partner else [])})
-    rows = {i: _lock(s, i) for i in ids}
+    rows = {i: _lock(s, hall, i) for i in ids}
     return rows[counter.id], rows.get(counter.partner) if counter.partner else None
 
 
@@ -59,11 +61,11 @@ def _desk(hall: Hall, row: CounterRow | None, counter_id: str | None) -> rules.D
     return rules.Desk(counter, CounterState(row.state if row is not None else "closed"))
 
 
-def _act(ctx: Context, counter_id: str, clerk: str | None, action: Callable[..., list[Event]]) -> Outcome_:
+def _act(ctx: Context, counter_id: str, clerk: str | None, action: Action) -> Outcome_:
     """Run one action in one transaction; record cover lost or restored by any state change."""
     hall, counter = ctx.counter(counter_id)
     with ctx.db.write() as s:
-        row, partner_row = _lock_pair(s, counter)
+        row, partner_row = _lock_pair(s, hall, counter)
         now = ctx.clock.now()  # read under the lock: the ledger's times follow the order things happened
         before = rules.uncovered_counters(list(queue.desks(s, hall).values()))
         events = action(s, hall, counter, row, partner_row, now, clerk or row.clerk)
@@ -118,7 +120,15 @@ def _served_changed(hall: Hall, counter: Counter) -> QueueChanged:
 
 
 def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if row.state == CounterState.OPEN.value:
             return []
         if row.state == CounterState.AWAY.value:
@@ -135,7 +145,15 @@ def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner_row, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner_row: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         if row.state == CounterState.CLOSED.value:
@@ -151,7 +169,15 @@ def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner_row, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner_row: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "this counter still holds a ticket")
         desk = _desk(hall, row, counter.id)
@@ -160,7 +186,7 @@ def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         if desk.state is not CounterState.OPEN:
             raise HallError("counter_not_open", 409, "open the counter before calling")
         served = rules.covered_counters(desk, partner)
-        services = {sid for cid in served for sid in hall.counter(cid).services}  # type: ignore[union-attr]
+        services = {sid for cid in served for c in [hall.counter(cid)] if c is not None for sid in c.services}
         taken: set[str] = set()  # tickets another process claimed while we chose
         while True:
             waiting = queue.call_candidates(s, hall.id, services, served, taken)
@@ -215,7 +241,15 @@ def _claim(s: Session, ticket_id: str, counter_id: str, now: Any) -> TicketRow |
 
 
 def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         ticket = _held(s, row, "recall")
         ticket.recalls += 1
         _log(s, hall, "recalled", now, ticket, counter, who, count=ticket.recalls, service=ticket.service_id)
@@ -228,7 +262,15 @@ def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         ticket = _held(s, row, "start")
         ticket.status = TicketStatus.SERVING.value
         ticket.started_at = now  # like called_at, the latest passage; the ledger keeps every one
@@ -248,7 +290,15 @@ def finish(
     if missing and result is not Outcome.INCOMPLETE:
         raise invalid("missing materials are listed only with the outcome 'incomplete'")
 
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         ticket = _held(s, row, "finish")
         from_call = ticket.status == TicketStatus.CALLED.value
         if from_call:  # finished without start: service counts from the call (engine/timing.py, docs/api.md)
@@ -268,7 +318,15 @@ def finish(
 
 
 def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         ticket = _held(s, row, "no_show")
         ticket.status = TicketStatus.NO_SHOW.value
         ticket.finished_at = now
@@ -295,7 +353,15 @@ def transfer(
     if (service_id is None) == (to_counter is None):
         raise invalid("give exactly one of 'service' or 'counter'")
 
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if service_id is not None:
             ctx.service(hall, service_id)
         if to_counter is not None:
@@ -333,7 +399,15 @@ def transfer(
 
 
 def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner_row, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner_row: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         desk = _desk(hall, row, counter.id)
@@ -347,7 +421,15 @@ def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -
 
 
 def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         desk = _desk(hall, row, counter.id)
         assert desk is not None
         rules.check_back(desk)
