@@ -98,6 +98,7 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
         app,
         async_mode=settings.async_mode,  # type: ignore[arg-type]  # checked at load: one of ASYNC_MODES
         message_queue=settings.message_queue,
+        channel=settings.message_channel,
         cors_allowed_origins=settings.public_url or None,  # type: ignore[arg-type]  # None: same origin only
         json=None,
     )
