@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 
+from support.env import ROOT
 from support.server import Server
 from support.sockets import Listener
 
 NOT_SERVED_ZH = "暂无窗口办理此业务，请咨询服务台"
-NOT_SERVED_EN = "No window serves this queue right now; please ask at the service desk"
+# The English words are the track page's to choose: take them from its catalogue.
+_TRACK = json.loads((ROOT / "server" / "strings" / "track.json").read_text(encoding="utf-8"))
+NOT_SERVED_EN = _TRACK["en"]["track_not_served"].split("{")[0].strip()
+assert _TRACK["zh-CN"]["track_not_served"].startswith(NOT_SERVED_ZH)
 
 
 def _service(hall: Server, service: str) -> dict:
