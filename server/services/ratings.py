@@ -64,7 +64,6 @@ def rate(ctx: Context, token: str, level: int, comment: str | None) -> tuple[dic
                         due_at=hall.deadline(now, settings.fix_days),
                     )
                 )
-                # The ticket goes in the line's own ticket column (append's keyword for it is the row).
                 ledger.insert(s, hall.id, "complaint_opened", now, ticket_id=ticket.id, counter=ticket.served_by)
             s.flush()
     except IntegrityError:  # two ratings raced; the unique ticket_id kept the first
