@@ -64,6 +64,7 @@ PARAMETERS = {
     "counter": "a counter id, as GET /api/v1/halls/{hall}/counters lists",
     "token": "the ticket's tracking token (the last part of its track_url)",
     "kiosk": "a kiosk id, as GET /api/v1/halls/{hall}/kiosks lists",
+    "ticket": "a ticket's id (as the issue answer and the ledger give it)",
 }
 REQUEST_ID = {"X-Request-Id": {"$ref": "#/components/headers/RequestId"}}
 
