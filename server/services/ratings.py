@@ -76,7 +76,6 @@ def rate(ctx: Context, token: str, level: int, comment: str | None) -> tuple[dic
                         due_at=add_working_days(hall, now, settings.fix_days),
                     )
                 )
-                # the ticket's line without touching its wait and service totals
                 ledger.insert(s, hall.id, "complaint_opened", now, ticket_id=ticket.id, counter=ticket.served_by)
             s.flush()
     except IntegrityError:  # two ratings raced; the unique ticket_id kept the first
