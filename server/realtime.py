@@ -32,6 +32,10 @@ def counter_room(counter: str) -> str:
     return f"counter:{counter}"
 
 
+def kiosk_room(kiosk: str) -> str:
+    return f"kiosk:{kiosk}"
+
+
 class Publisher:
     """Turns committed events into Socket.IO messages (through Redis when several processes run)."""
 
@@ -44,18 +48,23 @@ class Publisher:
         counts_only: set[str] = set()
         changed_tickets: dict[str, str] = {}
         changed_counters: set[tuple[str, str]] = set()
+        kiosk_halls: set[str] = set()  # kiosks show each service's wait: any queue or counter change moves it
         for e in events:
             if isinstance(e, Called):
                 self._emit("call", call_message(self.ctx, e), "/display", hall_room(e.hall))
             elif isinstance(e, QueueChanged) and not e.places_moved:
                 counts_only.add(e.hall)
+                kiosk_halls.add(e.hall)
             elif isinstance(e, QueueChanged):
                 queues[e.hall][0].update(e.services)
                 queues[e.hall][1].update(e.counters)
+                kiosk_halls.add(e.hall)
             elif isinstance(e, TicketChanged):
                 changed_tickets[e.ticket] = e.hall
-            elif isinstance(e, CounterChanged) and e.counter:
-                changed_counters.add((e.hall, e.counter))
+            elif isinstance(e, CounterChanged):
+                kiosk_halls.add(e.hall)
+                if e.counter:
+                    changed_counters.add((e.hall, e.counter))
         for hall_id in counts_only - set(queues):
             self._publish_queue(hall_id, set(), set(), changed_tickets)
         for hall_id, (services, counter_ids) in queues.items():
@@ -64,6 +73,14 @@ class Publisher:
         for hall_id, counter_id in sorted(changed_counters):
             self._emit("counter", counter_message(self.ctx, counter_id), "/counter", counter_room(counter_id))
             self._emit("counters", halls.counters(self.ctx, hall_id), "/admin", hall_room(hall_id))
+        for hall_id in sorted(kiosk_halls):
+            if self.ctx.hall(hall_id).kiosks:
+                self._emit("services", halls.services(self.ctx, hall_id), "/kiosk", hall_room(hall_id))
+
+    def printer_changed(self, kiosk_id: str, state: str, alert: dict[str, Any], hall_id: str) -> None:
+        """A kiosk printer's new state: to that kiosk's page, and as an alert to the hall's managers."""
+        self._emit("printer", {"kiosk": kiosk_id, "state": state}, "/kiosk", kiosk_room(kiosk_id))
+        self._emit("alert", alert, "/admin", hall_room(hall_id))
 
     def _publish_queue(
         self, hall_id: str, services: set[str], counter_ids: set[str], changed_tickets: dict[str, str]
@@ -137,8 +154,13 @@ def _socket_principal(ctx: Context, auth: Any) -> Principal | None:
     return user_principal(ctx, user) if isinstance(user, str) else None
 
 
-def register(socketio: SocketIO, ctx: Context) -> None:
-    """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md)."""
+def register(socketio: SocketIO, ctx: Context, printer_state: Any = None, alerts: Any = None) -> None:
+    """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md).
+
+    `printer_state(kiosk)` reads a kiosk printer's state; `alerts(hall)` lists the hall's staff alerts.
+    """
+    printer_state = printer_state or (lambda kiosk: "none")
+    alerts = alerts or (lambda hall: [])
 
     @socketio.on("connect", namespace="/display")
     def display_connect(auth: Any = None) -> bool:
@@ -167,9 +189,11 @@ def register(socketio: SocketIO, ctx: Context) -> None:
         found = ctx.config.find_kiosk(request.args.get("kiosk", ""))
         if found is None:
             return False
-        hall, _ = found
+        hall, kiosk = found
         join_room(hall_room(hall.id))
+        join_room(kiosk_room(kiosk.id))
         emit("services", halls.services(ctx, hall.id))
+        emit("printer", {"kiosk": kiosk.id, "state": printer_state(kiosk)})
         return True
 
     @socketio.on("connect", namespace="/counter")
@@ -194,6 +218,7 @@ def register(socketio: SocketIO, ctx: Context) -> None:
             return False
         join_room(hall_room(hall_id))
         emit("counters", halls.counters(ctx, hall_id))
+        emit("alerts", alerts(ctx.hall(hall_id)))
         with ctx.db.read() as s:
             emit("waiting", queue.waiting_counts(s, ctx.hall(hall_id)))
         return True

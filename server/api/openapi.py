@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .body import Field
+from .kiosks import ENROLL_FIELDS
 from .public import RATING_FIELDS, TICKET_FIELDS
 from .staff import AWAY_FIELDS, FINISH_FIELDS, TRANSFER_FIELDS
 
@@ -187,6 +188,17 @@ def request_schemas() -> dict[str, Schema]:
             oneOf=[{"required": ["service"]}, {"required": ["counter"]}],
         ),
         "AwayRequest": body_schema(AWAY_FIELDS),
+        "EnrollmentRequest": body_schema(
+            ENROLL_FIELDS,
+            {
+                "valid_minutes": {
+                    "minimum": 1,
+                    "maximum": 43200,
+                    "default": 1440,
+                    "description": "how long the link lasts",
+                }
+            },
+        ),
         NO_BODY: body_schema([], description="no body, or an empty object"),
     }
 
@@ -226,6 +238,7 @@ def response_schemas() -> dict[str, Schema]:
                 "time_limit_days": integer(minimum=0),
                 "materials": array(string()),
                 "fee": string(),
+                "group": enum(["admin", "life"], description="the kiosk's grouping: 行政事务 or 生活服务"),
             },
             required=["id", "name", "prefix", "open", "waiting", "est_wait_s"],
         ),
@@ -363,6 +376,23 @@ def response_schemas() -> dict[str, Schema]:
                 "ratings",
             ],
         ),
+        "Enrollment": obj(
+            {
+                "kiosk": string(),
+                "url": string(format="uri", description="open once on the kiosk's browser: it sets the device cookie"),
+                "expires_at": timestamp(),
+            }
+        ),
+        "Alert": obj(
+            {
+                "kind": enum(["printer"]),
+                "kiosk": string(),
+                "kiosk_name": string(),
+                "state": enum(PRINTER_STATES),
+                "active": boolean(description="false in the live event once the printer is fine again"),
+                "since": nullable(timestamp(description="when it went wrong, as this server process saw it")),
+            }
+        ),
         "Call": obj(
             {
                 "ticket": ticket_id,
@@ -402,6 +432,14 @@ def query_param(name: str, schema: Schema, description: str, required: bool = Fa
 HALL = path_param("hall", "a hall id, as GET /api/v1/halls lists")
 COUNTER = path_param("counter", "a counter id, as GET /api/v1/halls/{hall}/counters lists")
 TOKEN = path_param("token", "the ticket's tracking token (the last part of its track_url)")
+KIOSK = path_param("kiosk", "a kiosk id, as GET /api/v1/halls/{hall}/kiosks lists")
+IDEMPOTENCY_KEY: Schema = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "one random key per tap (a UUID): the same key again answers the same ticket, never a second one",
+    "schema": string(pattern="^[A-Za-z0-9_.:-]{16,64}$"),
+}
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"sessionCookie": []}]
 
@@ -528,10 +566,14 @@ def public_operations() -> list[Operation]:
         operation(
             "post", "/halls/{hall}/tickets", "issue_ticket", "Take a ticket (the kiosk's call)", "tickets",
             answer("the new ticket", ref("IssuedTicket")), status=201,
-            params=[HALL], body=request_body("TicketRequest"),
+            params=[HALL, IDEMPOTENCY_KEY], body=request_body("TicketRequest"),
             errors={
+                403: "forbidden: the body names a kiosk but the call carries neither that kiosk's bearer token "
+                "nor the device cookie of a page enrolled for it (nothing is issued or printed)",
                 404: "not_found: unknown hall, service or kiosk",
                 409: "service_closed (outside opening hours, or disabled) or daily_limit",
+                422: "invalid_body, unknown_field; invalid_idempotency_key; idempotency_key_reused for a key "
+                "already used with another body",
                 429: None,
             },
         ),
@@ -550,6 +592,24 @@ def public_operations() -> list[Operation]:
                 422: "invalid_body, unknown_field, or invalid_level for a level outside 1..5",
                 429: None,
             },
+        ),
+    ]  # fmt: skip
+
+
+def kiosk_operations() -> list[Operation]:
+    """kiosks.py: enrolling kiosk browsers and staff alerts (supervisors and admins of the hall)."""
+    return [
+        operation(
+            "post", "/kiosks/{kiosk}/enrollments", "enroll_kiosk",
+            "A one-time link that enrolls a browser as this kiosk", "kiosks",
+            answer("the link and when it expires", ref("Enrollment")), status=201,
+            params=[KIOSK], body=request_body("EnrollmentRequest", required=False),
+            errors={404: "not_found: unknown kiosk"}, secured=True,
+        ),
+        operation(
+            "get", "/halls/{hall}/alerts", "list_alerts", "What needs staff now (kiosk printers)", "kiosks",
+            answer("kiosk printers out of paper, low on paper or offline", array(ref("Alert"))),
+            params=[HALL], errors={404: None}, secured=True,
         ),
     ]  # fmt: skip
 
@@ -607,7 +667,7 @@ def staff_operations() -> list[Operation]:
 
 def paths() -> dict[str, dict[str, Schema]]:
     out: dict[str, dict[str, Schema]] = {}
-    for method, path, op in [*public_operations(), *staff_operations()]:
+    for method, path, op in [*public_operations(), *staff_operations(), *kiosk_operations()]:
         out.setdefault(PREFIX + path, {})[method] = op
     return out
 
@@ -621,7 +681,14 @@ def components() -> Schema:
             "bearerAuth": {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "`hallq token create --counter ID` (that counter) or `--role admin|supervisor`",
+                "description": "`hallq token create --counter ID` (that counter), `--kiosk ID` (that kiosk's "
+                "tickets) or `--role admin|supervisor`",
+            },
+            "kioskDevice": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": "hq_kiosk",
+                "description": "an enrolled kiosk page's device cookie (HttpOnly, SameSite=Strict)",
             },
             "sessionCookie": {
                 "type": "apiKey",
@@ -652,6 +719,7 @@ def document() -> dict[str, Any]:
                 "description": "counter actions (that counter's token, its hall's staff, or an admin)",
             },
             {"name": "reports", "description": "complaints, ledger and reports (supervisor or admin)"},
+            {"name": "kiosks", "description": "enrolling kiosk browsers, staff alerts (supervisor or admin)"},
         ],
         "paths": paths(),
         "components": components(),

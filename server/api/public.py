@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import jsonify, request
@@ -11,7 +12,7 @@ from server.services import halls, ratings, tickets
 
 from . import api
 from .body import Field, json_object, parse
-from .guard import hq
+from .guard import hq, require_kiosk
 
 
 @api.get("/health")
@@ -48,27 +49,44 @@ TICKET_FIELDS = [
 ]
 
 
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{16,64}$")
+
+
+def _idempotency_key() -> str | None:
+    """The `Idempotency-Key` header: one random key per tap (a UUID), so a double tap issues once."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise HallError("invalid_idempotency_key", 422, "Idempotency-Key is 16-64 letters, digits, '_', '-', '.', ':'")
+    return key
+
+
 @api.post("/halls/<hall>/tickets")
 def issue_ticket(hall: str) -> Any:
     app = hq()
-    app.ctx.hall(hall)  # 404 before 422 for an unknown hall
+    hall_def = app.ctx.hall(hall)  # 404 before 422 for an unknown hall
     body = parse(json_object(), TICKET_FIELDS)
-    key = f"kiosk:{body['kiosk']}" if body.get("kiosk") else f"addr:{request.remote_addr}"
-    if not app.ticket_limiter.allow(key):
+    request_key = _idempotency_key()
+    kiosk = body.get("kiosk")
+    if kiosk:
+        app.ctx.kiosk(hall_def, kiosk)  # 404 for an unknown kiosk, then 403 without its credential
+        require_kiosk(kiosk)
+    # The kiosk is verified by now, so a stranger naming it cannot spend its limit.
+    if not app.ticket_limiter.allow(f"kiosk:{kiosk}" if kiosk else f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
     issued, events = tickets.issue_ticket(
-        app.ctx, hall, body["service"], body.get("priority", False), body.get("kiosk")
+        app.ctx, hall, body["service"], body.get("priority", False), kiosk, request_key=request_key
     )
     app.publisher.publish(events)
     row = issued.ticket
     track_url = app.track_url(issued.token)
-    if body.get("kiosk"):
-        app.print_ticket(body["kiosk"], issued, track_url)
-    hall_def = app.ctx.hall(hall)
+    if kiosk and not issued.replayed:
+        app.print_ticket(kiosk, issued, track_url)
     return jsonify(
         id=row.id,
         number=row.number,
-        service=row.service_id,
+        service=row.issued_service,
         status=row.status,
         priority=row.priority,
         ahead=issued.ahead,

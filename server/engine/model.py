@@ -34,6 +34,13 @@ class ServiceKind(enum.StrEnum):
     PROMISED = "promised"  # 承诺件: done within a promised time limit
 
 
+class ServiceGroup(enum.StrEnum):
+    """How the kiosk groups services for residents."""
+
+    ADMIN = "admin"  # 行政事务: certificates, registrations, permits
+    LIFE = "life"  # 生活服务: bills and household services paid at a window
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -69,6 +76,7 @@ class Service:
     avg_service_s: int = 300  # prior for the wait estimate until real services are measured
     fee: str = ""
     enabled: bool = True
+    group: ServiceGroup = ServiceGroup.ADMIN
 
 
 @dataclass(frozen=True)

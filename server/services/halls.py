@@ -49,6 +49,7 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "time_limit_days": svc.time_limit_days,
                 "materials": list(svc.materials),
                 "fee": svc.fee,
+                "group": svc.group.value,
             }
             for svc in hall.services
         ]

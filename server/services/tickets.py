@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server.engine.errors import HallError
 from server.engine.events import Event, QueueChanged, TicketChanged
 from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
-from server.store.models import NumberSeqRow, RatingRow, TicketRow
+from server.store.models import NumberSeqRow, RatingRow, TicketRequestRow, TicketRow
 
 from . import ledger, queue
 from .context import Context
+
+log = logging.getLogger("hallq.tickets")
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class Issued:
     token: str  # shown once: printed as the QR code, never stored in clear
     ahead: int
     est_wait_s: int
+    replayed: bool = False  # an idempotency key seen before: the same ticket again, nothing new issued
 
 
 def token_hash(token: str) -> str:
@@ -38,21 +44,37 @@ def new_id() -> str:
 
 
 def issue_ticket(
-    ctx: Context, hall_id: str, service_id: str, priority: bool = False, kiosk_id: str | None = None
+    ctx: Context,
+    hall_id: str,
+    service_id: str,
+    priority: bool = False,
+    kiosk_id: str | None = None,
+    request_key: str | None = None,
 ) -> tuple[Issued, list[Event]]:
-    """Hand out the next number of a service, if it is open and under its daily limit."""
+    """Hand out the next number of a service, if it is open and under its daily limit.
+
+    With a `request_key` (the kiosk's idempotency key per tap) a key already answered gives back the
+    same ticket and no events: a double tap or a retried request never makes a second ticket.
+    """
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
     if kiosk_id is not None:
         ctx.kiosk(hall, kiosk_id)
     now = ctx.clock.now()
-    if not service.enabled or not service.hours.is_open(hall.local(now)):
-        raise HallError("service_closed", 409, "this service is not taking tickets now")
     token = secrets.token_urlsafe(24)  # 192 bits
+    ticket_id = new_id()
+    key_hash = _key_hash(hall.id, kiosk_id, request_key) if request_key is not None else None
     with ctx.db.write() as s:
+        if key_hash is not None and request_key is not None:
+            asked = _fingerprint(service.id, priority, kiosk_id)
+            earlier = _claim_key(s, hall.id, key_hash, asked, ticket_id, _seal(token, request_key), now)
+            if earlier is not None:
+                return _replay(ctx, s, hall, earlier, request_key), []
+        if not service.enabled or not service.hours.is_open(hall.local(now)):
+            raise HallError("service_closed", 409, "this service is not taking tickets now")
         seq = _next_seq(s, hall, service, hall.day_of(now))
         row = TicketRow(
-            id=new_id(),
+            id=ticket_id,
             hall_id=hall.id,
             service_id=service.id,
             issued_service=service.id,
@@ -74,10 +96,101 @@ def issue_ticket(
         ledger.append(s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None)
     with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
         ahead, est = queue.place(s, hall, row, now)
+    if key_hash is not None:
+        _remember_answer(ctx, key_hash, ahead, est)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
     return Issued(row, token, ahead, est), events
+
+
+# -- idempotency keys ---------------------------------------------------------------------------------
+
+
+def _key_hash(hall_id: str, kiosk_id: str | None, key: str) -> str:
+    """Keys are scoped by hall and kiosk: one kiosk's key can never fetch another's ticket."""
+    return hashlib.sha256(f"hallq-request\0{hall_id}\0{kiosk_id or ''}\0{key}".encode()).hexdigest()
+
+
+def _fingerprint(service_id: str, priority: bool, kiosk_id: str | None) -> str:
+    return hashlib.sha256(f"{service_id}\0{int(priority)}\0{kiosk_id or ''}".encode()).hexdigest()
+
+
+def _pad(key: str, size: int) -> bytes:
+    pad, block = b"", 0
+    while len(pad) < size:
+        pad += hashlib.sha256(f"hallq-seal\0{block}\0{key}".encode()).digest()
+        block += 1
+    return pad[:size]
+
+
+def _seal(token: str, key: str) -> str:
+    """The track token, recoverable only with the idempotency key (which the database keeps only hashed)."""
+    raw = token.encode()
+    return bytes(a ^ b for a, b in zip(raw, _pad(key, len(raw)), strict=True)).hex()
+
+
+def _unseal(sealed: str, key: str) -> str:
+    raw = bytes.fromhex(sealed)
+    return bytes(a ^ b for a, b in zip(raw, _pad(key, len(raw)), strict=True)).decode()
+
+
+def _claim_key(
+    s: Session, hall_id: str, key_hash: str, asked: str, ticket_id: str, sealed: str, now: datetime
+) -> TicketRequestRow | None:
+    """Claim the key for the ticket about to be issued; the earlier answer's row when it was taken already.
+
+    INSERT .. ON CONFLICT DO NOTHING in the issuing transaction: on PostgreSQL a concurrent claim of the
+    same key waits for the first transaction, then finds its row; SQLite's write lock serialises them.
+    """
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    claimed = s.execute(
+        dialect.insert(TicketRequestRow)
+        .values(
+            key_hash=key_hash,
+            hall_id=hall_id,
+            ticket_id=ticket_id,
+            fingerprint=asked,
+            sealed_token=sealed,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(TicketRequestRow.key_hash)
+    ).scalar_one_or_none()
+    if claimed is not None:
+        return None
+    earlier = s.get(TicketRequestRow, key_hash)
+    if earlier is None:  # cannot happen: the conflict was with a committed row
+        raise HallError("idempotency_conflict", 409, "this request key is being used; try again")
+    if earlier.fingerprint != asked:
+        raise HallError(
+            "idempotency_key_reused", 422, "this Idempotency-Key was used for another ticket request; use a new key"
+        )
+    return earlier
+
+
+def _replay(ctx: Context, s: Session, hall: Hall, earlier: TicketRequestRow, key: str) -> Issued:
+    row = s.get(TicketRow, earlier.ticket_id)
+    if row is None:  # the day was cleared since: the key stands for nothing any more
+        raise HallError("not_found", 404, "the ticket of this Idempotency-Key no longer exists")
+    if earlier.ahead is not None and earlier.est_wait_s is not None:
+        ahead, est = earlier.ahead, earlier.est_wait_s
+    else:  # replayed before the first answer was written down: today's figures
+        ahead, est = queue.place(s, hall, row, ctx.clock.now())
+    return Issued(row, _unseal(earlier.sealed_token, key), ahead, est, replayed=True)
+
+
+def _remember_answer(ctx: Context, key_hash: str, ahead: int, est: int) -> None:
+    """Keep the first answer's figures so a replay answers exactly the same; best effort after commit."""
+    try:
+        with ctx.db.write() as s:
+            s.execute(
+                update(TicketRequestRow)
+                .where(TicketRequestRow.key_hash == key_hash)
+                .values(ahead=ahead, est_wait_s=est)
+            )
+    except SQLAlchemyError as e:  # the ticket is committed; a replay then recomputes the figures
+        log.warning("could not keep the answer of a ticket request: %s", str(e).splitlines()[0])
 
 
 def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:

@@ -133,6 +133,10 @@ class Server:
     def admin_token(self) -> str:
         return self.token("--role", "admin")
 
+    def kiosk_token(self, kiosk: str = "k1") -> str:
+        """The kiosk's own token: only with it (or an enrolled page) does a ticket name the kiosk."""
+        return self.token("--kiosk", kiosk)
+
     def get(self, path: str, token: str | None = None, **kw: Any) -> requests.Response:
         return requests.get(self.url + path, headers=_auth(token), timeout=10, **kw)
 
