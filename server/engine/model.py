@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -60,6 +60,20 @@ class Hours:
             return False
         now = local.time()
         return any(start <= now < end for start, end in self.periods)
+
+    def next_open(self, local: datetime) -> datetime | None:
+        """The first hall-local moment from `local` on when tickets may be issued (`local` itself when open)."""
+        if self.always or self.is_open(local):
+            return local
+        for offset in range(8):  # every weekday comes round within a week
+            day = local.date() + timedelta(days=offset)
+            if day.weekday() not in self.days:
+                continue
+            for start, _ in self.periods:
+                moment = datetime.combine(day, start, tzinfo=local.tzinfo)
+                if moment > local:
+                    return moment
+        return None
 
 
 @dataclass(frozen=True)

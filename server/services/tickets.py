@@ -32,6 +32,7 @@ class Issued:
     token: str  # shown once: printed as the QR code, never stored in clear
     ahead: int
     est_wait_s: int
+    served_now: bool  # PROTOCOL v1.1: false while nobody serves its queue (then the estimate is no promise)
     replayed: bool = False  # an idempotency key seen before: the same ticket again, nothing new issued
 
 
@@ -60,25 +61,34 @@ def issue_ticket(
     service = ctx.service(hall, service_id)
     if kiosk_id is not None:
         ctx.kiosk(hall, kiosk_id)
-    now = ctx.clock.now()
+    if request_key is None:  # a replay answers its ticket even if the service closed since
+        _check_open(service, hall, ctx.clock.now())  # refuse early, before taking any lock
     token = secrets.token_urlsafe(24)  # 192 bits
     ticket_id = new_id()
     key_hash = _key_hash(hall.id, kiosk_id, request_key) if request_key is not None else None
     with ctx.db.write() as s:
         if key_hash is not None and request_key is not None:
             asked = _fingerprint(service.id, priority, kiosk_id)
-            earlier = _claim_key(s, hall.id, key_hash, asked, ticket_id, _seal(token, request_key), now)
+            claimed_at = ctx.clock.now()
+            earlier = _claim_key(s, hall.id, key_hash, asked, ticket_id, _seal(token, request_key), claimed_at)
             if earlier is not None:
                 return _replay(ctx, s, hall, earlier, request_key), []
-        if not service.enabled or not service.hours.is_open(hall.local(now)):
-            raise HallError("service_closed", 409, "this service is not taking tickets now")
-        seq = _next_seq(s, hall, service, hall.day_of(now))
+        # The clock is read while holding the lock that orders numbers (SQLite's write lock, or
+        # the number row's lock on PostgreSQL, taken by the UPDATE in _next_seq and held to commit):
+        # a later number can then never carry an earlier issue time (HALL_RULES 1, docs/api.md).
+        day = hall.day_of(ctx.clock.now())
+        seq = _next_seq(s, hall, service, day)
+        now = ctx.clock.now()
+        if hall.day_of(now) != day:  # midnight passed while waiting for the lock: number it in the new day
+            day = hall.day_of(now)
+            seq = _next_seq(s, hall, service, day)
+        _check_open(service, hall, now)
         row = TicketRow(
             id=ticket_id,
             hall_id=hall.id,
             service_id=service.id,
             issued_service=service.id,
-            day=hall.day_of(now),
+            day=day,
             seq=seq,
             number=format_number(service.prefix, seq, hall.number_width),
             priority=priority,
@@ -95,13 +105,18 @@ def issue_ticket(
         s.add(row)
         ledger.append(s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None)
     with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
-        ahead, est = queue.place(s, hall, row, now)
+        where = queue.place(s, hall, row, now)
     if key_hash is not None:
-        _remember_answer(ctx, key_hash, ahead, est)
+        _remember_answer(ctx, key_hash, where)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
-    return Issued(row, token, ahead, est), events
+    return Issued(row, token, where.ahead, where.est_wait_s, where.served_now), events
+
+
+def _check_open(service: Service, hall: Hall, now: datetime) -> None:
+    if not service.enabled or not service.hours.is_open(hall.local(now)):
+        raise HallError("service_closed", 409, "this service is not taking tickets now")
 
 
 # -- idempotency keys ---------------------------------------------------------------------------------
@@ -173,21 +188,22 @@ def _replay(ctx: Context, s: Session, hall: Hall, earlier: TicketRequestRow, key
     row = s.get(TicketRow, earlier.ticket_id)
     if row is None:  # the day was cleared since: the key stands for nothing any more
         raise HallError("not_found", 404, "the ticket of this Idempotency-Key no longer exists")
-    if earlier.ahead is not None and earlier.est_wait_s is not None:
-        ahead, est = earlier.ahead, earlier.est_wait_s
+    if earlier.ahead is not None and earlier.est_wait_s is not None and earlier.served_now is not None:
+        where = queue.Place(earlier.ahead, earlier.est_wait_s, earlier.served_now)
     else:  # replayed before the first answer was written down: today's figures
-        ahead, est = queue.place(s, hall, row, ctx.clock.now())
-    return Issued(row, _unseal(earlier.sealed_token, key), ahead, est, replayed=True)
+        where = queue.place(s, hall, row, ctx.clock.now())
+    token = _unseal(earlier.sealed_token, key)
+    return Issued(row, token, where.ahead, where.est_wait_s, where.served_now, replayed=True)
 
 
-def _remember_answer(ctx: Context, key_hash: str, ahead: int, est: int) -> None:
+def _remember_answer(ctx: Context, key_hash: str, where: queue.Place) -> None:
     """Keep the first answer's figures so a replay answers exactly the same; best effort after commit."""
     try:
         with ctx.db.write() as s:
             s.execute(
                 update(TicketRequestRow)
                 .where(TicketRequestRow.key_hash == key_hash)
-                .values(ahead=ahead, est_wait_s=est)
+                .values(ahead=where.ahead, est_wait_s=where.est_wait_s, served_now=where.served_now)
             )
     except SQLAlchemyError as e:  # the ticket is committed; a replay then recomputes the figures
         log.warning("could not keep the answer of a ticket request: %s", str(e).splitlines()[0])
@@ -223,7 +239,7 @@ def find_by_token(s: Session, token: str) -> TicketRow:
 def track_body(ctx: Context, s: Session, row: TicketRow) -> dict[str, Any]:
     """The resident's view of one ticket: GET /api/v1/track/{token}."""
     hall = ctx.hall(row.hall_id)
-    ahead, est = queue.place(s, hall, row, ctx.clock.now())
+    where = queue.place(s, hall, row, ctx.clock.now())
     counter_name = None
     counter_id = row.counter_id if row.status != TicketStatus.WAITING.value else None
     if counter_id is not None:
@@ -233,8 +249,9 @@ def track_body(ctx: Context, s: Session, row: TicketRow) -> dict[str, Any]:
     return {
         "number": row.number,
         "status": row.status,
-        "ahead": ahead,
-        "est_wait_s": est,
+        "ahead": where.ahead,
+        "est_wait_s": where.est_wait_s,
+        "served_now": where.served_now,
         "counter": counter_name,
         "can_rate": row.status == TicketStatus.DONE.value and not rated,
         "service": row.service_id,

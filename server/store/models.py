@@ -223,3 +223,4 @@ class TicketRequestRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ahead: Mapped[int | None] = mapped_column(Integer)  # the first answer's figures, kept for replays
     est_wait_s: Mapped[int | None] = mapped_column(Integer)
+    served_now: Mapped[bool | None] = mapped_column(Boolean)

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("ahead", sa.Integer(), nullable=True),
         sa.Column("est_wait_s", sa.Integer(), nullable=True),
+        sa.Column("served_now", sa.Boolean(), nullable=True),
         sa.PrimaryKeyConstraint("key_hash", name=op.f("pk_ticket_requests")),
     )
 
