@@ -7,6 +7,7 @@ each state and screenshots in test-artifacts/screenshots/kiosk-*.png.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -15,6 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import zxingcpp
+from PIL import Image
 from playwright.sync_api import Page, Route, expect
 from support.databases import reset
 from support.env import ROOT
@@ -158,6 +161,9 @@ def test_choose_a_service_read_its_guide_and_take_a_number(
     expect(qr).to_have_attribute("alt", "号码 A002 的二维码")
     qr_shown(page)
     assert page.evaluate("parseFloat(getComputedStyle(document.getElementById('issued-number')).fontSize)") >= 180
+    [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))  # a phone can read it off the screen
+    assert code.text.startswith(server.url + "/t/")
+    assert server.get("/api/v1/track/" + code.text.rsplit("/", 1)[1]).json()["number"] == "A002"
     [slip] = printer.wait_printed(1, timeout=10)
     assert slip.name.startswith("A002-")
     assert_fits_and_targets_are_big(page)
