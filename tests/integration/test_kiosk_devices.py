@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from support.server import Server, free_port, hallq, write_config
+from support.server import Server, hallq
 
 TICKETS = "/api/v1/halls/town/tickets"
 KIOSK_BODY = {"service": "id-card", "kiosk": "k1"}
@@ -145,14 +144,8 @@ def test_an_idempotency_key_is_for_one_request_and_well_formed(hall: Server) -> 
 
 
 @pytest.fixture
-def limited(tmp_path: Path) -> Iterator[Server]:
-    port = free_port()
-    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'h.db'}", port=port, limits="tickets_per_minute = 2")
-    server = Server(config, port, "").start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def limited(start_server: Callable[..., Server]) -> Server:
+    return start_server(limits="tickets_per_minute = 2")
 
 
 def test_rate_limits_count_the_verified_kiosk_not_strangers_naming_it(limited: Server) -> None:
