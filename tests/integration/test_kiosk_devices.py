@@ -154,3 +154,11 @@ def test_rate_limits_count_the_verified_kiosk_not_strangers_naming_it(limited: S
         assert limited.post(TICKETS, KIOSK_BODY).status_code == 403  # spends nothing of k1's bucket
     assert [limited.post(TICKETS, KIOSK_BODY, token).status_code for _ in range(3)] == [201, 201, 429]
     assert limited.post(TICKETS, {"service": "id-card"}).status_code == 201, "this address has its own bucket"
+
+
+def test_services_carry_the_kiosk_group_and_when_a_closed_one_opens(hall: Server) -> None:
+    services = {s["id"]: s for s in hall.get("/api/v1/halls/town/services").json()}
+    assert {s["group"] for s in services.values()} == {"admin", "life"}
+    assert services["water"]["group"] == "life" and services["id-card"]["group"] == "admin"
+    assert services["id-card"]["opens_at"] is None, "open now"
+    assert services["closed"]["open"] is False and services["closed"]["opens_at"] is None, "disabled: no date"
