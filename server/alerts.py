@@ -1,7 +1,9 @@
-"""Staff alerts about kiosk printers: out of paper, low on paper, or offline.
+"""Staff alerts about kiosk printers out of paper or offline (a printer low on paper still prints).
 
-A minimal list until the hall-wide alerts of the reports issue land: what is wrong now, from the
-printers' current states, with the moment each went wrong as this process saw it.
+A minimal list until the hall-wide alerts of the reports issue land on main (long waits, queues nobody
+serves, complaint deadlines, printers), in the same shape as theirs, so /admin reads either:
+`{"id", "kind": "printer", "key": "printer:<kiosk>:<state>", "detail": {"kiosk", "state"}, "raised_at",
+"cleared_at"}`. Kept in this process, from the printer states it polls.
 """
 
 from __future__ import annotations
@@ -12,33 +14,39 @@ from typing import Any
 from server.engine.model import Hall, Kiosk
 from server.services import views
 
-TROUBLE = ("paper_low", "paper_out", "offline")  # "ok" and "none" (no printer) need nobody
+TROUBLE = ("paper_out", "offline")
 
 
 class PrinterAlerts:
     def __init__(self) -> None:
-        self._since: dict[str, datetime] = {}
+        self._raised: dict[str, tuple[str, datetime]] = {}  # kiosk id -> (state, raised at)
 
-    def changed(self, kiosk: Kiosk, state: str, now: datetime) -> None:
-        """Note when a printer went wrong (or forget it when it is right again)."""
+    def changed(self, hall: Hall, kiosk: Kiosk, state: str, now: datetime) -> list[dict[str, Any]]:
+        """Note a printer's new state; the alerts it raised or cleared, for /admin's `alert` event."""
+        out: list[dict[str, Any]] = []
+        before = self._raised.pop(kiosk.id, None)
+        if before is not None:
+            out.append(_body(hall, kiosk.id, before[0], before[1], cleared_at=now))
         if state in TROUBLE:
-            self._since[kiosk.id] = now
-        else:
-            self._since.pop(kiosk.id, None)
+            self._raised[kiosk.id] = (state, now)
+            out.append(_body(hall, kiosk.id, state, now))
+        return out
 
-    def alert(self, hall: Hall, kiosk: Kiosk, state: str) -> dict[str, Any]:
-        """The alert body for one kiosk printer: `active` false once the printer is fine again."""
-        since = self._since.get(kiosk.id)
-        return {
-            "kind": "printer",
-            "kiosk": kiosk.id,
-            "kiosk_name": kiosk.name,
-            "state": state,
-            "active": state in TROUBLE,
-            "since": views.iso(hall, since) if since is not None and state in TROUBLE else None,
-        }
+    def active(self, hall: Hall) -> list[dict[str, Any]]:
+        """The hall's printer alerts not yet cleared, oldest first."""
+        raised = [(at, k.id, state) for k in hall.kiosks if k.id in self._raised for state, at in [self._raised[k.id]]]
+        return [_body(hall, kiosk, state, at) for at, kiosk, state in sorted(raised)]
 
-    def active(self, hall: Hall, state_of: Any) -> list[dict[str, Any]]:
-        """Every kiosk printer of the hall that needs staff now; `state_of(kiosk)` gives its state."""
-        states = [(k, state_of(k)) for k in hall.kiosks]
-        return [self.alert(hall, k, state) for k, state in states if state in TROUBLE]
+
+def _body(
+    hall: Hall, kiosk: str, state: str, raised_at: datetime, cleared_at: datetime | None = None
+) -> dict[str, Any]:
+    key = f"printer:{kiosk}:{state}"
+    return {
+        "id": key,
+        "kind": "printer",
+        "key": key,
+        "detail": {"kiosk": kiosk, "state": state},
+        "raised_at": views.iso(hall, raised_at),
+        "cleared_at": views.iso(hall, cleared_at),
+    }

@@ -68,15 +68,15 @@ class Hallq:
 
     def alerts(self, hall: Any) -> list[dict[str, Any]]:
         """The hall's staff alerts now (kiosk printers that need someone)."""
-        return self.printer_alerts.active(hall, self.printer_state)
+        return self.printer_alerts.active(hall)
 
     def _printer_changed(self, kiosk: Any, state: str) -> None:
         found = self.ctx.config.find_kiosk(kiosk.id)
         if found is None:
             return
         hall = found[0]
-        self.printer_alerts.changed(kiosk, state, self.ctx.clock.now())
-        self.publisher.printer_changed(kiosk.id, state, self.printer_alerts.alert(hall, kiosk, state), hall.id)
+        changed = self.printer_alerts.changed(hall, kiosk, state, self.ctx.clock.now())
+        self.publisher.printer_changed(kiosk.id, state, changed, hall.id)
 
 
 def secret_key(data_dir: Path) -> str:

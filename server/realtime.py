@@ -78,10 +78,11 @@ class Publisher:
             if self.ctx.hall(hall_id).kiosks:
                 self._emit("services", halls.services(self.ctx, hall_id), "/kiosk", hall_room(hall_id))
 
-    def printer_changed(self, kiosk_id: str, state: str, alert: dict[str, Any], hall_id: str) -> None:
-        """A kiosk printer's new state: to that kiosk's page, and as an alert to the hall's managers."""
+    def printer_changed(self, kiosk_id: str, state: str, alerts: list[dict[str, Any]], hall_id: str) -> None:
+        """A kiosk printer's new state: to that kiosk's page, and the alerts it raised or cleared to managers."""
         self._emit("printer", {"kiosk": kiosk_id, "state": state}, "/kiosk", kiosk_room(kiosk_id))
-        self._emit("alert", alert, "/admin", hall_room(hall_id))
+        for alert in alerts:
+            self._emit("alert", alert, "/admin", hall_room(hall_id))
 
     def _publish_queue(
         self, hall_id: str, services: set[str], counter_ids: set[str], changed_tickets: dict[str, str]

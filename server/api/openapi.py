@@ -421,12 +421,12 @@ def response_schemas() -> dict[str, Schema]:
         ),
         "Alert": obj(
             {
+                "id": string(),
                 "kind": enum(["printer"]),
-                "kiosk": string(),
-                "kiosk_name": string(),
-                "state": enum(PRINTER_STATES),
-                "active": boolean(description="false in the live event once the printer is fine again"),
-                "since": nullable(timestamp(description="when it went wrong, as this server process saw it")),
+                "key": string(description="printer:<kiosk>:<state>"),
+                "detail": obj({"kiosk": string(), "state": enum(["paper_out", "offline"])}),
+                "raised_at": timestamp(description="when this server process saw it go wrong"),
+                "cleared_at": nullable(timestamp(description="set in the live event once it is fine again")),
             }
         ),
         "Call": obj(
@@ -644,7 +644,7 @@ def kiosk_operations() -> list[Operation]:
         ),
         operation(
             "get", "/halls/{hall}/alerts", "list_alerts", "What needs staff now (kiosk printers)", "kiosks",
-            answer("kiosk printers out of paper, low on paper or offline", array(ref("Alert"))),
+            answer("kiosk printers out of paper or offline, oldest first", array(ref("Alert"))),
             params=[HALL], errors={404: None}, secured=True,
         ),
     ]  # fmt: skip

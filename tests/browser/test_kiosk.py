@@ -260,7 +260,7 @@ def test_out_of_paper_the_kiosk_says_so_and_the_ticket_is_still_valid(
     qr_shown(page)
     assert waiting(server, "id-card") == 1
     [alert] = server.get("/api/v1/halls/town/alerts", server.admin_token()).json()
-    assert alert["kiosk"] == "k1" and alert["state"] == "paper_out"
+    assert alert["detail"] == {"kiosk": "k1", "state": "paper_out"}
     assert_fits_and_targets_are_big(page)
     check_axe(page)
     screenshot(page, f"kiosk-paper-out-issued-{name}")

@@ -92,15 +92,17 @@ def test_a_printer_going_wrong_reaches_its_kiosk_page_and_the_managers(
         assert admin.wait_for("alerts") == []
         printer.paper = "out"
         kiosk.wait_for("printer", lambda m: m["state"] == "paper_out")
-        alert = admin.wait_for("alert", lambda a: a["state"] == "paper_out")
-        assert alert["active"] is True and alert["kiosk"] == "k1" and alert["kiosk_name"] and alert["since"]
+        alert = admin.wait_for("alert", lambda a: a["detail"]["state"] == "paper_out")
+        assert alert["kind"] == "printer" and alert["detail"]["kiosk"] == "k1" and alert["raised_at"]
+        assert alert["cleared_at"] is None
         [listed] = server.get("/api/v1/halls/town/alerts", server.admin_token()).json()
         assert listed == alert
         r = server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"}, server.kiosk_token())
         assert r.status_code == 201, "the ticket is valid while the printer has no paper"
         printer.paper = "ok"
         kiosk.wait_for("printer", lambda m: m["state"] == "ok")
-        assert admin.wait_for("alert", lambda a: a["state"] == "ok")["active"] is False
+        cleared = admin.wait_for("alert", lambda a: a["cleared_at"] is not None)
+        assert cleared["key"] == alert["key"] and cleared["raised_at"] == alert["raised_at"]
         assert server.get("/api/v1/halls/town/alerts", server.admin_token()).json() == []
     finally:
         kiosk.close()
