@@ -111,9 +111,10 @@ def authenticate_token(ctx: Context, token: str) -> Principal | None:
         row = s.get(ApiTokenRow, token_id)
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _sha(secret)):
         return None
-    device = {"counter": row.counter_id, "kiosk": row.kiosk_id}.get(row.role)
+    kiosk = row.kiosk_id if row.role == "kiosk" else None
+    device = row.counter_id if row.role == "counter" else kiosk
     name = row.label or f"{row.role}:{device or row.id}"
-    return Principal(row.role, name, row.hall_id, row.counter_id, row.kiosk_id)
+    return Principal(row.role, name, row.hall_id, row.counter_id if row.role == "counter" else None, kiosk)
 
 
 def add_user(ctx: Context, username: str, password: str, role: str, hall: str | None, now: datetime) -> None:
