@@ -41,6 +41,21 @@ class ServiceGroup(enum.StrEnum):
     LIFE = "life"  # 生活服务: bills and household services paid at a window
 
 
+class ComplaintStatus(enum.StrEnum):
+    OPEN = "open"
+    VERIFIED = "verified"  # called the resident back and confirmed the matter
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+class PrinterState(enum.StrEnum):
+    OK = "ok"
+    PAPER_LOW = "paper_low"
+    PAPER_OUT = "paper_out"
+    OFFLINE = "offline"
+    NONE = "none"  # the kiosk has no printer
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
 from server.store.models import NumberSeqRow, RatingRow, TicketRequestRow, TicketRow
 
-from . import ledger, queue
+from . import board, ledger, queue
 from .context import Context
 
 log = logging.getLogger("hallq.tickets")
@@ -54,6 +54,8 @@ def issue_ticket(
 ) -> tuple[Issued, list[Event]]:
     """Hand out the next number of a service, if it is open and under its daily limit.
 
+    One transaction of five prepared statements: the ledger's last line (is the shared forecast
+    still exact?), the number, the ticket, its ledger line, and the people ahead from the queue index.
     With a `request_key` (the kiosk's idempotency key per tap) a key already answered gives back the
     same ticket and no events: a double tap or a retried request never makes a second ticket.
     """
@@ -73,6 +75,7 @@ def issue_ticket(
             earlier = _claim_key(s, hall.id, key_hash, asked, ticket_id, _seal(token, request_key), claimed_at)
             if earlier is not None:
                 return _replay(ctx, s, hall, earlier, request_key), []
+        before = board.ledger_head(s)
         # The clock is read while holding the lock that orders numbers (SQLite's write lock, or
         # the number row's lock on PostgreSQL, taken by the UPDATE in _next_seq and held to commit):
         # a later number can then never carry an earlier issue time (HALL_RULES 1, docs/api.md).
@@ -97,17 +100,24 @@ def issue_ticket(
             kiosk_id=kiosk_id,
             issued_at=now,
             order_at=now,
+            waiting_since=now,  # timing.Clock after "issued"
+            serving_since=None,
             wait_s=0,
             service_s=0,
             recalls=0,
             transfers=0,
         )
-        s.add(row)
-        ledger.append(s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None)
-    with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
-        where = queue.place(s, hall, row, now)
-    if key_hash is not None:
-        _remember_answer(ctx, key_hash, where)
+        s.connection().execute(_INSERT_TICKET, _ticket_values(row))
+        ledger.insert(s, hall.id, "issued", now, ticket_id=row.id, service=service.id, priority=priority or None)
+        ahead = queue.ahead_count(s, row)
+        where = ctx.boards.quick_place(s, hall, row, ahead, now, before)
+        if where is not None and key_hash is not None:
+            _remember_answer(s, key_hash, where)
+    if where is None:  # a small hall, or no background refresh: work the forecast out now
+        with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
+            where = ctx.boards.place(s, hall, row, ahead, now)
+        if key_hash is not None:
+            _remember_answer_later(ctx, key_hash, where)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
@@ -190,39 +200,55 @@ def _replay(ctx: Context, s: Session, hall: Hall, earlier: TicketRequestRow, key
         raise HallError("not_found", 404, "the ticket of this Idempotency-Key no longer exists")
     if earlier.ahead is not None and earlier.est_wait_s is not None and earlier.served_now is not None:
         where = queue.Place(earlier.ahead, earlier.est_wait_s, earlier.served_now)
+    elif row.status != TicketStatus.WAITING.value:
+        where = queue.NOT_WAITING
     else:  # replayed before the first answer was written down: today's figures
-        where = queue.place(s, hall, row, ctx.clock.now())
+        where = ctx.boards.place(s, hall, row, queue.ahead_count(s, row), ctx.clock.now())
     token = _unseal(earlier.sealed_token, key)
     return Issued(row, token, where.ahead, where.est_wait_s, where.served_now, replayed=True)
 
 
-def _remember_answer(ctx: Context, key_hash: str, where: queue.Place) -> None:
-    """Keep the first answer's figures so a replay answers exactly the same; best effort after commit."""
+def _remember_answer(s: Session, key_hash: str, where: queue.Place) -> None:
+    """Keep the first answer's figures, so a replay answers exactly the same."""
+    s.execute(
+        update(TicketRequestRow)
+        .where(TicketRequestRow.key_hash == key_hash)
+        .values(ahead=where.ahead, est_wait_s=where.est_wait_s, served_now=where.served_now)
+    )
+
+
+def _remember_answer_later(ctx: Context, key_hash: str, where: queue.Place) -> None:
+    """The same after commit, when the forecast was worked out outside the write; best effort."""
     try:
         with ctx.db.write() as s:
-            s.execute(
-                update(TicketRequestRow)
-                .where(TicketRequestRow.key_hash == key_hash)
-                .values(ahead=where.ahead, est_wait_s=where.est_wait_s, served_now=where.served_now)
-            )
+            _remember_answer(s, key_hash, where)
     except SQLAlchemyError as e:  # the ticket is committed; a replay then recomputes the figures
         log.warning("could not keep the answer of a ticket request: %s", str(e).splitlines()[0])
 
 
-def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
-    """Take the day's next sequence number; the row lock makes it unique across processes."""
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    s.execute(
-        dialect.insert(NumberSeqRow)
-        .values(hall_id=hall.id, service_id=service.id, day=day, last=0)
-        .on_conflict_do_nothing()
+_TICKET_COLUMNS = [c.key for c in TicketRow.__table__.columns]
+_INSERT_TICKET = insert(TicketRow.__table__)
+
+
+def _ticket_values(row: TicketRow) -> dict[str, Any]:
+    return {key: getattr(row, key, None) for key in _TICKET_COLUMNS}
+
+
+_SEQ = {
+    name: dialect.insert(NumberSeqRow.__table__)
+    .values(hall_id=bindparam("hall"), service_id=bindparam("service"), day=bindparam("day"), last=1)
+    .on_conflict_do_update(
+        index_elements=["hall_id", "service_id", "day"], set_={"last": NumberSeqRow.__table__.c.last + 1}
     )
-    seq = s.execute(
-        update(NumberSeqRow)
-        .where(NumberSeqRow.hall_id == hall.id, NumberSeqRow.service_id == service.id, NumberSeqRow.day == day)
-        .values(last=NumberSeqRow.last + 1)
-        .returning(NumberSeqRow.last)
-    ).scalar_one()
+    .returning(NumberSeqRow.__table__.c.last)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
+    """Take the day's next sequence number in one upsert; the row lock makes it unique across processes."""
+    statement = _SEQ["postgresql" if s.get_bind().dialect.name == "postgresql" else "sqlite"]
+    seq = int(s.connection().execute(statement, {"hall": hall.id, "service": service.id, "day": day}).scalar_one())
     check_limit(seq, service.daily_limit, hall.number_width)  # raising rolls the increment back
     return seq
 
@@ -230,22 +256,35 @@ def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
 def find_by_token(s: Session, token: str) -> TicketRow:
     if not isinstance(token, str) or not 16 <= len(token) <= 64:
         raise HallError("not_found", 404, "unknown ticket")
-    row = s.scalars(select(TicketRow).where(TicketRow.token_hash == token_hash(token))).first()
+    row = s.scalars(_BY_TOKEN, {"hash": token_hash(token)}).first()
     if row is None:
         raise HallError("not_found", 404, "unknown ticket")
     return row
 
 
-def track_body(ctx: Context, s: Session, row: TicketRow) -> dict[str, Any]:
-    """The resident's view of one ticket: GET /api/v1/track/{token}."""
+_RATED = select(RatingRow.__table__.c.id).where(RatingRow.__table__.c.ticket_id == bindparam("ticket")).limit(1)
+_BY_TOKEN = select(TicketRow).where(TicketRow.token_hash == bindparam("hash"))
+
+
+def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = None) -> dict[str, Any]:
+    """The resident's view of one ticket: GET /api/v1/track/{token}.
+
+    `row` is a TicketRow or a plain row of the queue columns; `where`, when the caller already knows
+    the ticket's place (the publisher reads a whole queue at once).
+    """
     hall = ctx.hall(row.hall_id)
-    where = queue.place(s, hall, row, ctx.clock.now())
+    if where is None:
+        where = queue.NOT_WAITING
+        if row.status == TicketStatus.WAITING.value:
+            where = ctx.boards.place(s, hall, row, queue.ahead_count(s, row), ctx.clock.now())
     counter_name = None
     counter_id = row.counter_id if row.status != TicketStatus.WAITING.value else None
     if counter_id is not None:
         found = hall.counter(counter_id)
         counter_name = found.name if found is not None else None
-    rated = s.scalars(select(RatingRow.id).where(RatingRow.ticket_id == row.id)).first() is not None
+    rated = (
+        row.status == TicketStatus.DONE.value and s.connection().execute(_RATED, {"ticket": row.id}).first() is not None
+    )
     return {
         "number": row.number,
         "status": row.status,

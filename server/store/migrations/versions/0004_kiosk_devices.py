@@ -1,14 +1,14 @@
 """kiosk credentials (token kiosk id, enrollment codes, enrolled devices) and idempotent ticket requests
 
 Revision ID: 0004_kiosk_devices
-Revises: 0001
+Revises: 0008_queue_index
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_kiosk_devices"
-down_revision = "0001"
+down_revision = "0008_queue_index"
 branch_labels = None
 depends_on = None
 
