@@ -6,7 +6,15 @@ from typing import Literal
 
 from pydantic import Field
 
-from server.engine.model import ComplaintStatus, CounterState, Outcome, PrinterState, ServiceKind, TicketStatus
+from server.engine.model import (
+    ComplaintStatus,
+    CounterState,
+    Outcome,
+    PrinterState,
+    ServiceGroup,
+    ServiceKind,
+    TicketStatus,
+)
 
 from .base import Answer, Count, DayText, Seconds, Timestamp
 
@@ -54,6 +62,10 @@ class Service(Answer):
     time_limit_days: Count
     materials: list[str]
     fee: str
+    group: ServiceGroup = Field(description="the kiosk's grouping: admin 行政事务 or life 生活服务")
+    opens_at: Timestamp | None = Field(
+        description="closed now by its hours: when it next takes tickets (hall-local); else null"
+    )
 
 
 class Counter(Answer):
@@ -237,3 +249,27 @@ class Call(Answer):
 class DisplaySnapshot(Answer):
     calls: list[Call] = Field(description="latest calls first")
     waiting: dict[str, Count] = Field(description="waiting tickets per service id")
+
+
+class Enrollment(Answer):
+    """A one-time link that enrolls a browser as a kiosk."""
+
+    kiosk: str
+    url: str = Field(json_schema_extra={"format": "uri"}, description="open once on the kiosk's screen")
+    expires_at: Timestamp
+
+
+class PrinterAlertDetail(Answer):
+    kiosk: str
+    state: Literal["paper_out", "offline"]
+
+
+class Alert(Answer):
+    """Something staff must see to (a kiosk printer out of paper or offline)."""
+
+    id: str
+    kind: Literal["printer"]
+    key: str = Field(description="printer:<kiosk>:<state>")
+    detail: PrinterAlertDetail
+    raised_at: Timestamp = Field(description="when this server process saw it go wrong")
+    cleared_at: Timestamp | None = Field(description="set in the live event once it is fine again")

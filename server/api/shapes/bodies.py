@@ -31,6 +31,12 @@ class TicketRequest(Body):
     kiosk: Id | None = Field(None, description="print the ticket on this kiosk's printer")
 
 
+class EnrollmentRequest(Body):
+    """How long the enrollment link lasts."""
+
+    valid_minutes: int = Field(1440, ge=1, le=43200, description="minutes the link may be used (default 1440)")
+
+
 class RatingRequest(Body):
     """Rate a served ticket (好差评)."""
 
