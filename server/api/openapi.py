@@ -11,7 +11,7 @@ from typing import Any
 
 from .body import Field
 from .public import RATING_FIELDS, TICKET_FIELDS
-from .staff import AWAY_FIELDS, FINISH_FIELDS, TRANSFER_FIELDS
+from .staff import AWAY_FIELDS, FINISH_FIELDS, SIGN_IN_FIELDS, TRANSFER_FIELDS
 
 Schema = dict[str, Any]
 
@@ -150,6 +150,11 @@ def request_schemas() -> dict[str, Schema]:
                 "service": {"description": "a service id of the hall"},
                 "priority": {"default": False, "description": "a priority ticket (elderly, disabled, ...)"},
                 "kiosk": {"description": "print the ticket on this kiosk's printer"},
+                "notice": {
+                    "description": "a 一次性告知 notice's code (case, spaces and dashes ignored): the resident is back "
+                    "for the same matter; the ticket is linked to the first visit and is a priority ticket. "
+                    "404 for an unknown code, 409 notice_used when it already served a return visit",
+                },
             },
         ),
         "RatingRequest": body_schema(
@@ -171,6 +176,10 @@ def request_schemas() -> dict[str, Schema]:
                     "items": string(minLength=1, maxLength=100, pattern=r"\S"),
                     "description": "what the resident must bring (一次性告知); only with the outcome 'incomplete'",
                 },
+                "print_notice": {
+                    "default": True,
+                    "description": "print the notice written for an 'incomplete' outcome (on a kiosk printer)",
+                },
             },
             # missing materials are listed only with the outcome "incomplete"
             **{
@@ -183,10 +192,16 @@ def request_schemas() -> dict[str, Schema]:
             {
                 "service": {"description": "wait again for this service of the hall"},
                 "counter": {"description": "wait again for this counter of the hall"},
+                "reason": {
+                    "description": "why (首问负责): shown on the receiving counter's screen, kept in the ledger"
+                },
             },
             oneOf=[{"required": ["service"]}, {"required": ["counter"]}],
         ),
         "AwayRequest": body_schema(AWAY_FIELDS),
+        "SignInRequest": body_schema(
+            SIGN_IN_FIELDS, {"takeover": {"default": False, "description": "replace the clerk signed in there"}}
+        ),
         NO_BODY: body_schema([], description="no body, or an empty object"),
     }
 
@@ -251,6 +266,7 @@ def response_schemas() -> dict[str, Schema]:
                 "est_wait_s": seconds(),
                 "issued_at": timestamp(),
                 "track_url": string(format="uri", description="the resident's page, printed as the QR code"),
+                "repeat_of": string(description="a return visit (issued with a notice): the first visit's ticket id"),
             },
             required=["id", "number", "service", "status", "ahead", "est_wait_s", "issued_at", "track_url"],
         ),
@@ -271,7 +287,60 @@ def response_schemas() -> dict[str, Schema]:
                 "on_behalf_of": counter_ref,
             }
         ),
-        "CounterAction": obj({"counter": ref("Counter"), "ticket": nullable(ref("Ticket"))}),
+        "CounterAction": obj(
+            {
+                "counter": ref("Counter"),
+                "ticket": nullable(ref("Ticket")),
+                "notice": obj(
+                    {
+                        "code": string(description="printed on the notice; given back at the kiosk"),
+                        "missing": array(string()),
+                        "printed_on": nullable(string(description="the kiosk whose printer took it")),
+                    },
+                    description="finish with 'incomplete' only: the 一次性告知 notice written",
+                ),
+            },
+            required=["counter", "ticket"],
+        ),
+        "Notice": obj(
+            {
+                "code": string(examples=["K7Q4M-9XP2D"]),
+                "hall": string(),
+                "hall_name": string(),
+                "service": string(),
+                "service_name": string(),
+                "counter": string(),
+                "counter_name": string(),
+                "ticket_number": nullable(string(description="the first visit's number")),
+                "missing": array(string()),
+                "note": nullable(string()),
+                "issued_at": timestamp(),
+                "used": boolean(description="a return visit was already issued with it"),
+            }
+        ),
+        "Desk": {
+            "type": "object",
+            "description": "everything the counter screen shows (docs/api.md: the counter page)",
+            "required": ["now", "counter", "partner", "covering", "ticket", "waiting", "waiting_total", "today"],
+            "properties": {
+                "now": timestamp(),
+                "counter": {"allOf": [ref("Counter")], "description": "plus clerk, since, away_reason"},
+                "partner": {"type": ["object", "null"]},
+                "covering": boolean(description="this counter serves its away partner's queue too"),
+                "ticket": {
+                    "type": ["object", "null"],
+                    "description": "the held ticket plus service_name, materials, serving_since, owner, origin, "
+                    "repeat_of",
+                },
+                "waiting": array(
+                    {"type": "object"}, description="this counter's queue in call order: numbers and waits only"
+                ),
+                "waiting_total": integer(minimum=0),
+                "today": {"type": "object"},
+                "services": array({"type": "object"}),
+                "counters": array({"type": "object"}),
+            },
+        },
         "Track": obj(
             {
                 "number": string(),
@@ -536,6 +605,11 @@ def public_operations() -> list[Operation]:
             },
         ),
         operation(
+            "get", "/notices/{code}", "notice", "A 一次性告知 notice by its code", "tickets",
+            answer("what the notice lists", ref("Notice")),
+            params=[path_param("code", "the notice's code, as printed")], errors={404: "not_found: unknown code"},
+        ),
+        operation(
             "get", "/track/{token}", "track", "A resident's ticket", "tickets",
             answer("the ticket's place in the queue", ref("Track")),
             params=[TOKEN], errors={404: "not_found: unknown token"},
@@ -582,6 +656,17 @@ def staff_operations() -> list[Operation]:
             conflicts="no_cover (the partner is not open), counter_not_open, or ticket_in_progress",
         ),
         counter_action("back", "back", "Come back; the partner stops covering", conflicts="counter_not_away"),
+        operation(
+            "get", "/counters/{counter}/desk", "counter_desk", "Everything the counter screen shows", "counters",
+            answer("the counter, its held ticket, its queue in call order and today's figures", ref("Desk")),
+            params=[COUNTER], errors={404: None}, secured=True,
+        ),
+        counter_action(
+            "sign-in", "sign_in", "The logged-in clerk signs in at the counter (考勤)",
+            request_body("SignInRequest", required=False),
+            conflicts="counter_taken: another clerk is signed in there (send takeover)",
+        ),
+        counter_action("sign-out", "sign_out", "The logged-in clerk signs out of the counter", conflicts="none"),
         manager_report(
             "/halls/{hall}/complaints", "complaints", "Complaint cases opened by bad ratings",
             answer("complaints, newest first", array(ref("Complaint"))), [],

@@ -7,7 +7,7 @@ from typing import Any
 from flask import jsonify, request
 
 from server.engine.errors import HallError
-from server.services import halls, ratings, tickets
+from server.services import halls, notices, ratings, tickets
 
 from . import api
 from .body import Field, json_object, parse
@@ -45,6 +45,7 @@ TICKET_FIELDS = [
     Field("service", str, required=True, max_len=40),
     Field("priority", bool),
     Field("kiosk", str, max_len=40, nullable=True),
+    Field("notice", str, max_len=40, nullable=True),
 ]
 
 
@@ -57,7 +58,7 @@ def issue_ticket(hall: str) -> Any:
     if not app.ticket_limiter.allow(key):
         raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
     issued, events = tickets.issue_ticket(
-        app.ctx, hall, body["service"], body.get("priority", False), body.get("kiosk")
+        app.ctx, hall, body["service"], body.get("priority", False), body.get("kiosk"), body.get("notice")
     )
     app.publisher.publish(events)
     row = issued.ticket
@@ -65,7 +66,9 @@ def issue_ticket(hall: str) -> Any:
     if body.get("kiosk"):
         app.print_ticket(body["kiosk"], issued, track_url)
     hall_def = app.ctx.hall(hall)
+    extra = {"repeat_of": row.repeat_of} if row.repeat_of else {}  # a return visit: the first visit's ticket id
     return jsonify(
+        **extra,
         id=row.id,
         number=row.number,
         service=row.service_id,
@@ -76,6 +79,12 @@ def issue_ticket(hall: str) -> Any:
         issued_at=hall_def.local(row.issued_at).isoformat(timespec="seconds"),
         track_url=track_url,
     ), 201
+
+
+@api.get("/notices/<code>")
+def notice(code: str) -> Any:
+    """一次性告知: what a notice lists (the code is printed on it; no personal data is on it)."""
+    return jsonify(notices.show(hq().ctx, code))
 
 
 @api.get("/track/<token>")

@@ -9,18 +9,25 @@ from flask import Response, jsonify, request
 
 from server.auth import Principal
 from server.engine.errors import invalid
-from server.services import counters, halls, ratings, reports, views
+from server.services import counters, desk, halls, notices, ratings, reports, views
 from server.services.counters import Result
 
 from . import api
 from .body import Field, json_object, parse, string_list
-from .guard import clerk_name, hq, require_counter, require_manager
+from .guard import clerk_name, hq, person, require_counter, require_manager
 
 
-def _answer(result: Result) -> Any:
+def _answer(result: Result, printed_on: str | None = None) -> Any:
     hall = result.hall
     ticket = views.ticket(hall, result.ticket) if result.ticket is not None else None
-    return jsonify(counter=views.counter(result.counter, result.counter_row), ticket=ticket)
+    body: dict[str, Any] = {"counter": views.counter(result.counter, result.counter_row), "ticket": ticket}
+    if result.notice is not None:  # finish as incomplete wrote a 一次性告知 notice
+        body["notice"] = {
+            "code": notices.shown(result.notice.code),
+            "missing": list(result.notice.missing),
+            "printed_on": printed_on,  # the kiosk whose printer took it, or null
+        }
+    return jsonify(body)
 
 
 def _authorize(counter: str) -> Principal:
@@ -81,6 +88,7 @@ FINISH_FIELDS = [
     Field("outcome", str, required=True, max_len=20),
     Field("note", str, max_len=1000, nullable=True),
     Field("missing", list, max_len=30, nullable=True),
+    Field("print_notice", bool),
 ]
 
 
@@ -89,7 +97,13 @@ def finish(counter: str) -> Any:
     p = _authorize(counter)
     body = parse(json_object(), FINISH_FIELDS)
     missing = string_list(body["missing"], "missing") if body.get("missing") is not None else None
-    return _run(counter, p, counters.finish, body["outcome"], body.get("note"), missing)
+    app = hq()
+    result, events = counters.finish(app.ctx, counter, clerk_name(p), body["outcome"], body.get("note"), missing)
+    app.publisher.publish(events)
+    printed = None
+    if result.notice is not None and body.get("print_notice", True):
+        printed = app.print_notice(result.hall, result.counter, notices.show(app.ctx, result.notice.code))
+    return _answer(result, printed)
 
 
 @api.post("/counters/<counter>/no-show")
@@ -98,14 +112,18 @@ def no_show(counter: str) -> Any:
 
 
 AWAY_FIELDS = [Field("reason", str, max_len=200, nullable=True)]
-TRANSFER_FIELDS = [Field("service", str, max_len=40), Field("counter", str, max_len=40)]
+TRANSFER_FIELDS = [
+    Field("service", str, max_len=40),
+    Field("counter", str, max_len=40),
+    Field("reason", str, max_len=200, nullable=True),
+]
 
 
 @api.post("/counters/<counter>/transfer")
 def transfer(counter: str) -> Any:
     p = _authorize(counter)
     body = parse(json_object(), TRANSFER_FIELDS)
-    return _run(counter, p, counters.transfer, body.get("service"), body.get("counter"))
+    return _run(counter, p, counters.transfer, body.get("service"), body.get("counter"), body.get("reason"))
 
 
 @api.post("/counters/<counter>/away")
@@ -118,6 +136,40 @@ def away(counter: str) -> Any:
 @api.post("/counters/<counter>/back")
 def back(counter: str) -> Any:
     return _simple(counter, counters.back)
+
+
+@api.get("/counters/<counter>/desk")
+def counter_desk(counter: str) -> Any:
+    """Everything the counter screen shows: the held ticket and where it came from, the queue, today's figures."""
+    app = hq()
+    hall, _ = app.ctx.counter(counter)
+    p = require_counter(hall.id, counter)
+    return jsonify(desk.snapshot(app.ctx, counter, clerk_name(p)))
+
+
+SIGN_IN_FIELDS = [Field("takeover", bool)]
+
+
+@api.post("/counters/<counter>/sign-in")
+def sign_in(counter: str) -> Any:
+    """考勤: the logged-in clerk signs in at this counter (409 counter_taken when another is, unless takeover)."""
+    p = _authorize(counter)
+    body = parse(json_object(optional=True), SIGN_IN_FIELDS)
+    person()  # after the body: a token may act here, it just names nobody to sign in
+    app = hq()
+    result, events = desk.sign_in(app.ctx, counter, p.name, body.get("takeover", False))
+    app.publisher.publish(events)
+    return _answer(result)
+
+
+@api.post("/counters/<counter>/sign-out")
+def sign_out(counter: str) -> Any:
+    p = _authorize(counter)
+    parse(json_object(optional=True), [])
+    person()
+    app = hq()
+    app.publisher.publish(desk.sign_out(app.ctx, p.name, counter))
+    return _answer(counters.current(app.ctx, counter))
 
 
 @api.get("/halls/<hall>/complaints")

@@ -17,7 +17,7 @@ from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
 from server.store.models import NumberSeqRow, RatingRow, TicketRow
 
-from . import ledger, queue
+from . import ledger, notices, queue
 from .context import Context
 
 
@@ -38,9 +38,18 @@ def new_id() -> str:
 
 
 def issue_ticket(
-    ctx: Context, hall_id: str, service_id: str, priority: bool = False, kiosk_id: str | None = None
+    ctx: Context,
+    hall_id: str,
+    service_id: str,
+    priority: bool = False,
+    kiosk_id: str | None = None,
+    notice: str | None = None,
 ) -> tuple[Issued, list[Event]]:
-    """Hand out the next number of a service, if it is open and under its daily limit."""
+    """Hand out the next number of a service, if it is open and under its daily limit.
+
+    With a 一次性告知 notice's code the resident is back for the same matter: the ticket is linked to
+    the first visit and goes first (nobody should queue twice for the hall's own missing-items list).
+    """
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
     if kiosk_id is not None:
@@ -49,6 +58,10 @@ def issue_ticket(
     if not service.enabled or not service.hours.is_open(hall.local(now)):
         raise HallError("service_closed", 409, "this service is not taking tickets now")
     token = secrets.token_urlsafe(24)  # 192 bits
+    if notice is not None:
+        with ctx.db.read() as s:
+            notices.find(s, hall.id, notice)  # 404 before a number is taken
+        priority = True
     with ctx.db.write() as s:
         seq = _next_seq(s, hall, service, hall.day_of(now))
         row = TicketRow(
@@ -71,7 +84,11 @@ def issue_ticket(
             transfers=0,
         )
         s.add(row)
-        ledger.append(s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None)
+        first = notices.redeem(s, hall, notice, row, now) if notice is not None else None
+        ledger.append(
+            s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None,
+            repeat_of=first.ticket_id if first else None, notice=first.id if first else None,
+        )  # fmt: skip
     with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
         ahead, est = queue.place(s, hall, row, now)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
