@@ -26,6 +26,12 @@ def _person() -> Principal | None:
     return user_principal(hq().ctx, user) if isinstance(user, str) else None
 
 
+def _to_login(back: str) -> Any:
+    """To /login, keeping the language asked for."""
+    asked = lang_query()
+    return redirect(f"/login?next={back}" + (f"&{asked[1:]}" if asked else ""))
+
+
 def _halls(p: Principal) -> list[Any]:
     return [h for h in hq().ctx.config.halls if p.hall in (None, h.id)]
 
@@ -35,7 +41,7 @@ def counter_page() -> Any:
     """The chooser: the hall's counters, their state and who is signed in; straight to one's own counter."""
     p = _person()
     if p is None:
-        return redirect("/login?next=/counter")
+        return _to_login("/counter")
     here = desk.signed_in_at(hq().ctx, p.name)
     if here is not None and request.args.get("choose") is None:
         return redirect(f"/counter/{here}{lang_query()}")
@@ -79,7 +85,7 @@ def desk_page(counter_id: str) -> Any:
     """The counter screen: rendered with the whole desk state, then live over /counter."""
     p = _person()
     if p is None:
-        return redirect(f"/login?next=/counter/{counter_id}")
+        return _to_login(f"/counter/{counter_id}")
     t = strings("counter")
     found = hq().ctx.config.find_counter(counter_id)
     if found is None:

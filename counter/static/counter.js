@@ -255,12 +255,12 @@ async function post(action, body, errorBox) {
   if (busy) return null;
   busy = true;
   render();
+  let answer;
   try {
-    const answer = await postJSON(`${API}/${action}`, body);
-    const words = DONE[action];
-    say(words ? words(answer) : "", answer && action === "call-next" && !answer.ticket ? "info" : "ok");
-    return answer;
+    answer = await postJSON(`${API}/${action}`, body);
   } catch (err) {
+    busy = false;
+    await refresh();
     const text = errorText(err);
     if (errorBox) {
       errorBox.textContent = text;
@@ -268,10 +268,12 @@ async function post(action, body, errorBox) {
     }
     say(text, "error");
     throw err;
-  } finally {
-    busy = false;
-    await refresh();
   }
+  busy = false;
+  await refresh(); // the words appear once the screen shows the new state, so the next key acts on it
+  const words = DONE[action];
+  say(words ? words(answer) : "", action === "call-next" && !answer.ticket ? "info" : "ok");
+  return answer;
 }
 
 function run(act) {
@@ -441,3 +443,4 @@ connect("/counter", { counter: COUNTER }, { counter: refreshSoon, waiting: refre
 skewMs = Date.parse(state.now) - Date.now();
 render();
 setInterval(tick, 1000);
+document.body.dataset.ready = "1"; // keys are live from here on

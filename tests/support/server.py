@@ -96,11 +96,12 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()[-2000:]}")
             try:
-                if requests.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
+                if requests.get(self.url + "/api/v1/health", timeout=5).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow on a busy machine
                 pass
             time.sleep(0.1)
+        self.stop(kill=True)
         raise RuntimeError(f"server did not answer within {timeout}s: {self.log()[-2000:]}")
 
     def stop(self, kill: bool = False) -> None:
