@@ -95,6 +95,8 @@ def track_page(token: str) -> Any:
         body = tickets.track(hq().ctx, token)
     except HallError:
         return page(t["track_title"], t["track_unknown"], "track", status=404)
+    if body["status"] == "waiting" and not body["served_now"]:  # PROTOCOL v1.1: no promise of a call
+        return page(f"{t['track_title']} {body['number']}", t["track_not_served"].format(ahead=body["ahead"]), "track")
     return page(
         f"{t['track_title']} {body['number']}",
         t["track_status"].format(

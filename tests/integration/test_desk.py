@@ -8,6 +8,8 @@ import requests
 from sqlalchemy import create_engine, text
 from support.server import Server, hallq
 
+from server.api.shapes.answers import Desk, Notice
+
 
 def _user(hall: Server, name: str, role: str = "clerk") -> None:
     done = hallq(
@@ -43,6 +45,7 @@ class Clerk:
     def desk(self, counter: str) -> dict:
         r = self.s.get(f"{self.hall.url}/api/v1/counters/{counter}/desk", timeout=10)
         assert r.status_code == 200, r.text
+        Desk.model_validate(r.json())  # exactly the documented shape, nothing more
         return dict(r.json())
 
 
@@ -171,6 +174,7 @@ def test_incomplete_writes_a_notice_whose_code_links_the_return_visit_with_prior
     notice = done.json()["notice"]
     assert re.fullmatch(r"[2-9A-HJKMNP-Z]{5}-[2-9A-HJKMNP-Z]{5}", notice["code"]) and notice["missing"] == ["户口簿"]
     shown = hall.get(f"/api/v1/notices/{notice['code'].lower().replace('-', '')}").json()
+    Notice.model_validate(shown)
     assert shown["missing"] == ["户口簿"] and shown["ticket_number"] == first["number"] and shown["used"] is False
     assert shown["service"] == "id-card" and shown["note"] == "原件"
     assert hall.get("/api/v1/notices/AAAAA-AAAAA").status_code == 404

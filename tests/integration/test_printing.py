@@ -3,30 +3,28 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.server import Server, free_port, write_config
+from support.server import Server
 
 from printers.decode import decode, ticket_fields
 from printers.virtual import VirtualPrinter
 
 
 @pytest.fixture
-def printing_hall(tmp_path: Path) -> Iterator[tuple[Server, VirtualPrinter]]:
+def printing_hall(tmp_path: Path, start_server: Callable[..., Server]) -> Iterator[tuple[Server, VirtualPrinter]]:
     """A server whose kiosk prints to a network printer (a virtual one in this test, on 127.0.0.1)."""
     printer = VirtualPrinter(tmp_path / "paper")
     printer.start()
-    port = free_port()
-    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'h.db'}", port=port, extra_server="printer_poll_s = 1")
-    network = f'printer = {{ kind = "network", host = "127.0.0.1", port = {printer.port} }}'
-    config.write_text(config.read_text(encoding="utf-8").replace('printer = { kind = "none" }', network), "utf-8")
-    server = Server(config, port, "").start()
     try:
+        network = f'printer = {{ kind = "network", host = "127.0.0.1", port = {printer.port} }}'
+        server = start_server(
+            extra_server="printer_poll_s = 1", edit=lambda text: text.replace('printer = { kind = "none" }', network)
+        )
         yield server, printer
     finally:
-        server.stop()
         printer.stop()
 
 
@@ -79,3 +77,12 @@ def test_paper_and_online_state_of_the_kiosk_printer_is_reported(
     _wait_state(server, "offline")
     r = server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"})
     assert r.status_code == 201, "a printer failure never loses the ticket: its number is on the screen"
+
+
+def test_a_ticket_nobody_serves_now_says_so_on_paper(printing_hall: tuple[Server, VirtualPrinter]) -> None:
+    server, printer = printing_hall  # every counter is closed
+    r = server.post("/api/v1/halls/town/tickets", {"service": "water", "kiosk": "k1"})
+    assert r.status_code == 201 and r.json()["served_now"] is False
+    [printed] = printer.wait_printed(1, timeout=10)
+    text = decode(printed.read_bytes()).text
+    assert "暂无窗口办理此业务，请咨询服务台" in text and "即将叫号" not in text
