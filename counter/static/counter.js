@@ -359,7 +359,8 @@ function openTransfer() {
     ...state.services.filter((s) => s.id !== tk.service).map((s) => radio("target", "service:" + s.id, s.name)),
   );
   $("transfer-counters").replaceChildren(
-    ...state.counters.map((c) => radio("target", "counter:" + c.id, `${c.name} · ${t("state_" + c.state)}`)),
+    // A closed counter serves nobody: the server would refuse it (an away one is covered by its partner).
+    ...state.counters.map((c) => radio("target", "counter:" + c.id, `${c.name} · ${t("state_" + c.state)}`, c.state === "closed")),
   );
   showDialog($("transfer-dialog"), $("transfer-error"));
 }

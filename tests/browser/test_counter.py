@@ -202,11 +202,11 @@ def test_the_second_clerk_sees_who_is_signed_in_and_may_take_over(
 
 
 def test_every_key_works_and_a_disabled_action_is_refused_by_the_server(
-    hall: Server, open_page: Callable[..., Page]
+    hall: Server, open_page: Callable[..., Page], check_axe: Callable[[Page], object], screenshot: Callable[..., Path]
 ) -> None:
     add_clerk(hall, "zhou")
     hall.act("w2", "open")
-    page = open_page("/counter", locale="en-US")
+    page = open_page("/counter", viewport=(1366, 768), locale="en-US")
     page.get_by_label("Username").fill("zhou")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -222,19 +222,29 @@ def test_every_key_works_and_a_disabled_action_is_refused_by_the_server(
     expect(page.locator("#message")).to_have_text(f"Recalled {issued[0]['number']}", timeout=LONG)
     page.keyboard.press("F3")
     expect_ticket(page, issued[0]["number"], "serving")
+    check_axe(page)
+    screenshot(page, "counter-serving-en-1366x768")
     page.keyboard.press("F5")  # not allowed while serving: nothing happens, and the page does not reload
     expect_ticket(page, issued[0]["number"], "serving")
     refused = hall.act("w1", "no-show")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "wrong_status"
     page.keyboard.press("F4")
     expect(page.locator("#finish-dialog")).to_be_visible()
-    page.keyboard.press("4")  # consultation
+    page.keyboard.press("2")  # incomplete: the notice's checklist
+    expect(page.locator("#notice-fields")).to_be_visible()
+    check_axe(page)
+    screenshot(page, "counter-notice-dialog-en-1366x768")
+    page.keyboard.press("4")  # consultation after all
+    expect(page.locator("#notice-fields")).to_be_hidden()
     page.keyboard.press("Enter")
     expect(page.locator("#finish-dialog")).to_be_hidden(timeout=LONG)
     expect(page.locator("#message")).to_have_text(f"{issued[0]['number']} finished", timeout=LONG)
     page.keyboard.press("F1")
     expect_ticket(page, issued[1]["number"], "called")
     page.keyboard.press("F6")
+    expect(page.locator("#transfer-dialog")).to_be_visible()
+    expect(page.locator("#transfer-dialog").get_by_label("4号窗口", exact=False)).to_be_disabled()  # closed
+    screenshot(page, "counter-transfer-dialog-en-1366x768")
     page.keyboard.press("Escape")
     expect(page.locator("#transfer-dialog")).to_be_hidden()
     page.keyboard.press("F5")
