@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from playwright.sync_api import Page, expect
 from support.server import Server, hallq, serving
 
 PASSWORD = "pass-word-1"
+PRESS_F1_AT = """(at) => setTimeout(
+  () => document.dispatchEvent(new KeyboardEvent("keydown", { key: "F1", bubbles: true })), at - Date.now())"""
 LONG = 20000  # ms: generous on a busy machine
 
 
@@ -274,9 +277,10 @@ def test_two_clerks_racing_call_next_never_get_the_same_ticket(hall: Server, ope
     for _ in range(2):
         for page in pages:
             expect(button(page, "call-next")).to_be_enabled(timeout=LONG)
-        # both keys at once: the server decides, and no ticket goes to both
+        # Both keys at the same instant: each page presses F1 at one agreed wall-clock moment.
+        at = time.time() * 1000 + 700
         for page in pages:
-            page.keyboard.press("F1")
+            page.evaluate(PRESS_F1_AT, at)
         for page in pages:
             expect(page.locator("#current")).to_have_attribute("data-status", "called", timeout=LONG)
             seen.append(page.locator("#ticket-number").inner_text())
