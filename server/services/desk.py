@@ -33,7 +33,7 @@ def sign_in(ctx: Context, counter_id: str, clerk: str, takeover: bool = False) -
     hall, counter = ctx.counter(counter_id)
     events: list[Event] = [CounterChanged(hall.id, counter.id)]
     with ctx.db.write() as s:
-        row, _ = _lock_pair(s, counter)
+        row, _ = _lock_pair(s, hall, counter)
         now = ctx.clock.now()
         previous = row.clerk
         if previous and previous != clerk and not takeover:

@@ -1,14 +1,14 @@
 """一次性告知 notices, and a ticket's link to the first visit for the same matter
 
 Revision ID: 0005_notices
-Revises: 0001
+Revises: 0008_queue_index
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_notices"
-down_revision = "0001"
+down_revision = "0008_queue_index"
 branch_labels = None
 depends_on = None
 
