@@ -66,8 +66,10 @@ def sign_in(counter_id: str) -> Any:
     if not expected or not hmac.compare_digest(sent, expected):
         return redirect(f"/counter{lang_query()}")
     found = hq().ctx.config.find_counter(counter_id)
-    if found is None or not may_work_counter(p, found[0].id, counter_id):
-        t = strings("counter")
+    t = strings("counter")
+    if found is None:
+        return page(t["choose_title"], t["unknown_counter"], "counter", status=404)
+    if not may_work_counter(p, found[0].id, counter_id):
         return page(t["choose_title"], t["not_your_counter"], "counter", status=403)
     try:
         result, events = desk.sign_in(hq().ctx, counter_id, p.name, request.form.get("takeover") == "1")

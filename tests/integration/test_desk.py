@@ -207,3 +207,14 @@ def test_away_without_an_open_partner_is_refused_and_the_partner_sees_its_cover(
     assert hank.desk("w1")["counter"]["away_reason"] == "午休"
     hank.act("w1", "back")
     assert hall.get("/api/v1/counters/w2/desk", hall.counter_token("w2")).json()["covering"] is False
+
+
+def test_the_counter_pages_refuse_unknown_or_foreign_counters_and_strangers(hall: Server) -> None:
+    ivy = Clerk(hall, "ivy")
+    assert ivy.s.get(hall.url + "/counter/nowhere", timeout=10).status_code == 404
+    assert ivy.s.post(hall.url + "/counter/nowhere/sign-in", data={"csrf": ivy.csrf}, timeout=10).status_code == 404
+    assert ivy.s.get(hall.url + "/counter/e1", timeout=10).status_code == 403  # another hall's counter
+    stranger = requests.get(hall.url + "/counter/w1", allow_redirects=False, timeout=10)
+    assert stranger.status_code == 302 and stranger.headers["Location"].startswith("/login?next=/counter/w1")
+    forged = ivy.s.post(hall.url + "/counter/w1/sign-in", data={"csrf": "forged"}, allow_redirects=False, timeout=10)
+    assert forged.status_code == 302 and ivy.desk("w1")["counter"]["clerk"] is None
