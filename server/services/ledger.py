@@ -35,8 +35,7 @@ def append(
         hall_id,
         kind,
         at,
-        # a line about a ticket not loaded here (a complaint opened) names it by id
-        ticket_id=ticket.id if ticket is not None else detail.pop("ticket_id", None),
+        ticket_id=ticket.id if ticket is not None else None,
         counter=counter,
         clerk=clerk,
         on_behalf_of=on_behalf_of,
