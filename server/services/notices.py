@@ -67,10 +67,11 @@ def create(
     return row
 
 
-def find(s: Session, hall_id: str | None, code: str) -> NoticeRow:
-    """The notice with this code (in this hall, when given), or a 404."""
+def find(s: Session, hall_id: str | None, code: str, lock: bool = False) -> NoticeRow:
+    """The notice with this code (in this hall, when given), or a 404; `lock`: held to commit (PostgreSQL)."""
     cleaned = normalize(code)
-    row = s.scalars(select(NoticeRow).where(NoticeRow.code == cleaned)).first() if cleaned else None
+    query = select(NoticeRow).where(NoticeRow.code == cleaned)
+    row = s.scalars(query.with_for_update() if lock else query).first() if cleaned else None
     if row is None or (hall_id is not None and row.hall_id != hall_id):
         raise HallError("not_found", 404, "unknown notice code")
     return row
@@ -78,7 +79,7 @@ def find(s: Session, hall_id: str | None, code: str) -> NoticeRow:
 
 def redeem(s: Session, hall: Hall, code: str, ticket: TicketRow, now: datetime) -> NoticeRow:
     """Link a return visit's new ticket to the first one; a code serves one return visit only."""
-    row = find(s, hall.id, code)
+    row = find(s, hall.id, code, lock=True)  # two kiosks given the same code: one return visit, not two
     if row.redeemed_by is not None:
         raise HallError("notice_used", 409, "this notice's code was already used for a return visit")
     row.redeemed_by, row.redeemed_at = ticket.id, now

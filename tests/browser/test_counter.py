@@ -219,6 +219,7 @@ def test_every_key_works_and_a_disabled_action_is_refused_by_the_server(
     button(page, "open").click()
     issued = [hall.issue("id-card") for _ in range(3)]
     expect(page.locator("#waiting-rows tr")).to_have_count(3, timeout=LONG)
+    expect(button(page, "call-next")).to_be_enabled(timeout=LONG)
     page.keyboard.press("F1")
     expect_ticket(page, issued[0]["number"], "called")
     page.keyboard.press("F2")
@@ -298,7 +299,9 @@ def test_after_a_server_restart_the_page_reconnects_and_still_shows_the_held_tic
         log_in(page, "feng")
         sign_in_at(page, "1号窗口")
         button(page, "open").click()
+        expect(page.locator("#counter-state")).to_have_text("开放", timeout=LONG)
         issued = server.issue("id-card")
+        expect(button(page, "call-next")).to_be_enabled(timeout=LONG)
         page.keyboard.press("F1")
         expect_ticket(page, issued["number"], "called")
         page.keyboard.press("F3")

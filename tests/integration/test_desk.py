@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from sqlalchemy import create_engine, text
@@ -218,3 +220,24 @@ def test_the_counter_pages_refuse_unknown_or_foreign_counters_and_strangers(hall
     assert stranger.status_code == 302 and stranger.headers["Location"].startswith("/login?next=/counter/w1")
     forged = ivy.s.post(hall.url + "/counter/w1/sign-in", data={"csrf": "forged"}, allow_redirects=False, timeout=10)
     assert forged.status_code == 302 and ivy.desk("w1")["counter"]["clerk"] is None
+
+
+def test_one_notice_code_given_at_two_kiosks_at_once_makes_one_return_visit(hall: Server) -> None:
+    jin = Clerk(hall, "jin")
+    jin.act("w1", "sign-in")
+    hall.issue("id-card")
+    jin.act("w1", "open")
+    jin.act("w1", "call-next")
+    code = jin.act("w1", "finish", {"outcome": "incomplete", "missing": ["户口簿"]}).json()["notice"]["code"]
+    barrier = threading.Barrier(4)
+
+    def take() -> int:
+        barrier.wait()
+        return hall.post("/api/v1/halls/town/tickets", {"service": "id-card", "notice": code}).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = sorted(pool.map(lambda _: take(), range(4)))
+    # One return visit; the others are refused (or, on a machine too busy to wait for the lock, told to retry).
+    assert answers.count(201) == 1 and set(answers) <= {201, 409, 503}, answers
+    again = hall.post("/api/v1/halls/town/tickets", {"service": "id-card", "notice": code})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "notice_used"
