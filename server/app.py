@@ -63,6 +63,18 @@ class Hallq:
         if found is not None:
             self.printing.submit(found[0], found[1], issued, track_url)
 
+    def print_notice(self, hall: Any, counter: Any, notice: dict[str, Any]) -> str | None:
+        """Print a 一次性告知 notice; the kiosk whose printer takes it, or None when the hall has none.
+
+        Counters have no printer of their own in the config yet, so the notice goes to the hall's first
+        kiosk with a printer, where the resident picks it up on the way out.
+        """
+        kiosk = next((k for k in hall.kiosks if k.printer.kind != "none"), None)
+        if kiosk is None:
+            return None
+        self.printing.submit_notice(hall, kiosk, notice)
+        return str(kiosk.id)
+
     def printer_state(self, kiosk: Any) -> str:
         return self.printing.state(kiosk)
 

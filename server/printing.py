@@ -95,6 +95,25 @@ class Printing:
         )
         self.jobs.put(Job(kiosk, layout.render(slip), ticket.number))
 
+    def submit_notice(self, hall: Hall, kiosk: Kiosk, notice: dict[str, Any], ticket_id: str = "") -> None:
+        """Queue a 一次性告知 notice (the body of GET /notices/{code}) for a kiosk's printer."""
+        if kiosk.printer.kind == "none":
+            return
+        from printers.notice import NoticeSlip, render_notice
+
+        slip = NoticeSlip(
+            code=notice["code"],
+            hall_name=hall.name,
+            service_name=notice["service_name"],
+            counter_name=notice["counter_name"],
+            ticket_number=notice["ticket_number"] or "",
+            issued_at=(notice["issued_at"] or "")[:16].replace("T", " "),
+            missing=tuple(notice["missing"]),
+            note=notice["note"] or "",
+            ticket_id=ticket_id,
+        )
+        self.jobs.put(Job(kiosk, render_notice(slip), notice["code"]))
+
     def state(self, kiosk: Kiosk) -> str:
         if kiosk.printer.kind == "none":
             return "none"

@@ -63,6 +63,14 @@ def require_manager(hall_id: str) -> Principal:
     return p
 
 
+def person() -> Principal:
+    """A logged-in person (session), for what only a person does: signing in at a counter."""
+    p = principal()
+    if request.headers.get("Authorization"):
+        raise HallError("forbidden", 403, "a device or script token names no person: log in at /login")
+    return p
+
+
 def clerk_name(p: Principal) -> str | None:
     """The name the ledger records: the logged-in clerk; for a device token, the counter's clerk."""
     return None if p.role == "counter" else p.name

@@ -8,7 +8,7 @@ from typing import Any
 from flask import jsonify, request
 
 from server.engine.errors import HallError
-from server.services import halls, ratings, tickets
+from server.services import halls, notices, ratings, tickets
 
 from . import api
 from .body import read_body
@@ -82,8 +82,8 @@ def _idempotency_key() -> str | None:
     errors={
         403: "forbidden: the body names a kiosk but the call carries neither that kiosk's bearer token nor the "
         "device cookie of a page enrolled for it (nothing is issued or printed)",
-        404: "not_found: unknown hall, service or kiosk",
-        409: "service_closed (outside opening hours, or disabled) or daily_limit",
+        404: "not_found: unknown hall, service, kiosk or notice code",
+        409: "service_closed (outside opening hours, or disabled), daily_limit, or notice_used",
         422: "invalid_body, unknown_field; invalid_idempotency_key; idempotency_key_reused (a key already used "
         "with another body)",
         429: None,
@@ -102,14 +102,16 @@ def issue_ticket(hall: str) -> Any:
     if not app.ticket_limiter.allow(f"kiosk:{body.kiosk}" if body.kiosk else f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
     issued, events = tickets.issue_ticket(
-        app.ctx, hall, body.service, body.priority, body.kiosk, request_key=request_key
+        app.ctx, hall, body.service, body.priority, body.kiosk, request_key=request_key, notice=body.notice
     )
     app.publisher.publish(events)
     row = issued.ticket
     track_url = app.track_url(issued.token)
     if body.kiosk and not issued.replayed:
         app.print_ticket(body.kiosk, issued, track_url)
+    extra = {"repeat_of": row.repeat_of} if row.repeat_of else {}  # a return visit: the first visit's ticket id
     return jsonify(
+        **extra,
         id=row.id,
         number=row.number,
         service=row.issued_service,
@@ -121,6 +123,13 @@ def issue_ticket(hall: str) -> Any:
         issued_at=hall_def.local(row.issued_at).isoformat(timespec="seconds"),
         track_url=track_url,
     ), 201
+
+
+@operation(api, "get", "/notices/<code>", ok=a.Notice, tag="tickets", errors={404: "not_found: unknown code"},
+           ok_description="what the notice lists")  # fmt: skip
+def notice(code: str) -> Any:
+    """A 一次性告知 notice by the code printed on it."""
+    return jsonify(notices.show(hq().ctx, code))
 
 
 @operation(api, "get", "/track/<token>", ok=a.Track, tag="tickets", errors={404: "not_found: unknown token"},

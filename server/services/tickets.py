@@ -20,7 +20,7 @@ from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
 from server.store.models import NumberSeqRow, RatingRow, TicketRequestRow, TicketRow
 
-from . import board, ledger, queue
+from . import board, ledger, notices, queue
 from .context import Context
 
 log = logging.getLogger("hallq.tickets")
@@ -51,6 +51,7 @@ def issue_ticket(
     priority: bool = False,
     kiosk_id: str | None = None,
     request_key: str | None = None,
+    notice: str | None = None,
 ) -> tuple[Issued, list[Event]]:
     """Hand out the next number of a service, if it is open and under its daily limit.
 
@@ -58,6 +59,9 @@ def issue_ticket(
     still exact?), the number, the ticket, its ledger line, and the people ahead from the queue index.
     With a `request_key` (the kiosk's idempotency key per tap) a key already answered gives back the
     same ticket and no events: a double tap or a retried request never makes a second ticket.
+
+    With a 一次性告知 notice's code the resident is back for the same matter: the ticket is linked to
+    the first visit and goes first (nobody should queue twice for the hall's own missing-items list).
     """
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
@@ -68,6 +72,10 @@ def issue_ticket(
     token = secrets.token_urlsafe(24)  # 192 bits
     ticket_id = new_id()
     key_hash = _key_hash(hall.id, kiosk_id, request_key) if request_key is not None else None
+    if notice is not None:
+        with ctx.db.read() as s:
+            notices.find(s, hall.id, notice)  # 404 before a number is taken
+        priority = True
     with ctx.db.write() as s:
         if key_hash is not None and request_key is not None:
             asked = _fingerprint(service.id, priority, kiosk_id)
@@ -107,8 +115,12 @@ def issue_ticket(
             recalls=0,
             transfers=0,
         )
+        first = notices.redeem(s, hall, notice, row, now) if notice is not None else None  # sets row.repeat_of
         s.connection().execute(_INSERT_TICKET, _ticket_values(row))
-        ledger.insert(s, hall.id, "issued", now, ticket_id=row.id, service=service.id, priority=priority or None)
+        ledger.insert(
+            s, hall.id, "issued", now, ticket_id=row.id, service=service.id, priority=priority or None,
+            repeat_of=first.ticket_id if first else None, notice=first.id if first else None,
+        )  # fmt: skip
         ahead = queue.ahead_count(s, row)
         where = ctx.boards.quick_place(s, hall, row, ahead, now, before)
         if where is not None and key_hash is not None:

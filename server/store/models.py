@@ -103,6 +103,26 @@ class TicketRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)
     missing: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    repeat_of: Mapped[str | None] = mapped_column(String(32))  # 一次性告知: the first visit for the same matter
+
+
+class NoticeRow(Base):
+    """一次性告知: what a resident must bring, written once when a matter ends with materials missing."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_ticket", "ticket_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # printed; given back at the kiosk
+    hall_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str] = mapped_column(String(32))
+    service_id: Mapped[str] = mapped_column(String(40))
+    counter_id: Mapped[str] = mapped_column(String(40))
+    clerk: Mapped[str | None] = mapped_column(String(64))
+    missing: Mapped[list[str]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    redeemed_by: Mapped[str | None] = mapped_column(String(32))  # the return visit's ticket
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class NumberSeqRow(Base):

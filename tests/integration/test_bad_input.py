@@ -581,6 +581,7 @@ RATING_SCHEMA = SCHEMAS["RatingRequest"]
             "service": st.sampled_from(["id-card", "social", "water", "closed", "nowhere"]) | st.text(max_size=45),
             "priority": st.booleans(),
             "kiosk": st.none() | st.just("k1") | st.text(max_size=45),
+            "notice": st.none() | st.text(max_size=45),
         },
     )
 )

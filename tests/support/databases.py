@@ -20,6 +20,7 @@ TABLES = [
     "ticket_requests",
     "kiosk_enrollments",
     "kiosk_devices",
+    "notices",
 ]
 
 
