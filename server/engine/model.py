@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .calendar import Calendar, day_bounds, deadline
@@ -34,6 +34,13 @@ class Outcome(enum.StrEnum):
 class ServiceKind(enum.StrEnum):
     IMMEDIATE = "immediate"  # 即办件: done on the spot
     PROMISED = "promised"  # 承诺件: done within a promised time limit
+
+
+class ServiceGroup(enum.StrEnum):
+    """How the kiosk groups services for residents."""
+
+    ADMIN = "admin"  # 行政事务: certificates, registrations, permits
+    LIFE = "life"  # 生活服务: bills and household services paid at a window
 
 
 class ComplaintStatus(enum.StrEnum):
@@ -78,6 +85,25 @@ class Hours:
         now = local.time()
         return any(start <= now < end for start, end in self.periods)
 
+    def next_open(self, local: datetime, calendar: Calendar | None = None) -> datetime | None:
+        """The first hall-local moment from `local` on when tickets may be issued (`local` itself when open).
+
+        With the hall's calendar, holidays are skipped and make-up working days (调休) count.
+        """
+        if self.always or self.is_open(local, calendar):
+            return local
+        holidays = calendar.holidays if calendar is not None else frozenset()
+        workdays = calendar.workdays if calendar is not None else frozenset()
+        for offset in range(8 + len(holidays)):  # every weekday comes round within a week of working days
+            day = local.date() + timedelta(days=offset)
+            if day in holidays or (day.weekday() not in self.days and day not in workdays):
+                continue
+            for start, _ in self.periods:
+                moment = datetime.combine(day, start, tzinfo=local.tzinfo)
+                if moment > local:
+                    return moment
+        return None
+
 
 @dataclass(frozen=True)
 class Service:
@@ -93,6 +119,7 @@ class Service:
     avg_service_s: int = 300  # prior for the wait estimate until real services are measured
     fee: str = ""
     enabled: bool = True
+    group: ServiceGroup = ServiceGroup.ADMIN
 
 
 @dataclass(frozen=True)
