@@ -143,6 +143,17 @@ def wrap(text: str, cols: int) -> list[str]:
     return [*lines, line] if line or not lines else lines
 
 
+def _say(p: Any, text: str, cols: int) -> None:
+    """Print text as whole lines in Chinese mode, each ending in LF (the notice slip's writer)."""
+    for line in wrap(text, cols):
+        if line.isascii():
+            p.text(line)
+        else:
+            # errors="replace": a lone surrogate must not take the whole slip down
+            p._raw(FS_CHINESE_ON + line.encode("gb18030", errors="replace") + FS_CHINESE_OFF)
+        p.text("\n")
+
+
 def raster_line(text: str, paper: Paper, size: int = 1, bold: bool = False) -> Image.Image:
     """One line of text drawn as the printer will print it in raster mode: black on white, as wide as its ink.
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import request
-from flask_socketio import ConnectionRefusedError, SocketIO, join_room
+from flask_socketio import SocketIO, join_room
+from socketio.exceptions import ConnectionRefusedError  # type: ignore[import-untyped]  # noqa: A004
 
 from server.auth import authenticate_token
 from server.engine.events import Event, PrintQueued
@@ -185,6 +186,41 @@ class Printing:
             log.error("kiosk %s prints raster slips: %s", kiosk.id, e)
             print_jobs.failed(self.ctx, job.job, kiosk.id, str(e), True, RETRY_S * 12)
             return None
+
+    def submit_notice(self, hall: Hall, kiosk: Kiosk, notice: dict[str, Any], ticket_id: str = "") -> None:
+        """Print a 一次性告知 notice (the body of GET /notices/{code}) on a server-printed kiosk's printer.
+
+        Not a print job row: a notice is asked for at the counter and can be asked for again.
+        """
+        if not kiosk.printer.by_server:
+            return
+        from printers.notice import NoticeSlip, render_notice
+
+        slip = NoticeSlip(
+            code=notice["code"],
+            hall_name=hall.name,
+            service_name=notice["service_name"],
+            counter_name=notice["counter_name"],
+            ticket_number=notice["ticket_number"] or "",
+            issued_at=(notice["issued_at"] or "")[:16].replace("T", " "),
+            missing=tuple(notice["missing"]),
+            note=notice["note"] or "",
+            ticket_id=ticket_id,
+        )
+        self.socketio.start_background_task(self._send_notice, hall.id, kiosk, render_notice(slip))
+
+    def _send_notice(self, hall_id: str, kiosk: Kiosk, data: bytes) -> None:
+        from printers import drivers
+
+        kind, where = self._address(kiosk.printer)
+        try:
+            if not kind:
+                raise drivers.PrinterError("the virtual printer is not running", nothing_printed=True)
+            drivers.deliver(kind, data, **where)
+        except drivers.PrinterError as e:
+            log.warning("kiosk %s did not print a notice: %s", kiosk.id, e)
+        except Exception:  # a notice must never take the server down
+            log.exception("printing a notice on kiosk %s failed", kiosk.id)
 
     def _address(self, p: Printer) -> tuple[str, dict[str, Any]]:
         """The driver kind and keywords for a configured printer; the virtual one is a local network printer."""

@@ -13,9 +13,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.engine.errors import HallError, not_found
@@ -28,7 +28,7 @@ from .context import Context
 
 _TICKET_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _JOB_COLUMNS = [c.key for c in PrintJobRow.__table__.columns]
-_INSERT_JOB = insert(PrintJobRow.__table__)
+_INSERT_JOB = insert(cast(Table, PrintJobRow.__table__))
 STATES = ("ok", "paper_low", "paper_out", "offline")
 READY = ("ok", "paper_low")  # a printer in these states is sent jobs
 
@@ -216,7 +216,7 @@ def reprint(
         ticket.token_hash = token_hash(token)
         job = add(s, hall, kiosk, ticket, f"{track_base.rstrip('/')}/t/{token}", now, reprint=True, requested_by=by)
         assert job is not None
-        body = {"job": job.id, "ticket": ticket.id, "number": ticket.number, "kiosk": kiosk.id}
+        body: dict[str, Any] = {"job": job.id, "ticket": ticket.id, "number": ticket.number, "kiosk": kiosk.id}
     body |= {"reprint": True, "status": "pending", "track_url": f"{track_base.rstrip('/')}/t/{token}"}
     return body, [PrintQueued(hall.id, kiosk.id, body["job"]), TicketChanged(hall.id, ticket.id)]
 

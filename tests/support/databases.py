@@ -11,7 +11,19 @@ from sqlalchemy import create_engine, text
 
 from support.env import PG_URL
 
-TABLES = ["tickets", "number_seqs", "ledger", "ratings", "complaints", "print_jobs", "printer_states"]
+TABLES = [
+    "tickets",
+    "number_seqs",
+    "ledger",
+    "ratings",
+    "complaints",
+    "ticket_requests",
+    "kiosk_enrollments",
+    "kiosk_devices",
+    "notices",
+    "print_jobs",
+    "printer_states",
+]
 
 
 @contextmanager

@@ -1,14 +1,14 @@
 """print jobs and printer states
 
 Revision ID: 0003_print_jobs
-Revises: 0008_queue_index
+Revises: 0005_notices
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_print_jobs"
-down_revision = "0008_queue_index"
+down_revision = "0005_notices"
 branch_labels = None
 depends_on = None
 
