@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import realtime
+from server.alerts import PrinterAlerts
 from server.clock import SystemClock
 from server.config import Config
 from server.engine.errors import HallError
+from server.logs import mask_path
 from server.printing import Printing
 from server.ratelimit import RateLimiter
 from server.services import halls
@@ -27,6 +30,7 @@ from server.services.context import Clock, Context
 from server.store.db import Database
 
 log = logging.getLogger("hallq")
+access = logging.getLogger("hallq.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # Scripts and styles only from our own files (no inline code); media and images may be data:/blob: (voice, QR).
 CSP = (
@@ -50,6 +54,8 @@ class Hallq:
         self.ticket_limiter = RateLimiter(limits.tickets_per_minute)
         self.rating_limiter = RateLimiter(limits.ratings_per_minute)
         self.printing = Printing(config, socketio)
+        self.printer_alerts = PrinterAlerts()
+        self.printing.on_change.append(self._printer_changed)
 
     def track_url(self, token: str) -> str:
         """The resident's page, printed as the ticket's QR code."""
@@ -61,8 +67,32 @@ class Hallq:
         if found is not None:
             self.printing.submit(found[0], found[1], issued, track_url)
 
+    def print_notice(self, hall: Any, counter: Any, notice: dict[str, Any]) -> str | None:
+        """Print a 一次性告知 notice; the kiosk whose printer takes it, or None when the hall has none.
+
+        Counters have no printer of their own in the config yet, so the notice goes to the hall's first
+        kiosk with a printer, where the resident picks it up on the way out.
+        """
+        kiosk = next((k for k in hall.kiosks if k.printer.kind != "none"), None)
+        if kiosk is None:
+            return None
+        self.printing.submit_notice(hall, kiosk, notice)
+        return str(kiosk.id)
+
     def printer_state(self, kiosk: Any) -> str:
         return self.printing.state(kiosk)
+
+    def alerts(self, hall: Any) -> list[dict[str, Any]]:
+        """The hall's staff alerts now (kiosk printers that need someone)."""
+        return self.printer_alerts.active(hall)
+
+    def _printer_changed(self, kiosk: Any, state: str) -> None:
+        found = self.ctx.config.find_kiosk(kiosk.id)
+        if found is None:
+            return
+        hall = found[0]
+        changed = self.printer_alerts.changed(hall, kiosk, state, self.ctx.clock.now())
+        self.publisher.printer_changed(kiosk.id, state, changed, hall.id)
 
 
 def secret_key(data_dir: Path) -> str:
@@ -94,10 +124,10 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     socketio = SocketIO(
         app,
-        async_mode=settings.async_mode,
+        async_mode=settings.async_mode,  # type: ignore[arg-type]  # checked at load: one of ASYNC_MODES
         message_queue=settings.message_queue,
         channel=settings.message_channel,
-        cors_allowed_origins=settings.public_url or None,
+        cors_allowed_origins=settings.public_url or None,  # type: ignore[arg-type]  # None: same origin only
         json=None,
     )
     hallq = Hallq(config, socketio, clock or SystemClock())
@@ -112,7 +142,7 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app.register_blueprint(pages)
     for module in ("kiosk.views", "display.views", "counter.views"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
-    realtime.register(socketio, hallq.ctx)
+    realtime.register(socketio, hallq.ctx, hallq.printer_state, hallq.alerts)
     _install_edges(app)
     hallq.printing.start()
     return app, socketio
@@ -129,10 +159,16 @@ def _install_edges(app: Flask) -> None:
     def _request_id() -> None:
         sent = request.headers.get("X-Request-Id", "")
         g.request_id = sent if REQUEST_ID.match(sent) else secrets.token_hex(8)
+        g.started = time.perf_counter()
 
     @app.after_request
     def _headers(response: Any) -> Any:
         response.headers["X-Request-Id"] = g.get("request_id", "-")
+        ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        # The formatter adds rid=; the path has no query string and no resident's token (logs.mask_path).
+        access.info(
+            "method=%s path=%s status=%d ms=%.1f", request.method, mask_path(request.path), response.status_code, ms
+        )
         response.headers.setdefault("Content-Security-Policy", CSP)
         if (request.endpoint or "").endswith("static") and response.status_code in (200, 304):
             vendored = request.path.startswith("/static/vendor/")
@@ -156,8 +192,9 @@ def _install_edges(app: Flask) -> None:
         code = re.sub(r"[^a-z0-9]+", "_", (e.name or "error").lower()).strip("_")
         response = jsonify(error_body(code, e.description or e.name or "error"))
         response.status_code = e.code or 500
-        if e.code == 405 and e.valid_methods:
-            response.headers["Allow"] = ", ".join(e.valid_methods)
+        allowed = getattr(e, "valid_methods", None)  # MethodNotAllowed's, on 405
+        if e.code == 405 and allowed:
+            response.headers["Allow"] = ", ".join(allowed)
         return response
 
     @app.errorhandler(DBAPIError)

@@ -1,23 +1,35 @@
-"""The `hallq` command: demo, serve, token, user.
+"""The `hallq` command: demo, serve, token, kiosk, user.
 
-Bad arguments print one readable line and exit 2; nothing here prints a traceback.
+Bad arguments print one readable line and exit 2. An unexpected failure prints one readable line
+too; its traceback goes to the data folder's `hallq-errors.log` (or to stderr with `--debug`).
+
+Import order matters: `demo` and `serve` monkey-patch eventlet before SQLAlchemy, Flask or any other
+library is imported (docs/architecture.md), so this module imports only the standard library at the
+top and reads the async mode from the config file with tomllib before loading it properly.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import secrets
 import signal
 import sys
+import tempfile
+import tomllib
 import warnings
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from server.config import Config, ConfigError, load_config, load_demo_config
+if TYPE_CHECKING:
+    from server.config import Config
 
 DEFAULT_DATA = Path("hallq-data")
+ERROR_LOG = "hallq-errors.log"
+log = logging.getLogger("hallq.cli")
+_data_dir: Path | None = None  # where the error log goes, once a config is loaded
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,8 +47,19 @@ def _port(value: str) -> int:
     return port
 
 
+def _minutes(value: str) -> int:
+    try:
+        minutes = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {value!r}") from None
+    if not 1 <= minutes <= 43200:
+        raise argparse.ArgumentTypeError(f"minutes out of range 1-43200: {minutes}")
+    return minutes
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hallq", description="Queue and kiosk system for a public service hall.")
+    p.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="run a demo hall on 127.0.0.1 (SQLite, virtual printer)")
@@ -53,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = tsub.add_parser("create", help="print a new token (last line of the output)")
     who = create.add_mutually_exclusive_group(required=True)
     who.add_argument("--counter", help="a token for this counter id")
+    who.add_argument("--kiosk", help="a token for this kiosk id (its agent or page prints on its printer)")
     who.add_argument("--role", choices=["supervisor", "admin"], help="a token for a supervisor or an admin")
     create.add_argument("--hall", help="limit a supervisor or admin token to one hall")
     create.add_argument("--label", help="a name for the ledger and audits")
@@ -61,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("token_id")
     _source_args(revoke)
 
+    kiosk = sub.add_parser("kiosk", help="enroll kiosk browsers (the device cookie that lets a kiosk page print)")
+    ksub = kiosk.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    enroll = ksub.add_parser("enroll", help="print a one-time enrollment link for a kiosk (last line of the output)")
+    enroll.add_argument("kiosk_id")
+    enroll.add_argument(
+        "--valid-minutes", type=_minutes, default=24 * 60, help="how long the link may be used (default 1440)"
+    )
+    _source_args(enroll)
+    unenroll = ksub.add_parser("revoke", help="un-enroll every browser of a kiosk")
+    unenroll.add_argument("kiosk_id")
+    _source_args(unenroll)
+
     user = sub.add_parser("user", help="manage staff logins")
     usub = user.add_subparsers(dest="action", required=True, parser_class=_Parser)
     add = usub.add_parser("add", help="create or update a login; the password is read from standard input")
@@ -68,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=["clerk", "supervisor", "admin"], required=True)
     add.add_argument("--hall", help="the hall the user belongs to (clerks: default the only hall)")
     _source_args(add)
+    for leaf in (demo, serve, create, revoke, add):  # `hallq serve --debug` as well as `hallq --debug serve`
+        leaf.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 
 
@@ -82,14 +120,41 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise SystemExit(code)
 
 
+def _loaded(config: Config) -> Config:
+    global _data_dir
+    _data_dir = config.settings.data_dir
+    return config
+
+
 def _config(args: argparse.Namespace) -> Config:
+    from server.config import load_config, load_demo_config
+
     if getattr(args, "config", None) is not None:
-        return load_config(args.config)
-    return load_demo_config(getattr(args, "data", None) or DEFAULT_DATA)
+        return _loaded(load_config(args.config))
+    return _loaded(load_demo_config(getattr(args, "data", None) or DEFAULT_DATA))
+
+
+def _async_mode_of(args: argparse.Namespace) -> str:
+    """The async mode the server will run in, read before any library is imported.
+
+    Same precedence as server.config (environment, then the file, then eventlet); a file that cannot
+    be read here is reported properly by load_config right after.
+    """
+    mode = os.environ.get("HALLQ_ASYNC_MODE")
+    if mode:
+        return mode
+    if getattr(args, "config", None) is None:
+        return "eventlet"  # the demo hall's file sets none
+    try:
+        server = tomllib.loads(Path(args.config).read_bytes().decode("utf-8-sig")).get("server", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "eventlet"
+    mode = server.get("async_mode", "eventlet") if isinstance(server, dict) else "eventlet"
+    return mode if isinstance(mode, str) else "eventlet"
 
 
 def _prepare_async(mode: str) -> None:
-    """Pick the async mode once, before Flask and friends are imported."""
+    """Pick the async mode once, before SQLAlchemy, Flask and friends are imported."""
     if mode == "eventlet":
         warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=Warning)
         import eventlet
@@ -125,10 +190,34 @@ def cmd_token(args: argparse.Namespace) -> None:
     if args.counter:
         token = create_token(ctx, "counter", counter=args.counter, label=args.label)
         print(f"token for counter {args.counter}:")
+    elif args.kiosk:
+        token = create_token(ctx, "kiosk", kiosk=args.kiosk, label=args.label)
+        print(f"token for kiosk {args.kiosk}:")
     else:
         token = create_token(ctx, args.role, hall=args.hall, label=args.label)
         print(f"token for {args.role}{' of ' + args.hall if args.hall else ''}:")
     print(token)
+
+
+def _base_url(config: Config) -> str:
+    s = config.settings
+    return s.public_url or f"http://{s.host}:{s.port}"
+
+
+def cmd_kiosk(args: argparse.Namespace) -> None:
+    from server.devices import create_enrollment, revoke_devices
+
+    config = _config(args)
+    ctx = _offline_context(config)
+    if args.action == "revoke":
+        if config.find_kiosk(args.kiosk_id) is None:
+            fail(f"unknown kiosk: {args.kiosk_id}")
+        print(f"revoked {revoke_devices(ctx, args.kiosk_id)} enrolled browser(s) of kiosk {args.kiosk_id}")
+        return
+    enrollment = create_enrollment(ctx, args.kiosk_id, args.valid_minutes * 60)
+    expires = enrollment.expires_at.astimezone().isoformat(timespec="minutes")
+    print(f"open this link once on kiosk {args.kiosk_id}'s screen (valid until {expires}):")
+    print(_base_url(config) + enrollment.path)
 
 
 def cmd_user(args: argparse.Namespace) -> None:
@@ -158,16 +247,17 @@ def _demo_logins(config: Config) -> list[tuple[str, str, str]]:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
+    from server.config import load_demo_config
+
     data = args.data.resolve()
-    config = load_demo_config(data)
+    config = _loaded(load_demo_config(data))
     base = f"http://127.0.0.1:{args.port}"
     settings = dataclasses.replace(config.settings, host="127.0.0.1", port=args.port, public_url=base)
     config = dataclasses.replace(config, settings=settings)
-    _prepare_async(settings.async_mode)
     logins = _demo_logins(config)
     hall = config.halls[0]
     lines = [f"hallq demo hall: {hall.name}", f"  data folder:  {data}"]
-    lines += [f"  kiosk:        {base}/kiosk/{k.id}" for k in hall.kiosks]
+    lines += [f"  kiosk:        {base}{path}" for path in _demo_kiosk_links(config)]
     lines += [f"  display:      {base}/display/{hall.id}"]
     lines += [f"  counter:      {base}/login  ->  {base}/counter", f"  admin:        {base}/admin"]
     lines += [f"  login:        {u} / {pw}  ({r})" for u, r, pw in logins]
@@ -175,12 +265,21 @@ def cmd_demo(args: argparse.Namespace) -> None:
     _run(config, lines)
 
 
+def _demo_kiosk_links(config: Config) -> list[str]:
+    """Each kiosk's page, already enrolled: a fresh one-time link that sets the device cookie and lands on it."""
+    from server.devices import create_enrollment
+
+    ctx = _offline_context(config)
+    return [create_enrollment(ctx, k.id).path for h in config.halls for k in h.kiosks]
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
-    config = load_config(args.config)
+    from server.config import load_config
+
+    config = _loaded(load_config(args.config))
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if overrides:
         config = dataclasses.replace(config, settings=dataclasses.replace(config.settings, **overrides))
-    _prepare_async(config.settings.async_mode)
     s = config.settings
     _run(config, [f"hallq serving {len(config.halls)} hall(s) on http://{s.host}:{s.port}"])
 
@@ -210,11 +309,15 @@ def _run(config: Config, banner: list[str]) -> None:
     print("hallq stopped.", flush=True)
 
 
-COMMANDS = {"demo": cmd_demo, "serve": cmd_serve, "token": cmd_token, "user": cmd_user}
+COMMANDS = {"demo": cmd_demo, "serve": cmd_serve, "token": cmd_token, "kiosk": cmd_kiosk, "user": cmd_user}
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.command in ("demo", "serve"):
+        _prepare_async(_async_mode_of(args))  # before anything imports SQLAlchemy, Flask or psycopg2
+    from server.config import ConfigError
+
     try:
         COMMANDS[args.command](args)
     except ConfigError as e:
@@ -223,16 +326,43 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"{e.strerror or e}{': ' + str(e.filename) if getattr(e, 'filename', None) else ''}", 1)
     except KeyboardInterrupt:
         print("hallq stopped.", flush=True)
-    except Exception as e:  # noqa: BLE001 - one readable line, never a traceback
+    except Exception as e:  # noqa: BLE001 - one readable line; the traceback goes to the error log
+        from sqlalchemy.exc import SQLAlchemyError
+
         from server.engine.errors import HallError
 
         if isinstance(e, HallError):
             fail(e.message)
-        from sqlalchemy.exc import SQLAlchemyError
-
+        where = _log_traceback(args.command, e, args.debug)
         if isinstance(e, SQLAlchemyError):
-            fail(f"database error: {str(e).splitlines()[0][:200]}", 1)
-        fail(f"unexpected error: {type(e).__name__}: {str(e)[:200]}", 1)
+            fail(f"database error: {str(e).splitlines()[0][:200]}{where}", 1)
+        fail(f"unexpected error: {type(e).__name__}: {str(e)[:200]}{where}", 1)
+
+
+def _log_traceback(command: str, e: Exception, debug: bool) -> str:
+    """Log the traceback (stderr with --debug, else the error log file); say where, for the user's line."""
+    if debug:
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        where = ""
+    else:
+        folder = _data_dir if _data_dir is not None and _data_dir.is_dir() else Path(tempfile.gettempdir())
+        path = folder / ERROR_LOG
+        try:
+            handler = logging.FileHandler(path, encoding="utf-8")
+        except OSError:
+            return " (run with --debug for details)"
+        where = f" (details in {path}; or run with --debug)"
+    from server import logs
+
+    handler.setFormatter(logs.masking_formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.error("hallq %s failed", command, exc_info=e)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    return where
 
 
 if __name__ == "__main__":

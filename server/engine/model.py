@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from .calendar import Calendar, day_bounds, deadline
 
 
 class TicketStatus(enum.StrEnum):
@@ -34,6 +36,13 @@ class ServiceKind(enum.StrEnum):
     PROMISED = "promised"  # 承诺件: done within a promised time limit
 
 
+class ServiceGroup(enum.StrEnum):
+    """How the kiosk groups services for residents."""
+
+    ADMIN = "admin"  # 行政事务: certificates, registrations, permits
+    LIFE = "life"  # 生活服务: bills and household services paid at a window
+
+
 class ComplaintStatus(enum.StrEnum):
     OPEN = "open"
     VERIFIED = "verified"  # called the resident back and confirmed the matter
@@ -60,14 +69,40 @@ class Hours:
     days: frozenset[int] = frozenset(range(5))
     periods: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 0)), (time(13, 30), time(17, 30)))
 
-    def is_open(self, local: datetime) -> bool:
-        """Whether tickets may be issued at this hall-local moment."""
+    def is_open(self, local: datetime, calendar: Calendar | None = None) -> bool:
+        """Whether tickets may be issued at this hall-local moment.
+
+        With the hall's calendar, a holiday closes and a make-up working day (调休) opens these hours
+        as on any of their days; "always" stays open whatever the date (the demo can be tried any day).
+        """
         if self.always:
             return True
-        if local.weekday() not in self.days:
+        day = local.date()
+        if calendar is not None and day in calendar.holidays:
+            return False
+        if local.weekday() not in self.days and not (calendar is not None and day in calendar.workdays):
             return False
         now = local.time()
         return any(start <= now < end for start, end in self.periods)
+
+    def next_open(self, local: datetime, calendar: Calendar | None = None) -> datetime | None:
+        """The first hall-local moment from `local` on when tickets may be issued (`local` itself when open).
+
+        With the hall's calendar, holidays are skipped and make-up working days (调休) count.
+        """
+        if self.always or self.is_open(local, calendar):
+            return local
+        holidays = calendar.holidays if calendar is not None else frozenset()
+        workdays = calendar.workdays if calendar is not None else frozenset()
+        for offset in range(8 + len(holidays)):  # every weekday comes round within a week of working days
+            day = local.date() + timedelta(days=offset)
+            if day in holidays or (day.weekday() not in self.days and day not in workdays):
+                continue
+            for start, _ in self.periods:
+                moment = datetime.combine(day, start, tzinfo=local.tzinfo)
+                if moment > local:
+                    return moment
+        return None
 
 
 @dataclass(frozen=True)
@@ -84,6 +119,7 @@ class Service:
     avg_service_s: int = 300  # prior for the wait estimate until real services are measured
     fee: str = ""
     enabled: bool = True
+    group: ServiceGroup = ServiceGroup.ADMIN
 
 
 @dataclass(frozen=True)
@@ -131,6 +167,7 @@ class Hall:
     counters: tuple[Counter, ...]
     kiosks: tuple[Kiosk, ...] = ()
     displays: tuple[Display, ...] = ()
+    calendar: Calendar = field(default_factory=Calendar)
 
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
@@ -148,3 +185,15 @@ class Hall:
     def day_of(self, moment: datetime) -> str:
         """The hall-local date (YYYY-MM-DD) that numbers and reports belong to."""
         return self.local(moment).date().isoformat()
+
+    def day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """[start, end) of a hall-local day in UTC (23 or 25 hours on a DST change)."""
+        return day_bounds(day, self.timezone)
+
+    def is_open(self, service: Service, moment: datetime) -> bool:
+        """Whether this service takes tickets at this moment: enabled, within its hours, on the calendar."""
+        return service.enabled and service.hours.is_open(self.local(moment), self.calendar)
+
+    def deadline(self, moment: datetime, working_days: int) -> datetime:
+        """The same hall-local time `working_days` working days after `moment` (complaint deadlines)."""
+        return deadline(self.calendar, self.timezone, moment, working_days)
