@@ -54,8 +54,10 @@ Layout (every key not marked required is optional; unknown keys are errors)::
 
     [[hall.kiosk]]
     id = "k1"; name = "大厅取号机"
-    printer = { kind = "virtual" }   # none|virtual|network|usb|serial|file; host, port, path,
-                                     # usb_vendor, usb_product, baudrate
+    printer = { kind = "virtual" }   # none|virtual|network|usb|serial|file|agent; host, port, path,
+                                     # usb_vendor, usb_product, baudrate; paper = 80|58 (mm);
+                                     # text = "chinese" (printer's GB18030 font) | "raster" (drawn, any printer)
+                                     # "agent": printed by `hallq kiosk-agent` on the kiosk PC, not by the server
 
     [[hall.display]]
     id = "d1"; name = "等候区大屏"
@@ -100,7 +102,9 @@ ENV_ASYNC_MODE = "HALLQ_ASYNC_MODE"
 
 ASYNC_MODES = ("eventlet", "threading")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-PRINTER_KINDS = ("none", "virtual", "network", "usb", "serial", "file")
+PRINTER_KINDS = ("none", "virtual", "network", "usb", "serial", "file", "agent")
+PAPER_MM = (80, 58)
+TEXT_MODES = ("chinese", "raster")
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _CHANNEL = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -129,7 +133,7 @@ _SERVICE_KEYS = tuple(
 )
 _COUNTER_KEYS = tuple("id number name services partner".split())
 _KIOSK_KEYS = tuple("id name printer".split())
-_PRINTER_KEYS = tuple("kind host port path usb_vendor usb_product baudrate".split())
+_PRINTER_KEYS = tuple("kind host port path usb_vendor usb_product baudrate paper text".split())
 _DISPLAY_KEYS = tuple("id name".split())
 
 _REQUIRED: Any = object()
@@ -764,7 +768,11 @@ def _printer(table: _Table) -> Printer:
         usb_vendor=table.number("usb_vendor", 0, 0xFFFF, 0),
         usb_product=table.number("usb_product", 0, 0xFFFF, 0),
         baudrate=table.number("baudrate", 1, None, 9600),
+        paper=table.number("paper", 58, 80, 80),
+        text=table.choice("text", TEXT_MODES, "chinese"),
     )
+    if printer.paper not in PAPER_MM:
+        raise _Problem(table.at("paper"), f"paper is the width in mm: 80 or 58, got {printer.paper}")
     if printer.kind in ("serial", "file") and not printer.path.strip():
         raise _Problem(table.place, f"a {printer.kind} printer needs a path")
     if printer.kind == "usb" and not (printer.usb_vendor and printer.usb_product):
