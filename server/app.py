@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, g, jsonify, request
 from flask_socketio import SocketIO
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -210,6 +211,11 @@ def _install_edges(app: Flask) -> None:
         if not e.connection_invalidated and not isinstance(e, OperationalError):
             return _unexpected(e)
         log.error("database unavailable on %s %s: %s", request.method, request.path, str(e).splitlines()[0])
+        return jsonify(error_body("database_unavailable", "the database is not answering; try again shortly")), 503
+
+    @app.errorhandler(PoolTimeout)
+    def _pool_exhausted(e: PoolTimeout) -> Any:
+        log.error("no free database connection on %s %s", request.method, request.path)
         return jsonify(error_body("database_unavailable", "the database is not answering; try again shortly")), 503
 
     @app.errorhandler(Exception)

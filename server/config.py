@@ -14,7 +14,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     log_level = "INFO"
     printer_poll_s = 30        # how often kiosk printers are asked for paper and online state
     proxy_hops = 0             # reverse proxies in front (nginx: 1): trust their X-Forwarded-For
-    db_pool_size = 8           # PostgreSQL connections per process (SQLite always uses one)
+    db_pool_size = 4           # PostgreSQL connections per process, plus half as many in bursts (SQLite: one)
     db_connect_timeout_s = 5   # PostgreSQL: give up connecting after this long
     db_statement_timeout_s = 30   # PostgreSQL: cancel any one statement running longer (0 = never)
 
@@ -170,7 +170,7 @@ class Settings:
     fix_days: int = 15
     printer_poll_s: int = 30  # how often kiosk printers are asked for their paper and online state
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
-    db_pool_size: int = 8  # PostgreSQL connections per process
+    db_pool_size: int = 4  # PostgreSQL connections per process (plus half as many in bursts)
     db_connect_timeout_s: int = 5
     db_statement_timeout_s: int = 30  # 0: no limit
 
@@ -411,7 +411,7 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         fix_days=fix_days,
         printer_poll_s=server.number("printer_poll_s", 1, 3600, 30),
         proxy_hops=server.number("proxy_hops", 0, 5, 0),
-        db_pool_size=server.number("db_pool_size", 1, 200, 8),
+        db_pool_size=server.number("db_pool_size", 1, 200, 4),
         db_connect_timeout_s=server.number("db_connect_timeout_s", 1, 300, 5),
         db_statement_timeout_s=server.number("db_statement_timeout_s", 0, 86400, 30),
     )
