@@ -17,6 +17,8 @@ import dataclasses
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +30,19 @@ from flask_socketio import SocketIO
 from support.server import HALL_TOML, write_config
 
 APP_PORT = 5999  # only written into public_url (the base of track URLs); nothing listens there
+
+
+class TestClock:
+    """The system clock, moved forward on demand: a test that needs time to pass does not sleep."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
 
 
 class Reply:
@@ -86,7 +101,7 @@ class SocketClient:
         self, hall: AppHall, namespace: str, query: str = "", auth: Any = None, browser: Browser | None = None
     ) -> None:
         self.namespace = namespace
-        self.events: dict[str, list[Any]] = defaultdict(list)
+        self._events: dict[str, list[Any]] = defaultdict(list)
         self.client = hall.socketio.test_client(
             hall.app,
             namespace=namespace,
@@ -100,18 +115,23 @@ class SocketClient:
     def connected(self) -> bool:
         return bool(self.client.is_connected(self.namespace))
 
+    @property
+    def events(self) -> dict[str, list[Any]]:
+        """Every event so far by name, in order."""
+        self._drain()
+        return self._events
+
     def _drain(self) -> None:
         if not self.client.is_connected(self.namespace):
             return
         for item in self.client.get_received(self.namespace):
             args = item["args"]
-            self.events[item["name"]].append(args[0] if len(args) == 1 else (args or None))
+            self._events[item["name"]].append(args[0] if len(args) == 1 else (args or None))
 
     def wait_for(self, event: str, predicate: Any = None, timeout: float = 5) -> Any:
         """The first `event` payload (after any already seen) matching `predicate`."""
         deadline = time.monotonic() + timeout
         while True:
-            self._drain()
             for item in self.events[event]:
                 if predicate is None or predicate(item):
                     return item
@@ -119,13 +139,7 @@ class SocketClient:
                 raise AssertionError(f"no {event!r} on {self.namespace} within {timeout}s: {dict(self.events)}")
             time.sleep(0.01)
 
-    def received(self, event: str) -> list[Any]:
-        """Every `event` payload so far."""
-        self._drain()
-        return list(self.events[event])
-
     def clear(self) -> None:
-        self._drain()
         self.events.clear()
 
     def emit(self, event: str, *args: Any) -> Any:
@@ -145,6 +159,7 @@ class AppHall:
     database: str
     app: Flask
     socketio: SocketIO
+    clock: Any
     tokens: dict[str, str] = dataclasses.field(default_factory=dict)
     sockets: list[SocketClient] = dataclasses.field(default_factory=list)
 
@@ -159,20 +174,27 @@ class AppHall:
         extra_server: str = "",
         limits: str | None = None,
         hall_toml: Path = HALL_TOML,
+        edit: Callable[[str], str] | None = None,
         clock: Any = None,
     ) -> AppHall:
-        """Build the app (migrating the database) from a config file written like a real server's."""
+        """Build the app (migrating the database) from a config file written like a real server's.
+
+        `edit(text) -> text` changes the file before it is read; `clock` defaults to a TestClock.
+        """
         from server.app import create_app
         from server.config import load_config
 
         path = write_config(folder, database, port=APP_PORT, extra_server=extra_server, hall_toml=hall_toml,
                             limits=limits)  # fmt: skip
+        if edit is not None:
+            path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
         config = load_config(path)
         # The file decides everything but what this process must be: threaded, on exactly this database.
         settings = dataclasses.replace(config.settings, async_mode="threading", database=database, message_queue=None)
+        clock = clock or TestClock()
         app, socketio = create_app(dataclasses.replace(config, settings=settings), clock)
         app.testing = True
-        return cls(path, database, app, socketio)
+        return cls(path, database, app, socketio, clock)
 
     @property
     def hallq(self) -> Any:
@@ -187,6 +209,10 @@ class AppHall:
         self.close_sockets()
         self.hallq.printing.stop()
         self.ctx.db.dispose()
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` pass on the app's clock (a TestClock), at once."""
+        self.clock.advance(seconds)
 
     def close_sockets(self) -> None:
         for s in self.sockets:
@@ -247,8 +273,12 @@ class AppHall:
     def admin_token(self) -> str:
         return self._token("admin")
 
-    def token(self, role: str, hall: str | None = None) -> str:
-        return self._token(role, hall=hall)
+    def token(self, *args: str) -> str:
+        """A token as `hallq token create ARGS` would make it: token("--role", "supervisor", "--hall", "east")."""
+        given = dict(zip(args[::2], args[1::2], strict=True))
+        if "--counter" in given:
+            return self._token("counter", counter=given["--counter"])
+        return self._token(given["--role"], hall=given.get("--hall"))
 
     def _token(self, role: str, counter: str | None = None, hall: str | None = None) -> str:
         from server.auth import create_token
