@@ -21,12 +21,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from support.databases import database
 from support.env import REDIS_URL, ROOT
 
 HALL_TOML = ROOT / "tests" / "data" / "test_hall.toml"
@@ -313,6 +316,18 @@ class Server:
         for listener in self.sockets:
             listener.close()
         self.sockets.clear()
+
+
+@contextmanager
+def serving(kind: str, folder: Path) -> Iterator[Server]:
+    """A started server on a fresh database of this kind ("sqlite" or "postgres") in folder; stopped after."""
+    with database(kind, folder) as url:
+        port = free_port()
+        server = Server(write_config(folder, url, port=port), port, url).start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 def _auth(token: str | None) -> dict[str, str]:
