@@ -1,0 +1,239 @@
+"""What the server answers: every response shape of /api/v1, described once (PROTOCOL.md and docs/api.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from server.engine.model import ComplaintStatus, CounterState, Outcome, PrinterState, ServiceKind, TicketStatus
+
+from .base import Answer, Count, DayText, Seconds, Timestamp
+
+CounterRef = str | None  # a counter id, or null
+
+
+class ErrorDetail(Answer):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="stable snake_case code (docs/api.md lists them)")
+    message: str = Field(description="readable text")
+
+
+class Error(Answer):
+    """Every error answer."""
+
+    error: ErrorDetail
+
+
+class Health(Answer):
+    status: Literal["ok"]
+
+
+class Degraded(Answer):
+    status: Literal["degraded"]
+    database: str = Field(description="what failed")
+
+
+class Hall(Answer):
+    id: str
+    name: str
+
+
+class Service(Answer):
+    id: str
+    name: str
+    name_en: str
+    prefix: str
+    open: bool = Field(description="taking tickets now")
+    waiting: Count
+    est_wait_s: Seconds = Field(description="estimated wait of a ticket taken now")
+    served_now: bool = Field(
+        description="an open counter (or a partner covering an away one) serves this queue now;"
+        " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
+    )
+    kind: ServiceKind
+    time_limit_days: Count
+    materials: list[str]
+    fee: str
+
+
+class Counter(Answer):
+    id: str
+    name: str
+    number: int
+    services: list[str] = Field(description="service ids, in order of preference")
+    partner: CounterRef
+    state: CounterState
+
+
+class Printer(Answer):
+    state: PrinterState
+
+
+class Kiosk(Answer):
+    id: str
+    name: str
+    printer: Printer
+
+
+class IssuedTicket(Answer):
+    id: str
+    number: str = Field(examples=["A001"])
+    service: str
+    status: TicketStatus
+    priority: bool
+    ahead: Count
+    est_wait_s: Seconds
+    served_now: bool = Field(
+        description="an open counter (or a partner covering an away one) serves this queue now;"
+        " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
+    )
+    issued_at: Timestamp
+    track_url: str = Field(json_schema_extra={"format": "uri"}, description="the resident's page (the QR code)")
+
+
+class Ticket(Answer):
+    id: str
+    number: str
+    service: str
+    status: TicketStatus
+    priority: bool
+    issued_at: Timestamp
+    called_at: Timestamp | None
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    wait_s: Seconds
+    service_s: Seconds
+    served_by: CounterRef
+    on_behalf_of: CounterRef
+
+
+class CounterAnswer(Answer):
+    """A counter and the ticket it holds or just touched."""
+
+    counter: Counter
+    ticket: Ticket | None
+
+
+class Track(Answer):
+    number: str
+    status: TicketStatus
+    ahead: Count
+    est_wait_s: Seconds
+    counter: str | None = Field(description="the name of the counter that called it")
+    can_rate: bool
+    served_now: bool = Field(
+        description="an open counter (or a partner covering an away one) serves this queue now;"
+        " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
+    )
+    service: str
+
+
+class Rating(Answer):
+    id: str
+    level: int = Field(ge=1, le=5)
+
+
+class Complaint(Answer):
+    id: str
+    ticket: str
+    number: str
+    level: int = Field(ge=1, le=2)
+    comment: str | None
+    status: ComplaintStatus
+    opened_at: Timestamp
+    callback_due_at: Timestamp
+    due_at: Timestamp
+
+
+class Handoff(Answer):
+    """One transfer of a ticket: who handed it on, where to and why."""
+
+    at: Timestamp
+    counter: CounterRef
+    clerk: str | None
+    to_service: str | None
+    to_counter: CounterRef
+    reason: str | None
+
+
+class LedgerEntry(Ticket):
+    outcome: Outcome | None
+    clerk: str | None
+    counter: CounterRef = Field(description="the counter that served it")
+    owner: CounterRef = Field(description="首问负责: the first counter that received the matter")
+    recalls: Count
+    transfers: Count
+    missing: list[str] = Field(description="一次性告知: what the resident must bring")
+    day: DayText
+    handoffs: list[Handoff] = Field(
+        description="首问负责: each transfer in order, who handed the ticket on, where to and why"
+    )
+
+
+class ServiceFigures(Answer):
+    service: str
+    issued: Count
+    served: Count
+    avg_wait_s: Seconds
+
+
+class CounterFigures(Answer):
+    counter: str
+    served: Count
+    avg_service_s: Seconds
+    on_behalf: Count
+
+
+class CounterCover(Answer):
+    counter: str
+    takeovers: Count
+    away_s: Seconds
+    uncovered_s: Seconds
+
+
+class Cover(Answer):
+    """AB岗 figures of the day."""
+
+    takeovers: Count
+    uncovered_s: Seconds
+    counters: list[CounterCover]
+
+
+class Ratings(Answer):
+    one: Count = Field(alias="1")
+    two: Count = Field(alias="2")
+    three: Count = Field(alias="3")
+    four: Count = Field(alias="4")
+    five: Count = Field(alias="5")
+
+
+class DailyReport(Answer):
+    date: DayText
+    issued: Count
+    served: Count
+    no_show: Count
+    waiting: Count
+    priority: Count
+    avg_wait_s: Seconds
+    p90_wait_s: Seconds
+    avg_service_s: Seconds
+    by_service: list[ServiceFigures]
+    by_counter: list[CounterFigures]
+    ratings: Ratings
+    cover: Cover
+
+
+class Call(Answer):
+    ticket: str
+    number: str
+    counter: str
+    counter_name: str | None
+    counter_number: int | None
+    service: str
+    recall: bool
+    at: Timestamp
+
+
+class DisplaySnapshot(Answer):
+    calls: list[Call] = Field(description="latest calls first")
+    waiting: dict[str, Count] = Field(description="waiting tickets per service id")
