@@ -8,7 +8,8 @@ using Server.
 
 Differences a test may see: answers are `Reply` objects (requests-like: status_code, headers, text, content,
 ok, json()); tokens are made in-process (test_cli covers the `hallq token` command); Socket.IO events arrive
-synchronously, so `SocketClient.wait_for` finds them as soon as the request that caused them has returned.
+off the request path as in a real server (a call at once, the rest from the publisher's background thread), so
+read them with `SocketClient.wait_for`, which waits for them with a deadline.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class SocketClient:
             args = item["args"]
             self._events[item["name"]].append(args[0] if len(args) == 1 else (args or None))
 
-    def wait_for(self, event: str, predicate: Any = None, timeout: float = 5) -> Any:
+    def wait_for(self, event: str, predicate: Any = None, timeout: float = 20) -> Any:
         """The first `event` payload (after any already seen) matching `predicate`."""
         deadline = time.monotonic() + timeout
         while True:
@@ -204,9 +205,14 @@ class AppHall:
     def ctx(self) -> Any:
         return self.hallq.ctx
 
+    def settle(self) -> None:
+        """Wait until the app's background publishing is done (events are published off the request path)."""
+        assert self.hallq.publisher.flush(), "the publisher did not finish its work in time"
+
     def close(self) -> None:
         """Disconnect every socket and release the database; the app is not used again."""
         self.close_sockets()
+        self.settle()
         self.hallq.printing.stop()
         self.ctx.db.dispose()
 

@@ -183,6 +183,7 @@ def app_hall(request: pytest.FixtureRequest, app_halls: _Pool) -> Iterator[AppHa
         yield hall
     finally:
         hall.close_sockets()
+        hall.settle()  # nothing of this test is still being published into the next one
 
 
 @pytest.fixture
