@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import realtime
+from server.alerts import PrinterAlerts
 from server.clock import SystemClock
 from server.config import Config
 from server.engine.errors import HallError
@@ -49,6 +50,8 @@ class Hallq:
         self.ticket_limiter = RateLimiter(limits.tickets_per_minute)
         self.rating_limiter = RateLimiter(limits.ratings_per_minute)
         self.printing = Printing(config, socketio)
+        self.printer_alerts = PrinterAlerts()
+        self.printing.on_change.append(self._printer_changed)
 
     def track_url(self, token: str) -> str:
         """The resident's page, printed as the ticket's QR code."""
@@ -60,8 +63,32 @@ class Hallq:
         if found is not None:
             self.printing.submit(found[0], found[1], issued, track_url)
 
+    def print_notice(self, hall: Any, counter: Any, notice: dict[str, Any]) -> str | None:
+        """Print a 一次性告知 notice; the kiosk whose printer takes it, or None when the hall has none.
+
+        Counters have no printer of their own in the config yet, so the notice goes to the hall's first
+        kiosk with a printer, where the resident picks it up on the way out.
+        """
+        kiosk = next((k for k in hall.kiosks if k.printer.kind != "none"), None)
+        if kiosk is None:
+            return None
+        self.printing.submit_notice(hall, kiosk, notice)
+        return str(kiosk.id)
+
     def printer_state(self, kiosk: Any) -> str:
         return self.printing.state(kiosk)
+
+    def alerts(self, hall: Any) -> list[dict[str, Any]]:
+        """The hall's staff alerts now (kiosk printers that need someone)."""
+        return self.printer_alerts.active(hall)
+
+    def _printer_changed(self, kiosk: Any, state: str) -> None:
+        found = self.ctx.config.find_kiosk(kiosk.id)
+        if found is None:
+            return
+        hall = found[0]
+        changed = self.printer_alerts.changed(hall, kiosk, state, self.ctx.clock.now())
+        self.publisher.printer_changed(kiosk.id, state, changed, hall.id)
 
 
 def secret_key(data_dir: Path) -> str:
@@ -111,7 +138,7 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app.register_blueprint(pages)
     for module in ("kiosk.views", "display.views", "counter.views"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
-    realtime.register(socketio, hallq.ctx)
+    realtime.register(socketio, hallq.ctx, hallq.printer_state, hallq.alerts)
     _install_edges(app)
     hallq.printing.start()
     return app, socketio

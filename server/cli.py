@@ -1,4 +1,4 @@
-"""The `hallq` command: demo, serve, token, user.
+"""The `hallq` command: demo, serve, token, kiosk, user.
 
 Bad arguments print one readable line and exit 2; nothing here prints a traceback.
 """
@@ -35,6 +35,16 @@ def _port(value: str) -> int:
     return port
 
 
+def _minutes(value: str) -> int:
+    try:
+        minutes = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {value!r}") from None
+    if not 1 <= minutes <= 43200:
+        raise argparse.ArgumentTypeError(f"minutes out of range 1-43200: {minutes}")
+    return minutes
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hallq", description="Queue and kiosk system for a public service hall.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -53,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = tsub.add_parser("create", help="print a new token (last line of the output)")
     who = create.add_mutually_exclusive_group(required=True)
     who.add_argument("--counter", help="a token for this counter id")
+    who.add_argument("--kiosk", help="a token for this kiosk id (its agent or page prints on its printer)")
     who.add_argument("--role", choices=["supervisor", "admin"], help="a token for a supervisor or an admin")
     create.add_argument("--hall", help="limit a supervisor or admin token to one hall")
     create.add_argument("--label", help="a name for the ledger and audits")
@@ -60,6 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = tsub.add_parser("revoke", help="revoke a token by its id (the part after hq_ and before the dot)")
     revoke.add_argument("token_id")
     _source_args(revoke)
+
+    kiosk = sub.add_parser("kiosk", help="enroll kiosk browsers (the device cookie that lets a kiosk page print)")
+    ksub = kiosk.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    enroll = ksub.add_parser("enroll", help="print a one-time enrollment link for a kiosk (last line of the output)")
+    enroll.add_argument("kiosk_id")
+    enroll.add_argument(
+        "--valid-minutes", type=_minutes, default=24 * 60, help="how long the link may be used (default 1440)"
+    )
+    _source_args(enroll)
+    unenroll = ksub.add_parser("revoke", help="un-enroll every browser of a kiosk")
+    unenroll.add_argument("kiosk_id")
+    _source_args(unenroll)
 
     user = sub.add_parser("user", help="manage staff logins")
     usub = user.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -125,10 +148,34 @@ def cmd_token(args: argparse.Namespace) -> None:
     if args.counter:
         token = create_token(ctx, "counter", counter=args.counter, label=args.label)
         print(f"token for counter {args.counter}:")
+    elif args.kiosk:
+        token = create_token(ctx, "kiosk", kiosk=args.kiosk, label=args.label)
+        print(f"token for kiosk {args.kiosk}:")
     else:
         token = create_token(ctx, args.role, hall=args.hall, label=args.label)
         print(f"token for {args.role}{' of ' + args.hall if args.hall else ''}:")
     print(token)
+
+
+def _base_url(config: Config) -> str:
+    s = config.settings
+    return s.public_url or f"http://{s.host}:{s.port}"
+
+
+def cmd_kiosk(args: argparse.Namespace) -> None:
+    from server.devices import create_enrollment, revoke_devices
+
+    config = _config(args)
+    ctx = _offline_context(config)
+    if args.action == "revoke":
+        if config.find_kiosk(args.kiosk_id) is None:
+            fail(f"unknown kiosk: {args.kiosk_id}")
+        print(f"revoked {revoke_devices(ctx, args.kiosk_id)} enrolled browser(s) of kiosk {args.kiosk_id}")
+        return
+    enrollment = create_enrollment(ctx, args.kiosk_id, args.valid_minutes * 60)
+    expires = enrollment.expires_at.astimezone().isoformat(timespec="minutes")
+    print(f"open this link once on kiosk {args.kiosk_id}'s screen (valid until {expires}):")
+    print(_base_url(config) + enrollment.path)
 
 
 def cmd_user(args: argparse.Namespace) -> None:
@@ -167,12 +214,20 @@ def cmd_demo(args: argparse.Namespace) -> None:
     logins = _demo_logins(config)
     hall = config.halls[0]
     lines = [f"hallq demo hall: {hall.name}", f"  data folder:  {data}"]
-    lines += [f"  kiosk:        {base}/kiosk/{k.id}" for k in hall.kiosks]
+    lines += [f"  kiosk:        {base}{path}" for path in _demo_kiosk_links(config)]
     lines += [f"  display:      {base}/display/{hall.id}"]
     lines += [f"  counter:      {base}/login  ->  {base}/counter", f"  admin:        {base}/admin"]
     lines += [f"  login:        {u} / {pw}  ({r})" for u, r, pw in logins]
     lines += [f"  printed tickets: {data / 'printed'}", "Press Ctrl-C to stop."]
     _run(config, lines)
+
+
+def _demo_kiosk_links(config: Config) -> list[str]:
+    """Each kiosk's page, already enrolled: a fresh one-time link that sets the device cookie and lands on it."""
+    from server.devices import create_enrollment
+
+    ctx = _offline_context(config)
+    return [create_enrollment(ctx, k.id).path for h in config.halls for k in h.kiosks]
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -210,7 +265,7 @@ def _run(config: Config, banner: list[str]) -> None:
     print("hallq stopped.", flush=True)
 
 
-COMMANDS = {"demo": cmd_demo, "serve": cmd_serve, "token": cmd_token, "user": cmd_user}
+COMMANDS = {"demo": cmd_demo, "serve": cmd_serve, "token": cmd_token, "kiosk": cmd_kiosk, "user": cmd_user}
 
 
 def main(argv: list[str] | None = None) -> None:

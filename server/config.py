@@ -40,6 +40,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     kind = "immediate"         # or "promised", which needs time_limit_days >= 1
     time_limit_days = 0; materials = ["居民户口簿"]; daily_limit = 200; avg_service_s = 300
     fee = "免费"; enabled = true; hours = "always"        # hours default to the hall's
+    group = "admin"            # the kiosk's grouping: "admin" 行政事务 or "life" 生活服务
 
     [[hall.counter]]           # at least one
     id = "w1"; number = 1; services = ["id-card"]        # required; services in order of preference
@@ -74,7 +75,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from .engine.model import WEEKDAYS, Counter, Display, Hall, Hours, Kiosk, Printer, Service, ServiceKind
+from .engine.model import (
+    WEEKDAYS,
+    Counter,
+    Display,
+    Hall,
+    Hours,
+    Kiosk,
+    Printer,
+    Service,
+    ServiceGroup,
+    ServiceKind,
+)
 from .engine.numbering import capacity
 
 ENV_DATABASE = "HALLQ_DATABASE_URL"
@@ -105,7 +117,7 @@ _HALL_KEYS = tuple(
 )
 _HOURS_KEYS = tuple("days periods".split())
 _SERVICE_KEYS = tuple(
-    "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours".split()
+    "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours group".split()
 )
 _COUNTER_KEYS = tuple("id number name services partner".split())
 _KIOSK_KEYS = tuple("id name printer".split())
@@ -599,6 +611,7 @@ def _service(table: _Table, hall_hours: Hours, width: int) -> Service:
         avg_service_s=table.number("avg_service_s", 1, None, 300),
         fee=table.get("fee", str, ""),
         enabled=table.get("enabled", bool, True),
+        group=ServiceGroup(table.choice("group", tuple(g.value for g in ServiceGroup), "admin")),
     )
 
 

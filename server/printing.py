@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import queue
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,18 @@ class Printing:
         self.states: dict[str, str] = {}
         self.virtual: VirtualPrinter | None = None
         self._started = False
+        self.on_change: list[Callable[[Kiosk, str], None]] = []  # told when a kiosk printer's state changes
+
+    def set_state(self, kiosk: Kiosk, state: str) -> None:
+        """Record a kiosk printer's state; listeners (the kiosk page, staff alerts) hear of changes only."""
+        before = self.state(kiosk)
+        self.states[kiosk.id] = state
+        if state != before:
+            for listener in self.on_change:
+                try:
+                    listener(kiosk, state)
+                except Exception:  # telling the pages must never stop printing
+                    log.exception("a printer state listener failed for kiosk %s", kiosk.id)
 
     @property
     def printed_dir(self) -> Path:
@@ -82,6 +95,25 @@ class Printing:
         )
         self.jobs.put(Job(kiosk, layout.render(slip), ticket.number))
 
+    def submit_notice(self, hall: Hall, kiosk: Kiosk, notice: dict[str, Any], ticket_id: str = "") -> None:
+        """Queue a 一次性告知 notice (the body of GET /notices/{code}) for a kiosk's printer."""
+        if kiosk.printer.kind == "none":
+            return
+        from printers.notice import NoticeSlip, render_notice
+
+        slip = NoticeSlip(
+            code=notice["code"],
+            hall_name=hall.name,
+            service_name=notice["service_name"],
+            counter_name=notice["counter_name"],
+            ticket_number=notice["ticket_number"] or "",
+            issued_at=(notice["issued_at"] or "")[:16].replace("T", " "),
+            missing=tuple(notice["missing"]),
+            note=notice["note"] or "",
+            ticket_id=ticket_id,
+        )
+        self.jobs.put(Job(kiosk, render_notice(slip), notice["code"]))
+
     def state(self, kiosk: Kiosk) -> str:
         if kiosk.printer.kind == "none":
             return "none"
@@ -97,7 +129,7 @@ class Printing:
         for kiosk in polled:
             kind, where = self._address(kiosk.printer)
             if kind:
-                self.states[kiosk.id] = drivers.status(kind, **where)
+                self.set_state(kiosk, drivers.status(kind, **where))
 
     def _worker(self) -> None:
         from printers import drivers
@@ -106,12 +138,13 @@ class Printing:
             job = self.jobs.get()
             try:
                 self._send(job)
-                self.states[job.kiosk.id] = "ok"
+                if self.state(job.kiosk) == "offline":  # it printed, so it is back (paper states wait for the poll)
+                    self.set_state(job.kiosk, "ok")
             except drivers.PrinterError as e:
-                self.states[job.kiosk.id] = "offline"
+                self.set_state(job.kiosk, "offline")
                 log.warning("printer of kiosk %s failed for ticket %s: %s", job.kiosk.id, job.number, e)
             except Exception:  # the sender must outlive any one job
-                self.states[job.kiosk.id] = "offline"
+                self.set_state(job.kiosk, "offline")
                 log.exception("printing ticket %s on kiosk %s failed", job.number, job.kiosk.id)
 
     def _send(self, job: Job) -> None:

@@ -39,6 +39,10 @@ def counter_room(counter: str) -> str:
     return f"counter:{counter}"
 
 
+def kiosk_room(kiosk: str) -> str:
+    return f"kiosk:{kiosk}"
+
+
 def queue_room(hall: str) -> str:
     return f"queue:{hall}"
 
@@ -129,7 +133,8 @@ class Publisher:
         for hall_id in sorted(halls_changed):
             self._publish_hall(hall_id, moved.get(hall_id, {}), changed_tickets)
         self._publish_tickets(changed_tickets)
-        for hall_id in sorted(served_changed):  # the kiosk's buttons say whether anyone serves each matter
+        # Kiosks show each service's count, wait and whether anyone serves it: any change of the hall moves them.
+        for hall_id in sorted(halls_changed | served_changed):
             if self._audience("/kiosk", hall_room(hall_id)):
                 self._emit("services", halls.services(self.ctx, hall_id), "/kiosk", hall_room(hall_id))
         for _hall, counter_id in sorted(changed_counters):
@@ -210,6 +215,12 @@ class Publisher:
         finally:
             self._refreshing.discard(hall_id)
 
+    def printer_changed(self, kiosk_id: str, state: str, alerts: list[dict[str, Any]], hall_id: str) -> None:
+        """A kiosk printer's new state: to that kiosk's page, and the alerts it raised or cleared to managers."""
+        self._emit("printer", {"kiosk": kiosk_id, "state": state}, "/kiosk", kiosk_room(kiosk_id))
+        for alert in alerts:
+            self._emit("alert", alert, "/admin", hall_room(hall_id))
+
     def _audience(self, namespace: str, room: str) -> bool:
         """Whether anyone may be in this room: always with a message queue (other processes' clients)."""
         if self.shared:
@@ -283,7 +294,7 @@ def _socket_principal(ctx: Context, auth: Any) -> Principal | None:
     return user_principal(ctx, user) if isinstance(user, str) else None
 
 
-def register(socketio: SocketIO, ctx: Context) -> None:
+def register(socketio: SocketIO, ctx: Context, printer_state: Any = None, alerts: Any = None) -> None:
     """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md)."""
 
     @socketio.on("connect", namespace="/display")
@@ -314,9 +325,11 @@ def register(socketio: SocketIO, ctx: Context) -> None:
         found = ctx.config.find_kiosk(request.args.get("kiosk", ""))
         if found is None:
             return False
-        hall, _ = found
+        hall, kiosk = found
         join_room(hall_room(hall.id))
+        join_room(kiosk_room(kiosk.id))
         emit("services", halls.services(ctx, hall.id))
+        emit("printer", {"kiosk": kiosk.id, "state": printer_state(kiosk) if printer_state else "none"})
         return True
 
     @socketio.on("connect", namespace="/counter")
@@ -341,6 +354,7 @@ def register(socketio: SocketIO, ctx: Context) -> None:
             return False
         join_room(hall_room(hall_id))
         emit("counters", halls.counters(ctx, hall_id))
+        emit("alerts", alerts(ctx.hall(hall_id)) if alerts else [])
         with ctx.db.read() as s:
             emit("waiting", queue.waiting_counts(s, ctx.hall(hall_id)))
         return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -32,6 +32,13 @@ class Outcome(enum.StrEnum):
 class ServiceKind(enum.StrEnum):
     IMMEDIATE = "immediate"  # 即办件: done on the spot
     PROMISED = "promised"  # 承诺件: done within a promised time limit
+
+
+class ServiceGroup(enum.StrEnum):
+    """How the kiosk groups services for residents."""
+
+    ADMIN = "admin"  # 行政事务: certificates, registrations, permits
+    LIFE = "life"  # 生活服务: bills and household services paid at a window
 
 
 class ComplaintStatus(enum.StrEnum):
@@ -69,6 +76,20 @@ class Hours:
         now = local.time()
         return any(start <= now < end for start, end in self.periods)
 
+    def next_open(self, local: datetime) -> datetime | None:
+        """The first hall-local moment from `local` on when tickets may be issued (`local` itself when open)."""
+        if self.always or self.is_open(local):
+            return local
+        for offset in range(8):  # every weekday comes round within a week
+            day = local.date() + timedelta(days=offset)
+            if day.weekday() not in self.days:
+                continue
+            for start, _ in self.periods:
+                moment = datetime.combine(day, start, tzinfo=local.tzinfo)
+                if moment > local:
+                    return moment
+        return None
+
 
 @dataclass(frozen=True)
 class Service:
@@ -84,6 +105,7 @@ class Service:
     avg_service_s: int = 300  # prior for the wait estimate until real services are measured
     fee: str = ""
     enabled: bool = True
+    group: ServiceGroup = ServiceGroup.ADMIN
 
 
 @dataclass(frozen=True)

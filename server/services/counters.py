@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,9 +14,9 @@ from server.engine import rules
 from server.engine.errors import HallError, invalid
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.model import Counter, CounterState, Hall, Outcome, TicketStatus
-from server.store.models import CounterRow, TicketRow
+from server.store.models import CounterRow, NoticeRow, TicketRow
 
-from . import ledger, queue
+from . import ledger, notices, queue
 from .context import Context
 
 
@@ -28,6 +28,7 @@ class Result:
     counter: Counter
     counter_row: CounterRow
     ticket: TicketRow | None
+    notice: NoticeRow | None = None  # 一次性告知 written by this action (finish as incomplete)
 
 
 Outcome_ = tuple[Result, list[Event]]
@@ -131,10 +132,11 @@ def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
             return []
         if row.state == CounterState.AWAY.value:
             raise HallError("counter_away", 409, "the counter is away: use back")
-        row.state, row.since, row.clerk, row.priority_streak = CounterState.OPEN.value, now, clerk, 0
+        # A clerk signed in here stays so when a call button (no person) opens the counter.
+        row.state, row.since, row.clerk, row.priority_streak = CounterState.OPEN.value, now, row.clerk or clerk, 0
         # The profile as it was, so cover.uncovered can replay the day even after the config changed.
         ledger.append(
-            s, hall.id, "counter_opened", now, counter=counter.id, clerk=clerk,
+            s, hall.id, "counter_opened", now, counter=counter.id, clerk=who,
             services=list(counter.services), partner=counter.partner,
         )  # fmt: skip
         return [_served_changed(hall, counter)]
@@ -255,6 +257,8 @@ def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 def finish(
     ctx: Context, counter_id: str, clerk: str | None, outcome: str, note: str | None, missing: list[str] | None
 ) -> Outcome_:
+    """End the held ticket's matter; `incomplete` with missing items (or a note) writes the 一次性告知 notice."""
+    written: list[NoticeRow] = []
     try:
         result = Outcome(outcome)
     except ValueError:
@@ -272,13 +276,19 @@ def finish(
         ticket.outcome, ticket.note, ticket.missing = result.value, note, missing or None
         ticket.served_by, ticket.clerk = counter.id, who
         row.held_ticket = None
+        notice = None
+        if result is Outcome.INCOMPLETE and (missing or note):
+            notice = notices.create(s, hall, ticket, counter.id, who, missing or [], note, now)
+            written.append(notice)
         _log(
             s, hall, "finished", now, ticket, counter, who,
             outcome=result.value, missing=missing or None, without_start=from_call or None,
+            notice=notice.id if notice else None,
         )  # fmt: skip
         return [TicketChanged(hall.id, ticket.id)]
 
-    return _act(ctx, counter_id, clerk, action)
+    done, events = _act(ctx, counter_id, clerk, action)
+    return (replace(done, notice=written[0]) if written else done), events
 
 
 def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
@@ -304,7 +314,8 @@ def transfer(
     """Send the held ticket to another service's queue or to a named counter, keeping its place in time.
 
     首问负责: the first counter stays the owner; each transfer's ledger line names the counter and
-    clerk that handed it on, so the chain of clerks is the ticket's `transferred` lines in order.
+    clerk that handed it on (and why), so the chain of clerks is the ticket's `transferred` lines in order;
+    the receiving counter's screen shows the latest one.
     """
     if (service_id is None) == (to_counter is None):
         raise invalid("give exactly one of 'service' or 'counter'")
@@ -366,7 +377,7 @@ def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         assert desk is not None
         rules.check_back(desk)
         row.state, row.since, row.away_reason = CounterState.OPEN.value, now, None
-        if clerk:
+        if clerk and not row.clerk:
             row.clerk = clerk
         ledger.append(s, hall.id, "back", now, counter=counter.id, clerk=clerk or who)
         return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]

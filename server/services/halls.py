@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.engine.model import Hall
+from server.engine.model import Hall, Service
 from server.engine.rules import served_now
 from server.store.models import CounterRow, LedgerRow, TicketRow
 
@@ -46,6 +47,7 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "name_en": svc.name_en,
                 "prefix": svc.prefix,
                 "open": svc.enabled and svc.hours.is_open(now),
+                "opens_at": _opens_at(svc, now),
                 "waiting": counts[svc.id],
                 "est_wait_s": shared.new_ticket_s(svc.id, counts[svc.id], moment),
                 "served_now": served_now(hall_desks, svc.id),
@@ -53,9 +55,18 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "time_limit_days": svc.time_limit_days,
                 "materials": list(svc.materials),
                 "fee": svc.fee,
+                "group": svc.group.value,
             }
             for svc in hall.services
         ]
+
+
+def _opens_at(svc: Service, now: datetime) -> str | None:
+    """When a closed service next takes tickets (hall-local ISO); None while open or when disabled."""
+    if not svc.enabled or svc.hours.is_open(now):
+        return None
+    moment = svc.hours.next_open(now)
+    return moment.isoformat(timespec="seconds") if moment is not None else None
 
 
 def counter_rows(s: Session, hall: Hall) -> dict[str, CounterRow]:

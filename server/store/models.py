@@ -103,6 +103,26 @@ class TicketRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)
     missing: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    repeat_of: Mapped[str | None] = mapped_column(String(32))  # 一次性告知: the first visit for the same matter
+
+
+class NoticeRow(Base):
+    """一次性告知: what a resident must bring, written once when a matter ends with materials missing."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_ticket", "ticket_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # printed; given back at the kiosk
+    hall_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str] = mapped_column(String(32))
+    service_id: Mapped[str] = mapped_column(String(40))
+    counter_id: Mapped[str] = mapped_column(String(40))
+    clerk: Mapped[str | None] = mapped_column(String(64))
+    missing: Mapped[list[str]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    redeemed_by: Mapped[str | None] = mapped_column(String(32))  # the return visit's ticket
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class NumberSeqRow(Base):
@@ -144,6 +164,7 @@ class ApiTokenRow(Base):
     label: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kiosk_id: Mapped[str | None] = mapped_column(String(40))  # role "kiosk": the kiosk it prints for
 
 
 class UserRow(Base):
@@ -181,3 +202,47 @@ class ComplaintRow(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     callback_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KioskEnrollmentRow(Base):
+    """A one-time, short-lived code that turns a browser into a kiosk (its link sets the device cookie)."""
+
+    __tablename__ = "kiosk_enrollments"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(40))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class KioskDeviceRow(Base):
+    """An enrolled kiosk browser: its long-lived cookie's secret, kept only as a hash."""
+
+    __tablename__ = "kiosk_devices"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(40))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    enrollment_id: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TicketRequestRow(Base):
+    """An idempotency key already answered: a second tap with the same key gets the same ticket.
+
+    The primary key is a hash of (hall, kiosk, key), so a replay is found in the same transaction that
+    would otherwise issue, and two processes can never both issue for one key. The ticket's track token
+    is kept sealed with the key itself: the database alone still cannot open a resident's page.
+    """
+
+    __tablename__ = "ticket_requests"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str] = mapped_column(String(32))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # what was asked: the same key for another ask is refused
+    sealed_token: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ahead: Mapped[int | None] = mapped_column(Integer)  # the first answer's figures, kept for replays
+    est_wait_s: Mapped[int | None] = mapped_column(Integer)
+    served_now: Mapped[bool | None] = mapped_column(Boolean)

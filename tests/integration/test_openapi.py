@@ -115,7 +115,7 @@ def test_every_operation_is_complete() -> None:
                 body = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
                 assert body["additionalProperties"] is False
             secured = path.startswith(PREFIX + "/counters/") or any(
-                path.endswith(tail) for tail in ("/complaints", "/ledger", "/reports/daily")
+                path.endswith(tail) for tail in ("/complaints", "/ledger", "/reports/daily", "/enrollments", "/alerts")
             )
             assert ("security" in op) == secured, f"{method} {path}: security"
             if secured:
@@ -174,6 +174,13 @@ def test_answers_fit_the_documented_schemas(app: Flask, client: FlaskClient) -> 
     token = ticket["track_url"].rsplit("/", 1)[1]
     call("post", "/halls/{hall}/tickets", "/halls/town/tickets", {"service": "closed"})  # 409
     call("post", "/halls/{hall}/tickets", "/halls/town/tickets", {"service": 1})  # 422
+    _, status = call("post", "/halls/{hall}/tickets", "/halls/town/tickets", {"service": "id-card", "kiosk": "k1"})
+    assert status == 403
+    enrollment, status = call("post", "/kiosks/{kiosk}/enrollments", "/kiosks/k1/enrollments", auth=True)
+    assert status == 201 and "/kiosk/k1/enroll?code=" in enrollment["url"]
+    call("post", "/kiosks/{kiosk}/enrollments", "/kiosks/k1/enrollments")  # 401
+    alerts, status = call("get", "/halls/{hall}/alerts", "/halls/town/alerts", auth=True)
+    assert status == 200 and alerts == []
     call("get", "/track/{token}", f"/track/{token}")
     call("post", "/track/{token}/rating", f"/track/{token}/rating", {"level": 5})  # 409 not_served
 

@@ -279,19 +279,26 @@ class AppHall:
     def admin_token(self) -> str:
         return self._token("admin")
 
+    def kiosk_token(self, kiosk: str = "k1") -> str:
+        """The kiosk's own token: only with it (or an enrolled page) does a ticket name the kiosk."""
+        return self._token("kiosk", kiosk=kiosk)
+
     def token(self, *args: str) -> str:
         """A token as `hallq token create ARGS` would make it: token("--role", "supervisor", "--hall", "east")."""
         given = dict(zip(args[::2], args[1::2], strict=True))
         if "--counter" in given:
             return self._token("counter", counter=given["--counter"])
+        if "--kiosk" in given:
+            return self._token("kiosk", kiosk=given["--kiosk"])
         return self._token(given["--role"], hall=given.get("--hall"))
 
-    def _token(self, role: str, counter: str | None = None, hall: str | None = None) -> str:
+    def _token(self, role: str, counter: str | None = None, hall: str | None = None, kiosk: str | None = None) -> str:
         from server.auth import create_token
 
-        key = f"{role} {counter} {hall}"
+        key = f"{role} {counter} {hall} {kiosk}"
         if key not in self.tokens:
-            self.tokens[key] = create_token(self.ctx, role, counter=counter, hall=hall)
+            kw = {"kiosk": kiosk} if kiosk is not None else {}  # only where the server knows kiosk tokens
+            self.tokens[key] = create_token(self.ctx, role, counter=counter, hall=hall, **kw)
         return self.tokens[key]
 
     def add_user(self, username: str, role: str, password: str = "correct-horse", hall: str | None = None) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from server.config import ConfigError, Limits, Settings, load_config, load_demo_config
-from server.engine.model import Hours, ServiceKind
+from server.engine.model import Hours, ServiceGroup, ServiceKind
 
 BASE = """\
 [[hall]]
@@ -130,6 +130,7 @@ def test_demo_services_are_a_town_hall_catalogue_with_distinct_prefixes(tmp_path
     assert all(s.materials and s.fee and s.name_en != s.name for s in services)
     assert {s.kind for s in services} == {ServiceKind.IMMEDIATE, ServiceKind.PROMISED}
     assert all(s.time_limit_days >= 1 for s in services if s.kind is ServiceKind.PROMISED)
+    assert {s.group for s in services} == {ServiceGroup.ADMIN, ServiceGroup.LIFE}  # the kiosk's two groups
 
 
 def test_demo_keeps_its_database_in_the_given_folder(tmp_path: Path) -> None:
@@ -150,6 +151,7 @@ def test_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert (hall.number_width, hall.max_priority_streak) == (3, 2)
     service = hall.services[0]
     assert service.hours == Hours() and service.kind is ServiceKind.IMMEDIATE
+    assert service.group is ServiceGroup.ADMIN
     assert (service.daily_limit, service.avg_service_s, service.fee, service.enabled) == (None, 300, "", True)
     assert hall.counters[0].name == "1号窗口"
     assert config.settings == Settings(data_dir=tmp_path / "data")
@@ -499,6 +501,11 @@ BAD = [
         adding(SERVICE_END, 'hours = { weekdays = ["mon"] }\n'),
         "hall[0].service[0].hours.weekdays: unknown key 'weekdays'",
         id="unknown_hours_key",
+    ),
+    pytest.param(
+        adding(SERVICE_END, 'group = "shopping"\n'),
+        'hall[0].service[0].group: "shopping" is not one of admin, life',
+        id="unknown_service_group",
     ),
     pytest.param(
         variant(PRINTER, 'printer = { kind = "laser" }'),
