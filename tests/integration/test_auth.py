@@ -26,7 +26,8 @@ def _login(hall: AppHall, username: str, password: str) -> tuple[Browser, int]:
     """A visitor who filled in the login form: (their browser, the answer's status)."""
     browser = hall.browser()
     csrf = _csrf(browser.get("/login"))
-    r = browser.post("/login", data={"csrf": csrf, "username": username, "password": password, "next": "/counter"})
+    form = {"csrf": csrf, "username": username, "password": password, "next": "/counter"}
+    r = browser.post("/login", data=form, allow_redirects=False)
     return browser, r.status_code
 
 
@@ -61,7 +62,7 @@ def test_login_without_the_form_token_is_refused(hall: AppHall) -> None:
 
 
 def test_counter_page_sends_strangers_to_login(hall: AppHall) -> None:
-    r = hall.get("/counter")
+    r = hall.get("/counter", allow_redirects=False)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 

@@ -78,7 +78,7 @@ class Browser:
         self.client: FlaskClient = hall.app.test_client()
 
     def request(self, method: str, path: str, **kw: Any) -> Reply:
-        follow = kw.pop("allow_redirects", False)
+        follow = kw.pop("allow_redirects", True)  # as requests does
         kw.pop("timeout", None)
         if "params" in kw:
             kw["query_string"] = kw.pop("params")
