@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from queue import Queue
 from typing import Any
 
@@ -209,7 +210,7 @@ class Publisher:
                 with self.ctx.db.read() as s:
                     board = self.ctx.boards.refresh(s, hall, self.ctx.clock.now())
                 self._publish_places(hall, {})  # new estimates reach the residents' pages
-                self.socketio.sleep(max(REFRESH_PAUSE_S, REFRESH_SHARE * board.compute_s))
+                self.socketio.sleep(max(REFRESH_PAUSE_S, REFRESH_SHARE * board.compute_s))  # type: ignore[arg-type]
         except Exception:  # noqa: BLE001 - the next change starts a new refresher
             log.exception("refreshing the forecast failed")
         finally:
@@ -225,7 +226,7 @@ class Publisher:
         """Whether anyone may be in this room: always with a message queue (other processes' clients)."""
         if self.shared:
             return True
-        rooms = self.socketio.server.manager.rooms.get(namespace, {})
+        rooms = self.socketio.server.manager.rooms.get(namespace, {})  # type: ignore[attr-defined]
         return bool(rooms.get(room))
 
     def _emit(self, event: str, data: Any, namespace: str, room: str) -> None:
@@ -294,8 +295,17 @@ def _socket_principal(ctx: Context, auth: Any) -> Principal | None:
     return user_principal(ctx, user) if isinstance(user, str) else None
 
 
-def register(socketio: SocketIO, ctx: Context, printer_state: Any = None, alerts: Any = None) -> None:
-    """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md)."""
+def register(
+    socketio: SocketIO,
+    ctx: Context,
+    printer_state: Any = None,
+    alerts: Any = None,
+    agent_connect: Callable[[dict[str, Any]], bool] | None = None,
+) -> None:
+    """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md).
+
+    `agent_connect` answers a kiosk agent's connection to /kiosk (auth carries `agent`): server/printing.py.
+    """
 
     @socketio.on("connect", namespace="/display")
     def display_connect(auth: Any = None) -> bool:
@@ -322,12 +332,14 @@ def register(socketio: SocketIO, ctx: Context, printer_state: Any = None, alerts
 
     @socketio.on("connect", namespace="/kiosk")
     def kiosk_connect(auth: Any = None) -> bool:
+        if agent_connect is not None and isinstance(auth, dict) and "agent" in auth:
+            return agent_connect(auth)
         found = ctx.config.find_kiosk(request.args.get("kiosk", ""))
         if found is None:
             return False
         hall, kiosk = found
         join_room(hall_room(hall.id))
-        join_room(kiosk_room(kiosk.id))
+        join_room(kiosk_room(kiosk.id))  # also print_job events of this kiosk (server/printing.py)
         emit("services", halls.services(ctx, hall.id))
         emit("printer", {"kiosk": kiosk.id, "state": printer_state(kiosk) if printer_state else "none"})
         return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from flask import current_app, g, request, session
 
@@ -11,12 +11,15 @@ from server.auth import Principal, authenticate_token, may_manage, may_work_coun
 from server.devices import COOKIE, device_kiosk
 from server.engine.errors import HallError
 
+if TYPE_CHECKING:  # server.app builds the app from these modules: no import at run time
+    from server.app import Hallq
+
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def hq() -> Any:
+def hq() -> Hallq:
     """The running hallq (context, publisher, limits) of this app."""
-    return current_app.extensions["hallq"]
+    return cast("Hallq", current_app.extensions["hallq"])
 
 
 def principal() -> Principal:

@@ -226,7 +226,7 @@ def ledger(hall: str) -> Any:
         name = f"ledger-{hall}-{q.first.isoformat()}-{q.last.isoformat()}.csv"
         return Response(
             reports.ledger_csv(items),
-            mimetype="text/csv; charset=utf-8",
+            content_type="text/csv; charset=utf-8",  # mimetype= would add a second charset
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return jsonify(items)

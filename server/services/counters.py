@@ -32,6 +32,8 @@ class Result:
 
 
 Outcome_ = tuple[Result, list[Event]]
+# One counter action inside its transaction: (session, hall, counter, its row, its partner's row, now, clerk).
+Action = Callable[[Session, Hall, Counter, CounterRow, CounterRow | None, datetime, str | None], list[Event]]
 
 
 _LOCK = (
@@ -64,9 +66,7 @@ def _desk(hall: Hall, row: CounterRow | None, counter_id: str | None) -> rules.D
     return rules.Desk(counter, CounterState(row.state if row is not None else "closed"))
 
 
-def _act(
-    ctx: Context, counter_id: str, clerk: str | None, action: Callable[..., list[Event]], moves_counters: bool = False
-) -> Outcome_:
+def _act(ctx: Context, counter_id: str, clerk: str | None, action: Action, moves_counters: bool = False) -> Outcome_:
     """Run one action in one transaction; record cover lost or restored by any change of a counter's state
     (`moves_counters`: open, close, away, back; the ticket actions leave every counter's state as it was)."""
     hall, counter = ctx.counter(counter_id)
@@ -127,7 +127,15 @@ def _served_changed(hall: Hall, counter: Counter) -> QueueChanged:
 
 
 def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if row.state == CounterState.OPEN.value:
             return []
         if row.state == CounterState.AWAY.value:
@@ -145,7 +153,15 @@ def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner_row, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner_row: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         if row.state == CounterState.CLOSED.value:
@@ -161,7 +177,15 @@ def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner_row, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner_row: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "this counter still holds a ticket")
         desk = _desk(hall, row, counter.id)
@@ -170,7 +194,7 @@ def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         if desk.state is not CounterState.OPEN:
             raise HallError("counter_not_open", 409, "open the counter before calling")
         served = rules.covered_counters(desk, partner)
-        services = {sid for cid in served for sid in hall.counter(cid).services}  # type: ignore[union-attr]
+        services = {sid for cid in served for c in [hall.counter(cid)] if c is not None for sid in c.services}
         taken: set[str] = set()  # tickets another process claimed while we chose
         while True:
             waiting = queue.call_candidates(s, hall.id, services, served, taken)
@@ -231,7 +255,15 @@ _CLAIM = (
 
 
 def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         ticket = _held(s, row, "recall")
         ticket.recalls += 1
         _log(s, hall, "recalled", now, ticket, counter, who, count=ticket.recalls, service=ticket.service_id)
@@ -244,7 +276,15 @@ def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         ticket = _held(s, row, "start")
         ticket.status = TicketStatus.SERVING.value
         ticket.started_at = now  # like called_at, the latest passage; the ledger keeps every one
@@ -266,7 +306,15 @@ def finish(
     if missing and result is not Outcome.INCOMPLETE:
         raise invalid("missing materials are listed only with the outcome 'incomplete'")
 
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         ticket = _held(s, row, "finish")
         from_call = ticket.status == TicketStatus.CALLED.value
         if from_call:  # finished without start: service counts from the call (engine/timing.py, docs/api.md)
@@ -292,7 +340,15 @@ def finish(
 
 
 def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         ticket = _held(s, row, "no_show")
         ticket.status = TicketStatus.NO_SHOW.value
         ticket.finished_at = now
@@ -320,7 +376,15 @@ def transfer(
     if (service_id is None) == (to_counter is None):
         raise invalid("give exactly one of 'service' or 'counter'")
 
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if service_id is not None:
             ctx.service(hall, service_id)
         if to_counter is not None:
@@ -358,7 +422,15 @@ def transfer(
 
 
 def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner_row, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner_row: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         desk = _desk(hall, row, counter.id)
@@ -372,7 +444,15 @@ def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -
 
 
 def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         desk = _desk(hall, row, counter.id)
         assert desk is not None
         rules.check_back(desk)

@@ -201,7 +201,8 @@ def _waiting(
     }
     # Run the engine itself forward, as if this counter were open and called again and again.
     as_open = rules.Desk(desk.counter, CounterState.OPEN)
-    left, out = list(cands), []
+    left = list(cands)
+    out: list[dict[str, Any]] = []
     while left and len(out) < WAITING_SHOWN:
         choice = rules.call_next(as_open, partner, left, streak, hall.max_priority_streak)
         if choice is None:

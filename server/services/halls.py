@@ -35,7 +35,6 @@ def halls(ctx: Context) -> list[dict[str, Any]]:
 def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
     hall = ctx.hall(hall_id)
     moment = ctx.clock.now()
-    now = hall.local(moment)
     with ctx.db.read() as s:
         counts = queue.waiting_counts(s, hall)
         shared, _ = ctx.boards.current(s, hall, moment)
@@ -46,8 +45,8 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "name": svc.name,
                 "name_en": svc.name_en,
                 "prefix": svc.prefix,
-                "open": svc.enabled and svc.hours.is_open(now),
-                "opens_at": _opens_at(svc, now),
+                "open": hall.is_open(svc, moment),
+                "opens_at": _opens_at(hall, svc, moment),
                 "waiting": counts[svc.id],
                 "est_wait_s": shared.new_ticket_s(svc.id, counts[svc.id], moment),
                 "served_now": served_now(hall_desks, svc.id),
@@ -61,12 +60,12 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
         ]
 
 
-def _opens_at(svc: Service, now: datetime) -> str | None:
+def _opens_at(hall: Hall, svc: Service, moment: datetime) -> str | None:
     """When a closed service next takes tickets (hall-local ISO); None while open or when disabled."""
-    if not svc.enabled or svc.hours.is_open(now):
+    if not svc.enabled or hall.is_open(svc, moment):
         return None
-    moment = svc.hours.next_open(now)
-    return moment.isoformat(timespec="seconds") if moment is not None else None
+    opens = svc.hours.next_open(hall.local(moment), hall.calendar)
+    return opens.isoformat(timespec="seconds") if opens is not None else None
 
 
 def counter_rows(s: Session, hall: Hall) -> dict[str, CounterRow]:

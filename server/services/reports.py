@@ -6,7 +6,7 @@ import csv
 import io
 import math
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -160,8 +160,8 @@ def _intervals(lines: list[LedgerRow], opens: str, closes: str, start: datetime,
 def cover(ctx: Context, hall: Hall, day: date) -> dict[str, Any]:
     """AB岗 figures of a day: takeovers, time away (covered) and time a window's queue had nobody."""
     try:
-        start = datetime.combine(day, time(0), hall.timezone).astimezone(UTC)
-        end = min(start + timedelta(days=1), ctx.clock.now())
+        start, day_end = hall.day_bounds(day)  # the hall's local day: 23 or 25 hours on a DST change
+        end = min(day_end, ctx.clock.now())
     except OverflowError:  # a day at the edge of the calendar (0001-01-01, 9999-12-31) had no hall open
         end = start = datetime.min.replace(tzinfo=UTC)
     if end <= start:  # a day still to come

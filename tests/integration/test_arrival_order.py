@@ -13,8 +13,10 @@ from support.server import Server
 @pytest.fixture(params=["sqlite", "postgres"])
 def pair(request: pytest.FixtureRequest, start_server: Callable[..., Server], tmp_path: Path) -> tuple[Server, Server]:
     """Two server processes of one hall on one database (and one data folder: one secret key)."""
-    first = start_server(request.param, data_dir=tmp_path)
-    return first, start_server(request.param, database_url=first.database, data_dir=tmp_path)
+    # A small pool: the PostgreSQL server is shared, and waiting for a connection is part of the race.
+    small = "db_pool_size = 3"
+    first = start_server(request.param, extra_server=small, data_dir=tmp_path)
+    return first, start_server(request.param, extra_server=small, database_url=first.database, data_dir=tmp_path)
 
 
 def test_numbers_issued_concurrently_by_two_processes_are_called_in_issue_order(pair: tuple[Server, Server]) -> None:
