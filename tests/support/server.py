@@ -33,6 +33,9 @@ from support.databases import database
 from support.env import REDIS_URL, ROOT
 
 HALL_TOML = ROOT / "tests" / "data" / "test_hall.toml"
+# PostgreSQL connections per test server or app (plus one overflow): the shared server's max_connections is
+# split between every process of every run on the machine; a test needing more says so in extra_server.
+TEST_POOL = "db_pool_size = 2"
 START_TIMEOUT = 90.0  # generous: two suites at once on two cores start servers slowly
 _PR_SET_PDEATHSIG = 1
 
@@ -63,6 +66,7 @@ def write_config(
         f'public_url = "http://127.0.0.1:{port}"\n'
         f"port = {port}\n"
         'log_level = "WARNING"\n'
+        f"{'' if 'db_pool_size' in extra_server else TEST_POOL}\n"
         f"{extra_server}\n"
     )
     path = folder / "hall.toml"
