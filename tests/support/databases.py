@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from support.env import PG_URL
 
@@ -33,7 +34,8 @@ def pg_schema() -> Iterator[str]:
     Fails loudly when PostgreSQL is not running: these tests never skip.
     """
     name = "t_" + secrets.token_hex(6)
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    # NullPool: no idle connection held for the whole test (max_connections is shared by every run).
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:
         conn.execute(text(f"CREATE SCHEMA {name}"))
     sep = "&" if "?" in PG_URL else "?"
