@@ -29,6 +29,24 @@ if ! answers 6379 && command -v redis-server >/dev/null; then
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no || true
 fi
 wait_for Redis 6379
+# Every test server holds a few PostgreSQL connections; a server shared with other runs can run out of them
+# ("too many clients"), which then fails tests that have nothing wrong. Say so up front, clearly.
+.venv/bin/python - <<'PY' || exit 1
+import os, sys
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+url = os.environ.get("HALLQ_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+NEED = 40  # the suite's peak, with room to spare
+try:
+    with create_engine(url, poolclass=NullPool).connect() as conn:
+        limit = int(conn.execute(text("SHOW max_connections")).scalar_one())
+        used = int(conn.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar_one())
+except Exception as e:  # noqa: BLE001
+    sys.exit(f"error: cannot use PostgreSQL at {url}: {str(e).splitlines()[0]}")
+if limit - used < NEED:
+    print(f"warning: PostgreSQL has {limit - used} of its {limit} connections free and the suite may use {NEED};"
+          " other runs on this server can make tests fail with 'too many clients'", file=sys.stderr)
+PY
 if ! /usr/bin/chromium --version >/dev/null 2>&1; then
   echo "error: /usr/bin/chromium does not run; the browser tests need it (sudo bash scripts/bootstrap.sh test)" >&2
   exit 1
