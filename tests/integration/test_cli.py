@@ -197,10 +197,7 @@ def test_the_demo_shows_a_newcomer_the_whole_agent_path_tap_job_agent_printer_sl
     started: list[subprocess.Popen[str]] = []
     try:
         _wait_healthy(url, demo)
-        assert demo.stdout is not None
-        banner = []
-        while not banner or "Ctrl-C" not in banner[-1]:
-            banner.append(demo.stdout.readline())
+        banner = _banner(demo)  # fails loudly if the demo ends early, where a bare readline loop spins
         commands = [line.split() for line in banner if line.strip().startswith(("hallq printer-", "hallq kiosk-"))]
         assert [c[:2] for c in commands] == [["hallq", "printer-emulator"], ["hallq", "kiosk-agent"]], banner
         for words in commands:  # exactly as printed, `hallq` being this checkout's command
