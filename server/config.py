@@ -26,6 +26,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     [ratings]                  # deadlines of a bad rating (差评), in the hall's days
     callback_days = 1
     fix_days = 15
+    open_days = 7              # a served ticket can be rated for this many days (then 409 rating_closed)
 
     [[hall]]
     id = "town"                # required; ids are [a-z0-9][a-z0-9_-]{0,39}
@@ -117,7 +118,7 @@ _SERVER_KEYS = tuple(
     ).split()
 )
 _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".split())
-_RATINGS_KEYS = tuple("callback_days fix_days".split())
+_RATINGS_KEYS = tuple("callback_days fix_days open_days".split())
 _HALL_KEYS = tuple(
     "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display".split()
 )
@@ -164,6 +165,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     callback_days: int = 1
     fix_days: int = 15
+    rating_open_days: int = 7  # [ratings] open_days: how long after service a ticket can be rated
     printer_poll_s: int = 30  # how often kiosk printers are asked for their paper and online state
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     db_pool_size: int = 8  # PostgreSQL connections per process
@@ -389,6 +391,7 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
     ratings = root.table("ratings", _RATINGS_KEYS)
     callback_days = ratings.number("callback_days", 1, None, 1)
     fix_days = ratings.number("fix_days", 1, None, 15)
+    rating_open_days = ratings.number("open_days", 1, 365, 7)
     if callback_days > fix_days:
         raise _Problem(ratings.at("callback_days"), f"must not exceed fix_days ({fix_days})")
     folder = _data_dir(server, base_dir, data_dir)
@@ -405,6 +408,7 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         limits=_limits(server.table("limits", _LIMITS_KEYS)),
         callback_days=callback_days,
         fix_days=fix_days,
+        rating_open_days=rating_open_days,
         printer_poll_s=server.number("printer_poll_s", 1, 3600, 30),
         proxy_hops=server.number("proxy_hops", 0, 5, 0),
         db_pool_size=server.number("db_pool_size", 1, 200, 8),

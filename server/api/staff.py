@@ -16,7 +16,16 @@ from .body import read_body, read_query
 from .guard import clerk_name, hq, person, require_counter, require_manager
 from .route import F, operation
 from .shapes import answers as a
-from .shapes.bodies import AwayRequest, DayQuery, FinishRequest, LedgerQuery, NoBody, SignInRequest, TransferRequest
+from .shapes.bodies import (
+    AwayRequest,
+    ComplaintNote,
+    DayQuery,
+    FinishRequest,
+    LedgerQuery,
+    NoBody,
+    SignInRequest,
+    TransferRequest,
+)
 
 
 def _answer(result: Result, printed_on: str | None = None) -> Any:
@@ -209,6 +218,43 @@ def complaints(hall: str) -> Any:
     hq().ctx.hall(hall)
     require_manager(hall)
     return jsonify(ratings.complaints(hq().ctx, hall))
+
+
+def _complaint_step(action: str) -> Callable[[F], F]:
+    return operation(
+        api, "post", f"/complaints/<complaint>/{action}", ok=a.Complaint, tag="reports", secured=True,
+        body=ComplaintNote, ok_description="the case after the step",
+        errors={404: "not_found: unknown complaint", 409: "invalid_transition: the case's status does not allow it",
+                422: "invalid_body or invalid_note"},
+    )  # fmt: skip
+
+
+def _step(complaint: str, action: str) -> Any:
+    app = hq()
+    hall_id = ratings.complaint_hall(app.ctx, complaint)
+    p = require_manager(hall_id)
+    body = read_body(ComplaintNote)
+    result, events = ratings.handle(app.ctx, complaint, action, body.note, p.name)
+    app.publisher.publish(events)
+    return jsonify(result)
+
+
+@_complaint_step("verify")
+def complaint_verify(complaint: str) -> Any:
+    """The resident was called back (回访); the note says what they were told."""
+    return _step(complaint, "verify")
+
+
+@_complaint_step("resolve")
+def complaint_resolve(complaint: str) -> Any:
+    """The case is answered: the note says what was done; the resident sees it and may rate again."""
+    return _step(complaint, "resolve")
+
+
+@_complaint_step("dismiss")
+def complaint_dismiss(complaint: str) -> Any:
+    """The case is closed without a fix: the note says why."""
+    return _step(complaint, "dismiss")
 
 
 @manager(

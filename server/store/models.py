@@ -187,6 +187,11 @@ class RatingRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     counter_id: Mapped[str | None] = mapped_column(String(40))
     clerk: Mapped[str | None] = mapped_column(String(64))
+    tags: Mapped[str | None] = mapped_column(Text)  # reason tags (RATING_TAGS), joined by ","
+    # 追评: the resident's second rating, once the complaint case was answered
+    followup_level: Mapped[int | None] = mapped_column(Integer)
+    followup_comment: Mapped[str | None] = mapped_column(Text)
+    followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ComplaintRow(Base):
@@ -202,6 +207,11 @@ class ComplaintRow(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     callback_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verify_note: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # resolved or dismissed
+    answer: Mapped[str | None] = mapped_column(Text)  # what was done (resolved) or why not (dismissed)
+    handled_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class KioskEnrollmentRow(Base):

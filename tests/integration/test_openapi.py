@@ -114,7 +114,7 @@ def test_every_operation_is_complete() -> None:
                 schema = op["requestBody"]["content"]["application/json"]["schema"]
                 body = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
                 assert body["additionalProperties"] is False
-            secured = path.startswith(PREFIX + "/counters/") or any(
+            secured = path.startswith((PREFIX + "/counters/", PREFIX + "/complaints/")) or any(
                 path.endswith(tail) for tail in ("/complaints", "/ledger", "/reports/daily", "/enrollments", "/alerts")
             )
             assert ("security" in op) == secured, f"{method} {path}: security"

@@ -263,6 +263,7 @@ class Track(Answer):
 class Rating(Answer):
     id: str
     level: int = Field(ge=1, le=5)
+    tags: list[str] = Field(default_factory=list)
 
 
 class Complaint(Answer):
@@ -275,6 +276,16 @@ class Complaint(Answer):
     opened_at: Timestamp
     callback_due_at: Timestamp
     due_at: Timestamp
+    callback_overdue: bool = Field(description="still open after the call-back deadline")
+    overdue: bool = Field(description="not answered by due_at")
+    verified_at: Timestamp | None
+    verify_note: str | None
+    closed_at: Timestamp | None = Field(description="when it was resolved or dismissed")
+    answer: str | None = Field(description="what was done (resolved) or why not (dismissed)")
+    handled_by: str | None = Field(description="the supervisor who took the last step")
+    tags: list[str]
+    followup_level: int | None = Field(ge=1, le=5, description="the resident's 追评 after the answer")
+    followup_comment: str | None
 
 
 class Handoff(Answer):

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from server.engine.model import Outcome
-from server.services.ratings import MAX_COMMENT
+from server.services.ratings import MAX_COMMENT, MAX_NOTE, RATING_TAGS
 
 from .base import Body, Choice, Day, Query
 
@@ -55,6 +55,26 @@ class RatingRequest(Body):
         "Integers are taken strictly: 5.0 and true are refused",
     )
     comment: Comment | None = None
+    tags: list[Annotated[str, Field(max_length=40)]] = Field(
+        default_factory=list,
+        max_length=len(RATING_TAGS),
+        description="optional reason tags, each one of: " + ", ".join(RATING_TAGS) + " (unknown: 422 invalid_tag)",
+    )
+
+
+class FollowUpRequest(Body):
+    """追评: rate once more after the complaint case was answered."""
+
+    codes = {"level": "invalid_level"}
+
+    level: int = Field(ge=1, le=5, description="5 非常满意 … 1 非常不满意")
+    comment: Comment | None = None
+
+
+class ComplaintNote(Body):
+    """A supervisor's step on a complaint case: what the resident was told, what was done, or why not."""
+
+    note: Annotated[str, Field(min_length=1, max_length=MAX_NOTE)]
 
 
 # One thing the resident must bring: trimmed, never blank.
