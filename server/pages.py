@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from server.api.guard import hq
 from server.auth import login as check_login
+from server.auth import user_principal
 from server.engine.errors import HallError
 from server.i18n import strings
 from server.ratelimit import RateLimiter
@@ -85,6 +86,36 @@ def admin() -> Any:
     if not session.get("user"):
         return redirect("/login?next=/admin")
     return page(t["admin_title"], t["admin_soon"], "admin")
+
+
+@pages.get("/admin/complaints")
+def admin_complaints() -> Any:
+    """差评整改: a supervisor's list of open and overdue cases with verify / resolve / dismiss (complaints.js)."""
+    t = strings("admin")
+    user = session.get("user")
+    if not isinstance(user, str):
+        return redirect("/login?next=/admin/complaints")
+    ctx = hq().ctx
+    p = user_principal(ctx, user)
+    if p is None or not p.is_manager:
+        return page(t["admin_title"], t["complaints_forbidden"], "admin", status=403)
+    halls = [h for h in ctx.config.halls if p.hall in (None, h.id)]
+    asked = request.args.get("hall")
+    hall = next((h for h in halls if h.id == asked), halls[0])
+    cases = ratings.complaints(ctx, hall.id)
+    csrf_token()
+    track_t = strings("track")
+    return render_page(
+        "admin_complaints.html",
+        "admin",
+        title=t["complaints_title"],
+        hall=hall,
+        halls=halls,
+        active=[c for c in cases if c["status"] in ("open", "verified")],
+        closed=[c for c in cases if c["status"] in ("resolved", "dismissed")][:50],
+        level_names={n: track_t[f"level_{n}"] for n in range(1, 6)},
+        tag_names={tag: track_t["tag_" + tag] for tag in ratings.RATING_TAGS},
+    )
 
 
 def _track_state(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:

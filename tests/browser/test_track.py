@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
-from support.server import Server
+from support.server import Server, hallq
 
 PHONE = (390, 844)
+PASSWORD = "pass-word-1"
 LONG = 20000  # ms: generous on a busy machine
 OpenPage = Callable[..., Page]
 Shot = Callable[..., Path]
@@ -111,7 +112,9 @@ def test_rating_without_javascript_and_comments_are_escaped(
     check_axe(js)
 
 
-def test_ended_tickets_are_explained_kindly(hall: Server, open_page: OpenPage, check_axe: Axe, screenshot: Shot) -> None:
+def test_ended_tickets_are_explained_kindly(
+    hall: Server, open_page: OpenPage, check_axe: Axe, screenshot: Shot
+) -> None:
     mine = hall.issue("id-card")
     hall.act("w1", "open")
     hall.act("w1", "call-next")
@@ -122,3 +125,50 @@ def test_ended_tickets_are_explained_kindly(hall: Server, open_page: OpenPage, c
     screenshot(page, "track-no-show")
 
 
+def test_a_complaint_round_trip_through_the_supervisors_page(
+    hall: Server, open_page: OpenPage, check_axe: Axe, screenshot: Shot
+) -> None:
+    mine = hall.issue("id-card")
+    hall.act("w1", "open")
+    hall.act("w1", "call-next")
+    _serve(hall)
+    token = mine["track_url"].rsplit("/", 1)[1]
+    assert (
+        hall.post(f"/api/v1/track/{token}/rating", {"level": 1, "comment": XSS, "tags": ["attitude"]}).status_code
+        == 201
+    )
+    done = hallq("user", "add", "lin", "--role", "supervisor", "--hall", "town", "--config", str(hall.config),
+                 stdin=PASSWORD + "\n")  # fmt: skip
+    assert done.returncode == 0 or "exists" in done.stderr, done.stderr
+
+    admin = open_page("/admin/complaints", viewport=(1280, 900))
+    admin.get_by_label("用户名").fill("lin")
+    admin.get_by_label("密码").fill(PASSWORD)
+    admin.get_by_role("button", name="登录").click()
+    case = admin.locator(f'.cx-case[data-number="{mine["number"]}"]')
+    expect(case).to_contain_text("态度不好", timeout=LONG)
+    expect(case.locator(".cx-quote")).to_have_text(XSS)  # escaped for the supervisor too
+    assert admin.evaluate("() => window.__pwned") is None
+    check_axe(admin)
+    screenshot(admin, "track-admin-complaints", full_page=True)
+    case_id = case.get_attribute("data-id")
+    case.get_by_role("button", name="已回访").click()  # no note: refused in the page
+    expect(admin.locator("#cx-message")).to_have_text("请填写处理说明。")
+    case.get_by_label("处理说明（回访情况、整改措施或不予整改的理由）").fill("已电话回访")
+    case.get_by_role("button", name="已回访").click()
+    expect(case.locator(".cx-status")).to_have_text("已回访", timeout=LONG)
+    case.get_by_label("处理说明（回访情况、整改措施或不予整改的理由）").fill("已对窗口人员批评教育并培训")
+    case.get_by_role("button", name="整改完毕").click()
+    expect(admin.locator("#cx-active")).not_to_contain_text(mine["number"], timeout=LONG)
+
+    resident = open_page(_path(mine), viewport=PHONE)
+    expect(resident.locator("#track-answer")).to_contain_text("已对窗口人员批评教育并培训")
+    check_axe(resident)
+    followup = resident.locator("#followup-form")
+    followup.get_by_text("满意", exact=True).click()
+    followup.get_by_role("button", name="提交评价").click()
+    expect(resident.get_by_text("感谢您的追评！")).to_be_visible(timeout=LONG)
+    expect(resident.locator("#track-followup")).to_contain_text("满意")
+    screenshot(resident, "track-answered", full_page=True)
+    admin.reload()
+    expect(admin.locator(f'.cx-case[data-id="{case_id}"]')).to_contain_text("追评")
