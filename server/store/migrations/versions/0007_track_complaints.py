@@ -1,7 +1,7 @@
 """Rating reason tags and 追评; the complaint case's workflow (verified, resolved or dismissed, by whom).
 
 Revision ID: 0007_track_complaints
-Revises: 0005_notices
+Revises: 0003_print_jobs
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_track_complaints"
-down_revision = "0005_notices"
+down_revision = "0003_print_jobs"
 branch_labels = None
 depends_on = None
 
