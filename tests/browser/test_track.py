@@ -172,3 +172,15 @@ def test_a_complaint_round_trip_through_the_supervisors_page(
     screenshot(resident, "track-answered", full_page=True)
     admin.reload()
     expect(admin.locator(f'.cx-case[data-id="{case_id}"]')).to_contain_text("追评")
+
+
+def test_the_page_loads_under_100_kb_before_compression(hall: Server, open_page: OpenPage) -> None:
+    mine = hall.issue("id-card")
+    page = open_page("about:blank", viewport=PHONE)
+    sizes: dict[str, int] = {}
+    page.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())) if "/socket.io/" not in r.url else None)
+    page.goto(hall.url + _path(mine))
+    expect(page.locator("html")).to_have_attribute("data-hq-connection", "online", timeout=LONG)
+    total = sum(sizes.values())
+    print("track page bytes:", total, {u.rsplit("/", 1)[-1]: n for u, n in sizes.items()})
+    assert total < 100_000, sizes
