@@ -143,6 +143,8 @@ def resident_view(ctx: Context, s: Session, ticket: TicketRow) -> dict[str, Any]
 
 def complaint_hall(ctx: Context, complaint_id: str) -> str:
     """The hall of a case (for the permission check before the body is read); 404 when unknown."""
+    if len(complaint_id) > 32 or not complaint_id.isascii() or not complaint_id.isalnum():
+        raise HallError("not_found", 404, "no such complaint")  # ids are hex; NUL would upset PostgreSQL
     with ctx.db.read() as s:
         hall_id = s.scalars(select(ComplaintRow.hall_id).where(ComplaintRow.id == complaint_id)).first()
     if hall_id is None:

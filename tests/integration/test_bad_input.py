@@ -200,8 +200,10 @@ def judge(op: Operation, answer: Answer, expect: set[int] | None, documented: bo
 
 @pytest.fixture
 def ctx(hall: Server) -> Context:
+    complaint = a_complaint(hall, hall.admin_token())
     ticket = hall.issue("id-card")
     values = {
+        "complaint": complaint,
         "hall": "town",
         "counter": "w1",
         "kiosk": "k1",
@@ -484,6 +486,14 @@ def served_token(hall: Server, admin: str) -> str:
     return token
 
 
+def a_complaint(hall: Server, admin: str) -> str:
+    """The id of an open complaint case (a served ticket rated 1); w1 is then closed again."""
+    token = served_token(hall, admin)
+    assert hall.post(f"/api/v1/track/{token}/rating", {"level": 1}).status_code == 201
+    assert hall.act("w1", "close", token=admin).status_code == 200
+    return str(hall.get("/api/v1/halls/town/complaints", admin).json()[0]["id"])
+
+
 def nothing(hall: Server, admin: str) -> dict[str, str]:
     return {}
 
@@ -606,6 +616,7 @@ def test_fuzzed_ticket_bodies(hall: Server, body: Any) -> None:
         {
             "level": st.integers(0, 6),
             "comment": st.none() | st.text(max_size=510),
+            "tags": st.lists(st.sampled_from(["wait_long", "attitude", "praise", "nope"]), max_size=3),
         },
     )
 )

@@ -46,7 +46,7 @@ class EnrollmentRequest(Body):
 class RatingRequest(Body):
     """Rate a served ticket (好差评)."""
 
-    codes = {"level": "invalid_level"}
+    codes = {"level": "invalid_level", "tags": "invalid_tag"}
 
     level: int = Field(
         ge=1,
@@ -55,7 +55,7 @@ class RatingRequest(Body):
         "Integers are taken strictly: 5.0 and true are refused",
     )
     comment: Comment | None = None
-    tags: list[Annotated[str, Field(max_length=40)]] = Field(
+    tags: list[Literal[RATING_TAGS]] = Field(  # type: ignore[valid-type]
         default_factory=list,
         max_length=len(RATING_TAGS),
         description="optional reason tags, each one of: " + ", ".join(RATING_TAGS) + " (unknown: 422 invalid_tag)",
