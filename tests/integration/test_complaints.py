@@ -47,7 +47,9 @@ def _case(hall: AppHall, level: int = 1, comment: str = "等太久") -> tuple[di
 
 def _step(hall: AppHall, case: dict[str, Any], action: str, note: str = "已回访", token: str | None = None) -> Any:
     return hall.post(
-        f"/api/v1/complaints/{case['id']}/{action}", {"note": note}, token or hall.token("supervisor", "town")
+        f"/api/v1/complaints/{case['id']}/{action}",
+        {"note": note},
+        token or hall.token("--role", "supervisor", "--hall", "town"),
     )
 
 
@@ -87,8 +89,8 @@ def test_only_a_manager_of_the_hall_handles_a_case(hall: AppHall) -> None:
     case, _ = _case(hall)
     assert hall.post(f"/api/v1/complaints/{case['id']}/verify", {"note": "x"}).status_code == 401
     assert _step(hall, case, "verify", token=hall.counter_token("w1")).status_code == 403
-    assert _step(hall, case, "verify", token=hall.token("supervisor", "east")).status_code == 403
-    assert _step(hall, case, "verify", token=hall.token("supervisor", "town")).status_code == 200
+    assert _step(hall, case, "verify", token=hall.token("--role", "supervisor", "--hall", "east")).status_code == 403
+    assert _step(hall, case, "verify", token=hall.token("--role", "supervisor", "--hall", "town")).status_code == 200
 
 
 def test_cases_become_overdue_on_the_calendar(hall: AppHall, clock: FrozenClock) -> None:
@@ -118,9 +120,9 @@ def test_unknown_tags_and_long_comments_are_refused(hall: AppHall) -> None:
     assert r.status_code == 422 and "500" in r.json()["error"]["message"]
     # the form post answers with a redirect back to the page and a readable message
     browser = hall.browser()
-    r = browser.post(f"/t/{token}/rate", data={"level": "2", "comment": "长" * 501})
+    r = browser.post(f"/t/{token}/rate", data={"level": "2", "comment": "长" * 501}, allow_redirects=False)
     assert r.status_code == 303 and r.headers["Location"].endswith("error=comment_too_long")
     assert "意见太长了" in browser.get(r.headers["Location"]).text
-    r = browser.post(f"/t/{token}/rate", data={"level": "4", "tags": ["attitude"]})
+    r = browser.post(f"/t/{token}/rate", data={"level": "4", "tags": ["attitude"]}, allow_redirects=False)
     assert r.status_code == 303 and r.headers["Location"].endswith("ok=rated")
     assert hall.get(f"/api/v1/track/{token}").json()["can_rate"] is False
