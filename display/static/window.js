@@ -7,6 +7,7 @@ const main = document.getElementById("main");
 const label = document.getElementById("win-label");
 const number = document.getElementById("win-number");
 const message = document.getElementById("win-message");
+const clerk = document.getElementById("win-clerk");
 let state = JSON.parse(document.getElementById("window-state").textContent);
 let pending = null;
 
@@ -21,6 +22,8 @@ function draw(next) {
   if (state.covered_by) message.textContent = t("window_covered", { number: state.covered_by });
   else if (state.state !== "open") message.textContent = t("window_closed");
   else message.textContent = t("window_idle");
+  clerk.hidden = !state.clerk;
+  clerk.textContent = state.clerk ? t("window_clerk", { clerk: state.clerk }) : "";
 }
 
 function refresh() {
