@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, g, jsonify, request
 from flask_socketio import SocketIO
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -24,7 +25,7 @@ from server.engine.errors import HallError
 from server.logs import mask_path
 from server.printing import Printing
 from server.ratelimit import RateLimiter
-from server.services import halls
+from server.services import halls, tickets
 from server.services.context import Clock, Context
 from server.store.db import Database
 
@@ -52,19 +53,25 @@ class Hallq:
         limits = config.settings.limits
         self.ticket_limiter = RateLimiter(limits.tickets_per_minute)
         self.rating_limiter = RateLimiter(limits.ratings_per_minute)
-        self.printing = Printing(config, socketio)
+        self.printing = Printing(self.ctx, socketio)
         self.printer_alerts = PrinterAlerts()
         self.printing.on_change.append(self._printer_changed)
 
+    def track_base(self) -> str:
+        """Where residents' phones reach this server: the start of every ticket's QR link."""
+        return (self.ctx.config.settings.public_url or request.host_url).rstrip("/")
+
     def track_url(self, token: str) -> str:
         """The resident's page, printed as the ticket's QR code."""
-        base = self.ctx.config.settings.public_url or request.host_url
-        return f"{base.rstrip('/')}/t/{token}"
+        return tickets.track_url(self.track_base(), token)
 
-    def print_ticket(self, kiosk_id: str, issued: Any, track_url: str) -> None:
-        found = self.ctx.config.find_kiosk(kiosk_id)
-        if found is not None:
-            self.printing.submit(found[0], found[1], issued, track_url)
+    def after_commit(self, events: list[Any], print_hint: tuple[int, int, bool] | None = None) -> None:
+        """Print and publish a committed use case's events: each independent, neither can fail the request."""
+        self.printing.notify(events, print_hint)
+        try:
+            self.publisher.publish(events)
+        except Exception:  # the transaction is committed: a page missing one event resyncs on reconnect
+            log.exception("publishing %d events failed", len(events))
 
     def print_notice(self, hall: Any, counter: Any, notice: dict[str, Any]) -> str | None:
         """Print a 一次性告知 notice; the kiosk whose printer takes it, or None when the hall has none.
@@ -141,7 +148,10 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app.register_blueprint(pages)
     for module in ("kiosk.views", "display.views", "counter.views"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
-    realtime.register(socketio, hallq.ctx, hallq.printer_state, hallq.alerts)
+    realtime.register(
+        socketio, hallq.ctx, hallq.printer_state, hallq.alerts, agent_connect=hallq.printing.agent_connect
+    )
+    hallq.printing.register(socketio)
     _install_edges(app)
     hallq.printing.start()
     return app, socketio
@@ -201,6 +211,11 @@ def _install_edges(app: Flask) -> None:
         if not e.connection_invalidated and not isinstance(e, OperationalError):
             return _unexpected(e)
         log.error("database unavailable on %s %s: %s", request.method, request.path, str(e).splitlines()[0])
+        return jsonify(error_body("database_unavailable", "the database is not answering; try again shortly")), 503
+
+    @app.errorhandler(PoolTimeout)
+    def _pool_exhausted(e: PoolTimeout) -> Any:
+        log.error("no free database connection on %s %s", request.method, request.path)
         return jsonify(error_body("database_unavailable", "the database is not answering; try again shortly")), 503
 
     @app.errorhandler(Exception)

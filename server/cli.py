@@ -97,6 +97,26 @@ def build_parser() -> argparse.ArgumentParser:
     unenroll.add_argument("kiosk_id")
     _source_args(unenroll)
 
+    agent = sub.add_parser("kiosk-agent", help="print a kiosk's slips on the printer beside the kiosk PC")
+    agent.add_argument("--server", required=True, help="the hallq server's URL, e.g. http://hall.example:5000")
+    agent.add_argument("--token", required=True, help="the kiosk's token (hallq token create --kiosk K)")
+    agent.add_argument(
+        "--printer",
+        required=True,
+        type=_printer_spec,
+        help="usb:VID:PID | serial:/dev/ttyS0 | network:HOST:9100 | file:DIR (slips kept as .bin and .png)",
+    )
+    agent.add_argument("--poll", type=float, default=2.0, help="seconds between printer status checks (default 2)")
+
+    emulator = sub.add_parser("printer-emulator", help="a virtual network receipt printer, for trying without one")
+    emulator.add_argument("--port", type=_port, default=9100, help="TCP port (default 9100)")
+    emulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    emulator.add_argument("--out", type=Path, required=True, help="folder for the printed slips (.bin and .png)")
+    paper = emulator.add_mutually_exclusive_group()
+    paper.add_argument("--paper-out", action="store_true", help="say the paper is out (prints nothing)")
+    paper.add_argument("--paper-low", action="store_true", help="say the paper is running low")
+    paper.add_argument("--silent", action="store_true", help="take connections but never answer (a hung printer)")
+
     user = sub.add_parser("user", help="manage staff logins")
     usub = user.add_subparsers(dest="action", required=True, parser_class=_Parser)
     add = usub.add_parser("add", help="create or update a login; the password is read from standard input")
@@ -107,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     for leaf in (demo, serve, create, revoke, add):  # `hallq serve --debug` as well as `hallq --debug serve`
         leaf.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
+
+
+def _printer_spec(value: str) -> str:
+    from printers.drivers import parse_spec
+
+    try:
+        parse_spec(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return value
 
 
 def _source_args(p: argparse.ArgumentParser) -> None:
@@ -246,6 +276,54 @@ def _demo_logins(config: Config) -> list[tuple[str, str, str]]:
     return logins
 
 
+DEMO_EMULATOR_PORT = 9101
+
+
+def _demo_agent_token(config: Config, kiosk_id: str) -> str:
+    """The agent kiosk's token, made on first start and kept in the data folder like the logins."""
+    path = config.settings.data_dir / f"demo-kiosk-{kiosk_id}.token"
+    if path.exists():
+        return path.read_text().strip()
+    from server.auth import create_token
+
+    token = create_token(_offline_context(config), "kiosk", kiosk=kiosk_id, label=f"demo agent {kiosk_id}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token
+
+
+def _free_port_from(port: int) -> int:
+    """The first port from `port` on that nothing listens on (the emulator's; 9101 unless taken)."""
+    import socket
+
+    for candidate in range(port, min(port + 200, 65536)):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return candidate
+    return port
+
+
+def _demo_agent_lines(config: Config, base: str, data: Path) -> list[str]:
+    """How to start a printer emulator and the kiosk agent of each agent-printed kiosk (one in the demo)."""
+    lines: list[str] = []
+    port = DEMO_EMULATOR_PORT - 1
+    for kiosk in (k for k in config.halls[0].kiosks if k.printer.kind == "agent"):
+        port = _free_port_from(port + 1)
+        token = _demo_agent_token(config, kiosk.id)
+        out = data / f"printed-{kiosk.id}"
+        lines += [
+            f"  kiosk {kiosk.id} is printed by a kiosk agent; in two more terminals run:",
+            f"    hallq printer-emulator --port {port} --out {out}",
+            f"    hallq kiosk-agent --server {base} --token {token} --printer network:127.0.0.1:{port}",
+            f"  then take a ticket at {base}/kiosk/{kiosk.id}: its slip appears in {out}",
+        ]
+    return lines
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from server.config import load_demo_config
 
@@ -261,7 +339,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     lines += [f"  display:      {base}/display/{hall.id}"]
     lines += [f"  counter:      {base}/login  ->  {base}/counter", f"  admin:        {base}/admin"]
     lines += [f"  login:        {u} / {pw}  ({r})" for u, r, pw in logins]
-    lines += [f"  printed tickets: {data / 'printed'}", "Press Ctrl-C to stop."]
+    lines += [f"  printed tickets: {data / 'printed'}"]
+    lines += _demo_agent_lines(config, base, data)
+    lines += ["Press Ctrl-C to stop."]
     _run(config, lines)
 
 
@@ -309,7 +389,35 @@ def _run(config: Config, banner: list[str]) -> None:
     print("hallq stopped.", flush=True)
 
 
-COMMANDS = {"demo": cmd_demo, "serve": cmd_serve, "token": cmd_token, "kiosk": cmd_kiosk, "user": cmd_user}
+def cmd_kiosk_agent(args: argparse.Namespace) -> None:
+    from server import logs
+
+    logs.configure("INFO")
+    from printers.agent import run_agent
+
+    code = run_agent(args.server, args.token, args.printer, max(args.poll, 0.2))
+    if code:
+        raise SystemExit(code)
+
+
+def cmd_printer_emulator(args: argparse.Namespace) -> None:
+    from printers.virtual import run_emulator
+
+    paper = "out" if args.paper_out else "low" if args.paper_low else "ok"
+    code = run_emulator(args.out.resolve(), args.host, args.port, paper, args.silent)
+    if code:
+        raise SystemExit(code)
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "serve": cmd_serve,
+    "token": cmd_token,
+    "kiosk": cmd_kiosk,
+    "user": cmd_user,
+    "kiosk-agent": cmd_kiosk_agent,
+    "printer-emulator": cmd_printer_emulator,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

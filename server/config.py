@@ -14,7 +14,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     log_level = "INFO"
     printer_poll_s = 30        # how often kiosk printers are asked for paper and online state
     proxy_hops = 0             # reverse proxies in front (nginx: 1): trust their X-Forwarded-For
-    db_pool_size = 8           # PostgreSQL connections per process (SQLite always uses one)
+    db_pool_size = 4           # PostgreSQL connections per process, plus half as many in bursts (SQLite: one)
     db_connect_timeout_s = 5   # PostgreSQL: give up connecting after this long
     db_statement_timeout_s = 30   # PostgreSQL: cancel any one statement running longer (0 = never)
 
@@ -54,8 +54,10 @@ Layout (every key not marked required is optional; unknown keys are errors)::
 
     [[hall.kiosk]]
     id = "k1"; name = "大厅取号机"
-    printer = { kind = "virtual" }   # none|virtual|network|usb|serial|file; host, port, path,
-                                     # usb_vendor, usb_product, baudrate
+    printer = { kind = "virtual" }   # none|virtual|network|usb|serial|file|agent; host, port, path,
+                                     # usb_vendor, usb_product, baudrate; paper = 80|58 (mm);
+                                     # text = "chinese" (printer's GB18030 font) | "raster" (drawn, any printer)
+                                     # "agent": printed by `hallq kiosk-agent` on the kiosk PC, not by the server
 
     [[hall.display]]
     id = "d1"; name = "等候区大屏"
@@ -104,7 +106,9 @@ ENV_ASYNC_MODE = "HALLQ_ASYNC_MODE"
 
 ASYNC_MODES = ("eventlet", "threading")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-PRINTER_KINDS = ("none", "virtual", "network", "usb", "serial", "file")
+PRINTER_KINDS = ("none", "virtual", "network", "usb", "serial", "file", "agent")
+PAPER_MM = (80, 58)
+TEXT_MODES = ("chinese", "raster")
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _CHANNEL = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -133,7 +137,7 @@ _SERVICE_KEYS = tuple(
 )
 _COUNTER_KEYS = tuple("id number name services partner".split())
 _KIOSK_KEYS = tuple("id name printer".split())
-_PRINTER_KEYS = tuple("kind host port path usb_vendor usb_product baudrate".split())
+_PRINTER_KEYS = tuple("kind host port path usb_vendor usb_product baudrate paper text".split())
 _DISPLAY_KEYS = tuple("id name services counters lang orientation english notice".split())
 
 _REQUIRED: Any = object()
@@ -170,7 +174,7 @@ class Settings:
     fix_days: int = 15
     printer_poll_s: int = 30  # how often kiosk printers are asked for their paper and online state
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
-    db_pool_size: int = 8  # PostgreSQL connections per process
+    db_pool_size: int = 4  # PostgreSQL connections per process (plus half as many in bursts)
     db_connect_timeout_s: int = 5
     db_statement_timeout_s: int = 30  # 0: no limit
 
@@ -411,7 +415,7 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         fix_days=fix_days,
         printer_poll_s=server.number("printer_poll_s", 1, 3600, 30),
         proxy_hops=server.number("proxy_hops", 0, 5, 0),
-        db_pool_size=server.number("db_pool_size", 1, 200, 8),
+        db_pool_size=server.number("db_pool_size", 1, 200, 4),
         db_connect_timeout_s=server.number("db_connect_timeout_s", 1, 300, 5),
         db_statement_timeout_s=server.number("db_statement_timeout_s", 0, 86400, 30),
     )
@@ -771,7 +775,11 @@ def _printer(table: _Table) -> Printer:
         usb_vendor=table.number("usb_vendor", 0, 0xFFFF, 0),
         usb_product=table.number("usb_product", 0, 0xFFFF, 0),
         baudrate=table.number("baudrate", 1, None, 9600),
+        paper=table.number("paper", 58, 80, 80),
+        text=table.choice("text", TEXT_MODES, "chinese"),
     )
+    if printer.paper not in PAPER_MM:
+        raise _Problem(table.at("paper"), f"paper is the width in mm: 80 or 58, got {printer.paper}")
     if printer.kind in ("serial", "file") and not printer.path.strip():
         raise _Problem(table.place, f"a {printer.kind} printer needs a path")
     if printer.kind == "usb" and not (printer.usb_vendor and printer.usb_product):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from queue import Queue
 from typing import Any
 
@@ -277,8 +278,17 @@ def _socket_principal(ctx: Context, auth: Any) -> Principal | None:
     return user_principal(ctx, user) if isinstance(user, str) else None
 
 
-def register(socketio: SocketIO, ctx: Context, printer_state: Any = None, alerts: Any = None) -> None:
-    """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md)."""
+def register(
+    socketio: SocketIO,
+    ctx: Context,
+    printer_state: Any = None,
+    alerts: Any = None,
+    agent_connect: Callable[[dict[str, Any]], bool] | None = None,
+) -> None:
+    """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md).
+
+    `agent_connect` answers a kiosk agent's connection to /kiosk (auth carries `agent`): server/printing.py.
+    """
 
     @socketio.on("connect", namespace="/display")
     def display_connect(auth: Any = None) -> bool:
@@ -305,12 +315,14 @@ def register(socketio: SocketIO, ctx: Context, printer_state: Any = None, alerts
 
     @socketio.on("connect", namespace="/kiosk")
     def kiosk_connect(auth: Any = None) -> bool:
+        if agent_connect is not None and isinstance(auth, dict) and "agent" in auth:
+            return agent_connect(auth)
         found = ctx.config.find_kiosk(request.args.get("kiosk", ""))
         if found is None:
             return False
         hall, kiosk = found
         join_room(hall_room(hall.id))
-        join_room(kiosk_room(kiosk.id))
+        join_room(kiosk_room(kiosk.id))  # also print_job events of this kiosk (server/printing.py)
         emit("services", halls.services(ctx, hall.id))
         emit("printer", {"kiosk": kiosk.id, "state": printer_state(kiosk) if printer_state else "none"})
         return True

@@ -44,6 +44,7 @@ TAGS = {
     "counters": "counter actions (that counter's token, its hall's staff, or an admin)",
     "reports": "complaints, ledger and reports (supervisor or admin)",
     "kiosks": "enrolling kiosk browsers, staff alerts (supervisor or admin)",
+    "printing": "kiosk slips: reprint and print jobs (supervisor or admin)",
 }
 
 SECURITY_SCHEMES = {

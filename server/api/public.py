@@ -102,13 +102,13 @@ def issue_ticket(hall: str) -> Any:
     if not app.ticket_limiter.allow(f"kiosk:{body.kiosk}" if body.kiosk else f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
     issued, events = tickets.issue_ticket(
-        app.ctx, hall, body.service, body.priority, body.kiosk, request_key=request_key, notice=body.notice
-    )
-    app.publisher.publish(events)
+        app.ctx, hall, body.service, body.priority, body.kiosk, app.track_base(), request_key=request_key,
+        notice=body.notice,
+    )  # fmt: skip
+    if not issued.replayed:  # a replayed tap answers its ticket again: no events, no second slip
+        app.after_commit(events, print_hint=(issued.ahead, issued.est_wait_s, issued.served_now))
     row = issued.ticket
     track_url = app.track_url(issued.token)
-    if body.kiosk and not issued.replayed:
-        app.print_ticket(body.kiosk, issued, track_url)
     extra = {"repeat_of": row.repeat_of} if row.repeat_of else {}  # a return visit: the first visit's ticket id
     return jsonify(
         **extra,

@@ -133,13 +133,20 @@ class Counter:
 
 @dataclass(frozen=True)
 class Printer:
-    kind: str = "none"  # none | virtual | network | usb | serial | file
+    kind: str = "none"  # none | virtual | network | usb | serial | file | agent (a kiosk agent prints it)
     host: str = "127.0.0.1"
     port: int = 9100
     path: str = ""
     usb_vendor: int = 0
     usb_product: int = 0
     baudrate: int = 9600
+    paper: int = 80  # paper width in mm: 80 or 58 (printers.layout.PAPERS)
+    text: str = "chinese"  # "chinese": the printer's own GB18030 font; "raster": drawn with a CJK font
+
+    @property
+    def by_server(self) -> bool:
+        """Whether the server process itself opens this printer (not a kiosk agent, not none)."""
+        return self.kind not in ("none", "agent")
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server.engine.errors import HallError
-from server.engine.events import Event, QueueChanged, TicketChanged
+from server.engine.events import Event, PrintQueued, QueueChanged, TicketChanged
 from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
 from server.store.models import NumberSeqRow, RatingRow, TicketRequestRow, TicketRow
 
-from . import board, ledger, notices, queue
+from . import board, ledger, notices, print_jobs, queue
 from .context import Context
 
 log = logging.getLogger("hallq.tickets")
@@ -50,6 +50,7 @@ def issue_ticket(
     service_id: str,
     priority: bool = False,
     kiosk_id: str | None = None,
+    track_base: str = "",
     request_key: str | None = None,
     notice: str | None = None,
 ) -> tuple[Issued, list[Event]]:
@@ -57,6 +58,8 @@ def issue_ticket(
 
     One transaction of five prepared statements: the ledger's last line (is the shared forecast
     still exact?), the number, the ticket, its ledger line, and the people ahead from the queue index.
+    Taken at a kiosk with a printer, its slip's print job is written in the same transaction.
+
     With a `request_key` (the kiosk's idempotency key per tap) a key already answered gives back the
     same ticket and no events: a double tap or a retried request never makes a second ticket.
 
@@ -65,8 +68,7 @@ def issue_ticket(
     """
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
-    if kiosk_id is not None:
-        ctx.kiosk(hall, kiosk_id)
+    kiosk = ctx.kiosk(hall, kiosk_id) if kiosk_id is not None else None
     if request_key is None:  # a replay answers its ticket even if the service closed since
         _check_open(service, hall, ctx.clock.now())  # refuse early, before taking any lock
     token = secrets.token_urlsafe(24)  # 192 bits
@@ -121,6 +123,7 @@ def issue_ticket(
             s, hall.id, "issued", now, ticket_id=row.id, service=service.id, priority=priority or None,
             repeat_of=first.ticket_id if first else None, notice=first.id if first else None,
         )  # fmt: skip
+        job = print_jobs.add(s, hall, kiosk, row, track_url(track_base, token), now) if kiosk else None
         ahead = queue.ahead_count(s, row)
         where = ctx.boards.quick_place(s, hall, row, ahead, now, before)
         if where is not None and key_hash is not None:
@@ -133,12 +136,19 @@ def issue_ticket(
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
+    if job is not None:
+        events.append(PrintQueued(hall.id, job.kiosk_id, job.id))
     return Issued(row, token, where.ahead, where.est_wait_s, where.served_now), events
 
 
 def _check_open(service: Service, hall: Hall, now: datetime) -> None:
     if not hall.is_open(service, now):
         raise HallError("service_closed", 409, "this service is not taking tickets now")
+
+
+def track_url(base: str, token: str) -> str:
+    """The resident's page, printed as the ticket's QR code."""
+    return f"{base.rstrip('/')}/t/{token}"
 
 
 # -- idempotency keys ---------------------------------------------------------------------------------

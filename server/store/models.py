@@ -246,3 +246,43 @@ class TicketRequestRow(Base):
     ahead: Mapped[int | None] = mapped_column(Integer)  # the first answer's figures, kept for replays
     est_wait_s: Mapped[int | None] = mapped_column(Integer)
     served_now: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class PrintJobRow(Base):
+    """One slip to print on one kiosk's printer, written in the transaction that issued (or reprinted) the ticket.
+
+    `sends` counts the times the slip was handed to a printer or an agent; a slip rendered when it is
+    already above zero carries 补打, so a slip that may have come out before is never printed unmarked.
+    """
+
+    __tablename__ = "print_jobs"
+    __table_args__ = (
+        Index("ix_print_jobs_pending", "kiosk_id", "status", "created_at"),
+        Index("ix_print_jobs_ticket", "ticket_id"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    kiosk_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | printed | superseded
+    reprint: Mapped[bool] = mapped_column(Boolean, default=False)  # asked for by staff
+    requested_by: Mapped[str | None] = mapped_column(String(64))
+    sends: Mapped[int] = mapped_column(Integer, default=0)
+    # The QR link holds the resident's token in clear: kept only until the slip is printed.
+    track_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # handed out; not again before this
+    printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+class PrinterStateRow(Base):
+    """What a kiosk's printer last said (DLE EOT), and which agent connection prints for it."""
+
+    __tablename__ = "printer_states"
+    kiosk_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(12), default="ok")  # ok | paper_low | paper_out | offline
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    agent_sid: Mapped[str | None] = mapped_column(String(64))  # the connected agent's Socket.IO session

@@ -201,7 +201,13 @@ def judge(op: Operation, answer: Answer, expect: set[int] | None, documented: bo
 @pytest.fixture
 def ctx(hall: Server) -> Context:
     ticket = hall.issue("id-card")
-    values = {"hall": "town", "counter": "w1", "kiosk": "k1", "token": ticket["track_url"].rsplit("/", 1)[1]}
+    values = {
+        "hall": "town",
+        "counter": "w1",
+        "kiosk": "k1",
+        "token": ticket["track_url"].rsplit("/", 1)[1],
+        "ticket": ticket["id"],
+    }
     limit = load_config(hall.config).settings.limits.max_body_bytes
     return Context(hall, hall.admin_token(), values, limit)
 

@@ -19,6 +19,7 @@ from printers.decode import decode, ticket_fields
 COMMANDS = [
     *([], ["demo"], ["serve"], ["token"], ["token", "create"], ["token", "revoke"], ["user"], ["user", "add"]),
     *(["kiosk"], ["kiosk", "enroll"], ["kiosk", "revoke"]),
+    *(["kiosk-agent"], ["printer-emulator"]),
 ]
 
 
@@ -44,6 +45,12 @@ def test_every_command_answers_help(words: list[str]) -> None:
         ["kiosk", "enroll", "k1", "--valid-minutes", "0"],
         ["user", "add", "bob"],
         ["user", "add", "bob", "--role", "emperor"],
+        ["kiosk-agent", "--server", "http://127.0.0.1:1", "--token", "t", "--printer", "lpt1"],
+        ["kiosk-agent", "--server", "http://127.0.0.1:1", "--token", "t", "--printer", "usb:zz:1"],
+        ["kiosk-agent", "--token", "t", "--printer", "file:/tmp"],
+        ["printer-emulator", "--out", "x", "--port", "0"],
+        ["printer-emulator", "--out", "x", "--paper-out", "--silent"],
+        ["token", "create", "--kiosk", "k1", "--counter", "w1"],
     ],
     ids=lambda w: " ".join(w),
 )
@@ -180,3 +187,56 @@ def test_demo_runs_prints_its_pages_stops_on_ctrl_c_and_carries_on(tmp_path: Pat
     second = requests.post(url + "/api/v1/halls/town/tickets", json={"service": services[0]["id"]}, timeout=5)
     _stop(proc)
     assert int(second.json()["number"][1:]) == int(first["number"][1:]) + 1, "numbers carry on after a restart"
+
+
+def test_the_demo_shows_a_newcomer_the_whole_agent_path_tap_job_agent_printer_slip(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    data = tmp_path / "demo"
+    demo = _start_demo(data, port)
+    started: list[subprocess.Popen[str]] = []
+    try:
+        _wait_healthy(url, demo)
+        assert demo.stdout is not None
+        banner = []
+        while not banner or "Ctrl-C" not in banner[-1]:
+            banner.append(demo.stdout.readline())
+        commands = [line.split() for line in banner if line.strip().startswith(("hallq printer-", "hallq kiosk-"))]
+        assert [c[:2] for c in commands] == [["hallq", "printer-emulator"], ["hallq", "kiosk-agent"]], banner
+        for words in commands:  # exactly as printed, `hallq` being this checkout's command
+            started.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "server.cli", *words[1:]],
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                    env={k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")},
+                )
+            )
+        token = commands[1][commands[1].index("--token") + 1]
+        out = Path(commands[0][commands[0].index("--out") + 1])
+        deadline = time.monotonic() + 30
+        while requests.get(url + "/api/v1/halls/town/kiosks", timeout=5).json()[1]["printer"]["state"] != "ok":
+            assert time.monotonic() < deadline, "the agent never reported its printer"
+            time.sleep(0.2)
+        services = requests.get(url + "/api/v1/halls/town/services", timeout=5).json()
+
+        ticket = requests.post(
+            url + "/api/v1/halls/town/tickets",
+            json={"service": services[0]["id"], "kiosk": "k2"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        ).json()
+
+        slip = out / f"{ticket['number']}-{ticket['id']}.bin"
+        while not slip.exists():
+            assert time.monotonic() < deadline + 30, "the slip never came out"
+            time.sleep(0.1)
+        assert ticket_fields(decode(slip.read_bytes()))["ticket_id"] == ticket["id"]
+        assert slip.with_suffix(".png").exists()
+    finally:
+        for proc in started:
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=15)
+        _stop(demo)

@@ -39,9 +39,11 @@ MIN_CASES_PER_OPERATION = 20
 def prepare(hall: Server, admin: str) -> dict[str, list[str]]:
     """A hall in mid-morning, so generated calls reach the rules: tickets waiting, two counters open, one
     ticket served (rateable). Returns the ids schemathesis draws path and body values from."""
-    tokens = []
+    tokens, tickets = [], []
     for service in ("id-card", "id-card", "social", "water"):
-        tokens.append(hall.issue(service)["track_url"].rsplit("/", 1)[1])
+        issued = hall.issue(service)
+        tokens.append(issued["track_url"].rsplit("/", 1)[1])
+        tickets.append(issued["id"])
     for counter in ("w1", "w2"):
         assert hall.act(counter, "open", token=admin).status_code == 200
     assert hall.act("w1", "call-next", token=admin).json()["ticket"] is not None
@@ -56,6 +58,7 @@ def prepare(hall: Server, admin: str) -> dict[str, list[str]]:
         "services": ["id-card", "social", "water", "closed"],
         "kiosks": ["k1"],
         "tokens": tokens,
+        "tickets": tickets,
         "notices": [finished.json()["notice"]["code"]],
     }
 
@@ -75,6 +78,7 @@ def config(values: dict[str, list[str]]) -> str:
         ("body.kiosk", "kiosks", 0.5),
         ("path.kiosk", "kiosks", 0.9),
         ("path.code", "notices", 0.9),
+        ("path.ticket", "tickets", 0.9),
     ]:
         lines.append(f'"{key}" = {{ dictionary = "{dictionary}", probability = {probability} }}')
     return "\n".join(lines) + "\n"

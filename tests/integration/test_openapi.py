@@ -115,7 +115,16 @@ def test_every_operation_is_complete() -> None:
                 body = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
                 assert body["additionalProperties"] is False
             secured = path.startswith(PREFIX + "/counters/") or any(
-                path.endswith(tail) for tail in ("/complaints", "/ledger", "/reports/daily", "/enrollments", "/alerts")
+                path.endswith(tail)
+                for tail in (
+                    "/complaints",
+                    "/ledger",
+                    "/reports/daily",
+                    "/enrollments",
+                    "/alerts",
+                    "/reprint",
+                    "/print-jobs",
+                )
             )
             assert ("security" in op) == secured, f"{method} {path}: security"
             if secured:

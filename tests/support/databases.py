@@ -21,6 +21,8 @@ TABLES = [
     "kiosk_enrollments",
     "kiosk_devices",
     "notices",
+    "print_jobs",
+    "printer_states",
 ]
 
 
