@@ -62,6 +62,10 @@ Layout (every key not marked required is optional; unknown keys are errors)::
 
     [[hall.display]]
     id = "d1"; name = "等候区大屏"
+    services = ["id-card"]     # optional: show only these services' calls and counts (default: all)
+    counters = ["w1"]          # optional: show only calls to these counters (default: all)
+    lang = "zh-CN"             # zh-CN|en; orientation = "landscape"|"portrait"; english = true also
+    notice = "..."             # announces in English; notice: the scrolling line (default: none)
 
 Environment variables win over the file: HALLQ_DATABASE_URL (database) and HALLQ_ASYNC_MODE (async_mode).
 """
@@ -135,7 +139,7 @@ _SERVICE_KEYS = tuple(
 _COUNTER_KEYS = tuple("id number name services partner".split())
 _KIOSK_KEYS = tuple("id name printer".split())
 _PRINTER_KEYS = tuple("kind host port path usb_vendor usb_product baudrate paper text".split())
-_DISPLAY_KEYS = tuple("id name".split())
+_DISPLAY_KEYS = tuple("id name services counters lang orientation english notice".split())
 
 _REQUIRED: Any = object()
 
@@ -529,7 +533,10 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
         services=services,
         counters=counters,
         kiosks=tuple(_kiosk(t, seen["kiosk"]) for t in table.tables("kiosk", _KIOSK_KEYS, required=False)),
-        displays=tuple(_display(t, seen["display"]) for t in table.tables("display", _DISPLAY_KEYS, required=False)),
+        displays=tuple(
+            _display(t, seen["display"], services, counters)
+            for t in table.tables("display", _DISPLAY_KEYS, required=False)
+        ),
         calendar=calendar,
     )
 
@@ -784,7 +791,28 @@ def _printer(table: _Table) -> Printer:
     return printer
 
 
-def _display(table: _Table, seen: dict[Any, str]) -> Display:
+def _display(
+    table: _Table, seen: dict[Any, str], services: tuple[Service, ...], counters: tuple[Counter, ...]
+) -> Display:
     display_id = table.ident()
     _claim(seen, "display id", display_id, table.at("id"))
-    return Display(id=display_id, name=table.text("name"))
+    shown_services = _strings(table, "services", ())
+    known = {s.id for s in services}
+    for i, sid in enumerate(shown_services):
+        if sid not in known:
+            raise _Problem(f"{table.at('services')}[{i}]", f"unknown service {sid!r}")
+    shown_counters = _strings(table, "counters", ())
+    known = {c.id for c in counters}
+    for i, cid in enumerate(shown_counters):
+        if cid not in known:
+            raise _Problem(f"{table.at('counters')}[{i}]", f"unknown counter {cid!r}")
+    return Display(
+        id=display_id,
+        name=table.text("name"),
+        services=shown_services,
+        counters=shown_counters,
+        lang=table.choice("lang", ("zh-CN", "en"), "zh-CN"),
+        orientation=table.choice("orientation", ("landscape", "portrait"), "landscape"),
+        english=table.get("english", bool, False),
+        notice=table.get("notice", str, ""),
+    )

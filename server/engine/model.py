@@ -158,8 +158,16 @@ class Kiosk:
 
 @dataclass(frozen=True)
 class Display:
+    """A call screen: which services or counters it shows (empty: all), its language and orientation."""
+
     id: str
     name: str
+    services: tuple[str, ...] = ()
+    counters: tuple[str, ...] = ()
+    lang: str = "zh-CN"
+    orientation: str = "landscape"
+    english: bool = False  # also announce each call in English
+    notice: str = ""  # the scrolling notice line
 
 
 @dataclass(frozen=True)
