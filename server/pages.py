@@ -143,7 +143,7 @@ def track_page(token: str) -> Any:
     error = request.args.get("error")
     error_text = t.get("error_" + error) if error else None
     if error and not error_text:
-        error_text = t["error_generic"]
+        error_text = t["error_unknown"]
     return render_page(
         "track.html",
         "track",
