@@ -12,6 +12,7 @@ import secrets
 import signal
 import sys
 import warnings
+from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -68,7 +69,24 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=["clerk", "supervisor", "admin"], required=True)
     add.add_argument("--hall", help="the hall the user belongs to (clerks: default the only hall)")
     _source_args(add)
+    close = sub.add_parser("close-day", help="close out a day's tickets still in the hall and store its summary")
+    close.add_argument("--hall", required=True, help="the hall id")
+    close.add_argument("--date", type=_day, help="the hall-local day, YYYY-MM-DD (default: today)")
+    _source_args(close)
+
+    backup = sub.add_parser("backup", help="write a database backup now (into <data_dir>/backups)")
+    _source_args(backup)
+    restore = sub.add_parser("restore", help="replace the database with a backup file (stop the servers first)")
+    restore.add_argument("file", type=Path, help="a backup written by the scheduler or `hallq backup`")
+    _source_args(restore)
     return p
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date as YYYY-MM-DD: {value!r}") from None
 
 
 def _source_args(p: argparse.ArgumentParser) -> None:
@@ -207,7 +225,47 @@ def _run(config: Config, banner: list[str]) -> None:
     print("hallq stopped.", flush=True)
 
 
-COMMANDS = {"demo": cmd_demo, "serve": cmd_serve, "token": cmd_token, "user": cmd_user}
+def cmd_close_day(args: argparse.Namespace) -> None:
+    from server.services.closing import close_day
+
+    ctx = _offline_context(_config(args))
+    hall = ctx.hall(args.hall)
+    day = args.date or hall.local(ctx.clock.now()).date()
+    result, _ = close_day(ctx, hall.id, day, who="cli")
+    # Events reach live pages through the running servers' next refresh; this process has no Socket.IO.
+    s = result.summary
+    print(
+        f"{hall.id} {result.day}: closed out {result.closed_out} ticket(s); issued {s['issued']}, served {s['served']}"
+    )
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    from server.services import backups
+
+    config = _config(args)
+    ctx = _offline_context(config)
+    path = backups.backup(config.settings.database, backups.folder(config.settings.data_dir), ctx.clock.now())
+    print(path)
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from server.services import backups
+
+    config = _config(args)
+    backups.restore(config.settings.database, args.file)
+    _offline_context(config)  # brings an older backup's schema up to date
+    print(f"restored {args.file}")
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "serve": cmd_serve,
+    "token": cmd_token,
+    "user": cmd_user,
+    "close-day": cmd_close_day,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,6 +28,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "status_serving": "办理中",
         "status_done": "已办结",
         "status_no_show": "已过号",
+        "status_closed_out": "已闭厅，未办理",
+        "track_closed_out": "已闭厅，未办理：今日办理时间已结束，本号作废。"
+        "请在办理时间内重新取号，给您带来不便敬请谅解。",
         "not_found": "未找到",
     },
     "en": {
@@ -53,6 +56,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "status_serving": "being served",
         "status_done": "done",
         "status_no_show": "missed",
+        "status_closed_out": "hall closed, not served",
+        "track_closed_out": "Hall closed, not served: today's opening hours ended before your turn. "
+        "Please take a new number during opening hours; we apologise for the wait.",
         "not_found": "Not found",
     },
 }

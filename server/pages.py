@@ -99,6 +99,8 @@ def track_page(token: str) -> Any:
         body = tickets.track(hq().ctx, token)
     except HallError:
         return page(t["track_title"], t["track_unknown"], 404)
+    if body["status"] == "closed_out":
+        return page(f"{t['track_title']} {body['number']}", t["track_closed_out"])
     return page(
         f"{t['track_title']} {body['number']}",
         t["track_status"].format(

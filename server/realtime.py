@@ -106,6 +106,7 @@ def _waiting_body(row: Any, ahead: int, est: int) -> dict[str, Any]:
         "counter": None,
         "can_rate": False,
         "service": row.service_id,
+        "reason": None,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .body import Field
+from .managers import CLOSE_FIELDS, NOTICE_FIELDS
 from .public import RATING_FIELDS, TICKET_FIELDS
 from .staff import AWAY_FIELDS, FINISH_FIELDS, TRANSFER_FIELDS
 
@@ -19,7 +20,7 @@ PREFIX = "/api/v1"
 
 # The away body is declared inline in staff.away; mirrored here (test_bad_input checks the server agrees).
 
-TICKET_STATUSES = ["waiting", "called", "serving", "done", "no_show"]
+TICKET_STATUSES = ["waiting", "called", "serving", "done", "no_show", "closed_out"]
 COUNTER_STATES = ["closed", "open", "away"]
 OUTCOMES = ["completed", "incomplete", "rejected", "consulted"]
 PRINTER_STATES = ["ok", "paper_low", "paper_out", "offline", "none"]
@@ -188,6 +189,8 @@ def request_schemas() -> dict[str, Schema]:
         ),
         "AwayRequest": body_schema(AWAY_FIELDS),
         NO_BODY: body_schema([], description="no body, or an empty object"),
+        "CloseDayRequest": body_schema(CLOSE_FIELDS, {"date": {"format": "date", "description": "default: today"}}),
+        "NoticeRequest": body_schema(NOTICE_FIELDS, {"text": {"description": "one line for the displays"}}),
     }
 
 
@@ -590,24 +593,128 @@ def staff_operations() -> list[Operation]:
             "/halls/{hall}/ledger", "ledger", "The ledger (台账) of the tickets issued between two days",
             answer("the tickets in issue order", content={
                 **json_content(array(ref("LedgerEntry"))),
-                "text/csv": {"schema": string(description="the same as CSV, UTF-8 with a BOM")},
+                **FILE_CONTENT,
             }),
             [
                 day("from", "the first hall-local day, YYYY-MM-DD"),
                 day("to", "the last hall-local day, inclusive"),
-                query_param("format", enum(["json", "csv"], default="json"), "json (the default) or csv"),
+                FORMAT,
             ],
         ),
         manager_report(
             "/halls/{hall}/reports/daily", "daily_report", "The day's summary",
-            answer("the day's figures", ref("DailyReport")), [day("date", "the hall-local day, YYYY-MM-DD")],
+            answer("the day's figures", content={**json_content(ref("DailyReport")), **FILE_CONTENT}),
+            [day("date", "the hall-local day, YYYY-MM-DD"), FORMAT],
+        ),
+    ]  # fmt: skip
+
+
+FILE_CONTENT: Schema = {
+    "text/csv": {"schema": string(description="the same as CSV, UTF-8 with a BOM")},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": string(format="binary", description="the same as an XLSX workbook")
+    },
+}
+FORMAT = query_param("format", enum(["json", "csv", "xlsx"], default="json"), "json (the default), csv or xlsx")
+REPORT_BODY = {"type": "object", "description": "the report's figures (docs/api.md, Report figures)"}
+
+
+def report_answer(description: str, schema: Schema | None = None) -> Schema:
+    return answer(description, content={**json_content(schema or REPORT_BODY), **FILE_CONTENT})
+
+
+def manager_operations() -> list[Operation]:
+    """managers.py: reports, alerts, history, close-day and the notice line (supervisor or admin)."""
+    deduction = obj(
+        {"points": integer(minimum=0), "kind": string(), "reason": string(), "events": array(integer())},
+        required=["points", "reason", "events"],
+    )
+    window = obj(
+        {
+            "counter": string(),
+            "served": integer(minimum=0),
+            "score": integer(minimum=0, maximum=100),
+            "grade": enum(["优秀", "合格", "不合格"]),
+            "deductions": array(deduction),
+        },
+        required=["counter", "served", "score", "grade", "deductions"],
+    )
+    monthly = obj(
+        {
+            "month": string(),
+            "issued": integer(minimum=0),
+            "served": integer(minimum=0),
+            "no_show": integer(minimum=0),
+            "avg_wait_s": seconds(),
+            "satisfaction_rate": nullable({"type": "number", "minimum": 0, "maximum": 1}),
+            "windows": array(window),
+        },
+        required=["month", "issued", "served", "no_show", "avg_wait_s", "satisfaction_rate", "windows"],
+    )
+    alert = obj(
+        {
+            "id": integer(),
+            "kind": string(),
+            "key": string(),
+            "detail": {"type": "object"},
+            "raised_at": timestamp(),
+            "cleared_at": nullable(timestamp()),
+        },
+        required=["id", "kind", "detail", "raised_at"],
+    )
+    notice = obj({"text": string(maxLength=200), "updated_at": nullable(timestamp())}, required=["text"])
+    return [
+        manager_report(
+            "/halls/{hall}/reports/weekly", "weekly_report", "每周一督查: the ISO week holding a day",
+            report_answer("the week's figures, day by day too"), [day("date", "any day of the week"), FORMAT],
+        ),
+        manager_report(
+            "/halls/{hall}/reports/monthly", "monthly_report", "每月一上报: the month's figures and window scores",
+            report_answer("the month's figures; each deduction lists its ledger event ids", monthly),
+            [query_param("month", string(pattern=r"^\d{4}-\d{2}$"), "the month, YYYY-MM", required=True), FORMAT],
+        ),
+        manager_report(
+            "/halls/{hall}/reports/range", "range_report", "The figures over any range of days (at most 400)",
+            report_answer("the range's figures"), [day("from", "first day"), day("to", "last day, inclusive"), FORMAT],
+        ),
+        manager_report(
+            "/halls/{hall}/alerts", "alerts", "Alerts not yet cleared",
+            answer("active alerts, oldest first", array(alert)), [],
+        ),
+        manager_report(
+            "/halls/{hall}/history", "ticket_history", "A ticket's full event history",
+            answer("the ticket and its ledger lines", {"type": "object"}),
+            [
+                query_param("ticket", string(maxLength=40), "a ticket id"),
+                query_param("number", string(maxLength=40), "a ticket number such as A001"),
+                query_param("date", string(format="date"), "the day of the number (default today)"),
+            ],
+        ),
+        manager_report(
+            "/halls/{hall}/events", "ledger_events", "Ledger lines by id (what a score deduction points to)",
+            answer("the lines, in id order", array({"type": "object"})),
+            [query_param("ids", string(maxLength=2000), "ledger event ids, comma-separated (1 to 100)", required=True)],
+        ),
+        operation(
+            "post", "/halls/{hall}/close-day", "close_day", "Close out a day now (what `hallq close-day` does)",
+            "reports", answer("tickets closed out and the day's summary", {"type": "object"}),
+            params=[HALL], body=request_body("CloseDayRequest", required=False), errors={404: None}, secured=True,
+        ),
+        operation(
+            "get", "/halls/{hall}/notice", "get_notice", "The display's notice line", "halls",
+            answer("the notice line", notice), params=[HALL], errors={404: None},
+        ),
+        operation(
+            "put", "/halls/{hall}/notice", "set_notice", "Set the display's notice line", "reports",
+            answer("the notice line", notice), params=[HALL], body=request_body("NoticeRequest"),
+            errors={404: None}, secured=True,
         ),
     ]  # fmt: skip
 
 
 def paths() -> dict[str, dict[str, Schema]]:
     out: dict[str, dict[str, Schema]] = {}
-    for method, path, op in [*public_operations(), *staff_operations()]:
+    for method, path, op in [*public_operations(), *staff_operations(), *manager_operations()]:
         out.setdefault(PREFIX + path, {})[method] = op
     return out
 

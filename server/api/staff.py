@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import jsonify
 
 from server.auth import Principal
-from server.engine.errors import invalid
-from server.services import counters, halls, ratings, reports, views
+from server.services import counters, halls, ratings, views
 from server.services.counters import Result
 
 from . import api
@@ -125,34 +124,6 @@ def complaints(hall: str) -> Any:
     hq().ctx.hall(hall)
     require_manager(hall)
     return jsonify(ratings.complaints(hq().ctx, hall))
-
-
-@api.get("/halls/<hall>/ledger")
-def ledger(hall: str) -> Any:
-    hq().ctx.hall(hall)
-    require_manager(hall)
-    first = reports.parse_day(request.args.get("from"), "from")
-    last = reports.parse_day(request.args.get("to"), "to")
-    fmt = request.args.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise invalid("format must be json or csv", "invalid_query")
-    items = reports.ledger(hq().ctx, hall, first, last)
-    if fmt == "csv":
-        name = f"ledger-{hall}-{first.isoformat()}-{last.isoformat()}.csv"
-        return Response(
-            reports.ledger_csv(items),
-            mimetype="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    return jsonify(items)
-
-
-@api.get("/halls/<hall>/reports/daily")
-def daily_report(hall: str) -> Any:
-    hq().ctx.hall(hall)
-    require_manager(hall)
-    day = reports.parse_day(request.args.get("date"), "date")
-    return jsonify(reports.daily(hq().ctx, hall, day))
 
 
 @api.get("/halls/<hall>/display")

@@ -8,9 +8,9 @@ from datetime import datetime
 
 # Ledger kinds that move a ticket between phases.
 WAIT_STARTS = {"issued", "transferred"}
-WAIT_ENDS = {"called"}
+WAIT_ENDS = {"called", "closed_out"}
 SERVICE_STARTS = {"started"}
-SERVICE_ENDS = {"finished", "transferred"}
+SERVICE_ENDS = {"finished", "transferred", "closed_out"}
 
 
 @dataclass

@@ -113,8 +113,14 @@ def test_every_operation_is_complete() -> None:
                 schema = op["requestBody"]["content"]["application/json"]["schema"]
                 body = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
                 assert body["additionalProperties"] is False
-            secured = path.startswith(PREFIX + "/counters/") or any(
-                path.endswith(tail) for tail in ("/complaints", "/ledger", "/reports/daily")
+            secured = (
+                path.startswith(PREFIX + "/counters/")
+                or any(
+                    path.endswith(tail)
+                    for tail in ("/complaints", "/ledger", "/alerts", "/history", "/close-day", "/events")
+                )
+                or "/reports/" in path
+                or (path.endswith("/notice") and method == "put")
             )
             assert ("security" in op) == secured, f"{method} {path}: security"
             if secured:

@@ -11,7 +11,17 @@ from sqlalchemy import create_engine, text
 
 from support.env import PG_URL
 
-TABLES = ["tickets", "number_seqs", "ledger", "ratings", "complaints"]
+TABLES = [
+    "tickets",
+    "number_seqs",
+    "ledger",
+    "ratings",
+    "complaints",
+    "period_reports",
+    "job_leases",
+    "alerts",
+    "hall_settings",
+]
 
 
 @contextmanager

@@ -1,0 +1,273 @@
+"""The ledger's figures as plain arithmetic: percentiles, the by-service balance, uncovered time, window scores.
+
+Every function takes plain values (ledger facts, ticket summaries) and returns plain values, so a day
+computed by hand can be checked against them without a database.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .model import CounterState, Hall
+from .rules import Desk, served_services
+
+# Ticket statuses that are still in the hall (not yet an outcome).
+OPEN_STATUSES = ("waiting", "called", "serving")
+
+
+def percentile(values: Sequence[int], p: float) -> int:
+    """Nearest-rank percentile; 0 for no values."""
+    if not values:
+        return 0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def mean(values: Sequence[int]) -> int:
+    """The rounded mean; 0 for no values."""
+    return round(sum(values) / len(values)) if values else 0
+
+
+def share(part: int, whole: int) -> float | None:
+    """part / whole to 4 places, or None when there is nothing to divide."""
+    return round(part / whole, 4) if whole else None
+
+
+# -- by service: one definition per column ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What the by-service table needs of one ticket."""
+
+    issued_service: str  # the service its number was taken for
+    service: str  # the service it is in now (or ended in)
+    status: str
+
+
+@dataclass(frozen=True)
+class Move:
+    """A transfer from one service's queue to another's (a transfer to a named counter keeps its service)."""
+
+    from_service: str
+    to_service: str
+
+
+def by_service(tickets: Iterable[TicketFacts], moves: Iterable[Move]) -> list[dict[str, int | str]]:
+    """Per service: issued + transferred_in = served + no_show + closed_out + transferred_out + in_hall.
+
+    issued counts numbers taken for the service; transferred_in/out count moves between services;
+    served, no_show and closed_out count tickets by the service they ended in; in_hall those still
+    waiting, called or being served there. Every row balances, and so do the totals.
+    """
+    rows: dict[str, dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(
+            ("issued", "transferred_in", "transferred_out", "served", "no_show", "closed_out", "in_hall"), 0
+        )
+    )
+    for t in tickets:
+        rows[t.issued_service]["issued"] += 1
+        column = {"done": "served", "no_show": "no_show", "closed_out": "closed_out"}.get(t.status, "in_hall")
+        rows[t.service][column] += 1
+    for m in moves:
+        if m.from_service != m.to_service:
+            rows[m.from_service]["transferred_out"] += 1
+            rows[m.to_service]["transferred_in"] += 1
+    return [{"service": sid, **rows[sid]} for sid in sorted(rows)]
+
+
+# -- uncovered time: waiting tickets and nobody serving their service ----------------------------
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One ledger line as the coverage replay reads it."""
+
+    at: datetime
+    kind: str
+    counter: str | None = None
+    id: int = 0  # the ledger line's id, for tracing a lapse back to it
+    service: str | None = None  # issued, called, closed_out: the ticket's service then
+    to_service: str | None = None  # transferred: where it now waits
+    was_waiting: bool = False  # closed_out: whether it left a queue (not a counter)
+
+
+COUNTER_STATES = {
+    "counter_opened": CounterState.OPEN,
+    "counter_closed": CounterState.CLOSED,
+    "away": CounterState.AWAY,
+    "back": CounterState.OPEN,
+}
+
+
+@dataclass
+class Uncovered:
+    """Seconds, and the intervals, during which a service had people waiting and no window serving it."""
+
+    services: dict[str, int] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    intervals: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
+    # (counter, ledger id): a window that closed or went away leaving its services' waiting residents
+    # with nobody to serve them (the lapse 离岗无人顶岗 of the monthly score)
+    desertions: list[tuple[str, int]] = field(default_factory=list)
+
+
+def uncovered(
+    hall: Hall,
+    start: datetime,
+    end: datetime,
+    states: dict[str, CounterState],
+    waiting: dict[str, int],
+    facts: Iterable[Fact],
+) -> Uncovered:
+    """Replay a period's ledger facts from the counters' states and queue lengths at `start`.
+
+    A service is uncovered while it has waiting tickets and no open counter serves it, directly or by
+    covering an away partner (HALL_RULES 7, 不得空岗), whatever the cause: closed or away. A window's
+    uncovered time is the time any of its services was uncovered (it was not open, or it would serve them).
+    """
+    by_id = {c.id: c for c in hall.counters}
+    state = {c.id: states.get(c.id, CounterState.CLOSED) for c in hall.counters}
+    queue: dict[str, int] = defaultdict(int, waiting)
+    out = Uncovered()
+    since: dict[str, datetime] = {}  # service -> when it became uncovered
+
+    def settle(now: datetime) -> set[str]:
+        """Open and close uncovered intervals; the services that became uncovered just now."""
+        desks = [Desk(c, state[c.id]) for c in hall.counters]
+        served = served_services(desks)
+        bare = {s.id for s in hall.services if queue[s.id] > 0 and s.id not in served}
+        for sid in list(since):
+            if sid not in bare:
+                _close(out, sid, since.pop(sid), now)
+        fresh = bare - set(since)
+        for sid in fresh:
+            since[sid] = now
+        return fresh
+
+    settle(start)
+    for f in facts:
+        if f.at >= end:
+            break
+        at = max(f.at, start)
+        if f.kind in COUNTER_STATES and f.counter in state:
+            state[f.counter] = COUNTER_STATES[f.kind]
+            fresh = settle(at)
+            left = state[f.counter] is not CounterState.OPEN
+            if left and fresh & set(by_id[f.counter].services):
+                out.desertions.append((f.counter, f.id))
+            continue
+        elif f.kind == "issued" and f.service:
+            queue[f.service] += 1
+        elif f.kind == "called" and f.service:
+            queue[f.service] = max(0, queue[f.service] - 1)
+        elif f.kind == "transferred" and (f.to_service or f.service):
+            queue[f.to_service or f.service or ""] += 1
+        elif f.kind == "closed_out" and f.was_waiting and f.service:
+            queue[f.service] = max(0, queue[f.service] - 1)
+        else:
+            continue
+        settle(at)
+    for sid in list(since):
+        _close(out, sid, since.pop(sid), end)
+    for c in hall.counters:
+        spans = sorted(span for sid in c.services for span in out.intervals.get(sid, []))
+        total = _union_seconds(spans)
+        if total:
+            out.counters[c.id] = total
+    return out
+
+
+def _close(out: Uncovered, service: str, began: datetime, ended: datetime) -> None:
+    seconds = int((ended - began).total_seconds())
+    if seconds <= 0:
+        return
+    out.services[service] = out.services.get(service, 0) + seconds
+    out.intervals.setdefault(service, []).append((began, ended))
+
+
+def _union_seconds(spans: list[tuple[datetime, datetime]]) -> int:
+    """Seconds covered by sorted, possibly overlapping intervals."""
+    total = 0
+    current: tuple[datetime, datetime] | None = None
+    for a, b in spans:
+        if current is None or a > current[1]:
+            if current is not None:
+                total += int((current[1] - current[0]).total_seconds())
+            current = (a, b)
+        else:
+            current = (current[0], max(current[1], b))
+    if current is not None:
+        total += int((current[1] - current[0]).total_seconds())
+    return total
+
+
+# -- window scores (考核) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreRules:
+    """Points off per lapse and the grade thresholds (HALL_RULES 12); defaults in docs/api.md."""
+
+    uncovered_absence: int = 2
+    overdue_matter: int = 2
+    justified_complaint: int = 5
+    excellent: int = 95
+    passing: int = 90
+
+
+@dataclass(frozen=True)
+class Lapse:
+    """One lapse of one window, with the ledger lines that show it."""
+
+    counter: str
+    kind: str  # uncovered_absence | overdue_matter | justified_complaint
+    events: tuple[int, ...]
+
+
+REASONS = {
+    "uncovered_absence": "离岗无人顶岗 (away, queue uncovered)",
+    "overdue_matter": "事项超时未办结 (matter not finished in time)",
+    "justified_complaint": "有效投诉 (justified complaint)",
+}
+
+
+def grade(score: int, rules: ScoreRules) -> str:
+    """95+ 优秀, 90–94 合格, else 不合格 (with the configured thresholds)."""
+    if score >= rules.excellent:
+        return "优秀"
+    if score >= rules.passing:
+        return "合格"
+    return "不合格"
+
+
+def window_scores(
+    counters: Sequence[str], served: dict[str, int], lapses: Iterable[Lapse], rules: ScoreRules
+) -> list[dict[str, object]]:
+    """100 points per window, minus the points of each lapse; each deduction lists its ledger events."""
+    found: dict[str, list[Lapse]] = defaultdict(list)
+    for lapse in lapses:
+        found[lapse.counter].append(lapse)
+    out: list[dict[str, object]] = []
+    for cid in counters:
+        mine = sorted(found.get(cid, []), key=lambda x: (x.events[:1], x.kind))
+        points = [int(getattr(rules, lapse.kind)) for lapse in mine]
+        deductions = [
+            {"points": pts, "kind": lapse.kind, "reason": REASONS[lapse.kind], "events": list(lapse.events)}
+            for pts, lapse in zip(points, mine, strict=True)
+        ]
+        score = max(0, 100 - sum(points))
+        out.append(
+            {
+                "counter": cid,
+                "served": served.get(cid, 0),
+                "score": score,
+                "grade": grade(score, rules),
+                "deductions": deductions,
+            }
+        )
+    return out
