@@ -52,7 +52,7 @@ def start_jobs(hallq: Any) -> BackgroundScheduler:
             "interval",
             seconds=settings.jobs.tick_s,
             id="hall-jobs",
-            next_run_time=datetime.now(UTC) + timedelta(seconds=1),
+            next_run_time=datetime.now(UTC) + timedelta(seconds=min(settings.jobs.tick_s, 5)),
             misfire_grace_time=settings.jobs.tick_s * 4,
         )
     scheduler.start()

@@ -73,13 +73,13 @@ class Hall:
 def hall_app(
     folder: Path, start: str, kind: str = "sqlite", toml: Path = HALL_TOML, zone: str = "Asia/Shanghai"
 ) -> Iterator[Hall]:
-    """The app on a fresh database of `kind`, its clock frozen at hall-local `start`."""
+    """The app on a fresh database of `kind` ("url:<url>": that database), its clock frozen at hall-local `start`."""
     old = {k: os.environ.pop(k, None) for k in ("HALLQ_DATABASE_URL", "HALLQ_ASYNC_MODE")}
     os.environ["HALLQ_ASYNC_MODE"] = "threading"
     tz = ZoneInfo(zone)
     clock = FrozenClock(datetime.fromisoformat(start).replace(tzinfo=tz))
     try:
-        with database(kind, folder) as url:
+        with _database(kind, folder) as url:
             os.environ["HALLQ_DATABASE_URL"] = url
             app, _ = create_app(load_config(toml, data_dir=folder), clock=clock)
             try:
@@ -93,3 +93,12 @@ def hall_app(
             os.environ.pop(k, None)
             if v is not None:
                 os.environ[k] = v
+
+
+@contextmanager
+def _database(kind: str, folder: Path) -> Iterator[str]:
+    if kind.startswith("url:"):
+        yield kind[4:]
+    else:
+        with database(kind, folder) as url:
+            yield url
