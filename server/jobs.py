@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from server.engine.figures import OPEN_STATUSES
 from server.engine.model import Hall
-from server.services import alerts, backups, closing, ledger, reports
+from server.services import alerts, backups, closing, ledger, periods, reports
 from server.store import leases
 from server.store.models import PeriodReportRow, TicketRow
 
@@ -100,7 +100,7 @@ class Runner:
         for day in due_days(self.ctx, hall, now):
             self.once(f"close-day:{hall.id}", day.isoformat(), lambda d=day: self.close(hall, d))
         today = hall.local(now).date()
-        first, _, week = reports.week_of(today - timedelta(days=7))
+        first, _, week = periods.week_of(today - timedelta(days=7))
         if not _stored(self.ctx, hall, "weekly", week):
             self.once(f"weekly:{hall.id}", week, lambda: self.store(hall, "weekly", week, first))
         month_end = today.replace(day=1) - timedelta(days=1)
@@ -119,7 +119,7 @@ class Runner:
         if kind == "weekly":
             body = reports.weekly(self.ctx, hall.id, day)
         else:
-            first, last = reports.parse_month(period)
+            first, last = periods.parse_month(period)
             body = reports.monthly(self.ctx, hall.id, first, last, self.ctx.config.settings.scores)
         with self.ctx.db.write() as s:
             closing.store_report(s, hall.id, kind, period, body, self.ctx.clock.now())

@@ -15,7 +15,7 @@ from flask_socketio import SocketIO, emit, join_room
 from server.auth import Principal, authenticate_token, may_manage, may_work_counter, user_principal
 from server.engine.errors import HallError
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
-from server.services import counters, halls, queue, tickets, views
+from server.services import alerts, counters, halls, notices, queue, tickets, views
 from server.services.context import Context
 from server.store.models import TicketRow
 
@@ -148,6 +148,7 @@ def register(socketio: SocketIO, ctx: Context) -> None:
             return False
         join_room(hall_room(hall_id))
         emit("snapshot", halls.display_snapshot(ctx, hall_id))
+        emit("notice", notices.current(ctx, hall_id))
         return True
 
     @socketio.on("connect", namespace="/track")
@@ -197,4 +198,6 @@ def register(socketio: SocketIO, ctx: Context) -> None:
         emit("counters", halls.counters(ctx, hall_id))
         with ctx.db.read() as s:
             emit("waiting", queue.waiting_counts(s, ctx.hall(hall_id)))
+        emit("alerts", alerts.active(ctx, hall_id))
+        emit("notice", notices.current(ctx, hall_id))
         return True

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from server.engine.errors import invalid
-from server.services import alerts, closing, exports, notices, reports
+from server.services import alerts, closing, exports, history, notices, periods, reports
 
 from . import api
 from .body import Field, json_object, parse
@@ -48,10 +48,10 @@ def _report(report: dict[str, Any], fmt: str, name: str) -> Any:
 @api.get("/halls/<hall>/ledger")
 def ledger(hall: str) -> Any:
     _manager(hall)
-    first = reports.parse_day(request.args.get("from"), "from")
-    last = reports.parse_day(request.args.get("to"), "to")
+    first = periods.parse_day(request.args.get("from"), "from")
+    last = periods.parse_day(request.args.get("to"), "to")
     fmt = _format()
-    items = reports.ledger(hq().ctx, hall, first, last)
+    items = history.ledger(hq().ctx, hall, first, last)
     name = f"ledger-{hall}-{first.isoformat()}-{last.isoformat()}"
     if fmt == "csv":
         return _file(exports.ledger_csv(items), fmt, name)
@@ -63,7 +63,7 @@ def ledger(hall: str) -> Any:
 @api.get("/halls/<hall>/reports/daily")
 def daily_report(hall: str) -> Any:
     _manager(hall)
-    day = reports.parse_day(request.args.get("date"), "date")
+    day = periods.parse_day(request.args.get("date"), "date")
     fmt = _format()
     return _report(reports.daily(hq().ctx, hall, day), fmt, f"daily-{hall}-{day.isoformat()}")
 
@@ -72,7 +72,7 @@ def daily_report(hall: str) -> Any:
 def weekly_report(hall: str) -> Any:
     """每周一督查: the ISO week (Monday to Sunday) holding `date`."""
     _manager(hall)
-    day = reports.parse_day(request.args.get("date"), "date")
+    day = periods.parse_day(request.args.get("date"), "date")
     fmt = _format()
     report = reports.weekly(hq().ctx, hall, day)
     return _report(report, fmt, f"weekly-{hall}-{report['week']}")
@@ -81,7 +81,7 @@ def weekly_report(hall: str) -> Any:
 @api.get("/halls/<hall>/reports/monthly")
 def monthly_report(hall: str) -> Any:
     _manager(hall)
-    first, last = reports.parse_month(request.args.get("month"))
+    first, last = periods.parse_month(request.args.get("month"))
     fmt = _format()
     app = hq()
     report = reports.monthly(app.ctx, hall, first, last, app.ctx.config.settings.scores)
@@ -92,7 +92,7 @@ def monthly_report(hall: str) -> Any:
 def range_report(hall: str) -> Any:
     """The same figures over any range of days (the admin page's date filter), at most 400 days."""
     _manager(hall)
-    first, last = reports.parse_range(request.args.get("from"), request.args.get("to"))
+    first, last = periods.parse_range(request.args.get("from"), request.args.get("to"))
     fmt = _format()
     report = {"from": first.isoformat(), "to": last.isoformat()}
     report.update(reports.period(hq().ctx, hq().ctx.hall(hall), first, last, with_days=True))
@@ -112,8 +112,8 @@ def ticket_history(hall: str) -> Any:
     ticket_id, number = request.args.get("ticket"), request.args.get("number")
     if not (ticket_id or number) or len(ticket_id or number or "") > 40:
         raise invalid("give 'ticket' (an id) or 'number' (and optionally 'date')", "invalid_query")
-    day = reports.parse_day(request.args["date"], "date") if request.args.get("date") else None
-    return jsonify(reports.ticket_history(hq().ctx, hall, ticket_id, number, day))
+    day = periods.parse_day(request.args["date"], "date") if request.args.get("date") else None
+    return jsonify(history.ticket_history(hq().ctx, hall, ticket_id, number, day))
 
 
 @api.get("/halls/<hall>/events")
@@ -127,7 +127,7 @@ def ledger_events(hall: str) -> Any:
         raise invalid("'ids' must be ledger event ids separated by commas", "invalid_query") from None
     if not ids or len(ids) > 100:
         raise invalid("give 1 to 100 ledger event ids in 'ids'", "invalid_query")
-    return jsonify(reports.events(hq().ctx, hall, ids))
+    return jsonify(history.events(hq().ctx, hall, ids))
 
 
 CLOSE_FIELDS = [Field("date", str, max_len=10)]
@@ -140,7 +140,7 @@ def close_day(hall: str) -> Any:
     body = parse(json_object(optional=True), CLOSE_FIELDS)
     app = hq()
     hall_def = app.ctx.hall(hall)
-    day = reports.parse_day(body["date"], "date") if body.get("date") else hall_def.local(app.ctx.clock.now()).date()
+    day = periods.parse_day(body["date"], "date") if body.get("date") else hall_def.local(app.ctx.clock.now()).date()
     result, events = closing.close_day(app.ctx, hall, day, who=p.name)
     app.publisher.publish(events)
     return jsonify(date=result.day, closed_out=result.closed_out, summary=result.summary)

@@ -9,7 +9,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from .reports import LEDGER_COLUMNS
+from .history import LEDGER_COLUMNS
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TABLES = ("days", "by_service", "by_counter", "by_hour", "windows")
