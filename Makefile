@@ -1,5 +1,5 @@
 # The README's commands. Each installs what it needs first (scripts/bootstrap.sh).
-.PHONY: demo test lint bench
+.PHONY: demo test lint bench vendor
 
 PORT ?= 5000
 
@@ -17,3 +17,8 @@ lint:
 bench:
 	bash scripts/bootstrap.sh test
 	.venv/bin/python -m bench
+
+# Refreshes the committed browser libraries from package-lock.json (needs Node; the demo does not).
+vendor:
+	npm ci --no-audit --no-fund
+	python3 scripts/vendor.py

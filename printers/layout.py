@@ -18,6 +18,7 @@ FONT_A_DOTS = 12  # font A cells are 12 dots wide; a Chinese character takes two
 MAX_MATERIAL_LINES = 6  # a slip is not a form: the full list lives in the service guide
 MATERIALS_CUT_NOTE = "……更多材料请咨询窗口"
 QR_HINT = "扫码查看排队进度、办结后评价"
+NOT_SERVED = "暂无窗口办理此业务，请咨询服务台"
 
 
 def render(slip: Slip, width_dots: int = 576) -> bytes:
@@ -34,7 +35,11 @@ def render(slip: Slip, width_dots: int = 576) -> bytes:
         _say(p, "【优先】", cols // 2)
     p.set(bold=False, custom_size=True, width=1, height=1)
     _say(p, slip.service_name, cols)
-    if slip.ahead == 0:
+    if not slip.served_now:  # PROTOCOL v1.1: nothing may say the ticket is about to be called
+        _say(p, NOT_SERVED, cols)
+        if slip.ahead:
+            _say(p, f"前面还有 {slip.ahead} 人", cols)
+    elif slip.ahead == 0:
         _say(p, "前面没有人等候，即将叫号", cols)
     else:
         _say(p, f"前面还有 {slip.ahead} 人，预计等候约 {slip.est_wait_min} 分钟", cols)

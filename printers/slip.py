@@ -19,4 +19,5 @@ class Slip:
     track_url: str
     priority: bool
     materials: tuple[str, ...] = ()
+    served_now: bool = True  # false: no open window serves this queue, so no wait may be promised
     notice: str = "请留意叫号，过号需重新取号"

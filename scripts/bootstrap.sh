@@ -27,3 +27,16 @@ if ! fc-list 2>/dev/null | grep -qi -e 'wqy' -e 'noto.*cjk'; then
       >/dev/null 2>&1 || echo "warning: could not install fonts-wqy-zenhei; ticket PNGs will lack Chinese glyphs" >&2
   fi
 fi
+
+# Browser tests (tests/browser) drive Debian's Chromium through Playwright; `playwright install` is never used.
+if [ -n "$want_tests" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium for the browser tests..." >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei) >/dev/null \
+      || { echo "error: could not install chromium with apt-get; the browser tests need /usr/bin/chromium" >&2; exit 1; }
+  else
+    echo "error: /usr/bin/chromium is missing; the browser tests need it." >&2
+    echo "       run 'sudo bash scripts/bootstrap.sh test' or 'sudo apt-get install chromium' (Debian/Ubuntu)" >&2
+    exit 1
+  fi
+fi

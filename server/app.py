@@ -27,6 +27,16 @@ from server.store.db import Database
 
 log = logging.getLogger("hallq")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Scripts and styles only from our own files (no inline code); media and images may be data:/blob: (voice, QR).
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' ws: wss:; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+# Static files are not fingerprinted: pages revalidate (a cheap 304) so a deploy is seen at once; the
+# vendored libraries change only with package-lock.json and may be kept a day.
+STATIC_CACHE = "no-cache"
+VENDOR_CACHE = "public, max-age=86400"
 
 
 class Hallq:
@@ -68,7 +78,8 @@ def secret_key(data_dir: Path) -> str:
 def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, SocketIO]:
     """Build the app; the database is migrated and counters seeded before it serves."""
     settings = config.settings
-    app = Flask(__name__, static_folder=None)
+    # server/static at /static; kiosk/, display/ and counter/ serve their own at /<area>/static (blueprints).
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
     if settings.proxy_hops:  # rate limits and logs then see the resident's address, not the proxy's
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
@@ -120,11 +131,10 @@ def _install_edges(app: Flask) -> None:
     @app.after_request
     def _headers(response: Any) -> Any:
         response.headers["X-Request-Id"] = g.get("request_id", "-")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; media-src 'self' data: blob:; "
-            "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        if (request.endpoint or "").endswith("static") and response.status_code in (200, 304):
+            vendored = request.path.startswith("/static/vendor/")
+            response.headers["Cache-Control"] = VENDOR_CACHE if vendored else STATIC_CACHE
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"  # track URLs carry the resident's token
         return response

@@ -1,77 +1,80 @@
-"""UI strings: zh-CN by default, English with ?lang=en (or the browser's preference)."""
+"""UI strings: zh-CN by default, English with ?lang=en (or the browser's preference).
+
+The catalogue is one JSON file per area in server/strings/ (`common`, `kiosk`, `display`, `counter`,
+`track`, `admin`), each `{"zh-CN": {...}, "en": {...}}`, read once. A page gets `common` plus its own
+areas, both in the template (`t.key`) and as JSON in `<script type="application/json" id="hq-strings">`
+for its ES module (server/static/js/i18n.js).
+"""
 
 from __future__ import annotations
 
-from flask import request
+import json
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlencode
 
-STRINGS: dict[str, dict[str, str]] = {
-    "zh-CN": {
-        "login_title": "工作人员登录",
-        "username": "用户名",
-        "password": "密码",
-        "login": "登录",
-        "login_failed": "用户名或密码不正确",
-        "login_expired": "页面已过期，请重新登录",
-        "admin_title": "管理后台",
-        "admin_soon": "台账、日报、预警与窗口考核将在此显示。",
-        "counter_title": "窗口工作台",
-        "counter_soon": "叫号、重呼、开始办理、办结、过号、转办与AB岗将在此操作。",
-        "kiosk_title": "自助取号",
-        "kiosk_soon": "选择事项、查看办事指南并取号的触摸屏页面将在此显示。",
-        "display_title": "叫号大屏",
-        "display_soon": "叫号信息与语音播报将在此显示。",
-        "track_title": "排队进度",
-        "track_unknown": "未找到该号票。",
-        "track_status": "状态：{status}；前面还有 {ahead} 人，预计等候约 {minutes} 分钟。",
-        "status_waiting": "等候中",
-        "status_called": "已叫号",
-        "status_serving": "办理中",
-        "status_done": "已办结",
-        "status_no_show": "已过号",
-        "status_closed_out": "已闭厅，未办理",
-        "track_closed_out": "已闭厅，未办理：今日办理时间已结束，本号作废。"
-        "请在办理时间内重新取号，给您带来不便敬请谅解。",
-        "not_found": "未找到",
-    },
-    "en": {
-        "login_title": "Staff login",
-        "username": "Username",
-        "password": "Password",
-        "login": "Log in",
-        "login_failed": "Wrong username or password",
-        "login_expired": "The page expired; please log in again",
-        "admin_title": "Management",
-        "admin_soon": "The ledger, daily reports, alerts and window scores will be shown here.",
-        "counter_title": "Counter",
-        "counter_soon": "Call next, recall, start, finish, no-show, transfer and A/B cover will be operated here.",
-        "kiosk_title": "Take a number",
-        "kiosk_soon": "The touch screen to choose a service, read its guide and take a ticket will be here.",
-        "display_title": "Call screen",
-        "display_soon": "Calls and voice announcements will be shown here.",
-        "track_title": "Your ticket",
-        "track_unknown": "No such ticket.",
-        "track_status": "Status: {status}; {ahead} ahead of you, about {minutes} minutes to wait.",
-        "status_waiting": "waiting",
-        "status_called": "called",
-        "status_serving": "being served",
-        "status_done": "done",
-        "status_no_show": "missed",
-        "status_closed_out": "hall closed, not served",
-        "track_closed_out": "Hall closed, not served: today's opening hours ended before your turn. "
-        "Please take a new number during opening hours; we apologise for the wait.",
-        "not_found": "Not found",
-    },
-}
+from flask import request
+from markupsafe import Markup
+
+LANGS = ("zh-CN", "en")
+DEFAULT_LANG = "zh-CN"
+STRINGS_DIR = Path(__file__).resolve().parent / "strings"
+
+
+@cache
+def catalogue(area: str) -> dict[str, dict[str, str]]:
+    """One area's file, both languages; an unknown area is a programming error (KeyError)."""
+    path = STRINGS_DIR / f"{area}.json"
+    if not path.is_file():
+        raise KeyError(f"no strings file for area {area!r}")
+    body = json.loads(path.read_text(encoding="utf-8"))
+    return {code: dict(body[code]) for code in LANGS}
+
+
+def areas() -> list[str]:
+    return sorted(p.stem for p in STRINGS_DIR.glob("*.json"))
 
 
 def lang() -> str:
     """The page language: ?lang=en|zh-CN, else the browser's best match, else zh-CN."""
     asked = request.args.get("lang")
-    if asked in STRINGS:
+    if asked in LANGS:
         return asked
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"]) or "zh-CN"
-    return "en" if best == "en" else "zh-CN"
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"]) or DEFAULT_LANG
+    return "en" if best == "en" else DEFAULT_LANG
 
 
-def strings() -> dict[str, str]:
-    return STRINGS[lang()]
+def strings(*page_areas: str) -> dict[str, str]:
+    """`common` plus the named areas, in the page language (later areas win on a shared key)."""
+    code = lang()
+    merged: dict[str, str] = {}
+    for area in ("common", *page_areas):
+        merged.update(catalogue(area)[code])
+    return merged
+
+
+def strings_json(t: dict[str, str]) -> Markup:
+    """The strings as JSON that is safe inside a <script type="application/json"> element."""
+    text = json.dumps(t, ensure_ascii=False, sort_keys=True)
+    for raw, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028")):
+        text = text.replace(raw, escaped)
+    return Markup(text)  # noqa: S704 - escaped above for a script data block
+
+
+def lang_query() -> str:
+    """`?lang=X` when the page was asked for a language explicitly, so forms keep it."""
+    asked = request.args.get("lang")
+    return f"?lang={asked}" if asked in LANGS else ""
+
+
+def lang_toggle() -> dict[str, str]:
+    """The link to this same page in the other language: href, the target code, and its label."""
+    current = lang()
+    other = "en" if current == DEFAULT_LANG else DEFAULT_LANG
+    pairs = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", other)]
+    return {
+        "href": f"{request.path}?{urlencode(pairs)}",
+        "lang": other,
+        "label": catalogue("common")[current]["lang_switch"],
+        "title": catalogue("common")[current]["lang_switch_label"],
+    }

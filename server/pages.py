@@ -6,23 +6,20 @@ import hmac
 import secrets
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, session
+from flask import Blueprint, redirect, request, session
 from werkzeug.wrappers import Response
 
 from server.api.guard import hq
 from server.auth import login as check_login
 from server.engine.errors import HallError
-from server.i18n import lang, strings
+from server.i18n import strings
 from server.ratelimit import RateLimiter
+from server.rendering import page, render_page
 from server.services import tickets
 
+# The app's own static folder (server/static at /static) is set in app.create_app; templates are shared by name.
 pages = Blueprint("pages", __name__, template_folder="templates")
 _login_limiter = RateLimiter(per_minute=10)
-
-
-def page(title: str, message: str, status: int = 200) -> tuple[str, int]:
-    """A plain page saying what is (or will be) here."""
-    return render_template("base.html", title=title, message=message, lang=lang()), status
 
 
 def csrf_token() -> str:
@@ -43,31 +40,27 @@ def index() -> Any:
     return redirect("/login")
 
 
+def _login_page(nxt: str, error: str | None = None, status: int = 200, username: str = "") -> tuple[str, int]:
+    csrf_token()  # made before rendering so the form and the meta tag carry it
+    title = strings()["login_title"]
+    return render_page("login.html", status=status, title=title, next=nxt, error=error, username=username)
+
+
 @pages.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     t = strings()
     nxt = _safe_next(request.values.get("next"))
     if request.method == "GET":
-        return render_template("login.html", title=t["login_title"], t=t, csrf=csrf_token(), next=nxt, lang=lang())
+        return _login_page(nxt)
     sent, expected = request.form.get("csrf", ""), session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent, expected):
-        return render_template(
-            "login.html",
-            title=t["login_title"],
-            t=t,
-            csrf=csrf_token(),
-            next=nxt,
-            error=t["login_expired"],
-            lang=lang(),
-        ), 400
+        return _login_page(nxt, t["login_expired"], 400)
     if not _login_limiter.allow(f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many login attempts; wait a minute")
     username, password = request.form.get("username", ""), request.form.get("password", "")
     p = check_login(hq().ctx, username[:64], password[:200])
     if p is None:
-        return render_template(
-            "login.html", title=t["login_title"], t=t, csrf=csrf_token(), next=nxt, error=t["login_failed"], lang=lang()
-        ), 401
+        return _login_page(nxt, t["login_failed"], 401, username[:64])
     session.clear()
     session["user"] = p.name
     session["csrf"] = secrets.token_urlsafe(24)  # a fresh token after login (no fixation)
@@ -85,25 +78,28 @@ def logout() -> Response:
 
 @pages.get("/admin")
 def admin() -> Any:
-    t = strings()
+    t = strings("admin")
     if not session.get("user"):
         return redirect("/login?next=/admin")
-    return page(t["admin_title"], t["admin_soon"])
+    return page(t["admin_title"], t["admin_soon"], "admin")
 
 
 @pages.get("/t/<token>")
 def track_page(token: str) -> Any:
     """The resident's page behind the ticket's QR code."""
-    t = strings()
+    t = strings("track")
     try:
         body = tickets.track(hq().ctx, token)
     except HallError:
-        return page(t["track_title"], t["track_unknown"], 404)
-    if body["status"] == "closed_out":
-        return page(f"{t['track_title']} {body['number']}", t["track_closed_out"])
+        return page(t["track_title"], t["track_unknown"], "track", status=404)
+    if body["status"] == "waiting" and not body["served_now"]:  # PROTOCOL v1.1: no promise of a call
+        return page(f"{t['track_title']} {body['number']}", t["track_not_served"].format(ahead=body["ahead"]), "track")
+    if body["status"] == "closed_out":  # the day closed before its turn: say so, and why
+        return page(f"{t['track_title']} {body['number']}", t["track_closed_out"], "track")
     return page(
         f"{t['track_title']} {body['number']}",
         t["track_status"].format(
             status=t["status_" + body["status"]], ahead=body["ahead"], minutes=round(body["est_wait_s"] / 60)
         ),
+        "track",
     )

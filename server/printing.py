@@ -78,6 +78,7 @@ class Printing:
             track_url=track_url,
             priority=ticket.priority,
             materials=service.materials if service else (),
+            served_now=issued.served_now,
         )
         self.jobs.put(Job(kiosk, layout.render(slip), ticket.number))
 

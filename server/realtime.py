@@ -44,6 +44,7 @@ class Publisher:
         counts_only: set[str] = set()
         changed_tickets: dict[str, str] = {}
         changed_counters: set[tuple[str, str]] = set()
+        served_changed = {e.hall for e in events if isinstance(e, QueueChanged) and e.served_changed}
         for e in events:
             if isinstance(e, Called):
                 self._emit("call", call_message(self.ctx, e), "/display", hall_room(e.hall))
@@ -61,6 +62,8 @@ class Publisher:
         for hall_id, (services, counter_ids) in queues.items():
             self._publish_queue(hall_id, services, counter_ids, changed_tickets)
         self._publish_tickets(changed_tickets)
+        for hall_id in sorted(served_changed):  # the kiosk's buttons say whether anyone serves each matter
+            self._emit("services", halls.services(self.ctx, hall_id), "/kiosk", hall_room(hall_id))
         for hall_id, counter_id in sorted(changed_counters):
             self._emit("counter", counter_message(self.ctx, counter_id), "/counter", counter_room(counter_id))
             self._emit("counters", halls.counters(self.ctx, hall_id), "/admin", hall_room(hall_id))
@@ -74,7 +77,7 @@ class Publisher:
             places = (
                 queue.places(s, hall, services, counter_ids, self.ctx.clock.now()) if services or counter_ids else {}
             )
-            bodies = {tid: _waiting_body(row, ahead, est) for tid, (row, ahead, est) in places.items()}
+            bodies = {tid: _waiting_body(row, where) for tid, (row, where) in places.items()}
         for name in ("/display", "/kiosk", "/counter", "/admin"):
             self._emit("waiting", counts, name, hall_room(hall_id))
         for tid, body in bodies.items():
@@ -97,12 +100,14 @@ class Publisher:
         self.socketio.emit(event, data, namespace=namespace, to=room)
 
 
-def _waiting_body(row: Any, ahead: int, est: int) -> dict[str, Any]:
+def _waiting_body(row: Any, where: queue.Place) -> dict[str, Any]:
+    """The track body of a waiting ticket (the same keys as tickets.track_body)."""
     return {
         "number": row.number,
         "status": row.status,
-        "ahead": ahead,
-        "est_wait_s": est,
+        "ahead": where.ahead,
+        "est_wait_s": where.est_wait_s,
+        "served_now": where.served_now,
         "counter": None,
         "can_rate": False,
         "service": row.service_id,

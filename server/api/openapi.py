@@ -183,7 +183,8 @@ def request_schemas() -> dict[str, Schema]:
             TRANSFER_FIELDS,
             {
                 "service": {"description": "wait again for this service of the hall"},
-                "counter": {"description": "wait again for this counter of the hall"},
+                "counter": {"description": "wait again for this counter of the hall (open, or away and covered)"},
+                "reason": {"description": "why it is handed on (kept in the ledger's chain of clerks)"},
             },
             oneOf=[{"required": ["service"]}, {"required": ["counter"]}],
         ),
@@ -225,12 +226,16 @@ def response_schemas() -> dict[str, Schema]:
                 "open": boolean(description="taking tickets now"),
                 "waiting": integer(minimum=0),
                 "est_wait_s": seconds(description="estimated wait of a ticket taken now"),
+                "served_now": boolean(
+                    description="an open counter (or a partner covering an away one) serves this queue now;"
+                    " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
+                ),
                 "kind": enum(["immediate", "promised"]),
                 "time_limit_days": integer(minimum=0),
                 "materials": array(string()),
                 "fee": string(),
             },
-            required=["id", "name", "prefix", "open", "waiting", "est_wait_s"],
+            required=["id", "name", "prefix", "open", "waiting", "est_wait_s", "served_now"],
         ),
         "Counter": obj(
             {
@@ -252,10 +257,24 @@ def response_schemas() -> dict[str, Schema]:
                 "priority": boolean(),
                 "ahead": integer(minimum=0),
                 "est_wait_s": seconds(),
+                "served_now": boolean(
+                    description="an open counter (or a partner covering an away one) serves this queue now;"
+                    " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
+                ),
                 "issued_at": timestamp(),
                 "track_url": string(format="uri", description="the resident's page, printed as the QR code"),
             },
-            required=["id", "number", "service", "status", "ahead", "est_wait_s", "issued_at", "track_url"],
+            required=[
+                "id",
+                "number",
+                "service",
+                "status",
+                "ahead",
+                "est_wait_s",
+                "served_now",
+                "issued_at",
+                "track_url",
+            ],
         ),
         "Ticket": obj(
             {
@@ -281,11 +300,15 @@ def response_schemas() -> dict[str, Schema]:
                 "status": enum(TICKET_STATUSES),
                 "ahead": integer(minimum=0),
                 "est_wait_s": seconds(),
+                "served_now": boolean(
+                    description="an open counter (or a partner covering an away one) serves this queue now;"
+                    " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
+                ),
                 "counter": nullable(string(description="the name of the counter that called it")),
                 "can_rate": boolean(),
                 "service": string(),
             },
-            required=["number", "status", "ahead", "est_wait_s", "counter", "can_rate"],
+            required=["number", "status", "ahead", "est_wait_s", "counter", "can_rate", "served_now"],
         ),
         "Rating": obj({"id": string(), "level": integer(minimum=1, maximum=5)}),
         "Complaint": obj(
@@ -315,6 +338,19 @@ def response_schemas() -> dict[str, Schema]:
                         "transfers": integer(minimum=0),
                         "missing": array(string()),
                         "day": string(format="date"),
+                        "handoffs": array(
+                            obj(
+                                {
+                                    "at": timestamp(),
+                                    "counter": counter_ref,
+                                    "clerk": nullable(string()),
+                                    "to_service": nullable(string()),
+                                    "to_counter": counter_ref,
+                                    "reason": nullable(string()),
+                                }
+                            ),
+                            description="首问负责: each transfer in order, who handed the ticket on, where to and why",
+                        ),
                     },
                     required=["outcome", "clerk", "counter"],
                 ),
@@ -568,7 +604,8 @@ def staff_operations() -> list[Operation]:
         counter_action("open", "open_counter", "Open the counter",
                        conflicts="counter_away: the counter is away; use back"),
         counter_action("close", "close_counter", "Close the counter",
-                       conflicts="ticket_in_progress: finish, transfer or no-show the held ticket first"),
+                       conflicts="ticket_in_progress: finish, transfer or no-show the held ticket first;"
+                       " covering: the away partner must come back first (不得空岗)"),
         counter_action("call-next", "call_next", "Call the next ticket (ticket null when none waits)",
                        conflicts="ticket_in_progress, or counter_not_open"),
         counter_action("recall", "recall", "Announce the held ticket again"),
@@ -579,6 +616,8 @@ def staff_operations() -> list[Operation]:
             "transfer", "transfer", "Send the held ticket to another service or counter",
             request_body("TransferRequest", description="exactly one of service or counter"),
             not_found="not_found: unknown counter, or unknown target service or counter of the hall",
+            conflicts="no_ticket or wrong_status; same_counter; counter_not_open: the target counter is not open"
+            " and no partner covers it",
         ),
         counter_action(
             "away", "away", "Step away; the partner counter covers", request_body("AwayRequest", required=False),

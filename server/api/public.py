@@ -73,6 +73,7 @@ def issue_ticket(hall: str) -> Any:
         priority=row.priority,
         ahead=issued.ahead,
         est_wait_s=issued.est_wait_s,
+        served_now=issued.served_now,
         issued_at=hall_def.local(row.issued_at).isoformat(timespec="seconds"),
         track_url=track_url,
     ), 201

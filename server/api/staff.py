@@ -97,14 +97,18 @@ def no_show(counter: str) -> Any:
 
 
 AWAY_FIELDS = [Field("reason", str, max_len=200, nullable=True)]
-TRANSFER_FIELDS = [Field("service", str, max_len=40), Field("counter", str, max_len=40)]
+TRANSFER_FIELDS = [
+    Field("service", str, max_len=40),
+    Field("counter", str, max_len=40),
+    Field("reason", str, max_len=200, nullable=True),
+]
 
 
 @api.post("/counters/<counter>/transfer")
 def transfer(counter: str) -> Any:
     p = _authorize(counter)
     body = parse(json_object(), TRANSFER_FIELDS)
-    return _run(counter, p, counters.transfer, body.get("service"), body.get("counter"))
+    return _run(counter, p, counters.transfer, body.get("service"), body.get("counter"), body.get("reason"))
 
 
 @api.post("/counters/<counter>/away")

@@ -18,14 +18,21 @@ from .model import CounterState
 from .rules import Candidate, Desk, call_next, next_priority_streak
 
 RECENT = 20  # finished services that make up the "recent average"
+ENOUGH_SEEN = 5  # measured services before the recent average may go below the configured prior
 
 
 def recent_average(service_seconds: Sequence[int], prior_s: int) -> int:
-    """Mean of the last RECENT service times, or the configured prior when none are known."""
+    """Mean of the last RECENT service times, floored by the configured prior until ENOUGH_SEEN are known.
+
+    A handful of very short services (a resident who only asked a question) must not promise
+    "0 minutes" to people with others ahead of them: until ENOUGH_SEEN services are measured the
+    prior is a floor, after that the measured mean stands on its own.
+    """
     recent = [s for s in service_seconds[-RECENT:] if s > 0]
     if not recent:
         return prior_s
-    return round(sum(recent) / len(recent))
+    mean = round(sum(recent) / len(recent))
+    return max(mean, prior_s) if len(recent) < ENOUGH_SEEN else mean
 
 
 def queue_key(c: Candidate) -> tuple[bool, datetime, int]:

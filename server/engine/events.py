@@ -29,6 +29,7 @@ class QueueChanged:
     services: frozenset[str]
     counters: frozenset[str] = frozenset()  # queues of tickets transferred to a named counter
     places_moved: bool = True  # False when only the count changed (a normal ticket joined the end)
+    served_changed: bool = False  # a counter opened, closed, left or came back: `served_now` may differ
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""The ledger's figures as plain arithmetic: percentiles, the by-service balance, uncovered time, window scores.
+"""The ledger's figures as plain arithmetic: percentiles, the by-service balance, window scores.
+
+Uncovered time (不得空岗) is `engine.cover.uncovered`.
 
 Every function takes plain values (ledger facts, ticket summaries) and returns plain values, so a day
 computed by hand can be checked against them without a database.
@@ -9,11 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-
-from .model import CounterState, Hall
-from .rules import Desk, served_services
+from dataclasses import dataclass
 
 # Ticket statuses that are still in the hall (not yet an outcome).
 OPEN_STATUSES = ("waiting", "called", "serving")
@@ -78,132 +76,6 @@ def by_service(tickets: Iterable[TicketFacts], moves: Iterable[Move]) -> list[di
             rows[m.from_service]["transferred_out"] += 1
             rows[m.to_service]["transferred_in"] += 1
     return [{"service": sid, **rows[sid]} for sid in sorted(rows)]
-
-
-# -- uncovered time: waiting tickets and nobody serving their service ----------------------------
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One ledger line as the coverage replay reads it."""
-
-    at: datetime
-    kind: str
-    counter: str | None = None
-    id: int = 0  # the ledger line's id, for tracing a lapse back to it
-    service: str | None = None  # issued, called, closed_out: the ticket's service then
-    to_service: str | None = None  # transferred: where it now waits
-    was_waiting: bool = False  # closed_out: whether it left a queue (not a counter)
-
-
-COUNTER_STATES = {
-    "counter_opened": CounterState.OPEN,
-    "counter_closed": CounterState.CLOSED,
-    "away": CounterState.AWAY,
-    "back": CounterState.OPEN,
-}
-
-
-@dataclass
-class Uncovered:
-    """Seconds, and the intervals, during which a service had people waiting and no window serving it."""
-
-    services: dict[str, int] = field(default_factory=dict)
-    counters: dict[str, int] = field(default_factory=dict)
-    intervals: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
-    # (counter, ledger id): a window that closed or went away leaving its services' waiting residents
-    # with nobody to serve them (the lapse 离岗无人顶岗 of the monthly score)
-    desertions: list[tuple[str, int]] = field(default_factory=list)
-
-
-def uncovered(
-    hall: Hall,
-    start: datetime,
-    end: datetime,
-    states: dict[str, CounterState],
-    waiting: dict[str, int],
-    facts: Iterable[Fact],
-) -> Uncovered:
-    """Replay a period's ledger facts from the counters' states and queue lengths at `start`.
-
-    A service is uncovered while it has waiting tickets and no open counter serves it, directly or by
-    covering an away partner (HALL_RULES 7, 不得空岗), whatever the cause: closed or away. A window's
-    uncovered time is the time any of its services was uncovered (it was not open, or it would serve them).
-    """
-    by_id = {c.id: c for c in hall.counters}
-    state = {c.id: states.get(c.id, CounterState.CLOSED) for c in hall.counters}
-    queue: dict[str, int] = defaultdict(int, waiting)
-    out = Uncovered()
-    since: dict[str, datetime] = {}  # service -> when it became uncovered
-
-    def settle(now: datetime) -> set[str]:
-        """Open and close uncovered intervals; the services that became uncovered just now."""
-        desks = [Desk(c, state[c.id]) for c in hall.counters]
-        served = served_services(desks)
-        bare = {s.id for s in hall.services if queue[s.id] > 0 and s.id not in served}
-        for sid in list(since):
-            if sid not in bare:
-                _close(out, sid, since.pop(sid), now)
-        fresh = bare - set(since)
-        for sid in fresh:
-            since[sid] = now
-        return fresh
-
-    settle(start)
-    for f in facts:
-        if f.at >= end:
-            break
-        at = max(f.at, start)
-        if f.kind in COUNTER_STATES and f.counter in state:
-            state[f.counter] = COUNTER_STATES[f.kind]
-            fresh = settle(at)
-            left = state[f.counter] is not CounterState.OPEN
-            if left and fresh & set(by_id[f.counter].services):
-                out.desertions.append((f.counter, f.id))
-            continue
-        elif f.kind == "issued" and f.service:
-            queue[f.service] += 1
-        elif f.kind == "called" and f.service:
-            queue[f.service] = max(0, queue[f.service] - 1)
-        elif f.kind == "transferred" and (f.to_service or f.service):
-            queue[f.to_service or f.service or ""] += 1
-        elif f.kind == "closed_out" and f.was_waiting and f.service:
-            queue[f.service] = max(0, queue[f.service] - 1)
-        else:
-            continue
-        settle(at)
-    for sid in list(since):
-        _close(out, sid, since.pop(sid), end)
-    for c in hall.counters:
-        spans = sorted(span for sid in c.services for span in out.intervals.get(sid, []))
-        total = _union_seconds(spans)
-        if total:
-            out.counters[c.id] = total
-    return out
-
-
-def _close(out: Uncovered, service: str, began: datetime, ended: datetime) -> None:
-    seconds = int((ended - began).total_seconds())
-    if seconds <= 0:
-        return
-    out.services[service] = out.services.get(service, 0) + seconds
-    out.intervals.setdefault(service, []).append((began, ended))
-
-
-def _union_seconds(spans: list[tuple[datetime, datetime]]) -> int:
-    """Seconds covered by sorted, possibly overlapping intervals."""
-    total = 0
-    current: tuple[datetime, datetime] | None = None
-    for a, b in spans:
-        if current is None or a > current[1]:
-            if current is not None:
-                total += int((current[1] - current[0]).total_seconds())
-            current = (a, b)
-        else:
-            current = (current[0], max(current[1], b))
-    if current is not None:
-        total += int((current[1] - current[0]).total_seconds())
-    return total
 
 
 # -- window scores (考核) ---------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -128,9 +128,60 @@ def check_away(desk: Desk, partner: Desk | None) -> None:
         raise HallError("no_cover", 409, "the partner counter is not open to cover this window")
 
 
+def is_served(desk: Desk, partner: Desk | None) -> bool:
+    """Whether someone serves this counter's own queue now: it is open, or away with its open partner covering."""
+    if desk.state is CounterState.OPEN:
+        return True
+    return (
+        desk.state is CounterState.AWAY
+        and partner is not None
+        and partner.state is CounterState.OPEN
+        and desk.counter.partner == partner.id
+    )
+
+
+def check_transfer_to(target: Desk, partner: Desk | None) -> None:
+    """A ticket may be sent only to a counter someone serves now (首问负责: never to an empty window)."""
+    if not is_served(target, partner):
+        raise HallError("counter_not_open", 409, f"counter {target.counter.name} is not open and nobody covers it")
+
+
+def check_close(desk: Desk, partner: Desk | None) -> None:
+    """A counter covering its away partner may not close (不得空岗): the partner comes back first."""
+    if desk.state is CounterState.OPEN and covered_counters(desk, partner) != (desk.id,):
+        raise HallError("covering", 409, "this counter covers its away partner: the partner must come back first")
+
+
 def check_back(desk: Desk) -> None:
     if desk.state is not CounterState.AWAY:
         raise HallError("counter_not_away", 409, "the counter is not away")
+
+
+def serving_counters(desks: Mapping[str, Desk], service: str) -> list[str]:
+    """Open counters serving this service now: in their own profile, or covering an away partner that has it."""
+    out = []
+    for desk in desks.values():
+        if desk.state is not CounterState.OPEN:
+            continue
+        partner = desks.get(desk.counter.partner or "")
+        covers = partner is not None and partner.state is CounterState.AWAY and service in partner.counter.services
+        if service in desk.counter.services or covers:
+            out.append(desk.id)
+    return out
+
+
+def served_now(desks: Mapping[str, Desk], service: str, target_counter: str | None = None) -> bool:
+    """PROTOCOL v1.1 `served_now`: whether anyone serves this queue now.
+
+    A service's queue is served while an open counter has the service in its profile or covers an
+    away partner that has it; a counter's own queue (tickets transferred to it) while that counter is
+    open, or away with its open partner covering. The one rule for /services, /track, the issue answer,
+    the slip and the pages; and the rule `cover.uncovered` replays over the ledger.
+    """
+    if target_counter is not None:
+        target = desks.get(target_counter)
+        return target is not None and is_served(target, desks.get(target.counter.partner or ""))
+    return bool(serving_counters(desks, service))
 
 
 def uncovered_counters(desks: Sequence[Desk]) -> set[str]:
@@ -146,16 +197,10 @@ def uncovered_counters(desks: Sequence[Desk]) -> set[str]:
 
 
 def served_services(desks: Sequence[Desk]) -> set[str]:
-    """Services that some open counter serves right now, directly or by cover."""
+    """Services that some open counter serves right now, directly or by cover (`served_now` of each)."""
     by_id = {d.id: d for d in desks}
-    out: set[str] = set()
-    for d in desks:
-        if d.state is CounterState.OPEN:
-            out.update(d.counter.services)
-            partner = by_id.get(d.counter.partner or "")
-            if partner is not None and partner.state is CounterState.AWAY:
-                out.update(partner.counter.services)
-    return out
+    every = {s for d in desks for s in d.counter.services}
+    return {s for s in every if served_now(by_id, s)}
 
 
 # Which held-ticket statuses each counter action accepts.

@@ -62,9 +62,9 @@ def _desk(hall: Hall, row: CounterRow | None, counter_id: str | None) -> rules.D
 def _act(ctx: Context, counter_id: str, clerk: str | None, action: Callable[..., list[Event]]) -> Outcome_:
     """Run one action in one transaction; record cover lost or restored by any state change."""
     hall, counter = ctx.counter(counter_id)
-    now = ctx.clock.now()
     with ctx.db.write() as s:
         row, partner_row = _lock_pair(s, counter)
+        now = ctx.clock.now()  # read under the lock: the ledger's times follow the order things happened
         before = rules.uncovered_counters(list(queue.desks(s, hall).values()))
         events = action(s, hall, counter, row, partner_row, now, clerk or row.clerk)
         s.flush()
@@ -109,6 +109,14 @@ def _log(
     )
 
 
+def _served_changed(hall: Hall, counter: Counter) -> QueueChanged:
+    """A counter's state changed: its queues' places, estimates and `served_now` may all differ."""
+    partner = hall.counter(counter.partner or "")
+    services = {*counter.services, *(partner.services if partner else ())}
+    ids = {counter.id, *([partner.id] if partner else [])}
+    return QueueChanged(hall.id, frozenset(services), frozenset(ids), served_changed=True)
+
+
 def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
     def action(s, hall, counter, row, partner, now, who):
         if row.state == CounterState.OPEN.value:
@@ -116,21 +124,28 @@ def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         if row.state == CounterState.AWAY.value:
             raise HallError("counter_away", 409, "the counter is away: use back")
         row.state, row.since, row.clerk, row.priority_streak = CounterState.OPEN.value, now, clerk, 0
-        ledger.append(s, hall.id, "counter_opened", now, counter=counter.id, clerk=clerk)
-        return [QueueChanged(hall.id, frozenset(counter.services))]
+        # The profile as it was, so cover.uncovered can replay the day even after the config changed.
+        ledger.append(
+            s, hall.id, "counter_opened", now, counter=counter.id, clerk=clerk,
+            services=list(counter.services), partner=counter.partner,
+        )  # fmt: skip
+        return [_served_changed(hall, counter)]
 
     return _act(ctx, counter_id, clerk, action)
 
 
 def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(s, hall, counter, row, partner_row, now, who):
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         if row.state == CounterState.CLOSED.value:
             return []
+        desk, partner_desk = _desk(hall, row, counter.id), _desk(hall, partner_row, counter.partner)
+        assert desk is not None
+        rules.check_close(desk, partner_desk)
         row.state, row.since, row.away_reason = CounterState.CLOSED.value, now, None
         ledger.append(s, hall.id, "counter_closed", now, counter=counter.id, clerk=who)
-        return [QueueChanged(hall.id, frozenset(counter.services))]
+        return [_served_changed(hall, counter)]
 
     return _act(ctx, counter_id, clerk, action)
 
@@ -265,8 +280,18 @@ def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def transfer(
-    ctx: Context, counter_id: str, clerk: str | None, service_id: str | None, to_counter: str | None
+    ctx: Context,
+    counter_id: str,
+    clerk: str | None,
+    service_id: str | None,
+    to_counter: str | None,
+    reason: str | None = None,
 ) -> Outcome_:
+    """Send the held ticket to another service's queue or to a named counter, keeping its place in time.
+
+    首问负责: the first counter stays the owner; each transfer's ledger line names the counter and
+    clerk that handed it on, so the chain of clerks is the ticket's `transferred` lines in order.
+    """
     if (service_id is None) == (to_counter is None):
         raise invalid("give exactly one of 'service' or 'counter'")
 
@@ -274,10 +299,13 @@ def transfer(
         if service_id is not None:
             ctx.service(hall, service_id)
         if to_counter is not None:
-            if hall.counter(to_counter) is None:
+            target = hall.counter(to_counter)
+            if target is None:
                 raise HallError("not_found", 404, f"unknown counter in this hall: {to_counter:.40}")
             if to_counter == counter.id:
                 raise HallError("same_counter", 409, "the ticket is already at this counter")
+            hall_desks = queue.desks(s, hall)
+            rules.check_transfer_to(hall_desks[target.id], hall_desks.get(target.partner or ""))
         ticket = _held(s, row, "transfer")
         from_service = ticket.service_id
         ticket.status = TicketStatus.WAITING.value
@@ -286,9 +314,16 @@ def transfer(
         ticket.counter_id = None
         ticket.transfers += 1
         row.held_ticket = None
-        detail = {"from_service": from_service, "to_service": service_id, "to_counter": to_counter}
+        detail = {
+            "from_service": from_service,
+            "to_service": service_id,
+            "to_counter": to_counter,
+            "owner": ticket.owner_counter,
+            "reason": reason,
+        }
         _log(s, hall, "transferred", now, ticket, counter, who, **detail)
         ticket.on_behalf_of = None
+        ticket.served_by = None  # waiting again: nobody serves it until the next call
         return [
             QueueChanged(hall.id, frozenset({ticket.service_id}), frozenset({to_counter} if to_counter else ())),
             TicketChanged(hall.id, ticket.id),
@@ -306,7 +341,7 @@ def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -
         rules.check_away(desk, _desk(hall, partner_row, counter.partner))
         row.state, row.since, row.away_reason = CounterState.AWAY.value, now, reason
         ledger.append(s, hall.id, "away", now, counter=counter.id, clerk=who, covered_by=counter.partner, reason=reason)
-        return [QueueChanged(hall.id, frozenset(counter.services)), CounterChanged(hall.id, counter.partner or "")]
+        return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]
 
     return _act(ctx, counter_id, clerk, action)
 
@@ -320,7 +355,7 @@ def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         if clerk:
             row.clerk = clerk
         ledger.append(s, hall.id, "back", now, counter=counter.id, clerk=clerk or who)
-        return [QueueChanged(hall.id, frozenset(counter.services)), CounterChanged(hall.id, counter.partner or "")]
+        return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]
 
     return _act(ctx, counter_id, clerk, action)
 

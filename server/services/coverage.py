@@ -1,6 +1,6 @@
 """AB岗 and 不得空岗 figures from the ledger: cover taken over, time away, and time queues had nobody.
 
-Uncovered time is replayed day by day through the engine's rule (server/engine/figures.py); a closed
+Uncovered time is replayed day by day through the engine's rule (server/engine/cover.py); a closed
 day's result is read back from its stored summary instead of replaying its ledger again.
 """
 
@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.engine import figures
-from server.engine.figures import Fact
+from server.engine import cover as rule
 from server.engine.model import CounterState, Hall
 from server.store.models import LedgerRow
 
@@ -23,7 +22,6 @@ from . import views
 from .periods import day_bounds, each_day
 
 COVER_KINDS = ("away", "back", "cover_lost", "cover_restored")
-FACT_KINDS = ("counter_opened", "counter_closed", "away", "back", "issued", "called", "transferred", "closed_out")
 
 
 def read_lines(s: Session, hall: Hall, kinds: Iterable[str], start: datetime, end: datetime) -> list[LedgerRow]:
@@ -107,46 +105,52 @@ def uncovered(
 
 
 def uncovered_day(s: Session, hall: Hall, day: date, now: datetime) -> dict[str, Any]:
-    """Replay one day's ledger through the engine's coverage rule (up to now, for today)."""
+    """Replay one day's ledger through the engine's 不得空岗 rule (`engine.cover`), up to now for today."""
     start, end = day_bounds(hall, day, day)
     end = min(end, now)
     if end <= start:
         return {"services": [], "counters": [], "intervals": [], "desertions": []}
-    states = _states_at(s, hall, start)
-    facts = [_fact(line) for line in read_lines(s, hall, FACT_KINDS, start, end)]
-    found = figures.uncovered(hall, start, end, states, {}, facts)
+    lines = read_lines(s, hall, rule.KINDS, start, end)
+    facts = [
+        rule.Fact(line.at, line.kind, ticket=line.ticket_id, counter=line.counter_id, detail=line.detail or {})
+        for line in lines
+    ]
+    found = rule.uncovered(hall, facts, start, end, rule.Snapshot(states=_states_at(s, hall, start)))
     return {
-        "services": [{"service": k, "uncovered_s": v} for k, v in sorted(found.services.items())],
-        "counters": [{"counter": k, "uncovered_s": v} for k, v in sorted(found.counters.items())],
+        "services": [{"service": k, "uncovered_s": rule.seconds(v)} for k, v in sorted(found.services.items())],
+        "counters": [{"counter": k, "uncovered_s": rule.seconds(v)} for k, v in sorted(found.counters.items())],
         "intervals": [
-            {"service": sid, "from": views.iso(hall, a), "to": views.iso(hall, b)}
-            for sid, spans in sorted(found.intervals.items())
-            for a, b in spans
+            {"service": sid, "from": views.iso(hall, i.start), "to": views.iso(hall, i.end)}
+            for sid, spans in sorted(found.services.items())
+            for i in spans
         ],
-        "desertions": [{"counter": c, "event": e} for c, e in found.desertions],
+        "desertions": _desertions(hall, lines, found),
     }
 
 
-def _fact(line: LedgerRow) -> Fact:
-    d = line.detail or {}
-    return Fact(
-        at=line.at,
-        kind=line.kind,
-        id=line.id,
-        counter=line.counter_id,
-        service=d.get("service") or d.get("from_service"),
-        to_service=d.get("to_service"),
-        was_waiting=d.get("status") == "waiting",
-    )
+def _desertions(hall: Hall, lines: list[LedgerRow], found: rule.Uncovered) -> list[dict[str, Any]]:
+    """A window closing or going away at the very moment one of its queues became uncovered left it so."""
+    began: dict[str, set[datetime]] = {}
+    for sid, spans in found.services.items():
+        began[sid] = {i.start for i in spans}
+    out = []
+    for line in lines:
+        if line.kind not in ("counter_closed", "away") or not line.counter_id:
+            continue
+        counter = hall.counter(line.counter_id)
+        services = counter.services if counter is not None else ()
+        if any(line.at in began.get(sid, ()) for sid in services):
+            out.append({"counter": line.counter_id, "event": line.id})
+    return out
 
 
 def _states_at(s: Session, hall: Hall, start: datetime) -> dict[str, CounterState]:
     """Each counter's state at an instant, from its last state line before it."""
-    kinds = tuple(figures.COUNTER_STATES)
+    kinds = tuple(rule.STATES)
     last_ids = (
         select(func.max(LedgerRow.id))
         .where(LedgerRow.hall_id == hall.id, LedgerRow.kind.in_(kinds), LedgerRow.at < start)
         .group_by(LedgerRow.counter_id)
     )
     rows = s.execute(select(LedgerRow.counter_id, LedgerRow.kind).where(LedgerRow.id.in_(last_ids)))
-    return {cid: figures.COUNTER_STATES[kind] for cid, kind in rows if cid}
+    return {cid: rule.STATES[kind] for cid, kind in rows if cid}

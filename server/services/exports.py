@@ -9,7 +9,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from .history import LEDGER_COLUMNS
+from .history import LEDGER_COLUMNS, handoffs_text
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TABLES = ("days", "by_service", "by_counter", "by_hour", "windows")
@@ -32,13 +32,17 @@ def ledger_csv(items: list[dict[str, Any]]) -> str:
     writer = csv.writer(buf)
     writer.writerow(LEDGER_COLUMNS)
     for item in items:
-        writer.writerow([_safe(item.get(k)) for k in LEDGER_COLUMNS])
+        writer.writerow([_safe(_ledger_cell(item, k)) for k in LEDGER_COLUMNS])
     return "\ufeff" + buf.getvalue()
 
 
 def ledger_xlsx(items: list[dict[str, Any]]) -> bytes:
     """The same rows as the JSON ledger, one sheet, one row per ticket."""
-    return _workbook([("ledger", LEDGER_COLUMNS, [[_safe(i.get(k)) for k in LEDGER_COLUMNS] for i in items])])
+    return _workbook([("ledger", LEDGER_COLUMNS, [[_safe(_ledger_cell(i, k)) for k in LEDGER_COLUMNS] for i in items])])
+
+
+def _ledger_cell(item: dict[str, Any], column: str) -> Any:
+    return handoffs_text(item.get("handoffs") or []) if column == "handoffs" else item.get(column)
 
 
 def _sheets(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.engine.model import Hall
+from server.engine.rules import served_now
 from server.store.models import CounterRow, LedgerRow, TicketRow
 
 from . import queue, views
@@ -45,6 +46,7 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "open": svc.enabled and svc.hours.is_open(now),
                 "waiting": counts[svc.id],
                 "est_wait_s": queue.new_ticket_wait_s(s, hall, svc, counts[svc.id], hall_desks),
+                "served_now": served_now(hall_desks, svc.id),
                 "kind": svc.kind.value,
                 "time_limit_days": svc.time_limit_days,
                 "materials": list(svc.materials),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from server.engine.errors import not_found
 from server.engine.model import Hall
@@ -36,6 +38,7 @@ LEDGER_COLUMNS = [
     "transfers",
     "missing",
     "day",
+    "handoffs",
 ]
 
 
@@ -50,6 +53,7 @@ def ledger(ctx: Context, hall_id: str, first: date, last: date) -> list[dict[str
             .where(TicketRow.hall_id == hall.id, TicketRow.day >= first.isoformat(), TicketRow.day <= last.isoformat())
             .order_by(TicketRow.issued_at, TicketRow.number)
         ).all()
+        handoffs = _handoffs(s, hall, [r.id for r in rows])
     out = []
     for r in rows:
         item = views.ticket(hall, r)
@@ -62,9 +66,39 @@ def ledger(ctx: Context, hall_id: str, first: date, last: date) -> list[dict[str
             transfers=r.transfers,
             missing=r.missing or [],
             day=r.day,
+            handoffs=handoffs.get(r.id, []),
         )
         out.append(item)
     return out
+
+
+def _handoffs(s: Session, hall: Hall, ticket_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """首问负责: each ticket's transfers in order, who handed it on, where to and why (the chain of clerks)."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for i in range(0, len(ticket_ids), 500):  # keep IN lists short on both databases
+        lines = s.scalars(
+            select(LedgerRow)
+            .where(LedgerRow.kind == "transferred", LedgerRow.ticket_id.in_(ticket_ids[i : i + 500]))
+            .order_by(LedgerRow.at, LedgerRow.id)
+        )
+        for line in lines:
+            detail = line.detail or {}
+            out[line.ticket_id or ""].append(
+                {
+                    "at": views.iso(hall, line.at),
+                    "counter": line.counter_id,
+                    "clerk": line.clerk,
+                    "to_service": detail.get("to_service"),
+                    "to_counter": detail.get("to_counter"),
+                    "reason": detail.get("reason"),
+                }
+            )
+    return out
+
+
+def handoffs_text(handoffs: list[dict[str, Any]]) -> str:
+    """The chain as one spreadsheet cell: w1→social；w2→w3."""
+    return "；".join(f"{h['counter']}→{h['to_counter'] or h['to_service']}" for h in handoffs)
 
 
 def ticket_history(ctx: Context, hall_id: str, ticket_id: str | None, number: str | None, day: date | None) -> dict:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from server.engine.estimate import est_wait_s, forecast, queue_key, recent_average
 from server.engine.model import CounterState, Hall, Service, TicketStatus
-from server.engine.rules import Candidate, Desk
+from server.engine.rules import Candidate, Desk, served_now, serving_counters
 from server.store.models import CounterRow, TicketRow
 
 _QUEUE_COLUMNS = (
@@ -104,15 +104,7 @@ def desks(session: Session, hall: Hall) -> dict[str, Desk]:
 
 def servers_of(service_id: str, hall_desks: dict[str, Desk]) -> int:
     """Open counters serving this service now, directly or covering an away partner."""
-    n = 0
-    for desk in hall_desks.values():
-        if desk.state is not CounterState.OPEN:
-            continue
-        partner = hall_desks.get(desk.counter.partner or "")
-        covers = partner is not None and partner.state is CounterState.AWAY and service_id in partner.counter.services
-        if service_id in desk.counter.services or covers:
-            n += 1
-    return n
+    return len(serving_counters(hall_desks, service_id))
 
 
 def average_service_s(session: Session, hall_id: str, service: Service) -> int:
@@ -136,10 +128,18 @@ def new_ticket_wait_s(session: Session, hall: Hall, service: Service, waiting: i
     return est_wait_s(waiting, average_service_s(session, hall.id, service), servers_of(service.id, hall_desks))
 
 
+class Place(NamedTuple):
+    """Where a waiting ticket stands: people ahead, the estimate, and whether anyone serves its queue now."""
+
+    ahead: int
+    est_wait_s: int
+    served_now: bool
+
+
 def places(
     session: Session, hall: Hall, services: Iterable[str], counters: Iterable[str], now: datetime | None = None
-) -> dict[str, tuple[Any, int, int]]:
-    """{ticket id: (row, people ahead, estimated wait)} for the waiting tickets of these queues.
+) -> dict[str, tuple[Any, Place]]:
+    """{ticket id: (row, place)} for the waiting tickets of these queues.
 
     Reads plain columns, not ORM objects: this runs after every call for every waiting ticket.
     """
@@ -150,14 +150,15 @@ def places(
         groups.setdefault(key, []).append(r)
     hall_desks = desks(session, hall)
     forecast = hall_forecast(session, hall, hall_desks, now) if rows else {}
-    out: dict[str, tuple[Any, int, int]] = {}
+    out: dict[str, tuple[Any, Place]] = {}
     for (kind, ident), group in groups.items():
         group.sort(key=lambda r: queue_key(candidate(r)))
         service = hall.service(group[0].service_id) if kind == "service" else None
         avg = average_service_s(session, hall.id, service) if service else _mixed_average(session, hall, group)
         servers = servers_of(ident, hall_desks) if kind == "service" else 1
+        served = served_now(hall_desks, ident) if kind == "service" else served_now(hall_desks, "", ident)
         for ahead, r in enumerate(group):
-            out[r.id] = (r, ahead, forecast.get(r.id, est_wait_s(ahead, avg, servers)))
+            out[r.id] = (r, Place(ahead, forecast.get(r.id, est_wait_s(ahead, avg, servers)), served))
     return out
 
 
@@ -225,19 +226,24 @@ def ahead_count(session: Session, row: TicketRow) -> int:
     )
 
 
-def place(session: Session, hall: Hall, row: TicketRow, now: datetime | None = None) -> tuple[int, int]:
-    """(people ahead, estimated wait in seconds) for a waiting ticket; (0, 0) otherwise."""
+def place(session: Session, hall: Hall, row: TicketRow, now: datetime | None = None) -> Place:
+    """People ahead, estimated wait and `served_now` for a waiting ticket; (0, 0, True) otherwise.
+
+    A ticket already called is being served, so `served_now` is true for it.
+    """
     if row.status != TicketStatus.WAITING.value:
-        return 0, 0
+        return Place(0, 0, True)
     if row.target_counter is not None:  # a short queue at one counter: same numbers as the live updates
-        _, ahead, est = places(session, hall, (), (row.target_counter,), now).get(row.id, (row, 0, 0))
-        return ahead, est
+        found = places(session, hall, (), (row.target_counter,), now).get(row.id)
+        return found[1] if found is not None else Place(0, 0, False)
     ahead = ahead_count(session, row)
+    hall_desks = desks(session, hall)
+    served = served_now(hall_desks, row.service_id)
     service = hall.service(row.service_id)
     if service is None:  # a service removed from the config while tickets wait for it
-        return ahead, est_wait_s(ahead, 300, 1)
-    hall_desks = desks(session, hall)
+        return Place(ahead, est_wait_s(ahead, 300, 1), served)
     forecast = hall_forecast(session, hall, hall_desks, now)
     if row.id in forecast:
-        return ahead, forecast[row.id]
-    return ahead, est_wait_s(ahead, average_service_s(session, hall.id, service), servers_of(service.id, hall_desks))
+        return Place(ahead, forecast[row.id], served)
+    est = est_wait_s(ahead, average_service_s(session, hall.id, service), servers_of(service.id, hall_desks))
+    return Place(ahead, est, served)

@@ -39,10 +39,10 @@ def rate(ctx: Context, token: str, level: int, comment: str | None) -> tuple[dic
         raise invalid("level must be an integer from 1 (非常不满意) to 5 (非常满意)", "invalid_level")
     if comment is not None and len(comment) > MAX_COMMENT:
         raise invalid(f"comment is longer than {MAX_COMMENT} characters")
-    now = ctx.clock.now()
     try:
         with ctx.db.write() as s:
             ticket = find_by_token(s, token)
+            now = ctx.clock.now()
             hall = ctx.hall(ticket.hall_id)
             if ticket.status != TicketStatus.DONE.value:
                 raise HallError("not_served", 409, "the ticket can be rated once it has been served")

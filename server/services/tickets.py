@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -27,6 +28,7 @@ class Issued:
     token: str  # shown once: printed as the QR code, never stored in clear
     ahead: int
     est_wait_s: int
+    served_now: bool  # PROTOCOL v1.1: false while nobody serves its queue (then the estimate is no promise)
 
 
 def token_hash(token: str) -> str:
@@ -45,18 +47,25 @@ def issue_ticket(
     service = ctx.service(hall, service_id)
     if kiosk_id is not None:
         ctx.kiosk(hall, kiosk_id)
-    now = ctx.clock.now()
-    if not service.enabled or not service.hours.is_open(hall.local(now)):
-        raise HallError("service_closed", 409, "this service is not taking tickets now")
+    _check_open(service, hall, ctx.clock.now())  # refuse early, before taking any lock
     token = secrets.token_urlsafe(24)  # 192 bits
     with ctx.db.write() as s:
-        seq = _next_seq(s, hall, service, hall.day_of(now))
+        # The clock is read while holding the lock that orders numbers (SQLite's write lock, or
+        # the number row's lock on PostgreSQL, taken by the UPDATE in _next_seq and held to commit):
+        # a later number can then never carry an earlier issue time (HALL_RULES 1, docs/api.md).
+        day = hall.day_of(ctx.clock.now())
+        seq = _next_seq(s, hall, service, day)
+        now = ctx.clock.now()
+        if hall.day_of(now) != day:  # midnight passed while waiting for the lock: number it in the new day
+            day = hall.day_of(now)
+            seq = _next_seq(s, hall, service, day)
+        _check_open(service, hall, now)
         row = TicketRow(
             id=new_id(),
             hall_id=hall.id,
             service_id=service.id,
             issued_service=service.id,
-            day=hall.day_of(now),
+            day=day,
             seq=seq,
             number=format_number(service.prefix, seq, hall.number_width),
             priority=priority,
@@ -73,11 +82,16 @@ def issue_ticket(
         s.add(row)
         ledger.append(s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None)
     with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
-        ahead, est = queue.place(s, hall, row, now)
+        where = queue.place(s, hall, row, now)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
-    return Issued(row, token, ahead, est), events
+    return Issued(row, token, where.ahead, where.est_wait_s, where.served_now), events
+
+
+def _check_open(service: Service, hall: Hall, now: datetime) -> None:
+    if not service.enabled or not service.hours.is_open(hall.local(now)):
+        raise HallError("service_closed", 409, "this service is not taking tickets now")
 
 
 def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
@@ -110,7 +124,7 @@ def find_by_token(s: Session, token: str) -> TicketRow:
 def track_body(ctx: Context, s: Session, row: TicketRow) -> dict[str, Any]:
     """The resident's view of one ticket: GET /api/v1/track/{token}."""
     hall = ctx.hall(row.hall_id)
-    ahead, est = queue.place(s, hall, row, ctx.clock.now())
+    where = queue.place(s, hall, row, ctx.clock.now())
     counter_name = None
     counter_id = row.counter_id if row.status != TicketStatus.WAITING.value else None
     if counter_id is not None:
@@ -120,8 +134,9 @@ def track_body(ctx: Context, s: Session, row: TicketRow) -> dict[str, Any]:
     return {
         "number": row.number,
         "status": row.status,
-        "ahead": ahead,
-        "est_wait_s": est,
+        "ahead": where.ahead,
+        "est_wait_s": where.est_wait_s,
+        "served_now": where.served_now,
         "counter": counter_name,
         "can_rate": row.status == TicketStatus.DONE.value and not rated,
         "service": row.service_id,

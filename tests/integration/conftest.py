@@ -5,20 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.databases import database, reset
-from support.server import Server, free_port, write_config
+from support.databases import reset
+from support.server import Server, serving
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp(f"hall-{request.param}")
-    with database(request.param, folder) as url:
-        port = free_port()
-        server = Server(write_config(folder, url, port=port), port, url).start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    with serving(request.param, tmp_path_factory.mktemp(f"hall-{request.param}")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -133,9 +133,9 @@ def test_transfer_to_a_named_counter_is_called_there_first(hall: Server) -> None
     moved = hall.issue("id-card")
     hall.act("w1", "open")
     hall.act("w1", "call-next")
+    hall.act("w3", "open")
     r = hall.act("w1", "transfer", {"counter": "w3"})
     assert r.status_code == 200 and r.json()["ticket"]["status"] == "waiting"
-    hall.act("w3", "open")
     called = hall.act("w3", "call-next").json()["ticket"]
     assert called["id"] == moved["id"]
 

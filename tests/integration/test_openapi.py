@@ -141,7 +141,7 @@ def test_request_bodies_match_the_handlers_field_lists() -> None:
     finish = schemas["FinishRequest"]
     assert finish["properties"]["outcome"]["enum"] == ["completed", "incomplete", "rejected", "consulted"]
     assert finish["properties"]["missing"]["maxItems"] == 30
-    assert set(schemas["TransferRequest"]["properties"]) == {"service", "counter"}
+    assert set(schemas["TransferRequest"]["properties"]) == {"service", "counter", "reason"}
     assert schemas["AwayRequest"]["properties"]["reason"]["maxLength"] == 200
 
 

@@ -79,3 +79,12 @@ def test_paper_and_online_state_of_the_kiosk_printer_is_reported(
     _wait_state(server, "offline")
     r = server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"})
     assert r.status_code == 201, "a printer failure never loses the ticket: its number is on the screen"
+
+
+def test_a_ticket_nobody_serves_now_says_so_on_paper(printing_hall: tuple[Server, VirtualPrinter]) -> None:
+    server, printer = printing_hall  # every counter is closed
+    r = server.post("/api/v1/halls/town/tickets", {"service": "water", "kiosk": "k1"})
+    assert r.status_code == 201 and r.json()["served_now"] is False
+    [printed] = printer.wait_printed(1, timeout=10)
+    text = decode(printed.read_bytes()).text
+    assert "暂无窗口办理此业务，请咨询服务台" in text and "即将叫号" not in text

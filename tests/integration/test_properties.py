@@ -329,6 +329,15 @@ class HallMachine(RuleBasedStateMachine):
     def transfer(self, gap: float, data: st.DataObject, clerk: str | None) -> None:
         self.do_transfer(gap, self.aim(data, holding), clerk, data)
 
+    def served(self, counter_id: str) -> bool:
+        """Open, or away with its open partner covering it."""
+        row = self.counter_row(counter_id)
+        if row.state == "open":
+            return True
+        found = self.config.find_counter(counter_id)
+        partner = found[1].partner if found else None
+        return row.state == "away" and partner is not None and self.counter_row(partner).state == "open"
+
     def coverable(self, c: CounterRow) -> bool:
         """Open and idle, with an open partner to take its queue."""
         found = self.config.find_counter(c.id)
@@ -451,7 +460,10 @@ class HallMachine(RuleBasedStateMachine):
                 assert row.priority_streak == 0 and row.clerk == clerk
 
     def do_close(self, gap: float, counter: str, clerk: str | None, data: st.DataObject) -> None:
-        expected = "ticket_in_progress" if self.counter_row(counter).held_ticket else None
+        row, partner = self.counter_row(counter), self.partner_row(counter)
+        expected = "ticket_in_progress" if row.held_ticket else None
+        if expected is None and row.state == "open" and partner is not None and partner.state == "away":
+            expected = "covering"  # 不得空岗: the away partner comes back first
         if self.act("close", expected, gap, counters.close_counter, counter, clerk):
             assert self.counter_row(counter).state == "closed"
 
@@ -549,13 +561,15 @@ class HallMachine(RuleBasedStateMachine):
             expected = "not_found"
         elif to_counter == counter:
             expected = "same_counter"
+        elif to_counter is not None and not self.served(to_counter):
+            expected = "counter_not_open"  # nobody would ever call it there
         else:
             expected = self.held_refusal("transfer", counter)
         before = self.ticket(held) if held else None
         if self.act("transfer", expected, gap, counters.transfer, counter, clerk, service_id, to_counter):
             assert before is not None
             t = self.ticket(before.id)
-            assert (t.status, t.counter_id, t.on_behalf_of) == ("waiting", None, None)
+            assert (t.status, t.counter_id, t.on_behalf_of, t.served_by) == ("waiting", None, None, None)
             assert t.service_id == (service_id or before.service_id) and t.target_counter == to_counter
             assert t.transfers == before.transfers + 1
             assert (t.order_at, t.number) == (before.order_at, before.number)  # keeps the original place
@@ -709,9 +723,11 @@ class HallMachine(RuleBasedStateMachine):
         picked = [waiting[i] for i in sorted(at)]
         with self.db.read() as s:
             for t in picked:
-                ahead, est = place(s, self.ctx.hall(t.hall_id), t)
+                hall = self.ctx.hall(t.hall_id)
+                ahead, est, served = place(s, hall, t)
                 assert ahead == self.engine_ahead(t, waiting), f"{t.number}: {ahead} ahead"
                 assert est >= 0
+                assert served == rules.served_now(desks(s, hall), t.service_id, t.target_counter), t.number
             for hall in self.config.halls:
                 counts = waiting_counts(s, hall)
                 assert counts == {

@@ -7,12 +7,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from support.databases import database
 from support.env import ROOT
 
 HALL_TOML = ROOT / "tests" / "data" / "test_hall.toml"
@@ -150,6 +153,18 @@ class Server:
         r = self.post(f"/api/v1/halls/{hall}/tickets", {"service": service, "priority": priority})
         assert r.status_code == 201, r.text
         return dict(r.json())
+
+
+@contextmanager
+def serving(kind: str, folder: Path) -> Iterator[Server]:
+    """A started server on a fresh database of this kind ("sqlite" or "postgres") in folder; stopped after."""
+    with database(kind, folder) as url:
+        port = free_port()
+        server = Server(write_config(folder, url, port=port), port, url).start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 def _auth(token: str | None) -> dict[str, str]:

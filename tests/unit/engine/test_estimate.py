@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.engine.estimate import RECENT, ahead_of, est_wait_s, queue_key, recent_average
+from server.engine.estimate import ENOUGH_SEEN, RECENT, ahead_of, est_wait_s, queue_key, recent_average
 from server.engine.model import Counter, CounterState
 from server.engine.rules import Candidate, Desk, call_next
 
@@ -29,7 +29,14 @@ def test_the_configured_prior_is_used_until_a_service_is_measured() -> None:
 
 def test_services_that_took_no_time_are_not_measurements() -> None:
     assert recent_average([0, 0], 240) == 240
-    assert recent_average([0, 100, 0, 200], 240) == 150
+    assert recent_average([0, 100, 0, 200, 0, 150, 100, 50], 0) == 120
+
+
+def test_a_few_very_short_services_do_not_pull_the_average_below_the_prior() -> None:
+    assert ENOUGH_SEEN == 5
+    assert recent_average([5, 3, 4, 2], 240) == 240  # four quick questions: the prior still holds
+    assert recent_average([500, 400], 240) == 450  # longer than the prior: the measured mean
+    assert recent_average([30] * ENOUGH_SEEN, 240) == 30  # enough measured: the mean stands on its own
 
 
 def test_the_recent_average_is_the_mean_of_the_last_twenty_services() -> None:

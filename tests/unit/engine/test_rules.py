@@ -16,8 +16,11 @@ from server.engine.rules import (
     check_action,
     check_away,
     check_back,
+    check_close,
+    check_transfer_to,
     covered_counters,
     next_priority_streak,
+    served_now,
     served_services,
     uncovered_counters,
 )
@@ -400,3 +403,42 @@ def test_a_refused_action_names_the_action_in_plain_words() -> None:
     with pytest.raises(HallError) as err:
         check_action("no_show", TicketStatus.SERVING)
     assert err.value.message == "cannot no-show a ticket that is serving"
+
+
+# --- served_now: one rule for every page, the slip and the uncovered figure -----------------------
+
+
+def test_a_service_is_served_now_by_an_open_counter_or_one_covering_an_away_partner() -> None:
+    desks = {d.id: d for d in (desk("w1", ("id-card",), AWAY, "w2"), desk("w2", ("social",), OPEN, "w1"))}
+    assert served_now(desks, "id-card") and served_now(desks, "social")
+    desks["w2"] = desk("w2", ("social",), CLOSED, "w1")
+    assert not served_now(desks, "id-card") and not served_now(desks, "social")
+    assert not served_now({}, "id-card")
+
+
+def test_a_counters_own_queue_is_served_while_it_is_open_or_covered() -> None:
+    w1, w2 = desk("w1", ("id-card",), AWAY, "w2"), desk("w2", ("social",), OPEN, "w1")
+    assert served_now({"w1": w1, "w2": w2}, "", "w1")
+    assert not served_now({"w1": w1, "w2": desk("w2", ("social",), CLOSED, "w1")}, "", "w1")
+    assert not served_now({"w1": w1}, "", "w9")
+
+
+def test_a_counter_covering_its_away_partner_cannot_close() -> None:
+    covering = desk("w2", ("social",), OPEN, "w1")
+    with pytest.raises(HallError) as refused:
+        check_close(covering, desk("w1", ("id-card",), AWAY, "w2"))
+    assert (refused.value.code, refused.value.status) == ("covering", 409)
+    check_close(covering, desk("w1", ("id-card",), CLOSED, "w2"))
+    check_close(desk("w1", ("id-card",), AWAY, "w2"), covering)  # the away one may close: it is not covering
+
+
+def test_a_ticket_goes_only_to_a_counter_someone_serves() -> None:
+    check_transfer_to(desk("w3", ("id-card",), OPEN), None)
+    check_transfer_to(desk("w1", ("id-card",), AWAY, "w2"), desk("w2", ("social",), OPEN, "w1"))
+    for target, partner in [
+        (desk("w3", ("id-card",), CLOSED), None),
+        (desk("w1", ("id-card",), AWAY, "w2"), desk("w2", ("social",), CLOSED, "w1")),
+    ]:
+        with pytest.raises(HallError) as refused:
+            check_transfer_to(target, partner)
+        assert refused.value.code == "counter_not_open"

@@ -22,6 +22,16 @@ def test_slip_decodes_back_to_its_number_service_and_qr_url(slip: Slip) -> None:
     assert "请留意叫号，过号需重新取号" in decoded.text
 
 
+def test_a_slip_whose_queue_nobody_serves_promises_no_call(slip: Slip) -> None:
+    for ahead in (0, 3):
+        text = decode(render(dataclasses.replace(slip, served_now=False, ahead=ahead, est_wait_min=0))).text
+        assert "暂无窗口办理此业务，请咨询服务台" in text
+        assert "即将叫号" not in text and "预计等候" not in text
+        assert ("前面还有 3 人" in text) is (ahead == 3)
+    served = decode(render(dataclasses.replace(slip, ahead=0, est_wait_min=0))).text
+    assert "前面没有人等候，即将叫号" in served and "暂无窗口" not in served
+
+
 def test_full_width_punctuation_prints_as_itself_never_as_question_marks(slip: Slip) -> None:
     slip = dataclasses.replace(slip, service_name="居住证（签注）：办理、查询。", materials=("照片，一寸",))
     data = render(slip)
@@ -113,5 +123,5 @@ def test_wrap_breaks_chinese_anywhere_and_counts_two_cells_per_character() -> No
 def test_slip_has_no_field_for_a_residents_personal_data() -> None:
     assert {f.name for f in dataclasses.fields(Slip)} == {
         "ticket_id", "number", "hall_name", "service_name", "issued_at", "ahead",
-        "est_wait_min", "track_url", "priority", "materials", "notice",
+        "est_wait_min", "track_url", "priority", "materials", "notice", "served_now",
     }  # fmt: skip

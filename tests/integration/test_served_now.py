@@ -1,0 +1,100 @@
+"""PROTOCOL v1.1 `served_now` and honest waits: one rule for /services, /track, the issue answer and the pages."""
+
+from __future__ import annotations
+
+import time
+
+from support.server import Server
+from support.sockets import Listener
+
+NOT_SERVED_ZH = "暂无窗口办理此业务，请咨询服务台"
+NOT_SERVED_EN = "No window serves this matter right now; please ask at the service desk"
+
+
+def _service(hall: Server, service: str) -> dict:
+    return next(s for s in hall.get("/api/v1/halls/town/services").json() if s["id"] == service)
+
+
+def _track(hall: Server, ticket: dict) -> dict:
+    token = ticket["track_url"].rsplit("/", 1)[1]
+    r = hall.get(f"/api/v1/track/{token}")
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_a_queue_nobody_serves_is_not_served_now_everywhere(hall: Server) -> None:
+    ticket = hall.issue("id-card")
+    assert (ticket["served_now"], ticket["ahead"]) == (False, 0)
+    assert _track(hall, ticket)["served_now"] is False
+    assert _service(hall, "id-card")["served_now"] is False
+    page = hall.get("/t/" + ticket["track_url"].rsplit("/", 1)[1])
+    assert page.status_code == 200 and NOT_SERVED_ZH in page.text and "即将" not in page.text
+    english = hall.get("/t/" + ticket["track_url"].rsplit("/", 1)[1] + "?lang=en")
+    assert NOT_SERVED_EN in english.text
+    hall.act("w3", "open")  # w3 serves id-card too
+    assert _track(hall, ticket)["served_now"] is True
+    assert _service(hall, "id-card")["served_now"] is True
+    assert NOT_SERVED_ZH not in hall.get("/t/" + ticket["track_url"].rsplit("/", 1)[1]).text
+
+
+def test_an_away_counters_queue_is_served_while_its_partner_covers(hall: Server) -> None:
+    hall.act("w1", "open")
+    hall.act("w2", "open")
+    assert hall.act("w1", "away").status_code == 200
+    ticket = hall.issue("id-card")  # only w1 (away, covered by w2) and w3 (closed) serve it
+    assert ticket["served_now"] is True and _service(hall, "id-card")["served_now"] is True
+    assert hall.act("w1", "back").status_code == 200
+    assert hall.act("w1", "close").status_code == 200
+    assert _track(hall, ticket)["served_now"] is False and _service(hall, "id-card")["served_now"] is False
+    assert _service(hall, "social")["served_now"] is True  # w2 is still open
+
+
+def test_a_ticket_sent_to_a_counter_is_served_only_while_that_counter_is(hall: Server) -> None:
+    hall.issue("id-card")
+    hall.act("w1", "open")
+    hall.act("w3", "open")
+    hall.act("w1", "call-next")
+    hall.act("w1", "transfer", {"counter": "w3"})
+    sent = hall.get("/api/v1/halls/town/ledger?from=2000-01-01&to=2999-12-31", hall.admin_token()).json()[0]
+    assert sent["status"] == "waiting"
+    hall.act("w4", "open")
+    assert hall.act("w3", "away").status_code == 200  # covered by w4: still served
+    listener = Listener(hall.url, "/kiosk", "kiosk=k1")
+    try:
+        first = listener.wait_for("services")
+        assert next(s for s in first if s["id"] == "water")["served_now"] is True  # w4 is open
+        assert hall.act("w3", "back").status_code == 200
+        assert hall.act("w4", "close").status_code == 200
+        later = listener.wait_for(
+            "services", lambda body: next(s for s in body if s["id"] == "water")["served_now"] is False
+        )
+        assert next(s for s in later if s["id"] == "id-card")["served_now"] is True  # w1, w3 open
+    finally:
+        listener.close()
+
+
+def test_the_track_namespace_carries_served_now_and_follows_a_counter_opening(hall: Server) -> None:
+    ticket = hall.issue("social")
+    token = ticket["track_url"].rsplit("/", 1)[1]
+    listener = Listener(hall.url, "/track", f"token={token}")
+    try:
+        assert listener.wait_for("ticket")["served_now"] is False
+        hall.act("w2", "open")
+        assert listener.wait_for("ticket", lambda body: body["served_now"] is True)["ahead"] == 0
+    finally:
+        listener.close()
+
+
+def test_a_few_very_short_services_do_not_promise_no_wait_to_people_behind(hall: Server) -> None:
+    """id-card's configured prior is 240 s; two services of about a second must not bring it near zero."""
+    hall.act("w1", "open")
+    tickets = [hall.issue("id-card") for _ in range(4)]
+    for _ in range(2):
+        hall.act("w1", "call-next")
+        hall.act("w1", "start")
+        time.sleep(1.1)
+        assert hall.act("w1", "finish", {"outcome": "consulted"}).json()["ticket"]["service_s"] >= 1
+    last = _track(hall, tickets[3])
+    assert last["ahead"] == 1 and last["served_now"] is True
+    assert last["est_wait_s"] >= 240, "one person ahead, served by one window: at least the configured prior"
+    assert _service(hall, "id-card")["est_wait_s"] >= 2 * 240
