@@ -103,11 +103,13 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     halls.seed_counters(hallq.ctx)
     app.extensions["hallq"] = hallq
 
+    from server.admin import admin
     from server.api import api
     from server.pages import pages
 
     app.register_blueprint(api)
     app.register_blueprint(pages)
+    app.register_blueprint(admin)
     for module in ("kiosk.views", "display.views", "counter.views"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
     realtime.register(socketio, hallq.ctx)

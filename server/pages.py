@@ -76,14 +76,6 @@ def logout() -> Response:
     return redirect("/login")
 
 
-@pages.get("/admin")
-def admin() -> Any:
-    t = strings("admin")
-    if not session.get("user"):
-        return redirect("/login?next=/admin")
-    return page(t["admin_title"], t["admin_soon"], "admin")
-
-
 @pages.get("/t/<token>")
 def track_page(token: str) -> Any:
     """The resident's page behind the ticket's QR code."""

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from server.engine.errors import invalid
-from server.services import alerts, closing, exports, history, notices, periods, reports
+from server.services import alerts, closing, dashboard, exports, history, notices, periods, reports
 
 from . import api
 from .body import Field, json_object, parse
@@ -97,6 +97,13 @@ def range_report(hall: str) -> Any:
     report = {"from": first.isoformat(), "to": last.isoformat()}
     report.update(reports.period(hq().ctx, hq().ctx.hall(hall), first, last, with_days=True))
     return _report(report, fmt, f"report-{hall}-{first.isoformat()}-{last.isoformat()}")
+
+
+@api.get("/halls/<hall>/dashboard")
+def live_dashboard(hall: str) -> Any:
+    """What /admin shows live: queues, windows and cover, today's throughput, alerts, complaints, printers."""
+    _manager(hall)
+    return jsonify(dashboard.live(hq().ctx, hall, hq().printer_state))
 
 
 @api.get("/halls/<hall>/alerts")

@@ -717,6 +717,11 @@ def manager_operations() -> list[Operation]:
             report_answer("the range's figures"), [day("from", "first day"), day("to", "last day, inclusive"), FORMAT],
         ),
         manager_report(
+            "/halls/{hall}/dashboard", "dashboard", "/admin's live state of the hall",
+            answer("queues, windows and cover, today's throughput, alerts, complaints, printers", {"type": "object"}),
+            [],
+        ),
+        manager_report(
             "/halls/{hall}/alerts", "alerts", "Alerts not yet cleared",
             answer("active alerts, oldest first", array(alert)), [],
         ),
