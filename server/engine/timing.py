@@ -1,4 +1,10 @@
-"""Wait and service seconds, derived from a ticket's ledger events."""
+"""Wait and service seconds, derived from a ticket's ledger events.
+
+The rule (docs/api.md): waiting runs from issue (or transfer) to the call; service runs from
+`started` to `finished` (or to a transfer). A call finished without pressing start counts its
+service from the call: the clerk began serving when the resident was called, and the walk to the
+window is seconds against minutes of service. A no-show has no service.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +27,17 @@ class Clock:
     service_s: int = 0
     waiting_since: datetime | None = None
     serving_since: datetime | None = None
+    called_at: datetime | None = None  # the latest call (the ticket's own `called_at`)
 
     def apply(self, kind: str, at: datetime) -> None:
         """Account for one ledger event."""
+        if kind == "finished" and self.serving_since is None and self.called_at is not None:
+            self.serving_since = self.called_at  # finished without start: service counts from the call
         if kind in SERVICE_ENDS and self.serving_since is not None:
             self.service_s += _seconds(self.serving_since, at)
             self.serving_since = None
+        if kind in WAIT_ENDS:
+            self.called_at = at
         if kind in WAIT_ENDS and self.waiting_since is not None:
             self.wait_s += _seconds(self.waiting_since, at)
             self.waiting_since = None

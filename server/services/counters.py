@@ -231,8 +231,7 @@ def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
     def action(s, hall, counter, row, partner, now, who):
         ticket = _held(s, row, "start")
         ticket.status = TicketStatus.SERVING.value
-        if ticket.started_at is None:
-            ticket.started_at = now
+        ticket.started_at = now  # like called_at, the latest passage; the ledger keeps every one
         _log(s, hall, "started", now, ticket, counter, who)
         return [TicketChanged(hall.id, ticket.id)]
 
@@ -251,17 +250,18 @@ def finish(
 
     def action(s, hall, counter, row, partner, now, who):
         ticket = _held(s, row, "finish")
-        if ticket.status == TicketStatus.CALLED.value:
-            # Finished without pressing start: the clerk began at the call, so count service from there.
-            began = ticket.called_at or now
-            _log(s, hall, "started", began, ticket, counter, who, implicit=True)
-            ticket.started_at = ticket.started_at or began
+        from_call = ticket.status == TicketStatus.CALLED.value
+        if from_call:  # finished without start: service counts from the call (engine/timing.py, docs/api.md)
+            ticket.started_at = ticket.called_at
         ticket.status = TicketStatus.DONE.value
         ticket.finished_at = now
         ticket.outcome, ticket.note, ticket.missing = result.value, note, missing or None
         ticket.served_by, ticket.clerk = counter.id, who
         row.held_ticket = None
-        _log(s, hall, "finished", now, ticket, counter, who, outcome=result.value, missing=missing or None)
+        _log(
+            s, hall, "finished", now, ticket, counter, who,
+            outcome=result.value, missing=missing or None, without_start=from_call or None,
+        )  # fmt: skip
         return [TicketChanged(hall.id, ticket.id)]
 
     return _act(ctx, counter_id, clerk, action)

@@ -25,7 +25,7 @@ def append(
 ) -> None:
     """Write one ledger line; for a ticket, also advance its wait and service totals."""
     if ticket is not None:
-        clock = Clock(ticket.wait_s, ticket.service_s, ticket.waiting_since, ticket.serving_since)
+        clock = Clock(ticket.wait_s, ticket.service_s, ticket.waiting_since, ticket.serving_since, ticket.called_at)
         clock.apply(kind, at)
         ticket.wait_s, ticket.service_s = clock.wait_s, clock.service_s
         ticket.waiting_since, ticket.serving_since = clock.waiting_since, clock.serving_since

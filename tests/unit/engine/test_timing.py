@@ -47,6 +47,22 @@ def test_a_no_show_counts_the_wait_up_to_the_call() -> None:
     assert (clock.wait_s, clock.service_s) == (90, 0)
 
 
+def test_a_call_finished_without_start_counts_service_from_the_call() -> None:
+    clock = replay([("issued", at(0)), ("called", at(50)), ("recalled", at(80)), ("finished", at(350))])
+    assert (clock.wait_s, clock.service_s) == (50, 300)
+    assert clock.serving_since is None
+
+
+def test_after_a_transfer_a_finish_without_start_counts_from_the_latest_call() -> None:
+    events = [("issued", at(0)), ("called", at(10)), ("started", at(20)), ("transferred", at(80))]
+    clock = replay([*events, ("called", at(100)), ("finished", at(160))])
+    assert (clock.wait_s, clock.service_s) == (10 + 20, 60 + 60)
+
+
+def test_a_no_show_is_no_service_even_if_finished_is_never_pressed() -> None:
+    assert replay([("issued", at(0)), ("called", at(50)), ("no_show", at(350))]).service_s == 0
+
+
 def test_finishing_at_the_call_counts_no_service_time() -> None:
     clock = replay([("issued", at(0)), ("called", at(50)), ("started", at(50)), ("finished", at(50))])
     assert (clock.wait_s, clock.service_s) == (50, 0)
@@ -90,7 +106,13 @@ def test_counter_events_not_about_the_ticket_are_ignored() -> None:
 # What may follow each ticket status: the counter actions of server.services.counters.
 NEXT = {
     "waiting": {"called": "called"},
-    "called": {"recalled": "called", "started": "serving", "transferred": "waiting", "no_show": "done"},
+    "called": {
+        "recalled": "called",
+        "started": "serving",
+        "transferred": "waiting",
+        "no_show": "done",
+        "finished": "done",
+    },
     "serving": {"finished": "done", "transferred": "waiting"},
     "done": {},
 }
@@ -117,7 +139,7 @@ def test_folding_events_one_at_a_time_from_stored_totals_equals_a_full_replay(
     # The service layer keeps the running totals on the ticket row and applies one event per action.
     stored = Clock()
     for kind, when in events:
-        stored = Clock(stored.wait_s, stored.service_s, stored.waiting_since, stored.serving_since)
+        stored = Clock(stored.wait_s, stored.service_s, stored.waiting_since, stored.serving_since, stored.called_at)
         stored.apply(kind, when)
     assert stored == replay(events)
 
