@@ -24,10 +24,14 @@ from .periods import day_bounds, each_day
 COVER_KINDS = ("away", "back", "cover_lost", "cover_restored")
 
 
-def read_lines(s: Session, hall: Hall, kinds: Iterable[str], start: datetime, end: datetime) -> list[LedgerRow]:
+def read_lines(s: Session, hall: Hall, kinds: Iterable[str], start: datetime, end: datetime) -> list[Any]:
+    """Ledger lines of some kinds in [start, end), in ledger order, as plain rows (no ORM objects: a month
+    of them is read in one go)."""
     return list(
-        s.scalars(
-            select(LedgerRow)
+        s.execute(
+            select(
+                LedgerRow.id, LedgerRow.at, LedgerRow.kind, LedgerRow.ticket_id, LedgerRow.counter_id, LedgerRow.detail
+            )
             .where(LedgerRow.hall_id == hall.id, LedgerRow.kind.in_(tuple(kinds)))
             .where(LedgerRow.at >= start, LedgerRow.at < end)
             .order_by(LedgerRow.id)
@@ -62,7 +66,7 @@ def cover(s: Session, hall: Hall, start: datetime, end: datetime) -> dict[str, A
     }
 
 
-def _intervals(lines: list[LedgerRow], opens: str, closes: str, start: datetime, end: datetime) -> dict[str, int]:
+def _intervals(lines: list[Any], opens: str, closes: str, start: datetime, end: datetime) -> dict[str, int]:
     """Seconds per counter between `opens` and `closes` lines, clipped to [start, end)."""
     since: dict[str, datetime] = {}
     total: dict[str, int] = defaultdict(int)
@@ -128,7 +132,7 @@ def uncovered_day(s: Session, hall: Hall, day: date, now: datetime) -> dict[str,
     }
 
 
-def _desertions(hall: Hall, lines: list[LedgerRow], found: rule.Uncovered) -> list[dict[str, Any]]:
+def _desertions(hall: Hall, lines: list[Any], found: rule.Uncovered) -> list[dict[str, Any]]:
     """A window closing or going away at the very moment one of its queues became uncovered left it so."""
     began: dict[str, set[datetime]] = {}
     for sid, spans in found.services.items():

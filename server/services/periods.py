@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 from server.engine.errors import invalid
@@ -65,3 +65,19 @@ def each_day(first: date, last: date) -> Iterator[date]:
     """first, first + 1 day, … last (safe at the calendar's last day)."""
     for offset in range((last - first).days + 1):
         yield first + timedelta(days=offset)
+
+
+def deadline_of(hall: Hall) -> Callable[[datetime, int], datetime]:
+    """`add_working_days` on the hall's calendar, remembered per day: a month asks it for thousands of tickets."""
+    from .ratings import add_working_days
+
+    known: dict[tuple[date, int], date] = {}
+
+    def deadline(start: datetime, days: int) -> datetime:
+        local = hall.local(start)
+        key = (local.date(), days)
+        if key not in known:
+            known[key] = add_working_days(hall, start, days).date()
+        return datetime.combine(known[key], local.time(), hall.timezone)
+
+    return deadline

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,16 +11,16 @@ from sqlalchemy.orm import Session
 
 from server.engine import figures
 from server.engine.model import Hall, ServiceKind
-from server.store.models import ComplaintRow, LedgerRow, TicketRow
+from server.store.models import ComplaintRow, LedgerRow
 
 from .coverage import read_lines
-from .ratings import add_working_days
+from .periods import deadline_of
 
 JUSTIFIED = ("verified", "resolved")  # a case verified by the call back, or fixed: not dismissed
 
 
 def lapses(
-    s: Session, hall: Hall, start: datetime, end: datetime, first: date, last: date, uncovered: dict[str, Any]
+    s: Session, hall: Hall, start: datetime, end: datetime, tickets: list[Any], uncovered: dict[str, Any]
 ) -> Iterable[figures.Lapse]:
     """Each window's lapses in the period, with their ledger line ids (HALL_RULES 12)."""
     for row in uncovered["desertions"]:
@@ -28,7 +28,7 @@ def lapses(
     for line in read_lines(s, hall, ("closed_out",), start, end):
         if line.counter_id:  # held at a window when the day closed: the matter was left unfinished
             yield figures.Lapse(line.counter_id, "overdue_matter", (line.id,))
-    yield from _late_promised(s, hall, first, last)
+    yield from _late_promised(s, hall, tickets)
     cases = s.scalars(
         select(ComplaintRow).where(
             ComplaintRow.hall_id == hall.id,
@@ -51,18 +51,16 @@ def lapses(
             yield figures.Lapse(counter, "justified_complaint", tuple(sorted(x.id for x in mine)))
 
 
-def _late_promised(s: Session, hall: Hall, first: date, last: date) -> Iterable[figures.Lapse]:
+def _late_promised(s: Session, hall: Hall, tickets: list[Any]) -> Iterable[figures.Lapse]:
     """Promised matters finished after their time limit: the `finished` line is the evidence."""
     limits = {sv.id: sv.time_limit_days for sv in hall.services if sv.kind is ServiceKind.PROMISED}
-    if not limits:
-        return
-    rows = s.execute(
-        select(TicketRow.id, TicketRow.service_id, TicketRow.issued_at, TicketRow.finished_at, TicketRow.served_by)
-        .where(TicketRow.hall_id == hall.id, TicketRow.day >= first.isoformat(), TicketRow.day <= last.isoformat())
-        .where(TicketRow.service_id.in_(tuple(limits)), TicketRow.status == "done")
-    ).all()
-    late = [r for r in rows if r.finished_at > add_working_days(hall, r.issued_at, limits[r.service_id])]
-    for r in late:
-        line = s.scalars(select(LedgerRow.id).where(LedgerRow.ticket_id == r.id, LedgerRow.kind == "finished")).first()
-        if line is not None and r.served_by:
-            yield figures.Lapse(r.served_by, "overdue_matter", (line,))
+    deadline = deadline_of(hall)
+    late = [
+        t
+        for t in tickets
+        if t.service_id in limits and t.status == "done" and t.finished_at > deadline(t.issued_at, limits[t.service_id])
+    ]
+    for t in late:
+        line = s.scalars(select(LedgerRow.id).where(LedgerRow.ticket_id == t.id, LedgerRow.kind == "finished")).first()
+        if line is not None and t.served_by:
+            yield figures.Lapse(t.served_by, "overdue_matter", (line,))
