@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from server.engine.figures import OPEN_STATUSES
 from server.engine.model import Hall
-from server.services import alerts, backups, closing, ledger, periods, reports
+from server.services import alerts, backups, closing, halls, ledger, periods, reports
 from server.store import leases
 from server.store.models import PeriodReportRow, TicketRow
 
@@ -66,6 +66,7 @@ class Runner:
         self.hallq = hallq
         self.ctx = hallq.ctx
         self.holder = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.open_services: dict[str, frozenset[str]] = {}  # per hall, as last announced to kiosks
 
     def tick(self) -> None:
         for hall in self.ctx.config.halls:
@@ -125,8 +126,15 @@ class Runner:
             closing.store_report(s, hall.id, kind, period, body, self.ctx.clock.now())
 
     def scan(self, hall: Hall) -> None:
+        """Alerts raised or cleared go to /admin; services that opened or closed by their hours go to kiosks."""
+        socketio = self.hallq.publisher.socketio
         for alert in alerts.scan(self.ctx, hall.id, self.hallq.printer_state):
-            self.hallq.publisher.socketio.emit("alert", alert, namespace="/admin", to=f"hall:{hall.id}")
+            socketio.emit("alert", alert, namespace="/admin", to=f"hall:{hall.id}")
+        local = hall.local(self.ctx.clock.now())
+        now_open = frozenset(s.id for s in hall.services if s.enabled and s.hours.is_open(local))
+        if self.open_services.get(hall.id, now_open) != now_open:
+            socketio.emit("services", halls.services(self.ctx, hall.id), namespace="/kiosk", to=f"hall:{hall.id}")
+        self.open_services[hall.id] = now_open
 
     def backup(self) -> None:
         settings = self.ctx.config.settings

@@ -202,3 +202,25 @@ def test_exports_open_in_a_spreadsheet(hall: Hall) -> None:
     book = openpyxl.load_workbook(io.BytesIO(r.data))
     assert {"summary", "by_service", "by_counter", "windows"} <= set(book.sheetnames)
     assert hall.get(f"{TOWN}/ledger?from={D}&to={D}&format=pdf").status_code == 422
+
+
+def test_weekly_range_and_the_printable_month(hall: Hall) -> None:
+    the_day(hall)
+    week = hall.json(f"{TOWN}/reports/weekly?date=2026-03-05")
+    assert (week["week"], week["from"], week["to"]) == ("2026-W10", "2026-03-02", "2026-03-08")
+    assert [d["issued"] for d in week["days"]] == [6, 0, 0, 0, 0, 0, 0] and week["issued"] == 6
+    span = hall.json(f"{TOWN}/reports/range?from=2026-02-28&to=2026-03-03")
+    assert span["issued"] == 6 and len(span["days"]) == 4
+    for bad in ("from=2026-03-03&to=2026-03-01", "from=2025-01-01&to=2026-12-31", "from=x&to=2026-03-01"):
+        r = hall.get(f"{TOWN}/reports/range?{bad}")
+        assert r.status_code == 422 and r.get_json()["error"]["code"] == "invalid_query", bad
+    from server.auth import add_user
+
+    add_user(hall.ctx, "zhang", "a-long-password", "supervisor", None, hall.clock.now())
+    assert hall.client.get("/admin/reports/monthly?month=2026-03").status_code == 302  # not logged in
+    with hall.client.session_transaction() as session:
+        session["user"] = "zhang"
+    page = hall.client.get("/admin/reports/monthly?hall=town&month=2026-03")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "月度报告 2026-03" in html and html.count("<svg") == 3
+    assert "<script" not in html.split("</head>")[1].replace('<script type="application/json" id="hq-strings">', "")
