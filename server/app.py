@@ -95,6 +95,7 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
         app,
         async_mode=settings.async_mode,
         message_queue=settings.message_queue,
+        channel=settings.message_channel,
         cors_allowed_origins=settings.public_url or None,
         json=None,
     )

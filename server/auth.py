@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -21,8 +22,16 @@ ROLES = ("clerk", "supervisor", "admin")
 TOKEN_RE = re.compile(r"^hq_([0-9a-f]{12})\.([A-Za-z0-9_-]{20,100})$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _hasher = PasswordHasher()
-# Verifying against this keeps an unknown username as slow as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps an unknown username as slow as a wrong password.
+
+    Made on the first login, not at import: an argon2 hash takes a good part of a second, which every
+    server start and every `hallq token` command would otherwise pay.
+    """
+    return _hasher.hash(secrets.token_hex(8))
 
 
 @dataclass(frozen=True)
@@ -121,7 +130,7 @@ def login(ctx: Context, username: str, password: str) -> Principal | None:
     with ctx.db.read() as s:
         row = s.get(UserRow, username) if USERNAME_RE.match(username) else None
     try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        _hasher.verify(row.password_hash if row else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None or row.disabled:

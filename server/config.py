@@ -7,6 +7,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     database = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"   # default sqlite:///<data_dir>/hallq.db
     public_url = "http://hall.example:5000"   # base of ticket QR links; default: derived from the request
     message_queue = "redis://127.0.0.1:6379/0"   # needed when several server processes share the halls
+    message_channel = "hallq"  # the Redis pub/sub channel on it: one per hall system sharing a Redis
     async_mode = "eventlet"    # or "threading"
     host = "127.0.0.1"
     port = 5000
@@ -98,6 +99,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PRINTER_KINDS = ("none", "virtual", "network", "usb", "serial", "file")
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+_CHANNEL = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _PREFIX = re.compile(r"[A-Z]{1,2}")
 _PERIOD = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 _TOML_ERROR = re.compile(r"(?s)(.*) \(at (?:line (\d+), column (\d+)|end of document)\)")
@@ -107,7 +109,8 @@ _ROOT_KEYS = tuple("server ratings scores jobs hall".split())
 _SCORES_KEYS = tuple("uncovered_absence overdue_matter justified_complaint excellent passing".split())
 _JOBS_KEYS = tuple("enabled tick_s wait_alert_s complaint_warn_h backup_keep_days backup_hour".split())
 _SERVER_KEYS = tuple(
-    "data_dir database public_url message_queue async_mode host port log_level limits printer_poll_s proxy_hops".split()
+    "data_dir database public_url message_queue message_channel async_mode host port log_level limits printer_poll_s "
+    "proxy_hops".split()
 )
 _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".split())
 _RATINGS_KEYS = tuple("callback_days fix_days".split())
@@ -158,6 +161,7 @@ class Settings:
     database: str = ""  # SQLAlchemy URL; empty means sqlite:///<data_dir>/hallq.db
     public_url: str | None = None  # base URL of ticket QR links, no trailing slash; None = from the request
     message_queue: str | None = None
+    message_channel: str = "hallq"  # Redis pub/sub channel; processes of one hall system share it, others must not
     async_mode: str = "eventlet"
     host: str = "127.0.0.1"
     port: int = 5000
@@ -397,6 +401,7 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         database=_database(server, folder),
         public_url=_public_url(server),
         message_queue=_message_queue(server),
+        message_channel=_message_channel(server),
         async_mode=_async_mode(server),
         host=server.text("host", "127.0.0.1"),
         port=server.number("port", 1, 65535, 5000),
@@ -486,6 +491,15 @@ def _message_queue(server: _Table) -> str | None:
     if url is not None and not (urlsplit(url).scheme and "://" in url):
         raise _Problem(server.at("message_queue"), f"{_show(url)} is not a URL like redis://127.0.0.1:6379/0")
     return url
+
+
+def _message_channel(server: _Table) -> str:
+    name: str = server.text("message_channel", "hallq")
+    if not _CHANNEL.fullmatch(name):
+        raise _Problem(
+            server.at("message_channel"), f"{_show(name)} is not a channel name (1-64 of A-Z a-z 0-9 _ . : -)"
+        )
+    return name
 
 
 def _log_level(server: _Table) -> str:

@@ -89,15 +89,15 @@ class Printing:
 
     def poll(self) -> None:
         """Ask every kiosk's printer for its state (a scheduled job: paper low or out shows on /kiosks)."""
+        polled = [k for h in self.config.halls for k in h.kiosks if k.printer.kind not in ("none", "file")]
+        if not polled:
+            return  # no printer to ask: the printer stack (python-escpos) is not even imported
         from printers import drivers
 
-        for hall in self.config.halls:
-            for kiosk in hall.kiosks:
-                if kiosk.printer.kind in ("none", "file"):
-                    continue
-                kind, where = self._address(kiosk.printer)
-                if kind:
-                    self.states[kiosk.id] = drivers.status(kind, **where)
+        for kiosk in polled:
+            kind, where = self._address(kiosk.printer)
+            if kind:
+                self.states[kiosk.id] = drivers.status(kind, **where)
 
     def _worker(self) -> None:
         from printers import drivers

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import requests
-from support.databases import database
-from support.server import Server, free_port, hallq, write_config
+from support.server import Server, hallq
 
 
 def _login(hall: Server, username: str, password: str) -> requests.Session:
@@ -80,15 +78,12 @@ def test_a_revoked_token_stops_working(hall: Server) -> None:
 
 
 @pytest.fixture
-def strict(tmp_path: Path) -> Iterator[Server]:
+def strict(start_server: Callable[..., Server]) -> Server:
     """A server with the default (low) rate limits."""
-    with database("sqlite", tmp_path) as url:
-        port = free_port()
-        config = write_config(tmp_path, url, port=port, limits="tickets_per_minute = 5\nratings_per_minute = 2")
-        config.write_text(config.read_text().replace("ratings_per_minute = 100000\n", ""), encoding="utf-8")
-        server = Server(config, port, url).start()
-        yield server
-        server.stop()
+    return start_server(
+        limits="tickets_per_minute = 5\nratings_per_minute = 2",
+        edit=lambda text: text.replace("ratings_per_minute = 100000\n", ""),
+    )
 
 
 def test_issuing_too_fast_from_one_address_is_429(strict: Server) -> None:
@@ -107,18 +102,12 @@ def test_rating_too_fast_is_429(strict: Server) -> None:
     assert codes[:2] == [409, 409] and 429 in codes[2:]
 
 
-def test_behind_a_trusted_proxy_each_resident_has_their_own_limit(tmp_path: Path) -> None:
-    with database("sqlite", tmp_path) as url:
-        port = free_port()
-        config = write_config(tmp_path, url, port=port, extra_server="proxy_hops = 1", limits="tickets_per_minute = 2")
-        server = Server(config, port, url).start()
-        try:
+def test_behind_a_trusted_proxy_each_resident_has_their_own_limit(start_server: Callable[..., Server]) -> None:
+    server = start_server(extra_server="proxy_hops = 1", limits="tickets_per_minute = 2")
 
-            def issue(addr: str) -> int:
-                r = server.post("/api/v1/halls/town/tickets", {"service": "id-card"}, headers={"X-Forwarded-For": addr})
-                return r.status_code
+    def issue(addr: str) -> int:
+        r = server.post("/api/v1/halls/town/tickets", {"service": "id-card"}, headers={"X-Forwarded-For": addr})
+        return r.status_code
 
-            assert [issue("198.51.100.7") for _ in range(3)] == [201, 201, 429]
-            assert issue("198.51.100.8") == 201, "another resident behind the same proxy is not limited"
-        finally:
-            server.stop()
+    assert [issue("198.51.100.7") for _ in range(3)] == [201, 201, 429]
+    assert issue("198.51.100.8") == 201, "another resident behind the same proxy is not limited"

@@ -6,7 +6,8 @@ import random
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,32 +15,18 @@ import pytest
 import requests
 from support.checks import check_database
 from support.databases import database
-from support.env import REDIS_URL, ROOT
-from support.server import Server, free_port, write_config
+from support.env import ROOT
+from support.server import Server, random_channel, redis_queue
 from support.sockets import Listener
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    """Two server processes on one database (and one Redis message queue)."""
-    with database(request.param, tmp_path) as url:
-        ports = free_port(), free_port()
-        extra = f'message_queue = "{REDIS_URL}"'
-        servers = []
-        for port in ports:
-            folder = tmp_path / str(port)
-            folder.mkdir()
-            config = write_config(folder, url, port=port, extra_server=extra)
-            # One data folder for both: the same secret key, as two processes of one hall would have.
-            config.write_text(config.read_text().replace(f'data_dir = "{folder}"', f'data_dir = "{tmp_path}"'))
-            servers.append(Server(config, port, url))
-        for s in servers:
-            s.start()
-        try:
-            yield servers[0], servers[1]
-        finally:
-            for s in servers:
-                s.stop()
+def pair(request: pytest.FixtureRequest, start_server: Callable[..., Server], tmp_path: Path) -> tuple[Server, Server]:
+    """Two server processes on one database, one data folder (one secret key) and one Redis channel of their own."""
+    queue = redis_queue(random_channel())
+    first = start_server(request.param, extra_server=queue, data_dir=tmp_path)
+    second = start_server(request.param, extra_server=queue, database_url=first.database, data_dir=tmp_path)
+    return first, second
 
 
 def test_two_processes_never_call_a_ticket_twice_nor_lose_one(pair: tuple[Server, Server]) -> None:
@@ -80,18 +67,26 @@ def test_two_processes_never_call_a_ticket_twice_nor_lose_one(pair: tuple[Server
     assert statuses == {"done": len(issued)}
 
 
-def test_a_call_on_one_process_reaches_a_display_on_the_other(pair: tuple[Server, Server]) -> None:
+def test_a_call_reaches_displays_on_every_process_of_its_channel_and_no_other(
+    pair: tuple[Server, Server], start_server: Callable[..., Server], listen: Callable[..., Listener]
+) -> None:
     a, b = pair
-    display = Listener(a.url, "/display", "hall=town")
-    try:
-        display.wait_for("snapshot")
-        t = b.issue("id-card")
-        b.act("w1", "open")
-        b.act("w1", "call-next")
-        assert display.wait_for("call", lambda c: c["ticket"] == t["id"])["counter_number"] == 1
-        assert display.wait_for("waiting", lambda w: w["id-card"] == 0) is not None
-    finally:
-        display.close()
+    # Another hall system on the same Redis, with a hall of the same id: only its channel sets it apart.
+    stranger = start_server("sqlite", extra_server=redis_queue(random_channel()))
+    display = listen(a.url, "/display", "hall=town")
+    other = listen(stranger.url, "/display", "hall=town")
+    display.wait_for("snapshot")
+    other.wait_for("snapshot")
+    t = b.issue("id-card")
+    b.act("w1", "open")
+    b.act("w1", "call-next")
+    assert display.wait_for("call", lambda c: c["ticket"] == t["id"])["counter_number"] == 1
+    assert display.wait_for("waiting", lambda w: w["id-card"] == 0) is not None
+    # Redis hands a subscriber its messages in publishing order: had the stranger heard the pair's
+    # channel, the call would have reached its display before its own, later, waiting count.
+    stranger.issue("water")
+    other.wait_for("waiting", lambda w: w["water"] == 1)
+    assert other.events["call"] == [], "a call crossed to another channel"
 
 
 def test_many_concurrent_requests_to_one_eventlet_server(hall: Server) -> None:
@@ -175,7 +170,11 @@ def test_hundreds_of_greenlets_share_one_process_safely(kind: str, tmp_path: Pat
         assert sum(statuses.values()) == 300
 
 
-def test_kill_9_in_the_middle_of_traffic_loses_nothing_committed(hall: Server) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_kill_9_in_the_middle_of_traffic_loses_nothing_committed(
+    kind: str, start_server: Callable[..., Server]
+) -> None:
+    hall = start_server(kind)  # its own: a killed server is never handed to another test
     admin = hall.admin_token()
     hall.post("/api/v1/counters/w1/open", token=admin)
     hall.post("/api/v1/counters/w3/open", token=admin)
@@ -197,12 +196,16 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing_committed(hall: Server) -
     threads = [threading.Thread(target=traffic, args=(c,)) for c in ("w1", "w3", "w1", "w3")]
     for t in threads:
         t.start()
-    while len(issued) < 40:
-        threading.Event().wait(0.05)
-    hall.stop(kill=True)  # SIGKILL, mid-transaction for all we know
-    stop.set()
-    for t in threads:
-        t.join()
+    deadline = time.monotonic() + 120
+    try:
+        while len(issued) < 40:
+            assert time.monotonic() < deadline and any(t.is_alive() for t in threads), f"traffic stalled: {issued}"
+            time.sleep(0.05)
+        hall.stop(kill=True)  # SIGKILL, mid-transaction for all we know
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
     check_database(hall.database)
     hall.start()
     check_database(hall.database)

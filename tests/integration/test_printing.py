@@ -3,30 +3,28 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.server import Server, free_port, write_config
+from support.server import Server
 
 from printers.decode import decode, ticket_fields
 from printers.virtual import VirtualPrinter
 
 
 @pytest.fixture
-def printing_hall(tmp_path: Path) -> Iterator[tuple[Server, VirtualPrinter]]:
+def printing_hall(tmp_path: Path, start_server: Callable[..., Server]) -> Iterator[tuple[Server, VirtualPrinter]]:
     """A server whose kiosk prints to a network printer (a virtual one in this test, on 127.0.0.1)."""
     printer = VirtualPrinter(tmp_path / "paper")
     printer.start()
-    port = free_port()
-    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'h.db'}", port=port, extra_server="printer_poll_s = 1")
-    network = f'printer = {{ kind = "network", host = "127.0.0.1", port = {printer.port} }}'
-    config.write_text(config.read_text(encoding="utf-8").replace('printer = { kind = "none" }', network), "utf-8")
-    server = Server(config, port, "").start()
     try:
+        network = f'printer = {{ kind = "network", host = "127.0.0.1", port = {printer.port} }}'
+        server = start_server(
+            extra_server="printer_poll_s = 1", edit=lambda text: text.replace('printer = { kind = "none" }', network)
+        )
         yield server, printer
     finally:
-        server.stop()
         printer.stop()
 
 

@@ -1,11 +1,25 @@
-"""A real hallq server process on 127.0.0.1, driven the way an outside client would."""
+"""A real hallq server process on 127.0.0.1, driven the way an outside client would.
+
+Built to hold on a busy machine (another copy of the suite, other helpers' runs, two cores):
+- readiness is awaited with a deadline, and any request error before it (a refused connection, a slow
+  answer, a reset) is simply retried;
+- the port comes from the kernel and is re-picked if another process took it first; a server is only
+  "up" once the listening socket on its port belongs to its own process (never a stranger's on a reused
+  port);
+- a start that fails kills what it started; every server ever started is also killed at the end of the
+  session (`stop_all`), and the Linux kernel kills a server whose test run died (PR_SET_PDEATHSIG).
+"""
 
 from __future__ import annotations
 
+import ctypes
 import os
+import secrets
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +30,11 @@ from typing import Any
 import requests
 
 from support.databases import database
-from support.env import ROOT
+from support.env import REDIS_URL, ROOT
 
 HALL_TOML = ROOT / "tests" / "data" / "test_hall.toml"
+START_TIMEOUT = 90.0  # generous: two suites at once on two cores start servers slowly
+_PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
@@ -54,9 +70,23 @@ def write_config(
     return path
 
 
-def hallq(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the `hallq` command as a user would."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
+def random_channel() -> str:
+    """A Redis pub/sub channel of this test alone: Redis is shared by every run on the machine."""
+    return "hallq-test-" + secrets.token_hex(8)
+
+
+def redis_queue(channel: str) -> str:
+    """[server] lines for Redis as the message queue, on `channel`."""
+    return f'message_queue = "{REDIS_URL}"\nmessage_channel = "{channel}"'
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without HALLQ_* overrides: a server reads only its config file."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
+
+
+def hallq(*args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the `hallq` command as a user would (subprocess.run kills it on timeout)."""
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
         input=stdin,
@@ -64,11 +94,68 @@ def hallq(*args: str, stdin: str | None = None, timeout: float = 60) -> subproce
         text=True,
         timeout=timeout,
         cwd=ROOT,
-        env=env,
+        env=clean_env(),
     )
 
 
-@dataclass
+try:
+    _prctl: Any = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel sends SIGKILL when the test run (the parent) dies."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _child_setup() -> Any:
+    # The signal comes when the thread that forked ends, so only a start from the main thread asks for it;
+    # elsewhere (and off Linux) the session's stop_all is the last resort.
+    return _die_with_parent if _prctl is not None and threading.current_thread() is threading.main_thread() else None
+
+
+def listening_pid_owns(pid: int, port: int) -> bool:
+    """Whether the socket listening on 127.0.0.1:`port` belongs to process `pid` (Linux /proc; True elsewhere)."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return True
+    inodes = set()
+    for table in tables:
+        try:
+            lines = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{parts[9]}]")
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+_RUNNING: set[Server] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_all() -> None:
+    """Kill every server still running (the session's last resort; fixtures stop their own)."""
+    with _RUNNING_LOCK:
+        left = list(_RUNNING)
+    for server in left:
+        server.stop(kill=True)
+
+
+@dataclass(eq=False)
 class Server:
     config: Path
     port: int
@@ -81,45 +168,100 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> Server:
-        self._log = open(self.config.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
+    @property
+    def log_path(self) -> Path:
+        return self.config.parent / "server.log"
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout: float = START_TIMEOUT) -> Server:
+        """Start the process and wait until it answers health; on any failure nothing is left running."""
+        assert not self.alive, "this server is already running"
+        deadline = time.monotonic() + timeout
+        for attempt in range(5):
+            if attempt:
+                self._move_to(free_port())  # another process took the port: take another
+            try:
+                if self._start_once(deadline):
+                    return self
+            except BaseException:
+                self.stop(kill=True)
+                raise
+            self.stop(kill=True)
+        raise RuntimeError(f"server never got a free port: {self.log()[-2000:]}")
+
+    def _start_once(self, deadline: float) -> bool:
+        """True when up; False when the port was taken (retry); raises on any other failure."""
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed by stop()
+        self._log.write(f"--- starting on port {self.port}\n".encode())
+        self._log.flush()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--config", str(self.config)],
             cwd=ROOT,
+            stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=clean_env(),
+            preexec_fn=_child_setup(),
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        with _RUNNING_LOCK:
+            _RUNNING.add(self)
+        while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()[-2000:]}")
+                if "Address already in use" in self.log():
+                    return False
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()[-3000:]}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError(f"server did not answer health within the deadline: {self.log()[-3000:]}")
             try:
-                if requests.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server did not answer within {timeout}s: {self.log()[-2000:]}")
+                r = requests.get(self.url + "/api/v1/health", timeout=min(10.0, max(left, 0.5)))
+                if r.status_code == 200 and listening_pid_owns(self.proc.pid, self.port):
+                    return True
+            except requests.RequestException:
+                pass  # not listening yet, or too busy to answer in time: ask again until the deadline
+            time.sleep(0.05)
+
+    def _move_to(self, port: int) -> None:
+        text = self.config.read_text(encoding="utf-8")
+        text = text.replace(f"127.0.0.1:{self.port}", f"127.0.0.1:{port}").replace(
+            f"\nport = {self.port}\n", f"\nport = {port}\n"
+        )
+        self.config.write_text(text, encoding="utf-8")
+        self.port = port
 
     def stop(self, kill: bool = False) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            if kill:
-                self.proc.kill()
-            else:
-                self.proc.terminate()
+        """Stop the process (SIGTERM, or SIGKILL with `kill`) and wait for it; safe to call again."""
+        proc = self.proc
+        if proc is not None:
+            if proc.poll() is None:
+                if kill:
+                    proc.kill()
+                else:
+                    proc.terminate()
             try:
-                self.proc.wait(timeout=10)
+                proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                proc.kill()
+                proc.wait()
+        with _RUNNING_LOCK:
+            _RUNNING.discard(self)
         if self._log is not None:
             self._log.close()
             self._log = None
 
+    def restart(self) -> Server:
+        """Start again on the same config and data after stop() (e.g. after kill -9)."""
+        self.stop()
+        return self.start()
+
     def log(self) -> str:
-        return (self.config.parent / f"server-{self.port}.log").read_text(errors="replace")
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
 
     def token(self, *args: str) -> str:
         """A token made by `hallq token create ARGS` (cached per server)."""
@@ -137,13 +279,14 @@ class Server:
         return self.token("--role", "admin")
 
     def get(self, path: str, token: str | None = None, **kw: Any) -> requests.Response:
-        return requests.get(self.url + path, headers=_auth(token), timeout=10, **kw)
+        headers = {**_auth(token), **kw.pop("headers", {})}
+        return requests.get(self.url + path, headers=headers, timeout=30, **kw)
 
     def post(self, path: str, body: Any = None, token: str | None = None, **kw: Any) -> requests.Response:
         if body is not None:
             kw["json"] = body
         headers = {**_auth(token), **kw.pop("headers", {})}
-        return requests.post(self.url + path, headers=headers, timeout=10, **kw)
+        return requests.post(self.url + path, headers=headers, timeout=30, **kw)
 
     def act(self, counter: str, action: str, body: Any = None, token: str | None = None) -> requests.Response:
         """A counter action with that counter's own token."""

@@ -154,6 +154,7 @@ def test_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert hall.counters[0].name == "1号窗口"
     assert config.settings == Settings(data_dir=tmp_path / "data")
     assert config.settings.database == f"sqlite:///{tmp_path}/data/hallq.db"
+    assert config.settings.message_channel == "hallq"
     assert config.settings.limits == Limits(30, 10, 65536)
     assert (config.settings.callback_days, config.settings.fix_days) == (1, 15)
 
@@ -175,6 +176,7 @@ def test_server_settings_are_read_and_normalised(tmp_path: Path) -> None:
 database = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 public_url = "https://hall.example:5000/"
 message_queue = "redis://127.0.0.1:6379/0"
+message_channel = "hallq-town.2"
 async_mode = "threading"
 host = "0.0.0.0"
 port = 8080
@@ -192,6 +194,7 @@ fix_days = 5
     assert settings.database.startswith("postgresql+psycopg2://")
     assert settings.public_url == "https://hall.example:5000"
     assert settings.message_queue == "redis://127.0.0.1:6379/0"
+    assert settings.message_channel == "hallq-town.2"
     assert (settings.async_mode, settings.host, settings.port, settings.log_level) == (
         "threading",
         "0.0.0.0",
@@ -574,6 +577,16 @@ BAD = [
         '[server]\nmessage_queue = "127.0.0.1:6379"\n' + BASE,
         "server.message_queue: ",
         id="message_queue_without_scheme",
+    ),
+    pytest.param(
+        '[server]\nmessage_channel = ""\n' + BASE,
+        "server.message_channel: must not be empty",
+        id="empty_message_channel",
+    ),
+    pytest.param(
+        '[server]\nmessage_channel = "hall q"\n' + BASE,
+        'server.message_channel: "hall q" is not a channel name',
+        id="message_channel_with_a_space",
     ),
     pytest.param(
         "[ratings]\ncallback_days = 20\n" + BASE,

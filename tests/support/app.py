@@ -1,0 +1,268 @@
+"""The real app in the test's own process: create_app on the test hall's config, Flask's and Socket.IO's test clients.
+
+For the contract (status codes, bodies, auth, counters, tickets, reports, Socket.IO messages) a real process
+proves nothing more than the app itself, and answers in a millisecond instead of a round trip through a busy
+server. `AppHall` speaks like support.server.Server (get, post, act, issue, tokens), so a test reads the same
+on either tier; what needs a real process (eventlet, races, kill -9, two processes, the CLI, printers) keeps
+using Server.
+
+Differences a test may see: answers are `Reply` objects (requests-like: status_code, headers, text, content,
+ok, json()); tokens are made in-process (test_cli covers the `hallq token` command); Socket.IO events arrive
+synchronously, so `SocketClient.wait_for` finds them as soon as the request that caused them has returned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_socketio import SocketIO
+
+from support.server import HALL_TOML, write_config
+
+APP_PORT = 5999  # only written into public_url (the base of track URLs); nothing listens there
+
+
+class Reply:
+    """A test-client answer with the parts of requests.Response the tests use."""
+
+    def __init__(self, response: Any) -> None:
+        self.raw = response
+        self.status_code: int = response.status_code
+        self.headers = response.headers
+        self.content: bytes = response.get_data()
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code < 400
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    def __repr__(self) -> str:
+        return f"<Reply {self.status_code} {self.content[:200]!r}>"
+
+
+class Browser:
+    """One visitor with their own cookies (a requests.Session on the real tier)."""
+
+    def __init__(self, hall: AppHall) -> None:
+        self.hall = hall
+        self.client: FlaskClient = hall.app.test_client()
+
+    def request(self, method: str, path: str, **kw: Any) -> Reply:
+        follow = kw.pop("allow_redirects", False)
+        kw.pop("timeout", None)
+        if "params" in kw:
+            kw["query_string"] = kw.pop("params")
+        return Reply(self.client.open(self.hall.path(path), method=method.upper(), follow_redirects=follow, **kw))
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Reply:
+        return self.request("POST", path, **kw)
+
+    def cookie(self, name: str) -> str | None:
+        found = self.client.get_cookie(name)
+        return found.value if found is not None else None
+
+
+class SocketClient:
+    """A Socket.IO test client on one namespace that keeps every event it gets, in order (like sockets.Listener)."""
+
+    def __init__(
+        self, hall: AppHall, namespace: str, query: str = "", auth: Any = None, browser: Browser | None = None
+    ) -> None:
+        self.namespace = namespace
+        self.events: dict[str, list[Any]] = defaultdict(list)
+        self.client = hall.socketio.test_client(
+            hall.app,
+            namespace=namespace,
+            query_string=query or None,
+            auth=auth,
+            flask_test_client=browser.client if browser else None,
+        )
+        hall.sockets.append(self)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.client.is_connected(self.namespace))
+
+    def _drain(self) -> None:
+        if not self.client.is_connected(self.namespace):
+            return
+        for item in self.client.get_received(self.namespace):
+            args = item["args"]
+            self.events[item["name"]].append(args[0] if len(args) == 1 else (args or None))
+
+    def wait_for(self, event: str, predicate: Any = None, timeout: float = 5) -> Any:
+        """The first `event` payload (after any already seen) matching `predicate`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._drain()
+            for item in self.events[event]:
+                if predicate is None or predicate(item):
+                    return item
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no {event!r} on {self.namespace} within {timeout}s: {dict(self.events)}")
+            time.sleep(0.01)
+
+    def received(self, event: str) -> list[Any]:
+        """Every `event` payload so far."""
+        self._drain()
+        return list(self.events[event])
+
+    def clear(self) -> None:
+        self._drain()
+        self.events.clear()
+
+    def emit(self, event: str, *args: Any) -> Any:
+        """Send an event; returns the server's acknowledgement."""
+        return self.client.emit(event, *args, namespace=self.namespace, callback=True)
+
+    def close(self) -> None:
+        if self.client.is_connected(self.namespace):
+            self.client.disconnect(self.namespace)
+
+
+@dataclasses.dataclass(eq=False)
+class AppHall:
+    """The app on its own data folder and database; see the module docstring."""
+
+    config: Path
+    database: str
+    app: Flask
+    socketio: SocketIO
+    tokens: dict[str, str] = dataclasses.field(default_factory=dict)
+    sockets: list[SocketClient] = dataclasses.field(default_factory=list)
+
+    url = f"http://127.0.0.1:{APP_PORT}"
+
+    @classmethod
+    def create(
+        cls,
+        folder: Path,
+        database: str,
+        *,
+        extra_server: str = "",
+        limits: str | None = None,
+        hall_toml: Path = HALL_TOML,
+        clock: Any = None,
+    ) -> AppHall:
+        """Build the app (migrating the database) from a config file written like a real server's."""
+        from server.app import create_app
+        from server.config import load_config
+
+        path = write_config(folder, database, port=APP_PORT, extra_server=extra_server, hall_toml=hall_toml,
+                            limits=limits)  # fmt: skip
+        config = load_config(path)
+        # The file decides everything but what this process must be: threaded, on exactly this database.
+        settings = dataclasses.replace(config.settings, async_mode="threading", database=database, message_queue=None)
+        app, socketio = create_app(dataclasses.replace(config, settings=settings), clock)
+        app.testing = True
+        return cls(path, database, app, socketio)
+
+    @property
+    def hallq(self) -> Any:
+        return self.app.extensions["hallq"]
+
+    @property
+    def ctx(self) -> Any:
+        return self.hallq.ctx
+
+    def close(self) -> None:
+        """Disconnect every socket and release the database; the app is not used again."""
+        self.close_sockets()
+        self.hallq.printing.stop()
+        self.ctx.db.dispose()
+
+    def close_sockets(self) -> None:
+        for s in self.sockets:
+            s.close()
+        self.sockets.clear()
+
+    # --- requests, as support.server.Server makes them
+
+    def path(self, path: str) -> str:
+        """A path (or a full URL on this hall, such as a track_url) as the test client takes it."""
+        if path.startswith(("http://", "https://")):
+            parts = urlsplit(path)
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+        return path
+
+    def browser(self) -> Browser:
+        return Browser(self)
+
+    def get(self, path: str, token: str | None = None, **kw: Any) -> Reply:
+        headers = {**_auth(token), **kw.pop("headers", {})}
+        return Browser(self).get(path, headers=headers, **kw)
+
+    def post(self, path: str, body: Any = None, token: str | None = None, **kw: Any) -> Reply:
+        if body is not None:
+            kw["json"] = body
+        headers = {**_auth(token), **kw.pop("headers", {})}
+        return Browser(self).post(path, headers=headers, **kw)
+
+    def send(self, method: str, target: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+        """One request with exactly these bytes as the body (no JSON encoding)."""
+        return Browser(self).request(method, target, data=body, headers=headers or {})
+
+    def act(self, counter: str, action: str, body: Any = None, token: str | None = None) -> Reply:
+        """A counter action with that counter's own token."""
+        return self.post(f"/api/v1/counters/{counter}/{action}", body, token or self.counter_token(counter))
+
+    def issue(self, service: str, priority: bool = False, hall: str = "town") -> dict[str, Any]:
+        r = self.post(f"/api/v1/halls/{hall}/tickets", {"service": service, "priority": priority})
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def listen(self, namespace: str, query: str = "", auth: Any = None, browser: Browser | None = None) -> SocketClient:
+        """A Socket.IO client on `namespace`; it is disconnected when the test ends."""
+        return SocketClient(self, namespace, query, auth, browser)
+
+    def refused(self, namespace: str, query: str = "", auth: Any = None) -> bool:
+        """Whether the server refuses this Socket.IO connection."""
+        client = SocketClient(self, namespace, query, auth)
+        refused = not client.connected
+        client.close()
+        return refused
+
+    # --- credentials, made in-process
+
+    def counter_token(self, counter: str) -> str:
+        return self._token("counter", counter=counter)
+
+    def admin_token(self) -> str:
+        return self._token("admin")
+
+    def token(self, role: str, hall: str | None = None) -> str:
+        return self._token(role, hall=hall)
+
+    def _token(self, role: str, counter: str | None = None, hall: str | None = None) -> str:
+        from server.auth import create_token
+
+        key = f"{role} {counter} {hall}"
+        if key not in self.tokens:
+            self.tokens[key] = create_token(self.ctx, role, counter=counter, hall=hall)
+        return self.tokens[key]
+
+    def add_user(self, username: str, role: str, password: str = "correct-horse", hall: str | None = None) -> None:
+        from server.auth import add_user
+
+        add_user(self.ctx, username, password, role, hall, self.ctx.clock.now())
+
+
+def _auth(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}

@@ -1,0 +1,203 @@
+"""The fixtures every test folder shares (loaded by tests/conftest.py as a plugin).
+
+Two tiers, each on SQLite and PostgreSQL:
+
+- in-process (fast; for the contract): `app_hall` is the app built by create_app from the test hall's config,
+  driven through Flask's test client and Socket.IO's (support.app.AppHall); `make_app_hall(kind, ...)` builds
+  one with its own config (limits, proxy_hops, ...) on a fresh data folder and database.
+- real processes (for eventlet, races, kill -9, two processes, the CLI, printers, browsers): `hall` is a real
+  `hallq serve` (support.server.Server); `start_server(kind, ...)` starts one of its own config.
+
+`app_hall` and `hall` are session-wide servers reset to an empty day before each test; a test must not leave
+them broken (stop, kill): one that did gets a fresh server for the next test, never the killed one.
+Everything a fixture started is stopped when its test (or the session) ends, whatever happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.app import AppHall
+from support.databases import database, reset
+from support.server import HALL_TOML, Server, free_port, stop_all, write_config
+from support.sockets import Listener
+
+KINDS = ["sqlite", "postgres"]
+
+
+class _Pool:
+    """One session-wide server of each kind, made on first use and replaced if a test broke it."""
+
+    def __init__(self, factory: pytest.TempPathFactory, make: Callable[[Path, str], Any]) -> None:
+        self.factory = factory
+        self.make = make
+        self.stack = ExitStack()
+        self.items: dict[str, Any] = {}
+
+    def get(self, kind: str) -> Any:
+        item = self.items.get(kind)
+        if item is None or not self._usable(item):
+            folder = self.factory.mktemp(f"hall-{kind}")
+            url = self.stack.enter_context(database(kind, folder))
+            item = self.stack.enter_context(_closing(self.make(folder, url)))
+            self.items[kind] = item
+        return item
+
+    @staticmethod
+    def _usable(item: Any) -> bool:
+        return not isinstance(item, Server) or item.alive
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+class _closing:
+    """Stop a Server or close an AppHall on exit."""
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
+
+    def __enter__(self) -> Any:
+        return self.item
+
+    def __exit__(self, *exc: object) -> None:
+        if isinstance(self.item, Server):
+            self.item.stop()
+        else:
+            self.item.close()
+
+
+def _start(folder: Path, url: str, **options: Any) -> Server:
+    port = free_port()
+    return Server(write_config(folder, url, port=port, **options), port, url).start()
+
+
+# --- real processes ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def live_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Pool]:
+    pool = _Pool(tmp_path_factory, _start)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture(params=KINDS)
+def hall(request: pytest.FixtureRequest, live_servers: _Pool) -> Server:
+    """A real server (session-wide, one per kind) with an empty queue and every counter closed."""
+    server: Server = live_servers.get(request.param)
+    reset(server.database)
+    return server
+
+
+@pytest.fixture
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
+    """Start real servers of the test's own config; all are stopped (and their databases dropped) afterwards.
+
+    start_server(kind="sqlite", *, extra_server="", limits=None, hall_toml=HALL_TOML, edit=None,
+                 database_url=None, data_dir=None, start=True) -> Server
+
+    `edit(text) -> text` changes the config file before the start; `database_url` shares a database
+    (e.g. with another server); `data_dir` shares a data folder (its secret key); `start=False` only
+    prepares the Server.
+    """
+    stack = ExitStack()
+
+    def start(
+        kind: str = "sqlite",
+        *,
+        extra_server: str = "",
+        limits: str | None = None,
+        hall_toml: Path = HALL_TOML,
+        edit: Callable[[str], str] | None = None,
+        database_url: str | None = None,
+        data_dir: Path | None = None,
+        start: bool = True,
+    ) -> Server:
+        folder = tmp_path_factory.mktemp(f"server-{kind}")
+        url = database_url or stack.enter_context(database(kind, folder))
+        port = free_port()
+        config = write_config(folder, url, port=port, extra_server=extra_server, limits=limits, hall_toml=hall_toml)
+        text = config.read_text(encoding="utf-8")
+        if data_dir is not None:
+            text = text.replace(f'data_dir = "{folder}"', f'data_dir = "{data_dir}"')
+        if edit is not None:
+            text = edit(text)
+        config.write_text(text, encoding="utf-8")
+        server = stack.enter_context(_closing(Server(config, port, url)))
+        return server.start() if start else server
+
+    try:
+        yield start
+    finally:
+        stack.close()
+
+
+@pytest.fixture
+def listen() -> Iterator[Callable[..., Listener]]:
+    """Real Socket.IO clients: listen(base_url, namespace, query="", auth=None); all closed afterwards."""
+    made: list[Listener] = []
+
+    def connect(base_url: str, namespace: str, query: str = "", auth: Any = None) -> Listener:
+        listener = Listener(base_url, namespace, query, auth)
+        made.append(listener)
+        return listener
+
+    try:
+        yield connect
+    finally:
+        for listener in made:
+            listener.close()
+
+
+# --- in-process ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def app_halls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Pool]:
+    pool = _Pool(tmp_path_factory, AppHall.create)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture(params=KINDS)
+def app_hall(request: pytest.FixtureRequest, app_halls: _Pool) -> Iterator[AppHall]:
+    """The app in this process (session-wide, one per kind) with an empty queue and every counter closed."""
+    hall: AppHall = app_halls.get(request.param)
+    reset(hall.database)
+    try:
+        yield hall
+    finally:
+        hall.close_sockets()
+
+
+@pytest.fixture
+def make_app_hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., AppHall]]:
+    """Build apps of the test's own config, each on a fresh data folder and database; closed afterwards.
+
+    make_app_hall(kind="sqlite", *, extra_server="", limits=None, hall_toml=HALL_TOML, clock=None) -> AppHall
+    """
+    stack = ExitStack()
+
+    def make(kind: str = "sqlite", **options: Any) -> AppHall:
+        folder = tmp_path_factory.mktemp(f"app-{kind}")
+        url = stack.enter_context(database(kind, folder))
+        return stack.enter_context(_closing(AppHall.create(folder, url, **options)))  # type: ignore[no-any-return]
+
+    try:
+        yield make
+    finally:
+        stack.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    stop_all()  # a last resort: fixtures stop their own servers
