@@ -3,9 +3,6 @@ a backup restores the whole ledger; alerts reach the admin list."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import datetime, timedelta
@@ -13,36 +10,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import requests
 from sqlalchemy import create_engine, text
 from support.databases import database
-from support.env import ROOT
 from support.inproc import hall_app
 from support.server import Server, free_port, hallq, write_config
 
 ZONE = ZoneInfo("Asia/Shanghai")
-
-
-class PatientServer(Server):
-    """A server whose start-up waits out slow answers on a busy machine (two processes, jobs at start)."""
-
-    def start(self, timeout: float = 90) -> PatientServer:
-        self._log = open(self.config.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
-        cmd = [sys.executable, "-m", "server.cli", "serve", "--config", str(self.config)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()[-2000:]}")
-            try:
-                if requests.get(self.url + "/api/v1/health", timeout=5).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop(kill=True)
-        raise RuntimeError(f"server did not answer within {timeout}s: {self.log()[-2000:]}")
 
 
 def seed_yesterday(folder: Path, url: str) -> tuple[str, list[str]]:
@@ -77,7 +50,7 @@ def test_two_processes_run_each_job_exactly_once(kind: str, tmp_path: Path) -> N
                 folder = tmp_path / f"p{port}"
                 folder.mkdir()
                 jobs = "[jobs]\ntick_s = 1\nbackup_keep_days = 0\n"
-                servers.append(PatientServer(write_config(folder, url, port=port, extra_server=jobs), port, url))
+                servers.append(Server(write_config(folder, url, port=port, extra_server=jobs), port, url))
                 servers[-1].start()
             deadline = time.monotonic() + 90
             closed: list[tuple] = []
@@ -173,7 +146,7 @@ def test_alerts_reach_the_admin_namespace_live(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'hallq.db'}"
     port = free_port()
     config = write_config(tmp_path, url, port=port, extra_server="[jobs]\ntick_s = 1\nbackup_keep_days = 0\n")
-    server = PatientServer(config, port, url)
+    server = Server(config, port, url)
     try:
         server.start()
         admin = Listener(server.url, "/admin", "hall=town", auth={"token": server.admin_token()})
