@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -14,6 +15,8 @@ from .body import Field, json_object, parse
 from .guard import hq, require_manager
 
 FORMATS = ("json", "csv", "xlsx")
+TICKET_ID = re.compile(r"[0-9a-f]{16,32}")
+NUMBER = re.compile(r"[A-Za-z]{1,2}[0-9]{1,6}")
 
 
 def _manager(hall: str) -> Any:
@@ -117,9 +120,13 @@ def ticket_history(hall: str) -> Any:
     """A ticket's full event history, by `ticket` id or by `number` (and `date`, default today)."""
     _manager(hall)
     ticket_id, number = request.args.get("ticket"), request.args.get("number")
-    if not (ticket_id or number) or len(ticket_id or number or "") > 40:
+    if ticket_id is not None and not TICKET_ID.fullmatch(ticket_id):
+        raise invalid("'ticket' must be a ticket id (16 to 32 hex digits)", "invalid_query")
+    if number is not None and not NUMBER.fullmatch(number):
+        raise invalid("'number' must be a ticket number such as A001", "invalid_query")
+    if not (ticket_id or number):
         raise invalid("give 'ticket' (an id) or 'number' (and optionally 'date')", "invalid_query")
-    day = periods.parse_day(request.args["date"], "date") if request.args.get("date") else None
+    day = periods.parse_day(request.args["date"], "date") if "date" in request.args else None
     return jsonify(history.ticket_history(hq().ctx, hall, ticket_id, number, day))
 
 
