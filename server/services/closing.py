@@ -68,8 +68,8 @@ def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> 
             )
         stored = s.get(PeriodReportRow, (hall.id, "daily", day.isoformat()))
     if stored is not None and not rows:
-        return Closed(day.isoformat(), 0, stored.body), []
-    summary = reports.daily(ctx, hall.id, day)
+        return Closed(day.isoformat(), 0, _public(stored.body)), []
+    summary = reports.summary(ctx, hall.id, day)
     with ctx.db.write() as s:
         store_report(s, hall.id, "daily", day.isoformat(), summary, now)
         ledger.append(s, hall.id, "day_closed", now, clerk=who, day=day.isoformat(), closed_out=len(rows))
@@ -77,7 +77,12 @@ def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> 
     if rows:
         events.append(QueueChanged(hall.id, frozenset(r.service_id for r in rows)))
     events += [CounterChanged(hall.id, c) for c in sorted(released)]
-    return Closed(day.isoformat(), len(rows), summary), events
+    return Closed(day.isoformat(), len(rows), _public(summary)), events
+
+
+def _public(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary without its rollup totals (kept in the database, not shown)."""
+    return {k: v for k, v in summary.items() if k != "totals"}
 
 
 def _release_counters(s: Session, hall_id: str, ticket_ids: set[str]) -> set[str]:

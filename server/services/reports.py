@@ -15,13 +15,13 @@ from sqlalchemy import DateTime, String, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from server.engine import figures
-from server.engine.figures import Move, TicketFacts
-from server.engine.model import Hall, ServiceKind
+from server.engine.figures import Move
+from server.engine.model import Hall
 from server.store.models import ComplaintRow, LedgerRow, PeriodReportRow, RatingRow, TicketRow
 
-from . import coverage, scores
+from . import coverage, rollup, scores
 from .context import Context
-from .periods import day_bounds, deadline_of, each_day, parse_day, parse_month, parse_range, week_of
+from .periods import day_bounds, each_day, parse_day, parse_month, parse_range, week_of
 
 __all__ = ["daily", "monthly", "parse_day", "parse_month", "parse_range", "period", "weekly"]
 COMPLAINT_CLOSED = ("complaint_resolved", "complaint_dismissed", "complaint_closed")
@@ -32,9 +32,9 @@ COMPLAINT_CLOSED = ("complaint_resolved", "complaint_dismissed", "complaint_clos
 
 def daily(ctx: Context, hall_id: str, day: date) -> dict[str, Any]:
     """The day's summary (PROTOCOL.md's fields, and the additions in docs/api.md)."""
-    hall = ctx.hall(hall_id)
-    body = period(ctx, hall, day, day)
-    return {"date": day.isoformat(), **body}
+    body = summary(ctx, hall_id, day)
+    body.pop("totals", None)
+    return body
 
 
 def weekly(ctx: Context, hall_id: str, day: date) -> dict[str, Any]:
@@ -48,10 +48,11 @@ def weekly(ctx: Context, hall_id: str, day: date) -> dict[str, Any]:
 def monthly(ctx: Context, hall_id: str, first: date, last: date, rules: figures.ScoreRules) -> dict[str, Any]:
     """每月一上报: the month's figures and each window's score, every deduction tracing to ledger lines."""
     hall = ctx.hall(hall_id)
-    body, tickets = _period(ctx, hall, first, last, with_days=True)
+    body, totals = _period(ctx, hall, first, last, with_days=True)
+    body.pop("totals", None)
     start, end = day_bounds(hall, first, last)
     with ctx.db.read() as s:
-        lapses = list(scores.lapses(s, hall, start, end, tickets, body["uncovered"]))
+        lapses = list(scores.lapses(s, hall, start, end, totals.get("late", []), body["uncovered"]))
     served = {row["counter"]: row["served"] for row in body["by_counter"]}
     windows = figures.window_scores([c.id for c in hall.counters], served, lapses, rules)
     return {"month": first.isoformat()[:7], **body, "windows": windows}
@@ -59,58 +60,124 @@ def monthly(ctx: Context, hall_id: str, first: date, last: date, rules: figures.
 
 def period(ctx: Context, hall: Hall, first: date, last: date, with_days: bool = False) -> dict[str, Any]:
     """Figures over hall-local days first..last, inclusive."""
-    return _period(ctx, hall, first, last, with_days)[0]
+    body, _ = _period(ctx, hall, first, last, with_days)
+    body.pop("totals", None)
+    return body
 
 
-def _period(ctx: Context, hall: Hall, first: date, last: date, with_days: bool) -> tuple[dict[str, Any], list[Any]]:
+def summary(ctx: Context, hall_id: str, day: date) -> dict[str, Any]:
+    """The day's report with its totals (the rollup kept in the stored daily summary)."""
+    body, _ = _period(ctx, ctx.hall(hall_id), day, day, with_days=False)
+    return {"date": day.isoformat(), **body}
+
+
+def _period(
+    ctx: Context, hall: Hall, first: date, last: date, with_days: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The figures, and the merged totals they came from."""
     start, end = day_bounds(hall, first, last)
     now = ctx.clock.now()
+    days = list(each_day(first, last))
     with ctx.db.read() as s:
-        tickets = _tickets(s, hall, first, last)
-        moves = _moves(s, hall, start, end)
+        stored = _stored_days(s, hall, first, last)
+        per_day = {
+            d: b["totals"] for d, b in stored.items() if (b.get("totals") or {}).get("version") == rollup.VERSION
+        }
+        todo = [d for d in days if d.isoformat() not in per_day]
+        if todo:
+            per_day.update(_compute_days(s, hall, todo, len(todo) == len(days)))
         ratings = _ratings(s, hall, first, last)
         complaints = _complaints(s, hall, start, end, now)
         cover = coverage.cover(s, hall, start, min(end, now))
-        repeat = _repeat_visits(s, hall, start, end)
-        stored = _stored_days(s, hall, first, last)
         uncovered = coverage.uncovered(s, hall, first, last, now, stored)
-        missing = _missing_items(s, hall, first, last)
-    called = [t for t in tickets if t.called_at is not None]
-    waits = [t.wait_s for t in called]
-    served = [t for t in tickets if t.status == "done"]
-    levels = [level for level, _ in ratings]
+    totals = rollup.merge(per_day[d.isoformat()] for d in days)
+    levels = {str(level): sum(n for (lv, _), n in ratings.items() if lv == level) for level in range(1, 6)}
+    rated = sum(levels.values())
     body: dict[str, Any] = {
-        "issued": len(tickets),
-        "served": len(served),
-        "no_show": sum(1 for t in tickets if t.status == "no_show"),
-        "closed_out": sum(1 for t in tickets if t.status == "closed_out"),
-        "waiting": sum(1 for t in tickets if t.status == "waiting"),
-        "priority": sum(1 for t in tickets if t.priority),
-        "avg_wait_s": figures.mean(waits),
-        "p50_wait_s": figures.percentile(waits, 50),
-        "p90_wait_s": figures.percentile(waits, 90),
-        "max_wait_s": max(waits, default=0),
-        "avg_service_s": figures.mean([t.service_s for t in served]),
-        "by_service": _by_service(tickets, moves),
-        "by_counter": _by_counter(tickets, ratings),
-        "by_hour": _by_hour(hall, tickets),
-        "on_behalf": sum(1 for t in served if t.on_behalf_of),
-        "ratings": {str(level): levels.count(level) for level in range(1, 6)},
-        "satisfaction_rate": figures.share(sum(1 for v in levels if v >= 3), len(levels)),
+        **rollup.public(totals),
+        "by_counter": _by_counter(totals, ratings),
+        "ratings": levels,
+        "satisfaction_rate": figures.share(rated - levels["1"] - levels["2"], rated),
         "complaints": complaints,
-        "promised": _promised(hall, tickets),
-        "first_ask": _first_ask(tickets),
         "one_time_notice": {
-            "notices": sum(1 for t in tickets if t.outcome == "incomplete"),
-            "items": missing,
-            "repeat_visits": repeat,
+            "notices": totals.get("notices", 0),
+            "items": totals.get("items", 0),
+            "repeat_visits": totals.get("repeat_visits", 0),
         },
         "cover": cover,
         "uncovered": uncovered,
     }
+    if first == last:
+        body["totals"] = per_day[first.isoformat()]
     if with_days:
-        body["days"] = _days(tickets, first, last)
-    return body, tickets
+        body["days"] = [_day_line(d, per_day[d.isoformat()]) for d in days]
+    return body, totals
+
+
+def _compute_days(s: Session, hall: Hall, days: list[date], whole: bool) -> dict[str, dict[str, Any]]:
+    """Totals of days without a stored summary, from their tickets and the transfers made on them."""
+    tickets = _tickets(s, hall, days, whole)
+    by_day: dict[str, list[Any]] = defaultdict(list)
+    for t in tickets:
+        by_day[t.day].append(t)
+    moves: dict[str, list[Move]] = defaultdict(list)  # by the ticket's day, as its other figures are
+    lines = s.execute(
+        select(TicketRow.day, LedgerRow.detail)
+        .join(TicketRow, TicketRow.id == LedgerRow.ticket_id)
+        .where(LedgerRow.hall_id == hall.id, LedgerRow.kind == "transferred")
+        .where(TicketRow.day >= days[0].isoformat(), TicketRow.day <= days[-1].isoformat())
+        .order_by(LedgerRow.id)
+    )
+    for day, detail in lines:
+        d = detail or {}
+        if d.get("from_service"):
+            moves[day].append(Move(d["from_service"], d.get("to_service") or d["from_service"]))
+    items = _missing_items(s, hall, days[0], days[-1])
+    repeats = _repeat_visits(s, hall, days[0], days[-1])
+    out = {}
+    for d in days:
+        key = d.isoformat()
+        out[key] = rollup.day_totals(hall, by_day[key], moves[key], items[key])
+        out[key]["repeat_visits"] = repeats.get(key, 0)
+    return out
+
+
+def _day_line(day: date, totals: dict[str, Any]) -> dict[str, Any]:
+    waits = [int(w) for w in totals.get("waits", {})]
+    called = totals.get("called", 0)
+    return {
+        "date": day.isoformat(),
+        "issued": totals.get("issued", 0),
+        "served": totals.get("served", 0),
+        "no_show": totals.get("no_show", 0),
+        "avg_wait_s": round(totals.get("wait_sum", 0) / called) if called else 0,
+        "max_wait_s": max(waits, default=0),
+    }
+
+
+def _by_counter(totals: dict[str, Any], ratings: dict[tuple[int, str | None], int]) -> list[dict[str, Any]]:
+    rows = totals.get("by_counter", {})
+    rated: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # ratings, levels 3-5
+    for (level, counter), n in ratings.items():
+        if counter:
+            rated[counter][0] += n
+            rated[counter][1] += n if level >= 3 else 0
+    out = []
+    for cid in sorted(set(rows) | set(rated)):
+        row = rows.get(cid, {})
+        served = row.get("served", 0)
+        out.append(
+            {
+                "counter": cid,
+                "served": served,
+                "avg_service_s": round(row.get("service_sum", 0) / served) if served else 0,
+                "on_behalf": row.get("on_behalf", 0),
+                "no_show": row.get("no_show", 0),
+                "ratings": rated[cid][0],
+                "satisfaction_rate": figures.share(rated[cid][1], rated[cid][0]),
+            }
+        )
+    return out
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -124,8 +191,8 @@ TIMES = ("issued_at", "called_at", "finished_at")
 Ticket = namedtuple("Ticket", TICKET_FIELDS)  # type: ignore[misc]  # noqa: PYI024
 
 
-def _tickets(s: Session, hall: Hall, first: date, last: date) -> list[Any]:
-    """The period's tickets, only the columns the figures use.
+def _tickets(s: Session, hall: Hall, days: list[date], whole: bool) -> list[Any]:
+    """The tickets of some days (`whole`: every day from the first to the last), only the columns used.
 
     Times are read as their stored text on SQLite and parsed with `datetime.fromisoformat` (several times
     faster than the generic DateTime type for a month of tickets); PostgreSQL hands back datetimes.
@@ -137,18 +204,20 @@ def _tickets(s: Session, hall: Hall, first: date, last: date) -> list[Any]:
         else TicketRow.__table__.c[f]
         for f in TICKET_FIELDS
     ]
-    rows = s.execute(
-        select(*columns).where(
-            TicketRow.hall_id == hall.id, TicketRow.day >= first.isoformat(), TicketRow.day <= last.isoformat()
-        )
-    )
+    query = select(*columns).where(TicketRow.hall_id == hall.id)
+    if whole:
+        queries = [query.where(TicketRow.day >= days[0].isoformat(), TicketRow.day <= days[-1].isoformat())]
+    else:
+        names = [d.isoformat() for d in days]
+        queries = [query.where(TicketRow.day.in_(names[i : i + 500])) for i in range(0, len(names), 500)]
     where = [TICKET_FIELDS.index(f) for f in TIMES]
     out = []
-    for row in rows:
-        values = list(row)
-        for i in where:
-            values[i] = _instant(values[i])
-        out.append(Ticket(*values))
+    for q in queries:
+        for row in s.execute(q):
+            values = list(row)
+            for i in where:
+                values[i] = _instant(values[i])
+            out.append(Ticket(*values))
     return out
 
 
@@ -161,23 +230,15 @@ def _instant(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
-def _moves(s: Session, hall: Hall, start: datetime, end: datetime) -> list[Move]:
-    out = []
-    for line in coverage.read_lines(s, hall, ("transferred",), start, end):
-        d = line.detail or {}
-        source = d.get("from_service")
-        if source:
-            out.append(Move(source, d.get("to_service") or source))
-    return out
-
-
-def _ratings(s: Session, hall: Hall, first: date, last: date) -> list[tuple[int, str | None]]:
+def _ratings(s: Session, hall: Hall, first: date, last: date) -> dict[tuple[int, str | None], int]:
+    """Ratings of the period's tickets per (level, counter), counted live (a resident rates after closing)."""
     rows = s.execute(
-        select(RatingRow.level, RatingRow.counter_id)
+        select(RatingRow.level, RatingRow.counter_id, func.count())
         .join(TicketRow, TicketRow.id == RatingRow.ticket_id)
         .where(TicketRow.hall_id == hall.id, TicketRow.day >= first.isoformat(), TicketRow.day <= last.isoformat())
+        .group_by(RatingRow.level, RatingRow.counter_id)
     )
-    return [(int(level), counter) for level, counter in rows]
+    return {(int(level), counter): int(n) for level, counter, n in rows}
 
 
 def _complaints(s: Session, hall: Hall, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
@@ -211,37 +272,37 @@ def _complaints(s: Session, hall: Hall, start: datetime, end: datetime, now: dat
     }
 
 
-def _repeat_visits(s: Session, hall: Hall, start: datetime, end: datetime) -> int:
-    """Tickets issued as a return visit after a one-time notice: their `issued` line names the notice.
+def _repeat_visits(s: Session, hall: Hall, first: date, last: date) -> dict[str, int]:
+    """Tickets issued as a return visit after a one-time notice, per day: their `issued` line names the notice.
 
     Until the kiosk links a return visit to its notice, nothing carries that mark and this counts 0;
     the notices themselves (outcome `incomplete` with its `missing` list) are counted beside it.
     """
-    return int(
-        s.scalar(
-            select(func.count(LedgerRow.id)).where(
-                LedgerRow.hall_id == hall.id,
-                LedgerRow.kind == "issued",
-                LedgerRow.at >= start,
-                LedgerRow.at < end,
-                cast(LedgerRow.detail, String).like('%"notice"%'),
-            )
-        )
-        or 0
+    rows = s.execute(
+        select(TicketRow.day, func.count(LedgerRow.id))
+        .join(TicketRow, TicketRow.id == LedgerRow.ticket_id)
+        .where(LedgerRow.hall_id == hall.id, LedgerRow.kind == "issued")
+        .where(TicketRow.day >= first.isoformat(), TicketRow.day <= last.isoformat())
+        .where(cast(LedgerRow.detail, String).like('%"notice"%'))
+        .group_by(TicketRow.day)
     )
+    return {day: int(n) for day, n in rows}
 
 
-def _missing_items(s: Session, hall: Hall, first: date, last: date) -> int:
-    """Items listed on one-time notices (一次性告知); read only for the tickets that had one."""
-    rows = s.scalars(
-        select(TicketRow.missing).where(
+def _missing_items(s: Session, hall: Hall, first: date, last: date) -> dict[str, int]:
+    """Items listed on one-time notices (一次性告知) per day; read only for the tickets that had one."""
+    rows = s.execute(
+        select(TicketRow.day, TicketRow.missing).where(
             TicketRow.hall_id == hall.id,
             TicketRow.day >= first.isoformat(),
             TicketRow.day <= last.isoformat(),
             TicketRow.outcome == "incomplete",
         )
     )
-    return sum(len(m or []) for m in rows)
+    out: dict[str, int] = defaultdict(int)
+    for day, missing in rows:
+        out[day] += len(missing or [])
+    return out
 
 
 def _stored_days(s: Session, hall: Hall, first: date, last: date) -> dict[str, dict[str, Any]]:
@@ -257,132 +318,3 @@ def _stored_days(s: Session, hall: Hall, first: date, last: date) -> dict[str, d
 
 
 # -- the figures --------------------------------------------------------------------------------
-
-
-def _by_service(tickets: list[Any], moves: list[Move]) -> list[dict[str, Any]]:
-    facts = [TicketFacts(t.issued_service, t.service_id, t.status) for t in tickets]
-    rows = figures.by_service(facts, moves)
-    waits: dict[str, list[int]] = defaultdict(list)
-    for t in tickets:
-        if t.called_at is not None:
-            waits[t.service_id].append(t.wait_s)
-    for row in rows:
-        row["avg_wait_s"] = figures.mean(waits.get(str(row["service"]), []))
-    return rows
-
-
-def _by_counter(tickets: list[Any], ratings: list[tuple[int, str | None]]) -> list[dict[str, Any]]:
-    served: dict[str, list[Any]] = defaultdict(list)
-    no_show: dict[str, int] = defaultdict(int)
-    for t in tickets:
-        if t.status == "done" and t.served_by:
-            served[t.served_by].append(t)
-        elif t.status == "no_show" and t.served_by:
-            no_show[t.served_by] += 1
-    levels: dict[str, list[int]] = defaultdict(list)
-    for level, counter in ratings:
-        if counter:
-            levels[counter].append(level)
-    ids = sorted(set(served) | set(no_show) | set(levels))
-    return [
-        {
-            "counter": cid,
-            "served": len(served.get(cid, [])),
-            "avg_service_s": figures.mean([t.service_s for t in served.get(cid, [])]),
-            "on_behalf": sum(1 for t in served.get(cid, []) if t.on_behalf_of),
-            "no_show": no_show.get(cid, 0),
-            "ratings": len(levels.get(cid, [])),
-            "satisfaction_rate": figures.share(sum(1 for v in levels.get(cid, []) if v >= 3), len(levels.get(cid, []))),
-        }
-        for cid in ids
-    ]
-
-
-def _by_hour(hall: Hall, tickets: list[Any]) -> list[dict[str, Any]]:
-    """Per hall-local hour: issued (by issue time), served (by finish time) and waits (by call time)."""
-    issued: dict[int, int] = defaultdict(int)
-    served: dict[int, int] = defaultdict(int)
-    waits: dict[int, list[int]] = defaultdict(list)
-    hour = _local_hour(hall)
-    for t in tickets:
-        issued[hour(t.issued_at)] += 1
-        if t.status == "done" and t.finished_at is not None:
-            served[hour(t.finished_at)] += 1
-        if t.called_at is not None:
-            waits[hour(t.called_at)].append(t.wait_s)
-    hours = sorted(set(issued) | set(served) | set(waits))
-    return [
-        {
-            "hour": h,
-            "issued": issued.get(h, 0),
-            "served": served.get(h, 0),
-            "avg_wait_s": figures.mean(waits.get(h, [])),
-            "max_wait_s": max(waits.get(h, []), default=0),
-        }
-        for h in hours
-    ]
-
-
-def _local_hour(hall: Hall) -> Any:
-    """The hall-local hour of a UTC instant, remembered per quarter hour (every zone's offset is a whole
-    number of quarter hours, so all instants of one UTC quarter share a local hour)."""
-    known: dict[int, int] = {}
-
-    def hour(moment: datetime) -> int:
-        key = int(moment.timestamp()) // 900
-        if key not in known:
-            known[key] = hall.local(moment).hour
-        return known[key]
-
-    return hour
-
-
-def _days(tickets: list[Any], first: date, last: date) -> list[dict[str, Any]]:
-    per: dict[str, list[Any]] = defaultdict(list)
-    for t in tickets:
-        per[t.day].append(t)
-    out = []
-    for day in each_day(first, last):
-        ts = per.get(day.isoformat(), [])
-        waits = [t.wait_s for t in ts if t.called_at is not None]
-        out.append(
-            {
-                "date": day.isoformat(),
-                "issued": len(ts),
-                "served": sum(1 for t in ts if t.status == "done"),
-                "no_show": sum(1 for t in ts if t.status == "no_show"),
-                "avg_wait_s": figures.mean(waits),
-                "max_wait_s": max(waits, default=0),
-            }
-        )
-    return out
-
-
-def _promised(hall: Hall, tickets: list[Any]) -> dict[str, Any]:
-    """及时办结率 (HALL_RULES 6): promised matters received, and those completed within their time limit."""
-    limits = {s.id: s.time_limit_days for s in hall.services if s.kind is ServiceKind.PROMISED}
-    deadline = deadline_of(hall)
-    received = [t for t in tickets if t.service_id in limits and t.called_at is not None and t.status != "no_show"]
-    on_time = [
-        t
-        for t in received
-        if t.status == "done"
-        and t.outcome == "completed"
-        and t.finished_at is not None
-        and t.finished_at <= deadline(t.issued_at, limits[t.service_id])
-    ]
-    return {"received": len(received), "on_time": len(on_time), "rate": figures.share(len(on_time), len(received))}
-
-
-def _first_ask(tickets: list[Any]) -> dict[str, Any]:
-    """首问负责 (HALL_RULES 4): matters a first window received, accepted (served or handed on) and completed."""
-    received = [t for t in tickets if t.owner_counter is not None and t.status != "no_show"]
-    accepted = [t for t in received if t.status != "closed_out"]
-    completed = [t for t in received if t.status == "done" and t.outcome == "completed"]
-    return {
-        "received": len(received),
-        "accepted": len(accepted),
-        "completed": len(completed),
-        "acceptance_rate": figures.share(len(accepted), len(received)),
-        "completion_rate": figures.share(len(completed), len(received)),
-    }

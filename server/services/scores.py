@@ -10,17 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.engine import figures
-from server.engine.model import Hall, ServiceKind
+from server.engine.model import Hall
 from server.store.models import ComplaintRow, LedgerRow
 
 from .coverage import read_lines
-from .periods import deadline_of
 
 JUSTIFIED = ("verified", "resolved")  # a case verified by the call back, or fixed: not dismissed
 
 
 def lapses(
-    s: Session, hall: Hall, start: datetime, end: datetime, tickets: list[Any], uncovered: dict[str, Any]
+    s: Session, hall: Hall, start: datetime, end: datetime, late: list[list[str]], uncovered: dict[str, Any]
 ) -> Iterable[figures.Lapse]:
     """Each window's lapses in the period, with their ledger line ids (HALL_RULES 12)."""
     for row in uncovered["desertions"]:
@@ -28,7 +27,7 @@ def lapses(
     for line in read_lines(s, hall, ("closed_out",), start, end):
         if line.counter_id:  # held at a window when the day closed: the matter was left unfinished
             yield figures.Lapse(line.counter_id, "overdue_matter", (line.id,))
-    yield from _late_promised(s, hall, tickets)
+    yield from _late_promised(s, late)
     cases = s.scalars(
         select(ComplaintRow).where(
             ComplaintRow.hall_id == hall.id,
@@ -51,16 +50,12 @@ def lapses(
             yield figures.Lapse(counter, "justified_complaint", tuple(sorted(x.id for x in mine)))
 
 
-def _late_promised(s: Session, hall: Hall, tickets: list[Any]) -> Iterable[figures.Lapse]:
-    """Promised matters finished after their time limit: the `finished` line is the evidence."""
-    limits = {sv.id: sv.time_limit_days for sv in hall.services if sv.kind is ServiceKind.PROMISED}
-    deadline = deadline_of(hall)
-    late = [
-        t
-        for t in tickets
-        if t.service_id in limits and t.status == "done" and t.finished_at > deadline(t.issued_at, limits[t.service_id])
-    ]
-    for t in late:
-        line = s.scalars(select(LedgerRow.id).where(LedgerRow.ticket_id == t.id, LedgerRow.kind == "finished")).first()
-        if line is not None and t.served_by:
-            yield figures.Lapse(t.served_by, "overdue_matter", (line,))
+def _late_promised(s: Session, late: list[list[str]]) -> Iterable[figures.Lapse]:
+    """Promised matters finished after their time limit ([counter, ticket] from the day totals): the
+    ticket's `finished` line is the evidence."""
+    for counter, ticket in late:
+        line = s.scalars(
+            select(LedgerRow.id).where(LedgerRow.ticket_id == ticket, LedgerRow.kind == "finished")
+        ).first()
+        if line is not None:
+            yield figures.Lapse(counter, "overdue_matter", (line,))
