@@ -1,5 +1,5 @@
 # The README's commands. Each installs what it needs first (scripts/bootstrap.sh).
-.PHONY: demo test lint bench vendor
+.PHONY: demo test lint bench bench-hotpath vendor
 
 PORT ?= 5000
 
@@ -22,3 +22,8 @@ bench:
 vendor:
 	npm ci --no-audit --no-fund
 	python3 scripts/vendor.py
+
+# hallq against the floor (bench/floor.py) in the same run; HOTPATH_ARGS="--quick" for a short one.
+bench-hotpath:
+	bash scripts/bootstrap.sh test
+	.venv/bin/python -m bench hotpath $(HOTPATH_ARGS)

@@ -43,7 +43,7 @@ class Hallq:
     """Everything a handler needs, kept in app.extensions["hallq"]."""
 
     def __init__(self, config: Config, socketio: SocketIO, clock: Clock) -> None:
-        self.ctx = Context(config, Database(config.settings.database), clock)
+        self.ctx = Context(config, Database.for_settings(config.settings), clock)
         self.publisher = realtime.Publisher(socketio, self.ctx)
         limits = config.settings.limits
         self.ticket_limiter = RateLimiter(limits.tickets_per_minute)

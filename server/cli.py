@@ -113,6 +113,9 @@ def _prepare_async(mode: str) -> None:
         import eventlet
 
         eventlet.monkey_patch()
+        from server.store.db import make_green
+
+        make_green()  # after monkey patching: psycopg2 then waits on PostgreSQL without stopping the hub
 
 
 def _offline_context(config: Config) -> Any:
@@ -122,7 +125,7 @@ def _offline_context(config: Config) -> Any:
     from server.services.halls import seed_counters
     from server.store.db import Database
 
-    ctx = Context(config, Database(config.settings.database), SystemClock())
+    ctx = Context(config, Database.for_settings(config.settings), SystemClock())
     ctx.db.migrate()
     seed_counters(ctx)
     return ctx

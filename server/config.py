@@ -14,6 +14,9 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     log_level = "INFO"
     printer_poll_s = 30        # how often kiosk printers are asked for paper and online state
     proxy_hops = 0             # reverse proxies in front (nginx: 1): trust their X-Forwarded-For
+    db_pool_size = 8           # PostgreSQL connections per process (SQLite always uses one)
+    db_connect_timeout_s = 5   # PostgreSQL: give up connecting after this long
+    db_statement_timeout_s = 30   # PostgreSQL: cancel any one statement running longer (0 = never)
 
     [server.limits]
     tickets_per_minute = 30
@@ -109,8 +112,10 @@ _ROOT_KEYS = tuple("server ratings scores jobs hall".split())
 _SCORES_KEYS = tuple("uncovered_absence overdue_matter justified_complaint excellent passing".split())
 _JOBS_KEYS = tuple("enabled tick_s wait_alert_s complaint_warn_h backup_keep_days backup_hour".split())
 _SERVER_KEYS = tuple(
-    "data_dir database public_url message_queue message_channel async_mode host port log_level limits printer_poll_s "
-    "proxy_hops".split()
+    (
+        "data_dir database public_url message_queue message_channel async_mode host port log_level limits"
+        " printer_poll_s proxy_hops db_pool_size db_connect_timeout_s db_statement_timeout_s"
+    ).split()
 )
 _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".split())
 _RATINGS_KEYS = tuple("callback_days fix_days".split())
@@ -173,6 +178,9 @@ class Settings:
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     scores: ScoreRules = field(default_factory=ScoreRules)
     jobs: Jobs = field(default_factory=Jobs)
+    db_pool_size: int = 8  # PostgreSQL connections per process
+    db_connect_timeout_s: int = 5
+    db_statement_timeout_s: int = 30  # 0: no limit
 
     def __post_init__(self) -> None:
         # The default depends on data_dir, which a dataclass default cannot see.
@@ -411,6 +419,9 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         fix_days=fix_days,
         printer_poll_s=server.number("printer_poll_s", 1, 3600, 30),
         proxy_hops=server.number("proxy_hops", 0, 5, 0),
+        db_pool_size=server.number("db_pool_size", 1, 200, 8),
+        db_connect_timeout_s=server.number("db_connect_timeout_s", 1, 300, 5),
+        db_statement_timeout_s=server.number("db_statement_timeout_s", 0, 86400, 30),
         scores=_scores(root.table("scores", _SCORES_KEYS)),
         jobs=_jobs(root.table("jobs", _JOBS_KEYS)),
     )

@@ -6,7 +6,9 @@ events) is right again at once; events only refresh what the snapshot showed.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from queue import Queue
 from typing import Any
 
 from flask import request, session
@@ -14,10 +16,14 @@ from flask_socketio import SocketIO, emit, join_room
 
 from server.auth import Principal, authenticate_token, may_manage, may_work_counter, user_principal
 from server.engine.errors import HallError
+from server.engine.estimate import queue_key
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
+from server.engine.model import Hall
 from server.services import alerts, counters, halls, notices, queue, tickets, views
 from server.services.context import Context
 from server.store.models import TicketRow
+
+log = logging.getLogger("hallq")
 
 
 def hall_room(hall: str) -> str:
@@ -32,86 +38,203 @@ def counter_room(counter: str) -> str:
     return f"counter:{counter}"
 
 
+def queue_room(hall: str) -> str:
+    return f"queue:{hall}"
+
+
 class Publisher:
-    """Turns committed events into Socket.IO messages (through Redis when several processes run)."""
+    """Turns committed events into Socket.IO messages (through Redis when several processes run).
+
+    The request that committed only announces calls (what screens wait for); everything else is
+    built by one background worker, in commit order, after the answer has gone: waiting counts once
+    per batch, a queue-level `queue` event for a ticket that joined or left a queue, the residents'
+    `ticket` bodies from one read of the hall's queue, and counter updates. Work per event is what
+    changed, and, with no message queue, only for rooms that have someone in them in this process.
+    The shared forecast (services.board) is refreshed here too, at most a bounded share of the time.
+    """
 
     def __init__(self, socketio: SocketIO, ctx: Context) -> None:
         self.socketio = socketio
         self.ctx = ctx
+        self.shared = ctx.config.settings.message_queue is not None  # rooms span processes: send blind
+        self._pending: Queue[list[Event]] = Queue()
+        self._worker_started = False
+        self._dirty: set[str] = set()
+        self._refreshing: set[str] = set()
+        self._sent: dict[str, dict[str, Any]] = {}  # last `ticket` body per waiting ticket
+        ctx.boards.on_stale = self._board_stale
 
     def publish(self, events: list[Event]) -> None:
-        queues: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
-        counts_only: set[str] = set()
-        changed_tickets: dict[str, str] = {}
-        changed_counters: set[tuple[str, str]] = set()
-        served_changed = {e.hall for e in events if isinstance(e, QueueChanged) and e.served_changed}
         for e in events:
             if isinstance(e, Called):
                 self._emit("call", call_message(self.ctx, e), "/display", hall_room(e.hall))
-            elif isinstance(e, QueueChanged) and not e.places_moved:
-                counts_only.add(e.hall)
-            elif isinstance(e, QueueChanged):
-                queues[e.hall][0].update(e.services)
-                queues[e.hall][1].update(e.counters)
-            elif isinstance(e, TicketChanged):
-                changed_tickets[e.ticket] = e.hall
-            elif isinstance(e, CounterChanged) and e.counter:
-                changed_counters.add((e.hall, e.counter))
-        for hall_id in counts_only - set(queues):
-            self._publish_queue(hall_id, set(), set(), changed_tickets)
-        for hall_id, (services, counter_ids) in queues.items():
-            self._publish_queue(hall_id, services, counter_ids, changed_tickets)
+        self._pending.put(events)
+        if not self._worker_started:
+            self._worker_started = True
+            self.socketio.start_background_task(self._work)
+
+    def _work(self) -> None:
+        while True:
+            batch = [self._pending.get()]
+            while not self._pending.empty():
+                batch.append(self._pending.get_nowait())
+            try:
+                self._deliver(batch)
+            except Exception:  # noqa: BLE001 - a failed delivery must not stop later ones; pages resync
+                log.exception("publishing events failed")
+
+    def _deliver(self, batch: list[list[Event]]) -> None:
+        halls_changed: set[str] = set()
+        moved: dict[str, dict[str, str]] = defaultdict(dict)  # hall → {ticket: "joined" | "left"}
+        changed_tickets: dict[str, str] = {}
+        changed_counters: set[tuple[str, str]] = set()
+        served_changed: set[str] = set()
+        for events in batch:
+            # A call takes a ticket out of its queue; a priority issue or a transfer puts one in.
+            left = {e.ticket for e in events if isinstance(e, Called) and not e.recall}
+            movers = {
+                e.ticket: "left" if e.ticket in left else "joined" for e in events if isinstance(e, TicketChanged)
+            }
+            for e in events:
+                if isinstance(e, QueueChanged):
+                    halls_changed.add(e.hall)
+                    if e.served_changed:
+                        served_changed.add(e.hall)
+                    if e.places_moved:
+                        moved[e.hall].update(movers)
+                elif isinstance(e, TicketChanged):
+                    changed_tickets[e.ticket] = e.hall
+                    halls_changed.add(e.hall)
+                elif isinstance(e, CounterChanged):
+                    halls_changed.add(e.hall)
+                    if e.counter:
+                        changed_counters.add((e.hall, e.counter))
+        for hall_id in sorted(halls_changed):
+            self._publish_hall(hall_id, moved.get(hall_id, {}), changed_tickets)
         self._publish_tickets(changed_tickets)
         for hall_id in sorted(served_changed):  # the kiosk's buttons say whether anyone serves each matter
-            self._emit("services", halls.services(self.ctx, hall_id), "/kiosk", hall_room(hall_id))
-        for hall_id, counter_id in sorted(changed_counters):
-            self._emit("counter", counter_message(self.ctx, counter_id), "/counter", counter_room(counter_id))
-            self._emit("counters", halls.counters(self.ctx, hall_id), "/admin", hall_room(hall_id))
+            if self._audience("/kiosk", hall_room(hall_id)):
+                self._emit("services", halls.services(self.ctx, hall_id), "/kiosk", hall_room(hall_id))
+        for _hall, counter_id in sorted(changed_counters):
+            if self._audience("/counter", counter_room(counter_id)):
+                self._emit("counter", counter_message(self.ctx, counter_id), "/counter", counter_room(counter_id))
+        for hall_id in sorted({h for h, _ in changed_counters}):
+            if self._audience("/admin", hall_room(hall_id)):
+                self._emit("counters", halls.counters(self.ctx, hall_id), "/admin", hall_room(hall_id))
+        for hall_id in halls_changed:
+            self._board_stale(hall_id)
 
-    def _publish_queue(
-        self, hall_id: str, services: set[str], counter_ids: set[str], changed_tickets: dict[str, str]
-    ) -> None:
+    def _publish_hall(self, hall_id: str, movers: dict[str, str], changed_tickets: dict[str, str]) -> None:
         hall = self.ctx.hall(hall_id)
         with self.ctx.db.read() as s:
             counts = queue.waiting_counts(s, hall)
-            places = (
-                queue.places(s, hall, services, counter_ids, self.ctx.clock.now()) if services or counter_ids else {}
-            )
-            bodies = {tid: _waiting_body(row, where) for tid, (row, where) in places.items()}
+            moves = [m for m in (queue_move(s, tid, change, counts) for tid, change in movers.items()) if m]
         for name in ("/display", "/kiosk", "/counter", "/admin"):
             self._emit("waiting", counts, name, hall_room(hall_id))
+        for move in moves:
+            self._emit("queue", move, "/display", hall_room(hall_id))
+            self._emit("queue", move, "/track", queue_room(hall_id))
+        self._publish_places(hall, changed_tickets)
+
+    def _publish_places(self, hall: Hall, changed_tickets: dict[str, str]) -> None:
+        """Each resident watching a waiting ticket of this hall gets its body if it changed."""
+        if not self._audience("/track", queue_room(hall.id)):
+            return
+        now = self.ctx.clock.now()
+        with self.ctx.db.read() as s:
+            shared, exact = self.ctx.boards.current(s, hall, now)
+            hall_desks = None if exact else queue.desks(s, hall)
+            rows = queue.hall_waiting_rows(s, hall.id)
+            bodies: dict[str, dict[str, Any]] = {}
+            for group in _queues(rows).values():
+                for ahead, row in enumerate(group):
+                    if row.id in changed_tickets or self._audience("/track", ticket_room(row.id)):
+                        where = shared.place(row, ahead, now, hall_desks)
+                        bodies[row.id] = tickets.track_body(self.ctx, s, row, where)
         for tid, body in bodies.items():
-            self._emit("ticket", body, "/track", ticket_room(tid))
             changed_tickets.pop(tid, None)
+            if self._sent.get(tid) != body:
+                self._sent[tid] = body
+                self._emit("ticket", body, "/track", ticket_room(tid))
 
     def _publish_tickets(self, changed: dict[str, str]) -> None:
-        if not changed:
+        wanted = [tid for tid in changed if self._audience("/track", ticket_room(tid))]
+        if not wanted:
             return
         with self.ctx.db.read() as s:
             bodies = {}
-            for tid in changed:
+            for tid in wanted:
                 row = s.get(TicketRow, tid)
                 if row is not None:
                     bodies[tid] = tickets.track_body(self.ctx, s, row)
         for tid, body in bodies.items():
+            if body["status"] != "waiting":
+                self._sent.pop(tid, None)
             self._emit("ticket", body, "/track", ticket_room(tid))
+
+    def _board_stale(self, hall_id: str) -> None:
+        """Recompute the hall's forecast in the background; one refresher per hall, CPU share bounded."""
+        self._dirty.add(hall_id)
+        if hall_id not in self._refreshing:
+            self._refreshing.add(hall_id)
+            self.socketio.start_background_task(self._refresh, hall_id)
+
+    def _refresh(self, hall_id: str) -> None:
+        hall = self.ctx.hall(hall_id)
+        try:
+            while hall_id in self._dirty:
+                self._dirty.discard(hall_id)
+                with self.ctx.db.read() as s:
+                    board = self.ctx.boards.refresh(s, hall, self.ctx.clock.now())
+                self._publish_places(hall, {})  # new estimates reach the residents' pages
+                self.socketio.sleep(max(REFRESH_PAUSE_S, REFRESH_SHARE * board.compute_s))
+        except Exception:  # noqa: BLE001 - the next change starts a new refresher
+            log.exception("refreshing the forecast failed")
+        finally:
+            self._refreshing.discard(hall_id)
+
+    def _audience(self, namespace: str, room: str) -> bool:
+        """Whether anyone may be in this room: always with a message queue (other processes' clients)."""
+        if self.shared:
+            return True
+        rooms = self.socketio.server.manager.rooms.get(namespace, {})
+        return bool(rooms.get(room))
 
     def _emit(self, event: str, data: Any, namespace: str, room: str) -> None:
         self.socketio.emit(event, data, namespace=namespace, to=room)
 
 
-def _waiting_body(row: Any, where: queue.Place) -> dict[str, Any]:
-    """The track body of a waiting ticket (the same keys as tickets.track_body)."""
+REFRESH_PAUSE_S = 0.25  # between two forecast runs of one hall
+REFRESH_SHARE = 4  # ... and at least this many times the run's own time: forecasting takes at most 1/5 of the CPU
+
+
+def _queues(rows: list[Any]) -> dict[tuple[str, str], list[Any]]:
+    """Waiting rows grouped by queue (a service, or one named counter), each in call order."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for r in rows:
+        key = ("counter", r.target_counter) if r.target_counter else ("service", r.service_id)
+        groups.setdefault(key, []).append(r)
+    for group in groups.values():
+        group.sort(key=lambda r: queue_key(queue.candidate(r)))
+    return groups
+
+
+def queue_move(s: Any, ticket_id: str, change: str, counts: dict[str, int]) -> dict[str, Any] | None:
+    """The queue-level event for a ticket that joined its queue or left it (was called).
+
+    A page applies it to its own ticket of the same queue: `left` at `rank` moves every ticket that
+    had more than `rank` people ahead forward by one; `joined` at `rank` moves every ticket that had
+    `rank` or more people ahead back by one.
+    """
+    row = s.get(TicketRow, ticket_id)
+    if row is None:
+        return None
     return {
-        "number": row.number,
-        "status": row.status,
-        "ahead": where.ahead,
-        "est_wait_s": where.est_wait_s,
-        "served_now": where.served_now,
-        "counter": None,
-        "can_rate": False,
-        "service": row.service_id,
-        "reason": None,
+        "service": None if row.target_counter else row.service_id,
+        "counter": row.target_counter,
+        "change": change,
+        "rank": queue.ahead_count(s, row),
+        "waiting": counts.get(row.service_id, 0),
     }
 
 
@@ -166,6 +289,7 @@ def register(socketio: SocketIO, ctx: Context) -> None:
         except HallError:
             return False
         join_room(ticket_room(row.id))
+        join_room(queue_room(row.hall_id))  # the queue-level `queue` events (docs/api.md)
         emit("ticket", body)
         return True
 

@@ -1,23 +1,21 @@
-"""Parsing request bodies and queries strictly: every bad input is a 4xx with the error body."""
+"""Reading request bodies and queries through their shapes: every bad input is a 4xx with the error body.
+
+The JSON is read and cleaned here (400 for what is not JSON, NUL dropped, lone surrogates replaced); the
+shape (shapes/) then decides what is acceptable (422), with one readable message.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request
+from pydantic import BaseModel, ValidationError
 
 from server.engine.errors import HallError
 
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    type: type | tuple[type, ...]
-    required: bool = False
-    max_len: int | None = None  # for strings and lists
-    nullable: bool = False
+from .route import current_operation
+from .shapes.base import Body, Query
 
 
 def json_object(optional: bool = False) -> dict[str, Any]:
@@ -33,7 +31,8 @@ def json_object(optional: bool = False) -> dict[str, Any]:
         raise HallError("malformed_json", 400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise HallError("invalid_body", 422, "the body must be a JSON object")
-    return _clean(data)
+    cleaned: dict[str, Any] = _clean(data)
+    return cleaned
 
 
 def _clean(value: Any) -> Any:
@@ -70,41 +69,69 @@ def _clean_text(text: str) -> str:
     return text
 
 
-def parse(data: dict[str, Any], fields: list[Field]) -> dict[str, Any]:
-    """Check names, types and sizes; unknown fields are refused so typos do not pass silently."""
-    known = {f.name for f in fields}
-    unknown = sorted(k for k in data if k not in known)
+B = TypeVar("B", bound=Body)
+Q = TypeVar("Q", bound=Query)
+
+# pydantic error types that say "not this JSON type" (the value itself is not looked at)
+_WRONG_TYPE = ("_type", "is_instance_of", "int_from_float", "model_attributes_type", "dict_type", "list_type")
+
+
+def read_body(model: type[B]) -> B:
+    """The request's body, checked against `model`: the one its route declares (route.py)."""
+    op = current_operation()
+    if op.body is not model:
+        raise RuntimeError(f"{op.operation_id} declares {op.body} as its body, not {model}")
+    data = json_object(optional=not op.body_required)
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise _refusal(model, e, "invalid_body") from None
+
+
+def read_query(model: type[Q]) -> Q:
+    """The query parameters `model` names (the first value of each), checked; others are ignored."""
+    op = current_operation()
+    if op.query is not model:
+        raise RuntimeError(f"{op.operation_id} declares {op.query} as its query, not {model}")
+    names = [f.alias or name for name, f in model.model_fields.items()]
+    try:
+        return model.model_validate({n: request.args[n] for n in names if n in request.args})
+    except ValidationError as e:
+        raise _refusal(model, e, "invalid_query") from None
+
+
+def _refusal(model: type[BaseModel], e: ValidationError, code: str) -> HallError:
+    """One readable 422 for a body or query that parsed but is not acceptable; an unknown field first."""
+    errors = e.errors(include_url=False, include_input=False)
+    unknown = sorted(str(err["loc"][0]) for err in errors if err["type"] == "extra_forbidden")
     if unknown:
-        raise HallError("unknown_field", 422, f"unknown field: {unknown[0][:40]}")
-    out: dict[str, Any] = {}
-    for f in fields:
-        if f.name not in data:
-            if f.required:
-                raise HallError("invalid_body", 422, f"'{f.name}' is required")
-            continue
-        value = data[f.name]
-        if value is None and f.nullable:
-            out[f.name] = None
-            continue
-        if not _is(value, f.type):
-            raise HallError("invalid_body", 422, f"'{f.name}' has the wrong type")
-        if f.max_len is not None and hasattr(value, "__len__") and len(value) > f.max_len:
-            raise HallError("invalid_body", 422, f"'{f.name}' is too long (at most {f.max_len})")
-        out[f.name] = value
-    return out
+        return HallError("unknown_field", 422, f"unknown field: {unknown[0][:40]}")
+    err = errors[0]
+    loc = err["loc"]
+    name = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "missing":
+        return HallError(code, 422, f"'{name}' is required")
+    if kind.endswith(_WRONG_TYPE):
+        return HallError(code, 422, f"'{name}' has the wrong type")
+    codes: dict[str, str] = getattr(model, "codes", {})
+    code = codes.get(str(loc[0]), code) if loc else code
+    if kind in ("string_too_long", "too_long"):
+        message = f"is too long (at most {ctx.get('max_length')})"
+    elif kind in ("enum", "literal_error"):
+        message = f"must be one of {ctx.get('expected', '').replace(' or ', ', ')}"
+    elif kind in ("string_too_short", "string_pattern_mismatch"):
+        message = "must not be blank"
+    elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        message = _range(model, str(loc[0])) if len(loc) == 1 else err["msg"]
+    else:
+        message = err["msg"]  # the model's own rule (PydanticCustomError), already readable
+    return HallError(code, 422, f"'{name}' {message}" if name else message)
 
 
-def _is(value: Any, expected: type | tuple[type, ...]) -> bool:
-    types = expected if isinstance(expected, tuple) else (expected,)
-    if isinstance(value, bool) and bool not in types:
-        return False  # JSON true is not the integer 1
-    return isinstance(value, types)
-
-
-def string_list(value: Any, name: str, max_items: int = 30, max_len: int = 100) -> list[str]:
-    if not isinstance(value, list) or len(value) > max_items:
-        raise HallError("invalid_body", 422, f"'{name}' must be a list of at most {max_items} strings")
-    for item in value:
-        if not isinstance(item, str) or not item.strip() or len(item) > max_len:
-            raise HallError("invalid_body", 422, f"'{name}' items must be non-empty strings of at most {max_len}")
-    return [item.strip() for item in value]
+def _range(model: type[BaseModel], field: str) -> str:
+    """'must be an integer from 1 to 5', from the field's own bounds."""
+    metadata = model.model_fields[field].metadata
+    low = next((m.ge for m in metadata if getattr(m, "ge", None) is not None), "…")
+    high = next((m.le for m in metadata if getattr(m, "le", None) is not None), "…")
+    return f"must be an integer from {low} to {high}"

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from server.engine.errors import invalid
-from server.services import alerts, closing, dashboard, exports, history, notices, periods, reports
+from server.services import alerts, closing, dashboard, exports, history, notices, reports
 
 from . import api
-from .body import Field, json_object, parse
+from .body import read_body, read_query
 from .guard import hq, require_manager
+from .route import operation
+from .shapes import answers as a
+from .shapes.bodies import (
+    CloseDayRequest,
+    EventsQuery,
+    HistoryQuery,
+    LedgerQuery,
+    MonthQuery,
+    NoticeRequest,
+    RangeQuery,
+    ReportDayQuery,
+)
 
-FORMATS = ("json", "csv", "xlsx")
-TICKET_ID = re.compile(r"[0-9a-f]{16,32}")
-NUMBER = re.compile(r"[A-Za-z]{1,2}[0-9]{1,6}")
+FILES = {
+    "text/csv": "the same as CSV, UTF-8 with a BOM",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "the same as an XLSX workbook",
+}
+MAX_RANGE_DAYS = 400
+
+
+def manager(rule: str, ok: Any, method: str = "get", **kw: Any) -> Any:
+    """A route for a supervisor or an admin of the hall."""
+    return operation(api, method, rule, ok=ok, tag="reports", secured=True, **kw)
 
 
 def _manager(hall: str) -> Any:
@@ -24,16 +42,8 @@ def _manager(hall: str) -> Any:
     return require_manager(hall)
 
 
-def _format() -> str:
-    fmt = request.args.get("format", "json")
-    if fmt not in FORMATS:
-        raise invalid("format must be json, csv or xlsx", "invalid_query")
-    return fmt
-
-
 def _file(body: str | bytes, fmt: str, name: str) -> Response:
-    mimetype = "text/csv" if fmt == "csv" else exports.XLSX_MIME
-    response = Response(body, mimetype=mimetype)
+    response = Response(body, mimetype="text/csv" if fmt == "csv" else exports.XLSX_MIME)
     if fmt == "csv":
         response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
@@ -48,133 +58,147 @@ def _report(report: dict[str, Any], fmt: str, name: str) -> Any:
     return jsonify(report)
 
 
-@api.get("/halls/<hall>/ledger")
+@manager(
+    "/halls/<hall>/ledger", list[a.LedgerEntry], query=LedgerQuery, ok_description="the tickets in issue order",
+    media=FILES, errors={422: "invalid_query: a missing or bad day (YYYY-MM-DD), or a format not json, csv or xlsx"},
+)  # fmt: skip
 def ledger(hall: str) -> Any:
+    """The ledger (台账) of the tickets issued between two days."""
     _manager(hall)
-    first = periods.parse_day(request.args.get("from"), "from")
-    last = periods.parse_day(request.args.get("to"), "to")
-    fmt = _format()
-    items = history.ledger(hq().ctx, hall, first, last)
-    name = f"ledger-{hall}-{first.isoformat()}-{last.isoformat()}"
-    if fmt == "csv":
-        return _file(exports.ledger_csv(items), fmt, name)
-    if fmt == "xlsx":
-        return _file(exports.ledger_xlsx(items), fmt, name)
+    q = read_query(LedgerQuery)
+    items = history.ledger(hq().ctx, hall, q.first, q.last)
+    name = f"ledger-{hall}-{q.first.isoformat()}-{q.last.isoformat()}"
+    if q.format == "csv":
+        return _file(exports.ledger_csv(items), "csv", name)
+    if q.format == "xlsx":
+        return _file(exports.ledger_xlsx(items), "xlsx", name)
     return jsonify(items)
 
 
-@api.get("/halls/<hall>/reports/daily")
+@manager(
+    "/halls/<hall>/reports/daily", a.DailyReport, query=ReportDayQuery, media=FILES,
+    ok_description="the day's figures", errors={422: "invalid_query: a missing or bad date, or format"},
+)  # fmt: skip
 def daily_report(hall: str) -> Any:
+    """The day's summary."""
     _manager(hall)
-    day = periods.parse_day(request.args.get("date"), "date")
-    fmt = _format()
-    return _report(reports.daily(hq().ctx, hall, day), fmt, f"daily-{hall}-{day.isoformat()}")
+    q = read_query(ReportDayQuery)
+    return _report(reports.daily(hq().ctx, hall, q.date), q.format, f"daily-{hall}-{q.date.isoformat()}")
 
 
-@api.get("/halls/<hall>/reports/weekly")
+@manager(
+    "/halls/<hall>/reports/weekly", a.WeeklyReport, query=ReportDayQuery, media=FILES,
+    ok_description="the week's figures, day by day too", errors={422: "invalid_query: a missing or bad date"},
+)  # fmt: skip
 def weekly_report(hall: str) -> Any:
-    """每周一督查: the ISO week (Monday to Sunday) holding `date`."""
+    """每周一督查: the ISO week (Monday to Sunday) holding a day."""
     _manager(hall)
-    day = periods.parse_day(request.args.get("date"), "date")
-    fmt = _format()
-    report = reports.weekly(hq().ctx, hall, day)
-    return _report(report, fmt, f"weekly-{hall}-{report['week']}")
+    q = read_query(ReportDayQuery)
+    report = reports.weekly(hq().ctx, hall, q.date)
+    return _report(report, q.format, f"weekly-{hall}-{report['week']}")
 
 
-@api.get("/halls/<hall>/reports/monthly")
+@manager(
+    "/halls/<hall>/reports/monthly", a.MonthlyReport, query=MonthQuery, media=FILES,
+    ok_description="the month's figures; each window's deductions list their ledger event ids",
+    errors={422: "invalid_query: a month not given as YYYY-MM"},
+)  # fmt: skip
 def monthly_report(hall: str) -> Any:
+    """每月一上报: the month's figures and window scores."""
     _manager(hall)
-    first, last = periods.parse_month(request.args.get("month"))
-    fmt = _format()
+    q = read_query(MonthQuery)
     app = hq()
+    first, last = reports.parse_month(q.month.isoformat()[:7])
     report = reports.monthly(app.ctx, hall, first, last, app.ctx.config.settings.scores)
-    return _report(report, fmt, f"monthly-{hall}-{report['month']}")
+    return _report(report, q.format, f"monthly-{hall}-{report['month']}")
 
 
-@api.get("/halls/<hall>/reports/range")
+@manager(
+    "/halls/<hall>/reports/range", a.RangeReport, query=RangeQuery, media=FILES,
+    ok_description="the range's figures, day by day too",
+    errors={422: f"invalid_query: bad days, `to` before `from`, or more than {MAX_RANGE_DAYS} days"},
+)  # fmt: skip
 def range_report(hall: str) -> Any:
-    """The same figures over any range of days (the admin page's date filter), at most 400 days."""
+    """The figures over any range of days (the admin page's date filter)."""
     _manager(hall)
-    first, last = periods.parse_range(request.args.get("from"), request.args.get("to"))
-    fmt = _format()
-    report = {"from": first.isoformat(), "to": last.isoformat()}
-    report.update(reports.period(hq().ctx, hq().ctx.hall(hall), first, last, with_days=True))
-    return _report(report, fmt, f"report-{hall}-{first.isoformat()}-{last.isoformat()}")
+    q = read_query(RangeQuery)
+    if q.last < q.first:
+        raise invalid("'to' is before 'from'", "invalid_query")
+    if (q.last - q.first).days >= MAX_RANGE_DAYS:
+        raise invalid(f"a range covers at most {MAX_RANGE_DAYS} days", "invalid_query")
+    ctx = hq().ctx
+    report = {"from": q.first.isoformat(), "to": q.last.isoformat()}
+    report.update(reports.period(ctx, ctx.hall(hall), q.first, q.last, with_days=True))
+    return _report(report, q.format, f"report-{hall}-{q.first.isoformat()}-{q.last.isoformat()}")
 
 
-@api.get("/halls/<hall>/dashboard")
+@manager("/halls/<hall>/dashboard", a.Dashboard, ok_description="queues, windows and cover, throughput, alerts")
 def live_dashboard(hall: str) -> Any:
-    """What /admin shows live: queues, windows and cover, today's throughput, alerts, complaints, printers."""
+    """/admin's live state of the hall."""
     _manager(hall)
     return jsonify(dashboard.live(hq().ctx, hall, hq().printer_state))
 
 
-@api.get("/halls/<hall>/alerts")
+@manager("/halls/<hall>/alerts", list[a.Alert], ok_description="active alerts, oldest first")
 def list_alerts(hall: str) -> Any:
+    """Alerts not yet cleared."""
     _manager(hall)
     return jsonify(alerts.active(hq().ctx, hall))
 
 
-@api.get("/halls/<hall>/history")
+@manager(
+    "/halls/<hall>/history", a.TicketHistory, query=HistoryQuery, ok_description="the ticket and its ledger lines",
+    errors={404: "not_found: no such ticket", 422: "invalid_query: neither a ticket id nor a number, or a bad one"},
+)  # fmt: skip
 def ticket_history(hall: str) -> Any:
-    """A ticket's full event history, by `ticket` id or by `number` (and `date`, default today)."""
+    """A ticket's full event history, by ticket id or by number and day."""
     _manager(hall)
-    ticket_id, number = request.args.get("ticket"), request.args.get("number")
-    if ticket_id is not None and not TICKET_ID.fullmatch(ticket_id):
-        raise invalid("'ticket' must be a ticket id (16 to 32 hex digits)", "invalid_query")
-    if number is not None and not NUMBER.fullmatch(number):
-        raise invalid("'number' must be a ticket number such as A001", "invalid_query")
-    if not (ticket_id or number):
+    q = read_query(HistoryQuery)
+    if not (q.ticket or q.number):
         raise invalid("give 'ticket' (an id) or 'number' (and optionally 'date')", "invalid_query")
-    day = periods.parse_day(request.args["date"], "date") if "date" in request.args else None
-    return jsonify(history.ticket_history(hq().ctx, hall, ticket_id, number, day))
+    return jsonify(history.ticket_history(hq().ctx, hall, q.ticket, q.number, q.date))
 
 
-@api.get("/halls/<hall>/events")
+@manager(
+    "/halls/<hall>/events", list[a.LedgerLine], query=EventsQuery, ok_description="the lines, in id order",
+    errors={422: "invalid_query: ids must be 1 to 100 ledger event ids separated by commas"},
+)  # fmt: skip
 def ledger_events(hall: str) -> Any:
-    """Ledger lines by id (`ids=1,2,3`, at most 100): what a score deduction points to."""
+    """Ledger lines by id (what a score deduction points to)."""
     _manager(hall)
-    raw = request.args.get("ids", "")
-    try:
-        ids = [int(x) for x in raw.split(",") if x.strip()]
-    except ValueError:
-        raise invalid("'ids' must be ledger event ids separated by commas", "invalid_query") from None
-    if not ids or len(ids) > 100:
-        raise invalid("give 1 to 100 ledger event ids in 'ids'", "invalid_query")
-    return jsonify(history.events(hq().ctx, hall, ids))
+    q = read_query(EventsQuery)
+    return jsonify(history.events(hq().ctx, hall, [int(x) for x in q.ids.split(",")]))
 
 
-CLOSE_FIELDS = [Field("date", str, max_len=10)]
-
-
-@api.post("/halls/<hall>/close-day")
+@manager(
+    "/halls/<hall>/close-day", a.ClosedDay, method="post", body=CloseDayRequest, body_required=False,
+    ok_description="tickets closed out and the day's summary",
+)  # fmt: skip
 def close_day(hall: str) -> Any:
-    """What `hallq close-day` does, from /admin: close out the day and store its summary."""
+    """Close out a day now (what `hallq close-day` does)."""
     p = _manager(hall)
-    body = parse(json_object(optional=True), CLOSE_FIELDS)
+    body = read_body(CloseDayRequest)
     app = hq()
-    hall_def = app.ctx.hall(hall)
-    day = periods.parse_day(body["date"], "date") if body.get("date") else hall_def.local(app.ctx.clock.now()).date()
+    day = body.date or app.ctx.hall(hall).local(app.ctx.clock.now()).date()
     result, events = closing.close_day(app.ctx, hall, day, who=p.name)
     app.publisher.publish(events)
     return jsonify(date=result.day, closed_out=result.closed_out, summary=result.summary)
 
 
-NOTICE_FIELDS = [Field("text", str, required=True, max_len=notices.MAX_NOTICE)]
-
-
-@api.get("/halls/<hall>/notice")
+@operation(api, "get", "/halls/<hall>/notice", ok=a.Notice, tag="halls", errors={404: None},
+           ok_description="the notice line")  # fmt: skip
 def get_notice(hall: str) -> Any:
     """The display's notice line (public: it is shown in the waiting area)."""
     return jsonify(notices.current(hq().ctx, hall))
 
 
-@api.put("/halls/<hall>/notice")
+@manager("/halls/<hall>/notice", a.Notice, method="put", body=NoticeRequest, ok_description="the notice line")
 def set_notice(hall: str) -> Any:
+    """Set the display's notice line."""
     p = _manager(hall)
-    body = parse(json_object(), NOTICE_FIELDS)
+    body = read_body(NoticeRequest)
     app = hq()
-    notice = notices.set_notice(app.ctx, hall, body["text"], p.name)
+    notice = notices.set_notice(app.ctx, hall, body.text, p.name)
     for namespace in ("/display", "/admin"):
         app.publisher.socketio.emit("notice", notice, namespace=namespace, to=f"hall:{hall}")
     return jsonify(notice)

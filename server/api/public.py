@@ -10,60 +10,76 @@ from server.engine.errors import HallError
 from server.services import halls, ratings, tickets
 
 from . import api
-from .body import Field, json_object, parse
+from .body import read_body
 from .guard import hq
+from .route import operation
+from .shapes import answers as a
+from .shapes.bodies import RatingRequest, TicketRequest
 
 
-@api.get("/health")
+@operation(api, "get", "/health", ok=a.Health, tag="meta", ok_description="up",
+           answers={503: ("degraded: the database is unreachable", a.Degraded)})  # fmt: skip
 def health() -> Any:
+    """Is the server and its database up."""
     if hq().ctx.db.ping():
         return jsonify(status="ok")
     return jsonify(status="degraded", database="unreachable"), 503
 
 
-@api.get("/halls")
+@operation(api, "get", "/halls", ok=list[a.Hall], tag="halls", ok_description="every hall")
 def list_halls() -> Any:
+    """The halls this server runs."""
     return jsonify(halls.halls(hq().ctx))
 
 
-@api.get("/halls/<hall>/services")
+@operation(api, "get", "/halls/<hall>/services", ok=list[a.Service], tag="halls")
 def list_services(hall: str) -> Any:
+    """The hall's services and their queues."""
     return jsonify(halls.services(hq().ctx, hall))
 
 
-@api.get("/halls/<hall>/counters")
+@operation(api, "get", "/halls/<hall>/counters", ok=list[a.Counter], tag="halls")
 def list_counters(hall: str) -> Any:
+    """The hall's counters and their states."""
     return jsonify(halls.counters(hq().ctx, hall))
 
 
-@api.get("/halls/<hall>/kiosks")
+@operation(api, "get", "/halls/<hall>/kiosks", ok=list[a.Kiosk], tag="halls")
 def list_kiosks(hall: str) -> Any:
+    """The hall's kiosks and their printers."""
     return jsonify(halls.kiosks(hq().ctx, hall, hq().printer_state))
 
 
-TICKET_FIELDS = [
-    Field("service", str, required=True, max_len=40),
-    Field("priority", bool),
-    Field("kiosk", str, max_len=40, nullable=True),
-]
+@operation(api, "get", "/halls/<hall>/display", ok=a.DisplaySnapshot, tag="halls",
+           ok_description="the latest calls and the waiting counts")  # fmt: skip
+def display_snapshot(hall: str) -> Any:
+    """What the waiting-area display shows (for LED signs without Socket.IO)."""
+    return jsonify(halls.display_snapshot(hq().ctx, hall))
 
 
-@api.post("/halls/<hall>/tickets")
+@operation(
+    api, "post", "/halls/<hall>/tickets", ok=a.IssuedTicket, status=201, tag="tickets", body=TicketRequest,
+    ok_description="the new ticket",
+    errors={
+        404: "not_found: unknown hall, service or kiosk",
+        409: "service_closed (outside opening hours, or disabled) or daily_limit",
+        429: None,
+    },
+)  # fmt: skip
 def issue_ticket(hall: str) -> Any:
+    """Take a ticket (the kiosk's call)."""
     app = hq()
     app.ctx.hall(hall)  # 404 before 422 for an unknown hall
-    body = parse(json_object(), TICKET_FIELDS)
-    key = f"kiosk:{body['kiosk']}" if body.get("kiosk") else f"addr:{request.remote_addr}"
+    body = read_body(TicketRequest)
+    key = f"kiosk:{body.kiosk}" if body.kiosk else f"addr:{request.remote_addr}"
     if not app.ticket_limiter.allow(key):
         raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
-    issued, events = tickets.issue_ticket(
-        app.ctx, hall, body["service"], body.get("priority", False), body.get("kiosk")
-    )
+    issued, events = tickets.issue_ticket(app.ctx, hall, body.service, body.priority, body.kiosk)
     app.publisher.publish(events)
     row = issued.ticket
     track_url = app.track_url(issued.token)
-    if body.get("kiosk"):
-        app.print_ticket(body["kiosk"], issued, track_url)
+    if body.kiosk:
+        app.print_ticket(body.kiosk, issued, track_url)
     hall_def = app.ctx.hall(hall)
     return jsonify(
         id=row.id,
@@ -79,22 +95,31 @@ def issue_ticket(hall: str) -> Any:
     ), 201
 
 
-@api.get("/track/<token>")
+@operation(api, "get", "/track/<token>", ok=a.Track, tag="tickets", errors={404: "not_found: unknown token"},
+           ok_description="the ticket's place in the queue")  # fmt: skip
 def track(token: str) -> Any:
+    """A resident's ticket."""
     return jsonify(tickets.track(hq().ctx, token))
 
 
-RATING_FIELDS = [Field("level", int, required=True), Field("comment", str, max_len=ratings.MAX_COMMENT, nullable=True)]
-
-
-@api.post("/track/<token>/rating")
+@operation(
+    api, "post", "/track/<token>/rating", ok=a.Rating, status=201, tag="tickets", body=RatingRequest,
+    ok_description="the rating",
+    errors={
+        404: "not_found: unknown token",
+        409: "already_rated, or not_served before the ticket was finished",
+        422: "invalid_body, unknown_field, or invalid_level for a level outside 1..5",
+        429: None,
+    },
+)  # fmt: skip
 def rate(token: str) -> Any:
+    """Rate a served ticket (好差评)."""
     app = hq()
     with app.ctx.db.read() as s:
         tickets.find_by_token(s, token)  # 404 for an unknown token before anything else
-    body = parse(json_object(), RATING_FIELDS)
+    body = read_body(RatingRequest)
     if not app.rating_limiter.allow(f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many ratings from this address; try again shortly")
-    result, events = ratings.rate(app.ctx, token, body["level"], body.get("comment"))
+    result, events = ratings.rate(app.ctx, token, body.level, body.comment)
     app.publisher.publish(events)
     return jsonify(result), 201

@@ -8,8 +8,10 @@ from flask import jsonify
 
 from . import api
 from .openapi import document
+from .route import operation
 
 
-@api.get("/openapi.json")
+@operation(api, "get", "/openapi.json", ok={"type": "object"}, tag="meta", ok_description="the OpenAPI 3.1 document")
 def openapi() -> Any:
+    """This document."""
     return jsonify(document())

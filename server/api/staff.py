@@ -8,12 +8,15 @@ from typing import Any
 from flask import jsonify
 
 from server.auth import Principal
-from server.services import counters, halls, ratings, views
+from server.services import counters, ratings, views
 from server.services.counters import Result
 
 from . import api
-from .body import Field, json_object, parse, string_list
+from .body import read_body
 from .guard import clerk_name, hq, require_counter, require_manager
+from .route import F, operation
+from .shapes import answers as a
+from .shapes.bodies import AwayRequest, FinishRequest, NoBody, TransferRequest
 
 
 def _answer(result: Result) -> Any:
@@ -38,99 +41,118 @@ def _run(counter: str, p: Principal, action: Callable[..., tuple[Result, list[An
 def _simple(counter: str, action: Callable[..., tuple[Result, list[Any]]]) -> Any:
     """An action without a body (an empty body or {} is accepted)."""
     p = _authorize(counter)
-    parse(json_object(optional=True), [])
+    read_body(NoBody)
     return _run(counter, p, action)
 
 
-@api.get("/counters/<counter>")
+def counter_action(
+    action: str, conflicts: str = "no_ticket or wrong_status: the counter holds no ticket fit for this", **kw: Any
+) -> Callable[[F], F]:
+    """POST /counters/{counter}/ACTION: answers the counter and the ticket it now holds or touched."""
+    kw.setdefault("body", NoBody)
+    kw.setdefault("body_required", kw["body"] is not NoBody)
+    errors = {404: "not_found: unknown counter", 409: conflicts, **kw.pop("errors", {})}
+    return operation(
+        api, "post", f"/counters/<counter>/{action}", ok=a.CounterAnswer, tag="counters", secured=True,
+        ok_description="the counter and the ticket it now holds or touched", errors=errors, **kw,
+    )  # fmt: skip
+
+
+@operation(api, "get", "/counters/<counter>", ok=a.CounterAnswer, tag="counters", secured=True,
+           ok_description="the counter and its held ticket")  # fmt: skip
 def counter_state(counter: str) -> Any:
-    """The counter and the ticket it holds (for a counter page or call button after a restart)."""
+    """A counter and the ticket it holds (for a counter page or call button after a restart)."""
     app = hq()
     hall, _ = app.ctx.counter(counter)
     require_counter(hall.id, counter)
     return _answer(counters.current(app.ctx, counter))
 
 
-@api.post("/counters/<counter>/open")
+@counter_action("open", conflicts="counter_away: the counter is away; use back")
 def open_counter(counter: str) -> Any:
+    """Open the counter."""
     return _simple(counter, counters.open_counter)
 
 
-@api.post("/counters/<counter>/close")
+@counter_action(
+    "close", conflicts="ticket_in_progress: finish, transfer or no-show the held ticket first;"
+    " covering: the away partner must come back first (不得空岗)",
+)  # fmt: skip
 def close_counter(counter: str) -> Any:
+    """Close the counter."""
     return _simple(counter, counters.close_counter)
 
 
-@api.post("/counters/<counter>/call-next")
+@counter_action("call-next", conflicts="ticket_in_progress, or counter_not_open")
 def call_next(counter: str) -> Any:
+    """Call the next ticket (ticket null when none waits)."""
     return _simple(counter, counters.call_next)
 
 
-@api.post("/counters/<counter>/recall")
+@counter_action("recall")
 def recall(counter: str) -> Any:
+    """Announce the held ticket again."""
     return _simple(counter, counters.recall)
 
 
-@api.post("/counters/<counter>/start")
+@counter_action("start")
 def start(counter: str) -> Any:
+    """Start serving the held ticket."""
     return _simple(counter, counters.start)
 
 
-FINISH_FIELDS = [
-    Field("outcome", str, required=True, max_len=20),
-    Field("note", str, max_len=1000, nullable=True),
-    Field("missing", list, max_len=30, nullable=True),
-]
-
-
-@api.post("/counters/<counter>/finish")
+@counter_action("finish", body=FinishRequest)
 def finish(counter: str) -> Any:
+    """Finish the held ticket."""
     p = _authorize(counter)
-    body = parse(json_object(), FINISH_FIELDS)
-    missing = string_list(body["missing"], "missing") if body.get("missing") is not None else None
-    return _run(counter, p, counters.finish, body["outcome"], body.get("note"), missing)
+    body = read_body(FinishRequest)
+    return _run(counter, p, counters.finish, body.outcome.value, body.note, body.missing)
 
 
-@api.post("/counters/<counter>/no-show")
+@counter_action("no-show")
 def no_show(counter: str) -> Any:
+    """The held ticket's resident did not come."""
     return _simple(counter, counters.no_show)
 
 
-AWAY_FIELDS = [Field("reason", str, max_len=200, nullable=True)]
-TRANSFER_FIELDS = [
-    Field("service", str, max_len=40),
-    Field("counter", str, max_len=40),
-    Field("reason", str, max_len=200, nullable=True),
-]
-
-
-@api.post("/counters/<counter>/transfer")
+@counter_action(
+    "transfer", body=TransferRequest,
+    errors={404: "not_found: unknown counter, or unknown target service or counter of the hall"},
+    conflicts="no_ticket or wrong_status; same_counter; counter_not_open: the target counter is not open"
+    " and no partner covers it",
+)  # fmt: skip
 def transfer(counter: str) -> Any:
+    """Send the held ticket to another service or counter."""
     p = _authorize(counter)
-    body = parse(json_object(), TRANSFER_FIELDS)
-    return _run(counter, p, counters.transfer, body.get("service"), body.get("counter"), body.get("reason"))
+    body = read_body(TransferRequest)
+    return _run(counter, p, counters.transfer, body.service, body.counter, body.reason)
 
 
-@api.post("/counters/<counter>/away")
+@counter_action(
+    "away", body=AwayRequest, body_required=False,
+    conflicts="no_cover (the partner is not open), counter_not_open, or ticket_in_progress",
+)  # fmt: skip
 def away(counter: str) -> Any:
+    """Step away; the partner counter covers."""
     p = _authorize(counter)
-    body = parse(json_object(optional=True), AWAY_FIELDS)
-    return _run(counter, p, counters.away, body.get("reason"))
+    body = read_body(AwayRequest)
+    return _run(counter, p, counters.away, body.reason)
 
 
-@api.post("/counters/<counter>/back")
+@counter_action("back", conflicts="counter_not_away")
 def back(counter: str) -> Any:
+    """Come back; the partner stops covering."""
     return _simple(counter, counters.back)
 
 
-@api.get("/halls/<hall>/complaints")
+def manager(rule: str, ok: Any, **kw: Any) -> Callable[[F], F]:
+    """GET /halls/{hall}/...: complaints, ledger and reports, for a supervisor or an admin."""
+    return operation(api, "get", rule, ok=ok, tag="reports", secured=True, **kw)
+
+
+@manager("/halls/<hall>/complaints", list[a.Complaint], ok_description="complaints, newest first")
 def complaints(hall: str) -> Any:
+    """Complaint cases opened by bad ratings."""
     hq().ctx.hall(hall)
     require_manager(hall)
     return jsonify(ratings.complaints(hq().ctx, hall))
-
-
-@api.get("/halls/<hall>/display")
-def display_snapshot(hall: str) -> Any:
-    """The display's snapshot over HTTP, for LED signs that do not speak Socket.IO."""
-    return jsonify(halls.display_snapshot(hq().ctx, hall))

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 
 from .model import CounterState
 from .rules import Candidate, Desk, call_next, next_priority_streak
@@ -65,30 +65,61 @@ def forecast(
     max_streak: int,
     default_avg_s: int = 300,
 ) -> dict[str, int]:
-    """Seconds until each waiting ticket is likely called, by running the hall forward.
+    """Seconds until each waiting ticket is likely called (see `forecast_with_newcomers`)."""
+    return forecast_with_newcomers(desks, waiting, free_in_s, streaks, avg_s, max_streak, (), default_avg_s)[0]
+
+
+NEWCOMER_AT = datetime.max.replace(tzinfo=UTC)
+
+
+def forecast_with_newcomers(
+    desks: Mapping[str, Desk],
+    waiting: Sequence[Candidate],
+    free_in_s: Mapping[str, float],
+    streaks: Mapping[str, int],
+    avg_s: Mapping[str, int],
+    max_streak: int,
+    services: Iterable[str],
+    default_avg_s: int = 300,
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Seconds until each waiting ticket is likely called, by running the hall forward; and for
+    each of `services`, when a normal ticket taken now would be.
 
     Each open counter, when next free (`free_in_s`, 0 if idle), calls what `rules.call_next`
     would call, and keeps the resident for the recent average time of that service. No new
     arrivals are assumed. Tickets no open counter would reach are left out: the caller falls
     back to the simple rule for them. Queues are kept sorted, and call-next only ever takes a
     queue's head, so it is shown just the heads: O(tickets × queues).
+
+    A newcomer joins the end of its service's normal queue, so until it is called the hall runs
+    exactly as without it: it is enough to ask, at each call once its queue is empty, whether the
+    counter would take it instead. One run answers every service (the issue answer and /services).
     """
     queues: dict[tuple[str, str, bool], deque[Candidate]] = {}
     for c in sorted(waiting, key=queue_key):
         key = ("counter", c.target_counter, False) if c.target_counter else ("service", c.service, c.priority)
         queues.setdefault(key, deque()).append(c)
     where = {c.id: key for key, q in queues.items() for c in q}
+    newcomers = {s: Candidate(f"new:{s}", s, False, NEWCOMER_AT, 0) for s in services}
     heap = [(free_in_s.get(cid, 0.0), cid) for cid, d in desks.items() if d.state is CounterState.OPEN]
     heapq.heapify(heap)
     streak = dict(streaks)
     out: dict[str, int] = {}
+    new_out: dict[str, int] = {}
     while heap:
         at, cid = heapq.heappop(heap)
         heads = [q[0] for q in queues.values() if q]
-        if not heads:
+        if not heads and len(new_out) == len(newcomers):
             break
         desk = desks[cid]
-        choice = call_next(desk, desks.get(desk.counter.partner or ""), heads, streak.get(cid, 0), max_streak)
+        partner = desks.get(desk.counter.partner or "")
+        for s, newcomer in newcomers.items():
+            if s in new_out or queues.get(("service", s, False)) or not _serves(desk, partner, s):
+                continue
+            pick = call_next(desk, partner, [*heads, newcomer], streak.get(cid, 0), max_streak)
+            if pick is not None and pick.ticket is newcomer:
+                new_out[s] = round(at)
+        choice = call_next(desk, partner, heads, streak.get(cid, 0), max_streak) if heads else None
         if choice is None:
             continue  # queues only shrink here: this counter has nothing left to call
         ticket = choice.ticket
@@ -96,4 +127,10 @@ def forecast(
         out[ticket.id] = round(at)
         streak[cid] = next_priority_streak(streak.get(cid, 0), choice)
         heapq.heappush(heap, (at + avg_s.get(ticket.service, default_avg_s), cid))
-    return out
+    return out, new_out
+
+
+def _serves(desk: Desk, partner: Desk | None, service: str) -> bool:
+    if service in desk.counter.services:
+        return True
+    return partner is not None and partner.state is CounterState.AWAY and service in partner.counter.services

@@ -35,6 +35,21 @@ class ServiceKind(enum.StrEnum):
     PROMISED = "promised"  # 承诺件: done within a promised time limit
 
 
+class ComplaintStatus(enum.StrEnum):
+    OPEN = "open"
+    VERIFIED = "verified"  # called the resident back and confirmed the matter
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+class PrinterState(enum.StrEnum):
+    OK = "ok"
+    PAPER_LOW = "paper_low"
+    PAPER_OUT = "paper_out"
+    OFFLINE = "offline"
+    NONE = "none"  # the kiosk has no printer
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

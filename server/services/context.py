@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -10,6 +10,8 @@ from server.config import Config
 from server.engine.errors import not_found
 from server.engine.model import Counter, Hall, Kiosk, Service
 from server.store.db import Database
+
+from .board import Boards
 
 
 class Clock(Protocol):
@@ -21,6 +23,7 @@ class Context:
     config: Config
     db: Database
     clock: Clock
+    boards: Boards = field(default_factory=Boards)  # the shared forecast, one per hall (services.board)
 
     def hall(self, hall_id: str) -> Hall:
         hall = self.config.hall(hall_id)

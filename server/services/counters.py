@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from server.engine import rules
@@ -33,20 +33,24 @@ class Result:
 Outcome_ = tuple[Result, list[Event]]
 
 
-def _lock(s: Session, counter_id: str) -> CounterRow:
-    """The counter's row, locked for this transaction (PostgreSQL; SQLite holds the write lock already)."""
-    row = s.scalars(select(CounterRow).where(CounterRow.id == counter_id).with_for_update()).first()
-    if row is None:  # counters are seeded at start-up; this covers one added to the config since
-        row = CounterRow(id=counter_id, state="closed", priority_streak=0)
-        s.add(row)
-        s.flush()
-    return row
+_LOCK = (
+    select(CounterRow)
+    .where(CounterRow.id.in_(bindparam("ids", expanding=True)))
+    .order_by(CounterRow.id)
+    .with_for_update()
+)
 
 
-def _lock_pair(s: Session, counter: Counter) -> tuple[CounterRow, CounterRow | None]:
-    """Lock a counter and its partner in id order, so two partners acting at once cannot deadlock."""
+def _lock_pair(s: Session, hall: Hall, counter: Counter) -> tuple[CounterRow, CounterRow | None]:
+    """Lock a counter and its partner in id order (one statement), so two partners acting at once cannot
+    deadlock (PostgreSQL; SQLite holds the write lock already)."""
     ids = sorted({counter.id, *([counter.partner] if counter.partner else [])})
-    rows = {i: _lock(s, i) for i in ids}
+    rows = {r.id: r for r in s.scalars(_LOCK, {"ids": ids})}
+    for i in ids:
+        if i not in rows:  # counters are seeded at start-up; this covers one added to the config since
+            rows[i] = CounterRow(id=i, hall_id=hall.id, state="closed", priority_streak=0)
+            s.add(rows[i])
+            s.flush()
     return rows[counter.id], rows.get(counter.partner) if counter.partner else None
 
 
@@ -59,20 +63,24 @@ def _desk(hall: Hall, row: CounterRow | None, counter_id: str | None) -> rules.D
     return rules.Desk(counter, CounterState(row.state if row is not None else "closed"))
 
 
-def _act(ctx: Context, counter_id: str, clerk: str | None, action: Callable[..., list[Event]]) -> Outcome_:
-    """Run one action in one transaction; record cover lost or restored by any state change."""
+def _act(
+    ctx: Context, counter_id: str, clerk: str | None, action: Callable[..., list[Event]], moves_counters: bool = False
+) -> Outcome_:
+    """Run one action in one transaction; record cover lost or restored by any change of a counter's state
+    (`moves_counters`: open, close, away, back; the ticket actions leave every counter's state as it was)."""
     hall, counter = ctx.counter(counter_id)
     with ctx.db.write() as s:
-        row, partner_row = _lock_pair(s, counter)
+        row, partner_row = _lock_pair(s, hall, counter)
         now = ctx.clock.now()  # read under the lock: the ledger's times follow the order things happened
-        before = rules.uncovered_counters(list(queue.desks(s, hall).values()))
+        before = rules.uncovered_counters(list(queue.desks(s, hall).values())) if moves_counters else set()
         events = action(s, hall, counter, row, partner_row, now, clerk or row.clerk)
-        s.flush()
-        after = rules.uncovered_counters(list(queue.desks(s, hall).values()))
-        for lost in sorted(after - before):
-            ledger.append(s, hall.id, "cover_lost", now, counter=lost)
-        for regained in sorted(before - after):
-            ledger.append(s, hall.id, "cover_restored", now, counter=regained)
+        if moves_counters:
+            s.flush()
+            after = rules.uncovered_counters(list(queue.desks(s, hall).values()))
+            for lost in sorted(after - before):
+                ledger.append(s, hall.id, "cover_lost", now, counter=lost)
+            for regained in sorted(before - after):
+                ledger.append(s, hall.id, "cover_restored", now, counter=regained)
         held = s.get(TicketRow, row.held_ticket) if row.held_ticket else None
         touched = held or _touched(s, events)
     events.append(CounterChanged(hall.id, counter.id))
@@ -131,7 +139,7 @@ def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         )  # fmt: skip
         return [_served_changed(hall, counter)]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, moves_counters=True)
 
 
 def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
@@ -147,7 +155,7 @@ def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         ledger.append(s, hall.id, "counter_closed", now, counter=counter.id, clerk=who)
         return [_served_changed(hall, counter)]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, moves_counters=True)
 
 
 def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
@@ -195,23 +203,29 @@ def _claim(s: Session, ticket_id: str, counter_id: str, now: Any) -> TicketRow |
     instead of waiting; the guarded UPDATE … RETURNING then makes the claim exactly once on
     both databases (SQLite already holds the write lock from BEGIN IMMEDIATE).
     """
-    locked = s.execute(
-        select(TicketRow.id)
-        .where(TicketRow.id == ticket_id, TicketRow.status == TicketStatus.WAITING.value)
-        .with_for_update(skip_locked=True)
-    ).first()
-    if locked is None:
+    params = {"ticket": ticket_id, "counter": counter_id, "now": now}
+    if s.get_bind().dialect.name == "postgresql" and s.execute(_SKIP_LOCKED, params).first() is None:
         return None
-    claimed = s.execute(
-        update(TicketRow)
-        .where(TicketRow.id == ticket_id, TicketRow.status == TicketStatus.WAITING.value)
-        .values(status=TicketStatus.CALLED.value, counter_id=counter_id, called_at=now, served_by=counter_id)
-        .returning(TicketRow.id)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if claimed is None:
-        return None
-    return s.get(TicketRow, ticket_id, populate_existing=True)
+    return s.scalars(_CLAIM, params, execution_options={"populate_existing": True}).first()
+
+
+_SKIP_LOCKED = (
+    select(TicketRow.id)
+    .where(TicketRow.id == bindparam("ticket"), TicketRow.status == TicketStatus.WAITING.value)
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = (
+    update(TicketRow)
+    .where(TicketRow.id == bindparam("ticket"), TicketRow.status == TicketStatus.WAITING.value)
+    .values(
+        status=TicketStatus.CALLED.value,
+        counter_id=bindparam("counter"),
+        called_at=bindparam("now"),
+        served_by=bindparam("counter"),
+    )
+    .returning(TicketRow)
+    .execution_options(synchronize_session=False)
+)
 
 
 def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
@@ -343,7 +357,7 @@ def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -
         ledger.append(s, hall.id, "away", now, counter=counter.id, clerk=who, covered_by=counter.partner, reason=reason)
         return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, moves_counters=True)
 
 
 def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
@@ -357,7 +371,7 @@ def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         ledger.append(s, hall.id, "back", now, counter=counter.id, clerk=clerk or who)
         return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, moves_counters=True)
 
 
 def current(ctx: Context, counter_id: str) -> Result:

@@ -33,9 +33,11 @@ def halls(ctx: Context) -> list[dict[str, Any]]:
 
 def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
     hall = ctx.hall(hall_id)
-    now = hall.local(ctx.clock.now())
+    moment = ctx.clock.now()
+    now = hall.local(moment)
     with ctx.db.read() as s:
         counts = queue.waiting_counts(s, hall)
+        shared, _ = ctx.boards.current(s, hall, moment)
         hall_desks = queue.desks(s, hall)
         return [
             {
@@ -45,7 +47,7 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "prefix": svc.prefix,
                 "open": svc.enabled and svc.hours.is_open(now),
                 "waiting": counts[svc.id],
-                "est_wait_s": queue.new_ticket_wait_s(s, hall, svc, counts[svc.id], hall_desks),
+                "est_wait_s": shared.new_ticket_s(svc.id, counts[svc.id], moment),
                 "served_now": served_now(hall_desks, svc.id),
                 "kind": svc.kind.value,
                 "time_limit_days": svc.time_limit_days,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert as sql_insert
 from sqlalchemy.orm import Session
 
 from server.engine.timing import Clock
@@ -29,15 +30,45 @@ def append(
         clock.apply(kind, at)
         ticket.wait_s, ticket.service_s = clock.wait_s, clock.service_s
         ticket.waiting_since, ticket.serving_since = clock.waiting_since, clock.serving_since
-    session.add(
-        LedgerRow(
-            hall_id=hall_id,
-            at=at,
-            kind=kind,
-            ticket_id=ticket.id if ticket is not None else None,
-            counter_id=counter,
-            clerk=clerk,
-            on_behalf_of=on_behalf_of,
-            detail={k: v for k, v in detail.items() if v is not None} or None,
-        )
+    insert(
+        session,
+        hall_id,
+        kind,
+        at,
+        ticket_id=ticket.id if ticket is not None else None,
+        counter=counter,
+        clerk=clerk,
+        on_behalf_of=on_behalf_of,
+        **detail,
+    )
+
+
+_INSERT = sql_insert(LedgerRow.__table__)
+
+
+def insert(
+    session: Session,
+    hall_id: str,
+    kind: str,
+    at: datetime,
+    *,
+    ticket_id: str | None = None,
+    counter: str | None = None,
+    clerk: str | None = None,
+    on_behalf_of: str | None = None,
+    **detail: Any,
+) -> None:
+    """One ledger line as one prepared INSERT (the hot paths), for a ticket whose totals the caller keeps."""
+    session.connection().execute(
+        _INSERT,
+        {
+            "hall_id": hall_id,
+            "at": at,
+            "kind": kind,
+            "ticket_id": ticket_id,
+            "counter_id": counter,
+            "clerk": clerk,
+            "on_behalf_of": on_behalf_of,
+            "detail": {k: v for k, v in detail.items() if v is not None} or None,
+        },
     )

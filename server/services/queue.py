@@ -1,4 +1,9 @@
-"""Reading the queue: candidates for call-next, waiting counts, a ticket's place and wait."""
+"""Reading the queue: candidates for call-next, waiting counts, a ticket's place and wait.
+
+Every statement here is built once, at import, with bound parameters: SQLAlchemy's compiled
+cache then serves every call (docs/storage.md), and each one reads the `ix_tickets_waiting`
+index (hall, status, service, target counter, priority, issue order), not the table.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,99 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, bindparam, false, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
-from server.engine.estimate import est_wait_s, forecast, queue_key, recent_average
+from server.engine.estimate import est_wait_s, forecast_with_newcomers, recent_average
 from server.engine.model import CounterState, Hall, Service, TicketStatus
 from server.engine.rules import Candidate, Desk, served_now, serving_counters
 from server.store.models import CounterRow, TicketRow
 
+WAITING = TicketStatus.WAITING.value
+_T = TicketRow.__table__.c  # table columns: the statements below are plain Core, run on the connection
 _QUEUE_COLUMNS = (
-    TicketRow.id,
-    TicketRow.number,
-    TicketRow.status,
-    TicketRow.service_id,
-    TicketRow.priority,
-    TicketRow.order_at,
-    TicketRow.seq,
-    TicketRow.target_counter,
+    _T.id,
+    _T.hall_id,
+    _T.counter_id,
+    _T.number,
+    _T.status,
+    _T.service_id,
+    _T.priority,
+    _T.order_at,
+    _T.seq,
+    _T.target_counter,
 )
+_IS_WAITING = and_(_T.hall_id == bindparam("hall"), _T.status == WAITING)
+_SERVICES = bindparam("services", expanding=True)
+_COUNTERS = bindparam("counters", expanding=True)
+_TAKEN = bindparam("taken", expanding=True)
+
+_WAITING_ROWS = select(*_QUEUE_COLUMNS).where(
+    _IS_WAITING,
+    or_(
+        _T.service_id.in_(_SERVICES) & _T.target_counter.is_(None),
+        _T.target_counter.in_(_COUNTERS),
+    ),
+)
+_HALL_WAITING = select(*_QUEUE_COLUMNS).where(_IS_WAITING)
+_SENT = select(*_QUEUE_COLUMNS).where(_IS_WAITING, _T.id.not_in(_TAKEN), _T.target_counter.in_(_COUNTERS))
+CALL_WINDOW = 16  # more than the counters that can race for the same head of the queue
+
+
+def _heads(priority: bool) -> Any:
+    """The first CALL_WINDOW waiting tickets of these services' priority or normal queues."""
+    return (
+        select(*_QUEUE_COLUMNS)
+        .where(
+            _IS_WAITING,
+            _T.id.not_in(_TAKEN),
+            _T.service_id.in_(_SERVICES),
+            _T.target_counter.is_(None),
+            _T.priority == (true() if priority else false()),
+        )
+        .order_by(_T.order_at, _T.seq)
+        .limit(CALL_WINDOW)
+        .subquery()
+    )
+
+
+# One statement: tickets sent to these counters, then both queues' heads (each limited inside its subquery).
+_CANDIDATES = union_all(_SENT, select(_heads(True)), select(_heads(False)))
+_COUNTS = select(_T.service_id, func.count()).where(_IS_WAITING).group_by(_T.service_id)
+_COUNTER_ROWS = select(CounterRow).where(CounterRow.hall_id == bindparam("hall"))
+_RECENT = (
+    select(_T.service_s)
+    .where(
+        _T.hall_id == bindparam("hall"),
+        _T.service_id == bindparam("service"),
+        _T.status == TicketStatus.DONE.value,
+        _T.service_s > 0,
+    )
+    .order_by(_T.finished_at.desc())
+    .limit(20)
+)
+_HELD = select(_T.id, _T.service_id, _T.called_at, _T.started_at).where(_T.id.in_(bindparam("ids", expanding=True)))
+
+
+def _ahead_statement(targeted: bool, priority: bool) -> Any:
+    """People ahead in one queue, as two index range counts: priority first, then issue order."""
+    queue = (
+        _T.target_counter == bindparam("target")
+        if targeted
+        else and_(_T.service_id == bindparam("service"), _T.target_counter.is_(None))
+    )
+    earlier = or_(
+        _T.order_at < bindparam("order_at"),
+        and_(_T.order_at == bindparam("order_at"), _T.seq < bindparam("seq")),
+    )
+    same_class = select(func.count()).where(_IS_WAITING, queue, _T.priority == (true() if priority else false()))
+    if priority:
+        return same_class.where(earlier)
+    before_all = select(func.count()).where(_IS_WAITING, queue, _T.priority == true()).scalar_subquery()
+    return select(before_all + same_class.where(earlier).scalar_subquery())
+
+
+_AHEAD = {(t, p): _ahead_statement(t, p) for t in (False, True) for p in (False, True)}
 
 
 def candidate(row: Any) -> Candidate:
@@ -33,18 +113,13 @@ def candidate(row: Any) -> Candidate:
 
 def _waiting_rows(session: Session, hall_id: str, services: Iterable[str], counters: Iterable[str]) -> list[Any]:
     """Plain rows (the queue columns) of tickets waiting for these services or sent to these counters."""
-    return list(
-        session.execute(
-            select(*_QUEUE_COLUMNS).where(
-                TicketRow.hall_id == hall_id,
-                TicketRow.status == TicketStatus.WAITING.value,
-                or_(
-                    TicketRow.service_id.in_(list(services)) & TicketRow.target_counter.is_(None),
-                    TicketRow.target_counter.in_(list(counters)),
-                ),
-            )
-        ).all()
-    )
+    params = {"hall": hall_id, "services": list(services), "counters": list(counters)}
+    return list(session.connection().execute(_WAITING_ROWS, params).all())
+
+
+def hall_waiting_rows(session: Session, hall_id: str) -> list[Any]:
+    """Every waiting ticket of the hall, as plain rows of the queue columns."""
+    return list(session.connection().execute(_HALL_WAITING, {"hall": hall_id}).all())
 
 
 def waiting_for(session: Session, hall_id: str, services: Iterable[str], counters: Iterable[str]) -> list[Candidate]:
@@ -52,53 +127,32 @@ def waiting_for(session: Session, hall_id: str, services: Iterable[str], counter
     return [candidate(r) for r in _waiting_rows(session, hall_id, services, counters)]
 
 
-CALL_WINDOW = 16  # more than the counters that can race for the same head of the queue
-
-
 def call_candidates(
     session: Session, hall_id: str, services: Iterable[str], counters: Iterable[str], taken: set[str]
 ) -> list[Candidate]:
     """What call-next needs to choose from: every ticket sent to these counters, and the heads of
     the priority and normal queues of these services (the engine only ever takes a head)."""
-    services, counters = list(services), list(counters)
-    base = select(*_QUEUE_COLUMNS).where(
-        TicketRow.hall_id == hall_id,
-        TicketRow.status == TicketStatus.WAITING.value,
-        TicketRow.id.not_in(taken) if taken else TicketRow.id.is_not(None),
-    )
-    sent = base.where(TicketRow.target_counter.in_(counters))
-    rows = list(session.execute(sent).all())
-    for priority in (True, False):
-        heads = (
-            base.where(
-                TicketRow.service_id.in_(services),
-                TicketRow.target_counter.is_(None),
-                TicketRow.priority.is_(priority),
-            )
-            .order_by(TicketRow.order_at, TicketRow.seq)
-            .limit(CALL_WINDOW)
-        )
-        rows.extend(session.execute(heads).all())
-    return [candidate(r) for r in rows]
+    params: dict[str, Any] = {"hall": hall_id, "services": list(services), "counters": list(counters)}
+    params["taken"] = list(taken)
+    return [candidate(r) for r in session.connection().execute(_CANDIDATES, params)]
 
 
 def waiting_counts(session: Session, hall: Hall) -> dict[str, int]:
     """{service id: tickets waiting}, every service of the hall present."""
     counts = dict.fromkeys((s.id for s in hall.services), 0)
-    rows = session.execute(
-        select(TicketRow.service_id, func.count())
-        .where(TicketRow.hall_id == hall.id, TicketRow.status == TicketStatus.WAITING.value)
-        .group_by(TicketRow.service_id)
-    )
-    for service_id, n in rows:
+    for service_id, n in session.connection().execute(_COUNTS, {"hall": hall.id}):
         if service_id in counts:
             counts[service_id] = n
     return counts
 
 
-def desks(session: Session, hall: Hall) -> dict[str, Desk]:
+def counter_rows(session: Session, hall: Hall) -> list[CounterRow]:
+    return list(session.scalars(_COUNTER_ROWS, {"hall": hall.id}))
+
+
+def desks(session: Session, hall: Hall, rows: Iterable[CounterRow] | None = None) -> dict[str, Desk]:
     """Every counter of the hall with its live state."""
-    states = {r.id: r.state for r in session.scalars(select(CounterRow).where(CounterRow.hall_id == hall.id))}
+    states = {r.id: r.state for r in (rows if rows is not None else counter_rows(session, hall))}
     return {c.id: Desk(c, CounterState(states.get(c.id, "closed"))) for c in hall.counters}
 
 
@@ -109,23 +163,21 @@ def servers_of(service_id: str, hall_desks: dict[str, Desk]) -> int:
 
 def average_service_s(session: Session, hall_id: str, service: Service) -> int:
     """Recent average service time of this service, or its configured prior."""
-    recent = session.scalars(
-        select(TicketRow.service_s)
-        .where(
-            TicketRow.hall_id == hall_id,
-            TicketRow.service_id == service.id,
-            TicketRow.status == TicketStatus.DONE.value,
-            TicketRow.service_s > 0,
-        )
-        .order_by(TicketRow.finished_at.desc())
-        .limit(20)
-    ).all()
+    recent = session.connection().scalars(_RECENT, {"hall": hall_id, "service": service.id}).all()
     return recent_average(list(reversed(recent)), service.avg_service_s)
 
 
-def new_ticket_wait_s(session: Session, hall: Hall, service: Service, waiting: int, hall_desks: dict[str, Desk]) -> int:
-    """What a ticket taken now for this service would wait."""
-    return est_wait_s(waiting, average_service_s(session, hall.id, service), servers_of(service.id, hall_desks))
+def ahead_count(session: Session, row: Any) -> int:
+    """How many waiting tickets of the same queue go before this one (estimate.queue_key, in SQL)."""
+    targeted = row.target_counter is not None
+    params = {
+        "hall": row.hall_id,
+        "service": row.service_id,
+        "target": row.target_counter,
+        "order_at": row.order_at,
+        "seq": row.seq,
+    }
+    return int(session.connection().scalar(_AHEAD[(targeted, bool(row.priority))], params) or 0)
 
 
 class Place(NamedTuple):
@@ -136,114 +188,53 @@ class Place(NamedTuple):
     served_now: bool
 
 
-def places(
-    session: Session, hall: Hall, services: Iterable[str], counters: Iterable[str], now: datetime | None = None
-) -> dict[str, tuple[Any, Place]]:
-    """{ticket id: (row, place)} for the waiting tickets of these queues.
+NOT_WAITING = Place(0, 0, True)  # a ticket already called is being served
 
-    Reads plain columns, not ORM objects: this runs after every call for every waiting ticket.
-    """
-    rows = _waiting_rows(session, hall.id, services, counters)
-    groups: dict[tuple[str, str], list[Any]] = {}
-    for r in rows:
-        key = ("counter", r.target_counter) if r.target_counter else ("service", r.service_id)
-        groups.setdefault(key, []).append(r)
-    hall_desks = desks(session, hall)
-    forecast = hall_forecast(session, hall, hall_desks, now) if rows else {}
-    out: dict[str, tuple[Any, Place]] = {}
-    for (kind, ident), group in groups.items():
-        group.sort(key=lambda r: queue_key(candidate(r)))
-        service = hall.service(group[0].service_id) if kind == "service" else None
-        avg = average_service_s(session, hall.id, service) if service else _mixed_average(session, hall, group)
-        servers = servers_of(ident, hall_desks) if kind == "service" else 1
-        served = served_now(hall_desks, ident) if kind == "service" else served_now(hall_desks, "", ident)
-        for ahead, r in enumerate(group):
-            out[r.id] = (r, Place(ahead, forecast.get(r.id, est_wait_s(ahead, avg, servers)), served))
-    return out
+
+def forecast_inputs(
+    session: Session, hall: Hall, now: datetime
+) -> tuple[dict[str, Desk], list[Candidate], dict[str, float], dict[str, int], dict[str, int]]:
+    """What the forecast needs: desks, waiting tickets, when busy counters free up, streaks, averages."""
+    rows = counter_rows(session, hall)
+    hall_desks = desks(session, hall, rows)
+    waiting = [candidate(r) for r in hall_waiting_rows(session, hall.id)]
+    avg = {s.id: average_service_s(session, hall.id, s) for s in hall.services}
+    streaks = {r.id: r.priority_streak for r in rows}
+    free_in: dict[str, float] = {}
+    held = {r.held_ticket: r.id for r in rows if r.held_ticket}
+    if held:
+        for t in session.connection().execute(_HELD, {"ids": list(held)}):
+            since = t.started_at or t.called_at
+            if since is not None:
+                elapsed = (now - since).total_seconds()
+                free_in[held[t.id]] = max(0.0, avg.get(t.service_id, 300) - elapsed)
+    return hall_desks, waiting, free_in, streaks, avg
 
 
 def hall_forecast(
-    session: Session, hall: Hall, hall_desks: dict[str, Desk], now: datetime | None = None
+    session: Session, hall: Hall, hall_desks: dict[str, Desk] | None = None, now: datetime | None = None
 ) -> dict[str, int]:
     """{ticket id: seconds until likely called} for every waiting ticket an open counter will reach."""
     now = now or datetime.now(UTC)
-    if not any(d.state is CounterState.OPEN for d in hall_desks.values()):
-        return {}
-    waiting = [candidate(r) for r in _waiting_rows(session, hall.id, [s.id for s in hall.services], list(hall_desks))]
-    avg = {s.id: average_service_s(session, hall.id, s) for s in hall.services}
-    rows = session.scalars(select(CounterRow).where(CounterRow.hall_id == hall.id)).all()
-    streaks = {r.id: r.priority_streak for r in rows}
-    free_in: dict[str, float] = {}
-    held = [r for r in rows if r.held_ticket]
-    if held:
-        busy = session.execute(
-            select(TicketRow.id, TicketRow.service_id, TicketRow.called_at, TicketRow.started_at).where(
-                TicketRow.id.in_([r.held_ticket for r in held])
-            )
-        ).all()
-        for r in held:
-            t = next((b for b in busy if b.id == r.held_ticket), None)
-            since = t and (t.started_at or t.called_at)
-            if t is not None and since is not None:
-                elapsed = (now - since).total_seconds()
-                free_in[r.id] = max(0.0, avg.get(t.service_id, 300) - elapsed)
-    return forecast(hall_desks, waiting, free_in, streaks, avg, hall.max_priority_streak)
+    found, waiting, free_in, streaks, avg = forecast_inputs(session, hall, now)
+    out, _ = forecast_with_newcomers(found, waiting, free_in, streaks, avg, hall.max_priority_streak, ())
+    return out
 
 
-def _mixed_average(session: Session, hall: Hall, group: list[Any]) -> int:
-    """A named counter's queue mixes services: use the average of their averages."""
-    known = {r.service_id: hall.service(r.service_id) for r in group}
-    values = [average_service_s(session, hall.id, s) for s in known.values() if s is not None]
-    return round(sum(values) / len(values)) if values else 300
+def place(session: Session, hall: Hall, row: Any, now: datetime | None = None) -> Place:
+    """People ahead, estimated wait and `served_now` for a waiting ticket; NOT_WAITING otherwise.
 
-
-def ahead_count(session: Session, row: TicketRow) -> int:
-    """How many waiting tickets of the same queue go before this one (estimate.queue_key, in SQL)."""
-    same_queue = (
-        TicketRow.target_counter == row.target_counter
-        if row.target_counter is not None
-        else (TicketRow.service_id == row.service_id) & TicketRow.target_counter.is_(None)
-    )
-    earlier = or_(
-        TicketRow.order_at < row.order_at,
-        (TicketRow.order_at == row.order_at) & (TicketRow.seq < row.seq),
-    )
-    if row.priority:
-        before = TicketRow.priority.is_(True) & earlier
-    else:  # every priority ticket goes first, then earlier normal ones
-        before = TicketRow.priority.is_(True) | (TicketRow.priority.is_(False) & earlier)
-    return (
-        session.scalar(
-            select(func.count()).where(
-                TicketRow.hall_id == row.hall_id,
-                TicketRow.status == TicketStatus.WAITING.value,
-                TicketRow.id != row.id,
-                same_queue,
-                before,
-            )
-        )
-        or 0
-    )
-
-
-def place(session: Session, hall: Hall, row: TicketRow, now: datetime | None = None) -> Place:
-    """People ahead, estimated wait and `served_now` for a waiting ticket; (0, 0, True) otherwise.
-
-    A ticket already called is being served, so `served_now` is true for it.
+    Computed from scratch; the server answers from the shared forecast instead (services.board).
     """
-    if row.status != TicketStatus.WAITING.value:
-        return Place(0, 0, True)
-    if row.target_counter is not None:  # a short queue at one counter: same numbers as the live updates
-        found = places(session, hall, (), (row.target_counter,), now).get(row.id)
-        return found[1] if found is not None else Place(0, 0, False)
+    if row.status != WAITING:
+        return NOT_WAITING
     ahead = ahead_count(session, row)
-    hall_desks = desks(session, hall)
-    served = served_now(hall_desks, row.service_id)
-    service = hall.service(row.service_id)
-    if service is None:  # a service removed from the config while tickets wait for it
-        return Place(ahead, est_wait_s(ahead, 300, 1), served)
-    forecast = hall_forecast(session, hall, hall_desks, now)
-    if row.id in forecast:
-        return Place(ahead, forecast[row.id], served)
-    est = est_wait_s(ahead, average_service_s(session, hall.id, service), servers_of(service.id, hall_desks))
-    return Place(ahead, est, served)
+    now = now or datetime.now(UTC)
+    found, waiting, free_in, streaks, avg = forecast_inputs(session, hall, now)
+    out, _ = forecast_with_newcomers(found, waiting, free_in, streaks, avg, hall.max_priority_streak, ())
+    served = served_now(found, row.service_id, row.target_counter)
+    if row.id in out:
+        return Place(ahead, out[row.id], served)
+    if row.target_counter is not None:
+        return Place(ahead, est_wait_s(ahead, avg.get(row.service_id, 300), 1), served)
+    return Place(ahead, est_wait_s(ahead, avg.get(row.service_id, 300), servers_of(row.service_id, found)), served)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
 from server.store.models import NumberSeqRow, RatingRow, TicketRow
 
-from . import ledger, queue
+from . import board, ledger, queue
 from .context import Context
 
 
@@ -42,7 +42,11 @@ def new_id() -> str:
 def issue_ticket(
     ctx: Context, hall_id: str, service_id: str, priority: bool = False, kiosk_id: str | None = None
 ) -> tuple[Issued, list[Event]]:
-    """Hand out the next number of a service, if it is open and under its daily limit."""
+    """Hand out the next number of a service, if it is open and under its daily limit.
+
+    One transaction of five prepared statements: the ledger's last line (is the shared forecast
+    still exact?), the number, the ticket, its ledger line, and the people ahead from the queue index.
+    """
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
     if kiosk_id is not None:
@@ -50,6 +54,7 @@ def issue_ticket(
     _check_open(service, hall, ctx.clock.now())  # refuse early, before taking any lock
     token = secrets.token_urlsafe(24)  # 192 bits
     with ctx.db.write() as s:
+        before = board.ledger_head(s)
         # The clock is read while holding the lock that orders numbers (SQLite's write lock, or
         # the number row's lock on PostgreSQL, taken by the UPDATE in _next_seq and held to commit):
         # a later number can then never carry an earlier issue time (HALL_RULES 1, docs/api.md).
@@ -74,15 +79,20 @@ def issue_ticket(
             kiosk_id=kiosk_id,
             issued_at=now,
             order_at=now,
+            waiting_since=now,  # timing.Clock after "issued"
+            serving_since=None,
             wait_s=0,
             service_s=0,
             recalls=0,
             transfers=0,
         )
-        s.add(row)
-        ledger.append(s, hall.id, "issued", now, ticket=row, service=service.id, priority=priority or None)
-    with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
-        where = queue.place(s, hall, row, now)
+        s.connection().execute(_INSERT_TICKET, _ticket_values(row))
+        ledger.insert(s, hall.id, "issued", now, ticket_id=row.id, service=service.id, priority=priority or None)
+        ahead = queue.ahead_count(s, row)
+        where = ctx.boards.quick_place(s, hall, row, ahead, now, before)
+    if where is None:  # a small hall, or no background refresh: work the forecast out now
+        with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
+            where = ctx.boards.place(s, hall, row, ahead, now)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
@@ -94,20 +104,29 @@ def _check_open(service: Service, hall: Hall, now: datetime) -> None:
         raise HallError("service_closed", 409, "this service is not taking tickets now")
 
 
-def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
-    """Take the day's next sequence number; the row lock makes it unique across processes."""
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    s.execute(
-        dialect.insert(NumberSeqRow)
-        .values(hall_id=hall.id, service_id=service.id, day=day, last=0)
-        .on_conflict_do_nothing()
+_TICKET_COLUMNS = [c.key for c in TicketRow.__table__.columns]
+_INSERT_TICKET = insert(TicketRow.__table__)
+
+
+def _ticket_values(row: TicketRow) -> dict[str, Any]:
+    return {key: getattr(row, key, None) for key in _TICKET_COLUMNS}
+
+
+_SEQ = {
+    name: dialect.insert(NumberSeqRow.__table__)
+    .values(hall_id=bindparam("hall"), service_id=bindparam("service"), day=bindparam("day"), last=1)
+    .on_conflict_do_update(
+        index_elements=["hall_id", "service_id", "day"], set_={"last": NumberSeqRow.__table__.c.last + 1}
     )
-    seq = s.execute(
-        update(NumberSeqRow)
-        .where(NumberSeqRow.hall_id == hall.id, NumberSeqRow.service_id == service.id, NumberSeqRow.day == day)
-        .values(last=NumberSeqRow.last + 1)
-        .returning(NumberSeqRow.last)
-    ).scalar_one()
+    .returning(NumberSeqRow.__table__.c.last)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
+    """Take the day's next sequence number in one upsert; the row lock makes it unique across processes."""
+    statement = _SEQ["postgresql" if s.get_bind().dialect.name == "postgresql" else "sqlite"]
+    seq = int(s.connection().execute(statement, {"hall": hall.id, "service": service.id, "day": day}).scalar_one())
     check_limit(seq, service.daily_limit, hall.number_width)  # raising rolls the increment back
     return seq
 
@@ -115,22 +134,35 @@ def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
 def find_by_token(s: Session, token: str) -> TicketRow:
     if not isinstance(token, str) or not 16 <= len(token) <= 64:
         raise HallError("not_found", 404, "unknown ticket")
-    row = s.scalars(select(TicketRow).where(TicketRow.token_hash == token_hash(token))).first()
+    row = s.scalars(_BY_TOKEN, {"hash": token_hash(token)}).first()
     if row is None:
         raise HallError("not_found", 404, "unknown ticket")
     return row
 
 
-def track_body(ctx: Context, s: Session, row: TicketRow) -> dict[str, Any]:
-    """The resident's view of one ticket: GET /api/v1/track/{token}."""
+_RATED = select(RatingRow.__table__.c.id).where(RatingRow.__table__.c.ticket_id == bindparam("ticket")).limit(1)
+_BY_TOKEN = select(TicketRow).where(TicketRow.token_hash == bindparam("hash"))
+
+
+def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = None) -> dict[str, Any]:
+    """The resident's view of one ticket: GET /api/v1/track/{token}.
+
+    `row` is a TicketRow or a plain row of the queue columns; `where`, when the caller already knows
+    the ticket's place (the publisher reads a whole queue at once).
+    """
     hall = ctx.hall(row.hall_id)
-    where = queue.place(s, hall, row, ctx.clock.now())
+    if where is None:
+        where = queue.NOT_WAITING
+        if row.status == TicketStatus.WAITING.value:
+            where = ctx.boards.place(s, hall, row, queue.ahead_count(s, row), ctx.clock.now())
     counter_name = None
     counter_id = row.counter_id if row.status != TicketStatus.WAITING.value else None
     if counter_id is not None:
         found = hall.counter(counter_id)
         counter_name = found.name if found is not None else None
-    rated = s.scalars(select(RatingRow.id).where(RatingRow.ticket_id == row.id)).first() is not None
+    rated = (
+        row.status == TicketStatus.DONE.value and s.connection().execute(_RATED, {"ticket": row.id}).first() is not None
+    )
     return {
         "number": row.number,
         "status": row.status,

@@ -8,6 +8,11 @@ process, a process-wide lock around every unit of work, `BEGIN IMMEDIATE` for wr
 lock), WAL so readers in other processes are not blocked, a busy timeout for the short
 waits between processes, and no emits, printing or network I/O inside a transaction:
 events are published after commit by the caller.
+
+PostgreSQL is different: psycopg2 is made cooperative (eventlet's patcher, see `make_green`), so a
+greenlet waiting on the server yields to the others, and each transaction takes its own
+connection from the pool: no process-wide lock. Connect and statement timeouts keep one
+stuck query from holding a connection for ever.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -42,16 +47,34 @@ class DatabaseBusy(OperationalError):
 class Database:
     """One engine per process, and the only door to a Session."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 8, connect_timeout_s: int = 5, statement_timeout_s: int = 30
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._lock = threading.RLock()  # green under eventlet's monkey patching
         self._begin = "BEGIN"
-        self.engine = self._make_engine(url)
+        self.engine = (
+            self._make_engine(url)
+            if self.is_sqlite
+            else _pg_engine(url, pool_size, connect_timeout_s, statement_timeout_s)
+        )
+
+    @classmethod
+    def for_settings(cls, settings: Any) -> Database:
+        """The database a config's [server] table describes."""
+        return cls(
+            settings.database,
+            pool_size=settings.db_pool_size,
+            connect_timeout_s=settings.db_connect_timeout_s,
+            statement_timeout_s=settings.db_statement_timeout_s,
+        )
+
+    def _guard(self) -> AbstractContextManager[Any]:
+        """SQLite: greenlets take turns whole transactions at a time. PostgreSQL: the pool, nothing more."""
+        return self._lock if self.is_sqlite else nullcontext()
 
     def _make_engine(self, url: str) -> Engine:
-        if not self.is_sqlite:
-            return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=2, future=True)
         path = make_url(url).database
         if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +105,7 @@ class Database:
         """A read-write transaction, committed on success and rolled back on any error."""
         deadline = time.monotonic() + WRITE_WAIT_S
         for attempt in itertools.count():
-            with self._lock:
+            with self._guard():
                 session = self._begin_write()
                 if session is not None:
                     try:
@@ -121,7 +144,7 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A read-only snapshot; nothing it does is kept."""
         # Closing (not rolling back) ends the transaction without expiring what was read.
-        with self._lock, Session(self.engine, expire_on_commit=False) as session:
+        with self._guard(), Session(self.engine, expire_on_commit=False) as session:
             yield session
 
     def migrate(self) -> None:
@@ -159,3 +182,38 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _pg_engine(url: str, pool_size: int, connect_timeout_s: int, statement_timeout_s: int) -> Engine:
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max(2, pool_size // 2),
+        pool_timeout=max(5, connect_timeout_s * 2),  # a greenlet waiting for a free connection
+        connect_args={"connect_timeout": connect_timeout_s},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # SET, not the `options` connect argument: URLs already use `options` (search_path).
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET statement_timeout = %s", (statement_timeout_s * 1000,))
+        dbapi_conn.commit()
+
+    return engine
+
+
+def make_green() -> None:
+    """Make psycopg2 wait on PostgreSQL through eventlet's hub (call after monkey patching).
+
+    `eventlet.monkey_patch()` already installs psycopg2's wait callback (eventlet.support.psycopg2_patcher,
+    the same mechanism as psycogreen); this makes sure of it, as a server whose queries block the hub
+    serves one request at a time however large its pool.
+    """
+    import psycopg2.extensions
+
+    if psycopg2.extensions.get_wait_callback() is None:
+        from eventlet.support import psycopg2_patcher
+
+        psycopg2_patcher.make_psycopg_green()

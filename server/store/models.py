@@ -67,7 +67,9 @@ class TicketRow(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         UniqueConstraint("hall_id", "day", "number", name="uq_tickets_number"),
-        Index("ix_tickets_queue", "hall_id", "status", "service_id", "order_at"),
+        # one queue, in call order (priority first, then issue order): ahead counts and heads read the index only
+        Index("ix_tickets_waiting", "hall_id", "status", "service_id", "target_counter", "priority", "order_at", "seq"),
+        Index("ix_tickets_finished", "hall_id", "service_id", "status", "finished_at"),
         Index("ix_tickets_day", "hall_id", "day"),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -100,7 +102,7 @@ class TicketRow(Base):
     transfers: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)
-    missing: Mapped[list[str] | None] = mapped_column(JSON)
+    missing: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class NumberSeqRow(Base):
@@ -130,7 +132,7 @@ class LedgerRow(Base):
     counter_id: Mapped[str | None] = mapped_column(String(40))
     clerk: Mapped[str | None] = mapped_column(String(64))
     on_behalf_of: Mapped[str | None] = mapped_column(String(40))
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class ApiTokenRow(Base):

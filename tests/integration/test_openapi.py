@@ -19,6 +19,7 @@ from server.api.openapi import document
 from server.app import create_app
 from server.auth import create_token
 from server.config import load_config
+from server.engine.model import ComplaintStatus, CounterState, Outcome, PrinterState, ServiceKind, TicketStatus
 
 HALL_TOML = ROOT / "tests" / "data" / "test_hall.toml"
 PREFIX = "/api/v1"
@@ -128,7 +129,7 @@ def test_every_operation_is_complete() -> None:
     assert len(operation_ids) == len(set(operation_ids)), "operationIds must be unique"
 
 
-def test_request_bodies_match_the_handlers_field_lists() -> None:
+def test_request_bodies_are_the_handlers_shapes() -> None:
     schemas = document()["components"]["schemas"]
     ticket = schemas["TicketRequest"]
     assert ticket["required"] == ["service"]
@@ -139,7 +140,9 @@ def test_request_bodies_match_the_handlers_field_lists() -> None:
     assert (rating["level"]["type"], rating["level"]["minimum"], rating["level"]["maximum"]) == ("integer", 1, 5)
     assert rating["comment"]["type"] == ["string", "null"] and rating["comment"]["maxLength"] == 500
     finish = schemas["FinishRequest"]
-    assert finish["properties"]["outcome"]["enum"] == ["completed", "incomplete", "rejected", "consulted"]
+    assert finish["properties"]["outcome"] == {"$ref": "#/components/schemas/Outcome"}
+    for enum in (Outcome, TicketStatus, CounterState, ComplaintStatus, PrinterState, ServiceKind):  # the engine's
+        assert schemas[enum.__name__]["enum"] == [member.value for member in enum]
     assert finish["properties"]["missing"]["maxItems"] == 30
     assert set(schemas["TransferRequest"]["properties"]) == {"service", "counter", "reason"}
     assert schemas["AwayRequest"]["properties"]["reason"]["maxLength"] == 200

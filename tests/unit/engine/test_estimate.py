@@ -5,8 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from server.engine.estimate import ENOUGH_SEEN, RECENT, ahead_of, est_wait_s, queue_key, recent_average
+from server.engine.estimate import (
+    ENOUGH_SEEN,
+    RECENT,
+    ahead_of,
+    est_wait_s,
+    forecast,
+    forecast_with_newcomers,
+    queue_key,
+    recent_average,
+)
 from server.engine.model import Counter, CounterState
 from server.engine.rules import Candidate, Desk, call_next
 
@@ -140,3 +151,41 @@ def test_people_ahead_in_a_counters_transfer_queue_follow_the_order_call_next_ca
     choice = call_next(W1, None, queue, 0, 2)
     assert choice is not None
     assert ahead_of(choice.ticket, queue) == 0, f"call-next takes {choice.ticket.id}, the page shows it behind"
+
+
+# --- a newcomer's forecast, from the same run -------------------------------------------------------
+
+SERVICES = ("id-card", "tax", "water")
+HALL_DESKS = {
+    "w1": Desk(Counter("w1", 1, "1号窗口", ("id-card", "tax"), partner="w2"), CounterState.OPEN),
+    "w2": Desk(Counter("w2", 2, "2号窗口", ("water",), partner="w1"), CounterState.OPEN),
+    "w3": Desk(Counter("w3", 3, "3号窗口", ("tax", "water")), CounterState.OPEN),
+}
+
+
+@given(
+    tickets=st.lists(
+        st.tuples(st.sampled_from(SERVICES), st.booleans(), st.integers(0, 90), st.sampled_from([None, "w1", "w3"])),
+        max_size=30,
+    ),
+    states=st.tuples(*(st.sampled_from(list(CounterState)) for _ in HALL_DESKS)),
+    free=st.lists(st.integers(0, 600), min_size=3, max_size=3),
+    streak=st.integers(0, 3),
+)
+def test_a_newcomers_forecast_is_what_the_run_with_that_ticket_would_say(
+    tickets: list[tuple[str, bool, int, str | None]], states: tuple[CounterState, ...], free: list[int], streak: int
+) -> None:
+    desks = {cid: Desk(d.counter, state) for (cid, d), state in zip(HALL_DESKS.items(), states, strict=True)}
+    if desks["w2"].state is CounterState.AWAY and desks["w1"].state is not CounterState.OPEN:
+        desks["w2"] = Desk(desks["w2"].counter, CounterState.CLOSED)  # away needs an open partner
+    waiting = [
+        Candidate(f"t{i}", s, p, T0 + timedelta(minutes=m), i, target) for i, (s, p, m, target) in enumerate(tickets)
+    ]
+    free_in = {cid: float(f) for cid, f in zip(desks, free, strict=True)}
+    streaks = dict.fromkeys(desks, streak)
+    avg = {"id-card": 240, "tax": 400, "water": 150}
+    _, newcomers = forecast_with_newcomers(desks, waiting, free_in, streaks, avg, 2, SERVICES)
+    for service in SERVICES:
+        late = Candidate("late", service, False, T0 + timedelta(hours=5), 10_000)
+        alone = forecast(desks, [*waiting, late], free_in, streaks, avg, 2)
+        assert newcomers.get(service) == alone.get("late"), service

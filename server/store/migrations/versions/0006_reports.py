@@ -1,14 +1,14 @@
 """reports: stored period reports, job leases, alerts, hall settings, ledger index by kind
 
 Revision ID: 0006_reports
-Revises: 0001
+Revises: 0008_queue_index
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_reports"
-down_revision = "0001"
+down_revision = "0008_queue_index"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,101 @@
+"""The floor: the least this stack can do for one request, to measure hallq against.
+
+The same server as hallq (Flask + Flask-SocketIO on eventlet, one process, psycopg2 made cooperative,
+the same config file read by the same loader, the same `Database` unit of work), with three routes:
+
+- `POST /floor/rows`: insert one row and commit (`db.write()`: SQLite's lock and BEGIN IMMEDIATE, or a
+  pooled PostgreSQL connection), answer 201 with its id;
+- `POST /floor/emit`: emit one `call` event to the `/display` room of the hall, answer 200;
+- `GET /floor/health`.
+
+    python -m bench.floor --config FILE      (started by bench.hotpath; binds 127.0.0.1 only)
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import warnings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=Warning)
+    import eventlet
+
+    eventlet.monkey_patch()
+    from server.store.db import make_green
+
+    make_green()
+    serve(args.config, args.port)
+
+
+def serve(config_path: str, port: int) -> None:
+    import secrets
+    import time
+    from datetime import UTC, datetime
+
+    from flask import Flask, jsonify, request
+    from flask_socketio import SocketIO, join_room
+    from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert
+
+    from server.config import load_config
+    from server.store.db import Database
+
+    config = load_config(config_path)
+    settings = config.settings
+    db = Database.for_settings(settings)
+    meta = MetaData()
+    rows = Table(
+        "floor_rows",
+        meta,
+        Column("id", String(32), primary_key=True),
+        Column("hall_id", String(40)),
+        Column("n", Integer),
+        Column("at", DateTime),
+    )
+    meta.create_all(db.engine)
+    statement = insert(rows)
+
+    app = Flask(__name__)
+    socketio = SocketIO(app, async_mode=settings.async_mode, message_queue=settings.message_queue, json=None)
+
+    @app.post("/floor/rows")
+    def add_row() -> object:
+        row_id = secrets.token_hex(8)
+        with db.write() as s:
+            s.execute(statement, {"id": row_id, "hall_id": "town", "n": 1, "at": datetime.now(UTC)})
+        return jsonify(id=row_id), 201
+
+    @app.post("/floor/emit")
+    def emit_one() -> object:
+        body = request.get_json(silent=True) or {}
+        payload = {"ticket": body.get("ticket", ""), "number": "A001", "counter": "w1", "at": time.time()}
+        socketio.emit("call", payload, namespace="/display", to="hall:town")
+        return jsonify(ok=True)
+
+    @app.get("/floor/health")
+    def health() -> object:
+        return jsonify(status="ok")
+
+    @socketio.on("connect", namespace="/display")
+    def connect(auth: object = None) -> bool:
+        join_room("hall:town")
+        return True
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    print(f"floor on http://127.0.0.1:{port}", flush=True)
+    try:
+        socketio.run(app, host="127.0.0.1", port=port, log_output=False, allow_unsafe_werkzeug=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        db.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,776 @@
+"""hallq against the floor: issue, call-next + finish, call to screen, a full day, memory.
+
+Starts, on 127.0.0.1 only, one hallq server (`python -m server.cli serve`) and one floor server
+(bench/floor.py: the same stack and config doing the least possible per request) on the same database
+kind, and measures both in the same run, so each figure is reported as a ratio to the floor:
+
+- issue (POST tickets) with 1 and 8 clients at 0, 300 and 2,000 tickets waiting (8 counters open,
+  so the forecast has work), against the floor's insert-one-row route;
+- call-next + finish with 1 and 8 counters at the same depths, against the same route (two writes a
+  cycle, so requests/s are compared), then checked: no ticket called twice, none lost;
+- call to screen: N `/display` clients, calls at 5/s; the time from sending call-next to each client's
+  `call` event, and the server CPU per delivered event, against the floor's emit-to-a-room route;
+- a full day (the demo's services, 3,000 tickets on the demo's arrival curve squeezed into a few
+  seconds, 10 counters in A/B pairs, one away and covered for a while): wall time and p99 per action;
+- memory: RSS after 10,000 tickets in a day against idle (a fresh server).
+
+Every loop is bounded in count and in time. Sizes are options; `--quick` runs small ones.
+
+    python -m bench.hotpath [--db sqlite,postgres] [--n 300] [--displays 50,300] [--calls 40]
+                            [--day-tickets 3000] [--memory-tickets 10000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import create_engine, text
+
+from .api import Displays, free_port
+from .common import ROOT, database_url, percentile, table
+
+HALL = """
+[[hall]]
+id = "town"
+name = "测试镇便民服务中心"
+timezone = "Asia/Shanghai"
+hours = "always"
+number_width = 4
+max_priority_streak = 2
+
+[[hall.service]]
+id = "id-card"
+name = "身份证办理"
+prefix = "A"
+avg_service_s = 240
+
+[[hall.service]]
+id = "social"
+name = "社保医保"
+prefix = "B"
+avg_service_s = 600
+"""
+COUNTERS = [f"w{i}" for i in range(1, 9)]
+HALL += "".join(
+    f'\n[[hall.counter]]\nid = "{c}"\nnumber = {i + 1}\nservices = ["id-card", "social"]\n'
+    f'partner = "{COUNTERS[i ^ 1]}"\n'
+    for i, c in enumerate(COUNTERS)
+)
+SERVICES = ("id-card", "social")
+
+# The day: the demo hall's services with two more general windows (w9, w10), 10 counters in pairs.
+DAY_COUNTERS = """
+[[hall.counter]]
+id = "w9"
+number = 9
+services = ["id-card", "household", "residence", "migrant"]
+partner = "w10"
+
+[[hall.counter]]
+id = "w10"
+number = 10
+services = ["social-insurance", "retirement", "employment"]
+partner = "w9"
+"""
+ARRIVALS = [(8.5, 9.0, 45), (9.0, 10.5, 95), (10.5, 12.0, 60), (13.5, 14.5, 50), (14.5, 16.5, 45), (16.5, 17.5, 27)]
+MIX = {
+    "utilities": 0.195,
+    "id-card": 0.11,
+    "social-insurance": 0.11,
+    "retirement": 0.10,
+    "household": 0.04,
+    "elderly": 0.11,
+    "employment": 0.11,
+    "residence": 0.06,
+    "migrant": 0.05,
+    "assistance": 0.04,
+    "disability": 0.03,
+    "business-licence": 0.025,
+    "legal-aid": 0.02,
+}
+TIMEOUT = 30
+
+
+def day_hall() -> str:
+    demo = (ROOT / "server" / "demo_hall.toml").read_text(encoding="utf-8")
+    demo = demo.replace("number_width = 3", "number_width = 4", 1)
+    demo = demo.split("[[hall.kiosk]]", 1)[0]  # no printer in a benchmark
+    return demo + DAY_COUNTERS
+
+
+def write_config(folder: Path, name: str, port: int, url: str, hall: str) -> Path:
+    body = (
+        "[server]\n"
+        f'data_dir = "{folder / name}"\n'
+        f'database = "{url}"\n'
+        f"port = {port}\n"
+        'log_level = "WARNING"\n'
+        "[server.limits]\n"
+        "tickets_per_minute = 100000000\n"
+        "ratings_per_minute = 100000000\n" + hall
+    )
+    path = folder / f"{name}.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+class Proc:
+    """One server subprocess on 127.0.0.1."""
+
+    def __init__(self, args: list[str], port: int, log: Path, health: str) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.health = health
+        self.log_path = log
+        self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", *args], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=env
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{args[0]} exited: {log.read_text(errors='replace')[-2000:]}")
+            try:
+                if requests.get(self.url + health, timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{args[0]} did not answer: {log.read_text(errors='replace')[-2000:]}")
+
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return math.nan
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def admin_token(config: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", "token", "create", "--role", "admin", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+# -- load generation ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    what: str
+    clients: int
+    n: int = 0
+    seconds: float = 0.0
+    cpu_s: float = 0.0
+    latencies: list[float] = field(default_factory=list, repr=False)
+    errors: Counter[str] = field(default_factory=Counter)
+    depth: int = 0
+
+    @property
+    def per_s(self) -> float:
+        return self.n / self.seconds if self.seconds else math.nan
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu_s / self.n * 1000 if self.n else math.nan
+
+    def p(self, q: float) -> float:
+        return percentile(self.latencies, q) * 1000
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "what": self.what,
+            "clients": self.clients,
+            "depth": self.depth,
+            "n": self.n,
+            "per_s": round(self.per_s, 1),
+            "p50_ms": round(self.p(50), 2),
+            "p99_ms": round(self.p(99), 2),
+            "cpu_ms_per_request": round(self.cpu_ms, 3),
+            "errors": dict(self.errors),
+        }
+
+
+def hammer(
+    server: Proc, what: str, clients: int, n: int, step: Callable[[requests.Session, int, int], int], max_s: float
+) -> Run:
+    """`clients` threads, each with a keep-alive session, run `step(session, client, i)` until n requests
+    (step returns how many it made; 0 means this client is done) or `max_s` seconds."""
+    run = Run(what, clients)
+    lock = threading.Lock()
+    counter = iter(range(n))
+    deadline = time.perf_counter() + max_s
+
+    def client(k: int) -> None:
+        with requests.Session() as http:
+            while time.perf_counter() < deadline:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                a = time.perf_counter()
+                try:
+                    made = step(http, k, i)
+                except requests.RequestException as e:
+                    with lock:
+                        run.errors[type(e).__name__] += 1
+                    continue
+                took = time.perf_counter() - a
+                if made == 0:
+                    return
+                with lock:
+                    run.n += made
+                    run.latencies.append(took / made)
+
+    threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
+    cpu0, t0 = server.cpu_s(), time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(max_s + TIMEOUT)
+    run.seconds = time.perf_counter() - t0
+    run.cpu_s = server.cpu_s() - cpu0
+    return run
+
+
+def floor_rows(floor: Proc, clients: int, n: int) -> Run:
+    def step(http: requests.Session, k: int, i: int) -> int:
+        r = http.post(floor.url + "/floor/rows", timeout=TIMEOUT)
+        r.raise_for_status()
+        return 1
+
+    return hammer(floor, "floor insert", clients, n, step, max_s=120)
+
+
+def issue_step(url: str, errors: Counter[str]) -> Callable[[requests.Session, int, int], int]:
+    def step(http: requests.Session, k: int, i: int) -> int:
+        body = {"service": SERVICES[i % 2], "priority": i % 12 == 11}
+        r = http.post(f"{url}/api/v1/halls/town/tickets", json=body, timeout=TIMEOUT)
+        if r.status_code != 201:
+            errors[f"issue {r.status_code}"] += 1
+            return 0
+        return 1
+
+    return step
+
+
+def issue(server: Proc, clients: int, n: int) -> Run:
+    errors: Counter[str] = Counter()
+    run = hammer(server, "issue", clients, n, issue_step(server.url, errors), max_s=120)
+    run.errors.update(errors)
+    return run
+
+
+def cycles(server: Proc, token: str, clients: int, n: int, called: list[str]) -> Run:
+    """Each client is one counter (w1, w2, ...): call-next then finish; n cycles in all."""
+    auth = {"Authorization": f"Bearer {token}"}
+    lock = threading.Lock()
+
+    def step(http: requests.Session, k: int, i: int) -> int:
+        base = f"{server.url}/api/v1/counters/{COUNTERS[k]}"
+        r = http.post(base + "/call-next", headers=auth, timeout=TIMEOUT)
+        r.raise_for_status()
+        ticket = r.json()["ticket"]
+        if ticket is None:
+            return 0
+        with lock:
+            called.append(ticket["id"])
+        http.post(base + "/finish", json={"outcome": "completed"}, headers=auth, timeout=TIMEOUT).raise_for_status()
+        return 2
+
+    run = hammer(server, "call-next+finish", clients, n, step, max_s=120)
+    return run
+
+
+# -- a database between runs ---------------------------------------------------------------------------
+
+
+def reset(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for t in ("tickets", "number_seqs", "ledger", "ratings", "complaints"):
+            conn.execute(text(f"DELETE FROM {t}"))  # noqa: S608 - fixed table names
+        conn.execute(text("UPDATE counters SET state='closed', held_ticket=NULL, priority_streak=0"))
+    engine.dispose()
+
+
+def check_claims(url: str, called: list[str]) -> dict[str, Any]:
+    """No ticket called twice, none lost: every called ticket is done, with exactly one `called` line."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        lines = Counter(
+            r[0] for r in conn.execute(text("SELECT ticket_id FROM ledger WHERE kind = 'called'")).all() if r[0]
+        )
+        statuses = dict(conn.execute(text("SELECT status, count(*) FROM tickets GROUP BY status")).all())
+        held = conn.execute(text("SELECT count(*) FROM counters WHERE held_ticket IS NOT NULL")).scalar_one()
+    engine.dispose()
+    twice = [t for t, k in lines.items() if k > 1]
+    answered_twice = len(called) - len(set(called))
+    return {
+        "called": len(called),
+        "called_twice": len(twice) + answered_twice,
+        "lost": len(set(called) - set(lines)) + len(set(lines) - set(called)),
+        "done": statuses.get("done", 0),
+        "still_held": held,
+        "ok": not twice and not answered_twice and set(lines) == set(called) and statuses.get("done", 0) == len(called),
+    }
+
+
+def open_counters(server: Proc, token: str, ids: list[str]) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    for c in ids:
+        requests.post(f"{server.url}/api/v1/counters/{c}/open", headers=auth, timeout=TIMEOUT).raise_for_status()
+
+
+def prefill(server: Proc, depth: int) -> None:
+    if depth:
+        errors: Counter[str] = Counter()
+        hammer(server, "prefill", 8, depth, issue_step(server.url, errors), max_s=300)
+        if errors:
+            raise RuntimeError(f"prefill failed: {errors}")
+
+
+def waiting(server: Proc) -> int:
+    services = requests.get(f"{server.url}/api/v1/halls/town/services", timeout=TIMEOUT).json()
+    return int(sum(s["waiting"] for s in services))
+
+
+# -- call to screen -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Screen:
+    displays: int
+    calls: int
+    delivered: int = 0
+    latencies: list[float] = field(default_factory=list, repr=False)
+    answer: list[float] = field(default_factory=list, repr=False)
+    cpu_s: float = 0.0
+
+    def p(self, q: float, values: list[float] | None = None) -> float:
+        return percentile(self.latencies if values is None else values, q) * 1000
+
+    @property
+    def cpu_ms_per_event(self) -> float:
+        return self.cpu_s / self.delivered * 1000 if self.delivered else math.nan
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "displays": self.displays,
+            "calls": self.calls,
+            "delivered": self.delivered,
+            "expected": self.displays * self.calls,
+            "p50_ms": round(self.p(50), 1),
+            "p99_ms": round(self.p(99), 1),
+            "answer_p50_ms": round(self.p(50, self.answer), 1),
+            "cpu_ms_per_delivered": round(self.cpu_ms_per_event, 4),
+        }
+
+
+def to_screen(
+    proc: Proc,
+    displays: Displays,
+    n_displays: int,
+    calls: int,
+    fire: Callable[[int], str],
+    before: Callable[[int], None] = lambda i: None,
+) -> Screen:
+    """`calls` events at 5/s; `fire(i)` sends one and returns the ticket id the displays will see.
+    CPU is counted from just before each send until every display has the event (`before(i)` is not)."""
+    out = Screen(n_displays, calls)
+    for i in range(calls):
+        started = time.perf_counter()
+        before(i)
+        time.sleep(0.02)
+        cpu0 = proc.cpu_s()
+        t0 = time.perf_counter()
+        ticket = fire(i)
+        out.answer.append(time.perf_counter() - t0)
+        got = displays.wait(ticket, n_displays, timeout=15)
+        out.cpu_s += proc.cpu_s() - cpu0
+        out.delivered += len(got)
+        out.latencies += [x - t0 for x in got]
+        time.sleep(max(0.0, 0.2 - (time.perf_counter() - started)))
+    return out
+
+
+def screens(hallq: Proc, floor: Proc, token: str, n_displays: int, calls: int) -> tuple[Screen, Screen]:
+    auth = {"Authorization": f"Bearer {token}"}
+    http = requests.Session()
+
+    def fire_floor(i: int) -> str:
+        ticket = f"floor-{n_displays}-{i}"
+        http.post(floor.url + "/floor/emit", json={"ticket": ticket}, timeout=TIMEOUT).raise_for_status()
+        return ticket
+
+    def fire_hallq(i: int) -> str:
+        r = http.post(f"{hallq.url}/api/v1/counters/w1/call-next", headers=auth, timeout=TIMEOUT)
+        r.raise_for_status()
+        return str(r.json()["ticket"]["id"])
+
+    def finish() -> None:
+        http.post(
+            f"{hallq.url}/api/v1/counters/w1/finish", json={"outcome": "completed"}, headers=auth, timeout=TIMEOUT
+        )
+
+    shown = Displays(floor.url, n_displays)
+    try:
+        bare = to_screen(floor, shown, n_displays, calls, fire_floor)
+    finally:
+        shown.close()
+    shown = Displays(hallq.url, n_displays)
+    try:
+        for _ in range(calls):  # the tickets to call, issued before: only the calls are timed
+            http.post(f"{hallq.url}/api/v1/halls/town/tickets", json={"service": "id-card"}, timeout=TIMEOUT)
+        time.sleep(1)
+
+        ours = to_screen(hallq, shown, n_displays, calls, fire_hallq, lambda i: finish() if i else None)
+        finish()
+    finally:
+        shown.close()
+        http.close()
+    return ours, bare
+
+
+# -- a full day -------------------------------------------------------------------------------------
+
+
+def arrivals(n: int, seed: int = 20261130) -> list[tuple[float, str, bool]]:
+    """n (hour of day, service, priority) following the demo's curve and mix."""
+    rng = random.Random(seed)
+    weights = [(b - a) * rate for a, b, rate in ARRIVALS]
+    services, shares = list(MIX), list(MIX.values())
+    out = []
+    for _ in range(n):
+        a, b, _rate = rng.choices(ARRIVALS, weights)[0]
+        out.append((rng.uniform(a, b), rng.choices(services, shares)[0], rng.random() < 0.08))
+    return sorted(out)
+
+
+@dataclass
+class Day:
+    tickets: int
+    seconds: float = 0.0
+    actions: dict[str, list[float]] = field(default_factory=dict, repr=False)
+    errors: Counter[str] = field(default_factory=Counter)
+    check: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "tickets": self.tickets,
+            "seconds": round(self.seconds, 1),
+            "per_action": {
+                k: {
+                    "n": len(v),
+                    "p50_ms": round(percentile(v, 50) * 1000, 1),
+                    "p99_ms": round(percentile(v, 99) * 1000, 1),
+                }
+                for k, v in sorted(self.actions.items())
+            },
+            "errors": dict(self.errors),
+            "check": self.check,
+        }
+
+
+def full_day(server: Proc, token: str, url: str, n: int, day_s: float, max_s: float) -> Day:
+    """Issue n tickets on the day's curve squeezed into day_s seconds; 10 counters call, start and finish
+    them; w3 is away (covered by w4) from 30% to 55% of the day."""
+    day = Day(n)
+    auth = {"Authorization": f"Bearer {token}"}
+    counters = [f"w{i}" for i in range(1, 11)]
+    open_counters(server, token, counters)
+    plan = arrivals(n)
+    first, last = plan[0][0], plan[-1][0]
+    lock = threading.Lock()
+    issued_all = threading.Event()
+    called: list[str] = []
+    t0 = time.perf_counter()
+    deadline = t0 + max_s
+
+    def record(kind: str, took: float, ok: bool) -> None:
+        with lock:
+            day.actions.setdefault(kind, []).append(took)
+            if not ok:
+                day.errors[kind] += 1
+
+    def post(http: requests.Session, kind: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        a = time.perf_counter()
+        r = http.post(server.url + path, json=body, headers=auth, timeout=TIMEOUT)
+        record(kind, time.perf_counter() - a, r.status_code < 300)
+        return r.json() if r.status_code < 300 else None
+
+    def issuer() -> None:
+        with requests.Session() as http:
+            for hour, service, priority in plan:
+                due = t0 + (hour - first) / max(1e-9, last - first) * day_s
+                time.sleep(max(0.0, due - time.perf_counter()))
+                if time.perf_counter() > deadline:
+                    break
+                post(http, "issue", "/api/v1/halls/town/tickets", {"service": service, "priority": priority})
+        issued_all.set()
+
+    def clerk(counter: str) -> None:
+        away_from, away_to = t0 + 0.30 * day_s, t0 + 0.55 * day_s
+        was_away = False
+        with requests.Session() as http:
+            while time.perf_counter() < deadline:
+                now = time.perf_counter()
+                if counter == "w3" and not was_away and now >= away_from:
+                    if post(http, "away", f"/api/v1/counters/{counter}/away", {"reason": "meeting"}) is not None:
+                        was_away = True
+                        time.sleep(max(0.0, away_to - time.perf_counter()))
+                        post(http, "back", f"/api/v1/counters/{counter}/back")
+                    continue
+                answer = post(http, "call-next", f"/api/v1/counters/{counter}/call-next")
+                ticket = answer and answer["ticket"]
+                if not ticket:
+                    if issued_all.is_set():
+                        return
+                    time.sleep(0.02)
+                    continue
+                with lock:
+                    called.append(ticket["id"])
+                post(http, "start", f"/api/v1/counters/{counter}/start")
+                post(http, "finish", f"/api/v1/counters/{counter}/finish", {"outcome": "completed"})
+
+    threads = [threading.Thread(target=issuer, daemon=True)]
+    threads += [threading.Thread(target=clerk, args=(c,), daemon=True) for c in counters]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(max_s + TIMEOUT)
+    day.seconds = time.perf_counter() - t0
+    day.check = check_claims(url, called)
+    day.check["issued"] = len(day.actions.get("issue", [])) - day.errors.get("issue", 0)
+    return day
+
+
+# -- the scenario ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def servers(
+    kind: str, folder: Path, hall: str, with_floor: bool = True
+) -> Iterator[tuple[Proc, Proc | None, str, str]]:
+    with database_url(kind, folder) as url, database_url(kind, folder / "floor") as floor_url:
+        (folder / "floor").mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        config = write_config(folder, "hallq", port, url, hall)
+        token = admin_token(config)
+        hallq = Proc(["server.cli", "serve", "--config", str(config)], port, folder / "hallq.log", "/api/v1/health")
+        floor = None
+        try:
+            if with_floor:
+                fport = free_port()
+                fconfig = write_config(folder, "floor", fport, floor_url, hall)
+                floor = Proc(
+                    ["bench.floor", "--config", str(fconfig), "--port", str(fport)],
+                    fport,
+                    folder / "floor.log",
+                    "/floor/health",
+                )
+            yield hallq, floor, token, url
+        finally:
+            hallq.stop()
+            if floor is not None:
+                floor.stop()
+
+
+def run_db(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {"db": kind, "issue": [], "cycles": [], "screens": []}
+    with tempfile.TemporaryDirectory(prefix="hallq-hotpath-") as tmp:
+        folder = Path(tmp)
+        with servers(kind, folder, HALL) as (hallq, floor, token, url):
+            assert floor is not None
+            for clients in (1, 8):
+                floor_rows(floor, clients, 50)  # warm-up
+            for depth in args.depths:
+                reset(url)
+                open_counters(hallq, token, COUNTERS)  # the forecast has counters to run
+                prefill(hallq, depth)
+                issue(hallq, 1, 20)  # warm-up
+                for clients in (1, 8):  # the floor just before each run: the machine's load is shared by both
+                    bare = floor_rows(floor, clients, args.n).summary()
+                    run = issue(hallq, clients, args.n)
+                    run.depth = depth
+                    out["issue"].append({**run.summary(), "floor": bare})
+                called: list[str] = []
+                for clients in (1, 8):
+                    run_depth = waiting(hallq)
+                    open_counters(hallq, token, COUNTERS)
+                    bare = floor_rows(floor, clients, args.n).summary()
+                    run = cycles(hallq, token, clients, args.n, called)
+                    run.depth = run_depth
+                    summary = {**run.summary(), "floor": bare}
+                    summary["check"] = check_claims(url, called) if clients == 8 else None
+                    out["cycles"].append(summary)
+                    prefill(hallq, max(0, run_depth - waiting(hallq)))  # back to the depth for the next run
+            reset(url)
+            open_counters(hallq, token, ["w1"])
+            for n_displays in args.displays:
+                ours, bare = screens(hallq, floor, token, n_displays, args.calls)
+                out["screens"].append({"hallq": ours.summary(), "floor": bare.summary()})
+        with servers(kind, folder / "day", day_hall(), with_floor=False) as (hallq, _, token, url):
+            out["day"] = full_day(hallq, token, url, args.day_tickets, args.day_seconds, max_s=args.day_max_s).summary()
+        with servers(kind, folder / "memory", HALL, with_floor=False) as (hallq, _, token, url):
+            issue(hallq, 1, 20)
+            requests.get(f"{hallq.url}/api/v1/halls/town/services", timeout=TIMEOUT)
+            time.sleep(1)
+            idle = hallq.rss_mb()
+            open_counters(hallq, token, COUNTERS)
+            run = issue(hallq, 8, args.memory_tickets)
+            time.sleep(1)
+            out["memory"] = {"idle_mb": round(idle, 1), "after_mb": round(hallq.rss_mb(), 1), "tickets": run.n}
+    return out
+
+
+def ratios(r: dict[str, Any]) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for run in r["issue"]:
+        f = run["floor"]
+        rows.append(
+            [
+                r["db"],
+                f"issue, {run['clients']} client(s), {run['depth']} waiting",
+                f"{run['per_s']:.0f}/s p50 {run['p50_ms']:.1f} p99 {run['p99_ms']:.1f} ms",
+                f"{f['per_s']:.0f}/s, {f['cpu_ms_per_request']:.2f} ms CPU",
+                run["per_s"] / f["per_s"],
+                run["cpu_ms_per_request"],
+            ]
+        )
+    for run in r["cycles"]:
+        f = run["floor"]
+        check = run.get("check")
+        verdict = "" if check is None else (" exactly once" if check["ok"] else " PROBLEMS")
+        rows.append(
+            [
+                r["db"],
+                f"call-next+finish, {run['clients']} counter(s), {run['depth']} waiting",
+                f"{run['per_s'] / 2:.0f} cycles/s ({run['per_s']:.0f} req/s) p99 {run['p99_ms']:.1f} ms{verdict}",
+                f"{f['per_s']:.0f}/s, {f['cpu_ms_per_request']:.2f} ms CPU",
+                run["per_s"] / f["per_s"],
+                run["cpu_ms_per_request"],
+            ]
+        )
+    for s in r["screens"]:
+        ours, bare = s["hallq"], s["floor"]
+        rows.append(
+            [
+                r["db"],
+                f"call to screen p99, {ours['displays']} displays",
+                f"{ours['p99_ms']:.0f} ms (p50 {ours['p50_ms']:.0f}; {ours['delivered']}/{ours['expected']})",
+                f"{bare['p99_ms']:.0f} ms",
+                ours["p99_ms"] / bare["p99_ms"],
+                math.nan,
+            ]
+        )
+        rows.append(
+            [
+                r["db"],
+                f"server CPU per delivered event, {ours['displays']} displays",
+                f"{ours['cpu_ms_per_delivered']:.3f} ms",
+                f"{bare['cpu_ms_per_delivered']:.3f} ms",
+                ours["cpu_ms_per_delivered"] / bare["cpu_ms_per_delivered"],
+                math.nan,
+            ]
+        )
+    d = r["day"]
+    worst = max(d["per_action"].items(), key=lambda kv: kv[1]["p99_ms"], default=("-", {"p99_ms": math.nan}))
+    rows.append(
+        [
+            r["db"],
+            f"full day, {d['tickets']} tickets, 10 counters",
+            f"{d['seconds']:.0f} s; worst p99 {worst[0]} {worst[1]['p99_ms']:.0f} ms;"
+            f" {'exactly once' if d['check']['ok'] else 'PROBLEMS'}",
+            "",
+            math.nan,
+            math.nan,
+        ]
+    )
+    m = r["memory"]
+    rows.append(
+        [
+            r["db"],
+            f"RSS after {m['tickets']} tickets vs idle",
+            f"{m['after_mb']:.0f} MB vs {m['idle_mb']:.0f} MB",
+            "",
+            m["after_mb"] / m["idle_mb"],
+            math.nan,
+        ]
+    )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench.hotpath", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="sqlite,postgres")
+    parser.add_argument("--n", type=int, default=300, help="requests (or cycles) per throughput run")
+    parser.add_argument("--depths", default="0,300,2000")
+    parser.add_argument("--displays", default="50,300")
+    parser.add_argument("--calls", type=int, default=40, help="calls observed per display count")
+    parser.add_argument("--day-tickets", type=int, default=3000)
+    parser.add_argument("--day-seconds", type=float, default=30, help="the day's arrivals squeezed into this")
+    parser.add_argument("--day-max-s", type=float, default=240)
+    parser.add_argument("--memory-tickets", type=int, default=10000)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run in about a minute per db")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.depths, args.displays, args.calls = 60, "0,300", "20", 10
+        args.day_tickets, args.day_seconds, args.memory_tickets = 300, 10, 1000
+    args.depths = [int(x) for x in args.depths.split(",") if x]
+    args.displays = [int(x) for x in args.displays.split(",") if x]
+    started = time.perf_counter()
+    results = {"load": os.getloadavg(), "runs": []}
+    rows: list[list[object]] = []
+    for kind in [k for k in args.db.split(",") if k]:
+        r = run_db(kind, args)
+        results["runs"].append(r)
+        rows += ratios(r)
+        print(f"-- {kind} done ({time.perf_counter() - started:.0f} s)", flush=True)
+    results["seconds"] = round(time.perf_counter() - started)
+    results["load_after"] = os.getloadavg()
+    print("== hotpath: hallq against the floor (same run, same machine) ==")
+    print(table(["db", "what", "hallq", "floor", "ratio", "CPU ms/req"], rows))
+    print(f"  load average before {results['load']}, after {results['load_after']}; {results['seconds']} s")
+    print("BENCH_HOTPATH " + json.dumps(results, default=str))
+    return results
+
+
+if __name__ == "__main__":
+    main()

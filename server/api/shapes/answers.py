@@ -1,0 +1,433 @@
+"""What the server answers: every response shape of /api/v1, described once (PROTOCOL.md and docs/api.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from server.engine.model import ComplaintStatus, CounterState, Outcome, PrinterState, ServiceKind, TicketStatus
+
+from .base import Answer, Count, DayText, Seconds, Sometimes, Timestamp
+
+CounterRef = str | None  # a counter id, or null
+Rate = Annotated[float | None, Field(ge=0, le=1)]  # a share 0..1, null when there is nothing to divide
+
+
+class ErrorDetail(Answer):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="stable snake_case code (docs/api.md lists them)")
+    message: str = Field(description="readable text")
+
+
+class Error(Answer):
+    """Every error answer."""
+
+    error: ErrorDetail
+
+
+class Health(Answer):
+    status: Literal["ok"]
+
+
+class Degraded(Answer):
+    status: Literal["degraded"]
+    database: str = Field(description="what failed")
+
+
+class Hall(Answer):
+    id: str
+    name: str
+
+
+class Service(Answer):
+    id: str
+    name: str
+    name_en: str
+    prefix: str
+    open: bool = Field(description="taking tickets now")
+    waiting: Count
+    est_wait_s: Seconds = Field(description="estimated wait of a ticket taken now")
+    served_now: bool = Field(
+        description="an open counter (or a partner covering an away one) serves this queue now;"
+        " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
+    )
+    kind: ServiceKind
+    time_limit_days: Count
+    materials: list[str]
+    fee: str
+
+
+class Counter(Answer):
+    id: str
+    name: str
+    number: int
+    services: list[str] = Field(description="service ids, in order of preference")
+    partner: CounterRef
+    state: CounterState
+
+
+class Printer(Answer):
+    state: PrinterState
+
+
+class Kiosk(Answer):
+    id: str
+    name: str
+    printer: Printer
+
+
+class IssuedTicket(Answer):
+    id: str
+    number: str = Field(examples=["A001"])
+    service: str
+    status: TicketStatus
+    priority: bool
+    ahead: Count
+    est_wait_s: Seconds
+    served_now: bool = Field(
+        description="an open counter (or a partner covering an away one) serves this queue now;"
+        " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
+    )
+    issued_at: Timestamp
+    track_url: str = Field(json_schema_extra={"format": "uri"}, description="the resident's page (the QR code)")
+
+
+class Ticket(Answer):
+    id: str
+    number: str
+    service: str
+    status: TicketStatus
+    priority: bool
+    issued_at: Timestamp
+    called_at: Timestamp | None
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    wait_s: Seconds
+    service_s: Seconds
+    served_by: CounterRef
+    on_behalf_of: CounterRef
+
+
+class CounterAnswer(Answer):
+    """A counter and the ticket it holds or just touched."""
+
+    counter: Counter
+    ticket: Ticket | None
+
+
+class Track(Answer):
+    number: str
+    status: TicketStatus
+    ahead: Count
+    est_wait_s: Seconds
+    counter: str | None = Field(description="the name of the counter that called it")
+    can_rate: bool
+    served_now: bool = Field(
+        description="an open counter (or a partner covering an away one) serves this queue now;"
+        " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
+    )
+    service: str
+    reason: str | None = Field(description="closed_out: why it was not served (day_closed); null otherwise")
+
+
+class Rating(Answer):
+    id: str
+    level: int = Field(ge=1, le=5)
+
+
+class Complaint(Answer):
+    id: str
+    ticket: str
+    number: str
+    level: int = Field(ge=1, le=2)
+    comment: str | None
+    status: ComplaintStatus
+    opened_at: Timestamp
+    callback_due_at: Timestamp
+    due_at: Timestamp
+
+
+class Handoff(Answer):
+    """One transfer of a ticket: who handed it on, where to and why."""
+
+    at: Timestamp
+    counter: CounterRef
+    clerk: str | None
+    to_service: str | None
+    to_counter: CounterRef
+    reason: str | None
+
+
+class LedgerEntry(Ticket):
+    outcome: Outcome | None
+    clerk: str | None
+    counter: CounterRef = Field(description="the counter that served it")
+    owner: CounterRef = Field(description="首问负责: the first counter that received the matter")
+    recalls: Count
+    transfers: Count
+    missing: list[str] = Field(description="一次性告知: what the resident must bring")
+    day: DayText
+    handoffs: list[Handoff] = Field(
+        description="首问负责: each transfer in order, who handed the ticket on, where to and why"
+    )
+
+
+class ServiceFigures(Answer):
+    """One service's row: issued + transferred_in = served + no_show + closed_out + transferred_out + in_hall."""
+
+    service: str
+    issued: Count = Field(description="numbers taken for this service")
+    transferred_in: Count
+    transferred_out: Count
+    served: Count = Field(description="tickets that ended done in this service")
+    no_show: Count
+    closed_out: Count
+    in_hall: Count = Field(description="still waiting, called or being served in this service")
+    avg_wait_s: Seconds
+
+
+class CounterFigures(Answer):
+    counter: str
+    served: Count
+    avg_service_s: Seconds
+    on_behalf: Count
+    no_show: Count
+    ratings: Count
+    satisfaction_rate: Rate
+
+
+class CounterCover(Answer):
+    counter: str
+    takeovers: Count
+    away_s: Seconds
+    uncovered_s: Seconds
+
+
+class Cover(Answer):
+    """AB岗 figures of the day."""
+
+    takeovers: Count
+    uncovered_s: Seconds
+    counters: list[CounterCover]
+
+
+class Ratings(Answer):
+    one: Count = Field(alias="1")
+    two: Count = Field(alias="2")
+    three: Count = Field(alias="3")
+    four: Count = Field(alias="4")
+    five: Count = Field(alias="5")
+
+
+class HourFigures(Answer):
+    hour: int = Field(ge=0, le=23)
+    issued: Count
+    served: Count
+    avg_wait_s: Seconds
+    max_wait_s: Seconds
+
+
+class DayFigures(Answer):
+    date: DayText
+    issued: Count
+    served: Count
+    no_show: Count
+    avg_wait_s: Seconds
+    max_wait_s: Seconds
+
+
+class ComplaintFigures(Answer):
+    opened: Count
+    closed: Count
+    closed_on_time: Count
+    on_time_rate: Rate
+    open: Count
+    overdue: Count
+
+
+class PromisedFigures(Answer):
+    """及时办结率: promised matters received, and completed within their time limit."""
+
+    received: Count
+    on_time: Count
+    rate: Rate
+
+
+class FirstAskFigures(Answer):
+    """首问负责: 首问受理率 (acceptance_rate) and 首问办结率 (completion_rate)."""
+
+    received: Count
+    accepted: Count
+    completed: Count
+    acceptance_rate: Rate
+    completion_rate: Rate
+
+
+class NoticeFigures(Answer):
+    notices: Count
+    items: Count
+    repeat_visits: Count
+
+
+class ServiceTime(Answer):
+    service: str
+    uncovered_s: Seconds
+
+
+class CounterTime(Answer):
+    counter: str
+    uncovered_s: Seconds
+
+
+class Desertion(Answer):
+    counter: str
+    event: int = Field(description="the ledger line: the window closed or went away")
+
+
+class UncoveredSpan(Answer):
+    service: str
+    start: Timestamp = Field(alias="from")
+    end: Timestamp = Field(alias="to")
+
+
+class Uncovered(Answer):
+    """不得空岗: time a service had people waiting and no window serving it."""
+
+    uncovered_s: Seconds
+    services: list[ServiceTime]
+    counters: list[CounterTime]
+    desertions: list[Desertion]
+    intervals: list[UncoveredSpan] = Sometimes("the day's intervals (daily report only)")
+
+
+class Figures(Answer):
+    """The figures every report gives (docs/api.md, Report figures)."""
+
+    issued: Count
+    served: Count
+    no_show: Count
+    closed_out: Count
+    waiting: Count
+    priority: Count
+    avg_wait_s: Seconds
+    p50_wait_s: Seconds
+    p90_wait_s: Seconds
+    max_wait_s: Seconds
+    avg_service_s: Seconds
+    by_service: list[ServiceFigures]
+    by_counter: list[CounterFigures]
+    by_hour: list[HourFigures]
+    on_behalf: Count
+    ratings: Ratings
+    satisfaction_rate: Rate
+    complaints: ComplaintFigures
+    promised: PromisedFigures
+    first_ask: FirstAskFigures
+    one_time_notice: NoticeFigures
+    cover: Cover
+    uncovered: Uncovered
+
+
+class DailyReport(Figures):
+    date: DayText
+
+
+class WeeklyReport(Figures):
+    week: str = Field(description="the ISO week, 2026-W48")
+    first: DayText = Field(alias="from")
+    last: DayText = Field(alias="to")
+    days: list[DayFigures]
+
+
+class RangeReport(Figures):
+    first: DayText = Field(alias="from")
+    last: DayText = Field(alias="to")
+    days: list[DayFigures]
+
+
+class Deduction(Answer):
+    points: Count
+    kind: Literal["uncovered_absence", "overdue_matter", "justified_complaint"]
+    reason: str
+    events: list[int] = Field(description="the ledger lines that show the lapse (GET /halls/{hall}/events)")
+
+
+class WindowScore(Answer):
+    counter: str
+    served: Count
+    score: int = Field(ge=0, le=100)
+    grade: Literal["优秀", "合格", "不合格"]
+    deductions: list[Deduction]
+
+
+class MonthlyReport(Figures):
+    month: str = Field(description="YYYY-MM")
+    days: list[DayFigures]
+    windows: list[WindowScore]
+
+
+class Alert(Answer):
+    id: int
+    kind: Literal["long_wait", "uncovered", "complaint_due", "complaint_overdue", "printer"]
+    key: str
+    detail: dict[str, Any]
+    raised_at: Timestamp
+    cleared_at: Timestamp | None
+
+
+class LedgerLine(Answer):
+    id: int
+    at: Timestamp
+    kind: str
+    counter: CounterRef
+    clerk: str | None
+    on_behalf_of: CounterRef
+    detail: dict[str, Any]
+
+
+class TicketHistory(Answer):
+    ticket: dict[str, Any] = Field(description="the ticket as the ledger lists it")
+    events: list[LedgerLine]
+
+
+class Notice(Answer):
+    text: str = Field(max_length=200)
+    updated_at: Timestamp | None
+
+
+class ClosedDay(Answer):
+    date: DayText
+    closed_out: Count = Field(description="tickets closed out by this run (0 when run again)")
+    summary: DailyReport
+
+
+class Dashboard(Answer):
+    """/admin's live view of the hall."""
+
+    hall: str
+    at: Timestamp
+    services: list[dict[str, Any]] = Field(description="id, name, waiting, longest_wait_s, served_now")
+    windows: list[dict[str, Any]] = Field(
+        description="id, name, number, state, clerk, ticket, partner, covering, covered_by"
+    )
+    today: dict[str, int] = Field(description="issued, served, no_show, waiting")
+    kiosks: list[dict[str, Any]]
+    alerts: list[Alert]
+    complaints: list[Complaint]
+    notice: Notice
+
+
+class Call(Answer):
+    ticket: str
+    number: str
+    counter: str
+    counter_name: str | None
+    counter_number: int | None
+    service: str
+    recall: bool
+    at: Timestamp
+
+
+class DisplaySnapshot(Answer):
+    calls: list[Call] = Field(description="latest calls first")
+    waiting: dict[str, Count] = Field(description="waiting tickets per service id")

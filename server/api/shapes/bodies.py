@@ -1,0 +1,151 @@
+"""What callers send: request bodies and query strings, each described once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from server.engine.model import Outcome
+from server.services.ratings import MAX_COMMENT
+
+from .base import Body, Choice, Day, Month, Query
+
+# Strings are limited in characters (after NUL removal), as the database columns are.
+Id = Annotated[str, Field(max_length=40)]
+Comment = Annotated[str, Field(max_length=MAX_COMMENT)]
+Note = Annotated[str, Field(max_length=1000)]
+Reason = Annotated[str, Field(max_length=200)]
+
+
+class NoBody(Body):
+    """No body, or an empty object."""
+
+
+class TicketRequest(Body):
+    """Take a ticket."""
+
+    service: Id = Field(description="a service id of the hall")
+    priority: bool = Field(False, description="a priority ticket (elderly, disabled, ...)")
+    kiosk: Id | None = Field(None, description="print the ticket on this kiosk's printer")
+
+
+class RatingRequest(Body):
+    """Rate a served ticket (好差评)."""
+
+    codes = {"level": "invalid_level"}
+
+    level: int = Field(
+        ge=1,
+        le=5,
+        description="5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意; 1 or 2 opens a complaint. "
+        "Integers are taken strictly: 5.0 and true are refused",
+    )
+    comment: Comment | None = None
+
+
+# One thing the resident must bring: trimmed, never blank.
+Material = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S"), AfterValidator(str.strip)]
+
+
+class FinishRequest(Body):
+    """Finish the held ticket with its outcome."""
+
+    outcome: Outcome = Choice()
+    note: Note | None = None
+    missing: list[Material] | None = Field(
+        None,
+        max_length=30,
+        description="what the resident must bring (一次性告知); only with the outcome 'incomplete'",
+    )
+
+    model_config = {
+        "json_schema_extra": {
+            "if": {"properties": {"outcome": {"const": Outcome.INCOMPLETE.value}}, "required": ["outcome"]},
+            "else": {"properties": {"missing": {"maxItems": 0}}},
+        }
+    }
+
+    @model_validator(mode="after")
+    def _missing_only_when_incomplete(self) -> FinishRequest:
+        if self.missing and self.outcome != Outcome.INCOMPLETE:
+            raise PydanticCustomError("rule", "missing materials are listed only with the outcome 'incomplete'")
+        return self
+
+
+class TransferRequest(Body):
+    """Exactly one of service or counter."""
+
+    # absent or a string, never null: exactly one of the two is given
+    service: Id = Field(None, description="wait again for this service of the hall")  # type: ignore[assignment]
+    counter: Id = Field(  # type: ignore[assignment]
+        None, description="wait again for this counter of the hall (open, or away and covered)"
+    )
+    reason: Reason | None = Field(None, description="why it is handed on (kept in the ledger's chain of clerks)")
+
+    model_config = {"json_schema_extra": {"oneOf": [{"required": ["service"]}, {"required": ["counter"]}]}}
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TransferRequest:
+        if ("service" in self.model_fields_set) == ("counter" in self.model_fields_set):
+            raise PydanticCustomError("rule", "give exactly one of 'service' or 'counter'")
+        return self
+
+
+class AwayRequest(Body):
+    """Why the counter steps away (optional)."""
+
+    reason: Reason | None = None
+
+
+Format = Literal["json", "csv", "xlsx"]
+FORMAT = Field("json", description="json (the default), csv (UTF-8 with a BOM) or xlsx")
+
+
+class LedgerQuery(Query):
+    first: Day = Field(alias="from", description="the first hall-local day, YYYY-MM-DD")
+    last: Day = Field(alias="to", description="the last hall-local day, inclusive; before `from`: an empty list")
+    format: Format = FORMAT
+
+
+class DayQuery(Query):
+    date: Day = Field(description="the hall-local day, YYYY-MM-DD")
+
+
+class ReportDayQuery(Query):
+    date: Day = Field(description="the hall-local day, YYYY-MM-DD (weekly: any day of the week)")
+    format: Format = FORMAT
+
+
+class MonthQuery(Query):
+    month: Month = Field(description="the month, YYYY-MM")
+    format: Format = FORMAT
+
+
+class RangeQuery(Query):
+    first: Day = Field(alias="from", description="the first hall-local day")
+    last: Day = Field(alias="to", description="the last hall-local day, inclusive; at most 400 days after `from`")
+    format: Format = FORMAT
+
+
+class HistoryQuery(Query):
+    ticket: Annotated[str, Field(pattern=r"^[0-9a-f]{16,32}$")] | None = Field(None, description="a ticket id")
+    number: Annotated[str, Field(pattern=r"^[A-Za-z]{1,2}[0-9]{1,6}$")] | None = Field(
+        None, description="a ticket number such as A001 (with `date`, default today)"
+    )
+    date: Day | None = Field(None, description="the day of the number")
+
+
+class EventsQuery(Query):
+    ids: Annotated[str, Field(pattern=r"^[0-9]{1,12}(,[0-9]{1,12}){0,99}$")] = Field(
+        description="ledger event ids, comma-separated (1 to 100)"
+    )
+
+
+class CloseDayRequest(Body):
+    date: Day | None = Field(None, description="the hall-local day to close (default: today)")
+
+
+class NoticeRequest(Body):
+    text: Annotated[str, Field(max_length=200)] = Field(description="one line for the displays; empty hides it")

@@ -1,0 +1,152 @@
+"""The hall's forecast, computed once per change of hall state and shared by every answer.
+
+Running the hall forward (engine.estimate) costs time that grows with the queue, so it is not run
+per issue or per resident's page: a `Board` holds one run's answers, labelled with the ledger's
+last line (every state change appends one, whoever's process made it). An answer whose label still
+matches is exact; one that does not is recomputed, except in the server while the hall is busy:
+there the last board answers (with the people ahead counted now) and the publisher recomputes it
+off the request path (realtime.Publisher).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.engine.estimate import est_wait_s, forecast_with_newcomers
+from server.engine.model import Hall
+from server.engine.rules import Desk, served_now
+from server.store.models import LedgerRow
+
+from . import queue
+
+_L = LedgerRow.__table__.c
+_HEAD = select(_L.id, _L.kind, _L.ticket_id, _L.at).order_by(_L.id.desc()).limit(1)
+SYNC_LIMIT = 16  # waiting tickets up to which a stale board is simply recomputed in the request
+
+
+def ledger_head(s: Session) -> tuple[Any, ...] | None:
+    """The last ledger line: changes whenever the hall's state does (the id alone could be reused)."""
+    row = s.connection().execute(_HEAD).first()
+    return tuple(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class Board:
+    version: tuple[Any, ...] | None
+    at: datetime
+    est: dict[str, int]  # waiting ticket id → seconds from `at` until likely called
+    newcomer: dict[str, int]  # service → when a normal ticket taken at `at` would be called
+    newcomer_ahead: dict[str, int]  # service → people ahead of such a ticket at `at`
+    avg: dict[str, int]
+    servers: dict[str, int]
+    waiting: int
+    desks: dict[str, Desk]
+    compute_s: float = 0.0
+
+    def place(
+        self, row: Any, ahead: int, now: datetime, desks: dict[str, Desk] | None = None, newcomer: bool = False
+    ) -> queue.Place:
+        """A waiting ticket's place at `now`; `desks` read now when this board is not the latest."""
+        served = served_now(desks if desks is not None else self.desks, row.service_id, row.target_counter)
+        est = self.new_ticket_s(row.service_id, ahead, now) if newcomer else self.wait_s(row, ahead, now)
+        return queue.Place(ahead, est, served)
+
+    def wait_s(self, row: Any, ahead: int, now: datetime) -> int:
+        """A waiting ticket's estimate at `now`, `ahead` being its people ahead counted now."""
+        elapsed = max(0.0, (now - self.at).total_seconds())
+        avg = self.avg.get(row.service_id, 300)
+        if row.id in self.est:
+            return max(0, round(self.est[row.id] - elapsed))
+        if row.target_counter is not None:
+            return est_wait_s(ahead, avg, 1)
+        servers = self.servers.get(row.service_id, 0)
+        if row.service_id in self.newcomer and servers:  # joined since: behind the newcomer's place
+            extra = (ahead - self.newcomer_ahead.get(row.service_id, 0)) * avg / servers
+            return max(0, round(self.newcomer[row.service_id] + extra - elapsed))
+        return est_wait_s(ahead, avg, servers)
+
+    def new_ticket_s(self, service_id: str, ahead: int, now: datetime) -> int:
+        """What a normal ticket taken now for this service would wait, `ahead` being counted now."""
+        return self.wait_s(_New(f"new:{service_id}", service_id), ahead, now)
+
+
+@dataclass(frozen=True)
+class _New:
+    id: str
+    service_id: str
+    target_counter: None = None
+
+
+def compute(s: Session, hall: Hall, now: datetime, version: tuple[Any, ...] | None) -> Board:
+    started = time.perf_counter()
+    found, waiting, free_in, streaks, avg = queue.forecast_inputs(s, hall, now)
+    services = [svc.id for svc in hall.services]
+    est, newcomer = forecast_with_newcomers(found, waiting, free_in, streaks, avg, hall.max_priority_streak, services)
+    ahead = dict.fromkeys(services, 0)
+    for c in waiting:
+        if c.target_counter is None and c.service in ahead:
+            ahead[c.service] += 1
+    servers = {sid: queue.servers_of(sid, found) for sid in services}
+    elapsed = time.perf_counter() - started
+    return Board(version, now, est, newcomer, ahead, avg, servers, len(waiting), found, elapsed)
+
+
+@dataclass
+class Boards:
+    """One board per hall, in this process. `on_stale` (set by the server) refreshes boards in the background."""
+
+    on_stale: Callable[[str], None] | None = None
+    sync_limit: int = SYNC_LIMIT
+    _boards: dict[str, Board] = field(default_factory=dict)
+
+    def peek(self, hall_id: str) -> Board | None:
+        return self._boards.get(hall_id)
+
+    def current(self, s: Session, hall: Hall, now: datetime) -> tuple[Board, bool]:
+        """The hall's board, and whether it is exact: it is when nothing changed since, or once recomputed;
+        a busy server (more than `sync_limit` waiting) answers from the last one and refreshes it off the path."""
+        version = ledger_head(s)
+        board = self._boards.get(hall.id)
+        if board is not None and board.version == version:
+            return board, True
+        if board is not None and self.on_stale is not None and board.waiting > self.sync_limit:
+            self.on_stale(hall.id)
+            return board, False
+        return self.refresh(s, hall, now, version), True
+
+    def place(self, s: Session, hall: Hall, row: Any, ahead: int, now: datetime) -> queue.Place:
+        """A waiting ticket's place (`ahead` counted in this session) from the shared forecast."""
+        board, exact = self.current(s, hall, now)
+        return board.place(row, ahead, now, None if exact else queue.desks(s, hall))
+
+    def refresh(self, s: Session, hall: Hall, now: datetime, version: Any = False) -> Board:
+        """Run the forecast now (the version is read before the rows, so a board is never newer than its label)."""
+        board = compute(s, hall, now, ledger_head(s) if version is False else version)
+        self._boards[hall.id] = board
+        return board
+
+    def quick_place(
+        self, s: Session, hall: Hall, row: Any, ahead: int, now: datetime, before: tuple[Any, ...] | None
+    ) -> queue.Place | None:
+        """A just-issued ticket's place without running the forecast, or None when it must run.
+
+        `before` is the ledger's last line before this ticket: if the board was made from exactly that
+        state, a normal ticket's estimate is the board's newcomer estimate (exact). Otherwise a busy
+        server answers from the last board, `served_now` read now, and refreshes it off the path.
+        """
+        board = self._boards.get(hall.id)
+        if board is None:
+            return None
+        if board.version == before and not row.priority:
+            return board.place(row, ahead, now, newcomer=True)
+        if self.on_stale is not None and board.waiting > self.sync_limit:
+            self.on_stale(hall.id)
+            return board.place(row, ahead, now, queue.desks(s, hall))
+        return None
