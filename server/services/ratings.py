@@ -76,7 +76,7 @@ def rate(ctx: Context, token: str, level: int, comment: str | None) -> tuple[dic
                         due_at=add_working_days(hall, now, settings.fix_days),
                     )
                 )
-                ledger.append(s, hall.id, "complaint_opened", now, counter=ticket.served_by, ticket_id=ticket.id)
+                ledger.insert(s, hall.id, "complaint_opened", now, ticket_id=ticket.id, counter=ticket.served_by)
             s.flush()
     except IntegrityError:  # two ratings raced; the unique ticket_id kept the first
         raise HallError("already_rated", 409, "this service has been rated already") from None
