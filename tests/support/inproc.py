@@ -82,6 +82,11 @@ def hall_app(
         with _database(kind, folder) as url:
             os.environ["HALLQ_DATABASE_URL"] = url
             app, _ = create_app(load_config(toml, data_dir=folder), clock=clock)
+            # These tests read figures over HTTP; no Socket.IO client listens. Publishing runs in background
+            # threads that would outlive the test's database, so it is switched off here.
+            hallq = app.extensions["hallq"]
+            hallq.publisher.publish = lambda events: None
+            hallq.ctx.boards.on_stale = lambda hall_id: None
             try:
                 token = create_token(app.extensions["hallq"].ctx, "admin", label="test-admin")
                 yield Hall(app, app.test_client(), clock, tz, {"Authorization": f"Bearer {token}"})
