@@ -380,7 +380,7 @@ def good_query(op: Operation) -> dict[str, str]:
 
 
 def good_value(param: dict[str, Any]) -> str:
-    if param["schema"].get("pattern") == r"^\d{4}-\d{2}$":
+    if param["schema"].get("pattern", "").startswith(r"^\d{4}-") and "date" not in param["schema"].get("format", ""):
         return "2024-01"
     return "1,2" if param["name"] == "ids" else "2024-01-01"
 
