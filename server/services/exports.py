@@ -6,9 +6,6 @@ import csv
 import io
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-
 from .history import LEDGER_COLUMNS, handoffs_text
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -95,6 +92,10 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
 
 
 def _workbook(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
+    # Imported here: openpyxl loads Pillow, which a server without printers otherwise never needs at start.
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     book = Workbook(write_only=True)
     for name, columns, rows in sheets:
         sheet = book.create_sheet(title=name[:31])
