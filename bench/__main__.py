@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from . import api, claims, estimate, hotpath
+from . import api, claims, estimate, hotpath, printing
 from .common import percentile, table
 
 
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
         hotpath.main(argv[1:])
         return
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--skip", default="", help="comma-separated scenarios to skip: estimate, claims, api")
+    parser.add_argument("--skip", default="", help="comma-separated scenarios to skip: estimate, claims, api, printing")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     started = time.perf_counter()
@@ -75,6 +75,19 @@ def main(argv: list[str] | None = None) -> None:
             ],
             ["api", "RSS idle / after load (MB)", f"{a.rss_idle:.0f} / {a.rss_after:.0f}"],
         ]
+        print()
+
+    if "printing" not in skip:
+        for m in printing.main(["--n", "200"]):
+            fb, wh = m.first_byte, m.whole
+            rows.append(
+                [
+                    "printing",
+                    f"{m.name}: tap -> first byte / whole slip p50/p99 ms",
+                    f"{percentile(fb, 50) * 1000:.0f}/{percentile(fb, 99) * 1000:.0f}, "
+                    f"{percentile(wh, 50) * 1000:.0f}/{percentile(wh, 99) * 1000:.0f}",
+                ]
+            )
         print()
 
     print("== summary ==")

@@ -644,19 +644,29 @@ def run_db(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             reset(url)
             open_counters(hallq, token, ["w1"])
             for n_displays in args.displays:
-                ours, bare = screens(hallq, floor, token, n_displays, args.calls)
+                try:
+                    ours, bare = screens(hallq, floor, token, n_displays, args.calls)
+                except Exception as e:  # noqa: BLE001 - a shared machine may refuse 300 clients: say so, go on
+                    out.setdefault("failed", []).append(f"screens {n_displays}: {type(e).__name__}: {e}")
+                    continue
                 out["screens"].append({"hallq": ours.summary(), "floor": bare.summary()})
-        with servers(kind, folder / "day", day_hall(), with_floor=False) as (hallq, _, token, url):
-            out["day"] = full_day(hallq, token, url, args.day_tickets, args.day_seconds, max_s=args.day_max_s).summary()
-        with servers(kind, folder / "memory", HALL, with_floor=False) as (hallq, _, token, url):
-            issue(hallq, 1, 20)
-            requests.get(f"{hallq.url}/api/v1/halls/town/services", timeout=TIMEOUT)
-            time.sleep(1)
-            idle = hallq.rss_mb()
-            open_counters(hallq, token, COUNTERS)
-            run = issue(hallq, 8, args.memory_tickets)
-            time.sleep(1)
-            out["memory"] = {"idle_mb": round(idle, 1), "after_mb": round(hallq.rss_mb(), 1), "tickets": run.n}
+        try:
+            with servers(kind, folder / "day", day_hall(), with_floor=False) as (hallq, _, token, url):
+                out["day"] = full_day(hallq, token, url, args.day_tickets, args.day_seconds, args.day_max_s).summary()
+        except Exception as e:  # noqa: BLE001
+            out.setdefault("failed", []).append(f"day: {type(e).__name__}: {e}")
+        try:
+            with servers(kind, folder / "memory", HALL, with_floor=False) as (hallq, _, token, url):
+                issue(hallq, 1, 20)
+                requests.get(f"{hallq.url}/api/v1/halls/town/services", timeout=TIMEOUT)
+                time.sleep(1)
+                idle = hallq.rss_mb()
+                open_counters(hallq, token, COUNTERS)
+                run = issue(hallq, 8, args.memory_tickets)
+                time.sleep(1)
+                out["memory"] = {"idle_mb": round(idle, 1), "after_mb": round(hallq.rss_mb(), 1), "tickets": run.n}
+        except Exception as e:  # noqa: BLE001
+            out.setdefault("failed", []).append(f"memory: {type(e).__name__}: {e}")
     return out
 
 
@@ -710,30 +720,34 @@ def ratios(r: dict[str, Any]) -> list[list[object]]:
                 math.nan,
             ]
         )
-    d = r["day"]
-    worst = max(d["per_action"].items(), key=lambda kv: kv[1]["p99_ms"], default=("-", {"p99_ms": math.nan}))
-    rows.append(
-        [
-            r["db"],
-            f"full day, {d['tickets']} tickets, 10 counters",
-            f"{d['seconds']:.0f} s; worst p99 {worst[0]} {worst[1]['p99_ms']:.0f} ms;"
-            f" {'exactly once' if d['check']['ok'] else 'PROBLEMS'}",
-            "",
-            math.nan,
-            math.nan,
-        ]
-    )
-    m = r["memory"]
-    rows.append(
-        [
-            r["db"],
-            f"RSS after {m['tickets']} tickets vs idle",
-            f"{m['after_mb']:.0f} MB vs {m['idle_mb']:.0f} MB",
-            "",
-            m["after_mb"] / m["idle_mb"],
-            math.nan,
-        ]
-    )
+    for failure in r.get("failed", []):
+        rows.append([r["db"], "FAILED", failure[:100], "", math.nan, math.nan])
+    d = r.get("day")
+    if d is not None:
+        worst = max(d["per_action"].items(), key=lambda kv: kv[1]["p99_ms"], default=("-", {"p99_ms": math.nan}))
+        rows.append(
+            [
+                r["db"],
+                f"full day, {d['tickets']} tickets, 10 counters",
+                f"{d['seconds']:.0f} s; worst p99 {worst[0]} {worst[1]['p99_ms']:.0f} ms;"
+                f" {'exactly once' if d['check']['ok'] else 'PROBLEMS'}",
+                "",
+                math.nan,
+                math.nan,
+            ]
+        )
+    m = r.get("memory")
+    if m is not None:
+        rows.append(
+            [
+                r["db"],
+                f"RSS after {m['tickets']} tickets vs idle",
+                f"{m['after_mb']:.0f} MB vs {m['idle_mb']:.0f} MB",
+                "",
+                m["after_mb"] / m["idle_mb"],
+                math.nan,
+            ]
+        )
     return rows
 
 
@@ -761,8 +775,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for kind in [k for k in args.db.split(",") if k]:
         r = run_db(kind, args)
         results["runs"].append(r)
-        rows += ratios(r)
+        mine = ratios(r)
+        rows += mine
         print(f"-- {kind} done ({time.perf_counter() - started:.0f} s)", flush=True)
+        print(table(["db", "what", "hallq", "floor", "ratio", "CPU ms/req"], mine), flush=True)
+        print(f"BENCH_HOTPATH_{kind.upper()} " + json.dumps(r, default=str), flush=True)
     results["seconds"] = round(time.perf_counter() - started)
     results["load_after"] = os.getloadavg()
     print("== hotpath: hallq against the floor (same run, same machine) ==")

@@ -57,13 +57,23 @@ class Qr:
 
 
 @dataclass(frozen=True)
+class Raster:
+    """A raster bit image (GS v 0): rows of `width_bytes` bytes, most significant bit leftmost, 1 = black."""
+
+    width_bytes: int
+    height: int
+    bits: bytes = field(repr=False)
+    align: str = "left"
+
+
+@dataclass(frozen=True)
 class Cut:
     """A paper cut."""
 
     partial: bool = False
 
 
-Block = Line | Qr | Cut
+Block = Line | Qr | Raster | Cut
 
 
 @dataclass
@@ -81,6 +91,10 @@ class Decoded:
         return [b.payload for b in self.blocks if isinstance(b, Qr)]
 
     @property
+    def rasters(self) -> list[Raster]:
+        return [b for b in self.blocks if isinstance(b, Raster)]
+
+    @property
     def cuts(self) -> int:
         return sum(isinstance(b, Cut) for b in self.blocks)
 
@@ -96,11 +110,14 @@ class TicketFields(TypedDict):
 
 
 _NUMBER = re.compile(r"[A-Z]{1,3}\d{1,6}")
-_FOOTER = re.compile(r"票号\s*(\S+)")
+_FOOTER = re.compile(r"(?:票号|No\.)\s*(\S+)")  # Chinese mode prints 票号, a raster slip's ASCII line No.
 
 
 def ticket_fields(decoded: Decoded) -> TicketFields:
-    """The ticket number (the big line), the ticket id (from the `票号 …` footer) and the QR URL, or None."""
+    """The ticket number (the big line), the ticket id (from the `票号 …` footer) and the QR URL, or None.
+
+    A raster slip's QR is an image: its URL is read from the picture (png + zxing-cpp), not from here.
+    """
     number = next(
         (ln.text.strip() for ln in decoded.lines if ln.double_width and _NUMBER.fullmatch(ln.text.strip())), None
     )
@@ -235,7 +252,9 @@ class _Printer:
         elif cmd == ord("v"):
             self.pos += 2  # '0' m
             x, y = self._param() | self._param() << 8, self._param() | self._param() << 8
-            self.pos += x * y
+            bits = self._take(x * y)
+            self._flush()
+            self.out.blocks.append(Raster(x, y, bits, self.style.align))
         elif cmd == ord("k"):
             self._barcode()
         else:  # GS * x y: downloaded bit image

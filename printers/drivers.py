@@ -14,10 +14,27 @@ log = logging.getLogger("hallq.printers")
 KINDS = ("network", "usb", "serial", "file")
 STATES = ("ok", "paper_low", "paper_out", "offline")
 STATUS_TIMEOUT_S = 1.5  # python-escpos waits 60 s on a silent network printer; a kiosk can't
+DELIVER_TIMEOUT_S = 3.0  # each step of printing a job (connect, status answer, write)
 
 
 class PrinterError(Exception):
-    """A printer could not be opened or written to; the message says which printer and why."""
+    """A printer could not be opened or written to; the message says which printer and why.
+
+    `nothing_printed` is True when it failed before a byte of the job was written (it could not be
+    opened, or said it was not ready): sending the job again then prints it for the first time.
+    """
+
+    def __init__(self, message: str, nothing_printed: bool = False) -> None:
+        super().__init__(message)
+        self.nothing_printed = nothing_printed
+
+
+class NotReady(PrinterError):
+    """The printer answered that it cannot print now (out of paper, offline): nothing was sent."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"printer not ready: {state}", nothing_printed=True)
+        self.state = state
 
 
 class Device(Protocol):
@@ -64,7 +81,7 @@ def open_printer(
         else:
             printer.open()
     except (PrinterError, EscposError, OSError, RuntimeError, ValueError) as e:
-        raise PrinterError(f"{name}: {_one_line(e)}") from e
+        raise PrinterError(f"{name}: {_one_line(e)}", nothing_printed=True) from e
     return cast(Device, printer)
 
 
@@ -79,6 +96,28 @@ def send(kind: str, data: bytes, **where: Unpack[Where]) -> None:
         _close(printer)
 
 
+def deliver(kind: str, data: bytes, **where: Unpack[Where]) -> str:
+    """Print a job only on a printer that says it is ready; its state ("ok" or "paper_low").
+
+    One connection: DLE EOT asks first (a file printer cannot answer and is taken as ready), then the
+    bytes. NotReady or a PrinterError with nothing_printed when nothing went out; every step has a timeout.
+    """
+    _check_kind(kind)
+    where.setdefault("timeout", DELIVER_TIMEOUT_S)
+    printer = open_printer(kind, **where)
+    try:
+        state = "ok" if kind == "file" else _ask(printer, kind)
+        if state not in ("ok", "paper_low"):
+            raise NotReady(state)
+        try:
+            printer._raw(data)
+        except (EscposError, OSError, ValueError) as e:
+            raise PrinterError(f"{kind} printer: sending {len(data)} bytes failed: {_one_line(e)}") from e
+    finally:
+        _close(printer)
+    return state
+
+
 def status(kind: str, **where: Unpack[Where]) -> str:
     """One of STATES, asked with DLE EOT and a short timeout so a dead printer answers "offline" quickly."""
     _check_kind(kind)
@@ -89,6 +128,14 @@ def status(kind: str, **where: Unpack[Where]) -> str:
         log.info("printer offline: %s", e)
         return "offline"
     try:
+        return _ask(printer, kind)
+    finally:
+        _close(printer)
+
+
+def _ask(printer: Device, kind: str) -> str:
+    """DLE EOT 1 and 4 on an open printer: one of STATES ("offline" when it does not answer in time)."""
+    try:
         online = printer.is_online()  # a silent printer times out here, so the wait is one timeout at most
         paper = printer.paper_status()
     except NotImplementedError:
@@ -96,13 +143,30 @@ def status(kind: str, **where: Unpack[Where]) -> str:
     except (EscposError, OSError, ValueError) as e:
         log.info("%s printer did not answer its status: %s", kind, _one_line(e))
         return "offline"
-    finally:
-        _close(printer)
     if paper == 0:
         return "paper_out"  # checked first: a printer out of paper also reports itself offline
     if not online:
         return "offline"
     return "paper_low" if paper == 1 else "ok"
+
+
+def parse_spec(spec: str) -> tuple[str, Where]:
+    """`usb:VID:PID`, `serial:/dev/ttyS0`, `network:HOST[:PORT]` or `file:PATH` as (kind, where); ValueError."""
+    kind, _, rest = spec.partition(":")
+    if kind not in KINDS or not rest:
+        raise ValueError(f"printer {spec!r}: expected usb:VID:PID, serial:DEVICE, network:HOST:PORT or file:PATH")
+    if kind == "usb":
+        vid, _, pid = rest.partition(":")
+        try:
+            return kind, {"usb_vendor": int(vid, 16), "usb_product": int(pid, 16)}
+        except ValueError:
+            raise ValueError(f"printer {spec!r}: USB ids are hex, e.g. usb:0416:5011") from None
+    if kind == "network":
+        host, _, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "9100")
+        if not port.isdigit() or not 1 <= int(port) <= 65535 or not host:
+            raise ValueError(f"printer {spec!r}: expected network:HOST:PORT, e.g. network:192.0.2.50:9100")
+        return kind, {"host": host, "port": int(port)}
+    return kind, {"path": rest}
 
 
 def _make(kind: str, host: str, port: int, path: str, vendor: int, product: int, baudrate: int, timeout: float) -> Any:

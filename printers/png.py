@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
-import shutil
-import subprocess
 from os import PathLike
 from pathlib import Path
 
 import qrcode  # type: ignore[import-untyped]
 from PIL import Image, ImageDraw, ImageFont
 
-from .decode import Block, Cut, Decoded, Line, Qr
+from . import fonts
+from .decode import Block, Cut, Decoded, Line, Qr, Raster
 
 log = logging.getLogger("hallq.printers")
 
@@ -22,13 +21,6 @@ CELL_PX = 24  # font A and Chinese glyphs are 24 dots tall
 LINE_PX = 30  # the printers' default line spacing (1/6 inch) is about 30 dots
 QUIET_MODULES = 4  # the QR quiet zone a scanner needs; the paper around it is white anyway
 
-_FONT_PATHS = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-)
 _EC = {"L": qrcode.constants.ERROR_CORRECT_L, "M": qrcode.constants.ERROR_CORRECT_M}
 _EC |= {"Q": qrcode.constants.ERROR_CORRECT_Q, "H": qrcode.constants.ERROR_CORRECT_H}
 
@@ -48,30 +40,16 @@ def to_png(decoded: Decoded, path: str | PathLike[str]) -> None:
 
 
 def cjk_font_path() -> str | None:
-    """A font file with Chinese glyphs on this machine, or None."""
-    return _cjk_font_path()
-
-
-@functools.cache
-def _cjk_font_path() -> str | None:
-    found = next((p for p in _FONT_PATHS if Path(p).is_file()), None) or _fc_list_zh()
+    """A font file with Chinese glyphs on this machine, or None (then PNGs show boxes for Chinese)."""
+    found = fonts.cjk_font_path()
     if found is None:
-        log.warning("no Chinese font found (install fonts-wqy-zenhei): ticket PNGs will show boxes for Chinese")
+        _warn_once()
     return found
 
 
-def _fc_list_zh() -> str | None:
-    """Ask fontconfig for any font covering zh-cn (fc-match would answer even without one)."""
-    exe = shutil.which("fc-list")
-    if exe is None:
-        return None
-    try:
-        # fixed argv, no shell, no user input
-        out = subprocess.run([exe, "-f", "%{file}\n", ":lang=zh-cn"], capture_output=True, text=True, timeout=5)  # noqa: S603
-    except (OSError, subprocess.SubprocessError):
-        return None
-    files = sorted(f for f in out.stdout.splitlines() if f.strip() and Path(f).is_file())
-    return files[0] if files else None
+@functools.cache
+def _warn_once() -> None:
+    log.warning("no Chinese font found (install %s): ticket PNGs will show boxes for Chinese", fonts.FONT_PACKAGE)
 
 
 @functools.lru_cache(maxsize=16)
@@ -99,6 +77,8 @@ def _draw(block: Block) -> Image.Image:
         return _draw_line(block)
     if isinstance(block, Qr):
         return _draw_qr(block)
+    if isinstance(block, Raster):
+        return raster_image(block)
     return _draw_cut()
 
 
@@ -130,6 +110,17 @@ def _draw_qr(block: Qr) -> Image.Image:
     img = Image.new("L", (len(matrix), len(matrix)), 255)
     img.putdata([0 if dark else 255 for row in matrix for dark in row])
     return img.resize((img.width * module, img.height * module), Image.Resampling.NEAREST)
+
+
+def raster_image(block: Raster) -> Image.Image:
+    """A raster bit image as the printer puts it on paper (a set bit is a black dot), at most PAPER_PX wide."""
+    width = block.width_bytes * 8
+    if not width or not block.height:
+        return Image.new("L", (1, 1), 255)
+    bits = block.bits.ljust(block.width_bytes * block.height, b"\0")
+    img = Image.frombytes("1", (width, block.height), bits)  # PIL's "1": a set bit is white, so invert
+    drawn = img.point(lambda v: 0 if v else 255, mode="L")
+    return drawn.crop((0, 0, min(width, PAPER_PX), block.height))
 
 
 def _draw_cut() -> Image.Image:

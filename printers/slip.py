@@ -21,3 +21,4 @@ class Slip:
     materials: tuple[str, ...] = ()
     served_now: bool = True  # false: no open window serves this queue, so no wait may be promised
     notice: str = "请留意叫号，过号需重新取号"
+    reprint: bool = False  # 补打: this ticket's slip went out before (or may have); staff see it at a glance

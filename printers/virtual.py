@@ -14,6 +14,7 @@ import argparse
 import logging
 import re
 import socket
+import sys
 import threading
 import time
 from datetime import datetime
@@ -41,6 +42,7 @@ class VirtualPrinter:
         self.port = port  # the real one after start() when 0 asked for any free port
         self.printed: list[Path] = []  # the .bin of each saved job, in order
         self.paper = "ok"  # "ok" | "low" | "out": what the status answers say, to try a kiosk's warnings
+        self.silent = False  # True: takes connections and bytes but never answers nor prints (a hung printer)
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -101,11 +103,13 @@ class VirtualPrinter:
                 break
             if not chunk:
                 break
+            if self.silent:
+                continue
             payload, queries, carry = split_queries(carry + chunk)
             job += payload
             if queries and not _answer(conn, bytes(status_byte(n, self.paper) for n in queries)):
                 break
-        return bytes(job + carry)
+        return b"" if self.silent else bytes(job + carry)
 
     def _save_quietly(self, job: bytes) -> None:
         try:
@@ -155,6 +159,10 @@ def save_job(job: bytes, out_dir: Path) -> Path:
     decoded = decode(job)
     stem = _stem(decoded)
     png, binary = out_dir / f"{stem}.png", out_dir / f"{stem}.bin"
+    copy = 1
+    while binary.exists():  # a slip printed again (补打) is kept beside the first: <number>-<id>-2.bin
+        copy += 1
+        png, binary = out_dir / f"{stem}-{copy}.png", out_dir / f"{stem}-{copy}.bin"
     tmp_png, tmp_bin = png.with_suffix(".png.tmp"), binary.with_suffix(".bin.tmp")
     to_png(decoded, tmp_png)
     tmp_png.replace(png)
@@ -175,21 +183,17 @@ def _stem(decoded: Decoded) -> str:
     return datetime.now().strftime("job-%Y%m%d-%H%M%S-%f")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run a virtual printer in the foreground until Ctrl-C."""
-    parser = argparse.ArgumentParser(
-        prog="python -m printers.virtual", description="A virtual network receipt printer."
-    )
-    parser.add_argument("--out", type=Path, required=True, help="folder for the printed .bin and .png files")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=9100, help="TCP port (default 9100, 0 = any free port)")
-    args = parser.parse_args(argv)
-    printer = VirtualPrinter(args.out, host=args.host, port=args.port)
+def run_emulator(out: Path, host: str = "127.0.0.1", port: int = 9100, paper: str = "ok", silent: bool = False) -> int:
+    """The `hallq printer-emulator` command: a virtual printer in the foreground until Ctrl-C."""
+    printer = VirtualPrinter(out, host=host, port=port)
+    printer.paper, printer.silent = paper, silent
     try:
         printer.start()
     except OSError as e:
-        parser.exit(1, f"cannot listen on {args.host}:{args.port}: {e}\n")
-    print(f"virtual printer on {args.host}:{printer.port}, tickets in {args.out} (Ctrl-C stops)", flush=True)
+        print(f"hallq: error: cannot listen on {host}:{port}: {e.strerror or e}", file=sys.stderr, flush=True)
+        return 1
+    how = "silent (never answers)" if silent else {"ok": "paper ok", "low": "paper low", "out": "out of paper"}[paper]
+    print(f"printer emulator on {host}:{printer.port}, {how}; slips in {out} (Ctrl-C stops)", flush=True)
     try:
         while True:
             time.sleep(3600)
@@ -198,6 +202,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         printer.stop()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m printers.virtual`: the same as `hallq printer-emulator`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m printers.virtual", description="A virtual network receipt printer."
+    )
+    parser.add_argument("--out", type=Path, required=True, help="folder for the printed .bin and .png files")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=9100, help="TCP port (default 9100, 0 = any free port)")
+    args = parser.parse_args(argv)
+    return run_emulator(args.out, args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,14 @@ import logging
 import os
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, jsonify, request
 from flask_socketio import SocketIO
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -19,13 +21,15 @@ from server import realtime
 from server.clock import SystemClock
 from server.config import Config
 from server.engine.errors import HallError
+from server.logs import mask_path
 from server.printing import Printing
 from server.ratelimit import RateLimiter
-from server.services import halls
+from server.services import halls, tickets
 from server.services.context import Clock, Context
 from server.store.db import Database
 
 log = logging.getLogger("hallq")
+access = logging.getLogger("hallq.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # Scripts and styles only from our own files (no inline code); media and images may be data:/blob: (voice, QR).
 CSP = (
@@ -48,20 +52,45 @@ class Hallq:
         limits = config.settings.limits
         self.ticket_limiter = RateLimiter(limits.tickets_per_minute)
         self.rating_limiter = RateLimiter(limits.ratings_per_minute)
-        self.printing = Printing(config, socketio)
+        self.printing = Printing(self.ctx, socketio)
+        self.printing.on_change.append(self._printer_changed)
+
+    def track_base(self) -> str:
+        """Where residents' phones reach this server: the start of every ticket's QR link."""
+        return (self.ctx.config.settings.public_url or request.host_url).rstrip("/")
 
     def track_url(self, token: str) -> str:
         """The resident's page, printed as the ticket's QR code."""
-        base = self.ctx.config.settings.public_url or request.host_url
-        return f"{base.rstrip('/')}/t/{token}"
+        return tickets.track_url(self.track_base(), token)
 
-    def print_ticket(self, kiosk_id: str, issued: Any, track_url: str) -> None:
-        found = self.ctx.config.find_kiosk(kiosk_id)
-        if found is not None:
-            self.printing.submit(found[0], found[1], issued, track_url)
+    def after_commit(self, events: list[Any], print_hint: tuple[int, int, bool] | None = None) -> None:
+        """Print and publish a committed use case's events: each independent, neither can fail the request."""
+        self.printing.notify(events, print_hint)
+        try:
+            self.publisher.publish(events)
+        except Exception:  # the transaction is committed: a page missing one event resyncs on reconnect
+            log.exception("publishing %d events failed", len(events))
+
+    def print_notice(self, hall: Any, counter: Any, notice: dict[str, Any]) -> str | None:
+        """Print a 一次性告知 notice; the kiosk whose printer takes it, or None when the hall has none.
+
+        Counters have no printer of their own in the config yet, so the notice goes to the hall's first
+        kiosk with a printer, where the resident picks it up on the way out.
+        """
+        kiosk = next((k for k in hall.kiosks if k.printer.kind != "none"), None)
+        if kiosk is None:
+            return None
+        self.printing.submit_notice(hall, kiosk, notice)
+        return str(kiosk.id)
 
     def printer_state(self, kiosk: Any) -> str:
         return self.printing.state(kiosk)
+
+    def _printer_changed(self, kiosk: Any, state: str) -> None:
+        found = self.ctx.config.find_kiosk(kiosk.id)
+        if found is None:
+            return
+        self.publisher.printer_changed(kiosk.id, state, found[0].id)
 
 
 def secret_key(data_dir: Path) -> str:
@@ -93,10 +122,10 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     socketio = SocketIO(
         app,
-        async_mode=settings.async_mode,
+        async_mode=settings.async_mode,  # type: ignore[arg-type]  # checked at load: one of ASYNC_MODES
         message_queue=settings.message_queue,
         channel=settings.message_channel,
-        cors_allowed_origins=settings.public_url or None,
+        cors_allowed_origins=settings.public_url or None,  # type: ignore[arg-type]  # None: same origin only
         json=None,
     )
     hallq = Hallq(config, socketio, clock or SystemClock())
@@ -113,7 +142,8 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app.register_blueprint(admin)
     for module in ("kiosk.views", "display.views", "counter.views"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
-    realtime.register(socketio, hallq.ctx)
+    realtime.register(socketio, hallq.ctx, hallq.printer_state, agent_connect=hallq.printing.agent_connect)
+    hallq.printing.register(socketio)
     _install_edges(app)
     hallq.printing.start()
     return app, socketio
@@ -130,10 +160,16 @@ def _install_edges(app: Flask) -> None:
     def _request_id() -> None:
         sent = request.headers.get("X-Request-Id", "")
         g.request_id = sent if REQUEST_ID.match(sent) else secrets.token_hex(8)
+        g.started = time.perf_counter()
 
     @app.after_request
     def _headers(response: Any) -> Any:
         response.headers["X-Request-Id"] = g.get("request_id", "-")
+        ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        # The formatter adds rid=; the path has no query string and no resident's token (logs.mask_path).
+        access.info(
+            "method=%s path=%s status=%d ms=%.1f", request.method, mask_path(request.path), response.status_code, ms
+        )
         response.headers.setdefault("Content-Security-Policy", CSP)
         if (request.endpoint or "").endswith("static") and response.status_code in (200, 304):
             vendored = request.path.startswith("/static/vendor/")
@@ -157,8 +193,9 @@ def _install_edges(app: Flask) -> None:
         code = re.sub(r"[^a-z0-9]+", "_", (e.name or "error").lower()).strip("_")
         response = jsonify(error_body(code, e.description or e.name or "error"))
         response.status_code = e.code or 500
-        if e.code == 405 and e.valid_methods:
-            response.headers["Allow"] = ", ".join(e.valid_methods)
+        allowed = getattr(e, "valid_methods", None)  # MethodNotAllowed's, on 405
+        if e.code == 405 and allowed:
+            response.headers["Allow"] = ", ".join(allowed)
         return response
 
     @app.errorhandler(DBAPIError)
@@ -166,6 +203,11 @@ def _install_edges(app: Flask) -> None:
         if not e.connection_invalidated and not isinstance(e, OperationalError):
             return _unexpected(e)
         log.error("database unavailable on %s %s: %s", request.method, request.path, str(e).splitlines()[0])
+        return jsonify(error_body("database_unavailable", "the database is not answering; try again shortly")), 503
+
+    @app.errorhandler(PoolTimeout)
+    def _pool_exhausted(e: PoolTimeout) -> Any:
+        log.error("no free database connection on %s %s", request.method, request.path)
         return jsonify(error_body("database_unavailable", "the database is not answering; try again shortly")), 503
 
     @app.errorhandler(Exception)

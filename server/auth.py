@@ -38,10 +38,11 @@ def _dummy_hash() -> str:
 class Principal:
     """Who is calling: a role, the hall it belongs to (None = every hall) and its counter, if any."""
 
-    role: str  # counter | clerk | supervisor | admin
+    role: str  # counter | kiosk | clerk | supervisor | admin
     name: str
     hall: str | None = None
     counter: str | None = None
+    kiosk: str | None = None
 
     @property
     def is_manager(self) -> bool:
@@ -53,12 +54,22 @@ def _sha(secret: str) -> str:
 
 
 def create_token(
-    ctx: Context, role: str, counter: str | None = None, hall: str | None = None, label: str | None = None
+    ctx: Context,
+    role: str,
+    counter: str | None = None,
+    hall: str | None = None,
+    label: str | None = None,
+    kiosk: str | None = None,
 ) -> str:
     """A new bearer token, printed once; only its hash is kept."""
     if role == "counter":
         found_hall, _ = ctx.counter(counter or "")
         hall = found_hall.id
+    elif role == "kiosk":
+        found = ctx.config.find_kiosk(kiosk or "")
+        if found is None:
+            raise HallError("not_found", 404, f"unknown kiosk: {kiosk!s:.80}")
+        hall = found[0].id
     elif role in ("supervisor", "admin"):
         if hall is not None:
             ctx.hall(hall)
@@ -73,6 +84,7 @@ def create_token(
                 role=role,
                 hall_id=hall,
                 counter_id=counter,
+                kiosk_id=kiosk if role == "kiosk" else None,
                 label=label,
                 created_at=ctx.clock.now(),
             )
@@ -99,8 +111,10 @@ def authenticate_token(ctx: Context, token: str) -> Principal | None:
         row = s.get(ApiTokenRow, token_id)
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _sha(secret)):
         return None
-    name = row.label or (f"counter:{row.counter_id}" if row.role == "counter" else f"{row.role}:{row.id}")
-    return Principal(row.role, name, row.hall_id, row.counter_id)
+    kiosk = row.kiosk_id if row.role == "kiosk" else None
+    device = row.counter_id if row.role == "counter" else kiosk
+    name = row.label or f"{row.role}:{device or row.id}"
+    return Principal(row.role, name, row.hall_id, row.counter_id if row.role == "counter" else None, kiosk)
 
 
 def add_user(ctx: Context, username: str, password: str, role: str, hall: str | None, now: datetime) -> None:
@@ -153,7 +167,7 @@ def may_work_counter(p: Principal, hall_id: str, counter_id: str) -> bool:
         return p.hall is None or p.hall == hall_id
     if p.role == "counter":
         return p.counter == counter_id
-    return p.hall in (None, hall_id)
+    return p.role in ("clerk", "supervisor") and p.hall in (None, hall_id)  # a kiosk's token works no counter
 
 
 def may_manage(p: Principal, hall_id: str) -> bool:

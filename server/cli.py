@@ -1,24 +1,36 @@
-"""The `hallq` command: demo, serve, token, user.
+"""The `hallq` command: demo, serve, token, kiosk, user.
 
-Bad arguments print one readable line and exit 2; nothing here prints a traceback.
+Bad arguments print one readable line and exit 2. An unexpected failure prints one readable line
+too; its traceback goes to the data folder's `hallq-errors.log` (or to stderr with `--debug`).
+
+Import order matters: `demo` and `serve` monkey-patch eventlet before SQLAlchemy, Flask or any other
+library is imported (docs/architecture.md), so this module imports only the standard library at the
+top and reads the async mode from the config file with tomllib before loading it properly.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import secrets
 import signal
 import sys
+import tempfile
+import tomllib
 import warnings
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from server.config import Config, ConfigError, load_config, load_demo_config
+if TYPE_CHECKING:
+    from server.config import Config
 
 DEFAULT_DATA = Path("hallq-data")
+ERROR_LOG = "hallq-errors.log"
+log = logging.getLogger("hallq.cli")
+_data_dir: Path | None = None  # where the error log goes, once a config is loaded
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,8 +48,19 @@ def _port(value: str) -> int:
     return port
 
 
+def _minutes(value: str) -> int:
+    try:
+        minutes = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {value!r}") from None
+    if not 1 <= minutes <= 43200:
+        raise argparse.ArgumentTypeError(f"minutes out of range 1-43200: {minutes}")
+    return minutes
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hallq", description="Queue and kiosk system for a public service hall.")
+    p.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="run a demo hall on 127.0.0.1 (SQLite, virtual printer)")
@@ -54,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = tsub.add_parser("create", help="print a new token (last line of the output)")
     who = create.add_mutually_exclusive_group(required=True)
     who.add_argument("--counter", help="a token for this counter id")
+    who.add_argument("--kiosk", help="a token for this kiosk id (its agent or page prints on its printer)")
     who.add_argument("--role", choices=["supervisor", "admin"], help="a token for a supervisor or an admin")
     create.add_argument("--hall", help="limit a supervisor or admin token to one hall")
     create.add_argument("--label", help="a name for the ledger and audits")
@@ -61,6 +85,38 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = tsub.add_parser("revoke", help="revoke a token by its id (the part after hq_ and before the dot)")
     revoke.add_argument("token_id")
     _source_args(revoke)
+
+    kiosk = sub.add_parser("kiosk", help="enroll kiosk browsers (the device cookie that lets a kiosk page print)")
+    ksub = kiosk.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    enroll = ksub.add_parser("enroll", help="print a one-time enrollment link for a kiosk (last line of the output)")
+    enroll.add_argument("kiosk_id")
+    enroll.add_argument(
+        "--valid-minutes", type=_minutes, default=24 * 60, help="how long the link may be used (default 1440)"
+    )
+    _source_args(enroll)
+    unenroll = ksub.add_parser("revoke", help="un-enroll every browser of a kiosk")
+    unenroll.add_argument("kiosk_id")
+    _source_args(unenroll)
+
+    agent = sub.add_parser("kiosk-agent", help="print a kiosk's slips on the printer beside the kiosk PC")
+    agent.add_argument("--server", required=True, help="the hallq server's URL, e.g. http://hall.example:5000")
+    agent.add_argument("--token", required=True, help="the kiosk's token (hallq token create --kiosk K)")
+    agent.add_argument(
+        "--printer",
+        required=True,
+        type=_printer_spec,
+        help="usb:VID:PID | serial:/dev/ttyS0 | network:HOST:9100 | file:DIR (slips kept as .bin and .png)",
+    )
+    agent.add_argument("--poll", type=float, default=2.0, help="seconds between printer status checks (default 2)")
+
+    emulator = sub.add_parser("printer-emulator", help="a virtual network receipt printer, for trying without one")
+    emulator.add_argument("--port", type=_port, default=9100, help="TCP port (default 9100)")
+    emulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    emulator.add_argument("--out", type=Path, required=True, help="folder for the printed slips (.bin and .png)")
+    paper = emulator.add_mutually_exclusive_group()
+    paper.add_argument("--paper-out", action="store_true", help="say the paper is out (prints nothing)")
+    paper.add_argument("--paper-low", action="store_true", help="say the paper is running low")
+    paper.add_argument("--silent", action="store_true", help="take connections but never answer (a hung printer)")
 
     user = sub.add_parser("user", help="manage staff logins")
     usub = user.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -79,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help="replace the database with a backup file (stop the servers first)")
     restore.add_argument("file", type=Path, help="a backup written by the scheduler or `hallq backup`")
     _source_args(restore)
+    for leaf in (demo, serve, create, revoke, add):  # `hallq serve --debug` as well as `hallq --debug serve`
+        leaf.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 
 
@@ -87,6 +145,16 @@ def _day(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date as YYYY-MM-DD: {value!r}") from None
+
+
+def _printer_spec(value: str) -> str:
+    from printers.drivers import parse_spec
+
+    try:
+        parse_spec(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return value
 
 
 def _source_args(p: argparse.ArgumentParser) -> None:
@@ -100,14 +168,41 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise SystemExit(code)
 
 
+def _loaded(config: Config) -> Config:
+    global _data_dir
+    _data_dir = config.settings.data_dir
+    return config
+
+
 def _config(args: argparse.Namespace) -> Config:
+    from server.config import load_config, load_demo_config
+
     if getattr(args, "config", None) is not None:
-        return load_config(args.config)
-    return load_demo_config(getattr(args, "data", None) or DEFAULT_DATA)
+        return _loaded(load_config(args.config))
+    return _loaded(load_demo_config(getattr(args, "data", None) or DEFAULT_DATA))
+
+
+def _async_mode_of(args: argparse.Namespace) -> str:
+    """The async mode the server will run in, read before any library is imported.
+
+    Same precedence as server.config (environment, then the file, then eventlet); a file that cannot
+    be read here is reported properly by load_config right after.
+    """
+    mode = os.environ.get("HALLQ_ASYNC_MODE")
+    if mode:
+        return mode
+    if getattr(args, "config", None) is None:
+        return "eventlet"  # the demo hall's file sets none
+    try:
+        server = tomllib.loads(Path(args.config).read_bytes().decode("utf-8-sig")).get("server", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "eventlet"
+    mode = server.get("async_mode", "eventlet") if isinstance(server, dict) else "eventlet"
+    return mode if isinstance(mode, str) else "eventlet"
 
 
 def _prepare_async(mode: str) -> None:
-    """Pick the async mode once, before Flask and friends are imported."""
+    """Pick the async mode once, before SQLAlchemy, Flask and friends are imported."""
     if mode == "eventlet":
         warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=Warning)
         import eventlet
@@ -143,10 +238,34 @@ def cmd_token(args: argparse.Namespace) -> None:
     if args.counter:
         token = create_token(ctx, "counter", counter=args.counter, label=args.label)
         print(f"token for counter {args.counter}:")
+    elif args.kiosk:
+        token = create_token(ctx, "kiosk", kiosk=args.kiosk, label=args.label)
+        print(f"token for kiosk {args.kiosk}:")
     else:
         token = create_token(ctx, args.role, hall=args.hall, label=args.label)
         print(f"token for {args.role}{' of ' + args.hall if args.hall else ''}:")
     print(token)
+
+
+def _base_url(config: Config) -> str:
+    s = config.settings
+    return s.public_url or f"http://{s.host}:{s.port}"
+
+
+def cmd_kiosk(args: argparse.Namespace) -> None:
+    from server.devices import create_enrollment, revoke_devices
+
+    config = _config(args)
+    ctx = _offline_context(config)
+    if args.action == "revoke":
+        if config.find_kiosk(args.kiosk_id) is None:
+            fail(f"unknown kiosk: {args.kiosk_id}")
+        print(f"revoked {revoke_devices(ctx, args.kiosk_id)} enrolled browser(s) of kiosk {args.kiosk_id}")
+        return
+    enrollment = create_enrollment(ctx, args.kiosk_id, args.valid_minutes * 60)
+    expires = enrollment.expires_at.astimezone().isoformat(timespec="minutes")
+    print(f"open this link once on kiosk {args.kiosk_id}'s screen (valid until {expires}):")
+    print(_base_url(config) + enrollment.path)
 
 
 def cmd_user(args: argparse.Namespace) -> None:
@@ -175,30 +294,90 @@ def _demo_logins(config: Config) -> list[tuple[str, str, str]]:
     return logins
 
 
+DEMO_EMULATOR_PORT = 9101
+
+
+def _demo_agent_token(config: Config, kiosk_id: str) -> str:
+    """The agent kiosk's token, made on first start and kept in the data folder like the logins."""
+    path = config.settings.data_dir / f"demo-kiosk-{kiosk_id}.token"
+    if path.exists():
+        return path.read_text().strip()
+    from server.auth import create_token
+
+    token = create_token(_offline_context(config), "kiosk", kiosk=kiosk_id, label=f"demo agent {kiosk_id}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token
+
+
+def _free_port_from(port: int) -> int:
+    """The first port from `port` on that nothing listens on (the emulator's; 9101 unless taken)."""
+    import socket
+
+    for candidate in range(port, min(port + 200, 65536)):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return candidate
+    return port
+
+
+def _demo_agent_lines(config: Config, base: str, data: Path) -> list[str]:
+    """How to start a printer emulator and the kiosk agent of each agent-printed kiosk (one in the demo)."""
+    lines: list[str] = []
+    port = DEMO_EMULATOR_PORT - 1
+    for kiosk in (k for k in config.halls[0].kiosks if k.printer.kind == "agent"):
+        port = _free_port_from(port + 1)
+        token = _demo_agent_token(config, kiosk.id)
+        out = data / f"printed-{kiosk.id}"
+        lines += [
+            f"  kiosk {kiosk.id} is printed by a kiosk agent; in two more terminals run:",
+            f"    hallq printer-emulator --port {port} --out {out}",
+            f"    hallq kiosk-agent --server {base} --token {token} --printer network:127.0.0.1:{port}",
+            f"  then take a ticket at {base}/kiosk/{kiosk.id}: its slip appears in {out}",
+        ]
+    return lines
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
+    from server.config import load_demo_config
+
     data = args.data.resolve()
-    config = load_demo_config(data)
+    config = _loaded(load_demo_config(data))
     base = f"http://127.0.0.1:{args.port}"
     settings = dataclasses.replace(config.settings, host="127.0.0.1", port=args.port, public_url=base)
     config = dataclasses.replace(config, settings=settings)
-    _prepare_async(settings.async_mode)
     logins = _demo_logins(config)
     hall = config.halls[0]
     lines = [f"hallq demo hall: {hall.name}", f"  data folder:  {data}"]
-    lines += [f"  kiosk:        {base}/kiosk/{k.id}" for k in hall.kiosks]
+    lines += [f"  kiosk:        {base}{path}" for path in _demo_kiosk_links(config)]
     lines += [f"  display:      {base}/display/{hall.id}"]
     lines += [f"  counter:      {base}/login  ->  {base}/counter", f"  admin:        {base}/admin"]
     lines += [f"  login:        {u} / {pw}  ({r})" for u, r, pw in logins]
-    lines += [f"  printed tickets: {data / 'printed'}", "Press Ctrl-C to stop."]
+    lines += [f"  printed tickets: {data / 'printed'}"]
+    lines += _demo_agent_lines(config, base, data)
+    lines += ["Press Ctrl-C to stop."]
     _run(config, lines)
 
 
+def _demo_kiosk_links(config: Config) -> list[str]:
+    """Each kiosk's page, already enrolled: a fresh one-time link that sets the device cookie and lands on it."""
+    from server.devices import create_enrollment
+
+    ctx = _offline_context(config)
+    return [create_enrollment(ctx, k.id).path for h in config.halls for k in h.kiosks]
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
-    config = load_config(args.config)
+    from server.config import load_config
+
+    config = _loaded(load_config(args.config))
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if overrides:
         config = dataclasses.replace(config, settings=dataclasses.replace(config.settings, **overrides))
-    _prepare_async(config.settings.async_mode)
     s = config.settings
     _run(config, [f"hallq serving {len(config.halls)} hall(s) on http://{s.host}:{s.port}"])
 
@@ -260,19 +439,46 @@ def cmd_restore(args: argparse.Namespace) -> None:
     print(f"restored {args.file}")
 
 
+def cmd_kiosk_agent(args: argparse.Namespace) -> None:
+    from server import logs
+
+    logs.configure("INFO")
+    from printers.agent import run_agent
+
+    code = run_agent(args.server, args.token, args.printer, max(args.poll, 0.2))
+    if code:
+        raise SystemExit(code)
+
+
+def cmd_printer_emulator(args: argparse.Namespace) -> None:
+    from printers.virtual import run_emulator
+
+    paper = "out" if args.paper_out else "low" if args.paper_low else "ok"
+    code = run_emulator(args.out.resolve(), args.host, args.port, paper, args.silent)
+    if code:
+        raise SystemExit(code)
+
+
 COMMANDS = {
     "demo": cmd_demo,
     "serve": cmd_serve,
     "token": cmd_token,
+    "kiosk": cmd_kiosk,
     "user": cmd_user,
     "close-day": cmd_close_day,
     "backup": cmd_backup,
     "restore": cmd_restore,
+    "kiosk-agent": cmd_kiosk_agent,
+    "printer-emulator": cmd_printer_emulator,
 }
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.command in ("demo", "serve"):
+        _prepare_async(_async_mode_of(args))  # before anything imports SQLAlchemy, Flask or psycopg2
+    from server.config import ConfigError
+
     try:
         COMMANDS[args.command](args)
     except ConfigError as e:
@@ -281,16 +487,43 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"{e.strerror or e}{': ' + str(e.filename) if getattr(e, 'filename', None) else ''}", 1)
     except KeyboardInterrupt:
         print("hallq stopped.", flush=True)
-    except Exception as e:  # noqa: BLE001 - one readable line, never a traceback
+    except Exception as e:  # noqa: BLE001 - one readable line; the traceback goes to the error log
+        from sqlalchemy.exc import SQLAlchemyError
+
         from server.engine.errors import HallError
 
         if isinstance(e, HallError):
             fail(e.message)
-        from sqlalchemy.exc import SQLAlchemyError
-
+        where = _log_traceback(args.command, e, args.debug)
         if isinstance(e, SQLAlchemyError):
-            fail(f"database error: {str(e).splitlines()[0][:200]}", 1)
-        fail(f"unexpected error: {type(e).__name__}: {str(e)[:200]}", 1)
+            fail(f"database error: {str(e).splitlines()[0][:200]}{where}", 1)
+        fail(f"unexpected error: {type(e).__name__}: {str(e)[:200]}{where}", 1)
+
+
+def _log_traceback(command: str, e: Exception, debug: bool) -> str:
+    """Log the traceback (stderr with --debug, else the error log file); say where, for the user's line."""
+    if debug:
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        where = ""
+    else:
+        folder = _data_dir if _data_dir is not None and _data_dir.is_dir() else Path(tempfile.gettempdir())
+        path = folder / ERROR_LOG
+        try:
+            handler = logging.FileHandler(path, encoding="utf-8")
+        except OSError:
+            return " (run with --debug for details)"
+        where = f" (details in {path}; or run with --debug)"
+    from server import logs
+
+    handler.setFormatter(logs.masking_formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.error("hallq %s failed", command, exc_info=e)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    return where
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     log_level = "INFO"
     printer_poll_s = 30        # how often kiosk printers are asked for paper and online state
     proxy_hops = 0             # reverse proxies in front (nginx: 1): trust their X-Forwarded-For
-    db_pool_size = 8           # PostgreSQL connections per process (SQLite always uses one)
+    db_pool_size = 4           # PostgreSQL connections per process, plus half as many in bursts (SQLite: one)
     db_connect_timeout_s = 5   # PostgreSQL: give up connecting after this long
     db_statement_timeout_s = 30   # PostgreSQL: cancel any one statement running longer (0 = never)
 
@@ -50,12 +50,18 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     max_priority_streak = 2    # priority tickets called in a row before a normal one
     hours = "always"           # or { days = ["mon", ...], periods = ["08:30-12:00", "13:30-17:30"] }
 
+    [hall.calendar]            # working days, for opening hours and deadlines in working days
+    weekdays = ["mon", "tue", "wed", "thu", "fri"]   # default: the days of `hours` (Mon–Fri for "always")
+    holidays = ["2026-10-01..2026-10-07", 2027-01-01]   # closed (法定节假日): dates or ranges
+    workdays = ["2026-09-20", "2026-10-10"]          # 调休: worked although a weekend day
+
     [[hall.service]]           # at least one
     id = "id-card"; name = "身份证办理"; prefix = "A"     # required
     kind = "immediate"         # or "promised", which needs time_limit_days >= 1
     time_limit_days = 0; materials = ["居民户口簿"]; daily_limit = 200; avg_service_s = 300
     fee = "免费"; enabled = true; hours = "always"        # hours default to the hall's
     wait_alert_s = 1200        # alert threshold for this service's waits (default [jobs] wait_alert_s)
+    group = "admin"            # the kiosk's grouping: "admin" 行政事务 or "life" 生活服务
 
     [[hall.counter]]           # at least one
     id = "w1"; number = 1; services = ["id-card"]        # required; services in order of preference
@@ -64,8 +70,10 @@ Layout (every key not marked required is optional; unknown keys are errors)::
 
     [[hall.kiosk]]
     id = "k1"; name = "大厅取号机"
-    printer = { kind = "virtual" }   # none|virtual|network|usb|serial|file; host, port, path,
-                                     # usb_vendor, usb_product, baudrate
+    printer = { kind = "virtual" }   # none|virtual|network|usb|serial|file|agent; host, port, path,
+                                     # usb_vendor, usb_product, baudrate; paper = 80|58 (mm);
+                                     # text = "chinese" (printer's GB18030 font) | "raster" (drawn, any printer)
+                                     # "agent": printed by `hallq kiosk-agent` on the kiosk PC, not by the server
 
     [[hall.display]]
     id = "d1"; name = "等候区大屏"
@@ -79,7 +87,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, datetime, time, timedelta
 from difflib import get_close_matches
 from importlib import resources
 from pathlib import Path
@@ -90,8 +98,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from .engine.calendar import Calendar
 from .engine.figures import ScoreRules
-from .engine.model import WEEKDAYS, Counter, Display, Hall, Hours, Kiosk, Printer, Service, ServiceKind
+from .engine.model import (
+    WEEKDAYS,
+    Counter,
+    Display,
+    Hall,
+    Hours,
+    Kiosk,
+    Printer,
+    Service,
+    ServiceGroup,
+    ServiceKind,
+)
 from .engine.numbering import capacity
 
 ENV_DATABASE = "HALLQ_DATABASE_URL"
@@ -99,7 +119,9 @@ ENV_ASYNC_MODE = "HALLQ_ASYNC_MODE"
 
 ASYNC_MODES = ("eventlet", "threading")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-PRINTER_KINDS = ("none", "virtual", "network", "usb", "serial", "file")
+PRINTER_KINDS = ("none", "virtual", "network", "usb", "serial", "file", "agent")
+PAPER_MM = (80, 58)
+TEXT_MODES = ("chinese", "raster")
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _CHANNEL = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -120,16 +142,18 @@ _SERVER_KEYS = tuple(
 _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".split())
 _RATINGS_KEYS = tuple("callback_days fix_days".split())
 _HALL_KEYS = tuple(
-    "id name name_en timezone number_width max_priority_streak hours service counter kiosk display".split()
+    "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display".split()
 )
+_CALENDAR_KEYS = tuple("weekdays holidays workdays".split())
+MAX_RANGE_DAYS = 60  # a holiday range longer than this is a typo in a year
 _HOURS_KEYS = tuple("days periods".split())
 _SERVICE_KEYS = tuple(
-    "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours"
+    "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours group"
     " wait_alert_s".split()
 )
 _COUNTER_KEYS = tuple("id number name services partner".split())
 _KIOSK_KEYS = tuple("id name printer".split())
-_PRINTER_KEYS = tuple("kind host port path usb_vendor usb_product baudrate".split())
+_PRINTER_KEYS = tuple("kind host port path usb_vendor usb_product baudrate paper text".split())
 _DISPLAY_KEYS = tuple("id name".split())
 
 _REQUIRED: Any = object()
@@ -178,7 +202,7 @@ class Settings:
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     scores: ScoreRules = field(default_factory=ScoreRules)
     jobs: Jobs = field(default_factory=Jobs)
-    db_pool_size: int = 8  # PostgreSQL connections per process
+    db_pool_size: int = 4  # PostgreSQL connections per process (plus half as many in bursts)
     db_connect_timeout_s: int = 5
     db_statement_timeout_s: int = 30  # 0: no limit
 
@@ -419,7 +443,7 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         fix_days=fix_days,
         printer_poll_s=server.number("printer_poll_s", 1, 3600, 30),
         proxy_hops=server.number("proxy_hops", 0, 5, 0),
-        db_pool_size=server.number("db_pool_size", 1, 200, 8),
+        db_pool_size=server.number("db_pool_size", 1, 200, 4),
         db_connect_timeout_s=server.number("db_connect_timeout_s", 1, 300, 5),
         db_statement_timeout_s=server.number("db_statement_timeout_s", 0, 86400, 30),
         scores=_scores(root.table("scores", _SCORES_KEYS)),
@@ -544,6 +568,7 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
     name = table.text("name")
     width = table.number("number_width", 2, 6, 3)
     hours = _hours(table.data.get("hours"), table.at("hours"), Hours())
+    calendar = _calendar(table.table("calendar", _CALENDAR_KEYS), hours)
     services = _services(table, hours, width)
     counters = _counters(table, services, seen["counter"])
     _check_partners(counters, table.at("counter"), hall_id)
@@ -559,6 +584,7 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
         counters=counters,
         kiosks=tuple(_kiosk(t, seen["kiosk"]) for t in table.tables("kiosk", _KIOSK_KEYS, required=False)),
         displays=tuple(_display(t, seen["display"]) for t in table.tables("display", _DISPLAY_KEYS, required=False)),
+        calendar=calendar,
     )
 
 
@@ -583,15 +609,15 @@ def _hours(value: Any, place: str, default: Hours) -> Hours:
     return Hours(days=days, periods=periods)
 
 
-def _days(table: _Table) -> frozenset[int]:
-    names = _strings(table, "days")
+def _days(table: _Table, key: str = "days") -> frozenset[int]:
+    names = _strings(table, key)
     if not names:
-        raise _Problem(table.at("days"), "must name at least one day")
+        raise _Problem(table.at(key), "must name at least one day")
     seen: dict[Any, str] = {}
     for i, day in enumerate(names):
         if day not in WEEKDAYS:
-            raise _Problem(f"{table.at('days')}[{i}]", f"{_show(day)} is not one of {', '.join(WEEKDAYS)}")
-        _claim(seen, "day", day, f"{table.at('days')}[{i}]")
+            raise _Problem(f"{table.at(key)}[{i}]", f"{_show(day)} is not one of {', '.join(WEEKDAYS)}")
+        _claim(seen, "day", day, f"{table.at(key)}[{i}]")
     return frozenset(WEEKDAYS.index(day) for day in names)
 
 
@@ -629,6 +655,49 @@ def _clock(hour: int, minute: int, place: str, is_end: bool) -> time:
     return time(hour, minute)
 
 
+def _calendar(table: _Table, hours: Hours) -> Calendar:
+    """[hall.calendar]: working weekdays (default: the hall's opening days, Mon–Fri for "always"),
+    dated holidays and make-up working days (调休), each a date or a "YYYY-MM-DD..YYYY-MM-DD" range."""
+    default = Calendar().weekdays if hours.always else hours.days
+    weekdays = _days(table, "weekdays") if "weekdays" in table.data else default
+    holidays = _dates(table, "holidays")
+    workdays = _dates(table, "workdays")
+    for day, place in workdays.items():
+        if day in holidays:
+            raise _Problem(place, f"{day} is also a holiday (at {holidays[day]})")
+        if day.weekday() in weekdays:
+            raise _Problem(place, f"{day} is a {WEEKDAYS[day.weekday()]}, already a working day")
+    return Calendar(weekdays=weekdays, holidays=frozenset(holidays), workdays=frozenset(workdays))
+
+
+def _dates(table: _Table, key: str) -> dict[date, str]:
+    """{date: where it was written} from an array of TOML dates, "YYYY-MM-DD" or "YYYY-MM-DD..YYYY-MM-DD"."""
+    out: dict[date, str] = {}
+    for i, item in enumerate(table.get(key, list, [])):
+        place = f"{table.at(key)}[{i}]"
+        first, last = _date_range(item, place)
+        for n in range((last - first).days + 1):
+            _claim(out, "date", first + timedelta(days=n), place)
+    return out
+
+
+def _date_range(item: Any, place: str) -> tuple[date, date]:
+    if isinstance(item, date) and not isinstance(item, datetime):
+        return item, item
+    if not isinstance(item, str):
+        raise _Problem(place, f'expected a date like 2026-10-01 or "2026-10-01..2026-10-07", got {_type_name(item)}')
+    ends = item.split("..")
+    try:
+        first, last = date.fromisoformat(ends[0].strip()), date.fromisoformat(ends[-1].strip())
+    except ValueError:
+        raise _Problem(place, f'{_show(item)} is not a date like "2026-10-01" or "2026-10-01..2026-10-07"') from None
+    if len(ends) > 2 or last < first:
+        raise _Problem(place, f"{_show(item)} is not a range from an earlier to a later date")
+    if (last - first).days >= MAX_RANGE_DAYS:
+        raise _Problem(place, f"{_show(item)} spans more than {MAX_RANGE_DAYS} days")
+    return first, last
+
+
 def _services(hall: _Table, hours: Hours, width: int) -> tuple[Service, ...]:
     ids: dict[Any, str] = {}
     prefixes: dict[Any, str] = {}
@@ -658,6 +727,7 @@ def _service(table: _Table, hall_hours: Hours, width: int) -> Service:
         fee=table.get("fee", str, ""),
         enabled=table.get("enabled", bool, True),
         wait_alert_s=table.number("wait_alert_s", 60, None, None),
+        group=ServiceGroup(table.choice("group", tuple(g.value for g in ServiceGroup), "admin")),
     )
 
 
@@ -757,7 +827,11 @@ def _printer(table: _Table) -> Printer:
         usb_vendor=table.number("usb_vendor", 0, 0xFFFF, 0),
         usb_product=table.number("usb_product", 0, 0xFFFF, 0),
         baudrate=table.number("baudrate", 1, None, 9600),
+        paper=table.number("paper", 58, 80, 80),
+        text=table.choice("text", TEXT_MODES, "chinese"),
     )
+    if printer.paper not in PAPER_MM:
+        raise _Problem(table.at("paper"), f"paper is the width in mm: 80 or 58, got {printer.paper}")
     if printer.kind in ("serial", "file") and not printer.path.strip():
         raise _Problem(table.place, f"a {printer.kind} printer needs a path")
     if printer.kind == "usb" and not (printer.usb_vendor and printer.usb_product):

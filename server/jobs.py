@@ -15,6 +15,7 @@ import secrets
 import socket
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -99,7 +100,7 @@ class Runner:
     def hall_jobs(self, hall: Hall) -> None:
         now = self.ctx.clock.now()
         for day in due_days(self.ctx, hall, now):
-            self.once(f"close-day:{hall.id}", day.isoformat(), lambda d=day: self.close(hall, d))
+            self.once(f"close-day:{hall.id}", day.isoformat(), partial(self.close, hall, day))
         today = hall.local(now).date()
         first, _, week = periods.week_of(today - timedelta(days=7))
         if not _stored(self.ctx, hall, "weekly", week):
@@ -130,8 +131,8 @@ class Runner:
         socketio = self.hallq.publisher.socketio
         for alert in alerts.scan(self.ctx, hall.id, self.hallq.printer_state):
             socketio.emit("alert", alert, namespace="/admin", to=f"hall:{hall.id}")
-        local = hall.local(self.ctx.clock.now())
-        now_open = frozenset(s.id for s in hall.services if s.enabled and s.hours.is_open(local))
+        now = self.ctx.clock.now()
+        now_open = frozenset(s.id for s in hall.services if hall.is_open(s, now))
         if self.open_services.get(hall.id, now_open) != now_open:
             socketio.emit("services", halls.services(self.ctx, hall.id), namespace="/kiosk", to=f"hall:{hall.id}")
         self.open_services[hall.id] = now_open

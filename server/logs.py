@@ -12,6 +12,14 @@ _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
 
 
+_TOKEN_PATH = re.compile(r"(/t/|/track/)[^/?#]+")
+
+
+def mask_path(path: str) -> str:
+    """A request path for the access log: a ticket's token (/t/<token>, /track/<token>) becomes ***."""
+    return mask(_TOKEN_PATH.sub(r"\1***", path))
+
+
 def mask(text: str) -> str:
     """Hide ticket tokens, mobile numbers and ID card numbers in a log line."""
     text = _TOKENISH.sub(lambda m: m.group(1) + "***", text)
@@ -23,6 +31,11 @@ class _Masking(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         record.request_id = g.get("request_id", "-") if has_request_context() else "-"
         return mask(super().format(record))
+
+
+def masking_formatter(fmt: str) -> logging.Formatter:
+    """A formatter that masks tokens, phones and ID numbers (and fills %(request_id)s)."""
+    return _Masking(fmt)
 
 
 def _not_library_chatter(record: logging.LogRecord) -> bool:

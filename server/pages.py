@@ -15,7 +15,7 @@ from server.engine.errors import HallError
 from server.i18n import strings
 from server.ratelimit import RateLimiter
 from server.rendering import page, render_page
-from server.services import tickets
+from server.services import desk, tickets
 
 # The app's own static folder (server/static at /static) is set in app.create_app; templates are shared by name.
 pages = Blueprint("pages", __name__, template_folder="templates")
@@ -72,6 +72,9 @@ def logout() -> Response:
     sent = request.form.get("csrf", "") or request.headers.get("X-CSRF-Token", "")
     expected = session.get("csrf", "")
     if expected and hmac.compare_digest(sent, expected):
+        user = session.get("user")
+        if isinstance(user, str):  # 考勤: logging out signs the clerk out of the counter
+            hq().publisher.publish(desk.sign_out(hq().ctx, user))
         session.clear()
     return redirect("/login")
 

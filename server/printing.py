@@ -1,126 +1,226 @@
-"""Printing tickets after commit, off the request path, on each kiosk's printer.
+"""Printing slips after commit, on each kiosk's printer: by this server, or by the kiosk's agent.
 
-Jobs wait in a queue in this process and a background task sends them; a printer that
-fails marks its kiosk `offline` and the ticket is still valid (its number is on screen).
+Jobs are rows (services/print_jobs.py); this module only moves them. Each kiosk has a sender task
+that wakes when a job is queued, when its printer becomes ready, and every RETRY_S: it claims the
+kiosk's pending jobs and either prints them itself (network, USB, serial, file, the virtual printer)
+or hands them to the kiosk agent connected on Socket.IO `/kiosk`. A printer that fails, is out of
+paper or says nothing costs one timeout and leaves its jobs pending; tickets are never refused for it.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flask_socketio import SocketIO
+from flask import request
+from flask_socketio import SocketIO, join_room
+from socketio.exceptions import ConnectionRefusedError  # type: ignore[import-untyped]  # noqa: A004
 
-from server.config import Config
+from server.auth import authenticate_token
+from server.engine.events import Event, PrintQueued
 from server.engine.model import Hall, Kiosk, Printer
+from server.services import print_jobs
+from server.services.context import Context
 
 if TYPE_CHECKING:
     from printers.virtual import VirtualPrinter
 
 log = logging.getLogger("hallq.printing")
 
+SEND_LEASE_S = 20.0  # a server send (status + write, each with a timeout) ends well within this
+AGENT_LEASE_S = 30.0  # an agent prints and acknowledges within this, or the job is handed out again
+RETRY_S = 5.0  # a failed job is tried again after this, or as soon as its printer says it is ready
+AGENT_NS = "/kiosk"
+MAX_HINTS = 1000
 
-@dataclass(frozen=True)
-class Job:
-    kiosk: Kiosk
-    data: bytes
-    number: str
+
+def agent_room(kiosk_id: str) -> str:
+    return f"agent:{kiosk_id}"
+
+
+def kiosk_room(kiosk_id: str) -> str:
+    return f"kiosk:{kiosk_id}"
 
 
 class Printing:
-    def __init__(self, config: Config, socketio: SocketIO) -> None:
-        self.config = config
+    """The per-process side of printing: sender tasks, the agents' Socket.IO events, printer states."""
+
+    def __init__(self, ctx: Context, socketio: SocketIO) -> None:
+        self.ctx = ctx
         self.socketio = socketio
-        self.jobs: queue.Queue[Job] = queue.Queue()
-        self.states: dict[str, str] = {}
         self.virtual: VirtualPrinter | None = None
+        self.hints: dict[str, tuple[int, int, bool]] = {}  # job id -> (ahead, est_wait_s, served_now) at issue
+        self._wake: dict[str, threading.Event] = {}
+        self._agents: dict[str, str] = {}  # Socket.IO sid -> kiosk id, agents connected to this process
+        self._stopping = threading.Event()
         self._started = False
+        # Told (kiosk, new state) on every change of a kiosk printer's state, whoever noticed it (the poll,
+        # a send, an agent): the kiosk page's warning and the managers' alerts hang here.
+        self.on_change: list[Callable[[Kiosk, str], None]] = []
 
     @property
     def printed_dir(self) -> Path:
-        return self.config.settings.data_dir / "printed"
+        return self.ctx.config.settings.data_dir / "printed"
+
+    def kiosks(self) -> Iterable[tuple[Hall, Kiosk]]:
+        return ((h, k) for h in self.ctx.config.halls for k in h.kiosks if k.printer.kind != "none")
 
     def start(self) -> None:
-        """Start the virtual printer (if a kiosk uses one) and the sending task."""
+        """Start the virtual printer (if a kiosk uses one) and one sender task per kiosk with a printer."""
         if self._started:
             return
         self._started = True
-        kinds = {k.printer.kind for h in self.config.halls for k in h.kiosks}
-        if "virtual" in kinds:
+        if any(k.printer.kind == "virtual" for _, k in self.kiosks()):
             from printers.virtual import VirtualPrinter  # the printer stack loads only where a kiosk prints
 
             self.printed_dir.mkdir(parents=True, exist_ok=True)
             self.virtual = VirtualPrinter(self.printed_dir)
             self.virtual.start()
-        if kinds - {"none"}:
-            self.socketio.start_background_task(self._worker)
+        for hall, kiosk in self.kiosks():
+            self._wake[kiosk.id] = threading.Event()
+            self._wake[kiosk.id].set()  # on start: jobs left unprinted by a stopped process go out now
+            self.socketio.start_background_task(self._sender, hall, kiosk)
 
-    def submit(self, hall: Hall, kiosk: Kiosk, issued: Any, track_url: str) -> None:
-        """Queue the ticket for its kiosk's printer."""
-        if kiosk.printer.kind == "none":
-            return
+    def stop(self) -> None:
+        self._stopping.set()
+        for wake in self._wake.values():
+            wake.set()
+        if self.virtual is not None:
+            self.virtual.stop()
+
+    # -- after commit --------------------------------------------------------------------------------
+
+    def notify(self, events: list[Event], hint: tuple[int, int, bool] | None = None) -> None:
+        """Wake the senders of queued jobs; never raises (the ticket is committed whatever happens here)."""
+        try:
+            for e in events:
+                if isinstance(e, PrintQueued) and e.kiosk in self._wake:
+                    if hint is not None:
+                        if len(self.hints) > MAX_HINTS:  # jobs another process printed: forget, never grow
+                            self.hints.clear()
+                        self.hints[e.job] = hint
+                    self._wake[e.kiosk].set()
+        except Exception:  # printing must never turn a committed ticket into an error
+            log.exception("waking the printer senders failed")
+
+    # -- the sender ----------------------------------------------------------------------------------
+
+    def _sender(self, hall: Hall, kiosk: Kiosk) -> None:
+        wake = self._wake[kiosk.id]
+        while not self._stopping.is_set():
+            wake.wait(RETRY_S)
+            wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                if kiosk.printer.by_server:
+                    self._print_pending(hall, kiosk)
+                else:
+                    self._push_to_agent(kiosk)
+            except Exception:  # the sender outlives any failing job, printer or database hiccup
+                log.exception("printing for kiosk %s failed", kiosk.id)
+
+    def _print_pending(self, hall: Hall, kiosk: Kiosk) -> None:
+        from printers import drivers
+
+        claimed = print_jobs.claim(self.ctx, kiosk.id, SEND_LEASE_S)
+        for at, job in enumerate(claimed):
+            data = self.render(job, kiosk)
+            if data is None:
+                continue
+            kind, where = self._address(kiosk.printer)
+            try:
+                if not kind:
+                    raise drivers.PrinterError("the virtual printer is not running", nothing_printed=True)
+                state = drivers.deliver(kind, data, **where)
+            except drivers.PrinterError as e:
+                state = e.state if isinstance(e, drivers.NotReady) else "offline"
+                log.warning("kiosk %s did not print ticket %s: %s", kiosk.id, job.number, e)
+                print_jobs.failed(self.ctx, job.job, kiosk.id, str(e), e.nothing_printed, RETRY_S)
+                self.set_state(hall.id, kiosk.id, state, wake=False)
+                self._job_event(hall.id, job, "failed", str(e))
+                # The rest wait for the printer (no timeout per job on a dead one); they never went out.
+                print_jobs.unclaim(self.ctx, [j.job for j in claimed[at + 1 :]], RETRY_S)
+                return
+            print_jobs.printed(self.ctx, job.job, kiosk.id)
+            self.set_state(hall.id, kiosk.id, state, wake=False)
+            self._job_event(hall.id, job, "printed")
+
+    def render(self, job: print_jobs.Claimed, kiosk: Kiosk) -> bytes | None:
+        """The slip's bytes for the kiosk's paper and text mode; None (job dropped) if its ticket is gone."""
         from printers import layout
+        from printers.fonts import FontMissing
         from printers.slip import Slip
 
-        ticket = issued.ticket
-        service = hall.service(ticket.service_id)
+        hint = self.hints.pop(job.job, None)
+        if job.reprint:
+            hint = None
+        facts = print_jobs.slip_facts(self.ctx, job, with_place=hint is None)
+        if facts is None:
+            log.warning("print job %s: its ticket %s is gone", job.job, job.ticket)
+            return None
+        row, hall = facts["ticket"], facts["hall"]
+        # The place known at issue saves a forecast on the hot path; a slip printed later says where it is now.
+        ahead, est, served_now = hint if hint is not None else facts["place"]
+        service = hall.service(row.service_id)
         slip = Slip(
-            ticket_id=ticket.id,
-            number=ticket.number,
+            ticket_id=row.id,
+            number=row.number,
             hall_name=hall.name,
-            service_name=service.name if service else ticket.service_id,
-            issued_at=hall.local(ticket.issued_at).strftime("%Y-%m-%d %H:%M"),
-            ahead=issued.ahead,
-            est_wait_min=max(1, round(issued.est_wait_s / 60)) if issued.est_wait_s else 0,
-            track_url=track_url,
-            priority=ticket.priority,
+            service_name=service.name if service else row.service_id,
+            issued_at=hall.local(row.issued_at).strftime("%Y-%m-%d %H:%M"),
+            ahead=ahead,
+            est_wait_min=max(1, round(est / 60)) if est else 0,
+            track_url=job.track_url,
+            priority=row.priority,
             materials=service.materials if service else (),
-            served_now=issued.served_now,
+            served_now=served_now,
+            reprint=job.reprint,
         )
-        self.jobs.put(Job(kiosk, layout.render(slip), ticket.number))
+        try:
+            return layout.render(slip, kiosk.printer.paper, kiosk.printer.text)
+        except FontMissing as e:
+            log.error("kiosk %s prints raster slips: %s", kiosk.id, e)
+            print_jobs.failed(self.ctx, job.job, kiosk.id, str(e), True, RETRY_S * 12)
+            return None
 
-    def state(self, kiosk: Kiosk) -> str:
-        if kiosk.printer.kind == "none":
-            return "none"
-        return self.states.get(kiosk.id, "ok")
+    def submit_notice(self, hall: Hall, kiosk: Kiosk, notice: dict[str, Any], ticket_id: str = "") -> None:
+        """Print a 一次性告知 notice (the body of GET /notices/{code}) on a server-printed kiosk's printer.
 
-    def poll(self) -> None:
-        """Ask every kiosk's printer for its state (a scheduled job: paper low or out shows on /kiosks)."""
-        polled = [k for h in self.config.halls for k in h.kiosks if k.printer.kind not in ("none", "file")]
-        if not polled:
-            return  # no printer to ask: the printer stack (python-escpos) is not even imported
+        Not a print job row: a notice is asked for at the counter and can be asked for again.
+        """
+        if not kiosk.printer.by_server:
+            return
+        from printers.notice import NoticeSlip, render_notice
+
+        slip = NoticeSlip(
+            code=notice["code"],
+            hall_name=hall.name,
+            service_name=notice["service_name"],
+            counter_name=notice["counter_name"],
+            ticket_number=notice["ticket_number"] or "",
+            issued_at=(notice["issued_at"] or "")[:16].replace("T", " "),
+            missing=tuple(notice["missing"]),
+            note=notice["note"] or "",
+            ticket_id=ticket_id,
+        )
+        self.socketio.start_background_task(self._send_notice, hall.id, kiosk, render_notice(slip))
+
+    def _send_notice(self, hall_id: str, kiosk: Kiosk, data: bytes) -> None:
         from printers import drivers
 
-        for kiosk in polled:
-            kind, where = self._address(kiosk.printer)
-            if kind:
-                self.states[kiosk.id] = drivers.status(kind, **where)
-
-    def _worker(self) -> None:
-        from printers import drivers
-
-        while True:
-            job = self.jobs.get()
-            try:
-                self._send(job)
-                self.states[job.kiosk.id] = "ok"
-            except drivers.PrinterError as e:
-                self.states[job.kiosk.id] = "offline"
-                log.warning("printer of kiosk %s failed for ticket %s: %s", job.kiosk.id, job.number, e)
-            except Exception:  # the sender must outlive any one job
-                self.states[job.kiosk.id] = "offline"
-                log.exception("printing ticket %s on kiosk %s failed", job.number, job.kiosk.id)
-
-    def _send(self, job: Job) -> None:
-        from printers import drivers
-
-        kind, where = self._address(job.kiosk.printer)
-        if not kind:
-            raise drivers.PrinterError("the virtual printer is not running")
-        drivers.send(kind, job.data, **where)
+        kind, where = self._address(kiosk.printer)
+        try:
+            if not kind:
+                raise drivers.PrinterError("the virtual printer is not running", nothing_printed=True)
+            drivers.deliver(kind, data, **where)
+        except drivers.PrinterError as e:
+            log.warning("kiosk %s did not print a notice: %s", kiosk.id, e)
+        except Exception:  # a notice must never take the server down
+            log.exception("printing a notice on kiosk %s failed", kiosk.id)
 
     def _address(self, p: Printer) -> tuple[str, dict[str, Any]]:
         """The driver kind and keywords for a configured printer; the virtual one is a local network printer."""
@@ -136,6 +236,136 @@ class Printing:
         }
         return p.kind, where
 
-    def stop(self) -> None:
-        if self.virtual is not None:
-            self.virtual.stop()
+    # -- printer states ------------------------------------------------------------------------------
+
+    def state(self, kiosk: Kiosk) -> str:
+        return print_jobs.printer_state(self.ctx, kiosk)
+
+    def set_state(self, hall_id: str, kiosk_id: str, state: str, wake: bool = True) -> None:
+        """Record a printer's state; on a change tell the pages, and send waiting jobs when it is ready again."""
+        before = print_jobs.set_printer_state(self.ctx, hall_id, kiosk_id, state)
+        if before is None:
+            return
+        body = {"kiosk": kiosk_id, "state": state, "at": self.ctx.clock.now().isoformat(timespec="seconds")}
+        for namespace in (AGENT_NS, "/admin"):
+            self.socketio.emit("printer", body, namespace=namespace, to=f"hall:{hall_id}")
+        found = self.ctx.config.find_kiosk(kiosk_id)
+        for listener in self.on_change if found is not None else ():
+            try:
+                listener(found[1], state)  # type: ignore[index]
+            except Exception:  # telling the pages or staff must never stop printing
+                log.exception("a printer state listener failed for kiosk %s", kiosk_id)
+        if state in print_jobs.READY and before not in print_jobs.READY:
+            print_jobs.release_all(self.ctx, kiosk_id)
+            if wake and kiosk_id in self._wake:
+                self._wake[kiosk_id].set()
+
+    def poll(self) -> None:
+        """Ask every server-printed kiosk's printer for its state (a scheduled job)."""
+        polled = [(h, k) for h, k in self.kiosks() if k.printer.by_server and k.printer.kind != "file"]
+        if not polled:
+            return  # no printer to ask: the printer stack (python-escpos) is not even imported
+        from printers import drivers
+
+        for hall, kiosk in polled:
+            kind, where = self._address(kiosk.printer)
+            if kind:
+                self.set_state(hall.id, kiosk.id, drivers.status(kind, **where))
+
+    def _job_event(self, hall_id: str, job: print_jobs.Claimed, status: str, error: str | None = None) -> None:
+        body = {
+            "job": job.job,
+            "ticket": job.ticket,
+            "number": job.number,
+            "kiosk": job.kiosk,
+            "status": status,
+            "reprint": job.reprint,
+            "error": error,
+        }
+        self.socketio.emit("print_job", body, namespace=AGENT_NS, to=kiosk_room(job.kiosk))
+        self.socketio.emit("print_job", body, namespace="/admin", to=f"hall:{hall_id}")
+
+    # -- kiosk agents --------------------------------------------------------------------------------
+
+    def _push_to_agent(self, kiosk: Kiosk) -> None:
+        """Hand the kiosk's pending jobs to its agent, if one is connected (to any server process)."""
+        if not print_jobs.agent_connected(self.ctx, kiosk.id):
+            return
+        for job in print_jobs.claim(self.ctx, kiosk.id, AGENT_LEASE_S):
+            data = self.render(job, kiosk)
+            if data is None:
+                continue
+            body = {"job": job.job, "ticket": job.ticket, "number": job.number, "reprint": job.reprint, "data": data}
+            self.socketio.emit("print", body, namespace=AGENT_NS, to=agent_room(kiosk.id))
+            hall_id = self.ctx.config.find_kiosk(kiosk.id)[0].id  # type: ignore[index]
+            self._job_event(hall_id, job, "sent")
+
+    def agent_connect(self, auth: dict[str, Any]) -> bool:
+        """An agent connects with its kiosk's token; refused unless that kiosk is printed by an agent."""
+        token = auth.get("token")
+        p = authenticate_token(self.ctx, token) if isinstance(token, str) else None
+        if p is None or p.role != "kiosk" or p.kiosk is None:
+            raise ConnectionRefusedError("unauthorized: a kiosk token (hallq token create --kiosk K) is needed")
+        found = self.ctx.config.find_kiosk(p.kiosk)
+        if found is None or found[1].printer.kind != "agent":
+            raise ConnectionRefusedError(f'kiosk {p.kiosk} is not printed by an agent (printer kind "agent")')
+        hall, kiosk = found
+        sid = request.sid  # type: ignore[attr-defined]
+        self._agents[sid] = kiosk.id
+        join_room(agent_room(kiosk.id))
+        print_jobs.set_agent(self.ctx, hall.id, kiosk.id, sid)
+        # Whatever was handed to an earlier connection and not acknowledged goes out again (补打) as soon
+        # as the agent reports a ready printer: its first `printer` event, sent once it is connected.
+        print_jobs.release_all(self.ctx, kiosk.id)
+        log.info("kiosk agent for %s connected", kiosk.id)
+        return True
+
+    def register(self, socketio: SocketIO) -> None:
+        """The agents' events on /kiosk (their connect goes through realtime's /kiosk connect)."""
+
+        @socketio.on("disconnect", namespace=AGENT_NS)
+        def agent_gone(*_: Any) -> None:
+            kiosk_id = self._agents.pop(request.sid, None)  # type: ignore[attr-defined]
+            if kiosk_id is None:
+                return
+            found = self.ctx.config.find_kiosk(kiosk_id)
+            if found is not None:
+                print_jobs.set_agent(self.ctx, found[0].id, kiosk_id, None, only_if=request.sid)  # type: ignore[attr-defined]
+                self.set_state(found[0].id, kiosk_id, "offline")
+            log.info("kiosk agent for %s disconnected", kiosk_id)
+
+        @socketio.on("printed", namespace=AGENT_NS)
+        def agent_printed(body: Any = None) -> dict[str, Any]:
+            kiosk_id = self._agents.get(request.sid)  # type: ignore[attr-defined]
+            if kiosk_id is None or not isinstance(body, dict) or not isinstance(body.get("job"), str):
+                return {"error": {"code": "invalid_body", "message": "printed needs {job} from a kiosk agent"}}
+            done = print_jobs.printed(self.ctx, body["job"], kiosk_id)
+            if done is None:
+                return {"error": {"code": "not_found", "message": "unknown print job"}}
+            self._job_event(done[0], done[1], "printed")
+            return {"ok": True}
+
+        @socketio.on("failed", namespace=AGENT_NS)
+        def agent_failed(body: Any = None) -> dict[str, Any]:
+            kiosk_id = self._agents.get(request.sid)  # type: ignore[attr-defined]
+            if kiosk_id is None or not isinstance(body, dict) or not isinstance(body.get("job"), str):
+                return {"error": {"code": "invalid_body", "message": "failed needs {job} from a kiosk agent"}}
+            error = str(body.get("error", "printer failed"))[:200]
+            print_jobs.failed(self.ctx, body["job"], kiosk_id, error, body.get("nothing_printed") is True, RETRY_S)
+            state = body.get("state")
+            found = self.ctx.config.find_kiosk(kiosk_id)
+            if found is not None and state in print_jobs.STATES:
+                self.set_state(found[0].id, kiosk_id, state)
+            return {"ok": True}
+
+        @socketio.on("printer", namespace=AGENT_NS)
+        def agent_printer(body: Any = None) -> dict[str, Any]:
+            kiosk_id = self._agents.get(request.sid)  # type: ignore[attr-defined]
+            state = body.get("state") if isinstance(body, dict) else None
+            found = self.ctx.config.find_kiosk(kiosk_id) if kiosk_id else None
+            if found is None or state not in print_jobs.STATES:
+                return {"error": {"code": "invalid_body", "message": "printer needs {state} from a kiosk agent"}}
+            self.set_state(found[0].id, kiosk_id, state)  # type: ignore[arg-type]
+            if state in print_jobs.READY and kiosk_id in self._wake:
+                self._wake[kiosk_id].set()  # (re)connected or ready again: hand over what waits
+            return {"ok": True}

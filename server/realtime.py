@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from queue import Queue
 from typing import Any
 
@@ -19,7 +20,7 @@ from server.engine.errors import HallError
 from server.engine.estimate import queue_key
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.model import Hall
-from server.services import alerts, counters, halls, notices, queue, tickets, views
+from server.services import alerts, counters, halls, notice_line, queue, tickets, views
 from server.services.context import Context
 from server.store.models import TicketRow
 
@@ -36,6 +37,10 @@ def ticket_room(ticket: str) -> str:
 
 def counter_room(counter: str) -> str:
     return f"counter:{counter}"
+
+
+def kiosk_room(kiosk: str) -> str:
+    return f"kiosk:{kiosk}"
 
 
 def queue_room(hall: str) -> str:
@@ -112,7 +117,8 @@ class Publisher:
         for hall_id in sorted(halls_changed):
             self._publish_hall(hall_id, moved.get(hall_id, {}), changed_tickets)
         self._publish_tickets(changed_tickets)
-        for hall_id in sorted(served_changed):  # the kiosk's buttons say whether anyone serves each matter
+        # Kiosks show each service's count, wait and whether anyone serves it: any change of the hall moves them.
+        for hall_id in sorted(halls_changed | served_changed):
             if self._audience("/kiosk", hall_room(hall_id)):
                 self._emit("services", halls.services(self.ctx, hall_id), "/kiosk", hall_room(hall_id))
         for _hall, counter_id in sorted(changed_counters):
@@ -187,17 +193,23 @@ class Publisher:
                 with self.ctx.db.read() as s:
                     board = self.ctx.boards.refresh(s, hall, self.ctx.clock.now())
                 self._publish_places(hall, {})  # new estimates reach the residents' pages
-                self.socketio.sleep(max(REFRESH_PAUSE_S, REFRESH_SHARE * board.compute_s))
+                self.socketio.sleep(max(REFRESH_PAUSE_S, REFRESH_SHARE * board.compute_s))  # type: ignore[arg-type]
         except Exception:  # noqa: BLE001 - the next change starts a new refresher
             log.exception("refreshing the forecast failed")
         finally:
             self._refreshing.discard(hall_id)
 
+    def printer_changed(self, kiosk_id: str, state: str, hall_id: str) -> None:
+        """A kiosk printer's new state: to that kiosk's page; its alert raised or cleared now, to managers."""
+        self._emit("printer", {"kiosk": kiosk_id, "state": state}, "/kiosk", kiosk_room(kiosk_id))
+        for alert in alerts.printer(self.ctx, hall_id, kiosk_id, state):
+            self._emit("alert", alert, "/admin", hall_room(hall_id))
+
     def _audience(self, namespace: str, room: str) -> bool:
         """Whether anyone may be in this room: always with a message queue (other processes' clients)."""
         if self.shared:
             return True
-        rooms = self.socketio.server.manager.rooms.get(namespace, {})
+        rooms = self.socketio.server.manager.rooms.get(namespace, {})  # type: ignore[attr-defined]
         return bool(rooms.get(room))
 
     def _emit(self, event: str, data: Any, namespace: str, room: str) -> None:
@@ -266,8 +278,16 @@ def _socket_principal(ctx: Context, auth: Any) -> Principal | None:
     return user_principal(ctx, user) if isinstance(user, str) else None
 
 
-def register(socketio: SocketIO, ctx: Context) -> None:
-    """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md)."""
+def register(
+    socketio: SocketIO,
+    ctx: Context,
+    printer_state: Any = None,
+    agent_connect: Callable[[dict[str, Any]], bool] | None = None,
+) -> None:
+    """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md).
+
+    `agent_connect` answers a kiosk agent's connection to /kiosk (auth carries `agent`): server/printing.py.
+    """
 
     @socketio.on("connect", namespace="/display")
     def display_connect(auth: Any = None) -> bool:
@@ -276,7 +296,7 @@ def register(socketio: SocketIO, ctx: Context) -> None:
             return False
         join_room(hall_room(hall_id))
         emit("snapshot", halls.display_snapshot(ctx, hall_id))
-        emit("notice", notices.current(ctx, hall_id))
+        emit("notice", notice_line.current(ctx, hall_id))
         return True
 
     @socketio.on("connect", namespace="/track")
@@ -295,12 +315,16 @@ def register(socketio: SocketIO, ctx: Context) -> None:
 
     @socketio.on("connect", namespace="/kiosk")
     def kiosk_connect(auth: Any = None) -> bool:
+        if agent_connect is not None and isinstance(auth, dict) and "agent" in auth:
+            return agent_connect(auth)
         found = ctx.config.find_kiosk(request.args.get("kiosk", ""))
         if found is None:
             return False
-        hall, _ = found
+        hall, kiosk = found
         join_room(hall_room(hall.id))
+        join_room(kiosk_room(kiosk.id))  # also print_job events of this kiosk (server/printing.py)
         emit("services", halls.services(ctx, hall.id))
+        emit("printer", {"kiosk": kiosk.id, "state": printer_state(kiosk) if printer_state else "none"})
         return True
 
     @socketio.on("connect", namespace="/counter")
@@ -328,5 +352,5 @@ def register(socketio: SocketIO, ctx: Context) -> None:
         with ctx.db.read() as s:
             emit("waiting", queue.waiting_counts(s, ctx.hall(hall_id)))
         emit("alerts", alerts.active(ctx, hall_id))
-        emit("notice", notices.current(ctx, hall_id))
+        emit("notice", notice_line.current(ctx, hall_id))
         return True

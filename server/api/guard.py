@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from flask import current_app, g, request, session
 
 from server.auth import Principal, authenticate_token, may_manage, may_work_counter, user_principal
+from server.devices import COOKIE, device_kiosk
 from server.engine.errors import HallError
+
+if TYPE_CHECKING:  # server.app builds the app from these modules: no import at run time
+    from server.app import Hallq
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def hq() -> Any:
+def hq() -> Hallq:
     """The running hallq (context, publisher, limits) of this app."""
-    return current_app.extensions["hallq"]
+    return cast("Hallq", current_app.extensions["hallq"])
 
 
 def principal() -> Principal:
@@ -62,6 +66,30 @@ def require_manager(hall_id: str) -> Principal:
     return p
 
 
+def person() -> Principal:
+    """A logged-in person (session), for what only a person does: signing in at a counter."""
+    p = principal()
+    if request.headers.get("Authorization"):
+        raise HallError("forbidden", 403, "a device or script token names no person: log in at /login")
+    return p
+
+
 def clerk_name(p: Principal) -> str | None:
     """The name the ledger records: the logged-in clerk; for a device token, the counter's clerk."""
     return None if p.role == "counter" else p.name
+
+
+def is_kiosk(kiosk_id: str) -> bool:
+    """Whether the caller is this kiosk: its bearer token, or the device cookie of a page enrolled for it."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        p = authenticate_token(hq().ctx, token.strip())
+        if p is not None and p.role == "kiosk" and p.kiosk == kiosk_id:
+            return True
+    return device_kiosk(hq().ctx, request.cookies.get(COOKIE)) == kiosk_id
+
+
+def require_kiosk(kiosk_id: str) -> None:
+    """Only a kiosk prints on its printer and spends its rate limit (PROTOCOL.md amendment v1.1)."""
+    if not is_kiosk(kiosk_id):
+        raise HallError("forbidden", 403, f"printing on kiosk {kiosk_id} needs that kiosk's token or enrolled device")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, jsonify
 
 from server.engine.errors import invalid
-from server.services import alerts, closing, dashboard, exports, history, notices, reports
+from server.services import alerts, closing, dashboard, exports, history, notice_line, reports
 
 from . import api
 from .body import read_body, read_query
 from .guard import hq, require_manager
-from .route import operation
+from .route import F, operation
 from .shapes import answers as a
 from .shapes.bodies import (
     CloseDayRequest,
@@ -32,7 +33,7 @@ FILES = {
 MAX_RANGE_DAYS = 400
 
 
-def manager(rule: str, ok: Any, method: str = "get", **kw: Any) -> Any:
+def manager(rule: str, ok: Any, method: str = "get", **kw: Any) -> Callable[[F], F]:
     """A route for a supervisor or an admin of the hall."""
     return operation(api, method, rule, ok=ok, tag="reports", secured=True, **kw)
 
@@ -185,20 +186,20 @@ def close_day(hall: str) -> Any:
     return jsonify(date=result.day, closed_out=result.closed_out, summary=result.summary)
 
 
-@operation(api, "get", "/halls/<hall>/notice", ok=a.Notice, tag="halls", errors={404: None},
+@operation(api, "get", "/halls/<hall>/notice", ok=a.NoticeLine, tag="halls", errors={404: None},
            ok_description="the notice line")  # fmt: skip
 def get_notice(hall: str) -> Any:
     """The display's notice line (public: it is shown in the waiting area)."""
-    return jsonify(notices.current(hq().ctx, hall))
+    return jsonify(notice_line.current(hq().ctx, hall))
 
 
-@manager("/halls/<hall>/notice", a.Notice, method="put", body=NoticeRequest, ok_description="the notice line")
+@manager("/halls/<hall>/notice", a.NoticeLine, method="put", body=NoticeRequest, ok_description="the notice line")
 def set_notice(hall: str) -> Any:
     """Set the display's notice line."""
     p = _manager(hall)
     body = read_body(NoticeRequest)
     app = hq()
-    notice = notices.set_notice(app.ctx, hall, body.text, p.name)
+    notice = notice_line.set_notice(app.ctx, hall, body.text, p.name)
     for namespace in ("/display", "/admin"):
         app.publisher.socketio.emit("notice", notice, namespace=namespace, to=f"hall:{hall}")
     return jsonify(notice)

@@ -43,13 +43,22 @@ TAGS = {
     "tickets": "kiosks and residents (no authentication)",
     "counters": "counter actions (that counter's token, its hall's staff, or an admin)",
     "reports": "complaints, ledger and reports (supervisor or admin)",
+    "kiosks": "enrolling kiosk browsers, staff alerts (supervisor or admin)",
+    "printing": "kiosk slips: reprint and print jobs (supervisor or admin)",
 }
 
 SECURITY_SCHEMES = {
     "bearerAuth": {
         "type": "http",
         "scheme": "bearer",
-        "description": "`hallq token create --counter ID` (that counter) or `--role admin|supervisor`",
+        "description": "`hallq token create --counter ID` (that counter), `--kiosk ID` (that kiosk's tickets) "
+        "or `--role admin|supervisor`",
+    },
+    "kioskDevice": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "hq_kiosk",
+        "description": "an enrolled kiosk page's device cookie (HttpOnly, SameSite=Strict): lets it name its kiosk",
     },
     "sessionCookie": {
         "type": "apiKey",
@@ -64,6 +73,7 @@ PARAMETERS = {
     "counter": "a counter id, as GET /api/v1/halls/{hall}/counters lists",
     "token": "the ticket's tracking token (the last part of its track_url)",
     "kiosk": "a kiosk id, as GET /api/v1/halls/{hall}/kiosks lists",
+    "ticket": "a ticket's id (as the issue answer and the ledger give it)",
 }
 REQUEST_ID = {"X-Request-Id": {"$ref": "#/components/headers/RequestId"}}
 
@@ -126,6 +136,8 @@ def _parameters(op: Operation) -> list[Schema]:
          "schema": {"type": "string"}}
         for name in re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", op.path)
     ]  # fmt: skip
+    for name, header in op.headers.items():
+        params.append({"name": name, "in": "header", "required": False, **header})
     if op.query is not None and issubclass(op.query, BaseModel):
         query = op.query.model_json_schema(by_alias=True, schema_generator=Schemas)
         for name, prop in query["properties"].items():

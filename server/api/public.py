@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import jsonify, request
 
 from server.engine.errors import HallError
-from server.services import halls, ratings, tickets
+from server.services import halls, notices, ratings, tickets
 
 from . import api
 from .body import read_body
-from .guard import hq
+from .guard import hq, require_kiosk
 from .route import operation
 from .shapes import answers as a
 from .shapes.bodies import RatingRequest, TicketRequest
@@ -57,34 +58,63 @@ def display_snapshot(hall: str) -> Any:
     return jsonify(halls.display_snapshot(hq().ctx, hall))
 
 
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{16,64}$")
+IDEMPOTENCY_HEADER = {
+    "description": "one random key per tap (a UUID): the same key again answers the same ticket, never a second one",
+    "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY.pattern},
+}
+
+
+def _idempotency_key() -> str | None:
+    """The `Idempotency-Key` header: one random key per tap, so a double tap issues once."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise HallError("invalid_idempotency_key", 422, "Idempotency-Key is 16-64 letters, digits, '_', '-', '.', ':'")
+    return key
+
+
 @operation(
     api, "post", "/halls/<hall>/tickets", ok=a.IssuedTicket, status=201, tag="tickets", body=TicketRequest,
-    ok_description="the new ticket",
+    ok_description="the new ticket (or, for an Idempotency-Key already used, the same answer again)",
+    headers={"Idempotency-Key": IDEMPOTENCY_HEADER},
     errors={
-        404: "not_found: unknown hall, service or kiosk",
-        409: "service_closed (outside opening hours, or disabled) or daily_limit",
+        403: "forbidden: the body names a kiosk but the call carries neither that kiosk's bearer token nor the "
+        "device cookie of a page enrolled for it (nothing is issued or printed)",
+        404: "not_found: unknown hall, service, kiosk or notice code",
+        409: "service_closed (outside opening hours, or disabled), daily_limit, or notice_used",
+        422: "invalid_body, unknown_field; invalid_idempotency_key; idempotency_key_reused (a key already used "
+        "with another body)",
         429: None,
     },
 )  # fmt: skip
 def issue_ticket(hall: str) -> Any:
     """Take a ticket (the kiosk's call)."""
     app = hq()
-    app.ctx.hall(hall)  # 404 before 422 for an unknown hall
+    hall_def = app.ctx.hall(hall)  # 404 before 422 for an unknown hall
     body = read_body(TicketRequest)
-    key = f"kiosk:{body.kiosk}" if body.kiosk else f"addr:{request.remote_addr}"
-    if not app.ticket_limiter.allow(key):
+    request_key = _idempotency_key()
+    if body.kiosk:
+        app.ctx.kiosk(hall_def, body.kiosk)  # 404 for an unknown kiosk, then 403 without its credential
+        require_kiosk(body.kiosk)
+    # The kiosk is verified by now, so a stranger naming it cannot spend its limit.
+    if not app.ticket_limiter.allow(f"kiosk:{body.kiosk}" if body.kiosk else f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
-    issued, events = tickets.issue_ticket(app.ctx, hall, body.service, body.priority, body.kiosk)
-    app.publisher.publish(events)
+    issued, events = tickets.issue_ticket(
+        app.ctx, hall, body.service, body.priority, body.kiosk, app.track_base(), request_key=request_key,
+        notice=body.notice,
+    )  # fmt: skip
+    if not issued.replayed:  # a replayed tap answers its ticket again: no events, no second slip
+        app.after_commit(events, print_hint=(issued.ahead, issued.est_wait_s, issued.served_now))
     row = issued.ticket
     track_url = app.track_url(issued.token)
-    if body.kiosk:
-        app.print_ticket(body.kiosk, issued, track_url)
-    hall_def = app.ctx.hall(hall)
+    extra = {"repeat_of": row.repeat_of} if row.repeat_of else {}  # a return visit: the first visit's ticket id
     return jsonify(
+        **extra,
         id=row.id,
         number=row.number,
-        service=row.service_id,
+        service=row.issued_service,
         status=row.status,
         priority=row.priority,
         ahead=issued.ahead,
@@ -93,6 +123,13 @@ def issue_ticket(hall: str) -> Any:
         issued_at=hall_def.local(row.issued_at).isoformat(timespec="seconds"),
         track_url=track_url,
     ), 201
+
+
+@operation(api, "get", "/notices/<code>", ok=a.Notice, tag="tickets", errors={404: "not_found: unknown code"},
+           ok_description="what the notice lists")  # fmt: skip
+def notice(code: str) -> Any:
+    """A 一次性告知 notice by the code printed on it."""
+    return jsonify(notices.show(hq().ctx, code))
 
 
 @operation(api, "get", "/track/<token>", ok=a.Track, tag="tickets", errors={404: "not_found: unknown token"},

@@ -32,6 +32,9 @@ class Operation:
     secured: bool = False
     media: dict[str, str] = field(default_factory=dict)  # other content types of the success answer
     answers: dict[int, tuple[str, Any]] = field(default_factory=dict)  # other non-error answers
+    headers: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # request headers it reads: {"description", "schema"}
 
 
 OPERATIONS: dict[str, Operation] = {}  # by Flask endpoint
@@ -53,6 +56,7 @@ def operation(
     secured: bool = False,
     media: dict[str, str] | None = None,
     answers: dict[int, tuple[str, Any]] | None = None,
+    headers: dict[str, dict[str, Any]] | None = None,
     summary: str = "",
 ) -> Callable[[F], F]:
     """Register `rule` on `bp` for `method` and describe it; the view's docstring is its summary."""
@@ -77,6 +81,7 @@ def operation(
             secured=secured,
             media=dict(media or {}),
             answers=dict(answers or {}),
+            headers=dict(headers or {}),
         )
         bp.add_url_rule(rule, view_func=view, methods=[method.upper()])
         return view

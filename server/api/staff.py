@@ -8,21 +8,28 @@ from typing import Any
 from flask import jsonify
 
 from server.auth import Principal
-from server.services import counters, ratings, views
+from server.services import counters, desk, notices, ratings, views
 from server.services.counters import Result
 
 from . import api
 from .body import read_body
-from .guard import clerk_name, hq, require_counter, require_manager
+from .guard import clerk_name, hq, person, require_counter, require_manager
 from .route import F, operation
 from .shapes import answers as a
-from .shapes.bodies import AwayRequest, FinishRequest, NoBody, TransferRequest
+from .shapes.bodies import AwayRequest, FinishRequest, NoBody, SignInRequest, TransferRequest
 
 
-def _answer(result: Result) -> Any:
+def _answer(result: Result, printed_on: str | None = None) -> Any:
     hall = result.hall
     ticket = views.ticket(hall, result.ticket) if result.ticket is not None else None
-    return jsonify(counter=views.counter(result.counter, result.counter_row), ticket=ticket)
+    body: dict[str, Any] = {"counter": views.counter(result.counter, result.counter_row), "ticket": ticket}
+    if result.notice is not None:  # finish as incomplete wrote a 一次性告知 notice
+        body["notice"] = {
+            "code": notices.shown(result.notice.code),
+            "missing": list(result.notice.missing),
+            "printed_on": printed_on,
+        }
+    return jsonify(body)
 
 
 def _authorize(counter: str) -> Principal:
@@ -106,7 +113,13 @@ def finish(counter: str) -> Any:
     """Finish the held ticket."""
     p = _authorize(counter)
     body = read_body(FinishRequest)
-    return _run(counter, p, counters.finish, body.outcome.value, body.note, body.missing)
+    app = hq()
+    result, events = counters.finish(app.ctx, counter, clerk_name(p), body.outcome.value, body.note, body.missing)
+    app.publisher.publish(events)
+    printed = None
+    if result.notice is not None and body.print_notice:
+        printed = app.print_notice(result.hall, result.counter, notices.show(app.ctx, result.notice.code))
+    return _answer(result, printed)
 
 
 @counter_action("no-show")
@@ -143,6 +156,46 @@ def away(counter: str) -> Any:
 def back(counter: str) -> Any:
     """Come back; the partner stops covering."""
     return _simple(counter, counters.back)
+
+
+@operation(api, "get", "/counters/<counter>/desk", ok=a.Desk, tag="counters", secured=True,
+           ok_description="the counter, its held ticket, its queue in call order and today's figures")  # fmt: skip
+def counter_desk(counter: str) -> Any:
+    """Everything the counter screen shows."""
+    app = hq()
+    hall, _ = app.ctx.counter(counter)
+    p = require_counter(hall.id, counter)
+    return jsonify(desk.snapshot(app.ctx, counter, clerk_name(p)))
+
+
+@counter_action(
+    "sign-in", body=SignInRequest, body_required=False,
+    conflicts="counter_taken: another clerk is signed in there (send takeover)",
+    errors={403: "forbidden: not allowed at this counter, or a token (it names no person: log in at /login)"},
+)  # fmt: skip
+def sign_in(counter: str) -> Any:
+    """The logged-in clerk signs in at the counter (考勤)."""
+    p = _authorize(counter)
+    body = read_body(SignInRequest)
+    person()  # after the body: a token may act here, it just names nobody to sign in
+    app = hq()
+    result, events = desk.sign_in(app.ctx, counter, p.name, body.takeover)
+    app.publisher.publish(events)
+    return _answer(result)
+
+
+@counter_action(
+    "sign-out", conflicts="none",
+    errors={403: "forbidden: not allowed at this counter, or a token (it names no person)"},
+)  # fmt: skip
+def sign_out(counter: str) -> Any:
+    """The logged-in clerk signs out of the counter."""
+    p = _authorize(counter)
+    read_body(NoBody)
+    person()
+    app = hq()
+    app.publisher.publish(desk.sign_out(app.ctx, p.name, counter))
+    return _answer(counters.current(app.ctx, counter))
 
 
 def manager(rule: str, ok: Any, **kw: Any) -> Callable[[F], F]:

@@ -44,4 +44,13 @@ class CounterChanged:
     counter: str
 
 
-Event = Called | QueueChanged | TicketChanged | CounterChanged
+@dataclass(frozen=True)
+class PrintQueued:
+    """A slip waits to be printed on a kiosk's printer (the job is a row, committed with the ticket)."""
+
+    hall: str
+    kiosk: str
+    job: str
+
+
+Event = Called | QueueChanged | TicketChanged | CounterChanged | PrintQueued

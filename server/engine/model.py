@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from .calendar import Calendar, day_bounds, deadline
 
 
 class TicketStatus(enum.StrEnum):
@@ -35,6 +37,13 @@ class ServiceKind(enum.StrEnum):
     PROMISED = "promised"  # 承诺件: done within a promised time limit
 
 
+class ServiceGroup(enum.StrEnum):
+    """How the kiosk groups services for residents."""
+
+    ADMIN = "admin"  # 行政事务: certificates, registrations, permits
+    LIFE = "life"  # 生活服务: bills and household services paid at a window
+
+
 class ComplaintStatus(enum.StrEnum):
     OPEN = "open"
     VERIFIED = "verified"  # called the resident back and confirmed the matter
@@ -61,14 +70,40 @@ class Hours:
     days: frozenset[int] = frozenset(range(5))
     periods: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 0)), (time(13, 30), time(17, 30)))
 
-    def is_open(self, local: datetime) -> bool:
-        """Whether tickets may be issued at this hall-local moment."""
+    def is_open(self, local: datetime, calendar: Calendar | None = None) -> bool:
+        """Whether tickets may be issued at this hall-local moment.
+
+        With the hall's calendar, a holiday closes and a make-up working day (调休) opens these hours
+        as on any of their days; "always" stays open whatever the date (the demo can be tried any day).
+        """
         if self.always:
             return True
-        if local.weekday() not in self.days:
+        day = local.date()
+        if calendar is not None and day in calendar.holidays:
+            return False
+        if local.weekday() not in self.days and not (calendar is not None and day in calendar.workdays):
             return False
         now = local.time()
         return any(start <= now < end for start, end in self.periods)
+
+    def next_open(self, local: datetime, calendar: Calendar | None = None) -> datetime | None:
+        """The first hall-local moment from `local` on when tickets may be issued (`local` itself when open).
+
+        With the hall's calendar, holidays are skipped and make-up working days (调休) count.
+        """
+        if self.always or self.is_open(local, calendar):
+            return local
+        holidays = calendar.holidays if calendar is not None else frozenset()
+        workdays = calendar.workdays if calendar is not None else frozenset()
+        for offset in range(8 + len(holidays)):  # every weekday comes round within a week of working days
+            day = local.date() + timedelta(days=offset)
+            if day in holidays or (day.weekday() not in self.days and day not in workdays):
+                continue
+            for start, _ in self.periods:
+                moment = datetime.combine(day, start, tzinfo=local.tzinfo)
+                if moment > local:
+                    return moment
+        return None
 
 
 @dataclass(frozen=True)
@@ -86,6 +121,7 @@ class Service:
     fee: str = ""
     enabled: bool = True
     wait_alert_s: int | None = None  # alert when a ticket waits longer (None: the hall's [jobs] default)
+    group: ServiceGroup = ServiceGroup.ADMIN
 
 
 @dataclass(frozen=True)
@@ -99,13 +135,20 @@ class Counter:
 
 @dataclass(frozen=True)
 class Printer:
-    kind: str = "none"  # none | virtual | network | usb | serial | file
+    kind: str = "none"  # none | virtual | network | usb | serial | file | agent (a kiosk agent prints it)
     host: str = "127.0.0.1"
     port: int = 9100
     path: str = ""
     usb_vendor: int = 0
     usb_product: int = 0
     baudrate: int = 9600
+    paper: int = 80  # paper width in mm: 80 or 58 (printers.layout.PAPERS)
+    text: str = "chinese"  # "chinese": the printer's own GB18030 font; "raster": drawn with a CJK font
+
+    @property
+    def by_server(self) -> bool:
+        """Whether the server process itself opens this printer (not a kiosk agent, not none)."""
+        return self.kind not in ("none", "agent")
 
 
 @dataclass(frozen=True)
@@ -133,6 +176,7 @@ class Hall:
     counters: tuple[Counter, ...]
     kiosks: tuple[Kiosk, ...] = ()
     displays: tuple[Display, ...] = ()
+    calendar: Calendar = field(default_factory=Calendar)
 
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
@@ -150,3 +194,15 @@ class Hall:
     def day_of(self, moment: datetime) -> str:
         """The hall-local date (YYYY-MM-DD) that numbers and reports belong to."""
         return self.local(moment).date().isoformat()
+
+    def day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """[start, end) of a hall-local day in UTC (23 or 25 hours on a DST change)."""
+        return day_bounds(day, self.timezone)
+
+    def is_open(self, service: Service, moment: datetime) -> bool:
+        """Whether this service takes tickets at this moment: enabled, within its hours, on the calendar."""
+        return service.enabled and service.hours.is_open(self.local(moment), self.calendar)
+
+    def deadline(self, moment: datetime, working_days: int) -> datetime:
+        """The same hall-local time `working_days` working days after `moment` (complaint deadlines)."""
+        return deadline(self.calendar, self.timezone, moment, working_days)

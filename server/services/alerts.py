@@ -1,7 +1,8 @@
 """Alerts for supervisors: long waits, queues nobody serves, complaint cases due, kiosk printers in trouble.
 
 The scheduler scans each hall every tick; a condition keeps one row while it lasts (raised once, cleared
-once), so /admin hears of it once and the list survives restarts.
+once), so /admin hears of it once and the list survives restarts. A kiosk printer's alert does not wait
+for the tick: `printer` raises or clears it the moment the printer's state changes.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from .views import iso
 PRINTER_TROUBLE = ("paper_out", "offline")
 
 
-def conditions(ctx: Context, hall: Hall, printer_state: Callable[[Kiosk], str]) -> dict[str, tuple[str, dict]]:
+def conditions(
+    ctx: Context, hall: Hall, printer_state: Callable[[Kiosk], str]
+) -> dict[str, tuple[str, dict[str, Any]]]:
     """Every alert condition true now: {key: (kind, detail)}."""
     now = ctx.clock.now()
     jobs = ctx.config.settings.jobs
-    found: dict[str, tuple[str, dict]] = {}
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
     with ctx.db.read() as s:
         counts = queue.waiting_counts(s, hall)
         served = served_services(list(queue.desks(s, hall).values()))
@@ -83,6 +86,37 @@ def scan(ctx: Context, hall_id: str, printer_state: Callable[[Kiosk], str]) -> l
                 row = AlertRow(hall_id=hall.id, key=key, kind=kind, detail=_plain(hall, detail), raised_at=now)
                 s.add(row)
                 changed.append(row)
+        s.flush()
+        return [_body(hall, row) for row in changed]
+
+
+def printer(ctx: Context, hall_id: str, kiosk_id: str, state: str) -> list[dict[str, Any]]:
+    """A kiosk printer's new state: raise its alert now (paper out, offline) or clear the one it had.
+
+    Only this kiosk's printer rows are touched, the same keys as `scan` uses, so the next scan agrees.
+    """
+    hall = ctx.hall(hall_id)
+    now = ctx.clock.now()
+    key = f"printer:{kiosk_id}:{state}" if state in PRINTER_TROUBLE else None
+    changed: list[AlertRow] = []
+    with ctx.db.write() as s:
+        live = s.scalars(
+            select(AlertRow).where(
+                AlertRow.hall_id == hall.id,
+                AlertRow.cleared_at.is_(None),
+                AlertRow.key.startswith(f"printer:{kiosk_id}:", autoescape=True),
+            )
+        ).all()
+        for row in live:
+            if row.key != key:
+                row.cleared_at = now
+                changed.append(row)
+        if key is not None and all(row.key != key for row in live):
+            row = AlertRow(
+                hall_id=hall.id, key=key, kind="printer", detail={"kiosk": kiosk_id, "state": state}, raised_at=now
+            )
+            s.add(row)
+            changed.append(row)
         s.flush()
         return [_body(hall, row) for row in changed]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,9 +14,9 @@ from server.engine import rules
 from server.engine.errors import HallError, invalid
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.model import Counter, CounterState, Hall, Outcome, TicketStatus
-from server.store.models import CounterRow, TicketRow
+from server.store.models import CounterRow, NoticeRow, TicketRow
 
-from . import ledger, queue
+from . import ledger, notices, queue
 from .context import Context
 
 
@@ -28,9 +28,12 @@ class Result:
     counter: Counter
     counter_row: CounterRow
     ticket: TicketRow | None
+    notice: NoticeRow | None = None  # 一次性告知 written by this action (finish as incomplete)
 
 
 Outcome_ = tuple[Result, list[Event]]
+# One counter action inside its transaction: (session, hall, counter, its row, its partner's row, now, clerk).
+Action = Callable[[Session, Hall, Counter, CounterRow, CounterRow | None, datetime, str | None], list[Event]]
 
 
 _LOCK = (
@@ -63,9 +66,7 @@ def _desk(hall: Hall, row: CounterRow | None, counter_id: str | None) -> rules.D
     return rules.Desk(counter, CounterState(row.state if row is not None else "closed"))
 
 
-def _act(
-    ctx: Context, counter_id: str, clerk: str | None, action: Callable[..., list[Event]], moves_counters: bool = False
-) -> Outcome_:
+def _act(ctx: Context, counter_id: str, clerk: str | None, action: Action, moves_counters: bool = False) -> Outcome_:
     """Run one action in one transaction; record cover lost or restored by any change of a counter's state
     (`moves_counters`: open, close, away, back; the ticket actions leave every counter's state as it was)."""
     hall, counter = ctx.counter(counter_id)
@@ -126,15 +127,24 @@ def _served_changed(hall: Hall, counter: Counter) -> QueueChanged:
 
 
 def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if row.state == CounterState.OPEN.value:
             return []
         if row.state == CounterState.AWAY.value:
             raise HallError("counter_away", 409, "the counter is away: use back")
-        row.state, row.since, row.clerk, row.priority_streak = CounterState.OPEN.value, now, clerk, 0
+        # A clerk signed in here stays so when a call button (no person) opens the counter.
+        row.state, row.since, row.clerk, row.priority_streak = CounterState.OPEN.value, now, row.clerk or clerk, 0
         # The profile as it was, so cover.uncovered can replay the day even after the config changed.
         ledger.append(
-            s, hall.id, "counter_opened", now, counter=counter.id, clerk=clerk,
+            s, hall.id, "counter_opened", now, counter=counter.id, clerk=who,
             services=list(counter.services), partner=counter.partner,
         )  # fmt: skip
         return [_served_changed(hall, counter)]
@@ -143,7 +153,15 @@ def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner_row, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner_row: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         if row.state == CounterState.CLOSED.value:
@@ -159,7 +177,15 @@ def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner_row, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner_row: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "this counter still holds a ticket")
         desk = _desk(hall, row, counter.id)
@@ -168,7 +194,7 @@ def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         if desk.state is not CounterState.OPEN:
             raise HallError("counter_not_open", 409, "open the counter before calling")
         served = rules.covered_counters(desk, partner)
-        services = {sid for cid in served for sid in hall.counter(cid).services}  # type: ignore[union-attr]
+        services = {sid for cid in served for c in [hall.counter(cid)] if c is not None for sid in c.services}
         taken: set[str] = set()  # tickets another process claimed while we chose
         while True:
             waiting = queue.call_candidates(s, hall.id, services, served, taken)
@@ -229,7 +255,15 @@ _CLAIM = (
 
 
 def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         ticket = _held(s, row, "recall")
         ticket.recalls += 1
         _log(s, hall, "recalled", now, ticket, counter, who, count=ticket.recalls, service=ticket.service_id)
@@ -242,7 +276,15 @@ def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         ticket = _held(s, row, "start")
         ticket.status = TicketStatus.SERVING.value
         ticket.started_at = now  # like called_at, the latest passage; the ledger keeps every one
@@ -255,6 +297,8 @@ def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 def finish(
     ctx: Context, counter_id: str, clerk: str | None, outcome: str, note: str | None, missing: list[str] | None
 ) -> Outcome_:
+    """End the held ticket's matter; `incomplete` with missing items (or a note) writes the 一次性告知 notice."""
+    written: list[NoticeRow] = []
     try:
         result = Outcome(outcome)
     except ValueError:
@@ -262,7 +306,15 @@ def finish(
     if missing and result is not Outcome.INCOMPLETE:
         raise invalid("missing materials are listed only with the outcome 'incomplete'")
 
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         ticket = _held(s, row, "finish")
         from_call = ticket.status == TicketStatus.CALLED.value
         if from_call:  # finished without start: service counts from the call (engine/timing.py, docs/api.md)
@@ -272,17 +324,31 @@ def finish(
         ticket.outcome, ticket.note, ticket.missing = result.value, note, missing or None
         ticket.served_by, ticket.clerk = counter.id, who
         row.held_ticket = None
+        notice = None
+        if result is Outcome.INCOMPLETE and (missing or note):
+            notice = notices.create(s, hall, ticket, counter.id, who, missing or [], note, now)
+            written.append(notice)
         _log(
             s, hall, "finished", now, ticket, counter, who,
             outcome=result.value, missing=missing or None, without_start=from_call or None,
+            notice=notice.id if notice else None,
         )  # fmt: skip
         return [TicketChanged(hall.id, ticket.id)]
 
-    return _act(ctx, counter_id, clerk, action)
+    done, events = _act(ctx, counter_id, clerk, action)
+    return (replace(done, notice=written[0]) if written else done), events
 
 
 def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         ticket = _held(s, row, "no_show")
         ticket.status = TicketStatus.NO_SHOW.value
         ticket.finished_at = now
@@ -304,12 +370,21 @@ def transfer(
     """Send the held ticket to another service's queue or to a named counter, keeping its place in time.
 
     首问负责: the first counter stays the owner; each transfer's ledger line names the counter and
-    clerk that handed it on, so the chain of clerks is the ticket's `transferred` lines in order.
+    clerk that handed it on (and why), so the chain of clerks is the ticket's `transferred` lines in order;
+    the receiving counter's screen shows the latest one.
     """
     if (service_id is None) == (to_counter is None):
         raise invalid("give exactly one of 'service' or 'counter'")
 
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if service_id is not None:
             ctx.service(hall, service_id)
         if to_counter is not None:
@@ -347,7 +422,15 @@ def transfer(
 
 
 def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner_row, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner_row: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         desk = _desk(hall, row, counter.id)
@@ -361,12 +444,20 @@ def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -
 
 
 def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(s, hall, counter, row, partner, now, who):
+    def action(
+        s: Session,
+        hall: Hall,
+        counter: Counter,
+        row: CounterRow,
+        partner: CounterRow | None,
+        now: datetime,
+        who: str | None,
+    ) -> list[Event]:
         desk = _desk(hall, row, counter.id)
         assert desk is not None
         rules.check_back(desk)
         row.state, row.since, row.away_reason = CounterState.OPEN.value, now, None
-        if clerk:
+        if clerk and not row.clerk:
             row.clerk = clerk
         ledger.append(s, hall.id, "back", now, counter=counter.id, clerk=clerk or who)
         return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]

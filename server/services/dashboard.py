@@ -11,7 +11,7 @@ from server.engine.model import Kiosk
 from server.engine.rules import served_now
 from server.store.models import CounterRow, TicketRow
 
-from . import alerts, notices, queue, ratings
+from . import alerts, notice_line, queue, ratings
 from .context import Context
 
 
@@ -91,5 +91,5 @@ def live(ctx: Context, hall_id: str, printer_state: Callable[[Kiosk], str]) -> d
         "kiosks": [{"id": k.id, "name": k.name, "printer": printer_state(k)} for k in hall.kiosks],
         "alerts": alerts.active(ctx, hall.id),
         "complaints": ratings.complaints(ctx, hall.id)[:50],
-        "notice": notices.current(ctx, hall.id),
+        "notice": notice_line.current(ctx, hall.id),
     }

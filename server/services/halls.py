@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.engine.model import Hall
+from server.engine.model import Hall, Service
 from server.engine.rules import served_now
 from server.store.models import CounterRow, LedgerRow, TicketRow
 
@@ -34,7 +35,6 @@ def halls(ctx: Context) -> list[dict[str, Any]]:
 def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
     hall = ctx.hall(hall_id)
     moment = ctx.clock.now()
-    now = hall.local(moment)
     with ctx.db.read() as s:
         counts = queue.waiting_counts(s, hall)
         shared, _ = ctx.boards.current(s, hall, moment)
@@ -45,7 +45,8 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "name": svc.name,
                 "name_en": svc.name_en,
                 "prefix": svc.prefix,
-                "open": svc.enabled and svc.hours.is_open(now),
+                "open": hall.is_open(svc, moment),
+                "opens_at": _opens_at(hall, svc, moment),
                 "waiting": counts[svc.id],
                 "est_wait_s": shared.new_ticket_s(svc.id, counts[svc.id], moment),
                 "served_now": served_now(hall_desks, svc.id),
@@ -53,9 +54,18 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "time_limit_days": svc.time_limit_days,
                 "materials": list(svc.materials),
                 "fee": svc.fee,
+                "group": svc.group.value,
             }
             for svc in hall.services
         ]
+
+
+def _opens_at(hall: Hall, svc: Service, moment: datetime) -> str | None:
+    """When a closed service next takes tickets (hall-local ISO); None while open or when disabled."""
+    if not svc.enabled or hall.is_open(svc, moment):
+        return None
+    opens = svc.hours.next_open(hall.local(moment), hall.calendar)
+    return opens.isoformat(timespec="seconds") if opens is not None else None
 
 
 def counter_rows(s: Session, hall: Hall) -> dict[str, CounterRow]:

@@ -101,7 +101,9 @@ def handoffs_text(handoffs: list[dict[str, Any]]) -> str:
     return "；".join(f"{h['counter']}→{h['to_counter'] or h['to_service']}" for h in handoffs)
 
 
-def ticket_history(ctx: Context, hall_id: str, ticket_id: str | None, number: str | None, day: date | None) -> dict:
+def ticket_history(
+    ctx: Context, hall_id: str, ticket_id: str | None, number: str | None, day: date | None
+) -> dict[str, Any]:
     """A ticket and every ledger line about it, found by id or by number and day (the admin's drill-down)."""
     hall = ctx.hall(hall_id)
     with ctx.db.read() as s:

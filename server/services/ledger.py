@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.orm import Session
 
@@ -43,7 +44,7 @@ def append(
     )
 
 
-_INSERT = sql_insert(LedgerRow.__table__)
+_INSERT = sql_insert(cast(Table, LedgerRow.__table__))
 
 
 def insert(

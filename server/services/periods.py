@@ -68,16 +68,14 @@ def each_day(first: date, last: date) -> Iterator[date]:
 
 
 def deadline_of(hall: Hall) -> Callable[[datetime, int], datetime]:
-    """`add_working_days` on the hall's calendar, remembered per day: a month asks it for thousands of tickets."""
-    from .ratings import add_working_days
-
+    """`Hall.deadline` (working days on the hall's calendar), remembered per day: a month asks it thousands of times."""
     known: dict[tuple[date, int], date] = {}
 
     def deadline(start: datetime, days: int) -> datetime:
         local = hall.local(start)
         key = (local.date(), days)
         if key not in known:
-            known[key] = add_working_days(hall, start, days).date()
+            known[key] = hall.deadline(start, days).date()
         return datetime.combine(known[key], local.time(), hall.timezone)
 
     return deadline

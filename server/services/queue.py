@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, false, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from server.engine.estimate import est_wait_s, forecast_with_newcomers, recent_average
 from server.engine.model import CounterState, Hall, Service, TicketStatus
@@ -34,9 +35,9 @@ _QUEUE_COLUMNS = (
     _T.target_counter,
 )
 _IS_WAITING = and_(_T.hall_id == bindparam("hall"), _T.status == WAITING)
-_SERVICES = bindparam("services", expanding=True)
-_COUNTERS = bindparam("counters", expanding=True)
-_TAKEN = bindparam("taken", expanding=True)
+_SERVICES: BindParameter[Any] = bindparam("services", expanding=True)
+_COUNTERS: BindParameter[Any] = bindparam("counters", expanding=True)
+_TAKEN: BindParameter[Any] = bindparam("taken", expanding=True)
 
 _WAITING_ROWS = select(*_QUEUE_COLUMNS).where(
     _IS_WAITING,

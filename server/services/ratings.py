@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.engine.errors import HallError, invalid
 from server.engine.events import Event, TicketChanged
-from server.engine.model import Hall, TicketStatus
+from server.engine.model import TicketStatus
 from server.store.models import ComplaintRow, RatingRow, TicketRow
 
 from . import ledger
@@ -20,17 +19,6 @@ from .views import iso
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 MAX_COMMENT = 500
-
-
-def add_working_days(hall: Hall, start: datetime, days: int) -> datetime:
-    """`days` working days (Mon–Fri on the hall's calendar) after `start`."""
-    local = hall.local(start)
-    added = 0
-    while added < days:
-        local += timedelta(days=1)
-        if local.weekday() < 5:
-            added += 1
-    return local
 
 
 def rate(ctx: Context, token: str, level: int, comment: str | None) -> tuple[dict[str, Any], list[Event]]:
@@ -72,8 +60,8 @@ def rate(ctx: Context, token: str, level: int, comment: str | None) -> tuple[dic
                         comment=comment or None,
                         status="open",
                         opened_at=now,
-                        callback_due_at=add_working_days(hall, now, settings.callback_days),
-                        due_at=add_working_days(hall, now, settings.fix_days),
+                        callback_due_at=hall.deadline(now, settings.callback_days),
+                        due_at=hall.deadline(now, settings.fix_days),
                     )
                 )
                 ledger.insert(s, hall.id, "complaint_opened", now, ticket_id=ticket.id, counter=ticket.served_by)

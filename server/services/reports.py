@@ -11,7 +11,7 @@ from collections import defaultdict, namedtuple
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, cast, func, select, type_coerce
+from sqlalchemy import DateTime, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from server.engine import figures
@@ -273,17 +273,16 @@ def _complaints(s: Session, hall: Hall, start: datetime, end: datetime, now: dat
 
 
 def _repeat_visits(s: Session, hall: Hall, first: date, last: date) -> dict[str, int]:
-    """Tickets issued as a return visit after a one-time notice, per day: their `issued` line names the notice.
+    """Return visits (跑两趟) per day: tickets issued with a 一次性告知 code, linked to the first visit.
 
-    Until the kiosk links a return visit to its notice, nothing carries that mark and this counts 0;
-    the notices themselves (outcome `incomplete` with its `missing` list) are counted beside it.
+    The kiosk's issue sets `repeat_of` on the new ticket when it redeems the notice's code (its `issued`
+    ledger line carries the same link); the notices themselves are counted beside this, from the tickets
+    finished `incomplete`.
     """
     rows = s.execute(
-        select(TicketRow.day, func.count(LedgerRow.id))
-        .join(TicketRow, TicketRow.id == LedgerRow.ticket_id)
-        .where(LedgerRow.hall_id == hall.id, LedgerRow.kind == "issued")
+        select(TicketRow.day, func.count(TicketRow.id))
+        .where(TicketRow.hall_id == hall.id, TicketRow.repeat_of.is_not(None))
         .where(TicketRow.day >= first.isoformat(), TicketRow.day <= last.isoformat())
-        .where(cast(LedgerRow.detail, String).like('%"notice"%'))
         .group_by(TicketRow.day)
     )
     return {day: int(n) for day, n in rows}

@@ -96,7 +96,8 @@ def day_totals(hall: Hall, tickets: list[Any], moves: list[Move], items: int) ->
         }
         for r in rows
     }
-    return _plain(t)
+    plain: dict[str, Any] = _plain(t)
+    return plain
 
 
 def merge(days: Iterable[dict[str, Any]]) -> dict[str, Any]:

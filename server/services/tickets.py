@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server.engine.errors import HallError
-from server.engine.events import Event, QueueChanged, TicketChanged
+from server.engine.events import Event, PrintQueued, QueueChanged, TicketChanged
 from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
-from server.store.models import NumberSeqRow, RatingRow, TicketRow
+from server.store.models import NumberSeqRow, RatingRow, TicketRequestRow, TicketRow
 
-from . import board, ledger, queue
+from . import board, ledger, notices, print_jobs, queue
 from .context import Context
+
+log = logging.getLogger("hallq.tickets")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class Issued:
     ahead: int
     est_wait_s: int
     served_now: bool  # PROTOCOL v1.1: false while nobody serves its queue (then the estimate is no promise)
+    replayed: bool = False  # an idempotency key seen before: the same ticket again, nothing new issued
 
 
 def token_hash(token: str) -> str:
@@ -40,20 +45,46 @@ def new_id() -> str:
 
 
 def issue_ticket(
-    ctx: Context, hall_id: str, service_id: str, priority: bool = False, kiosk_id: str | None = None
+    ctx: Context,
+    hall_id: str,
+    service_id: str,
+    priority: bool = False,
+    kiosk_id: str | None = None,
+    track_base: str = "",
+    request_key: str | None = None,
+    notice: str | None = None,
 ) -> tuple[Issued, list[Event]]:
     """Hand out the next number of a service, if it is open and under its daily limit.
 
     One transaction of five prepared statements: the ledger's last line (is the shared forecast
     still exact?), the number, the ticket, its ledger line, and the people ahead from the queue index.
+    Taken at a kiosk with a printer, its slip's print job is written in the same transaction.
+
+    With a `request_key` (the kiosk's idempotency key per tap) a key already answered gives back the
+    same ticket and no events: a double tap or a retried request never makes a second ticket.
+
+    With a 一次性告知 notice's code the resident is back for the same matter: the ticket is linked to
+    the first visit and goes first (nobody should queue twice for the hall's own missing-items list).
     """
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
-    if kiosk_id is not None:
-        ctx.kiosk(hall, kiosk_id)
-    _check_open(service, hall, ctx.clock.now())  # refuse early, before taking any lock
+    kiosk = ctx.kiosk(hall, kiosk_id) if kiosk_id is not None else None
+    if request_key is None:  # a replay answers its ticket even if the service closed since
+        _check_open(service, hall, ctx.clock.now())  # refuse early, before taking any lock
     token = secrets.token_urlsafe(24)  # 192 bits
+    ticket_id = new_id()
+    key_hash = _key_hash(hall.id, kiosk_id, request_key) if request_key is not None else None
+    if notice is not None:
+        with ctx.db.read() as s:
+            notices.find(s, hall.id, notice)  # 404 before a number is taken
+        priority = True
     with ctx.db.write() as s:
+        if key_hash is not None and request_key is not None:
+            asked = _fingerprint(service.id, priority, kiosk_id)
+            claimed_at = ctx.clock.now()
+            earlier = _claim_key(s, hall.id, key_hash, asked, ticket_id, _seal(token, request_key), claimed_at)
+            if earlier is not None:
+                return _replay(ctx, s, hall, earlier, request_key), []
         before = board.ledger_head(s)
         # The clock is read while holding the lock that orders numbers (SQLite's write lock, or
         # the number row's lock on PostgreSQL, taken by the UPDATE in _next_seq and held to commit):
@@ -66,7 +97,7 @@ def issue_ticket(
             seq = _next_seq(s, hall, service, day)
         _check_open(service, hall, now)
         row = TicketRow(
-            id=new_id(),
+            id=ticket_id,
             hall_id=hall.id,
             service_id=service.id,
             issued_service=service.id,
@@ -86,26 +117,139 @@ def issue_ticket(
             recalls=0,
             transfers=0,
         )
+        first = notices.redeem(s, hall, notice, row, now) if notice is not None else None  # sets row.repeat_of
         s.connection().execute(_INSERT_TICKET, _ticket_values(row))
-        ledger.insert(s, hall.id, "issued", now, ticket_id=row.id, service=service.id, priority=priority or None)
+        ledger.insert(
+            s, hall.id, "issued", now, ticket_id=row.id, service=service.id, priority=priority or None,
+            repeat_of=first.ticket_id if first else None, notice=first.id if first else None,
+        )  # fmt: skip
+        job = print_jobs.add(s, hall, kiosk, row, track_url(track_base, token), now) if kiosk else None
         ahead = queue.ahead_count(s, row)
         where = ctx.boards.quick_place(s, hall, row, ahead, now, before)
+        if where is not None and key_hash is not None:
+            _remember_answer(s, key_hash, where)
     if where is None:  # a small hall, or no background refresh: work the forecast out now
         with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
             where = ctx.boards.place(s, hall, row, ahead, now)
+        if key_hash is not None:
+            _remember_answer_later(ctx, key_hash, where)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
+    if job is not None:
+        events.append(PrintQueued(hall.id, job.kiosk_id, job.id))
     return Issued(row, token, where.ahead, where.est_wait_s, where.served_now), events
 
 
 def _check_open(service: Service, hall: Hall, now: datetime) -> None:
-    if not service.enabled or not service.hours.is_open(hall.local(now)):
+    if not hall.is_open(service, now):
         raise HallError("service_closed", 409, "this service is not taking tickets now")
 
 
+def track_url(base: str, token: str) -> str:
+    """The resident's page, printed as the ticket's QR code."""
+    return f"{base.rstrip('/')}/t/{token}"
+
+
+# -- idempotency keys ---------------------------------------------------------------------------------
+
+
+def _key_hash(hall_id: str, kiosk_id: str | None, key: str) -> str:
+    """Keys are scoped by hall and kiosk: one kiosk's key can never fetch another's ticket."""
+    return hashlib.sha256(f"hallq-request\0{hall_id}\0{kiosk_id or ''}\0{key}".encode()).hexdigest()
+
+
+def _fingerprint(service_id: str, priority: bool, kiosk_id: str | None) -> str:
+    return hashlib.sha256(f"{service_id}\0{int(priority)}\0{kiosk_id or ''}".encode()).hexdigest()
+
+
+def _pad(key: str, size: int) -> bytes:
+    pad, block = b"", 0
+    while len(pad) < size:
+        pad += hashlib.sha256(f"hallq-seal\0{block}\0{key}".encode()).digest()
+        block += 1
+    return pad[:size]
+
+
+def _seal(token: str, key: str) -> str:
+    """The track token, recoverable only with the idempotency key (which the database keeps only hashed)."""
+    raw = token.encode()
+    return bytes(a ^ b for a, b in zip(raw, _pad(key, len(raw)), strict=True)).hex()
+
+
+def _unseal(sealed: str, key: str) -> str:
+    raw = bytes.fromhex(sealed)
+    return bytes(a ^ b for a, b in zip(raw, _pad(key, len(raw)), strict=True)).decode()
+
+
+def _claim_key(
+    s: Session, hall_id: str, key_hash: str, asked: str, ticket_id: str, sealed: str, now: datetime
+) -> TicketRequestRow | None:
+    """Claim the key for the ticket about to be issued; the earlier answer's row when it was taken already.
+
+    INSERT .. ON CONFLICT DO NOTHING in the issuing transaction: on PostgreSQL a concurrent claim of the
+    same key waits for the first transaction, then finds its row; SQLite's write lock serialises them.
+    """
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    claimed = s.execute(
+        dialect.insert(TicketRequestRow)
+        .values(
+            key_hash=key_hash,
+            hall_id=hall_id,
+            ticket_id=ticket_id,
+            fingerprint=asked,
+            sealed_token=sealed,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(TicketRequestRow.key_hash)
+    ).scalar_one_or_none()
+    if claimed is not None:
+        return None
+    earlier = s.get(TicketRequestRow, key_hash)
+    if earlier is None:  # cannot happen: the conflict was with a committed row
+        raise HallError("idempotency_conflict", 409, "this request key is being used; try again")
+    if earlier.fingerprint != asked:
+        raise HallError(
+            "idempotency_key_reused", 422, "this Idempotency-Key was used for another ticket request; use a new key"
+        )
+    return earlier
+
+
+def _replay(ctx: Context, s: Session, hall: Hall, earlier: TicketRequestRow, key: str) -> Issued:
+    row = s.get(TicketRow, earlier.ticket_id)
+    if row is None:  # the day was cleared since: the key stands for nothing any more
+        raise HallError("not_found", 404, "the ticket of this Idempotency-Key no longer exists")
+    if earlier.ahead is not None and earlier.est_wait_s is not None and earlier.served_now is not None:
+        where = queue.Place(earlier.ahead, earlier.est_wait_s, earlier.served_now)
+    elif row.status != TicketStatus.WAITING.value:
+        where = queue.NOT_WAITING
+    else:  # replayed before the first answer was written down: today's figures
+        where = ctx.boards.place(s, hall, row, queue.ahead_count(s, row), ctx.clock.now())
+    token = _unseal(earlier.sealed_token, key)
+    return Issued(row, token, where.ahead, where.est_wait_s, where.served_now, replayed=True)
+
+
+def _remember_answer(s: Session, key_hash: str, where: queue.Place) -> None:
+    """Keep the first answer's figures, so a replay answers exactly the same."""
+    s.execute(
+        update(TicketRequestRow)
+        .where(TicketRequestRow.key_hash == key_hash)
+        .values(ahead=where.ahead, est_wait_s=where.est_wait_s, served_now=where.served_now)
+    )
+
+
+def _remember_answer_later(ctx: Context, key_hash: str, where: queue.Place) -> None:
+    """The same after commit, when the forecast was worked out outside the write; best effort."""
+    try:
+        with ctx.db.write() as s:
+            _remember_answer(s, key_hash, where)
+    except SQLAlchemyError as e:  # the ticket is committed; a replay then recomputes the figures
+        log.warning("could not keep the answer of a ticket request: %s", str(e).splitlines()[0])
+
+
 _TICKET_COLUMNS = [c.key for c in TicketRow.__table__.columns]
-_INSERT_TICKET = insert(TicketRow.__table__)
+_INSERT_TICKET = insert(cast(Table, TicketRow.__table__))
 
 
 def _ticket_values(row: TicketRow) -> dict[str, Any]:

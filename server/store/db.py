@@ -35,6 +35,7 @@ from sqlalchemy.pool import StaticPool
 SQLITE_BUSY_MS = 100  # sqlite3 waits in C (the whole process stalls): keep it short, retry in Python
 MIGRATE_BUSY_MS = 30000
 WRITE_WAIT_S = 15.0
+POOL_WAIT_S = 30  # PostgreSQL: how long a request waits for a pooled connection before giving up
 
 
 class DatabaseBusy(OperationalError):
@@ -48,7 +49,7 @@ class Database:
     """One engine per process, and the only door to a Session."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 8, connect_timeout_s: int = 5, statement_timeout_s: int = 30
+        self, url: str, *, pool_size: int = 4, connect_timeout_s: int = 5, statement_timeout_s: int = 30
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -189,8 +190,8 @@ def _pg_engine(url: str, pool_size: int, connect_timeout_s: int, statement_timeo
         url,
         pool_pre_ping=True,
         pool_size=pool_size,
-        max_overflow=max(2, pool_size // 2),
-        pool_timeout=max(5, connect_timeout_s * 2),  # a greenlet waiting for a free connection
+        max_overflow=max(1, pool_size // 2),
+        pool_timeout=POOL_WAIT_S,  # a greenlet waiting for a free connection (then 503, see app.py)
         connect_args={"connect_timeout": connect_timeout_s},
     )
 

@@ -103,6 +103,26 @@ class TicketRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)
     missing: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    repeat_of: Mapped[str | None] = mapped_column(String(32))  # 一次性告知: the first visit for the same matter
+
+
+class NoticeRow(Base):
+    """一次性告知: what a resident must bring, written once when a matter ends with materials missing."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_ticket", "ticket_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # printed; given back at the kiosk
+    hall_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str] = mapped_column(String(32))
+    service_id: Mapped[str] = mapped_column(String(40))
+    counter_id: Mapped[str] = mapped_column(String(40))
+    clerk: Mapped[str | None] = mapped_column(String(64))
+    missing: Mapped[list[str]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    redeemed_by: Mapped[str | None] = mapped_column(String(32))  # the return visit's ticket
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class NumberSeqRow(Base):
@@ -145,6 +165,7 @@ class ApiTokenRow(Base):
     label: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kiosk_id: Mapped[str | None] = mapped_column(String(40))  # role "kiosk": the kiosk it prints for
 
 
 class UserRow(Base):
@@ -229,3 +250,87 @@ class HallSettingRow(Base):
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class KioskEnrollmentRow(Base):
+    """A one-time, short-lived code that turns a browser into a kiosk (its link sets the device cookie)."""
+
+    __tablename__ = "kiosk_enrollments"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(40))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class KioskDeviceRow(Base):
+    """An enrolled kiosk browser: its long-lived cookie's secret, kept only as a hash."""
+
+    __tablename__ = "kiosk_devices"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(40))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    enrollment_id: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TicketRequestRow(Base):
+    """An idempotency key already answered: a second tap with the same key gets the same ticket.
+
+    The primary key is a hash of (hall, kiosk, key), so a replay is found in the same transaction that
+    would otherwise issue, and two processes can never both issue for one key. The ticket's track token
+    is kept sealed with the key itself: the database alone still cannot open a resident's page.
+    """
+
+    __tablename__ = "ticket_requests"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str] = mapped_column(String(32))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # what was asked: the same key for another ask is refused
+    sealed_token: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ahead: Mapped[int | None] = mapped_column(Integer)  # the first answer's figures, kept for replays
+    est_wait_s: Mapped[int | None] = mapped_column(Integer)
+    served_now: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class PrintJobRow(Base):
+    """One slip to print on one kiosk's printer, written in the transaction that issued (or reprinted) the ticket.
+
+    `sends` counts the times the slip was handed to a printer or an agent; a slip rendered when it is
+    already above zero carries 补打, so a slip that may have come out before is never printed unmarked.
+    """
+
+    __tablename__ = "print_jobs"
+    __table_args__ = (
+        Index("ix_print_jobs_pending", "kiosk_id", "status", "created_at"),
+        Index("ix_print_jobs_ticket", "ticket_id"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    kiosk_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | printed | superseded
+    reprint: Mapped[bool] = mapped_column(Boolean, default=False)  # asked for by staff
+    requested_by: Mapped[str | None] = mapped_column(String(64))
+    sends: Mapped[int] = mapped_column(Integer, default=0)
+    # The QR link holds the resident's token in clear: kept only until the slip is printed.
+    track_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # handed out; not again before this
+    printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+class PrinterStateRow(Base):
+    """What a kiosk's printer last said (DLE EOT), and which agent connection prints for it."""
+
+    __tablename__ = "printer_states"
+    kiosk_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(12), default="ok")  # ok | paper_low | paper_out | offline
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    agent_sid: Mapped[str | None] = mapped_column(String(64))  # the connected agent's Socket.IO session

@@ -21,7 +21,8 @@ def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Serve
                 port = free_port()
                 folder = tmp_path / str(port)
                 folder.mkdir()
-                config = write_config(folder, url, port=port)
+                # A small pool: the PostgreSQL server is shared, and waiting for a connection is part of the race.
+                config = write_config(folder, url, port=port, extra_server="db_pool_size = 3")
                 config.write_text(config.read_text().replace(f'data_dir = "{folder}"', f'data_dir = "{tmp_path}"'))
                 server = Server(config, port, url)
                 servers.append(server)

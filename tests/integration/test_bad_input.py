@@ -201,7 +201,13 @@ def judge(op: Operation, answer: Answer, expect: set[int] | None, documented: bo
 @pytest.fixture
 def ctx(hall: Server) -> Context:
     ticket = hall.issue("id-card")
-    values = {"hall": "town", "counter": "w1", "token": ticket["track_url"].rsplit("/", 1)[1]}
+    values = {
+        "hall": "town",
+        "counter": "w1",
+        "kiosk": "k1",
+        "token": ticket["track_url"].rsplit("/", 1)[1],
+        "ticket": ticket["id"],
+    }
     limit = load_config(hall.config).settings.limits.max_body_bytes
     return Context(hall, hall.admin_token(), values, limit)
 
@@ -592,13 +598,15 @@ RATING_SCHEMA = SCHEMAS["RatingRequest"]
             "service": st.sampled_from(["id-card", "social", "water", "closed", "nowhere"]) | st.text(max_size=45),
             "priority": st.booleans(),
             "kiosk": st.none() | st.just("k1") | st.text(max_size=45),
+            "notice": st.none() | st.text(max_size=45),
         },
     )
 )
 def test_fuzzed_ticket_bodies(hall: Server, body: Any) -> None:
     r = send(hall, "POST", "/api/v1/halls/town/tickets", dumps(body), {"Content-Type": "application/json"})
     op = next(o for o in OPERATIONS if o.spec["operationId"] == "issue_ticket")
-    expect = {201, 404, 409} if valid(TICKET_SCHEMA, body) else {422}
+    # naming a real kiosk without its credential is 403 (PROTOCOL.md amendment v1.1)
+    expect = {201, 403, 404, 409} if valid(TICKET_SCHEMA, body) else {422}
     assert judge(op, r, expect, True) is None, f"{body!r}: {judge(op, r, expect, True)}"
 
 

@@ -16,7 +16,11 @@ from support.server import free_port, hallq
 
 from printers.decode import decode, ticket_fields
 
-COMMANDS = [[], ["demo"], ["serve"], ["token"], ["token", "create"], ["token", "revoke"], ["user"], ["user", "add"]]
+COMMANDS = [
+    *([], ["demo"], ["serve"], ["token"], ["token", "create"], ["token", "revoke"], ["user"], ["user", "add"]),
+    *(["kiosk"], ["kiosk", "enroll"], ["kiosk", "revoke"]),
+    *(["kiosk-agent"], ["printer-emulator"]),
+]
 
 
 @pytest.mark.parametrize("words", COMMANDS, ids=lambda w: " ".join(w) or "hallq")
@@ -36,8 +40,17 @@ def test_every_command_answers_help(words: list[str]) -> None:
         ["token", "create"],
         ["token", "create", "--counter", "w1", "--role", "admin"],
         ["token", "create", "--role", "king"],
+        ["token", "create", "--kiosk", "k1", "--counter", "w1"],
+        ["kiosk", "enroll"],
+        ["kiosk", "enroll", "k1", "--valid-minutes", "0"],
         ["user", "add", "bob"],
         ["user", "add", "bob", "--role", "emperor"],
+        ["kiosk-agent", "--server", "http://127.0.0.1:1", "--token", "t", "--printer", "lpt1"],
+        ["kiosk-agent", "--server", "http://127.0.0.1:1", "--token", "t", "--printer", "usb:zz:1"],
+        ["kiosk-agent", "--token", "t", "--printer", "file:/tmp"],
+        ["printer-emulator", "--out", "x", "--port", "0"],
+        ["printer-emulator", "--out", "x", "--paper-out", "--silent"],
+        ["token", "create", "--kiosk", "k1", "--counter", "w1"],
     ],
     ids=lambda w: " ".join(w),
 )
@@ -66,6 +79,18 @@ def test_token_create_prints_the_token_alone_on_the_last_line(tmp_path: Path) ->
     assert last.startswith("hq_") and " " not in last
     admin = hallq("token", "create", "--role", "admin", "--data", str(tmp_path))
     assert admin.stdout.strip().splitlines()[-1].startswith("hq_")
+
+
+def test_kiosk_token_and_enrollment_link_are_printed_on_the_last_line(tmp_path: Path) -> None:
+    done = hallq("token", "create", "--kiosk", "k1", "--data", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "kiosk k1" in done.stdout and done.stdout.strip().splitlines()[-1].startswith("hq_")
+    link = hallq("kiosk", "enroll", "k1", "--valid-minutes", "10", "--data", str(tmp_path))
+    assert link.returncode == 0, link.stderr
+    assert link.stdout.strip().splitlines()[-1].startswith("http://127.0.0.1:5000/kiosk/k1/enroll?code=")
+    for words in (["token", "create", "--kiosk", "nope"], ["kiosk", "enroll", "nope"], ["kiosk", "revoke", "nope"]):
+        bad = hallq(*words, "--data", str(tmp_path))
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, words
 
 
 def test_token_for_an_unknown_counter_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -104,6 +129,17 @@ def _wait_healthy(url: str, proc: subprocess.Popen[str]) -> None:
     raise AssertionError("demo did not start")
 
 
+def _banner(proc: subprocess.Popen[str]) -> list[str]:
+    """The demo's start-up lines, up to the one that says how to stop it."""
+    lines: list[str] = []
+    assert proc.stdout is not None
+    while not lines or "Ctrl-C" not in lines[-1]:
+        line = proc.stdout.readline()
+        assert line, "the demo ended before printing its banner: " + "".join(lines)
+        lines.append(line)
+    return lines
+
+
 def _stop(proc: subprocess.Popen[str]) -> str:
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=15)
@@ -117,13 +153,18 @@ def test_demo_runs_prints_its_pages_stops_on_ctrl_c_and_carries_on(tmp_path: Pat
     url = f"http://127.0.0.1:{port}"
     data = tmp_path / "demo"
     proc = _start_demo(data, port)
+    banner = _banner(proc)
     _wait_healthy(url, proc)
+    [kiosk_line] = [line for line in banner if "kiosk:" in line]
+    kiosk = requests.Session()  # the kiosk's browser: the printed link enrolls it and lands on its page
+    landed = kiosk.get(kiosk_line.split()[-1], timeout=5)
+    assert landed.status_code == 200 and landed.url == url + "/kiosk/k1"
     counters = requests.get(url + "/api/v1/halls/town/counters", timeout=5).json()
     assert len(counters) >= 6 and all(c["state"] == "closed" for c in counters)
     assert all(c["partner"] for c in counters)
     services = requests.get(url + "/api/v1/halls/town/services", timeout=5).json()
     assert all(s["open"] and s["waiting"] == 0 for s in services)
-    first = requests.post(
+    first = kiosk.post(
         url + "/api/v1/halls/town/tickets", json={"service": services[0]["id"], "kiosk": "k1"}, timeout=5
     ).json()
     printed = data / "printed" / f"{first['number']}-{first['id']}.bin"
@@ -138,7 +179,7 @@ def test_demo_runs_prints_its_pages_stops_on_ctrl_c_and_carries_on(tmp_path: Pat
     }
     assert services[0]["name"] in ticket.text
     assert printed.with_suffix(".png").stat().st_size > 1000
-    out = _stop(proc)
+    out = "".join(banner) + _stop(proc)
     for page in ("/kiosk/", "/display/", "/counter"):
         assert url + page in out
     proc = _start_demo(data, port)
@@ -146,3 +187,56 @@ def test_demo_runs_prints_its_pages_stops_on_ctrl_c_and_carries_on(tmp_path: Pat
     second = requests.post(url + "/api/v1/halls/town/tickets", json={"service": services[0]["id"]}, timeout=5)
     _stop(proc)
     assert int(second.json()["number"][1:]) == int(first["number"][1:]) + 1, "numbers carry on after a restart"
+
+
+def test_the_demo_shows_a_newcomer_the_whole_agent_path_tap_job_agent_printer_slip(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    data = tmp_path / "demo"
+    demo = _start_demo(data, port)
+    started: list[subprocess.Popen[str]] = []
+    try:
+        _wait_healthy(url, demo)
+        assert demo.stdout is not None
+        banner = []
+        while not banner or "Ctrl-C" not in banner[-1]:
+            banner.append(demo.stdout.readline())
+        commands = [line.split() for line in banner if line.strip().startswith(("hallq printer-", "hallq kiosk-"))]
+        assert [c[:2] for c in commands] == [["hallq", "printer-emulator"], ["hallq", "kiosk-agent"]], banner
+        for words in commands:  # exactly as printed, `hallq` being this checkout's command
+            started.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "server.cli", *words[1:]],
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                    env={k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")},
+                )
+            )
+        token = commands[1][commands[1].index("--token") + 1]
+        out = Path(commands[0][commands[0].index("--out") + 1])
+        deadline = time.monotonic() + 30
+        while requests.get(url + "/api/v1/halls/town/kiosks", timeout=5).json()[1]["printer"]["state"] != "ok":
+            assert time.monotonic() < deadline, "the agent never reported its printer"
+            time.sleep(0.2)
+        services = requests.get(url + "/api/v1/halls/town/services", timeout=5).json()
+
+        ticket = requests.post(
+            url + "/api/v1/halls/town/tickets",
+            json={"service": services[0]["id"], "kiosk": "k2"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        ).json()
+
+        slip = out / f"{ticket['number']}-{ticket['id']}.bin"
+        while not slip.exists():
+            assert time.monotonic() < deadline + 30, "the slip never came out"
+            time.sleep(0.1)
+        assert ticket_fields(decode(slip.read_bytes()))["ticket_id"] == ticket["id"]
+        assert slip.with_suffix(".png").exists()
+    finally:
+        for proc in started:
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=15)
+        _stop(demo)

@@ -215,3 +215,29 @@ def test_kill_9_in_the_middle_of_traffic_loses_nothing_committed(
         held = hall.get(f"/api/v1/counters/{counter}", admin).json()["ticket"]
         if held is not None:
             assert hall.post(f"/api/v1/counters/{counter}/finish", {"outcome": "completed"}, token=admin).ok
+
+
+def test_two_processes_issue_one_ticket_per_idempotency_key(pair: tuple[Server, Server]) -> None:
+    """A kiosk's retried tap reaching both processes at once: one ticket, the same answer everywhere."""
+    a, b = pair
+    token = a.kiosk_token()
+    keys = [f"tap-{i:04d}-0123456789abcdef" for i in range(12)]
+
+    def tap(i: int) -> requests.Response:
+        server = (a, b)[i % 2]
+        return server.post(
+            "/api/v1/halls/town/tickets",
+            {"service": "id-card", "kiosk": "k1"},
+            token,
+            headers={"Idempotency-Key": keys[i // 4]},  # every key sent four times, two to each process
+        )
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(tap, range(len(keys) * 4)))
+    assert all(r.status_code == 201 for r in answers), [r.text for r in answers if r.status_code != 201]
+    for k in range(len(keys)):
+        bodies = [r.json() for r in answers[k * 4 : k * 4 + 4]]
+        tokens = {body["track_url"].rsplit("/", 1)[1] for body in bodies}  # each process has its own public_url
+        assert len({body["id"] for body in bodies}) == 1 and len(tokens) == 1
+    assert len({r.json()["id"] for r in answers}) == len(keys)
+    assert check_database(a.database) == {"waiting": len(keys)}

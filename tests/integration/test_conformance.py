@@ -45,7 +45,9 @@ def prepare(hall: Server, admin: str) -> dict[str, list[str]]:
     for counter in ("w1", "w2"):
         assert hall.act(counter, "open", token=admin).status_code == 200
     assert hall.act("w1", "call-next", token=admin).json()["ticket"] is not None
-    assert hall.act("w1", "finish", {"outcome": "completed"}, token=admin).status_code == 200
+    incomplete = {"outcome": "incomplete", "missing": ["户口簿"], "print_notice": False}
+    finished = hall.act("w1", "finish", incomplete, token=admin)
+    assert finished.status_code == 200, finished.text
     for _ in range(3):
         tokens.append(hall.issue("id-card")["track_url"].rsplit("/", 1)[1])
     return {
@@ -54,6 +56,7 @@ def prepare(hall: Server, admin: str) -> dict[str, list[str]]:
         "services": ["id-card", "social", "water", "closed"],
         "kiosks": ["k1"],
         "tokens": tokens,
+        "notices": [finished.json()["notice"]["code"]],
     }
 
 
@@ -70,6 +73,8 @@ def config(values: dict[str, list[str]]) -> str:
         ("body.service", "services", 0.8),
         ("body.counter", "counters", 0.8),
         ("body.kiosk", "kiosks", 0.5),
+        ("path.kiosk", "kiosks", 0.9),
+        ("path.code", "notices", 0.9),
     ]:
         lines.append(f'"{key}" = {{ dictionary = "{dictionary}", probability = {probability} }}')
     return "\n".join(lines) + "\n"

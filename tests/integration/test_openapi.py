@@ -118,7 +118,18 @@ def test_every_operation_is_complete() -> None:
                 path.startswith(PREFIX + "/counters/")
                 or any(
                     path.endswith(tail)
-                    for tail in ("/complaints", "/ledger", "/alerts", "/history", "/close-day", "/events", "/dashboard")
+                    for tail in (
+                        "/complaints",
+                        "/ledger",
+                        "/alerts",
+                        "/history",
+                        "/close-day",
+                        "/events",
+                        "/dashboard",
+                        "/enrollments",
+                        "/reprint",
+                        "/print-jobs",
+                    )
                 )
                 or "/reports/" in path
                 or (path.endswith("/notice") and method == "put")
@@ -180,6 +191,13 @@ def test_answers_fit_the_documented_schemas(app: Flask, client: FlaskClient) -> 
     token = ticket["track_url"].rsplit("/", 1)[1]
     call("post", "/halls/{hall}/tickets", "/halls/town/tickets", {"service": "closed"})  # 409
     call("post", "/halls/{hall}/tickets", "/halls/town/tickets", {"service": 1})  # 422
+    _, status = call("post", "/halls/{hall}/tickets", "/halls/town/tickets", {"service": "id-card", "kiosk": "k1"})
+    assert status == 403
+    enrollment, status = call("post", "/kiosks/{kiosk}/enrollments", "/kiosks/k1/enrollments", auth=True)
+    assert status == 201 and "/kiosk/k1/enroll?code=" in enrollment["url"]
+    call("post", "/kiosks/{kiosk}/enrollments", "/kiosks/k1/enrollments")  # 401
+    alerts, status = call("get", "/halls/{hall}/alerts", "/halls/town/alerts", auth=True)
+    assert status == 200 and alerts == []
     call("get", "/track/{token}", f"/track/{token}")
     call("post", "/track/{token}/rating", f"/track/{token}/rating", {"level": 5})  # 409 not_served
 

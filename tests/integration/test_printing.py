@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from support.server import Server
+from support.sockets import Listener
 
 from printers.decode import decode, ticket_fields
 from printers.virtual import VirtualPrinter
@@ -41,7 +42,7 @@ def _wait_state(server: Server, want: str, timeout: float = 10) -> None:
 
 def test_a_kiosk_ticket_is_printed_with_its_number_guide_and_qr(printing_hall: tuple[Server, VirtualPrinter]) -> None:
     server, printer = printing_hall
-    r = server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"})
+    r = server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"}, server.kiosk_token())
     assert r.status_code == 201
     t = r.json()
     [printed] = printer.wait_printed(1, timeout=10)
@@ -58,7 +59,7 @@ def test_a_kiosk_ticket_is_printed_with_its_number_guide_and_qr(printing_hall: t
 def test_tickets_without_a_kiosk_are_not_printed(printing_hall: tuple[Server, VirtualPrinter]) -> None:
     server, printer = printing_hall
     server.issue("id-card")
-    server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"})
+    server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"}, server.kiosk_token())
     assert len(printer.wait_printed(1, timeout=10)) == 1
     time.sleep(0.5)
     assert len(printer.printed) == 1
@@ -75,13 +76,42 @@ def test_paper_and_online_state_of_the_kiosk_printer_is_reported(
     _wait_state(server, "paper_out")
     printer.stop()
     _wait_state(server, "offline")
-    r = server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"})
+    r = server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"}, server.kiosk_token())
     assert r.status_code == 201, "a printer failure never loses the ticket: its number is on the screen"
+
+
+def test_a_printer_going_wrong_reaches_its_kiosk_page_and_the_managers(
+    printing_hall: tuple[Server, VirtualPrinter],
+) -> None:
+    server, printer = printing_hall
+    _wait_state(server, "ok")
+    kiosk = Listener(server.url, "/kiosk", "kiosk=k1")
+    admin = Listener(server.url, "/admin", "hall=town", auth={"token": server.admin_token()})
+    try:
+        assert kiosk.wait_for("printer") == {"kiosk": "k1", "state": "ok"}
+        assert admin.wait_for("alerts") == []
+        printer.paper = "out"
+        kiosk.wait_for("printer", lambda m: m["state"] == "paper_out")
+        alert = admin.wait_for("alert", lambda a: a["detail"]["state"] == "paper_out")
+        assert alert["kind"] == "printer" and alert["detail"]["kiosk"] == "k1" and alert["raised_at"]
+        assert alert["cleared_at"] is None
+        [listed] = server.get("/api/v1/halls/town/alerts", server.admin_token()).json()
+        assert listed == alert
+        r = server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"}, server.kiosk_token())
+        assert r.status_code == 201, "the ticket is valid while the printer has no paper"
+        printer.paper = "ok"
+        kiosk.wait_for("printer", lambda m: m["state"] == "ok")
+        cleared = admin.wait_for("alert", lambda a: a["cleared_at"] is not None)
+        assert cleared["key"] == alert["key"] and cleared["raised_at"] == alert["raised_at"]
+        assert server.get("/api/v1/halls/town/alerts", server.admin_token()).json() == []
+    finally:
+        kiosk.close()
+        admin.close()
 
 
 def test_a_ticket_nobody_serves_now_says_so_on_paper(printing_hall: tuple[Server, VirtualPrinter]) -> None:
     server, printer = printing_hall  # every counter is closed
-    r = server.post("/api/v1/halls/town/tickets", {"service": "water", "kiosk": "k1"})
+    r = server.post("/api/v1/halls/town/tickets", {"service": "water", "kiosk": "k1"}, server.kiosk_token())
     assert r.status_code == 201 and r.json()["served_now"] is False
     [printed] = printer.wait_printed(1, timeout=10)
     text = decode(printed.read_bytes()).text

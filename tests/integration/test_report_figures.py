@@ -147,6 +147,33 @@ def test_close_day_closes_out_and_is_idempotent(hall: Hall) -> None:
     assert kinds == ["issued", "closed_out"] and history["events"][1]["detail"]["reason"] == "day_closed"
 
 
+def test_a_return_visit_with_its_notice_code_counts_as_a_repeat_visit(hall: Hall) -> None:
+    """跑两趟: the kiosk's ticket issued with a 一次性告知 code is linked to the first visit and counted."""
+    hall.issue("id-card", f"{D} 09:00")
+    other = hall.issue("id-card", f"{D} 09:01")
+    hall.act("w1", "open", f"{D} 09:05")
+    hall.act("w1", "call-next")
+    done = hall.act(
+        "w1", "finish", f"{D} 09:10", {"outcome": "incomplete", "missing": ["户口簿", "照片"], "print_notice": False}
+    )
+    code = done["notice"]["code"]
+    before = hall.json(f"{TOWN}/reports/daily?date={D}")["one_time_notice"]
+    assert before == {"notices": 1, "items": 2, "repeat_visits": 0}
+    hall.at(f"{D} 11:00")
+    back = hall.post(f"{TOWN}/tickets", {"service": "id-card", "notice": code}, auth=False)
+    assert back.status_code == 201, back.get_json()
+    plain = hall.issue("id-card")  # a ticket without a code is no return visit
+    assert plain["id"] != back.get_json()["id"] and other["id"] != back.get_json()["id"]
+    live = hall.json(f"{TOWN}/reports/daily?date={D}")["one_time_notice"]
+    assert live == {"notices": 1, "items": 2, "repeat_visits": 1}
+    hall.at(f"{D} 18:00")
+    closed = hall.post(f"{TOWN}/close-day", {"date": D}).get_json()
+    assert closed["summary"]["one_time_notice"] == live  # the stored summary keeps it
+    assert hall.json(f"{TOWN}/reports/daily?date={D}")["one_time_notice"] == live
+    month = hall.json(f"{TOWN}/reports/monthly?month={D[:7]}")
+    assert month["one_time_notice"]["repeat_visits"] == 1
+
+
 def test_monthly_scores_trace_each_deduction_to_its_events(hall: Hall) -> None:
     t = the_day(hall)
     hall.at(f"{D} 09:50")

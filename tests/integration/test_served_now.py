@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import time
 
+from support.env import ROOT
 from support.server import Server
 from support.sockets import Listener
 
 NOT_SERVED_ZH = "暂无窗口办理此业务，请咨询服务台"
-NOT_SERVED_EN = "No window serves this matter right now; please ask at the service desk"
+# The English words are the track page's to choose: take them from its catalogue.
+_TRACK = json.loads((ROOT / "server" / "strings" / "track.json").read_text(encoding="utf-8"))
+NOT_SERVED_EN = _TRACK["en"]["track_not_served"].split("{")[0].strip()
+assert _TRACK["zh-CN"]["track_not_served"].startswith(NOT_SERVED_ZH)
 
 
 def _service(hall: Server, service: str) -> dict:
     return next(s for s in hall.get("/api/v1/halls/town/services").json() if s["id"] == service)
+
+
+def _page_body(hall: Server, ticket: dict, query: str = "") -> str:
+    """The resident's page as shown: its body, not the strings catalogue rendered into its head."""
+    r = hall.get("/t/" + ticket["track_url"].rsplit("/", 1)[1] + query)
+    assert r.status_code == 200
+    return r.text.split("<body", 1)[1]
 
 
 def _track(hall: Server, ticket: dict) -> dict:
@@ -27,14 +39,13 @@ def test_a_queue_nobody_serves_is_not_served_now_everywhere(hall: Server) -> Non
     assert (ticket["served_now"], ticket["ahead"]) == (False, 0)
     assert _track(hall, ticket)["served_now"] is False
     assert _service(hall, "id-card")["served_now"] is False
-    page = hall.get("/t/" + ticket["track_url"].rsplit("/", 1)[1])
-    assert page.status_code == 200 and NOT_SERVED_ZH in page.text and "即将" not in page.text
-    english = hall.get("/t/" + ticket["track_url"].rsplit("/", 1)[1] + "?lang=en")
-    assert NOT_SERVED_EN in english.text
+    page = _page_body(hall, ticket)
+    assert NOT_SERVED_ZH in page and "即将" not in page
+    assert NOT_SERVED_EN in _page_body(hall, ticket, "?lang=en")
     hall.act("w3", "open")  # w3 serves id-card too
     assert _track(hall, ticket)["served_now"] is True
     assert _service(hall, "id-card")["served_now"] is True
-    assert NOT_SERVED_ZH not in hall.get("/t/" + ticket["track_url"].rsplit("/", 1)[1]).text
+    assert NOT_SERVED_ZH not in _page_body(hall, ticket)
 
 
 def test_an_away_counters_queue_is_served_while_its_partner_covers(hall: Server) -> None:

@@ -134,6 +134,13 @@ def test_kiosk_namespace_sends_the_services(hall: Server) -> None:
     try:
         services = listener.wait_for("services")
         assert {s["id"] for s in services} >= {"id-card", "social"}
+        assert {s["id"]: s["group"] for s in services}["water"] == "life"
+        assert listener.wait_for("printer") == {"kiosk": "k1", "state": "none"}
+        hall.issue("id-card")  # a ticket changes the count and the wait a kiosk shows
+        listener.wait_for("services", lambda ss: {s["id"]: s["waiting"] for s in ss}["id-card"] == 1)
+        listener.clear()
+        hall.act("w1", "open")  # a counter opening changes the estimate too: the kiosk hears of it
+        assert {s["id"]: s["waiting"] for s in listener.wait_for("services")}["id-card"] == 1
     finally:
         listener.close()
     assert refused(hall.url, "/kiosk", "kiosk=nope")

@@ -100,5 +100,5 @@ def test_bad_ticket_bodies_are_422(hall: Server) -> None:
 
 
 def test_a_kiosk_ticket_names_its_kiosk_and_is_issued(hall: Server) -> None:
-    r = hall.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"})
+    r = hall.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"}, hall.kiosk_token())
     assert r.status_code == 201 and r.json()["number"] == "A001"

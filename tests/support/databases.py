@@ -21,6 +21,12 @@ TABLES = [
     "job_leases",
     "alerts",
     "hall_settings",
+    "ticket_requests",
+    "kiosk_enrollments",
+    "kiosk_devices",
+    "notices",
+    "print_jobs",
+    "printer_states",
 ]
 
 

@@ -278,6 +278,10 @@ class Server:
     def admin_token(self) -> str:
         return self.token("--role", "admin")
 
+    def kiosk_token(self, kiosk: str = "k1") -> str:
+        """The kiosk's own token: only with it (or an enrolled page) does a ticket name the kiosk."""
+        return self.token("--kiosk", kiosk)
+
     def get(self, path: str, token: str | None = None, **kw: Any) -> requests.Response:
         headers = {**_auth(token), **kw.pop("headers", {})}
         return requests.get(self.url + path, headers=headers, timeout=30, **kw)

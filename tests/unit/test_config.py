@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from server.config import ConfigError, Limits, Settings, load_config, load_demo_config
-from server.engine.model import Hours, ServiceKind
+from server.engine.model import Hours, ServiceGroup, ServiceKind
 
 BASE = """\
 [[hall]]
@@ -119,8 +119,25 @@ def test_demo_hall_is_open_at_any_hour_with_a_virtual_printer_kiosk(tmp_path: Pa
     hall = load_demo_config(tmp_path).halls[0]
     assert all(s.hours.always and s.enabled for s in hall.services)
     assert hall.services[0].hours.is_open(datetime(2025, 1, 5, 3, 0, tzinfo=hall.timezone))
-    assert [(k.id, k.printer.kind) for k in hall.kiosks] == [("k1", "virtual")]
+    assert [(k.id, k.printer.kind) for k in hall.kiosks] == [("k1", "virtual"), ("k2", "agent")]
+    assert (hall.kiosks[1].printer.paper, hall.kiosks[1].printer.text) == (80, "raster")
     assert [d.id for d in hall.displays] == ["d1"]
+
+
+@pytest.mark.parametrize(
+    ("printer", "expected"),
+    [
+        ('{ kind = "agent" }', ("agent", 80, "chinese", False)),
+        ('{ kind = "network", host = "192.0.2.5", paper = 58, text = "raster" }', ("network", 58, "raster", True)),
+        ('{ kind = "virtual", paper = 80, text = "chinese" }', ("virtual", 80, "chinese", True)),
+        ('{ kind = "none" }', ("none", 80, "chinese", False)),
+    ],
+)
+def test_each_printer_says_who_prints_it_its_paper_and_how_it_prints_chinese(
+    tmp_path: Path, printer: str, expected: tuple[str, int, str, bool]
+) -> None:
+    kiosk = load_config(write(tmp_path, variant(PRINTER, f"printer = {printer}"))).halls[0].kiosks[0]
+    assert (kiosk.printer.kind, kiosk.printer.paper, kiosk.printer.text, kiosk.printer.by_server) == expected
 
 
 def test_demo_services_are_a_town_hall_catalogue_with_distinct_prefixes(tmp_path: Path) -> None:
@@ -130,6 +147,7 @@ def test_demo_services_are_a_town_hall_catalogue_with_distinct_prefixes(tmp_path
     assert all(s.materials and s.fee and s.name_en != s.name for s in services)
     assert {s.kind for s in services} == {ServiceKind.IMMEDIATE, ServiceKind.PROMISED}
     assert all(s.time_limit_days >= 1 for s in services if s.kind is ServiceKind.PROMISED)
+    assert {s.group for s in services} == {ServiceGroup.ADMIN, ServiceGroup.LIFE}  # the kiosk's two groups
 
 
 def test_demo_keeps_its_database_in_the_given_folder(tmp_path: Path) -> None:
@@ -150,6 +168,7 @@ def test_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert (hall.number_width, hall.max_priority_streak) == (3, 2)
     service = hall.services[0]
     assert service.hours == Hours() and service.kind is ServiceKind.IMMEDIATE
+    assert service.group is ServiceGroup.ADMIN
     assert (service.daily_limit, service.avg_service_s, service.fee, service.enabled) == (None, 300, "", True)
     assert hall.counters[0].name == "1号窗口"
     assert config.settings == Settings(data_dir=tmp_path / "data")
@@ -501,9 +520,24 @@ BAD = [
         id="unknown_hours_key",
     ),
     pytest.param(
+        adding(SERVICE_END, 'group = "shopping"\n'),
+        'hall[0].service[0].group: "shopping" is not one of admin, life',
+        id="unknown_service_group",
+    ),
+    pytest.param(
         variant(PRINTER, 'printer = { kind = "laser" }'),
-        'hall[0].kiosk[0].printer.kind: "laser" is not one of none, virtual, network, usb, serial, file',
+        'hall[0].kiosk[0].printer.kind: "laser" is not one of none, virtual, network, usb, serial, file, agent',
         id="unknown_printer_kind",
+    ),
+    pytest.param(
+        variant(PRINTER, 'printer = { kind = "virtual", paper = 70 }'),
+        "hall[0].kiosk[0].printer.paper: paper is the width in mm: 80 or 58, got 70",
+        id="printer_paper_70",
+    ),
+    pytest.param(
+        variant(PRINTER, 'printer = { kind = "virtual", text = "bitmap" }'),
+        'hall[0].kiosk[0].printer.text: "bitmap" is not one of chinese, raster',
+        id="printer_text_mode",
     ),
     pytest.param(
         variant(PRINTER, 'printer = { kind = "network", host = "10.0.0.9", port = 0 }'),

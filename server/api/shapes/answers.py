@@ -6,7 +6,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from server.engine.model import ComplaintStatus, CounterState, Outcome, PrinterState, ServiceKind, TicketStatus
+from server.engine.model import (
+    ComplaintStatus,
+    CounterState,
+    Outcome,
+    PrinterState,
+    ServiceGroup,
+    ServiceKind,
+    TicketStatus,
+)
 
 from .base import Answer, Count, DayText, Seconds, Sometimes, Timestamp
 
@@ -55,6 +63,10 @@ class Service(Answer):
     time_limit_days: Count
     materials: list[str]
     fee: str
+    group: ServiceGroup = Field(description="the kiosk's grouping: admin 行政事务 or life 生活服务")
+    opens_at: Timestamp | None = Field(
+        description="closed now by its hours: when it next takes tickets (hall-local); else null"
+    )
 
 
 class Counter(Answer):
@@ -90,6 +102,7 @@ class IssuedTicket(Answer):
     )
     issued_at: Timestamp
     track_url: str = Field(json_schema_extra={"format": "uri"}, description="the resident's page (the QR code)")
+    repeat_of: str = Sometimes("a return visit (issued with a notice's code): the first visit's ticket id")
 
 
 class Ticket(Answer):
@@ -108,11 +121,130 @@ class Ticket(Answer):
     on_behalf_of: CounterRef
 
 
+class NoticeWritten(Answer):
+    code: str = Field(description="printed on the notice; given back at the kiosk")
+    missing: list[str]
+    printed_on: str | None = Field(description="the kiosk whose printer took it, or null")
+
+
 class CounterAnswer(Answer):
     """A counter and the ticket it holds or just touched."""
 
     counter: Counter
     ticket: Ticket | None
+    notice: NoticeWritten = Sometimes("finish as 'incomplete' only: the 一次性告知 notice it wrote")
+
+
+class Notice(Answer):
+    """一次性告知: what a resident must bring back; no personal data is on it."""
+
+    code: str = Field(examples=["K7Q4M-9XP2D"])
+    hall: str
+    hall_name: str
+    service: str
+    service_name: str
+    counter: str
+    counter_name: str
+    ticket_number: str | None = Field(description="the first visit's number")
+    missing: list[str]
+    note: str | None
+    issued_at: Timestamp
+    used: bool = Field(description="a return visit was already issued with it")
+
+
+class DeskCounter(Counter):
+    clerk: str | None = Field(description="the clerk signed in here (考勤); actions here are recorded for them")
+    since: Timestamp | None = Field(description="when the counter's state last changed")
+    away_reason: str | None
+
+
+class DeskPartner(Counter):
+    clerk: str | None
+    away_reason: str | None
+
+
+class Origin(Answer):
+    """Where a transferred ticket came from (首问负责)."""
+
+    counter: CounterRef
+    counter_name: str | None
+    clerk: str | None
+    reason: str | None
+    at: Timestamp
+
+
+class FirstVisit(Answer):
+    """A return visit's first ticket and what its notice said was missing."""
+
+    number: str
+    day: DayText
+    missing: list[str]
+    note: str | None
+
+
+class DeskTicket(Ticket):
+    service_name: str
+    materials: list[str] = Field(description="the service's materials (the notice's checklist)")
+    waiting_since: Timestamp | None
+    serving_since: Timestamp | None = Field(description="the running service timer's start")
+    owner: CounterRef = Field(description="首问负责: the first counter that received the matter")
+    owner_name: str | None
+    transfers: Count
+    recalls: Count
+    origin: Origin | None
+    repeat_of: FirstVisit | None
+
+
+class Waiting(Answer):
+    """One waiting ticket as the counter sees it: no resident's data."""
+
+    number: str
+    service: str
+    priority: bool
+    issued_at: Timestamp
+    wait_s: Seconds
+    transferred: bool
+    to_this_counter: bool
+    on_behalf_of: CounterRef = Field(description="served for the away partner (AB岗)")
+
+
+class Today(Answer):
+    clerk: str | None = Field(description="whose figures: the clerk signed in, else this counter's")
+    served: Count
+    no_show: Count
+    transferred: Count
+    notices: Count
+    avg_wait_s: Seconds
+    avg_service_s: Seconds
+
+
+class DeskService(Answer):
+    id: str
+    name: str
+    name_en: str
+    materials: list[str]
+
+
+class DeskOther(Answer):
+    id: str
+    name: str
+    number: int
+    state: CounterState
+
+
+class Desk(Answer):
+    """Everything the counter screen shows."""
+
+    now: Timestamp
+    counter: DeskCounter
+    partner: DeskPartner | None
+    covering: bool = Field(description="this counter serves its away partner's queue too (AB岗)")
+    ticket: DeskTicket | None
+    waiting: list[Waiting] = Field(description="this counter's queue in the order its call-next takes it (first 30)")
+    waiting_total: Count
+    today: Today
+    services: list[DeskService]
+    counters: list[DeskOther] = Field(description="the hall's other counters (transfer targets)")
 
 
 class Track(Answer):
@@ -367,12 +499,14 @@ class MonthlyReport(Figures):
 
 
 class Alert(Answer):
+    """Something staff must see to: a long wait, a queue nobody serves, a complaint due, a kiosk printer."""
+
     id: int
     kind: Literal["long_wait", "uncovered", "complaint_due", "complaint_overdue", "printer"]
-    key: str
+    key: str = Field(description="the condition, e.g. long_wait:<ticket>, printer:<kiosk>:<state>")
     detail: dict[str, Any]
     raised_at: Timestamp
-    cleared_at: Timestamp | None
+    cleared_at: Timestamp | None = Field(description="set in the live event once it has ended")
 
 
 class LedgerLine(Answer):
@@ -390,7 +524,9 @@ class TicketHistory(Answer):
     events: list[LedgerLine]
 
 
-class Notice(Answer):
+class NoticeLine(Answer):
+    """The display's notice line (滚动公告)."""
+
     text: str = Field(max_length=200)
     updated_at: Timestamp | None
 
@@ -431,3 +567,11 @@ class Call(Answer):
 class DisplaySnapshot(Answer):
     calls: list[Call] = Field(description="latest calls first")
     waiting: dict[str, Count] = Field(description="waiting tickets per service id")
+
+
+class Enrollment(Answer):
+    """A one-time link that enrolls a browser as a kiosk."""
+
+    kiosk: str
+    url: str = Field(json_schema_extra={"format": "uri"}, description="open once on the kiosk's screen")
+    expires_at: Timestamp

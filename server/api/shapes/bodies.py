@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -29,6 +29,18 @@ class TicketRequest(Body):
     service: Id = Field(description="a service id of the hall")
     priority: bool = Field(False, description="a priority ticket (elderly, disabled, ...)")
     kiosk: Id | None = Field(None, description="print the ticket on this kiosk's printer")
+    notice: Id | None = Field(
+        None,
+        description="a 一次性告知 notice's code (case, spaces and dashes ignored): the resident is back for the same"
+        " matter; the ticket is linked to the first visit and is a priority ticket. 404 for an unknown code,"
+        " 409 notice_used when it already served a return visit",
+    )
+
+
+class EnrollmentRequest(Body):
+    """How long the enrollment link lasts."""
+
+    valid_minutes: int = Field(1440, ge=1, le=43200, description="minutes the link may be used (default 1440)")
 
 
 class RatingRequest(Body):
@@ -58,6 +70,9 @@ class FinishRequest(Body):
         None,
         max_length=30,
         description="what the resident must bring (一次性告知); only with the outcome 'incomplete'",
+    )
+    print_notice: bool = Field(
+        True, description="print the notice an 'incomplete' outcome writes (on a kiosk's printer)"
     )
 
     model_config = {
@@ -99,8 +114,14 @@ class AwayRequest(Body):
     reason: Reason | None = None
 
 
+class SignInRequest(Body):
+    """Sign in at a counter (考勤)."""
+
+    takeover: bool = Field(False, description="replace the clerk signed in there (recorded in the ledger)")
+
+
 Format = Literal["json", "csv", "xlsx"]
-FORMAT = Field("json", description="json (the default), csv (UTF-8 with a BOM) or xlsx")
+FORMAT: Any = Field("json", description="json (the default), csv (UTF-8 with a BOM) or xlsx")
 
 
 class LedgerQuery(Query):

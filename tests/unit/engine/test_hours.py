@@ -132,3 +132,25 @@ def test_a_hall_finds_its_services_counters_and_kiosks_by_id() -> None:
 def test_unknown_ids_are_none_not_errors() -> None:
     h = hall()
     assert h.service("tax") is None and h.counter("w9") is None and h.kiosk("k9") is None
+
+
+# --- when a closed service opens again (the kiosk says so) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "opens"),
+    [
+        (local(0, 7, 0), local(0, 8, 30)),  # before opening: this morning
+        (local(0, 12, 15), local(0, 13, 30)),  # lunch: this afternoon
+        (local(0, 17, 30), local(1, 8, 30)),  # closing time: tomorrow morning
+        (local(4, 18, 0), local(7, 8, 30)),  # Friday evening: Monday morning
+        (local(5, 10, 0), local(7, 8, 30)),  # Saturday: Monday
+        (local(2, 10, 0), local(2, 10, 0)),  # open now: now
+    ],
+)
+def test_next_open_is_the_next_period_start_on_an_open_day(now: datetime, opens: datetime) -> None:
+    assert WEEKDAY_HOURS.next_open(now) == opens
+
+
+def test_always_open_opens_now() -> None:
+    assert Hours(always=True).next_open(local(6, 3, 0)) == local(6, 3, 0)

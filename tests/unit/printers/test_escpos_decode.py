@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from printers.decode import Cut, Decoded, Line, Qr, decode, ticket_fields
+from printers.decode import Cut, Decoded, Line, Qr, Raster, decode, ticket_fields
 from printers.layout import render
 from printers.slip import Slip
 
@@ -72,8 +72,16 @@ def test_feed_prints_blank_lines_and_cut_is_counted() -> None:
 
 
 def test_unknown_and_skipped_commands_do_not_eat_the_text_around_them() -> None:
-    data = ESC + b"-\x01a" + GS + b"H\x02b" + ESC + b"~c" + FS + b"!\x00d" + GS + b"v0\x00\x01\x00\x02\x00\xff\xffe\n"
-    assert decode(data).text == "abcde"
+    data = ESC + b"-\x01a" + GS + b"H\x02b" + ESC + b"~c" + FS + b"!\x00d\n" + GS + b"v0\x00\x01\x00\x02\x00\xff\xffe\n"
+    decoded = decode(data)
+    assert decoded.text == "abcd\ne"
+    assert decoded.rasters == [Raster(1, 2, b"\xff\xff")]
+
+
+def test_a_raster_picture_ends_the_line_before_it_and_keeps_its_bits() -> None:
+    decoded = decode(b"ab" + GS + b"v0\x00\x02\x00\x01\x00\x80\x01cd\n")
+    assert [type(b).__name__ for b in decoded.blocks] == ["Line", "Raster", "Line"]
+    assert decoded.rasters[0].bits == b"\x80\x01"
 
 
 def test_status_queries_print_nothing() -> None:

@@ -102,7 +102,7 @@ def test_every_line_fits_a_58mm_paper(slip: Slip) -> None:
     long_hall = dataclasses.replace(
         slip, hall_name="某某省某某市某某区东湖街道便民服务中心综合窗口", materials=("一" * 40,)
     )
-    for line in decode(render(long_hall, width_dots=384)).lines:
+    for line in decode(render(long_hall, paper=58)).lines:
         assert sum(cells(ch) for ch in line.text) * line.width <= 384 // 12, line.text
 
 
@@ -123,5 +123,5 @@ def test_wrap_breaks_chinese_anywhere_and_counts_two_cells_per_character() -> No
 def test_slip_has_no_field_for_a_residents_personal_data() -> None:
     assert {f.name for f in dataclasses.fields(Slip)} == {
         "ticket_id", "number", "hall_name", "service_name", "issued_at", "ahead",
-        "est_wait_min", "track_url", "priority", "materials", "notice", "served_now",
+        "est_wait_min", "track_url", "priority", "materials", "notice", "served_now", "reprint",
     }  # fmt: skip

@@ -1,14 +1,14 @@
 """reports: stored period reports, job leases, alerts, hall settings, ledger index by kind
 
 Revision ID: 0006_reports
-Revises: 0008_queue_index
+Revises: 0003_print_jobs
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_reports"
-down_revision = "0008_queue_index"
+down_revision = "0003_print_jobs"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,447 @@
+// The clerk's counter screen: one screen all day, every action on a key (F1–F8), live over /counter.
+// The page never decides queue state: it renders GET /api/v1/counters/{id}/desk (server-rendered first,
+// then fetched again on every `counter` or `waiting` event), and the server refuses what is not allowed.
+import { ApiError, connect, getJSON, postJSON } from "/static/js/hq-socket.js";
+import { t } from "/static/js/i18n.js";
+
+const main = document.getElementById("main");
+const COUNTER = main.dataset.counter;
+const ME = main.dataset.me;
+const API = `/api/v1/counters/${encodeURIComponent(COUNTER)}`;
+const $ = (id) => document.getElementById(id);
+
+// Away reasons go into the ledger in the hall's own words, whatever the page's language.
+const REASONS = { meeting: "会议", lunch: "午休", errand: "外出办事", leave: "请假" };
+const REASON_KEYS = Object.fromEntries(Object.entries(REASONS).map(([k, v]) => [v, "reason_" + k]));
+const KEYS = { F1: "call-next", F2: "recall", F3: "start", F4: "finish", F5: "no-show", F6: "transfer", F8: "away" };
+
+let state = JSON.parse($("desk-state").textContent);
+let skewMs = 0; // server clock minus this machine's clock, so timers agree with the server
+let busy = false;
+let fetchSeq = 0;
+let refreshTimer = null;
+
+function serverNow() {
+  return Date.now() + skewMs;
+}
+
+function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return t("seconds", { n: s });
+  if (s < 600) return t("min_sec", { m: Math.floor(s / 60), s: s % 60 });
+  return t("minutes", { n: Math.round(s / 60) });
+}
+
+function clockText(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+const since = (iso) => (iso ? (serverNow() - Date.parse(iso)) / 1000 : 0);
+const serviceName = (id) => (state.services.find((s) => s.id === id) || { name: id }).name;
+const counterName = (id) => (id === state.counter.id ? state.counter.name : (state.counters.find((c) => c.id === id) || { name: id }).name);
+const reasonText = (reason) => (reason && REASON_KEYS[reason] ? t(REASON_KEYS[reason]) : reason || "");
+
+/** What each button may do now; the server checks again and refuses anything else. */
+function allowed() {
+  const mine = state.counter.clerk === ME;
+  const s = state.counter.state;
+  const tk = state.ticket;
+  const st = tk ? tk.status : null;
+  return {
+    "call-next": mine && s === "open" && !tk,
+    recall: mine && st === "called",
+    start: mine && st === "called",
+    finish: mine && (st === "called" || st === "serving"),
+    "no-show": mine && st === "called",
+    transfer: mine && (st === "called" || st === "serving"),
+    away: mine && ((s === "open" && !tk) || s === "away"),
+    open: mine && (s === "closed" || (s === "open" && !tk)),
+  };
+}
+
+function render() {
+  const c = state.counter;
+  const tk = state.ticket;
+  const mine = c.clerk === ME;
+  $("counter-state").textContent = t("state_" + c.state);
+  $("counter-state").dataset.state = c.state;
+  $("counter-state").className = "cq-badge cq-badge-" + c.state;
+  $("counter-clerk").textContent = c.clerk || t("nobody_signed_in");
+  document.body.dataset.state = c.state;
+  document.body.dataset.ticket = tk ? tk.status : "none";
+
+  const takeover = $("takeover");
+  takeover.hidden = mine;
+  $("takeover-text").textContent = c.clerk ? t("other_clerk", { clerk: c.clerk }) : t("not_signed_in");
+  $("takeover-button").textContent = c.clerk ? t("take_over_here") : t("sign_in_now");
+
+  const banner = $("cover-banner");
+  const partner = state.partner;
+  if (state.covering && partner) {
+    banner.textContent = t("covering", { partner: partner.name }) + (partner.away_reason ? " · " + t("away_reason_shown", { reason: reasonText(partner.away_reason) }) : "");
+    banner.hidden = false;
+  } else if (c.state === "away" && partner) {
+    banner.textContent = t("covered_by", { partner: partner.name }) + (c.away_reason ? " · " + t("away_reason_shown", { reason: reasonText(c.away_reason) }) : "");
+    banner.hidden = false;
+  } else {
+    banner.hidden = true;
+  }
+
+  $("ticket-number").textContent = tk ? tk.number : "—";
+  $("current").dataset.status = tk ? tk.status : "none";
+  $("ticket-service").textContent = tk ? tk.service_name : t("no_ticket");
+  $("ticket-status").textContent = tk
+    ? t("status_" + tk.status)
+    : c.state === "closed"
+      ? t("closed_hint")
+      : c.state === "away"
+        ? t("away_hint")
+        : t("no_ticket_hint");
+  const badges = [];
+  if (tk && tk.priority) badges.push(["cq-flag cq-flag-priority", t("priority")]);
+  if (tk && tk.on_behalf_of) badges.push(["cq-flag", t("flag_behalf", { counter: counterName(tk.on_behalf_of) })]);
+  if (tk && tk.recalls) badges.push(["cq-flag", t("recalls", { n: tk.recalls })]);
+  $("ticket-badges").replaceChildren(...badges.map(([cls, text]) => Object.assign(document.createElement("span"), { className: cls, textContent: text })));
+
+  const notes = [];
+  if (tk && tk.origin) {
+    const o = tk.origin;
+    const who = { counter: o.counter_name, clerk: o.clerk || "—", reason: o.reason || "" };
+    notes.push(["cq-note-origin", o.reason ? t("origin", who) : t("origin_no_reason", who)]);
+  }
+  if (tk && tk.owner && tk.owner !== c.id) notes.push(["", t("owner", { counter: tk.owner_name || tk.owner })]);
+  if (tk && tk.repeat_of) {
+    notes.push(["cq-note-repeat", t("repeat_visit", { number: tk.repeat_of.number, day: tk.repeat_of.day })]);
+    if (tk.repeat_of.missing.length) notes.push(["cq-note-repeat", t("repeat_missing", { items: tk.repeat_of.missing.join("、") })]);
+  }
+  if (tk && tk.materials.length) notes.push(["cq-note-materials", t("materials") + "：" + tk.materials.join("、")]);
+  $("ticket-notes").replaceChildren(
+    ...notes.map(([cls, text]) => Object.assign(document.createElement("li"), { className: cls, textContent: text })),
+  );
+
+  const can = allowed();
+  for (const button of document.querySelectorAll("[data-act]")) {
+    button.disabled = busy || !can[button.dataset.act];
+  }
+  $("away-label").textContent = c.state === "away" ? t("act_back") : t("act_away");
+  $("open-label").textContent = c.state === "closed" ? t("act_open") : t("act_close");
+
+  renderQueue();
+  renderToday();
+  $("partner-state").textContent = partner
+    ? `${partner.name} · ${t("state_" + partner.state)}${partner.clerk ? " · " + partner.clerk : ""}${partner.state === "away" && partner.away_reason ? " · " + reasonText(partner.away_reason) : ""}`
+    : t("partner_none");
+  tick();
+}
+
+function renderQueue() {
+  const rows = state.waiting.map((w) => {
+    const tr = document.createElement("tr");
+    const flags = [];
+    if (w.priority) flags.push(t("flag_priority"));
+    if (w.to_this_counter) flags.push(t("flag_here"));
+    else if (w.transferred) flags.push(t("flag_transferred"));
+    if (w.on_behalf_of) flags.push(t("flag_behalf", { counter: counterName(w.on_behalf_of) }));
+    const cells = [w.number, serviceName(w.service), duration(since(w.issued_at)), flags.join(" · ")];
+    cells.forEach((text, i) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (i === 0) td.className = "cq-num";
+      if (i === 2) td.dataset.issued = w.issued_at;
+      tr.append(td);
+    });
+    if (w.priority) tr.className = "cq-row-priority";
+    return tr;
+  });
+  $("waiting-rows").replaceChildren(...rows);
+  $("waiting-empty").hidden = rows.length > 0;
+  const more = state.waiting_total - state.waiting.length;
+  $("waiting-count").textContent = t("waiting_count", { n: state.waiting_total }) + (more > 0 ? " · " + t("waiting_more", { n: more }) : "");
+}
+
+function renderToday() {
+  const d = state.today;
+  for (const key of ["served", "no_show", "transferred", "notices"]) $("today-" + key).textContent = String(d[key]);
+  $("today-avg_wait_s").textContent = d.served ? duration(d.avg_wait_s) : "—";
+  $("today-avg_service_s").textContent = d.served ? duration(d.avg_service_s) : "—";
+}
+
+/** Once a second: the clock, the held ticket's timers and the queue's waits. */
+function tick() {
+  const now = new Date(serverNow());
+  $("clock").textContent = now.toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", hour12: false });
+  $("clock").dateTime = now.toISOString();
+  const tk = state.ticket;
+  if (!tk) {
+    $("wait-label").textContent = t("waited", { time: "" }).trim();
+    $("wait-timer").textContent = "—";
+    $("service-label").textContent = t("service_timer");
+    $("service-timer").textContent = "—";
+  } else {
+    $("wait-label").textContent = t("waited", { time: "" }).trim();
+    $("wait-timer").textContent = duration(tk.wait_s);
+    if (tk.status === "serving") {
+      $("service-label").textContent = t("service_timer");
+      $("service-timer").textContent = clockText(tk.service_s + (tk.serving_since ? since(tk.serving_since) : 0));
+    } else {
+      $("service-label").textContent = t("called_timer");
+      $("service-timer").textContent = clockText(since(tk.called_at));
+    }
+  }
+  for (const td of document.querySelectorAll("#waiting-rows td[data-issued]")) td.textContent = duration(since(td.dataset.issued));
+}
+
+function say(text, kind = "ok") {
+  const message = $("message");
+  message.textContent = text;
+  message.dataset.kind = kind;
+}
+
+function errorText(err) {
+  if (!(err instanceof ApiError)) return t("error_generic");
+  if (err.status === 0) return t("error_network");
+  const key = "err_" + err.code;
+  const params = { partner: state.partner ? state.partner.name : "", clerk: state.counter.clerk || "" };
+  const known = t(key, params);
+  return known === key ? err.message || t("error_generic") : known;
+}
+
+async function refresh() {
+  const seq = ++fetchSeq;
+  try {
+    const next = await getJSON(`${API}/desk`);
+    if (seq !== fetchSeq) return; // a newer answer is on its way
+    apply(next);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) window.location.assign("/login?next=" + encodeURIComponent(location.pathname));
+  }
+}
+
+function apply(next) {
+  state = next;
+  skewMs = Date.parse(next.now) - Date.now();
+  render();
+}
+
+function refreshSoon() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refresh, 120);
+}
+
+const DONE = {
+  "call-next": (a) => (a.ticket ? t("called", { number: a.ticket.number }) : t("nobody_waiting")),
+  recall: (a) => t("recalled", { number: a.ticket.number }),
+  start: (a) => t("started", { number: a.ticket.number }),
+  "no-show": (a) => t("no_showed", { number: a.ticket.number }),
+  transfer: (a) => t("transferred", { number: a.ticket.number }),
+  away: () => t("went_away"),
+  back: () => t("came_back"),
+  open: () => t("opened"),
+  close: () => t("closed"),
+  finish: (a) => {
+    const done = t("finished", { number: a.ticket.number });
+    if (!a.notice) return done;
+    const key = a.notice.printed_on ? "notice_printed" : "notice_not_printed";
+    return `${done} · ${t(key, { code: a.notice.code, kiosk: a.notice.printed_on || "" })}`;
+  },
+};
+
+/** POST one action; the answer's words go to the status line, then the whole desk is read again. */
+async function post(action, body, errorBox) {
+  if (busy) return null;
+  busy = true;
+  render();
+  let answer;
+  try {
+    answer = await postJSON(`${API}/${action}`, body);
+  } catch (err) {
+    busy = false;
+    await refresh();
+    const text = errorText(err);
+    if (errorBox) {
+      errorBox.textContent = text;
+      errorBox.hidden = false;
+    }
+    say(text, "error");
+    throw err;
+  }
+  busy = false;
+  await refresh(); // the words appear once the screen shows the new state, so the next key acts on it
+  const words = DONE[action];
+  say(words ? words(answer) : "", action === "call-next" && !answer.ticket ? "info" : "ok");
+  return answer;
+}
+
+function run(act) {
+  const button = document.querySelector(`[data-act="${act}"]`);
+  if (!button || button.disabled) return;
+  const st = state.counter.state;
+  if (act === "finish") return openFinish();
+  if (act === "transfer") return openTransfer();
+  if (act === "away") return st === "away" ? post("back").catch(() => {}) : openAway();
+  if (act === "open") return post(st === "closed" ? "open" : "close").catch(() => {});
+  post(act).catch(() => {});
+}
+
+// ---- dialogs -------------------------------------------------------------------------------------------
+
+function showDialog(dialog, errorBox) {
+  errorBox.hidden = true;
+  dialog.showModal();
+  const first = dialog.querySelector("input:checked, input, textarea");
+  if (first) first.focus();
+}
+
+function openFinish() {
+  const tk = state.ticket;
+  const dialog = $("finish-dialog");
+  $("finish-form").reset();
+  $("finish-title").textContent = t("finish_title", { number: tk.number });
+  $("notice-materials").replaceChildren(
+    ...tk.materials.map((item, i) => {
+      const label = document.createElement("label");
+      label.className = "cq-choice-line";
+      const box = Object.assign(document.createElement("input"), { type: "checkbox", value: item, id: "material-" + i });
+      label.append(box, " " + item);
+      return label;
+    }),
+  );
+  syncNotice();
+  showDialog(dialog, $("finish-error"));
+}
+
+function syncNotice() {
+  const outcome = $("finish-form").querySelector('input[name="outcome"]:checked');
+  $("notice-fields").hidden = !outcome || outcome.value !== "incomplete";
+}
+
+async function submitFinish(event) {
+  event.preventDefault();
+  const outcome = $("finish-form").querySelector('input[name="outcome"]:checked').value;
+  const note = $("finish-note").value.trim() || null;
+  const body = { outcome, note };
+  if (outcome === "incomplete") {
+    const ticked = [...$("notice-materials").querySelectorAll("input:checked")].map((box) => box.value);
+    const other = $("notice-other").value.split("\n").map((line) => line.trim()).filter(Boolean);
+    body.missing = [...ticked, ...other];
+    body.print_notice = $("notice-print").checked;
+    if (!body.missing.length) {
+      $("finish-error").textContent = t("notice_need_item");
+      $("finish-error").hidden = false;
+      return;
+    }
+  }
+  try {
+    await post("finish", body, $("finish-error"));
+    $("finish-dialog").close();
+  } catch {
+    /* the dialog stays open with the reason shown */
+  }
+}
+
+function radio(name, value, text, disabled = false) {
+  const label = document.createElement("label");
+  label.className = "cq-choice-line";
+  const input = Object.assign(document.createElement("input"), { type: "radio", name, value, disabled });
+  label.append(input, " " + text);
+  return label;
+}
+
+function openTransfer() {
+  const tk = state.ticket;
+  $("transfer-form").reset();
+  $("transfer-title").textContent = t("transfer_title", { number: tk.number });
+  $("transfer-services").replaceChildren(
+    ...state.services.filter((s) => s.id !== tk.service).map((s) => radio("target", "service:" + s.id, s.name)),
+  );
+  $("transfer-counters").replaceChildren(
+    // A closed counter serves nobody: the server would refuse it (an away one is covered by its partner).
+    ...state.counters.map((c) => radio("target", "counter:" + c.id, `${c.name} · ${t("state_" + c.state)}`, c.state === "closed")),
+  );
+  showDialog($("transfer-dialog"), $("transfer-error"));
+}
+
+async function submitTransfer(event) {
+  event.preventDefault();
+  const picked = $("transfer-form").querySelector('input[name="target"]:checked');
+  if (!picked) {
+    $("transfer-error").textContent = t("transfer_pick");
+    $("transfer-error").hidden = false;
+    return;
+  }
+  const [kind, id] = picked.value.split(/:(.*)/s);
+  const body = { [kind]: id };
+  const reason = $("transfer-reason").value.trim();
+  if (reason) body.reason = reason;
+  try {
+    await post("transfer", body, $("transfer-error"));
+    $("transfer-dialog").close();
+  } catch {
+    /* shown in the dialog */
+  }
+}
+
+function openAway() {
+  $("away-form").reset();
+  showDialog($("away-dialog"), $("away-error"));
+}
+
+async function submitAway(event) {
+  event.preventDefault();
+  const picked = $("away-form").querySelector('input[name="reason"]:checked');
+  try {
+    await post("away", { reason: REASONS[picked.value] || picked.value }, $("away-error"));
+    $("away-dialog").close();
+  } catch {
+    /* shown in the dialog: e.g. the partner is not open (no_cover) */
+  }
+}
+
+// ---- wiring --------------------------------------------------------------------------------------------
+
+for (const button of document.querySelectorAll("[data-act]")) button.addEventListener("click", () => run(button.dataset.act));
+for (const button of document.querySelectorAll("dialog [data-close]")) button.addEventListener("click", () => button.closest("dialog").close());
+$("finish-form").addEventListener("submit", submitFinish);
+$("finish-form").addEventListener("change", syncNotice);
+$("transfer-form").addEventListener("submit", submitTransfer);
+$("away-form").addEventListener("submit", submitAway);
+$("takeover-button").addEventListener("click", () => {
+  post("sign-in", state.counter.clerk && state.counter.clerk !== ME ? { takeover: true } : {})
+    .then(() => say(t("signed_in", { counter: state.counter.name })))
+    .catch(() => {});
+});
+
+document.addEventListener("keydown", (event) => {
+  const dialog = document.querySelector("dialog[open]");
+  if (dialog) {
+    // In a dialog the digits pick an option (outcome, reason), unless the clerk is typing.
+    const typing = event.target instanceof HTMLTextAreaElement || (event.target instanceof HTMLInputElement && event.target.type === "text");
+    if (!typing && /^[1-9]$/.test(event.key)) {
+      const options = dialog.querySelectorAll('fieldset:not([hidden]) input[type="radio"]:not(:disabled)');
+      const option = options[Number(event.key) - 1];
+      if (option) {
+        option.checked = true;
+        option.focus();
+        option.dispatchEvent(new Event("change", { bubbles: true }));
+        event.preventDefault();
+      }
+    }
+    if (/^F\d+$/.test(event.key)) event.preventDefault();
+    return;
+  }
+  const act = KEYS[event.key];
+  if (act) {
+    event.preventDefault(); // F1 help, F3 find, F5 reload, F6 address bar: not here
+    run(act);
+  }
+});
+
+connect("/counter", { counter: COUNTER }, { counter: refreshSoon, waiting: refreshSoon });
+skewMs = Date.parse(state.now) - Date.now();
+render();
+setInterval(tick, 1000);
+document.body.dataset.ready = "1"; // keys are live from here on

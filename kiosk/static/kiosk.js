@@ -1,0 +1,308 @@
+// The kiosk's touch screen: services grouped with their queues (live), a service's guide, priority with a
+// confirmation, and the number taken (large, with its QR code on screen). One idempotency key per tap, so a
+// double tap or a retried request gives one ticket (the server checks the key, not only the button).
+import { connect, postJSON, ApiError } from "/static/js/hq-socket.js";
+import { t, lang } from "/static/js/i18n.js";
+
+const main = document.getElementById("main");
+const kioskId = main.dataset.kiosk;
+const hallId = main.dataset.hall;
+const enrolled = main.dataset.enrolled === "1";
+const idleMs = Number(main.dataset.idleS) * 1000;
+const doneMs = Number(main.dataset.doneS) * 1000;
+const donePrinterlessMs = Number(main.dataset.donePrinterlessS) * 1000;
+const SCREENS = ["start", "guide", "confirm", "issued"];
+const GROUPS = ["admin", "life"];
+const english = lang() === "en";
+
+let services = JSON.parse(document.getElementById("kiosk-services").textContent || "[]");
+let printer = main.dataset.printer;
+let current = null; // the service whose guide is on screen
+let tapKey = null; // the idempotency key of the tap being answered
+let busy = false;
+let idleTimer = null;
+let countdown = null;
+
+const $ = (id) => document.getElementById(id);
+const byId = (id) => services.find((s) => s.id === id);
+const minutes = (seconds) => Math.ceil(Math.max(0, seconds) / 60);
+
+/** A random key for one tap; crypto.getRandomValues works on plain http too (randomUUID does not). */
+function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "tap-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// ---------------------------------------------------------------- words for a service's state
+
+/** When a closed service opens, in the hall's own time (the offset travels in opens_at). */
+function opensText(iso) {
+  const offset = iso.slice(19) === "Z" ? 0 : (iso[19] === "-" ? -1 : 1) * (Number(iso.slice(20, 22)) * 60 + Number(iso.slice(23, 25)));
+  const hallDay = (ms) => new Date(ms + offset * 60000).toISOString().slice(0, 10);
+  const day = iso.slice(0, 10);
+  const time = iso.slice(11, 16);
+  if (day === hallDay(Date.now())) return t("opens_today", { time });
+  if (day === hallDay(Date.now() + 86400000)) return t("opens_tomorrow", { time });
+  return t("opens_on", { time, month: Number(iso.slice(5, 7)), day: Number(iso.slice(8, 10)) });
+}
+
+/** [state, words] of a service tile; kiosk/views.py's service_state says the same on first render. */
+function serviceState(s) {
+  if (!s.open) return ["closed", s.opens_at ? opensText(s.opens_at) : t("closed_disabled")];
+  if (s.served_now === false) return ["unserved", t("not_served_short")];
+  const m = minutes(s.est_wait_s);
+  return ["open", `${t("waiting_n", { n: s.waiting })} · ${m ? t("wait_about", { minutes: m }) : t("wait_none")}`];
+}
+
+const label = (s) => (english ? s.name_en || s.name : s.name);
+
+// ---------------------------------------------------------------- the start screen
+
+function renderServices() {
+  const groups = $("groups");
+  const fresh = document.createDocumentFragment();
+  for (const group of GROUPS) {
+    const members = services.filter((s) => (s.group || "admin") === group);
+    if (!members.length) continue;
+    const section = document.createElement("section");
+    section.className = "kiosk-group";
+    section.setAttribute("aria-labelledby", `group-${group}`);
+    const heading = document.createElement("h2");
+    heading.id = `group-${group}`;
+    heading.textContent = t(`group_${group}`);
+    const list = document.createElement("ul");
+    list.className = "kiosk-services hq-list";
+    for (const s of members) {
+      const [state, words] = serviceState(s);
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "kiosk-service";
+      button.dataset.service = s.id;
+      button.dataset.state = state;
+      const name = document.createElement("span");
+      name.className = "kiosk-service-name";
+      name.textContent = label(s);
+      const status = document.createElement("span");
+      status.className = "kiosk-service-state";
+      status.textContent = words;
+      button.append(name, status);
+      const item = document.createElement("li");
+      item.append(button);
+      list.append(item);
+    }
+    section.append(heading, list);
+    fresh.append(section);
+  }
+  groups.replaceChildren(fresh);
+  if (current && main.dataset.screen === "guide") renderGuide();
+}
+
+// ---------------------------------------------------------------- the guide (HALL_RULES 15)
+
+function renderGuide() {
+  const s = byId(current);
+  if (!s) return show("start");
+  $("guide-title").textContent = label(s);
+  const [state, words] = serviceState(s);
+  $("guide-queue").textContent = state === "open" ? `${t("guide_queue")}：${words}` : "";
+  $("guide-queue").hidden = state !== "open";
+  const warning = $("guide-warning");
+  warning.hidden = state === "open";
+  warning.textContent = state === "closed" ? words : t("not_served");
+  warning.dataset.state = state;
+  const materials = $("guide-materials");
+  materials.replaceChildren(
+    ...(s.materials && s.materials.length ? s.materials : [t("guide_no_materials")]).map((text) => {
+      const li = document.createElement("li");
+      li.textContent = text;
+      return li;
+    }),
+  );
+  $("guide-limit").textContent = s.kind === "promised" ? t("limit_promised", { days: s.time_limit_days }) : t("limit_immediate");
+  $("guide-fee").textContent = s.fee || t("fee_free");
+  const canTake = s.open;
+  $("take").hidden = !canTake;
+  $("take-priority").hidden = !canTake;
+}
+
+// ---------------------------------------------------------------- taking a number
+
+function setBusy(on) {
+  busy = on;
+  $("issuing").hidden = !on;
+  for (const id of ["take", "take-priority", "confirm-priority"]) $(id).disabled = on;
+}
+
+function errorText(err) {
+  if (err instanceof ApiError) {
+    if (err.code === "service_closed") return t("error_closed");
+    if (err.code === "daily_limit") return t("error_limit");
+    if (err.code === "rate_limited") return t("error_busy");
+  }
+  return t("error_issue");
+}
+
+async function issue(priority) {
+  const body = { service: current, priority };
+  if (enrolled) body.kiosk = kioskId; // only an enrolled kiosk prints (PROTOCOL.md v1.1)
+  const headers = { "Idempotency-Key": tapKey };
+  const url = `/api/v1/halls/${encodeURIComponent(hallId)}/tickets`;
+  try {
+    return await postJSON(url, body, { headers, timeoutMs: 10000 });
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 0) throw err;
+    return postJSON(url, body, { headers, timeoutMs: 10000 }); // lost on the way: the same key, the same ticket
+  }
+}
+
+async function take(priority) {
+  if (busy || !current) return;
+  tapKey = tapKey || newKey();
+  setBusy(true);
+  $("guide-error").hidden = true;
+  try {
+    const ticket = await issue(priority);
+    showIssued(ticket);
+  } catch (err) {
+    show("guide");
+    $("guide-error").textContent = errorText(err);
+    $("guide-error").hidden = false;
+    if (err instanceof ApiError && err.status !== 0) tapKey = null; // refused: the next tap is a new ask
+  } finally {
+    setBusy(false);
+  }
+}
+
+function printerWords() {
+  if (!enrolled || printer === "none") return ["none", t("not_printing")];
+  if (printer === "paper_out") return ["paper_out", t("paper_out")];
+  if (printer === "offline") return ["offline", t("printer_offline")];
+  return ["ok", t("take_slip")];
+}
+
+function renderPrinterOnTicket() {
+  const [state, words] = printerWords();
+  const line = $("issued-printer");
+  line.textContent = words;
+  line.dataset.state = state;
+  $("issued-valid").hidden = state === "ok";
+}
+
+function showIssued(ticket) {
+  const s = byId(ticket.service);
+  $("issued-number").textContent = ticket.number;
+  $("issued-number").dataset.priority = ticket.priority ? "1" : "0";
+  $("issued-service").textContent = (s ? label(s) : ticket.service) + (ticket.priority ? ` · ${t("priority_badge")}` : "");
+  $("issued-place").textContent = ticket.ahead ? t("ahead_n", { n: ticket.ahead }) : t("ahead_zero");
+  // With nobody serving the queue the estimate is no promise, and nothing may say "soon" (PROTOCOL.md v1.1).
+  $("issued-wait").textContent =
+    ticket.served_now === false ? t("not_served") : ticket.est_wait_s ? t("est_wait", { minutes: minutes(ticket.est_wait_s) }) : t("listen");
+  $("issued-wait").dataset.state = ticket.served_now === false ? "unserved" : "served";
+  const token = ticket.track_url.slice(ticket.track_url.lastIndexOf("/") + 1);
+  const qr = $("issued-qr");
+  qr.src = `/kiosk/qr/${encodeURIComponent(token)}.svg`;
+  qr.alt = t("qr_alt", { number: ticket.number });
+  renderPrinterOnTicket();
+  main.dataset.ticket = ticket.id;
+  show("issued");
+  startCountdown(printerWords()[0] === "ok" ? doneMs : donePrinterlessMs);
+}
+
+function startCountdown(ms) {
+  clearInterval(countdown);
+  const end = Date.now() + ms;
+  const tick = () => {
+    const left = Math.ceil((end - Date.now()) / 1000);
+    if (left <= 0) return goHome();
+    $("issued-countdown").textContent = t("back_in", { s: left });
+  };
+  tick();
+  countdown = setInterval(tick, 1000);
+}
+
+// ---------------------------------------------------------------- screens, idle return
+
+function show(screen) {
+  for (const id of SCREENS) $(id).hidden = id !== screen;
+  main.dataset.screen = screen;
+  if (screen !== "issued") clearInterval(countdown);
+  const heading = $(screen).querySelector("h1, .kiosk-your-number");
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  }
+  window.scrollTo(0, 0);
+  armIdle();
+}
+
+function goHome() {
+  current = null;
+  tapKey = null;
+  delete main.dataset.ticket;
+  $("guide-error").hidden = true;
+  if (english) {
+    // The next resident most likely reads Chinese: an idle or finished kiosk goes back to it.
+    const query = new URLSearchParams(location.search);
+    query.set("lang", "zh-CN");
+    location.replace(`${location.pathname}?${query}`);
+    return;
+  }
+  show("start");
+}
+
+function armIdle() {
+  clearTimeout(idleTimer);
+  const screen = main.dataset.screen;
+  if (screen === "issued" || (screen === "start" && !english)) return; // the countdown, or home already
+  idleTimer = setTimeout(goHome, idleMs);
+}
+
+function openGuide(serviceId) {
+  current = serviceId;
+  tapKey = null; // a new visit to a guide: the next 取号 is a new tap
+  renderGuide();
+  show("guide");
+}
+
+// ---------------------------------------------------------------- printer state
+
+function renderPrinter() {
+  main.dataset.printer = printer;
+  const banner = $("printer-banner");
+  const words = printer === "paper_out" ? t("banner_paper_out") : printer === "offline" ? t("banner_offline") : "";
+  banner.textContent = words;
+  banner.hidden = !words || !enrolled;
+  if (main.dataset.screen === "issued") renderPrinterOnTicket();
+}
+
+// ---------------------------------------------------------------- wiring
+
+$("groups").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-service]");
+  if (button) openGuide(button.dataset.service);
+});
+$("take").addEventListener("click", () => take(false));
+$("take-priority").addEventListener("click", () => {
+  tapKey = null;
+  show("confirm");
+});
+$("confirm-priority").addEventListener("click", () => take(true));
+for (const button of document.querySelectorAll("[data-action]")) {
+  button.addEventListener("click", () => (button.dataset.action === "guide" ? show("guide") : goHome()));
+}
+for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, armIdle, { passive: true });
+
+connect("/kiosk", { kiosk: kioskId }, {
+  services(list) {
+    services = list;
+    renderServices();
+  },
+  printer(message) {
+    if (message && message.kiosk === kioskId && enrolled) {
+      printer = message.state;
+      renderPrinter();
+    }
+  },
+});
+armIdle();
+main.dataset.ready = "1";

@@ -1,0 +1,130 @@
+"""Small things that keep the core honest: the access log, the CSV type, the CLI's errors and import order."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+from support.env import ROOT
+from support.server import HALL_TOML, Server, free_port, hallq, write_config
+
+
+@pytest.fixture
+def info_server(tmp_path: Path) -> Iterator[Server]:
+    """A SQLite server logging at INFO, so its access log can be read."""
+    port = free_port()
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'h.db'}", port=port)
+    config.write_text(config.read_text(encoding="utf-8").replace('log_level = "WARNING"', 'log_level = "INFO"'))
+    server = Server(config, port, f"sqlite:///{tmp_path / 'h.db'}")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def _access_lines(server: Server, needle: str, timeout: float = 10) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [line for line in server.log().splitlines() if "hallq.access" in line and needle in line]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.1)
+
+
+def test_each_request_leaves_one_access_line_without_the_residents_token(info_server: Server) -> None:
+    ticket = info_server.issue("id-card")
+    token = ticket["track_url"].rsplit("/", 1)[1]
+    assert info_server.get(f"/api/v1/track/{token}?x=secret-query").status_code == 200
+    page_answer = requests.get(f"{info_server.url}/t/{token}", headers={"X-Request-Id": "req-42"}, timeout=10)
+    assert page_answer.status_code == 200
+    assert info_server.get("/api/v1/halls/nope/services").status_code == 404
+    [page] = _access_lines(info_server, "rid=req-42")
+    assert "method=GET path=/t/*** status=200 ms=" in page
+    [api] = _access_lines(info_server, "path=/api/v1/track/***")
+    assert "status=200" in api and "secret-query" not in api
+    assert _access_lines(info_server, "path=/api/v1/halls/nope/services status=404")
+    log = info_server.log()
+    assert token not in log and token[:12] not in log
+    [issued] = _access_lines(info_server, "method=POST path=/api/v1/halls/town/tickets status=201")
+    assert "rid=" in issued and "rid=-" not in issued
+
+
+def test_the_csv_ledger_names_its_charset_once(hall: Server) -> None:
+    r = hall.get("/api/v1/halls/town/ledger?from=2026-01-01&to=2026-01-02&format=csv", hall.admin_token())
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_a_counter_missing_from_the_database_is_created_in_its_hall(hall: Server) -> None:
+    """A counter added to the config after another process seeded the table: its first action creates it."""
+    engine = create_engine(hall.database)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM counters WHERE id = 'w3'"))
+    finally:
+        engine.dispose()
+    r = hall.act("w3", "open")
+    assert r.status_code == 200 and r.json()["counter"]["state"] == "open"
+    states = {c["id"]: c["state"] for c in hall.get("/api/v1/halls/town/counters").json()}
+    assert states["w3"] == "open"
+
+
+def _broken_database_config(tmp_path: Path) -> Path:
+    """A config whose database driver does not exist: an unexpected failure deep in the CLI."""
+    body = HALL_TOML.read_text(encoding="utf-8")
+    config = tmp_path / "hall.toml"
+    config.write_text(f'[server]\ndata_dir = "{tmp_path}"\ndatabase = "mysql+nosuchdriver://x@127.0.0.1/y"\n' + body)
+    return config
+
+
+def test_an_unexpected_cli_failure_is_one_line_with_the_traceback_in_the_error_log(tmp_path: Path) -> None:
+    config = _broken_database_config(tmp_path)
+    done = hallq("token", "create", "--counter", "w1", "--config", str(config))
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("hallq: error: database error: ") and "hallq-errors.log" in line
+    logged = (tmp_path / "hallq-errors.log").read_text(encoding="utf-8")
+    assert "Traceback" in logged and "NoSuchModuleError" in logged and "hallq token failed" in logged
+    debug = hallq("--debug", "token", "create", "--counter", "w1", "--config", str(config))
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "NoSuchModuleError" in debug.stderr
+    assert debug.stderr.strip().splitlines()[-1].startswith("hallq: error: database error: ")
+    after = hallq("token", "create", "--counter", "w1", "--config", str(config), "--debug")
+    assert "Traceback" in after.stderr
+
+
+SPY = """
+import sys
+import eventlet
+
+watched = ("sqlalchemy", "flask", "flask_socketio", "psycopg2", "redis", "engineio", "socketio")
+
+
+def spy(*args, **kwargs):
+    raise SystemExit("imported before monkey_patch: " + repr(sorted(m for m in watched if m in sys.modules)))
+
+
+eventlet.monkey_patch = spy
+from server.cli import main
+
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_eventlet_is_patched_before_sqlalchemy_or_flask_is_imported(command: str, tmp_path: Path) -> None:
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'h.db'}", port=free_port())
+    args = ["serve", "--config", str(config)] if command == "serve" else ["demo", "--data", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore::DeprecationWarning", "-c", SPY, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.stderr.strip().splitlines()[-1] == "imported before monkey_patch: []", done.stderr[-2000:]

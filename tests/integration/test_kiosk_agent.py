@@ -1,0 +1,220 @@
+"""The kiosk agent prints a kiosk's slips on the printer beside it; crashes, silence and empty paper lose nothing.
+
+Everything is real: a hallq server process, `hallq kiosk-agent` processes, and the virtual printer on a
+TCP port. What is checked is what came out on paper: each ticket's slip is there, and a ticket printed
+more than once has every copy but one marked 补打.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from support.printing import (
+    Agent,
+    assert_nothing_lost_nothing_twice_unmarked,
+    kiosk_printer,
+    kiosk_state,
+    kiosk_ticket,
+    slips,
+    wait_slips,
+    wait_until,
+)
+from support.server import Server, free_port, hallq
+from support.sockets import Listener
+
+from printers.virtual import VirtualPrinter
+
+
+@pytest.fixture
+def printer(tmp_path: Path) -> Iterator[VirtualPrinter]:
+    vp = VirtualPrinter(tmp_path / "paper")
+    vp.start()
+    yield vp
+    vp.stop()
+
+
+@pytest.fixture
+def agent_hall(start_server: Callable[..., Server]) -> Server:
+    """A server whose kiosk k1 is printed by a kiosk agent."""
+    return kiosk_printer(start_server, '{ kind = "agent" }')
+
+
+@pytest.fixture
+def agents(tmp_path: Path) -> Iterator[list[Agent]]:
+    started: list[Agent] = []
+    yield started
+    for agent in started:
+        agent.stop()
+
+
+def _agent(server: Server, printer: VirtualPrinter, agents: list[Agent], tmp_path: Path) -> Agent:
+    agent = Agent(server, server.token("--kiosk", "k1"), f"network:127.0.0.1:{printer.port}", tmp_path / "agent.log")
+    agents.append(agent.start())
+    return agent
+
+
+def _pending(server: Server) -> list[dict[str, str]]:
+    return list(server.get("/api/v1/halls/town/print-jobs?status=pending", server.admin_token()).json())
+
+
+def test_the_agent_prints_each_ticket_and_the_server_marks_its_job_printed(
+    agent_hall: Server, printer: VirtualPrinter, agents: list[Agent], tmp_path: Path
+) -> None:
+    _agent(agent_hall, printer, agents, tmp_path)
+    token = agent_hall.token("--kiosk", "k1")
+    wait_until(lambda: kiosk_state(agent_hall) == "ok", "the agent reporting its printer")
+    tickets = [kiosk_ticket(agent_hall, token) for _ in range(3)]
+
+    found = wait_slips(printer, [t["id"] for t in tickets])
+
+    assert sorted((s.number, s.ticket, s.reprint) for s in found) == sorted(
+        (t["number"], t["id"], False) for t in tickets
+    )
+    wait_until(lambda: _pending(agent_hall) == [], "every job acknowledged")
+    jobs = agent_hall.get("/api/v1/halls/town/print-jobs", agent_hall.admin_token()).json()
+    assert {j["status"] for j in jobs} == {"printed"} and len(jobs) == 3
+
+
+def test_killing_the_agent_mid_job_loses_nothing_and_marks_what_prints_again(
+    agent_hall: Server, printer: VirtualPrinter, agents: list[Agent], tmp_path: Path
+) -> None:
+    first = _agent(agent_hall, printer, agents, tmp_path)
+    token = agent_hall.token("--kiosk", "k1")
+    wait_until(lambda: kiosk_state(agent_hall) == "ok", "the agent reporting its printer")
+    tickets = [kiosk_ticket(agent_hall, token) for _ in range(12)]
+    wait_until(lambda: slips(printer), "a first slip")
+    first.kill()  # mid-run: some jobs printed, some handed over and not acknowledged, some not sent yet
+    more = [kiosk_ticket(agent_hall, token) for _ in range(3)]  # taken while no agent runs
+    _agent(agent_hall, printer, agents, tmp_path)
+
+    ids = [t["id"] for t in tickets + more]
+    found = wait_slips(printer, ids)
+
+    assert_nothing_lost_nothing_twice_unmarked(found, ids)
+    wait_until(lambda: _pending(agent_hall) == [], "every job acknowledged")
+    assert not [s for s in slips(printer) if s.ticket in {t["id"] for t in more} and s.reprint], (
+        "a slip never sent before prints unmarked"
+    )
+
+
+def test_a_server_killed_between_commit_and_print_prints_everything_once_after_restart(
+    tmp_path: Path, start_server: Callable[..., Server]
+) -> None:
+    # The kiosk's network printer is not there yet: the tickets commit, their slips cannot go out.
+    port = free_port()
+    server = kiosk_printer(start_server, f'{{ kind = "network", host = "127.0.0.1", port = {port} }}')
+    token = server.token("--kiosk", "k1")
+    tickets = [kiosk_ticket(server, token) for _ in range(5)]
+    # Killed while no send is under way (one under way could have reached paper: that slip would say 补打).
+    wait_until(
+        lambda: (jobs := _pending(server)) and len(jobs) == 5 and all(j["sends"] == 0 and j["error"] for j in jobs),
+        "every send refused by the absent printer",
+    )
+    server.stop(kill=True)  # kill -9 with the jobs committed and unprinted
+    late = VirtualPrinter(tmp_path / "later", port=port)
+    late.start()
+    try:
+        server.start()
+        found = wait_slips(late, [t["id"] for t in tickets])
+        assert_nothing_lost_nothing_twice_unmarked(found, [t["id"] for t in tickets])
+        assert not any(s.reprint for s in found), "nothing had been printed: no slip is a reprint"
+    finally:
+        late.stop()
+
+
+def test_a_server_killed_before_the_agent_got_its_jobs_hands_them_over_after_restart(
+    agent_hall: Server, printer: VirtualPrinter, agents: list[Agent], tmp_path: Path
+) -> None:
+    token = agent_hall.token("--kiosk", "k1")
+    tickets = [kiosk_ticket(agent_hall, token) for _ in range(4)]  # no agent yet: the jobs wait
+    agent_hall.stop(kill=True)
+    agent_hall.start()
+    _agent(agent_hall, printer, agents, tmp_path)
+
+    found = wait_slips(printer, [t["id"] for t in tickets])
+
+    assert_nothing_lost_nothing_twice_unmarked(found, [t["id"] for t in tickets])
+    assert not any(s.reprint for s in found)
+
+
+def test_an_agent_reconnects_after_the_server_restarts_and_keeps_printing(
+    agent_hall: Server, printer: VirtualPrinter, agents: list[Agent], tmp_path: Path
+) -> None:
+    agent = _agent(agent_hall, printer, agents, tmp_path)
+    token = agent_hall.token("--kiosk", "k1")
+    before = kiosk_ticket(agent_hall, token)
+    wait_slips(printer, [before["id"]])
+    agent_hall.stop(kill=True)
+    agent_hall.start()
+    after = kiosk_ticket(agent_hall, token)
+
+    found = wait_slips(printer, [after["id"]], timeout=90)  # the agent backs off up to 30 s between tries
+
+    assert_nothing_lost_nothing_twice_unmarked(found, [before["id"], after["id"]])
+    assert agent.proc is not None and agent.proc.poll() is None, agent.log()
+
+
+def test_a_silent_printer_blocks_neither_the_server_nor_the_agent(
+    agent_hall: Server, printer: VirtualPrinter, agents: list[Agent], tmp_path: Path
+) -> None:
+    printer.silent = True  # takes connections, never answers DLE EOT, prints nothing
+    agent = _agent(agent_hall, printer, agents, tmp_path)
+    token = agent_hall.token("--kiosk", "k1")
+    tickets = []
+    for _ in range(3):
+        started = time.monotonic()
+        tickets.append(kiosk_ticket(agent_hall, token))
+        assert time.monotonic() - started < 5, "issuing waited for the printer"
+    wait_until(lambda: kiosk_state(agent_hall) == "offline", "the silent printer reported offline")
+    assert agent_hall.get("/api/v1/health").status_code == 200
+    assert slips(printer) == []
+
+    printer.silent = False
+    found = wait_slips(printer, [t["id"] for t in tickets])
+
+    assert_nothing_lost_nothing_twice_unmarked(found, [t["id"] for t in tickets])
+    assert not any(s.reprint for s in found), "a printer that never answered printed nothing before"
+    assert agent.proc is not None and agent.proc.poll() is None
+
+
+def test_out_of_paper_holds_the_slips_until_paper_is_back_and_tells_the_pages(
+    agent_hall: Server, printer: VirtualPrinter, agents: list[Agent], tmp_path: Path
+) -> None:
+    admin = Listener(agent_hall.url, "/admin", "hall=town", auth={"token": agent_hall.admin_token()})
+    kiosk_page = Listener(agent_hall.url, "/kiosk", "kiosk=k1", auth={"token": agent_hall.token("--kiosk", "k1")})
+    try:
+        printer.paper = "out"
+        _agent(agent_hall, printer, agents, tmp_path)
+        token = agent_hall.token("--kiosk", "k1")
+        admin.wait_for("printer", lambda e: e == {**e, "kiosk": "k1", "state": "paper_out"}, timeout=20)
+        kiosk_page.wait_for("printer", lambda e: e["kiosk"] == "k1" and e["state"] == "paper_out")
+        tickets = [kiosk_ticket(agent_hall, token) for _ in range(2)]
+        assert kiosk_state(agent_hall) == "paper_out"
+        time.sleep(1.5)
+        assert slips(printer) == [], "nothing prints on an empty printer"
+
+        printer.paper = "ok"
+        found = wait_slips(printer, [t["id"] for t in tickets])
+
+        assert_nothing_lost_nothing_twice_unmarked(found, [t["id"] for t in tickets])
+        assert not any(s.reprint for s in found)
+        admin.wait_for("printer", lambda e: e["state"] == "ok")
+        printed = kiosk_page.wait_for("print_job", lambda e: e["status"] == "printed")
+        assert printed["kiosk"] == "k1" and printed["ticket"] in {t["id"] for t in tickets}
+    finally:
+        admin.close()
+        kiosk_page.close()
+
+
+def test_an_agent_with_a_wrong_token_or_for_a_server_printed_kiosk_is_refused_in_one_line(
+    start_server: Callable[..., Server], printer: VirtualPrinter
+) -> None:
+    server = kiosk_printer(start_server, f'{{ kind = "network", host = "127.0.0.1", port = {printer.port} }}')
+    spec = f"network:127.0.0.1:{printer.port}"
+    for token in ("hq_000000000000.not-a-real-secret-at-all", server.token("--kiosk", "k1")):
+        done = hallq("kiosk-agent", "--server", server.url, "--token", token, "--printer", spec)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "refused" in done.stdout and "Traceback" not in done.stdout + done.stderr
