@@ -550,7 +550,7 @@ class Dashboard(Answer):
     kiosks: list[dict[str, Any]]
     alerts: list[Alert]
     complaints: list[Complaint]
-    notice: Notice
+    notice: NoticeLine
 
 
 class Call(Answer):
