@@ -80,14 +80,6 @@ def logout() -> Response:
     return redirect("/login")
 
 
-@pages.get("/admin")
-def admin() -> Any:
-    t = strings("admin")
-    if not session.get("user"):
-        return redirect("/login?next=/admin")
-    return page(t["admin_title"], t["admin_soon"], "admin")
-
-
 @pages.get("/admin/complaints")
 def admin_complaints() -> Any:
     """差评整改: a supervisor's list of open and overdue cases with verify / resolve / dismiss (complaints.js)."""

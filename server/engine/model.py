@@ -16,6 +16,7 @@ class TicketStatus(enum.StrEnum):
     SERVING = "serving"
     DONE = "done"
     NO_SHOW = "no_show"
+    CLOSED_OUT = "closed_out"  # still in the hall when the day was closed: not served (HALL_RULES 13)
 
 
 class CounterState(enum.StrEnum):
@@ -119,6 +120,7 @@ class Service:
     avg_service_s: int = 300  # prior for the wait estimate until real services are measured
     fee: str = ""
     enabled: bool = True
+    wait_alert_s: int | None = None  # alert when a ticket waits longer (None: the hall's [jobs] default)
     group: ServiceGroup = ServiceGroup.ADMIN
 
 
