@@ -13,6 +13,9 @@ const nowBox = document.getElementById("now");
 const list = document.getElementById("calls");
 const waiting = document.getElementById("waiting");
 const banner = document.getElementById("sound-banner");
+const noticeBox = document.querySelector(".tv-notice");
+const noticeText = document.getElementById("notice");
+const configuredNotice = noticeText.textContent; // this display's own line from the config
 
 const MAX_CALLS = 10;
 const SEEN_LIMIT = 500;
@@ -101,6 +104,13 @@ function snapshot(body) {
   missed.forEach(remember);
 }
 
+// The hall's notice line set from /admin wins over the display's configured one; empty falls back to it.
+function showNotice(body) {
+  const text = (body && body.text) || configuredNotice;
+  noticeText.textContent = text;
+  noticeBox.hidden = !text;
+}
+
 function tick() {
   const clock = document.getElementById("clock");
   const now = new Date();
@@ -131,4 +141,5 @@ connect("/display", { hall: setup.hall }, {
     if (shows(call) && !seen.has(key(call))) announce(call);
   },
   waiting: showWaiting,
+  notice: showNotice,
 });

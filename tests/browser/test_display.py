@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import requests
 from playwright.sync_api import Page, expect
 from support.server import Server, serving
 
@@ -183,3 +184,24 @@ def test_the_window_screen_shows_closed_serving_and_cover(
     expect(page.locator("#win-message")).to_have_text("由 2 号窗口代办", timeout=LONG)
     screenshot(page, "display-window-covered")
     assert hall.get("/display/counter/nope/state").status_code == 404
+
+
+def test_the_notice_line_set_by_a_manager_scrolls_on_the_display_at_once(hall: Server, open_page: OpenPage) -> None:
+    page = open_display(open_page, "/display/town")
+    put = requests.put(
+        hall.url + "/api/v1/halls/town/notice",
+        json={"text": "今日下午社保窗口 14:00 开放"},
+        headers={"Authorization": f"Bearer {hall.admin_token()}"},
+        timeout=10,
+    )
+    assert put.status_code == 200, put.text
+    expect(page.locator("#notice")).to_have_text("今日下午社保窗口 14:00 开放", timeout=LONG)
+    expect(page.locator(".tv-notice")).to_be_visible()
+    cleared = requests.put(
+        hall.url + "/api/v1/halls/town/notice",
+        json={"text": ""},
+        headers={"Authorization": f"Bearer {hall.admin_token()}"},
+        timeout=10,
+    )
+    assert cleared.status_code == 200
+    expect(page.locator(".tv-notice")).to_be_hidden(timeout=LONG)
