@@ -44,8 +44,10 @@ def cover(s: Session, hall: Hall, start: datetime, end: datetime) -> dict[str, A
     if end <= start:
         return {"takeovers": 0, "uncovered_s": 0, "counters": []}
     lines = read_lines(s, hall, COVER_KINDS, start, end)
-    away_s = _intervals(lines, "away", "back", start, end)
-    uncovered_s = _intervals(lines, "cover_lost", "cover_restored", start, end)
+    # A window away (or left uncovered) since before the period counts from the period's first moment.
+    away_s = _intervals(lines, "away", "back", start, end, _open_at(s, hall, start, "away", "back"))
+    lost = _open_at(s, hall, start, "cover_lost", "cover_restored")
+    uncovered_s = _intervals(lines, "cover_lost", "cover_restored", start, end, lost)
     takeovers: dict[str, int] = defaultdict(int)
     for line in lines:
         if line.kind == "away":
@@ -66,9 +68,22 @@ def cover(s: Session, hall: Hall, start: datetime, end: datetime) -> dict[str, A
     }
 
 
-def _intervals(lines: list[Any], opens: str, closes: str, start: datetime, end: datetime) -> dict[str, int]:
-    """Seconds per counter between `opens` and `closes` lines, clipped to [start, end)."""
-    since: dict[str, datetime] = {}
+def _open_at(s: Session, hall: Hall, start: datetime, opens: str, closes: str) -> set[str]:
+    """Counters whose last `opens`/`closes` line before `start` was `opens`: their interval runs into the period."""
+    last_ids = (
+        select(func.max(LedgerRow.id))
+        .where(LedgerRow.hall_id == hall.id, LedgerRow.kind.in_((opens, closes)), LedgerRow.at < start)
+        .group_by(LedgerRow.counter_id)
+    )
+    rows = s.execute(select(LedgerRow.counter_id, LedgerRow.kind).where(LedgerRow.id.in_(last_ids)))
+    return {cid for cid, kind in rows if cid and kind == opens}
+
+
+def _intervals(
+    lines: list[Any], opens: str, closes: str, start: datetime, end: datetime, carried: set[str]
+) -> dict[str, int]:
+    """Seconds per counter between `opens` and `closes` lines, clipped to [start, end); `carried` opened before."""
+    since: dict[str, datetime] = dict.fromkeys(carried, start)
     total: dict[str, int] = defaultdict(int)
     for line in lines:
         cid = line.counter_id or ""
