@@ -1,18 +1,38 @@
 #!/usr/bin/env bash
-# Runs every test: unit, integration (SQLite and the real PostgreSQL), multi-process (Redis), lint.
+# Runs every test: lint, then unit, integration (SQLite and the real PostgreSQL, Redis between processes)
+# and browser tests (Chromium). Arguments go to pytest (e.g. `bash scripts/test.sh -m "not browser"`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
 
-# The tests need the real PostgreSQL and Redis; say so plainly when they are not there (the tests then fail).
-.venv/bin/python - <<'PY' || true
-import socket
-for name, port in (("PostgreSQL", 5432), ("Redis", 6379)):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except OSError:
-        print(f"warning: {name} is not answering on 127.0.0.1:{port}; the tests that need it will fail")
-PY
+# The tests need the real PostgreSQL and Redis, and Chromium: a missing one is an error here, never a skip.
+# This machine kind starts PostgreSQL and Redis before a session; one that stopped is started again (as root).
+answers() {
+  .venv/bin/python -c "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=3).close()" "$1" \
+    2>/dev/null
+}
+wait_for() {  # name port
+  for _ in $(seq 1 30); do
+    answers "$2" && return 0
+    sleep 1
+  done
+  echo "error: $1 is not answering on 127.0.0.1:$2; the tests need it (see docs/testing.md)" >&2
+  exit 1
+}
+if ! answers 5432 && [ "$(id -u)" = 0 ] && command -v pg_ctlcluster >/dev/null; then
+  echo "PostgreSQL is not answering; starting it..." >&2
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+fi
+wait_for PostgreSQL 5432
+if ! answers 6379 && command -v redis-server >/dev/null; then
+  echo "Redis is not answering; starting it..." >&2
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no || true
+fi
+wait_for Redis 6379
+if ! /usr/bin/chromium --version >/dev/null 2>&1; then
+  echo "error: /usr/bin/chromium does not run; the browser tests need it (sudo bash scripts/bootstrap.sh test)" >&2
+  exit 1
+fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -7,6 +7,7 @@ events) is right again at once; events only refresh what the snapshot showed.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from queue import Queue
@@ -87,6 +88,22 @@ class Publisher:
                 self._deliver(batch)
             except Exception:  # noqa: BLE001 - a failed delivery must not stop later ones; pages resync
                 log.exception("publishing events failed")
+            finally:
+                for _ in batch:
+                    self._pending.task_done()
+
+    def flush(self, timeout: float = 30) -> bool:
+        """Wait until everything published so far has gone out and no forecast refresh runs.
+
+        For whoever must know the background work is done: a test before it looks at the database
+        again or closes it, a process before it disposes of its database. False after `timeout`.
+        """
+        deadline = time.monotonic() + timeout
+        while self._pending.unfinished_tasks or self._refreshing:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)  # green under eventlet (monkey-patched), a thread sleep otherwise
+        return True
 
     def _deliver(self, batch: list[list[Event]]) -> None:
         halls_changed: set[str] = set()

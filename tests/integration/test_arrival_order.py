@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from support.databases import database
-from support.server import Server, free_port, write_config
+from support.server import Server
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    """Two server processes of one hall on one database."""
-    with database(request.param, tmp_path) as url:
-        servers: list[Server] = []
-        try:
-            for _ in range(2):
-                port = free_port()
-                folder = tmp_path / str(port)
-                folder.mkdir()
-                # A small pool: the PostgreSQL server is shared, and waiting for a connection is part of the race.
-                config = write_config(folder, url, port=port, extra_server="db_pool_size = 3")
-                config.write_text(config.read_text().replace(f'data_dir = "{folder}"', f'data_dir = "{tmp_path}"'))
-                server = Server(config, port, url)
-                servers.append(server)
-                server.start()
-            yield servers[0], servers[1]
-        finally:
-            for s in servers:
-                s.stop()
+def pair(request: pytest.FixtureRequest, start_server: Callable[..., Server], tmp_path: Path) -> tuple[Server, Server]:
+    """Two server processes of one hall on one database (and one data folder: one secret key)."""
+    # A small pool: the PostgreSQL server is shared, and waiting for a connection is part of the race.
+    small = "db_pool_size = 3"
+    first = start_server(request.param, extra_server=small, data_dir=tmp_path)
+    return first, start_server(request.param, extra_server=small, database_url=first.database, data_dir=tmp_path)
 
 
 def test_numbers_issued_concurrently_by_two_processes_are_called_in_issue_order(pair: tuple[Server, Server]) -> None:

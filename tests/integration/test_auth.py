@@ -6,70 +6,70 @@ import re
 from collections.abc import Callable
 
 import pytest
-import requests
-from support.server import Server, hallq
+from support.app import AppHall, Browser, Reply
+from support.server import hallq
 
 
-def _login(hall: Server, username: str, password: str) -> requests.Session:
-    s = requests.Session()
-    page = s.get(hall.url + "/login", timeout=10)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    r = s.post(
-        hall.url + "/login",
-        data={"csrf": csrf, "username": username, "password": password, "next": "/counter"},
-        allow_redirects=False,
-        timeout=10,
-    )
-    s.headers["X-Test-Login-Status"] = str(r.status_code)
-    return s
+@pytest.fixture
+def hall(app_hall: AppHall) -> AppHall:
+    """Logins, sessions and tokens, driven in-process through Flask's test client (support/app.py)."""
+    return app_hall
 
 
-def _add_user(hall: Server, name: str, role: str, password: str = "correct-horse", *extra: str) -> None:
-    done = hallq("user", "add", name, "--role", role, *extra, "--config", str(hall.config), stdin=password + "\n")
-    assert done.returncode == 0, done.stderr
+def _csrf(page: Reply) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
 
 
-def test_a_clerk_logs_in_and_works_a_counter_with_the_csrf_header(hall: Server) -> None:
-    _add_user(hall, "clerk1", "clerk", "correct-horse", "--hall", "town")
-    s = _login(hall, "clerk1", "correct-horse")
-    assert s.headers["X-Test-Login-Status"] == "302"
-    cookie = s.cookies.get("session")
-    assert cookie
-    no_csrf = s.post(hall.url + "/api/v1/counters/w1/open", timeout=10)
+def _login(hall: AppHall, username: str, password: str) -> tuple[Browser, int]:
+    """A visitor who filled in the login form: (their browser, the answer's status)."""
+    browser = hall.browser()
+    csrf = _csrf(browser.get("/login"))
+    form = {"csrf": csrf, "username": username, "password": password, "next": "/counter"}
+    r = browser.post("/login", data=form, allow_redirects=False)
+    return browser, r.status_code
+
+
+def test_a_clerk_logs_in_and_works_a_counter_with_the_csrf_header(hall: AppHall) -> None:
+    hall.add_user("clerk1", "clerk", "correct-horse", "town")
+    s, status = _login(hall, "clerk1", "correct-horse")
+    assert status == 302
+    assert s.cookie("session")
+    no_csrf = s.post("/api/v1/counters/w1/open")
     assert no_csrf.status_code == 403 and no_csrf.json()["error"]["code"] == "csrf_failed"
-    page = s.get(hall.url + "/login", timeout=10)  # any page renders the session's token
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    ok = s.post(hall.url + "/api/v1/counters/w1/open", headers={"X-CSRF-Token": csrf}, timeout=10)
+    csrf = _csrf(s.get("/login"))  # any page renders the session's token
+    ok = s.post("/api/v1/counters/w1/open", headers={"X-CSRF-Token": csrf})
     assert ok.status_code == 200 and ok.json()["counter"]["state"] == "open"
-    other_hall = s.post(hall.url + "/api/v1/counters/e1/open", headers={"X-CSRF-Token": csrf}, timeout=10)
+    other_hall = s.post("/api/v1/counters/e1/open", headers={"X-CSRF-Token": csrf})
     assert other_hall.status_code == 403
-    assert s.get(hall.url + "/counter", timeout=10).status_code == 200
+    assert s.get("/counter").status_code == 200
 
 
-def test_a_wrong_password_does_not_log_in(hall: Server) -> None:
-    _add_user(hall, "clerk2", "clerk", "correct-horse", "--hall", "town")
-    s = _login(hall, "clerk2", "wrong-horse")
-    assert s.headers["X-Test-Login-Status"] == "401"
-    assert s.post(hall.url + "/api/v1/counters/w1/open", timeout=10).status_code == 401
-    nobody = _login(hall, "nobody", "whatever-pass")
-    assert nobody.headers["X-Test-Login-Status"] == "401"
+def test_a_wrong_password_does_not_log_in(hall: AppHall) -> None:
+    hall.add_user("clerk2", "clerk", "correct-horse", "town")
+    s, status = _login(hall, "clerk2", "wrong-horse")
+    assert status == 401
+    assert s.post("/api/v1/counters/w1/open").status_code == 401
+    _, nobody = _login(hall, "nobody", "whatever-pass")
+    assert nobody == 401
 
 
-def test_login_without_the_form_token_is_refused(hall: Server) -> None:
-    _add_user(hall, "clerk3", "clerk", "correct-horse", "--hall", "town")
-    r = requests.post(
-        hall.url + "/login", data={"username": "clerk3", "password": "correct-horse"}, allow_redirects=False, timeout=10
-    )
+def test_login_without_the_form_token_is_refused(hall: AppHall) -> None:
+    hall.add_user("clerk3", "clerk", "correct-horse", "town")
+    r = hall.browser().post("/login", data={"username": "clerk3", "password": "correct-horse"})
     assert r.status_code == 400
 
 
-def test_counter_page_sends_strangers_to_login(hall: Server) -> None:
-    r = requests.get(hall.url + "/counter", allow_redirects=False, timeout=10)
+def test_counter_page_sends_strangers_to_login(hall: AppHall) -> None:
+    r = hall.get("/counter", allow_redirects=False)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
-def test_a_revoked_token_stops_working(hall: Server) -> None:
-    token = hallq("token", "create", "--counter", "w3", "--config", str(hall.config)).stdout.strip().splitlines()[-1]
+def test_a_token_revoked_by_the_cli_stops_working_at_once(hall: AppHall) -> None:
+    from server.auth import create_token
+
+    token = create_token(hall.ctx, "counter", counter="w3")
     assert hall.post("/api/v1/counters/w3/open", token=token).status_code == 200
     token_id = token.split(".")[0].removeprefix("hq_")
     done = hallq("token", "revoke", token_id, "--config", str(hall.config))
@@ -78,15 +78,15 @@ def test_a_revoked_token_stops_working(hall: Server) -> None:
 
 
 @pytest.fixture
-def strict(start_server: Callable[..., Server]) -> Server:
-    """A server with the default (low) rate limits."""
-    return start_server(
+def strict(make_app_hall: Callable[..., AppHall]) -> AppHall:
+    """The app with the default (low) rate limits."""
+    return make_app_hall(
         limits="tickets_per_minute = 5\nratings_per_minute = 2",
         edit=lambda text: text.replace("ratings_per_minute = 100000\n", ""),
     )
 
 
-def test_issuing_too_fast_from_one_address_is_429(strict: Server) -> None:
+def test_issuing_too_fast_from_one_address_is_429(strict: AppHall) -> None:
     codes = [strict.post("/api/v1/halls/town/tickets", {"service": "id-card"}).status_code for _ in range(8)]
     assert codes[:5] == [201] * 5
     assert 429 in codes[5:]
@@ -94,7 +94,7 @@ def test_issuing_too_fast_from_one_address_is_429(strict: Server) -> None:
     assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
 
 
-def test_rating_too_fast_is_429(strict: Server) -> None:
+def test_rating_too_fast_is_429(strict: AppHall) -> None:
     codes = [strict.post("/api/v1/track/" + "q" * 32 + "/rating", {"level": 5}).status_code for _ in range(2)]
     assert codes == [404, 404]  # unknown tokens are answered before the limiter counts
     token = strict.post("/api/v1/halls/town/tickets", {"service": "id-card"}).json()["track_url"].rsplit("/", 1)[1]
@@ -102,8 +102,8 @@ def test_rating_too_fast_is_429(strict: Server) -> None:
     assert codes[:2] == [409, 409] and 429 in codes[2:]
 
 
-def test_behind_a_trusted_proxy_each_resident_has_their_own_limit(start_server: Callable[..., Server]) -> None:
-    server = start_server(extra_server="proxy_hops = 1", limits="tickets_per_minute = 2")
+def test_behind_a_trusted_proxy_each_resident_has_their_own_limit(make_app_hall: Callable[..., AppHall]) -> None:
+    server = make_app_hall(extra_server="proxy_hops = 1", limits="tickets_per_minute = 2")
 
     def issue(addr: str) -> int:
         r = server.post("/api/v1/halls/town/tickets", {"service": "id-card"}, headers={"X-Forwarded-For": addr})

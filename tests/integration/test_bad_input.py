@@ -1,4 +1,8 @@
-"""Hostile input on every route of the OpenAPI document, against the real server: never a 5xx, always the error body.
+"""Hostile input on every route of the OpenAPI document: never a 5xx, always the error body.
+
+The sweeps run on the app in-process (Flask's test client, support/app.py: the same WSGI app, bytes for bytes);
+what only a real HTTP server sees (an overlong request line, raw bytes on the wire through eventlet's parser)
+is sent to a real server as well (`live_ctx`).
 
 Cases are generated from the document itself (its paths, parameters and request body schemas), so a new route
 or field is covered as soon as it is documented; test_openapi.py keeps the document equal to the server's routes.
@@ -20,6 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, validators
+from support.app import AppHall
+from support.databases import reset
 from support.server import Server
 
 from server.api.openapi import document
@@ -101,10 +107,17 @@ class Answer:
 
 
 def send(
-    server: Server, method: str, target: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    server: AppHall | Server,
+    method: str,
+    target: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Answer:
-    """One request on its own connection, the target sent exactly as given (no normalisation of ../ or %xx)."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+    """One request, the target sent exactly as given (no normalisation of ../ or %xx)."""
+    if isinstance(server, AppHall):
+        reply = server.send(method.upper(), target, body, headers)
+        return Answer(reply.status_code, reply.headers.get("Content-Type", ""), reply.content)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
         try:
             conn.request(method.upper(), target, body=body, headers=headers or {})
@@ -120,7 +133,7 @@ def send(
 class Context:
     """What a case needs: the server, an admin token, real ids for the path, the server's body limit."""
 
-    server: Server
+    server: AppHall | Server
     admin: str
     values: dict[str, str]
     max_body: int
@@ -198,8 +211,7 @@ def judge(op: Operation, answer: Answer, expect: set[int] | None, documented: bo
     return None
 
 
-@pytest.fixture
-def ctx(hall: Server) -> Context:
+def make_context(hall: AppHall | Server) -> Context:
     ticket = hall.issue("id-card")
     values = {
         "hall": "town",
@@ -210,6 +222,24 @@ def ctx(hall: Server) -> Context:
     }
     limit = load_config(hall.config).settings.limits.max_body_bytes
     return Context(hall, hall.admin_token(), values, limit)
+
+
+@pytest.fixture
+def hall(app_hall: AppHall) -> AppHall:
+    return app_hall
+
+
+@pytest.fixture
+def ctx(hall: AppHall) -> Context:
+    return make_context(hall)
+
+
+@pytest.fixture
+def live_ctx(live_servers: Any) -> Context:
+    """A real server (SQLite): eventlet's HTTP parser sees the raw bytes."""
+    server = live_servers.get("sqlite")
+    reset(server.database)
+    return make_context(server)
 
 
 # ---------------------------------------------------------------- bodies, from the schemas
@@ -365,10 +395,33 @@ def test_absurd_path_parameters_are_not_found(ctx: Context, op: Operation) -> No
     ctx.check()
 
 
-def test_an_overlong_url_is_refused_without_a_server_error(ctx: Context) -> None:
+def test_an_overlong_url_is_refused_without_a_server_error(live_ctx: Context) -> None:
     """Past the HTTP server's request-line limit (8 KiB) the answer comes from the server's HTTP layer."""
-    answer = send(ctx.server, "GET", "/api/v1/halls/" + "x" * 9000 + "/counters")
+    answer = send(live_ctx.server, "GET", "/api/v1/halls/" + "x" * 9000 + "/counters")
     assert 400 <= answer.status < 500
+
+
+RAW_OPS = [op for op in WITH_BODY if op.params("path")][:1] + [op for op in WITH_QUERY][:1]
+
+
+@by_id(RAW_OPS)
+def test_raw_bytes_through_the_real_http_server(live_ctx: Context, op: Operation) -> None:
+    """Bad paths, bodies and headers on the wire: eventlet's parser hands the app what it gets, or refuses."""
+    schema = op.body_schema
+    body = dumps(example(schema)) if schema is not None else None
+    for param in op.params("path"):
+        for value in ABSURD_PATH_VALUES:
+            live_ctx.call(op, f"{param['name']}={short(value)}", path={param["name"]: value}, body=body,
+                          expect={404, 405}, documented=False)  # fmt: skip
+    if schema is not None:
+        for label, raw, expect in RAW_BODIES:
+            live_ctx.call(op, label, body=raw, expect=expect)
+        live_ctx.call(op, "2 MB body", body=b'{"a": "' + b"x" * 2_000_000 + b'"}', expect={400})
+    query = "?" + urlencode(good_query(op)) if op.params("query") else "?"
+    live_ctx.call(op, "NUL and bad UTF-8 in the query", query=query + "&%00=%ff&x=%00%00", body=body)
+    live_ctx.call(op, "Authorization: Bearer é", query=query, body=body, auth="Bearer \u00e9",
+                  expect={401} if op.secured else None)  # fmt: skip
+    live_ctx.check()
 
 
 BAD_QUERY_VALUES: list[tuple[str, bool]] = [  # (value, certainly invalid for a date or an enum)
@@ -475,7 +528,7 @@ NASTY_TEXT = {
 }
 
 
-def served_token(hall: Server, admin: str) -> str:
+def served_token(hall: AppHall, admin: str) -> str:
     """The tracking token of a ticket that w1 has just finished (w1 is left open, holding nothing)."""
     token = hall.issue("id-card")["track_url"].rsplit("/", 1)[1]
     hall.act("w1", "open", token=admin)
@@ -484,15 +537,15 @@ def served_token(hall: Server, admin: str) -> str:
     return token
 
 
-def nothing(hall: Server, admin: str) -> dict[str, str]:
+def nothing(hall: AppHall, admin: str) -> dict[str, str]:
     return {}
 
 
-def served(hall: Server, admin: str) -> dict[str, str]:
+def served(hall: AppHall, admin: str) -> dict[str, str]:
     return {"token": served_token(hall, admin)}
 
 
-def holding(hall: Server, admin: str) -> dict[str, str]:
+def holding(hall: AppHall, admin: str) -> dict[str, str]:
     """w1 open and holding a called ticket."""
     hall.issue("id-card")
     hall.act("w1", "open", token=admin)
@@ -500,7 +553,7 @@ def holding(hall: Server, admin: str) -> dict[str, str]:
     return {}
 
 
-def partners_open(hall: Server, admin: str) -> dict[str, str]:
+def partners_open(hall: AppHall, admin: str) -> dict[str, str]:
     for counter in ("w1", "w2"):
         assert hall.act(counter, "open", token=admin).status_code == 200
     return {}
@@ -508,7 +561,7 @@ def partners_open(hall: Server, admin: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class TextCase:
-    prepare: Callable[[Server, str], dict[str, str]]  # the state that lets the text reach the database
+    prepare: Callable[[AppHall, str], dict[str, str]]  # the state that lets the text reach the database
     path: str
     body: Callable[[str], dict[str, Any]]
     expect: set[int]  # stored, or refused as a bad body; for an id, not found
@@ -531,7 +584,7 @@ TEXT_CASES = {
 
 @pytest.mark.parametrize("text", NASTY_TEXT.values(), ids=NASTY_TEXT.keys())
 @pytest.mark.parametrize("case", sorted(TEXT_CASES))
-def test_nul_and_lone_surrogates_are_stored_or_refused(hall: Server, case: str, text: str) -> None:
+def test_nul_and_lone_surrogates_are_stored_or_refused(hall: AppHall, case: str, text: str) -> None:
     """NUL (which PostgreSQL text refuses) and lone surrogates (which UTF-8 cannot encode) in free-text fields."""
     spec = TEXT_CASES[case]
     admin = hall.admin_token()
@@ -591,7 +644,7 @@ RATING_SCHEMA = SCHEMAS["RatingRequest"]
         },
     )
 )
-def test_fuzzed_ticket_bodies(hall: Server, body: Any) -> None:
+def test_fuzzed_ticket_bodies(hall: AppHall, body: Any) -> None:
     r = send(hall, "POST", "/api/v1/halls/town/tickets", dumps(body), {"Content-Type": "application/json"})
     op = next(o for o in OPERATIONS if o.spec["operationId"] == "issue_ticket")
     # naming a real kiosk without its credential is 403 (PROTOCOL.md amendment v1.1)
@@ -609,7 +662,7 @@ def test_fuzzed_ticket_bodies(hall: Server, body: Any) -> None:
         },
     )
 )
-def test_fuzzed_rating_bodies(hall: Server, body: Any) -> None:
+def test_fuzzed_rating_bodies(hall: AppHall, body: Any) -> None:
     admin = hall.admin_token()
     ok = valid(RATING_SCHEMA, body)
     # a valid body needs a fresh served ticket to be stored; an invalid one is refused whatever the ticket

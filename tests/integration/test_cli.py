@@ -155,7 +155,7 @@ def test_demo_runs_prints_its_pages_stops_on_ctrl_c_and_carries_on(tmp_path: Pat
     proc = _start_demo(data, port)
     banner = _banner(proc)
     _wait_healthy(url, proc)
-    [kiosk_line] = [line for line in banner if "kiosk:" in line]
+    kiosk_line, agent_kiosk_line = [line for line in banner if "kiosk:" in line]  # k1, then k2 (printed by an agent)
     kiosk = requests.Session()  # the kiosk's browser: the printed link enrolls it and lands on its page
     landed = kiosk.get(kiosk_line.split()[-1], timeout=5)
     assert landed.status_code == 200 and landed.url == url + "/kiosk/k1"

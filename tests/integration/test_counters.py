@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import time
+import pytest
+from support.app import AppHall
 
-from support.server import Server
+
+@pytest.fixture
+def hall(app_hall: AppHall) -> AppHall:
+    """The contract, driven in-process through Flask's test client (support/app.py)."""
+    return app_hall
+
 
 TICKET_KEYS = {
     "id",
@@ -23,32 +29,32 @@ TICKET_KEYS = {
 }
 
 
-def test_a_ticket_goes_through_call_start_finish(hall: Server) -> None:
+def test_a_ticket_goes_through_call_start_finish(hall: AppHall) -> None:
     issued = hall.issue("id-card")
     r = hall.act("w1", "open")
     assert r.status_code == 200 and r.json() == {"counter": r.json()["counter"], "ticket": None}
     assert r.json()["counter"]["state"] == "open"
-    time.sleep(1.1)
+    hall.advance(1.1)
     called = hall.act("w1", "call-next").json()
     t = called["ticket"]
     assert set(t) == TICKET_KEYS
     assert t["id"] == issued["id"] and t["status"] == "called" and t["called_at"]
     assert t["served_by"] == "w1" and t["on_behalf_of"] is None and t["wait_s"] >= 1
     assert hall.act("w1", "start").json()["ticket"]["status"] == "serving"
-    time.sleep(1.1)
+    hall.advance(1.1)
     done = hall.act("w1", "finish", {"outcome": "completed", "note": "ok"}).json()
     assert done["ticket"]["status"] == "done" and done["ticket"]["finished_at"]
     assert done["ticket"]["service_s"] >= 1
     assert done["counter"]["state"] == "open"
 
 
-def test_call_next_with_nobody_waiting_returns_null(hall: Server) -> None:
+def test_call_next_with_nobody_waiting_returns_null(hall: AppHall) -> None:
     hall.act("w1", "open")
     r = hall.act("w1", "call-next")
     assert r.status_code == 200 and r.json()["ticket"] is None
 
 
-def test_call_next_while_holding_a_ticket_is_409_ticket_in_progress(hall: Server) -> None:
+def test_call_next_while_holding_a_ticket_is_409_ticket_in_progress(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.issue("id-card")
     hall.act("w1", "open")
@@ -57,12 +63,12 @@ def test_call_next_while_holding_a_ticket_is_409_ticket_in_progress(hall: Server
     assert r.status_code == 409 and r.json()["error"]["code"] == "ticket_in_progress"
 
 
-def test_call_next_on_a_closed_counter_is_409(hall: Server) -> None:
+def test_call_next_on_a_closed_counter_is_409(hall: AppHall) -> None:
     r = hall.act("w1", "call-next")
     assert r.status_code == 409 and r.json()["error"]["code"] == "counter_not_open"
 
 
-def test_recall_announces_the_held_ticket_again(hall: Server) -> None:
+def test_recall_announces_the_held_ticket_again(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.act("w1", "open")
     first = hall.act("w1", "call-next").json()["ticket"]
@@ -71,7 +77,7 @@ def test_recall_announces_the_held_ticket_again(hall: Server) -> None:
     assert again.json()["ticket"]["status"] == "called"
 
 
-def test_actions_without_a_held_ticket_are_409(hall: Server) -> None:
+def test_actions_without_a_held_ticket_are_409(hall: AppHall) -> None:
     hall.act("w1", "open")
     for action in ("recall", "start", "no-show"):
         r = hall.act("w1", action)
@@ -82,7 +88,7 @@ def test_actions_without_a_held_ticket_are_409(hall: Server) -> None:
     assert r.status_code == 409
 
 
-def test_no_show_closes_the_ticket(hall: Server) -> None:
+def test_no_show_closes_the_ticket(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.act("w1", "open")
     hall.act("w1", "call-next")
@@ -91,7 +97,7 @@ def test_no_show_closes_the_ticket(hall: Server) -> None:
     assert hall.act("w1", "call-next").json()["ticket"] is None
 
 
-def test_finish_incomplete_records_the_missing_materials(hall: Server) -> None:
+def test_finish_incomplete_records_the_missing_materials(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.act("w1", "open")
     hall.act("w1", "call-next")
@@ -102,7 +108,7 @@ def test_finish_incomplete_records_the_missing_materials(hall: Server) -> None:
     assert ledger[0]["outcome"] == "incomplete" and ledger[0]["missing"] == ["户口簿", "近期照片"]
 
 
-def test_finish_with_a_bad_outcome_is_422_and_keeps_the_ticket(hall: Server) -> None:
+def test_finish_with_a_bad_outcome_is_422_and_keeps_the_ticket(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.act("w1", "open")
     hall.act("w1", "call-next")
@@ -112,9 +118,9 @@ def test_finish_with_a_bad_outcome_is_422_and_keeps_the_ticket(hall: Server) -> 
     assert hall.act("w1", "finish", {"outcome": "completed"}).json()["ticket"]["status"] == "done"
 
 
-def test_transfer_to_a_service_keeps_the_original_issue_time_for_ordering(hall: Server) -> None:
+def test_transfer_to_a_service_keeps_the_original_issue_time_for_ordering(hall: AppHall) -> None:
     first = hall.issue("id-card")
-    time.sleep(1.1)
+    hall.advance(1.1)
     later = hall.issue("social")
     hall.act("w1", "open")
     hall.act("w1", "call-next")
@@ -128,7 +134,7 @@ def test_transfer_to_a_service_keeps_the_original_issue_time_for_ordering(hall: 
     assert later["id"] != called["id"]
 
 
-def test_transfer_to_a_named_counter_is_called_there_first(hall: Server) -> None:
+def test_transfer_to_a_named_counter_is_called_there_first(hall: AppHall) -> None:
     hall.issue("social")
     moved = hall.issue("id-card")
     hall.act("w1", "open")
@@ -140,7 +146,7 @@ def test_transfer_to_a_named_counter_is_called_there_first(hall: Server) -> None
     assert called["id"] == moved["id"]
 
 
-def test_transfer_body_must_name_one_existing_target(hall: Server) -> None:
+def test_transfer_body_must_name_one_existing_target(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.act("w1", "open")
     hall.act("w1", "call-next")
@@ -153,7 +159,7 @@ def test_transfer_body_must_name_one_existing_target(hall: Server) -> None:
     assert hall.act("w1", "start").json()["ticket"]["status"] == "serving"
 
 
-def test_away_hands_the_queue_to_the_partner_on_its_behalf(hall: Server) -> None:
+def test_away_hands_the_queue_to_the_partner_on_its_behalf(hall: AppHall) -> None:
     card = hall.issue("id-card")  # w1's service; w2 does not serve it
     hall.act("w1", "open")
     hall.act("w2", "open")
@@ -178,7 +184,7 @@ def test_away_hands_the_queue_to_the_partner_on_its_behalf(hall: Server) -> None
     } in report["by_counter"]
 
 
-def test_away_without_an_open_partner_is_409_no_cover(hall: Server) -> None:
+def test_away_without_an_open_partner_is_409_no_cover(hall: AppHall) -> None:
     hall.act("w1", "open")
     r = hall.act("w1", "away", {"reason": "会议"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "no_cover"
@@ -186,12 +192,12 @@ def test_away_without_an_open_partner_is_409_no_cover(hall: Server) -> None:
     assert counters["w1"]["state"] == "open"
 
 
-def test_back_when_not_away_is_409(hall: Server) -> None:
+def test_back_when_not_away_is_409(hall: AppHall) -> None:
     hall.act("w1", "open")
     assert hall.act("w1", "back").status_code == 409
 
 
-def test_no_ticket_is_called_by_two_counters(hall: Server) -> None:
+def test_no_ticket_is_called_by_two_counters(hall: AppHall) -> None:
     for _ in range(4):
         hall.issue("id-card")
     hall.act("w1", "open")
@@ -201,7 +207,7 @@ def test_no_ticket_is_called_by_two_counters(hall: Server) -> None:
     assert a != b
 
 
-def test_counter_actions_need_a_token(hall: Server) -> None:
+def test_counter_actions_need_a_token(hall: AppHall) -> None:
     r = hall.post("/api/v1/counters/w1/open")
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
     r = hall.post("/api/v1/counters/w1/open", token="hq_000000000000.wrongwrongwrongwrongwrong")
@@ -210,21 +216,21 @@ def test_counter_actions_need_a_token(hall: Server) -> None:
     assert r.status_code == 401
 
 
-def test_another_counters_token_is_403(hall: Server) -> None:
+def test_another_counters_token_is_403(hall: AppHall) -> None:
     r = hall.post("/api/v1/counters/w1/open", token=hall.counter_token("w2"))
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
 
 
-def test_an_admin_token_works_any_counter(hall: Server) -> None:
+def test_an_admin_token_works_any_counter(hall: AppHall) -> None:
     r = hall.post("/api/v1/counters/w1/open", token=hall.admin_token())
     assert r.status_code == 200 and r.json()["counter"]["state"] == "open"
 
 
-def test_unknown_counter_is_404(hall: Server) -> None:
+def test_unknown_counter_is_404(hall: AppHall) -> None:
     assert hall.post("/api/v1/counters/nope/open", token=hall.admin_token()).status_code == 404
 
 
-def test_close_with_a_held_ticket_is_refused(hall: Server) -> None:
+def test_close_with_a_held_ticket_is_refused(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.act("w1", "open")
     hall.act("w1", "call-next")

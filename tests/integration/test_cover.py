@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import create_engine, text
-from support.server import Server
+from support.app import AppHall
 
 
-def test_a_counter_covering_its_away_partner_cannot_close(hall: Server) -> None:
+@pytest.fixture
+def hall(app_hall: AppHall) -> AppHall:
+    """The contract, driven in-process through Flask's and Socket.IO's test clients (support/app.py)."""
+    return app_hall
+
+
+def test_a_counter_covering_its_away_partner_cannot_close(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.act("w1", "open")
     hall.act("w2", "open")
@@ -23,7 +30,7 @@ def test_a_counter_covering_its_away_partner_cannot_close(hall: Server) -> None:
     assert hall.act("w2", "close").json()["counter"]["state"] == "closed"
 
 
-def test_the_ledger_records_the_profile_a_counter_opened_with(hall: Server) -> None:
+def test_the_ledger_records_the_profile_a_counter_opened_with(hall: AppHall) -> None:
     """What cover.uncovered needs to replay a day after the config changed: the profile at the time."""
     hall.act("w3", "open")
     engine = create_engine(hall.database)

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from support.server import Server
+import pytest
+from support.app import AppHall
 
 
-def test_health_answers_ok(hall: Server) -> None:
+@pytest.fixture
+def hall(app_hall: AppHall) -> AppHall:
+    """The contract, driven in-process through Flask's test client (support/app.py)."""
+    return app_hall
+
+
+def test_health_answers_ok(hall: AppHall) -> None:
     r = hall.get("/api/v1/health")
     assert r.status_code == 200
     assert r.json() == {"status": "ok"}
 
 
-def test_halls_lists_id_and_name(hall: Server) -> None:
+def test_halls_lists_id_and_name(hall: AppHall) -> None:
     r = hall.get("/api/v1/halls")
     assert r.status_code == 200
     assert {"id": "town", "name": "测试镇便民服务中心"} in r.json()
     assert all(set(h) >= {"id", "name"} for h in r.json())
 
 
-def test_services_show_prefix_open_state_waiting_and_estimate(hall: Server) -> None:
+def test_services_show_prefix_open_state_waiting_and_estimate(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.issue("id-card")
     services = {s["id"]: s for s in hall.get("/api/v1/halls/town/services").json()}
@@ -30,7 +37,7 @@ def test_services_show_prefix_open_state_waiting_and_estimate(hall: Server) -> N
     assert isinstance(services["water"]["est_wait_s"], int)
 
 
-def test_counters_show_number_profile_partner_and_state(hall: Server) -> None:
+def test_counters_show_number_profile_partner_and_state(hall: AppHall) -> None:
     counters = {c["id"]: c for c in hall.get("/api/v1/halls/town/counters").json()}
     assert counters["w1"] == {
         "id": "w1",
@@ -47,13 +54,13 @@ def test_counters_show_number_profile_partner_and_state(hall: Server) -> None:
     assert east[0]["partner"] is None
 
 
-def test_kiosks_report_their_printer_state(hall: Server) -> None:
+def test_kiosks_report_their_printer_state(hall: AppHall) -> None:
     assert hall.get("/api/v1/halls/town/kiosks").json() == [
         {"id": "k1", "name": "大厅取号机", "printer": {"state": "none"}}
     ]
 
 
-def test_unknown_hall_is_404_with_the_error_body(hall: Server) -> None:
+def test_unknown_hall_is_404_with_the_error_body(hall: AppHall) -> None:
     for path in ("services", "counters", "kiosks"):
         r = hall.get(f"/api/v1/halls/nowhere/{path}")
         assert r.status_code == 404
@@ -61,14 +68,14 @@ def test_unknown_hall_is_404_with_the_error_body(hall: Server) -> None:
         assert r.json()["error"]["message"]
 
 
-def test_unknown_route_and_wrong_method_answer_the_error_body(hall: Server) -> None:
+def test_unknown_route_and_wrong_method_answer_the_error_body(hall: AppHall) -> None:
     r = hall.get("/api/v1/nothing-here")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = hall.post("/api/v1/halls")
     assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
 
 
-def test_every_page_of_the_contract_answers_html(hall: Server) -> None:
+def test_every_page_of_the_contract_answers_html(hall: AppHall) -> None:
     for path in ("/kiosk/k1", "/display/town", "/login", "/admin", "/counter"):
         r = hall.get(path, allow_redirects=True)
         assert r.status_code == 200, path
@@ -78,7 +85,7 @@ def test_every_page_of_the_contract_answers_html(hall: Server) -> None:
     assert hall.get("/display/nowhere").status_code == 404
 
 
-def test_an_oversize_body_is_400_with_the_error_body(hall: Server) -> None:
+def test_an_oversize_body_is_400_with_the_error_body(hall: AppHall) -> None:
     r = hall.post(
         "/api/v1/halls/town/tickets",
         data=b'{"service": "' + b"x" * 200_000 + b'"}',

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from support.server import Server
@@ -39,3 +40,11 @@ def test_a_server_that_never_answers_is_killed_at_the_deadline(start_server: Cal
         assert server.proc is not None and server.proc.returncode is not None, "the process was left running"
     finally:
         squatter.close()
+
+
+def test_a_session_wide_server_a_test_killed_is_replaced_not_reused(live_servers: Any) -> None:
+    broken = live_servers.get("sqlite")
+    broken.stop(kill=True)  # what a careless test might do to the session's server
+    fresh = live_servers.get("sqlite")
+    assert fresh is not broken and fresh.alive and not broken.alive
+    assert fresh.get("/api/v1/health").json()["status"] == "ok"

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from urllib.parse import unquote
 
 import pytest
 import requests
 from sqlalchemy import create_engine, text
-from support.databases import database
 from support.env import PG_URL
-from support.server import Server, free_port, write_config
+from support.server import Server
 
 
 def _schema(url: str) -> str:
@@ -27,15 +25,8 @@ def _schema(url: str) -> str:
 
 
 @pytest.fixture
-def pg_hall(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
-    extra = getattr(request, "param", "")
-    with database("postgres", tmp_path) as url:
-        port = free_port()
-        server = Server(write_config(tmp_path, url, port=port, extra_server=extra), port, url).start()
-        try:
-            yield server
-        finally:
-            server.stop()
+def pg_hall(start_server: Callable[..., Server], request: pytest.FixtureRequest) -> Server:
+    return start_server("postgres", extra_server=getattr(request, "param", ""))
 
 
 class TableLock:

@@ -451,13 +451,14 @@ class HallMachine(RuleBasedStateMachine):
     # -- clerks ------------------------------------------------------------------------------
 
     def do_open(self, gap: float, counter: str, clerk: str | None, data: st.DataObject) -> None:
-        was = self.counter_row(counter).state
+        before = self.counter_row(counter)
+        was, signed_in = before.state, before.clerk
         expected = "counter_away" if was == "away" else None
         if self.act("open", expected, gap, counters.open_counter, counter, clerk):
             row = self.counter_row(counter)
             assert row.state == "open"
-            if was == "closed":
-                assert row.priority_streak == 0 and row.clerk == clerk
+            if was == "closed":  # 考勤: a clerk signed in here stays so until signing out; else who opened it
+                assert row.priority_streak == 0 and row.clerk == (signed_in or clerk)
 
     def do_close(self, gap: float, counter: str, clerk: str | None, data: st.DataObject) -> None:
         row, partner = self.counter_row(counter), self.partner_row(counter)

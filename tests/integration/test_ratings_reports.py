@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 
-from support.server import Server
+import pytest
+from support.app import AppHall
 
 
-def _served(hall: Server, service: str = "id-card", counter: str = "w1") -> tuple[dict, str]:
+@pytest.fixture
+def hall(app_hall: AppHall) -> AppHall:
+    """The contract, driven in-process through Flask's test client (support/app.py)."""
+    return app_hall
+
+
+def _served(hall: AppHall, service: str = "id-card", counter: str = "w1") -> tuple[dict, str]:
     t = hall.issue(service)
     hall.act(counter, "open")
     hall.act(counter, "call-next")
@@ -18,13 +24,13 @@ def _served(hall: Server, service: str = "id-card", counter: str = "w1") -> tupl
     return t, t["track_url"].rsplit("/", 1)[1]
 
 
-def test_rating_before_service_is_409_not_served(hall: Server) -> None:
+def test_rating_before_service_is_409_not_served(hall: AppHall) -> None:
     token = hall.issue("id-card")["track_url"].rsplit("/", 1)[1]
     r = hall.post(f"/api/v1/track/{token}/rating", {"level": 5})
     assert r.status_code == 409 and r.json()["error"]["code"] == "not_served"
 
 
-def test_a_served_ticket_is_rated_once(hall: Server) -> None:
+def test_a_served_ticket_is_rated_once(hall: AppHall) -> None:
     _, token = _served(hall)
     assert hall.get(f"/api/v1/track/{token}").json()["can_rate"] is True
     r = hall.post(f"/api/v1/track/{token}/rating", {"level": 5, "comment": "很好"})
@@ -34,18 +40,18 @@ def test_a_served_ticket_is_rated_once(hall: Server) -> None:
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_rated"
 
 
-def test_bad_levels_are_422(hall: Server) -> None:
+def test_bad_levels_are_422(hall: AppHall) -> None:
     _, token = _served(hall)
     for level in (0, 6, "5", 2.5, True, None):
         assert hall.post(f"/api/v1/track/{token}/rating", {"level": level}).status_code == 422, level
     assert hall.post(f"/api/v1/track/{token}/rating", {"level": 3}).status_code == 201
 
 
-def test_rating_an_unknown_token_is_404(hall: Server) -> None:
+def test_rating_an_unknown_token_is_404(hall: AppHall) -> None:
     assert hall.post("/api/v1/track/" + "z" * 32 + "/rating", {"level": 5}).status_code == 404
 
 
-def test_a_bad_rating_opens_a_complaint_with_a_deadline(hall: Server) -> None:
+def test_a_bad_rating_opens_a_complaint_with_a_deadline(hall: AppHall) -> None:
     t, token = _served(hall)
     hall.post(f"/api/v1/track/{token}/rating", {"level": 1, "comment": "等太久"})
     _, good = _served(hall)
@@ -60,7 +66,7 @@ def test_a_bad_rating_opens_a_complaint_with_a_deadline(hall: Server) -> None:
     assert case["due_at"] > t["issued_at"]
 
 
-def test_managers_only_see_complaints_ledger_and_reports(hall: Server) -> None:
+def test_managers_only_see_complaints_ledger_and_reports(hall: AppHall) -> None:
     for path in ("/complaints", "/ledger?from=2026-01-01&to=2026-01-02", "/reports/daily?date=2026-01-01"):
         assert hall.get("/api/v1/halls/town" + path).status_code == 401
         r = hall.get("/api/v1/halls/town" + path, hall.counter_token("w1"))
@@ -72,7 +78,7 @@ def test_managers_only_see_complaints_ledger_and_reports(hall: Server) -> None:
         )
 
 
-def test_the_ledger_lists_every_ticket_with_outcome_clerk_and_counter(hall: Server) -> None:
+def test_the_ledger_lists_every_ticket_with_outcome_clerk_and_counter(hall: AppHall) -> None:
     t, _ = _served(hall)
     hall.issue("social")
     day = t["issued_at"][:10]
@@ -84,7 +90,7 @@ def test_the_ledger_lists_every_ticket_with_outcome_clerk_and_counter(hall: Serv
     assert rows[1]["outcome"] is None and rows[1]["counter"] is None
 
 
-def test_the_ledger_exports_csv_with_a_bom(hall: Server) -> None:
+def test_the_ledger_exports_csv_with_a_bom(hall: AppHall) -> None:
     t, _ = _served(hall)
     day = t["issued_at"][:10]
     r = hall.get(f"/api/v1/halls/town/ledger?from={day}&to={day}&format=csv", hall.admin_token())
@@ -94,7 +100,7 @@ def test_the_ledger_exports_csv_with_a_bom(hall: Server) -> None:
     assert rows[0]["number"] == "A001" and rows[0]["outcome"] == "completed" and rows[0]["counter"] == "w1"
 
 
-def test_ledger_needs_valid_dates(hall: Server) -> None:
+def test_ledger_needs_valid_dates(hall: AppHall) -> None:
     admin = hall.admin_token()
     for query in (
         "",
@@ -106,7 +112,7 @@ def test_ledger_needs_valid_dates(hall: Server) -> None:
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_query", query
 
 
-def test_the_daily_report_adds_up(hall: Server) -> None:
+def test_the_daily_report_adds_up(hall: AppHall) -> None:
     t, token = _served(hall)
     hall.post(f"/api/v1/track/{token}/rating", {"level": 2})
     hall.issue("id-card")
@@ -129,18 +135,18 @@ def test_the_daily_report_adds_up(hall: Server) -> None:
     assert rep["ratings"] == {"1": 0, "2": 1, "3": 0, "4": 0, "5": 0}
 
 
-def test_report_date_is_required(hall: Server) -> None:
+def test_report_date_is_required(hall: AppHall) -> None:
     r = hall.get("/api/v1/halls/town/reports/daily", hall.admin_token())
     assert r.status_code == 422
 
 
-def test_an_inverted_ledger_range_is_simply_empty(hall: Server) -> None:
+def test_an_inverted_ledger_range_is_simply_empty(hall: AppHall) -> None:
     hall.issue("id-card")
     r = hall.get("/api/v1/halls/town/ledger?from=2999-02-01&to=1999-01-01", hall.admin_token())
     assert r.status_code == 200 and r.json() == []
 
 
-def test_a_transferred_ticket_counts_as_issued_where_it_was_taken_and_served_where_it_ended(hall: Server) -> None:
+def test_a_transferred_ticket_counts_as_issued_where_it_was_taken_and_served_where_it_ended(hall: AppHall) -> None:
     t = hall.issue("id-card")
     hall.act("w1", "open")
     hall.act("w1", "call-next")
@@ -157,13 +163,13 @@ def test_a_transferred_ticket_counts_as_issued_where_it_was_taken_and_served_whe
     assert rows[0]["owner"] == "w1" and rows[0]["counter"] == "w2" and rows[0]["transfers"] == 1
 
 
-def test_the_daily_report_counts_takeovers_time_away_and_time_uncovered(hall: Server) -> None:
+def test_the_daily_report_counts_takeovers_time_away_and_time_uncovered(hall: AppHall) -> None:
     hall.act("w1", "open")
     hall.act("w2", "open")
     hall.act("w1", "away", {"reason": "会议"})
     refused = hall.act("w2", "close")  # 不得空岗: the cover cannot walk away from w1's queue
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "covering"
-    time.sleep(1.2)
+    hall.advance(1.2)
     hall.act("w1", "back")
     day = hall.issue("id-card")["issued_at"][:10]
     rep = hall.get(f"/api/v1/halls/town/reports/daily?date={day}", hall.admin_token()).json()
@@ -173,7 +179,7 @@ def test_the_daily_report_counts_takeovers_time_away_and_time_uncovered(hall: Se
     assert w1["takeovers"] == 1 and w1["away_s"] >= 1 and w1["uncovered_s"] == 0
 
 
-def test_reports_for_days_at_the_edges_of_the_calendar_or_to_come_are_empty(hall: Server) -> None:
+def test_reports_for_days_at_the_edges_of_the_calendar_or_to_come_are_empty(hall: AppHall) -> None:
     for day in ("0001-01-01", "9999-12-31", "2999-06-01"):
         rep = hall.get(f"/api/v1/halls/town/reports/daily?date={day}", hall.admin_token()).json()
         assert rep["issued"] == 0 and rep["cover"] == {"takeovers": 0, "uncovered_s": 0, "counters": []}

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 
+import pytest
+from support.app import AppHall
 from support.env import ROOT
-from support.server import Server
-from support.sockets import Listener
+
+
+@pytest.fixture
+def hall(app_hall: AppHall) -> AppHall:
+    """The contract, driven in-process through Flask's and Socket.IO's test clients (support/app.py)."""
+    return app_hall
+
 
 NOT_SERVED_ZH = "暂无窗口办理此业务，请咨询服务台"
 # The English words are the track page's to choose: take them from its catalogue.
@@ -16,25 +22,25 @@ NOT_SERVED_EN = _TRACK["en"]["track_not_served"].split("{")[0].strip()
 assert _TRACK["zh-CN"]["track_not_served"].startswith(NOT_SERVED_ZH)
 
 
-def _service(hall: Server, service: str) -> dict:
+def _service(hall: AppHall, service: str) -> dict:
     return next(s for s in hall.get("/api/v1/halls/town/services").json() if s["id"] == service)
 
 
-def _page_body(hall: Server, ticket: dict, query: str = "") -> str:
+def _page_body(hall: AppHall, ticket: dict, query: str = "") -> str:
     """The resident's page as shown: its body, not the strings catalogue rendered into its head."""
     r = hall.get("/t/" + ticket["track_url"].rsplit("/", 1)[1] + query)
     assert r.status_code == 200
     return r.text.split("<body", 1)[1]
 
 
-def _track(hall: Server, ticket: dict) -> dict:
+def _track(hall: AppHall, ticket: dict) -> dict:
     token = ticket["track_url"].rsplit("/", 1)[1]
     r = hall.get(f"/api/v1/track/{token}")
     assert r.status_code == 200, r.text
     return dict(r.json())
 
 
-def test_a_queue_nobody_serves_is_not_served_now_everywhere(hall: Server) -> None:
+def test_a_queue_nobody_serves_is_not_served_now_everywhere(hall: AppHall) -> None:
     ticket = hall.issue("id-card")
     assert (ticket["served_now"], ticket["ahead"]) == (False, 0)
     assert _track(hall, ticket)["served_now"] is False
@@ -48,7 +54,7 @@ def test_a_queue_nobody_serves_is_not_served_now_everywhere(hall: Server) -> Non
     assert NOT_SERVED_ZH not in _page_body(hall, ticket)
 
 
-def test_an_away_counters_queue_is_served_while_its_partner_covers(hall: Server) -> None:
+def test_an_away_counters_queue_is_served_while_its_partner_covers(hall: AppHall) -> None:
     hall.act("w1", "open")
     hall.act("w2", "open")
     assert hall.act("w1", "away").status_code == 200
@@ -60,7 +66,7 @@ def test_an_away_counters_queue_is_served_while_its_partner_covers(hall: Server)
     assert _service(hall, "social")["served_now"] is True  # w2 is still open
 
 
-def test_a_ticket_sent_to_a_counter_is_served_only_while_that_counter_is(hall: Server) -> None:
+def test_a_ticket_sent_to_a_counter_is_served_only_while_that_counter_is(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.act("w1", "open")
     hall.act("w3", "open")
@@ -70,7 +76,7 @@ def test_a_ticket_sent_to_a_counter_is_served_only_while_that_counter_is(hall: S
     assert sent["status"] == "waiting"
     hall.act("w4", "open")
     assert hall.act("w3", "away").status_code == 200  # covered by w4: still served
-    listener = Listener(hall.url, "/kiosk", "kiosk=k1")
+    listener = hall.listen("/kiosk", "kiosk=k1")
     try:
         first = listener.wait_for("services")
         assert next(s for s in first if s["id"] == "water")["served_now"] is True  # w4 is open
@@ -84,10 +90,10 @@ def test_a_ticket_sent_to_a_counter_is_served_only_while_that_counter_is(hall: S
         listener.close()
 
 
-def test_the_track_namespace_carries_served_now_and_follows_a_counter_opening(hall: Server) -> None:
+def test_the_track_namespace_carries_served_now_and_follows_a_counter_opening(hall: AppHall) -> None:
     ticket = hall.issue("social")
     token = ticket["track_url"].rsplit("/", 1)[1]
-    listener = Listener(hall.url, "/track", f"token={token}")
+    listener = hall.listen("/track", f"token={token}")
     try:
         assert listener.wait_for("ticket")["served_now"] is False
         hall.act("w2", "open")
@@ -96,14 +102,14 @@ def test_the_track_namespace_carries_served_now_and_follows_a_counter_opening(ha
         listener.close()
 
 
-def test_a_few_very_short_services_do_not_promise_no_wait_to_people_behind(hall: Server) -> None:
+def test_a_few_very_short_services_do_not_promise_no_wait_to_people_behind(hall: AppHall) -> None:
     """id-card's configured prior is 240 s; two services of about a second must not bring it near zero."""
     hall.act("w1", "open")
     tickets = [hall.issue("id-card") for _ in range(4)]
     for _ in range(2):
         hall.act("w1", "call-next")
         hall.act("w1", "start")
-        time.sleep(1.1)
+        hall.advance(1.1)
         assert hall.act("w1", "finish", {"outcome": "consulted"}).json()["ticket"]["service_s"] >= 1
     last = _track(hall, tickets[3])
     assert last["ahead"] == 1 and last["served_now"] is True

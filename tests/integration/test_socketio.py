@@ -5,23 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.server import Server
-from support.sockets import Listener, refused
+from support.app import AppHall, SocketClient
 
 
 @pytest.fixture
-def display(hall: Server) -> Iterator[Listener]:
-    listener = Listener(hall.url, "/display", "hall=town")
+def hall(app_hall: AppHall) -> AppHall:
+    """These namespaces are driven in-process (Socket.IO's test client); test_live.py runs them over websockets."""
+    return app_hall
+
+
+@pytest.fixture
+def display(hall: AppHall) -> Iterator[SocketClient]:
+    listener = hall.listen("/display", "hall=town")
     yield listener
     listener.close()
 
 
-def test_display_gets_a_snapshot_on_connect(hall: Server) -> None:
+def test_display_gets_a_snapshot_on_connect(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.act("w1", "open")
     hall.act("w1", "call-next")
     hall.issue("social")
-    listener = Listener(hall.url, "/display", "hall=town")
+    listener = hall.listen("/display", "hall=town")
     try:
         snap = listener.wait_for("snapshot")
         assert snap["waiting"]["social"] == 1 and snap["waiting"]["id-card"] == 0
@@ -32,13 +37,13 @@ def test_display_gets_a_snapshot_on_connect(hall: Server) -> None:
         listener.close()
 
 
-def test_display_snapshot_keeps_at_least_ten_latest_calls_newest_first(hall: Server) -> None:
+def test_display_snapshot_keeps_at_least_ten_latest_calls_newest_first(hall: AppHall) -> None:
     hall.act("w1", "open")
     for _ in range(11):
         hall.issue("id-card")
         hall.act("w1", "call-next")
         hall.act("w1", "finish", {"outcome": "completed"})
-    listener = Listener(hall.url, "/display", "hall=town")
+    listener = hall.listen("/display", "hall=town")
     try:
         calls = listener.wait_for("snapshot")["calls"]
         assert len(calls) >= 10
@@ -47,7 +52,7 @@ def test_display_snapshot_keeps_at_least_ten_latest_calls_newest_first(hall: Ser
         listener.close()
 
 
-def test_display_hears_every_call_and_recall(hall: Server, display: Listener) -> None:
+def test_display_hears_every_call_and_recall(hall: AppHall, display: SocketClient) -> None:
     display.wait_for("snapshot")
     t = hall.issue("id-card")
     hall.act("w1", "open")
@@ -67,22 +72,22 @@ def test_display_hears_every_call_and_recall(hall: Server, display: Listener) ->
     assert display.wait_for("call", lambda c: c["recall"])["number"] == "A001"
 
 
-def test_display_hears_waiting_counts_change(hall: Server, display: Listener) -> None:
+def test_display_hears_waiting_counts_change(hall: AppHall, display: SocketClient) -> None:
     display.wait_for("snapshot")
     hall.issue("social")
     counts = display.wait_for("waiting", lambda w: w.get("social") == 1)
     assert counts["id-card"] == 0
 
 
-def test_display_for_an_unknown_hall_is_refused(hall: Server) -> None:
-    assert refused(hall.url, "/display", "hall=nowhere")
+def test_display_for_an_unknown_hall_is_refused(hall: AppHall) -> None:
+    assert hall.refused("/display", "hall=nowhere")
 
 
-def test_track_gets_the_ticket_on_connect_and_on_every_change(hall: Server) -> None:
+def test_track_gets_the_ticket_on_connect_and_on_every_change(hall: AppHall) -> None:
     hall.issue("id-card")
     t = hall.issue("id-card")
     token = t["track_url"].rsplit("/", 1)[1]
-    track = Listener(hall.url, "/track", f"token={token}")
+    track = hall.listen("/track", f"token={token}")
     try:
         first = track.wait_for("ticket")
         assert first["number"] == "A002" and first["ahead"] == 1 and first["status"] == "waiting"
@@ -99,26 +104,26 @@ def test_track_gets_the_ticket_on_connect_and_on_every_change(hall: Server) -> N
         track.close()
 
 
-def test_track_with_an_unknown_token_is_refused(hall: Server) -> None:
-    assert refused(hall.url, "/track", "token=" + "n" * 32)
+def test_track_with_an_unknown_token_is_refused(hall: AppHall) -> None:
+    assert hall.refused("/track", "token=" + "n" * 32)
 
 
-def test_a_reconnecting_screen_gets_a_fresh_snapshot(hall: Server) -> None:
-    first = Listener(hall.url, "/display", "hall=town")
+def test_a_reconnecting_screen_gets_a_fresh_snapshot(hall: AppHall) -> None:
+    first = hall.listen("/display", "hall=town")
     first.wait_for("snapshot")
     first.close()
     hall.issue("id-card")  # missed while disconnected
-    second = Listener(hall.url, "/display", "hall=town")
+    second = hall.listen("/display", "hall=town")
     try:
         assert second.wait_for("snapshot")["waiting"]["id-card"] == 1
     finally:
         second.close()
 
 
-def test_counter_namespace_needs_that_counters_credential(hall: Server) -> None:
-    assert refused(hall.url, "/counter", "counter=w1")
-    assert refused(hall.url, "/counter", "counter=w1", auth={"token": hall.counter_token("w2")})
-    listener = Listener(hall.url, "/counter", "counter=w1", auth={"token": hall.counter_token("w1")})
+def test_counter_namespace_needs_that_counters_credential(hall: AppHall) -> None:
+    assert hall.refused("/counter", "counter=w1")
+    assert hall.refused("/counter", "counter=w1", auth={"token": hall.counter_token("w2")})
+    listener = hall.listen("/counter", "counter=w1", auth={"token": hall.counter_token("w1")})
     try:
         assert listener.wait_for("counter")["counter"]["id"] == "w1"
         hall.act("w1", "open")
@@ -129,8 +134,8 @@ def test_counter_namespace_needs_that_counters_credential(hall: Server) -> None:
         listener.close()
 
 
-def test_kiosk_namespace_sends_the_services(hall: Server) -> None:
-    listener = Listener(hall.url, "/kiosk", "kiosk=k1")
+def test_kiosk_namespace_sends_the_services(hall: AppHall) -> None:
+    listener = hall.listen("/kiosk", "kiosk=k1")
     try:
         services = listener.wait_for("services")
         assert {s["id"] for s in services} >= {"id-card", "social"}
@@ -143,12 +148,12 @@ def test_kiosk_namespace_sends_the_services(hall: Server) -> None:
         assert {s["id"]: s["waiting"] for s in listener.wait_for("services")}["id-card"] == 1
     finally:
         listener.close()
-    assert refused(hall.url, "/kiosk", "kiosk=nope")
+    assert hall.refused("/kiosk", "kiosk=nope")
 
 
-def test_admin_namespace_is_for_managers(hall: Server) -> None:
-    assert refused(hall.url, "/admin", "hall=town", auth={"token": hall.counter_token("w1")})
-    listener = Listener(hall.url, "/admin", "hall=town", auth={"token": hall.admin_token()})
+def test_admin_namespace_is_for_managers(hall: AppHall) -> None:
+    assert hall.refused("/admin", "hall=town", auth={"token": hall.counter_token("w1")})
+    listener = hall.listen("/admin", "hall=town", auth={"token": hall.admin_token()})
     try:
         assert {c["id"] for c in listener.wait_for("counters")} >= {"w1", "w2"}
     finally:

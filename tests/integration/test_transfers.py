@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from support.server import Server
+import pytest
+from support.app import AppHall
 
 
-def _ledger(hall: Server, day: str) -> list[dict]:
+@pytest.fixture
+def hall(app_hall: AppHall) -> AppHall:
+    """The contract, driven in-process through Flask's and Socket.IO's test clients (support/app.py)."""
+    return app_hall
+
+
+def _ledger(hall: AppHall, day: str) -> list[dict]:
     r = hall.get(f"/api/v1/halls/town/ledger?from={day}&to={day}", hall.admin_token())
     assert r.status_code == 200, r.text
     return list(r.json())
 
 
-def test_transfer_to_a_closed_uncovered_counter_is_refused_and_the_ticket_stays(hall: Server) -> None:
+def test_transfer_to_a_closed_uncovered_counter_is_refused_and_the_ticket_stays(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.act("w1", "open")
     held = hall.act("w1", "call-next").json()["ticket"]
@@ -27,7 +34,7 @@ def test_transfer_to_a_closed_uncovered_counter_is_refused_and_the_ticket_stays(
     assert called["id"] == held["id"] and called["on_behalf_of"] == "w3"
 
 
-def test_transfer_answer_shows_the_ticket_waiting_and_the_ledger_keeps_the_chain(hall: Server) -> None:
+def test_transfer_answer_shows_the_ticket_waiting_and_the_ledger_keeps_the_chain(hall: AppHall) -> None:
     issued = hall.issue("id-card")
     admin = hall.admin_token()
     for counter in ("w1", "w2", "w3"):
@@ -54,7 +61,7 @@ def test_transfer_answer_shows_the_ticket_waiting_and_the_ledger_keeps_the_chain
     assert "w1→social；w2→w3" in csv
 
 
-def test_transfer_body_accepts_a_reason_and_refuses_a_wrong_one(hall: Server) -> None:
+def test_transfer_body_accepts_a_reason_and_refuses_a_wrong_one(hall: AppHall) -> None:
     hall.issue("id-card")
     hall.act("w1", "open")
     hall.act("w1", "call-next")

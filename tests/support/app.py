@@ -8,7 +8,8 @@ using Server.
 
 Differences a test may see: answers are `Reply` objects (requests-like: status_code, headers, text, content,
 ok, json()); tokens are made in-process (test_cli covers the `hallq token` command); Socket.IO events arrive
-synchronously, so `SocketClient.wait_for` finds them as soon as the request that caused them has returned.
+off the request path as in a real server (a call at once, the rest from the publisher's background thread), so
+read them with `SocketClient.wait_for`, which waits for them with a deadline.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import dataclasses
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +31,19 @@ from flask_socketio import SocketIO
 from support.server import HALL_TOML, write_config
 
 APP_PORT = 5999  # only written into public_url (the base of track URLs); nothing listens there
+
+
+class TestClock:
+    """The system clock, moved forward on demand: a test that needs time to pass does not sleep."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
 
 
 class Reply:
@@ -62,7 +78,7 @@ class Browser:
         self.client: FlaskClient = hall.app.test_client()
 
     def request(self, method: str, path: str, **kw: Any) -> Reply:
-        follow = kw.pop("allow_redirects", False)
+        follow = kw.pop("allow_redirects", True)  # as requests does
         kw.pop("timeout", None)
         if "params" in kw:
             kw["query_string"] = kw.pop("params")
@@ -86,7 +102,7 @@ class SocketClient:
         self, hall: AppHall, namespace: str, query: str = "", auth: Any = None, browser: Browser | None = None
     ) -> None:
         self.namespace = namespace
-        self.events: dict[str, list[Any]] = defaultdict(list)
+        self._events: dict[str, list[Any]] = defaultdict(list)
         self.client = hall.socketio.test_client(
             hall.app,
             namespace=namespace,
@@ -100,18 +116,23 @@ class SocketClient:
     def connected(self) -> bool:
         return bool(self.client.is_connected(self.namespace))
 
+    @property
+    def events(self) -> dict[str, list[Any]]:
+        """Every event so far by name, in order."""
+        self._drain()
+        return self._events
+
     def _drain(self) -> None:
         if not self.client.is_connected(self.namespace):
             return
         for item in self.client.get_received(self.namespace):
             args = item["args"]
-            self.events[item["name"]].append(args[0] if len(args) == 1 else (args or None))
+            self._events[item["name"]].append(args[0] if len(args) == 1 else (args or None))
 
-    def wait_for(self, event: str, predicate: Any = None, timeout: float = 5) -> Any:
+    def wait_for(self, event: str, predicate: Any = None, timeout: float = 20) -> Any:
         """The first `event` payload (after any already seen) matching `predicate`."""
         deadline = time.monotonic() + timeout
         while True:
-            self._drain()
             for item in self.events[event]:
                 if predicate is None or predicate(item):
                     return item
@@ -119,13 +140,7 @@ class SocketClient:
                 raise AssertionError(f"no {event!r} on {self.namespace} within {timeout}s: {dict(self.events)}")
             time.sleep(0.01)
 
-    def received(self, event: str) -> list[Any]:
-        """Every `event` payload so far."""
-        self._drain()
-        return list(self.events[event])
-
     def clear(self) -> None:
-        self._drain()
         self.events.clear()
 
     def emit(self, event: str, *args: Any) -> Any:
@@ -145,6 +160,7 @@ class AppHall:
     database: str
     app: Flask
     socketio: SocketIO
+    clock: Any
     tokens: dict[str, str] = dataclasses.field(default_factory=dict)
     sockets: list[SocketClient] = dataclasses.field(default_factory=list)
 
@@ -159,20 +175,27 @@ class AppHall:
         extra_server: str = "",
         limits: str | None = None,
         hall_toml: Path = HALL_TOML,
+        edit: Callable[[str], str] | None = None,
         clock: Any = None,
     ) -> AppHall:
-        """Build the app (migrating the database) from a config file written like a real server's."""
+        """Build the app (migrating the database) from a config file written like a real server's.
+
+        `edit(text) -> text` changes the file before it is read; `clock` defaults to a TestClock.
+        """
         from server.app import create_app
         from server.config import load_config
 
         path = write_config(folder, database, port=APP_PORT, extra_server=extra_server, hall_toml=hall_toml,
                             limits=limits)  # fmt: skip
+        if edit is not None:
+            path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
         config = load_config(path)
         # The file decides everything but what this process must be: threaded, on exactly this database.
         settings = dataclasses.replace(config.settings, async_mode="threading", database=database, message_queue=None)
+        clock = clock or TestClock()
         app, socketio = create_app(dataclasses.replace(config, settings=settings), clock)
         app.testing = True
-        return cls(path, database, app, socketio)
+        return cls(path, database, app, socketio, clock)
 
     @property
     def hallq(self) -> Any:
@@ -182,11 +205,20 @@ class AppHall:
     def ctx(self) -> Any:
         return self.hallq.ctx
 
+    def settle(self) -> None:
+        """Wait until the app's background publishing is done (events are published off the request path)."""
+        assert self.hallq.publisher.flush(), "the publisher did not finish its work in time"
+
     def close(self) -> None:
         """Disconnect every socket and release the database; the app is not used again."""
         self.close_sockets()
+        self.settle()
         self.hallq.printing.stop()
         self.ctx.db.dispose()
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` pass on the app's clock (a TestClock), at once."""
+        self.clock.advance(seconds)
 
     def close_sockets(self) -> None:
         for s in self.sockets:
@@ -247,15 +279,26 @@ class AppHall:
     def admin_token(self) -> str:
         return self._token("admin")
 
-    def token(self, role: str, hall: str | None = None) -> str:
-        return self._token(role, hall=hall)
+    def kiosk_token(self, kiosk: str = "k1") -> str:
+        """The kiosk's own token: only with it (or an enrolled page) does a ticket name the kiosk."""
+        return self._token("kiosk", kiosk=kiosk)
 
-    def _token(self, role: str, counter: str | None = None, hall: str | None = None) -> str:
+    def token(self, *args: str) -> str:
+        """A token as `hallq token create ARGS` would make it: token("--role", "supervisor", "--hall", "east")."""
+        given = dict(zip(args[::2], args[1::2], strict=True))
+        if "--counter" in given:
+            return self._token("counter", counter=given["--counter"])
+        if "--kiosk" in given:
+            return self._token("kiosk", kiosk=given["--kiosk"])
+        return self._token(given["--role"], hall=given.get("--hall"))
+
+    def _token(self, role: str, counter: str | None = None, hall: str | None = None, kiosk: str | None = None) -> str:
         from server.auth import create_token
 
-        key = f"{role} {counter} {hall}"
+        key = f"{role} {counter} {hall} {kiosk}"
         if key not in self.tokens:
-            self.tokens[key] = create_token(self.ctx, role, counter=counter, hall=hall)
+            kw = {"kiosk": kiosk} if kiosk is not None else {}  # only where the server knows kiosk tokens
+            self.tokens[key] = create_token(self.ctx, role, counter=counter, hall=hall, **kw)
         return self.tokens[key]
 
     def add_user(self, username: str, role: str, password: str = "correct-horse", hall: str | None = None) -> None:

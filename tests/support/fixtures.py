@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +91,14 @@ def live_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Pool]:
 
 
 @pytest.fixture(params=KINDS)
-def hall(request: pytest.FixtureRequest, live_servers: _Pool) -> Server:
+def hall(request: pytest.FixtureRequest, live_servers: _Pool) -> Iterator[Server]:
     """A real server (session-wide, one per kind) with an empty queue and every counter closed."""
     server: Server = live_servers.get(request.param)
     reset(server.database)
-    return server
+    try:
+        yield server
+    finally:
+        server.close_sockets()
 
 
 @pytest.fixture
@@ -174,17 +178,20 @@ def app_hall(request: pytest.FixtureRequest, app_halls: _Pool) -> Iterator[AppHa
     """The app in this process (session-wide, one per kind) with an empty queue and every counter closed."""
     hall: AppHall = app_halls.get(request.param)
     reset(hall.database)
+    hall.clock.offset = timedelta(0)
     try:
         yield hall
     finally:
         hall.close_sockets()
+        hall.settle()  # nothing of this test is still being published into the next one
 
 
 @pytest.fixture
 def make_app_hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., AppHall]]:
     """Build apps of the test's own config, each on a fresh data folder and database; closed afterwards.
 
-    make_app_hall(kind="sqlite", *, extra_server="", limits=None, hall_toml=HALL_TOML, clock=None) -> AppHall
+    make_app_hall(kind="sqlite", *, extra_server="", limits=None, hall_toml=HALL_TOML, edit=None, clock=None)
+        -> AppHall   (edit(text) -> text changes the config file; clock defaults to a support.app.TestClock)
     """
     stack = ExitStack()
 

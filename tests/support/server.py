@@ -162,6 +162,7 @@ class Server:
     database: str
     proc: subprocess.Popen[bytes] | None = None
     tokens: dict[str, str] = field(default_factory=dict)
+    sockets: list[Any] = field(default_factory=list)
     _log: Any = None
 
     @property
@@ -248,6 +249,7 @@ class Server:
                 proc.wait()
         with _RUNNING_LOCK:
             _RUNNING.discard(self)
+        self.close_sockets()
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -300,6 +302,24 @@ class Server:
         r = self.post(f"/api/v1/halls/{hall}/tickets", {"service": service, "priority": priority})
         assert r.status_code == 201, r.text
         return dict(r.json())
+
+    def listen(self, namespace: str, query: str = "", auth: Any = None) -> Any:
+        """A real Socket.IO client (support.sockets.Listener); closed by the fixture that made this server."""
+        from support.sockets import Listener
+
+        listener = Listener(self.url, namespace, query, auth)
+        self.sockets.append(listener)
+        return listener
+
+    def refused(self, namespace: str, query: str = "", auth: Any = None) -> bool:
+        from support.sockets import refused
+
+        return refused(self.url, namespace, query, auth)
+
+    def close_sockets(self) -> None:
+        for listener in self.sockets:
+            listener.close()
+        self.sockets.clear()
 
 
 @contextmanager
