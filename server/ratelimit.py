@@ -18,6 +18,8 @@ from typing import Any, Protocol
 log = logging.getLogger("hallq")
 MAX_KEYS = 10_000  # oldest buckets are forgotten, so a flood of addresses cannot grow memory
 WARN_EVERY_S = 30.0  # one warning per half minute while Redis is down, not one per request
+RETRY_AFTER_S = 5.0  # after a failure, requests pass without asking Redis for this long (no timeout each)
+REDIS_TIMEOUT_S = 2.0  # generous: a starved process on a busy machine must not fail open by mistake
 
 
 class Limiter(Protocol):
@@ -76,12 +78,16 @@ class RedisRateLimiter:
         self.burst = float(burst if burst is not None else max(1, per_minute))
         self._take = client.register_script(_TAKE)
         self._warned_at = float("-inf")
+        self._down_until = float("-inf")
 
     def allow(self, key: str) -> bool:
+        if time.monotonic() < self._down_until:
+            return True
         try:
             return bool(self._take(keys=[f"{self.prefix}{key}"], args=[repr(self.rate), repr(self.burst)]))
         except Exception as e:  # noqa: BLE001 - any failure of the store fails open (see the module's doc)
             now = time.monotonic()
+            self._down_until = now + RETRY_AFTER_S
             if now - self._warned_at >= WARN_EVERY_S:
                 self._warned_at = now
                 log.warning("rate limits not enforced: Redis unreachable (%s); letting requests through", e)
@@ -97,8 +103,10 @@ class Limits:
         if redis_url:
             import redis  # a dependency already (Socket.IO's message queue); imported only when used
 
-            # Short timeouts: a blinking Redis costs a request half a second at most, then it fails open.
-            self.client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            # A hung Redis costs one request the timeout; the limiter then fails open for RETRY_AFTER_S.
+            self.client = redis.Redis.from_url(
+                redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+            )
 
     @property
     def shared(self) -> bool:
