@@ -13,7 +13,7 @@ from server import devices
 from server.engine.errors import HallError
 from server.i18n import lang, strings
 from server.rendering import page, render_page
-from server.services import halls, tickets
+from server.services import halls, notices, tickets
 
 # Templates go in kiosk/templates/kiosk/ (names are shared app-wide); files in kiosk/static/ are /kiosk/static/...
 bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static", static_url_path="/kiosk/static")
@@ -92,6 +92,7 @@ def kiosk_page(kiosk: str) -> Any:
         printer=app.printer_state(k) if enrolled else "none",
         groups=[g for g in groups if g["services"]],
         services_json=_json_block(services),
+        notice_alphabet=notices.ALPHABET,
         idle_s=_seconds("idle", IDLE_S),
         done_s=_seconds("done", DONE_S),
         done_printerless_s=max(_seconds("done", DONE_S), DONE_PRINTERLESS_S),

@@ -1,7 +1,7 @@
 // The kiosk's touch screen: services grouped with their queues (live), a service's guide, priority with a
 // confirmation, and the number taken (large, with its QR code on screen). One idempotency key per tap, so a
 // double tap or a retried request gives one ticket (the server checks the key, not only the button).
-import { connect, postJSON, ApiError } from "/static/js/hq-socket.js";
+import { connect, getJSON, postJSON, ApiError } from "/static/js/hq-socket.js";
 import { t, lang } from "/static/js/i18n.js";
 
 const main = document.getElementById("main");
@@ -11,7 +11,10 @@ const enrolled = main.dataset.enrolled === "1";
 const idleMs = Number(main.dataset.idleS) * 1000;
 const doneMs = Number(main.dataset.doneS) * 1000;
 const donePrinterlessMs = Number(main.dataset.donePrinterlessS) * 1000;
-const SCREENS = ["start", "guide", "confirm", "issued"];
+const SCREENS = ["start", "guide", "confirm", "notice", "notice-check", "issued"];
+// 一次性告知 codes (server/services/notices.py): no 0/O, 1/I/L; 10 characters shown XXXXX-XXXXX.
+const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+const CODE_LEN = 10;
 const GROUPS = ["admin", "life"];
 const english = lang() === "en";
 
@@ -22,6 +25,8 @@ let tapKey = null; // the idempotency key of the tap being answered
 let busy = false;
 let idleTimer = null;
 let countdown = null;
+let code = ""; // the notice code being typed or scanned
+let notice = null; // the notice looked up, on the check screen
 
 const $ = (id) => document.getElementById(id);
 const byId = (id) => services.find((s) => s.id === id);
@@ -130,11 +135,14 @@ function renderGuide() {
 function setBusy(on) {
   busy = on;
   $("issuing").hidden = !on;
-  for (const id of ["take", "take-priority", "confirm-priority"]) $(id).disabled = on;
+  for (const id of ["take", "take-priority", "confirm-priority", "notice-take"]) $(id).disabled = on;
 }
 
 function errorText(err) {
   if (err instanceof ApiError) {
+    if (err.code === "not_found" && notice) return t("notice_unknown");
+    if (err.code === "notice_used") return t("notice_used");
+    if (err.code === "service_closed" && notice) return t("notice_closed");
     if (err.code === "service_closed") return t("error_closed");
     if (err.code === "daily_limit") return t("error_limit");
     if (err.code === "rate_limited") return t("error_busy");
@@ -143,7 +151,7 @@ function errorText(err) {
 }
 
 async function issue(priority) {
-  const body = { service: current, priority };
+  const body = notice ? { service: notice.service, notice: notice.code } : { service: current, priority };
   if (enrolled) body.kiosk = kioskId; // only an enrolled kiosk prints (PROTOCOL.md v1.1)
   const headers = { "Idempotency-Key": tapKey };
   const url = `/api/v1/halls/${encodeURIComponent(hallId)}/tickets`;
@@ -156,7 +164,7 @@ async function issue(priority) {
 }
 
 async function take(priority) {
-  if (busy || !current) return;
+  if (busy || !(current || notice)) return;
   tapKey = tapKey || newKey();
   setBusy(true);
   $("guide-error").hidden = true;
@@ -164,9 +172,11 @@ async function take(priority) {
     const ticket = await issue(priority);
     showIssued(ticket);
   } catch (err) {
-    show("guide");
-    $("guide-error").textContent = errorText(err);
-    $("guide-error").hidden = false;
+    const screen = notice ? "notice-check" : "guide";
+    show(screen);
+    $(`${screen}-error`).textContent = errorText(err);
+    $(`${screen}-error`).hidden = false;
+    if (notice) $("notice-take").hidden = $("notice-bring").hidden = true; // another tap cannot help
     if (err instanceof ApiError && err.status !== 0) tapKey = null; // refused: the next tap is a new ask
   } finally {
     setBusy(false);
@@ -193,6 +203,7 @@ function showIssued(ticket) {
   $("issued-number").textContent = ticket.number;
   $("issued-number").dataset.priority = ticket.priority ? "1" : "0";
   $("issued-service").textContent = (s ? label(s) : ticket.service) + (ticket.priority ? ` · ${t("priority_badge")}` : "");
+  $("issued-repeat").hidden = !ticket.repeat_of;
   $("issued-place").textContent = ticket.ahead ? t("ahead_n", { n: ticket.ahead }) : t("ahead_zero");
   // With nobody serving the queue the estimate is no promise, and nothing may say "soon" (PROTOCOL.md v1.1).
   $("issued-wait").textContent =
@@ -238,8 +249,11 @@ function show(screen) {
 function goHome() {
   current = null;
   tapKey = null;
+  notice = null;
+  code = "";
   delete main.dataset.ticket;
   $("guide-error").hidden = true;
+  renderCode();
   if (english) {
     // The next resident most likely reads Chinese: an idle or finished kiosk goes back to it.
     const query = new URLSearchParams(location.search);
@@ -262,6 +276,85 @@ function openGuide(serviceId) {
   tapKey = null; // a new visit to a guide: the next 取号 is a new tap
   renderGuide();
   show("guide");
+}
+
+// ---------------------------------------------------------------- return visit with a notice's code (一次性告知)
+
+function renderCode() {
+  const out = $("notice-code");
+  const padded = code.padEnd(CODE_LEN, "·");
+  out.textContent = `${padded.slice(0, 5)}-${padded.slice(5)}`;
+  out.dataset.empty = code ? "0" : "1";
+  $("notice-keys").dataset.full = code.length === CODE_LEN ? "1" : "0";
+}
+
+function noticeError(words) {
+  $("notice-error").textContent = words;
+  $("notice-error").hidden = !words;
+}
+
+function openNotice() {
+  notice = null;
+  code = "";
+  noticeError("");
+  renderCode();
+  show("notice");
+}
+
+/** A key of the on-screen keypad or a character from the scanner (it types like a keyboard). */
+function typeKey(key) {
+  if (key === "back") code = code.slice(0, -1);
+  else if (key === "clear") code = "";
+  else if (CODE_ALPHABET.includes(key) && code.length < CODE_LEN) code += key;
+  else return;
+  noticeError("");
+  renderCode();
+}
+
+async function findNotice() {
+  if (busy) return;
+  if (code.length !== CODE_LEN) return noticeError(t("notice_short", { n: CODE_LEN - code.length }));
+  busy = true;
+  $("issuing").textContent = t("notice_looking");
+  $("issuing").hidden = false;
+  try {
+    const found = await getJSON(`/api/v1/notices/${encodeURIComponent(code)}`, { timeoutMs: 10000 });
+    if (found.hall !== hallId) throw new ApiError(404, "not_found", "another hall's notice");
+    if (found.used) return noticeError(t("notice_used"));
+    notice = found;
+    tapKey = newKey(); // one key for this return visit's 取号 tap(s)
+    renderNoticeCheck();
+    show("notice-check");
+  } catch (err) {
+    noticeError(err instanceof ApiError && err.code === "not_found" ? t("notice_unknown") : t("error_issue"));
+  } finally {
+    busy = false;
+    $("issuing").hidden = true;
+    $("issuing").textContent = t("issuing");
+    renderCode();
+  }
+}
+
+function renderNoticeCheck() {
+  const s = byId(notice.service);
+  $("notice-check-title").textContent = s ? label(s) : notice.service_name;
+  const date = notice.issued_at ? `${Number(notice.issued_at.slice(5, 7))}/${Number(notice.issued_at.slice(8, 10))}` : "";
+  $("notice-check-first").textContent = t("notice_first", { number: notice.ticket_number || "", counter: notice.counter_name, date });
+  $("notice-missing").replaceChildren(
+    ...(notice.missing.length ? notice.missing : [t("guide_no_materials")]).map((text) => {
+      const li = document.createElement("li");
+      li.textContent = text;
+      return li;
+    }),
+  );
+  $("notice-note").textContent = notice.note || "";
+  $("notice-note-row").hidden = !notice.note;
+  const open = !s || s.open;
+  const error = $("notice-check-error");
+  error.textContent = open ? "" : t("notice_closed");
+  error.hidden = open;
+  $("notice-take").hidden = !open;
+  $("notice-bring").hidden = !open;
 }
 
 // ---------------------------------------------------------------- printer state
@@ -288,8 +381,45 @@ $("take-priority").addEventListener("click", () => {
 });
 $("confirm-priority").addEventListener("click", () => take(true));
 for (const button of document.querySelectorAll("[data-action]")) {
-  button.addEventListener("click", () => (button.dataset.action === "guide" ? show("guide") : goHome()));
+  button.addEventListener("click", () => {
+    const action = button.dataset.action;
+    if (action === "guide") show("guide");
+    else if (action === "notice") openNotice();
+    else goHome();
+  });
 }
+$("notice-open").addEventListener("click", openNotice);
+$("notice-keys").addEventListener("click", (event) => {
+  const key = event.target.closest("button[data-key]");
+  if (key) typeKey(key.dataset.key);
+});
+$("notice-find").addEventListener("click", findNotice);
+$("notice-take").addEventListener("click", () => take(true));
+// A USB barcode/QR scanner types the code and Enter as keyboard input: on the start screen its first
+// character opens the code screen; there letters and digits fill the code and Enter looks it up.
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.altKey || event.metaKey) return;
+  const screen = main.dataset.screen;
+  const key = event.key.length === 1 ? event.key.toUpperCase() : event.key;
+  if (screen === "start" && CODE_ALPHABET.includes(key) && key.length === 1) {
+    openNotice();
+  } else if (screen !== "notice") {
+    return;
+  }
+  if (key === "Enter") {
+    // A scanner's Enter after a tapped key (still focused) must look the code up, not type that key again.
+    const focused = event.target instanceof Element ? event.target.closest("button") : null;
+    if (focused && !focused.dataset.key) return; // a focused 查询 or 返回: its own click
+    event.preventDefault();
+    findNotice();
+  } else if (key === "Backspace") {
+    event.preventDefault();
+    typeKey("back");
+  } else if (key.length === 1 && CODE_ALPHABET.includes(key)) {
+    event.preventDefault();
+    typeKey(key);
+  }
+});
 for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, armIdle, { passive: true });
 
 connect("/kiosk", { kiosk: kioskId }, {

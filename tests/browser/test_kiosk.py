@@ -393,3 +393,137 @@ def test_a_full_catalogue_fits_one_screen(
     expect(page.locator("#guide-materials li")).to_have_count(5)
     assert_fits_and_targets_are_big(page)
     screenshot(page, f"kiosk-demo-guide-{language}-{name}")
+
+
+# ---------------------------------------------------------------- return visit with a notice's code (一次性告知)
+
+
+def incomplete_visit(server: Server) -> tuple[dict[str, Any], str]:
+    """A resident's first visit finished at w1 as materials incomplete: the ticket and its notice's code."""
+    server.act("w1", "open")
+    first = server.issue("id-card")
+    assert server.act("w1", "call-next").json()["ticket"]["id"] == first["id"]
+    body = {"outcome": "incomplete", "missing": ["户口簿", "近期照片"], "note": "需原件", "print_notice": False}
+    done = server.act("w1", "finish", body)
+    assert done.status_code == 200, done.text
+    return first, done.json()["notice"]["code"]
+
+
+def tap_code(page: Page, code: str) -> None:
+    for ch in code.replace("-", ""):
+        page.locator(f'#notice-keys button[data-key="{ch}"]').click()
+
+
+@pytest.mark.parametrize("viewport", ORIENTATIONS)
+def test_a_return_visit_enters_the_notice_code_and_is_served_first_linked_to_the_first_visit(
+    kiosk_hall: tuple[Server, VirtualPrinter, str],
+    open_page: OpenPage,
+    check_axe: Axe,
+    screenshot: Shot,
+    viewport: tuple[int, int],
+) -> None:
+    server, printer, _ = kiosk_hall
+    name = "portrait" if viewport == PORTRAIT else "landscape"
+    first, code = incomplete_visit(server)
+    waiting_one = server.issue("id-card")  # someone already waiting: the return visit goes before them
+    page = enrolled_kiosk(server, open_page, viewport)
+    entry = page.get_by_role("button", name="补齐材料再次办理（输入告知单号）")
+    expect(entry).to_be_visible()
+    assert_fits_and_targets_are_big(page)
+    screenshot(page, f"kiosk-notice-start-{name}")
+
+    entry.click()
+    expect(page.locator("#notice-title")).to_have_text("输入告知单号")
+    find = page.get_by_role("button", name="查询")
+    keys = page.locator("#notice-keys button[data-key]")
+    expect(keys).to_have_count(31 + 2)  # the code alphabet, delete and clear
+    for absent in ("0", "O", "1", "I", "L"):  # never in a code: not on the keypad either
+        expect(page.locator(f'#notice-keys button[data-key="{absent}"]')).to_have_count(0)
+    assert_fits_and_targets_are_big(page)
+    check_axe(page)
+    screenshot(page, f"kiosk-notice-keypad-{name}")
+
+    tap_code(page, code[:3])
+    find.click()  # too short: said, nothing looked up
+    expect(page.locator("#notice-error")).to_have_text("告知码是 10 位，还差 7 位。")
+    tap_code(page, "Z")
+    page.get_by_role("button", name="删除最后一个字").click()  # a wrong tap, taken back
+    tap_code(page, code[3:])
+    expect(page.locator("#notice-code")).to_have_text(code)
+    expect(page.locator("#notice-error")).to_be_hidden()
+    check_axe(page)
+    screenshot(page, f"kiosk-notice-typed-{name}")
+    find.click()
+
+    check = page.locator("#notice-check")
+    expect(check.locator("h1")).to_have_text("身份证办理")
+    expect(page.locator("#notice-missing li")).to_have_text(["户口簿", "近期照片"])
+    expect(page.locator("#notice-note")).to_have_text("需原件")
+    expect(page.locator("#notice-check-first")).to_contain_text(first["number"])
+    assert waiting(server, "id-card") == 1, "looking the code up takes no number"
+    assert_fits_and_targets_are_big(page)
+    check_axe(page)
+    screenshot(page, f"kiosk-notice-check-{name}")
+    page.locator("#notice-take").click()
+
+    expect(page.locator("#issued-number")).to_have_text("A003")
+    expect(page.locator("#issued-number")).to_have_attribute("data-priority", "1")
+    expect(page.locator("#issued-service")).to_have_text("身份证办理 · 优先")
+    expect(page.locator("#issued-repeat")).to_have_text("补齐材料再次办理 · 优先叫号")
+    expect(page.locator("#issued-printer")).to_have_text("请取走打印出来的号票")
+    qr_shown(page)
+    printer.wait_printed(1, timeout=10)
+    assert_fits_and_targets_are_big(page)
+    check_axe(page)
+    screenshot(page, f"kiosk-notice-issued-{name}")
+
+    ticket_id = page.locator("#main").get_attribute("data-ticket")
+    assert server.get(f"/api/v1/notices/{code}").json()["used"] is True
+    called = server.act("w1", "call-next").json()["ticket"]
+    assert called["id"] == ticket_id and called["number"] == "A003" and called["priority"] is True
+    assert called["id"] != waiting_one["id"]
+    held = server.get("/api/v1/counters/w1/desk", server.counter_token("w1")).json()["ticket"]
+    assert held["repeat_of"]["number"] == first["number"] and held["repeat_of"]["missing"] == ["户口簿", "近期照片"]
+
+
+def test_a_notice_code_unknown_or_used_is_said_plainly_and_a_scanner_can_type_it(
+    kiosk_hall: tuple[Server, VirtualPrinter, str], open_page: OpenPage, check_axe: Axe, screenshot: Shot
+) -> None:
+    server, _, _ = kiosk_hall
+    _, code = incomplete_visit(server)
+    page = enrolled_kiosk(server, open_page, PORTRAIT, "idle=6")
+
+    page.get_by_role("button", name="补齐材料再次办理（输入告知单号）").click()
+    tap_code(page, "AAAAA-AAAAA")
+    page.get_by_role("button", name="查询").click()
+    error = page.locator("#notice-error")
+    expect(error).to_have_text("没有找到这个告知码。请核对告知单上的号码再输入一次，或咨询服务台。")
+    assert_fits_and_targets_are_big(page)
+    check_axe(page)
+    screenshot(page, "kiosk-notice-unknown-portrait")
+    page.get_by_role("button", name="清空").click()
+    expect(error).to_be_hidden()
+    page.get_by_role("button", name="返回").click()
+
+    # A USB scanner on the start screen: it types the code (lower case, with its dash) and Enter.
+    expect(page.locator("#start")).to_be_visible()
+    page.keyboard.type(code.lower())
+    page.keyboard.press("Enter")
+    expect(page.locator("#notice-check h1")).to_have_text("身份证办理")
+    # Meanwhile the code is used elsewhere (another kiosk): the tap here is refused and says why.
+    other = server.post("/api/v1/halls/town/tickets", {"service": "id-card", "notice": code})
+    assert other.status_code == 201, other.text
+    page.locator("#notice-take").click()
+    used = "这张告知单已经取过号了，一张告知单只能用一次。请咨询服务台。"
+    expect(page.locator("#notice-check-error")).to_have_text(used)
+    expect(page.locator("#notice-take")).to_be_hidden()
+    check_axe(page)
+    screenshot(page, "kiosk-notice-used-portrait")
+    assert waiting(server, "id-card") == 1, "no second number for one notice"
+
+    page.get_by_role("button", name="返回").click()  # back to the keypad, scanned again: used, said at once
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    expect(page.locator("#notice-error")).to_have_text(used)
+    expect(page.locator("#start")).to_be_visible(timeout=15000)  # nobody touched it: back to the start
+    expect(page.locator("#notice")).to_be_hidden()
