@@ -1,24 +1,145 @@
-"""The waiting-area call screen."""
+"""The waiting-area call screen, the window screen above each counter, and the voice audio they play."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint, abort, current_app, redirect, request, send_file
 
+from display import speech
+from server.engine.model import Display, Hall
 from server.i18n import strings
 from server.rendering import page, render_page
+from server.services import counters, halls
 
 # Templates go in display/templates/display/; files in display/static/ are served at /display/static/...
 bp = Blueprint(
     "display", __name__, template_folder="templates", static_folder="static", static_url_path="/display/static"
 )
+DEFAULT_CHIME = Path(__file__).parent / "static" / "chime.wav"
+
+
+def _ctx() -> Any:
+    return current_app.extensions["hallq"].ctx
+
+
+def _setup(hall: Hall, display: Display | None) -> dict[str, Any]:
+    """What the page's module needs besides the snapshot: names, filters, the voice settings."""
+    # A display shows its own services (a big hall has areas), else every service that takes tickets.
+    shown = set(display.services) if display and display.services else {s.id for s in hall.services if s.enabled}
+    return {
+        "hall": hall.id,
+        "display": display.id if display else None,
+        "timezone": str(hall.timezone),
+        "services": [{"id": s.id, "name": s.name, "name_en": s.name_en} for s in hall.services if s.id in shown],
+        "counters": list(display.counters) if display else [],
+        "english": bool(display and display.english),
+        "chime": f"/display/chime/{hall.id}.wav",
+        "audio": f"/display/audio/{hall.id}/",
+    }
 
 
 @bp.get("/display/<hall>")
 def display_page(hall: str) -> Any:
     t = strings("display")
-    found = current_app.extensions["hallq"].ctx.config.hall(hall)
+    found = _ctx().config.hall(hall)
     if found is None:
         return page(t["display_title"], t["not_found"], "display", status=404)
-    return render_page("display/display.html", "display", title=t["display_title"], hall=found.id)
+    display = None
+    asked = request.args.get("display")
+    if asked is not None:
+        display = next((d for d in found.displays if d.id == asked), None)
+        if display is None:
+            return page(t["display_title"], t["not_found"], "display", status=404)
+        if "lang" not in request.args and display.lang == "en":
+            return redirect(f"/display/{found.id}?display={display.id}&lang=en")
+    setup = _setup(found, display)
+    snapshot = halls.display_snapshot(_ctx(), found.id)
+    return render_page(
+        "display/display.html",
+        "display",
+        title=t["display_title"],
+        hall=found,
+        display=display,
+        portrait=bool(display and display.orientation == "portrait"),
+        notice=display.notice if display else "",
+        setup=setup,
+        snapshot=snapshot,
+    )
+
+
+def window_state(counter_id: str) -> dict[str, Any]:
+    """What the window screen shows: public facts only (no resident's name or phone)."""
+    hall, desk = _ctx().counter(counter_id)
+    current = counters.current(_ctx(), desk.id)
+    partner = hall.counter(desk.partner) if desk.partner else None
+    state = current.counter_row.state
+    return {
+        "counter": desk.id,
+        "number": desk.number,
+        "name": desk.name,
+        "hall": hall.id,
+        "state": state,
+        "serving": current.ticket.number if current.ticket is not None else None,
+        # A/B cover: while this window is away its partner serves its residents.
+        "covered_by": partner.number if state == "away" and partner is not None else None,
+        # 政务公开: the signed-in clerk's staff login (the hall's 工号); no name store exists yet.
+        "clerk": current.counter_row.clerk if state != "closed" else None,
+    }
+
+
+@bp.get("/display/counter/<counter>")
+def window_page(counter: str) -> Any:
+    t = strings("display")
+    if _ctx().config.find_counter(counter) is None:
+        return page(t["window_title"], t["not_found"], "display", status=404)
+    state = window_state(counter)
+    return render_page("display/window.html", "display", title=f"{state['name']} · {t['window_title']}", window=state)
+
+
+@bp.get("/display/counter/<counter>/state")
+def window_json(counter: str) -> Any:
+    """The window screen's state as JSON; the page refetches it when its hall changes."""
+    if _ctx().config.find_counter(counter) is None:
+        return {"error": {"code": "not_found", "message": f"unknown counter {counter!r}"}}, 404
+    return window_state(counter)
+
+
+@bp.get("/display/chime/<hall>.wav")
+def chime(hall: str) -> Any:
+    """The hall's own <data_dir>/display/chime.wav when it has one, else the default."""
+    if _ctx().config.hall(hall) is None:
+        abort(404)
+    own = Path(_ctx().config.settings.data_dir) / "display" / "chime.wav"
+    return send_file(own if own.is_file() else DEFAULT_CHIME, mimetype="audio/wav", max_age=3600)
+
+
+@bp.get("/display/audio/<hall>/<number>-<int:counter_number>.wav")
+def audio(hall: str, number: str, counter_number: int) -> Any:
+    """The announcement for `number` at window `counter_number`, as a WAV (espeak-ng, cached on disk).
+
+    Only numbers this hall can issue and windows it has are spoken, so the cache is bounded by the hall's
+    own numbering and nobody can make the server say arbitrary words.
+    """
+    found = _ctx().config.hall(hall)
+    if found is None or not _issuable(found, number) or counter_number not in {c.number for c in found.counters}:
+        abort(404)
+    english = request.args.get("lang") == "en"
+    text = (speech.announcement_en if english else speech.announcement)(number, counter_number)
+    synth = speech.Synthesizer(Path(_ctx().config.settings.data_dir) / "display" / "voice-cache")
+    try:
+        path = synth.wav(text, "en" if english else "zh")
+    except (OSError, subprocess.SubprocessError):
+        current_app.logger.exception("speech synthesis failed")
+        abort(503)
+    return send_file(path, mimetype="audio/wav", max_age=86400)
+
+
+def _issuable(hall: Hall, number: str) -> bool:
+    for service in hall.services:
+        digits = number[len(service.prefix) :]
+        if number.startswith(service.prefix) and hall.number_width <= len(digits) <= 6:
+            return bool(speech.NUMBER.fullmatch(number))
+    return False

@@ -40,6 +40,17 @@ if [ -n "$want_tests" ] && ! command -v nginx >/dev/null && [ ! -x /usr/sbin/ngi
   fi
 fi
 
+# The call screen's server-side voice (display/speech.py) speaks with espeak-ng's Mandarin voice `cmn`.
+if ! command -v espeak-ng >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing espeak-ng for the call screen's voice..." >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng) >/dev/null \
+      || echo "warning: could not install espeak-ng; displays without a zh-CN browser voice stay silent" >&2
+  else
+    echo "warning: espeak-ng is missing: 'sudo apt-get install espeak-ng' for the call screen's voice" >&2
+  fi
+fi
+
 # Browser tests (tests/browser) drive Debian's Chromium through Playwright; `playwright install` is never used.
 if [ -n "$want_tests" ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -18,7 +18,6 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import realtime
-from server.alerts import PrinterAlerts
 from server.clock import SystemClock
 from server.config import Config
 from server.engine.errors import HallError
@@ -57,7 +56,6 @@ class Hallq:
         self.rating_limiter = store.make("ratings", limits.ratings_per_minute)
         self.login_limiter = store.make("login", 10)
         self.printing = Printing(self.ctx, socketio)
-        self.printer_alerts = PrinterAlerts()
         self.printing.on_change.append(self._printer_changed)
 
     def track_base(self) -> str:
@@ -91,17 +89,11 @@ class Hallq:
     def printer_state(self, kiosk: Any) -> str:
         return self.printing.state(kiosk)
 
-    def alerts(self, hall: Any) -> list[dict[str, Any]]:
-        """The hall's staff alerts now (kiosk printers that need someone)."""
-        return self.printer_alerts.active(hall)
-
     def _printer_changed(self, kiosk: Any, state: str) -> None:
         found = self.ctx.config.find_kiosk(kiosk.id)
         if found is None:
             return
-        hall = found[0]
-        changed = self.printer_alerts.changed(hall, kiosk, state, self.ctx.clock.now())
-        self.publisher.printer_changed(kiosk.id, state, changed, hall.id)
+        self.publisher.printer_changed(kiosk.id, state, found[0].id)
 
 
 def secret_key(data_dir: Path) -> str:
@@ -144,16 +136,16 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     halls.seed_counters(hallq.ctx)
     app.extensions["hallq"] = hallq
 
+    from server.admin import admin
     from server.api import api
     from server.pages import pages
 
     app.register_blueprint(api)
     app.register_blueprint(pages)
+    app.register_blueprint(admin)
     for module in ("kiosk.views", "display.views", "counter.views"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
-    realtime.register(
-        socketio, hallq.ctx, hallq.printer_state, hallq.alerts, agent_connect=hallq.printing.agent_connect
-    )
+    realtime.register(socketio, hallq.ctx, hallq.printer_state, agent_connect=hallq.printing.agent_connect)
     hallq.printing.register(socketio)
     _install_edges(app)
     hallq.printing.start()

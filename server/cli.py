@@ -20,6 +20,7 @@ import sys
 import tempfile
 import tomllib
 import warnings
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -124,9 +125,26 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=["clerk", "supervisor", "admin"], required=True)
     add.add_argument("--hall", help="the hall the user belongs to (clerks: default the only hall)")
     _source_args(add)
+    close = sub.add_parser("close-day", help="close out a day's tickets still in the hall and store its summary")
+    close.add_argument("--hall", required=True, help="the hall id")
+    close.add_argument("--date", type=_day, help="the hall-local day, YYYY-MM-DD (default: today)")
+    _source_args(close)
+
+    backup = sub.add_parser("backup", help="write a database backup now (into <data_dir>/backups)")
+    _source_args(backup)
+    restore = sub.add_parser("restore", help="replace the database with a backup file (stop the servers first)")
+    restore.add_argument("file", type=Path, help="a backup written by the scheduler or `hallq backup`")
+    _source_args(restore)
     for leaf in (demo, serve, create, revoke, add):  # `hallq serve --debug` as well as `hallq --debug serve`
         leaf.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date as YYYY-MM-DD: {value!r}") from None
 
 
 def _printer_spec(value: str) -> str:
@@ -389,6 +407,38 @@ def _run(config: Config, banner: list[str]) -> None:
     print("hallq stopped.", flush=True)
 
 
+def cmd_close_day(args: argparse.Namespace) -> None:
+    from server.services.closing import close_day
+
+    ctx = _offline_context(_config(args))
+    hall = ctx.hall(args.hall)
+    day = args.date or hall.local(ctx.clock.now()).date()
+    result, _ = close_day(ctx, hall.id, day, who="cli")
+    # Events reach live pages through the running servers' next refresh; this process has no Socket.IO.
+    s = result.summary
+    print(
+        f"{hall.id} {result.day}: closed out {result.closed_out} ticket(s); issued {s['issued']}, served {s['served']}"
+    )
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    from server.services import backups
+
+    config = _config(args)
+    ctx = _offline_context(config)
+    path = backups.backup(config.settings.database, backups.folder(config.settings.data_dir), ctx.clock.now())
+    print(path)
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from server.services import backups
+
+    config = _config(args)
+    backups.restore(config.settings.database, args.file)
+    _offline_context(config)  # brings an older backup's schema up to date
+    print(f"restored {args.file}")
+
+
 def cmd_kiosk_agent(args: argparse.Namespace) -> None:
     from server import logs
 
@@ -415,6 +465,9 @@ COMMANDS = {
     "token": cmd_token,
     "kiosk": cmd_kiosk,
     "user": cmd_user,
+    "close-day": cmd_close_day,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
     "kiosk-agent": cmd_kiosk_agent,
     "printer-emulator": cmd_printer_emulator,
 }

@@ -26,6 +26,22 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     [ratings]                  # deadlines of a bad rating (差评), in the hall's days
     callback_days = 1
     fix_days = 15
+    open_days = 7              # a served ticket can be rated for this many days (then 409 rating_closed)
+
+    [scores]                   # the monthly window score (考核): points off per lapse, grade thresholds
+    uncovered_absence = 2      # a window away with nobody covering its queue (cover_lost)
+    overdue_matter = 2         # a matter left unfinished at closing, or a promised matter past its limit
+    justified_complaint = 5    # a complaint case verified or resolved (not dismissed)
+    excellent = 95             # 优秀 from here; 合格 from `passing`; below it 不合格
+    passing = 90
+
+    [jobs]                     # the scheduler (every server process runs it; a lease makes each job run once)
+    enabled = true
+    tick_s = 30                # how often due jobs are looked for
+    wait_alert_s = 1800        # a ticket waiting longer raises an alert (per service: wait_alert_s there)
+    complaint_warn_h = 24      # a complaint case due within this many hours raises an alert
+    backup_keep_days = 14      # daily database backups in <data_dir>/backups, kept this long (0: no backups)
+    backup_hour = 3            # hall-local hour (first hall) after which the day's backup is taken
 
     [[hall]]
     id = "town"                # required; ids are [a-z0-9][a-z0-9_-]{0,39}
@@ -45,6 +61,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     kind = "immediate"         # or "promised", which needs time_limit_days >= 1
     time_limit_days = 0; materials = ["居民户口簿"]; daily_limit = 200; avg_service_s = 300
     fee = "免费"; enabled = true; hours = "always"        # hours default to the hall's
+    wait_alert_s = 1200        # alert threshold for this service's waits (default [jobs] wait_alert_s)
     group = "admin"            # the kiosk's grouping: "admin" 行政事务 or "life" 生活服务
 
     [[hall.counter]]           # at least one
@@ -61,6 +78,10 @@ Layout (every key not marked required is optional; unknown keys are errors)::
 
     [[hall.display]]
     id = "d1"; name = "等候区大屏"
+    services = ["id-card"]     # optional: show only these services' calls and counts (default: all)
+    counters = ["w1"]          # optional: show only calls to these counters (default: all)
+    lang = "zh-CN"             # zh-CN|en; orientation = "landscape"|"portrait"; english = true also
+    notice = "..."             # announces in English; notice: the scrolling line (default: none)
 
 Environment variables win over the file: HALLQ_DATABASE_URL (database) and HALLQ_ASYNC_MODE (async_mode).
 """
@@ -83,6 +104,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from .engine.calendar import Calendar
+from .engine.figures import ScoreRules
 from .engine.model import (
     WEEKDAYS,
     Counter,
@@ -113,7 +135,9 @@ _PERIOD = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 _TOML_ERROR = re.compile(r"(?s)(.*) \(at (?:line (\d+), column (\d+)|end of document)\)")
 
 # The keys each table may hold, in the order the module docstring lists them.
-_ROOT_KEYS = tuple("server ratings hall".split())
+_ROOT_KEYS = tuple("server ratings scores jobs hall".split())
+_SCORES_KEYS = tuple("uncovered_absence overdue_matter justified_complaint excellent passing".split())
+_JOBS_KEYS = tuple("enabled tick_s wait_alert_s complaint_warn_h backup_keep_days backup_hour".split())
 _SERVER_KEYS = tuple(
     (
         "data_dir database public_url message_queue message_channel async_mode host port log_level limits"
@@ -121,7 +145,7 @@ _SERVER_KEYS = tuple(
     ).split()
 )
 _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".split())
-_RATINGS_KEYS = tuple("callback_days fix_days".split())
+_RATINGS_KEYS = tuple("callback_days fix_days open_days".split())
 _HALL_KEYS = tuple(
     "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display".split()
 )
@@ -129,12 +153,13 @@ _CALENDAR_KEYS = tuple("weekdays holidays workdays".split())
 MAX_RANGE_DAYS = 60  # a holiday range longer than this is a typo in a year
 _HOURS_KEYS = tuple("days periods".split())
 _SERVICE_KEYS = tuple(
-    "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours group".split()
+    "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours group"
+    " wait_alert_s".split()
 )
 _COUNTER_KEYS = tuple("id number name services partner".split())
 _KIOSK_KEYS = tuple("id name printer".split())
 _PRINTER_KEYS = tuple("kind host port path usb_vendor usb_product baudrate paper text".split())
-_DISPLAY_KEYS = tuple("id name".split())
+_DISPLAY_KEYS = tuple("id name services counters lang orientation english notice".split())
 
 _REQUIRED: Any = object()
 
@@ -155,6 +180,16 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Jobs:
+    enabled: bool = True
+    tick_s: int = 30
+    wait_alert_s: int = 1800
+    complaint_warn_h: int = 24
+    backup_keep_days: int = 14
+    backup_hour: int = 3
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database: str = ""  # SQLAlchemy URL; empty means sqlite:///<data_dir>/hallq.db
@@ -168,8 +203,11 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     callback_days: int = 1
     fix_days: int = 15
+    rating_open_days: int = 7  # [ratings] open_days: how long after service a ticket can be rated
     printer_poll_s: int = 30  # how often kiosk printers are asked for their paper and online state
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
+    scores: ScoreRules = field(default_factory=ScoreRules)
+    jobs: Jobs = field(default_factory=Jobs)
     db_pool_size: int = 4  # PostgreSQL connections per process (plus half as many in bursts)
     db_connect_timeout_s: int = 5
     db_statement_timeout_s: int = 30  # 0: no limit
@@ -393,6 +431,7 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
     ratings = root.table("ratings", _RATINGS_KEYS)
     callback_days = ratings.number("callback_days", 1, None, 1)
     fix_days = ratings.number("fix_days", 1, None, 15)
+    rating_open_days = ratings.number("open_days", 1, 365, 7)
     if callback_days > fix_days:
         raise _Problem(ratings.at("callback_days"), f"must not exceed fix_days ({fix_days})")
     folder = _data_dir(server, base_dir, data_dir)
@@ -409,11 +448,38 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         limits=_limits(server.table("limits", _LIMITS_KEYS)),
         callback_days=callback_days,
         fix_days=fix_days,
+        rating_open_days=rating_open_days,
         printer_poll_s=server.number("printer_poll_s", 1, 3600, 30),
         proxy_hops=server.number("proxy_hops", 0, 5, 0),
         db_pool_size=server.number("db_pool_size", 1, 200, 4),
         db_connect_timeout_s=server.number("db_connect_timeout_s", 1, 300, 5),
         db_statement_timeout_s=server.number("db_statement_timeout_s", 0, 86400, 30),
+        scores=_scores(root.table("scores", _SCORES_KEYS)),
+        jobs=_jobs(root.table("jobs", _JOBS_KEYS)),
+    )
+
+
+def _scores(table: _Table) -> ScoreRules:
+    rules = ScoreRules(
+        uncovered_absence=table.number("uncovered_absence", 0, 100, 2),
+        overdue_matter=table.number("overdue_matter", 0, 100, 2),
+        justified_complaint=table.number("justified_complaint", 0, 100, 5),
+        excellent=table.number("excellent", 1, 100, 95),
+        passing=table.number("passing", 0, 100, 90),
+    )
+    if rules.passing > rules.excellent:
+        raise _Problem(table.at("passing"), f"must not exceed excellent ({rules.excellent})")
+    return rules
+
+
+def _jobs(table: _Table) -> Jobs:
+    return Jobs(
+        enabled=table.get("enabled", bool, True),
+        tick_s=table.number("tick_s", 1, 3600, 30),
+        wait_alert_s=table.number("wait_alert_s", 60, None, 1800),
+        complaint_warn_h=table.number("complaint_warn_h", 0, None, 24),
+        backup_keep_days=table.number("backup_keep_days", 0, None, 14),
+        backup_hour=table.number("backup_hour", 0, 23, 3),
     )
 
 
@@ -525,7 +591,10 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
         services=services,
         counters=counters,
         kiosks=tuple(_kiosk(t, seen["kiosk"]) for t in table.tables("kiosk", _KIOSK_KEYS, required=False)),
-        displays=tuple(_display(t, seen["display"]) for t in table.tables("display", _DISPLAY_KEYS, required=False)),
+        displays=tuple(
+            _display(t, seen["display"], services, counters)
+            for t in table.tables("display", _DISPLAY_KEYS, required=False)
+        ),
         calendar=calendar,
     )
 
@@ -668,6 +737,7 @@ def _service(table: _Table, hall_hours: Hours, width: int) -> Service:
         avg_service_s=table.number("avg_service_s", 1, None, 300),
         fee=table.get("fee", str, ""),
         enabled=table.get("enabled", bool, True),
+        wait_alert_s=table.number("wait_alert_s", 60, None, None),
         group=ServiceGroup(table.choice("group", tuple(g.value for g in ServiceGroup), "admin")),
     )
 
@@ -780,7 +850,28 @@ def _printer(table: _Table) -> Printer:
     return printer
 
 
-def _display(table: _Table, seen: dict[Any, str]) -> Display:
+def _display(
+    table: _Table, seen: dict[Any, str], services: tuple[Service, ...], counters: tuple[Counter, ...]
+) -> Display:
     display_id = table.ident()
     _claim(seen, "display id", display_id, table.at("id"))
-    return Display(id=display_id, name=table.text("name"))
+    shown_services = _strings(table, "services", ())
+    known = {s.id for s in services}
+    for i, sid in enumerate(shown_services):
+        if sid not in known:
+            raise _Problem(f"{table.at('services')}[{i}]", f"unknown service {sid!r}")
+    shown_counters = _strings(table, "counters", ())
+    known = {c.id for c in counters}
+    for i, cid in enumerate(shown_counters):
+        if cid not in known:
+            raise _Problem(f"{table.at('counters')}[{i}]", f"unknown counter {cid!r}")
+    return Display(
+        id=display_id,
+        name=table.text("name"),
+        services=shown_services,
+        counters=shown_counters,
+        lang=table.choice("lang", ("zh-CN", "en"), "zh-CN"),
+        orientation=table.choice("orientation", ("landscape", "portrait"), "landscape"),
+        english=table.get("english", bool, False),
+        notice=table.get("notice", str, ""),
+    )

@@ -50,4 +50,6 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # Library chatter (every scheduler tick, every migration step) would bury the hall's own lines.
+    for library in ("alembic", "apscheduler"):
+        logging.getLogger(library).setLevel(max(logging.WARNING, root.level))

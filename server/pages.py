@@ -11,10 +11,11 @@ from werkzeug.wrappers import Response
 
 from server.api.guard import hq
 from server.auth import login as check_login
+from server.auth import user_principal
 from server.engine.errors import HallError
 from server.i18n import strings
 from server.rendering import page, render_page
-from server.services import desk, tickets
+from server.services import desk, ratings, tickets
 
 # The app's own static folder (server/static at /static) is set in app.create_app; templates are shared by name.
 pages = Blueprint("pages", __name__, template_folder="templates")
@@ -77,28 +78,118 @@ def logout() -> Response:
     return redirect("/login")
 
 
-@pages.get("/admin")
-def admin() -> Any:
+@pages.get("/admin/complaints")
+def admin_complaints() -> Any:
+    """差评整改: a supervisor's list of open and overdue cases with verify / resolve / dismiss (complaints.js)."""
     t = strings("admin")
-    if not session.get("user"):
-        return redirect("/login?next=/admin")
-    return page(t["admin_title"], t["admin_soon"], "admin")
+    user = session.get("user")
+    if not isinstance(user, str):
+        return redirect("/login?next=/admin/complaints")
+    ctx = hq().ctx
+    p = user_principal(ctx, user)
+    if p is None or not p.is_manager:
+        return page(t["admin_title"], t["complaints_forbidden"], "admin", status=403)
+    halls = [h for h in ctx.config.halls if p.hall in (None, h.id)]
+    asked = request.args.get("hall")
+    hall = next((h for h in halls if h.id == asked), halls[0])
+    cases = ratings.complaints(ctx, hall.id)
+    csrf_token()
+    track_t = strings("track")
+    return render_page(
+        "admin_complaints.html",
+        "admin",
+        title=t["complaints_title"],
+        hall=hall,
+        halls=halls,
+        active=[c for c in cases if c["status"] in ("open", "verified")],
+        closed=[c for c in cases if c["status"] in ("resolved", "dismissed")][:50],
+        level_names={n: track_t[f"level_{n}"] for n in range(1, 6)},
+        tag_names={tag: track_t["tag_" + tag] for tag in ratings.RATING_TAGS},
+    )
+
+
+def _track_state(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The ticket's public body and, after service, the resident's rating and case; None when unknown."""
+    ctx = hq().ctx
+    try:
+        with ctx.db.read() as s:
+            row = tickets.find_by_token(s, token)
+            body = tickets.track_body(ctx, s, row)
+            after = ratings.resident_view(ctx, s, row) if row.status == "done" else {}
+    except HallError:
+        return None
+    return body, after
 
 
 @pages.get("/t/<token>")
 def track_page(token: str) -> Any:
-    """The resident's page behind the ticket's QR code."""
+    """The resident's page behind the ticket's QR code: server-rendered, live with track.js."""
     t = strings("track")
-    try:
-        body = tickets.track(hq().ctx, token)
-    except HallError:
+    state = _track_state(token)
+    if state is None:
         return page(t["track_title"], t["track_unknown"], "track", status=404)
-    if body["status"] == "waiting" and not body["served_now"]:  # PROTOCOL v1.1: no promise of a call
-        return page(f"{t['track_title']} {body['number']}", t["track_not_served"].format(ahead=body["ahead"]), "track")
-    return page(
-        f"{t['track_title']} {body['number']}",
-        t["track_status"].format(
-            status=t["status_" + body["status"]], ahead=body["ahead"], minutes=round(body["est_wait_s"] / 60)
-        ),
+    body, after = state
+    notice = request.args.get("ok") if request.args.get("ok") in ("rated", "followup") else None
+    error = request.args.get("error")
+    error_text = t.get("error_" + error) if error else None
+    if error and not error_text:
+        error_text = t["error_unknown"]
+    return render_page(
+        "track.html",
         "track",
+        title=f"{t['track_title']} {body['number']}",
+        body=body,
+        after=after,
+        token=token,
+        levels=[5, 4, 3, 2, 1],
+        tags=ratings.RATING_TAGS,
+        max_comment=ratings.MAX_COMMENT,
+        open_days=hq().ctx.config.settings.rating_open_days,
+        minutes=max(1, round(body["est_wait_s"] / 60)),
+        notice=notice,
+        error_text=error_text,
     )
+
+
+def _back(token: str, **args: str) -> Response:
+    query = [f"{k}={v}" for k, v in args.items()]
+    asked = request.args.get("lang")
+    if asked in ("en", "zh-CN"):
+        query.append(f"lang={asked}")
+    return redirect(f"/t/{token}" + ("?" + "&".join(query) if query else ""), code=303)
+
+
+def _form_level() -> int:
+    raw = request.form.get("level", "")
+    return int(raw) if raw.isdigit() and len(raw) == 1 else 0
+
+
+@pages.post("/t/<token>/rate")
+def track_rate(token: str) -> Any:
+    """The rating as a plain form post (works without JavaScript); the token in the URL authorizes it."""
+    return _form_post(token, "rated")
+
+
+@pages.post("/t/<token>/followup")
+def track_followup(token: str) -> Any:
+    """追评 as a plain form post, once the complaint case was answered."""
+    return _form_post(token, "followup")
+
+
+def _form_post(token: str, kind: str) -> Any:
+    app = hq()
+    if _track_state(token) is None:
+        return page(strings("track")["track_title"], strings("track")["track_unknown"], "track", status=404)
+    if not app.rating_limiter.allow(f"addr:{request.remote_addr}"):
+        return _back(token, error="rate_limited")
+    comment = request.form.get("comment", "").replace("\x00", "").strip() or None
+    try:
+        if kind == "rated":
+            tags = request.form.getlist("tags")[: len(ratings.RATING_TAGS)]
+            _, events = ratings.rate(app.ctx, token, _form_level(), comment, tags)
+        else:
+            _, events = ratings.follow_up(app.ctx, token, _form_level(), comment)
+    except HallError as e:
+        return _back(token, error=e.code)
+    app.publisher.publish(events)
+    return _back(token, ok=kind)

@@ -21,7 +21,7 @@ from server.engine.errors import HallError
 from server.engine.estimate import queue_key
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.model import Hall
-from server.services import counters, halls, queue, tickets, views
+from server.services import alerts, counters, halls, notice_line, queue, tickets, views
 from server.services.context import Context
 from server.store.models import TicketRow
 
@@ -216,10 +216,10 @@ class Publisher:
         finally:
             self._refreshing.discard(hall_id)
 
-    def printer_changed(self, kiosk_id: str, state: str, alerts: list[dict[str, Any]], hall_id: str) -> None:
-        """A kiosk printer's new state: to that kiosk's page, and the alerts it raised or cleared to managers."""
+    def printer_changed(self, kiosk_id: str, state: str, hall_id: str) -> None:
+        """A kiosk printer's new state: to that kiosk's page; its alert raised or cleared now, to managers."""
         self._emit("printer", {"kiosk": kiosk_id, "state": state}, "/kiosk", kiosk_room(kiosk_id))
-        for alert in alerts:
+        for alert in alerts.printer(self.ctx, hall_id, kiosk_id, state):
             self._emit("alert", alert, "/admin", hall_room(hall_id))
 
     def _audience(self, namespace: str, room: str) -> bool:
@@ -299,7 +299,6 @@ def register(
     socketio: SocketIO,
     ctx: Context,
     printer_state: Any = None,
-    alerts: Any = None,
     agent_connect: Callable[[dict[str, Any]], bool] | None = None,
 ) -> None:
     """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md).
@@ -314,6 +313,7 @@ def register(
             return False
         join_room(hall_room(hall_id))
         emit("snapshot", halls.display_snapshot(ctx, hall_id))
+        emit("notice", notice_line.current(ctx, hall_id))
         return True
 
     @socketio.on("connect", namespace="/track")
@@ -366,7 +366,8 @@ def register(
             return False
         join_room(hall_room(hall_id))
         emit("counters", halls.counters(ctx, hall_id))
-        emit("alerts", alerts(ctx.hall(hall_id)) if alerts else [])
         with ctx.db.read() as s:
             emit("waiting", queue.waiting_counts(s, ctx.hall(hall_id)))
+        emit("alerts", alerts.active(ctx, hall_id))
+        emit("notice", notice_line.current(ctx, hall_id))
         return True

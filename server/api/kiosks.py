@@ -1,4 +1,4 @@
-"""Kiosk devices and staff alerts: enrollment links for kiosk pages, and what needs someone now."""
+"""Kiosk devices: enrollment links for kiosk pages (staff alerts, printers' among them: api/managers.py)."""
 
 from __future__ import annotations
 
@@ -32,13 +32,3 @@ def enroll_kiosk(kiosk: str) -> Any:
     base = app.ctx.config.settings.public_url or request.host_url.rstrip("/")
     expires = found[0].local(enrollment.expires_at).isoformat(timespec="seconds")
     return jsonify(kiosk=kiosk, url=base + enrollment.path, expires_at=expires), 201
-
-
-@operation(api, "get", "/halls/<hall>/alerts", ok=list[a.Alert], tag="kiosks", secured=True,
-           ok_description="kiosk printers out of paper or offline, oldest first")  # fmt: skip
-def list_alerts(hall: str) -> Any:
-    """What needs staff now (kiosk printers)."""
-    app = hq()
-    hall_def = app.ctx.hall(hall)
-    require_manager(hall)
-    return jsonify(app.alerts(hall_def))

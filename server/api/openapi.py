@@ -74,6 +74,7 @@ PARAMETERS = {
     "token": "the ticket's tracking token (the last part of its track_url)",
     "kiosk": "a kiosk id, as GET /api/v1/halls/{hall}/kiosks lists",
     "ticket": "a ticket's id (as the issue answer and the ledger give it)",
+    "complaint": "a complaint case id, as GET /api/v1/halls/{hall}/complaints lists",
 }
 REQUEST_ID = {"X-Request-Id": {"$ref": "#/components/headers/RequestId"}}
 

@@ -15,7 +15,7 @@ from .body import read_body
 from .guard import hq, require_kiosk
 from .route import operation
 from .shapes import answers as a
-from .shapes.bodies import RatingRequest, TicketRequest
+from .shapes.bodies import FollowUpRequest, RatingRequest, TicketRequest
 
 
 @operation(api, "get", "/health", ok=a.Health, tag="meta", ok_description="up",
@@ -144,8 +144,8 @@ def track(token: str) -> Any:
     ok_description="the rating",
     errors={
         404: "not_found: unknown token",
-        409: "already_rated, or not_served before the ticket was finished",
-        422: "invalid_body, unknown_field, or invalid_level for a level outside 1..5",
+        409: "already_rated; not_served before the ticket was finished; rating_closed after the rating window",
+        422: "invalid_body, unknown_field, invalid_level for a level outside 1..5, invalid_tag",
         429: None,
     },
 )  # fmt: skip
@@ -157,6 +157,29 @@ def rate(token: str) -> Any:
     body = read_body(RatingRequest)
     if not app.rating_limiter.allow(f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many ratings from this address; try again shortly")
-    result, events = ratings.rate(app.ctx, token, body.level, body.comment)
+    result, events = ratings.rate(app.ctx, token, body.level, body.comment, body.tags)
+    app.publisher.publish(events)
+    return jsonify(result), 201
+
+
+@operation(
+    api, "post", "/track/<token>/followup", ok=a.Rating, status=201, tag="tickets", body=FollowUpRequest,
+    ok_description="the follow-up rating",
+    errors={
+        404: "not_found: unknown token",
+        409: "no_answer before the complaint case was resolved; already_rated for a second follow-up",
+        422: "invalid_body, unknown_field, or invalid_level",
+        429: None,
+    },
+)  # fmt: skip
+def follow_up(token: str) -> Any:
+    """追评: rate once more after the complaint was answered."""
+    app = hq()
+    with app.ctx.db.read() as s:
+        tickets.find_by_token(s, token)
+    body = read_body(FollowUpRequest)
+    if not app.rating_limiter.allow(f"addr:{request.remote_addr}"):
+        raise HallError("rate_limited", 429, "too many ratings from this address; try again shortly")
+    result, events = ratings.follow_up(app.ctx, token, body.level, body.comment)
     app.publisher.publish(events)
     return jsonify(result), 201

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, jsonify
+from flask import jsonify
 
 from server.auth import Principal
-from server.services import counters, desk, notices, ratings, reports, views
+from server.services import counters, desk, notices, ratings, views
 from server.services.counters import Result
 
 from . import api
-from .body import read_body, read_query
+from .body import read_body
 from .guard import clerk_name, hq, person, require_counter, require_manager
 from .route import F, operation
 from .shapes import answers as a
-from .shapes.bodies import AwayRequest, DayQuery, FinishRequest, LedgerQuery, NoBody, SignInRequest, TransferRequest
+from .shapes.bodies import AwayRequest, ComplaintNote, FinishRequest, NoBody, SignInRequest, TransferRequest
 
 
 def _answer(result: Result, printed_on: str | None = None) -> Any:
@@ -211,34 +211,38 @@ def complaints(hall: str) -> Any:
     return jsonify(ratings.complaints(hq().ctx, hall))
 
 
-@manager(
-    "/halls/<hall>/ledger", list[a.LedgerEntry], query=LedgerQuery, ok_description="the tickets in issue order",
-    media={"text/csv": "the same as CSV, UTF-8 with a BOM"},
-    errors={422: "invalid_query: a missing or bad day (YYYY-MM-DD), or a format other than json or csv"},
-)  # fmt: skip
-def ledger(hall: str) -> Any:
-    """The ledger (台账) of the tickets issued between two days."""
-    hq().ctx.hall(hall)
-    require_manager(hall)
-    q = read_query(LedgerQuery)
-    items = reports.ledger(hq().ctx, hall, q.first, q.last)
-    if q.format == "csv":
-        name = f"ledger-{hall}-{q.first.isoformat()}-{q.last.isoformat()}.csv"
-        return Response(
-            reports.ledger_csv(items),
-            content_type="text/csv; charset=utf-8",  # mimetype= would add a second charset
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    return jsonify(items)
+def _complaint_step(action: str) -> Callable[[F], F]:
+    return operation(
+        api, "post", f"/complaints/<complaint>/{action}", ok=a.Complaint, tag="reports", secured=True,
+        body=ComplaintNote, ok_description="the case after the step",
+        errors={404: "not_found: unknown complaint", 409: "invalid_transition: the case's status does not allow it",
+                422: "invalid_body or invalid_note"},
+    )  # fmt: skip
 
 
-@manager(
-    "/halls/<hall>/reports/daily", a.DailyReport, query=DayQuery, ok_description="the day's figures",
-    errors={422: "invalid_query: a missing or bad date (YYYY-MM-DD)"},
-)  # fmt: skip
-def daily_report(hall: str) -> Any:
-    """The day's summary."""
-    hq().ctx.hall(hall)
-    require_manager(hall)
-    q = read_query(DayQuery)
-    return jsonify(reports.daily(hq().ctx, hall, q.date))
+def _step(complaint: str, action: str) -> Any:
+    app = hq()
+    hall_id = ratings.complaint_hall(app.ctx, complaint)
+    p = require_manager(hall_id)
+    body = read_body(ComplaintNote)
+    result, events = ratings.handle(app.ctx, complaint, action, body.note, p.name)
+    app.publisher.publish(events)
+    return jsonify(result)
+
+
+@_complaint_step("verify")
+def complaint_verify(complaint: str) -> Any:
+    """The resident was called back (回访); the note says what they were told."""
+    return _step(complaint, "verify")
+
+
+@_complaint_step("resolve")
+def complaint_resolve(complaint: str) -> Any:
+    """The case is answered: the note says what was done; the resident sees it and may rate again."""
+    return _step(complaint, "resolve")
+
+
+@_complaint_step("dismiss")
+def complaint_dismiss(complaint: str) -> Any:
+    """The case is closed without a fix: the note says why."""
+    return _step(complaint, "dismiss")

@@ -16,6 +16,7 @@ class TicketStatus(enum.StrEnum):
     SERVING = "serving"
     DONE = "done"
     NO_SHOW = "no_show"
+    CLOSED_OUT = "closed_out"  # still in the hall when the day was closed: not served (HALL_RULES 13)
 
 
 class CounterState(enum.StrEnum):
@@ -119,6 +120,7 @@ class Service:
     avg_service_s: int = 300  # prior for the wait estimate until real services are measured
     fee: str = ""
     enabled: bool = True
+    wait_alert_s: int | None = None  # alert when a ticket waits longer (None: the hall's [jobs] default)
     group: ServiceGroup = ServiceGroup.ADMIN
 
 
@@ -158,8 +160,16 @@ class Kiosk:
 
 @dataclass(frozen=True)
 class Display:
+    """A call screen: which services or counters it shows (empty: all), its language and orientation."""
+
     id: str
     name: str
+    services: tuple[str, ...] = ()
+    counters: tuple[str, ...] = ()
+    lang: str = "zh-CN"
+    orientation: str = "landscape"
+    english: bool = False  # also announce each call in English
+    notice: str = ""  # the scrolling notice line
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 The rule (docs/api.md): waiting runs from issue (or transfer) to the call; service runs from
 `started` to `finished` (or to a transfer). A call finished without pressing start counts its
 service from the call: the clerk began serving when the resident was called, and the walk to the
-window is seconds against minutes of service. A no-show has no service.
+window is seconds against minutes of service. A no-show has no service. A ticket closed out at the
+end of the day stops both clocks there (reports average waits over called tickets only).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from datetime import datetime
 
 # Ledger kinds that move a ticket between phases.
 WAIT_STARTS = {"issued", "transferred"}
-WAIT_ENDS = {"called"}
+WAIT_ENDS = {"called", "closed_out"}
 SERVICE_STARTS = {"started"}
-SERVICE_ENDS = {"finished", "transferred"}
+SERVICE_ENDS = {"finished", "transferred", "closed_out"}
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Clock:
         if kind in SERVICE_ENDS and self.serving_since is not None:
             self.service_s += _seconds(self.serving_since, at)
             self.serving_since = None
-        if kind in WAIT_ENDS:
+        if kind == "called":
             self.called_at = at
         if kind in WAIT_ENDS and self.waiting_since is not None:
             self.wait_s += _seconds(self.waiting_since, at)

@@ -1,11 +1,17 @@
-"""好差评: one rating per served ticket; a bad one opens a complaint case with deadlines."""
+"""好差评: one rating per served ticket; a bad one opens a complaint case (差评整改) with deadlines.
+
+A case moves open -> verified (the resident was called back) -> resolved (what was done) or dismissed
+(why not); once it is answered the resident may rate once more (追评).
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from server.engine.errors import HallError, invalid
 from server.engine.events import Event, TicketChanged
@@ -18,15 +24,40 @@ from .tickets import find_by_token, new_id
 from .views import iso
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+# Reason tags a resident may add to a rating; the page shows them, the API accepts only these.
+RATING_TAGS = ("wait_long", "attitude", "unfamiliar", "not_told_once", "environment", "process_complex", "praise")
 MAX_COMMENT = 500
+MAX_NOTE = 1000
+# case status -> the actions allowed from it
+_NEXT = {"open": ("verify", "resolve", "dismiss"), "verified": ("resolve", "dismiss")}
 
 
-def rate(ctx: Context, token: str, level: int, comment: str | None) -> tuple[dict[str, Any], list[Event]]:
-    """Record the resident's rating of a finished ticket, once."""
+def _check(level: int, comment: str | None, tags: list[str] | None = None) -> None:
     if isinstance(level, bool) or not isinstance(level, int) or level not in LEVELS:
         raise invalid("level must be an integer from 1 (非常不满意) to 5 (非常满意)", "invalid_level")
     if comment is not None and len(comment) > MAX_COMMENT:
-        raise invalid(f"comment is longer than {MAX_COMMENT} characters")
+        raise invalid(f"comment is longer than {MAX_COMMENT} characters", "comment_too_long")
+    for tag in tags or []:
+        if tag not in RATING_TAGS:
+            raise invalid(f"unknown tag {tag!r}; known: {', '.join(RATING_TAGS)}", "invalid_tag")
+
+
+def _open_until(ctx: Context, ticket: TicketRow) -> Any:
+    finished = ticket.finished_at
+    return None if finished is None else finished + timedelta(days=ctx.config.settings.rating_open_days)
+
+
+def rating_closed(ctx: Context, ticket: TicketRow) -> bool:
+    until = _open_until(ctx, ticket)
+    return until is not None and ctx.clock.now() > until
+
+
+def rate(
+    ctx: Context, token: str, level: int, comment: str | None, tags: list[str] | None = None
+) -> tuple[dict[str, Any], list[Event]]:
+    """Record the resident's rating of a finished ticket, once, within the hall's rating window."""
+    _check(level, comment, tags)
+    clean_tags = sorted(set(tags or []), key=RATING_TAGS.index)
     try:
         with ctx.db.write() as s:
             ticket = find_by_token(s, token)
@@ -36,12 +67,16 @@ def rate(ctx: Context, token: str, level: int, comment: str | None) -> tuple[dic
                 raise HallError("not_served", 409, "the ticket can be rated once it has been served")
             if s.scalars(select(RatingRow.id).where(RatingRow.ticket_id == ticket.id)).first():
                 raise HallError("already_rated", 409, "this service has been rated already")
+            if rating_closed(ctx, ticket):
+                days = ctx.config.settings.rating_open_days
+                raise HallError("rating_closed", 409, f"ratings are accepted for {days} days after service")
             rating = RatingRow(
                 id=new_id(),
                 ticket_id=ticket.id,
                 hall_id=hall.id,
                 level=level,
                 comment=comment or None,
+                tags=",".join(clean_tags) or None,
                 at=now,
                 counter_id=ticket.served_by,
                 clerk=ticket.clerk,
@@ -68,7 +103,107 @@ def rate(ctx: Context, token: str, level: int, comment: str | None) -> tuple[dic
             s.flush()
     except IntegrityError:  # two ratings raced; the unique ticket_id kept the first
         raise HallError("already_rated", 409, "this service has been rated already") from None
-    return {"id": rating.id, "level": level}, [TicketChanged(hall.id, ticket.id)]
+    return {"id": rating.id, "level": level, "tags": clean_tags}, [TicketChanged(hall.id, ticket.id)]
+
+
+def follow_up(ctx: Context, token: str, level: int, comment: str | None) -> tuple[dict[str, Any], list[Event]]:
+    """追评: the resident's second rating, once their complaint case was resolved; once."""
+    _check(level, comment)
+    with ctx.db.write() as s:
+        ticket = find_by_token(s, token)
+        case = s.scalars(select(ComplaintRow).where(ComplaintRow.ticket_id == ticket.id)).first()
+        if case is None or case.status != "resolved":
+            raise HallError("no_answer", 409, "a follow-up rating is possible once the complaint was answered")
+        rating = s.get(RatingRow, case.rating_id)
+        if rating is None or rating.followup_level is not None:
+            raise HallError("already_rated", 409, "the follow-up rating was given already")
+        now = ctx.clock.now()
+        rating.followup_level, rating.followup_comment, rating.followup_at = level, comment or None, now
+        ledger.insert(
+            s, ticket.hall_id, "rated_again", now, ticket_id=ticket.id, counter=rating.counter_id, level=level
+        )
+    return {"id": rating.id, "level": level}, [TicketChanged(ticket.hall_id, ticket.id)]
+
+
+def resident_view(ctx: Context, s: Session, ticket: TicketRow) -> dict[str, Any]:
+    """What the resident's page shows after service: their rating, the case's answer, the rating window."""
+    rating = s.scalars(select(RatingRow).where(RatingRow.ticket_id == ticket.id)).first()
+    case = s.scalars(select(ComplaintRow).where(ComplaintRow.ticket_id == ticket.id)).first()
+    return {
+        "rating_closed": rating is None and rating_closed(ctx, ticket),
+        "level": rating.level if rating else None,
+        "tags": rating.tags.split(",") if rating and rating.tags else [],
+        "comment": rating.comment if rating else None,
+        "case_status": case.status if case else None,
+        "answer": case.answer if case and case.status == "resolved" else None,
+        "can_follow_up": bool(case and case.status == "resolved" and rating and rating.followup_level is None),
+        "followup_level": rating.followup_level if rating else None,
+    }
+
+
+def complaint_hall(ctx: Context, complaint_id: str) -> str:
+    """The hall of a case (for the permission check before the body is read); 404 when unknown."""
+    if len(complaint_id) > 32 or not complaint_id.isascii() or not complaint_id.isalnum():
+        raise HallError("not_found", 404, "no such complaint")  # ids are hex; NUL would upset PostgreSQL
+    with ctx.db.read() as s:
+        hall_id = s.scalars(select(ComplaintRow.hall_id).where(ComplaintRow.id == complaint_id)).first()
+    if hall_id is None:
+        raise HallError("not_found", 404, "no such complaint")
+    return hall_id
+
+
+def handle(ctx: Context, complaint_id: str, action: str, note: str, user: str) -> tuple[dict[str, Any], list[Event]]:
+    """A supervisor's step on a case: verify (called back), resolve (what was done) or dismiss (why)."""
+    note = (note or "").strip()
+    if not note:
+        raise invalid("a note is required: what the resident was told, what was done, or why", "invalid_note")
+    if len(note) > MAX_NOTE:
+        raise invalid(f"note is longer than {MAX_NOTE} characters", "invalid_note")
+    with ctx.db.write() as s:
+        case = s.get(ComplaintRow, complaint_id)
+        if case is None:
+            raise HallError("not_found", 404, "no such complaint")
+        if action not in _NEXT.get(case.status, ()):
+            raise HallError("invalid_transition", 409, f"a {case.status} complaint cannot be {action}d")
+        hall = ctx.hall(case.hall_id)
+        now = ctx.clock.now()
+        if action == "verify":
+            case.status, case.verified_at, case.verify_note = "verified", now, note
+        else:
+            case.status = "resolved" if action == "resolve" else "dismissed"
+            case.closed_at, case.answer = now, note
+        case.handled_by = user
+        ledger.insert(s, hall.id, f"complaint_{case.status}", now, ticket_id=case.ticket_id, clerk=user)
+        s.flush()
+        number = s.scalars(select(TicketRow.number).where(TicketRow.id == case.ticket_id)).one()
+        body = _case(ctx, hall, case, number, None)
+    return body, [TicketChanged(hall.id, case.ticket_id)]
+
+
+def _case(ctx: Context, hall: Any, c: ComplaintRow, number: str, rating: RatingRow | None) -> dict[str, Any]:
+    now = ctx.clock.now()
+    open_ = c.status in ("open", "verified")
+    return {
+        "id": c.id,
+        "ticket": c.ticket_id,
+        "number": number,
+        "level": c.level,
+        "comment": c.comment,
+        "status": c.status,
+        "opened_at": iso(hall, c.opened_at),
+        "callback_due_at": iso(hall, c.callback_due_at),
+        "due_at": iso(hall, c.due_at),
+        "callback_overdue": c.status == "open" and now > c.callback_due_at,
+        "overdue": open_ and now > c.due_at,
+        "verified_at": iso(hall, c.verified_at),
+        "verify_note": c.verify_note,
+        "closed_at": iso(hall, c.closed_at),
+        "answer": c.answer,
+        "handled_by": c.handled_by,
+        "tags": rating.tags.split(",") if rating and rating.tags else [],
+        "followup_level": rating.followup_level if rating else None,
+        "followup_comment": rating.followup_comment if rating else None,
+    }
 
 
 def complaints(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
@@ -76,22 +211,10 @@ def complaints(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
     hall = ctx.hall(hall_id)
     with ctx.db.read() as s:
         rows = s.execute(
-            select(ComplaintRow, TicketRow.number)
+            select(ComplaintRow, TicketRow.number, RatingRow)
             .join(TicketRow, TicketRow.id == ComplaintRow.ticket_id)
+            .outerjoin(RatingRow, RatingRow.id == ComplaintRow.rating_id)
             .where(ComplaintRow.hall_id == hall.id)
             .order_by(ComplaintRow.opened_at.desc())
         ).all()
-    return [
-        {
-            "id": c.id,
-            "ticket": c.ticket_id,
-            "number": number,
-            "level": c.level,
-            "comment": c.comment,
-            "status": c.status,
-            "opened_at": iso(hall, c.opened_at),
-            "callback_due_at": iso(hall, c.callback_due_at),
-            "due_at": iso(hall, c.due_at),
-        }
-        for c, number in rows
-    ]
+        return [_case(ctx, hall, c, number, r) for c, number, r in rows]

@@ -316,6 +316,8 @@ def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = N
         "counter": counter_name,
         "can_rate": row.status == TicketStatus.DONE.value and not rated,
         "service": row.service_id,
+        # closed_out: why the ticket was not served (the day closed with it still in the hall)
+        "reason": "day_closed" if row.status == TicketStatus.CLOSED_OUT.value else None,
     }
 
 

@@ -142,6 +142,7 @@ class LedgerRow(Base):
     __table_args__ = (
         Index("ix_ledger_hall_at", "hall_id", "at"),
         Index("ix_ledger_ticket", "ticket_id"),
+        Index("ix_ledger_kind", "hall_id", "kind", "at"),  # reports read one kind of line over a period
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     hall_id: Mapped[str] = mapped_column(String(40))
@@ -187,6 +188,11 @@ class RatingRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     counter_id: Mapped[str | None] = mapped_column(String(40))
     clerk: Mapped[str | None] = mapped_column(String(64))
+    tags: Mapped[str | None] = mapped_column(Text)  # reason tags (RATING_TAGS), joined by ","
+    # 追评: the resident's second rating, once the complaint case was answered
+    followup_level: Mapped[int | None] = mapped_column(Integer)
+    followup_comment: Mapped[str | None] = mapped_column(Text)
+    followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ComplaintRow(Base):
@@ -202,6 +208,58 @@ class ComplaintRow(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     callback_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verify_note: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # resolved or dismissed
+    answer: Mapped[str | None] = mapped_column(Text)  # what was done (resolved) or why not (dismissed)
+    handled_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class PeriodReportRow(Base):
+    """A stored report (每天一汇总, 每周一督查, 每月一上报), written once by the scheduler or close-day."""
+
+    __tablename__ = "period_reports"
+    hall_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # daily | weekly | monthly
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2026-11-30 | 2026-W48 | 2026-11
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JobLeaseRow(Base):
+    """Who runs a scheduled job now, and the last occurrence it finished: each runs once across processes."""
+
+    __tablename__ = "job_leases"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(64))
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_key: Mapped[str | None] = mapped_column(String(40))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertRow(Base):
+    """A condition a supervisor should see (a long wait, an uncovered queue, a complaint due, a printer)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_active", "hall_id", "cleared_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(120))  # the same condition keeps one row while it lasts
+    kind: Mapped[str] = mapped_column(String(24))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HallSettingRow(Base):
+    """A setting managers change at run time (the display's notice line), with who changed it."""
+
+    __tablename__ = "hall_settings"
+    hall_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class KioskEnrollmentRow(Base):

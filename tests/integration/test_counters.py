@@ -176,12 +176,8 @@ def test_away_hands_the_queue_to_the_partner_on_its_behalf(hall: AppHall) -> Non
     assert hall.act("w2", "call-next").json()["ticket"] is None, "after back, the partner stops covering"
     day = done["issued_at"][:10]
     report = hall.get(f"/api/v1/halls/town/reports/daily?date={day}", hall.admin_token()).json()
-    assert {
-        "counter": "w2",
-        "served": 1,
-        "avg_service_s": report["by_counter"][0]["avg_service_s"],
-        "on_behalf": 1,
-    } in report["by_counter"]
+    w2 = next(row for row in report["by_counter"] if row["counter"] == "w2")
+    assert (w2["served"], w2["on_behalf"]) == (1, 1)
 
 
 def test_away_without_an_open_partner_is_409_no_cover(hall: AppHall) -> None:

@@ -114,17 +114,25 @@ def test_every_operation_is_complete() -> None:
                 schema = op["requestBody"]["content"]["application/json"]["schema"]
                 body = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
                 assert body["additionalProperties"] is False
-            secured = path.startswith(PREFIX + "/counters/") or any(
-                path.endswith(tail)
-                for tail in (
-                    "/complaints",
-                    "/ledger",
-                    "/reports/daily",
-                    "/enrollments",
-                    "/alerts",
-                    "/reprint",
-                    "/print-jobs",
+            secured = (
+                path.startswith((PREFIX + "/counters/", PREFIX + "/complaints/"))
+                or any(
+                    path.endswith(tail)
+                    for tail in (
+                        "/complaints",
+                        "/ledger",
+                        "/alerts",
+                        "/history",
+                        "/close-day",
+                        "/events",
+                        "/dashboard",
+                        "/enrollments",
+                        "/reprint",
+                        "/print-jobs",
+                    )
                 )
+                or "/reports/" in path
+                or (path.endswith("/notice") and method == "put")
             )
             assert ("security" in op) == secured, f"{method} {path}: security"
             if secured:

@@ -54,7 +54,7 @@ from server.engine.errors import HallError
 from server.engine.estimate import ahead_of
 from server.engine.model import CounterState, Hours, Outcome, TicketStatus
 from server.engine.timing import replay
-from server.services import counters, halls, reports, tickets
+from server.services import counters, halls, history, reports, tickets
 from server.services.context import Context
 from server.services.queue import candidate, desks, place, waiting_counts
 from server.store.db import Database
@@ -754,10 +754,16 @@ class HallMachine(RuleBasedStateMachine):
                 assert summary["priority"] == sum(1 for t in of_day if t.priority)
                 assert sum(s["issued"] for s in summary["by_service"]) == len(of_day)
                 served_by = Counter(t.served_by for t in of_day if t.status == "done")
-                assert {c["counter"]: c["served"] for c in summary["by_counter"]} == dict(served_by)
+                assert {c["counter"]: c["served"] for c in summary["by_counter"] if c["served"]} == dict(served_by)
+                for row in summary["by_service"]:  # every row balances (docs/api.md, Report figures)
+                    assert (
+                        row["issued"] + row["transferred_in"]
+                        == row["served"] + row["no_show"] + row["closed_out"] + row["transferred_out"] + row["in_hall"]
+                    ), row
+                assert sum(r["served"] for r in summary["by_service"]) == summary["served"]
                 assert all(0 <= c["on_behalf"] <= c["served"] for c in summary["by_counter"])
             if days:
-                listed = reports.ledger(self.ctx, hall.id, date.fromisoformat(days[0]), date.fromisoformat(days[-1]))
+                listed = history.ledger(self.ctx, hall.id, date.fromisoformat(days[0]), date.fromisoformat(days[-1]))
                 assert sorted(item["id"] for item in listed) == sorted(t.id for t in mine)
 
     @staticmethod

@@ -128,10 +128,16 @@ def test_the_daily_report_adds_up(hall: AppHall) -> None:
         assert isinstance(rep[key], int)
     by_service = {s["service"]: s for s in rep["by_service"]}
     assert by_service["id-card"]["issued"] == 2 and by_service["id-card"]["served"] == 1
-    assert by_service["social"] == {"service": "social", "issued": 1, "served": 0, "avg_wait_s": 0}
-    assert rep["by_counter"] == [
-        {"counter": "w1", "served": 1, "avg_service_s": rep["by_counter"][0]["avg_service_s"], "on_behalf": 0}
-    ]
+    social = by_service["social"]
+    assert {k: social[k] for k in ("service", "issued", "served", "in_hall", "avg_wait_s")} == {
+        "service": "social",
+        "issued": 1,
+        "served": 0,
+        "in_hall": 1,
+        "avg_wait_s": 0,
+    }
+    [w1] = rep["by_counter"]
+    assert (w1["counter"], w1["served"], w1["on_behalf"], w1["no_show"]) == ("w1", 1, 0, 1)
     assert rep["ratings"] == {"1": 0, "2": 1, "3": 0, "4": 0, "5": 0}
 
 
@@ -159,6 +165,7 @@ def test_a_transferred_ticket_counts_as_issued_where_it_was_taken_and_served_whe
     by_service = {s["service"]: s for s in rep["by_service"]}
     assert (by_service["id-card"]["issued"], by_service["id-card"]["served"]) == (1, 0)
     assert (by_service["social"]["issued"], by_service["social"]["served"]) == (0, 1)
+    assert (by_service["id-card"]["transferred_out"], by_service["social"]["transferred_in"]) == (1, 1)
     rows = hall.get(f"/api/v1/halls/town/ledger?from={day}&to={day}", hall.admin_token()).json()
     assert rows[0]["owner"] == "w1" and rows[0]["counter"] == "w2" and rows[0]["transfers"] == 1
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -19,6 +19,7 @@ from server.engine.model import (
 from .base import Answer, Count, DayText, Seconds, Sometimes, Timestamp
 
 CounterRef = str | None  # a counter id, or null
+Rate = Annotated[float | None, Field(ge=0, le=1)]  # a share 0..1, null when there is nothing to divide
 
 
 class ErrorDetail(Answer):
@@ -258,11 +259,13 @@ class Track(Answer):
         " when false, est_wait_s is not a promise (PROTOCOL v1.1)"
     )
     service: str
+    reason: str | None = Field(description="closed_out: why it was not served (day_closed); null otherwise")
 
 
 class Rating(Answer):
     id: str
     level: int = Field(ge=1, le=5)
+    tags: list[str] = Field(default_factory=list)
 
 
 class Complaint(Answer):
@@ -275,6 +278,16 @@ class Complaint(Answer):
     opened_at: Timestamp
     callback_due_at: Timestamp
     due_at: Timestamp
+    callback_overdue: bool = Field(description="still open after the call-back deadline")
+    overdue: bool = Field(description="not answered by due_at")
+    verified_at: Timestamp | None
+    verify_note: str | None
+    closed_at: Timestamp | None = Field(description="when it was resolved or dismissed")
+    answer: str | None = Field(description="what was done (resolved) or why not (dismissed)")
+    handled_by: str | None = Field(description="the supervisor who took the last step")
+    tags: list[str]
+    followup_level: int | None = Field(ge=1, le=5, description="the resident's 追评 after the answer")
+    followup_comment: str | None
 
 
 class Handoff(Answer):
@@ -303,9 +316,16 @@ class LedgerEntry(Ticket):
 
 
 class ServiceFigures(Answer):
+    """One service's row: issued + transferred_in = served + no_show + closed_out + transferred_out + in_hall."""
+
     service: str
-    issued: Count
-    served: Count
+    issued: Count = Field(description="numbers taken for this service")
+    transferred_in: Count
+    transferred_out: Count
+    served: Count = Field(description="tickets that ended done in this service")
+    no_show: Count
+    closed_out: Count
+    in_hall: Count = Field(description="still waiting, called or being served in this service")
     avg_wait_s: Seconds
 
 
@@ -314,6 +334,9 @@ class CounterFigures(Answer):
     served: Count
     avg_service_s: Seconds
     on_behalf: Count
+    no_show: Count
+    ratings: Count
+    satisfaction_rate: Rate
 
 
 class CounterCover(Answer):
@@ -339,20 +362,206 @@ class Ratings(Answer):
     five: Count = Field(alias="5")
 
 
-class DailyReport(Answer):
+class HourFigures(Answer):
+    hour: int = Field(ge=0, le=23)
+    issued: Count
+    served: Count
+    avg_wait_s: Seconds
+    max_wait_s: Seconds
+
+
+class DayFigures(Answer):
     date: DayText
     issued: Count
     served: Count
     no_show: Count
+    avg_wait_s: Seconds
+    max_wait_s: Seconds
+
+
+class ComplaintFigures(Answer):
+    opened: Count
+    closed: Count
+    closed_on_time: Count
+    on_time_rate: Rate
+    open: Count
+    overdue: Count
+
+
+class PromisedFigures(Answer):
+    """及时办结率: promised matters received, and completed within their time limit."""
+
+    received: Count
+    on_time: Count
+    rate: Rate
+
+
+class FirstAskFigures(Answer):
+    """首问负责: 首问受理率 (acceptance_rate) and 首问办结率 (completion_rate)."""
+
+    received: Count
+    accepted: Count
+    completed: Count
+    acceptance_rate: Rate
+    completion_rate: Rate
+
+
+class NoticeFigures(Answer):
+    notices: Count
+    items: Count
+    repeat_visits: Count
+
+
+class ServiceTime(Answer):
+    service: str
+    uncovered_s: Seconds
+
+
+class CounterTime(Answer):
+    counter: str
+    uncovered_s: Seconds
+
+
+class Desertion(Answer):
+    counter: str
+    event: int = Field(description="the ledger line: the window closed or went away")
+
+
+class UncoveredSpan(Answer):
+    service: str
+    start: Timestamp = Field(alias="from")
+    end: Timestamp = Field(alias="to")
+
+
+class Uncovered(Answer):
+    """不得空岗: time a service had people waiting and no window serving it."""
+
+    uncovered_s: Seconds
+    services: list[ServiceTime]
+    counters: list[CounterTime]
+    desertions: list[Desertion]
+    intervals: list[UncoveredSpan] = Sometimes("the day's intervals (daily report only)")
+
+
+class Figures(Answer):
+    """The figures every report gives (docs/api.md, Report figures)."""
+
+    issued: Count
+    served: Count
+    no_show: Count
+    closed_out: Count
     waiting: Count
     priority: Count
     avg_wait_s: Seconds
+    p50_wait_s: Seconds
     p90_wait_s: Seconds
+    max_wait_s: Seconds
     avg_service_s: Seconds
     by_service: list[ServiceFigures]
     by_counter: list[CounterFigures]
+    by_hour: list[HourFigures]
+    on_behalf: Count
     ratings: Ratings
+    satisfaction_rate: Rate
+    complaints: ComplaintFigures
+    promised: PromisedFigures
+    first_ask: FirstAskFigures
+    one_time_notice: NoticeFigures
     cover: Cover
+    uncovered: Uncovered
+
+
+class DailyReport(Figures):
+    date: DayText
+
+
+class WeeklyReport(Figures):
+    week: str = Field(description="the ISO week, 2026-W48")
+    first: DayText = Field(alias="from")
+    last: DayText = Field(alias="to")
+    days: list[DayFigures]
+
+
+class RangeReport(Figures):
+    first: DayText = Field(alias="from")
+    last: DayText = Field(alias="to")
+    days: list[DayFigures]
+
+
+class Deduction(Answer):
+    points: Count
+    kind: Literal["uncovered_absence", "overdue_matter", "justified_complaint"]
+    reason: str
+    events: list[int] = Field(description="the ledger lines that show the lapse (GET /halls/{hall}/events)")
+
+
+class WindowScore(Answer):
+    counter: str
+    served: Count
+    score: int = Field(ge=0, le=100)
+    grade: Literal["优秀", "合格", "不合格"]
+    deductions: list[Deduction]
+
+
+class MonthlyReport(Figures):
+    month: str = Field(description="YYYY-MM")
+    days: list[DayFigures]
+    windows: list[WindowScore]
+
+
+class Alert(Answer):
+    """Something staff must see to: a long wait, a queue nobody serves, a complaint due, a kiosk printer."""
+
+    id: int
+    kind: Literal["long_wait", "uncovered", "complaint_due", "complaint_overdue", "printer"]
+    key: str = Field(description="the condition, e.g. long_wait:<ticket>, printer:<kiosk>:<state>")
+    detail: dict[str, Any]
+    raised_at: Timestamp
+    cleared_at: Timestamp | None = Field(description="set in the live event once it has ended")
+
+
+class LedgerLine(Answer):
+    id: int
+    at: Timestamp
+    kind: str
+    counter: CounterRef
+    clerk: str | None
+    on_behalf_of: CounterRef
+    detail: dict[str, Any]
+
+
+class TicketHistory(Answer):
+    ticket: dict[str, Any] = Field(description="the ticket as the ledger lists it")
+    events: list[LedgerLine]
+
+
+class NoticeLine(Answer):
+    """The display's notice line (滚动公告)."""
+
+    text: str = Field(max_length=200)
+    updated_at: Timestamp | None
+
+
+class ClosedDay(Answer):
+    date: DayText
+    closed_out: Count = Field(description="tickets closed out by this run (0 when run again)")
+    summary: DailyReport
+
+
+class Dashboard(Answer):
+    """/admin's live view of the hall."""
+
+    hall: str
+    at: Timestamp
+    services: list[dict[str, Any]] = Field(description="id, name, waiting, longest_wait_s, served_now")
+    windows: list[dict[str, Any]] = Field(
+        description="id, name, number, state, clerk, ticket, partner, covering, covered_by"
+    )
+    today: dict[str, int] = Field(description="issued, served, no_show, waiting")
+    kiosks: list[dict[str, Any]]
+    alerts: list[Alert]
+    complaints: list[Complaint]
+    notice: NoticeLine
 
 
 class Call(Answer):
@@ -377,19 +586,3 @@ class Enrollment(Answer):
     kiosk: str
     url: str = Field(json_schema_extra={"format": "uri"}, description="open once on the kiosk's screen")
     expires_at: Timestamp
-
-
-class PrinterAlertDetail(Answer):
-    kiosk: str
-    state: Literal["paper_out", "offline"]
-
-
-class Alert(Answer):
-    """Something staff must see to (a kiosk printer out of paper or offline)."""
-
-    id: str
-    kind: Literal["printer"]
-    key: str = Field(description="printer:<kiosk>:<state>")
-    detail: PrinterAlertDetail
-    raised_at: Timestamp = Field(description="when this server process saw it go wrong")
-    cleared_at: Timestamp | None = Field(description="set in the live event once it is fine again")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from server.engine.model import Outcome
-from server.services.ratings import MAX_COMMENT
+from server.services.ratings import MAX_COMMENT, MAX_NOTE, RATING_TAGS
 
-from .base import Body, Choice, Day, Query
+from .base import Body, Choice, Day, Month, Query
 
 # Strings are limited in characters (after NUL removal), as the database columns are.
 Id = Annotated[str, Field(max_length=40)]
@@ -46,7 +46,7 @@ class EnrollmentRequest(Body):
 class RatingRequest(Body):
     """Rate a served ticket (好差评)."""
 
-    codes = {"level": "invalid_level"}
+    codes = {"level": "invalid_level", "tags": "invalid_tag"}
 
     level: int = Field(
         ge=1,
@@ -55,6 +55,26 @@ class RatingRequest(Body):
         "Integers are taken strictly: 5.0 and true are refused",
     )
     comment: Comment | None = None
+    tags: list[Literal[RATING_TAGS]] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        max_length=len(RATING_TAGS),
+        description="optional reason tags, each one of: " + ", ".join(RATING_TAGS) + " (unknown: 422 invalid_tag)",
+    )
+
+
+class FollowUpRequest(Body):
+    """追评: rate once more after the complaint case was answered."""
+
+    codes = {"level": "invalid_level"}
+
+    level: int = Field(ge=1, le=5, description="5 非常满意 … 1 非常不满意")
+    comment: Comment | None = None
+
+
+class ComplaintNote(Body):
+    """A supervisor's step on a complaint case: what the resident was told, what was done, or why not."""
+
+    note: Annotated[str, Field(min_length=1, max_length=MAX_NOTE)]
 
 
 # One thing the resident must bring: trimmed, never blank.
@@ -120,11 +140,53 @@ class SignInRequest(Body):
     takeover: bool = Field(False, description="replace the clerk signed in there (recorded in the ledger)")
 
 
+Format = Literal["json", "csv", "xlsx"]
+FORMAT: Any = Field("json", description="json (the default), csv (UTF-8 with a BOM) or xlsx")
+
+
 class LedgerQuery(Query):
     first: Day = Field(alias="from", description="the first hall-local day, YYYY-MM-DD")
     last: Day = Field(alias="to", description="the last hall-local day, inclusive; before `from`: an empty list")
-    format: Literal["json", "csv"] = Field("json", description="json (the default) or csv")
+    format: Format = FORMAT
 
 
 class DayQuery(Query):
     date: Day = Field(description="the hall-local day, YYYY-MM-DD")
+
+
+class ReportDayQuery(Query):
+    date: Day = Field(description="the hall-local day, YYYY-MM-DD (weekly: any day of the week)")
+    format: Format = FORMAT
+
+
+class MonthQuery(Query):
+    month: Month = Field(description="the month, YYYY-MM")
+    format: Format = FORMAT
+
+
+class RangeQuery(Query):
+    first: Day = Field(alias="from", description="the first hall-local day")
+    last: Day = Field(alias="to", description="the last hall-local day, inclusive; at most 400 days after `from`")
+    format: Format = FORMAT
+
+
+class HistoryQuery(Query):
+    ticket: Annotated[str, Field(pattern=r"^[0-9a-f]{16,32}$")] | None = Field(None, description="a ticket id")
+    number: Annotated[str, Field(pattern=r"^[A-Za-z]{1,2}[0-9]{1,6}$")] | None = Field(
+        None, description="a ticket number such as A001 (with `date`, default today)"
+    )
+    date: Day | None = Field(None, description="the day of the number")
+
+
+class EventsQuery(Query):
+    ids: Annotated[str, Field(pattern=r"^[0-9]{1,12}(,[0-9]{1,12}){0,99}$")] = Field(
+        description="ledger event ids, comma-separated (1 to 100)"
+    )
+
+
+class CloseDayRequest(Body):
+    date: Day | None = Field(None, description="the hall-local day to close (default: today)")
+
+
+class NoticeRequest(Body):
+    text: Annotated[str, Field(max_length=200)] = Field(description="one line for the displays; empty hides it")

@@ -1,0 +1,292 @@
+"""A year of a busy hall, and how long its reports take: `python -m bench.reports`.
+
+Generates a year (2026, Monday to Friday) of the demo hall's tickets and ledger straight into the tables
+with bulk inserts (COPY on PostgreSQL): about 950 tickets a day, each issued, called, started and finished
+(with no-shows, recalls, transfers, cover and ratings mixed in), over 1,000,000 ledger lines. Then times the
+daily, monthly and yearly reports through the real service layer, first straight from the ledger and then
+with the stored daily summaries (the rollups close-day writes), on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import random
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert
+
+from server.clock import FrozenClock
+from server.config import load_demo_config
+from server.services import closing, reports
+from server.services.context import Context
+from server.services.periods import parse_month
+from server.store.models import LedgerRow, RatingRow, TicketRow
+
+from .common import database_url, make_context, table
+
+YEAR = 2026
+TICKETS_PER_DAY = 950
+ZONE = ZoneInfo("Asia/Shanghai")
+CHUNK = 50_000
+
+
+def working_days(year: int) -> Iterator[date]:
+    day = date(year, 1, 1)
+    while day.year == year:
+        if day.weekday() < 5:
+            yield day
+        day += timedelta(days=1)
+
+
+class Generator:
+    """Tickets, ledger lines and ratings of one day at a time, as plain rows."""
+
+    def __init__(self, ctx: Context, seed: int) -> None:
+        self.hall = ctx.config.halls[0]
+        self.rng = random.Random(seed)
+        self.line_id = 0
+        self.tickets: list[dict[str, Any]] = []
+        self.lines: list[dict[str, Any]] = []
+        self.ratings: list[dict[str, Any]] = []
+        self.serving = {s.id: [c for c in self.hall.counters if s.id in c.services] for s in self.hall.services}
+
+    def line(
+        self, at: datetime, kind: str, ticket: str | None = None, counter: str | None = None, **detail: Any
+    ) -> None:
+        self.line_id += 1
+        self.lines.append(
+            {
+                "id": self.line_id,
+                "hall_id": self.hall.id,
+                "at": at,
+                "kind": kind,
+                "ticket_id": ticket,
+                "counter_id": counter,
+                "clerk": "clerk" if counter else None,
+                "on_behalf_of": None,
+                "detail": detail or None,
+            }
+        )
+
+    def day(self, day: date) -> None:
+        rng, hall = self.rng, self.hall
+        opening = datetime(day.year, day.month, day.day, 8, 30, tzinfo=ZONE).astimezone(UTC)
+        closing_at = opening + timedelta(hours=9)
+        for c in hall.counters:
+            self.line(opening, "counter_opened", counter=c.id, services=list(c.services), partner=c.partner)
+        away = rng.choice([c for c in hall.counters if c.partner])
+        gone = opening + timedelta(minutes=rng.randint(60, 300))
+        self.line(gone, "away", counter=away.id, covered_by=away.partner, reason="会议")
+        self.line(gone + timedelta(minutes=rng.randint(10, 60)), "back", counter=away.id)
+        seqs: dict[str, int] = {}
+        services = [s for s in hall.services if self.serving[s.id]]
+        for i in range(TICKETS_PER_DAY):
+            svc = rng.choice(services)
+            seqs[svc.id] = seqs.get(svc.id, 0) + 1
+            issued = opening + timedelta(seconds=rng.randint(0, 8 * 3600))
+            tid = hashlib.md5(f"{day}{i}".encode(), usedforsecurity=False).hexdigest()  # noqa: S324
+            counter = rng.choice(self.serving[svc.id]).id
+            wait = int(rng.expovariate(1 / 900))
+            called = issued + timedelta(seconds=wait)
+            row: dict[str, Any] = {
+                "id": tid,
+                "hall_id": hall.id,
+                "service_id": svc.id,
+                "issued_service": svc.id,
+                "day": day.isoformat(),
+                "seq": seqs[svc.id],
+                "number": f"{svc.prefix}{seqs[svc.id]:03d}",
+                "priority": rng.random() < 0.08,
+                "token_hash": hashlib.sha256(tid.encode()).hexdigest(),
+                "kiosk_id": None,
+                "issued_at": issued,
+                "order_at": issued,
+                "recalls": 0,
+                "transfers": 0,
+                "wait_s": wait,
+                "service_s": 0,
+                "owner_counter": counter,
+                "served_by": counter,
+                "counter_id": counter,
+                "clerk": "clerk",
+            }
+            self.line(issued, "issued", tid, service=svc.id)
+            if called >= closing_at:  # never reached before closing: closed out
+                row.update(status="closed_out", finished_at=closing_at, owner_counter=None, served_by=None,
+                           counter_id=None, wait_s=int((closing_at - issued).total_seconds()))  # fmt: skip
+                self.line(closing_at, "closed_out", tid, reason="day_closed", status="waiting", service=svc.id)
+                self.tickets.append(row)
+                continue
+            row["called_at"] = called
+            self.line(called, "called", tid, counter, service=svc.id, reason="fifo")
+            roll = rng.random()
+            if roll < 0.03:
+                self.line(called + timedelta(seconds=60), "recalled", tid, counter, count=1)
+                done = called + timedelta(seconds=120)
+                self.line(done, "no_show", tid, counter, recalls=1)
+                row.update(status="no_show", finished_at=done, recalls=1)
+                self.tickets.append(row)
+                continue
+            if roll < 0.05:  # handed to another service (首问负责)
+                other = rng.choice(services)
+                moved = called + timedelta(seconds=90)
+                self.line(moved, "transferred", tid, counter, from_service=svc.id, to_service=other.id)
+                counter = rng.choice(self.serving[other.id]).id
+                called = moved + timedelta(seconds=int(rng.expovariate(1 / 300)))
+                self.line(called, "called", tid, counter, service=other.id)
+                row.update(service_id=other.id, transfers=1, served_by=counter, counter_id=counter, called_at=called)
+            started = called + timedelta(seconds=rng.randint(15, 60))
+            service_s = max(30, int(rng.expovariate(1 / svc.avg_service_s)))
+            finished = started + timedelta(seconds=service_s)
+            outcome = rng.choices(["completed", "incomplete", "consulted"], [85, 8, 7])[0]
+            self.line(started, "started", tid, counter)
+            self.line(finished, "finished", tid, counter, outcome=outcome)
+            row.update(status="done", started_at=started, finished_at=finished, service_s=service_s, outcome=outcome)
+            if outcome == "incomplete":
+                row["missing"] = ["居民户口簿"]
+            self.tickets.append(row)
+            if rng.random() < 0.3:
+                level = rng.choices([5, 4, 3, 2, 1], [70, 18, 7, 3, 2])[0]
+                rated = finished + timedelta(minutes=5)
+                self.ratings.append({"id": tid, "ticket_id": tid, "hall_id": hall.id, "level": level, "at": rated,
+                                     "counter_id": counter, "clerk": "clerk"})  # fmt: skip
+                self.line(rated, "rated", tid, counter, level=level)
+        for c in hall.counters:
+            self.line(closing_at, "counter_closed", counter=c.id)
+
+    def take(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        out = (self.tickets, self.lines, self.ratings)
+        self.tickets, self.lines, self.ratings = [], [], []
+        return out
+
+
+TICKET_DEFAULTS = {"called_at": None, "started_at": None, "finished_at": None, "waiting_since": None,
+                   "serving_since": None, "target_counter": None, "on_behalf_of": None, "outcome": None,
+                   "note": None, "missing": None}  # fmt: skip
+
+
+def load(ctx: Context, kind: str, days: list[date]) -> tuple[int, int, float]:
+    """Generate and insert the year; returns (tickets, ledger lines, seconds)."""
+    gen = Generator(ctx, seed=2026)
+    started = time.perf_counter()
+    n_tickets = n_lines = 0
+    for i, day in enumerate(days):
+        gen.day(day)
+        if len(gen.lines) >= CHUNK or i == len(days) - 1:
+            tickets, lines, ratings = gen.take()
+            tickets = [{**TICKET_DEFAULTS, **t} for t in tickets]
+            n_tickets += len(tickets)
+            n_lines += len(lines)
+            if kind == "postgres":
+                _copy(ctx, "tickets", tickets)
+                _copy(ctx, "ledger", lines)
+                _copy(ctx, "ratings", [{**r, "comment": None} for r in ratings])
+            else:
+                with ctx.db.engine.begin() as conn:
+                    conn.execute(insert(TicketRow), tickets)
+                    conn.execute(insert(LedgerRow), lines)
+                    if ratings:
+                        conn.execute(insert(RatingRow), ratings)
+    if kind == "postgres":
+        with ctx.db.engine.begin() as conn:
+            conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('ledger', 'id'), (SELECT max(id) FROM ledger))")
+            conn.exec_driver_sql("ANALYZE")
+    else:
+        with ctx.db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    return n_tickets, n_lines, time.perf_counter() - started
+
+
+def _copy(ctx: Context, name: str, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL COPY FROM a CSV buffer: the fast bulk path."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for row in rows:
+        writer.writerow([_pg(row[c]) for c in columns])
+    buf.seek(0)
+    raw = ctx.db.engine.raw_connection()
+    try:
+        with raw.cursor() as cur:
+            cur.copy_expert(f"COPY {name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf)
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def _pg(value: Any) -> Any:
+    if value is None:
+        return "\\N"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def timed(fn: Any, *args: Any, repeat: int = 3) -> float:
+    """Best of `repeat` runs, in seconds."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn(*args)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def run(kinds: list[str], months: int = 12) -> list[list[object]]:
+    rows: list[list[object]] = []
+    days = [d for d in working_days(YEAR) if d.month <= months]
+    for kind in kinds:
+        with tempfile.TemporaryDirectory() as tmp, database_url(kind, Path(tmp)) as url:
+            config = load_demo_config(Path(tmp))
+            ctx = make_context(config, url, FrozenClock(datetime(YEAR + 1, 1, 2, tzinfo=UTC)))
+            hall = ctx.config.halls[0].id
+            n_tickets, n_lines, secs = load(ctx, kind, days)
+            rows.append([kind, f"generate + insert {n_tickets:,} tickets, {n_lines:,} ledger lines", f"{secs:.1f} s"])
+            day = date(YEAR, min(months, 6), 10)
+            first, last = parse_month(day.isoformat()[:7])
+            year_first, year_last = date(YEAR, 1, 1), date(YEAR, 12, 31)
+            scores = ctx.config.settings.scores
+            rows.append(
+                [kind, "daily report (from the ledger)", f"{timed(reports.daily, ctx, hall, day) * 1000:.0f} ms"]
+            )
+            cold = timed(reports.monthly, ctx, hall, first, last, scores, repeat=1)
+            rows.append([kind, "monthly report, no stored summaries", f"{cold * 1000:.0f} ms"])
+            started = time.perf_counter()
+            for d in days:
+                closing.close_day(ctx, hall, d, who="bench")
+            rollup = time.perf_counter() - started
+            rows.append([kind, f"close-day for {len(days)} days (stores each summary)", f"{rollup:.1f} s"])
+            warm = timed(reports.monthly, ctx, hall, first, last, scores)
+            rows.append([kind, "monthly report, with stored summaries", f"{warm * 1000:.0f} ms"])
+            year = timed(reports.period, ctx, ctx.hall(hall), year_first, year_last, True, repeat=1)
+            rows.append([kind, "yearly figures (range report), with stored summaries", f"{year * 1000:.0f} ms"])
+            ctx.db.dispose()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> list[list[object]]:
+    parser = argparse.ArgumentParser(prog="python -m bench.reports", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both (default)")
+    parser.add_argument("--months", type=int, default=12, help="generate only the first N months (quick runs)")
+    args = parser.parse_args(argv)
+    rows = run([k for k in args.db.split(",") if k], args.months)
+    print(table(["db", "what", "time"], rows))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""/admin: the supervisor's console (live state, alerts, complaints, printers, notice line, reports) and the
+printable monthly report. Pages only: every action goes through /api/v1 (managers.py), which logs who did it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Blueprint, redirect, request, session
+
+from server.api.guard import hq
+from server.auth import Principal, may_manage, user_principal
+from server.charts import bars
+from server.engine.errors import HallError
+from server.rendering import page, render_page
+from server.services import dashboard, periods, reports
+
+admin = Blueprint("admin", __name__, template_folder="templates")
+
+
+def _manager() -> tuple[Principal | None, Any]:
+    """The logged-in manager, or the answer to give instead (a redirect to /login, or a refusal)."""
+    user = session.get("user")
+    p = user_principal(hq().ctx, user) if isinstance(user, str) else None
+    if p is None:
+        return None, redirect("/login?next=" + request.full_path.rstrip("?"))
+    if not p.is_manager:
+        t = _strings()
+        return None, page(t["admin_title"], t["admin_forbidden"], "admin", status=403)
+    return p, None
+
+
+def _strings() -> dict[str, str]:
+    from server.i18n import strings
+
+    return strings("admin")
+
+
+def _hall(p: Principal) -> str:
+    ctx = hq().ctx
+    wanted = request.args.get("hall") or p.hall or ctx.config.halls[0].id
+    if ctx.config.hall(wanted) is None or not may_manage(p, wanted):
+        raise HallError("forbidden", 403, "not a hall you manage")
+    return wanted
+
+
+@admin.get("/admin")
+def console() -> Any:
+    p, answer = _manager()
+    if p is None:
+        return answer
+    app = hq()
+    hall_id = _hall(p)
+    hall = app.ctx.hall(hall_id)
+    state = dashboard.live(app.ctx, hall_id, app.printer_state)
+    today = hall.local(app.ctx.clock.now()).date()
+    halls = [h for h in app.ctx.config.halls if may_manage(p, h.id)]
+    return render_page(
+        "admin.html",
+        "admin",
+        title=_strings()["admin_title"],
+        hall=hall,
+        halls=halls,
+        user=p.name,
+        state=state,
+        services={s.id: s.name for s in hall.services},
+        counters={c.id: c.name for c in hall.counters},
+        today=today.isoformat(),
+        week_ago=(today - timedelta(days=6)).isoformat(),
+        month=today.isoformat()[:7],
+    )
+
+
+@admin.get("/admin/reports/monthly")
+def printable_monthly() -> Any:
+    """The monthly report as a printable page (HTML print styles, charts as inline SVG)."""
+    p, answer = _manager()
+    if p is None:
+        return answer
+    app = hq()
+    hall_id = _hall(p)
+    hall = app.ctx.hall(hall_id)
+    month = request.args.get("month") or hall.local(app.ctx.clock.now()).date().isoformat()[:7]
+    first, last = periods.parse_month(month)
+    report = reports.monthly(app.ctx, hall_id, first, last, app.ctx.config.settings.scores)
+    t = _strings()
+    names = {c.id: c.name for c in hall.counters}
+    return render_page(
+        "admin_monthly.html",
+        "admin",
+        title=f"{t['monthly_title']} {report['month']}",
+        hall=hall,
+        report=report,
+        names=names,
+        services={s.id: s.name for s in hall.services},
+        issued_chart=bars(
+            [(d["date"][8:], d["issued"]) for d in report["days"]], t["chart_issued_by_day"], t["chart_tickets"]
+        ),
+        wait_chart=bars(
+            [(f"{h['hour']:02d}", round(h["avg_wait_s"] / 60)) for h in report["by_hour"]],
+            t["chart_wait_by_hour"],
+            t["chart_minutes"],
+        ),
+        rating_chart=bars(
+            [(level, report["ratings"][level]) for level in ("5", "4", "3", "2", "1")],
+            t["chart_ratings"],
+            t["chart_ratings_count"],
+        ),
+        printed=date.today().isoformat(),
+    )

@@ -1,0 +1,108 @@
+"""Closing a hall's day (HALL_RULES 9, 13): tickets still in the hall are closed out and the day's summary is kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from server.engine.events import CounterChanged, Event, QueueChanged, TicketChanged
+from server.engine.figures import OPEN_STATUSES
+from server.engine.model import TicketStatus
+from server.store.models import CounterRow, PeriodReportRow, TicketRow
+
+from . import ledger, reports
+from .context import Context
+
+# The reason written in the ledger and shown to the resident (the page words it in its language).
+CLOSED_REASON = "day_closed"
+
+
+@dataclass(frozen=True)
+class Closed:
+    day: str
+    closed_out: int  # tickets closed out by this run (0 when run again)
+    summary: dict[str, Any]
+
+
+def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> tuple[Closed, list[Event]]:
+    """Close out the day's tickets still waiting, called or serving, then store the day's summary.
+
+    Idempotent: a second run finds nothing to close and keeps the summary already stored.
+    """
+    hall = ctx.hall(hall_id)
+    now = ctx.clock.now()
+    with ctx.db.write() as s:
+        rows = list(
+            s.scalars(
+                select(TicketRow)
+                .where(
+                    TicketRow.hall_id == hall.id,
+                    TicketRow.day == day.isoformat(),
+                    TicketRow.status.in_(OPEN_STATUSES),
+                )
+                .order_by(TicketRow.issued_at)
+                .with_for_update()
+            )
+        )
+        released = _release_counters(s, hall.id, {r.id for r in rows})
+        for row in rows:
+            was = row.status
+            row.status = TicketStatus.CLOSED_OUT.value
+            row.finished_at = now
+            row.target_counter = None
+            ledger.append(
+                s,
+                hall.id,
+                "closed_out",
+                now,
+                ticket=row,
+                counter=row.counter_id if was != TicketStatus.WAITING.value else None,
+                reason=CLOSED_REASON,
+                status=was,
+                service=row.service_id,
+            )
+        stored = s.get(PeriodReportRow, (hall.id, "daily", day.isoformat()))
+    if stored is not None and not rows:
+        return Closed(day.isoformat(), 0, _public(stored.body)), []
+    summary = reports.summary(ctx, hall.id, day)
+    with ctx.db.write() as s:
+        store_report(s, hall.id, "daily", day.isoformat(), summary, now)
+        ledger.append(s, hall.id, "day_closed", now, clerk=who, day=day.isoformat(), closed_out=len(rows))
+    events: list[Event] = [TicketChanged(hall.id, r.id) for r in rows]
+    if rows:
+        events.append(QueueChanged(hall.id, frozenset(r.service_id for r in rows)))
+    events += [CounterChanged(hall.id, c) for c in sorted(released)]
+    return Closed(day.isoformat(), len(rows), _public(summary)), events
+
+
+def _public(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary without its rollup totals (kept in the database, not shown)."""
+    return {k: v for k, v in summary.items() if k != "totals"}
+
+
+def _release_counters(s: Session, hall_id: str, ticket_ids: set[str]) -> set[str]:
+    """Counters holding a ticket being closed out let go of it."""
+    if not ticket_ids:
+        return set()
+    held = s.scalars(
+        select(CounterRow)
+        .where(CounterRow.hall_id == hall_id, CounterRow.held_ticket.in_(ticket_ids))
+        .with_for_update()
+    ).all()
+    for counter in held:
+        counter.held_ticket = None
+    return {c.id for c in held}
+
+
+def store_report(s: Session, hall_id: str, kind: str, period: str, body: dict[str, Any], now: Any) -> None:
+    """Keep a report; a report already stored for the period is replaced (a later close-day saw more)."""
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(PeriodReportRow).values(hall_id=hall_id, kind=kind, period=period, body=body, made_at=now)
+    s.execute(
+        stmt.on_conflict_do_update(index_elements=["hall_id", "kind", "period"], set_={"body": body, "made_at": now})
+    )

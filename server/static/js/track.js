@@ -1,0 +1,80 @@
+// The resident's page: the server renders every state (works without JavaScript); this module keeps the
+// waiting figures live over /track, and polls GET /api/v1/track/{token} whenever the socket is not online
+// (WeChat's browser or a proxy that blocks websockets). A change of status reloads the server's page.
+import { connect, connectionMark, getJSON } from "/static/js/hq-socket.js";
+
+const POLL_MS = 5000;
+const main = document.getElementById("main");
+const token = main.dataset.token;
+const shown = main.dataset.status;
+const mark = connectionMark();
+let pollTimer = null;
+
+function byId(id) {
+  return document.getElementById(id);
+}
+
+function vibrateOnce() {
+  // Once per ticket: a reload on "called" must not buzz again.
+  const key = `hq-vibrated-${token}`;
+  try {
+    if (sessionStorage.getItem(key)) return;
+    sessionStorage.setItem(key, "1");
+  } catch {
+    // private mode without storage: vibrate anyway
+  }
+  if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
+}
+
+function apply(body) {
+  if (!body || !body.status) return;
+  if (body.status !== shown) {
+    // A new state has a new layout (the window, the rating form): the server renders it.
+    stopPolling();
+    if (body.status === "called") vibrateOnce();
+    window.location.replace(window.location.pathname + window.location.search.replace(/[?&](ok|error)=[^&]*/g, ""));
+    return;
+  }
+  if (shown === "waiting") {
+    byId("track-ahead").textContent = String(body.ahead);
+    byId("track-wait").textContent = String(Math.max(1, Math.round(body.est_wait_s / 60)));
+    byId("track-wait-row").hidden = !body.served_now;
+    byId("track-not-served").hidden = body.served_now;
+  }
+}
+
+async function poll() {
+  try {
+    apply(await getJSON(`/api/v1/track/${encodeURIComponent(token)}`));
+  } catch {
+    // offline for a moment: the next poll tries again
+  }
+}
+
+function startPolling() {
+  if (pollTimer === null) pollTimer = setInterval(poll, POLL_MS);
+}
+
+function stopPolling() {
+  clearInterval(pollTimer);
+  pollTimer = null;
+}
+
+if (shown === "called") vibrateOnce();
+
+// Only a ticket still moving needs live updates; a finished one just shows its form or answer.
+if (shown === "waiting" || shown === "called" || shown === "serving") {
+  connect(
+    "/track",
+    { token },
+    { ticket: (body) => apply(body) },
+    {
+      onStatus(status) {
+        mark(status);
+        if (status === "online") stopPolling();
+        else startPolling();
+      },
+    },
+  );
+  startPolling(); // until the socket is online
+}
