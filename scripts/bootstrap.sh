@@ -28,6 +28,18 @@ if ! fc-list 2>/dev/null | grep -qi -e 'wqy' -e 'noto.*cjk'; then
   fi
 fi
 
+# tests/integration/test_deploy.py checks deploy/nginx.conf with `nginx -t` (and openssl for a test certificate).
+if [ -n "$want_tests" ] && ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's nginx for the deploy/ tests..." >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light openssl) >/dev/null \
+      || { echo "error: could not install nginx with apt-get; the deploy/ tests need it" >&2; exit 1; }
+  else
+    echo "error: nginx is missing; the deploy/ tests need it ('sudo apt-get install nginx-light')." >&2
+    exit 1
+  fi
+fi
+
 # The call screen's server-side voice (display/speech.py) speaks with espeak-ng's Mandarin voice `cmn`.
 if ! command -v espeak-ng >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -23,7 +23,7 @@ from server.config import Config
 from server.engine.errors import HallError
 from server.logs import mask_path
 from server.printing import Printing
-from server.ratelimit import RateLimiter
+from server.ratelimit import Limits
 from server.services import halls, tickets
 from server.services.context import Clock, Context
 from server.store.db import Database
@@ -50,8 +50,11 @@ class Hallq:
         self.ctx = Context(config, Database.for_settings(config.settings), clock)
         self.publisher = realtime.Publisher(socketio, self.ctx)
         limits = config.settings.limits
-        self.ticket_limiter = RateLimiter(limits.tickets_per_minute)
-        self.rating_limiter = RateLimiter(limits.ratings_per_minute)
+        # Shared by every process through Redis when they share one (message_queue), else per process.
+        store = Limits(config.settings.message_queue, config.settings.message_channel)
+        self.ticket_limiter = store.make("tickets", limits.tickets_per_minute)
+        self.rating_limiter = store.make("ratings", limits.ratings_per_minute)
+        self.login_limiter = store.make("login", 10)
         self.printing = Printing(self.ctx, socketio)
         self.printing.on_change.append(self._printer_changed)
 

@@ -14,13 +14,11 @@ from server.auth import login as check_login
 from server.auth import user_principal
 from server.engine.errors import HallError
 from server.i18n import strings
-from server.ratelimit import RateLimiter
 from server.rendering import page, render_page
 from server.services import desk, ratings, tickets
 
 # The app's own static folder (server/static at /static) is set in app.create_app; templates are shared by name.
 pages = Blueprint("pages", __name__, template_folder="templates")
-_login_limiter = RateLimiter(per_minute=10)
 
 
 def csrf_token() -> str:
@@ -56,7 +54,7 @@ def login() -> Any:
     sent, expected = request.form.get("csrf", ""), session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent, expected):
         return _login_page(nxt, t["login_expired"], 400)
-    if not _login_limiter.allow(f"addr:{request.remote_addr}"):
+    if not hq().login_limiter.allow(f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many login attempts; wait a minute")
     username, password = request.form.get("username", ""), request.form.get("password", "")
     p = check_login(hq().ctx, username[:64], password[:200])

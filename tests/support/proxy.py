@@ -1,4 +1,4 @@
-"""A TCP forwarder on 127.0.0.1 that a test can cut, to take a database away from a running server."""
+"""A TCP forwarder on 127.0.0.1 that a test can cut (take a database away) or point elsewhere (a balancer)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,11 @@ class Proxy:
             if self.cut.is_set():
                 client.close()
                 continue
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:  # the target is down: the client sees a closed connection, as behind a balancer
+                client.close()
+                continue
             self.conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()

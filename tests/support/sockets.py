@@ -13,11 +13,22 @@ import socketio
 class Listener:
     """Connects to one namespace and keeps every event it gets, in order."""
 
-    def __init__(self, base_url: str, namespace: str, query: str = "", auth: Any = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        namespace: str,
+        query: str = "",
+        auth: Any = None,
+        reconnect: bool = False,
+        verify: bool = True,
+    ) -> None:
+        """`reconnect`: reconnect by itself (backoff) after losing the server, as the pages' hq-socket.js does."""
         self.namespace = namespace
         self.events: dict[str, list[Any]] = defaultdict(list)
         self._cond = threading.Condition()
-        self.client = socketio.Client(reconnection=False)
+        self.client = socketio.Client(
+            reconnection=reconnect, reconnection_delay=0.2, reconnection_delay_max=1, ssl_verify=verify
+        )
         self.client.on("*", self._record, namespace=namespace)
         url = base_url + (f"?{query}" if query else "")
         self.client.connect(url, namespaces=[namespace], transports=["websocket"], auth=auth, wait_timeout=10)

@@ -1,0 +1,159 @@
+"""deploy/: the files an IT person installs are checked by the tools that will read them."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from support.env import ROOT
+from support.server import Server, free_port, random_channel, redis_queue
+from support.sockets import Listener
+
+DEPLOY = ROOT / "deploy"
+
+
+def _site_for_test(tmp: Path, port: int, upstreams: tuple[int, int]) -> str:
+    """deploy/nginx.conf with the test's ports, a self-signed certificate and files of this run."""
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    site = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+    site = site.replace("127.0.0.1:5000", f"127.0.0.1:{upstreams[0]}").replace(
+        "127.0.0.1:5001", f"127.0.0.1:{upstreams[1]}"
+    )
+    site = site.replace("listen 443 ssl", f"listen 127.0.0.1:{port} ssl").replace(
+        "listen 80;", f"listen 127.0.0.1:{port + 1};"
+    )
+    site = site.replace("/etc/ssl/hallq/fullchain.pem", str(cert)).replace("/etc/ssl/hallq/privkey.pem", str(key))
+    site = site.replace("/var/log/nginx/", f"{tmp}/").replace("/opt/hallq/server/static/", f"{ROOT}/server/static/")
+    directives = "\n".join(line.split("#")[0] for line in site.splitlines())
+    assert not re.search(r"/(etc|var|opt)/", directives), directives  # nothing left pointing at the real machine
+    return site
+
+
+def _nginx() -> str:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert Path(nginx).exists(), "nginx is not installed (scripts/bootstrap.sh installs it)"
+    return nginx
+
+
+def _main_config(tmp: Path, port: int, upstreams: tuple[int, int]) -> Path:
+    """A whole nginx.conf around the site, with every path of nginx's own in `tmp`."""
+    (tmp / "site.conf").write_text(_site_for_test(tmp, port, upstreams), encoding="utf-8")
+    temp = " ".join(f"{k}_temp_path {tmp}/{k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    main = tmp / "nginx.conf"
+    user = "user root;\n" if os.getuid() == 0 else ""  # workers must read this run's files (static, logs)
+    main.write_text(
+        f"{user}pid {tmp}/nginx.pid;\nerror_log {tmp}/error.log;\nevents {{}}\n"
+        f"http {{\n access_log off;\n {temp}\n include {tmp}/site.conf;\n}}\n",
+        encoding="utf-8",
+    )
+    return main
+
+
+def test_the_nginx_site_passes_nginx_t(tmp_path: Path) -> None:
+    main = _main_config(tmp_path, 18443, (15000, 15001))
+    done = subprocess.run([_nginx(), "-t", "-c", str(main), "-p", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "test is successful" in done.stderr
+    site = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+    assert re.search(r"upstream hallq \{\s*ip_hash;", site), "sticky sessions"
+    assert "X-Forwarded-For $remote_addr" in site  # one proxy that overwrites the header: proxy_hops = 1
+
+
+def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
+    text = (DEPLOY / "hallq@.service").read_text(encoding="utf-8")
+    parsed = configparser.ConfigParser(strict=False, interpolation=None)
+    parsed.optionxform = str  # type: ignore[assignment,method-assign]
+    parsed.read_string(text)
+    assert parsed["Service"]["ExecStart"].endswith("--port %i")
+    assert parsed["Install"]["WantedBy"] == "multi-user.target"
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:  # no systemd here: the keys parsing (above) is what can be checked
+        return
+    hallq = ROOT / ".venv/bin/hallq"
+    unit = tmp_path / "hallq@5000.service"
+    unit.write_text(text.replace("/opt/hallq/.venv/bin/hallq", str(hallq)), encoding="utf-8")
+    done = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True)
+    problems = [line for line in done.stderr.splitlines() if "hallq@5000" in line]
+    assert done.returncode == 0 and not problems, done.stderr
+
+
+def test_the_example_config_is_accepted_by_the_server() -> None:
+    from server.config import load_config
+
+    config = load_config(DEPLOY / "hall.example.toml")
+    settings = config.settings
+    assert settings.database.startswith("postgresql") and settings.message_queue and settings.proxy_hops == 1
+
+
+@pytest.fixture
+def nginx_port(tmp_path: Path) -> Iterator[Callable[[int, tuple[int, int]], int]]:
+    """Run the deploy/ site in a real nginx in front of two ports; stopped afterwards."""
+    procs: list[subprocess.Popen[bytes]] = []
+    folder = tmp_path / "nginx"
+    folder.mkdir()
+
+    def run(port: int, upstreams: tuple[int, int]) -> int:
+        main = _main_config(folder, port, upstreams)
+        procs.append(subprocess.Popen([_nginx(), "-c", str(main), "-p", str(folder), "-g", "daemon off;"]))
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return port
+            except OSError:
+                assert procs[-1].poll() is None, (folder / "error.log").read_text()
+                assert time.monotonic() < deadline, "nginx did not start listening"
+                time.sleep(0.1)
+
+    try:
+        yield run
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(10)
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # the test's self-signed certificate
+def test_nginx_in_front_of_two_processes_serves_pages_sockets_and_static_files(
+    start_server: Callable[..., Server], tmp_path: Path, nginx_port: Callable[[int, tuple[int, int]], int]
+) -> None:
+    port = free_port()
+    url = f"https://127.0.0.1:{port}"
+
+    def edit(text: str) -> str:  # same-origin sockets: public_url is the balancer's address in every process
+        return re.sub(r'public_url = ".*"', f'public_url = "{url}"', text)
+
+    extra = redis_queue(random_channel()) + "\nproxy_hops = 1"
+    a = start_server("postgres", extra_server=extra, data_dir=tmp_path, edit=edit)
+    b = start_server("postgres", extra_server=extra, data_dir=tmp_path, edit=edit, database_url=a.database)
+    nginx_port(port, (a.port, b.port))
+    health = requests.get(f"{url}/api/v1/health", verify=False, timeout=10)
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    css = requests.get(f"{url}/static/css/theme.css", verify=False, timeout=10)
+    assert css.status_code == 200 and css.headers["Cache-Control"] == "no-cache"
+    display = Listener(url, "/display", "hall=town", verify=False)
+    try:
+        display.wait_for("snapshot")
+        ticket = requests.post(
+            f"{url}/api/v1/halls/town/tickets", json={"service": "id-card"}, verify=False, timeout=10
+        )
+        assert ticket.status_code == 201, ticket.text
+        b.act("w1", "open")
+        a.act("w1", "call-next")  # called directly on each process: the display hears it through nginx
+        assert display.wait_for("call", lambda c: c["ticket"] == ticket.json()["id"])["counter_number"] == 1
+    finally:
+        display.close()

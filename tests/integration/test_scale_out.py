@@ -1,0 +1,139 @@
+"""Scale-out: several server processes on one PostgreSQL database and one Redis, as deploy/ runs them.
+
+test_concurrency.py already races two processes over call-next and sends a call from one process to a display
+on the other; this module adds what a city's deployment also relies on: a third process, limits that hold
+across processes, and a process killed with its clients moving to a survivor.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from support.checks import check_database
+from support.env import REDIS_URL
+from support.proxy import Proxy
+from support.server import Server, random_channel, redis_queue
+from support.sockets import Listener
+
+from server.ratelimit import Limits
+
+LIMIT = 6  # tickets a minute from one address
+
+
+def three(start: Callable[..., Server], folder: Path, public_url: str | None = None) -> tuple[Server, Server, Server]:
+    """Three processes on one PostgreSQL database, one data folder and a Redis channel of their own.
+
+    `public_url`: the balancer's address, the same in every process (pages and sockets are same-origin with it).
+    """
+
+    def edit(text: str) -> str:
+        return re.sub(r'public_url = ".*"', f'public_url = "{public_url}"', text) if public_url else text
+
+    options = {"extra_server": redis_queue(random_channel()), "data_dir": folder, "edit": edit}
+    limits = f"tickets_per_minute = {LIMIT}"
+    first = start("postgres", limits=limits, **options)
+    rest = [start("postgres", limits=limits, database_url=first.database, **options) for _ in range(2)]
+    return first, rest[0], rest[1]
+
+
+@pytest.fixture
+def trio(start_server: Callable[..., Server], tmp_path: Path) -> tuple[Server, Server, Server]:
+    return three(start_server, tmp_path)
+
+
+def test_a_ticket_limit_holds_across_processes_and_not_across_systems(
+    trio: tuple[Server, Server, Server], start_server: Callable[..., Server]
+) -> None:
+    started = time.monotonic()
+    with ThreadPoolExecutor(9) as pool:
+        answers = list(
+            pool.map(lambda i: trio[i % 3].post("/api/v1/halls/town/tickets", {"service": "id-card"}), range(30))
+        )
+    elapsed = time.monotonic() - started
+    issued = [r for r in answers if r.status_code == 201]
+    refused = [r for r in answers if r.status_code != 201]
+    # The bucket refills at LIMIT a minute: a slow machine may earn a token or two while the requests run.
+    opened = [line for s in trio for line in s.log().splitlines() if "rate limits not enforced" in line]
+    assert not opened, opened  # Redis answered throughout: no request was let through unlimited
+    assert LIMIT <= len(issued) <= LIMIT + int(elapsed * LIMIT / 60), (len(issued), elapsed)
+    assert all(r.status_code == 429 and r.json()["error"]["code"] == "rate_limited" for r in refused)
+    assert len({r.json()["number"] for r in issued}) == len(issued)
+    # Another hall system on the same Redis (another channel) counts on its own: its first ticket is issued.
+    stranger = start_server(
+        "sqlite", extra_server=redis_queue(random_channel()), limits=f"tickets_per_minute = {LIMIT}"
+    )
+    assert stranger.post("/api/v1/halls/town/tickets", {"service": "id-card"}).status_code == 201
+
+
+def test_three_processes_serve_one_hall_and_every_display_hears_every_call(
+    trio: tuple[Server, Server, Server], listen: Callable[..., Listener]
+) -> None:
+    a, b, c = trio
+    displays = [listen(s.url, "/display", "hall=town") for s in trio]
+    for d in displays:
+        d.wait_for("snapshot")
+    kiosk = {s: s.kiosk_token("k1") for s in trio}  # verified kiosks: each has its own limit
+    tickets = [s.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"}, token=kiosk[s]).json()
+               for s in (a, b, c)]  # fmt: skip
+    a.act("w1", "open")
+    c.act("w3", "open")
+    called = [b.act("w1", "call-next").json()["ticket"]["id"], c.act("w3", "call-next").json()["ticket"]["id"]]
+    for d in displays:
+        for ticket_id in called:
+            d.wait_for("call", lambda m, t=ticket_id: m["ticket"] == t)
+        d.wait_for("waiting", lambda w: w["id-card"] == 1)
+    assert sorted(called) == sorted(t["id"] for t in tickets[:2])
+
+
+def test_a_killed_process_leaves_the_others_serving_and_its_screens_resync_on_a_survivor(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    # The balancer (nginx in deploy/): the display reaches process A through it, and after A dies the balancer
+    # sends the reconnecting display to a survivor, as nginx does when an upstream stops answering.
+    balancer = Proxy(0)
+    a, b, c = three(start_server, tmp_path, f"http://127.0.0.1:{balancer.port}")
+    balancer.target_port = a.port
+    display = Listener(f"http://127.0.0.1:{balancer.port}", "/display", "hall=town", reconnect=True)
+    try:
+        display.wait_for("snapshot")
+        before = b.issue("id-card")
+        display.wait_for("waiting", lambda w: w["id-card"] == 1)
+        a.stop(kill=True)  # kill -9
+        balancer.sever()  # nginx marks A down: its clients' connections fail until they land on a survivor
+        # The others serve at once: issue through B, call through C.
+        after = b.issue("id-card")
+        assert c.act("w1", "open").status_code == 200
+        assert c.act("w1", "call-next").json()["ticket"]["id"] == before["id"]
+        balancer.target_port = b.port
+        balancer.restore()
+        # The display reconnects by itself through the balancer, now to B, and resyncs from a fresh snapshot.
+        snap = display.wait_for("snapshot", lambda s: bool(s["calls"]), timeout=30)
+        assert snap["calls"][0]["number"] == before["number"] and snap["waiting"]["id-card"] == 1
+        # Live again: a call made through C reaches it on B.
+        assert c.act("w1", "finish", {"outcome": "completed"}).status_code == 200
+        assert c.act("w1", "call-next").json()["ticket"]["id"] == after["id"]
+        assert display.wait_for("call", lambda m: m["ticket"] == after["id"])["counter_number"] == 1
+        assert check_database(b.database) == {"done": 1, "called": 1}
+    finally:
+        display.close()
+        balancer.close()
+
+
+def test_limits_count_in_redis_per_prefix_and_fail_open_when_redis_is_down(caplog: pytest.LogCaptureFixture) -> None:
+    shared = Limits(REDIS_URL, random_channel())
+    one, other = shared.make("tickets", 3), shared.make("tickets", 3)  # two processes' limiters, one store
+    assert [one.allow("addr:x") or other.allow("addr:x") for _ in range(3)] == [True] * 3
+    assert not one.allow("addr:x") and not other.allow("addr:x")
+    assert one.allow("addr:y"), "each key has its own bucket"
+    assert Limits(REDIS_URL, random_channel()).make("tickets", 3).allow("addr:x"), "another channel, another count"
+    assert Limits(None, "hallq").make("tickets", 1).allow("addr:x")  # no Redis: in this process
+    down = Limits("redis://127.0.0.1:1/0", "hallq").make("tickets", 1)
+    with caplog.at_level("WARNING", logger="hallq"):
+        assert all(down.allow("addr:x") for _ in range(5)), "a Redis outage must not stop tickets"
+    warnings = [r.getMessage() for r in caplog.records if "rate limits not enforced" in r.getMessage()]
+    assert len(warnings) == 1, warnings
