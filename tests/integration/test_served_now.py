@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from support.app import AppHall
@@ -18,8 +19,8 @@ def hall(app_hall: AppHall) -> AppHall:
 NOT_SERVED_ZH = "暂无窗口办理此业务，请咨询服务台"
 # The English words are the track page's to choose: take them from its catalogue.
 _TRACK = json.loads((ROOT / "server" / "strings" / "track.json").read_text(encoding="utf-8"))
-NOT_SERVED_EN = _TRACK["en"]["track_not_served"].split("{")[0].strip()
-assert _TRACK["zh-CN"]["track_not_served"].startswith(NOT_SERVED_ZH)
+NOT_SERVED_EN = _TRACK["en"]["not_served"]
+assert _TRACK["zh-CN"]["not_served"] == NOT_SERVED_ZH
 
 
 def _service(hall: AppHall, service: str) -> dict:
@@ -40,18 +41,25 @@ def _track(hall: AppHall, ticket: dict) -> dict:
     return dict(r.json())
 
 
+def _says_not_served(page: str) -> bool:
+    """The page shows its not-served line (the element stays in the page, hidden, for the live script)."""
+    found = re.search(r'<p[^>]*id="track-not-served"[^>]*>', page)
+    return found is not None and " hidden" not in found.group(0)
+
+
 def test_a_queue_nobody_serves_is_not_served_now_everywhere(hall: AppHall) -> None:
     ticket = hall.issue("id-card")
     assert (ticket["served_now"], ticket["ahead"]) == (False, 0)
     assert _track(hall, ticket)["served_now"] is False
     assert _service(hall, "id-card")["served_now"] is False
     page = _page_body(hall, ticket)
-    assert NOT_SERVED_ZH in page and "即将" not in page
-    assert NOT_SERVED_EN in _page_body(hall, ticket, "?lang=en")
+    assert NOT_SERVED_ZH in page and _says_not_served(page) and "即将" not in page
+    english = _page_body(hall, ticket, "?lang=en")
+    assert NOT_SERVED_EN in english and _says_not_served(english)
     hall.act("w3", "open")  # w3 serves id-card too
     assert _track(hall, ticket)["served_now"] is True
     assert _service(hall, "id-card")["served_now"] is True
-    assert NOT_SERVED_ZH not in _page_body(hall, ticket)
+    assert not _says_not_served(_page_body(hall, ticket))
 
 
 def test_an_away_counters_queue_is_served_while_its_partner_covers(hall: AppHall) -> None:
