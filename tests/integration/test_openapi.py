@@ -35,8 +35,12 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     try:
         yield flask_app
     finally:
-        flask_app.extensions["hallq"].printing.stop()
-        flask_app.extensions["hallq"].ctx.db.dispose()
+        hallq = flask_app.extensions["hallq"]
+        hallq.printing.stop()
+        # Publishing reads the database from background threads: let them finish before it closes
+        # (closing SQLite under a reading thread crashes the interpreter).
+        assert hallq.publisher.flush(), "the publisher did not finish its work in time"
+        hallq.ctx.db.dispose()
 
 
 @pytest.fixture
