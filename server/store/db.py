@@ -1,6 +1,6 @@
 """Engines and the unit of work.
 
-The rule for SQLite under eventlet (docs/storage.md): a transaction must never yield.
+The rule for SQLite under eventlet or gevent (docs/storage.md): a transaction must never yield.
 The sqlite3 driver blocks in C and is not green, so one greenlet holding the write lock
 while another waits for it would stall the whole server. Hence: one connection per
 process, a process-wide lock around every unit of work, `BEGIN IMMEDIATE` for writes
@@ -9,9 +9,9 @@ lock), WAL so readers in other processes are not blocked, a busy timeout for the
 waits between processes, and no emits, printing or network I/O inside a transaction:
 events are published after commit by the caller.
 
-PostgreSQL is different: psycopg2 is made cooperative (eventlet's patcher, see `make_green`), so a
-greenlet waiting on the server yields to the others, and each transaction takes its own
-connection from the pool: no process-wide lock. Connect and statement timeouts keep one
+PostgreSQL is different: psycopg2 is made cooperative (eventlet's patcher, or psycogreen under gevent:
+see `make_green`), so a greenlet waiting on the server yields to the others, and each transaction takes
+its own connection from the pool: no process-wide lock. Connect and statement timeouts keep one
 stuck query from holding a connection for ever.
 """
 
@@ -53,7 +53,7 @@ class Database:
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self._lock = threading.RLock()  # green under eventlet's monkey patching
+        self._lock = threading.RLock()  # green under eventlet's or gevent's monkey patching
         self._begin = "BEGIN"
         self.engine = (
             self._make_engine(url)
@@ -205,16 +205,23 @@ def _pg_engine(url: str, pool_size: int, connect_timeout_s: int, statement_timeo
     return engine
 
 
-def make_green() -> None:
-    """Make psycopg2 wait on PostgreSQL through eventlet's hub (call after monkey patching).
+def make_green(mode: str = "eventlet") -> None:
+    """Make psycopg2 wait on PostgreSQL through the green hub of `mode` (call after monkey patching).
 
-    `eventlet.monkey_patch()` already installs psycopg2's wait callback (eventlet.support.psycopg2_patcher,
-    the same mechanism as psycogreen); this makes sure of it, as a server whose queries block the hub
-    serves one request at a time however large its pool.
+    eventlet: `eventlet.monkey_patch()` already installs psycopg2's wait callback
+    (eventlet.support.psycopg2_patcher, the same mechanism as psycogreen); this makes sure of it.
+    gevent: psycogreen's wait callback (gevent's monkey patching does not touch psycopg2).
+    A server whose queries block the hub serves one request at a time however large its pool.
     """
     import psycopg2.extensions
 
-    if psycopg2.extensions.get_wait_callback() is None:
+    if psycopg2.extensions.get_wait_callback() is not None:
+        return
+    if mode == "gevent":
+        from psycogreen.gevent import patch_psycopg
+
+        patch_psycopg()
+    else:
         from eventlet.support import psycopg2_patcher
 
         psycopg2_patcher.make_psycopg_green()

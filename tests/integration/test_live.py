@@ -1,14 +1,18 @@
-"""What only a real server shows: eventlet serving HTTP and websockets, cookies over the wire.
+"""What only a real server shows: eventlet and gevent serving HTTP and websockets, cookies over the wire.
 
-The contract itself is tested in-process (app_hall); these few checks keep the real stack honest.
+The contract itself is tested in-process (app_hall); these few checks keep the real stack honest, in each
+async mode (docs/scaling.md).
 """
 
 from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 from support.server import Server, hallq
+
+pytestmark = pytest.mark.async_modes
 
 
 def test_screens_over_websockets_get_their_snapshot_and_every_change(hall: Server) -> None:
