@@ -120,9 +120,7 @@ main(sys.argv[1:])
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
 @pytest.mark.parametrize("command", ["serve", "demo"])
-def test_the_async_mode_patches_before_sqlalchemy_or_flask_is_imported(
-    command: str, mode: str, tmp_path: Path
-) -> None:
+def test_the_async_mode_patches_before_sqlalchemy_or_flask_is_imported(command: str, mode: str, tmp_path: Path) -> None:
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 'h.db'}", port=free_port())
     args = ["serve", "--config", str(config)] if command == "serve" else ["demo", "--data", str(tmp_path)]
     done = subprocess.run(
