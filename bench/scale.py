@@ -314,7 +314,7 @@ def rows_of(r: dict[str, Any]) -> list[list[object]]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench scale", description=__doc__.splitlines()[0])
-    parser.add_argument("--procs", default="1,2,4", help="process counts to measure")
+    parser.add_argument("--procs", default=None, help="process counts to measure (default 1,2,4; --quick: 1,2)")
     parser.add_argument("--n", type=int, default=1000, help="tickets issued (then drained) per process count")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--counters", type=int, default=8, choices=range(1, len(COUNTERS) + 1))
@@ -326,7 +326,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="1 and 2 processes, small sizes: about a minute")
     args = parser.parse_args(argv)
     if args.quick:
-        args.procs, args.n, args.displays, args.calls, args.max_s = "1,2", 200, 10, 8, 30
+        args.n, args.displays, args.calls, args.max_s = 200, 10, 8, 30
+    args.procs = args.procs or ("1,2" if args.quick else "1,2,4")
     started = time.perf_counter()
     results: dict[str, Any] = {"load": os.getloadavg(), "mode": args.async_mode, "runs": []}
     rows: list[list[object]] = []
