@@ -216,6 +216,11 @@ def _prepare_async(mode: str) -> None:
         from gevent import monkey
 
         monkey.patch_all()
+        from gevent.hub import Hub
+
+        # Ctrl-C and SIGTERM stop the server through KeyboardInterrupt (_run): a stop, not an error for the
+        # hub to print with a traceback header.
+        Hub.NOT_ERROR = (*Hub.NOT_ERROR, KeyboardInterrupt)
     else:
         return
     from server.store.db import make_green

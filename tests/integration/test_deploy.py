@@ -102,6 +102,7 @@ def test_the_example_config_is_accepted_by_the_server() -> None:
     config = load_config(DEPLOY / "hall.example.toml")
     settings = config.settings
     assert settings.database.startswith("postgresql") and settings.message_queue and settings.proxy_hops == 1
+    assert settings.async_mode == "eventlet"  # the default, spelled out beside its alternative
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ async mode (docs/scaling.md).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -59,3 +60,13 @@ def test_a_login_over_http_sets_a_guarded_session_cookie(hall: Server) -> None:
         cookie = r.headers["Set-Cookie"]
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
         assert s.get(hall.url + "/counter", timeout=30).status_code == 200
+
+
+def test_sigterm_stops_the_server_cleanly(start_server: Callable[..., Server]) -> None:
+    """A service manager's stop: exit 0 with one line, in either mode (gevent's hub must not report it)."""
+    server = start_server("sqlite")
+    assert server.proc is not None
+    server.stop()  # SIGTERM, then wait
+    assert server.proc.returncode == 0, server.log()[-2000:]
+    tail = server.log().rsplit("hallq serving", 1)[1]
+    assert tail.strip().splitlines()[1:] == ["hallq stopped."], tail
