@@ -1,7 +1,7 @@
 """The announcement assembled from recorded clips: one WAV per word, joined with short silences.
 
 The folder holds one file per word the template needs (names in `FILES`): the digits `0.wav`..`9.wav`
-(零..九), `shi.wav` (十, for windows 10-99), the letters `A.wav`..`Z.wav`, and `qing.wav` 请, `hao.wav` 号,
+(零..九), `shi.wav` (十, for windows 10-99), `bai.wav` (百, for windows 100-999), the letters `A.wav`..`Z.wav`, and `qing.wav` 请, `hao.wav` 号,
 `dao.wav` 到, `chuangkou.wav` 窗口, `banli.wav` 办理. Every clip is a 16-bit PCM mono WAV, all at one sample
 rate (the rate of `qing.wav`); a clip in another format is refused with a message naming it, never
 resampled behind the hall's back. hallq ships a set made by espeak-ng (display/voice-clips/, regenerate
@@ -32,7 +32,7 @@ from display import speech
 
 DEFAULT_FOLDER = Path(__file__).parent / "voice-clips"
 DEFAULT_GAP_MS = 100
-WORDS = {"请": "qing", "号": "hao", "到": "dao", "窗口": "chuangkou", "办理": "banli", "十": "shi"}
+WORDS = {"请": "qing", "号": "hao", "到": "dao", "窗口": "chuangkou", "办理": "banli", "十": "shi", "百": "bai"}
 # The file (without .wav) of every word a call's announcement can use.
 FILES: dict[str, str] = (
     {d: str(i) for i, d in enumerate(speech.DIGITS)} | {chr(c): chr(c) for c in range(ord("A"), ord("Z") + 1)} | WORDS

@@ -29,8 +29,12 @@ def test_numbers_are_read_digit_by_digit_with_letters_as_letters(number: str, sp
 
 
 @pytest.mark.parametrize(
-    ("n", "spoken"), [(1, "一"), (3, "三"), (10, "十"), (12, "十二"), (20, "二十"), (35, "三十五")]
-)
+    ("n", "spoken"),
+    [
+        (1, "一"), (3, "三"), (10, "十"), (12, "十二"), (20, "二十"), (35, "三十五"),
+        (100, "一百"), (101, "一百零一"), (110, "一百一十"), (115, "一百一十五"), (250, "二百五十"), (999, "九百九十九"),
+    ],
+)  # fmt: skip
 def test_window_numbers_are_read_as_numbers(n: int, spoken: str) -> None:
     assert read_count(n) == spoken
 
@@ -45,8 +49,10 @@ def test_the_template_fills_number_and_window() -> None:
     assert announcement("A001", 3) == "请 A 零零一 号 到 三 号窗口 办理"
     assert announcement("B012", 12) == "请 B 零一二 号 到 十二 号窗口 办理"
     assert announcement_en("A001", 3) == "Number A 0 0 1, please go to window 3."
-    with pytest.raises(ValueError):
-        announcement("A001", 100)
+    assert announcement("A001", 101) == "请 A 零零一 号 到 一百零一 号窗口 办理"
+    for out_of_range in (0, 1000):  # the config allows windows 1-999
+        with pytest.raises(ValueError):
+            announcement("A001", out_of_range)
 
 
 def test_espeak_makes_one_cached_wav_per_phrase(tmp_path: Path) -> None:
@@ -236,3 +242,16 @@ def test_the_audio_route_serves_the_clips_and_falls_back_to_espeak_for_the_whole
     fallback = served(url)
     assert fallback != pytest.approx(expected, abs=0.05)
     assert fallback == pytest.approx(seconds(Synthesizer(tmp_path / "espeak").wav(announcement("A001", 1))), abs=0.001)
+
+
+@pytest.mark.parametrize("source", ["espeak", "clips"])
+def test_a_window_numbered_over_99_is_announced(source: str, make_app_hall: Callable[..., AppHall]) -> None:
+    """Windows are numbered 1-999 (a big hall's 101号窗口): each has its audio, in either voice."""
+    hall = make_app_hall(
+        extra_server=f'[voice]\nsource = "{source}"\n',
+        edit=lambda text: text.replace("number = 3\n", "number = 101\n", 1),
+    )
+    with hall.app.test_client().get("/display/audio/town/A001-101.wav") as r:
+        assert r.status_code == 200 and r.mimetype == "audio/wav"
+        with wave.open(io.BytesIO(r.data)) as w:
+            assert w.getnframes() / w.getframerate() > 1.5
