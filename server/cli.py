@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import logging
 import os
 import secrets
@@ -391,6 +392,11 @@ def _run(config: Config, banner: list[str]) -> None:
     app, socketio = create_app(config)
     jobs = start_jobs(app.extensions["hallq"])
     print("\n".join(banner), flush=True)
+    # What start-up built (config, app, SQLAlchemy's mappers and compiled statements) lives as long as the
+    # process: out of the collector's sight, so a full collection in the middle of a call walks only what
+    # requests made (shorter pauses on the hot path).
+    gc.collect()
+    gc.freeze()
     # Ctrl-C and a service manager's SIGTERM both stop cleanly, also when started in the background.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
