@@ -240,7 +240,7 @@ class Publisher:
 
 
 REFRESH_PAUSE_S = 0.5  # between two forecast runs of one hall: a busy hall's estimates are at most this stale
-REFRESH_SHARE = 9  # ... and at least this many times the run's own time: forecasting takes at most 1/10 of the CPU
+REFRESH_SHARE = 19  # ... and at least this many times the run's own time: forecasting takes at most 1/20 of the CPU
 
 
 def _queues(rows: list[Any]) -> dict[tuple[str, str], list[Any]]:
