@@ -134,6 +134,7 @@ class Displays:
 
     def __init__(self, url: str, n: int) -> None:
         self.arrivals: dict[str, list[float]] = defaultdict(list)
+        self.waiting = 0  # `waiting` events received by all the clients (hallq sends one per display per change)
         self.cond = threading.Condition()
         self.clients: list[socketio.Client] = []
         with ThreadPoolExecutor(max_workers=10) as pool:
@@ -148,7 +149,13 @@ class Displays:
                 self.arrivals[data["ticket"]].append(at)
                 self.cond.notify_all()
 
+        def on_waiting(data: Any) -> None:
+            with self.cond:
+                self.waiting += 1
+                self.cond.notify_all()
+
         client.on("call", on_call, namespace="/display")
+        client.on("waiting", on_waiting, namespace="/display")
         client.connect(f"{url}?hall=town", namespaces=["/display"], transports=["websocket"], wait_timeout=20)
         return client
 
@@ -161,6 +168,17 @@ class Displays:
                     break
                 self.cond.wait(left)
             return list(self.arrivals[ticket])
+
+    def wait_waiting(self, at_least: int, timeout: float = 5) -> int:
+        """Wait until `at_least` `waiting` events have arrived in all (or the timeout); how many have."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while self.waiting < at_least:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+            return self.waiting
 
     def close(self) -> None:
         with ThreadPoolExecutor(max_workers=10) as pool:

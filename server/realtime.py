@@ -112,6 +112,7 @@ class Publisher:
         changed_tickets: dict[str, str] = {}
         changed_counters: set[tuple[str, str]] = set()
         served_changed: set[str] = set()
+        queues_changed: set[str] = set()  # halls where a ticket joined or left a queue: the counts moved
         for events in batch:
             # A call takes a ticket out of its queue; a priority issue or a transfer puts one in.
             left = {e.ticket for e in events if isinstance(e, Called) and not e.recall}
@@ -121,6 +122,7 @@ class Publisher:
             for e in events:
                 if isinstance(e, QueueChanged):
                     halls_changed.add(e.hall)
+                    queues_changed.add(e.hall)
                     if e.served_changed:
                         served_changed.add(e.hall)
                     if e.places_moved:
@@ -133,7 +135,7 @@ class Publisher:
                     if e.counter:
                         changed_counters.add((e.hall, e.counter))
         for hall_id in sorted(halls_changed):
-            self._publish_hall(hall_id, moved.get(hall_id, {}), changed_tickets)
+            self._publish_hall(hall_id, hall_id in queues_changed, moved.get(hall_id, {}), changed_tickets)
         self._publish_tickets(changed_tickets)
         # Kiosks show each service's count, wait and whether anyone serves it: any change of the hall moves them.
         for hall_id in sorted(halls_changed | served_changed):
@@ -148,13 +150,21 @@ class Publisher:
         for hall_id in halls_changed:
             self._board_stale(hall_id)
 
-    def _publish_hall(self, hall_id: str, movers: dict[str, str], changed_tickets: dict[str, str]) -> None:
+    def _publish_hall(
+        self, hall_id: str, counted: bool, movers: dict[str, str], changed_tickets: dict[str, str]
+    ) -> None:
+        """`counted`: a queue changed (a ticket joined or left one), so the waiting counts go to every screen;
+        a start, finish, recall, no-show or rating changes no count and sends none."""
         hall = self.ctx.hall(hall_id)
-        with self.ctx.db.read() as s:
-            counts = queue.waiting_counts(s, hall)
-            moves = [m for m in (queue_move(s, tid, change, counts) for tid, change in movers.items()) if m]
-        for name in ("/display", "/kiosk", "/counter", "/admin"):
-            self._emit("waiting", counts, name, hall_room(hall_id))
+        if counted or movers:
+            with self.ctx.db.read() as s:
+                counts = queue.waiting_counts(s, hall)
+                moves = [m for m in (queue_move(s, tid, change, counts) for tid, change in movers.items()) if m]
+        else:
+            counts, moves = {}, []
+        if counted:
+            for name in ("/display", "/kiosk", "/counter", "/admin"):
+                self._emit("waiting", counts, name, hall_room(hall_id))
         for move in moves:  # residents' pages only: the call screen shows calls and counts, not places
             self._emit("queue", move, "/track", queue_room(hall_id))
         self._publish_places(hall, changed_tickets)

@@ -163,7 +163,8 @@ def start_server(tmp_path_factory: pytest.TempPathFactory, async_mode: str) -> I
         url = database_url or stack.enter_context(database(kind, folder))
         port = free_port()
         if "async_mode" not in extra_server:
-            extra_server = f"{extra_server}\n{_mode_line(async_mode)}"
+            # first: extra_server may go on with tables of its own ([voice], [jobs]) after its [server] lines
+            extra_server = f"{_mode_line(async_mode)}\n{extra_server}"
         config = write_config(folder, url, port=port, extra_server=extra_server, limits=limits, hall_toml=hall_toml)
         text = config.read_text(encoding="utf-8")
         if data_dir is not None:
