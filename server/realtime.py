@@ -67,6 +67,7 @@ class Publisher:
         self._worker_started = False
         self._dirty: set[str] = set()
         self._refreshing: set[str] = set()
+        self.refresh_pause_s = REFRESH_PAUSE_S  # in-process tests set 0: flush() then waits for no pause
         self._sent: dict[str, dict[str, Any]] = {}  # last `ticket` body per waiting ticket
         ctx.boards.on_stale = self._board_stale
 
@@ -210,7 +211,7 @@ class Publisher:
                 with self.ctx.db.read() as s:
                     board = self.ctx.boards.refresh(s, hall, self.ctx.clock.now())
                 self._publish_places(hall, {})  # new estimates reach the residents' pages
-                self.socketio.sleep(max(REFRESH_PAUSE_S, REFRESH_SHARE * board.compute_s))  # type: ignore[arg-type]
+                self.socketio.sleep(max(self.refresh_pause_s, REFRESH_SHARE * board.compute_s))  # type: ignore[arg-type]
         except Exception:  # noqa: BLE001 - the next change starts a new refresher
             log.exception("refreshing the forecast failed")
         finally:
