@@ -33,13 +33,22 @@ def read_number(number: str) -> str:
 
 
 def read_count(n: int) -> str:
-    """A window number as a Chinese number (1-99): 3 -> 三, 10 -> 十, 12 -> 十二, 20 -> 二十, 35 -> 三十五."""
-    if not 0 < n < 100:
+    """A window number (1-999, as the config allows) as a Chinese number: 3 -> 三, 10 -> 十, 12 -> 十二,
+    35 -> 三十五, 100 -> 一百, 101 -> 一百零一, 110 -> 一百一十, 999 -> 九百九十九."""
+    if not 0 < n < 1000:
         raise ValueError(f"window number out of range: {n}")
-    tens, ones = divmod(n, 10)
-    if tens == 0:
-        return DIGITS[ones]
-    return ("" if tens == 1 else DIGITS[tens]) + "十" + (DIGITS[ones] if ones else "")
+    hundreds, rest = divmod(n, 100)
+    tens, ones = divmod(rest, 10)
+    if hundreds == 0:
+        if tens == 0:
+            return DIGITS[ones]
+        return ("" if tens == 1 else DIGITS[tens]) + "十" + (DIGITS[ones] if ones else "")
+    out = DIGITS[hundreds] + "百"
+    if tens:
+        out += DIGITS[tens] + "十"
+    elif ones:
+        out += DIGITS[0]  # 一百零一: a missing tens place is read as 零
+    return out + (DIGITS[ones] if ones else "")
 
 
 def announcement(number: str, counter_number: int) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, request, send_file
 
-from display import speech
+from display import clips, speech
 from server.engine.model import Display, Hall
 from server.i18n import strings
 from server.rendering import page, render_page
@@ -118,7 +118,8 @@ def chime(hall: str) -> Any:
 
 @bp.get("/display/audio/<hall>/<number>-<int:counter_number>.wav")
 def audio(hall: str, number: str, counter_number: int) -> Any:
-    """The announcement for `number` at window `counter_number`, as a WAV (espeak-ng, cached on disk).
+    """The announcement for `number` at window `counter_number`, as a WAV cached on disk: espeak-ng's, or
+    with `[voice] source = "clips"` assembled from the hall's recorded clips.
 
     Only numbers this hall can issue and windows it has are spoken, so the cache is bounded by the hall's
     own numbering and nobody can make the server say arbitrary words.
@@ -128,9 +129,18 @@ def audio(hall: str, number: str, counter_number: int) -> Any:
         abort(404)
     english = request.args.get("lang") == "en"
     text = (speech.announcement_en if english else speech.announcement)(number, counter_number)
-    synth = speech.Synthesizer(Path(_ctx().config.settings.data_dir) / "display" / "voice-cache")
+    settings = _ctx().config.settings
+    cache = Path(settings.data_dir) / "display" / "voice-cache"
+    if settings.voice.source == "clips" and not english:  # the clips are Chinese; English is always espeak-ng
+        voice = clips.ClipVoice(settings.voice.clips or clips.DEFAULT_FOLDER, cache, settings.voice.gap_ms)
+        try:
+            return send_file(voice.wav(text), mimetype="audio/wav", max_age=86400)
+        except clips.ClipError as exc:
+            # Checked at start-up, so a clip went missing or bad since: the whole phrase in espeak-ng's voice
+            # (never half a sentence in a hall's voice and half in a robot's).
+            current_app.logger.warning("voice clips: %s; speaking %r with espeak-ng", exc, text)
     try:
-        path = synth.wav(text, "en" if english else "zh")
+        path = speech.Synthesizer(cache).wav(text, "en" if english else "zh")
     except (OSError, subprocess.SubprocessError):
         current_app.logger.exception("speech synthesis failed")
         abort(503)

@@ -43,6 +43,12 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     backup_keep_days = 14      # daily database backups in <data_dir>/backups, kept this long (0: no backups)
     backup_hour = 3            # hall-local hour (first hall) after which the day's backup is taken
 
+    [voice]                    # the server's voice, for call screens with no zh-CN browser voice (docs/display.md)
+    source = "espeak"          # or "clips": the announcement assembled from a folder of recorded clips
+    clips = "voice-clips"      # clips: the hall's recordings, relative to the file's folder (default: hallq's
+                               # own set, display/voice-clips); checked at load: all present, one format
+    gap_ms = 100               # clips: the silence between two clips
+
     [[hall]]
     id = "town"                # required; ids are [a-z0-9][a-z0-9_-]{0,39}
     name = "XX镇便民服务中心"    # required; name_en defaults to name
@@ -103,6 +109,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from display.clips import DEFAULT_FOLDER, DEFAULT_GAP_MS, ClipError, check_folder
+
 from .engine.calendar import Calendar
 from .engine.figures import ScoreRules
 from .engine.model import (
@@ -127,6 +135,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PRINTER_KINDS = ("none", "virtual", "network", "usb", "serial", "file", "agent")
 PAPER_MM = (80, 58)
 TEXT_MODES = ("chinese", "raster")
+VOICE_SOURCES = ("espeak", "clips")
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _CHANNEL = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -135,8 +144,9 @@ _PERIOD = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 _TOML_ERROR = re.compile(r"(?s)(.*) \(at (?:line (\d+), column (\d+)|end of document)\)")
 
 # The keys each table may hold, in the order the module docstring lists them.
-_ROOT_KEYS = tuple("server ratings scores jobs hall".split())
+_ROOT_KEYS = tuple("server ratings scores jobs voice hall".split())
 _SCORES_KEYS = tuple("uncovered_absence overdue_matter justified_complaint excellent passing".split())
+_VOICE_KEYS = tuple("source clips gap_ms".split())
 _JOBS_KEYS = tuple("enabled tick_s wait_alert_s complaint_warn_h backup_keep_days backup_hour".split())
 _SERVER_KEYS = tuple(
     (
@@ -190,6 +200,13 @@ class Jobs:
 
 
 @dataclass(frozen=True)
+class Voice:
+    source: str = "espeak"  # or "clips"
+    clips: Path | None = None  # the hall's clip folder; None: hallq's own (display/voice-clips)
+    gap_ms: int = DEFAULT_GAP_MS
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database: str = ""  # SQLAlchemy URL; empty means sqlite:///<data_dir>/hallq.db
@@ -208,6 +225,7 @@ class Settings:
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     scores: ScoreRules = field(default_factory=ScoreRules)
     jobs: Jobs = field(default_factory=Jobs)
+    voice: Voice = field(default_factory=Voice)
     db_pool_size: int = 4  # PostgreSQL connections per process (plus half as many in bursts)
     db_connect_timeout_s: int = 5
     db_statement_timeout_s: int = 30  # 0: no limit
@@ -456,6 +474,7 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         db_statement_timeout_s=server.number("db_statement_timeout_s", 0, 86400, 30),
         scores=_scores(root.table("scores", _SCORES_KEYS)),
         jobs=_jobs(root.table("jobs", _JOBS_KEYS)),
+        voice=_voice(root.table("voice", _VOICE_KEYS), base_dir),
     )
 
 
@@ -481,6 +500,23 @@ def _jobs(table: _Table) -> Jobs:
         backup_keep_days=table.number("backup_keep_days", 0, None, 14),
         backup_hour=table.number("backup_hour", 0, 23, 3),
     )
+
+
+def _voice(table: _Table, base_dir: Path) -> Voice:
+    source: str = table.choice("source", VOICE_SOURCES, "espeak")
+    written: str | None = table.text("clips", None)
+    voice = Voice(
+        source=source,
+        clips=None if written is None else base_dir / written,
+        gap_ms=table.number("gap_ms", 0, 1000, DEFAULT_GAP_MS),
+    )
+    if source == "clips":
+        # A hall learns at start-up that a recording is missing or in the wrong format, not from a silent TV.
+        try:
+            check_folder(voice.clips or DEFAULT_FOLDER)
+        except ClipError as exc:
+            raise _Problem(table.at("clips") if written is not None else table.at("source"), str(exc)) from None
+    return voice
 
 
 def _data_dir(server: _Table, base_dir: Path, override: str | Path | None) -> Path:

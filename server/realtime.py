@@ -67,7 +67,8 @@ class Publisher:
         self._worker_started = False
         self._dirty: set[str] = set()
         self._refreshing: set[str] = set()
-        self.refresh_pause_s = REFRESH_PAUSE_S  # in-process tests set 0: flush() then waits for no pause
+        self._next_run: dict[str, float] = {}  # hall → when its forecast may run again (monotonic)
+        self.refresh_pause_s = REFRESH_PAUSE_S  # in-process tests set 0: settle() then never waits out a pause
         self._sent: dict[str, dict[str, Any]] = {}  # last `ticket` body per waiting ticket
         ctx.boards.on_stale = self._board_stale
 
@@ -155,8 +156,7 @@ class Publisher:
             moves = [m for m in (queue_move(s, tid, change, counts) for tid, change in movers.items()) if m]
         for name in ("/display", "/kiosk", "/counter", "/admin"):
             self._emit("waiting", counts, name, hall_room(hall_id))
-        for move in moves:
-            self._emit("queue", move, "/display", hall_room(hall_id))
+        for move in moves:  # residents' pages only: the call screen shows calls and counts, not places
             self._emit("queue", move, "/track", queue_room(hall_id))
         self._publish_places(hall, changed_tickets)
 
@@ -204,14 +204,20 @@ class Publisher:
             self.socketio.start_background_task(self._refresh, hall_id)
 
     def _refresh(self, hall_id: str) -> None:
+        """Run the forecast while the hall keeps changing, at most once per pause (the pause before a run,
+        not after: a quiet hall's single change is forecast at once, a busy hall's changes coalesce)."""
         hall = self.ctx.hall(hall_id)
         try:
             while hall_id in self._dirty:
+                wait = self._next_run.get(hall_id, 0.0) - time.monotonic()
+                if wait > 0:
+                    self.socketio.sleep(wait)  # type: ignore[arg-type]
                 self._dirty.discard(hall_id)
                 with self.ctx.db.read() as s:
                     board = self.ctx.boards.refresh(s, hall, self.ctx.clock.now())
                 self._publish_places(hall, {})  # new estimates reach the residents' pages
-                self.socketio.sleep(max(self.refresh_pause_s, REFRESH_SHARE * board.compute_s))  # type: ignore[arg-type]
+                gap = max(self.refresh_pause_s, REFRESH_SHARE * board.compute_s)
+                self._next_run[hall_id] = time.monotonic() + gap
         except Exception:  # noqa: BLE001 - the next change starts a new refresher
             log.exception("refreshing the forecast failed")
         finally:
@@ -234,8 +240,8 @@ class Publisher:
         self.socketio.emit(event, data, namespace=namespace, to=room)
 
 
-REFRESH_PAUSE_S = 0.25  # between two forecast runs of one hall
-REFRESH_SHARE = 4  # ... and at least this many times the run's own time: forecasting takes at most 1/5 of the CPU
+REFRESH_PAUSE_S = 0.5  # between two forecast runs of one hall: a busy hall's estimates are at most this stale
+REFRESH_SHARE = 19  # ... and at least this many times the run's own time: forecasting takes at most 1/20 of the CPU
 
 
 def _queues(rows: list[Any]) -> dict[tuple[str, str], list[Any]]:
@@ -256,7 +262,7 @@ def queue_move(s: Any, ticket_id: str, change: str, counts: dict[str, int]) -> d
     had more than `rank` people ahead forward by one; `joined` at `rank` moves every ticket that had
     `rank` or more people ahead back by one.
     """
-    row = s.get(TicketRow, ticket_id)
+    row = queue.queue_row(s, ticket_id)
     if row is None:
         return None
     return {

@@ -25,9 +25,11 @@ let calls = [];
 const seen = new Set();
 const voice = new AudioQueue(setup, () => {
   banner.hidden = false;
+  state.blocked += 1;
 });
-// For tests and the curious: what was shown when (page clock, ms) and what was played.
-const state = { shown: {}, audio: voice.log, snapshots: 0 };
+// For tests and the curious: what was shown when (page clock, ms), what was played, and how often the
+// browser refused to play (the clip then waits for the first click or key).
+const state = { shown: {}, audio: voice.log, snapshots: 0, blocked: 0 };
 globalThis.hqDisplay = state;
 
 const key = (call) => `${call.ticket}|${call.at}`;

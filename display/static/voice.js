@@ -1,6 +1,6 @@
 // The call screen's voice: a chime, then the announcement twice (optionally an English line), one call after
 // another. A zh-CN speechSynthesis voice speaks when the machine has one; otherwise the server's WAV
-// (espeak-ng, cached) plays. Every clip played is recorded in `log` (kind, src, ticket, start, end, duration).
+// (espeak-ng or the hall's recorded clips, cached) plays. Every clip played is recorded in `log` (kind, src, ticket, start, end, duration).
 import { t } from "/static/js/i18n.js";
 
 const DIGITS = "零一二三四五六七八九";

@@ -44,17 +44,20 @@ _LOCK = (
 )
 
 
-def _lock_pair(s: Session, hall: Hall, counter: Counter) -> tuple[CounterRow, CounterRow | None]:
+def _lock_pair(
+    s: Session, hall: Hall, counter: Counter, with_partner: bool = True
+) -> tuple[CounterRow, CounterRow | None]:
     """Lock a counter and its partner in id order (one statement), so two partners acting at once cannot
-    deadlock (PostgreSQL; SQLite holds the write lock already)."""
-    ids = sorted({counter.id, *([counter.partner] if counter.partner else [])})
+    deadlock (PostgreSQL; SQLite holds the write lock already). An action on the held ticket alone
+    (`with_partner` false) locks only its own counter: the partner's state does not enter into it."""
+    ids = sorted({counter.id, *([counter.partner] if counter.partner and with_partner else [])})
     rows = {r.id: r for r in s.scalars(_LOCK, {"ids": ids})}
     for i in ids:
         if i not in rows:  # counters are seeded at start-up; this covers one added to the config since
             rows[i] = CounterRow(id=i, hall_id=hall.id, state="closed", priority_streak=0)
             s.add(rows[i])
             s.flush()
-    return rows[counter.id], rows.get(counter.partner) if counter.partner else None
+    return rows[counter.id], rows.get(counter.partner) if counter.partner and with_partner else None
 
 
 def _desk(hall: Hall, row: CounterRow | None, counter_id: str | None) -> rules.Desk | None:
@@ -66,12 +69,20 @@ def _desk(hall: Hall, row: CounterRow | None, counter_id: str | None) -> rules.D
     return rules.Desk(counter, CounterState(row.state if row is not None else "closed"))
 
 
-def _act(ctx: Context, counter_id: str, clerk: str | None, action: Action, moves_counters: bool = False) -> Outcome_:
+def _act(
+    ctx: Context,
+    counter_id: str,
+    clerk: str | None,
+    action: Action,
+    moves_counters: bool = False,
+    with_partner: bool = True,
+) -> Outcome_:
     """Run one action in one transaction; record cover lost or restored by any change of a counter's state
-    (`moves_counters`: open, close, away, back; the ticket actions leave every counter's state as it was)."""
+    (`moves_counters`: open, close, away, back; the ticket actions leave every counter's state as it was).
+    `with_partner` false: the action works on the held ticket only and gets no partner row."""
     hall, counter = ctx.counter(counter_id)
     with ctx.db.write() as s:
-        row, partner_row = _lock_pair(s, hall, counter)
+        row, partner_row = _lock_pair(s, hall, counter, with_partner or moves_counters)
         now = ctx.clock.now()  # read under the lock: the ledger's times follow the order things happened
         before = rules.uncovered_counters(list(queue.desks(s, hall).values())) if moves_counters else set()
         events = action(s, hall, counter, row, partner_row, now, clerk or row.clerk)
@@ -272,7 +283,7 @@ def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
             TicketChanged(hall.id, ticket.id),
         ]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, with_partner=False)
 
 
 def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
@@ -291,7 +302,7 @@ def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         _log(s, hall, "started", now, ticket, counter, who)
         return [TicketChanged(hall.id, ticket.id)]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, with_partner=False)
 
 
 def finish(
@@ -335,7 +346,7 @@ def finish(
         )  # fmt: skip
         return [TicketChanged(hall.id, ticket.id)]
 
-    done, events = _act(ctx, counter_id, clerk, action)
+    done, events = _act(ctx, counter_id, clerk, action, with_partner=False)
     return (replace(done, notice=written[0]) if written else done), events
 
 
@@ -356,7 +367,7 @@ def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         _log(s, hall, "no_show", now, ticket, counter, who, recalls=ticket.recalls)
         return [TicketChanged(hall.id, ticket.id)]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, with_partner=False)
 
 
 def transfer(
@@ -418,7 +429,7 @@ def transfer(
             TicketChanged(hall.id, ticket.id),
         ]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, with_partner=False)
 
 
 def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -> Outcome_:

@@ -47,6 +47,7 @@ _WAITING_ROWS = select(*_QUEUE_COLUMNS).where(
     ),
 )
 _HALL_WAITING = select(*_QUEUE_COLUMNS).where(_IS_WAITING)
+_ONE = select(*_QUEUE_COLUMNS).where(_T.id == bindparam("id"))
 _SENT = select(*_QUEUE_COLUMNS).where(_IS_WAITING, _T.id.not_in(_TAKEN), _T.target_counter.in_(_COUNTERS))
 CALL_WINDOW = 16  # more than the counters that can race for the same head of the queue
 
@@ -71,7 +72,9 @@ def _heads(priority: bool) -> Any:
 # One statement: tickets sent to these counters, then both queues' heads (each limited inside its subquery).
 _CANDIDATES = union_all(_SENT, select(_heads(True)), select(_heads(False)))
 _COUNTS = select(_T.service_id, func.count()).where(_IS_WAITING).group_by(_T.service_id)
-_COUNTER_ROWS = select(CounterRow).where(CounterRow.hall_id == bindparam("hall"))
+_C = CounterRow.__table__.c
+# What the forecast and `served_now` need of each counter, as plain rows (no ORM objects on the hot path).
+_COUNTER_STATES = select(_C.id, _C.state, _C.priority_streak, _C.held_ticket).where(_C.hall_id == bindparam("hall"))
 _RECENT = (
     select(_T.service_s)
     .where(
@@ -118,6 +121,11 @@ def _waiting_rows(session: Session, hall_id: str, services: Iterable[str], count
     return list(session.connection().execute(_WAITING_ROWS, params).all())
 
 
+def queue_row(session: Session, ticket_id: str) -> Any | None:
+    """One ticket's queue columns as a plain row (what `ahead_count` and `candidate` read), or None."""
+    return session.connection().execute(_ONE, {"id": ticket_id}).first()
+
+
 def hall_waiting_rows(session: Session, hall_id: str) -> list[Any]:
     """Every waiting ticket of the hall, as plain rows of the queue columns."""
     return list(session.connection().execute(_HALL_WAITING, {"hall": hall_id}).all())
@@ -147,13 +155,17 @@ def waiting_counts(session: Session, hall: Hall) -> dict[str, int]:
     return counts
 
 
-def counter_rows(session: Session, hall: Hall) -> list[CounterRow]:
-    return list(session.scalars(_COUNTER_ROWS, {"hall": hall.id}))
+def counter_states(session: Session, hall: Hall) -> list[Any]:
+    """Each counter's id, state, priority streak and held ticket, as plain rows (flush ORM changes first)."""
+    return list(session.connection().execute(_COUNTER_STATES, {"hall": hall.id}).all())
 
 
-def desks(session: Session, hall: Hall, rows: Iterable[CounterRow] | None = None) -> dict[str, Desk]:
-    """Every counter of the hall with its live state."""
-    states = {r.id: r.state for r in (rows if rows is not None else counter_rows(session, hall))}
+def desks(session: Session, hall: Hall, rows: Iterable[Any] | None = None) -> dict[str, Desk]:
+    """Every counter of the hall with its live state (ORM changes in this session flushed first)."""
+    if rows is None:
+        session.flush()  # a plain read sees what this transaction changed only once it is flushed
+        rows = counter_states(session, hall)
+    states = {r.id: r.state for r in rows}
     return {c.id: Desk(c, CounterState(states.get(c.id, "closed"))) for c in hall.counters}
 
 
@@ -196,7 +208,7 @@ def forecast_inputs(
     session: Session, hall: Hall, now: datetime
 ) -> tuple[dict[str, Desk], list[Candidate], dict[str, float], dict[str, int], dict[str, int]]:
     """What the forecast needs: desks, waiting tickets, when busy counters free up, streaks, averages."""
-    rows = counter_rows(session, hall)
+    rows = counter_states(session, hall)
     hall_desks = desks(session, hall, rows)
     waiting = [candidate(r) for r in hall_waiting_rows(session, hall.id)]
     avg = {s.id: average_service_s(session, hall.id, s) for s in hall.services}

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, make_url, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
@@ -147,6 +147,13 @@ class Database:
         # Closing (not rolling back) ends the transaction without expiring what was read.
         with self._guard(), Session(self.engine, expire_on_commit=False) as session:
             yield session
+
+    @contextmanager
+    def query(self) -> Iterator[Connection]:
+        """A plain connection for a read of a few Core statements: no ORM session to set up (the hot
+        paths' checks, such as a bearer token's row); ended, not committed, on leaving."""
+        with self._guard(), self.engine.connect() as conn:
+            yield conn
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration; safe when several processes start at once."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
 ]
+# How docs/display.md starts a hall's TV: sound without a click. Chromium's default autoplay policy holds
+# sound back until someone interacts (browser_sound_blocked keeps that default).
+UNATTENDED_SOUND = "--autoplay-policy=no-user-gesture-required"
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 AXE = "/static/vendor/axe.min.js"
@@ -47,13 +50,24 @@ def playwright() -> Iterator[Playwright]:
         yield p
 
 
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+def _launch(playwright: Playwright, *extra_args: str) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args])
     try:
         yield launched
     finally:
         launched.close()
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Chromium as a hall's unattended TV runs it: sound plays without a click."""
+    yield from _launch(playwright, UNATTENDED_SOUND)
+
+
+@pytest.fixture(scope="session")
+def browser_sound_blocked(playwright: Playwright) -> Iterator[Browser]:
+    """Chromium with its default autoplay policy: a page's sound waits for a first click or key."""
+    yield from _launch(playwright)
 
 
 @pytest.fixture(scope="session")
@@ -84,13 +98,8 @@ class _Watch:
         self.problems.append(f"uncaught: {error}")
 
 
-@pytest.fixture
-def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
-    """open_page(url, viewport=(w, h), locale="zh-CN", **context_options) -> a loaded Page.
-
-    A url starting with "/" is on hall_server. Each call gets its own browser context (cookies); the test
-    fails at teardown if any page threw an uncaught exception or the CSP refused something.
-    """
+@contextmanager
+def _opening_pages(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
     contexts: list[BrowserContext] = []
     watch = _Watch()
 
@@ -113,6 +122,26 @@ def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Call
     for context in contexts:
         context.close()
     assert not watch.problems, "\n".join(watch.problems)
+
+
+@pytest.fixture
+def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
+    """open_page(url, viewport=(w, h), locale="zh-CN", **context_options) -> a loaded Page.
+
+    A url starting with "/" is on hall_server. Each call gets its own browser context (cookies); the test
+    fails at teardown if any page threw an uncaught exception or the CSP refused something.
+    """
+    with _opening_pages(browser, request) as opener:
+        yield opener
+
+
+@pytest.fixture
+def open_page_sound_blocked(
+    browser_sound_blocked: Browser, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Page]]:
+    """open_page in Chromium with its default autoplay policy (browser_sound_blocked): a TV nobody clicked yet."""
+    with _opening_pages(browser_sound_blocked, request) as opener:
+        yield opener
 
 
 def _describe(violation: dict[str, Any]) -> str:

@@ -22,21 +22,22 @@ class Body(BaseModel):
     contract gives one (a rating's level answers `invalid_level`).
     """
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    # defer_build: a model's validator is built on its first use, not at import (start-up stays short)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
     codes: ClassVar[dict[str, str]] = {}
 
 
 class Query(BaseModel):
     """A query string: the parameters it names; any other parameter is ignored (links carry tracking junk)."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class Answer(BaseModel):
     """A response shape. Closed (additionalProperties false), so a field the server adds without describing
     it here fails the conformance tests instead of drifting silently."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built only for the OpenAPI document
 
 
 def Choice(description: str = "", **kw: Any) -> Any:  # noqa: N802  (read as a field's type)
