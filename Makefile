@@ -1,5 +1,5 @@
 # The README's commands. Each installs what it needs first (scripts/bootstrap.sh).
-.PHONY: demo test lint bench bench-hotpath vendor
+.PHONY: demo test lint bench bench-hotpath bench-scale vendor
 
 PORT ?= 5000
 
@@ -27,3 +27,8 @@ vendor:
 bench-hotpath:
 	bash scripts/bootstrap.sh test
 	.venv/bin/python -m bench hotpath $(HOTPATH_ARGS)
+
+# 1, 2, 4 processes on PostgreSQL + Redis (bench/scale.py); SCALE_ARGS="--quick" or "--async-mode gevent".
+bench-scale:
+	bash scripts/bootstrap.sh test
+	.venv/bin/python -m bench scale $(SCALE_ARGS)

@@ -1,6 +1,7 @@
 """Run every scenario in a few minutes and print a summary: `python -m bench`.
 
 `python -m bench hotpath [options]` runs bench/hotpath.py instead: hallq against the floor.
+`python -m bench scale [options]` runs bench/scale.py: 1, 2 and 4 processes on PostgreSQL + Redis.
 
 The claims scenario drains only the first 200 of its 2000 tickets here (the rate at a queue 2000 deep);
 `python -m bench.claims` drains them all.
@@ -12,7 +13,7 @@ import argparse
 import sys
 import time
 
-from . import api, claims, estimate, hotpath, printing
+from . import api, claims, estimate, hotpath, printing, scale
 from .common import percentile, table
 
 
@@ -20,6 +21,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["hotpath"]:  # `python -m bench hotpath [...]`: hallq against the floor (bench/hotpath.py)
         hotpath.main(argv[1:])
+        return
+    if argv[:1] == ["scale"]:  # `python -m bench scale [...]`: 1, 2, 4 processes on PostgreSQL + Redis
+        scale.main(argv[1:])
         return
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--skip", default="", help="comma-separated scenarios to skip: estimate, claims, api, printing")

@@ -1,40 +1,43 @@
 """The floor: the least this stack can do for one request, to measure hallq against.
 
-The same server as hallq (Flask + Flask-SocketIO on eventlet, one process, psycopg2 made cooperative,
-the same config file read by the same loader, the same `Database` unit of work), with three routes:
+The same server as hallq (Flask + Flask-SocketIO, one process, in the config's async mode (eventlet by
+default) prepared as `hallq serve` prepares it, psycopg2 made cooperative, the same config file read by the
+same loader, the same `Database` unit of work), with three routes:
 
 - `POST /floor/rows`: insert one row and commit (`db.write()`: SQLite's lock and BEGIN IMMEDIATE, or a
   pooled PostgreSQL connection), answer 201 with its id;
 - `POST /floor/emit`: emit one `call` event to the `/display` room of the hall, answer 200;
 - `GET /floor/health`.
 
-    python -m bench.floor --config FILE      (started by bench.hotpath; binds 127.0.0.1 only)
+With `--message-queue redis://...` (or the config's `message_queue`) the emit goes through Redis on
+`--channel` (default: the config's `message_channel`), as between hallq processes: several floors on one
+channel are the bare Flask-SocketIO broadcast through Redis (bench/scale.py emits on one, listens on another).
+
+    python -m bench.floor --config FILE --port N [--message-queue URL] [--channel NAME]
+                                             (started by bench.hotpath and bench.scale; binds 127.0.0.1 only)
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
-import warnings
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--message-queue", default=None, help="Redis URL (default: the config's message_queue)")
+    parser.add_argument("--channel", default=None, help="its pub/sub channel (default: the config's)")
     args = parser.parse_args(argv)
 
-    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=Warning)
-    import eventlet
+    from server.cli import _async_mode_of, _prepare_async  # the standard library only, until it patches
 
-    eventlet.monkey_patch()
-    from server.store.db import make_green
-
-    make_green()
-    serve(args.config, args.port)
+    _prepare_async(_async_mode_of(args))  # eventlet or gevent, exactly as `hallq serve` does
+    serve(args.config, args.port, args.message_queue, args.channel)
 
 
-def serve(config_path: str, port: int) -> None:
+def serve(config_path: str, port: int, message_queue: str | None = None, channel: str | None = None) -> None:
     import secrets
     import time
     from datetime import UTC, datetime
@@ -62,7 +65,13 @@ def serve(config_path: str, port: int) -> None:
     statement = insert(rows)
 
     app = Flask(__name__)
-    socketio = SocketIO(app, async_mode=settings.async_mode, message_queue=settings.message_queue, json=None)
+    socketio = SocketIO(
+        app,
+        async_mode=settings.async_mode,
+        message_queue=message_queue or settings.message_queue,
+        channel=channel or settings.message_channel,
+        json=None,
+    )
 
     @app.post("/floor/rows")
     def add_row() -> object:

@@ -1,7 +1,8 @@
 """The announcement assembled from recorded clips: one WAV per word, joined with short silences.
 
 The folder holds one file per word the template needs (names in `FILES`): the digits `0.wav`..`9.wav`
-(零..九), `shi.wav` (十, for windows 10-99), `bai.wav` (百, for windows 100-999), the letters `A.wav`..`Z.wav`, and `qing.wav` 请, `hao.wav` 号,
+(零..九), `shi.wav` (十, for windows 10-99), `bai.wav` (百, for windows 100-999), the letters
+`A.wav`..`Z.wav`, and `qing.wav` 请, `hao.wav` 号,
 `dao.wav` 到, `chuangkou.wav` 窗口, `banli.wav` 办理. Every clip is a 16-bit PCM mono WAV, all at one sample
 rate (the rate of `qing.wav`); a clip in another format is refused with a message naming it, never
 resampled behind the hall's back. hallq ships a set made by espeak-ng (display/voice-clips/, regenerate

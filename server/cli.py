@@ -3,7 +3,7 @@
 Bad arguments print one readable line and exit 2. An unexpected failure prints one readable line
 too; its traceback goes to the data folder's `hallq-errors.log` (or to stderr with `--debug`).
 
-Import order matters: `demo` and `serve` monkey-patch eventlet before SQLAlchemy, Flask or any other
+Import order matters: `demo` and `serve` monkey-patch (eventlet or gevent) before SQLAlchemy, Flask or any other
 library is imported (docs/architecture.md), so this module imports only the standard library at the
 top and reads the async mode from the config file with tomllib before loading it properly.
 """
@@ -204,15 +204,25 @@ def _async_mode_of(args: argparse.Namespace) -> str:
 
 
 def _prepare_async(mode: str) -> None:
-    """Pick the async mode once, before SQLAlchemy, Flask and friends are imported."""
+    """Pick the async mode once, before SQLAlchemy, Flask and friends are imported.
+
+    eventlet and gevent both monkey-patch the standard library (sockets, threads, locks, queues, sleep),
+    so the server's own threads and locks, the scheduler's thread and the drivers' sockets turn green.
+    """
     if mode == "eventlet":
         warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=Warning)
         import eventlet
 
         eventlet.monkey_patch()
-        from server.store.db import make_green
+    elif mode == "gevent":
+        from gevent import monkey
 
-        make_green()  # after monkey patching: psycopg2 then waits on PostgreSQL without stopping the hub
+        monkey.patch_all()
+    else:
+        return
+    from server.store.db import make_green
+
+    make_green(mode)  # after monkey patching: psycopg2 then waits on PostgreSQL without stopping the hub
 
 
 def _offline_context(config: Config) -> Any:

@@ -8,7 +8,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     public_url = "http://hall.example:5000"   # base of ticket QR links; default: derived from the request
     message_queue = "redis://127.0.0.1:6379/0"   # needed when several server processes share the halls
     message_channel = "hallq"  # the Redis pub/sub channel on it: one per hall system sharing a Redis
-    async_mode = "eventlet"    # or "threading"
+    async_mode = "eventlet"    # or "gevent" (with psycogreen; docs/scaling.md), or "threading"
     host = "127.0.0.1"
     port = 5000
     log_level = "INFO"
@@ -130,7 +130,7 @@ from .engine.numbering import capacity
 ENV_DATABASE = "HALLQ_DATABASE_URL"
 ENV_ASYNC_MODE = "HALLQ_ASYNC_MODE"
 
-ASYNC_MODES = ("eventlet", "threading")
+ASYNC_MODES = ("eventlet", "gevent", "threading")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PRINTER_KINDS = ("none", "virtual", "network", "usb", "serial", "file", "agent")
 PAPER_MM = (80, 58)

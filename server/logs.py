@@ -51,5 +51,6 @@ def configure(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Library chatter (every scheduler tick, every migration step) would bury the hall's own lines.
-    for library in ("alembic", "apscheduler"):
+    # gevent-websocket's handler logs every request at INFO (async_mode = "gevent"): hallq.access does that.
+    for library in ("alembic", "apscheduler", "geventwebsocket"):
         logging.getLogger(library).setLevel(max(logging.WARNING, root.level))

@@ -104,7 +104,7 @@ class Publisher:
         while self._pending.unfinished_tasks or self._refreshing:
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(0.005)  # green under eventlet (monkey-patched), a thread sleep otherwise
+            time.sleep(0.005)  # green under eventlet or gevent (monkey-patched), a thread sleep otherwise
         return True
 
     def _deliver(self, batch: list[list[Event]]) -> None:

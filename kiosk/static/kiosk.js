@@ -150,6 +150,12 @@ function errorText(err) {
   return t("error_issue");
 }
 
+/** An answer that does not say whether the ticket was made: lost on the way, or a gateway's 502/503/504 when
+ * the server behind it died mid-request. The same key again gets that ticket if it was made, else a new one. */
+function unsure(err) {
+  return !(err instanceof ApiError) || err.status === 0 || err.status >= 500;
+}
+
 async function issue(priority) {
   const body = notice ? { service: notice.service, notice: notice.code } : { service: current, priority };
   if (enrolled) body.kiosk = kioskId; // only an enrolled kiosk prints (PROTOCOL.md v1.1)
@@ -158,8 +164,8 @@ async function issue(priority) {
   try {
     return await postJSON(url, body, { headers, timeoutMs: 10000 });
   } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 0) throw err;
-    return postJSON(url, body, { headers, timeoutMs: 10000 }); // lost on the way: the same key, the same ticket
+    if (!unsure(err)) throw err;
+    return postJSON(url, body, { headers, timeoutMs: 10000 }); // the same key: the same ticket, never a second
   }
 }
 
@@ -177,7 +183,7 @@ async function take(priority) {
     $(`${screen}-error`).textContent = errorText(err);
     $(`${screen}-error`).hidden = false;
     if (notice) $("notice-take").hidden = $("notice-bring").hidden = true; // another tap cannot help
-    if (err instanceof ApiError && err.status !== 0) tapKey = null; // refused: the next tap is a new ask
+    if (!unsure(err)) tapKey = null; // refused: the next tap is a new ask (unsure: the next tap asks again)
   } finally {
     setBusy(false);
   }

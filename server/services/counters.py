@@ -14,6 +14,7 @@ from server.engine import rules
 from server.engine.errors import HallError, invalid
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.model import Counter, CounterState, Hall, Outcome, TicketStatus
+from server.store.db import write_changes
 from server.store.models import CounterRow, NoticeRow, TicketRow
 
 from . import ledger, notices, queue
@@ -95,6 +96,7 @@ def _act(
                 ledger.append(s, hall.id, "cover_restored", now, counter=regained)
         held = s.get(TicketRow, row.held_ticket) if row.held_ticket else None
         touched = held or _touched(s, events)
+        write_changes(s)  # the counter's and the ticket's changed columns, one UPDATE each
     events.append(CounterChanged(hall.id, counter.id))
     return Result(hall, counter, row, touched), events
 

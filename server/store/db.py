@@ -1,6 +1,6 @@
 """Engines and the unit of work.
 
-The rule for SQLite under eventlet (docs/storage.md): a transaction must never yield.
+The rule for SQLite under eventlet or gevent (docs/storage.md): a transaction must never yield.
 The sqlite3 driver blocks in C and is not green, so one greenlet holding the write lock
 while another waits for it would stall the whole server. Hence: one connection per
 process, a process-wide lock around every unit of work, `BEGIN IMMEDIATE` for writes
@@ -9,9 +9,9 @@ lock), WAL so readers in other processes are not blocked, a busy timeout for the
 waits between processes, and no emits, printing or network I/O inside a transaction:
 events are published after commit by the caller.
 
-PostgreSQL is different: psycopg2 is made cooperative (eventlet's patcher, see `make_green`), so a
-greenlet waiting on the server yields to the others, and each transaction takes its own
-connection from the pool: no process-wide lock. Connect and statement timeouts keep one
+PostgreSQL is different: psycopg2 is made cooperative (eventlet's patcher, or psycogreen under gevent:
+see `make_green`), so a greenlet waiting on the server yields to the others, and each transaction takes
+its own connection from the pool: no process-wide lock. Connect and statement timeouts keep one
 stuck query from holding a connection for ever.
 """
 
@@ -26,10 +26,11 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy import bindparam, create_engine, event, inspect, make_url, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import StaticPool
 
 SQLITE_BUSY_MS = 100  # sqlite3 waits in C (the whole process stalls): keep it short, retry in Python
@@ -53,7 +54,7 @@ class Database:
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self._lock = threading.RLock()  # green under eventlet's monkey patching
+        self._lock = threading.RLock()  # green under eventlet's or gevent's monkey patching
         self._begin = "BEGIN"
         self.engine = (
             self._make_engine(url)
@@ -212,16 +213,60 @@ def _pg_engine(url: str, pool_size: int, connect_timeout_s: int, statement_timeo
     return engine
 
 
-def make_green() -> None:
-    """Make psycopg2 wait on PostgreSQL through eventlet's hub (call after monkey patching).
+_UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}  # (table, changed columns) → its UPDATE, built once
 
-    `eventlet.monkey_patch()` already installs psycopg2's wait callback (eventlet.support.psycopg2_patcher,
-    the same mechanism as psycogreen); this makes sure of it, as a server whose queries block the hub
-    serves one request at a time however large its pool.
+
+def write_changes(session: Session) -> None:
+    """Write each changed row of this session as one prepared UPDATE of the columns that changed.
+
+    What the unit of work's flush does for plain column changes, without its general machinery (which
+    costs more than the statements themselves on the counter actions' hot path). Rows added or deleted,
+    and anything but column attributes, are left to the session's own flush at commit.
+    """
+    for obj in list(session.dirty):
+        state = inspect(obj)
+        if state.deleted or state.pending:
+            continue
+        mapper = state.mapper
+        changes: dict[str, Any] = {}
+        for prop in mapper.column_attrs:
+            added = state.attrs[prop.key].history.added
+            if added:
+                changes[prop.key] = added[0]
+        if not changes:
+            continue
+        table = mapper.local_table
+        keys = tuple(sorted(changes))
+        stmt = _UPDATES.get((table, keys))
+        if stmt is None:
+            where = [c == bindparam(f"pk_{c.key}") for c in mapper.primary_key]
+            columns: dict[Any, Any] = {mapper.get_property(k).columns[0]: bindparam(f"v_{k}") for k in keys}
+            stmt = _UPDATES[(table, keys)] = update(table).where(*where).values(columns)
+        params = {f"v_{k}": v for k, v in changes.items()}
+        for c in mapper.primary_key:
+            params[f"pk_{c.key}"] = state.dict[mapper.get_property_by_column(c).key]
+        session.connection().execute(stmt, params)
+        for key, value in changes.items():
+            set_committed_value(obj, key, value)  # written: nothing left for the session's flush
+
+
+def make_green(mode: str = "eventlet") -> None:
+    """Make psycopg2 wait on PostgreSQL through the green hub of `mode` (call after monkey patching).
+
+    eventlet: `eventlet.monkey_patch()` already installs psycopg2's wait callback
+    (eventlet.support.psycopg2_patcher, the same mechanism as psycogreen); this makes sure of it.
+    gevent: psycogreen's wait callback (gevent's monkey patching does not touch psycopg2).
+    A server whose queries block the hub serves one request at a time however large its pool.
     """
     import psycopg2.extensions
 
-    if psycopg2.extensions.get_wait_callback() is None:
+    if psycopg2.extensions.get_wait_callback() is not None:
+        return
+    if mode == "gevent":
+        from psycogreen.gevent import patch_psycopg
+
+        patch_psycopg()
+    else:
         from eventlet.support import psycopg2_patcher
 
         psycopg2_patcher.make_psycopg_green()

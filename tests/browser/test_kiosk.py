@@ -234,6 +234,33 @@ def test_a_double_tap_and_a_resent_request_give_one_ticket(
     expect(page.locator("#issued-number")).to_have_text("A002"), "a new visit to the guide is a new tap"
 
 
+def test_a_gateway_error_after_the_ticket_was_made_is_retried_with_the_same_key(
+    kiosk_hall: tuple[Server, VirtualPrinter, str], open_page: OpenPage
+) -> None:
+    """nginx answers 502 when the process behind it dies mid-request, whether or not the ticket was
+    committed: the kiosk asks again with the same key and shows the one ticket, never makes a second."""
+    server, printer, _ = kiosk_hall
+    server.act("w1", "open")
+    page = enrolled_kiosk(server, open_page, PORTRAIT)
+    keys: list[str | None] = []
+
+    def bad_gateway_once(route: Route) -> None:
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            route.fetch()  # the server makes the ticket; its answer is lost in the gateway
+            route.fulfill(status=502, body="<html>502 Bad Gateway</html>", content_type="text/html")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/halls/town/tickets", bad_gateway_once)
+    tile(page, "id-card").click()
+    page.locator("#take").click()
+    expect(page.locator("#issued-number")).to_have_text("A001")
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys
+    assert waiting(server, "id-card") == 1, "one ticket"
+    printer.wait_printed(1, timeout=10)
+
+
 @pytest.mark.parametrize("viewport", ORIENTATIONS)
 def test_out_of_paper_the_kiosk_says_so_and_the_ticket_is_still_valid(
     kiosk_hall: tuple[Server, VirtualPrinter, str],

@@ -1,4 +1,7 @@
-"""Races: two server processes claiming the same tickets, many greenlets writing at once, kill -9."""
+"""Races: two server processes claiming the same tickets, many greenlets writing at once, kill -9.
+
+The tests on real servers run in eventlet and in gevent (docs/scaling.md).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from support.databases import database
 from support.env import ROOT
 from support.server import Server, random_channel, redis_queue
 from support.sockets import Listener
+
+pytestmark = pytest.mark.async_modes
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -89,7 +94,7 @@ def test_a_call_reaches_displays_on_every_process_of_its_channel_and_no_other(
     assert other.events["call"] == [], "a call crossed to another channel"
 
 
-def test_many_concurrent_requests_to_one_eventlet_server(hall: Server) -> None:
+def test_many_concurrent_requests_to_one_green_server(hall: Server) -> None:
     """Hundreds of greenlets writing at once: none stalls, fails with 'database is locked' or repeats a number."""
     with ThreadPoolExecutor(64) as pool:
         results = list(pool.map(lambda _: hall.post("/api/v1/halls/town/tickets", {"service": "id-card"}), range(400)))

@@ -5,15 +5,20 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import create_engine, text
+from support.checks import check_database
 from support.env import ROOT
 from support.server import Server, free_port, random_channel, redis_queue
 from support.sockets import Listener
@@ -97,6 +102,7 @@ def test_the_example_config_is_accepted_by_the_server() -> None:
     config = load_config(DEPLOY / "hall.example.toml")
     settings = config.settings
     assert settings.database.startswith("postgresql") and settings.message_queue and settings.proxy_hops == 1
+    assert settings.async_mode == "eventlet"  # the default, spelled out beside its alternative
 
 
 @pytest.fixture
@@ -127,20 +133,45 @@ def nginx_port(tmp_path: Path) -> Iterator[Callable[[int, tuple[int, int]], int]
             p.wait(10)
 
 
-@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # the test's self-signed certificate
-def test_nginx_in_front_of_two_processes_serves_pages_sockets_and_static_files(
-    start_server: Callable[..., Server], tmp_path: Path, nginx_port: Callable[[int, tuple[int, int]], int]
-) -> None:
+def _behind_nginx(
+    start_server: Callable[..., Server], folder: Path, nginx_port: Callable[[int, tuple[int, int]], int]
+) -> tuple[str, Server, Server]:
+    """Two processes on PostgreSQL + Redis (one data folder) behind deploy/nginx.conf: (nginx's URL, A, B).
+
+    They log at INFO, so a request's X-Request-Id in a process's log says which one nginx sent it to.
+    """
     port = free_port()
     url = f"https://127.0.0.1:{port}"
 
     def edit(text: str) -> str:  # same-origin sockets: public_url is the balancer's address in every process
+        text = text.replace('log_level = "WARNING"', 'log_level = "INFO"')
         return re.sub(r'public_url = ".*"', f'public_url = "{url}"', text)
 
     extra = redis_queue(random_channel()) + "\nproxy_hops = 1"
-    a = start_server("postgres", extra_server=extra, data_dir=tmp_path, edit=edit)
-    b = start_server("postgres", extra_server=extra, data_dir=tmp_path, edit=edit, database_url=a.database)
+    a = start_server("postgres", extra_server=extra, data_dir=folder, edit=edit)
+    b = start_server("postgres", extra_server=extra, data_dir=folder, edit=edit, database_url=a.database)
     nginx_port(port, (a.port, b.port))
+    return url, a, b
+
+
+def _served_by(url: str, servers: tuple[Server, ...]) -> Server:
+    """The process nginx sends this client (127.0.0.1, ip_hash) to: the one whose log has our request id."""
+    rid = "whoami-" + secrets.token_hex(6)
+    assert requests.get(f"{url}/api/v1/health", headers={"X-Request-Id": rid}, verify=False, timeout=10).ok
+    deadline = time.monotonic() + 10
+    while True:
+        found = [s for s in servers if f"rid={rid}" in s.log()]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, "no process logged the request"
+        time.sleep(0.05)
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # the test's self-signed certificate
+def test_nginx_in_front_of_two_processes_serves_pages_sockets_and_static_files(
+    start_server: Callable[..., Server], tmp_path: Path, nginx_port: Callable[[int, tuple[int, int]], int]
+) -> None:
+    url, a, b = _behind_nginx(start_server, tmp_path, nginx_port)
     health = requests.get(f"{url}/api/v1/health", verify=False, timeout=10)
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     css = requests.get(f"{url}/static/css/theme.css", verify=False, timeout=10)
@@ -155,5 +186,88 @@ def test_nginx_in_front_of_two_processes_serves_pages_sockets_and_static_files(
         b.act("w1", "open")
         a.act("w1", "call-next")  # called directly on each process: the display hears it through nginx
         assert display.wait_for("call", lambda c: c["ticket"] == ticket.json()["id"])["counter_number"] == 1
+    finally:
+        display.close()
+
+
+def _ticket_ids(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return set(conn.execute(text("SELECT id FROM tickets")).scalars())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.async_modes  # the processes behind nginx in eventlet, then in gevent
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_nginx_fails_over_when_a_process_is_killed_mid_traffic(
+    start_server: Callable[..., Server], tmp_path: Path, nginx_port: Callable[[int, tuple[int, int]], int]
+) -> None:
+    """kill -9 of the process nginx sends every client to: kiosks keep issuing and the display comes back.
+
+    A POST in flight at the kill may be answered 502 (nginx never resends a POST the process got); every
+    ticket answered 201, before or after, is in the database with a number of its own.
+    """
+    url, a, b = _behind_nginx(start_server, tmp_path, nginx_port)
+    display = Listener(url, "/display", "hall=town", reconnect=True, verify=False)
+    victim = _served_by(url, (a, b))
+    survivor = b if victim is a else a
+    answers: list[tuple[float, int, dict[str, Any]]] = []
+    killed_at: list[float] = []
+    stop = threading.Event()
+
+    def kiosk() -> None:  # one kiosk tapping as fast as it is answered, through nginx
+        body = {"service": "id-card"}
+        with requests.Session() as s:
+            while not stop.is_set():
+                try:
+                    r = s.post(f"{url}/api/v1/halls/town/tickets", json=body, verify=False, timeout=20)
+                except requests.RequestException:
+                    answers.append((time.monotonic(), 0, {}))  # no answer: counted with the failures
+                    continue
+                answers.append((time.monotonic(), r.status_code, r.json() if r.status_code == 201 else {}))
+
+    kiosks = [threading.Thread(target=kiosk) for _ in range(3)]
+    try:
+        first = display.wait_for("snapshot")
+        for k in kiosks:
+            k.start()
+        deadline = time.monotonic() + 60
+        while sum(code == 201 for _, code, _ in answers) < 15:
+            assert time.monotonic() < deadline, f"issuing through nginx stalled: {answers[-3:]}"
+            time.sleep(0.02)
+        victim.stop(kill=True)  # kill -9, requests in flight
+        killed_at.append(time.monotonic())
+        while sum(code == 201 and at > killed_at[0] for at, code, _ in answers) < 15:
+            assert time.monotonic() < deadline + 60, f"issuing did not go on after the kill: {answers[-3:]}"
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        for k in kiosks:
+            k.join(30)
+    failed = [code for _, code, _ in answers if code != 201]
+    assert set(failed) <= {0, 502} and len(failed) <= len(kiosks), failed  # at most the POSTs in flight at the kill
+    issued = [body for _, code, body in answers if code == 201]
+    assert len({t["number"] for t in issued}) == len(issued), "a number was given twice"
+    check_database(survivor.database)
+    kept = _ticket_ids(survivor.database)
+    assert {t["id"] for t in issued} <= kept, "an acknowledged ticket was lost"
+    assert len(kept) <= len(issued) + len(failed)  # a POST in flight may have committed without an answer
+    try:
+        # The display reconnects by itself through nginx, which now sends it to the survivor: a fresh snapshot,
+        # whole at once if the kiosks had stopped by then, else followed by live counts up to the last ticket.
+        again = display.wait_for("snapshot", lambda m: m is not first, timeout=30)
+        if again["waiting"]["id-card"] != len(kept):
+            display.wait_for("waiting", lambda w: w["id-card"] == len(kept), timeout=30)
+        admin = survivor.admin_token()
+        called = requests.post(f"{url}/api/v1/counters/w1/open", headers={"Authorization": f"Bearer {admin}"},
+                               verify=False, timeout=10)  # fmt: skip
+        assert called.status_code == 200, called.text
+        called = requests.post(f"{url}/api/v1/counters/w1/call-next", headers={"Authorization": f"Bearer {admin}"},
+                               verify=False, timeout=10)  # fmt: skip
+        assert called.status_code == 200 and called.json()["ticket"]["id"] in kept, called.text
+        ticket = called.json()["ticket"]["id"]
+        assert display.wait_for("call", lambda c: c["ticket"] == ticket)["counter_number"] == 1
     finally:
         display.close()

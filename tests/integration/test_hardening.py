@@ -12,7 +12,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 from support.env import ROOT
-from support.server import HALL_TOML, Server, free_port, hallq, write_config
+from support.server import HALL_TOML, Server, clean_env, free_port, hallq, write_config
 
 
 @pytest.fixture
@@ -101,6 +101,7 @@ def test_an_unexpected_cli_failure_is_one_line_with_the_traceback_in_the_error_l
 SPY = """
 import sys
 import eventlet
+from gevent import monkey
 
 watched = ("sqlalchemy", "flask", "flask_socketio", "psycopg2", "redis", "engineio", "socketio")
 
@@ -110,14 +111,16 @@ def spy(*args, **kwargs):
 
 
 eventlet.monkey_patch = spy
+monkey.patch_all = spy
 from server.cli import main
 
 main(sys.argv[1:])
 """
 
 
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
 @pytest.mark.parametrize("command", ["serve", "demo"])
-def test_eventlet_is_patched_before_sqlalchemy_or_flask_is_imported(command: str, tmp_path: Path) -> None:
+def test_the_async_mode_patches_before_sqlalchemy_or_flask_is_imported(command: str, mode: str, tmp_path: Path) -> None:
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 'h.db'}", port=free_port())
     args = ["serve", "--config", str(config)] if command == "serve" else ["demo", "--data", str(tmp_path)]
     done = subprocess.run(
@@ -126,5 +129,6 @@ def test_eventlet_is_patched_before_sqlalchemy_or_flask_is_imported(command: str
         text=True,
         timeout=60,
         cwd=ROOT,
+        env={**clean_env(), "HALLQ_ASYNC_MODE": mode},
     )
     assert done.stderr.strip().splitlines()[-1] == "imported before monkey_patch: []", done.stderr[-2000:]

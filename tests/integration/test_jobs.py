@@ -39,8 +39,9 @@ def lines(url: str, sql: str) -> list[tuple]:
         engine.dispose()
 
 
+@pytest.mark.async_modes  # the scheduler, in eventlet and gevent
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_two_processes_run_each_job_exactly_once(kind: str, tmp_path: Path) -> None:
+def test_two_processes_run_each_job_exactly_once(kind: str, async_mode: str, tmp_path: Path) -> None:
     with database(kind, tmp_path) as url:
         yesterday, ids = seed_yesterday(tmp_path, url)
         servers: list[Server] = []
@@ -49,7 +50,7 @@ def test_two_processes_run_each_job_exactly_once(kind: str, tmp_path: Path) -> N
                 port = free_port()
                 folder = tmp_path / f"p{port}"
                 folder.mkdir()
-                jobs = "[jobs]\ntick_s = 1\nbackup_keep_days = 0\n"
+                jobs = f'async_mode = "{async_mode}"\n[jobs]\ntick_s = 1\nbackup_keep_days = 0\n'
                 servers.append(Server(write_config(folder, url, port=port, extra_server=jobs), port, url))
                 servers[-1].start()
             deadline = time.monotonic() + 90

@@ -60,6 +60,7 @@ def _pending(server: Server) -> list[dict[str, str]]:
     return list(server.get("/api/v1/halls/town/print-jobs?status=pending", server.admin_token()).json())
 
 
+@pytest.mark.async_modes  # the agent's jobs over Socket.IO, in eventlet and gevent
 def test_the_agent_prints_each_ticket_and_the_server_marks_its_job_printed(
     agent_hall: Server, printer: VirtualPrinter, agents: list[Agent], tmp_path: Path
 ) -> None:

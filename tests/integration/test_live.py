@@ -1,6 +1,7 @@
-"""What only a real server shows: eventlet serving HTTP and websockets, cookies over the wire.
+"""What only a real server shows: eventlet and gevent serving HTTP and websockets, cookies over the wire.
 
-The contract itself is tested in-process (app_hall); these few checks keep the real stack honest.
+The contract itself is tested in-process (app_hall); these few checks keep the real stack honest, in each
+async mode (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import requests
 from support.server import Server, hallq
 
 from server.cli import STOP_GRACE_S
+
+pytestmark = pytest.mark.async_modes
 
 
 def test_screens_over_websockets_get_their_snapshot_and_every_change(hall: Server) -> None:
@@ -107,3 +111,13 @@ def test_sigterm_in_the_middle_of_traffic_stops_the_server_and_keeps_every_answe
     server.restart()
     for t in answered:  # each answered ticket survived the stop
         assert server.get(f"/api/v1/track/{t['track_url'].rsplit('/', 1)[1]}").json()["number"] == t["number"]
+
+
+def test_sigterm_stops_the_server_cleanly(start_server: Callable[..., Server]) -> None:
+    """A service manager's stop: exit 0 and one line, nothing reported as an error (the hub's included)."""
+    server = start_server("sqlite")
+    assert server.proc is not None
+    server.stop()  # SIGTERM, then wait
+    assert server.proc.returncode == 0, server.log()[-2000:]
+    tail = server.log().rsplit("hallq serving", 1)[1]
+    assert tail.strip().splitlines()[1:] == ["hallq stopped."], tail

@@ -1,4 +1,4 @@
-"""PostgreSQL under eventlet: a slow query holds one pooled connection, never the whole server.
+"""PostgreSQL under eventlet and gevent: a slow query holds one pooled connection, never the whole server.
 
 The slow query is made real and deterministic: the test takes an exclusive lock on the complaints
 table from its own connection, so the server's complaints list waits inside PostgreSQL for as long as
@@ -18,6 +18,8 @@ import requests
 from sqlalchemy import create_engine, text
 from support.env import PG_URL
 from support.server import Server
+
+pytestmark = pytest.mark.async_modes  # eventlet's psycopg2 patcher, and psycogreen under gevent
 
 
 def _schema(url: str) -> str:

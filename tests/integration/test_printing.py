@@ -40,6 +40,7 @@ def _wait_state(server: Server, want: str, timeout: float = 10) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.async_modes  # the printer sender, in eventlet and gevent
 def test_a_kiosk_ticket_is_printed_with_its_number_guide_and_qr(printing_hall: tuple[Server, VirtualPrinter]) -> None:
     server, printer = printing_hall
     r = server.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "k1"}, server.kiosk_token())
@@ -65,6 +66,7 @@ def test_tickets_without_a_kiosk_are_not_printed(printing_hall: tuple[Server, Vi
     assert len(printer.printed) == 1
 
 
+@pytest.mark.async_modes  # the scheduler's printer poll, in eventlet and gevent
 def test_paper_and_online_state_of_the_kiosk_printer_is_reported(
     printing_hall: tuple[Server, VirtualPrinter],
 ) -> None:

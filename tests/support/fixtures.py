@@ -11,6 +11,11 @@ Two tiers, each on SQLite and PostgreSQL:
 `app_hall` and `hall` are session-wide servers reset to an empty day before each test; a test must not leave
 them broken (stop, kill): one that did gets a fresh server for the next test, never the killed one.
 Everything a fixture started is stopped when its test (or the session) ends, whatever happened.
+
+Async modes: real processes run in eventlet (the default) unless a test or module is marked
+`@pytest.mark.async_modes` (every mode of ASYNC_MODES) or `@pytest.mark.async_modes("gevent")`: then each of
+its tests runs once per mode, and `hall` and every `start_server` server of that run use that mode (one
+session-wide `hall` per kind and mode). The in-process tier runs the app in threading mode.
 """
 
 from __future__ import annotations
@@ -29,24 +34,27 @@ from support.server import HALL_TOML, Server, free_port, stop_all, write_config
 from support.sockets import Listener
 
 KINDS = ["sqlite", "postgres"]
+ASYNC_MODES = ["eventlet", "gevent"]  # the server's green modes (server/config.py has threading too)
 
 
 class _Pool:
     """One session-wide server of each kind, made on first use and replaced if a test broke it."""
 
-    def __init__(self, factory: pytest.TempPathFactory, make: Callable[[Path, str], Any]) -> None:
+    def __init__(self, factory: pytest.TempPathFactory, make: Callable[..., Any]) -> None:
         self.factory = factory
         self.make = make
         self.stack = ExitStack()
         self.items: dict[str, Any] = {}
 
-    def get(self, kind: str) -> Any:
-        item = self.items.get(kind)
+    def get(self, kind: str, **options: Any) -> Any:
+        """The item of this kind (and options, e.g. async_mode="gevent"), made on first use."""
+        key = "-".join([kind, *(f"{v}" for _, v in sorted(options.items()))])
+        item = self.items.get(key)
         if item is None or not self._usable(item):
-            folder = self.factory.mktemp(f"hall-{kind}")
+            folder = self.factory.mktemp(f"hall-{key}")
             url = self.stack.enter_context(database(kind, folder))
-            item = self.stack.enter_context(_closing(self.make(folder, url)))
-            self.items[kind] = item
+            item = self.stack.enter_context(_closing(self.make(folder, url, **options)))
+            self.items[key] = item
         return item
 
     @staticmethod
@@ -73,12 +81,34 @@ class _closing:
             self.item.close()
 
 
-def _start(folder: Path, url: str, **options: Any) -> Server:
+def _start(folder: Path, url: str, async_mode: str = "eventlet") -> Server:
     port = free_port()
-    return Server(write_config(folder, url, port=port, **options), port, url).start()
+    return Server(write_config(folder, url, port=port, extra_server=_mode_line(async_mode)), port, url).start()
+
+
+def _mode_line(async_mode: str) -> str:
+    return f'async_mode = "{async_mode}"'
 
 
 # --- real processes ------------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "async_modes(*modes): run the test's real servers in each async mode (default: ASYNC_MODES)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("async_modes")
+    if marker is not None and "async_mode" in metafunc.fixturenames:
+        metafunc.parametrize("async_mode", list(marker.args) or ASYNC_MODES, indirect=True, scope="function")
+
+
+@pytest.fixture
+def async_mode(request: pytest.FixtureRequest) -> str:
+    """The async mode of this test's real servers: eventlet unless the test is marked async_modes."""
+    return str(getattr(request, "param", "eventlet"))
 
 
 @pytest.fixture(scope="session")
@@ -91,9 +121,11 @@ def live_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Pool]:
 
 
 @pytest.fixture(params=KINDS)
-def hall(request: pytest.FixtureRequest, live_servers: _Pool) -> Iterator[Server]:
-    """A real server (session-wide, one per kind) with an empty queue and every counter closed."""
-    server: Server = live_servers.get(request.param)
+def hall(request: pytest.FixtureRequest, live_servers: _Pool, async_mode: str) -> Iterator[Server]:
+    """A real server (session-wide, one per kind and async mode) with an empty queue and every counter closed."""
+    # The default mode is the plain server of its kind, the one other users of live_servers.get(kind) share.
+    options = {} if async_mode == "eventlet" else {"async_mode": async_mode}
+    server: Server = live_servers.get(request.param, **options)
     reset(server.database)
     try:
         yield server
@@ -102,8 +134,10 @@ def hall(request: pytest.FixtureRequest, live_servers: _Pool) -> Iterator[Server
 
 
 @pytest.fixture
-def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
+def start_server(tmp_path_factory: pytest.TempPathFactory, async_mode: str) -> Iterator[Callable[..., Server]]:
     """Start real servers of the test's own config; all are stopped (and their databases dropped) afterwards.
+
+    Each runs in the test's `async_mode` unless `extra_server` sets one.
 
     start_server(kind="sqlite", *, extra_server="", limits=None, hall_toml=HALL_TOML, edit=None,
                  database_url=None, data_dir=None, start=True) -> Server
@@ -128,6 +162,8 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
         folder = tmp_path_factory.mktemp(f"server-{kind}")
         url = database_url or stack.enter_context(database(kind, folder))
         port = free_port()
+        if "async_mode" not in extra_server:
+            extra_server = f"{extra_server}\n{_mode_line(async_mode)}"
         config = write_config(folder, url, port=port, extra_server=extra_server, limits=limits, hall_toml=hall_toml)
         text = config.read_text(encoding="utf-8")
         if data_dir is not None:

@@ -264,6 +264,8 @@ def test_database_url_from_the_environment_overrides_the_file(tmp_path: Path, mo
 def test_async_mode_from_the_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HALLQ_ASYNC_MODE", "threading")
     assert load_config(write(tmp_path, '[server]\nasync_mode = "eventlet"\n' + BASE)).settings.async_mode == "threading"
+    monkeypatch.setenv("HALLQ_ASYNC_MODE", "gevent")
+    assert load_config(write(tmp_path, '[server]\nasync_mode = "eventlet"\n' + BASE)).settings.async_mode == "gevent"
 
 
 def test_empty_environment_variables_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -274,7 +276,7 @@ def test_empty_environment_variables_are_ignored(tmp_path: Path, monkeypatch: py
 
 
 def test_bad_async_mode_in_the_environment_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HALLQ_ASYNC_MODE", "gevent")
+    monkeypatch.setenv("HALLQ_ASYNC_MODE", "asyncio")
     assert rejection(tmp_path, BASE).startswith("environment variable HALLQ_ASYNC_MODE: ")
 
 
@@ -570,8 +572,8 @@ BAD = [
         id="unknown_printer_key",
     ),
     pytest.param(
-        '[server]\nasync_mode = "gevent"\n' + BASE,
-        'server.async_mode: "gevent" is not one of eventlet, threading',
+        '[server]\nasync_mode = "asyncio"\n' + BASE,
+        'server.async_mode: "asyncio" is not one of eventlet, gevent, threading',
         id="unknown_async_mode",
     ),
     pytest.param("[server]\nport = 0\n" + BASE, "server.port: must be between 1 and 65535", id="server_port_0"),

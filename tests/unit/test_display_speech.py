@@ -32,7 +32,8 @@ def test_numbers_are_read_digit_by_digit_with_letters_as_letters(number: str, sp
     ("n", "spoken"),
     [
         (1, "一"), (3, "三"), (10, "十"), (12, "十二"), (20, "二十"), (35, "三十五"),
-        (100, "一百"), (101, "一百零一"), (110, "一百一十"), (115, "一百一十五"), (250, "二百五十"), (999, "九百九十九"),
+        (100, "一百"), (101, "一百零一"), (110, "一百一十"), (115, "一百一十五"),
+        (250, "二百五十"), (999, "九百九十九"),
     ],
 )  # fmt: skip
 def test_window_numbers_are_read_as_numbers(n: int, spoken: str) -> None:

@@ -1,0 +1,351 @@
+"""Scale-out: 1, 2 and 4 hallq processes on one PostgreSQL database and one Redis (issue 14's goals).
+
+For each process count N, on 127.0.0.1 only: N `hallq serve` processes (one data folder, one Redis
+channel of this run, as deploy/ runs them; no balancer, the clients are spread over the processes):
+
+- issue: `--clients` clients (8), client k on process k mod N, issue `--n` tickets (1,000): the queue
+  grows to n. Tickets/s, p50/p99 per request;
+- race: `--counters` counters (8) drain that queue with call-next + finish, counter k's call-next on
+  process k mod N and its finish on the next process: cycles/s;
+- the checks, from the database afterwards: numbers given twice in a day (duplicates), tickets called
+  twice (two `called` ledger lines, or two counters answered the same ticket), tickets lost (called but
+  not done, or done but never answered);
+- call to screen through Redis: `--displays` display clients (50) on process B, call-next made on
+  process A (A = B when N = 1), `--calls` calls (30) at 5/s: call sent -> `call` event on each display,
+  p50/p99. Beside it, the bare Flask-SocketIO broadcast through Redis: two floors (bench/floor.py) on one
+  channel, the emit on one, the displays on the other, measured right before each hallq run.
+
+Prints a table and a JSON line `BENCH_SCALE {...}`. Every loop is bounded in count and in time (a
+throughput run stops after `--max-s`). `--quick` runs small sizes with 1 and 2 processes (about a minute).
+
+    python -m bench scale [--procs 1,2,4] [--n 1000] [--clients 8] [--counters 8] [--displays 50]
+                          [--calls 30] [--async-mode eventlet|gevent] [--pool 4] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import create_engine, text
+
+from .api import Displays, free_port
+from .common import pg_schema, table
+from .hotpath import (
+    COUNTERS,
+    HALL,
+    SERVICES,
+    TIMEOUT,
+    Proc,
+    Run,
+    Screen,
+    admin_token,
+    check_claims,
+    reset,
+    to_screen,
+)
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def write_config(folder: Path, name: str, port: int, url: str, channel: str, mode: str, pool: int) -> Path:
+    """One process's config: the shared database, data folder and Redis channel; its own port."""
+    body = (
+        "[server]\n"
+        f'data_dir = "{folder / "data"}"\n'
+        f'database = "{url}"\n'
+        f'message_queue = "{REDIS_URL}"\n'
+        f'message_channel = "{channel}"\n'
+        f'async_mode = "{mode}"\n'
+        f"port = {port}\n"
+        f"db_pool_size = {pool}\n"
+        'log_level = "WARNING"\n'
+        "[server.limits]\n"
+        "tickets_per_minute = 100000000\n"
+        "ratings_per_minute = 100000000\n" + HALL
+    )
+    path = folder / f"{name}.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@contextmanager
+def cluster(folder: Path, n: int, mode: str, pool: int) -> Iterator[tuple[list[Proc], str, str]]:
+    """n hallq processes on a fresh PostgreSQL schema and a Redis channel of their own; stopped after."""
+    channel = "hallq-bench-" + secrets.token_hex(6)
+    with pg_schema("scale") as url, ExitStack() as stack:
+        procs: list[Proc] = []
+        token = ""
+        for i in range(n):
+            port = free_port()
+            config = write_config(folder, f"hallq{i}", port, url, channel, mode, pool)
+            if i == 0:
+                token = admin_token(config)  # migrates the schema before any process starts
+            args = ["server.cli", "serve", "--config", str(config)]
+            proc = Proc(args, port, folder / f"hallq{i}.log", "/api/v1/health")
+            stack.callback(proc.stop)
+            procs.append(proc)
+        yield procs, token, url
+
+
+@contextmanager
+def floors(folder: Path, mode: str) -> Iterator[tuple[Proc, Proc]]:
+    """Two floors on one Redis channel of their own (the bare broadcast through Redis); stopped after."""
+    channel = "hallq-bench-floor-" + secrets.token_hex(6)
+    with pg_schema("floor") as url, ExitStack() as stack:
+        out = []
+        for i in range(2):
+            port = free_port()
+            config = write_config(folder, f"floor{i}", port, url, channel, mode, 2)
+            args = ["bench.floor", "--config", str(config), "--port", str(port)]
+            proc = Proc(args, port, folder / f"floor{i}.log", "/floor/health")
+            stack.callback(proc.stop)
+            out.append(proc)
+        yield out[0], out[1]
+
+
+# -- the three phases ----------------------------------------------------------------------------------
+
+
+def spread(procs: list[Proc], what: str, workers: int, n: int, step: Any, max_s: float) -> Run:
+    """`workers` threads, worker k with a keep-alive session; `step(session, k, i)` until n or max_s.
+
+    Like hotpath.hammer, but over several processes, whose CPU is summed."""
+    run = Run(what, workers)
+    lock = threading.Lock()
+    counter = iter(range(n))
+    deadline = time.perf_counter() + max_s
+
+    def worker(k: int) -> None:
+        with requests.Session() as http:
+            while time.perf_counter() < deadline:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                a = time.perf_counter()
+                try:
+                    made = step(http, k, i)
+                except requests.RequestException as e:
+                    with lock:
+                        run.errors[type(e).__name__] += 1
+                    continue
+                if made == 0:
+                    return
+                with lock:
+                    run.n += made
+                    run.latencies.append((time.perf_counter() - a) / made)
+
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(workers)]
+    cpu0, t0 = sum(p.cpu_s() for p in procs), time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(max_s + TIMEOUT)
+    run.seconds = time.perf_counter() - t0
+    run.cpu_s = sum(p.cpu_s() for p in procs) - cpu0
+    return run
+
+
+def issue(procs: list[Proc], clients: int, n: int, max_s: float, numbers: list[str]) -> Run:
+    errors: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def step(http: requests.Session, k: int, i: int) -> int:
+        body = {"service": SERVICES[i % 2], "priority": i % 12 == 11}
+        r = http.post(f"{procs[k % len(procs)].url}/api/v1/halls/town/tickets", json=body, timeout=TIMEOUT)
+        if r.status_code != 201:  # never expected (the limits are out of reach): counted, not timed
+            with lock:
+                errors[f"issue {r.status_code}"] += 1
+            raise requests.HTTPError(r.text[:200])
+        with lock:
+            numbers.append(r.json()["number"])
+        return 1
+
+    run = spread(procs, "issue", clients, n, step, max_s)
+    run.errors.update(errors)
+    return run
+
+
+def race(procs: list[Proc], token: str, counters: int, max_s: float, called: list[str]) -> Run:
+    """Counter k calls on process k mod N and finishes on the next one, until its call-next finds nobody."""
+    auth = {"Authorization": f"Bearer {token}"}
+    lock = threading.Lock()
+    for c in COUNTERS[:counters]:
+        requests.post(f"{procs[0].url}/api/v1/counters/{c}/open", headers=auth, timeout=TIMEOUT).raise_for_status()
+
+    def step(http: requests.Session, k: int, i: int) -> int:
+        path = f"/api/v1/counters/{COUNTERS[k]}"
+        r = http.post(procs[k % len(procs)].url + path + "/call-next", headers=auth, timeout=TIMEOUT)
+        r.raise_for_status()
+        ticket = r.json()["ticket"]
+        if ticket is None:
+            return 0
+        with lock:
+            called.append(ticket["id"])
+        done = procs[(k + 1) % len(procs)].url + path + "/finish"
+        http.post(done, json={"outcome": "completed"}, headers=auth, timeout=TIMEOUT).raise_for_status()
+        return 2
+
+    return spread(procs, "call-next+finish", counters, 10**9, step, max_s)
+
+
+def duplicates(url: str) -> int:
+    """Numbers given to more than one ticket of a hall on one day."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        extra = conn.execute(
+            text(
+                "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM tickets"
+                " GROUP BY hall_id, day, number HAVING count(*) > 1) AS d"
+            )
+        ).scalar_one()
+    engine.dispose()
+    return int(extra)
+
+
+def screens(a: Proc, b: Proc, fa: Proc, fb: Proc, token: str, n_displays: int, calls: int) -> tuple[Screen, Screen]:
+    """Calls made on A (hallq) / emitted on floor A, heard by displays on B / floor B, through Redis."""
+    auth = {"Authorization": f"Bearer {token}"}
+    http = requests.Session()
+
+    def fire_floor(i: int) -> str:
+        ticket = f"floor-{secrets.token_hex(4)}-{i}"
+        http.post(fa.url + "/floor/emit", json={"ticket": ticket}, timeout=TIMEOUT).raise_for_status()
+        return ticket
+
+    def fire_hallq(i: int) -> str:
+        r = http.post(f"{a.url}/api/v1/counters/w1/call-next", headers=auth, timeout=TIMEOUT)
+        r.raise_for_status()
+        return str(r.json()["ticket"]["id"])
+
+    def finish(i: int) -> None:
+        if i:
+            done = {"outcome": "completed"}
+            http.post(f"{a.url}/api/v1/counters/w1/finish", json=done, headers=auth, timeout=TIMEOUT)
+
+    try:
+        shown = Displays(fb.url, n_displays)
+        try:
+            bare = to_screen(fa, shown, n_displays, calls, fire_floor)
+        finally:
+            shown.close()
+        for _ in range(calls):  # the tickets to call, issued before: only the calls are timed
+            http.post(f"{a.url}/api/v1/halls/town/tickets", json={"service": "id-card"}, timeout=TIMEOUT)
+        http.post(f"{a.url}/api/v1/counters/w1/open", headers=auth, timeout=TIMEOUT)  # open since the race
+        shown = Displays(b.url, n_displays)
+        try:
+            ours = to_screen(a, shown, n_displays, calls, fire_hallq, finish)
+            finish(1)
+        finally:
+            shown.close()
+    finally:
+        http.close()
+    return ours, bare
+
+
+def run_n(n_procs: int, args: argparse.Namespace, floor: tuple[Proc, Proc]) -> dict[str, Any]:
+    out: dict[str, Any] = {"procs": n_procs, "mode": args.async_mode}
+    with tempfile.TemporaryDirectory(prefix=f"hallq-scale-{n_procs}-") as tmp:
+        with cluster(Path(tmp), n_procs, args.async_mode, args.pool) as (procs, token, url):
+            numbers: list[str] = []
+            issue(procs, args.clients, 8 * n_procs, 60, [])  # warm-up: every process has served an issue
+            reset(url)
+            run = issue(procs, args.clients, args.n, args.max_s, numbers)
+            out["issue"] = run.summary()
+            called: list[str] = []
+            run = race(procs, token, args.counters, args.max_s, called)
+            out["race"] = run.summary()
+            check = check_claims(url, called)
+            check["duplicate_numbers"] = duplicates(url)
+            check["answered_numbers_twice"] = len(numbers) - len(set(numbers))
+            check["issued"] = len(numbers)
+            out["check"] = check
+            a, b = procs[0], procs[1 % n_procs]
+            try:
+                ours, bare = screens(a, b, floor[0], floor[1], token, args.displays, args.calls)
+                out["screen"] = {"hallq": ours.summary(), "floor": bare.summary()}
+            except Exception as e:  # noqa: BLE001 - a shared machine may refuse the clients: say so, go on
+                out["failed"] = f"screens: {type(e).__name__}: {e}"
+    return out
+
+
+def rows_of(r: dict[str, Any]) -> list[list[object]]:
+    n = r["procs"]
+    i, c, k = r["issue"], r["race"], r["check"]
+    rows: list[list[object]] = [
+        [n, f"issue, {i['clients']} clients over {n} process(es)",
+         f"{i['per_s']:.0f} tickets/s, p50 {i['p50_ms']:.0f} p99 {i['p99_ms']:.0f} ms"
+         + (f", errors {i['errors']}" if i["errors"] else "")],
+        [n, f"call-next+finish, {c['clients']} counters over {n} process(es)",
+         f"{c['per_s'] / 2:.0f} cycles/s ({c['per_s']:.0f} req/s), p99 {c['p99_ms']:.0f} ms"
+         + (f", errors {c['errors']}" if c["errors"] else "")],
+        [n, "duplicates / double calls",
+         f"{k['duplicate_numbers'] + k['answered_numbers_twice']} / {k['called_twice']}"
+         f" ({k['issued']} issued, {k['called']} called, {k['lost']} lost)"],
+    ]  # fmt: skip
+    s = r.get("screen")
+    if s is not None:
+        ours, bare = s["hallq"], s["floor"]
+        ratio = ours["p99_ms"] / bare["p99_ms"] if bare["p99_ms"] else float("nan")
+        rows.append(
+            [
+                n,
+                f"call to screen via Redis, {ours['displays']} displays on B",
+                f"p50 {ours['p50_ms']:.0f} p99 {ours['p99_ms']:.0f} ms ({ours['delivered']}/{ours['expected']});"
+                f" bare p50 {bare['p50_ms']:.0f} p99 {bare['p99_ms']:.0f} ms; p99 ratio {ratio:.2f}",
+            ]
+        )
+    if "failed" in r:
+        rows.append([n, "FAILED", r["failed"][:120]])
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench scale", description=__doc__.splitlines()[0])
+    parser.add_argument("--procs", default=None, help="process counts to measure (default 1,2,4; --quick: 1,2)")
+    parser.add_argument("--n", type=int, default=1000, help="tickets issued (then drained) per process count")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--counters", type=int, default=8, choices=range(1, len(COUNTERS) + 1))
+    parser.add_argument("--displays", type=int, default=50)
+    parser.add_argument("--calls", type=int, default=30)
+    parser.add_argument("--async-mode", default="eventlet", choices=("eventlet", "gevent"))
+    parser.add_argument("--pool", type=int, default=4, help="db_pool_size of each process")
+    parser.add_argument("--max-s", type=float, default=120, help="bound of each throughput run")
+    parser.add_argument("--quick", action="store_true", help="1 and 2 processes, small sizes: about a minute")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.displays, args.calls, args.max_s = 200, 10, 8, 30
+    args.procs = args.procs or ("1,2" if args.quick else "1,2,4")
+    started = time.perf_counter()
+    results: dict[str, Any] = {"load": os.getloadavg(), "mode": args.async_mode, "runs": []}
+    rows: list[list[object]] = []
+    with tempfile.TemporaryDirectory(prefix="hallq-scale-floor-") as tmp, floors(Path(tmp), args.async_mode) as fl:
+        for n in [int(x) for x in args.procs.split(",") if x]:
+            r = run_n(n, args, fl)
+            results["runs"].append(r)
+            rows += rows_of(r)
+            print(f"-- {n} process(es) done ({time.perf_counter() - started:.0f} s)", flush=True)
+            print(table(["procs", "what", "figure"], rows_of(r)), flush=True)
+    results["seconds"] = round(time.perf_counter() - started)
+    results["load_after"] = os.getloadavg()
+    print(f"== scale: hallq processes on PostgreSQL + Redis ({args.async_mode}) ==")
+    print(table(["procs", "what", "figure"], rows))
+    print(f"  load average before {results['load']}, after {results['load_after']}; {results['seconds']} s")
+    print("BENCH_SCALE " + json.dumps(results, default=str))
+    return results
+
+
+if __name__ == "__main__":
+    main()
