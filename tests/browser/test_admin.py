@@ -72,7 +72,9 @@ def test_the_demo_manager_watches_the_hall_live(
     expect(row.locator('[data-field="waiting"]')).to_have_text("1", timeout=10000)
     expect(page.locator("#today-issued")).to_have_text("1")
     expect(row.locator('[data-field="served_now"]')).to_have_text("无人办理")
-    expect(page.locator("#alert-list li")).to_have_count(0)  # the scan runs every 30 s; nothing yet
+    # The alert scan runs every 30 s: on a busy machine it may have run by now and seen what is true of the demo
+    # (this ticket nobody serves; the agent-printed kiosk whose agent is not started); any other would be wrong.
+    expect(page.locator("#alert-list li:not(.hq-alert-uncovered):not(.hq-alert-printer)")).to_have_count(0)
 
     page.get_by_label("号码", exact=True).fill(issued["number"])
     page.get_by_role("button", name="查找号票").click()
