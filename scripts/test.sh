@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: lint, then unit, integration (SQLite and the real PostgreSQL, Redis between processes)
 # and browser tests (Chromium). Arguments go to pytest (e.g. `bash scripts/test.sh -m "not browser"`).
-# pytest runs on HALLQ_TEST_WORKERS processes (pytest-xdist, default 3; docs/testing.md): most tests wait on
-# servers, sockets and browsers rather than compute, so 3 keep 2 cores busy. `-n 0` in the arguments: one process.
+# pytest runs on HALLQ_TEST_WORKERS processes (pytest-xdist, default 2; docs/testing.md): one per core; the
+# servers and browsers the tests start need the rest. `-n 0` in the arguments: one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
@@ -38,7 +38,7 @@ import os, sys
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 url = os.environ.get("HALLQ_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-NEED = 15 * max(1, int(os.environ.get("HALLQ_TEST_WORKERS", "3")))  # per worker: the peak, with room to spare
+NEED = 15 * max(1, int(os.environ.get("HALLQ_TEST_WORKERS", "2")))  # per worker: the peak, with room to spare
 try:
     with create_engine(url, poolclass=NullPool).connect() as conn:
         limit = int(conn.execute(text("SHOW max_connections")).scalar_one())
@@ -58,4 +58,4 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports --no-cache
 .venv/bin/mypy
-.venv/bin/python -m pytest -n "${HALLQ_TEST_WORKERS:-3}" --dist worksteal "$@"
+.venv/bin/python -m pytest -n "${HALLQ_TEST_WORKERS:-2}" --dist worksteal "$@"

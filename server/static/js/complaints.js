@@ -24,4 +24,5 @@ for (const form of document.querySelectorAll(".cx-form")) {
       for (const button of form.querySelectorAll("button")) button.disabled = false;
     }
   });
+  for (const button of form.querySelectorAll("button")) button.disabled = false; // rendered disabled until now
 }
