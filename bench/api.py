@@ -83,9 +83,10 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}: {self.tail()}")
             try:
-                if requests.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
+                # a busy machine may answer slowly: the deadline bounds the wait, not one request
+                if requests.get(self.url + "/api/v1/health", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server did not answer within {timeout}s: {self.tail()}")

@@ -147,7 +147,8 @@ class Proc:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{args[0]} exited: {log.read_text(errors='replace')[-2000:]}")
             try:
-                if requests.get(self.url + health, timeout=1).status_code == 200:
+                # a busy machine may answer slowly: the deadline above bounds the wait, not one request
+                if requests.get(self.url + health, timeout=5).status_code == 200:
                     return
             except requests.RequestException:
                 pass
@@ -228,10 +229,17 @@ class Run:
 
 
 def hammer(
-    server: Proc, what: str, clients: int, n: int, step: Callable[[requests.Session, int, int], int], max_s: float
+    server: Proc | list[Proc],
+    what: str,
+    clients: int,
+    n: int,
+    step: Callable[[requests.Session, int, int], int],
+    max_s: float,
 ) -> Run:
     """`clients` threads, each with a keep-alive session, run `step(session, client, i)` until n requests
-    (step returns how many it made; 0 means this client is done) or `max_s` seconds."""
+    (step returns how many it made; 0 means this client is done) or `max_s` seconds. With several server
+    processes (bench/scale.py) their CPU is summed."""
+    procs = server if isinstance(server, list) else [server]
     run = Run(what, clients)
     lock = threading.Lock()
     counter = iter(range(n))
@@ -259,13 +267,13 @@ def hammer(
                     run.latencies.append(took / made)
 
     threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
-    cpu0, t0 = server.cpu_s(), time.perf_counter()
+    cpu0, t0 = sum(p.cpu_s() for p in procs), time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join(max_s + TIMEOUT)
     run.seconds = time.perf_counter() - t0
-    run.cpu_s = server.cpu_s() - cpu0
+    run.cpu_s = sum(p.cpu_s() for p in procs) - cpu0
     return run
 
 

@@ -52,6 +52,7 @@ from .hotpath import (
     Screen,
     admin_token,
     check_claims,
+    hammer,
     reset,
     to_screen,
 )
@@ -118,46 +119,6 @@ def floors(folder: Path, mode: str) -> Iterator[tuple[Proc, Proc]]:
 # -- the three phases ----------------------------------------------------------------------------------
 
 
-def spread(procs: list[Proc], what: str, workers: int, n: int, step: Any, max_s: float) -> Run:
-    """`workers` threads, worker k with a keep-alive session; `step(session, k, i)` until n or max_s.
-
-    Like hotpath.hammer, but over several processes, whose CPU is summed."""
-    run = Run(what, workers)
-    lock = threading.Lock()
-    counter = iter(range(n))
-    deadline = time.perf_counter() + max_s
-
-    def worker(k: int) -> None:
-        with requests.Session() as http:
-            while time.perf_counter() < deadline:
-                with lock:
-                    i = next(counter, None)
-                if i is None:
-                    return
-                a = time.perf_counter()
-                try:
-                    made = step(http, k, i)
-                except requests.RequestException as e:
-                    with lock:
-                        run.errors[type(e).__name__] += 1
-                    continue
-                if made == 0:
-                    return
-                with lock:
-                    run.n += made
-                    run.latencies.append((time.perf_counter() - a) / made)
-
-    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(workers)]
-    cpu0, t0 = sum(p.cpu_s() for p in procs), time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(max_s + TIMEOUT)
-    run.seconds = time.perf_counter() - t0
-    run.cpu_s = sum(p.cpu_s() for p in procs) - cpu0
-    return run
-
-
 def issue(procs: list[Proc], clients: int, n: int, max_s: float, numbers: list[str]) -> Run:
     errors: Counter[str] = Counter()
     lock = threading.Lock()
@@ -173,7 +134,7 @@ def issue(procs: list[Proc], clients: int, n: int, max_s: float, numbers: list[s
             numbers.append(r.json()["number"])
         return 1
 
-    run = spread(procs, "issue", clients, n, step, max_s)
+    run = hammer(procs, "issue", clients, n, step, max_s)
     run.errors.update(errors)
     return run
 
@@ -198,7 +159,7 @@ def race(procs: list[Proc], token: str, counters: int, max_s: float, called: lis
         http.post(done, json={"outcome": "completed"}, headers=auth, timeout=TIMEOUT).raise_for_status()
         return 2
 
-    return spread(procs, "call-next+finish", counters, 10**9, step, max_s)
+    return hammer(procs, "call-next+finish", counters, 10**9, step, max_s)
 
 
 def duplicates(url: str) -> int:
