@@ -402,30 +402,47 @@ def _stop_in(main: Any, socketio: Any) -> Callable[[int, Any], None]:
 
     Python runs a handler wherever the main thread is, which under eventlet or gevent may be any
     greenlet: a KeyboardInterrupt raised there ended only that greenlet (a scheduled job caught it as its
-    own failure and the server went on serving). So, in a greenlet of its own: every Socket.IO client is
-    disconnected (their pages reconnect to another process; an open websocket would otherwise keep the
-    WSGI server waiting for ever), then the main greenlet is interrupted, where the WSGI server stops
-    accepting and lets the requests in flight finish. If that takes over STOP_GRACE_S, the process exits.
+    own failure and the server went on serving). And a greenlet the handler started would wait for the
+    hub's next timer (seconds, on a quiet server): the hub's poll resumes after the handler. So the
+    signal is only written, by Python's C-level handler (`signal.set_wakeup_fd`), to a socket pair, which
+    wakes the poll at once; a greenlet waiting on the other end then disconnects every Socket.IO client
+    (their pages reconnect to another process; an open websocket would otherwise keep the WSGI server
+    waiting for ever) and interrupts the main greenlet, where the WSGI server stops accepting and lets the
+    requests in flight finish. If that takes over STOP_GRACE_S, the process exits.
     """
+    if socketio.async_mode == "threading":  # handlers run in the main thread, which serves
 
-    def stopper() -> None:
-        try:
-            socketio.server.eio.disconnect()  # every client, every namespace
-        except Exception:  # noqa: BLE001 - stopping must go on whatever a client's socket does
-            logging.getLogger("hallq").exception("disconnecting clients at stop failed")
-        main.throw(KeyboardInterrupt)
+        def interrupt(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        return interrupt
+
+    import socket
+
+    waiting, waking = socket.socketpair()  # green sockets: the process is monkey-patched
 
     def deadline() -> None:
         socketio.sleep(STOP_GRACE_S)
         logging.getLogger("hallq").warning("requests still running %d s after the stop signal: exiting", STOP_GRACE_S)
         os._exit(1)
 
-    def stop(signum: int, frame: Any) -> None:
-        if socketio.async_mode == "threading":  # handlers run in the main thread, which serves
-            raise KeyboardInterrupt
-        socketio.start_background_task(stopper)
+    def stopper() -> None:
+        while waiting.recv(1)[0] not in (signal.SIGINT, signal.SIGTERM):
+            pass  # another signal a library handles
         socketio.start_background_task(deadline)
+        try:
+            socketio.server.eio.disconnect()  # every client, every namespace
+        except Exception:  # noqa: BLE001 - stopping must go on whatever a client's socket does
+            logging.getLogger("hallq").exception("disconnecting clients at stop failed")
+        main.throw(KeyboardInterrupt)
 
+    def stop(signum: int, frame: Any, _wakeup: socket.socket = waking) -> None:
+        """Nothing: the byte on the wakeup socket does the work. Installed to replace the default action,
+        and holding the socket, which would be closed if collected."""
+
+    waking.setblocking(False)
+    signal.set_wakeup_fd(waking.fileno())
+    socketio.start_background_task(stopper)
     return stop
 
 
