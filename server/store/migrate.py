@@ -2,7 +2,10 @@
 
 A server starting on a database that is already current (every start but the first after an upgrade)
 learns so from one query and the migration files' own `revision` lines, without importing Alembic
-and loading every script: that is most of a second of start-up on a small machine.
+and loading every script: that is most of a second of start-up on a small machine. An empty database
+(a new hall, the demo's first start) gets the models' schema in one transaction and the head revision
+stamped as Alembic would: the same schema as every migration in turn (a test compares the two), in a
+tenth of the time.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import inspect, text
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, inspect, text
 from sqlalchemy.engine import Engine
 
 if TYPE_CHECKING:
@@ -55,6 +58,31 @@ def is_current(engine: Engine) -> bool:
         return [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))] == [head]
 
 
+def create_fresh(engine: Engine) -> bool:
+    """On a database without a single table: create the schema from the models and stamp the head
+    revision, in one transaction. False (nothing done) when the database has any table or the head is
+    not known from the files; Alembic then decides."""
+    from .models import Base
+
+    head = head_revision()
+    if head is None:
+        return False
+    # Alembic's own version table, as `alembic stamp` creates it.
+    version = Table(
+        "alembic_version",
+        MetaData(),
+        Column("version_num", String(32), nullable=False),
+        PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+    )
+    with engine.begin() as conn:
+        if inspect(conn).get_table_names():
+            return False
+        Base.metadata.create_all(conn)
+        version.create(conn)
+        conn.execute(version.insert().values(version_num=head))
+    return True
+
+
 def alembic_config(engine: Engine) -> AlembicConfig:
     from alembic.config import Config as AlembicConfig
 
@@ -66,7 +94,7 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every migration up to `revision` (idempotent)."""
-    if revision == "head" and is_current(engine):
+    if revision == "head" and (is_current(engine) or create_fresh(engine)):
         return
     from alembic import command
 

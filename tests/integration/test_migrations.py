@@ -3,22 +3,47 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 from support.databases import database
 
 from server.store.db import Database
 from server.store.models import Base
 
 
+def schema(conn: Connection) -> dict[str, Any]:
+    """Everything the inspector reports of each table: columns (type, nullability, default), keys,
+    indexes, unique and check constraints."""
+    found = inspect(conn)
+    described: dict[str, Any] = {}
+    for table in sorted(found.get_table_names()):
+        described[table] = {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"], c.get("default"), c.get("autoincrement"))
+                for c in found.get_columns(table)
+            ],
+            "pk": found.get_pk_constraint(table),
+            "fks": sorted(map(repr, found.get_foreign_keys(table))),
+            "indexes": sorted(map(repr, found.get_indexes(table))),
+            "uniques": sorted(map(repr, found.get_unique_constraints(table))),
+            "checks": sorted(map(repr, found.get_check_constraints(table))),
+        }
+    return described
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_migrations_match_the_models(kind: str, tmp_path: Path) -> None:
+    from alembic import command
+
+    from server.store.migrate import alembic_config
+
     with database(kind, tmp_path) as url:
         db = Database(url)
-        db.migrate()
+        command.upgrade(alembic_config(db.engine), "head")  # every migration in turn, no shortcut
         db.migrate()  # a second start finds nothing to do
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
@@ -50,3 +75,33 @@ def test_a_current_database_is_known_without_alembic_and_an_old_one_is_upgraded(
                 assert "print_jobs" in inspect(conn).get_table_names()  # what 0001 alone lacks
         finally:
             db.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_an_empty_database_gets_the_same_schema_as_every_migration_gives(kind: str, tmp_path: Path) -> None:
+    """The first start's shortcut (the models' schema, stamped at the head) builds exactly what running
+    each migration builds, and a later migration then finds the version Alembic itself would leave."""
+    from alembic import command
+
+    from server.store.migrate import alembic_config, head_revision, is_current
+
+    (tmp_path / "migrated").mkdir()
+    (tmp_path / "fresh").mkdir()
+    with database(kind, tmp_path / "migrated") as migrated_url, database(kind, tmp_path / "fresh") as fresh_url:
+        migrated, fresh = Database(migrated_url), Database(fresh_url)
+        try:
+            command.upgrade(alembic_config(migrated.engine), "head")
+            fresh.migrate()
+            assert is_current(fresh.engine)
+            with migrated.engine.connect() as a, fresh.engine.connect() as b:
+                assert schema(b) == schema(a)
+                assert "tickets" in schema(b)
+                versions = "SELECT version_num FROM alembic_version"
+                assert b.execute(text(versions)).all() == a.execute(text(versions)).all() == [(head_revision(),)]
+            # Alembic reads the stamped database as current: nothing to upgrade, nothing to autogenerate.
+            command.upgrade(alembic_config(fresh.engine), "head")
+            with fresh.engine.connect() as conn:
+                assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        finally:
+            migrated.dispose()
+            fresh.dispose()
