@@ -405,10 +405,10 @@ def _stop_in(main: Any, socketio: Any) -> Callable[[int, Any], None]:
     own failure and the server went on serving). And a greenlet the handler started would wait for the
     hub's next timer (seconds, on a quiet server): the hub's poll resumes after the handler. So the
     signal is only written, by Python's C-level handler (`signal.set_wakeup_fd`), to a socket pair, which
-    wakes the poll at once; a greenlet waiting on the other end then disconnects every Socket.IO client
-    (their pages reconnect to another process; an open websocket would otherwise keep the WSGI server
-    waiting for ever) and interrupts the main greenlet, where the WSGI server stops accepting and lets the
-    requests in flight finish. If that takes over STOP_GRACE_S, the process exits.
+    wakes the poll at once; a greenlet waiting on the other end then interrupts the main greenlet, where
+    the WSGI server stops accepting and lets the requests in flight finish, and then disconnects every
+    Socket.IO client (their pages reconnect to another process; an open websocket would otherwise keep
+    the WSGI server waiting for ever). If that takes over STOP_GRACE_S, the process exits.
     """
     if socketio.async_mode == "threading":  # handlers run in the main thread, which serves
 
@@ -426,14 +426,20 @@ def _stop_in(main: Any, socketio: Any) -> Callable[[int, Any], None]:
         logging.getLogger("hallq").warning("requests still running %d s after the stop signal: exiting", STOP_GRACE_S)
         os._exit(1)
 
-    def stopper() -> None:
-        while waiting.recv(1)[0] not in (signal.SIGINT, signal.SIGTERM):
-            pass  # another signal a library handles
-        socketio.start_background_task(deadline)
+    def disconnect_everyone() -> None:
+        socketio.sleep(0.05)  # the WSGI server is no longer accepting: nobody reconnects to this process
         try:
             socketio.server.eio.disconnect()  # every client, every namespace
         except Exception:  # noqa: BLE001 - stopping must go on whatever a client's socket does
             logging.getLogger("hallq").exception("disconnecting clients at stop failed")
+
+    def stopper() -> None:
+        while waiting.recv(1)[0] not in (signal.SIGINT, signal.SIGTERM):
+            pass  # another signal a library handles
+        socketio.start_background_task(deadline)
+        # Runs once the main greenlet, interrupted now, has left its accept loop and waits for the requests
+        # in flight: a page told to go must not reconnect to this process, see "online" and miss calls.
+        socketio.start_background_task(disconnect_everyone)
         main.throw(KeyboardInterrupt)
 
     def stop(signum: int, frame: Any, _wakeup: socket.socket = waking) -> None:
