@@ -21,6 +21,7 @@ TEMPLATE_ZH = "请 {number} 号 到 {counter} 号窗口 办理"
 TEMPLATE_EN = "Number {number}, please go to window {counter}."
 SYNTH_TIMEOUT_S = 10
 ESPEAK = "espeak-ng"
+DEFAULT_SPEED = 140  # words per minute: espeak-ng's own default is 175, a little fast for a hall
 
 
 def read_number(number: str) -> str:
@@ -70,7 +71,7 @@ class Synthesizer:
     timeout; the file is written next to its final name and renamed, so a reader never sees half a file.
     """
 
-    def __init__(self, folder: Path, voice_zh: str = "cmn", voice_en: str = "en", speed: int = 140) -> None:
+    def __init__(self, folder: Path, voice_zh: str = "cmn", voice_en: str = "en", speed: int = DEFAULT_SPEED) -> None:
         self.folder = folder
         self.voices = {"zh": voice_zh, "en": voice_en}
         self.speed = speed

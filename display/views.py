@@ -140,7 +140,7 @@ def audio(hall: str, number: str, counter_number: int) -> Any:
             # (never half a sentence in a hall's voice and half in a robot's).
             current_app.logger.warning("voice clips: %s; speaking %r with espeak-ng", exc, text)
     try:
-        path = speech.Synthesizer(cache).wav(text, "en" if english else "zh")
+        path = speech.Synthesizer(cache, speed=settings.voice.speed).wav(text, "en" if english else "zh")
     except (OSError, subprocess.SubprocessError):
         current_app.logger.exception("speech synthesis failed")
         abort(503)

@@ -48,6 +48,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     clips = "voice-clips"      # clips: the hall's recordings, relative to the file's folder (default: hallq's
                                # own set, display/voice-clips); checked at load: all present, one format
     gap_ms = 100               # clips: the silence between two clips
+    speed = 140                # espeak-ng: words per minute, 80..450 (slower for a hall of elderly residents)
 
     [[hall]]
     id = "town"                # required; ids are [a-z0-9][a-z0-9_-]{0,39}
@@ -110,6 +111,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from display.clips import DEFAULT_FOLDER, DEFAULT_GAP_MS, ClipError, check_folder
+from display.speech import DEFAULT_SPEED
 
 from .engine.calendar import Calendar
 from .engine.figures import ScoreRules
@@ -146,7 +148,7 @@ _TOML_ERROR = re.compile(r"(?s)(.*) \(at (?:line (\d+), column (\d+)|end of docu
 # The keys each table may hold, in the order the module docstring lists them.
 _ROOT_KEYS = tuple("server ratings scores jobs voice hall".split())
 _SCORES_KEYS = tuple("uncovered_absence overdue_matter justified_complaint excellent passing".split())
-_VOICE_KEYS = tuple("source clips gap_ms".split())
+_VOICE_KEYS = tuple("source clips gap_ms speed".split())
 _JOBS_KEYS = tuple("enabled tick_s wait_alert_s complaint_warn_h backup_keep_days backup_hour".split())
 _SERVER_KEYS = tuple(
     (
@@ -204,6 +206,7 @@ class Voice:
     source: str = "espeak"  # or "clips"
     clips: Path | None = None  # the hall's clip folder; None: hallq's own (display/voice-clips)
     gap_ms: int = DEFAULT_GAP_MS
+    speed: int = DEFAULT_SPEED  # espeak-ng's words per minute
 
 
 @dataclass(frozen=True)
@@ -509,6 +512,7 @@ def _voice(table: _Table, base_dir: Path) -> Voice:
         source=source,
         clips=None if written is None else base_dir / written,
         gap_ms=table.number("gap_ms", 0, 1000, DEFAULT_GAP_MS),
+        speed=table.number("speed", 80, 450, DEFAULT_SPEED),
     )
     if source == "clips":
         # A hall learns at start-up that a recording is missing or in the wrong format, not from a silent TV.

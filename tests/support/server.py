@@ -17,10 +17,12 @@ import os
 import secrets
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
+import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -326,12 +328,35 @@ class Server:
         self.sockets.clear()
 
 
+# What a call screen plays is waited for in real time: a chime and the announcement twice, 13 s a call at
+# the default speed. Browser tests' servers speak at espeak-ng's fastest with a short chime of the hall's
+# own (a hall's override, docs/display.md): about 4 s a call, the same page and the same checks.
+QUICK_VOICE = "[voice]\nspeed = 450"
+
+
+def write_short_chime(folder: Path) -> None:
+    """A hall's own chime in `folder` (a data_dir): the default's two tones, shortened."""
+    from display.chime import RATE, tone
+
+    samples = tone(784.0, 0.12) + tone(587.3, 0.18)
+    (folder / "display").mkdir(parents=True, exist_ok=True)
+    with wave.open(str(folder / "display" / "chime.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(b"".join(struct.pack("<h", int(max(-1.0, min(1.0, x)) * 32767)) for x in samples))
+
+
 @contextmanager
-def serving(kind: str, folder: Path) -> Iterator[Server]:
-    """A started server on a fresh database of this kind ("sqlite" or "postgres") in folder; stopped after."""
+def serving(kind: str, folder: Path, quick_sound: bool = True) -> Iterator[Server]:
+    """A started server on a fresh database of this kind ("sqlite" or "postgres") in folder; stopped after.
+    With `quick_sound` (browser tests) its calls are announced quickly (QUICK_VOICE)."""
+    if quick_sound:
+        write_short_chime(folder)
     with database(kind, folder) as url:
         port = free_port()
-        server = Server(write_config(folder, url, port=port), port, url).start()
+        extra = QUICK_VOICE if quick_sound else ""
+        server = Server(write_config(folder, url, port=port, extra_server=extra), port, url).start()
         try:
             yield server
         finally:

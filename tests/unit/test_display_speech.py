@@ -204,6 +204,22 @@ def test_voice_settings_default_to_espeak_and_clips_resolve_next_to_the_file(tmp
     # With espeak-ng the clip folder is not read: a hall can switch back while its recordings are being fixed.
     espeak = load_config(write(tmp_path, BASE + '[voice]\nclips = "nowhere"\n')).settings.voice
     assert espeak.source == "espeak"
+    assert espeak.speed == 140
+    assert load_config(write(tmp_path, BASE + "[voice]\nspeed = 100\n")).settings.voice.speed == 100
+
+
+def test_the_espeak_voice_speaks_at_the_halls_speed(make_app_hall: Callable[..., AppHall]) -> None:
+    """`[voice] speed` (words per minute): a hall of elderly residents slows its announcements down."""
+
+    def served(speed: int) -> float:
+        hall = make_app_hall(extra_server=f"[voice]\nspeed = {speed}\n")
+        with hall.app.test_client().get("/display/audio/town/A001-1.wav") as r:
+            assert r.status_code == 200
+            with wave.open(io.BytesIO(r.data)) as w:
+                return w.getnframes() / w.getframerate()
+
+    slow, default, fast = served(90), served(140), served(450)
+    assert slow > 1.3 * default > 1.3 * 1.3 * fast, (slow, default, fast)
 
 
 @pytest.mark.parametrize(
@@ -214,7 +230,8 @@ def test_voice_settings_default_to_espeak_and_clips_resolve_next_to_the_file(tmp
         ('source = "clips"\nclips = ""', "voice.clips: must not be empty"),
         ("gap_ms = 5000", "voice.gap_ms: must be between 0 and 1000, got 5000"),
         ("gap_ms = true", "voice.gap_ms: expected an integer, got boolean true"),
-        ("speed = 2", "voice.speed: unknown key 'speed'"),
+        ("speed = 2", "voice.speed: must be between 80 and 450, got 2"),
+        ("rate = 2", "voice.rate: unknown key 'rate'"),
     ],
 )
 def test_a_wrong_voice_setting_is_one_readable_line(tmp_path: Path, table: str, message: str) -> None:
