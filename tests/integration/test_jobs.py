@@ -58,7 +58,8 @@ def test_two_processes_run_each_job_exactly_once(kind: str, async_mode: str, tmp
             while time.monotonic() < deadline:
                 closed = lines(url, "SELECT ticket_id FROM ledger WHERE kind = 'closed_out' AND hall_id = 'town'")
                 done = lines(url, "SELECT done_key FROM job_leases WHERE name IN ('monthly:town', 'weekly:town')")
-                if len(closed) >= 3 and len([d for d in done if d[0]]) == 2:
+                days = lines(url, "SELECT done_key FROM job_leases WHERE name IN ('close-day:town', 'close-day:east')")
+                if len(closed) >= 3 and len([d for d in done if d[0]]) == 2 and [d for (d,) in days] == [yesterday] * 2:
                     break
                 time.sleep(0.5)
             time.sleep(4)  # several more ticks of both processes
