@@ -68,7 +68,9 @@ class Publisher:
         self._dirty: set[str] = set()
         self._refreshing: set[str] = set()
         self._next_run: dict[str, float] = {}  # hall → when its forecast may run again (monotonic)
-        self.refresh_pause_s = REFRESH_PAUSE_S  # in-process tests set 0: settle() then never waits out a pause
+        # In-process tests set both to 0: settle() then never waits out a pause.
+        self.refresh_pause_s = REFRESH_PAUSE_S
+        self.refresh_share = REFRESH_SHARE
         self._sent: dict[str, dict[str, Any]] = {}  # last `ticket` body per waiting ticket
         ctx.boards.on_stale = self._board_stale
 
@@ -226,7 +228,7 @@ class Publisher:
                 with self.ctx.db.read() as s:
                     board = self.ctx.boards.refresh(s, hall, self.ctx.clock.now())
                 self._publish_places(hall, {})  # new estimates reach the residents' pages
-                gap = max(self.refresh_pause_s, REFRESH_SHARE * board.compute_s)
+                gap = max(self.refresh_pause_s, self.refresh_share * board.compute_s)
                 self._next_run[hall_id] = time.monotonic() + gap
         except Exception:  # noqa: BLE001 - the next change starts a new refresher
             log.exception("refreshing the forecast failed")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
-from support.server import Server, hallq, serving
+from support.server import Server, serving
 
 PASSWORD = "pass-word-1"
 PRESS_F1_AT = """(at) => setTimeout(
@@ -16,10 +16,7 @@ LONG = 20000  # ms: generous on a busy machine
 
 
 def add_clerk(server: Server, name: str) -> None:
-    done = hallq(
-        "user", "add", name, "--role", "clerk", "--hall", "town", "--config", str(server.config), stdin=PASSWORD + "\n"
-    )
-    assert done.returncode == 0, done.stderr
+    server.add_user(name, "clerk", PASSWORD, hall="town")
 
 
 def log_in(page: Page, name: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from support.env import ROOT
-from support.server import free_port, hallq
+from support.server import Server, free_port, hallq
 
 from printers.decode import decode, ticket_fields
 
@@ -70,6 +70,23 @@ def test_a_broken_config_is_named_in_one_line(tmp_path: Path) -> None:
     assert len(done.stderr.strip().splitlines()) == 1 and "hall[0].service[0]" in done.stderr
     missing = hallq("serve", "--config", str(tmp_path / "none.toml"))
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_tokens_and_logins_from_the_commands_work_on_a_running_server(hall: Server) -> None:
+    """The fixtures make tokens and logins in-process with the commands' own functions; here the commands
+    themselves, against a server that is running."""
+    done = hallq("token", "create", "--counter", "w1", "--config", str(hall.config))
+    assert done.returncode == 0, done.stderr
+    assert hall.act("w1", "open", token=done.stdout.strip().splitlines()[-1]).status_code == 200
+    added = hallq("user", "add", "cli.clerk", "--role", "clerk", "--hall", "town", "--config", str(hall.config),
+                  stdin="pass-word-1\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    login = requests.Session()
+    page = login.get(hall.url + "/login", timeout=10).text
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    answer = login.post(hall.url + "/login", data={"csrf": csrf, "username": "cli.clerk", "password": "pass-word-1"},
+                        timeout=10)  # fmt: skip
+    assert answer.status_code == 200 and "cli.clerk" in login.get(hall.url + "/counter?choose=1", timeout=10).text
 
 
 def test_token_create_prints_the_token_alone_on_the_last_line(tmp_path: Path) -> None:

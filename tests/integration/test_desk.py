@@ -8,16 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from sqlalchemy import create_engine, text
-from support.server import Server, hallq
+from support.server import Server
 
 from server.api.shapes.answers import Desk, Notice
 
 
 def _user(hall: Server, name: str, role: str = "clerk") -> None:
-    done = hallq(
-        "user", "add", name, "--role", role, "--hall", "town", "--config", str(hall.config), stdin="pass-word-1\n"
-    )
-    assert done.returncode == 0, done.stderr
+    hall.add_user(name, role, "pass-word-1", hall="town")
 
 
 class Clerk:

@@ -195,9 +195,12 @@ class AppHall:
         clock = clock or TestClock()
         app, socketio = create_app(dataclasses.replace(config, settings=settings), clock)
         app.testing = True
-        # The forecast refresher pauses between two runs to bound its CPU share on a busy server; here the
-        # pause would only make every settle() (after each test) wait for it.
-        app.extensions["hallq"].publisher.refresh_pause_s = 0.0
+        # The forecast refresher pauses between two runs to bound its CPU share on a busy server (at least
+        # REFRESH_PAUSE_S, and 19 times the run's own time); here the pause would only make every settle()
+        # (after each test) wait for it: 90 ms a test.
+        publisher = app.extensions["hallq"].publisher
+        publisher.refresh_pause_s = 0.0
+        publisher.refresh_share = 0
         return cls(path, database, app, socketio, clock)
 
     @property

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from support.env import PG_URL
@@ -61,11 +61,22 @@ def database(kind: str, folder: Path) -> Iterator[str]:
             yield url
 
 
+_ENGINES: dict[str, Engine] = {}
+
+
 def reset(url: str) -> None:
-    """Empty the queue tables and close every counter: each test starts from a fresh day."""
-    engine = create_engine(url)
+    """Empty the queue tables and close every counter: each test starts from a fresh day.
+
+    Before each of a thousand tests: one engine per database (no pool: a dropped schema leaves nothing
+    open), and on PostgreSQL every statement in one round trip."""
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = create_engine(url, poolclass=NullPool)
+    statements = [f"DELETE FROM {table}" for table in TABLES]
+    statements.append("UPDATE counters SET state='closed', held_ticket=NULL, priority_streak=0, clerk=NULL")
     with engine.begin() as conn:
-        for table in TABLES:
-            conn.execute(text(f"DELETE FROM {table}"))
-        conn.execute(text("UPDATE counters SET state='closed', held_ticket=NULL, priority_streak=0, clerk=NULL"))
-    engine.dispose()
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("; ".join(statements))
+        else:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
