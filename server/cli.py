@@ -211,9 +211,14 @@ def _prepare_async(mode: str) -> None:
     """
     if mode == "eventlet":
         warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=Warning)
+        # eventlet's own resolver (dnspython) is a third of a second of imports at every start; the system's
+        # resolver, in a worker thread, answers the few names a server looks up (Redis, printers) as well.
+        os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
         import eventlet
 
         eventlet.monkey_patch()
+        if os.environ["EVENTLET_NO_GREENDNS"].lower() == "yes":
+            _resolve_in_threads()
     elif mode == "gevent":
         from gevent import monkey
 
@@ -223,6 +228,43 @@ def _prepare_async(mode: str) -> None:
     from server.store.db import make_green
 
     make_green(mode)  # after monkey patching: psycopg2 then waits on PostgreSQL without stopping the hub
+
+
+def _resolve_in_threads() -> None:
+    """Under eventlet without its resolver: a host name is looked up by the system's resolver in one of
+    eventlet's worker threads, so a slow DNS server holds that lookup, never the hub (and every request
+    with it). Addresses and localhost need no lookup and are answered at once."""
+    import ipaddress
+    import socket
+
+    from eventlet import patcher, tpool
+    from eventlet.green import socket as green_socket
+
+    original = patcher.original("socket")
+
+    def literal(host: Any) -> bool:
+        name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
+        if name is None or name == "localhost":
+            return True
+        try:
+            ipaddress.ip_address(name.split("%", 1)[0])  # an IPv6 address may carry a zone
+        except (ValueError, AttributeError):
+            return False
+        return True
+
+    def off_hub(name: str) -> Callable[..., Any]:
+        def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+            lookup = getattr(original, name)
+            if literal(host):
+                return lookup(host, *args, **kwargs)
+            return tpool.execute(lookup, host, *args, **kwargs)
+
+        return resolve
+
+    for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex"):
+        resolve = off_hub(name)
+        setattr(socket, name, resolve)
+        setattr(green_socket, name, resolve)  # its create_connection looks getaddrinfo up here
 
 
 def _offline_context(config: Config) -> Any:

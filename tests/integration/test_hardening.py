@@ -132,3 +132,41 @@ def test_the_async_mode_patches_before_sqlalchemy_or_flask_is_imported(command: 
         env={**clean_env(), "HALLQ_ASYNC_MODE": mode},
     )
     assert done.stderr.strip().splitlines()[-1] == "imported before monkey_patch: []", done.stderr[-2000:]
+
+
+RESOLVER = """
+import sys
+from server.cli import _prepare_async
+_prepare_async("eventlet")  # as a server starts
+import socket, eventlet
+from eventlet import patcher
+original = patcher.original("socket")
+real = original.getaddrinfo
+def slow(host, *args, **kwargs):  # the system's resolver, asking a DNS server that takes 1 s to answer
+    if host == "printer.hall.example":
+        patcher.original("time").sleep(1)
+        host = "127.0.0.1"
+    return real(host, *args, **kwargs)
+original.getaddrinfo = slow
+ticks = []
+ticker = eventlet.spawn(lambda: [ticks.append(eventlet.sleep(0.05)) for _ in range(100)])
+eventlet.sleep(0)
+found = socket.getaddrinfo("printer.hall.example", 9100)
+looked_up = len(ticks)
+assert socket.getaddrinfo("127.0.0.1", 9100) and socket.getaddrinfo("localhost", 9100)
+print(found[0][4][0], looked_up >= 10, "dns" in sys.modules)
+"""
+
+
+def test_eventlet_looks_names_up_in_a_thread_without_its_dns_library() -> None:
+    """Under eventlet, a slow name lookup (a printer's host name) holds neither the hub nor the requests it
+    serves, and dnspython (eventlet's resolver, a third of a second at every start) is never imported."""
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore::DeprecationWarning", "-c", RESOLVER],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=clean_env(),
+    )
+    assert done.stdout.split() == ["127.0.0.1", "True", "False"], done.stderr[-2000:]
