@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import engineio  # type: ignore[import-untyped]
 import socketio  # type: ignore[import-untyped]
 
 from . import drivers
@@ -28,6 +29,26 @@ NAMESPACE = "/kiosk"
 AGENT_VERSION = "hallq-kiosk-agent/1"
 POLL_S = 2.0  # how often the printer is asked for its state
 BACKOFF_MAX_S = 30.0
+
+
+class _InOrderEngineIO(engineio.Client):  # type: ignore[misc]
+    """Hands each Engine.IO message to Socket.IO in the order it came, on the thread that read it.
+
+    engineio's client hands every message to a new thread, and a binary event is two messages (the
+    header, then the bytes): on a loaded machine the bytes overtook their header, and the job was read as
+    malformed (a slip came out 30 s late, as 补打). What Socket.IO then runs here is quick: the agent's
+    handlers queue a job or set an event.
+    """
+
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class _Client(socketio.Client):  # type: ignore[misc]
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return _InOrderEngineIO
 
 
 class Refused(Exception):
@@ -51,7 +72,7 @@ class KioskAgent:
         self.stopping = threading.Event()
         self._report = threading.Event()
         self._lock = threading.Lock()
-        self.client = socketio.Client(
+        self.client = _Client(
             reconnection=True,
             reconnection_attempts=0,
             reconnection_delay=1,
