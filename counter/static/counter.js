@@ -18,7 +18,8 @@ const KEYS = { F1: "call-next", F2: "recall", F3: "start", F4: "finish", F5: "no
 let state = JSON.parse($("desk-state").textContent);
 let skewMs = 0; // server clock minus this machine's clock, so timers agree with the server
 let busy = false;
-let fetchSeq = 0;
+let fetchSeq = 0; // desk reads asked for
+let shownSeq = 0; // the read the screen shows
 let refreshTimer = null;
 
 function serverNow() {
@@ -214,7 +215,11 @@ async function refresh() {
   const seq = ++fetchSeq;
   try {
     const next = await getJSON(`${API}/desk`);
-    if (seq !== fetchSeq) return; // a newer answer is on its way
+    // Answers may come back out of order: one to an older read never replaces a newer one's. But an
+    // answer is shown even while a newer read is on its way: after an action, the screen must show its
+    // result before the words do (the clerk's next key acts on what is shown), however slow that read.
+    if (seq < shownSeq) return;
+    shownSeq = seq;
     apply(next);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) window.location.assign("/login?next=" + encodeURIComponent(location.pathname));
