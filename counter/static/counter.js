@@ -17,7 +17,12 @@ const KEYS = { F1: "call-next", F2: "recall", F3: "start", F4: "finish", F5: "no
 
 let state = JSON.parse($("desk-state").textContent);
 let skewMs = 0; // server clock minus this machine's clock, so timers agree with the server
-let busy = false;
+let busy = false; // an action is on its way: keys and buttons wait (never two actions at once)
+/** Busy or not; body[data-busy] tells the browser tests when the next key can act. */
+function setBusy(value) {
+  busy = value;
+  document.body.toggleAttribute("data-busy", value);
+}
 let fetchSeq = 0; // desk reads asked for
 let shownSeq = 0; // the read the screen shows
 let refreshTimer = null;
@@ -258,13 +263,13 @@ const DONE = {
 /** POST one action; the answer's words go to the status line, then the whole desk is read again. */
 async function post(action, body, errorBox) {
   if (busy) return null;
-  busy = true;
+  setBusy(true);
   render();
   let answer;
   try {
     answer = await postJSON(`${API}/${action}`, body);
   } catch (err) {
-    busy = false;
+    setBusy(false);
     await refresh();
     const text = errorText(err);
     if (errorBox) {
@@ -274,7 +279,7 @@ async function post(action, body, errorBox) {
     say(text, "error");
     throw err;
   }
-  busy = false;
+  setBusy(false);
   await refresh(); // the words appear once the screen shows the new state, so the next key acts on it
   const words = DONE[action];
   say(words ? words(answer) : "", action === "call-next" && !answer.ticket ? "info" : "ok");

@@ -35,6 +35,14 @@ def button(page: Page, name: str):  # noqa: ANN201 - a Playwright Locator
     return page.locator(f'[data-act="{name}"]')
 
 
+def press(page: Page, key: str) -> None:
+    """A function key, once the page is not busy with an action: a key pressed meanwhile is refused (never
+    two actions at once), and on a busy machine the screen may already show an action's result (a socket
+    update) before its own answer has come back."""
+    expect(page.locator("body[data-busy]")).to_have_count(0, timeout=LONG)
+    page.keyboard.press(key)
+
+
 def expect_ticket(page: Page, number: str, status: str) -> None:
     expect(page.locator("#ticket-number")).to_have_text(number, timeout=LONG)
     expect(page.locator("#current")).to_have_attribute("data-status", status, timeout=LONG)
@@ -59,7 +67,7 @@ def test_a_clerks_day_in_miniature(
     # open, and call with nobody waiting
     button(page, "open").click()
     expect(page.locator("#counter-state")).to_have_text("开放", timeout=LONG)
-    page.keyboard.press("F1")
+    press(page, "F1")
     expect(page.locator("#message")).to_have_text("没有人等候，暂无可叫的号。", timeout=LONG)
     check_axe(page)
 
@@ -71,27 +79,27 @@ def test_a_clerks_day_in_miniature(
     expect(page.locator("#waiting-rows tr").first).to_contain_text(a1["number"])
 
     # call, recall, no-show
-    page.keyboard.press("F1")
+    press(page, "F1")
     expect_ticket(page, a1["number"], "called")
     expect(button(page, "call-next")).to_be_disabled()
     expect(button(page, "recall")).to_be_enabled()
     check_axe(page)
     screenshot(page, "counter-called-1920x1080")
-    page.keyboard.press("F2")
+    press(page, "F2")
     expect(page.locator("#message")).to_have_text(f"已重呼 {a1['number']} 号", timeout=LONG)
-    page.keyboard.press("F5")
+    press(page, "F5")
     expect(page.locator("#message")).to_have_text(f"{a1['number']} 号已过号", timeout=LONG)
     expect(page.locator("#ticket-number")).to_have_text("—")
     expect(page.locator("#today-no_show")).to_have_text("1")
 
     # call the next and transfer it to counter 3 with a reason
     hall.act("w3", "open")
-    page.keyboard.press("F1")
+    press(page, "F1")
     expect_ticket(page, a2["number"], "called")
-    page.keyboard.press("F3")
+    press(page, "F3")
     expect_ticket(page, a2["number"], "serving")
     expect(button(page, "no-show")).to_be_disabled()
-    page.keyboard.press("F6")
+    press(page, "F6")
     dialog = page.locator("#transfer-dialog")
     expect(dialog).to_be_visible()
     dialog.get_by_label("3号窗口", exact=False).check()
@@ -106,16 +114,16 @@ def test_a_clerks_day_in_miniature(
     other = open_page("/counter")
     log_in(other, "wang")
     sign_in_at(other, "3号窗口")
-    other.keyboard.press("F1")
+    press(other, "F1")
     expect_ticket(other, a2["number"], "called")
     expect(other.locator("#ticket-notes")).to_contain_text("转自 1号窗口（li）：需核对社保信息")
     check_axe(other)
     screenshot(other, "counter-transferred-in-1920x1080")
 
     # materials incomplete: the one-time notice
-    page.keyboard.press("F1")
+    press(page, "F1")
     expect_ticket(page, a3["number"], "called")
-    page.keyboard.press("F4")
+    press(page, "F4")
     finish = page.locator("#finish-dialog")
     expect(finish).to_be_visible()
     page.keyboard.press("2")  # 材料不全
@@ -133,7 +141,7 @@ def test_a_clerks_day_in_miniature(
     expect(page.locator("#today-notices")).to_have_text("1")
 
     # away with the partner covering; the partner's screen shows it and its call-next draws from both
-    page.keyboard.press("F8")
+    press(page, "F8")
     away = page.locator("#away-dialog")
     expect(away).to_be_visible()
     page.keyboard.press("2")  # 午休
@@ -147,7 +155,7 @@ def test_a_clerks_day_in_miniature(
     sign_in_at(partner, "2号窗口")
     button(partner, "open").click()
     expect(partner.locator("#counter-state")).to_have_text("开放", timeout=LONG)
-    page.keyboard.press("F8")
+    press(page, "F8")
     page.keyboard.press("2")
     page.locator("#away-dialog").get_by_role("button", name="确定").click()
     expect(page.locator("#counter-state")).to_have_text("暂离", timeout=LONG)
@@ -158,14 +166,14 @@ def test_a_clerks_day_in_miniature(
     expect(partner.locator("#waiting-rows")).to_contain_text(a4["number"], timeout=LONG)
     check_axe(partner)
     screenshot(partner, "counter-covering-1920x1080")
-    partner.keyboard.press("F1")
+    press(partner, "F1")
     expect_ticket(partner, a4["number"], "called")
     expect(partner.locator("#ticket-badges")).to_contain_text("代1号窗口")
     check_axe(page)
     screenshot(page, "counter-away-1920x1080")
 
     # back: the cover ends
-    page.keyboard.press("F8")
+    press(page, "F8")
     expect(page.locator("#counter-state")).to_have_text("开放", timeout=LONG)
     expect(partner.locator("#cover-banner")).to_be_hidden(timeout=LONG)
 
@@ -217,19 +225,19 @@ def test_every_key_works_and_a_disabled_action_is_refused_by_the_server(
     issued = [hall.issue("id-card") for _ in range(3)]
     expect(page.locator("#waiting-rows tr")).to_have_count(3, timeout=LONG)
     expect(button(page, "call-next")).to_be_enabled(timeout=LONG)
-    page.keyboard.press("F1")
+    press(page, "F1")
     expect_ticket(page, issued[0]["number"], "called")
-    page.keyboard.press("F2")
+    press(page, "F2")
     expect(page.locator("#message")).to_have_text(f"Recalled {issued[0]['number']}", timeout=LONG)
-    page.keyboard.press("F3")
+    press(page, "F3")
     expect_ticket(page, issued[0]["number"], "serving")
     check_axe(page)
     screenshot(page, "counter-serving-en-1366x768")
-    page.keyboard.press("F5")  # not allowed while serving: nothing happens, and the page does not reload
+    press(page, "F5")  # not allowed while serving: nothing happens, and the page does not reload
     expect_ticket(page, issued[0]["number"], "serving")
     refused = hall.act("w1", "no-show")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "wrong_status"
-    page.keyboard.press("F4")
+    press(page, "F4")
     expect(page.locator("#finish-dialog")).to_be_visible()
     page.keyboard.press("2")  # incomplete: the notice's checklist
     expect(page.locator("#notice-fields")).to_be_visible()
@@ -240,21 +248,21 @@ def test_every_key_works_and_a_disabled_action_is_refused_by_the_server(
     page.keyboard.press("Enter")
     expect(page.locator("#finish-dialog")).to_be_hidden(timeout=LONG)
     expect(page.locator("#message")).to_have_text(f"{issued[0]['number']} finished", timeout=LONG)
-    page.keyboard.press("F1")
+    press(page, "F1")
     expect_ticket(page, issued[1]["number"], "called")
-    page.keyboard.press("F6")
+    press(page, "F6")
     expect(page.locator("#transfer-dialog")).to_be_visible()
     expect(page.locator("#transfer-dialog").get_by_label("4号窗口", exact=False)).to_be_disabled()  # closed
     screenshot(page, "counter-transfer-dialog-en-1366x768")
     page.keyboard.press("Escape")
     expect(page.locator("#transfer-dialog")).to_be_hidden()
-    page.keyboard.press("F5")
+    press(page, "F5")
     expect(page.locator("#today-no_show")).to_have_text("1", timeout=LONG)
-    page.keyboard.press("F8")
+    press(page, "F8")
     page.keyboard.press("1")
     page.keyboard.press("Enter")
     expect(page.locator("#counter-state")).to_have_text("Away", timeout=LONG)
-    page.keyboard.press("F8")
+    press(page, "F8")
     expect(page.locator("#counter-state")).to_have_text("Open", timeout=LONG)
 
 
@@ -282,7 +290,7 @@ def test_two_clerks_racing_call_next_never_get_the_same_ticket(hall: Server, ope
         for page in pages:
             expect(page.locator("#current")).to_have_attribute("data-status", "called", timeout=LONG)
             seen.append(page.locator("#ticket-number").inner_text())
-            page.keyboard.press("F5")
+            press(page, "F5")
             expect(page.locator("#current")).to_have_attribute("data-status", "none", timeout=LONG)
     assert len(seen) == 4 and len(set(seen)) == 4, seen
 
@@ -299,9 +307,9 @@ def test_after_a_server_restart_the_page_reconnects_and_still_shows_the_held_tic
         expect(page.locator("#counter-state")).to_have_text("开放", timeout=LONG)
         issued = server.issue("id-card")
         expect(button(page, "call-next")).to_be_enabled(timeout=LONG)
-        page.keyboard.press("F1")
+        press(page, "F1")
         expect_ticket(page, issued["number"], "called")
-        page.keyboard.press("F3")
+        press(page, "F3")
         expect_ticket(page, issued["number"], "serving")
         server.stop()
         expect(page.locator("#hq-conn")).to_be_visible(timeout=LONG)
@@ -311,6 +319,6 @@ def test_after_a_server_restart_the_page_reconnects_and_still_shows_the_held_tic
         expect_ticket(page, issued["number"], "serving")
         later = server.issue("id-card")  # live again: the queue updates
         expect(page.locator("#waiting-rows")).to_contain_text(later["number"], timeout=LONG)
-        page.keyboard.press("F4")
+        press(page, "F4")
         page.keyboard.press("Enter")
         expect(page.locator("#today-served")).to_have_text("1", timeout=LONG)
