@@ -26,8 +26,9 @@ def tone(freq: float, seconds: float, volume: float = 0.35) -> list[float]:
     return out
 
 
-def write(path: Path) -> None:
-    samples = tone(784.0, 0.55) + tone(587.3, 0.9)  # G5 then D5
+def write(path: Path, seconds: tuple[float, float] = (0.55, 0.9)) -> None:
+    """The ding-dong as a 16-bit mono WAV; `seconds` are the two tones' lengths."""
+    samples = tone(784.0, seconds[0]) + tone(587.3, seconds[1])  # G5 then D5
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)

@@ -17,12 +17,10 @@ import os
 import secrets
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
-import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -369,15 +367,10 @@ QUICK_VOICE = "[voice]\nspeed = 450"
 
 def write_short_chime(folder: Path) -> None:
     """A hall's own chime in `folder` (a data_dir): the default's two tones, shortened."""
-    from display.chime import RATE, tone
+    from display import chime
 
-    samples = tone(784.0, 0.12) + tone(587.3, 0.18)
     (folder / "display").mkdir(parents=True, exist_ok=True)
-    with wave.open(str(folder / "display" / "chime.wav"), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(b"".join(struct.pack("<h", int(max(-1.0, min(1.0, x)) * 32767)) for x in samples))
+    chime.write(folder / "display" / "chime.wav", seconds=(0.12, 0.18))
 
 
 @contextmanager
