@@ -20,7 +20,7 @@ import requests
 from sqlalchemy import create_engine, text
 from support.checks import check_database
 from support.env import ROOT
-from support.server import Server, free_port, random_channel, redis_queue
+from support.server import Server, random_channel, redis_queue
 from support.sockets import Listener
 
 DEPLOY = ROOT / "deploy"
@@ -105,43 +105,73 @@ def test_the_example_config_is_accepted_by_the_server() -> None:
     assert settings.async_mode == "eventlet"  # the default, spelled out beside its alternative
 
 
-@pytest.fixture
-def nginx_port(tmp_path: Path) -> Iterator[Callable[[int, tuple[int, int]], int]]:
-    """Run the deploy/ site in a real nginx in front of two ports; stopped afterwards."""
-    procs: list[subprocess.Popen[bytes]] = []
-    folder = tmp_path / "nginx"
-    folder.mkdir()
+class Nginx:
+    """The deploy/ site in a real nginx on 127.0.0.1: HTTPS on `port`, the HTTP redirect on `port + 1`.
 
-    def run(port: int, upstreams: tuple[int, int]) -> int:
-        main = _main_config(folder, port, upstreams)
-        procs.append(subprocess.Popen([_nginx(), "-c", str(main), "-p", str(folder), "-g", "daemon off;"]))
-        deadline = time.monotonic() + 20
-        while True:
+    Both ports are held bound from the start (not listening) so that no other process of the run is given
+    either while the servers behind start; they are let go just before nginx binds them.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self._held: list[socket.socket] = []
+        while not self._held:
+            first = socket.socket()
+            first.bind(("127.0.0.1", 0))
+            second = socket.socket()
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return port
+                second.bind(("127.0.0.1", first.getsockname()[1] + 1))
             except OSError:
-                assert procs[-1].poll() is None, (folder / "error.log").read_text()
-                assert time.monotonic() < deadline, "nginx did not start listening"
-                time.sleep(0.1)
+                first.close()
+                second.close()
+                continue
+            self._held = [first, second]
+        self.port = int(self._held[0].getsockname()[1])
 
-    try:
-        yield run
-    finally:
-        for p in procs:
+    def start(self, upstreams: tuple[int, int]) -> None:
+        main = _main_config(self.folder, self.port, upstreams)
+        for s in self._held:
+            s.close()
+        self.procs.append(subprocess.Popen([_nginx(), "-c", str(main), "-p", str(self.folder), "-g", "daemon off;"]))
+        deadline = time.monotonic() + 20
+        while True:  # nginx's own answer (its Server header), not some other listener's
+            try:
+                answer = requests.get(f"https://127.0.0.1:{self.port}/nginx-ready", verify=False, timeout=2)
+                if answer.headers.get("Server", "").startswith("nginx"):
+                    return
+            except requests.RequestException:
+                pass
+            assert self.procs[-1].poll() is None, (self.folder / "error.log").read_text()
+            assert time.monotonic() < deadline, "nginx did not start listening"
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        for s in self._held:
+            s.close()
+        for p in self.procs:
             p.terminate()
             p.wait(10)
 
 
-def _behind_nginx(
-    start_server: Callable[..., Server], folder: Path, nginx_port: Callable[[int, tuple[int, int]], int]
-) -> tuple[str, Server, Server]:
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[Nginx]:
+    """A real nginx for the deploy/ site, stopped afterwards."""
+    folder = tmp_path / "nginx"
+    folder.mkdir()
+    proxy = Nginx(folder)
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+def _behind_nginx(start_server: Callable[..., Server], folder: Path, nginx: Nginx) -> tuple[str, Server, Server]:
     """Two processes on PostgreSQL + Redis (one data folder) behind deploy/nginx.conf: (nginx's URL, A, B).
 
     They log at INFO, so a request's X-Request-Id in a process's log says which one nginx sent it to.
     """
-    port = free_port()
-    url = f"https://127.0.0.1:{port}"
+    url = f"https://127.0.0.1:{nginx.port}"
 
     def edit(text: str) -> str:  # same-origin sockets: public_url is the balancer's address in every process
         text = text.replace('log_level = "WARNING"', 'log_level = "INFO"')
@@ -150,7 +180,7 @@ def _behind_nginx(
     extra = redis_queue(random_channel()) + "\nproxy_hops = 1"
     a = start_server("postgres", extra_server=extra, data_dir=folder, edit=edit)
     b = start_server("postgres", extra_server=extra, data_dir=folder, edit=edit, database_url=a.database)
-    nginx_port(port, (a.port, b.port))
+    nginx.start((a.port, b.port))
     return url, a, b
 
 
@@ -169,9 +199,9 @@ def _served_by(url: str, servers: tuple[Server, ...]) -> Server:
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # the test's self-signed certificate
 def test_nginx_in_front_of_two_processes_serves_pages_sockets_and_static_files(
-    start_server: Callable[..., Server], tmp_path: Path, nginx_port: Callable[[int, tuple[int, int]], int]
+    start_server: Callable[..., Server], tmp_path: Path, nginx: Nginx
 ) -> None:
-    url, a, b = _behind_nginx(start_server, tmp_path, nginx_port)
+    url, a, b = _behind_nginx(start_server, tmp_path, nginx)
     health = requests.get(f"{url}/api/v1/health", verify=False, timeout=10)
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     css = requests.get(f"{url}/static/css/theme.css", verify=False, timeout=10)
@@ -202,14 +232,14 @@ def _ticket_ids(url: str) -> set[str]:
 @pytest.mark.async_modes  # the processes behind nginx in eventlet, then in gevent
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_nginx_fails_over_when_a_process_is_killed_mid_traffic(
-    start_server: Callable[..., Server], tmp_path: Path, nginx_port: Callable[[int, tuple[int, int]], int]
+    start_server: Callable[..., Server], tmp_path: Path, nginx: Nginx
 ) -> None:
     """kill -9 of the process nginx sends every client to: kiosks keep issuing and the display comes back.
 
     A POST in flight at the kill may be answered 502 (nginx never resends a POST the process got); every
     ticket answered 201, before or after, is in the database with a number of its own.
     """
-    url, a, b = _behind_nginx(start_server, tmp_path, nginx_port)
+    url, a, b = _behind_nginx(start_server, tmp_path, nginx)
     display = Listener(url, "/display", "hall=town", reconnect=True, verify=False)
     victim = _served_by(url, (a, b))
     survivor = b if victim is a else a
