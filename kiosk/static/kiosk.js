@@ -63,8 +63,25 @@ const label = (s) => (english ? s.name_en || s.name : s.name);
 
 // ---------------------------------------------------------------- the start screen
 
+/** A tile's state and words (its name too: the language or the name may change). */
+function fillTile(button, s) {
+  const [state, words] = serviceState(s);
+  button.dataset.state = state;
+  button.querySelector(".kiosk-service-name").textContent = label(s);
+  button.querySelector(".kiosk-service-state").textContent = words;
+}
+
 function renderServices() {
   const groups = $("groups");
+  // The same services in the same places: the tiles are updated where they are. A tile rebuilt under a
+  // finger loses the tap (the press lands on the old button, the release on the new one: no click).
+  const shown = Array.from(groups.querySelectorAll("button[data-service]"));
+  const wanted = GROUPS.flatMap((group) => services.filter((s) => (s.group || "admin") === group));
+  if (shown.length === wanted.length && shown.every((button, i) => button.dataset.service === wanted[i].id)) {
+    shown.forEach((button, i) => fillTile(button, wanted[i]));
+    if (current && main.dataset.screen === "guide") renderGuide();
+    return;
+  }
   const fresh = document.createDocumentFragment();
   for (const group of GROUPS) {
     const members = services.filter((s) => (s.group || "admin") === group);
@@ -78,19 +95,16 @@ function renderServices() {
     const list = document.createElement("ul");
     list.className = "kiosk-services hq-list";
     for (const s of members) {
-      const [state, words] = serviceState(s);
       const button = document.createElement("button");
       button.type = "button";
       button.className = "kiosk-service";
       button.dataset.service = s.id;
-      button.dataset.state = state;
       const name = document.createElement("span");
       name.className = "kiosk-service-name";
-      name.textContent = label(s);
       const status = document.createElement("span");
       status.className = "kiosk-service-state";
-      status.textContent = words;
       button.append(name, status);
+      fillTile(button, s);
       const item = document.createElement("li");
       item.append(button);
       list.append(item);

@@ -295,6 +295,23 @@ def test_out_of_paper_the_kiosk_says_so_and_the_ticket_is_still_valid(
     expect(banner).to_be_hidden(timeout=15000)
 
 
+def test_a_tap_while_the_queues_refresh_is_not_lost(
+    kiosk_hall: tuple[Server, VirtualPrinter, str], open_page: OpenPage
+) -> None:
+    """A resident's finger is down on a tile when a live update comes: lifting it still opens the guide."""
+    server, _, _ = kiosk_hall
+    server.act("w1", "open")
+    page = enrolled_kiosk(server, open_page, PORTRAIT)
+    expect(tile(page, "id-card")).to_contain_text("0 人等候")
+    tile(page, "id-card").hover()
+    page.mouse.down()
+    server.issue("id-card")  # somebody else takes a number: every kiosk's tiles are updated
+    expect(tile(page, "id-card")).to_contain_text("1 人等候")
+    page.mouse.up()
+    expect(page.locator("#guide")).to_be_visible()
+    expect(page.locator("#guide-title")).to_have_text("身份证办理")
+
+
 def test_an_idle_kiosk_and_a_finished_ticket_return_to_the_start(
     kiosk_hall: tuple[Server, VirtualPrinter, str], open_page: OpenPage
 ) -> None:
