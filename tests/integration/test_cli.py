@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -206,6 +208,16 @@ def test_demo_runs_prints_its_pages_stops_on_ctrl_c_and_carries_on(tmp_path: Pat
     assert int(second.json()["number"][1:]) == int(first["number"][1:]) + 1, "numbers carry on after a restart"
 
 
+@pytest.fixture
+def demo_emulator_port() -> Iterator[None]:
+    """The demo prints an emulator command on port 9101 (or the next free one): one such demo on the
+    machine at a time, or a second copy of the suite's agent prints to the first one's emulator."""
+    with open(Path(os.environ.get("TMPDIR", "/tmp")) / "hallq-test-demo-emulator.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.mark.usefixtures("demo_emulator_port")
 def test_the_demo_shows_a_newcomer_the_whole_agent_path_tap_job_agent_printer_slip(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -218,22 +230,24 @@ def test_the_demo_shows_a_newcomer_the_whole_agent_path_tap_job_agent_printer_sl
         commands = [line.split() for line in banner if line.strip().startswith(("hallq printer-", "hallq kiosk-"))]
         assert [c[:2] for c in commands] == [["hallq", "printer-emulator"], ["hallq", "kiosk-agent"]], banner
         for words in commands:  # exactly as printed, `hallq` being this checkout's command
-            started.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "server.cli", *words[1:]],
-                    cwd=ROOT,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    text=True,
-                    env={k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")},
+            with (tmp_path / f"{words[1]}.log").open("w") as log:
+                started.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "server.cli", *words[1:]],
+                        cwd=ROOT,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                        env={k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")},
+                    )
                 )
-            )
         token = commands[1][commands[1].index("--token") + 1]
         out = Path(commands[0][commands[0].index("--out") + 1])
         deadline = time.monotonic() + 30
         while requests.get(url + "/api/v1/halls/town/kiosks", timeout=5).json()[1]["printer"]["state"] != "ok":
             assert time.monotonic() < deadline, "the agent never reported its printer"
             time.sleep(0.2)
+        assert started[0].poll() is None, (tmp_path / "printer-emulator.log").read_text()  # this run's emulator
         services = requests.get(url + "/api/v1/halls/town/services", timeout=5).json()
 
         ticket = requests.post(
@@ -245,7 +259,9 @@ def test_the_demo_shows_a_newcomer_the_whole_agent_path_tap_job_agent_printer_sl
 
         slip = out / f"{ticket['number']}-{ticket['id']}.bin"
         while not slip.exists():
-            assert time.monotonic() < deadline + 30, "the slip never came out"
+            if time.monotonic() > deadline + 30:
+                logs = {f.name: f.read_text() for f in tmp_path.glob("*.log")}
+                raise AssertionError(f"the slip never came out; {sorted(os.listdir(out))}; {logs}")
             time.sleep(0.1)
         assert ticket_fields(decode(slip.read_bytes()))["ticket_id"] == ticket["id"]
         assert slip.with_suffix(".png").exists()
@@ -253,4 +269,4 @@ def test_the_demo_shows_a_newcomer_the_whole_agent_path_tap_job_agent_printer_sl
         for proc in started:
             proc.send_signal(signal.SIGINT)
             proc.communicate(timeout=15)
-        _stop(demo)
+        print(_stop(demo))  # shown by pytest when the test fails
