@@ -179,7 +179,8 @@ class KioskAgent:
             return
         with self._lock:
             self.seen[job] = "printed"
-        log.info("printed ticket %s%s", number, mark)
+        what = "notice" if job.startswith("notice-") else "ticket"  # server/printing.py NOTICE_JOB
+        log.info("printed %s %s%s", what, number, mark)
         self._emit("printed", {"job": job})
         self._tell_state(state)
 

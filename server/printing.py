@@ -10,6 +10,7 @@ paper or says nothing costs one timeout and leaves its jobs pending; tickets are
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -34,6 +35,7 @@ SEND_LEASE_S = 20.0  # a server send (status + write, each with a timeout) ends 
 AGENT_LEASE_S = 30.0  # an agent prints and acknowledges within this, or the job is handed out again
 RETRY_S = 5.0  # a failed job is tried again after this, or as soon as its printer says it is ready
 AGENT_NS = "/kiosk"
+NOTICE_JOB = "notice-"  # an agent's print of a 一次性告知 notice: no job row behind it (job ids are hex)
 MAX_HINTS = 1000
 
 
@@ -190,9 +192,10 @@ class Printing:
     def submit_notice(self, hall: Hall, kiosk: Kiosk, notice: dict[str, Any], ticket_id: str = "") -> None:
         """Print a 一次性告知 notice (the body of GET /notices/{code}) on a server-printed kiosk's printer.
 
-        Not a print job row: a notice is asked for at the counter and can be asked for again.
+        Not a print job row: best effort, not sent again (the code is on the counter page). An agent's
+        kiosk gets it as a `print` event whose job starts with NOTICE_JOB (its agents print it as a slip).
         """
-        if not kiosk.printer.by_server:
+        if kiosk.printer.kind == "none":
             return
         from printers.notice import NoticeSlip, render_notice
 
@@ -207,7 +210,12 @@ class Printing:
             note=notice["note"] or "",
             ticket_id=ticket_id,
         )
-        self.socketio.start_background_task(self._send_notice, hall.id, kiosk, render_notice(slip))
+        data = render_notice(slip)
+        if not kiosk.printer.by_server:
+            job = {"job": NOTICE_JOB + secrets.token_hex(8), "ticket": ticket_id, "number": slip.code, "data": data}
+            self.socketio.emit("print", job, namespace=AGENT_NS, to=agent_room(kiosk.id))
+            return
+        self.socketio.start_background_task(self._send_notice, hall.id, kiosk, data)
 
     def _send_notice(self, hall_id: str, kiosk: Kiosk, data: bytes) -> None:
         from printers import drivers
@@ -339,6 +347,9 @@ class Printing:
             kiosk_id = self._agents.get(request.sid)  # type: ignore[attr-defined]
             if kiosk_id is None or not isinstance(body, dict) or not isinstance(body.get("job"), str):
                 return {"error": {"code": "invalid_body", "message": "printed needs {job} from a kiosk agent"}}
+            if body["job"].startswith(NOTICE_JOB):
+                log.info("kiosk %s printed a notice", kiosk_id)
+                return {"ok": True}
             done = print_jobs.printed(self.ctx, body["job"], kiosk_id)
             if done is None:
                 return {"error": {"code": "not_found", "message": "unknown print job"}}
@@ -351,6 +362,9 @@ class Printing:
             if kiosk_id is None or not isinstance(body, dict) or not isinstance(body.get("job"), str):
                 return {"error": {"code": "invalid_body", "message": "failed needs {job} from a kiosk agent"}}
             error = str(body.get("error", "printer failed"))[:200]
+            if body["job"].startswith(NOTICE_JOB):  # best effort, like a server-printed notice
+                log.warning("kiosk %s did not print a notice: %s", kiosk_id, error)
+                return {"ok": True}
             print_jobs.failed(self.ctx, body["job"], kiosk_id, error, body.get("nothing_printed") is True, RETRY_S)
             state = body.get("state")
             found = self.ctx.config.find_kiosk(kiosk_id)

@@ -25,6 +25,7 @@ from support.printing import (
 from support.server import Server, free_port, hallq
 from support.sockets import Listener
 
+from printers.decode import decode
 from printers.virtual import VirtualPrinter
 
 
@@ -222,3 +223,36 @@ def test_an_agent_with_a_wrong_token_or_for_a_server_printed_kiosk_is_refused_in
         done = hallq("kiosk-agent", "--server", server.url, "--token", token, "--printer", spec)
         assert done.returncode == 1, done.stdout + done.stderr
         assert "refused" in done.stdout and "Traceback" not in done.stdout + done.stderr
+
+
+def _notice_on_paper(server: Server, printer: VirtualPrinter) -> str:
+    """A clerk finishes a ticket as incomplete; the 一次性告知 notice comes out on k1's printer: its code."""
+    server.issue("id-card")
+    server.act("w1", "open")
+    server.act("w1", "call-next")
+    done = server.act("w1", "finish", {"outcome": "incomplete", "missing": ["户口簿"]})
+    assert done.status_code == 200, done.text
+    notice = done.json()["notice"]
+    assert notice["printed_on"] == "k1"
+    code = str(notice["code"]).replace("-", "")
+    wait_until(
+        lambda: any(decode(p.read_bytes()).qr == [code] for p in printer.out_dir.glob("*.bin")), "the notice on paper"
+    )
+    return code
+
+
+def test_a_notice_the_counter_asks_for_comes_out_of_the_agent_kiosk(
+    agent_hall: Server, printer: VirtualPrinter, agents: list[Agent], tmp_path: Path
+) -> None:
+    _agent(agent_hall, printer, agents, tmp_path)
+    wait_until(lambda: kiosk_state(agent_hall) == "ok", "the agent reporting its printer")
+    _notice_on_paper(agent_hall, printer)
+    jobs = agent_hall.get("/api/v1/halls/town/print-jobs", agent_hall.admin_token()).json()
+    assert jobs == []  # a notice is no ticket's print job
+
+
+def test_a_notice_comes_out_of_a_server_printed_kiosk(
+    start_server: Callable[..., Server], printer: VirtualPrinter
+) -> None:
+    server = kiosk_printer(start_server, f'{{ kind = "network", host = "127.0.0.1", port = {printer.port} }}')
+    _notice_on_paper(server, printer)
