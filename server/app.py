@@ -24,7 +24,7 @@ from server.engine.errors import HallError
 from server.logs import mask_path
 from server.printing import Printing
 from server.ratelimit import Limits
-from server.services import halls, tickets
+from server.services import halls, print_jobs, tickets
 from server.services.context import Clock, Context
 from server.store.db import Database
 
@@ -78,11 +78,13 @@ class Hallq:
         """Print a 一次性告知 notice; the kiosk whose printer takes it, or None when the hall has none.
 
         Counters have no printer of their own in the config yet, so the notice goes to the hall's first
-        kiosk with a printer, where the resident picks it up on the way out.
+        kiosk whose printer is ready (else its first kiosk with a printer), where the resident picks it up
+        on the way out.
         """
-        kiosk = next((k for k in hall.kiosks if k.printer.kind != "none"), None)
-        if kiosk is None:
+        printing = [k for k in hall.kiosks if k.printer.kind != "none"]
+        if not printing:
             return None
+        kiosk = next((k for k in printing if self.printing.state(k) in print_jobs.READY), printing[0])
         self.printing.submit_notice(hall, kiosk, notice)
         return str(kiosk.id)
 

@@ -225,15 +225,15 @@ def test_an_agent_with_a_wrong_token_or_for_a_server_printed_kiosk_is_refused_in
         assert "refused" in done.stdout and "Traceback" not in done.stdout + done.stderr
 
 
-def _notice_on_paper(server: Server, printer: VirtualPrinter) -> str:
-    """A clerk finishes a ticket as incomplete; the 一次性告知 notice comes out on k1's printer: its code."""
+def _notice_on_paper(server: Server, printer: VirtualPrinter, kiosk: str = "k1") -> str:
+    """A clerk finishes a ticket as incomplete; the 一次性告知 notice comes out on `kiosk`'s printer: its code."""
     server.issue("id-card")
     server.act("w1", "open")
     server.act("w1", "call-next")
     done = server.act("w1", "finish", {"outcome": "incomplete", "missing": ["户口簿"]})
     assert done.status_code == 200, done.text
     notice = done.json()["notice"]
-    assert notice["printed_on"] == "k1"
+    assert notice["printed_on"] == kiosk
     code = str(notice["code"]).replace("-", "")
     wait_until(
         lambda: any(decode(p.read_bytes()).qr == [code] for p in printer.out_dir.glob("*.bin")), "the notice on paper"
@@ -256,3 +256,17 @@ def test_a_notice_comes_out_of_a_server_printed_kiosk(
 ) -> None:
     server = kiosk_printer(start_server, f'{{ kind = "network", host = "127.0.0.1", port = {printer.port} }}')
     _notice_on_paper(server, printer)
+
+
+def test_a_notice_goes_to_a_kiosk_whose_printer_is_ready(
+    start_server: Callable[..., Server], printer: VirtualPrinter
+) -> None:
+    """k1's agent is not running (its printer is offline): the notice goes to k3, printed by the server."""
+    k3 = f'[[hall.kiosk]]\nid = "k3"\nname = "二号取号机"\nprinter = {{ kind = "network", port = {printer.port} }}\n'
+    server = start_server(
+        edit=lambda text: text.replace(
+            '"大厅取号机"\nprinter = { kind = "none" }\n', '"大厅取号机"\nprinter = { kind = "agent" }\n\n' + k3
+        )
+    )
+    assert [k["id"] for k in server.get("/api/v1/halls/town/kiosks").json()] == ["k1", "k3"]
+    _notice_on_paper(server, printer, "k3")
