@@ -18,7 +18,7 @@ from server.engine.errors import HallError
 from server.engine.events import Event, PrintQueued, QueueChanged, TicketChanged
 from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
-from server.store.models import NumberSeqRow, RatingRow, TicketRequestRow, TicketRow
+from server.store.models import ComplaintRow, NumberSeqRow, RatingRow, TicketRequestRow, TicketRow
 
 from . import board, ledger, notices, print_jobs, queue
 from .context import Context
@@ -285,6 +285,8 @@ def find_by_token(s: Session, token: str) -> TicketRow:
 
 
 _RATED = select(RatingRow.__table__.c.id).where(RatingRow.__table__.c.ticket_id == bindparam("ticket")).limit(1)
+_CASES = ComplaintRow.__table__.c
+_CASE = select(_CASES.status).where(_CASES.ticket_id == bindparam("ticket")).limit(1)
 _BY_TOKEN = select(TicketRow).where(TicketRow.token_hash == bindparam("hash"))
 
 
@@ -304,9 +306,10 @@ def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = N
     if counter_id is not None:
         found = hall.counter(counter_id)
         counter_name = found.name if found is not None else None
-    rated = (
-        row.status == TicketStatus.DONE.value and s.connection().execute(_RATED, {"ticket": row.id}).first() is not None
-    )
+    rated, case = False, None
+    if row.status == TicketStatus.DONE.value:
+        rated = s.connection().execute(_RATED, {"ticket": row.id}).first() is not None
+        case = s.connection().execute(_CASE, {"ticket": row.id}).scalar() if rated else None
     return {
         "number": row.number,
         "status": row.status,
@@ -318,6 +321,7 @@ def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = N
         "service": row.service_id,
         # closed_out: why the ticket was not served (the day closed with it still in the hall)
         "reason": "day_closed" if row.status == TicketStatus.CLOSED_OUT.value else None,
+        "complaint": case,  # the case a bad rating opened: the page shows its answer when it comes
     }
 
 

@@ -140,6 +140,9 @@ def test_a_complaint_round_trip_through_the_supervisors_page(
     done = hallq("user", "add", "lin", "--role", "supervisor", "--hall", "town", "--config", str(hall.config),
                  stdin=PASSWORD + "\n")  # fmt: skip
     assert done.returncode == 0 or "exists" in done.stderr, done.stderr
+    resident = open_page(_path(mine), viewport=PHONE)  # left open: the answer comes to it live
+    expect(resident.locator("html")).to_have_attribute("data-hq-connection", "online", timeout=LONG)
+    expect(resident.locator("#track-answer")).to_have_count(0)
 
     admin = open_page("/admin/complaints", viewport=(1280, 900))
     admin.get_by_label("用户名").fill("lin")
@@ -161,8 +164,7 @@ def test_a_complaint_round_trip_through_the_supervisors_page(
     case.get_by_role("button", name="整改完毕").click()
     expect(admin.locator("#cx-active")).not_to_contain_text(mine["number"], timeout=LONG)
 
-    resident = open_page(_path(mine), viewport=PHONE)
-    expect(resident.locator("#track-answer")).to_contain_text("已对窗口人员批评教育并培训")
+    expect(resident.locator("#track-answer")).to_contain_text("已对窗口人员批评教育并培训", timeout=LONG)
     check_axe(resident)
     followup = resident.locator("#followup-form")
     followup.get_by_text("满意", exact=True).click()

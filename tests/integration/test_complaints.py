@@ -56,6 +56,7 @@ def _step(hall: AppHall, case: dict[str, Any], action: str, note: str = "已回�
 def test_a_case_is_verified_then_resolved_and_the_resident_rates_again(hall: AppHall) -> None:
     case, token = _case(hall)
     assert case["status"] == "open" and case["tags"] == ["wait_long"] and case["overdue"] is False
+    assert hall.get(f"/api/v1/track/{token}").json()["complaint"] == "open"
     r = _step(hall, case, "verify", "已电话回访，居民同意等待整改")
     assert r.status_code == 200 and r.json()["status"] == "verified" and r.json()["verified_at"]
     assert r.json()["handled_by"]
@@ -64,6 +65,7 @@ def test_a_case_is_verified_then_resolved_and_the_resident_rates_again(hall: App
     assert early.status_code == 409 and early.json()["error"]["code"] == "no_answer"
     r = _step(hall, case, "resolve", "已增加高峰时段窗口")
     assert r.status_code == 200 and r.json()["status"] == "resolved" and r.json()["answer"] == "已增加高峰时段窗口"
+    assert hall.get(f"/api/v1/track/{token}").json()["complaint"] == "resolved"
     page = hall.get(f"/t/{token}")
     assert "已增加高峰时段窗口" in page.text and "追评" in page.text
     assert hall.post(f"/api/v1/track/{token}/followup", {"level": 4, "comment": "好多了"}).status_code == 201

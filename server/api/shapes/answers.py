@@ -260,6 +260,10 @@ class Track(Answer):
     )
     service: str
     reason: str | None = Field(description="closed_out: why it was not served (day_closed); null otherwise")
+    complaint: ComplaintStatus | None = Field(
+        description="the complaint case the resident's bad rating opened (open → verified → resolved or"
+        " dismissed); null when there is none. The ticket's `ticket` event comes again when it changes"
+    )
 
 
 class Rating(Answer):

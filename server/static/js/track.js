@@ -1,12 +1,16 @@
 // The resident's page: the server renders every state (works without JavaScript); this module keeps the
 // waiting figures live over /track, and polls GET /api/v1/track/{token} whenever the socket is not online
-// (WeChat's browser or a proxy that blocks websockets). A change of status reloads the server's page.
+// (WeChat's browser or a proxy that blocks websockets). A change of status reloads the server's page, and
+// so does a change of the complaint case a bad rating opened (the supervisor's answer appears).
 import { connect, connectionMark, getJSON } from "/static/js/hq-socket.js";
 
-const POLL_MS = 5000;
 const main = document.getElementById("main");
 const token = main.dataset.token;
 const shown = main.dataset.status;
+const shownCase = main.dataset.complaint || "";
+const caseOpen = shown === "done" && (shownCase === "open" || shownCase === "verified");
+// A case is answered in days, not minutes: its page polls slowly when the socket is out.
+const POLL_MS = caseOpen ? 60000 : 5000;
 const mark = connectionMark();
 let pollTimer = null;
 
@@ -26,13 +30,22 @@ function vibrateOnce() {
   if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
 }
 
+function reload() {
+  window.location.replace(window.location.pathname + window.location.search.replace(/[?&](ok|error)=[^&]*/g, ""));
+}
+
 function apply(body) {
   if (!body || !body.status) return;
+  if (caseOpen && (body.complaint || "") !== shownCase) {
+    stopPolling();
+    reload();
+    return;
+  }
   if (body.status !== shown) {
     // A new state has a new layout (the window, the rating form): the server renders it.
     stopPolling();
     if (body.status === "called") vibrateOnce();
-    window.location.replace(window.location.pathname + window.location.search.replace(/[?&](ok|error)=[^&]*/g, ""));
+    reload();
     return;
   }
   if (shown === "waiting") {
@@ -62,8 +75,8 @@ function stopPolling() {
 
 if (shown === "called") vibrateOnce();
 
-// Only a ticket still moving needs live updates; a finished one just shows its form or answer.
-if (shown === "waiting" || shown === "called" || shown === "serving") {
+// Only a ticket still moving, or a complaint case still open, needs live updates.
+if (shown === "waiting" || shown === "called" || shown === "serving" || caseOpen) {
   connect(
     "/track",
     { token },
