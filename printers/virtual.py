@@ -31,6 +31,7 @@ OFFLINE = 0x08  # DLE EOT 1, bit 3: a printer out of paper stops and reports its
 PAPER_SENSORS = {"ok": STATUS_OK, "low": STATUS_OK | 0x0C, "out": STATUS_OK | 0x0C | 0x60}  # DLE EOT 4
 ACCEPT_POLL_S = 0.2  # how often the accept loop looks whether stop() was asked
 IDLE_JOB_S = 10.0  # a client silent this long has finished its job even if it never closes
+STOP_GRACE_S = 2.0  # once stopping, a connection still sending (a job's tail, or status polls) gets this long
 
 
 class VirtualPrinter:
@@ -62,10 +63,10 @@ class VirtualPrinter:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop accepting jobs and close the port (a job in progress is finished first)."""
+        """Stop accepting jobs and close the port (a job in progress gets STOP_GRACE_S to finish)."""
         self._stopping.set()
         if self._thread is not None:
-            self._thread.join(timeout=IDLE_JOB_S + 1)
+            self._thread.join(timeout=STOP_GRACE_S + 1)
             self._thread = None
         if self._listener is not None:
             self._listener.close()
@@ -93,16 +94,31 @@ class VirtualPrinter:
                 self._save_quietly(job)
 
     def _receive(self, conn: socket.socket) -> bytes:
-        """The job's bytes, answering each DLE EOT n on the way and leaving it out."""
-        conn.settimeout(IDLE_JOB_S)
+        """The job's bytes, answering each DLE EOT n on the way and leaving it out.
+
+        The job ends when the client closes, after IDLE_JOB_S of silence, or once the printer is stopping:
+        at the first pause, or after STOP_GRACE_S of a client that never pauses (an agent polling its
+        status on one connection would otherwise hold a stopping printer for ever).
+        """
+        conn.settimeout(ACCEPT_POLL_S)
         job, carry = bytearray(), b""
+        heard, stop_by = time.monotonic(), None
         while True:
+            if self._stopping.is_set():
+                stop_by = stop_by or time.monotonic() + STOP_GRACE_S
+                if time.monotonic() > stop_by:
+                    break
             try:
                 chunk = conn.recv(65536)
-            except OSError:  # a timeout or a reset ends the job with what came
+            except TimeoutError:
+                if self._stopping.is_set() or time.monotonic() - heard >= IDLE_JOB_S:
+                    break
+                continue
+            except OSError:  # a reset ends the job with what came
                 break
             if not chunk:
                 break
+            heard = time.monotonic()
             if self.silent:
                 continue
             payload, queries, carry = split_queries(carry + chunk)
@@ -185,6 +201,9 @@ def _stem(decoded: Decoded) -> str:
 
 def run_emulator(out: Path, host: str = "127.0.0.1", port: int = 9100, paper: str = "ok", silent: bool = False) -> int:
     """The `hallq printer-emulator` command: a virtual printer in the foreground until Ctrl-C."""
+    from .foreground import stop_on_interrupt_or_term
+
+    stop_on_interrupt_or_term()
     printer = VirtualPrinter(out, host=host, port=port)
     printer.paper, printer.silent = paper, silent
     try:

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from printers import drivers
 from printers.layout import render
 from printers.slip import Slip
-from printers.virtual import STATUS_OK, VirtualPrinter, split_queries
+from printers.virtual import STATUS_OK, STOP_GRACE_S, VirtualPrinter, split_queries
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -92,6 +93,33 @@ def test_stopped_printer_is_offline_quickly(vp: VirtualPrinter) -> None:
     assert time.monotonic() - started < 2
 
 
+def test_a_client_polling_on_one_open_connection_does_not_hold_a_stopping_printer(vp: VirtualPrinter) -> None:
+    """A kiosk agent asks DLE EOT again and again on one connection: Ctrl-C still stops the emulator soon."""
+    conn = socket.create_connection(("127.0.0.1", vp.port), timeout=5)
+    polling = threading.Event()
+    polling.set()
+
+    def poll() -> None:
+        while polling.is_set():
+            try:
+                conn.sendall(b"\x10\x04\x01")
+                conn.recv(1)
+            except OSError:
+                return
+            time.sleep(0.05)  # never quiet for as long as the printer's poll
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    vp.stop()
+    took = time.monotonic() - started
+    polling.clear()
+    poller.join()
+    conn.close()
+    assert took < STOP_GRACE_S + 1  # it waited for the client's silence: 11 s
+
+
 def test_split_queries_keeps_a_query_cut_at_the_packet_end_for_later() -> None:
     assert split_queries(b"ab\x10\x04\x01cd\x10\x04\x04") == (b"abcd", [1, 4], b"")
     assert split_queries(b"ab\x10\x04") == (b"ab", [], b"\x10\x04")
@@ -122,6 +150,22 @@ def test_command_line_printer_saves_a_ticket_and_stops_on_ctrl_c(tmp_path: Path,
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=5) == 0
         proc.stdout.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_command_line_printer_stops_even_when_started_with_ctrl_c_ignored(tmp_path: Path, stop: int) -> None:
+    """A script's `hallq printer-emulator &` starts it with SIGINT ignored; Ctrl-C and SIGTERM still stop it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "printers.virtual", "--out", str(tmp_path), "--port", "0"]
+    ignoring = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731  # as bash does for `cmd &`
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT, preexec_fn=ignoring)
+    try:
+        assert proc.stdout is not None and "Ctrl-C stops" in proc.stdout.readline()
+        proc.send_signal(stop)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.communicate()
 
 
 def test_command_line_rejects_a_bad_port_with_exit_2(tmp_path: Path) -> None:
