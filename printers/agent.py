@@ -236,6 +236,9 @@ def _reason(e: BaseException) -> str:
 
 def run_agent(server: str, token: str, printer: str, poll_s: float = POLL_S) -> int:
     """The `hallq kiosk-agent` command: 0 on Ctrl-C, 1 when the server refuses the agent."""
+    from .foreground import stop_on_interrupt_or_term
+
+    stop_on_interrupt_or_term()
     agent = KioskAgent(server, token, printer, poll_s)
     print(f"kiosk agent: server {agent.server}, printer {printer} (Ctrl-C stops)", flush=True)
     try:

@@ -159,9 +159,26 @@ def _banner(proc: subprocess.Popen[str]) -> list[str]:
     return lines
 
 
+def _interrupt(proc: subprocess.Popen[str]) -> bool:
+    """Ctrl-C; True when the command ended in time (else it is killed: never left running for later tests)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.communicate(timeout=15)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return False
+
+
 def _stop(proc: subprocess.Popen[str]) -> str:
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=15)
+    try:
+        out, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
     assert proc.returncode == 0, out
     assert "Traceback" not in out
     return out
@@ -266,7 +283,6 @@ def test_the_demo_shows_a_newcomer_the_whole_agent_path_tap_job_agent_printer_sl
         assert ticket_fields(decode(slip.read_bytes()))["ticket_id"] == ticket["id"]
         assert slip.with_suffix(".png").exists()
     finally:
-        for proc in started:
-            proc.send_signal(signal.SIGINT)
-            proc.communicate(timeout=15)
+        stopped = [_interrupt(proc) for proc in reversed(started)]  # the agent, then its printer
         print(_stop(demo))  # shown by pytest when the test fails
+    assert all(stopped), "Ctrl-C did not stop the kiosk agent or the printer emulator within 15 s"
