@@ -113,7 +113,8 @@ class KioskAgent:
         threading.Thread(target=self._print_loop, name="agent-printer", daemon=True).start()
         threading.Thread(target=self._watch_loop, name="agent-status", daemon=True).start()
         self.connect()
-        self.stopping.wait()
+        while not self.stopping.wait(1.0):  # a timeout keeps the main thread's signal handlers prompt
+            pass
 
     def stop(self) -> None:
         self.stopping.set()
@@ -238,8 +239,8 @@ def run_agent(server: str, token: str, printer: str, poll_s: float = POLL_S) -> 
     """The `hallq kiosk-agent` command: 0 on Ctrl-C, 1 when the server refuses the agent."""
     from .foreground import stop_on_interrupt_or_term
 
-    stop_on_interrupt_or_term()
     agent = KioskAgent(server, token, printer, poll_s)
+    stop_on_interrupt_or_term(agent.stopping)  # run() returns once it is set
     print(f"kiosk agent: server {agent.server}, printer {printer} (Ctrl-C stops)", flush=True)
     try:
         agent.run()

@@ -203,7 +203,7 @@ def run_emulator(out: Path, host: str = "127.0.0.1", port: int = 9100, paper: st
     """The `hallq printer-emulator` command: a virtual printer in the foreground until Ctrl-C."""
     from .foreground import stop_on_interrupt_or_term
 
-    stop_on_interrupt_or_term()
+    stopped = stop_on_interrupt_or_term()
     printer = VirtualPrinter(out, host=host, port=port)
     printer.paper, printer.silent = paper, silent
     try:
@@ -214,8 +214,8 @@ def run_emulator(out: Path, host: str = "127.0.0.1", port: int = 9100, paper: st
     how = "silent (never answers)" if silent else {"ok": "paper ok", "low": "paper low", "out": "out of paper"}[paper]
     print(f"printer emulator on {host}:{printer.port}, {how}; slips in {out} (Ctrl-C stops)", flush=True)
     try:
-        while True:
-            time.sleep(3600)
+        while not stopped.wait(1.0):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
