@@ -502,19 +502,20 @@ def _run(config: Config, banner: list[str]) -> None:
     logs.configure(config.settings.log_level)
     app, socketio = create_app(config)
     jobs = start_jobs(app.extensions["hallq"])
-    print("\n".join(banner), flush=True)
-    # What start-up built (config, app, SQLAlchemy's mappers and compiled statements) lives as long as the
-    # process: out of the collector's sight, so a full collection in the middle of a call walks only what
-    # requests made (shorter pauses on the hot path).
-    gc.collect()
-    gc.freeze()
-    # Ctrl-C and a service manager's SIGTERM both stop cleanly, also when started in the background.
+    # Ctrl-C and a service manager's SIGTERM both stop cleanly, also when started in the background; set
+    # before the banner, so whoever reads it and stops the server at once is heard.
     import greenlet
 
-    stop = _stop_in(greenlet.getcurrent(), socketio)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     try:
+        stop = _stop_in(greenlet.getcurrent(), socketio)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        print("\n".join(banner), flush=True)
+        # What start-up built (config, app, SQLAlchemy's mappers and compiled statements) lives as long as
+        # the process: out of the collector's sight, so a full collection in the middle of a call walks only
+        # what requests made (shorter pauses on the hot path).
+        gc.collect()
+        gc.freeze()
         socketio.run(
             app, host=config.settings.host, port=config.settings.port, log_output=False, allow_unsafe_werkzeug=True
         )

@@ -124,7 +124,7 @@ def test_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
     assert weak.returncode == 2 and len(weak.stderr.strip().splitlines()) == 1
 
 
-def _start_demo(data: Path, port: int) -> subprocess.Popen[str]:
+def _start_demo(data: Path, port: int, ctrl_c_ignored: bool = False) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
     return subprocess.Popen(
         [sys.executable, "-m", "server.cli", "demo", "--port", str(port), "--data", str(data)],
@@ -133,6 +133,8 @@ def _start_demo(data: Path, port: int) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        # as bash starts a script's `hallq demo &`: SIGINT ignored until the command sets its own handler
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ctrl_c_ignored else None,
     )
 
 
@@ -223,6 +225,13 @@ def test_demo_runs_prints_its_pages_stops_on_ctrl_c_and_carries_on(tmp_path: Pat
     second = requests.post(url + "/api/v1/halls/town/tickets", json={"service": services[0]["id"]}, timeout=5)
     _stop(proc)
     assert int(second.json()["number"][1:]) == int(first["number"][1:]) + 1, "numbers carry on after a restart"
+
+
+def test_ctrl_c_as_soon_as_the_banner_shows_stops_a_server_started_in_the_background(tmp_path: Path) -> None:
+    """The banner says "Ctrl-C stops": from the moment it shows, that is true, even for `hallq demo &`."""
+    proc = _start_demo(tmp_path / "demo", free_port(), ctrl_c_ignored=True)
+    _banner(proc)
+    assert "hallq stopped." in _stop(proc)  # else it went on running: killed after 15 s, TimeoutExpired
 
 
 @pytest.fixture
