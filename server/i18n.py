@@ -35,11 +35,18 @@ def areas() -> list[str]:
     return sorted(p.stem for p in STRINGS_DIR.glob("*.json"))
 
 
+# The hall's own screens: whoever set up the machine, residents read them in the hall's language.
+SHARED_SCREENS = frozenset({"kiosk", "display"})
+
+
 def lang() -> str:
-    """The page language: ?lang=en|zh-CN, else the browser's best match, else zh-CN."""
+    """The page language: ?lang=en|zh-CN, else zh-CN on the hall's shared screens (kiosk, display: the
+    browser's locale is the installer's, not the resident's), else the browser's best match, else zh-CN."""
     asked = request.args.get("lang")
     if asked in LANGS:
         return asked
+    if request.blueprint in SHARED_SCREENS:
+        return DEFAULT_LANG
     best = request.accept_languages.best_match(["zh-CN", "zh", "en"]) or DEFAULT_LANG
     return "en" if best == "en" else DEFAULT_LANG
 

@@ -85,6 +85,16 @@ def test_every_page_of_the_contract_answers_html(hall: AppHall) -> None:
     assert hall.get("/display/nowhere").status_code == 404
 
 
+def test_the_hall_s_screens_speak_chinese_whatever_the_installer_s_browser_says(hall: AppHall) -> None:
+    """A kiosk or hall display set up on an English system still greets residents in zh-CN; `?lang=en` and
+    the language link still give English; a person's own pages follow their browser."""
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    for path in ("/kiosk/k1", "/display/town"):
+        assert '<html lang="zh-CN"' in hall.get(path, headers=english).text, path
+        assert '<html lang="en"' in hall.get(path + "?lang=en", headers=english).text, path
+    assert '<html lang="en"' in hall.get("/login", headers=english).text
+
+
 def test_an_oversize_body_is_400_with_the_error_body(hall: AppHall) -> None:
     r = hall.post(
         "/api/v1/halls/town/tickets",
