@@ -14,7 +14,7 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -155,25 +155,9 @@ class Runner:
         self.once("backup", local.date().isoformat(), run, record=False)
 
 
-def closing_time(hall: Hall, day: date) -> datetime:
-    """When the hall's day ends: the last period end of any enabled service that day, else midnight."""
-    ends = []
-    for service in hall.services:
-        hours = service.hours
-        if not service.enabled:
-            continue
-        if hours.always:
-            ends.append(time.max)
-        elif day.weekday() in hours.days:
-            ends.append(hours.periods[-1][1])
-    end = max(ends, default=time.max)
-    if end == time.max:
-        return datetime.combine(day + timedelta(days=1), time(0), hall.timezone)
-    return datetime.combine(day, end, hall.timezone)
-
-
 def due_days(ctx: Any, hall: Hall, now: datetime) -> list[date]:
-    """Days to close: any earlier day with tickets still open, yesterday and today once past closing."""
+    """Days to close: any earlier day with tickets still open, yesterday and today once past closing (and
+    a day `hallq close-day` closed before its closing time: its summary is made again, whole)."""
     today = hall.local(now).date()
     with ctx.db.read() as s:
         open_days = set(
@@ -188,20 +172,20 @@ def due_days(ctx: Any, hall: Hall, now: datetime) -> list[date]:
             )
         )
         candidates = {date.fromisoformat(d) for d in open_days} | {today - timedelta(days=1), today}
-        stored = set(
-            s.scalars(
-                select(PeriodReportRow.period).where(
-                    PeriodReportRow.hall_id == hall.id,
-                    PeriodReportRow.kind == "daily",
-                    PeriodReportRow.period.in_([d.isoformat() for d in candidates]),
-                )
+        rows = s.execute(
+            select(PeriodReportRow.period, PeriodReportRow.made_at).where(
+                PeriodReportRow.hall_id == hall.id,
+                PeriodReportRow.kind == "daily",
+                PeriodReportRow.period.in_([d.isoformat() for d in candidates]),
             )
         )
+        stored = {period: made_at for period, made_at in rows}
     due = []
     for day in sorted(candidates):
-        if now < closing_time(hall, day):
+        if now < periods.closing_time(hall, day):
             continue
-        if day.isoformat() in open_days or day.isoformat() not in stored:
+        made_at = stored.get(day.isoformat())
+        if day.isoformat() in open_days or made_at is None or not periods.summary_is_final(hall, day, made_at):
             due.append(day)
     return due
 

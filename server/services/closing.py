@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,16 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from server.engine.errors import invalid
 from server.engine.events import CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.figures import OPEN_STATUSES
 from server.engine.model import TicketStatus
 from server.store.models import CounterRow, PeriodReportRow, TicketRow
 
-from . import ledger, reports
+from . import ledger, periods, reports
 from .context import Context
-
-# The reason written in the ledger and shown to the resident (the page words it in its language).
-CLOSED_REASON = "day_closed"
+from .views import CLOSED_REASON
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,13 @@ class Closed:
 def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> tuple[Closed, list[Event]]:
     """Close out the day's tickets still waiting, called or serving, then store the day's summary.
 
-    Idempotent: a second run finds nothing to close and keeps the summary already stored.
+    Idempotent: a second run finds nothing to close and keeps the summary already stored, unless that
+    summary was made before the hall's closing and the day has gone on since (then it is made again).
     """
     hall = ctx.hall(hall_id)
     now = ctx.clock.now()
+    if day > hall.local(now).date():
+        raise invalid(f"date {day.isoformat()} has not begun in the hall: a day is closed on it or after it")
     with ctx.db.write() as s:
         rows = list(
             s.scalars(
@@ -67,9 +70,18 @@ def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> 
                 service=row.service_id,
             )
         stored = s.get(PeriodReportRow, (hall.id, "daily", day.isoformat()))
-    if stored is not None and not rows:
+    if stored is not None and not rows and periods.summary_is_final(hall, day, stored.made_at):
         return Closed(day.isoformat(), 0, _public(stored.body)), []
-    summary = reports.summary(ctx, hall.id, day)
+    # Made from the day's tickets, not from the summary a run before the hall's closing kept: tickets issued
+    # and served since then count too.
+    summary = reports.summary(ctx, hall.id, day, fresh=True)
+    if (
+        stored is not None
+        and not rows
+        and _as_stored(summary) == stored.body
+        and not periods.summary_is_final(hall, day, now)
+    ):
+        return Closed(day.isoformat(), 0, _public(stored.body)), []  # run again, nothing new: nothing changes
     with ctx.db.write() as s:
         store_report(s, hall.id, "daily", day.isoformat(), summary, now)
         ledger.append(s, hall.id, "day_closed", now, clerk=who, day=day.isoformat(), closed_out=len(rows))
@@ -78,6 +90,11 @@ def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> 
         events.append(QueueChanged(hall.id, frozenset(r.service_id for r in rows)))
     events += [CounterChanged(hall.id, c) for c in sorted(released)]
     return Closed(day.isoformat(), len(rows), _public(summary)), events
+
+
+def _as_stored(summary: dict[str, Any]) -> Any:
+    """The summary as the JSON column hands it back (tuples as lists), to compare with a stored one."""
+    return json.loads(json.dumps(summary))
 
 
 def _public(summary: dict[str, Any]) -> dict[str, Any]:

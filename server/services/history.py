@@ -37,6 +37,7 @@ LEDGER_COLUMNS = [
     "recalls",
     "transfers",
     "missing",
+    "reason",
     "day",
     "handoffs",
 ]
@@ -65,6 +66,7 @@ def ledger(ctx: Context, hall_id: str, first: date, last: date) -> list[dict[str
             recalls=r.recalls,
             transfers=r.transfers,
             missing=r.missing or [],
+            reason=views.closed_reason(r),
             day=r.day,
             handoffs=handoffs.get(r.id, []),
         )

@@ -61,6 +61,32 @@ def day_bounds(hall: Hall, first: date, last: date) -> tuple[datetime, datetime]
     return start, end
 
 
+def closing_time(hall: Hall, day: date) -> datetime:
+    """When the hall's day ends: the last period end of any enabled service that day, else midnight."""
+    ends = []
+    for service in hall.services:
+        hours = service.hours
+        if not service.enabled:
+            continue
+        if hours.always:
+            ends.append(time.max)
+        elif day.weekday() in hours.days:
+            ends.append(hours.periods[-1][1])
+    end = max(ends, default=time.max)
+    if end == time.max:
+        try:
+            return datetime.combine(day + timedelta(days=1), time(0), hall.timezone)
+        except OverflowError:  # 9999-12-31
+            return datetime.max.replace(tzinfo=UTC)
+    return datetime.combine(day, end, hall.timezone)
+
+
+def summary_is_final(hall: Hall, day: date, made_at: datetime) -> bool:
+    """A day's summary made after its closing holds the whole day; one made earlier (`hallq close-day` run
+    while the hall was still open) may be outgrown by what happened afterwards."""
+    return made_at >= closing_time(hall, day)
+
+
 def each_day(first: date, last: date) -> Iterator[date]:
     """first, first + 1 day, … last (safe at the calendar's last day)."""
     for offset in range((last - first).days + 1):

@@ -21,7 +21,7 @@ from server.store.models import ComplaintRow, LedgerRow, PeriodReportRow, Rating
 
 from . import coverage, rollup, scores
 from .context import Context
-from .periods import day_bounds, each_day, parse_day, parse_month, parse_range, week_of
+from .periods import day_bounds, each_day, parse_day, parse_month, parse_range, summary_is_final, week_of
 
 __all__ = ["daily", "monthly", "parse_day", "parse_month", "parse_range", "period", "weekly"]
 COMPLAINT_CLOSED = ("complaint_resolved", "complaint_dismissed", "complaint_closed")
@@ -65,21 +65,22 @@ def period(ctx: Context, hall: Hall, first: date, last: date, with_days: bool = 
     return body
 
 
-def summary(ctx: Context, hall_id: str, day: date) -> dict[str, Any]:
-    """The day's report with its totals (the rollup kept in the stored daily summary)."""
-    body, _ = _period(ctx, ctx.hall(hall_id), day, day, with_days=False)
+def summary(ctx: Context, hall_id: str, day: date, fresh: bool = False) -> dict[str, Any]:
+    """The day's report with its totals (the rollup kept in the stored daily summary); `fresh` reads the
+    day's tickets even when a summary is stored."""
+    body, _ = _period(ctx, ctx.hall(hall_id), day, day, with_days=False, fresh=fresh)
     return {"date": day.isoformat(), **body}
 
 
 def _period(
-    ctx: Context, hall: Hall, first: date, last: date, with_days: bool
+    ctx: Context, hall: Hall, first: date, last: date, with_days: bool, fresh: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The figures, and the merged totals they came from."""
     start, end = day_bounds(hall, first, last)
     now = ctx.clock.now()
     days = list(each_day(first, last))
     with ctx.db.read() as s:
-        stored = _stored_days(s, hall, first, last)
+        stored = {} if fresh else _stored_days(s, hall, first, last)
         per_day = {
             d: b["totals"] for d, b in stored.items() if (b.get("totals") or {}).get("version") == rollup.VERSION
         }
@@ -305,15 +306,18 @@ def _missing_items(s: Session, hall: Hall, first: date, last: date) -> dict[str,
 
 
 def _stored_days(s: Session, hall: Hall, first: date, last: date) -> dict[str, dict[str, Any]]:
+    """The days' stored summaries that hold their whole day (a day closed early is read from its tickets)."""
     rows = s.execute(
-        select(PeriodReportRow.period, PeriodReportRow.body).where(
+        select(PeriodReportRow.period, PeriodReportRow.body, PeriodReportRow.made_at).where(
             PeriodReportRow.hall_id == hall.id,
             PeriodReportRow.kind == "daily",
             PeriodReportRow.period >= first.isoformat(),
             PeriodReportRow.period <= last.isoformat(),
         )
     )
-    return {period: body for period, body in rows}
+    return {
+        period: body for period, body, made_at in rows if summary_is_final(hall, date.fromisoformat(period), made_at)
+    }
 
 
 # -- the figures --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
 from server.store.models import ComplaintRow, NumberSeqRow, RatingRow, TicketRequestRow, TicketRow
 
-from . import board, ledger, notices, print_jobs, queue
+from . import board, ledger, notices, print_jobs, queue, views
 from .context import Context
 
 log = logging.getLogger("hallq.tickets")
@@ -320,7 +320,7 @@ def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = N
         "can_rate": row.status == TicketStatus.DONE.value and not rated,
         "service": row.service_id,
         # closed_out: why the ticket was not served (the day closed with it still in the hall)
-        "reason": "day_closed" if row.status == TicketStatus.CLOSED_OUT.value else None,
+        "reason": views.closed_reason(row),
         "complaint": case,  # the case a bad rating opened: the page shows its answer when it comes
     }
 

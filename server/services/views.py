@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from server.engine.model import Counter, Hall
+from server.engine.model import Counter, Hall, TicketStatus
 from server.store.models import CounterRow, TicketRow
 
 
@@ -30,6 +30,15 @@ def ticket(hall: Hall, row: TicketRow) -> dict[str, Any]:
         "served_by": row.served_by,
         "on_behalf_of": row.on_behalf_of,
     }
+
+
+# Why a `closed_out` ticket was not served: it was still in the hall when its day closed (the ledger line,
+# the track body and the ledger rows say it; the pages word it in their language).
+CLOSED_REASON = "day_closed"
+
+
+def closed_reason(row: TicketRow) -> str | None:
+    return CLOSED_REASON if row.status == TicketStatus.CLOSED_OUT.value else None
 
 
 def counter(counter_def: Counter, row: CounterRow | None) -> dict[str, Any]:

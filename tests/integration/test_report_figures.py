@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from support.inproc import Hall, hall_app
 
-from server.store.models import ComplaintRow
+from server.jobs import due_days
+from server.store.models import ComplaintRow, LedgerRow
 
 D = "2026-03-02"
 TOWN = "/api/v1/halls/town"
@@ -141,10 +143,65 @@ def test_close_day_closes_out_and_is_idempotent(hall: Hall) -> None:
     again = hall.post(f"{TOWN}/close-day", {"date": D}).get_json()
     assert first["closed_out"] == 1 and again["closed_out"] == 0 and again["summary"] == first["summary"]
     ledger = hall.json(f"{TOWN}/ledger?from={D}&to={D}")
-    assert [r["status"] for r in ledger if r["number"] == "A004"] == ["closed_out"]
+    assert [(r["status"], r["reason"]) for r in ledger if r["number"] == "A004"] == [("closed_out", "day_closed")]
+    assert {r["reason"] for r in ledger if r["number"] != "A004"} == {None}
+    sheet = list(
+        csv.DictReader(
+            io.StringIO(hall.get(f"{TOWN}/ledger?from={D}&to={D}&format=csv").get_data(as_text=True).lstrip("\ufeff"))
+        )
+    )
+    assert [(r["number"], r["reason"]) for r in sheet if r["reason"]] == [("A004", "day_closed")]
     history = hall.json(f"{TOWN}/history?number=A004&date={D}")
     kinds = [e["kind"] for e in history["events"]]
     assert kinds == ["issued", "closed_out"] and history["events"][1]["detail"]["reason"] == "day_closed"
+
+
+def test_a_day_closed_early_counts_what_came_after_in_its_reports(hall: Hall) -> None:
+    """`hallq close-day` run while the hall is still open: tickets issued and served afterwards count in the
+    daily and monthly reports, a second run's summary agrees with the ledger, and after the real closing the
+    scheduler makes the summary again, whole."""
+    the_day(hall)
+    hall.at(f"{D} 10:00")
+    early = hall.post(f"{TOWN}/close-day", {"date": D}).get_json()
+    assert (early["summary"]["issued"], early["summary"]["served"]) == (6, 4)
+    hall.issue("id-card", f"{D} 10:30")
+    hall.act("w3", "open", f"{D} 10:31")
+    assert hall.act("w3", "call-next")["ticket"]["number"] == "A005"
+    hall.act("w3", "finish", f"{D} 10:40", {"outcome": "completed"})
+    day = hall.json(f"{TOWN}/reports/daily?date={D}")
+    assert (day["issued"], day["served"], day["closed_out"]) == (7, 5, 1)
+    assert len(hall.json(f"{TOWN}/ledger?from={D}&to={D}")) == 7
+
+    hall.at(f"{D} 11:00")
+    again = hall.post(f"{TOWN}/close-day", {"date": D}).get_json()
+    assert again["closed_out"] == 0 and (again["summary"]["issued"], again["summary"]["served"]) == (7, 5)
+
+    def day_closed_lines() -> int:
+        with hall.ctx.db.read() as s:
+            return s.scalar(select(func.count()).where(LedgerRow.kind == "day_closed"))
+
+    lines = day_closed_lines()
+    assert hall.post(f"{TOWN}/close-day", {"date": D}).get_json()["summary"] == again["summary"]
+    assert day_closed_lines() == lines, "run again with nothing new, close-day changes nothing"
+
+    next_morning = datetime.fromisoformat("2026-03-03 09:00").replace(tzinfo=hall.zone)
+    town = hall.ctx.hall("town")
+    assert date.fromisoformat(D) in due_days(hall.ctx, town, next_morning), "made again after the closing"
+    hall.at("2026-03-03 09:00")
+    hall.post(f"{TOWN}/close-day", {"date": D})
+    assert date.fromisoformat(D) not in due_days(hall.ctx, town, next_morning), "now whole: not again"
+    month = hall.json(f"{TOWN}/reports/monthly?month={D[:7]}")
+    assert (month["issued"], month["served"]) == (7, 5)
+    assert hall.json(f"{TOWN}/reports/daily?date={D}")["issued"] == 7
+
+
+def test_a_day_that_has_not_begun_cannot_be_closed(hall: Hall) -> None:
+    hall.at(f"{D} 23:59")
+    early = hall.post(f"{TOWN}/close-day", {"date": "2026-03-03"})
+    assert early.status_code == 422 and early.get_json()["error"]["code"] == "invalid_body"
+    assert hall.json(f"{TOWN}/reports/daily?date=2026-03-03")["issued"] == 0
+    assert hall.post(f"{TOWN}/close-day", {"date": "9999-12-31"}).status_code == 422
+    assert hall.post(f"{TOWN}/close-day", {"date": D}).status_code == 200
 
 
 def test_a_return_visit_with_its_notice_code_counts_as_a_repeat_visit(hall: Hall) -> None:

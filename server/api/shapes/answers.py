@@ -313,6 +313,7 @@ class LedgerEntry(Ticket):
     recalls: Count
     transfers: Count
     missing: list[str] = Field(description="一次性告知: what the resident must bring")
+    reason: str | None = Field(description="closed_out: why it was not served (day_closed); null otherwise")
     day: DayText
     handoffs: list[Handoff] = Field(
         description="首问负责: each transfer in order, who handed the ticket on, where to and why"
