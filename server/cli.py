@@ -494,6 +494,25 @@ def _stop_in(main: Any, socketio: Any) -> Callable[[int, Any], None]:
     return stop
 
 
+def _serve_eventlet(app: Any, host: str, port: int, idle_timeout_s: int) -> None:
+    """What flask-socketio's run() does under eventlet, with two differences. The listener does not set
+    SO_REUSEPORT (eventlet's default): a second server started on a port in use must fail, not share the
+    port and hand out the same numbers from another database. And a connection that sends nothing for
+    `[server] idle_timeout_s` is closed (Socket.IO pings every 25 s), so half-sent requests cannot hold
+    the server's connections for ever."""
+    import socket
+
+    import eventlet
+    import eventlet.wsgi
+
+    family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    try:
+        listener = eventlet.listen(address, family, reuse_port=False)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    eventlet.wsgi.server(listener, app, log_output=False, socket_timeout=idle_timeout_s)
+
+
 def _run(config: Config, banner: list[str]) -> None:
     from server import logs
     from server.app import create_app
@@ -516,9 +535,12 @@ def _run(config: Config, banner: list[str]) -> None:
         # what requests made (shorter pauses on the hot path).
         gc.collect()
         gc.freeze()
-        socketio.run(
-            app, host=config.settings.host, port=config.settings.port, log_output=False, allow_unsafe_werkzeug=True
-        )
+        if config.settings.async_mode == "eventlet":
+            _serve_eventlet(app, config.settings.host, config.settings.port, config.settings.idle_timeout_s)
+        else:  # gevent's listener and the threading server refuse a port already taken by themselves
+            socketio.run(
+                app, host=config.settings.host, port=config.settings.port, log_output=False, allow_unsafe_werkzeug=True
+            )
     except KeyboardInterrupt:
         pass
     finally:

@@ -17,6 +17,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     db_pool_size = 4           # PostgreSQL connections per process, plus half as many in bursts (SQLite: one)
     db_connect_timeout_s = 5   # PostgreSQL: give up connecting after this long
     db_statement_timeout_s = 30   # PostgreSQL: cancel any one statement running longer (0 = never)
+    idle_timeout_s = 60        # close a connection silent this long (above Socket.IO's 25 s ping; eventlet)
 
     [server.limits]
     tickets_per_minute = 30
@@ -153,7 +154,7 @@ _JOBS_KEYS = tuple("enabled tick_s wait_alert_s complaint_warn_h backup_keep_day
 _SERVER_KEYS = tuple(
     (
         "data_dir database public_url message_queue message_channel async_mode host port log_level limits"
-        " printer_poll_s proxy_hops db_pool_size db_connect_timeout_s db_statement_timeout_s"
+        " printer_poll_s proxy_hops db_pool_size db_connect_timeout_s db_statement_timeout_s idle_timeout_s"
     ).split()
 )
 _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".split())
@@ -232,6 +233,7 @@ class Settings:
     db_pool_size: int = 4  # PostgreSQL connections per process (plus half as many in bursts)
     db_connect_timeout_s: int = 5
     db_statement_timeout_s: int = 30  # 0: no limit
+    idle_timeout_s: int = 60  # a connection that sends nothing this long is closed (half-sent requests)
 
     def __post_init__(self) -> None:
         # The default depends on data_dir, which a dataclass default cannot see.
@@ -475,6 +477,7 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         db_pool_size=server.number("db_pool_size", 1, 200, 4),
         db_connect_timeout_s=server.number("db_connect_timeout_s", 1, 300, 5),
         db_statement_timeout_s=server.number("db_statement_timeout_s", 0, 86400, 30),
+        idle_timeout_s=server.number("idle_timeout_s", 5, 3600, 60),
         scores=_scores(root.table("scores", _SCORES_KEYS)),
         jobs=_jobs(root.table("jobs", _JOBS_KEYS)),
         voice=_voice(root.table("voice", _VOICE_KEYS), base_dir),

@@ -170,3 +170,51 @@ def test_eventlet_looks_names_up_in_a_thread_without_its_dns_library() -> None:
         env=clean_env(),
     )
     assert done.stdout.split() == ["127.0.0.1", "True", "False"], done.stderr[-2000:]
+
+
+@pytest.mark.async_modes
+def test_a_second_server_on_a_port_in_use_fails_instead_of_sharing_it(tmp_path: Path, async_mode: str) -> None:
+    """eventlet's listener sets SO_REUSEPORT unless told not to: a second hall server on the same port then
+    took half the requests from its own database, and two residents held the same number."""
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    mode = f'async_mode = "{async_mode}"'
+    port = free_port()
+    first = Server(write_config(first_dir, f"sqlite:///{first_dir}/hallq.db", port=port, extra_server=mode), port, "")
+    first.start()
+    try:
+        config = write_config(second_dir, f"sqlite:///{second_dir}/hallq.db", port=first.port, extra_server=mode)
+        second = subprocess.run(
+            [sys.executable, "-m", "server.cli", "serve", "--config", str(config)],
+            cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode != 0, "a second server started on a port in use"
+        assert "Address already in use" in second.stderr and "Traceback" not in second.stderr + second.stdout
+        issued = [requests.post(first.url + "/api/v1/halls/town/tickets", json={"service": "id-card"}, timeout=10)
+                  for _ in range(6)]  # fmt: skip
+        assert [r.json().get("number") for r in issued] == [f"A00{i}" for i in range(1, 7)], issued[0].text
+    finally:
+        first.stop()
+
+
+def test_a_half_sent_request_is_cut_off_after_the_idle_timeout(tmp_path: Path) -> None:
+    """A client that opens a connection and never finishes its request no longer holds it for ever."""
+    import socket
+
+    server = Server(
+        write_config(
+            tmp_path, f"sqlite:///{tmp_path}/hallq.db", port=(port := free_port()), extra_server="idle_timeout_s = 5"
+        ),
+        port,
+        "",
+    ).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as slow:
+            slow.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")  # no blank line: the request never ends
+            began = time.monotonic()
+            assert requests.get(server.url + "/api/v1/health", timeout=10).status_code == 200
+            assert slow.recv(1024) == b"", "the server closes the connection"
+            assert 4 <= time.monotonic() - began < 20
+    finally:
+        server.stop()
