@@ -53,6 +53,13 @@ def test_each_request_leaves_one_access_line_without_the_residents_token(info_se
     assert token not in log and token[:12] not in log
     [issued] = _access_lines(info_server, "method=POST path=/api/v1/halls/town/tickets status=201")
     assert "rid=" in issued and "rid=-" not in issued
+    # The kiosk shows the ticket's QR as a picture named by its token; a notice code opens the notice.
+    requests.get(f"{info_server.url}/kiosk/qr/{token}.svg", timeout=10)
+    requests.get(f"{info_server.url}/api/v1/notices/6WW7Q-NBEEW", timeout=10)
+    assert _access_lines(info_server, "path=/kiosk/qr/*** status=")
+    assert _access_lines(info_server, "path=/api/v1/notices/*** status=404")
+    log = info_server.log()
+    assert token not in log and token[:12] not in log and "6WW7Q" not in log
 
 
 def test_the_csv_ledger_names_its_charset_once(hall: Server) -> None:
