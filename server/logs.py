@@ -7,15 +7,13 @@ import re
 
 from flask import g, has_request_context
 
+from server.engine.privacy import mask_personal
+
 # What opens a resident's page or notice: the ticket's track token (/t/, /track/, the kiosk's QR picture of
 # it) and a 一次性告知 notice code (/notices/, notice=).
 _OPENING_PATHS = r"/t/|/track/|/kiosk/qr/|/notices/"
 _TOKENISH = re.compile(rf"({_OPENING_PATHS}|token=|notice=)[A-Za-z0-9_-]{{8,}}")
 _TOKEN_PATH = re.compile(rf"({_OPENING_PATHS})[^/?#]+")
-# Mobile numbers, also written +86 138 1234 5678 or 138-1234-5678.
-_PHONE = re.compile(r"(?<![\d+])((?:\+?86[ -]?)?1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
-_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")  # 18 digits
-_OLD_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{6}(\d{3})(?![0-9A-Za-z])")  # the first generation's 15
 
 
 def mask_path(path: str) -> str:
@@ -25,10 +23,7 @@ def mask_path(path: str) -> str:
 
 def mask(text: str) -> str:
     """Hide ticket tokens, notice codes, mobile numbers and ID card numbers in a log line."""
-    text = _TOKENISH.sub(lambda m: m.group(1) + "***", text)
-    text = _PHONE.sub(r"\1****\2", text)
-    text = _ID_CARD.sub(r"\1********\2", text)
-    return _OLD_ID_CARD.sub(r"\1******\2", text)
+    return mask_personal(_TOKENISH.sub(lambda m: m.group(1) + "***", text))
 
 
 class _Masking(logging.Formatter):

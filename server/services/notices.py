@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.engine.errors import HallError
 from server.engine.model import Hall
+from server.engine.privacy import mask_personal
 from server.store.models import NoticeRow, TicketRow
 
 from .context import Context
@@ -88,7 +89,9 @@ def redeem(s: Session, hall: Hall, code: str, ticket: TicketRow, now: datetime) 
 
 
 def body(ctx: Context, s: Session, row: NoticeRow) -> dict[str, Any]:
-    """GET /api/v1/notices/{code}: what the notice says; no personal data is ever on it."""
+    """GET /api/v1/notices/{code}: what the notice says; no personal data is ever on it (it is printed in
+    the public hall and shown at the kiosk: a mobile or ID number a clerk typed into the items or the note
+    is masked)."""
     hall = ctx.hall(row.hall_id)
     service = hall.service(row.service_id)
     counter = hall.counter(row.counter_id)
@@ -102,8 +105,8 @@ def body(ctx: Context, s: Session, row: NoticeRow) -> dict[str, Any]:
         "counter": row.counter_id,
         "counter_name": counter.name if counter else row.counter_id,
         "ticket_number": first.number if first else None,
-        "missing": list(row.missing),
-        "note": row.note,
+        "missing": [mask_personal(item) for item in row.missing],
+        "note": mask_personal(row.note) if row.note else row.note,
         "issued_at": iso(hall, row.created_at),
         "used": row.redeemed_by is not None,
     }

@@ -225,12 +225,14 @@ def test_an_agent_with_a_wrong_token_or_for_a_server_printed_kiosk_is_refused_in
         assert "refused" in done.stdout and "Traceback" not in done.stdout + done.stderr
 
 
-def _notice_on_paper(server: Server, printer: VirtualPrinter, kiosk: str = "k1") -> str:
+def _notice_on_paper(
+    server: Server, printer: VirtualPrinter, kiosk: str = "k1", missing: tuple[str, ...] = ("户口簿",), note: str = ""
+) -> str:
     """A clerk finishes a ticket as incomplete; the 一次性告知 notice comes out on `kiosk`'s printer: its code."""
     server.issue("id-card")
     server.act("w1", "open")
     server.act("w1", "call-next")
-    done = server.act("w1", "finish", {"outcome": "incomplete", "missing": ["户口簿"]})
+    done = server.act("w1", "finish", {"outcome": "incomplete", "missing": list(missing), "note": note})
     assert done.status_code == 200, done.text
     notice = done.json()["notice"]
     assert notice["printed_on"] == kiosk
@@ -256,6 +258,21 @@ def test_a_notice_comes_out_of_a_server_printed_kiosk(
 ) -> None:
     server = kiosk_printer(start_server, f'{{ kind = "network", host = "127.0.0.1", port = {printer.port} }}')
     _notice_on_paper(server, printer)
+
+
+def test_a_resident_s_phone_or_id_number_a_clerk_typed_is_masked_on_the_public_notice(
+    start_server: Callable[..., Server], printer: VirtualPrinter
+) -> None:
+    """The notice is printed in the public hall and opens by its code at any kiosk: no full number on it."""
+    server = kiosk_printer(start_server, f'{{ kind = "network", host = "127.0.0.1", port = {printer.port} }}')
+    code = _notice_on_paper(
+        server, printer, missing=("户口本（张先生 13812345678）",), note="身份证 110101199003071234 已过期"
+    )
+    [paper] = [t for p in printer.out_dir.glob("*.bin") if (t := decode(p.read_bytes())).qr == [code]]
+    notice = server.get(f"/api/v1/notices/{code}").json()
+    for text in (paper.text, " ".join(notice["missing"]) + notice["note"]):
+        assert "138****5678" in text and "110101********1234" in text, text
+        assert "13812345678" not in text and "19900307" not in text
 
 
 def test_a_notice_goes_to_a_kiosk_whose_printer_is_ready(
