@@ -10,6 +10,7 @@ paper or says nothing costs one timeout and leaves its jobs pending; tickets are
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable
@@ -345,7 +346,7 @@ class Printing:
         @socketio.on("printed", namespace=AGENT_NS)
         def agent_printed(body: Any = None) -> dict[str, Any]:
             kiosk_id = self._agents.get(request.sid)  # type: ignore[attr-defined]
-            if kiosk_id is None or not isinstance(body, dict) or not isinstance(body.get("job"), str):
+            if kiosk_id is None or not _job_named(body):
                 return {"error": {"code": "invalid_body", "message": "printed needs {job} from a kiosk agent"}}
             if body["job"].startswith(NOTICE_JOB):
                 log.info("kiosk %s printed a notice", kiosk_id)
@@ -359,9 +360,9 @@ class Printing:
         @socketio.on("failed", namespace=AGENT_NS)
         def agent_failed(body: Any = None) -> dict[str, Any]:
             kiosk_id = self._agents.get(request.sid)  # type: ignore[attr-defined]
-            if kiosk_id is None or not isinstance(body, dict) or not isinstance(body.get("job"), str):
+            if kiosk_id is None or not _job_named(body):
                 return {"error": {"code": "invalid_body", "message": "failed needs {job} from a kiosk agent"}}
-            error = str(body.get("error", "printer failed"))[:200]
+            error = str(body.get("error", "printer failed")).replace("\x00", "")[:200]
             if body["job"].startswith(NOTICE_JOB):  # best effort, like a server-printed notice
                 log.warning("kiosk %s did not print a notice: %s", kiosk_id, error)
                 return {"ok": True}
@@ -383,3 +384,12 @@ class Printing:
             if state in print_jobs.READY and kiosk_id in self._wake:
                 self._wake[kiosk_id].set()  # (re)connected or ready again: hand over what waits
             return {"ok": True}
+
+
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _job_named(body: Any) -> bool:
+    """An agent's `printed`/`failed` names a job as the server made it: short, plain (a NUL would reach
+    PostgreSQL and fail there)."""
+    return isinstance(body, dict) and isinstance(body.get("job"), str) and _JOB_ID.fullmatch(body["job"]) is not None

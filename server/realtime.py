@@ -314,6 +314,9 @@ def _socket_principal(ctx: Context, auth: Any) -> Principal | None:
     return user_principal(ctx, user) if isinstance(user, str) else None
 
 
+NAMESPACES = ("/display", "/track", "/kiosk", "/counter", "/admin")
+
+
 def register(
     socketio: SocketIO,
     ctx: Context,
@@ -324,6 +327,18 @@ def register(
 
     `agent_connect` answers a kiosk agent's connection to /kiosk (auth carries `agent`): server/printing.py.
     """
+
+    @socketio.on_error_default
+    def event_failed(e: BaseException) -> dict[str, Any]:
+        """An event handler that fails answers an error ack (the client's call returns), never silence."""
+        log.error("socket event %s on %s failed", request.event["message"], request.namespace, exc_info=e)  # type: ignore[attr-defined]
+        return {"error": {"code": "internal_error", "message": "unexpected error"}}
+
+    def unknown_event(event: str, *_: Any) -> dict[str, Any]:
+        return {"error": {"code": "unknown_event", "message": f"no event {str(event)[:40]!r} on this namespace"}}
+
+    for namespace in NAMESPACES:  # a client calling an event nobody handles gets an error ack, not a timeout
+        socketio.on("*", namespace=namespace)(unknown_event)
 
     @socketio.on("connect", namespace="/display")
     def display_connect(auth: Any = None) -> bool:

@@ -287,3 +287,33 @@ def test_a_notice_goes_to_a_kiosk_whose_printer_is_ready(
     )
     assert [k["id"] for k in server.get("/api/v1/halls/town/kiosks").json()] == ["k1", "k3"]
     _notice_on_paper(server, printer, "k3")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_garbage_from_an_agent_gets_an_error_ack_never_silence(start_server: Callable[..., Server], kind: str) -> None:
+    """A NUL in a job name reached PostgreSQL and the handler failed without an answer; an event nobody
+    handles got none either. Each now answers an error, and the agent's connection lives on."""
+    server = start_server(
+        kind=kind,
+        extra_server="printer_poll_s = 1",
+        edit=lambda text: text.replace('printer = { kind = "none" }', 'printer = { kind = "agent" }'),
+    )
+    auth = {"token": server.token("--kiosk", "k1"), "agent": "test"}
+    agent = Listener(server.url, "/kiosk", auth=auth)
+    try:
+        for event, body in (("printed", {"job": "a\x00b"}), ("failed", {"job": "a\x00b", "error": "x\x00y"})):
+            ack = agent.client.call(event, body, namespace="/kiosk", timeout=10)
+            assert ack["error"]["code"] == "invalid_body", (event, ack)
+        unknown = agent.client.call("unknown_ev", {}, namespace="/kiosk", timeout=10)
+        assert unknown["error"]["code"] == "unknown_event"
+        assert agent.client.call("printer", {"state": "ok"}, namespace="/kiosk", timeout=10) == {"ok": True}
+        assert "Traceback" not in server.log()
+    finally:
+        agent.close()
+    display = Listener(server.url, "/display", query="hall=town")
+    try:
+        assert display.client.call("call", {"number": "A001"}, namespace="/display", timeout=10)["error"]["code"] == (
+            "unknown_event"
+        )
+    finally:
+        display.close()
