@@ -82,7 +82,7 @@ def _idempotency_key() -> str | None:
     errors={
         403: "forbidden: the body names a kiosk but the call carries neither that kiosk's bearer token nor the "
         "device cookie of a page enrolled for it (nothing is issued or printed)",
-        404: "not_found: unknown hall, service, kiosk or notice code",
+        404: "not_found: unknown hall, service or notice code, or a kiosk of another hall",
         409: "service_closed (outside opening hours, or disabled), daily_limit, or notice_used",
         422: "invalid_body, unknown_field; invalid_idempotency_key; idempotency_key_reused (a key already used "
         "with another body)",
@@ -96,8 +96,10 @@ def issue_ticket(hall: str) -> Any:
     body = read_body(TicketRequest)
     request_key = _idempotency_key()
     if body.kiosk:
-        app.ctx.kiosk(hall_def, body.kiosk)  # 404 for an unknown kiosk, then 403 without its credential
+        # PROTOCOL.md v1.1: naming a kiosk without its credential is 403, whether or not the kiosk exists
+        # (no credential is that of an unknown kiosk); a kiosk's own credential in another hall is 404.
         require_kiosk(body.kiosk)
+        app.ctx.kiosk(hall_def, body.kiosk)
     # The kiosk is verified by now, so a stranger naming it cannot spend its limit.
     if not app.ticket_limiter.allow(f"kiosk:{body.kiosk}" if body.kiosk else f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")

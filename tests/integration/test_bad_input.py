@@ -591,7 +591,7 @@ class TextCase:
 TEXT_CASES = {
     "ticket service": TextCase(nothing, "/halls/{hall}/tickets", lambda t: {"service": t}, {404, 422}),
     "ticket kiosk": TextCase(nothing, "/halls/{hall}/tickets", lambda t: {"service": "id-card", "kiosk": t},
-                             {404, 422}),
+                             {403, 422}),
     "rating comment": TextCase(served, "/track/{token}/rating", lambda t: {"level": 2, "comment": t}, {201, 422}),
     "finish note": TextCase(holding, "/counters/{counter}/finish", lambda t: {"outcome": "completed", "note": t},
                             {200, 422}),

@@ -46,6 +46,9 @@ def test_naming_a_kiosk_without_its_credential_is_403_and_issues_nothing(hall: S
         r = hall.post(TICKETS, KIOSK_BODY, headers=headers)
         assert r.status_code == 403, (headers, r.text)
         assert r.json()["error"]["code"] == "forbidden"
+    for headers in ({}, {"Authorization": f"Bearer {hall.kiosk_token()}"}):  # a kiosk that does not exist
+        r = hall.post(TICKETS, {**KIOSK_BODY, "kiosk": "nokiosk"}, headers=headers)
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "forbidden"), r.text
     assert _waiting(hall) == 0, "nothing was issued"
     r = hall.post(TICKETS, KIOSK_BODY, hall.kiosk_token())
     assert r.status_code == 201 and r.json()["number"] == "A001", "the refusals used up no number"

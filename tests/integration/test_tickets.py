@@ -79,8 +79,9 @@ def test_unknown_hall_or_service_is_404(hall: AppHall) -> None:
     assert hall.post("/api/v1/halls/nowhere/tickets", {"service": "id-card"}).status_code == 404
     r = hall.post("/api/v1/halls/town/tickets", {"service": "nothing"})
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    # PROTOCOL.md v1.1: naming a kiosk without its credential is 403; nobody holds an unknown kiosk's
     r = hall.post("/api/v1/halls/town/tickets", {"service": "id-card", "kiosk": "no-such-kiosk"})
-    assert r.status_code == 404
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
 
 
 def test_closed_service_is_409_service_closed(hall: AppHall) -> None:
