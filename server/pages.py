@@ -91,7 +91,9 @@ def admin_complaints() -> Any:
         return page(t["admin_title"], t["complaints_forbidden"], "admin", status=403)
     halls = [h for h in ctx.config.halls if p.hall in (None, h.id)]
     asked = request.args.get("hall")
-    hall = next((h for h in halls if h.id == asked), halls[0])
+    hall = next((h for h in halls if h.id == asked), None if asked else halls[0])
+    if hall is None:  # not another hall's cases shown under a hall the manager asked for
+        return page(t["admin_title"], strings()["not_found"], "admin", status=404)
     cases = ratings.complaints(ctx, hall.id)
     csrf_token()
     track_t = strings("track")

@@ -174,6 +174,8 @@ def test_a_complaint_round_trip_through_the_supervisors_page(
     screenshot(resident, "track-answered", full_page=True)
     admin.reload()
     expect(admin.locator(f'.cx-case[data-id="{case_id}"]')).to_contain_text("追评")
+    # A hall the supervisor does not have is not answered with another hall's cases.
+    assert admin.request.get(hall.url + "/admin/complaints?hall=nope").status == 404
 
 
 def test_the_page_loads_under_100_kb_before_compression(hall: Server, open_page: OpenPage) -> None:
