@@ -181,7 +181,11 @@ def _config(args: argparse.Namespace) -> Config:
 
     if getattr(args, "config", None) is not None:
         return _loaded(load_config(args.config))
-    return _loaded(load_demo_config(getattr(args, "data", None) or DEFAULT_DATA))
+    data = getattr(args, "data", None)
+    if data is not None and args.command not in ("demo", "serve", "restore") and not Path(data).is_dir():
+        # A mistyped --data would get a database of its own, and a token or login no server knows.
+        fail(f"no data folder {data}: give the folder `hallq demo --data` uses (it makes it on its first start)")
+    return _loaded(load_demo_config(data or DEFAULT_DATA))
 
 
 def _async_mode_of(args: argparse.Namespace) -> str:

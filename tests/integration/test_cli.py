@@ -112,6 +112,16 @@ def test_kiosk_token_and_enrollment_link_are_printed_on_the_last_line(tmp_path: 
         assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, words
 
 
+def test_a_mistyped_data_folder_is_one_line_and_exit_2_and_makes_nothing(tmp_path: Path) -> None:
+    """Else the token went into a new database of its own, and no running server knew it."""
+    missing = tmp_path / "no-such-folder"
+    for words in (["token", "create", "--counter", "w1"], ["user", "add", "li.na", "--role", "clerk"]):
+        done = hallq(*words, "--data", str(missing), stdin="s3cret-pass\n")
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "no data folder" in done.stderr and "hq_" not in done.stdout
+    assert not missing.exists()
+
+
 def test_token_for_an_unknown_counter_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = hallq("token", "create", "--counter", "nope", "--data", str(tmp_path))
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
