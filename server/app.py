@@ -109,11 +109,26 @@ def secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _chunked_bodies(wsgi_app: Any) -> Any:
+    """A body sent `Transfer-Encoding: chunked` (no Content-Length) is read, not taken as empty.
+
+    eventlet and gevent de-chunk the input but do not say it ends by itself (`wsgi.input_terminated`), so
+    Werkzeug read nothing and the request was refused as bodiless; MAX_CONTENT_LENGTH still bounds it."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() and not environ.get("CONTENT_LENGTH"):
+            environ["wsgi.input_terminated"] = True
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, SocketIO]:
     """Build the app; the database is migrated and counters seeded before it serves."""
     settings = config.settings
     # server/static at /static; kiosk/, display/ and counter/ serve their own at /<area>/static (blueprints).
     app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.wsgi_app = _chunked_bodies(app.wsgi_app)  # type: ignore[method-assign]
     if settings.proxy_hops:  # rate limits and logs then see the resident's address, not the proxy's
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from flask import request
+from flask import current_app, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from server.engine.errors import HallError
 
@@ -21,6 +22,9 @@ from .shapes.base import Body, Query
 def json_object(optional: bool = False) -> dict[str, Any]:
     """The request's JSON object; {} for an empty body when `optional`."""
     raw = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        raise RequestEntityTooLarge()  # a chunked body is cut at the limit, not refused: refuse it here
     if not raw.strip():
         if optional:
             return {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -225,3 +225,22 @@ def test_a_half_sent_request_is_cut_off_after_the_idle_timeout(tmp_path: Path) -
             assert 4 <= time.monotonic() - began < 20
     finally:
         server.stop()
+
+
+@pytest.mark.async_modes
+def test_a_chunked_body_is_read_and_still_bounded(start_server: Callable[..., Server], async_mode: str) -> None:
+    """An integrator's HTTP library may stream a body chunked, without Content-Length."""
+    server = start_server()
+
+    def chunked(body: bytes) -> Iterator[bytes]:
+        for i in range(0, len(body), 7):
+            yield body[i : i + 7]
+
+    url = server.url + "/api/v1/halls/town/tickets"
+    r = requests.post(
+        url, data=chunked(b'{"service": "id-card"}'), headers={"Content-Type": "application/json"}, timeout=10
+    )
+    assert r.status_code == 201 and r.json()["number"] == "A001", r.text
+    big = b'{"service": "id-card", "x": "' + b"y" * 100_000 + b'"}'
+    r = requests.post(url, data=chunked(big), headers={"Content-Type": "application/json"}, timeout=10)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "body_too_large", r.text
