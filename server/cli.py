@@ -305,9 +305,18 @@ def cmd_token(args: argparse.Namespace) -> None:
     print(token)
 
 
+DEMO_URL_FILE = "demo-url"  # the address the demo last ran on, in its data folder
+
+
 def _base_url(config: Config) -> str:
+    """Where links point: public_url, else (the demo's folder) where the demo last ran, else host:port."""
     s = config.settings
-    return s.public_url or f"http://{s.host}:{s.port}"
+    if s.public_url:
+        return s.public_url
+    try:
+        return (s.data_dir / DEMO_URL_FILE).read_text(encoding="utf-8").strip() or f"http://{s.host}:{s.port}"
+    except OSError:
+        return f"http://{s.host}:{s.port}"
 
 
 def cmd_kiosk(args: argparse.Namespace) -> None:
@@ -409,6 +418,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     settings = dataclasses.replace(config.settings, host="127.0.0.1", port=args.port, public_url=base)
     config = dataclasses.replace(config, settings=settings)
     logins = _demo_logins(config)
+    (data / DEMO_URL_FILE).write_text(base + "\n", encoding="utf-8")  # `hallq kiosk enroll --data` links here
     hall = config.halls[0]
     lines = [f"hallq demo hall: {hall.name}", f"  data folder:  {data}"]
     lines += [f"  kiosk:        {base}{path}" for path in _demo_kiosk_links(config)]

@@ -235,6 +235,8 @@ def test_demo_runs_prints_its_pages_stops_on_ctrl_c_and_carries_on(tmp_path: Pat
     second = requests.post(url + "/api/v1/halls/town/tickets", json={"service": services[0]["id"]}, timeout=5)
     _stop(proc)
     assert int(second.json()["number"][1:]) == int(first["number"][1:]) + 1, "numbers carry on after a restart"
+    link = hallq("kiosk", "enroll", "k1", "--data", str(data))
+    assert link.returncode == 0 and link.stdout.strip().splitlines()[-1].startswith(url + "/kiosk/k1/enroll?code=")
 
 
 def test_ctrl_c_as_soon_as_the_banner_shows_stops_a_server_started_in_the_background(tmp_path: Path) -> None:
