@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 from playwright.sync_api import Page, expect
+from support.env import ROOT
 from support.server import Server, serving
 
 from display.clips import DEFAULT_FOLDER
@@ -269,3 +270,34 @@ def test_recorded_clips_are_what_the_page_plays(
 def clip_seconds(path: Path) -> float:
     with wave.open(str(path)) as w:
         return w.getnframes() / w.getframerate()
+
+
+@pytest.mark.parametrize("viewport", [(1920, 1080), (1366, 768), (1080, 1920)], ids=["1080p", "768p", "portrait"])
+def test_the_whole_screen_of_a_full_hall_fits_with_its_notice(
+    start_server: Callable[..., Server], open_page: OpenPage, screenshot: Callable[..., Path], viewport: tuple[int, int]
+) -> None:
+    """The demo hall's 14 services: the waiting counts ran below a 1080p screen and took the manager's
+    notice line with them; nothing of the screen may be out of sight (it cannot scroll)."""
+    server = start_server(hall_toml=ROOT / "server" / "demo_hall.toml")
+    server.issue("id-card")
+    assert server.act("w1", "open").status_code == 200
+    assert server.act("w1", "call-next").json()["ticket"]["number"] == "A001"
+    notice = {"text": "今日下午三点起系统维护，社保业务暂停办理，请谅解。"}
+    auth = {"Authorization": f"Bearer {server.admin_token()}"}
+    assert requests.put(server.url + "/api/v1/halls/town/notice", json=notice, headers=auth, timeout=10).ok
+    page = open_display(open_page, server.url + "/display/town", viewport)
+    expect(page.locator("#now-number")).to_have_text("A001", timeout=LONG)
+    expect(page.locator("#waiting li")).to_have_count(14, timeout=LONG)
+    expect(page.locator(".tv-notice")).to_be_visible()
+    height = viewport[1]
+    boxes = page.evaluate(
+        """() => Object.fromEntries(
+            ['#now-number', '#now-counter', '#waiting li:last-child', '.tv-notice', '#now']
+              .map(s => [s, document.querySelector(s).getBoundingClientRect().toJSON()]))"""
+    )
+    assert page.evaluate("document.documentElement.scrollHeight") <= height
+    for selector, box in boxes.items():
+        assert box["top"] >= 0 and box["bottom"] <= height + 0.5, (selector, box, viewport)
+    for part in ("#now-number", "#now-counter"):  # the call inside its panel, not cut by it
+        assert boxes[part]["bottom"] <= boxes["#now"]["bottom"] + 0.5, (part, boxes)
+    screenshot(page, f"display-full-hall-{viewport[0]}x{height}")
