@@ -253,8 +253,8 @@ const DONE = {
   open: () => t("opened"),
   close: () => t("closed"),
   finish: (a) => {
-    const done = t("finished", { number: a.ticket.number });
-    if (!a.notice) return done;
+    if (!a.notice) return t("finished", { number: a.ticket.number });
+    const done = t("finished_incomplete", { number: a.ticket.number }); // a notice: materials were missing
     const key = a.notice.printed_on ? "notice_printed" : "notice_not_printed";
     return `${done} · ${t(key, { code: a.notice.code, kiosk: a.notice.printed_on || "" })}`;
   },

@@ -105,11 +105,16 @@ def body(ctx: Context, s: Session, row: NoticeRow) -> dict[str, Any]:
         "counter": row.counter_id,
         "counter_name": counter.name if counter else row.counter_id,
         "ticket_number": first.number if first else None,
-        "missing": [mask_personal(item) for item in row.missing],
+        "missing": body_items(row),
         "note": mask_personal(row.note) if row.note else row.note,
         "issued_at": iso(hall, row.created_at),
         "used": row.redeemed_by is not None,
     }
+
+
+def body_items(row: NoticeRow) -> list[str]:
+    """The missing items as the public may read them (a mobile or ID number typed into one is masked)."""
+    return [mask_personal(item) for item in row.missing]
 
 
 def show(ctx: Context, code: str) -> dict[str, Any]:

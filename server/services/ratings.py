@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from server.engine.errors import HallError, invalid
 from server.engine.events import Event, TicketChanged
 from server.engine.model import TicketStatus
-from server.store.models import ComplaintRow, RatingRow, TicketRow
+from server.engine.privacy import mask_personal
+from server.store.models import ComplaintRow, NoticeRow, RatingRow, TicketRow
 
-from . import ledger
+from . import ledger, notices
 from .context import Context
 from .tickets import find_by_token, new_id
 from .views import iso
@@ -129,7 +130,13 @@ def resident_view(ctx: Context, s: Session, ticket: TicketRow) -> dict[str, Any]
     """What the resident's page shows after service: their rating, the case's answer, the rating window."""
     rating = s.scalars(select(RatingRow).where(RatingRow.ticket_id == ticket.id)).first()
     case = s.scalars(select(ComplaintRow).where(ComplaintRow.ticket_id == ticket.id)).first()
+    notice = s.scalars(select(NoticeRow).where(NoticeRow.ticket_id == ticket.id)).first()
     return {
+        # How the matter ended, and for 材料不全 what to bring and the code that puts the next visit first
+        # (一次性告知); for 不予受理 the clerk's reason. Masked as the public notice is.
+        "outcome": ticket.outcome,
+        "notice": {"code": notices.shown(notice.code), "missing": notices.body_items(notice)} if notice else None,
+        "reason": mask_personal(ticket.note) if ticket.outcome == "rejected" and ticket.note else None,
         "rating_closed": rating is None and rating_closed(ctx, ticket),
         "level": rating.level if rating else None,
         "tags": rating.tags.split(",") if rating and rating.tags else [],

@@ -135,6 +135,7 @@ def test_a_clerks_day_in_miniature(
     finish.get_by_role("button", name="确定").click()
     expect(finish).to_be_hidden(timeout=LONG)
     expect(page.locator("#message")).to_contain_text("告知单", timeout=LONG)
+    expect(page.locator("#message")).to_contain_text(f"{a3['number']} 号材料不全，未办结")  # not "已办结"
     code = page.locator("#message").inner_text().split("告知单 ")[1].split(" ")[0]
     notice = hall.get(f"/api/v1/notices/{code}").json()
     assert notice["missing"] == ["户口簿"] and notice["ticket_number"] == a3["number"]

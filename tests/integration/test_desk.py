@@ -177,6 +177,10 @@ def test_incomplete_writes_a_notice_whose_code_links_the_return_visit_with_prior
     assert shown["missing"] == ["户口簿"] and shown["ticket_number"] == first["number"] and shown["used"] is False
     assert shown["service"] == "id-card" and shown["note"] == "原件"
     assert hall.get("/api/v1/notices/AAAAA-AAAAA").status_code == 404
+    # The resident's own page says the matter is not finished, what to bring and the code to come back with.
+    page = requests.get(first["track_url"], timeout=10).text
+    assert "材料不全，本次未能办结" in page and "<li>户口簿</li>" in page and notice["code"] in page
+    assert "已办结" not in page.split('id="track-done"')[1].split("</p>")[0]
 
     hall.issue("id-card")  # someone already waiting
     back = hall.post("/api/v1/halls/town/tickets", {"service": "id-card", "notice": notice["code"]})
@@ -191,6 +195,16 @@ def test_incomplete_writes_a_notice_whose_code_links_the_return_visit_with_prior
     assert held["repeat_of"]["number"] == first["number"] and held["repeat_of"]["missing"] == ["户口簿"]
     unknown = hall.post("/api/v1/halls/town/tickets", {"service": "id-card", "notice": "nope"})
     assert unknown.status_code == 404
+
+
+def test_a_rejected_matter_shows_the_resident_its_reason(hall: Server) -> None:
+    ticket = hall.issue("id-card")
+    hall.act("w1", "open")
+    hall.act("w1", "call-next")
+    done = hall.act("w1", "finish", {"outcome": "rejected", "note": "不属于本中心受理范围，请到县公安局办理"})
+    assert done.status_code == 200, done.text
+    page = requests.get(ticket["track_url"], timeout=10).text
+    assert "不予受理" in page and "原因：不属于本中心受理范围，请到县公安局办理" in page
 
 
 def test_away_without_an_open_partner_is_refused_and_the_partner_sees_its_cover(hall: Server) -> None:
