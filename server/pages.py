@@ -39,6 +39,12 @@ def index() -> Any:
     return redirect("/login")
 
 
+@pages.get("/favicon.ico")
+def favicon() -> Any:
+    """Browsers ask for it on any page without a link to an icon (a PDF or a JSON answer opened in a tab)."""
+    return redirect("/static/favicon.svg", code=301)
+
+
 def _login_page(nxt: str, error: str | None = None, status: int = 200, username: str = "") -> tuple[str, int]:
     csrf_token()  # made before rendering so the form and the meta tag carry it
     title = strings()["login_title"]

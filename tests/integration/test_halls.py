@@ -83,6 +83,10 @@ def test_every_page_of_the_contract_answers_html(hall: AppHall) -> None:
         assert "<html" in r.text
     assert hall.get("/kiosk/nope").status_code == 404
     assert hall.get("/display/nowhere").status_code == 404
+    # Every page links its icon; /favicon.ico (asked for by browsers anyway) finds it too: no 404 in a console.
+    assert 'rel="icon" href="/static/favicon.svg"' in hall.get("/login").text
+    icon = hall.get("/favicon.ico", allow_redirects=True)
+    assert icon.status_code == 200 and icon.headers["Content-Type"].startswith("image/svg+xml")
 
 
 def test_the_hall_s_screens_speak_chinese_whatever_the_installer_s_browser_says(hall: AppHall) -> None:

@@ -54,6 +54,7 @@ class Reply:
         self.status_code: int = response.status_code
         self.headers = response.headers
         self.content: bytes = response.get_data()
+        response.close()  # a file answer (send_file) holds its file open until closed
 
     @property
     def text(self) -> str:
