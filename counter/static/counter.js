@@ -334,6 +334,13 @@ async function submitFinish(event) {
   const outcome = $("finish-form").querySelector('input[name="outcome"]:checked').value;
   const note = $("finish-note").value.trim() || null;
   const body = { outcome, note };
+  if (outcome === "rejected" && !note) {
+    // 不予受理 must tell the resident why (their page shows it): the reason is not optional here.
+    $("finish-error").textContent = t("reject_need_reason");
+    $("finish-error").hidden = false;
+    $("finish-note").focus();
+    return;
+  }
   if (outcome === "incomplete") {
     const ticked = [...$("notice-materials").querySelectorAll("input:checked")].map((box) => box.value);
     const other = $("notice-other").value.split("\n").map((line) => line.trim()).filter(Boolean);

@@ -244,9 +244,14 @@ def test_every_key_works_and_a_disabled_action_is_refused_by_the_server(
     expect(page.locator("#notice-fields")).to_be_visible()
     check_axe(page)
     screenshot(page, "counter-notice-dialog-en-1366x768")
-    page.keyboard.press("4")  # consultation after all
-    expect(page.locator("#notice-fields")).to_be_hidden()
+    page.keyboard.press("3")  # rejected, without a reason: refused in the page, the dialog stays open
     page.keyboard.press("Enter")
+    expect(page.locator("#finish-error")).to_contain_text("A rejection needs its reason")
+    expect(page.locator("#finish-dialog")).to_be_visible()
+    expect(page.locator("#finish-note")).to_be_focused()
+    page.locator("#finish-dialog").get_by_label("Consultation").check()  # consultation after all
+    expect(page.locator("#notice-fields")).to_be_hidden()
+    page.locator("#finish-dialog").get_by_role("button", name="Confirm").click()
     expect(page.locator("#finish-dialog")).to_be_hidden(timeout=LONG)
     expect(page.locator("#message")).to_have_text(f"{issued[0]['number']} finished", timeout=LONG)
     press(page, "F1")
