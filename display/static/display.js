@@ -10,6 +10,7 @@ const first = JSON.parse(document.getElementById("display-snapshot").textContent
 const nowNumber = document.getElementById("now-number");
 const nowCounter = document.getElementById("now-counter");
 const nowBox = document.getElementById("now");
+const nowTitle = document.getElementById("now-title");
 const list = document.getElementById("calls");
 const waiting = document.getElementById("waiting");
 const banner = document.getElementById("sound-banner");
@@ -60,7 +61,10 @@ function row(call) {
 }
 
 function draw() {
-  const [latest, ...rest] = calls;
+  // A recall is a call again, not another resident: each ticket shows once, at its latest call.
+  const latestPerTicket = calls.filter((call, i) => calls.findIndex((c) => c.ticket === call.ticket) === i);
+  const [latest, ...rest] = latestPerTicket;
+  nowTitle.textContent = latest && latest.recall ? t("calling_again") : t("now_calling");
   nowNumber.textContent = latest ? latest.number : "—";
   nowCounter.textContent = latest ? latest.counter_name || "" : "";
   list.replaceChildren(...rest.slice(0, MAX_CALLS - 1).map(row));

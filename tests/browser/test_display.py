@@ -124,7 +124,16 @@ def test_a_recall_flashes_and_is_announced_again(hall: Server, open_page: OpenPa
     assert_announced(hall, page, ticket, window=1, times=2)
     clips = played(page, ticket["id"])
     assert clips[0]["at"] != clips[3]["at"]
-    expect(page.locator("#calls li")).to_have_count(1)  # the first call, under the recall
+    expect(page.locator("#now-title")).to_have_text("重复叫号")
+    expect(page.locator("#calls li")).to_have_count(0)  # the same resident: not listed again under the recall
+    hall.issue("id-card")
+    following = hall.act("w1", "call-next")  # w1 still holds the ticket: finish it first
+    assert following.status_code == 409
+    hall.act("w1", "finish", {"outcome": "completed"})
+    hall.act("w1", "call-next")
+    expect(page.locator("#now-title")).to_have_text("正在叫号", timeout=LONG)
+    expect(page.locator("#calls li")).to_have_count(1)
+    expect(page.locator("#calls li")).to_contain_text(ticket["number"])
 
 
 def test_a_server_restart_resyncs_without_announcing_again(
