@@ -182,18 +182,23 @@ def handle(ctx: Context, complaint_id: str, action: str, note: str, user: str) -
         case.handled_by = user
         ledger.insert(s, hall.id, f"complaint_{case.status}", now, ticket_id=case.ticket_id, clerk=user)
         s.flush()
-        number = s.scalars(select(TicketRow.number).where(TicketRow.id == case.ticket_id)).one()
-        body = _case(ctx, hall, case, number, None)
+        ticket = s.scalars(select(TicketRow).where(TicketRow.id == case.ticket_id)).one()
+        rating = s.get(RatingRow, case.rating_id) if case.rating_id else None
+        body = _case(ctx, hall, case, ticket, rating)
     return body, [TicketChanged(hall.id, case.ticket_id)]
 
 
-def _case(ctx: Context, hall: Any, c: ComplaintRow, number: str, rating: RatingRow | None) -> dict[str, Any]:
+def _case(ctx: Context, hall: Any, c: ComplaintRow, ticket: TicketRow, rating: RatingRow | None) -> dict[str, Any]:
     now = ctx.clock.now()
     open_ = c.status in ("open", "verified")
     return {
         "id": c.id,
         "ticket": c.ticket_id,
-        "number": number,
+        "number": ticket.number,
+        # Who the complaint is about: the matter, the window that served it and the clerk signed in there.
+        "service": ticket.service_id,
+        "counter": ticket.served_by,
+        "clerk": ticket.clerk,
         "level": c.level,
         "comment": c.comment,
         "status": c.status,
@@ -218,10 +223,10 @@ def complaints(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
     hall = ctx.hall(hall_id)
     with ctx.db.read() as s:
         rows = s.execute(
-            select(ComplaintRow, TicketRow.number, RatingRow)
+            select(ComplaintRow, TicketRow, RatingRow)
             .join(TicketRow, TicketRow.id == ComplaintRow.ticket_id)
             .outerjoin(RatingRow, RatingRow.id == ComplaintRow.rating_id)
             .where(ComplaintRow.hall_id == hall.id)
             .order_by(ComplaintRow.opened_at.desc())
         ).all()
-        return [_case(ctx, hall, c, number, r) for c, number, r in rows]
+        return [_case(ctx, hall, c, ticket, r) for c, ticket, r in rows]

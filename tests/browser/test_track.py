@@ -150,6 +150,7 @@ def test_a_complaint_round_trip_through_the_supervisors_page(
     admin.get_by_role("button", name="登录").click()
     case = admin.locator(f'.cx-case[data-number="{mine["number"]}"]')
     expect(case).to_contain_text("态度不好", timeout=LONG)
+    expect(case.locator(".cx-facts")).to_contain_text("1号窗口")  # the window the complaint is about
     expect(case.locator(".cx-quote")).to_have_text(XSS)  # escaped for the supervisor too
     assert admin.evaluate("() => window.__pwned") is None
     check_axe(admin)
@@ -160,6 +161,9 @@ def test_a_complaint_round_trip_through_the_supervisors_page(
     case.get_by_label("处理说明（回访情况、整改措施或不予整改的理由）").fill("已电话回访")
     case.get_by_role("button", name="已回访").click()
     expect(case.locator(".cx-status")).to_have_text("已回访", timeout=LONG)
+    admin.reload()  # the call-back's note is on the case once the page shows it again
+    case = admin.locator(f'.cx-case[data-id="{case_id}"]')
+    expect(case.locator(".cx-verify-note")).to_have_text("已电话回访")
     case.get_by_label("处理说明（回访情况、整改措施或不予整改的理由）").fill("已对窗口人员批评教育并培训")
     case.get_by_role("button", name="整改完毕").click()
     expect(admin.locator("#cx-active")).not_to_contain_text(mine["number"], timeout=LONG)

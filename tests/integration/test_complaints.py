@@ -42,6 +42,7 @@ def _case(hall: AppHall, level: int = 1, comment: str = "等太久") -> tuple[di
     assert r.status_code == 201, r.text
     assert r.json()["tags"] == ["wait_long"]
     [case] = hall.get("/api/v1/halls/town/complaints", hall.admin_token()).json()
+    assert (case["service"], case["counter"]) == ("id-card", "w1"), "the case says whom it is about"
     return case, token
 
 

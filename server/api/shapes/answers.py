@@ -276,6 +276,9 @@ class Complaint(Answer):
     id: str
     ticket: str
     number: str
+    service: str = Field(description="the ticket's service when it was served")
+    counter: CounterRef = Field(description="the counter that served it")
+    clerk: str | None = Field(description="the clerk signed in at that counter, if any")
     level: int = Field(ge=1, le=2)
     comment: str | None
     status: ComplaintStatus
