@@ -373,7 +373,10 @@ function openTransfer() {
   $("transfer-form").reset();
   $("transfer-title").textContent = t("transfer_title", { number: tk.number });
   $("transfer-services").replaceChildren(
-    ...state.services.filter((s) => s.id !== tk.service).map((s) => radio("target", "service:" + s.id, s.name)),
+    // A service no open window serves is still offered (it waits for one), but the clerk sees it first.
+    ...state.services
+      .filter((s) => s.id !== tk.service)
+      .map((s) => radio("target", "service:" + s.id, s.served_now ? s.name : `${s.name} · ${t("transfer_unserved")}`)),
   );
   $("transfer-counters").replaceChildren(
     // A closed counter serves nobody: the server would refuse it (an away one is covered by its partner).

@@ -123,7 +123,13 @@ def snapshot(ctx: Context, counter_id: str, viewer: str | None = None) -> dict[s
         "waiting_total": total,
         "today": today,
         "services": [
-            {"id": sv.id, "name": sv.name, "name_en": sv.name_en, "materials": list(sv.materials)}
+            {
+                "id": sv.id,
+                "name": sv.name,
+                "name_en": sv.name_en,
+                "materials": list(sv.materials),
+                "served_now": rules.served_now(hall_desks, sv.id),
+            }
             for sv in hall.services
             if sv.enabled
         ],

@@ -102,6 +102,9 @@ def test_a_clerks_day_in_miniature(
     press(page, "F6")
     dialog = page.locator("#transfer-dialog")
     expect(dialog).to_be_visible()
+    # Water is served by w2 and w4, both closed: offered, but the clerk sees that no window takes it now.
+    expect(dialog.get_by_label("水费缴纳 · 暂无窗口办理")).to_be_visible()
+    expect(dialog.get_by_label("社保医保", exact=True)).to_be_visible()  # w3 serves it
     dialog.get_by_label("3号窗口", exact=False).check()
     dialog.get_by_label("转办原因").fill("需核对社保信息")
     check_axe(page)

@@ -223,6 +223,7 @@ class DeskService(Answer):
     name: str
     name_en: str
     materials: list[str]
+    served_now: bool = Field(description="an open counter serves it now (a transfer there waits for a window)")
 
 
 class DeskOther(Answer):
