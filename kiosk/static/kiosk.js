@@ -123,7 +123,7 @@ function renderGuide() {
   if (!s) return show("start");
   $("guide-title").textContent = label(s);
   const [state, words] = serviceState(s);
-  $("guide-queue").textContent = state === "open" ? `${t("guide_queue")}：${words}` : "";
+  $("guide-queue").textContent = state === "open" ? t("guide_queue", { words }) : "";
   $("guide-queue").hidden = state !== "open";
   const warning = $("guide-warning");
   warning.hidden = state === "open";
@@ -224,7 +224,8 @@ function showIssued(ticket) {
   $("issued-number").dataset.priority = ticket.priority ? "1" : "0";
   $("issued-service").textContent = (s ? label(s) : ticket.service) + (ticket.priority ? ` · ${t("priority_badge")}` : "");
   $("issued-repeat").hidden = !ticket.repeat_of;
-  $("issued-place").textContent = ticket.ahead ? t("ahead_n", { n: ticket.ahead }) : t("ahead_zero");
+  const place = ticket.ahead === 1 ? "ahead_one" : "ahead_n";
+  $("issued-place").textContent = ticket.ahead ? t(place, { n: ticket.ahead }) : t("ahead_zero");
   // With nobody serving the queue the estimate is no promise, and nothing may say "soon" (PROTOCOL.md v1.1).
   $("issued-wait").textContent =
     ticket.served_now === false ? t("not_served") : ticket.est_wait_s ? t("est_wait", { minutes: minutes(ticket.est_wait_s) }) : t("listen");

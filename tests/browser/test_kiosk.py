@@ -337,6 +337,7 @@ def test_english_toggle_and_back_to_chinese_for_the_next_resident(
 ) -> None:
     server, _, _ = kiosk_hall
     server.act("w1", "open")
+    server.issue("id-card")  # one resident already waiting
     page = enrolled_kiosk(server, open_page, LANDSCAPE, "done=3")
     page.get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -347,10 +348,12 @@ def test_english_toggle_and_back_to_chinese_for_the_next_resident(
     screenshot(page, "kiosk-start-en-landscape")
     tile(page, "id-card").click()
     expect(page.locator("#guide-limit")).to_have_text("Done on the spot")
+    expect(page.locator("#guide-queue")).to_contain_text("Queue now: 1 waiting")  # no Chinese punctuation
     check_axe(page)
     screenshot(page, "kiosk-guide-en-landscape")
     page.get_by_role("button", name="Take a number").click()
     expect(page.locator("#issued-label")).to_have_text("Your number")
+    expect(page.locator("#issued-place")).to_have_text("1 person ahead of you")
     expect(page.locator("#issued-printer")).to_have_text("Please take your printed ticket")
     check_axe(page)
     screenshot(page, "kiosk-issued-en-landscape")
