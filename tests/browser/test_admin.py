@@ -75,6 +75,9 @@ def test_the_demo_manager_watches_the_hall_live(
     # The alert scan runs every 30 s: on a busy machine it may have run by now and seen what is true of the demo
     # (this ticket nobody serves; the agent-printed kiosk whose agent is not started); any other would be wrong.
     expect(page.locator("#alert-list li:not(.hq-alert-uncovered):not(.hq-alert-printer)")).to_have_count(0)
+    # The agent-printed kiosk whose agent is not started: its alert names the kiosk as the hall knows it.
+    k2 = next(k for k in requests.get(url + "/api/v1/halls/town/kiosks", timeout=10).json() if k["id"] == "k2")
+    expect(page.locator(".hq-alert-printer")).to_contain_text(f" {k2['name']} 打印机：离线", timeout=45000)
 
     page.get_by_label("号码", exact=True).fill(issued["number"])
     page.get_by_role("button", name="查找号票").click()

@@ -15,6 +15,7 @@ const minutes = (s) => t("minutes", { n: Math.floor(s / 60) });
 const text = (el, value) => { if (el) el.textContent = value; };
 const windowName = (id) => names.counters[id] || id;
 const serviceName = (id) => names.services[id] || id;
+const kioskName = (id) => state.kiosks.find((k) => k.id === id)?.name || id; // "二楼取号机", not "k2"
 
 function renderLive() {
   text(document.getElementById("live-at"), t("live_at", { at: state.at.slice(11, 19) }));
@@ -51,7 +52,7 @@ function alertText(a) {
   const d = a.detail || {};
   const values = {
     number: d.number || "", service: serviceName(d.service || ""), due_at: (d.due_at || "").slice(0, 16).replace("T", " "),
-    kiosk: d.kiosk || "", state: d.state ? t(`printer_${d.state}`) : "",
+    kiosk: kioskName(d.kiosk || ""), state: d.state ? t(`printer_${d.state}`) : "",
   };
   return `${a.raised_at.slice(11, 16)} ${t(`alert_${a.kind}`, values)}`;
 }
