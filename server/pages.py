@@ -112,7 +112,7 @@ def admin_complaints() -> Any:
         active=[c for c in cases if c["status"] in ("open", "verified")],
         closed=[c for c in cases if c["status"] in ("resolved", "dismissed")][:50],
         level_names={n: track_t[f"level_{n}"] for n in range(1, 6)},
-        service_names={sv.id: (sv.name if lang() == "zh-CN" else sv.name_en or sv.name) for sv in hall.services},
+        service_names={sv.id: sv.name if lang() == "zh-CN" else sv.name_en for sv in hall.services},
         counter_names={c.id: c.name for c in hall.counters},
         tag_names={tag: track_t["tag_" + tag] for tag in ratings.RATING_TAGS},
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from server.engine.errors import HallError, invalid
 from server.engine.events import Event, TicketChanged
-from server.engine.model import TicketStatus
+from server.engine.model import Outcome, TicketStatus
 from server.engine.privacy import mask_personal
 from server.store.models import ComplaintRow, NoticeRow, RatingRow, TicketRow
 
@@ -136,7 +136,7 @@ def resident_view(ctx: Context, s: Session, ticket: TicketRow) -> dict[str, Any]
         # (一次性告知); for 不予受理 the clerk's reason. Masked as the public notice is.
         "outcome": ticket.outcome,
         "notice": {"code": notices.shown(notice.code), "missing": notices.body_items(notice)} if notice else None,
-        "reason": mask_personal(ticket.note) if ticket.outcome == "rejected" and ticket.note else None,
+        "reason": mask_personal(ticket.note) if ticket.outcome == Outcome.REJECTED and ticket.note else None,
         "rating_closed": rating is None and rating_closed(ctx, ticket),
         "level": rating.level if rating else None,
         "tags": rating.tags.split(",") if rating and rating.tags else [],
