@@ -314,9 +314,10 @@ def _base_url(config: Config) -> str:
     if s.public_url:
         return s.public_url
     try:
-        return (s.data_dir / DEMO_URL_FILE).read_text(encoding="utf-8").strip() or f"http://{s.host}:{s.port}"
+        demo = (s.data_dir / DEMO_URL_FILE).read_text(encoding="utf-8").strip()
     except OSError:
-        return f"http://{s.host}:{s.port}"
+        demo = ""
+    return demo or f"http://{s.host}:{s.port}"
 
 
 def cmd_kiosk(args: argparse.Namespace) -> None:
