@@ -91,6 +91,12 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     lang = "zh-CN"             # zh-CN|en; orientation = "landscape"|"portrait"; english = true also
     notice = "..."             # announces in English; notice: the scrolling line (default: none)
 
+    [[hall.webhook]]           # a receiver of the hall's outbound events (PROTOCOL v1.2, docs/api.md)
+    url = "https://sms-relay.example/hallq"   # required, http(s)
+    secret = "..."             # required, 16+ characters: X-Hallq-Signature is HMAC-SHA256 with it
+    events = ["ticket.called", "ticket.near_front"]   # default: every event
+    retry_hours = 72           # retried with backoff this long, then `failed`
+
 Environment variables win over the file: HALLQ_DATABASE_URL (database) and HALLQ_ASYNC_MODE (async_mode).
 """
 
@@ -129,6 +135,7 @@ from .engine.model import (
     ServiceKind,
 )
 from .engine.numbering import capacity
+from .engine.outbound import EVENTS, Webhook
 
 ENV_DATABASE = "HALLQ_DATABASE_URL"
 ENV_ASYNC_MODE = "HALLQ_ASYNC_MODE"
@@ -160,8 +167,10 @@ _SERVER_KEYS = tuple(
 _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".split())
 _RATINGS_KEYS = tuple("callback_days fix_days open_days".split())
 _HALL_KEYS = tuple(
-    "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display".split()
+    "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display"
+    " webhook".split()
 )
+_WEBHOOK_KEYS = tuple("url secret events retry_hours".split())
 _CALENDAR_KEYS = tuple("weekdays holidays workdays".split())
 MAX_RANGE_DAYS = 60  # a holiday range longer than this is a typo in a year
 _HOURS_KEYS = tuple("days periods".split())
@@ -639,6 +648,25 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
             for t in table.tables("display", _DISPLAY_KEYS, required=False)
         ),
         calendar=calendar,
+        webhooks=tuple(_webhook(t) for t in table.tables("webhook", _WEBHOOK_KEYS, required=False)),
+    )
+
+
+def _webhook(table: _Table) -> Webhook:
+    """`[[hall.webhook]]`: where a hall's outbound events are POSTed (PROTOCOL v1.2)."""
+    url = table.text("url")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _Problem(table.at("url"), f"expected an http:// or https:// address, got {_show(url)}")
+    secret = table.text("secret")
+    if len(secret) < 16:
+        raise _Problem(table.at("secret"), "the signing secret needs at least 16 characters")
+    events = _strings(table, "events", EVENTS)
+    for i, name in enumerate(events):
+        if name not in EVENTS:
+            raise _Problem(f"{table.at('events')}[{i}]", f"unknown event {name!r} (one of {', '.join(EVENTS)})")
+    return Webhook(
+        url=url, secret=secret, events=frozenset(events), retry_hours=table.number("retry_hours", 1, 24 * 30, 72)
     )
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .calendar import Calendar, day_bounds, deadline
+from .outbound import Webhook
 
 
 class TicketStatus(enum.StrEnum):
@@ -185,6 +186,11 @@ class Hall:
     kiosks: tuple[Kiosk, ...] = ()
     displays: tuple[Display, ...] = ()
     calendar: Calendar = field(default_factory=Calendar)
+    webhooks: tuple[Webhook, ...] = ()  # [[hall.webhook]]: receivers of its outbound events
+
+    def wants(self, event: str) -> bool:
+        """Whether any receiver takes this outbound event (else no outbox row is written for it)."""
+        return any(w.wants(event) for w in self.webhooks)
 
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)

@@ -344,3 +344,21 @@ class PrinterStateRow(Base):
     state: Mapped[str] = mapped_column(String(12), default="ok")  # ok | paper_low | paper_out | offline
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     agent_sid: Mapped[str | None] = mapped_column(String(64))  # the connected agent's Socket.IO session
+
+
+class OutboxRow(Base):
+    """An outbound event (PROTOCOL v1.2), written in the transaction of the change it reports.
+
+    `seq` orders the events; `subject` (a ticket, appointment or matter id) is the unit of in-order
+    delivery: the sender never sends a subject's event before its earlier ones.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_hall_seq", "hall_id", "seq"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)  # the event id: X-Hallq-Delivery
+    hall_id: Mapped[str] = mapped_column(String(40))
+    event: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)

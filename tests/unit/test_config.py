@@ -732,3 +732,30 @@ def test_disabled_service_need_not_be_served(tmp_path: Path) -> None:
     text = variant('services = ["residence"]', 'services = ["id-card"]')
     text = variant('prefix = "B"\n', 'prefix = "B"\nenabled = false\n', text)
     assert load_config(write(tmp_path, text)).halls[0].services[1].enabled is False
+
+
+# -- outbound webhooks (PROTOCOL v1.2) --------------------------------------------------------------
+
+
+def test_webhooks_are_read_with_their_events(tmp_path: Path) -> None:
+    hook = 'url = "https://relay.example/hq"\nsecret = "0123456789abcdef"\nevents = ["ticket.called"]\n'
+    text = BASE + "\n[[hall.webhook]]\n" + hook
+    (hall,) = load_config(write(tmp_path, text)).halls
+    (hook,) = hall.webhooks
+    assert hook.url == "https://relay.example/hq" and hook.retry_hours == 72
+    assert hall.wants("ticket.called") and not hall.wants("ticket.issued")
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        ('url = "ftp://relay.example/"\nsecret = "0123456789abcdef"', "hall[0].webhook[0].url: expected an http"),
+        ('url = "https://relay.example/"\nsecret = "short"', "hall[0].webhook[0].secret: the signing secret"),
+        (
+            'url = "https://relay.example/"\nsecret = "0123456789abcdef"\nevents = ["ticket.lost"]',
+            "hall[0].webhook[0].events[0]: unknown event 'ticket.lost'",
+        ),
+    ],
+)
+def test_a_bad_webhook_is_refused_with_its_place(tmp_path: Path, lines: str, problem: str) -> None:
+    assert rejection(tmp_path, BASE + "\n[[hall.webhook]]\n" + lines + "\n").startswith(problem)
