@@ -57,6 +57,8 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     timezone = "Asia/Shanghai"
     number_width = 3           # digits of a ticket number: A001
     max_priority_streak = 2    # priority tickets called in a row before a normal one
+    matter_number = "BJ{year}{seq:6}"   # 办件编号 of matters (承诺件 accepted, 全程代办): fields {year} {date}
+                               # {hall} {service} (its prefix) {seq} (the year's running number; {seq:6} pads)
     hours = "always"           # or { days = ["mon", ...], periods = ["08:30-12:00", "13:30-17:30"] }
 
     [hall.calendar]            # working days, for opening hours and deadlines in working days
@@ -122,6 +124,7 @@ from display.speech import DEFAULT_SPEED
 
 from .engine.calendar import Calendar
 from .engine.figures import ScoreRules
+from .engine.matters import check_number_format
 from .engine.model import (
     WEEKDAYS,
     Counter,
@@ -168,7 +171,7 @@ _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".spli
 _RATINGS_KEYS = tuple("callback_days fix_days open_days".split())
 _HALL_KEYS = tuple(
     "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display"
-    " webhook".split()
+    " webhook matter_number".split()
 )
 _WEBHOOK_KEYS = tuple("url secret events retry_hours".split())
 _CALENDAR_KEYS = tuple("weekdays holidays workdays".split())
@@ -649,6 +652,7 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
         ),
         calendar=calendar,
         webhooks=tuple(_webhook(t) for t in table.tables("webhook", _WEBHOOK_KEYS, required=False)),
+        matter_number=_matter_number(table),
     )
 
 
@@ -668,6 +672,16 @@ def _webhook(table: _Table) -> Webhook:
     return Webhook(
         url=url, secret=secret, events=frozenset(events), retry_hours=table.number("retry_hours", 1, 24 * 30, 72)
     )
+
+
+def _matter_number(table: _Table) -> str:
+    fmt: str = table.text("matter_number", "BJ{year}{seq:6}")
+    problem = check_number_format(fmt)
+    if problem is None and "{year}" not in fmt and "{date}" not in fmt:
+        problem = "the format needs {year} or {date}: the running number starts again each year"
+    if problem is not None:
+        raise _Problem(table.at("matter_number"), problem)
+    return fmt
 
 
 def _timezone(table: _Table) -> ZoneInfo:

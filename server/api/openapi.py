@@ -45,6 +45,7 @@ TAGS = {
     "reports": "complaints, ledger and reports (supervisor or admin)",
     "kiosks": "enrolling kiosk browsers, staff alerts (supervisor or admin)",
     "printing": "kiosk slips: reprint and print jobs (supervisor or admin)",
+    "matters": "matters that outlive the visit (办件): staff open and progress them, managers list them",
 }
 
 SECURITY_SCHEMES = {

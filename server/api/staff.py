@@ -8,7 +8,7 @@ from typing import Any
 from flask import jsonify
 
 from server.auth import Principal
-from server.services import counters, desk, notices, ratings, views
+from server.services import counters, desk, matters, notices, ratings, views
 from server.services.counters import Result
 
 from . import api
@@ -23,6 +23,8 @@ def _answer(result: Result, printed_on: str | None = None) -> Any:
     hall = result.hall
     ticket = views.ticket(hall, result.ticket) if result.ticket is not None else None
     body: dict[str, Any] = {"counter": views.counter(result.counter, result.counter_row), "ticket": ticket}
+    if ticket is not None and result.matter is not None:  # PROTOCOL v1.2: a promised matter accepted
+        ticket["matter"] = matters.brief(hall, result.matter)
     if result.notice is not None:  # finish as incomplete wrote a 一次性告知 notice
         body["notice"] = {
             "code": notices.shown(result.notice.code),

@@ -31,6 +31,7 @@ class Outcome(enum.StrEnum):
     INCOMPLETE = "incomplete"  # materials missing: 一次性告知
     REJECTED = "rejected"
     CONSULTED = "consulted"
+    ACCEPTED = "accepted"  # 受理: a promised matter taken in, to be done within its time limit (a matter opens)
 
 
 class ServiceKind(enum.StrEnum):
@@ -187,6 +188,7 @@ class Hall:
     displays: tuple[Display, ...] = ()
     calendar: Calendar = field(default_factory=Calendar)
     webhooks: tuple[Webhook, ...] = ()  # [[hall.webhook]]: receivers of its outbound events
+    matter_number: str = "BJ{year}{seq:6}"  # 办件编号 format (engine/matters.py: year date hall service seq)
 
     def wants(self, event: str) -> bool:
         """Whether any receiver takes this outbound event (else no outbox row is written for it)."""

@@ -15,9 +15,9 @@ from server.engine.errors import HallError, invalid
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.model import Counter, CounterState, Hall, Outcome, TicketStatus
 from server.store.db import write_changes
-from server.store.models import CounterRow, NoticeRow, TicketRow
+from server.store.models import CounterRow, MatterRow, NoticeRow, TicketRow
 
-from . import ledger, notices, queue
+from . import ledger, matters, notices, queue
 from .context import Context
 
 
@@ -30,6 +30,7 @@ class Result:
     counter_row: CounterRow
     ticket: TicketRow | None
     notice: NoticeRow | None = None  # 一次性告知 written by this action (finish as incomplete)
+    matter: MatterRow | None = None  # 办件 opened by this action (a promised service finished as accepted)
 
 
 Outcome_ = tuple[Result, list[Event]]
@@ -312,6 +313,7 @@ def finish(
 ) -> Outcome_:
     """End the held ticket's matter; `incomplete` with missing items (or a note) writes the 一次性告知 notice."""
     written: list[NoticeRow] = []
+    opened: list[MatterRow] = []
     try:
         result = Outcome(outcome)
     except ValueError:
@@ -329,6 +331,9 @@ def finish(
         who: str | None,
     ) -> list[Event]:
         ticket = _held(s, row, "finish")
+        service = hall.service(ticket.service_id)
+        if result is Outcome.ACCEPTED and service is not None:
+            matters.check_accepted(service)
         from_call = ticket.status == TicketStatus.CALLED.value
         if from_call:  # finished without start: service counts from the call (engine/timing.py, docs/api.md)
             ticket.started_at = ticket.called_at
@@ -346,10 +351,14 @@ def finish(
             outcome=result.value, missing=missing or None, without_start=from_call or None,
             notice=notice.id if notice else None,
         )  # fmt: skip
+        if result is Outcome.ACCEPTED and service is not None:  # the matter outlives the visit (办件)
+            opened.append(matters.open_for_ticket(s, hall, service, ticket, counter.id, who, now))
         return [TicketChanged(hall.id, ticket.id)]
 
     done, events = _act(ctx, counter_id, clerk, action, with_partner=False)
-    return (replace(done, notice=written[0]) if written else done), events
+    if written:
+        done = replace(done, notice=written[0])
+    return (replace(done, matter=opened[0]) if opened else done), events
 
 
 def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:

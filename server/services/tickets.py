@@ -20,7 +20,7 @@ from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
 from server.store.models import ComplaintRow, NumberSeqRow, RatingRow, TicketRequestRow, TicketRow
 
-from . import board, ledger, notices, print_jobs, queue, views
+from . import board, ledger, matters, notices, print_jobs, queue, views
 from .context import Context
 
 log = logging.getLogger("hallq.tickets")
@@ -322,7 +322,14 @@ def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = N
         # closed_out: why the ticket was not served (the day closed with it still in the hall)
         "reason": views.closed_reason(row),
         "complaint": case,  # the case a bad rating opened: the page shows its answer when it comes
+        "matter": _matter(hall, s, row) if row.status == TicketStatus.DONE.value else None,
     }
+
+
+def _matter(hall: Hall, s: Session, row: Any) -> dict[str, Any] | None:
+    """The matter (办件) a promised service's acceptance opened: the resident's page follows it."""
+    m = matters.for_ticket(s, row.id)
+    return None if m is None else {"number": m.number, "status": m.status, "due_at": views.iso(hall, m.due_at)}
 
 
 def track(ctx: Context, token: str) -> dict[str, Any]:

@@ -362,3 +362,34 @@ class OutboxRow(Base):
     subject: Mapped[str | None] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class MatterRow(Base):
+    """A matter that outlives the visit (办件): a promised matter accepted at a window, a 全程代办 or a
+    home visit. The applicant's ID number is kept only as a keyed hash and a masked form."""
+
+    __tablename__ = "matters"
+    __table_args__ = (
+        Index("ix_matters_hall_status", "hall_id", "status", "due_at"),
+        Index("ix_matters_ticket", "ticket_id"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str] = mapped_column(String(40), unique=True)  # 办件编号
+    service_id: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(64))  # the clerk responsible (代理责任人)
+    owner_counter: Mapped[str | None] = mapped_column(String(40))  # the window it is scored against
+    proxy: Mapped[bool] = mapped_column(Boolean, default=False)  # 全程代办
+    home_visit: Mapped[bool] = mapped_column(Boolean, default=False)  # 上门服务
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    result_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    applicant_name: Mapped[str | None] = mapped_column(String(64))
+    applicant_phone: Mapped[str | None] = mapped_column(String(32))
+    applicant_id_hash: Mapped[str | None] = mapped_column(String(64))
+    applicant_id_masked: Mapped[str | None] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was rejected (不予办理)

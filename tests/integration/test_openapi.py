@@ -119,7 +119,7 @@ def test_every_operation_is_complete() -> None:
                 body = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
                 assert body["additionalProperties"] is False
             secured = (
-                path.startswith((PREFIX + "/counters/", PREFIX + "/complaints/"))
+                path.startswith((PREFIX + "/counters/", PREFIX + "/complaints/", PREFIX + "/matters/"))
                 or any(
                     path.endswith(tail)
                     for tail in (
@@ -133,6 +133,7 @@ def test_every_operation_is_complete() -> None:
                         "/enrollments",
                         "/reprint",
                         "/print-jobs",
+                        "/matters",
                     )
                 )
                 or "/reports/" in path

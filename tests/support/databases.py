@@ -28,6 +28,8 @@ TABLES = [
     "notices",
     "print_jobs",
     "printer_states",
+    "outbox",
+    "matters",
 ]
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from server.engine.matters import MatterStatus
 from server.engine.model import (
     ComplaintStatus,
     CounterState,
@@ -17,6 +18,7 @@ from server.engine.model import (
 )
 
 from .base import Answer, Count, DayText, Seconds, Sometimes, Timestamp
+from .matters import MatterBrief
 
 CounterRef = str | None  # a counter id, or null
 Rate = Annotated[float | None, Field(ge=0, le=1)]  # a share 0..1, null when there is nothing to divide
@@ -127,11 +129,15 @@ class NoticeWritten(Answer):
     printed_on: str | None = Field(description="the kiosk whose printer took it, or null")
 
 
+class HeldTicket(Ticket):
+    matter: MatterBrief = Sometimes("finish as 'accepted' (a promised service) only: the matter it opened")
+
+
 class CounterAnswer(Answer):
     """A counter and the ticket it holds or just touched."""
 
     counter: Counter
-    ticket: Ticket | None
+    ticket: HeldTicket | None
     notice: NoticeWritten = Sometimes("finish as 'incomplete' only: the 一次性告知 notice it wrote")
 
 
@@ -248,6 +254,12 @@ class Desk(Answer):
     counters: list[DeskOther] = Field(description="the hall's other counters (transfer targets)")
 
 
+class TrackMatter(Answer):
+    number: str = Field(description="the case number (办件编号)")
+    status: MatterStatus
+    due_at: Timestamp
+
+
 class Track(Answer):
     number: str
     status: TicketStatus
@@ -264,6 +276,9 @@ class Track(Answer):
     complaint: ComplaintStatus | None = Field(
         description="the complaint case the resident's bad rating opened (open → verified → resolved or"
         " dismissed); null when there is none. The ticket's `ticket` event comes again when it changes"
+    )
+    matter: TrackMatter | None = Field(
+        description="the matter (办件) its acceptance opened (PROTOCOL v1.2), followed after the visit; null when none"
     )
 
 

@@ -1,0 +1,76 @@
+"""Matters that outlive the visit (办件, PROTOCOL v1.2): open, carry forward, list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+
+from server.auth import Principal
+from server.engine.errors import HallError
+from server.services import matters
+
+from . import api
+from .body import read_body, read_query
+from .guard import clerk_name, hq, principal, require_manager
+from .route import operation
+from .shapes import matters as m
+
+
+def _staff(hall_id: str) -> Principal:
+    """Staff of the hall: a counter's token, a clerk, a supervisor or an admin (PROTOCOL v1.2)."""
+    p = principal()
+    if p.role == "kiosk" or p.hall not in (None, hall_id):
+        raise HallError("forbidden", 403, "staff of this hall only")
+    if p.role == "counter":
+        found = hq().ctx.config.find_counter(p.counter or "")
+        if found is None or found[0].id != hall_id:
+            raise HallError("forbidden", 403, "staff of this hall only")
+    return p
+
+
+@operation(api, "post", "/halls/<hall>/matters", ok=m.Matter, status=201, tag="matters", secured=True,
+           body=m.MatterRequest, ok_description="the matter, accepted and owned by the caller",
+           errors={404: "not_found: unknown hall or service"})  # fmt: skip
+def open_matter(hall: str) -> Any:
+    """Open a matter without a ticket: 全程代办 on a resident's behalf, or a home visit (上门服务)."""
+    app = hq()
+    app.ctx.hall(hall)
+    p = _staff(hall)
+    body = read_body(m.MatterRequest)
+    row = matters.open_matter(
+        app.ctx, hall, body.service,
+        matters.Applicant(body.applicant.name, body.applicant.phone, body.applicant.id_number),
+        proxy=body.proxy, home_visit=body.home_visit, note=body.note, clerk=clerk_name(p) or p.name,
+        counter=p.counter,
+    )  # fmt: skip
+    return jsonify(matters.view(app.ctx.hall(hall), row, app.ctx.clock.now())), 201
+
+
+@operation(api, "post", "/matters/<matter>/progress", ok=m.Matter, tag="matters", secured=True,
+           body=m.ProgressRequest, ok_description="the matter after the step",
+           errors={404: "not_found: unknown matter", 409: "bad_transition: not forward along its path"})  # fmt: skip
+def progress_matter(matter: str) -> Any:
+    """Carry a matter one step forward, or reject it (its owner, a supervisor or an admin)."""
+    app = hq()
+    hall_id, _ = matters.owner_of(app.ctx, matter)
+    p = _staff(hall_id)
+    body = read_body(m.ProgressRequest)
+    who, device = (None, p.counter) if p.role == "counter" else (p.name, None)
+    row, events = matters.progress(
+        app.ctx, matter, body.status.value, body.note, who, manager=p.is_manager, counter=device
+    )
+    app.publisher.publish(events)
+    return jsonify(matters.view(app.ctx.hall(hall_id), row, app.ctx.clock.now()))
+
+
+@operation(api, "get", "/halls/<hall>/matters", ok=list[m.Matter], tag="matters", secured=True,
+           query=m.MattersQuery, ok_description="the hall's matters, due soonest first")  # fmt: skip
+def list_matters(hall: str) -> Any:
+    """The hall's matters by status, overdue and acceptance day (supervisor or admin)."""
+    app = hq()
+    app.ctx.hall(hall)
+    require_manager(hall)
+    q = read_query(m.MattersQuery)
+    overdue = None if q.overdue is None else q.overdue == "true"
+    return jsonify(matters.listing(app.ctx, hall, q.status, overdue, q.first, q.last))

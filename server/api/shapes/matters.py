@@ -1,0 +1,74 @@
+"""Matters that outlive the visit (办件, PROTOCOL v1.2): what callers send and what they get back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from server.engine.matters import MatterStatus
+
+from .base import Answer, Body, Choice, Day, Query, Timestamp
+
+Note = Annotated[str, Field(max_length=1000)]
+
+
+class MatterBrief(Answer):
+    """The matter a ticket opened, as the ticket carries it."""
+
+    id: str
+    number: str = Field(description="the hall's case number (办件编号)")
+    due_at: Timestamp
+
+
+class Matter(Answer):
+    id: str
+    number: str = Field(description="the hall's case number (办件编号), unique")
+    service: str
+    status: MatterStatus = Choice()
+    owner: str | None = Field(description="the clerk responsible (代理责任人)")
+    owner_counter: str | None = Field(description="the window it is scored against")
+    accepted_at: Timestamp
+    due_at: Timestamp = Field(description="acceptance + the service's time_limit_days working days")
+    result_ready_at: Timestamp | None
+    overdue: bool = Field(description="past due_at without a result, or its result came after due_at")
+    proxy: bool = Field(description="全程代办: done on the resident's behalf")
+    home_visit: bool = Field(description="上门服务")
+    applicant: str | None = Field(description="the applicant's masked name (staff-opened matters)")
+    reason: str | None = Field(description="why it was rejected (不予办理)")
+
+
+class Applicant(Body):
+    name: str = Field(min_length=1, max_length=32)
+    phone: str = Field(min_length=7, max_length=20, description="a mainland mobile, or a landline with area code")
+    id_number: str = Field(
+        min_length=18, max_length=18, description="resident ID number; kept only as a keyed hash and masked"
+    )
+
+
+class MatterRequest(Body):
+    """Open a matter without a ticket: 全程代办 on a resident's behalf, or a home visit."""
+
+    service: Annotated[str, Field(max_length=40)]
+    applicant: Applicant
+    proxy: bool = False
+    home_visit: bool = False
+    note: Note | None = None
+
+
+class ProgressRequest(Body):
+    """One step forward (accepted → in_progress → sent_up → result_ready → picked_up), or rejected."""
+
+    status: MatterStatus = Choice()
+    note: Note | None = Field(None, description="kept in the ledger; the reason when rejected (required then)")
+
+
+class MattersQuery(Query):
+    status: Literal["accepted", "in_progress", "sent_up", "result_ready", "picked_up", "rejected"] | None = Field(
+        None, description="only matters in this status"
+    )
+    overdue: Literal["true", "false"] | None = Field(
+        None, description="true: only overdue matters; false: only the others"
+    )
+    first: Day | None = Field(None, alias="from", description="accepted on or after this hall-local day")
+    last: Day | None = Field(None, alias="to", description="accepted on or before this hall-local day")

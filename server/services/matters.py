@@ -1,0 +1,259 @@
+"""Matters that outlive the visit (办件, PROTOCOL v1.2): opened, carried forward by their owner, followed
+by the resident, and counted by the managers (及时办结率, overdue alerts and deductions).
+
+Every step is one transaction that writes the matter, its ledger line (who, when, a note) and, when a
+receiver wants it, the `matter.changed` outbound event.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from server.engine import matters as rules
+from server.engine.errors import HallError, invalid, not_found
+from server.engine.events import Event, TicketChanged
+from server.engine.matters import MatterStatus
+from server.engine.model import Hall, Service, ServiceKind
+from server.store.models import MatterRow, NumberSeqRow, TicketRow
+
+from . import identity, ledger, outbox
+from .context import Context
+from .views import iso
+
+NUMBER_SEQ = "#matters"  # the NumberSeqRow key of a hall's case numbers (one running number a year)
+PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")  # a mobile, or a landline with its area code
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """The resident a staff-opened matter is for; the ID number arrives in clear and is never kept so."""
+
+    name: str
+    phone: str
+    id_number: str
+
+
+def _next_number(s: Session, hall: Hall, service: Service, now: datetime) -> str:
+    """The hall's next case number (办件编号): a year's running number, unique across processes."""
+    local = hall.local(now)
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    table = NumberSeqRow.__table__
+    seq = s.execute(
+        dialect.insert(table)
+        .values(hall_id=hall.id, service_id=NUMBER_SEQ, day=str(local.year), last=1)
+        .on_conflict_do_update(index_elements=["hall_id", "service_id", "day"], set_={"last": table.c.last + 1})
+        .returning(table.c.last)
+    ).scalar_one()
+    return rules.format_number(
+        hall.matter_number, year=local.year, date=local.date().isoformat(), hall=hall.id, service=service.prefix,
+        seq=int(seq),
+    )  # fmt: skip
+
+
+def _log(s: Session, hall: Hall, m: MatterRow, now: datetime, who: str | None, note: str | None) -> None:
+    ledger.insert(
+        s, hall.id, f"matter_{m.status}", now, ticket_id=m.ticket_id, counter=m.owner_counter, clerk=who,
+        matter=m.id, number=m.number, note=note,
+    )  # fmt: skip
+
+
+def _emit(s: Session, hall: Hall, m: MatterRow, now: datetime) -> None:
+    data: dict[str, Any] = {
+        "matter": m.id, "number": m.number, "service": m.service_id, "status": m.status,
+        "due_at": iso(hall, m.due_at), "ticket": m.ticket_id,
+    }  # fmt: skip
+    if m.applicant_phone:  # the hall's SMS relay tells the resident "可领取"
+        data["phone"] = m.applicant_phone
+    outbox.emit(s, hall, "matter.changed", data, now, subject=m.id)
+
+
+def open_for_ticket(
+    s: Session, hall: Hall, service: Service, ticket: TicketRow, counter: str, clerk: str | None, now: datetime
+) -> MatterRow:
+    """A promised matter accepted at a window (outcome `accepted`): owned by the accepting clerk."""
+    m = MatterRow(
+        id=secrets.token_hex(8), hall_id=hall.id, number=_next_number(s, hall, service, now),
+        service_id=service.id, ticket_id=ticket.id, status=MatterStatus.ACCEPTED.value, owner=clerk,
+        owner_counter=counter, proxy=False, home_visit=False, accepted_at=now,
+        due_at=hall.deadline(now, service.time_limit_days),
+    )  # fmt: skip
+    s.add(m)
+    s.flush()
+    _log(s, hall, m, now, clerk, None)
+    _emit(s, hall, m, now)
+    return m
+
+
+def check_accepted(service: Service) -> None:
+    """`accepted` (受理) opens a matter: only a promised service (承诺件) has one to open."""
+    if service.kind is not ServiceKind.PROMISED:
+        raise invalid(f"the outcome 'accepted' is for promised services; {service.id} is done on the spot")
+
+
+def open_matter(
+    ctx: Context,
+    hall_id: str,
+    service_id: str,
+    applicant: Applicant,
+    *,
+    proxy: bool,
+    home_visit: bool,
+    note: str | None,
+    clerk: str | None,
+    counter: str | None,
+) -> MatterRow:
+    """A matter without a ticket: 全程代办 on a resident's behalf, or a home visit (上门服务)."""
+    hall = ctx.hall(hall_id)
+    service = ctx.service(hall, service_id)
+    name = applicant.name.strip()
+    if not 1 <= len(name) <= 32:
+        raise invalid("applicant.name must be 1 to 32 characters")
+    phone = re.sub(r"[\s-]", "", applicant.phone) if PHONE.match(re.sub(r"\s", "", applicant.phone)) else ""
+    if not phone:
+        raise invalid("applicant.phone must be a mainland mobile (11 digits) or a landline with its area code")
+    id_number = identity.check_id_number(applicant.id_number)
+    key = identity.identity_key(ctx.config.settings.data_dir)
+    days = service.time_limit_days or 1  # an immediate service done on someone's behalf: by the next working day
+    with ctx.db.write() as s:
+        now = ctx.clock.now()
+        m = MatterRow(
+            id=secrets.token_hex(8), hall_id=hall.id, number=_next_number(s, hall, service, now),
+            service_id=service.id, ticket_id=None, status=MatterStatus.ACCEPTED.value, owner=clerk,
+            owner_counter=counter, proxy=proxy, home_visit=home_visit, accepted_at=now,
+            due_at=hall.deadline(now, days), applicant_name=name, applicant_phone=phone,
+            applicant_id_hash=identity.id_hash(key, id_number), applicant_id_masked=identity.mask_id(id_number),
+            note=note,
+        )  # fmt: skip
+        s.add(m)
+        s.flush()
+        _log(s, hall, m, now, clerk, note)
+        _emit(s, hall, m, now)
+    return m
+
+
+def progress(
+    ctx: Context,
+    matter_id: str,
+    wanted: str,
+    note: str | None,
+    who: str | None,
+    *,
+    manager: bool = False,
+    counter: str | None = None,
+) -> tuple[MatterRow, list[Event]]:
+    """Carry a matter one step forward (or reject it): its owner (the clerk, or the owner window's own
+    device token `counter`), a supervisor or an admin."""
+    try:
+        status = MatterStatus(wanted)
+    except ValueError:
+        raise invalid(f"status must be one of {', '.join(s.value for s in MatterStatus)}") from None
+    if status is MatterStatus.REJECTED and not (note and note.strip()):
+        raise invalid("a rejected matter needs its reason in `note` (the resident is shown it)")
+    with ctx.db.write() as s:
+        m = _locked(s, matter_id)
+        hall = ctx.hall(m.hall_id)
+        owns = (who is not None and who == m.owner) or (counter is not None and counter == m.owner_counter)
+        if not (manager or owns):
+            raise HallError("forbidden", 403, "only the matter's owner (代理责任人), a supervisor or an admin moves it")
+        rules.check_progress(MatterStatus(m.status), status)
+        now = ctx.clock.now()
+        m.status = status.value
+        if status is MatterStatus.RESULT_READY:
+            m.result_ready_at = now
+        if status in rules.CLOSED:
+            m.closed_at = now
+        if status is MatterStatus.REJECTED:
+            m.reason = note
+        _log(s, hall, m, now, who, note)
+        _emit(s, hall, m, now)
+        s.flush()
+    events: list[Event] = [TicketChanged(hall.id, m.ticket_id)] if m.ticket_id else []
+    return m, events
+
+
+def _locked(s: Session, matter_id: str) -> MatterRow:
+    if not isinstance(matter_id, str) or len(matter_id) > 32:
+        raise not_found("matter", matter_id)
+    m = s.scalars(select(MatterRow).where(MatterRow.id == matter_id).with_for_update()).first()
+    if m is None:
+        raise not_found("matter", matter_id)
+    return m
+
+
+def owner_of(ctx: Context, matter_id: str) -> tuple[str, str | None]:
+    """The matter's hall and owner, for authorizing before the body is looked at (404 first)."""
+    with ctx.db.read() as s:
+        m = s.get(MatterRow, matter_id) if isinstance(matter_id, str) and len(matter_id) <= 32 else None
+        if m is None:
+            raise not_found("matter", matter_id)
+        return m.hall_id, m.owner
+
+
+def for_ticket(s: Session, ticket_id: str) -> MatterRow | None:
+    return s.scalars(select(MatterRow).where(MatterRow.ticket_id == ticket_id)).first()
+
+
+def view(hall: Hall, m: MatterRow, now: datetime) -> dict[str, Any]:
+    """One matter as GET .../matters lists it (staff: owner named, applicant masked)."""
+    return {
+        "id": m.id,
+        "number": m.number,
+        "service": m.service_id,
+        "status": m.status,
+        "owner": m.owner,
+        "owner_counter": m.owner_counter,
+        "accepted_at": iso(hall, m.accepted_at),
+        "due_at": iso(hall, m.due_at),
+        "result_ready_at": iso(hall, m.result_ready_at),
+        "overdue": rules.overdue(MatterStatus(m.status), m.due_at, m.result_ready_at, now),
+        "proxy": m.proxy,
+        "home_visit": m.home_visit,
+        "applicant": identity.mask_name(m.applicant_name) if m.applicant_name else None,
+        "reason": m.reason,
+    }
+
+
+def brief(hall: Hall, m: MatterRow) -> dict[str, Any]:
+    """The matter as a ticket carries it: {"id", "number", "due_at"} (PROTOCOL v1.2)."""
+    return {"id": m.id, "number": m.number, "due_at": iso(hall, m.due_at)}
+
+
+def listing(
+    ctx: Context, hall_id: str, status: str | None, overdue: bool | None, start: date | None, end: date | None
+) -> list[dict[str, Any]]:
+    """GET /halls/{hall}/matters: accepted in [start, end] (hall-local dates), due soonest first."""
+    hall = ctx.hall(hall_id)
+    if status is not None and status not in {s.value for s in MatterStatus}:
+        raise invalid(f"status must be one of {', '.join(s.value for s in MatterStatus)}", "invalid_query")
+    q = select(MatterRow).where(MatterRow.hall_id == hall.id)
+    if status is not None:
+        q = q.where(MatterRow.status == status)
+    if start is not None:
+        q = q.where(MatterRow.accepted_at >= hall.day_bounds(start)[0])
+    if end is not None:
+        q = q.where(MatterRow.accepted_at < hall.day_bounds(end)[1])
+    now = ctx.clock.now()
+    with ctx.db.read() as s:
+        rows = [view(hall, m, now) for m in s.scalars(q.order_by(MatterRow.due_at, MatterRow.number))]
+    return [r for r in rows if overdue is None or r["overdue"] is overdue]
+
+
+def count_overdue(s: Session, hall: Hall, now: datetime) -> int:
+    """Open matters past their due time (the city overview, the live alert)."""
+    open_states = [x.value for x in MatterStatus if x not in rules.CLOSED and x not in rules.DONE]
+    return int(
+        s.scalar(
+            select(func.count()).where(
+                MatterRow.hall_id == hall.id, MatterRow.status.in_(open_states), MatterRow.due_at < now
+            )
+        )
+        or 0
+    )

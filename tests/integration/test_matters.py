@@ -1,0 +1,213 @@
+"""PROTOCOL v1.2 "Matters that outlive the visit": 承诺件 accepted at a window, 全程代办, carried forward
+by their owner, followed on the resident's page, listed for the managers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from support.app import AppHall
+
+from server.store.models import LedgerRow, MatterRow
+
+ID_NUMBER = "11010519491231002X"  # a valid check digit (GB 11643)
+
+
+@pytest.fixture
+def hall(app_hall: AppHall) -> AppHall:
+    return app_hall
+
+
+def accept(hall: AppHall, counter: str = "w2", service: str = "social") -> dict[str, Any]:
+    """Issue a promised service's ticket, call it at `counter` and finish it as accepted (受理)."""
+    issued = hall.issue(service)
+    assert hall.act(counter, "open").status_code == 200
+    called = hall.act(counter, "call-next").json()["ticket"]
+    assert called["id"] == issued["id"]
+    r = hall.act(counter, "finish", {"outcome": "accepted", "note": "材料齐全"})
+    assert r.status_code == 200, r.text
+    return {"issued": issued, "ticket": r.json()["ticket"]}
+
+
+def supervisor(hall: AppHall) -> str:
+    return hall.token("--role", "supervisor", "--hall", "town")
+
+
+def step(hall: AppHall, matter: str, status: str, token: str, note: str | None = None) -> Any:
+    body = {"status": status} if note is None else {"status": status, "note": note}
+    return hall.post(f"/api/v1/matters/{matter}/progress", body, token)
+
+
+def test_accepting_a_promised_matter_opens_it_with_number_due_date_and_owner(hall: AppHall) -> None:
+    done = accept(hall)
+    ticket = done["ticket"]
+    assert ticket["status"] == "done"
+    matter = ticket["matter"]
+    assert set(matter) == {"id", "number", "due_at"}
+    year = hall.clock.now().astimezone().year
+    assert matter["number"].startswith(f"BJ{year}") and len(matter["number"]) == len(f"BJ{year}") + 6
+    accepted_at = datetime.fromisoformat(ticket["finished_at"])
+    due = datetime.fromisoformat(matter["due_at"])
+    # 5 working days on the hall's calendar (Mon–Fri): at least 5 and at most 9 calendar days later
+    assert timedelta(days=5) <= due - accepted_at <= timedelta(days=9)
+    assert due.time() == accepted_at.time()
+    listed = hall.get("/api/v1/halls/town/matters", supervisor(hall)).json()
+    assert [(m["number"], m["status"], m["owner_counter"], m["overdue"]) for m in listed] == [
+        (matter["number"], "accepted", "w2", False)
+    ]
+    with hall.ctx.db.read() as s:
+        kinds = [x.kind for x in s.scalars(select(LedgerRow).where(LedgerRow.ticket_id == ticket["id"]))]
+    assert kinds[-2:] == ["finished", "matter_accepted"]
+
+
+def test_case_numbers_run_on_and_never_repeat(hall: AppHall) -> None:
+    first = accept(hall)["ticket"]["matter"]["number"]
+    second = accept(hall)["ticket"]["matter"]["number"]
+    assert int(second[-6:]) == int(first[-6:]) + 1
+
+
+def test_accepted_is_only_for_promised_services_and_writes_nothing_otherwise(hall: AppHall) -> None:
+    hall.issue("id-card")
+    hall.act("w1", "open")
+    hall.act("w1", "call-next")
+    r = hall.act("w1", "finish", {"outcome": "accepted"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_body"
+    assert hall.act("w1", "finish", {"outcome": "completed"}).status_code == 200  # still held: nothing written
+    with hall.ctx.db.read() as s:
+        assert s.scalars(select(MatterRow)).all() == []
+
+
+def test_the_owner_carries_it_forward_and_the_residents_page_follows(hall: AppHall) -> None:
+    done = accept(hall)
+    matter, token = done["ticket"]["matter"]["id"], done["issued"]["track_url"].rsplit("/", 1)[1]
+    w2 = hall.counter_token("w2")
+    track = hall.get(f"/api/v1/track/{token}").json()
+    assert track["matter"]["status"] == "accepted" and track["matter"]["number"] == done["ticket"]["matter"]["number"]
+    for status in ("in_progress", "sent_up", "result_ready"):
+        r = step(hall, matter, status, w2, note=f"到{status}")
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == status
+    assert hall.get(f"/api/v1/track/{token}").json()["matter"]["status"] == "result_ready"
+    assert step(hall, matter, "picked_up", w2).json()["status"] == "picked_up"
+    with hall.ctx.db.read() as s:
+        lines = s.scalars(select(LedgerRow).where(LedgerRow.kind.like("matter_%")).order_by(LedgerRow.id)).all()
+    assert [x.kind for x in lines] == [
+        "matter_accepted", "matter_in_progress", "matter_sent_up", "matter_result_ready", "matter_picked_up"
+    ]  # fmt: skip
+    assert (lines[1].detail or {})["note"] == "到in_progress" and lines[1].counter_id == "w2"
+
+
+@pytest.mark.parametrize(
+    ("path", "wanted", "code"),
+    [
+        (["in_progress", "sent_up"], "in_progress", "bad_transition"),  # backwards
+        (["in_progress"], "accepted", "bad_transition"),
+        (["in_progress"], "in_progress", "bad_transition"),  # standing still
+        (["rejected"], "in_progress", "bad_transition"),  # closed
+    ],
+)
+def test_a_step_that_is_not_forward_is_409_and_changes_nothing(
+    hall: AppHall, path: list[str], wanted: str, code: str
+) -> None:
+    matter = accept(hall)["ticket"]["matter"]["id"]
+    w2 = hall.counter_token("w2")
+    for status in path:
+        assert step(hall, matter, status, w2, note="理由").status_code == 200
+    r = step(hall, matter, wanted, w2)
+    assert r.status_code == 409 and r.json()["error"]["code"] == code
+    with hall.ctx.db.read() as s:
+        assert s.get(MatterRow, matter).status == path[-1]  # type: ignore[union-attr]
+
+
+def test_only_its_owner_or_a_supervisor_moves_it(hall: AppHall) -> None:
+    matter = accept(hall)["ticket"]["matter"]["id"]
+    r = step(hall, matter, "in_progress", hall.counter_token("w3"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert step(hall, matter, "in_progress", supervisor(hall)).status_code == 200
+    east = hall.token("--role", "supervisor", "--hall", "east")
+    assert step(hall, matter, "sent_up", east).status_code == 403
+
+
+def test_bad_progress_requests_are_clear_4xx_and_write_nothing(hall: AppHall) -> None:
+    matter = accept(hall)["ticket"]["matter"]["id"]
+    w2 = hall.counter_token("w2")
+    unknown = step(hall, "0123456789abcdef", "in_progress", w2)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    assert step(hall, matter, "done", w2).status_code == 422
+    assert step(hall, matter, "in_progress", w2, note="x" * 1001).status_code == 422
+    no_reason = step(hall, matter, "rejected", w2)
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["error"]["message"]
+    assert hall.post(f"/api/v1/matters/{matter}/progress", {"status": "in_progress"}).status_code == 401
+    with hall.ctx.db.read() as s:
+        assert s.get(MatterRow, matter).status == "accepted"  # type: ignore[union-attr]
+
+
+def test_a_rejected_matter_keeps_its_reason_for_the_resident(hall: AppHall) -> None:
+    done = accept(hall)
+    matter, token = done["ticket"]["matter"]["id"], done["issued"]["track_url"].rsplit("/", 1)[1]
+    r = step(hall, matter, "rejected", hall.counter_token("w2"), note="不符合办理条件")
+    assert r.status_code == 200 and r.json()["reason"] == "不符合办理条件"
+    assert hall.get(f"/api/v1/track/{token}").json()["matter"]["status"] == "rejected"
+
+
+def test_staff_open_a_proxy_matter_and_the_id_number_is_never_kept_in_clear(hall: AppHall) -> None:
+    body = {
+        "service": "social",
+        "applicant": {"name": "张三丰", "phone": "13812345678", "id_number": ID_NUMBER},
+        "proxy": True,
+        "note": "代理服务委托书已签",
+    }
+    r = hall.post("/api/v1/halls/town/matters", body, hall.counter_token("w2"))
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert got["proxy"] is True and got["home_visit"] is False and got["status"] == "accepted"
+    assert got["applicant"] == "张**" and got["owner_counter"] == "w2"
+    with hall.ctx.db.read() as s:
+        dump = " ".join(str(v) for row in s.execute(text("SELECT * FROM matters")) for v in row)
+    assert ID_NUMBER not in dump and ID_NUMBER[:-1] not in dump and "110***********002X" in dump
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"id_number": "110105194912310021"}, "id_number"),  # wrong check digit
+        ({"phone": "12345"}, "phone"),
+        ({"name": ""}, "name"),
+        ({"name": "张" * 33}, "name"),
+    ],
+)
+def test_a_bad_applicant_is_422_and_nothing_is_opened(hall: AppHall, change: dict[str, str], field: str) -> None:
+    applicant = {"name": "张三丰", "phone": "13812345678", "id_number": ID_NUMBER, **change}
+    r = hall.post("/api/v1/halls/town/matters", {"service": "social", "applicant": applicant}, hall.counter_token("w2"))
+    assert r.status_code == 422, r.text
+    assert field in r.json()["error"]["message"]
+    with hall.ctx.db.read() as s:
+        assert s.scalars(select(MatterRow)).all() == []
+
+
+def test_a_kiosk_or_another_halls_staff_cannot_open_one(hall: AppHall) -> None:
+    body = {"service": "social", "applicant": {"name": "李四", "phone": "13812345678", "id_number": ID_NUMBER}}
+    assert hall.post("/api/v1/halls/town/matters", body, hall.kiosk_token()).status_code == 403
+    east = hall.token("--role", "supervisor", "--hall", "east")
+    assert hall.post("/api/v1/halls/town/matters", body, east).status_code == 403
+
+
+def test_overdue_matters_are_listed_as_such(hall: AppHall) -> None:
+    late = accept(hall)["ticket"]["matter"]
+    w2 = hall.counter_token("w2")
+    hall.advance(12 * 24 * 3600)  # past 5 working days whatever the weekday
+    fresh = accept(hall)["ticket"]["matter"]
+    sup = supervisor(hall)
+    overdue = hall.get("/api/v1/halls/town/matters?overdue=true", sup).json()
+    assert [m["number"] for m in overdue] == [late["number"]]
+    assert [m["number"] for m in hall.get("/api/v1/halls/town/matters?overdue=false", sup).json()] == [fresh["number"]]
+    assert step(hall, late["id"], "in_progress", w2).status_code == 200
+    listed = hall.get("/api/v1/halls/town/matters?status=in_progress", sup).json()
+    assert [m["number"] for m in listed] == [late["number"]] and listed[0]["overdue"] is True
+    today = date.fromisoformat(fresh["due_at"][:10]) - timedelta(days=30)
+    assert hall.get(f"/api/v1/halls/town/matters?from={today}&to={today}", sup).json() == []
+    bad = hall.get("/api/v1/halls/town/matters?status=lost", sup)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_query"
+    assert hall.get("/api/v1/halls/town/matters", w2).status_code == 403
