@@ -17,7 +17,7 @@ from server.engine.model import Hall, Kiosk
 from server.engine.rules import served_services
 from server.store.models import AlertRow, ComplaintRow, TicketRow
 
-from . import queue
+from . import matters, queue
 from .context import Context
 from .views import iso
 
@@ -39,6 +39,7 @@ def conditions(
                 TicketRow.hall_id == hall.id, TicketRow.status == "waiting"
             )
         ).all()
+        late_matters = matters.open_overdue(s, hall, now)
         cases = s.scalars(
             select(ComplaintRow).where(
                 ComplaintRow.hall_id == hall.id, ComplaintRow.status.not_in(("resolved", "dismissed"))
@@ -59,6 +60,17 @@ def conditions(
             found[f"complaint_overdue:{case.id}"] = ("complaint_overdue", {"complaint": case.id, "due_at": case.due_at})
         elif case.due_at - now <= warn:
             found[f"complaint_due:{case.id}"] = ("complaint_due", {"complaint": case.id, "due_at": case.due_at})
+    for m in late_matters:  # a promised matter past its time limit with no result (办件超期)
+        found[f"matter_overdue:{m.id}"] = (
+            "matter_overdue",
+            {
+                "matter": m.id,
+                "number": m.number,
+                "service": m.service_id,
+                "counter": m.owner_counter,
+                "due_at": m.due_at,
+            },
+        )
     for kiosk in hall.kiosks:
         state = printer_state(kiosk)
         if state in PRINTER_TROUBLE:

@@ -19,7 +19,7 @@ from server.engine.figures import Move
 from server.engine.model import Hall
 from server.store.models import ComplaintRow, LedgerRow, PeriodReportRow, RatingRow, TicketRow
 
-from . import coverage, rollup, scores
+from . import coverage, matters, rollup, scores
 from .context import Context
 from .periods import day_bounds, each_day, parse_day, parse_month, parse_range, summary_is_final, week_of
 
@@ -52,7 +52,7 @@ def monthly(ctx: Context, hall_id: str, first: date, last: date, rules: figures.
     body.pop("totals", None)
     start, end = day_bounds(hall, first, last)
     with ctx.db.read() as s:
-        lapses = list(scores.lapses(s, hall, start, end, totals.get("late", []), body["uncovered"]))
+        lapses = list(scores.lapses(s, hall, start, end, ctx.clock.now(), body["uncovered"]))
     served = {row["counter"]: row["served"] for row in body["by_counter"]}
     windows = figures.window_scores([c.id for c in hall.counters], served, lapses, rules)
     return {"month": first.isoformat()[:7], **body, "windows": windows}
@@ -89,6 +89,7 @@ def _period(
             per_day.update(_compute_days(s, hall, todo, len(todo) == len(days)))
         ratings = _ratings(s, hall, first, last)
         complaints = _complaints(s, hall, start, end, now)
+        promised = matters.figures(s, hall, start, end, now)  # live: a matter's result comes days later
         cover = coverage.cover(s, hall, start, min(end, now))
         uncovered = coverage.uncovered(s, hall, first, last, now, stored)
     totals = rollup.merge(per_day[d.isoformat()] for d in days)
@@ -100,6 +101,7 @@ def _period(
         "ratings": levels,
         "satisfaction_rate": figures.share(rated - levels["1"] - levels["2"], rated),
         "complaints": complaints,
+        "promised": promised,
         "one_time_notice": {
             "notices": totals.get("notices", 0),
             "items": totals.get("items", 0),

@@ -13,13 +13,18 @@ from server.engine import figures
 from server.engine.model import Hall
 from server.store.models import ComplaintRow, LedgerRow
 
+from . import matters
 from .coverage import read_lines
 
-JUSTIFIED = ("verified", "resolved")  # a case verified by the call back, or fixed: not dismissed
+JUSTIFIED = ("verified", "resolved")
+MATTER_LINES = (
+    "matter_accepted",
+    "matter_result_ready",
+)  # a late matter's evidence  # a case verified by the call back, or fixed: not dismissed
 
 
 def lapses(
-    s: Session, hall: Hall, start: datetime, end: datetime, late: list[list[str]], uncovered: dict[str, Any]
+    s: Session, hall: Hall, start: datetime, end: datetime, now: datetime, uncovered: dict[str, Any]
 ) -> Iterable[figures.Lapse]:
     """Each window's lapses in the period, with their ledger line ids (HALL_RULES 12)."""
     for row in uncovered["desertions"]:
@@ -27,7 +32,7 @@ def lapses(
     for line in read_lines(s, hall, ("closed_out",), start, end):
         if line.counter_id:  # held at a window when the day closed: the matter was left unfinished
             yield figures.Lapse(line.counter_id, "overdue_matter", (line.id,))
-    yield from _late_promised(s, late)
+    yield from _late_matters(s, hall, start, end, now)
     cases = s.scalars(
         select(ComplaintRow).where(
             ComplaintRow.hall_id == hall.id,
@@ -50,12 +55,20 @@ def lapses(
             yield figures.Lapse(counter, "justified_complaint", tuple(sorted(x.id for x in mine)))
 
 
-def _late_promised(s: Session, late: list[list[str]]) -> Iterable[figures.Lapse]:
-    """Promised matters finished after their time limit ([counter, ticket] from the day totals): the
-    ticket's `finished` line is the evidence."""
-    for counter, ticket in late:
-        line = s.scalars(
-            select(LedgerRow.id).where(LedgerRow.ticket_id == ticket, LedgerRow.kind == "finished")
-        ).first()
-        if line is not None:
-            yield figures.Lapse(counter, "overdue_matter", (line,))
+def _late_matters(s: Session, hall: Hall, start: datetime, end: datetime, now: datetime) -> Iterable[figures.Lapse]:
+    """Matters due in the period whose result came late or not at all, charged to the owner window; the
+    evidence is the matter's ledger lines (accepted, and the late result when there is one)."""
+    late = {m.id: m for m in matters.overdue_rows(s, hall, start, end, now) if m.owner_counter}
+    if not late:
+        return
+    lines: dict[str, list[int]] = {}
+    for line in s.scalars(
+        select(LedgerRow).where(
+            LedgerRow.hall_id == hall.id, LedgerRow.kind.in_(MATTER_LINES), LedgerRow.at < min(end, now)
+        )
+    ):
+        matter = (line.detail or {}).get("matter")
+        if matter in late:
+            lines.setdefault(matter, []).append(line.id)
+    for mid, m in sorted(late.items(), key=lambda kv: kv[1].due_at):
+        yield figures.Lapse(str(m.owner_counter), "overdue_matter", tuple(sorted(lines.get(mid, []))))

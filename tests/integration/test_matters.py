@@ -211,3 +211,36 @@ def test_overdue_matters_are_listed_as_such(hall: AppHall) -> None:
     bad = hall.get("/api/v1/halls/town/matters?status=lost", sup)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_query"
     assert hall.get("/api/v1/halls/town/matters", w2).status_code == 403
+
+
+def test_timely_rate_alert_and_deduction_come_from_matters(hall: AppHall) -> None:
+    sup = supervisor(hall)
+    late = accept(hall)
+    kept = accept(hall)
+    day = late["ticket"]["finished_at"][:10]
+    w2 = hall.counter_token("w2")
+    for status in ("in_progress", "result_ready"):
+        assert step(hall, kept["ticket"]["matter"]["id"], status, w2).status_code == 200
+    promised = hall.get(f"/api/v1/halls/town/reports/daily?date={day}", sup).json()["promised"]
+    assert {k: promised[k] for k in ("received", "on_time", "late", "overdue", "rejected", "rate")} == {
+        "received": 2, "on_time": 1, "late": 0, "overdue": 0, "rejected": 0, "rate": 0.5
+    }  # fmt: skip
+    assert [(r["counter"], r["received"], r["on_time"]) for r in promised["by_counter"]] == [("w2", 2, 1)]
+
+    hall.advance(12 * 24 * 3600)  # the first matter is now past its 5 working days
+    from server.services import alerts
+
+    raised = alerts.scan(hall.ctx, "town", hall.hallq.printer_state)
+    overdue = [a for a in raised if a["kind"] == "matter_overdue"]
+    assert [a["detail"]["number"] for a in overdue] == [late["ticket"]["matter"]["number"]]
+    promised = hall.get(f"/api/v1/halls/town/reports/daily?date={day}", sup).json()["promised"]
+    assert (promised["overdue"], promised["rate"]) == (1, 0.5)
+
+    month = late["ticket"]["matter"]["due_at"][:7]
+    windows = hall.get(f"/api/v1/halls/town/reports/monthly?month={month}", sup).json()["windows"]
+    (w2_score,) = [w for w in windows if w["counter"] == "w2"]
+    (deduction,) = [d for d in w2_score["deductions"] if d["kind"] == "overdue_matter"]
+    events = hall.get(f"/api/v1/halls/town/events?ids={','.join(map(str, deduction['events']))}", sup).json()
+    assert [(e["kind"], e["detail"]["number"]) for e in events] == [
+        ("matter_accepted", late["ticket"]["matter"]["number"])
+    ]

@@ -412,12 +412,28 @@ class ComplaintFigures(Answer):
     overdue: Count
 
 
-class PromisedFigures(Answer):
-    """及时办结率: promised matters received, and completed within their time limit."""
+class PromisedCounts(Answer):
+    received: Count = Field(description="matters (办件) accepted in the period")
+    on_time: Count = Field(description="of those, result_ready by their due_at")
+    late: Count = Field(description="result_ready after their due_at")
+    overdue: Count = Field(description="still without a result although past due_at now")
+    rejected: Count = Field(description="不予办理")
+    rate: Rate = Field(description="及时办结率: on_time / received (PROTOCOL v1.2)")
 
-    received: Count
-    on_time: Count
-    rate: Rate
+
+class PromisedByService(PromisedCounts):
+    service: str
+
+
+class PromisedByCounter(PromisedCounts):
+    counter: str = Field(description="the owner window")
+
+
+class PromisedFigures(PromisedCounts):
+    """及时办结率 from the matters accepted in the period (live: a result comes days after the visit)."""
+
+    by_service: list[PromisedByService]
+    by_counter: list[PromisedByCounter]
 
 
 class FirstAskFigures(Answer):
@@ -537,7 +553,7 @@ class Alert(Answer):
     """Something staff must see to: a long wait, a queue nobody serves, a complaint due, a kiosk printer."""
 
     id: int
-    kind: Literal["long_wait", "uncovered", "complaint_due", "complaint_overdue", "printer"]
+    kind: Literal["long_wait", "uncovered", "complaint_due", "complaint_overdue", "printer", "matter_overdue"]
     key: str = Field(description="the condition, e.g. long_wait:<ticket>, printer:<kiosk>:<state>")
     detail: dict[str, Any]
     raised_at: Timestamp
