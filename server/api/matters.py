@@ -74,3 +74,16 @@ def list_matters(hall: str) -> Any:
     q = read_query(m.MattersQuery)
     overdue = None if q.overdue is None else q.overdue == "true"
     return jsonify(matters.listing(app.ctx, hall, q.status, overdue, q.first, q.last))
+
+
+@operation(api, "post", "/matters/<matter>/owner", ok=m.Matter, tag="matters", secured=True,
+           body=m.HandOverRequest, ok_description="the matter with its new owner",
+           errors={404: "not_found: unknown matter", 409: "bad_transition: the matter is closed"})  # fmt: skip
+def hand_over_matter(matter: str) -> Any:
+    """Hand an open matter over to another clerk or window, with the reason (supervisor or admin)."""
+    app = hq()
+    hall_id, _ = matters.owner_of(app.ctx, matter)
+    p = require_manager(hall_id)
+    body = read_body(m.HandOverRequest)
+    row = matters.hand_over(app.ctx, matter, body.owner, body.counter, body.reason, p.name)
+    return jsonify(matters.view(app.ctx.hall(hall_id), row, app.ctx.clock.now()))

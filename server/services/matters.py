@@ -312,3 +312,28 @@ def overdue_rows(s: Session, hall: Hall, start: datetime, end: datetime, now: da
 def open_overdue(s: Session, hall: Hall, now: datetime) -> list[MatterRow]:
     """Open matters past their due time with no result yet: a live alert each."""
     return list(s.scalars(select(MatterRow).where(MatterRow.hall_id == hall.id, *_open_past_due(now))))
+
+
+def hand_over(ctx: Context, matter_id: str, owner: str | None, counter: str | None, reason: str, who: str) -> MatterRow:
+    """A supervisor gives an open matter to another clerk or window (the reason in the ledger)."""
+    if not reason.strip():
+        raise invalid("a hand-over needs its reason")
+    if owner is None and counter is None:
+        raise invalid("name the new owner (a clerk's username) or the owner window (counter), or both")
+    with ctx.db.write() as s:
+        m = _locked(s, matter_id)
+        hall = ctx.hall(m.hall_id)
+        if counter is not None and hall.counter(counter) is None:
+            raise invalid(f"{counter} is not a counter of this hall")
+        if MatterStatus(m.status) in rules.CLOSED:
+            raise HallError("bad_transition", 409, f"the matter is {m.status}: there is nothing left to hand over")
+        now = ctx.clock.now()
+        before = {"owner": m.owner, "owner_counter": m.owner_counter}
+        m.owner = owner if owner is not None else m.owner
+        m.owner_counter = counter if counter is not None else m.owner_counter
+        ledger.insert(
+            s, hall.id, "matter_handed_over", now, ticket_id=m.ticket_id, counter=m.owner_counter, clerk=who,
+            matter=m.id, number=m.number, reason=reason, before=before,
+        )  # fmt: skip
+        s.flush()
+    return m

@@ -244,3 +244,21 @@ def test_timely_rate_alert_and_deduction_come_from_matters(hall: AppHall) -> Non
     assert [(e["kind"], e["detail"]["number"]) for e in events] == [
         ("matter_accepted", late["ticket"]["matter"]["number"])
     ]
+
+
+def test_a_supervisor_hands_a_matter_over_and_the_new_owner_carries_it(hall: AppHall) -> None:
+    matter = accept(hall)["ticket"]["matter"]["id"]
+    sup = supervisor(hall)
+    path = f"/api/v1/matters/{matter}/owner"
+    assert hall.post(path, {"counter": "w3", "reason": "调岗"}, hall.counter_token("w2")).status_code == 403
+    assert hall.post(path, {"counter": "w3"}, sup).status_code == 422  # no reason
+    assert hall.post(path, {"counter": "w9", "reason": "调岗"}, sup).status_code == 422
+    r = hall.post(path, {"counter": "w3", "reason": "调岗"}, sup)
+    assert r.status_code == 200 and r.json()["owner_counter"] == "w3"
+    assert step(hall, matter, "in_progress", hall.counter_token("w2")).status_code == 403
+    assert step(hall, matter, "in_progress", hall.counter_token("w3")).status_code == 200
+    with hall.ctx.db.read() as s:
+        line = s.scalars(select(LedgerRow).where(LedgerRow.kind == "matter_handed_over")).one()
+    assert (
+        line.detail is not None and line.detail["reason"] == "调岗" and line.detail["before"]["owner_counter"] == "w2"
+    )

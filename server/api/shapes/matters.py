@@ -72,3 +72,13 @@ class MattersQuery(Query):
     )
     first: Day | None = Field(None, alias="from", description="accepted on or after this hall-local day")
     last: Day | None = Field(None, alias="to", description="accepted on or before this hall-local day")
+
+
+class HandOverRequest(Body):
+    """Give an open matter to another clerk or window (supervisor or admin)."""
+
+    owner: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="the new owner's username (代理责任人)"
+    )
+    counter: Annotated[str, Field(max_length=40)] | None = Field(None, description="the new owner window")
+    reason: Annotated[str, Field(min_length=1, max_length=200)] = Field(description="kept in the ledger")
