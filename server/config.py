@@ -73,6 +73,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     fee = "免费"; enabled = true; hours = "always"        # hours default to the hall's
     wait_alert_s = 1200        # alert threshold for this service's waits (default [jobs] wait_alert_s)
     group = "admin"            # the kiosk's grouping: "admin" 行政事务 or "life" 生活服务
+    pickup = ["受理回执", "本人身份证"]   # promised: what the resident brings to pick the result up
 
     [[hall.counter]]           # at least one
     id = "w1"; number = 1; services = ["id-card"]        # required; services in order of preference
@@ -126,6 +127,7 @@ from .engine.calendar import Calendar
 from .engine.figures import ScoreRules
 from .engine.matters import check_number_format
 from .engine.model import (
+    PICKUP,
     WEEKDAYS,
     Counter,
     Display,
@@ -179,7 +181,7 @@ MAX_RANGE_DAYS = 60  # a holiday range longer than this is a typo in a year
 _HOURS_KEYS = tuple("days periods".split())
 _SERVICE_KEYS = tuple(
     "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours group"
-    " wait_alert_s".split()
+    " wait_alert_s pickup".split()
 )
 _COUNTER_KEYS = tuple("id number name services partner".split())
 _KIOSK_KEYS = tuple("id name printer".split())
@@ -818,6 +820,7 @@ def _service(table: _Table, hall_hours: Hours, width: int) -> Service:
         kind=kind,
         time_limit_days=_time_limit(table, kind),
         materials=_strings(table, "materials", []),
+        pickup=_strings(table, "pickup", list(PICKUP)),
         daily_limit=table.number("daily_limit", 1, capacity(width), None),
         avg_service_s=table.number("avg_service_s", 1, None, 300),
         fee=table.get("fee", str, ""),

@@ -15,7 +15,7 @@ from server.auth import user_principal
 from server.engine.errors import HallError
 from server.i18n import lang, strings
 from server.rendering import page, render_page
-from server.services import desk, ratings, tickets
+from server.services import desk, matters, ratings, tickets
 
 # The app's own static folder (server/static at /static) is set in app.create_app; templates are shared by name.
 pages = Blueprint("pages", __name__, template_folder="templates")
@@ -126,6 +126,8 @@ def _track_state(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
             row = tickets.find_by_token(s, token)
             body = tickets.track_body(ctx, s, row)
             after = ratings.resident_view(ctx, s, row) if row.status == "done" else {}
+            if row.status == "done":  # the matter (办件) its acceptance opened, followed after the visit
+                after["matter"] = matters.resident_view(ctx.hall(row.hall_id), matters.for_ticket(s, row.id))
     except HallError:
         return None
     return body, after

@@ -61,6 +61,7 @@ class PrinterState(enum.StrEnum):
     NONE = "none"  # the kiosk has no printer
 
 
+PICKUP = ("受理回执", "本人身份证")  # what a resident brings to pick up a matter's result, unless configured
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -124,6 +125,7 @@ class Service:
     enabled: bool = True
     wait_alert_s: int | None = None  # alert when a ticket waits longer (None: the hall's [jobs] default)
     group: ServiceGroup = ServiceGroup.ADMIN
+    pickup: tuple[str, ...] = PICKUP  # promised: what to bring to pick the result up
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from server.engine.events import Event, TicketChanged
 from server.engine.figures import share
 from server.engine.matters import MatterStatus
 from server.engine.model import Hall, Service, ServiceKind
+from server.engine.privacy import mask_personal
 from server.store.models import MatterRow, NumberSeqRow, TicketRow
 
 from . import identity, ledger, outbox
@@ -337,3 +338,44 @@ def hand_over(ctx: Context, matter_id: str, owner: str | None, counter: str | No
         )  # fmt: skip
         s.flush()
     return m
+
+
+# -- the resident -------------------------------------------------------------------------------------
+
+
+def rate_result(s: Session, hall: Hall, m: MatterRow, level: int, comment: str | None, now: datetime) -> None:
+    """The resident rates the result once it was picked up (好差评's second rating, assessNumber 2)."""
+    if m.status != MatterStatus.PICKED_UP.value:
+        raise HallError(
+            "already_rated", 409, "this service has been rated already; the result can be rated once picked up"
+        )
+    if m.result_level is not None:
+        raise HallError("already_rated", 409, "the result of this matter has been rated already")
+    m.result_level, m.result_comment, m.result_rated_at = level, comment or None, now
+    ledger.insert(
+        s, hall.id, "rated_result", now, ticket_id=m.ticket_id, counter=m.owner_counter, matter=m.id, level=level
+    )
+    outbox.emit(
+        s, hall, "rating.created",
+        {"ticket": m.ticket_id, "matter": m.number, "service": m.service_id, "level": level, "assess_number": 2,
+         "counter": m.owner_counter, "at": iso(hall, now)},
+        now, subject=m.ticket_id or m.id,
+    )  # fmt: skip
+
+
+def resident_view(hall: Hall, m: MatterRow | None) -> dict[str, Any] | None:
+    """What the resident's page says of the matter after the visit (no clerk's name, no personal data)."""
+    if m is None:
+        return None
+    service = hall.service(m.service_id)
+    window = hall.counter(m.owner_counter) if m.owner_counter else None
+    return {
+        "number": m.number,
+        "status": m.status,
+        "due_text": hall.local(m.due_at).strftime("%Y-%m-%d %H:%M"),
+        "reason": mask_personal(m.reason) if m.status == MatterStatus.REJECTED.value and m.reason else None,
+        "counter": window.name if window is not None else None,
+        "bring": list(service.pickup) if service else [],
+        "can_rate_result": m.status == MatterStatus.PICKED_UP.value and m.result_level is None,
+        "result_level": m.result_level,
+    }

@@ -19,7 +19,7 @@ from server.engine.model import Outcome, TicketStatus
 from server.engine.privacy import mask_personal
 from server.store.models import ComplaintRow, NoticeRow, RatingRow, TicketRow
 
-from . import ledger, notices
+from . import ledger, matters, notices
 from .context import Context
 from .tickets import find_by_token, new_id
 from .views import iso
@@ -67,7 +67,11 @@ def rate(
             if ticket.status != TicketStatus.DONE.value:
                 raise HallError("not_served", 409, "the ticket can be rated once it has been served")
             if s.scalars(select(RatingRow.id).where(RatingRow.ticket_id == ticket.id)).first():
-                raise HallError("already_rated", 409, "this service has been rated already")
+                matter = matters.for_ticket(s, ticket.id)
+                if matter is None:
+                    raise HallError("already_rated", 409, "this service has been rated already")
+                matters.rate_result(s, hall, matter, level, comment, now)  # PROTOCOL v1.2: rate again
+                return {"id": matter.id, "level": level, "tags": []}, [TicketChanged(hall.id, ticket.id)]
             if rating_closed(ctx, ticket):
                 days = ctx.config.settings.rating_open_days
                 raise HallError("rating_closed", 409, f"ratings are accepted for {days} days after service")

@@ -393,3 +393,7 @@ class MatterRow(Base):
     applicant_id_masked: Mapped[str | None] = mapped_column(String(24))
     note: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)  # why it was rejected (不予办理)
+    # the resident's rating of the result once picked up (好差评 assessNumber 2)
+    result_level: Mapped[int | None] = mapped_column(Integer)
+    result_comment: Mapped[str | None] = mapped_column(Text)
+    result_rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -262,3 +262,34 @@ def test_a_supervisor_hands_a_matter_over_and_the_new_owner_carries_it(hall: App
     assert (
         line.detail is not None and line.detail["reason"] == "调岗" and line.detail["before"]["owner_counter"] == "w2"
     )
+
+
+def test_the_residents_page_follows_the_matter_and_rates_the_result_once_picked_up(hall: AppHall) -> None:
+    done = accept(hall)
+    matter, number = done["ticket"]["matter"]["id"], done["ticket"]["matter"]["number"]
+    token = done["issued"]["track_url"].rsplit("/", 1)[1]
+    w2 = hall.counter_token("w2")
+    page = hall.get(f"/t/{token}").text
+    assert "已受理" in page and number in page and "承诺办结时间" in page and 'data-matter="accepted"' in page
+    assert step(hall, matter, "in_progress", w2).status_code == 200
+    assert step(hall, matter, "result_ready", w2).status_code == 200
+    page = hall.get(f"/t/{token}").text
+    assert "可领取" in page and "受理回执" in page and "本人身份证" in page
+    english = hall.get(f"/t/{token}?lang=en").text
+    assert "Ready to pick up" in english and number in english
+    rate = f"/api/v1/track/{token}/rating"
+    assert hall.post(rate, {"level": 5}).status_code == 201  # the service, at the window (assess 1)
+    early = hall.post(rate, {"level": 4})
+    assert early.status_code == 409 and early.json()["error"]["code"] == "already_rated"  # not picked up yet
+    assert step(hall, matter, "picked_up", w2).status_code == 200
+    assert 'id="rate-result-form"' in hall.get(f"/t/{token}").text
+    second = hall.post(rate, {"level": 4, "comment": "领取顺利"})
+    assert second.status_code == 201 and second.json()["level"] == 4
+    again = hall.post(rate, {"level": 3})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_rated"
+    page = hall.get(f"/t/{token}").text
+    assert "您对办理结果的评价" in page and 'id="rate-result-form"' not in page
+    with hall.ctx.db.read() as s:
+        row = s.get(MatterRow, matter)
+        assert row is not None and (row.result_level, row.result_comment) == (4, "领取顺利")
+        assert s.scalars(select(LedgerRow.kind).where(LedgerRow.kind == "rated_result")).all() == ["rated_result"]

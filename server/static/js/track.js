@@ -1,7 +1,8 @@
 // The resident's page: the server renders every state (works without JavaScript); this module keeps the
 // waiting figures live over /track, and polls GET /api/v1/track/{token} whenever the socket is not online
 // (WeChat's browser or a proxy that blocks websockets). A change of status reloads the server's page, and
-// so does a change of the complaint case a bad rating opened (the supervisor's answer appears).
+// so does a change of the complaint case a bad rating opened (the supervisor's answer appears), and of the
+// matter (办件) a promised service's acceptance opened (可领取 appears days later).
 import { connect, connectionMark, getJSON } from "/static/js/hq-socket.js";
 
 const main = document.getElementById("main");
@@ -9,8 +10,10 @@ const token = main.dataset.token;
 const shown = main.dataset.status;
 const shownCase = main.dataset.complaint || "";
 const caseOpen = shown === "done" && (shownCase === "open" || shownCase === "verified");
-// A case is answered in days, not minutes: its page polls slowly when the socket is out.
-const POLL_MS = caseOpen ? 60000 : 5000;
+const shownMatter = main.dataset.matter || "";
+const matterOpen = shown === "done" && shownMatter !== "" && shownMatter !== "picked_up" && shownMatter !== "rejected";
+// A case is answered, and a matter moves, in days, not minutes: such a page polls slowly when the socket is out.
+const POLL_MS = caseOpen || matterOpen ? 60000 : 5000;
 const mark = connectionMark();
 let pollTimer = null;
 
@@ -37,6 +40,11 @@ function reload() {
 function apply(body) {
   if (!body || !body.status) return;
   if (caseOpen && (body.complaint || "") !== shownCase) {
+    stopPolling();
+    reload();
+    return;
+  }
+  if (matterOpen && body.matter && body.matter.status !== shownMatter) {
     stopPolling();
     reload();
     return;
@@ -75,8 +83,8 @@ function stopPolling() {
 
 if (shown === "called") vibrateOnce();
 
-// Only a ticket still moving, or a complaint case still open, needs live updates.
-if (shown === "waiting" || shown === "called" || shown === "serving" || caseOpen) {
+// Only a ticket still moving, a complaint case still open or a matter under way needs live updates.
+if (shown === "waiting" || shown === "called" || shown === "serving" || caseOpen || matterOpen) {
   connect(
     "/track",
     { token },

@@ -36,6 +36,9 @@ def upgrade() -> None:
         sa.Column("applicant_id_masked", sa.String(length=24), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("result_level", sa.Integer(), nullable=True),
+        sa.Column("result_comment", sa.Text(), nullable=True),
+        sa.Column("result_rated_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_matters")),
         sa.UniqueConstraint("number", name=op.f("uq_matters_number")),
     )
