@@ -160,7 +160,7 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app.register_blueprint(api)
     app.register_blueprint(pages)
     app.register_blueprint(admin)
-    for module in ("kiosk.views", "display.views", "counter.views"):
+    for module in ("kiosk.views", "display.views", "counter.views", "server.matters_pages"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
     realtime.register(socketio, hallq.ctx, hallq.printer_state, agent_connect=hallq.printing.agent_connect)
     hallq.printing.register(socketio)

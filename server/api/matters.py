@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import Response, jsonify
 
 from server.auth import Principal
 from server.engine.errors import HallError
-from server.services import matters
+from server.services import exports, matters
 
 from . import api
 from .body import read_body, read_query
@@ -65,7 +65,10 @@ def progress_matter(matter: str) -> Any:
 
 
 @operation(api, "get", "/halls/<hall>/matters", ok=list[m.Matter], tag="matters", secured=True,
-           query=m.MattersQuery, ok_description="the hall's matters, due soonest first")  # fmt: skip
+           query=m.MattersQuery, ok_description="the hall's matters, due soonest first",
+           media={"text/csv": "the same as CSV, UTF-8 with a BOM (Chinese column labels)",
+                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "the same as an XLSX workbook"},
+           errors={422: "invalid_query: a bad status, day or format"})  # fmt: skip
 def list_matters(hall: str) -> Any:
     """The hall's matters by status, overdue and acceptance day (supervisor or admin)."""
     app = hq()
@@ -73,7 +76,17 @@ def list_matters(hall: str) -> Any:
     require_manager(hall)
     q = read_query(m.MattersQuery)
     overdue = None if q.overdue is None else q.overdue == "true"
-    return jsonify(matters.listing(app.ctx, hall, q.status, overdue, q.first, q.last))
+    rows = matters.listing(app.ctx, hall, q.status, overdue, q.first, q.last, service=q.service, owner=q.owner)
+    if q.format == "json":
+        return jsonify(rows)
+    columns, cells = matters.export_rows(app.ctx.hall(hall), rows)
+    if q.format == "csv":
+        response = Response(exports.table_csv(columns, cells), mimetype="text/csv")
+        response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    else:
+        response = Response(exports.table_xlsx("matters", columns, cells), mimetype=exports.XLSX_MIME)
+    response.headers["Content-Disposition"] = f'attachment; filename="matters-{hall}.{q.format}"'
+    return response
 
 
 @operation(api, "post", "/matters/<matter>/owner", ok=m.Matter, tag="matters", secured=True,

@@ -107,3 +107,16 @@ def _workbook(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def table_csv(columns: list[str], rows: list[list[Any]]) -> str:
+    """One table as CSV with a BOM (a header row of `columns`, the cells made safe)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    writer.writerows([_safe(v) for v in row] for row in rows)
+    return "\ufeff" + buf.getvalue()
+
+
+def table_xlsx(name: str, columns: list[str], rows: list[list[Any]]) -> bytes:
+    return _workbook([(name, columns, [[_safe(v) for v in row] for row in rows])])

@@ -229,7 +229,15 @@ def brief(hall: Hall, m: MatterRow) -> dict[str, Any]:
 
 
 def listing(
-    ctx: Context, hall_id: str, status: str | None, overdue: bool | None, start: date | None, end: date | None
+    ctx: Context,
+    hall_id: str,
+    status: str | None,
+    overdue: bool | None,
+    start: date | None,
+    end: date | None,
+    *,
+    service: str | None = None,
+    owner: str | None = None,
 ) -> list[dict[str, Any]]:
     """GET /halls/{hall}/matters: accepted in [start, end] (hall-local dates), due soonest first."""
     hall = ctx.hall(hall_id)
@@ -238,6 +246,10 @@ def listing(
     q = select(MatterRow).where(MatterRow.hall_id == hall.id)
     if status is not None:
         q = q.where(MatterRow.status == status)
+    if service is not None:
+        q = q.where(MatterRow.service_id == service)
+    if owner is not None:
+        q = q.where(MatterRow.owner == owner)
     if start is not None:
         q = q.where(MatterRow.accepted_at >= hall.day_bounds(start)[0])
     if end is not None:
@@ -379,3 +391,44 @@ def resident_view(hall: Hall, m: MatterRow | None) -> dict[str, Any] | None:
         "can_rate_result": m.status == MatterStatus.PICKED_UP.value and m.result_level is None,
         "result_level": m.result_level,
     }
+
+
+EXPORT_COLUMNS = ("number", "service", "status", "kind", "owner", "owner_counter", "accepted_at", "due_at",
+                  "result_ready_at", "overdue", "applicant", "reason")  # fmt: skip
+EXPORT_LABELS = ("办件编号", "事项", "状态", "类型", "代理责任人", "责任窗口", "受理时间", "承诺办结时间",
+                 "办结（可领取）时间", "是否超期", "申请人", "不予办理原因")  # fmt: skip
+STATUS_WORDS = {"accepted": "已受理", "in_progress": "办理中", "sent_up": "已报送上级", "result_ready": "可领取",
+                "picked_up": "已领取", "rejected": "不予办理"}  # fmt: skip
+
+
+def kind(row: dict[str, Any]) -> str:
+    return "home_visit" if row["home_visit"] else "proxy" if row["proxy"] else "promised"
+
+
+def export_rows(hall: Hall, rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """The matters as the hall's 台账 sheet: Chinese headers, names, 是/否, hall-local times."""
+    names = {sv.id: sv.name for sv in hall.services}
+    windows = {c.id: c.name for c in hall.counters}
+    kinds = {"promised": "承诺件", "proxy": "全程代办", "home_visit": "上门服务"}
+
+    def when(value: str | None) -> str:
+        return value[:16].replace("T", " ") if value else ""
+
+    out = [
+        [
+            r["number"],
+            names.get(r["service"], r["service"]),
+            STATUS_WORDS[r["status"]],
+            kinds[kind(r)],
+            r["owner"] or "",
+            windows.get(r["owner_counter"] or "", r["owner_counter"] or ""),
+            when(r["accepted_at"]),
+            when(r["due_at"]),
+            when(r["result_ready_at"]),
+            "是" if r["overdue"] else "否",
+            r["applicant"] or "",
+            r["reason"] or "",
+        ]  # fmt: skip
+        for r in rows
+    ]
+    return list(EXPORT_LABELS), out

@@ -3,6 +3,7 @@ by their owner, followed on the resident's page, listed for the managers."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,16 @@ def accept(hall: AppHall, counter: str = "w2", service: str = "social") -> dict[
     r = hall.act(counter, "finish", {"outcome": "accepted", "note": "材料齐全"})
     assert r.status_code == 200, r.text
     return {"issued": issued, "ticket": r.json()["ticket"]}
+
+
+def login(hall: AppHall, username: str, password: str = "correct-horse") -> Any:
+    """A browser that filled in the login form."""
+    browser = hall.browser()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/login").text)
+    assert csrf is not None
+    form = {"csrf": csrf.group(1), "username": username, "password": password}
+    assert browser.post("/login", data=form, allow_redirects=False).status_code == 302
+    return browser
 
 
 def supervisor(hall: AppHall) -> str:
@@ -293,3 +304,54 @@ def test_the_residents_page_follows_the_matter_and_rates_the_result_once_picked_
         row = s.get(MatterRow, matter)
         assert row is not None and (row.result_level, row.result_comment) == (4, "领取顺利")
         assert s.scalars(select(LedgerRow.kind).where(LedgerRow.kind == "rated_result")).all() == ["rated_result"]
+
+
+def test_managers_page_lists_filters_and_exports_matters(hall: AppHall) -> None:
+    late = accept(hall)["ticket"]["matter"]
+    hall.advance(12 * 24 * 3600)
+    fresh = accept(hall)["ticket"]["matter"]
+    sup = supervisor(hall)
+    csv = hall.get("/api/v1/halls/town/matters?format=csv&overdue=true", sup)
+    assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
+    lines = csv.text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("办件编号,事项,状态,类型,代理责任人,责任窗口") and len(lines) == 2
+    assert lines[1].startswith(f"{late['number']},社保医保,已受理,承诺件,") and lines[1].count(",是,") == 1
+    xlsx = hall.get("/api/v1/halls/town/matters?format=xlsx", sup)
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert hall.get("/api/v1/halls/town/matters?format=pdf", sup).status_code == 422
+
+    assert hall.browser().get("/admin/matters", allow_redirects=False).status_code == 302  # log in first
+    hall.add_user("zhang.wei", "supervisor", hall="town")
+    browser = login(hall, "zhang.wei")
+    page = browser.get("/admin/matters?overdue=true").text
+    assert (
+        late["number"] in page
+        and fresh["number"] not in page
+        and "已超期" in page
+        and 'href="/admin?hall=town"' in page
+    )
+    page = browser.get("/admin/matters").text
+    assert late["number"] in page and fresh["number"] in page
+
+
+def test_a_clerk_sees_the_matters_they_own_and_prints_a_commission(hall: AppHall) -> None:
+    hall.add_user("li.na", "clerk", hall="town")
+    browser = login(hall, "li.na")
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', browser.get("/counter/matters").text)
+    assert csrf is not None
+    body = {
+        "service": "social",
+        "applicant": {"name": "王秀英", "phone": "0571-88881234", "id_number": ID_NUMBER},
+        "home_visit": True,
+    }
+    r = browser.post("/api/v1/halls/town/matters", json=body, headers={"X-CSRF-Token": csrf.group(1)})
+    assert r.status_code == 201, r.text
+    mine = r.json()
+    assert mine["owner"] == "li.na" and mine["home_visit"] is True
+    accept(hall)  # owned by the counter w2's device, not by li.na
+    page = browser.get("/counter/matters").text
+    assert mine["number"] in page and page.count('<tr data-number="') == 1
+    commission = browser.get(f"/matters/{mine['id']}/commission").text
+    assert "代理服务委托书" in commission and "王秀英" in commission and "110***********002X" in commission
+    assert ID_NUMBER not in commission and "88881234" not in commission
+    assert hall.browser().get(f"/matters/{mine['id']}/commission", allow_redirects=False).status_code == 302

@@ -1,0 +1,113 @@
+"""Pages of matters (办件): the managers' list (/admin/matters), a clerk's own (/counter/matters) and the
+printable 代理服务委托书 (/matters/<id>/commission). Pages only: changes go through /api/v1/matters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, request, session
+from sqlalchemy import select
+
+from server.api.guard import hq
+from server.auth import Principal, may_manage, user_principal
+from server.engine.matters import MatterStatus
+from server.i18n import lang, strings
+from server.pages import csrf_token
+from server.rendering import page, render_page
+from server.services import identity, matters
+from server.store.models import MatterRow
+
+bp = Blueprint("matters_pages", __name__, template_folder="templates")
+
+
+def _person(next_path: str) -> tuple[Principal | None, Any]:
+    user = session.get("user")
+    p = user_principal(hq().ctx, user) if isinstance(user, str) else None
+    if p is None:
+        return None, redirect("/login?next=" + next_path)
+    return p, None
+
+
+def _names(hall: Any) -> tuple[dict[str, str], dict[str, str]]:
+    english = lang() != "zh-CN"
+    services = {sv.id: sv.name_en if english else sv.name for sv in hall.services}
+    return services, {c.id: c.name for c in hall.counters}
+
+
+@bp.get("/admin/matters")
+def admin_matters() -> Any:
+    """Every matter of the hall, filtered by status, service, owner and overdue, with exports."""
+    p, answer = _person("/admin/matters")
+    if p is None:
+        return answer
+    t = strings("matters")
+    ctx = hq().ctx
+    halls = [h for h in ctx.config.halls if may_manage(p, h.id)]
+    if not halls:
+        return page(t["matters_title"], t["matters_forbidden"], "matters", status=403)
+    asked = request.args.get("hall")
+    hall = next((h for h in halls if h.id == asked), None if asked else halls[0])
+    if hall is None:
+        return page(t["matters_title"], strings()["not_found"], "matters", status=404)
+    status = request.args.get("status") or None
+    status = status if status in {s.value for s in MatterStatus} else None
+    service = request.args.get("service") or None
+    service = service if service and hall.service(service) else None
+    owner = (request.args.get("owner") or "").strip()[:64] or None
+    overdue = True if request.args.get("overdue") == "true" else None
+    rows = matters.listing(ctx, hall.id, status, overdue, None, None, service=service, owner=owner)
+    csrf_token()
+    services, counters = _names(hall)
+    query = "&".join(f"{k}={v}" for k, v in (("status", status), ("service", service), ("owner", owner)) if v) + (
+        "&overdue=true" if overdue else ""
+    )
+    return render_page(
+        "admin_matters.html", "admin", "matters", title=t["matters_title"], hall=hall, halls=halls, rows=rows,
+        mine=False, statuses=[s.value for s in MatterStatus], services=services, counters=counters,
+        chosen={"status": status, "service": service, "owner": owner or "", "overdue": overdue}, query=query,
+        kind=matters.kind,
+    )  # fmt: skip
+
+
+@bp.get("/counter/matters")
+def my_matters() -> Any:
+    """A clerk's own matters (代理责任人), due soonest first, overdue marked."""
+    p, answer = _person("/counter/matters")
+    if p is None:
+        return answer
+    t = strings("matters")
+    ctx = hq().ctx
+    if p.role not in ("clerk", "supervisor", "admin"):
+        return page(t["matters_mine_title"], t["matters_staff_only"], "matters", status=403)
+    hall = ctx.hall(p.hall) if p.hall else ctx.config.halls[0]
+    open_states = [s.value for s in MatterStatus if s not in (MatterStatus.PICKED_UP, MatterStatus.REJECTED)]
+    rows = [
+        r for r in matters.listing(ctx, hall.id, None, None, None, None, owner=p.name) if r["status"] in open_states
+    ]
+    csrf_token()
+    services, counters = _names(hall)
+    return render_page(
+        "admin_matters.html", "admin", "matters", title=t["matters_mine_title"], hall=hall, halls=[hall], rows=rows,
+        mine=True, statuses=[], services=services, counters=counters, chosen={}, query="", kind=matters.kind,
+    )  # fmt: skip
+
+
+@bp.get("/matters/<matter>/commission")
+def commission(matter: str) -> Any:
+    """代理服务委托书 of a 全程代办 or home-visit matter, to print and sign (staff of its hall)."""
+    p, answer = _person(f"/matters/{matter}/commission")
+    if p is None:
+        return answer
+    t = strings("matters")
+    ctx = hq().ctx
+    with ctx.db.read() as s:
+        m = s.scalars(select(MatterRow).where(MatterRow.id == matter[:32])).first()
+    if m is None or p.hall not in (None, m.hall_id):
+        return page(t["commission_title"], strings()["not_found"], "matters", status=404)
+    hall = ctx.hall(m.hall_id)
+    services, _ = _names(hall)
+    return render_page(
+        "matter_commission.html", "matters", title=f"{t['commission_title']} {m.number}", hall=hall, m=m,
+        service=services.get(m.service_id, m.service_id), phone=identity.mask_phone(m.applicant_phone or ""),
+        due=hall.local(m.due_at).strftime("%Y-%m-%d"), accepted=hall.local(m.accepted_at).strftime("%Y-%m-%d"),
+    )  # fmt: skip
