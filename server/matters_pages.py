@@ -100,8 +100,9 @@ def commission(matter: str) -> Any:
         return answer
     t = strings("matters")
     ctx = hq().ctx
+    valid = 0 < len(matter) <= 32 and matter.isascii() and matter.isalnum()
     with ctx.db.read() as s:
-        m = s.scalars(select(MatterRow).where(MatterRow.id == matter[:32])).first()
+        m = s.scalars(select(MatterRow).where(MatterRow.id == matter)).first() if valid else None
     if m is None or p.hall not in (None, m.hall_id):
         return page(t["commission_title"], strings()["not_found"], "matters", status=404)
     hall = ctx.hall(m.hall_id)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
 from server.auth import Principal
 from server.engine.errors import HallError
-from server.services import exports, matters
+from server.services import exports, matters, tickets
 
 from . import api
 from .body import read_body, read_query
-from .guard import clerk_name, hq, principal, require_manager
+from .guard import clerk_name, hq, principal, require_kiosk, require_manager
 from .route import operation
+from .shapes import answers as a
 from .shapes import matters as m
 
 
@@ -100,3 +101,33 @@ def hand_over_matter(matter: str) -> Any:
     body = read_body(m.HandOverRequest)
     row = matters.hand_over(app.ctx, matter, body.owner, body.counter, body.reason, p.name)
     return jsonify(matters.view(app.ctx.hall(hall_id), row, app.ctx.clock.now()))
+
+
+@operation(api, "post", "/halls/<hall>/pickups", ok=a.PickupTicket, status=201, tag="matters",
+           body=m.PickupRequest, ok_description="a ticket (领取) for the window that owns the matter",
+           errors={403: "forbidden: a kiosk named without its credential",
+                   404: "not_found: unknown hall, or no matter with this case number or ticket",
+                   409: "not_ready: the result is not ready (or already picked up); pickup_waiting: a 领取 ticket"
+                        " for it already waits", 429: None})  # fmt: skip
+def pick_up(hall: str) -> Any:
+    """领取结果: a ticket to pick a matter's result up, sent to its owner window (no staff credential)."""
+    app = hq()
+    hall_def = app.ctx.hall(hall)
+    body = read_body(m.PickupRequest)
+    if body.kiosk:
+        require_kiosk(body.kiosk)
+        app.ctx.kiosk(hall_def, body.kiosk)
+    if not app.ticket_limiter.allow(f"kiosk:{body.kiosk}" if body.kiosk else f"addr:{request.remote_addr}"):
+        raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
+    matter = matters.find_for_pickup(app.ctx, hall, body.case)
+    issued, events = tickets.issue_ticket(
+        app.ctx, hall, matter.service_id, False, body.kiosk, app.track_base(), pickup=matter.id
+    )
+    app.after_commit(events, print_hint=(issued.ahead, issued.est_wait_s, issued.served_now))
+    row = issued.ticket
+    return jsonify(
+        id=row.id, number=row.number, service=row.issued_service, status=row.status, priority=row.priority,
+        ahead=issued.ahead, est_wait_s=issued.est_wait_s, served_now=issued.served_now,
+        issued_at=hall_def.local(row.issued_at).isoformat(timespec="seconds"), track_url=app.track_url(issued.token),
+        matter=matters.brief(hall_def, matter),
+    ), 201  # fmt: skip

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from server.engine import rules
 from server.engine.errors import HallError, invalid
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
-from server.engine.model import Counter, CounterState, Hall, Outcome, TicketStatus
+from server.engine.model import Counter, CounterState, Hall, Outcome, ServiceKind, TicketStatus
 from server.store.db import write_changes
 from server.store.models import CounterRow, MatterRow, NoticeRow, TicketRow
 
@@ -353,6 +353,9 @@ def finish(
         )  # fmt: skip
         if result is Outcome.ACCEPTED and service is not None:  # the matter outlives the visit (办件)
             opened.append(matters.open_for_ticket(s, hall, service, ticket, counter.id, who, now))
+        elif result is Outcome.COMPLETED and service is not None and service.kind is ServiceKind.PROMISED:
+            # a promised service's ticket done on the spot: a 领取 ticket hands its matter's result over
+            matters.handed_over(s, hall, ticket, who, now)
         return [TicketChanged(hall.id, ticket.id)]
 
     done, events = _act(ctx, counter_id, clerk, action, with_partner=False)

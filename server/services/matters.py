@@ -24,12 +24,13 @@ from server.engine.figures import share
 from server.engine.matters import MatterStatus
 from server.engine.model import Hall, Service, ServiceKind
 from server.engine.privacy import mask_personal
-from server.store.models import MatterRow, NumberSeqRow, TicketRow
+from server.store.models import MatterRow, NumberSeqRow, TicketRow, UserRow
 
 from . import identity, ledger, outbox
 from .context import Context
 from .views import iso
 
+FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(9998, 12, 31)
 NUMBER_SEQ = "#matters"  # the NumberSeqRow key of a hall's case numbers (one running number a year)
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")  # a mobile, or a landline with its area code
 
@@ -181,9 +182,14 @@ def progress(
     return m, events
 
 
-def _locked(s: Session, matter_id: str) -> MatterRow:
-    if not isinstance(matter_id, str) or len(matter_id) > 32:
+def _check_id(matter_id: str) -> None:
+    """Ids are hex: anything else (a NUL would upset PostgreSQL) is simply unknown."""
+    if not isinstance(matter_id, str) or not (0 < len(matter_id) <= 32 and matter_id.isascii() and matter_id.isalnum()):
         raise not_found("matter", matter_id)
+
+
+def _locked(s: Session, matter_id: str) -> MatterRow:
+    _check_id(matter_id)
     m = s.scalars(select(MatterRow).where(MatterRow.id == matter_id).with_for_update()).first()
     if m is None:
         raise not_found("matter", matter_id)
@@ -192,8 +198,9 @@ def _locked(s: Session, matter_id: str) -> MatterRow:
 
 def owner_of(ctx: Context, matter_id: str) -> tuple[str, str | None]:
     """The matter's hall and owner, for authorizing before the body is looked at (404 first)."""
+    _check_id(matter_id)
     with ctx.db.read() as s:
-        m = s.get(MatterRow, matter_id) if isinstance(matter_id, str) and len(matter_id) <= 32 else None
+        m = s.get(MatterRow, matter_id)
         if m is None:
             raise not_found("matter", matter_id)
         return m.hall_id, m.owner
@@ -243,6 +250,17 @@ def listing(
     hall = ctx.hall(hall_id)
     if status is not None and status not in {s.value for s in MatterStatus}:
         raise invalid(f"status must be one of {', '.join(s.value for s in MatterStatus)}", "invalid_query")
+    if service is not None and hall.service(service) is None:
+        raise invalid(f"unknown service {service!r} of this hall", "invalid_query")
+    if owner is not None:
+        if not owner.isprintable():
+            raise invalid("owner must be a username", "invalid_query")
+        with ctx.db.read() as s:
+            if s.get(UserRow, owner) is None:
+                raise invalid(f"no user {owner!r}", "invalid_query")
+    # hall-local days as far as a calendar reaches (0001-01-01 or 9999-12-31 mean "no bound")
+    start = min(max(start, FIRST_DAY), LAST_DAY) if start is not None else None
+    end = min(max(end, FIRST_DAY), LAST_DAY) if end is not None else None
     q = select(MatterRow).where(MatterRow.hall_id == hall.id)
     if status is not None:
         q = q.where(MatterRow.status == status)
@@ -432,3 +450,55 @@ def export_rows(hall: Hall, rows: list[dict[str, Any]]) -> tuple[list[str], list
         for r in rows
     ]
     return list(EXPORT_LABELS), out
+
+
+# -- picking the result up (领取) ---------------------------------------------------------------------
+
+
+def find_for_pickup(ctx: Context, hall_id: str, case: str) -> MatterRow:
+    """The matter a resident names at the kiosk: its case number, or its ticket's track QR (the token, or
+    the whole link the scanner types)."""
+    from .tickets import find_by_token  # tickets imports this module: looked up when needed
+
+    hall = ctx.hall(hall_id)
+    text = case.strip()
+    with ctx.db.read() as s:
+        m = s.scalars(select(MatterRow).where(MatterRow.hall_id == hall.id, MatterRow.number == text.upper())).first()
+        if m is None and text:
+            token = text.rsplit("/t/", 1)[-1].split("?", 1)[0]
+            try:
+                ticket = find_by_token(s, token)
+            except HallError:
+                ticket = None
+            m = for_ticket(s, ticket.id) if ticket is not None and ticket.hall_id == hall.id else None
+    if m is None:
+        raise HallError("not_found", 404, "no matter with this case number or ticket in this hall")
+    if m.status != MatterStatus.RESULT_READY.value:
+        raise HallError("not_ready", 409, f"the matter is {m.status}: there is no result to pick up now")
+    return m
+
+
+def claim_pickup(s: Session, hall: Hall, matter_id: str, ticket: TicketRow) -> None:
+    """In the issuing transaction: the 领取 ticket goes to the owner window and is linked to the matter
+    (one live pick-up ticket a matter: a second tap at the kiosk is refused)."""
+    m = _locked(s, matter_id)
+    if m.status != MatterStatus.RESULT_READY.value:
+        raise HallError("not_ready", 409, f"the matter is {m.status}: there is no result to pick up now")
+    if m.pickup_ticket is not None:
+        live = s.get(TicketRow, m.pickup_ticket)
+        if live is not None and live.status in ("waiting", "called", "serving"):
+            raise HallError("pickup_waiting", 409, f"ticket {live.number} is already waiting to pick this result up")
+    m.pickup_ticket = ticket.id  # (not the ticket's repeat_of: that counts 一次性告知 return visits)
+    owner = hall.counter(m.owner_counter) if m.owner_counter else None
+    if owner is not None and ticket.service_id in owner.services:
+        ticket.target_counter = owner.id
+
+
+def handed_over(s: Session, hall: Hall, ticket: TicketRow, who: str | None, now: datetime) -> None:
+    """Finishing a 领取 ticket hands the result over: the matter is picked_up."""
+    m = s.scalars(select(MatterRow).where(MatterRow.pickup_ticket == ticket.id).with_for_update()).first()
+    if m is None or m.status != MatterStatus.RESULT_READY.value:
+        return
+    m.status, m.closed_at = MatterStatus.PICKED_UP.value, now
+    _log(s, hall, m, now, who, None)
+    _emit(s, hall, m, now)

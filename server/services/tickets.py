@@ -53,6 +53,7 @@ def issue_ticket(
     track_base: str = "",
     request_key: str | None = None,
     notice: str | None = None,
+    pickup: str | None = None,
 ) -> tuple[Issued, list[Event]]:
     """Hand out the next number of a service, if it is open and under its daily limit.
 
@@ -118,6 +119,8 @@ def issue_ticket(
             transfers=0,
         )
         first = notices.redeem(s, hall, notice, row, now) if notice is not None else None  # sets row.repeat_of
+        if pickup is not None:  # 领取: sent to the owner window, linked to the matter (PROTOCOL v1.2)
+            matters.claim_pickup(s, hall, pickup, row)
         s.connection().execute(_INSERT_TICKET, _ticket_values(row))
         ledger.insert(
             s, hall.id, "issued", now, ticket_id=row.id, service=service.id, priority=priority or None,

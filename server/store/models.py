@@ -397,3 +397,4 @@ class MatterRow(Base):
     result_level: Mapped[int | None] = mapped_column(Integer)
     result_comment: Mapped[str | None] = mapped_column(Text)
     result_rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pickup_ticket: Mapped[str | None] = mapped_column(String(32))  # the 领取 ticket taken for the result

@@ -211,6 +211,16 @@ def judge(op: Operation, answer: Answer, expect: set[int] | None, documented: bo
     return None
 
 
+APPLICANT = {"name": "张三", "phone": "13812345678", "id_number": "11010519491231002X"}
+
+
+def a_matter(hall: AppHall | Server, token: str) -> str:
+    """A 全程代办 matter (PROTOCOL v1.2), for the routes that name one."""
+    r = hall.post("/api/v1/halls/town/matters", {"service": "social", "applicant": APPLICANT, "proxy": True}, token)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 def make_context(hall: AppHall | Server) -> Context:
     complaint = a_complaint(hall, hall.admin_token())
     ticket = hall.issue("id-card")
@@ -221,6 +231,7 @@ def make_context(hall: AppHall | Server) -> Context:
         "kiosk": "k1",
         "token": ticket["track_url"].rsplit("/", 1)[1],
         "ticket": ticket["id"],
+        "matter": a_matter(hall, hall.admin_token()),
     }
     limit = load_config(hall.config).settings.limits.max_body_bytes
     return Context(hall, hall.admin_token(), values, limit)
@@ -248,7 +259,8 @@ def live_ctx(live_servers: Any) -> Context:
 
 # Realistic values for the fields the hall knows; anything else gets a value made from its schema.
 KNOWN = {"service": "id-card", "counter": "w3", "kiosk": "k1", "level": 5, "outcome": "completed", "comment": "好",
-         "note": "已办结", "reason": "午休", "missing": [], "priority": False}  # fmt: skip
+         "note": "已办结", "reason": "午休", "missing": [], "priority": False, "applicant": APPLICANT,
+         "status": "in_progress"}  # fmt: skip
 
 
 def example(schema: dict[str, Any]) -> Any:

@@ -355,3 +355,35 @@ def test_a_clerk_sees_the_matters_they_own_and_prints_a_commission(hall: AppHall
     assert "代理服务委托书" in commission and "王秀英" in commission and "110***********002X" in commission
     assert ID_NUMBER not in commission and "88881234" not in commission
     assert hall.browser().get(f"/matters/{mine['id']}/commission", allow_redirects=False).status_code == 302
+
+
+def test_picking_the_result_up_at_the_kiosk_ends_the_matter_at_its_window(hall: AppHall) -> None:
+    done = accept(hall)
+    matter, number = done["ticket"]["matter"]["id"], done["ticket"]["matter"]["number"]
+    track_url = done["issued"]["track_url"]
+    w2 = hall.counter_token("w2")
+    early = hall.post("/api/v1/halls/town/pickups", {"case": number})
+    assert early.status_code == 409 and early.json()["error"]["code"] == "not_ready"
+    for status in ("in_progress", "result_ready"):
+        assert step(hall, matter, status, w2).status_code == 200
+    unknown = hall.post("/api/v1/halls/town/pickups", {"case": "BJ2099999999"})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    assert hall.post("/api/v1/halls/town/pickups", {"case": ""}).status_code == 422
+    assert hall.post("/api/v1/halls/town/pickups", {"case": number, "kiosk": "k1"}).status_code == 403
+    r = hall.post("/api/v1/halls/town/pickups", {"case": track_url})  # the scanner types the QR's link
+    assert r.status_code == 201, r.text
+    ticket = r.json()
+    assert ticket["service"] == "social" and ticket["status"] == "waiting" and ticket["matter"]["number"] == number
+    twice = hall.post("/api/v1/halls/town/pickups", {"case": number.lower()})
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "pickup_waiting"
+    hall.issue("social")  # a walk-in for the same service: w2 calls the pick-up, sent to it, first
+    called = hall.act("w2", "call-next").json()["ticket"]
+    assert called["id"] == ticket["id"]
+    assert hall.act("w2", "finish", {"outcome": "completed"}).status_code == 200
+    with hall.ctx.db.read() as s:
+        row = s.get(MatterRow, matter)
+        assert row is not None and row.status == "picked_up" and row.pickup_ticket == ticket["id"]
+    token = track_url.rsplit("/", 1)[1]
+    assert hall.get(f"/api/v1/track/{token}").json()["matter"]["status"] == "picked_up"
+    gone = hall.post("/api/v1/halls/town/pickups", {"case": number})
+    assert gone.status_code == 409 and gone.json()["error"]["code"] == "not_ready"

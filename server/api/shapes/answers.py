@@ -107,6 +107,10 @@ class IssuedTicket(Answer):
     repeat_of: str = Sometimes("a return visit (issued with a notice's code): the first visit's ticket id")
 
 
+class PickupTicket(IssuedTicket):
+    matter: MatterBrief = Field(description="the matter whose result this ticket picks up (领取)")
+
+
 class Ticket(Answer):
     id: str
     number: str

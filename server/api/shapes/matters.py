@@ -87,3 +87,14 @@ class HandOverRequest(Body):
     )
     counter: Annotated[str, Field(max_length=40)] | None = Field(None, description="the new owner window")
     reason: Annotated[str, Field(min_length=1, max_length=200)] = Field(description="kept in the ledger")
+
+
+class PickupRequest(Body):
+    """领取结果: the case number, or the ticket's track QR (what the kiosk's scanner types)."""
+
+    case: Annotated[str, Field(min_length=1, max_length=300)] = Field(
+        description="the case number (办件编号) or the track link/token of the ticket that opened the matter"
+    )
+    kiosk: Annotated[str, Field(max_length=40)] | None = Field(
+        None, description="print the ticket on this kiosk's printer (its credential, as for tickets)"
+    )

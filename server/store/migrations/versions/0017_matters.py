@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("result_level", sa.Integer(), nullable=True),
         sa.Column("result_comment", sa.Text(), nullable=True),
         sa.Column("result_rated_at", sa.DateTime(), nullable=True),
+        sa.Column("pickup_ticket", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_matters")),
         sa.UniqueConstraint("number", name=op.f("uq_matters_number")),
     )
