@@ -13,7 +13,7 @@ from server.services.counters import Result
 
 from . import api
 from .body import read_body
-from .guard import clerk_name, hq, person, require_counter, require_manager
+from .guard import clerk_name, hq, person, require_counter, require_counter_action, require_manager
 from .route import F, operation
 from .shapes import answers as a
 from .shapes.bodies import AwayRequest, ComplaintNote, FinishRequest, NoBody, SignInRequest, TransferRequest
@@ -32,10 +32,14 @@ def _answer(result: Result, printed_on: str | None = None) -> Any:
     return jsonify(body)
 
 
-def _authorize(counter: str) -> Principal:
-    """404 for an unknown counter, then 401/403: both before the body is looked at."""
+def _authorize(counter: str, signed_in: bool = True) -> Principal:
+    """404 for an unknown counter, then 401/403: both before the body is looked at.
+
+    Every counter action passes here: a logged-in person must be the clerk signed in at the counter
+    (guard.require_counter_action); only signing in and out (`signed_in` false) need not be.
+    """
     hall, _ = hq().ctx.counter(counter)
-    return require_counter(hall.id, counter)
+    return require_counter_action(hall.id, counter) if signed_in else require_counter(hall.id, counter)
 
 
 def _run(counter: str, p: Principal, action: Callable[..., tuple[Result, list[Any]]], *args: Any) -> Any:
@@ -175,7 +179,7 @@ def counter_desk(counter: str) -> Any:
 )  # fmt: skip
 def sign_in(counter: str) -> Any:
     """The logged-in clerk signs in at the counter (考勤)."""
-    p = _authorize(counter)
+    p = _authorize(counter, signed_in=False)
     body = read_body(SignInRequest)
     person()  # after the body: a token may act here, it just names nobody to sign in
     app = hq()
@@ -190,7 +194,7 @@ def sign_in(counter: str) -> Any:
 )  # fmt: skip
 def sign_out(counter: str) -> Any:
     """The logged-in clerk signs out of the counter."""
-    p = _authorize(counter)
+    p = _authorize(counter, signed_in=False)
     read_body(NoBody)
     person()
     app = hq()

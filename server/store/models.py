@@ -344,3 +344,18 @@ class PrinterStateRow(Base):
     state: Mapped[str] = mapped_column(String(12), default="ok")  # ok | paper_low | paper_out | offline
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     agent_sid: Mapped[str | None] = mapped_column(String(64))  # the connected agent's Socket.IO session
+
+
+class StaffSessionRow(Base):
+    """A staff login's server-side session: the cookie carries its secret, the table only its hash.
+
+    A session ends when its row goes: logout, a password change, disabling the user, or idleness
+    (`seen_at` older than `[server] session_idle_minutes`). Every request with the cookie reads it.
+    """
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_username", "username"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's secret
+    username: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
