@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from support.app import AppHall, Browser, Reply
@@ -312,3 +313,52 @@ def test_the_public_window_state_says_staffed_not_who(hall: AppHall) -> None:
     page = hall.get("/display/counter/w1")
     assert "pat.secret" not in page.text and "工作人员在岗" in page.text
     assert hall.get("/display/counter/w2/state").json()["staffed"] is False
+
+
+# --- the commands -------------------------------------------------------------------------------------------
+
+
+def test_user_and_token_lists_say_what_there_is_and_never_a_secret(tmp_path: Path) -> None:
+    data = ["--data", str(tmp_path)]
+    made = hallq("token", "create", "--counter", "w1", "--label", "call button 1", *data)
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    kiosk = hallq("token", "create", "--kiosk", "k1", *data).stdout.strip().splitlines()[-1]
+    token_id = token.split(".")[0].removeprefix("hq_")
+    assert hallq("token", "revoke", kiosk.split(".")[0].removeprefix("hq_"), *data).returncode == 0
+    assert hallq("user", "add", "qin", "--role", "clerk", *data, stdin="pass-word-1\n").returncode == 0
+    assert hallq("user", "add", "ren", "--role", "admin", *data, stdin="pass-word-2\n").returncode == 0
+    assert hallq("user", "disable", "ren", *data).returncode == 0
+
+    tokens = hallq("token", "list", *data)
+    assert tokens.returncode == 0, tokens.stderr
+    lines = tokens.stdout.strip().splitlines()
+    assert lines[0].split() == ["id", "role", "hall", "for", "label", "created", "revoked"]
+    mine = next(line for line in lines if line.startswith(token_id))
+    assert "counter" in mine and "w1" in mine and "call button 1" in mine and mine.split()[-1] == "-"
+    revoked = next(line for line in lines if line.startswith(kiosk.split(".")[0].removeprefix("hq_")))
+    assert revoked.split()[-1] != "-", "a revoked token says when"
+    for secret in (token, kiosk):
+        assert secret.split(".")[1] not in tokens.stdout
+    from server.auth import _sha
+
+    assert _sha(token.split(".")[1]) not in tokens.stdout
+
+    users = hallq("user", "list", *data)
+    assert users.returncode == 0, users.stderr
+    rows = {line.split()[0]: line.split() for line in users.stdout.strip().splitlines()[1:]}
+    assert rows["qin"][1:4] == ["clerk", "town", "enabled"] and rows["ren"][3] == "disabled"
+    assert "argon2" not in users.stdout and "pass-word" not in users.stdout
+
+
+def test_the_user_commands_answer_help_and_one_line_errors(tmp_path: Path) -> None:
+    for words in (["user", "disable"], ["user", "enable"], ["user", "list"], ["token", "list"]):
+        helped = hallq(*words, "--help")
+        assert helped.returncode == 0 and "--config" in helped.stdout and "--data" in helped.stdout, words
+    assert hallq("token", "create", "--counter", "w1", "--data", str(tmp_path)).returncode == 0  # makes the folder
+    for words in (["user", "disable", "nobody"], ["user", "enable", "nobody"], ["user", "disable"]):
+        bad = hallq(*words, "--data", str(tmp_path))
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, (words, bad.stderr)
+        assert "Traceback" not in bad.stderr
+    missing = hallq("user", "list", "--data", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "no data folder" in missing.stderr
