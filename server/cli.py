@@ -33,6 +33,9 @@ DEFAULT_DATA = Path("hallq-data")
 ERROR_LOG = "hallq-errors.log"
 log = logging.getLogger("hallq.cli")
 _data_dir: Path | None = None  # where the error log goes, once a config is loaded
+# Files and folders hallq makes (the database, secret_key, backups, the error log, printed slips) are the
+# service user's alone: 0600 and 0700. HALLQ_UMASK (octal, e.g. 027 for a group of readers) changes it.
+DEFAULT_UMASK = 0o077
 
 
 class _Parser(argparse.ArgumentParser):
@@ -689,8 +692,20 @@ COMMANDS = {
 }
 
 
+def _set_umask() -> None:
+    raw = os.environ.get("HALLQ_UMASK", "").strip()
+    try:
+        mask = int(raw, 8) if raw else DEFAULT_UMASK
+    except ValueError:
+        mask = -1
+    if not 0 <= mask <= 0o777:
+        fail(f"HALLQ_UMASK must be an octal file mode mask such as 077, got {raw[:20]!r}")
+    os.umask(mask)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    _set_umask()  # before anything is written: the database, backups, logs, printed slips
     if args.command in ("demo", "serve"):
         _prepare_async(_async_mode_of(args))  # before anything imports SQLAlchemy, Flask or psycopg2
     from server.config import ConfigError
