@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.app import AppHall, Browser, Reply
@@ -28,7 +29,7 @@ def _csrf(page: Reply) -> str:
     return found.group(1)
 
 
-def _try_login(browser: Browser, username: str, password: str, nxt: str = "/counter", **kw: str) -> Reply:
+def _try_login(browser: Browser, username: str, password: str, nxt: str = "/counter", **kw: Any) -> Reply:
     csrf = _csrf(browser.get("/login"))
     form = {"csrf": csrf, "username": username, "password": password, "next": nxt}
     return browser.post("/login", data=form, allow_redirects=False, **kw)
@@ -60,7 +61,7 @@ class Staff:
         return other
 
 
-def _ledger(hall: AppHall) -> list[dict]:
+def _ledger(hall: AppHall) -> list[dict[str, Any]]:
     day = hall.ctx.hall("town").day_of(hall.ctx.clock.now())
     r = hall.get(f"/api/v1/halls/town/ledger?from={day}&to={day}", hall.admin_token())
     assert r.status_code == 200, r.text
