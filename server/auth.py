@@ -199,8 +199,7 @@ def session_principal(ctx: Context, secret: Any) -> Principal | None:
         row = conn.execute(_SESSION, {"id": sid}).first()
     if row is None or row.disabled:
         return None
-    now = ctx.clock.now()
-    seen = row.seen_at.replace(tzinfo=now.tzinfo) if row.seen_at.tzinfo is None else row.seen_at
+    now, seen = ctx.clock.now(), row.seen_at
     if now - seen > _idle(ctx):
         end_session(ctx, secret)
         return None
@@ -223,12 +222,6 @@ def end_session(ctx: Context, secret: Any) -> str | None:
     with ctx.db.write() as s:
         s.execute(delete(StaffSessionRow).where(StaffSessionRow.id == sid))
     return sid
-
-
-def end_user_sessions(ctx: Context, username: str) -> int:
-    """End every session of a user; how many there were."""
-    with ctx.db.write() as s:
-        return int(s.execute(delete(StaffSessionRow).where(StaffSessionRow.username == username)).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def live_sessions(ctx: Context, ids: set[str]) -> set[str]:
