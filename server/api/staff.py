@@ -62,7 +62,13 @@ def counter_action(
     """POST /counters/{counter}/ACTION: answers the counter and the ticket it now holds or touched."""
     kw.setdefault("body", NoBody)
     kw.setdefault("body_required", kw["body"] is not NoBody)
-    errors = {404: "not_found: unknown counter", 409: conflicts, **kw.pop("errors", {})}
+    errors = {
+        403: "forbidden: this credential may not act for that counter; csrf_failed for a session without"
+        " X-CSRF-Token; not_signed_in: a logged-in clerk acts only at the counter they are signed in at",
+        404: "not_found: unknown counter",
+        409: conflicts,
+        **kw.pop("errors", {}),
+    }
     return operation(
         api, "post", f"/counters/<counter>/{action}", ok=a.CounterAnswer, tag="counters", secured=True,
         ok_description="the counter and the ticket it now holds or touched", errors=errors, **kw,
