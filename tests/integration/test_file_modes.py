@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import configparser
 import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from support.printing import kiosk_printer, kiosk_ticket, wait_until
-from support.server import ROOT, Server, hallq
+from support.server import ROOT, Server, clean_env, hallq
 
 
 def _mode(path: Path) -> int:
@@ -44,3 +46,19 @@ def test_the_systemd_unit_sets_the_same_mask() -> None:
     unit.optionxform = str  # type: ignore[assignment,method-assign]
     unit.read_string((ROOT / "deploy" / "hallq@.service").read_text(encoding="utf-8"))
     assert unit["Service"]["UMask"] == "0077"
+
+
+def test_hallq_umask_changes_the_mask_and_a_bad_one_is_one_line(tmp_path: Path) -> None:
+    def run(mask: str, data: Path) -> subprocess.CompletedProcess[str]:
+        env = {**clean_env(), "HALLQ_UMASK": mask}
+        args = [sys.executable, "-m", "server.cli", "token", "create", "--counter", "w1", "--data", str(data)]
+        return subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    assert run("027", shared).returncode == 0
+    assert _mode(shared / "hallq.db") == 0o640  # a hall that wants a group of readers says so
+    for bad in ("abc", "1777", "-1"):
+        done = run(bad, tmp_path / "unused")
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "HALLQ_UMASK" in done.stderr
