@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Blueprint, redirect, request, session
 
-from server.api.guard import hq
-from server.auth import Principal, may_work_counter, user_principal
+from server.api.guard import hq, session_person
+from server.auth import Principal, may_work_counter
 from server.engine.errors import HallError
 from server.i18n import lang_query, strings
 from server.rendering import page, render_page
@@ -22,8 +22,7 @@ bp = Blueprint(
 
 
 def _person() -> Principal | None:
-    user = session.get("user")
-    return user_principal(hq().ctx, user) if isinstance(user, str) else None
+    return session_person()
 
 
 def _to_login(back: str) -> Any:

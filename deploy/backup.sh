@@ -2,6 +2,7 @@
 # Back up a hallq database (业务数据要时时备份): SQLite with its online backup, PostgreSQL with pg_dump.
 # Usage: backup.sh DATABASE_URL_OR_SQLITE_FILE BACKUP_DIR    (run from cron or a systemd timer)
 set -euo pipefail
+umask 077  # backups hold every resident's ticket: the service user's alone
 src="$1"; dest="$2"
 mkdir -p "$dest"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

@@ -85,8 +85,8 @@ def window_state(counter_id: str) -> dict[str, Any]:
         "serving": current.ticket.number if current.ticket is not None else None,
         # A/B cover: while this window is away its partner serves its residents.
         "covered_by": partner.number if state == "away" and partner is not None else None,
-        # 政务公开: the signed-in clerk's staff login (the hall's 工号); no name store exists yet.
-        "clerk": current.counter_row.clerk if state != "closed" else None,
+        # Whether a clerk is signed in at the open window; never who (a login name is an account, not a 工号).
+        "staffed": bool(current.counter_row.clerk) and state != "closed",
     }
 
 

@@ -20,8 +20,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# The virtual printer draws Chinese tickets with a CJK font; install one where we can.
-if ! fc-list 2>/dev/null | grep -qi -e 'wqy' -e 'noto.*cjk'; then
+# The virtual printer draws Chinese tickets with a CJK font; install one where we can. fc-list's output is
+# read whole first: `fc-list | grep -q` under pipefail fails when grep stops at the first match and fc-list,
+# still writing, is killed by SIGPIPE (a false "no font", and apt-get again, on most starts).
+fonts="$(fc-list 2>/dev/null || true)"
+if ! grep -qi -e 'wqy' -e 'noto.*cjk' <<<"$fonts"; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei fontconfig) \
       >/dev/null 2>&1 || echo "warning: could not install fonts-wqy-zenhei; ticket PNGs will lack Chinese glyphs" >&2

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, redirect, request, session
+from flask import Blueprint, redirect, request
 
-from server.api.guard import hq
-from server.auth import Principal, may_manage, user_principal
+from server.api.guard import hq, session_person
+from server.auth import Principal, may_manage
 from server.charts import bars
 from server.engine.errors import HallError
 from server.rendering import page, render_page
@@ -20,8 +20,7 @@ admin = Blueprint("admin", __name__, template_folder="templates")
 
 def _manager() -> tuple[Principal | None, Any]:
     """The logged-in manager, or the answer to give instead (a redirect to /login, or a refusal)."""
-    user = session.get("user")
-    p = user_principal(hq().ctx, user) if isinstance(user, str) else None
+    p = session_person()
     if p is None:
         return None, redirect("/login?next=" + request.full_path.rstrip("?"))
     if not p.is_manager:

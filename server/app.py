@@ -24,9 +24,11 @@ from server.engine.errors import HallError
 from server.logs import mask_path
 from server.printing import Printing
 from server.ratelimit import Limits
+from server.revocation import LiveCredentials
 from server.services import halls, print_jobs, tickets
 from server.services.context import Clock, Context
 from server.store.db import Database
+from server.throttle import LoginThrottle
 
 log = logging.getLogger("hallq")
 access = logging.getLogger("hallq.access")
@@ -55,6 +57,8 @@ class Hallq:
         self.ticket_limiter = store.make("tickets", limits.tickets_per_minute)
         self.rating_limiter = store.make("ratings", limits.ratings_per_minute)
         self.login_limiter = store.make("login", 10)
+        self.login_throttle = LoginThrottle(store.client, config.settings.message_channel)
+        self.live = LiveCredentials(socketio, self.ctx)  # staff connections end with their credential
         self.printing = Printing(self.ctx, socketio)
         self.printing.on_change.append(self._printer_changed)
 
@@ -162,7 +166,11 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app.register_blueprint(admin)
     for module in ("kiosk.views", "display.views", "counter.views", "server.matters_pages"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
-    realtime.register(socketio, hallq.ctx, hallq.printer_state, agent_connect=hallq.printing.agent_connect)
+    hallq.printing.on_agent = hallq.live.track
+    realtime.register(
+        socketio, hallq.ctx, hallq.printer_state, agent_connect=hallq.printing.agent_connect, track=hallq.live.track
+    )
+    hallq.live.listen()
     hallq.printing.register(socketio)
     _install_edges(app)
     hallq.printing.start()

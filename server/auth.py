@@ -8,15 +8,16 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, func, select, update
 
 from server.engine.errors import HallError
 from server.services.context import Context
-from server.store.models import ApiTokenRow, UserRow
+from server.store.models import ApiTokenRow, PrinterStateRow, StaffSessionRow, UserRow
 
 ROLES = ("clerk", "supervisor", "admin")
 TOKEN_RE = re.compile(r"^hq_([0-9a-f]{12})\.([A-Za-z0-9_-]{20,100})$")
@@ -47,6 +48,8 @@ class Principal:
     hall: str | None = None
     counter: str | None = None
     kiosk: str | None = None
+    token_id: str | None = None  # the bearer token it came from (revocation ends its live connections)
+    session_id: str | None = None  # the staff session it came from (hash of the cookie's secret)
 
     @property
     def is_manager(self) -> bool:
@@ -102,6 +105,10 @@ def revoke_token(ctx: Context, token_id: str) -> bool:
         if row is None or row.revoked_at is not None:
             return False
         row.revoked_at = ctx.clock.now()
+        if row.role == "kiosk" and row.kiosk_id:
+            # No process hands this kiosk's agent another job from now on (the agent's row names a live
+            # connection; the revoked agent is disconnected, a valid one connects again and is noted anew).
+            s.execute(update(PrinterStateRow).where(PrinterStateRow.kiosk_id == row.kiosk_id).values(agent_sid=None))
         return True
 
 
@@ -118,7 +125,8 @@ def authenticate_token(ctx: Context, token: str) -> Principal | None:
     kiosk = row.kiosk_id if row.role == "kiosk" else None
     device = row.counter_id if row.role == "counter" else kiosk
     name = row.label or f"{row.role}:{device or row.id}"
-    return Principal(row.role, name, row.hall_id, row.counter_id if row.role == "counter" else None, kiosk)
+    counter = row.counter_id if row.role == "counter" else None
+    return Principal(row.role, name, row.hall_id, counter, kiosk, token_id=row.id)
 
 
 def add_user(ctx: Context, username: str, password: str, role: str, hall: str | None, now: datetime) -> None:
@@ -141,6 +149,8 @@ def add_user(ctx: Context, username: str, password: str, role: str, hall: str | 
             row = UserRow(username=username, created_at=now)
             s.add(row)
         row.password_hash, row.role, row.hall_id, row.disabled = _hasher.hash(password), role, hall, False
+        # A new password (or role) ends every session of the old one.
+        s.execute(delete(StaffSessionRow).where(StaffSessionRow.username == username))
 
 
 def login(ctx: Context, username: str, password: str) -> Principal | None:
@@ -154,6 +164,128 @@ def login(ctx: Context, username: str, password: str) -> Principal | None:
     if row is None or row.disabled:
         return None
     return Principal(row.role, row.username, row.hall_id)
+
+
+SESSION_TOUCH_S = 60  # a session's last use is written at most once a minute (not on every request)
+_S = StaffSessionRow.__table__.c
+_U = UserRow.__table__.c
+_SESSION = (
+    select(_S.id, _S.username, _S.seen_at, _U.role, _U.hall_id, _U.disabled)
+    .join_from(StaffSessionRow.__table__, UserRow.__table__, _S.username == _U.username)
+    .where(_S.id == bindparam("id"))
+)
+
+
+def _idle(ctx: Context) -> timedelta:
+    return timedelta(minutes=ctx.config.settings.session_idle_minutes)
+
+
+def start_session(ctx: Context, username: str) -> str:
+    """A new server-side session for a logged-in user: its secret goes into the (signed) cookie."""
+    secret = secrets.token_urlsafe(32)
+    now = ctx.clock.now()
+    with ctx.db.write() as s:
+        s.execute(delete(StaffSessionRow).where(StaffSessionRow.seen_at < now - _idle(ctx)))  # idle ones, of anyone
+        s.add(StaffSessionRow(id=_sha(secret), username=username, created_at=now, seen_at=now))
+    return secret
+
+
+def session_principal(ctx: Context, secret: Any) -> Principal | None:
+    """The user of a live session: None once it was ended, went idle, or its user was disabled or removed."""
+    if not isinstance(secret, str) or not 20 <= len(secret) <= 100:
+        return None
+    sid = _sha(secret)
+    with ctx.db.query() as conn:
+        row = conn.execute(_SESSION, {"id": sid}).first()
+    if row is None or row.disabled:
+        return None
+    now, seen = ctx.clock.now(), row.seen_at
+    if now - seen > _idle(ctx):
+        end_session(ctx, secret)
+        return None
+    if (now - seen).total_seconds() >= SESSION_TOUCH_S:
+        with ctx.db.write() as s:
+            s.execute(update(StaffSessionRow).where(StaffSessionRow.id == sid).values(seen_at=now))
+    return Principal(row.role, row.username, row.hall_id, session_id=sid)
+
+
+def session_id_of(secret: Any) -> str | None:
+    """The stored id (hash) of a cookie's session secret."""
+    return _sha(secret) if isinstance(secret, str) else None
+
+
+def end_session(ctx: Context, secret: Any) -> str | None:
+    """End one session (logout); its id, or None when there was none."""
+    sid = session_id_of(secret)
+    if sid is None:
+        return None
+    with ctx.db.write() as s:
+        s.execute(delete(StaffSessionRow).where(StaffSessionRow.id == sid))
+    return sid
+
+
+def live_sessions(ctx: Context, ids: set[str]) -> set[str]:
+    """Which of these session ids are still live (not ended, not idle, their user enabled)."""
+    if not ids:
+        return set()
+    cutoff = ctx.clock.now() - _idle(ctx)
+    with ctx.db.query() as conn:
+        rows = conn.execute(
+            select(_S.id)
+            .join_from(StaffSessionRow.__table__, UserRow.__table__, _S.username == _U.username)
+            .where(_S.id.in_(sorted(ids)), _S.seen_at >= cutoff, _U.disabled.is_(False))
+        )
+        return {r.id for r in rows}
+
+
+def live_tokens(ctx: Context, ids: set[str]) -> set[str]:
+    """Which of these token ids are not revoked."""
+    if not ids:
+        return set()
+    with ctx.db.query() as conn:
+        rows = conn.execute(select(_K.id).where(_K.id.in_(sorted(ids)), _K.revoked_at.is_(None)))
+        return {r.id for r in rows}
+
+
+def set_disabled(ctx: Context, username: str, disabled: bool) -> bool:
+    """Disable (ending every session) or enable a user; False for an unknown user."""
+    with ctx.db.write() as s:
+        row = s.get(UserRow, username) if USERNAME_RE.match(username) else None
+        if row is None:
+            return False
+        row.disabled = disabled
+        if disabled:
+            s.execute(delete(StaffSessionRow).where(StaffSessionRow.username == username))
+        return True
+
+
+def users(ctx: Context) -> list[dict[str, Any]]:
+    """Every staff login (no password hash), for `hallq user list`."""
+    with ctx.db.read() as s:
+        rows = s.scalars(select(UserRow).order_by(UserRow.username)).all()
+        live = dict(
+            s.execute(
+                select(StaffSessionRow.username, func.count())
+                .where(StaffSessionRow.seen_at >= ctx.clock.now() - _idle(ctx))
+                .group_by(StaffSessionRow.username)
+            ).all()
+        )
+    return [
+        {"username": r.username, "role": r.role, "hall": r.hall_id, "disabled": bool(r.disabled),
+         "sessions": int(live.get(r.username, 0))}
+        for r in rows
+    ]  # fmt: skip
+
+
+def tokens(ctx: Context) -> list[dict[str, Any]]:
+    """Every API token's id and what it is for (never its secret nor its hash), for `hallq token list`."""
+    with ctx.db.read() as s:
+        rows = s.scalars(select(ApiTokenRow).order_by(ApiTokenRow.created_at, ApiTokenRow.id)).all()
+    return [
+        {"id": r.id, "role": r.role, "hall": r.hall_id, "counter": r.counter_id, "kiosk": r.kiosk_id,
+         "label": r.label, "created_at": r.created_at, "revoked_at": r.revoked_at}
+        for r in rows
+    ]  # fmt: skip
 
 
 def user_principal(ctx: Context, username: str) -> Principal | None:

@@ -22,7 +22,7 @@ import tempfile
 import tomllib
 import warnings
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -33,6 +33,9 @@ DEFAULT_DATA = Path("hallq-data")
 ERROR_LOG = "hallq-errors.log"
 log = logging.getLogger("hallq.cli")
 _data_dir: Path | None = None  # where the error log goes, once a config is loaded
+# Files and folders hallq makes (the database, secret_key, backups, the error log, printed slips) are the
+# service user's alone: 0600 and 0700. HALLQ_UMASK (octal, e.g. 027 for a group of readers) changes it.
+DEFAULT_UMASK = 0o077
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = tsub.add_parser("revoke", help="revoke a token by its id (the part after hq_ and before the dot)")
     revoke.add_argument("token_id")
     _source_args(revoke)
+    tlist = tsub.add_parser("list", help="list tokens: id, role, hall, counter or kiosk, label, revoked (no secrets)")
+    _source_args(tlist)
 
     kiosk = sub.add_parser("kiosk", help="enroll kiosk browsers (the device cookie that lets a kiosk page print)")
     ksub = kiosk.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -127,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=["clerk", "supervisor", "admin"], required=True)
     add.add_argument("--hall", help="the hall the user belongs to (clerks: default the only hall)")
     _source_args(add)
+    disable = usub.add_parser("disable", help="disable a login: its sessions and live pages end at once")
+    disable.add_argument("username")
+    _source_args(disable)
+    enable = usub.add_parser("enable", help="enable a disabled login again (it logs in anew)")
+    enable.add_argument("username")
+    _source_args(enable)
+    ulist = usub.add_parser("list", help="list logins: username, role, hall, enabled or disabled, live sessions")
+    _source_args(ulist)
     close = sub.add_parser("close-day", help="close out a day's tickets still in the hall and store its summary")
     close.add_argument("--hall", required=True, help="the hall id")
     close.add_argument("--date", type=_day, help="the hall-local day, YYYY-MM-DD (default: today)")
@@ -137,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help="replace the database with a backup file (stop the servers first)")
     restore.add_argument("file", type=Path, help="a backup written by the scheduler or `hallq backup`")
     _source_args(restore)
-    for leaf in (demo, serve, create, revoke, add):  # `hallq serve --debug` as well as `hallq --debug serve`
+    # `hallq serve --debug` as well as `hallq --debug serve`
+    for leaf in (demo, serve, create, revoke, add, tlist, disable, enable, ulist):
         leaf.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 
@@ -284,13 +298,39 @@ def _offline_context(config: Config) -> Any:
     return ctx
 
 
-def cmd_token(args: argparse.Namespace) -> None:
-    from server.auth import create_token, revoke_token
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.astimezone().isoformat(timespec="minutes")
+    return str(value)
 
-    ctx = _offline_context(_config(args))
+
+def _table(header: list[str], rows: list[list[Any]]) -> None:
+    cells = [header, *[[_cell(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    from server.auth import create_token, revoke_token, tokens
+    from server.revocation import announce
+
+    config = _config(args)
+    ctx = _offline_context(config)
+    if args.action == "list":
+        found = tokens(ctx)
+        _table(
+            ["id", "role", "hall", "for", "label", "created", "revoked"],
+            [[t["id"], t["role"], t["hall"], t["counter"] or t["kiosk"], t["label"], t["created_at"], t["revoked_at"]]
+             for t in found],
+        )  # fmt: skip
+        return
     if args.action == "revoke":
         if not revoke_token(ctx, args.token_id):
             fail(f"no active token with id {args.token_id!r}", 1)
+        announce(config.settings, token=args.token_id)  # live connections end now (else within seconds)
         print(f"revoked {args.token_id}")
         return
     if args.counter:
@@ -337,11 +377,32 @@ def cmd_kiosk(args: argparse.Namespace) -> None:
 
 
 def cmd_user(args: argparse.Namespace) -> None:
-    from server.auth import add_user
+    from server.auth import add_user, set_disabled, users
+    from server.revocation import announce
 
-    password = sys.stdin.readline().rstrip("\r\n")
-    ctx = _offline_context(_config(args))
+    if args.action == "add":
+        password = sys.stdin.readline().rstrip("\r\n")
+    config = _config(args)
+    ctx = _offline_context(config)
+    if args.action == "list":
+        _table(
+            ["username", "role", "hall", "status", "sessions"],
+            [[u["username"], u["role"], u["hall"], "disabled" if u["disabled"] else "enabled", u["sessions"]]
+             for u in users(ctx)],
+        )  # fmt: skip
+        return
+    if args.action in ("disable", "enable"):
+        if not set_disabled(ctx, args.username, args.action == "disable"):
+            fail(f"no user {args.username!r}")
+        if args.action == "disable":
+            from server.services.desk import sign_out
+
+            sign_out(ctx, args.username)  # 考勤: off every counter (pages see it at their next refresh)
+            announce(config.settings, user=args.username)  # its live pages end now (else within seconds)
+        print(f"user {args.username} {args.action}d")
+        return
     add_user(ctx, args.username, password, args.role, args.hall, ctx.clock.now())
+    announce(config.settings, user=args.username)  # a new password ends the old one's sessions and pages
     print(f"user {args.username} ({args.role}) saved")
 
 
@@ -631,8 +692,20 @@ COMMANDS = {
 }
 
 
+def _set_umask() -> None:
+    raw = os.environ.get("HALLQ_UMASK", "").strip()
+    try:
+        mask = int(raw, 8) if raw else DEFAULT_UMASK
+    except ValueError:
+        mask = -1
+    if not 0 <= mask <= 0o777:
+        fail(f"HALLQ_UMASK must be an octal file mode mask such as 077, got {raw[:20]!r}")
+    os.umask(mask)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    _set_umask()  # before anything is written: the database, backups, logs, printed slips
     if args.command in ("demo", "serve"):
         _prepare_async(_async_mode_of(args))  # before anything imports SQLAlchemy, Flask or psycopg2
     from server.config import ConfigError

@@ -18,6 +18,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     db_connect_timeout_s = 5   # PostgreSQL: give up connecting after this long
     db_statement_timeout_s = 30   # PostgreSQL: cancel any one statement running longer (0 = never)
     idle_timeout_s = 60        # close a connection silent this long (above Socket.IO's 25 s ping; eventlet)
+    session_idle_minutes = 480 # a staff login unused this long ends (logout, new password, disabling: at once)
 
     [server.limits]
     tickets_per_minute = 30
@@ -167,6 +168,7 @@ _SERVER_KEYS = tuple(
     (
         "data_dir database public_url message_queue message_channel async_mode host port log_level limits"
         " printer_poll_s proxy_hops db_pool_size db_connect_timeout_s db_statement_timeout_s idle_timeout_s"
+        " session_idle_minutes"
     ).split()
 )
 _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".split())
@@ -248,6 +250,7 @@ class Settings:
     db_connect_timeout_s: int = 5
     db_statement_timeout_s: int = 30  # 0: no limit
     idle_timeout_s: int = 60  # a connection that sends nothing this long is closed (half-sent requests)
+    session_idle_minutes: int = 480  # a staff session unused this long ends (8 h: a working day)
 
     def __post_init__(self) -> None:
         # The default depends on data_dir, which a dataclass default cannot see.
@@ -492,6 +495,7 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         db_connect_timeout_s=server.number("db_connect_timeout_s", 1, 300, 5),
         db_statement_timeout_s=server.number("db_statement_timeout_s", 0, 86400, 30),
         idle_timeout_s=server.number("idle_timeout_s", 5, 3600, 60),
+        session_idle_minutes=server.number("session_idle_minutes", 1, 7 * 24 * 60, 480),
         scores=_scores(root.table("scores", _SCORES_KEYS)),
         jobs=_jobs(root.table("jobs", _JOBS_KEYS)),
         voice=_voice(root.table("voice", _VOICE_KEYS), base_dir),

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, request, session
 from werkzeug.wrappers import Response
 
-from server.api.guard import hq
+from server.api.guard import hq, session_person
+from server.auth import end_session, start_session
 from server.auth import login as check_login
-from server.auth import user_principal
 from server.engine.errors import HallError
 from server.i18n import lang, strings
 from server.rendering import page, render_page
@@ -27,11 +28,27 @@ def csrf_token() -> str:
     return str(session["csrf"])
 
 
+DEFAULT_NEXT = "/counter"
+
+
 def _safe_next(value: str | None) -> str:
-    """Only same-site paths, so the login form cannot bounce anyone elsewhere."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/counter"
+    """Only a path of this site, so the login form cannot bounce anyone elsewhere; anything else: the default.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so `/<TAB>/evil.example` and
+    `/<BACKSLASH>evil.example` are other sites: no control characters, no backslash, no `//` at the start, nothing
+    with a scheme or a host, and nothing a header cannot carry.
+    """
+    if not value or len(value) > 2000 or not value.startswith("/") or value.startswith("//"):
+        return DEFAULT_NEXT
+    if "\\" in value or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c.isspace() for c in value):
+        return DEFAULT_NEXT
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return DEFAULT_NEXT
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return DEFAULT_NEXT
+    return value
 
 
 @pages.get("/")
@@ -60,14 +77,21 @@ def login() -> Any:
     sent, expected = request.form.get("csrf", ""), session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent, expected):
         return _login_page(nxt, t["login_expired"], 400)
-    if not hq().login_limiter.allow(f"addr:{request.remote_addr}"):
-        raise HallError("rate_limited", 429, "too many login attempts; wait a minute")
-    username, password = request.form.get("username", ""), request.form.get("password", "")
-    p = check_login(hq().ctx, username[:64], password[:200])
+    app = hq()
+    username, password = request.form.get("username", "")[:64], request.form.get("password", "")[:200]
+    address, now = request.remote_addr or "-", app.ctx.clock.now().timestamp()
+    # Throttled per account and per address (server/throttle.py): while locked, no password is checked.
+    wait = app.login_throttle.wait_s(username, address, now)
+    if wait:
+        return _login_page(nxt, t["login_throttled"].format(seconds=wait), 429, username)
+    p = check_login(app.ctx, username, password)
     if p is None:
-        return _login_page(nxt, t["login_failed"], 401, username[:64])
+        app.login_throttle.failed(username, address, now)
+        return _login_page(nxt, t["login_failed"], 401, username)
+    app.login_throttle.succeeded(username)
     session.clear()
     session["user"] = p.name
+    session["sid"] = start_session(app.ctx, p.name)  # server-side: logout, a new password, disabling end it
     session["csrf"] = secrets.token_urlsafe(24)  # a fresh token after login (no fixation)
     return redirect("/admin" if p.is_manager and nxt == "/counter" else nxt)  # managers land on their page
 
@@ -77,9 +101,13 @@ def logout() -> Response:
     sent = request.form.get("csrf", "") or request.headers.get("X-CSRF-Token", "")
     expected = session.get("csrf", "")
     if expected and hmac.compare_digest(sent, expected):
+        app = hq()
         user = session.get("user")
+        ended = end_session(app.ctx, session.get("sid"))  # the cookie, kept or copied, is worth nothing now
         if isinstance(user, str):  # 考勤: logging out signs the clerk out of the counter
-            hq().publisher.publish(desk.sign_out(hq().ctx, user))
+            app.publisher.publish(desk.sign_out(app.ctx, user))
+        if ended is not None:
+            app.live.ended(session=ended)  # its pages' live connections end too, in every process
         session.clear()
     return redirect("/login")
 
@@ -88,12 +116,11 @@ def logout() -> Response:
 def admin_complaints() -> Any:
     """差评整改: a supervisor's list of open and overdue cases with verify / resolve / dismiss (complaints.js)."""
     t = strings("admin")
-    user = session.get("user")
-    if not isinstance(user, str):
+    p = session_person()
+    if p is None:
         return redirect("/login?next=/admin/complaints")
     ctx = hq().ctx
-    p = user_principal(ctx, user)
-    if p is None or not p.is_manager:
+    if not p.is_manager:
         return page(t["admin_title"], t["complaints_forbidden"], "admin", status=403)
     halls = [h for h in ctx.config.halls if p.hall in (None, h.id)]
     asked = request.args.get("hall")

@@ -21,7 +21,7 @@ from flask import request
 from flask_socketio import SocketIO, join_room
 from socketio.exceptions import ConnectionRefusedError  # type: ignore[import-untyped]  # noqa: A004
 
-from server.auth import authenticate_token
+from server.auth import Principal, authenticate_token
 from server.engine.events import Event, PrintQueued
 from server.engine.model import Hall, Kiosk, Printer
 from server.services import print_jobs
@@ -63,6 +63,7 @@ class Printing:
         # Told (kiosk, new state) on every change of a kiosk printer's state, whoever noticed it (the poll,
         # a send, an agent): the kiosk page's warning and the managers' alerts hang here.
         self.on_change: list[Callable[[Kiosk, str], None]] = []
+        self.on_agent: Callable[[Principal], None] | None = None  # notes an agent's token (server/revocation.py)
 
     @property
     def printed_dir(self) -> Path:
@@ -320,6 +321,8 @@ class Printing:
             raise ConnectionRefusedError(f'kiosk {p.kiosk} is not printed by an agent (printer kind "agent")')
         hall, kiosk = found
         sid = request.sid  # type: ignore[attr-defined]
+        if self.on_agent is not None:
+            self.on_agent(p)
         self._agents[sid] = kiosk.id
         join_room(agent_room(kiosk.id))
         print_jobs.set_agent(self.ctx, hall.id, kiosk.id, sid)

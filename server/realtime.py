@@ -16,7 +16,7 @@ from typing import Any
 from flask import request, session
 from flask_socketio import SocketIO, emit, join_room
 
-from server.auth import Principal, authenticate_token, may_manage, may_work_counter, user_principal
+from server.auth import Principal, authenticate_token, may_manage, may_work_counter, session_principal
 from server.engine.errors import HallError
 from server.engine.estimate import queue_key
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
@@ -310,8 +310,7 @@ def _socket_principal(ctx: Context, auth: Any) -> Principal | None:
     """A bearer token in the connect `auth` payload, or the page's login session."""
     if isinstance(auth, dict) and isinstance(auth.get("token"), str):
         return authenticate_token(ctx, auth["token"])
-    user = session.get("user")
-    return user_principal(ctx, user) if isinstance(user, str) else None
+    return session_principal(ctx, session.get("sid"))
 
 
 NAMESPACES = ("/display", "/track", "/kiosk", "/counter", "/admin")
@@ -322,10 +321,12 @@ def register(
     ctx: Context,
     printer_state: Any = None,
     agent_connect: Callable[[dict[str, Any]], bool] | None = None,
+    track: Callable[[Principal], None] | None = None,
 ) -> None:
     """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md).
 
     `agent_connect` answers a kiosk agent's connection to /kiosk (auth carries `agent`): server/printing.py.
+    `track` notes an accepted staff connection's credential, so that its end disconnects it (server/revocation.py).
     """
 
     @socketio.on_error_default
@@ -385,6 +386,8 @@ def register(
         if found is None or p is None or not may_work_counter(p, found[0].id, found[1].id):
             return False
         hall, counter = found
+        if track is not None:
+            track(p)
         join_room(counter_room(counter.id))
         join_room(hall_room(hall.id))
         emit("counter", counter_message(ctx, counter.id))
@@ -398,6 +401,8 @@ def register(
         p = _socket_principal(ctx, auth)
         if ctx.config.hall(hall_id) is None or p is None or not may_manage(p, hall_id):
             return False
+        if track is not None:
+            track(p)
         join_room(hall_room(hall_id))
         emit("counters", halls.counters(ctx, hall_id))
         with ctx.db.read() as s:

@@ -22,8 +22,8 @@ function draw(next) {
   if (state.covered_by) message.textContent = t("window_covered", { number: state.covered_by });
   else if (state.state !== "open") message.textContent = t("window_closed");
   else message.textContent = t("window_idle");
-  clerk.hidden = !state.clerk;
-  clerk.textContent = state.clerk ? t("window_clerk", { clerk: state.clerk }) : "";
+  clerk.hidden = !state.staffed; // the window's state only: never the signed-in account's name
+  clerk.textContent = t("window_clerk");
 }
 
 function refresh() {

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, cast
 
 from flask import current_app, g, request, session
 
-from server.auth import Principal, authenticate_token, may_manage, may_work_counter, user_principal
+from server.auth import Principal, authenticate_token, may_manage, may_work_counter, session_principal
 from server.devices import COOKIE, device_kiosk
 from server.engine.errors import HallError
+from server.services.desk import signed_in_clerk
 
 if TYPE_CHECKING:  # server.app builds the app from these modules: no import at run time
     from server.app import Hallq
@@ -34,14 +35,22 @@ def principal() -> Principal:
             found = authenticate_token(hq().ctx, token.strip())
         if found is None:
             raise HallError("unauthorized", 401, "missing or invalid bearer token")
-    elif session.get("user"):
-        found = user_principal(hq().ctx, session["user"])
+    elif session.get("sid"):
+        found = session_person()
         if found is not None and request.method not in SAFE_METHODS:
             check_csrf()
     if found is None:
         raise HallError("unauthorized", 401, "log in or send a bearer token")
     g.principal = found
     return found
+
+
+def session_person() -> Principal | None:
+    """The person of this request's login session: None when there is none, or it ended (logout, a new
+    password, a disabled user, idleness: server/auth.py)."""
+    if "session_person" not in g:
+        g.session_person = session_principal(hq().ctx, session.get("sid"))
+    return g.session_person  # type: ignore[no-any-return]
 
 
 def check_csrf() -> None:
@@ -56,6 +65,22 @@ def require_counter(hall_id: str, counter_id: str) -> Principal:
     p = principal()
     if not may_work_counter(p, hall_id, counter_id):
         raise HallError("forbidden", 403, "this credential may not act for that counter")
+    return p
+
+
+def require_counter_action(hall_id: str, counter_id: str) -> Principal:
+    """A counter action (every POST /counters/{c}/ACTION but sign-in and sign-out passes here).
+
+    As require_counter; and a person logged in (a session: clerk or supervisor) acts only at the counter
+    they are signed in at, so the ledger names who really acted. Another clerk's counter is taken over
+    explicitly (sign-in with takeover, a ledger line), never used in passing. Device and script tokens
+    and admins act as the contract says.
+    """
+    p = require_counter(hall_id, counter_id)
+    if p.session_id is not None and p.role != "admin" and signed_in_clerk(hq().ctx, counter_id) != p.name:
+        raise HallError(
+            "not_signed_in", 403, f"{p.name} is not signed in at counter {counter_id}: sign in there (or take it over)"
+        )
     return p
 
 

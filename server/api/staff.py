@@ -13,7 +13,7 @@ from server.services.counters import Result
 
 from . import api
 from .body import read_body
-from .guard import clerk_name, hq, person, require_counter, require_manager
+from .guard import clerk_name, hq, person, require_counter, require_counter_action, require_manager
 from .route import F, operation
 from .shapes import answers as a
 from .shapes.bodies import AwayRequest, ComplaintNote, FinishRequest, NoBody, SignInRequest, TransferRequest
@@ -34,10 +34,14 @@ def _answer(result: Result, printed_on: str | None = None) -> Any:
     return jsonify(body)
 
 
-def _authorize(counter: str) -> Principal:
-    """404 for an unknown counter, then 401/403: both before the body is looked at."""
+def _authorize(counter: str, signed_in: bool = True) -> Principal:
+    """404 for an unknown counter, then 401/403: both before the body is looked at.
+
+    Every counter action passes here: a logged-in person must be the clerk signed in at the counter
+    (guard.require_counter_action); only signing in and out (`signed_in` false) need not be.
+    """
     hall, _ = hq().ctx.counter(counter)
-    return require_counter(hall.id, counter)
+    return require_counter_action(hall.id, counter) if signed_in else require_counter(hall.id, counter)
 
 
 def _run(counter: str, p: Principal, action: Callable[..., tuple[Result, list[Any]]], *args: Any) -> Any:
@@ -60,7 +64,13 @@ def counter_action(
     """POST /counters/{counter}/ACTION: answers the counter and the ticket it now holds or touched."""
     kw.setdefault("body", NoBody)
     kw.setdefault("body_required", kw["body"] is not NoBody)
-    errors = {404: "not_found: unknown counter", 409: conflicts, **kw.pop("errors", {})}
+    errors = {
+        403: "forbidden: this credential may not act for that counter; csrf_failed for a session without"
+        " X-CSRF-Token; not_signed_in: a logged-in clerk acts only at the counter they are signed in at",
+        404: "not_found: unknown counter",
+        409: conflicts,
+        **kw.pop("errors", {}),
+    }
     return operation(
         api, "post", f"/counters/<counter>/{action}", ok=a.CounterAnswer, tag="counters", secured=True,
         ok_description="the counter and the ticket it now holds or touched", errors=errors, **kw,
@@ -177,7 +187,7 @@ def counter_desk(counter: str) -> Any:
 )  # fmt: skip
 def sign_in(counter: str) -> Any:
     """The logged-in clerk signs in at the counter (考勤)."""
-    p = _authorize(counter)
+    p = _authorize(counter, signed_in=False)
     body = read_body(SignInRequest)
     person()  # after the body: a token may act here, it just names nobody to sign in
     app = hq()
@@ -192,7 +202,7 @@ def sign_in(counter: str) -> Any:
 )  # fmt: skip
 def sign_out(counter: str) -> Any:
     """The logged-in clerk signs out of the counter."""
-    p = _authorize(counter)
+    p = _authorize(counter, signed_in=False)
     read_body(NoBody)
     person()
     app = hq()

@@ -72,6 +72,12 @@ def signed_in_at(ctx: Context, clerk: str) -> str | None:
         return s.scalars(select(CounterRow.id).where(CounterRow.clerk == clerk)).first()
 
 
+def signed_in_clerk(ctx: Context, counter_id: str) -> str | None:
+    """Who is signed in at this counter, if anyone."""
+    with ctx.db.query() as conn:
+        return conn.execute(select(CounterRow.clerk).where(CounterRow.id == counter_id)).scalar()
+
+
 def board(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
     """The hall's counters with their state and who is signed in (the counter chooser)."""
     hall = ctx.hall(hall_id)

@@ -398,3 +398,18 @@ class MatterRow(Base):
     result_comment: Mapped[str | None] = mapped_column(Text)
     result_rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pickup_ticket: Mapped[str | None] = mapped_column(String(32))  # the 领取 ticket taken for the result
+
+
+class StaffSessionRow(Base):
+    """A staff login's server-side session: the cookie carries its secret, the table only its hash.
+
+    A session ends when its row goes: logout, a password change, disabling the user, or idleness
+    (`seen_at` older than `[server] session_idle_minutes`). Every request with the cookie reads it.
+    """
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_username", "username"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's secret
+    username: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -39,6 +39,7 @@ def test_a_clerk_logs_in_and_works_a_counter_with_the_csrf_header(hall: AppHall)
     no_csrf = s.post("/api/v1/counters/w1/open")
     assert no_csrf.status_code == 403 and no_csrf.json()["error"]["code"] == "csrf_failed"
     csrf = _csrf(s.get("/login"))  # any page renders the session's token
+    assert s.post("/api/v1/counters/w1/sign-in", headers={"X-CSRF-Token": csrf}).status_code == 200
     ok = s.post("/api/v1/counters/w1/open", headers={"X-CSRF-Token": csrf})
     assert ok.status_code == 200 and ok.json()["counter"]["state"] == "open"
     other_hall = s.post("/api/v1/counters/e1/open", headers={"X-CSRF-Token": csrf})

@@ -298,12 +298,12 @@ def test_weekly_range_and_the_printable_month(hall: Hall) -> None:
     for bad in ("from=2026-03-03&to=2026-03-01", "from=2025-01-01&to=2026-12-31", "from=x&to=2026-03-01"):
         r = hall.get(f"{TOWN}/reports/range?{bad}")
         assert r.status_code == 422 and r.get_json()["error"]["code"] == "invalid_query", bad
-    from server.auth import add_user
+    from server.auth import add_user, start_session
 
     add_user(hall.ctx, "zhang", "a-long-password", "supervisor", None, hall.clock.now())
     assert hall.client.get("/admin/reports/monthly?month=2026-03").status_code == 302  # not logged in
     with hall.client.session_transaction() as session:
-        session["user"] = "zhang"
+        session["user"], session["sid"] = "zhang", start_session(hall.ctx, "zhang")  # as /login makes it
     page = hall.client.get("/admin/reports/monthly?hall=town&month=2026-03")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "月度报告 2026-03" in html and html.count("<svg") == 3
