@@ -292,6 +292,7 @@ function run(act) {
   const st = state.counter.state;
   if (act === "finish") return openFinish();
   if (act === "transfer") return openTransfer();
+  if (act === "no-show") return openNoShow(); // F5 sits next to F4: ending a ticket is confirmed first
   if (act === "away") return st === "away" ? post("back").catch(() => {}) : openAway();
   if (act === "open") return post(st === "closed" ? "open" : "close").catch(() => {});
   post(act).catch(() => {});
@@ -405,6 +406,22 @@ async function submitTransfer(event) {
   }
 }
 
+function openNoShow() {
+  $("no-show-title").textContent = t("no_show_title", { number: state.ticket.number });
+  showDialog($("no-show-dialog"), $("no-show-error"));
+  $("no-show-confirm").focus(); // Enter confirms, Esc cancels
+}
+
+async function submitNoShow(event) {
+  event.preventDefault();
+  try {
+    await post("no-show", undefined, $("no-show-error"));
+    $("no-show-dialog").close();
+  } catch {
+    /* shown in the dialog */
+  }
+}
+
 function openAway() {
   $("away-form").reset();
   showDialog($("away-dialog"), $("away-error"));
@@ -429,6 +446,7 @@ $("finish-form").addEventListener("submit", submitFinish);
 $("finish-form").addEventListener("change", syncNotice);
 $("transfer-form").addEventListener("submit", submitTransfer);
 $("away-form").addEventListener("submit", submitAway);
+$("no-show-form").addEventListener("submit", submitNoShow);
 $("takeover-button").addEventListener("click", () => {
   post("sign-in", state.counter.clerk && state.counter.clerk !== ME ? { takeover: true } : {})
     .then(() => say(t("signed_in", { counter: state.counter.name })))

@@ -87,7 +87,18 @@ def test_a_clerks_day_in_miniature(
     screenshot(page, "counter-called-1920x1080")
     press(page, "F2")
     expect(page.locator("#message")).to_have_text(f"已重呼 {a1['number']} 号", timeout=LONG)
+    # F5 sits next to F4: it asks first, and Esc leaves the ticket as it was
     press(page, "F5")
+    expect(page.locator("#no-show-dialog")).to_be_visible()
+    expect(page.locator("#no-show-title")).to_have_text(f"确认 {a1['number']} 号过号？")
+    check_axe(page)
+    page.keyboard.press("Escape")
+    expect(page.locator("#no-show-dialog")).to_be_hidden()
+    expect_ticket(page, a1["number"], "called")
+    assert hall.get("/api/v1/track/" + a1["track_url"].rsplit("/", 1)[1]).json()["status"] == "called"
+    press(page, "F5")
+    expect(page.locator("#no-show-confirm")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.locator("#message")).to_have_text(f"{a1['number']} 号已过号", timeout=LONG)
     expect(page.locator("#ticket-number")).to_have_text("—")
     expect(page.locator("#today-no_show")).to_have_text("1")
@@ -266,6 +277,8 @@ def test_every_key_works_and_a_disabled_action_is_refused_by_the_server(
     page.keyboard.press("Escape")
     expect(page.locator("#transfer-dialog")).to_be_hidden()
     press(page, "F5")
+    expect(page.locator("#no-show-dialog")).to_be_visible()
+    page.keyboard.press("Enter")
     expect(page.locator("#today-no_show")).to_have_text("1", timeout=LONG)
     press(page, "F8")
     page.keyboard.press("1")
@@ -300,6 +313,7 @@ def test_two_clerks_racing_call_next_never_get_the_same_ticket(hall: Server, ope
             expect(page.locator("#current")).to_have_attribute("data-status", "called", timeout=LONG)
             seen.append(page.locator("#ticket-number").inner_text())
             press(page, "F5")
+            page.locator("#no-show-confirm").click()
             expect(page.locator("#current")).to_have_attribute("data-status", "none", timeout=LONG)
     assert len(seen) == 4 and len(set(seen)) == 4, seen
 
