@@ -36,6 +36,9 @@ MAX_MATERIAL_LINES = 6  # a slip is not a form: the full list lives in the servi
 MATERIALS_CUT_NOTE = "……更多材料请咨询窗口"
 QR_HINT = "扫码查看排队进度、办结后评价"
 NOT_SERVED = "暂无窗口办理此业务，请咨询服务台"
+BEFORE_OPENING = "窗口 {time} 开始办理"
+BEFORE_OPENING_ANY = "窗口尚未开始办理"
+CALLED_IN_ORDER = "请按取号顺序等候叫号"
 REPRINT_MARK = "【补打】"
 TEXT_MODES = ("chinese", "raster")
 
@@ -89,7 +92,12 @@ def render(slip: Slip, paper: int = 80, text: str = "chinese") -> bytes:
     if slip.priority:
         out.say("【优先】", size=2)
     out.say(slip.service_name)
-    if not slip.served_now:  # PROTOCOL v1.1: nothing may say the ticket is about to be called
+    if not slip.served_now and slip.before_opening:  # the windows have yet to open: no help desk needed
+        out.say(BEFORE_OPENING.format(time=slip.windows_open_at) if slip.windows_open_at else BEFORE_OPENING_ANY)
+        out.say(CALLED_IN_ORDER)
+        if slip.ahead:
+            out.say(f"前面还有 {slip.ahead} 人")
+    elif not slip.served_now:  # PROTOCOL v1.1: nothing may say the ticket is about to be called
         out.say(NOT_SERVED)
         if slip.ahead:
             out.say(f"前面还有 {slip.ahead} 人")

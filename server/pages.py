@@ -118,8 +118,8 @@ def admin_complaints() -> Any:
     )
 
 
-def _track_state(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The ticket's public body and, after service, the resident's rating and case; None when unknown."""
+def _track_state(token: str) -> tuple[dict[str, Any], dict[str, Any], str] | None:
+    """The ticket's public body, after service the resident's rating and case, and its hall; None when unknown."""
     ctx = hq().ctx
     try:
         with ctx.db.read() as s:
@@ -128,7 +128,15 @@ def _track_state(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
             after = ratings.resident_view(ctx, s, row) if row.status == "done" else {}
     except HallError:
         return None
-    return body, after
+    return body, after, row.hall_id
+
+
+@pages.get("/t/")
+@pages.get("/t/<path:rest>")
+def track_unknown(rest: str = "") -> Any:
+    """Any other path under /t/ is a resident's mistyped or cut link: the page's own 404, not JSON."""
+    t = strings("track")
+    return page(t["not_found_title"], t["not_found_text"], "track", status=404)
 
 
 @pages.get("/t/<token>")
@@ -138,7 +146,11 @@ def track_page(token: str) -> Any:
     state = _track_state(token)
     if state is None:
         return page(t["track_title"], t["track_unknown"], "track", status=404)
-    body, after = state
+    body, after, hall_id = state
+    ctx = hq().ctx
+    hall = ctx.hall(hall_id)
+    service = hall.service(body["service"])
+    english = lang() == "en"
     notice = request.args.get("ok") if request.args.get("ok") in ("rated", "followup") else None
     error = request.args.get("error")
     error_text = t.get("error_" + error) if error else None
@@ -149,6 +161,8 @@ def track_page(token: str) -> Any:
         "track",
         title=f"{t['track_title']} {body['number']}",
         body=body,
+        hall_name=hall.name_en if english else hall.name,
+        service_name=(service.name_en if english else service.name) if service is not None else body["service"],
         after=after,
         token=token,
         levels=[5, 4, 3, 2, 1],

@@ -24,7 +24,7 @@ from socketio.exceptions import ConnectionRefusedError  # type: ignore[import-un
 from server.auth import authenticate_token
 from server.engine.events import Event, PrintQueued
 from server.engine.model import Hall, Kiosk, Printer
-from server.services import print_jobs
+from server.services import opening, print_jobs
 from server.services.context import Context
 
 if TYPE_CHECKING:
@@ -169,6 +169,10 @@ class Printing:
         # The place known at issue saves a forecast on the hot path; a slip printed later says where it is now.
         ahead, est, served_now = hint if hint is not None else facts["place"]
         service = hall.service(row.service_id)
+        before = opening.NOT_BEFORE
+        if not served_now:  # before the day's first window opens, the slip says when they do
+            with self.ctx.db.read() as s:
+                before = opening.opening(s, hall, service, self.ctx.clock.now())
         slip = Slip(
             ticket_id=row.id,
             number=row.number,
@@ -181,6 +185,8 @@ class Printing:
             priority=row.priority,
             materials=service.materials if service else (),
             served_now=served_now,
+            before_opening=before.before,
+            windows_open_at=before.at,
             reprint=job.reprint,
         )
         try:

@@ -122,6 +122,7 @@ def issue_ticket(hall: str) -> Any:
         ahead=issued.ahead,
         est_wait_s=issued.est_wait_s,
         served_now=issued.served_now,
+        **tickets.issued_opening(app.ctx, issued),
         issued_at=hall_def.local(row.issued_at).isoformat(timespec="seconds"),
         track_url=track_url,
     ), 201

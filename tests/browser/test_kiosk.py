@@ -369,7 +369,16 @@ def test_closed_and_unserved_services_say_so(
     expect(tile(page, "closed")).to_contain_text("暂停办理")
     today = datetime.now(SHANGHAI).strftime("%H:%M") < opens
     expect(tile(page, "evening")).to_contain_text(f"{'今天' if today else '明天'} {opens} 开始取号")
-    expect(tile(page, "id-card")).to_contain_text("暂无窗口办理")
+    # Before the day's first window opens nobody serves a queue yet: the number waits its turn
+    expect(tile(page, "id-card")).to_have_attribute("data-state", "before")
+    expect(tile(page, "id-card")).to_contain_text("窗口未开，按序叫号")
+    screenshot(page, "kiosk-before-opening-portrait")
+    tile(page, "id-card").click()
+    expect(page.locator("#guide-warning")).to_have_text("窗口尚未开始办理，开始后按取号顺序叫号")
+    page.get_by_role("button", name="返回").click()
+    server.act("w4", "open")  # the day's first window (water) opens and closes: now "ask the desk" applies
+    server.act("w4", "close")
+    expect(tile(page, "id-card")).to_contain_text("暂无窗口办理", timeout=15000)
     check_axe(page)
     screenshot(page, "kiosk-closed-unserved-portrait")
     tile(page, "evening").click()

@@ -71,8 +71,14 @@ def test_waiting_called_served_rated(hall: Server, open_page: OpenPage, check_ax
 
 
 def test_not_served_now_says_ask_the_desk(hall: Server, open_page: OpenPage, check_axe: Axe) -> None:
-    mine = hall.issue("id-card")  # every counter is closed
+    mine = hall.issue("id-card")  # every counter is closed: before the day's first window opens
     page = open_page(_path(mine), viewport=PHONE)
+    expect(page.locator("#track-before")).to_have_text("窗口尚未开始办理，开始后按取号顺序叫号。")
+    expect(page.locator("#track-not-served")).to_be_hidden()
+    hall.act("w4", "open")  # the day's first window (water) opens and closes: now nobody serves id-card
+    hall.act("w4", "close")
+    page.reload()
+    expect(page.locator("#track-before")).to_be_hidden()
     expect(page.locator("#track-not-served")).to_have_text("暂无窗口办理此业务，请咨询服务台")
     expect(page.locator("#track-wait-row")).to_be_hidden()
     check_axe(page)

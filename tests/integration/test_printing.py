@@ -114,7 +114,13 @@ def test_a_printer_going_wrong_reaches_its_kiosk_page_and_the_managers(
 def test_a_ticket_nobody_serves_now_says_so_on_paper(printing_hall: tuple[Server, VirtualPrinter]) -> None:
     server, printer = printing_hall  # every counter is closed
     r = server.post("/api/v1/halls/town/tickets", {"service": "water", "kiosk": "k1"}, server.kiosk_token())
-    assert r.status_code == 201 and r.json()["served_now"] is False
+    assert r.status_code == 201 and r.json()["served_now"] is False and r.json()["before_opening"] is True
     [printed] = printer.wait_printed(1, timeout=10)
+    text = decode(printed.read_bytes()).text  # no window has opened today yet: no help desk, called in order
+    assert "窗口尚未开始办理" in text and "请按取号顺序等候叫号" in text and "服务台" not in text
+    assert server.act("w1", "open").status_code == 200 and server.act("w1", "close").status_code == 200
+    r = server.post("/api/v1/halls/town/tickets", {"service": "water", "kiosk": "k1"}, server.kiosk_token())
+    assert r.status_code == 201 and r.json()["served_now"] is False
+    printed = printer.wait_printed(2, timeout=10)[-1]
     text = decode(printed.read_bytes()).text
     assert "暂无窗口办理此业务，请咨询服务台" in text and "即将叫号" not in text

@@ -67,6 +67,13 @@ class Service(Answer):
     opens_at: Timestamp | None = Field(
         description="closed now by its hours: when it next takes tickets (hall-local); else null"
     )
+    before_opening: bool = Field(
+        description="served_now is false only because no window of the hall has opened yet today: the"
+        " number is called in order once they open (not 'ask the help desk')"
+    )
+    windows_open_at: str | None = Field(
+        pattern=r"^\d{2}:\d{2}$", description="before_opening: when the windows are due (hall-local HH:MM); else null"
+    )
 
 
 class Counter(Answer):
@@ -102,6 +109,13 @@ class IssuedTicket(Answer):
     )
     issued_at: Timestamp
     track_url: str = Field(json_schema_extra={"format": "uri"}, description="the resident's page (the QR code)")
+    before_opening: bool = Field(
+        description="served_now is false only because no window of the hall has opened yet today: the"
+        " number is called in order once they open (not 'ask the help desk')"
+    )
+    windows_open_at: str | None = Field(
+        pattern=r"^\d{2}:\d{2}$", description="before_opening: when the windows are due (hall-local HH:MM); else null"
+    )
     repeat_of: str = Sometimes("a return visit (issued with a notice's code): the first visit's ticket id")
 
 
@@ -264,6 +278,13 @@ class Track(Answer):
     complaint: ComplaintStatus | None = Field(
         description="the complaint case the resident's bad rating opened (open → verified → resolved or"
         " dismissed); null when there is none. The ticket's `ticket` event comes again when it changes"
+    )
+    before_opening: bool = Field(
+        description="served_now is false only because no window of the hall has opened yet today: the"
+        " number is called in order once they open (not 'ask the help desk')"
+    )
+    windows_open_at: str | None = Field(
+        pattern=r"^\d{2}:\d{2}$", description="before_opening: when the windows are due (hall-local HH:MM); else null"
     )
 
 
