@@ -163,6 +163,9 @@ def track_page(token: str) -> Any:
         body=body,
         hall_name=hall.name_en if english else hall.name,
         service_name=(service.name_en if english else service.name) if service is not None else body["service"],
+        counter_name=next((c.name_in(english) for c in hall.counters if c.name == body["counter"]), body["counter"]),
+        # a missing item the clerk ticked from the service's list reads in English where configured
+        material_names=dict(zip(service.materials, service.materials_in(english), strict=True)) if service else {},
         after=after,
         token=token,
         levels=[5, 4, 3, 2, 1],

@@ -150,8 +150,11 @@ function renderGuide() {
   warning.textContent = state === "closed" ? words : state === "before" ? beforeText(s, false) : t("not_served");
   warning.dataset.state = state;
   const materials = $("guide-materials");
+  // English names where the hall configured them (materials_en), else the materials as written, in Chinese
+  const inEnglish = english && Array.isArray(s.materials_en) && s.materials_en.join("\n") !== (s.materials || []).join("\n");
+  materials.lang = inEnglish ? "en" : "zh-CN";
   materials.replaceChildren(
-    ...(s.materials && s.materials.length ? s.materials : [t("guide_no_materials")]).map((text) => {
+    ...(s.materials && s.materials.length ? (inEnglish ? s.materials_en : s.materials) : [t("guide_no_materials")]).map((text) => {
       const li = document.createElement("li");
       li.textContent = text;
       return li;

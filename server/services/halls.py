@@ -57,6 +57,7 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "kind": svc.kind.value,
                 "time_limit_days": svc.time_limit_days,
                 "materials": list(svc.materials),
+                "materials_en": list(svc.materials_in(True)),  # English names where configured, else as written
                 "fee": svc.fee,
                 "group": svc.group.value,
             }

@@ -64,6 +64,7 @@ class Service(Answer):
     materials: list[str]
     fee: str
     group: ServiceGroup = Field(description="the kiosk's grouping: admin 行政事务 or life 生活服务")
+    materials_en: list[str] = Field(description="the materials' English names (config materials_en), else as written")
     opens_at: Timestamp | None = Field(
         description="closed now by its hours: when it next takes tickets (hall-local); else null"
     )
