@@ -100,7 +100,7 @@ def admin_complaints() -> Any:
     hall = next((h for h in halls if h.id == asked), None if asked else halls[0])
     if hall is None:  # not another hall's cases shown under a hall the manager asked for
         return page(t["admin_title"], strings()["not_found"], "admin", status=404)
-    cases = ratings.complaints(ctx, hall.id)
+    cases = ratings.complaints(ctx, hall.id, full_phone=True)  # the case view: supervisors call back from here
     csrf_token()
     track_t = strings("track")
     return render_page(
@@ -115,7 +115,16 @@ def admin_complaints() -> Any:
         service_names={sv.id: sv.name if lang() == "zh-CN" else sv.name_en for sv in hall.services},
         counter_names={c.id: c.name for c in hall.counters},
         tag_names={tag: track_t["tag_" + tag] for tag in ratings.RATING_TAGS},
+        done=_complaint_done(t, cases),
     )
+
+
+def _complaint_done(t: dict[str, str], cases: list[dict[str, Any]]) -> str | None:
+    """The confirmation after a step (complaints.js comes back with ?done=<action>&case=<number>)."""
+    action, number = request.args.get("done"), request.args.get("case", "")
+    if action not in ("verify", "resolve", "dismiss") or not any(c["number"] == number for c in cases):
+        return None
+    return t["complaints_done_" + action].format(number=number)
 
 
 def _track_state(token: str) -> tuple[dict[str, Any], dict[str, Any], str] | None:
@@ -213,7 +222,8 @@ def _form_post(token: str, kind: str) -> Any:
     try:
         if kind == "rated":
             tags = request.form.getlist("tags")[: len(ratings.RATING_TAGS)]
-            _, events = ratings.rate(app.ctx, token, _form_level(), comment, tags)
+            phone = request.form.get("phone", "").replace("\x00", "")[:64] or None  # checked, never echoed back
+            _, events = ratings.rate(app.ctx, token, _form_level(), comment, tags, phone)
         else:
             _, events = ratings.follow_up(app.ctx, token, _form_level(), comment)
     except HallError as e:

@@ -148,7 +148,7 @@ def track(token: str) -> Any:
     errors={
         404: "not_found: unknown token",
         409: "already_rated; not_served before the ticket was finished; rating_closed after the rating window",
-        422: "invalid_body, unknown_field, invalid_level for a level outside 1..5, invalid_tag",
+        422: "invalid_body, unknown_field, invalid_level for a level outside 1..5, invalid_tag, invalid_phone",
         429: None,
     },
 )  # fmt: skip
@@ -160,7 +160,7 @@ def rate(token: str) -> Any:
     body = read_body(RatingRequest)
     if not app.rating_limiter.allow(f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many ratings from this address; try again shortly")
-    result, events = ratings.rate(app.ctx, token, body.level, body.comment, body.tags)
+    result, events = ratings.rate(app.ctx, token, body.level, body.comment, body.tags, body.phone)
     app.publisher.publish(events)
     return jsonify(result), 201
 

@@ -207,8 +207,9 @@ def manager(rule: str, ok: Any, **kw: Any) -> Callable[[F], F]:
 def complaints(hall: str) -> Any:
     """Complaint cases opened by bad ratings."""
     hq().ctx.hall(hall)
-    require_manager(hall)
-    return jsonify(ratings.complaints(hq().ctx, hall))
+    p = require_manager(hall)
+    # the call-back number in full for a supervisor (who calls back); masked for other callers (admin tokens)
+    return jsonify(ratings.complaints(hq().ctx, hall, full_phone=p.role == "supervisor"))
 
 
 def _complaint_step(action: str) -> Callable[[F], F]:
@@ -225,7 +226,7 @@ def _step(complaint: str, action: str) -> Any:
     hall_id = ratings.complaint_hall(app.ctx, complaint)
     p = require_manager(hall_id)
     body = read_body(ComplaintNote)
-    result, events = ratings.handle(app.ctx, complaint, action, body.note, p.name)
+    result, events = ratings.handle(app.ctx, complaint, action, body.note, p.name, full_phone=p.role == "supervisor")
     app.publisher.publish(events)
     return jsonify(result)
 

@@ -68,3 +68,36 @@ def mask_personal(text: str) -> str:
     text = _ID_CARD.sub(r"\1********\2", text)
     text = _OLD_ID_CARD.sub(r"\1******\2", text)
     return mask_phones(text)
+
+
+class NotAPhone(ValueError):
+    """A call-back number that is not a Chinese mobile or landline number (the message never holds it)."""
+
+
+MAX_PHONE_CHARS = 32
+
+
+def callback_number(text: str) -> str:
+    """A resident's call-back number as E.164 (+8613812345678); NotAPhone unless a valid mobile or landline."""
+    if len(text) > MAX_PHONE_CHARS:
+        raise NotAPhone(f"a phone number has at most {MAX_PHONE_CHARS} characters")
+    try:
+        number = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        raise NotAPhone("not a phone number") from None
+    kinds = (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in kinds:
+        raise NotAPhone("not a valid mobile or landline number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_for_people(e164: str, masked: bool) -> str:
+    """A stored number as people write it (138 1234 5678; +44 ... abroad), its middle hidden when `masked`."""
+    number = phonenumbers.parse(e164, "CN")
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 86 else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    shown = phonenumbers.format_number(number, style)
+    return mask_phones(shown) if masked else shown

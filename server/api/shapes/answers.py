@@ -318,6 +318,10 @@ class Complaint(Answer):
     tags: list[str]
     followup_level: int | None = Field(ge=1, le=5, description="the resident's 追评 after the answer")
     followup_comment: str | None
+    callback_phone: str | None = Field(
+        description="the number the resident left for the call-back: in full for a supervisor, masked"
+        " (138****5678) for other callers; null when none was left"
+    )
 
 
 class Handoff(Answer):
