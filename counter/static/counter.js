@@ -255,8 +255,10 @@ const DONE = {
   finish: (a) => {
     if (!a.notice) return t("finished", { number: a.ticket.number });
     const done = t("finished_incomplete", { number: a.ticket.number }); // a notice: materials were missing
-    const key = a.notice.printed_on ? "notice_printed" : "notice_not_printed";
-    return `${done} · ${t(key, { code: a.notice.code, kiosk: a.notice.printed_on || "" })}`;
+    // where it printed: at this counter's own printer, or at a kiosk the clerk sends the resident to (by name)
+    const at = a.notice.printed_at || (a.notice.printed_on ? "kiosk" : null);
+    const key = at === "counter" ? "notice_printed_here" : at === "kiosk" ? "notice_printed" : "notice_not_printed";
+    return `${done} · ${t(key, { code: a.notice.code, kiosk: a.notice.printed_on_name || a.notice.printed_on || "" })}`;
   },
 };
 

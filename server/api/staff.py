@@ -10,6 +10,7 @@ from flask import jsonify
 from server.auth import Principal
 from server.services import counters, desk, notices, ratings, views
 from server.services.counters import Result
+from server.services.notice_print import NOT_PRINTED, Printed
 
 from . import api
 from .body import read_body
@@ -19,7 +20,7 @@ from .shapes import answers as a
 from .shapes.bodies import AwayRequest, ComplaintNote, FinishRequest, NoBody, SignInRequest, TransferRequest
 
 
-def _answer(result: Result, printed_on: str | None = None) -> Any:
+def _answer(result: Result, printed: Printed | None = None) -> Any:
     hall = result.hall
     ticket = views.ticket(hall, result.ticket) if result.ticket is not None else None
     body: dict[str, Any] = {"counter": views.counter(result.counter, result.counter_row), "ticket": ticket}
@@ -27,7 +28,7 @@ def _answer(result: Result, printed_on: str | None = None) -> Any:
         body["notice"] = {
             "code": notices.shown(result.notice.code),
             "missing": list(result.notice.missing),
-            "printed_on": printed_on,
+            **(printed.fields() if printed is not None else NOT_PRINTED),
         }
     return jsonify(body)
 

@@ -98,6 +98,10 @@ def callback_number(text: str) -> str:
 def phone_for_people(e164: str, masked: bool) -> str:
     """A stored number as people write it (138 1234 5678; +44 ... abroad), its middle hidden when `masked`."""
     number = phonenumbers.parse(e164, "CN")
-    style = phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 86 else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 86
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
     shown = phonenumbers.format_number(number, style)
     return mask_phones(shown) if masked else shown

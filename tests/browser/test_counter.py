@@ -256,6 +256,10 @@ def test_every_key_works_and_a_disabled_action_is_refused_by_the_server(
     expect(page.locator("#finish-dialog")).to_be_visible()
     page.keyboard.press("2")  # incomplete: the notice's checklist
     expect(page.locator("#notice-fields")).to_be_visible()
+    # the clerk is warned before writing: the note goes on the notice and the resident's page
+    expect(page.locator("#notice-note-public")).to_have_text(
+        "Note: the note below is printed on the notice and shown on the resident's phone."
+    )
     check_axe(page)
     screenshot(page, "counter-notice-dialog-en-1366x768")
     page.keyboard.press("3")  # rejected, without a reason: refused in the page, the dialog stays open

@@ -203,7 +203,9 @@ def test_a_complaint_round_trip_through_the_supervisors_page(
     admin.locator("#cx-back").click()
     level = admin.locator("#complaints-table tbody tr td").first
     expect(level).to_have_text("非常不满意", timeout=LONG)
-    lines = level.evaluate("(td) => { const r = document.createRange(); r.selectNodeContents(td); return r.getClientRects().length; }")
+    lines = level.evaluate(
+        "(td) => { const r = document.createRange(); r.selectNodeContents(td); return r.getClientRects().length; }"
+    )
     assert lines == 1, lines
     screenshot(admin, "admin-complaints-table-1440x900")
 

@@ -140,6 +140,10 @@ class NoticeWritten(Answer):
     code: str = Field(description="printed on the notice; given back at the kiosk")
     missing: list[str]
     printed_on: str | None = Field(description="the kiosk whose printer took it, or null")
+    printed_at: Literal["counter", "kiosk"] | None = Field(
+        description="where it printed: the counter's own printer (config), a kiosk's, or null (not printed)"
+    )
+    printed_on_name: str | None = Field(description="the counter's or kiosk's name, for the clerk; else null")
 
 
 class CounterAnswer(Answer):
