@@ -110,9 +110,10 @@ def render(slip: Slip, paper: int = 80, text: str = "chinese") -> bytes:
     out.say(QR_HINT)
     if slip.materials:
         out.set_align("left")
-        out.say("请备齐以下材料：")
-        for line in materials_lines(slip.materials, cols):
-            out.say(line)
+        margin = " " * (spec.margin_dots // FONT_A_DOTS)  # left-aligned lines keep clear of the paper's edge
+        out.say(margin + "请备齐以下材料：")
+        for line in materials_lines(slip.materials, cols - 2 * len(margin)):
+            out.say(margin + line)
         out.set_align("center")
     out.say(slip.notice)
     p.set(font="b")  # smaller ASCII for the footer; it only names the job
@@ -168,10 +169,13 @@ def raster_line(text: str, paper: Paper, size: int = 1, bold: bool = False) -> I
     The printer places it by ESC a like text (GS v 0 follows the justification), so only the ink is sent.
     """
     font = cjk_font(CELL_DOTS * size)
-    width = min(paper.dots, int(font.getlength(text)) + 2)
+    # leading spaces (a left margin) take the printer's cell width, as they do in Chinese mode
+    ink = text.lstrip(" ")
+    lead = (len(text) - len(ink)) * FONT_A_DOTS * size
+    width = min(paper.dots, lead + int(font.getlength(ink)) + 2)
     img = Image.new("L", (max(width, 8), LINE_DOTS * size), 255)
     top = (LINE_DOTS - CELL_DOTS) // 2 * size
-    ImageDraw.Draw(img).text((0, top), text, font=font, fill=0, stroke_width=1 if bold else 0)
+    ImageDraw.Draw(img).text((lead, top), ink, font=font, fill=0, stroke_width=1 if bold else 0)
     return img
 
 

@@ -349,3 +349,37 @@ def test_after_a_server_restart_the_page_reconnects_and_still_shows_the_held_tic
         press(page, "F4")
         page.keyboard.press("Enter")
         expect(page.locator("#today-served")).to_have_text("1", timeout=LONG)
+
+
+FITS = """() => ({
+  width: document.documentElement.scrollWidth, height: document.documentElement.scrollHeight,
+  innerWidth, innerHeight,
+})"""
+
+
+def test_the_desk_fits_a_1366x768_screen_without_scrolling(
+    hall: Server, open_page: Callable[..., Page], screenshot: Callable[..., Path]
+) -> None:
+    add_clerk(hall, "qian")
+    hall.act("w2", "open")
+    for _ in range(14):  # a busy morning: a long queue
+        hall.issue("id-card")
+    hall.issue("id-card", priority=True)
+    page = open_page("/counter", viewport=(1366, 768))
+    log_in(page, "qian")
+    sign_in_at(page, "1号窗口")
+    button(page, "open").click()
+    expect(page.locator("#waiting-rows tr")).to_have_count(15, timeout=LONG)
+    expect(button(page, "call-next")).to_be_enabled(timeout=LONG)
+    press(page, "F1")
+    expect(page.locator("#current")).to_have_attribute("data-status", "called", timeout=LONG)
+    expect(button(page, "start")).to_be_enabled(timeout=LONG)
+    press(page, "F3")
+    expect(page.locator("#current")).to_have_attribute("data-status", "serving", timeout=LONG)
+    for lang in ("zh", "en"):
+        if lang == "en":
+            page.goto(page.url.split("?")[0] + "?lang=en")
+            expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=LONG)
+        size = page.evaluate(FITS)
+        screenshot(page, f"counter-busy-{lang}-1366x768")
+        assert size["width"] <= size["innerWidth"] and size["height"] <= size["innerHeight"], size

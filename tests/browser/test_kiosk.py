@@ -516,6 +516,9 @@ def test_a_return_visit_enters_the_notice_code_and_is_served_first_linked_to_the
     expect(page.locator("#notice-missing li")).to_have_text(["户口簿", "近期照片"])
     expect(page.locator("#notice-note")).to_have_text("需原件")
     expect(page.locator("#notice-check-first")).to_contain_text(first["number"])
+    day = datetime.now(SHANGHAI)  # the first visit's date in the hall's own format, never 12/7
+    expect(page.locator("#notice-check-first")).to_contain_text(f"{day.month}月{day.day}日")
+    expect(page.locator("#notice-check-first")).not_to_contain_text("/")
     assert waiting(server, "id-card") == 1, "looking the code up takes no number"
     assert_fits_and_targets_are_big(page)
     check_axe(page)

@@ -88,8 +88,8 @@ def test_materials_list_stops_at_six_lines(slip: Slip) -> None:
     many = tuple(f"材料{i}：居民身份证复印件（正反面）" for i in range(10))
     lines = decode(render(dataclasses.replace(slip, materials=many))).text.split("\n")
 
-    bullets = lines.index("请备齐以下材料：")
-    assert lines[bullets + MAX_MATERIAL_LINES].startswith("……")
+    bullets = lines.index("  请备齐以下材料：")  # two cells in from the paper's edge
+    assert lines[bullets + MAX_MATERIAL_LINES].startswith("  ……")
     assert lines[bullets + MAX_MATERIAL_LINES + 1] == slip.notice
 
 
