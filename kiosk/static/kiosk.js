@@ -383,7 +383,8 @@ function renderNoticeCheck() {
   const s = byId(notice.service);
   $("notice-check-title").textContent = s ? label(s) : notice.service_name;
   const date = notice.issued_at ? hallDate(notice.issued_at) : "";
-  $("notice-check-first").textContent = t("notice_first", { number: notice.ticket_number || "", counter: notice.counter_name, date });
+  const counter = english ? notice.counter_name_en || notice.counter_name : notice.counter_name;
+  $("notice-check-first").textContent = t("notice_first", { number: notice.ticket_number || "", counter, date });
   $("notice-missing").replaceChildren(
     ...(notice.missing.length ? notice.missing : [t("guide_no_materials")]).map((text) => {
       const li = document.createElement("li");

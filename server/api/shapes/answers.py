@@ -164,6 +164,7 @@ class Notice(Answer):
     service_name: str
     counter: str
     counter_name: str
+    counter_name_en: str = Field(description="the counter's English name (config name_en), for English pages")
     ticket_number: str | None = Field(description="the first visit's number")
     missing: list[str]
     note: str | None
