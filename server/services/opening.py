@@ -37,15 +37,22 @@ NOT_BEFORE = Opening(False, None)
 
 
 def day_started(s: Session, hall: Hall, now: datetime) -> bool:
-    """Whether any window of the hall is open (or away) now, or has opened earlier today (it has closed since)."""
+    """Whether any window of the hall is open (or away) now, or has opened earlier today (it has closed since).
+
+    Read once per session and hall (the publisher renders a whole queue's resident views in one session).
+    """
+    key = ("hallq.day_started", hall.id)
+    if key in s.info:
+        return bool(s.info[key])
     start, _ = hall.day_bounds(hall.local(now).date())
-    rows = s.connection().execute(_STATES, {"hall": hall.id})
-    for state, since in rows:
-        if state != CounterState.CLOSED.value:
-            return True
-        if since is not None and since >= start:  # closed today: it was open before that
-            return True
-    return False
+    started = False
+    for state, since in s.connection().execute(_STATES, {"hall": hall.id}):
+        # open or away now, or closed today (so it was open before that)
+        if state != CounterState.CLOSED.value or (since is not None and since >= start):
+            started = True
+            break
+    s.info[key] = started
+    return started
 
 
 def opening_time(hours: Hours, local: datetime) -> str | None:
