@@ -20,6 +20,7 @@ bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="st
 
 GROUPS = ("admin", "life")  # 行政事务, 生活服务: the order residents see them in
 IDLE_S, DONE_S, DONE_PRINTERLESS_S = 60, 20, 45  # back to the start: idle, after a ticket, after one without paper
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _hq() -> Any:
@@ -49,7 +50,12 @@ def service_state(s: dict[str, Any], t: dict[str, str], today: str) -> tuple[str
         day = when.date().isoformat()
         tomorrow = (datetime.fromisoformat(today) + timedelta(days=1)).date().isoformat()
         key = "opens_today" if day == today else "opens_tomorrow" if day == tomorrow else "opens_on"
-        return "closed", t[key].format(time=when.strftime("%H:%M"), month=when.month, day=when.day)
+        month: object = MONTHS[when.month - 1] if lang() == "en" else when.month  # 12月7日 / 7 Dec, never 12/7
+        return "closed", t[key].format(time=when.strftime("%H:%M"), month=month, day=when.day)
+    if s.get("served_now") is False and s.get("before_opening"):
+        # before the day's first window opens: the number is called in order, no need for the help desk
+        time = s.get("windows_open_at")
+        return "before", t["before_opening_short"].format(time=time) if time else t["before_opening_short_any"]
     if s.get("served_now") is False:
         return "unserved", t["not_served_short"]
     minutes = -(-int(s["est_wait_s"]) // 60)

@@ -36,6 +36,9 @@ MAX_MATERIAL_LINES = 6  # a slip is not a form: the full list lives in the servi
 MATERIALS_CUT_NOTE = "……更多材料请咨询窗口"
 QR_HINT = "扫码查看排队进度、办结后评价"
 NOT_SERVED = "暂无窗口办理此业务，请咨询服务台"
+BEFORE_OPENING = "窗口 {time} 开始办理"
+BEFORE_OPENING_ANY = "窗口尚未开始办理"
+CALLED_IN_ORDER = "请按取号顺序等候叫号"
 REPRINT_MARK = "【补打】"
 TEXT_MODES = ("chinese", "raster")
 
@@ -89,7 +92,12 @@ def render(slip: Slip, paper: int = 80, text: str = "chinese") -> bytes:
     if slip.priority:
         out.say("【优先】", size=2)
     out.say(slip.service_name)
-    if not slip.served_now:  # PROTOCOL v1.1: nothing may say the ticket is about to be called
+    if not slip.served_now and slip.before_opening:  # the windows have yet to open: no help desk needed
+        out.say(BEFORE_OPENING.format(time=slip.windows_open_at) if slip.windows_open_at else BEFORE_OPENING_ANY)
+        out.say(CALLED_IN_ORDER)
+        if slip.ahead:
+            out.say(f"前面还有 {slip.ahead} 人")
+    elif not slip.served_now:  # PROTOCOL v1.1: nothing may say the ticket is about to be called
         out.say(NOT_SERVED)
         if slip.ahead:
             out.say(f"前面还有 {slip.ahead} 人")
@@ -102,9 +110,10 @@ def render(slip: Slip, paper: int = 80, text: str = "chinese") -> bytes:
     out.say(QR_HINT)
     if slip.materials:
         out.set_align("left")
-        out.say("请备齐以下材料：")
-        for line in materials_lines(slip.materials, cols):
-            out.say(line)
+        margin = " " * (spec.margin_dots // FONT_A_DOTS)  # left-aligned lines keep clear of the paper's edge
+        out.say(margin + "请备齐以下材料：")
+        for line in materials_lines(slip.materials, cols - 2 * len(margin)):
+            out.say(margin + line)
         out.set_align("center")
     out.say(slip.notice)
     p.set(font="b")  # smaller ASCII for the footer; it only names the job
@@ -160,10 +169,13 @@ def raster_line(text: str, paper: Paper, size: int = 1, bold: bool = False) -> I
     The printer places it by ESC a like text (GS v 0 follows the justification), so only the ink is sent.
     """
     font = cjk_font(CELL_DOTS * size)
-    width = min(paper.dots, int(font.getlength(text)) + 2)
+    # leading spaces (a left margin) take the printer's cell width, as they do in Chinese mode
+    ink = text.lstrip(" ")
+    lead = (len(text) - len(ink)) * FONT_A_DOTS * size
+    width = min(paper.dots, lead + int(font.getlength(ink)) + 2)
     img = Image.new("L", (max(width, 8), LINE_DOTS * size), 255)
     top = (LINE_DOTS - CELL_DOTS) // 2 * size
-    ImageDraw.Draw(img).text((0, top), text, font=font, fill=0, stroke_width=1 if bold else 0)
+    ImageDraw.Draw(img).text((lead, top), ink, font=font, fill=0, stroke_width=1 if bold else 0)
     return img
 
 

@@ -86,10 +86,14 @@ def _draw_line(line: Line) -> Image.Image:
     """Text at its height, then stretched to its width magnification (fonts scale both ways at once)."""
     size = CELL_PX * line.height
     font = _font(size)
-    width = max(1, int(font.getlength(line.text)) + 2)
+    # Leading spaces are the printer's cells (half a CJK character each), not the font's narrow space: a
+    # left margin made of them shows on the picture as wide as on paper.
+    text = line.text.lstrip(" ")
+    lead = (len(line.text) - len(text)) * (CELL_PX // 2) * line.height
+    width = max(1, lead + int(font.getlength(text)) + 2)
     img = Image.new("L", (width, LINE_PX * line.height), 255)
     ImageDraw.Draw(img).text(
-        (0, (LINE_PX - CELL_PX) // 2 * line.height), line.text, font=font, fill=0, stroke_width=1 if line.bold else 0
+        (lead, (LINE_PX - CELL_PX) // 2 * line.height), text, font=font, fill=0, stroke_width=1 if line.bold else 0
     )
     wide = int(width * line.width / line.height)
     wide = min(wide, PAPER_PX)  # a line the printer would wrap is squeezed, still readable

@@ -20,5 +20,7 @@ class Slip:
     priority: bool
     materials: tuple[str, ...] = ()
     served_now: bool = True  # false: no open window serves this queue, so no wait may be promised
+    before_opening: bool = False  # not served only because no window has opened yet today: called in order
+    windows_open_at: str | None = None  # before_opening: when the windows are due ("HH:MM"), if the hours say
     notice: str = "请留意叫号，过号需重新取号"
     reprint: bool = False  # 补打: this ticket's slip went out before (or may have); staff see it at a glance

@@ -78,19 +78,24 @@ class Hallq:
         except Exception:  # the transaction is committed: a page missing one event resyncs on reconnect
             log.exception("publishing %d events failed", len(events))
 
-    def print_notice(self, hall: Any, counter: Any, notice: dict[str, Any]) -> str | None:
-        """Print a 一次性告知 notice; the kiosk whose printer takes it, or None when the hall has none.
+    def print_notice(self, hall: Any, counter: Any, notice: dict[str, Any]) -> Any:
+        """Print a 一次性告知 notice: on the counter's own printer when it has one (config), else at a kiosk.
 
-        Counters have no printer of their own in the config yet, so the notice goes to the hall's first
-        kiosk whose printer is ready (else its first kiosk with a printer), where the resident picks it up
-        on the way out.
+        Without a counter printer the notice goes to the hall's first kiosk whose printer is ready (else its
+        first kiosk with a printer), where the resident picks it up on the way out. The answer says where
+        (server.services.notice_print.Printed), or None when the hall has no printer at all.
         """
+        from server.services.notice_print import Printed
+
+        if counter.printer.kind != "none":
+            self.printing.submit_counter_notice(hall, counter, notice)
+            return Printed("counter", None, counter.name)
         printing = [k for k in hall.kiosks if k.printer.kind != "none"]
         if not printing:
             return None
         kiosk = next((k for k in printing if self.printing.state(k) in print_jobs.READY), printing[0])
         self.printing.submit_notice(hall, kiosk, notice)
-        return str(kiosk.id)
+        return Printed("kiosk", str(kiosk.id), kiosk.name)
 
     def printer_state(self, kiosk: Any) -> str:
         return self.printing.state(kiosk)

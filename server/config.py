@@ -75,11 +75,15 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     wait_alert_s = 1200        # alert threshold for this service's waits (default [jobs] wait_alert_s)
     group = "admin"            # the kiosk's grouping: "admin" 行政事务 or "life" 生活服务
     pickup = ["受理回执", "本人身份证"]   # promised: what the resident brings to pick the result up
+    materials_en = ["Household register"]   # optional: the materials' English names, one each, same order
 
     [[hall.counter]]           # at least one
     id = "w1"; number = 1; services = ["id-card"]        # required; services in order of preference
     name = "1号窗口"            # default "<number>号窗口"
     partner = "w2"             # the A/B partner; must name this counter back
+    name_en = "Window 1"       # English pages; default "Window <number>" for a default name, else name
+    printer = { kind = "network", host = "10.0.0.31" }   # optional: prints this counter's 一次性告知 notices
+                               # (a kiosk's printer keys; not "agent"); without it they print at a kiosk
 
     [[hall.kiosk]]
     id = "k1"; name = "大厅取号机"
@@ -183,9 +187,9 @@ MAX_RANGE_DAYS = 60  # a holiday range longer than this is a typo in a year
 _HOURS_KEYS = tuple("days periods".split())
 _SERVICE_KEYS = tuple(
     "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours group"
-    " wait_alert_s pickup".split()
+    " wait_alert_s pickup materials_en".split()
 )
-_COUNTER_KEYS = tuple("id number name services partner".split())
+_COUNTER_KEYS = tuple("id number name services partner name_en printer".split())
 _KIOSK_KEYS = tuple("id name printer".split())
 _PRINTER_KEYS = tuple("kind host port path usb_vendor usb_product baudrate paper text".split())
 _DISPLAY_KEYS = tuple("id name services counters lang orientation english notice".split())
@@ -831,7 +835,16 @@ def _service(table: _Table, hall_hours: Hours, width: int) -> Service:
         enabled=table.get("enabled", bool, True),
         wait_alert_s=table.number("wait_alert_s", 60, None, None),
         group=ServiceGroup(table.choice("group", tuple(g.value for g in ServiceGroup), "admin")),
+        materials_en=_materials_en(table),
     )
+
+
+def _materials_en(table: _Table) -> tuple[str, ...]:
+    """materials_en: the materials' English names, one for each of `materials`, in the same order."""
+    english = _strings(table, "materials_en", [])
+    if english and len(english) != len(_strings(table, "materials", [])):
+        raise _Problem(table.at("materials_en"), "must name each of materials in English, in the same order")
+    return english
 
 
 def _prefix(table: _Table) -> str:
@@ -867,12 +880,19 @@ def _counter(table: _Table, service_ids: set[str]) -> Counter:
     counter_id = table.ident()
     number: int = table.number("number", 1, 999)
     partner = table.get("partner", str, None)
+    named = "name" in table.data
+    printer = _printer(table.table("printer", _PRINTER_KEYS)) if "printer" in table.data else Printer()
+    if printer.kind == "agent":
+        raise _Problem(table.at("printer"), 'a counter\'s printer is printed by the server: not kind "agent"')
     return Counter(
         id=counter_id,
         number=number,
         name=table.text("name", f"{number}号窗口"),
         services=_work_profile(table, service_ids),
         partner=partner,
+        # English pages: the configured English name; a default name has a default English one
+        name_en=table.text("name_en", "") if "name_en" in table.data else ("" if named else f"Window {number}"),
+        printer=printer,
     )
 
 

@@ -127,7 +127,7 @@ def admin_complaints() -> Any:
     hall = next((h for h in halls if h.id == asked), None if asked else halls[0])
     if hall is None:  # not another hall's cases shown under a hall the manager asked for
         return page(t["admin_title"], strings()["not_found"], "admin", status=404)
-    cases = ratings.complaints(ctx, hall.id)
+    cases = ratings.complaints(ctx, hall.id, full_phone=True)  # the case view: supervisors call back from here
     csrf_token()
     track_t = strings("track")
     return render_page(
@@ -142,11 +142,20 @@ def admin_complaints() -> Any:
         service_names={sv.id: sv.name if lang() == "zh-CN" else sv.name_en for sv in hall.services},
         counter_names={c.id: c.name for c in hall.counters},
         tag_names={tag: track_t["tag_" + tag] for tag in ratings.RATING_TAGS},
+        done=_complaint_done(t, cases),
     )
 
 
-def _track_state(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The ticket's public body and, after service, the resident's rating and case; None when unknown."""
+def _complaint_done(t: dict[str, str], cases: list[dict[str, Any]]) -> str | None:
+    """The confirmation after a step (complaints.js comes back with ?done=<action>&case=<number>)."""
+    action, number = request.args.get("done"), request.args.get("case", "")
+    if action not in ("verify", "resolve", "dismiss") or not any(c["number"] == number for c in cases):
+        return None
+    return t["complaints_done_" + action].format(number=number)
+
+
+def _track_state(token: str) -> tuple[dict[str, Any], dict[str, Any], str] | None:
+    """The ticket's public body, after service the resident's rating and case, and its hall; None when unknown."""
     ctx = hq().ctx
     try:
         with ctx.db.read() as s:
@@ -157,7 +166,15 @@ def _track_state(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
                 after["matter"] = matters.resident_view(ctx.hall(row.hall_id), matters.for_ticket(s, row.id))
     except HallError:
         return None
-    return body, after
+    return body, after, row.hall_id
+
+
+@pages.get("/t/")
+@pages.get("/t/<path:rest>")
+def track_unknown(rest: str = "") -> Any:
+    """Any other path under /t/ is a resident's mistyped or cut link: the page's own 404, not JSON."""
+    t = strings("track")
+    return page(t["not_found_title"], t["not_found_text"], "track", status=404)
 
 
 @pages.get("/t/<token>")
@@ -167,7 +184,11 @@ def track_page(token: str) -> Any:
     state = _track_state(token)
     if state is None:
         return page(t["track_title"], t["track_unknown"], "track", status=404)
-    body, after = state
+    body, after, hall_id = state
+    ctx = hq().ctx
+    hall = ctx.hall(hall_id)
+    service = hall.service(body["service"])
+    english = lang() == "en"
     notice = request.args.get("ok") if request.args.get("ok") in ("rated", "followup") else None
     error = request.args.get("error")
     error_text = t.get("error_" + error) if error else None
@@ -178,6 +199,11 @@ def track_page(token: str) -> Any:
         "track",
         title=f"{t['track_title']} {body['number']}",
         body=body,
+        hall_name=hall.name_en if english else hall.name,
+        service_name=(service.name_en if english else service.name) if service is not None else body["service"],
+        counter_name=next((c.name_in(english) for c in hall.counters if c.name == body["counter"]), body["counter"]),
+        # a missing item the clerk ticked from the service's list reads in English where configured
+        material_names=dict(zip(service.materials, service.materials_in(english), strict=True)) if service else {},
         after=after,
         token=token,
         levels=[5, 4, 3, 2, 1],
@@ -225,7 +251,8 @@ def _form_post(token: str, kind: str) -> Any:
     try:
         if kind == "rated":
             tags = request.form.getlist("tags")[: len(ratings.RATING_TAGS)]
-            _, events = ratings.rate(app.ctx, token, _form_level(), comment, tags)
+            phone = request.form.get("phone", "").replace("\x00", "")[:64] or None  # checked, never echoed back
+            _, events = ratings.rate(app.ctx, token, _form_level(), comment, tags, phone)
         else:
             _, events = ratings.follow_up(app.ctx, token, _form_level(), comment)
     except HallError as e:

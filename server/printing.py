@@ -23,8 +23,8 @@ from socketio.exceptions import ConnectionRefusedError  # type: ignore[import-un
 
 from server.auth import Principal, authenticate_token
 from server.engine.events import Event, PrintQueued
-from server.engine.model import Hall, Kiosk, Printer
-from server.services import print_jobs
+from server.engine.model import Counter, Hall, Kiosk, Printer
+from server.services import opening, print_jobs
 from server.services.context import Context
 
 if TYPE_CHECKING:
@@ -77,7 +77,8 @@ class Printing:
         if self._started:
             return
         self._started = True
-        if any(k.printer.kind == "virtual" for _, k in self.kiosks()):
+        counters_virtual = any(c.printer.kind == "virtual" for h in self.ctx.config.halls for c in h.counters)
+        if counters_virtual or any(k.printer.kind == "virtual" for _, k in self.kiosks()):
             from printers.virtual import VirtualPrinter  # the printer stack loads only where a kiosk prints
 
             self.printed_dir.mkdir(parents=True, exist_ok=True)
@@ -170,6 +171,10 @@ class Printing:
         # The place known at issue saves a forecast on the hot path; a slip printed later says where it is now.
         ahead, est, served_now = hint if hint is not None else facts["place"]
         service = hall.service(row.service_id)
+        before = opening.NOT_BEFORE
+        if not served_now:  # before the day's first window opens, the slip says when they do
+            with self.ctx.db.read() as s:
+                before = opening.opening(s, hall, service, self.ctx.clock.now())
         slip = Slip(
             ticket_id=row.id,
             number=row.number,
@@ -182,6 +187,8 @@ class Printing:
             priority=row.priority,
             materials=service.materials if service else (),
             served_now=served_now,
+            before_opening=before.before,
+            windows_open_at=before.at,
             reprint=job.reprint,
         )
         try:
@@ -191,14 +198,12 @@ class Printing:
             print_jobs.failed(self.ctx, job.job, kiosk.id, str(e), True, RETRY_S * 12)
             return None
 
-    def submit_notice(self, hall: Hall, kiosk: Kiosk, notice: dict[str, Any], ticket_id: str = "") -> None:
-        """Print a 一次性告知 notice (the body of GET /notices/{code}) on a server-printed kiosk's printer.
+    def submit_counter_notice(self, hall: Hall, counter: Counter, notice: dict[str, Any]) -> None:
+        """Print a 一次性告知 notice on the counter's own printer (config `[[hall.counter]] printer`), best effort."""
+        data = self._notice_bytes(hall, notice, "")
+        self.socketio.start_background_task(self._deliver_notice, f"counter {counter.id}", counter.printer, data)
 
-        Not a print job row: best effort, not sent again (the code is on the counter page). An agent's
-        kiosk gets it as a `print` event whose job starts with NOTICE_JOB (its agents print it as a slip).
-        """
-        if kiosk.printer.kind == "none":
-            return
+    def _notice_bytes(self, hall: Hall, notice: dict[str, Any], ticket_id: str) -> bytes:
         from printers.notice import NoticeSlip, render_notice
 
         slip = NoticeSlip(
@@ -212,25 +217,36 @@ class Printing:
             note=notice["note"] or "",
             ticket_id=ticket_id,
         )
-        data = render_notice(slip)
+        return render_notice(slip)
+
+    def submit_notice(self, hall: Hall, kiosk: Kiosk, notice: dict[str, Any], ticket_id: str = "") -> None:
+        """Print a 一次性告知 notice (the body of GET /notices/{code}) on a server-printed kiosk's printer.
+
+        Not a print job row: best effort, not sent again (the code is on the counter page). An agent's
+        kiosk gets it as a `print` event whose job starts with NOTICE_JOB (its agents print it as a slip).
+        """
+        if kiosk.printer.kind == "none":
+            return
+        data = self._notice_bytes(hall, notice, ticket_id)
         if not kiosk.printer.by_server:
-            job = {"job": NOTICE_JOB + secrets.token_hex(8), "ticket": ticket_id, "number": slip.code, "data": data}
+            code = notice["code"]
+            job = {"job": NOTICE_JOB + secrets.token_hex(8), "ticket": ticket_id, "number": code, "data": data}
             self.socketio.emit("print", job, namespace=AGENT_NS, to=agent_room(kiosk.id))
             return
-        self.socketio.start_background_task(self._send_notice, hall.id, kiosk, data)
+        self.socketio.start_background_task(self._deliver_notice, f"kiosk {kiosk.id}", kiosk.printer, data)
 
-    def _send_notice(self, hall_id: str, kiosk: Kiosk, data: bytes) -> None:
+    def _deliver_notice(self, where_label: str, printer: Printer, data: bytes) -> None:
         from printers import drivers
 
-        kind, where = self._address(kiosk.printer)
+        kind, where = self._address(printer)
         try:
             if not kind:
                 raise drivers.PrinterError("the virtual printer is not running", nothing_printed=True)
             drivers.deliver(kind, data, **where)
         except drivers.PrinterError as e:
-            log.warning("kiosk %s did not print a notice: %s", kiosk.id, e)
+            log.warning("%s did not print a notice: %s", where_label, e)
         except Exception:  # a notice must never take the server down
-            log.exception("printing a notice on kiosk %s failed", kiosk.id)
+            log.exception("printing a notice on %s failed", where_label)
 
     def _address(self, p: Printer) -> tuple[str, dict[str, Any]]:
         """The driver kind and keywords for a configured printer; the virtual one is a local network printer."""

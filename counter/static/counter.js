@@ -255,8 +255,10 @@ const DONE = {
   finish: (a) => {
     if (!a.notice) return t("finished", { number: a.ticket.number });
     const done = t("finished_incomplete", { number: a.ticket.number }); // a notice: materials were missing
-    const key = a.notice.printed_on ? "notice_printed" : "notice_not_printed";
-    return `${done} · ${t(key, { code: a.notice.code, kiosk: a.notice.printed_on || "" })}`;
+    // where it printed: at this counter's own printer, or at a kiosk the clerk sends the resident to (by name)
+    const at = a.notice.printed_at || (a.notice.printed_on ? "kiosk" : null);
+    const key = at === "counter" ? "notice_printed_here" : at === "kiosk" ? "notice_printed" : "notice_not_printed";
+    return `${done} · ${t(key, { code: a.notice.code, kiosk: a.notice.printed_on_name || a.notice.printed_on || "" })}`;
   },
 };
 
@@ -292,6 +294,7 @@ function run(act) {
   const st = state.counter.state;
   if (act === "finish") return openFinish();
   if (act === "transfer") return openTransfer();
+  if (act === "no-show") return openNoShow(); // F5 sits next to F4: ending a ticket is confirmed first
   if (act === "away") return st === "away" ? post("back").catch(() => {}) : openAway();
   if (act === "open") return post(st === "closed" ? "open" : "close").catch(() => {});
   post(act).catch(() => {});
@@ -405,6 +408,22 @@ async function submitTransfer(event) {
   }
 }
 
+function openNoShow() {
+  $("no-show-title").textContent = t("no_show_title", { number: state.ticket.number });
+  showDialog($("no-show-dialog"), $("no-show-error"));
+  $("no-show-confirm").focus(); // Enter confirms, Esc cancels
+}
+
+async function submitNoShow(event) {
+  event.preventDefault();
+  try {
+    await post("no-show", undefined, $("no-show-error"));
+    $("no-show-dialog").close();
+  } catch {
+    /* shown in the dialog */
+  }
+}
+
 function openAway() {
   $("away-form").reset();
   showDialog($("away-dialog"), $("away-error"));
@@ -429,6 +448,7 @@ $("finish-form").addEventListener("submit", submitFinish);
 $("finish-form").addEventListener("change", syncNotice);
 $("transfer-form").addEventListener("submit", submitTransfer);
 $("away-form").addEventListener("submit", submitAway);
+$("no-show-form").addEventListener("submit", submitNoShow);
 $("takeover-button").addEventListener("click", () => {
   post("sign-in", state.counter.clerk && state.counter.clerk !== ME ? { takeover: true } : {})
     .then(() => say(t("signed_in", { counter: state.counter.name })))

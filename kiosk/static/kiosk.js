@@ -48,12 +48,32 @@ function opensText(iso) {
   const time = iso.slice(11, 16);
   if (day === hallDay(Date.now())) return t("opens_today", { time });
   if (day === hallDay(Date.now() + 86400000)) return t("opens_tomorrow", { time });
-  return t("opens_on", { time, month: Number(iso.slice(5, 7)), day: Number(iso.slice(8, 10)) });
+  return t("opens_on", { time, ...dateParts(iso) });
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** The month and day of an ISO date as the hall writes them: 12月7日, or 7 Dec in English (never 12/7). */
+function dateParts(iso) {
+  const month = Number(iso.slice(5, 7));
+  return { month: english ? MONTHS[month - 1] : month, day: Number(iso.slice(8, 10)) };
+}
+
+function hallDate(iso) {
+  const { month, day } = dateParts(iso);
+  return english ? `${day} ${month}` : `${month}月${day}日`;
+}
+
+/** Before the day's first window opens nobody serves the queue yet: the number waits its turn (no help desk). */
+function beforeText(s, short) {
+  const key = (short ? "before_opening_short" : "before_opening") + (s.windows_open_at ? "" : "_any");
+  return t(key, { time: s.windows_open_at || "" });
 }
 
 /** [state, words] of a service tile; kiosk/views.py's service_state says the same on first render. */
 function serviceState(s) {
   if (!s.open) return ["closed", s.opens_at ? opensText(s.opens_at) : t("closed_disabled")];
+  if (s.served_now === false && s.before_opening) return ["before", beforeText(s, true)];
   if (s.served_now === false) return ["unserved", t("not_served_short")];
   const m = minutes(s.est_wait_s);
   return ["open", `${t("waiting_n", { n: s.waiting })} · ${m ? t("wait_about", { minutes: m }) : t("wait_none")}`];
@@ -127,11 +147,14 @@ function renderGuide() {
   $("guide-queue").hidden = state !== "open";
   const warning = $("guide-warning");
   warning.hidden = state === "open";
-  warning.textContent = state === "closed" ? words : t("not_served");
+  warning.textContent = state === "closed" ? words : state === "before" ? beforeText(s, false) : t("not_served");
   warning.dataset.state = state;
   const materials = $("guide-materials");
+  // English names where the hall configured them (materials_en), else the materials as written, in Chinese
+  const inEnglish = english && Array.isArray(s.materials_en) && s.materials_en.join("\n") !== (s.materials || []).join("\n");
+  materials.lang = inEnglish ? "en" : "zh-CN";
   materials.replaceChildren(
-    ...(s.materials && s.materials.length ? s.materials : [t("guide_no_materials")]).map((text) => {
+    ...(s.materials && s.materials.length ? (inEnglish ? s.materials_en : s.materials) : [t("guide_no_materials")]).map((text) => {
       const li = document.createElement("li");
       li.textContent = text;
       return li;
@@ -227,9 +250,9 @@ function showIssued(ticket) {
   const place = ticket.ahead === 1 ? "ahead_one" : "ahead_n";
   $("issued-place").textContent = ticket.ahead ? t(place, { n: ticket.ahead }) : t("ahead_zero");
   // With nobody serving the queue the estimate is no promise, and nothing may say "soon" (PROTOCOL.md v1.1).
-  $("issued-wait").textContent =
-    ticket.served_now === false ? t("not_served") : ticket.est_wait_s ? t("est_wait", { minutes: minutes(ticket.est_wait_s) }) : t("listen");
-  $("issued-wait").dataset.state = ticket.served_now === false ? "unserved" : "served";
+  const unserved = ticket.served_now === false ? (ticket.before_opening ? beforeText(ticket, false) : t("not_served")) : null;
+  $("issued-wait").textContent = unserved || (ticket.est_wait_s ? t("est_wait", { minutes: minutes(ticket.est_wait_s) }) : t("listen"));
+  $("issued-wait").dataset.state = ticket.served_now === false ? (ticket.before_opening ? "before" : "unserved") : "served";
   const token = ticket.track_url.slice(ticket.track_url.lastIndexOf("/") + 1);
   const qr = $("issued-qr");
   qr.src = `/kiosk/qr/${encodeURIComponent(token)}.svg`;
@@ -359,8 +382,9 @@ async function findNotice() {
 function renderNoticeCheck() {
   const s = byId(notice.service);
   $("notice-check-title").textContent = s ? label(s) : notice.service_name;
-  const date = notice.issued_at ? `${Number(notice.issued_at.slice(5, 7))}/${Number(notice.issued_at.slice(8, 10))}` : "";
-  $("notice-check-first").textContent = t("notice_first", { number: notice.ticket_number || "", counter: notice.counter_name, date });
+  const date = notice.issued_at ? hallDate(notice.issued_at) : "";
+  const counter = english ? notice.counter_name_en || notice.counter_name : notice.counter_name;
+  $("notice-check-first").textContent = t("notice_first", { number: notice.ticket_number || "", counter, date });
   $("notice-missing").replaceChildren(
     ...(notice.missing.length ? notice.missing : [t("guide_no_materials")]).map((text) => {
       const li = document.createElement("li");

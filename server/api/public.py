@@ -122,6 +122,7 @@ def issue_ticket(hall: str) -> Any:
         ahead=issued.ahead,
         est_wait_s=issued.est_wait_s,
         served_now=issued.served_now,
+        **tickets.issued_opening(app.ctx, issued),
         issued_at=hall_def.local(row.issued_at).isoformat(timespec="seconds"),
         track_url=track_url,
     ), 201
@@ -147,7 +148,7 @@ def track(token: str) -> Any:
     errors={
         404: "not_found: unknown token",
         409: "already_rated; not_served before the ticket was finished; rating_closed after the rating window",
-        422: "invalid_body, unknown_field, invalid_level for a level outside 1..5, invalid_tag",
+        422: "invalid_body, unknown_field, invalid_level for a level outside 1..5, invalid_tag, invalid_phone",
         429: None,
     },
 )  # fmt: skip
@@ -159,7 +160,7 @@ def rate(token: str) -> Any:
     body = read_body(RatingRequest)
     if not app.rating_limiter.allow(f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many ratings from this address; try again shortly")
-    result, events = ratings.rate(app.ctx, token, body.level, body.comment, body.tags)
+    result, events = ratings.rate(app.ctx, token, body.level, body.comment, body.tags, body.phone)
     app.publisher.publish(events)
     return jsonify(result), 201
 

@@ -10,6 +10,7 @@ from flask import jsonify
 from server.auth import Principal
 from server.services import counters, desk, matters, notices, ratings, views
 from server.services.counters import Result
+from server.services.notice_print import NOT_PRINTED, Printed
 
 from . import api
 from .body import read_body
@@ -19,7 +20,7 @@ from .shapes import answers as a
 from .shapes.bodies import AwayRequest, ComplaintNote, FinishRequest, NoBody, SignInRequest, TransferRequest
 
 
-def _answer(result: Result, printed_on: str | None = None) -> Any:
+def _answer(result: Result, printed: Printed | None = None) -> Any:
     hall = result.hall
     ticket = views.ticket(hall, result.ticket) if result.ticket is not None else None
     body: dict[str, Any] = {"counter": views.counter(result.counter, result.counter_row), "ticket": ticket}
@@ -29,7 +30,7 @@ def _answer(result: Result, printed_on: str | None = None) -> Any:
         body["notice"] = {
             "code": notices.shown(result.notice.code),
             "missing": list(result.notice.missing),
-            "printed_on": printed_on,
+            **(printed.fields() if printed is not None else NOT_PRINTED),
         }
     return jsonify(body)
 
@@ -219,8 +220,9 @@ def manager(rule: str, ok: Any, **kw: Any) -> Callable[[F], F]:
 def complaints(hall: str) -> Any:
     """Complaint cases opened by bad ratings."""
     hq().ctx.hall(hall)
-    require_manager(hall)
-    return jsonify(ratings.complaints(hq().ctx, hall))
+    p = require_manager(hall)
+    # the call-back number in full for a supervisor (who calls back); masked for other callers (admin tokens)
+    return jsonify(ratings.complaints(hq().ctx, hall, full_phone=p.role == "supervisor"))
 
 
 def _complaint_step(action: str) -> Callable[[F], F]:
@@ -237,7 +239,7 @@ def _step(complaint: str, action: str) -> Any:
     hall_id = ratings.complaint_hall(app.ctx, complaint)
     p = require_manager(hall_id)
     body = read_body(ComplaintNote)
-    result, events = ratings.handle(app.ctx, complaint, action, body.note, p.name)
+    result, events = ratings.handle(app.ctx, complaint, action, body.note, p.name, full_phone=p.role == "supervisor")
     app.publisher.publish(events)
     return jsonify(result)
 

@@ -126,6 +126,11 @@ class Service:
     wait_alert_s: int | None = None  # alert when a ticket waits longer (None: the hall's [jobs] default)
     group: ServiceGroup = ServiceGroup.ADMIN
     pickup: tuple[str, ...] = PICKUP  # promised: what to bring to pick the result up
+    materials_en: tuple[str, ...] = ()  # the materials' English names, one per material (empty: none configured)
+
+    def materials_in(self, english: bool) -> tuple[str, ...]:
+        """The materials in the page's language: English where configured, else as written."""
+        return self.materials_en if english and self.materials_en else self.materials
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,11 @@ class Counter:
     name: str
     services: tuple[str, ...]  # the work profile, in order of preference
     partner: str | None = None
+    name_en: str = ""  # the English pages' name ("" : the name)
+    printer: Printer = field(default_factory=lambda: Printer())  # a counter's own printer (一次性告知), or none
+
+    def name_in(self, english: bool) -> str:
+        return self.name_en or self.name if english else self.name
 
 
 @dataclass(frozen=True)

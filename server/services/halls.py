@@ -12,7 +12,7 @@ from server.engine.model import Hall, Service
 from server.engine.rules import served_now
 from server.store.models import CounterRow, LedgerRow, TicketRow
 
-from . import queue, views
+from . import opening, queue, views
 from .context import Context
 
 SNAPSHOT_CALLS = 12
@@ -39,6 +39,8 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
         counts = queue.waiting_counts(s, hall)
         shared, _ = ctx.boards.current(s, hall, moment)
         hall_desks = queue.desks(s, hall)
+        served = {svc.id: served_now(hall_desks, svc.id) for svc in hall.services}
+        started = all(served.values()) or opening.day_started(s, hall, moment)
         return [
             {
                 "id": svc.id,
@@ -49,15 +51,24 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "opens_at": _opens_at(hall, svc, moment),
                 "waiting": counts[svc.id],
                 "est_wait_s": shared.new_ticket_s(svc.id, counts[svc.id], moment),
-                "served_now": served_now(hall_desks, svc.id),
+                "served_now": served[svc.id],
+                # before the day's first window opens: "windows open at HH:MM", not "ask the help desk"
+                **_before_opening(hall, svc, moment, started or served[svc.id]),
                 "kind": svc.kind.value,
                 "time_limit_days": svc.time_limit_days,
                 "materials": list(svc.materials),
+                "materials_en": list(svc.materials_in(True)),  # English names where configured, else as written
                 "fee": svc.fee,
                 "group": svc.group.value,
             }
             for svc in hall.services
         ]
+
+
+def _before_opening(hall: Hall, svc: Service, moment: datetime, started: bool) -> dict[str, object]:
+    if started:
+        return opening.NOT_BEFORE.fields()
+    return opening.Opening(True, opening.opening_time(svc.hours, hall.local(moment))).fields()
 
 
 def _opens_at(hall: Hall, svc: Service, moment: datetime) -> str | None:

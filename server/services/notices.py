@@ -104,6 +104,7 @@ def body(ctx: Context, s: Session, row: NoticeRow) -> dict[str, Any]:
         "service_name": service.name if service else row.service_id,
         "counter": row.counter_id,
         "counter_name": counter.name if counter else row.counter_id,
+        "counter_name_en": counter.name_in(True) if counter else row.counter_id,  # the English pages' name
         "ticket_number": first.number if first else None,
         "missing": body_items(row),
         "note": mask_personal(row.note) if row.note else row.note,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from server.engine.errors import HallError, invalid
 from server.engine.events import Event, TicketChanged
 from server.engine.model import Outcome, TicketStatus
-from server.engine.privacy import mask_personal
+from server.engine.privacy import NotAPhone, callback_number, mask_personal, phone_for_people
 from server.store.models import ComplaintRow, NoticeRow, RatingRow, TicketRow
 
 from . import ledger, matters, notices
@@ -53,11 +53,31 @@ def rating_closed(ctx: Context, ticket: TicketRow) -> bool:
     return until is not None and ctx.clock.now() > until
 
 
+def _callback_phone(phone: str | None) -> str | None:
+    """The call-back number as E.164, None when left blank; 422 invalid_phone (never echoing it) otherwise."""
+    if phone is None or not phone.strip():
+        return None
+    try:
+        return callback_number(phone.strip())
+    except NotAPhone as e:
+        raise invalid(f"phone: {e} (a mobile or a landline with its area code)", "invalid_phone") from None
+
+
 def rate(
-    ctx: Context, token: str, level: int, comment: str | None, tags: list[str] | None = None
+    ctx: Context,
+    token: str,
+    level: int,
+    comment: str | None,
+    tags: list[str] | None = None,
+    phone: str | None = None,
 ) -> tuple[dict[str, Any], list[Event]]:
-    """Record the resident's rating of a finished ticket, once, within the hall's rating window."""
+    """Record the resident's rating of a finished ticket, once, within the hall's rating window.
+
+    A bad rating (1 or 2) opens a complaint case; a call-back `phone` the resident left is kept on the case
+    only (a good rating's is not stored at all).
+    """
     _check(level, comment, tags)
+    callback = _callback_phone(phone)
     clean_tags = sorted(set(tags or []), key=RATING_TAGS.index)
     try:
         with ctx.db.write() as s:
@@ -102,6 +122,7 @@ def rate(
                         opened_at=now,
                         callback_due_at=hall.deadline(now, settings.callback_days),
                         due_at=hall.deadline(now, settings.fix_days),
+                        callback_phone=callback,
                     )
                 )
                 ledger.insert(s, hall.id, "complaint_opened", now, ticket_id=ticket.id, counter=ticket.served_by)
@@ -163,7 +184,9 @@ def complaint_hall(ctx: Context, complaint_id: str) -> str:
     return hall_id
 
 
-def handle(ctx: Context, complaint_id: str, action: str, note: str, user: str) -> tuple[dict[str, Any], list[Event]]:
+def handle(
+    ctx: Context, complaint_id: str, action: str, note: str, user: str, full_phone: bool = False
+) -> tuple[dict[str, Any], list[Event]]:
     """A supervisor's step on a case: verify (called back), resolve (what was done) or dismiss (why)."""
     note = (note or "").strip()
     if not note:
@@ -188,11 +211,13 @@ def handle(ctx: Context, complaint_id: str, action: str, note: str, user: str) -
         s.flush()
         ticket = s.scalars(select(TicketRow).where(TicketRow.id == case.ticket_id)).one()
         rating = s.get(RatingRow, case.rating_id) if case.rating_id else None
-        body = _case(ctx, hall, case, ticket, rating)
+        body = _case(ctx, hall, case, ticket, rating, full_phone)
     return body, [TicketChanged(hall.id, case.ticket_id)]
 
 
-def _case(ctx: Context, hall: Any, c: ComplaintRow, ticket: TicketRow, rating: RatingRow | None) -> dict[str, Any]:
+def _case(
+    ctx: Context, hall: Any, c: ComplaintRow, ticket: TicketRow, rating: RatingRow | None, full_phone: bool = False
+) -> dict[str, Any]:
     now = ctx.clock.now()
     open_ = c.status in ("open", "verified")
     return {
@@ -219,11 +244,13 @@ def _case(ctx: Context, hall: Any, c: ComplaintRow, ticket: TicketRow, rating: R
         "tags": rating.tags.split(",") if rating and rating.tags else [],
         "followup_level": rating.followup_level if rating else None,
         "followup_comment": rating.followup_comment if rating else None,
+        # the resident's call-back number: in full for the supervisor's case view, masked anywhere else
+        "callback_phone": phone_for_people(c.callback_phone, not full_phone) if c.callback_phone else None,
     }
 
 
-def complaints(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
-    """Complaint cases of a hall, newest first."""
+def complaints(ctx: Context, hall_id: str, full_phone: bool = False) -> list[dict[str, Any]]:
+    """Complaint cases of a hall, newest first; call-back numbers in full only with `full_phone` (supervisors)."""
     hall = ctx.hall(hall_id)
     with ctx.db.read() as s:
         rows = s.execute(
@@ -233,4 +260,4 @@ def complaints(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
             .where(ComplaintRow.hall_id == hall.id)
             .order_by(ComplaintRow.opened_at.desc())
         ).all()
-        return [_case(ctx, hall, c, ticket, r) for c, ticket, r in rows]
+        return [_case(ctx, hall, c, ticket, r, full_phone) for c, ticket, r in rows]

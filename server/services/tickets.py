@@ -20,7 +20,7 @@ from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
 from server.store.models import ComplaintRow, NumberSeqRow, RatingRow, TicketRequestRow, TicketRow
 
-from . import board, ledger, matters, notices, print_jobs, queue, views
+from . import board, ledger, matters, notices, opening, print_jobs, queue, views
 from .context import Context
 
 log = logging.getLogger("hallq.tickets")
@@ -326,6 +326,7 @@ def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = N
         "reason": views.closed_reason(row),
         "complaint": case,  # the case a bad rating opened: the page shows its answer when it comes
         "matter": _matter(hall, s, row) if row.status == TicketStatus.DONE.value else None,
+        **_opening(ctx, s, hall, row, where.served_now),
     }
 
 
@@ -333,6 +334,22 @@ def _matter(hall: Hall, s: Session, row: Any) -> dict[str, Any] | None:
     """The matter (办件) a promised service's acceptance opened: the resident's page follows it."""
     m = matters.for_ticket(s, row.id)
     return None if m is None else {"number": m.number, "status": m.status, "due_at": views.iso(hall, m.due_at)}
+
+
+def _opening(ctx: Context, s: Session, hall: Hall, row: Any, served: bool) -> dict[str, object]:
+    """`before_opening` / `windows_open_at` of a waiting ticket nobody serves yet (read only then)."""
+    if served or row.status != TicketStatus.WAITING.value:
+        return opening.NOT_BEFORE.fields()
+    return opening.opening(s, hall, hall.service(row.service_id), ctx.clock.now()).fields()
+
+
+def issued_opening(ctx: Context, issued: Issued) -> dict[str, object]:
+    """The issue answer's `before_opening` / `windows_open_at` (a read only when nobody serves the queue yet)."""
+    if issued.served_now:
+        return opening.NOT_BEFORE.fields()
+    hall = ctx.hall(issued.ticket.hall_id)
+    with ctx.db.read() as s:
+        return opening.opening(s, hall, hall.service(issued.ticket.service_id), ctx.clock.now()).fields()
 
 
 def track(ctx: Context, token: str) -> dict[str, Any]:

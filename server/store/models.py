@@ -213,6 +213,8 @@ class ComplaintRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # resolved or dismissed
     answer: Mapped[str | None] = mapped_column(Text)  # what was done (resolved) or why not (dismissed)
     handled_by: Mapped[str | None] = mapped_column(String(64))
+    # the number the resident left for the call-back (E.164): supervisors only; masked anywhere else, never logged
+    callback_phone: Mapped[str | None] = mapped_column(String(32))
 
 
 class PeriodReportRow(Base):

@@ -87,7 +87,18 @@ def test_a_clerks_day_in_miniature(
     screenshot(page, "counter-called-1920x1080")
     press(page, "F2")
     expect(page.locator("#message")).to_have_text(f"已重呼 {a1['number']} 号", timeout=LONG)
+    # F5 sits next to F4: it asks first, and Esc leaves the ticket as it was
     press(page, "F5")
+    expect(page.locator("#no-show-dialog")).to_be_visible()
+    expect(page.locator("#no-show-title")).to_have_text(f"确认 {a1['number']} 号过号？")
+    check_axe(page)
+    page.keyboard.press("Escape")
+    expect(page.locator("#no-show-dialog")).to_be_hidden()
+    expect_ticket(page, a1["number"], "called")
+    assert hall.get("/api/v1/track/" + a1["track_url"].rsplit("/", 1)[1]).json()["status"] == "called"
+    press(page, "F5")
+    expect(page.locator("#no-show-confirm")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.locator("#message")).to_have_text(f"{a1['number']} 号已过号", timeout=LONG)
     expect(page.locator("#ticket-number")).to_have_text("—")
     expect(page.locator("#today-no_show")).to_have_text("1")
@@ -245,6 +256,10 @@ def test_every_key_works_and_a_disabled_action_is_refused_by_the_server(
     expect(page.locator("#finish-dialog")).to_be_visible()
     page.keyboard.press("2")  # incomplete: the notice's checklist
     expect(page.locator("#notice-fields")).to_be_visible()
+    # the clerk is warned before writing: the note goes on the notice and the resident's page
+    expect(page.locator("#notice-note-public")).to_have_text(
+        "Note: the note below is printed on the notice and shown on the resident's phone."
+    )
     check_axe(page)
     screenshot(page, "counter-notice-dialog-en-1366x768")
     page.keyboard.press("3")  # rejected, without a reason: refused in the page, the dialog stays open
@@ -266,6 +281,8 @@ def test_every_key_works_and_a_disabled_action_is_refused_by_the_server(
     page.keyboard.press("Escape")
     expect(page.locator("#transfer-dialog")).to_be_hidden()
     press(page, "F5")
+    expect(page.locator("#no-show-dialog")).to_be_visible()
+    page.keyboard.press("Enter")
     expect(page.locator("#today-no_show")).to_have_text("1", timeout=LONG)
     press(page, "F8")
     page.keyboard.press("1")
@@ -300,6 +317,7 @@ def test_two_clerks_racing_call_next_never_get_the_same_ticket(hall: Server, ope
             expect(page.locator("#current")).to_have_attribute("data-status", "called", timeout=LONG)
             seen.append(page.locator("#ticket-number").inner_text())
             press(page, "F5")
+            page.locator("#no-show-confirm").click()
             expect(page.locator("#current")).to_have_attribute("data-status", "none", timeout=LONG)
     assert len(seen) == 4 and len(set(seen)) == 4, seen
 
@@ -331,3 +349,37 @@ def test_after_a_server_restart_the_page_reconnects_and_still_shows_the_held_tic
         press(page, "F4")
         page.keyboard.press("Enter")
         expect(page.locator("#today-served")).to_have_text("1", timeout=LONG)
+
+
+FITS = """() => ({
+  width: document.documentElement.scrollWidth, height: document.documentElement.scrollHeight,
+  innerWidth, innerHeight,
+})"""
+
+
+def test_the_desk_fits_a_1366x768_screen_without_scrolling(
+    hall: Server, open_page: Callable[..., Page], screenshot: Callable[..., Path]
+) -> None:
+    add_clerk(hall, "qian")
+    hall.act("w2", "open")
+    for _ in range(14):  # a busy morning: a long queue
+        hall.issue("id-card")
+    hall.issue("id-card", priority=True)
+    page = open_page("/counter", viewport=(1366, 768))
+    log_in(page, "qian")
+    sign_in_at(page, "1号窗口")
+    button(page, "open").click()
+    expect(page.locator("#waiting-rows tr")).to_have_count(15, timeout=LONG)
+    expect(button(page, "call-next")).to_be_enabled(timeout=LONG)
+    press(page, "F1")
+    expect(page.locator("#current")).to_have_attribute("data-status", "called", timeout=LONG)
+    expect(button(page, "start")).to_be_enabled(timeout=LONG)
+    press(page, "F3")
+    expect(page.locator("#current")).to_have_attribute("data-status", "serving", timeout=LONG)
+    for lang in ("zh", "en"):
+        if lang == "en":
+            page.goto(page.url.split("?")[0] + "?lang=en")
+            expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=LONG)
+        size = page.evaluate(FITS)
+        screenshot(page, f"counter-busy-{lang}-1366x768")
+        assert size["width"] <= size["innerWidth"] and size["height"] <= size["innerHeight"], size

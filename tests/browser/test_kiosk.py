@@ -369,7 +369,16 @@ def test_closed_and_unserved_services_say_so(
     expect(tile(page, "closed")).to_contain_text("暂停办理")
     today = datetime.now(SHANGHAI).strftime("%H:%M") < opens
     expect(tile(page, "evening")).to_contain_text(f"{'今天' if today else '明天'} {opens} 开始取号")
-    expect(tile(page, "id-card")).to_contain_text("暂无窗口办理")
+    # Before the day's first window opens nobody serves a queue yet: the number waits its turn
+    expect(tile(page, "id-card")).to_have_attribute("data-state", "before")
+    expect(tile(page, "id-card")).to_contain_text("窗口未开，按序叫号")
+    screenshot(page, "kiosk-before-opening-portrait")
+    tile(page, "id-card").click()
+    expect(page.locator("#guide-warning")).to_have_text("窗口尚未开始办理，开始后按取号顺序叫号")
+    page.get_by_role("button", name="返回").click()
+    server.act("w4", "open")  # the day's first window (water) opens and closes: now "ask the desk" applies
+    server.act("w4", "close")
+    expect(tile(page, "id-card")).to_contain_text("暂无窗口办理", timeout=15000)
     check_axe(page)
     screenshot(page, "kiosk-closed-unserved-portrait")
     tile(page, "evening").click()
@@ -507,6 +516,9 @@ def test_a_return_visit_enters_the_notice_code_and_is_served_first_linked_to_the
     expect(page.locator("#notice-missing li")).to_have_text(["户口簿", "近期照片"])
     expect(page.locator("#notice-note")).to_have_text("需原件")
     expect(page.locator("#notice-check-first")).to_contain_text(first["number"])
+    day = datetime.now(SHANGHAI)  # the first visit's date in the hall's own format, never 12/7
+    expect(page.locator("#notice-check-first")).to_contain_text(f"{day.month}月{day.day}日")
+    expect(page.locator("#notice-check-first")).not_to_contain_text("/")
     assert waiting(server, "id-card") == 1, "looking the code up takes no number"
     assert_fits_and_targets_are_big(page)
     check_axe(page)

@@ -71,8 +71,14 @@ def test_waiting_called_served_rated(hall: Server, open_page: OpenPage, check_ax
 
 
 def test_not_served_now_says_ask_the_desk(hall: Server, open_page: OpenPage, check_axe: Axe) -> None:
-    mine = hall.issue("id-card")  # every counter is closed
+    mine = hall.issue("id-card")  # every counter is closed: before the day's first window opens
     page = open_page(_path(mine), viewport=PHONE)
+    expect(page.locator("#track-before")).to_have_text("窗口尚未开始办理，开始后按取号顺序叫号。")
+    expect(page.locator("#track-not-served")).to_be_hidden()
+    hall.act("w4", "open")  # the day's first window (water) opens and closes: now nobody serves id-card
+    hall.act("w4", "close")
+    page.reload()
+    expect(page.locator("#track-before")).to_be_hidden()
     expect(page.locator("#track-not-served")).to_have_text("暂无窗口办理此业务，请咨询服务台")
     expect(page.locator("#track-wait-row")).to_be_hidden()
     check_axe(page)
@@ -97,7 +103,13 @@ def test_rating_without_javascript_and_comments_are_escaped(
     hall.act("w1", "call-next")
     _serve(hall)
     page = open_page(_path(mine), viewport=PHONE, java_script_enabled=False)
+    expect(page.locator("#rate-phone")).to_be_hidden()  # asked only with a bad rating (CSS, no script)
+    page.get_by_text("满意", exact=True).click()
+    expect(page.locator("#rate-phone")).to_be_hidden()
     page.get_by_text("非常不满意").click()
+    expect(page.locator("#rate-phone")).to_be_visible()
+    page.get_by_label("留个电话，方便我们回访（可选）").fill("138-1234-5678")
+    screenshot(page, "track-rate-bad-phone", full_page=True)
     page.get_by_text("态度不好").click()
     page.get_by_label("意见或建议（可选，最多 500 字）").fill(XSS)
     page.get_by_role("button", name="提交评价").click()
@@ -134,7 +146,10 @@ def test_a_complaint_round_trip_through_the_supervisors_page(
     _serve(hall)
     token = mine["track_url"].rsplit("/", 1)[1]
     assert (
-        hall.post(f"/api/v1/track/{token}/rating", {"level": 1, "comment": XSS, "tags": ["attitude"]}).status_code
+        hall.post(
+            f"/api/v1/track/{token}/rating",
+            {"level": 1, "comment": XSS + " 等了很久很久" * 12, "tags": ["attitude"], "phone": "0571-88881234"},
+        ).status_code
         == 201
     )
     done = hallq("user", "add", "lin", "--role", "supervisor", "--hall", "town", "--config", str(hall.config),
@@ -144,14 +159,17 @@ def test_a_complaint_round_trip_through_the_supervisors_page(
     expect(resident.locator("html")).to_have_attribute("data-hq-connection", "online", timeout=LONG)
     expect(resident.locator("#track-answer")).to_have_count(0)
 
-    admin = open_page("/admin/complaints", viewport=(1280, 900))
+    admin = open_page("/admin/complaints", viewport=(1440, 900))
     admin.get_by_label("用户名").fill("lin")
     admin.get_by_label("密码").fill(PASSWORD)
     admin.get_by_role("button", name="登录").click()
     case = admin.locator(f'.cx-case[data-number="{mine["number"]}"]')
     expect(case).to_contain_text("态度不好", timeout=LONG)
     expect(case.locator(".cx-facts")).to_contain_text("1号窗口")  # the window the complaint is about
-    expect(case.locator(".cx-quote")).to_have_text(XSS)  # escaped for the supervisor too
+    expect(case.locator(".cx-quote")).to_contain_text(XSS)  # escaped for the supervisor too
+    expect(case.locator(".cx-phone")).to_have_text("0571 8888 1234")  # the call-back number, for the supervisor
+    expect(admin.locator("#cx-back")).to_have_attribute("href", "/admin?hall=town")
+    expect(admin.get_by_role("button", name="退出登录")).to_be_visible()
     assert admin.evaluate("() => window.__pwned") is None
     check_axe(admin)
     screenshot(admin, "track-admin-complaints", full_page=True)
@@ -161,6 +179,7 @@ def test_a_complaint_round_trip_through_the_supervisors_page(
     case.get_by_label("处理说明（回访情况、整改措施或不予整改的理由）").fill("已电话回访")
     case.get_by_role("button", name="已回访").click()
     expect(case.locator(".cx-status")).to_have_text("已回访", timeout=LONG)
+    expect(admin.locator("#cx-message")).to_have_text(f"{mine['number']} 号：已记录回访。")  # what was just done
     admin.reload()  # the call-back's note is on the case once the page shows it again
     case = admin.locator(f'.cx-case[data-id="{case_id}"]')
     expect(case.locator(".cx-verify-note")).to_have_text("已电话回访")
@@ -180,6 +199,15 @@ def test_a_complaint_round_trip_through_the_supervisors_page(
     expect(admin.locator(f'.cx-case[data-id="{case_id}"]')).to_contain_text("追评")
     # A hall the supervisor does not have is not answered with another hall's cases.
     assert admin.request.get(hall.url + "/admin/complaints?hall=nope").status == 404
+    # Back on /admin at 1440 px: beside a long comment, 非常不满意 stays on one line
+    admin.locator("#cx-back").click()
+    level = admin.locator("#complaints-table tbody tr td").first
+    expect(level).to_have_text("非常不满意", timeout=LONG)
+    lines = level.evaluate(
+        "(td) => { const r = document.createRange(); r.selectNodeContents(td); return r.getClientRects().length; }"
+    )
+    assert lines == 1, lines
+    screenshot(admin, "admin-complaints-table-1440x900")
 
 
 def test_the_page_loads_under_100_kb_before_compression(hall: Server, open_page: OpenPage) -> None:

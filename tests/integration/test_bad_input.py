@@ -685,6 +685,20 @@ def test_fuzzed_ticket_bodies(hall: AppHall, body: Any) -> None:
     assert judge(op, r, expect, True) is None, f"{body!r}: {judge(op, r, expect, True)}"
 
 
+def _phone_ok(body: Any) -> bool:
+    """The call-back phone, when given, must be a real number (422 invalid_phone), not only a short string."""
+    from server.engine.privacy import NotAPhone, callback_number
+
+    phone = body.get("phone") if isinstance(body, dict) else None
+    if not isinstance(phone, str) or not phone.strip():
+        return True
+    try:
+        callback_number(phone.strip())
+    except NotAPhone:
+        return False
+    return True
+
+
 @FUZZ
 @given(
     body=objects(
@@ -693,12 +707,13 @@ def test_fuzzed_ticket_bodies(hall: AppHall, body: Any) -> None:
             "level": st.integers(0, 6),
             "comment": st.none() | st.text(max_size=510),
             "tags": st.lists(st.sampled_from(["wait_long", "attitude", "praise", "nope"]), max_size=3),
+            "phone": st.none() | st.sampled_from(["13812345678", "0571-88881234", "", "12345"]) | st.text(max_size=33),
         },
     )
 )
 def test_fuzzed_rating_bodies(hall: AppHall, body: Any) -> None:
     admin = hall.admin_token()
-    ok = valid(RATING_SCHEMA, body)
+    ok = valid(RATING_SCHEMA, body) and _phone_ok(body)
     # a valid body needs a fresh served ticket to be stored; an invalid one is refused whatever the ticket
     # ("social" is a service w1 never calls, so it cannot get ahead of served_token's ticket)
     token = served_token(hall, admin) if ok else hall.issue("social")["track_url"].rsplit("/", 1)[1]

@@ -114,7 +114,59 @@ def test_a_printer_going_wrong_reaches_its_kiosk_page_and_the_managers(
 def test_a_ticket_nobody_serves_now_says_so_on_paper(printing_hall: tuple[Server, VirtualPrinter]) -> None:
     server, printer = printing_hall  # every counter is closed
     r = server.post("/api/v1/halls/town/tickets", {"service": "water", "kiosk": "k1"}, server.kiosk_token())
-    assert r.status_code == 201 and r.json()["served_now"] is False
+    assert r.status_code == 201 and r.json()["served_now"] is False and r.json()["before_opening"] is True
     [printed] = printer.wait_printed(1, timeout=10)
+    text = decode(printed.read_bytes()).text  # no window has opened today yet: no help desk, called in order
+    assert "窗口尚未开始办理" in text and "请按取号顺序等候叫号" in text and "服务台" not in text
+    assert server.act("w1", "open").status_code == 200 and server.act("w1", "close").status_code == 200
+    r = server.post("/api/v1/halls/town/tickets", {"service": "water", "kiosk": "k1"}, server.kiosk_token())
+    assert r.status_code == 201 and r.json()["served_now"] is False
+    printed = printer.wait_printed(2, timeout=10)[-1]
     text = decode(printed.read_bytes()).text
     assert "暂无窗口办理此业务，请咨询服务台" in text and "即将叫号" not in text
+
+
+def _incomplete(server: Server, counter: str = "w1") -> dict:
+    server.issue("id-card")
+    for action in ("open", "call-next", "start"):
+        assert server.act(counter, action).status_code == 200
+    body = {"outcome": "incomplete", "missing": ["户口簿"], "note": "请带原件", "print_notice": True}
+    r = server.act(counter, "finish", body)
+    assert r.status_code == 200, r.text
+    return dict(r.json()["notice"])
+
+
+def test_a_counter_with_its_own_printer_prints_its_notice_there_not_at_a_kiosk(
+    tmp_path: Path, start_server: Callable[..., Server]
+) -> None:
+    kiosk_printer, counter_printer = VirtualPrinter(tmp_path / "kiosk"), VirtualPrinter(tmp_path / "counter")
+    kiosk_printer.start()
+    counter_printer.start()
+    try:
+
+        def edit(text: str) -> str:
+            kiosk = f'printer = {{ kind = "network", host = "127.0.0.1", port = {kiosk_printer.port} }}'
+            text = text.replace('printer = { kind = "none" }', kiosk)
+            own = f'printer = {{ kind = "network", host = "127.0.0.1", port = {counter_printer.port} }}'
+            return text.replace('name = "1号窗口"\n', f'name = "1号窗口"\n{own}\n', 1)
+
+        server = start_server(edit=edit)
+        notice = _incomplete(server)
+        assert (notice["printed_at"], notice["printed_on"], notice["printed_on_name"]) == ("counter", None, "1号窗口")
+        [printed] = counter_printer.wait_printed(1, timeout=10)
+        assert notice["code"] in decode(printed.read_bytes()).text
+        time.sleep(0.5)
+        assert kiosk_printer.printed == []  # nothing went to the kiosk
+    finally:
+        kiosk_printer.stop()
+        counter_printer.stop()
+
+
+def test_without_a_counter_printer_the_answer_names_the_kiosk_it_printed_at(
+    printing_hall: tuple[Server, VirtualPrinter],
+) -> None:
+    server, printer = printing_hall
+    notice = _incomplete(server)
+    assert (notice["printed_at"], notice["printed_on"], notice["printed_on_name"]) == ("kiosk", "k1", "大厅取号机")
+    [printed] = printer.wait_printed(1, timeout=10)
+    assert notice["code"] in decode(printed.read_bytes()).text

@@ -47,7 +47,37 @@ def _says_not_served(page: str) -> bool:
     return found is not None and " hidden" not in found.group(0)
 
 
+def _says_before_opening(page: str) -> bool:
+    found = re.search(r'<p[^>]*id="track-before"[^>]*>', page)
+    return found is not None and " hidden" not in found.group(0)
+
+
+def test_before_the_first_window_opens_tickets_wait_their_turn_and_nobody_is_sent_to_the_desk(
+    hall: AppHall,
+) -> None:
+    ticket = hall.issue("id-card")  # a fresh day: no window has opened yet
+    assert ticket["served_now"] is False  # v1.1 stays as written: nobody serves the queue now
+    assert (ticket["before_opening"], ticket["windows_open_at"]) == (True, None)  # the test hall is "always" open
+    assert _track(hall, ticket)["before_opening"] is True
+    assert _service(hall, "id-card")["before_opening"] is True
+    page = _page_body(hall, ticket)
+    assert _says_before_opening(page) and not _says_not_served(page)
+    assert _TRACK["zh-CN"]["before_opening_any"] in page and NOT_SERVED_ZH not in page.split('id="track-not-served"')[0]
+    assert _says_before_opening(_page_body(hall, ticket, "?lang=en"))
+    hall.act("w4", "open")  # the day's first window (water only) opens, and closes again
+    hall.act("w4", "close")
+    track = _track(hall, ticket)
+    assert (track["served_now"], track["before_opening"], track["windows_open_at"]) == (False, False, None)
+    assert _service(hall, "id-card")["before_opening"] is False
+    page = _page_body(hall, ticket)
+    assert _says_not_served(page) and not _says_before_opening(page)
+    later = hall.issue("id-card")
+    assert (later["served_now"], later["before_opening"]) == (False, False)
+
+
 def test_a_queue_nobody_serves_is_not_served_now_everywhere(hall: AppHall) -> None:
+    hall.act("w4", "open")  # the day has begun (water's window opened and closed): "ask the desk" applies
+    hall.act("w4", "close")
     ticket = hall.issue("id-card")
     assert (ticket["served_now"], ticket["ahead"]) == (False, 0)
     assert _track(hall, ticket)["served_now"] is False

@@ -75,7 +75,7 @@ def reset(url: str) -> None:
     if engine is None:
         engine = _ENGINES[url] = create_engine(url, poolclass=NullPool)
     statements = [f"DELETE FROM {table}" for table in TABLES]
-    statements.append("UPDATE counters SET state='closed', held_ticket=NULL, priority_streak=0, clerk=NULL")
+    statements.append("UPDATE counters SET state='closed', held_ticket=NULL, priority_streak=0, clerk=NULL, since=NULL")
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql("; ".join(statements))

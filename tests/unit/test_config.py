@@ -759,3 +759,35 @@ def test_webhooks_are_read_with_their_events(tmp_path: Path) -> None:
 )
 def test_a_bad_webhook_is_refused_with_its_place(tmp_path: Path, lines: str, problem: str) -> None:
     assert rejection(tmp_path, BASE + "\n[[hall.webhook]]\n" + lines + "\n").startswith(problem)
+
+
+def test_a_counter_may_have_its_own_printer_and_an_english_name(tmp_path: Path) -> None:
+    text = adding(
+        'id = "w1"\nnumber = 1\n',
+        'name = "一号窗"\nname_en = "Counter A"\nprinter = { kind = "network", host = "10.0.0.31" }\n',
+    )
+    hall = load_config(write(tmp_path, text)).halls[0]
+    w1, w2 = hall.counters
+    assert (w1.printer.kind, w1.printer.host, w1.name_in(True), w1.name_in(False)) == (
+        "network",
+        "10.0.0.31",
+        "Counter A",
+        "一号窗",
+    )
+    assert (w2.printer.kind, w2.name, w2.name_in(True)) == ("none", "2号窗口", "Window 2")  # default names, both
+
+
+def test_a_counter_printer_is_printed_by_the_server_not_an_agent(tmp_path: Path) -> None:
+    text = adding('id = "w1"\nnumber = 1\n', 'printer = { kind = "agent" }\n')
+    assert "hall[0].counter[0].printer" in rejection(tmp_path, text) and "agent" in rejection(tmp_path, text)
+
+
+def test_materials_en_names_each_material_in_order(tmp_path: Path) -> None:
+    both = 'materials = ["户口簿", "照片"]\nmaterials_en = ["Household register", "Photo"]\n'
+    service = load_config(write(tmp_path, adding('prefix = "A"\n', both))).halls[0].services[0]
+    assert service.materials_in(True) == ("Household register", "Photo") and service.materials_in(False) == (
+        "户口簿",
+        "照片",
+    )
+    short = 'materials = ["户口簿", "照片"]\nmaterials_en = ["Household register"]\n'
+    assert "materials_en" in rejection(tmp_path, adding('prefix = "A"\n', short))

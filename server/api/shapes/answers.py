@@ -66,8 +66,16 @@ class Service(Answer):
     materials: list[str]
     fee: str
     group: ServiceGroup = Field(description="the kiosk's grouping: admin 行政事务 or life 生活服务")
+    materials_en: list[str] = Field(description="the materials' English names (config materials_en), else as written")
     opens_at: Timestamp | None = Field(
         description="closed now by its hours: when it next takes tickets (hall-local); else null"
+    )
+    before_opening: bool = Field(
+        description="served_now is false only because no window of the hall has opened yet today: the"
+        " number is called in order once they open (not 'ask the help desk')"
+    )
+    windows_open_at: str | None = Field(
+        pattern=r"^\d{2}:\d{2}$", description="before_opening: when the windows are due (hall-local HH:MM); else null"
     )
 
 
@@ -104,6 +112,13 @@ class IssuedTicket(Answer):
     )
     issued_at: Timestamp
     track_url: str = Field(json_schema_extra={"format": "uri"}, description="the resident's page (the QR code)")
+    before_opening: bool = Field(
+        description="served_now is false only because no window of the hall has opened yet today: the"
+        " number is called in order once they open (not 'ask the help desk')"
+    )
+    windows_open_at: str | None = Field(
+        pattern=r"^\d{2}:\d{2}$", description="before_opening: when the windows are due (hall-local HH:MM); else null"
+    )
     repeat_of: str = Sometimes("a return visit (issued with a notice's code): the first visit's ticket id")
 
 
@@ -131,6 +146,10 @@ class NoticeWritten(Answer):
     code: str = Field(description="printed on the notice; given back at the kiosk")
     missing: list[str]
     printed_on: str | None = Field(description="the kiosk whose printer took it, or null")
+    printed_at: Literal["counter", "kiosk"] | None = Field(
+        description="where it printed: the counter's own printer (config), a kiosk's, or null (not printed)"
+    )
+    printed_on_name: str | None = Field(description="the counter's or kiosk's name, for the clerk; else null")
 
 
 class HeldTicket(Ticket):
@@ -155,6 +174,7 @@ class Notice(Answer):
     service_name: str
     counter: str
     counter_name: str
+    counter_name_en: str = Field(description="the counter's English name (config name_en), for English pages")
     ticket_number: str | None = Field(description="the first visit's number")
     missing: list[str]
     note: str | None
@@ -284,6 +304,13 @@ class Track(Answer):
     matter: TrackMatter | None = Field(
         description="the matter (办件) its acceptance opened (PROTOCOL v1.2), followed after the visit; null when none"
     )
+    before_opening: bool = Field(
+        description="served_now is false only because no window of the hall has opened yet today: the"
+        " number is called in order once they open (not 'ask the help desk')"
+    )
+    windows_open_at: str | None = Field(
+        pattern=r"^\d{2}:\d{2}$", description="before_opening: when the windows are due (hall-local HH:MM); else null"
+    )
 
 
 class Rating(Answer):
@@ -315,6 +342,10 @@ class Complaint(Answer):
     tags: list[str]
     followup_level: int | None = Field(ge=1, le=5, description="the resident's 追评 after the answer")
     followup_comment: str | None
+    callback_phone: str | None = Field(
+        description="the number the resident left for the call-back: in full for a supervisor, masked"
+        " (138****5678) for other callers; null when none was left"
+    )
 
 
 class Handoff(Answer):

@@ -46,7 +46,7 @@ class EnrollmentRequest(Body):
 class RatingRequest(Body):
     """Rate a served ticket (好差评)."""
 
-    codes = {"level": "invalid_level", "tags": "invalid_tag"}
+    codes = {"level": "invalid_level", "tags": "invalid_tag", "phone": "invalid_phone"}
 
     level: int = Field(
         ge=1,
@@ -59,6 +59,13 @@ class RatingRequest(Body):
         default_factory=list,
         max_length=len(RATING_TAGS),
         description="optional reason tags, each one of: " + ", ".join(RATING_TAGS) + " (unknown: 422 invalid_tag)",
+    )
+    phone: str | None = Field(
+        None,
+        max_length=32,
+        description="optional call-back number for a bad rating (1 or 2): a Chinese mobile or landline (with its"
+        " area code), any common writing; kept on the complaint case for the supervisors only (a better rating's"
+        " is not stored). Not a phone number: 422 invalid_phone",
     )
 
 

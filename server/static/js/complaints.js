@@ -18,7 +18,11 @@ for (const form of document.querySelectorAll(".cx-form")) {
     for (const button of form.querySelectorAll("button")) button.disabled = true;
     try {
       await postJSON(`/api/v1/complaints/${encodeURIComponent(form.dataset.id)}/${action}`, { note });
-      window.location.reload();
+      // the list is rendered again with the case in its new place, and says what was just done
+      const query = new URLSearchParams(window.location.search);
+      query.set("done", action);
+      query.set("case", form.closest(".cx-case").dataset.number || "");
+      window.location.assign(`${window.location.pathname}?${query}`);
     } catch (err) {
       message.textContent = t("complaints_failed", { message: err.message || String(err) });
       for (const button of form.querySelectorAll("button")) button.disabled = false;

@@ -58,9 +58,12 @@ function apply(body) {
   }
   if (shown === "waiting") {
     byId("track-ahead").textContent = String(body.ahead);
+    const people = byId("track-people");
+    people.textContent = body.ahead === 1 ? people.dataset.one : people.dataset.many;
     byId("track-wait").textContent = String(Math.max(1, Math.round(body.est_wait_s / 60)));
     byId("track-wait-row").hidden = !body.served_now;
-    byId("track-not-served").hidden = body.served_now;
+    byId("track-not-served").hidden = body.served_now || body.before_opening;
+    byId("track-before").hidden = body.served_now || !body.before_opening;
   }
 }
 
@@ -82,6 +85,10 @@ function stopPolling() {
 }
 
 if (shown === "called") vibrateOnce();
+
+// The server renders the words of a page that does not update itself; with this module it does.
+const hint = byId("track-hint");
+if (hint && hint.dataset.live) hint.textContent = hint.dataset.live;
 
 // Only a ticket still moving, a complaint case still open or a matter under way needs live updates.
 if (shown === "waiting" || shown === "called" || shown === "serving" || caseOpen || matterOpen) {

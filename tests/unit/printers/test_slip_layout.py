@@ -32,6 +32,15 @@ def test_a_slip_whose_queue_nobody_serves_promises_no_call(slip: Slip) -> None:
     assert "前面没有人等候，即将叫号" in served and "暂无窗口" not in served
 
 
+def test_before_the_windows_open_a_slip_says_when_and_that_numbers_are_called_in_order(slip: Slip) -> None:
+    before = dataclasses.replace(slip, served_now=False, before_opening=True, windows_open_at="08:30", est_wait_min=0)
+    text = decode(render(before)).text
+    assert "窗口 08:30 开始办理" in text and "请按取号顺序等候叫号" in text and "前面还有 3 人" in text
+    assert "服务台" not in text and "即将叫号" not in text and "预计等候" not in text
+    anytime = decode(render(dataclasses.replace(before, windows_open_at=None))).text
+    assert "窗口尚未开始办理" in anytime and "请按取号顺序等候叫号" in anytime and "服务台" not in anytime
+
+
 def test_full_width_punctuation_prints_as_itself_never_as_question_marks(slip: Slip) -> None:
     slip = dataclasses.replace(slip, service_name="居住证（签注）：办理、查询。", materials=("照片，一寸",))
     data = render(slip)
@@ -79,8 +88,8 @@ def test_materials_list_stops_at_six_lines(slip: Slip) -> None:
     many = tuple(f"材料{i}：居民身份证复印件（正反面）" for i in range(10))
     lines = decode(render(dataclasses.replace(slip, materials=many))).text.split("\n")
 
-    bullets = lines.index("请备齐以下材料：")
-    assert lines[bullets + MAX_MATERIAL_LINES].startswith("……")
+    bullets = lines.index("  请备齐以下材料：")  # two cells in from the paper's edge
+    assert lines[bullets + MAX_MATERIAL_LINES].startswith("  ……")
     assert lines[bullets + MAX_MATERIAL_LINES + 1] == slip.notice
 
 
@@ -124,4 +133,5 @@ def test_slip_has_no_field_for_a_residents_personal_data() -> None:
     assert {f.name for f in dataclasses.fields(Slip)} == {
         "ticket_id", "number", "hall_name", "service_name", "issued_at", "ahead",
         "est_wait_min", "track_url", "priority", "materials", "notice", "served_now", "reprint",
+        "before_opening", "windows_open_at",
     }  # fmt: skip

@@ -76,3 +76,19 @@ def test_qr_too_long_for_any_qr_code_is_drawn_as_a_note(tmp_path: Path) -> None:
 @given(st.binary(max_size=600))
 def test_any_decoded_job_can_be_drawn(tmp_path: Path, data: bytes) -> None:
     png.to_png(decode(data), tmp_path / "any.png")
+
+
+@pytest.mark.parametrize("text", ["chinese", "raster"])
+@pytest.mark.parametrize("paper", [80, 58])
+def test_the_materials_list_keeps_a_margin_from_the_papers_left_edge(
+    slip: Slip, tmp_path: Path, text: str, paper: int
+) -> None:
+    """Left-aligned lines (the materials) start 3 mm in, like the big number's margin: never at the edge."""
+    to = tmp_path / "t.png"
+    decoded = decode(render(slip, paper, text))
+    assert any(isinstance(b, Line) and b.text.startswith("  · ") for b in decoded.blocks) or text == "raster"
+    png.to_png(decoded, to)
+    with Image.open(to) as img:
+        paper_only = img.convert("L").crop((0, 0, img.width, img.height - 40))  # the cut line runs edge to edge
+        ink = paper_only.point(lambda v: 255 if v < 128 else 0).getbbox()
+    assert ink is not None and ink[0] >= 20, ink
