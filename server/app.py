@@ -15,7 +15,6 @@ from flask_socketio import SocketIO
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import realtime
 from server.clock import SystemClock
@@ -23,6 +22,7 @@ from server.config import Config
 from server.engine.errors import HallError
 from server.logs import mask_path
 from server.printing import Printing
+from server.proxies import behind_proxies
 from server.ratelimit import Limits
 from server.services import halls, print_jobs, tickets
 from server.services.context import Clock, Context
@@ -130,8 +130,8 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.wsgi_app = _chunked_bodies(app.wsgi_app)  # type: ignore[method-assign]
     if settings.proxy_hops:  # rate limits and logs then see the resident's address, not the proxy's
-        hops = settings.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        # ... but only on connections from the proxy itself (server/proxies.py): nobody else picks their address
+        app.wsgi_app = behind_proxies(app.wsgi_app, settings.proxy_hops, settings.trusted_proxies)  # type: ignore[method-assign]
     app.config.update(
         SECRET_KEY=secret_key(settings.data_dir),
         MAX_CONTENT_LENGTH=settings.limits.max_body_bytes,
