@@ -172,3 +172,43 @@ def test_the_open_file_limit_is_raised_to_fit_max_connections(tmp_path: Path) ->
         proc.terminate()
         proc.wait(15)
         out.close()
+
+
+def test_a_socket_sending_connect_as_an_event_gets_an_error_not_a_second_snapshot(hall: Server) -> None:
+    display = hall.listen("/display", "hall=town")
+    display.wait_for("snapshot")
+    answer = display.client.call("connect", {}, namespace="/display", timeout=10)
+    assert answer == {"error": {"code": "unknown_event", "message": "no event 'connect' on this namespace"}}
+    answer = display.client.call("disconnect", namespace="/display", timeout=10)
+    assert answer["error"]["code"] == "unknown_event" and display.client.connected
+    time.sleep(0.5)
+    assert len(display.events["snapshot"]) == 1, "the connect handler ran again"
+
+
+def test_a_socket_flooding_events_is_disconnected_while_others_are_served(hall: Server) -> None:
+    """10,000 junk events slowed every screen: the sender is cut after its burst, the others hear their calls."""
+    import socketio
+
+    screen = hall.listen("/display", "hall=town")
+    screen.wait_for("snapshot")
+    flooder = hall.listen("/display", "hall=town")
+    flooder.wait_for("snapshot")
+    began = time.monotonic()
+    sent = 0
+    for _ in range(10_000):
+        try:
+            flooder.client.emit("junk", {"x": "y" * 100}, namespace="/display")
+        except socketio.exceptions.SocketIOError:
+            break
+        sent += 1
+        if not flooder.client.connected:
+            break
+    deadline = time.monotonic() + 10
+    while flooder.client.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not flooder.client.connected, f"still connected after {sent} events"
+    ticket = hall.issue("id-card")
+    hall.act("w1", "open")
+    hall.act("w1", "call-next")
+    assert screen.wait_for("call", lambda c: c["ticket"] == ticket["id"], timeout=5)
+    assert time.monotonic() - began < 30
