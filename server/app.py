@@ -55,6 +55,7 @@ class Hallq:
         self.ticket_limiter = store.make("tickets", limits.tickets_per_minute)
         self.rating_limiter = store.make("ratings", limits.ratings_per_minute)
         self.login_limiter = store.make("login", 10)
+        self.audio_limiter = store.make("audio", limits.audio_per_minute)  # a call's voice, per address
         self.printing = Printing(self.ctx, socketio)
         self.printing.on_change.append(self._printer_changed)
 

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -359,3 +359,23 @@ def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = N
 def track(ctx: Context, token: str) -> dict[str, Any]:
     with ctx.db.read() as s:
         return track_body(ctx, s, find_by_token(s, token))
+
+
+_ISSUED_LATELY = (
+    select(TicketRow.__table__.c.id)
+    .where(
+        TicketRow.__table__.c.hall_id == bindparam("hall"),
+        TicketRow.__table__.c.day.in_(bindparam("days", expanding=True)),
+        TicketRow.__table__.c.number == bindparam("number"),
+    )
+    .limit(1)
+)
+
+
+def recently_issued(ctx: Context, hall: Hall, number: str) -> bool:
+    """Whether the hall gave out this number today or yesterday (e.g. under a daily limit lowered since)."""
+    today = hall.day_of(ctx.clock.now())
+    yesterday = (date.fromisoformat(today) - timedelta(days=1)).isoformat()
+    with ctx.db.read() as s:
+        found = s.execute(_ISSUED_LATELY, {"hall": hall.id, "days": [today, yesterday], "number": number}).first()
+    return found is not None
