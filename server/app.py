@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from server import realtime
+from server import mq, realtime
 from server.clock import SystemClock
 from server.config import Config
 from server.engine.errors import HallError
@@ -144,8 +144,8 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     socketio = SocketIO(
         app,
         async_mode=settings.async_mode,  # type: ignore[arg-type]  # checked at load: one of ASYNC_MODES
-        message_queue=settings.message_queue,
-        channel=settings.message_channel,
+        # Redis: a manager that resyncs this process's clients when the queue comes back (server/mq.py)
+        **mq.socketio_options(settings.message_queue, settings.message_channel),
         cors_allowed_origins=settings.public_url or None,  # type: ignore[arg-type]  # None: same origin only
         json=None,
     )
@@ -164,6 +164,7 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     for module in ("kiosk.views", "display.views", "counter.views"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
     realtime.register(socketio, hallq.ctx, hallq.printer_state, agent_connect=hallq.printing.agent_connect)
+    mq.install(socketio, hallq.ctx, hallq.printer_state)
     hallq.printing.register(socketio)
     _install_edges(app)
     hallq.printing.start()

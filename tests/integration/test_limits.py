@@ -212,3 +212,52 @@ def test_a_socket_flooding_events_is_disconnected_while_others_are_served(hall: 
     hall.act("w1", "call-next")
     assert screen.wait_for("call", lambda c: c["ticket"] == ticket["id"], timeout=5)
     assert time.monotonic() - began < 30
+
+
+def test_after_a_redis_outage_each_process_resyncs_its_screens(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    """Redis away for a few seconds (a TCP proxy between the servers and the machine's Redis, cut and restored;
+    the shared Redis itself is never touched): a display on the other process missed the calls of the outage
+    and stayed wrong. Now it gets a fresh snapshot once the queue is back."""
+    from support.env import REDIS_URL
+    from support.proxy import Proxy
+    from support.server import random_channel
+
+    redis_port = int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
+    proxy = Proxy(redis_port)
+    try:
+        extra = f'message_queue = "redis://127.0.0.1:{proxy.port}/0"\nmessage_channel = "{random_channel()}"'
+        a = start_server("postgres", extra_server=extra, data_dir=tmp_path)
+        b = start_server("postgres", extra_server=extra, data_dir=tmp_path, database_url=a.database)
+        display = b.listen("/display", "hall=town")
+        display.wait_for("snapshot")
+        first = a.issue("id-card")
+        a.act("w1", "open")
+        a.act("w1", "call-next")
+        display.wait_for("call", lambda c: c["ticket"] == first["id"])  # the queue works across processes
+        proxy.sever()
+        time.sleep(1)
+        second = a.issue("id-card")
+        assert a.act("w1", "no-show").status_code == 200
+        called = a.act("w1", "call-next")
+        assert called.status_code == 200 and called.json()["ticket"]["id"] == second["id"], called.text
+        time.sleep(3)
+        assert not [c for c in display.events["call"] if c["ticket"] == second["id"]], "the outage lost nothing?"
+        snapshots = len(display.events["snapshot"])
+        proxy.restore()
+        restored = time.monotonic()
+        fresh = display.wait_for(
+            "snapshot",
+            lambda s: any(c["ticket"] == second["id"] for c in s["calls"]) and s is not display.events["snapshot"][0],
+            timeout=10,
+        )
+        assert time.monotonic() - restored < 5
+        assert len(display.events["snapshot"]) > snapshots and fresh["waiting"]["id-card"] == 0
+        # and the live events flow again
+        third = a.issue("id-card")
+        a.act("w1", "no-show")
+        a.act("w1", "call-next")
+        display.wait_for("call", lambda c: c["ticket"] == third["id"], timeout=10)
+    finally:
+        proxy.close()
