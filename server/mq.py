@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import socketio
+import socketio  # type: ignore[import-untyped]
 
 from server import realtime
 from server.services import alerts, halls, notice_line, queue, tickets
@@ -65,7 +65,11 @@ def install(sio: Any, ctx: Context, printer_state: Callable[[Any], str] | None =
     """Resync this process's clients whenever its Redis subscription comes back."""
     manager = sio.server.manager
     if isinstance(manager, ResyncingRedisManager):
-        manager.on_reconnect = lambda: resync(sio, ctx, printer_state)
+
+        def hook() -> None:
+            resync(sio, ctx, printer_state)
+
+        manager.on_reconnect = hook
 
 
 def resync(sio: Any, ctx: Context, printer_state: Callable[[Any], str] | None = None) -> int:

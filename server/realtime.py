@@ -341,7 +341,7 @@ def register(
     for namespace in NAMESPACES:  # a client calling an event nobody handles gets an error ack, not a timeout
         socketio.on("*", namespace=namespace)(unknown_event)
     # Events per connection bounded, reserved names (a client's `connect` event) refused: server/socket_guard.py.
-    socket_guard.install(socketio.server, ctx.config.settings.limits.socket_events_per_minute)
+    socket_guard.install(socketio.server, ctx.config.settings.limits.socket_events_per_minute)  # type: ignore[attr-defined]
 
     @socketio.on("connect", namespace="/display")
     def display_connect(auth: Any = None) -> bool:

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any
 
-from socketio import packet
+from socketio import packet  # type: ignore[import-untyped]
 
 log = logging.getLogger("hallq")
 RESERVED = frozenset({"connect", "disconnect", "connect_error", "error"})
