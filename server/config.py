@@ -628,7 +628,8 @@ def _trusted_proxies(server: _Table) -> tuple[str, ...]:
             ipaddress.ip_address(address)
         except ValueError:
             raise _Problem(server.at("trusted_proxies"), f"{_show(address)} is not an IP address") from None
-    return tuple(str(ipaddress.ip_address(a)) for a in found)
+    # As server/proxies.py compares them: an IPv4-mapped IPv6 address as its IPv4 address.
+    return tuple(str(getattr(ip, "ipv4_mapped", None) or ip) for ip in map(ipaddress.ip_address, found))
 
 
 def _log_level(server: _Table) -> str:
