@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 DIGITS = "零一二三四五六七八九"
@@ -81,6 +82,7 @@ class Synthesizer:
         key = hashlib.sha256(f"{voice}|{self.speed}|{text}".encode()).hexdigest()[:32]
         path = self.folder / f"{key}.wav"
         if path.exists():
+            _touch(path)
             return path
         self.folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".wav", dir=self.folder)
@@ -96,3 +98,36 @@ class Synthesizer:
         finally:
             Path(tmp).unlink(missing_ok=True)
         return path
+
+
+def _touch(path: Path) -> None:
+    """Mark a cached file as used now (its access time; the modification time stays when it was made): the
+    cache's pruning keeps the most recently used."""
+    try:
+        os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
+    except OSError:
+        pass
+
+
+def prune(folder: Path, max_bytes: int, max_age_s: float, now: float | None = None) -> int:
+    """Bound a cache folder: files unused for `max_age_s` go, then the least recently used until the folder
+    holds at most `max_bytes`. Returns how many files were removed."""
+    now = time.time() if now is None else now
+    try:
+        stats = [(e.stat(), Path(e.path)) for e in os.scandir(folder) if e.is_file()]
+        entries = [(max(st.st_atime, st.st_mtime), st.st_size, path) for st, path in stats]
+    except OSError:
+        return 0
+    entries.sort()  # oldest first
+    total = sum(size for _, size, _ in entries)
+    removed = 0
+    for used, size, path in entries:
+        if used >= now - max_age_s and total <= max_bytes:
+            break
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        total -= size
+        removed += 1
+    return removed

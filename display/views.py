@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, request, send_file
 
 from display import clips, speech
+from server.engine.errors import HallError
 from server.engine.model import Display, Hall
+from server.engine.numbering import capacity
 from server.i18n import strings
 from server.rendering import page, render_page
-from server.services import counters, halls
+from server.services import counters, halls, tickets
 
 # Templates go in display/templates/display/; files in display/static/ are served at /display/static/...
 bp = Blueprint(
@@ -121,16 +124,23 @@ def audio(hall: str, number: str, counter_number: int) -> Any:
     """The announcement for `number` at window `counter_number`, as a WAV cached on disk: espeak-ng's, or
     with `[voice] source = "clips"` assembled from the hall's recorded clips.
 
-    Only numbers this hall can issue and windows it has are spoken, so the cache is bounded by the hall's
-    own numbering and nobody can make the server say arbitrary words.
+    Only numbers this hall can issue today (its width, each service's daily limit) or issued lately, and
+    windows it has, are spoken: nobody can make the server say arbitrary words or fill its disk. Requests are
+    rate-limited per address (`[server.limits] audio_per_minute`) and the cache is bounded in size and age
+    (`[voice] cache_max_mb`, `cache_max_days`).
     """
     found = _ctx().config.hall(hall)
-    if found is None or not _issuable(found, number) or counter_number not in {c.number for c in found.counters}:
+    if found is None or counter_number not in {c.number for c in found.counters}:
         abort(404)
+    if not (_issuable(found, number) or tickets.recently_issued(_ctx(), found, number)):
+        abort(404)
+    if not current_app.extensions["hallq"].audio_limiter.allow(f"addr:{request.remote_addr}"):
+        raise HallError("rate_limited", 429, "too many voice requests from this address; try again shortly")
     english = request.args.get("lang") == "en"
     text = (speech.announcement_en if english else speech.announcement)(number, counter_number)
     settings = _ctx().config.settings
     cache = Path(settings.data_dir) / "display" / "voice-cache"
+    _bound(cache, settings.voice.cache_max_mb, settings.voice.cache_max_days)
     if settings.voice.source == "clips" and not english:  # the clips are Chinese; English is always espeak-ng
         voice = clips.ClipVoice(settings.voice.clips or clips.DEFAULT_FOLDER, cache, settings.voice.gap_ms)
         try:
@@ -148,8 +158,24 @@ def audio(hall: str, number: str, counter_number: int) -> Any:
 
 
 def _issuable(hall: Hall, number: str) -> bool:
+    """A number of one of the hall's services, of its width, within the service's daily limit."""
     for service in hall.services:
         digits = number[len(service.prefix) :]
-        if number.startswith(service.prefix) and hall.number_width <= len(digits) <= 6:
-            return bool(speech.NUMBER.fullmatch(number))
+        if number.startswith(service.prefix) and len(digits) == hall.number_width and digits.isascii():
+            if digits.isdigit() and 1 <= int(digits) <= min(service.daily_limit or capacity(hall.number_width),
+                                                            capacity(hall.number_width)):  # fmt: skip
+                return True
     return False
+
+
+PRUNE_EVERY_S = 1.0  # the cache is bounded after at most this much synthesis past its limits
+_pruned_at: dict[Path, float] = {}
+
+
+def _bound(cache: Path, max_mb: int, max_days: int) -> None:
+    """Keep the voice cache within its size and age (least recently used files go first)."""
+    now = time.monotonic()
+    if now - _pruned_at.get(cache, float("-inf")) < PRUNE_EVERY_S:
+        return
+    _pruned_at[cache] = now
+    speech.prune(cache, max_mb * 1024 * 1024, max_days * 86400.0)

@@ -15,14 +15,14 @@ from flask_socketio import SocketIO
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import realtime
+from server import mq, realtime
 from server.clock import SystemClock
 from server.config import Config
 from server.engine.errors import HallError
 from server.logs import mask_path
 from server.printing import Printing
+from server.proxies import behind_proxies
 from server.ratelimit import Limits
 from server.revocation import LiveCredentials
 from server.services import halls, print_jobs, tickets
@@ -59,6 +59,7 @@ class Hallq:
         self.login_limiter = store.make("login", 10)
         self.login_throttle = LoginThrottle(store.client, config.settings.message_channel)
         self.live = LiveCredentials(socketio, self.ctx)  # staff connections end with their credential
+        self.audio_limiter = store.make("audio", limits.audio_per_minute)  # a call's voice, per address
         self.printing = Printing(self.ctx, socketio)
         self.printing.on_change.append(self._printer_changed)
 
@@ -139,8 +140,8 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.wsgi_app = _chunked_bodies(app.wsgi_app)  # type: ignore[method-assign]
     if settings.proxy_hops:  # rate limits and logs then see the resident's address, not the proxy's
-        hops = settings.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        # ... but only on connections from the proxy itself (server/proxies.py): nobody else picks their address
+        app.wsgi_app = behind_proxies(app.wsgi_app, settings.proxy_hops, settings.trusted_proxies)  # type: ignore[method-assign]
     app.config.update(
         SECRET_KEY=secret_key(settings.data_dir),
         MAX_CONTENT_LENGTH=settings.limits.max_body_bytes,
@@ -152,8 +153,8 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     socketio = SocketIO(
         app,
         async_mode=settings.async_mode,  # type: ignore[arg-type]  # checked at load: one of ASYNC_MODES
-        message_queue=settings.message_queue,
-        channel=settings.message_channel,
+        # Redis: a manager that resyncs this process's clients when the queue comes back (server/mq.py)
+        **mq.socketio_options(settings.message_queue, settings.message_channel),
         cors_allowed_origins=settings.public_url or None,  # type: ignore[arg-type]  # None: same origin only
         json=None,
     )
@@ -176,6 +177,7 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
         socketio, hallq.ctx, hallq.printer_state, agent_connect=hallq.printing.agent_connect, track=hallq.live.track
     )
     hallq.live.listen()
+    mq.install(socketio, hallq.ctx, hallq.printer_state)
     hallq.printing.register(socketio)
     _install_edges(app)
     hallq.printing.start()

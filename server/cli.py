@@ -570,23 +570,26 @@ def _stop_in(main: Any, socketio: Any) -> Callable[[int, Any], None]:
     return stop
 
 
-def _serve_eventlet(app: Any, host: str, port: int, idle_timeout_s: int) -> None:
+def _serve_eventlet(app: Any, settings: Any) -> None:
     """What flask-socketio's run() does under eventlet, with two differences. The listener does not set
     SO_REUSEPORT (eventlet's default): a second server started on a port in use must fail, not share the
-    port and hand out the same numbers from another database. And a connection that sends nothing for
-    `[server] idle_timeout_s` is closed (Socket.IO pings every 25 s), so half-sent requests cannot hold
-    the server's connections for ever."""
+    port and hand out the same numbers from another database. And the server holds the limits of
+    server/listener.py: `[server] max_connections` (the file limit raised to fit), a cap per address, a
+    connection silent for `idle_timeout_s` closed (Socket.IO pings every 25 s), and deadlines for a
+    request's headers and body that a byte now and then does not extend."""
     import socket
 
     import eventlet
-    import eventlet.wsgi
 
+    from server import listener as limits
+
+    host, port = settings.host, settings.port
     family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     try:
-        listener = eventlet.listen(address, family, reuse_port=False)
+        listener = eventlet.listen(address, family, backlog=1024, reuse_port=False)
     except OSError as e:
         raise OSError(e.errno, f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-    eventlet.wsgi.server(listener, app, log_output=False, socket_timeout=idle_timeout_s)
+    limits.serve(listener, app, settings)
 
 
 def _run(config: Config, banner: list[str]) -> None:
@@ -612,7 +615,7 @@ def _run(config: Config, banner: list[str]) -> None:
         gc.collect()
         gc.freeze()
         if config.settings.async_mode == "eventlet":
-            _serve_eventlet(app, config.settings.host, config.settings.port, config.settings.idle_timeout_s)
+            _serve_eventlet(app, config.settings)
         else:  # gevent's listener and the threading server refuse a port already taken by themselves
             socketio.run(
                 app, host=config.settings.host, port=config.settings.port, log_output=False, allow_unsafe_werkzeug=True

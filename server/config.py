@@ -19,11 +19,20 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     db_statement_timeout_s = 30   # PostgreSQL: cancel any one statement running longer (0 = never)
     idle_timeout_s = 60        # close a connection silent this long (above Socket.IO's 25 s ping; eventlet)
     session_idle_minutes = 480 # a staff login unused this long ends (logout, new password, disabling: at once)
+    header_timeout_s = 10      # a request's line and headers must all arrive within this (eventlet; docs/api.md)
+    body_timeout_s = 30        # ... and its body within this once the headers are in (408 request_timeout)
+    max_connections = 10000    # open connections per process (eventlet); the file limit is raised to fit
+    max_connections_per_address = 500   # open connections from one address (0: no cap); proxies are exempt
+    trusted_proxies = ["127.0.0.1", "::1"]   # with proxy_hops > 0: the proxies' addresses (X-Forwarded-For
+                               # is believed only from them, and they are exempt from the per-address cap)
 
     [server.limits]
     tickets_per_minute = 30
     ratings_per_minute = 10
     max_body_bytes = 65536
+    anonymous_tickets_per_day = 50   # per service and day: tickets with neither a kiosk nor staff credential
+    socket_events_per_minute = 600   # Socket.IO events one connection may send (bursting to a tenth); then cut
+    audio_per_minute = 120     # requests for a call's voice audio per address
 
     [ratings]                  # deadlines of a bad rating (差评), in the hall's days
     callback_days = 1
@@ -51,6 +60,8 @@ Layout (every key not marked required is optional; unknown keys are errors)::
                                # own set, display/voice-clips); checked at load: all present, one format
     gap_ms = 100               # clips: the silence between two clips
     speed = 140                # espeak-ng: words per minute, 80..450 (slower for a hall of elderly residents)
+    cache_max_mb = 100         # the voice cache (<data_dir>/display/voice-cache): oldest files go beyond this
+    cache_max_days = 30        # ... and files unused this long
 
     [[hall]]
     id = "town"                # required; ids are [a-z0-9][a-z0-9_-]{0,39}
@@ -110,6 +121,7 @@ Environment variables win over the file: HALLQ_DATABASE_URL (database) and HALLQ
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -166,16 +178,20 @@ _TOML_ERROR = re.compile(r"(?s)(.*) \(at (?:line (\d+), column (\d+)|end of docu
 # The keys each table may hold, in the order the module docstring lists them.
 _ROOT_KEYS = tuple("server ratings scores jobs voice hall".split())
 _SCORES_KEYS = tuple("uncovered_absence overdue_matter justified_complaint excellent passing".split())
-_VOICE_KEYS = tuple("source clips gap_ms speed".split())
+_VOICE_KEYS = tuple("source clips gap_ms speed cache_max_mb cache_max_days".split())
 _JOBS_KEYS = tuple("enabled tick_s wait_alert_s complaint_warn_h backup_keep_days backup_hour".split())
 _SERVER_KEYS = tuple(
     (
         "data_dir database public_url message_queue message_channel async_mode host port log_level limits"
         " printer_poll_s proxy_hops db_pool_size db_connect_timeout_s db_statement_timeout_s idle_timeout_s"
         " session_idle_minutes"
+        " header_timeout_s body_timeout_s max_connections max_connections_per_address trusted_proxies"
     ).split()
 )
-_LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".split())
+_LIMITS_KEYS = tuple(
+    "tickets_per_minute ratings_per_minute max_body_bytes anonymous_tickets_per_day socket_events_per_minute"
+    " audio_per_minute".split()
+)
 _RATINGS_KEYS = tuple("callback_days fix_days open_days".split())
 _HALL_KEYS = tuple(
     "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display"
@@ -210,6 +226,9 @@ class Limits:
     tickets_per_minute: int = 30
     ratings_per_minute: int = 10
     max_body_bytes: int = 65536
+    anonymous_tickets_per_day: int = 50  # per service and day, issued with neither a kiosk nor staff credential
+    socket_events_per_minute: int = 600  # per Socket.IO connection; a connection sending faster is disconnected
+    audio_per_minute: int = 120  # voice audio requests per address
 
 
 @dataclass(frozen=True)
@@ -228,6 +247,8 @@ class Voice:
     clips: Path | None = None  # the hall's clip folder; None: hallq's own (display/voice-clips)
     gap_ms: int = DEFAULT_GAP_MS
     speed: int = DEFAULT_SPEED  # espeak-ng's words per minute
+    cache_max_mb: int = 100  # the voice cache's size: the least recently used files go beyond it
+    cache_max_days: int = 30  # a cached file unused this long is removed
 
 
 @dataclass(frozen=True)
@@ -255,6 +276,11 @@ class Settings:
     db_statement_timeout_s: int = 30  # 0: no limit
     idle_timeout_s: int = 60  # a connection that sends nothing this long is closed (half-sent requests)
     session_idle_minutes: int = 480  # a staff session unused this long ends (8 h: a working day)
+    header_timeout_s: int = 10  # a request's line and headers within this, however the bytes trickle in
+    body_timeout_s: int = 30  # its body within this once the headers are in
+    max_connections: int = 10000  # open connections per process (eventlet)
+    max_connections_per_address: int = 500  # from one client address (0: no cap); trusted proxies exempt
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")  # believed for X-Forwarded-For when proxy_hops > 0
 
     def __post_init__(self) -> None:
         # The default depends on data_dir, which a dataclass default cannot see.
@@ -500,6 +526,11 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         db_statement_timeout_s=server.number("db_statement_timeout_s", 0, 86400, 30),
         idle_timeout_s=server.number("idle_timeout_s", 5, 3600, 60),
         session_idle_minutes=server.number("session_idle_minutes", 1, 7 * 24 * 60, 480),
+        header_timeout_s=server.number("header_timeout_s", 1, 300, 10),
+        body_timeout_s=server.number("body_timeout_s", 1, 3600, 30),
+        max_connections=server.number("max_connections", 16, 1_000_000, 10000),
+        max_connections_per_address=server.number("max_connections_per_address", 0, 1_000_000, 500),
+        trusted_proxies=_trusted_proxies(server),
         scores=_scores(root.table("scores", _SCORES_KEYS)),
         jobs=_jobs(root.table("jobs", _JOBS_KEYS)),
         voice=_voice(root.table("voice", _VOICE_KEYS), base_dir),
@@ -538,6 +569,8 @@ def _voice(table: _Table, base_dir: Path) -> Voice:
         clips=None if written is None else base_dir / written,
         gap_ms=table.number("gap_ms", 0, 1000, DEFAULT_GAP_MS),
         speed=table.number("speed", 80, 450, DEFAULT_SPEED),
+        cache_max_mb=table.number("cache_max_mb", 1, None, 100),
+        cache_max_days=table.number("cache_max_days", 1, None, 30),
     )
     if source == "clips":
         # A hall learns at start-up that a recording is missing or in the wrong format, not from a silent TV.
@@ -610,6 +643,17 @@ def _message_channel(server: _Table) -> str:
     return name
 
 
+def _trusted_proxies(server: _Table) -> tuple[str, ...]:
+    found = _strings(server, "trusted_proxies", ("127.0.0.1", "::1"))
+    for address in found:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise _Problem(server.at("trusted_proxies"), f"{_show(address)} is not an IP address") from None
+    # As server/proxies.py compares them: an IPv4-mapped IPv6 address as its IPv4 address.
+    return tuple(str(getattr(ip, "ipv4_mapped", None) or ip) for ip in map(ipaddress.ip_address, found))
+
+
 def _log_level(server: _Table) -> str:
     level: str = server.text("log_level", "INFO").upper()
     if level not in LOG_LEVELS:
@@ -622,6 +666,9 @@ def _limits(limits: _Table) -> Limits:
         tickets_per_minute=limits.number("tickets_per_minute", 1, None, 30),
         ratings_per_minute=limits.number("ratings_per_minute", 1, None, 10),
         max_body_bytes=limits.number("max_body_bytes", 1, None, 65536),
+        anonymous_tickets_per_day=limits.number("anonymous_tickets_per_day", 0, None, 50),
+        socket_events_per_minute=limits.number("socket_events_per_minute", 10, None, 600),
+        audio_per_minute=limits.number("audio_per_minute", 1, None, 120),
     )
 
 

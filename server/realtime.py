@@ -16,6 +16,7 @@ from typing import Any
 from flask import request, session
 from flask_socketio import SocketIO, emit, join_room
 
+from server import socket_guard
 from server.auth import Principal, authenticate_token, may_manage, may_work_counter, session_principal
 from server.engine.errors import HallError
 from server.engine.estimate import queue_key
@@ -340,6 +341,8 @@ def register(
 
     for namespace in NAMESPACES:  # a client calling an event nobody handles gets an error ack, not a timeout
         socketio.on("*", namespace=namespace)(unknown_event)
+    # Events per connection bounded, reserved names (a client's `connect` event) refused: server/socket_guard.py.
+    socket_guard.install(socketio.server, ctx.config.settings.limits.socket_events_per_minute)  # type: ignore[attr-defined]
 
     @socketio.on("connect", namespace="/display")
     def display_connect(auth: Any = None) -> bool:

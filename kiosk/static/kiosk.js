@@ -183,6 +183,7 @@ function errorText(err) {
     if (err.code === "service_closed") return t("error_closed");
     if (err.code === "daily_limit") return t("error_limit");
     if (err.code === "rate_limited") return t("error_busy");
+    if (err.code === "forbidden" && !enrolled) return t("error_priority"); // priority needs a kiosk (docs/api.md)
   }
   return t("error_issue");
 }

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify, request, session
 
+from server.auth import Principal
 from server.engine.errors import HallError
 from server.services import halls, notices, ratings, tickets
 
 from . import api
 from .body import read_body
-from .guard import hq, require_kiosk
+from .guard import hq, principal, require_kiosk
 from .route import operation
 from .shapes import answers as a
 from .shapes.bodies import FollowUpRequest, RatingRequest, TicketRequest
@@ -75,15 +76,28 @@ def _idempotency_key() -> str | None:
     return key
 
 
+def _staff_or_device() -> Principal | None:
+    """The caller's credential when it sent a valid one (a device's or script's token, a staff login with its
+    CSRF header); None for anyone else, who may still take an ordinary ticket."""
+    if not request.headers.get("Authorization") and not session.get("user"):
+        return None
+    try:
+        return principal()
+    except HallError:
+        return None
+
+
 @operation(
     api, "post", "/halls/<hall>/tickets", ok=a.IssuedTicket, status=201, tag="tickets", body=TicketRequest,
     ok_description="the new ticket (or, for an Idempotency-Key already used, the same answer again)",
     headers={"Idempotency-Key": IDEMPOTENCY_HEADER},
     errors={
         403: "forbidden: the body names a kiosk but the call carries neither that kiosk's bearer token nor the "
-        "device cookie of a page enrolled for it (nothing is issued or printed)",
+        "device cookie of a page enrolled for it (nothing is issued or printed); or `priority: true` from a caller "
+        "with neither a kiosk nor a staff credential",
         404: "not_found: unknown hall, service or notice code, or a kiosk of another hall",
-        409: "service_closed (outside opening hours, or disabled), daily_limit, or notice_used",
+        409: "service_closed (outside opening hours, or disabled), daily_limit (also: the share of tickets taken "
+        "without a kiosk or staff credential is used up), or notice_used",
         422: "invalid_body, unknown_field; invalid_idempotency_key; idempotency_key_reused (a key already used "
         "with another body)",
         429: None,
@@ -100,12 +114,17 @@ def issue_ticket(hall: str) -> Any:
         # (no credential is that of an unknown kiosk); a kiosk's own credential in another hall is 404.
         require_kiosk(body.kiosk)
         app.ctx.kiosk(hall_def, body.kiosk)
+    # Anonymous: neither a kiosk nor staff. No priority on its own word, and its own share of the numbers.
+    anonymous = not body.kiosk and _staff_or_device() is None
+    if anonymous and body.priority:
+        raise HallError("forbidden", 403, "priority tickets are issued at a kiosk or by staff; ask at the help desk")
     # The kiosk is verified by now, so a stranger naming it cannot spend its limit.
     if not app.ticket_limiter.allow(f"kiosk:{body.kiosk}" if body.kiosk else f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
     issued, events = tickets.issue_ticket(
         app.ctx, hall, body.service, body.priority, body.kiosk, app.track_base(), request_key=request_key,
         notice=body.notice,
+        anonymous_cap=app.ctx.config.settings.limits.anonymous_tickets_per_day if anonymous else None,
     )  # fmt: skip
     if not issued.replayed:  # a replayed tap answers its ticket again: no events, no second slip
         app.after_commit(events, print_hint=(issued.ahead, issued.est_wait_s, issued.served_now))

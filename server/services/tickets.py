@@ -6,7 +6,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -18,7 +18,14 @@ from server.engine.errors import HallError
 from server.engine.events import Event, PrintQueued, QueueChanged, TicketChanged
 from server.engine.model import Hall, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
-from server.store.models import ComplaintRow, NumberSeqRow, RatingRow, TicketRequestRow, TicketRow
+from server.store.models import (
+    AnonymousQuotaRow,
+    ComplaintRow,
+    NumberSeqRow,
+    RatingRow,
+    TicketRequestRow,
+    TicketRow,
+)
 
 from . import board, ledger, matters, notices, opening, print_jobs, queue, views
 from .context import Context
@@ -54,6 +61,7 @@ def issue_ticket(
     request_key: str | None = None,
     notice: str | None = None,
     pickup: str | None = None,
+    anonymous_cap: int | None = None,
 ) -> tuple[Issued, list[Event]]:
     """Hand out the next number of a service, if it is open and under its daily limit.
 
@@ -66,6 +74,10 @@ def issue_ticket(
 
     With a 一次性告知 notice's code the resident is back for the same matter: the ticket is linked to
     the first visit and goes first (nobody should queue twice for the hall's own missing-items list).
+
+    `anonymous_cap`: the ticket is taken with neither a kiosk nor a staff credential, and such tickets have
+    their own share of the day's numbers, at most this many per service (409 daily_limit beyond it): of a
+    service's `daily_limit`, the rest stays the kiosks' and staff's, whatever anonymous callers do.
     """
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
@@ -91,11 +103,11 @@ def issue_ticket(
         # the number row's lock on PostgreSQL, taken by the UPDATE in _next_seq and held to commit):
         # a later number can then never carry an earlier issue time (HALL_RULES 1, docs/api.md).
         day = hall.day_of(ctx.clock.now())
-        seq = _next_seq(s, hall, service, day)
+        seq = _next_seq(s, hall, service, day, anonymous_cap)
         now = ctx.clock.now()
         if hall.day_of(now) != day:  # midnight passed while waiting for the lock: number it in the new day
             day = hall.day_of(now)
-            seq = _next_seq(s, hall, service, day)
+            seq = _next_seq(s, hall, service, day, anonymous_cap)
         _check_open(service, hall, now)
         row = TicketRow(
             id=ticket_id,
@@ -270,12 +282,31 @@ _SEQ = {
 }
 
 
-def _next_seq(s: Session, hall: Hall, service: Service, day: str) -> int:
-    """Take the day's next sequence number in one upsert; the row lock makes it unique across processes."""
-    statement = _SEQ["postgresql" if s.get_bind().dialect.name == "postgresql" else "sqlite"]
-    seq = int(s.connection().execute(statement, {"hall": hall.id, "service": service.id, "day": day}).scalar_one())
+def _next_seq(s: Session, hall: Hall, service: Service, day: str, anonymous_cap: int | None = None) -> int:
+    """Take the day's next sequence number in one upsert; the row lock makes it unique across processes.
+
+    An anonymous ticket (`anonymous_cap` given) also takes one of its share of the day, counted under the same
+    lock (the number row's, or SQLite's write lock, held to commit). Raising rolls every increment back."""
+    dialect = "postgresql" if s.get_bind().dialect.name == "postgresql" else "sqlite"
+    key = {"hall": hall.id, "service": service.id, "day": day}
+    seq = int(s.connection().execute(_SEQ[dialect], key).scalar_one())
     check_limit(seq, service.daily_limit, hall.number_width)  # raising rolls the increment back
+    if anonymous_cap is not None and int(s.connection().execute(_ANONYMOUS[dialect], key).scalar_one()) > anonymous_cap:
+        raise HallError(
+            "daily_limit", 409, "today's numbers for tickets taken without a kiosk are used up for this service;"
+            " please take a ticket at a kiosk in the hall",
+        )  # fmt: skip
     return seq
+
+
+_QUOTA = AnonymousQuotaRow.__table__
+_ANONYMOUS = {
+    name: dialect.insert(_QUOTA)
+    .values(hall_id=bindparam("hall"), service_id=bindparam("service"), day=bindparam("day"), issued=1)
+    .on_conflict_do_update(index_elements=["hall_id", "service_id", "day"], set_={"issued": _QUOTA.c.issued + 1})
+    .returning(_QUOTA.c.issued)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def find_by_token(s: Session, token: str) -> TicketRow:
@@ -355,3 +386,23 @@ def issued_opening(ctx: Context, issued: Issued) -> dict[str, object]:
 def track(ctx: Context, token: str) -> dict[str, Any]:
     with ctx.db.read() as s:
         return track_body(ctx, s, find_by_token(s, token))
+
+
+_ISSUED_LATELY = (
+    select(TicketRow.__table__.c.id)
+    .where(
+        TicketRow.__table__.c.hall_id == bindparam("hall"),
+        TicketRow.__table__.c.day.in_(bindparam("days", expanding=True)),
+        TicketRow.__table__.c.number == bindparam("number"),
+    )
+    .limit(1)
+)
+
+
+def recently_issued(ctx: Context, hall: Hall, number: str) -> bool:
+    """Whether the hall gave out this number today or yesterday (e.g. under a daily limit lowered since)."""
+    today = hall.day_of(ctx.clock.now())
+    yesterday = (date.fromisoformat(today) - timedelta(days=1)).isoformat()
+    with ctx.db.read() as s:
+        found = s.execute(_ISSUED_LATELY, {"hall": hall.id, "days": [today, yesterday], "number": number}).first()
+    return found is not None

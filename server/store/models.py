@@ -415,3 +415,14 @@ class StaffSessionRow(Base):
     username: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AnonymousQuotaRow(Base):
+    """Tickets taken without a kiosk or staff credential, per hall, service and day: their own share of the
+    day's numbers (`[server.limits] anonymous_tickets_per_day`), so they never use up the kiosks' share."""
+
+    __tablename__ = "anonymous_quota"
+    hall_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    issued: Mapped[int] = mapped_column(Integer, default=0)

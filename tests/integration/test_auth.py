@@ -112,3 +112,18 @@ def test_behind_a_trusted_proxy_each_resident_has_their_own_limit(make_app_hall:
 
     assert [issue("198.51.100.7") for _ in range(3)] == [201, 201, 429]
     assert issue("198.51.100.8") == 201, "another resident behind the same proxy is not limited"
+
+
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(make_app_hall: Callable[..., AppHall]) -> None:
+    """A client reaching the server's port directly cannot pick a new address per request to dodge its limit."""
+    server = make_app_hall(extra_server="proxy_hops = 1", limits="tickets_per_minute = 2")
+
+    def issue(peer: str, forwarded: str) -> int:
+        r = server.post(
+            "/api/v1/halls/town/tickets", {"service": "id-card"},
+            headers={"X-Forwarded-For": forwarded}, environ_base={"REMOTE_ADDR": peer},
+        )  # fmt: skip
+        return r.status_code
+
+    assert [issue("203.0.113.9", f"198.51.100.{i}") for i in range(3)] == [201, 201, 429]
+    assert issue("127.0.0.1", "198.51.100.50") == 201, "nginx on the same machine (trusted_proxies) is believed"

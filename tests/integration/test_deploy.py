@@ -301,3 +301,35 @@ def test_nginx_fails_over_when_a_process_is_killed_mid_traffic(
         assert display.wait_for("call", lambda c: c["ticket"] == ticket)["counter_number"] == 1
     finally:
         display.close()
+
+
+def _from_address(url: str, source: str, method: str, path: str, body: bytes | None = None) -> int:
+    """One HTTPS request through nginx from a loopback source address of our choosing; its status."""
+    import http.client
+    import ssl
+    from urllib.parse import urlsplit
+
+    port = urlsplit(url).port
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", port, timeout=10, source_address=(source, 0), context=ssl._create_unverified_context()
+    )
+    try:
+        conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # the test's self-signed certificate
+def test_nginx_limits_one_client_and_takes_anonymous_tickets_only_from_the_hall(
+    start_server: Callable[..., Server], tmp_path: Path, nginx: Nginx
+) -> None:
+    """127.0.0.2 stands for an address outside the hall's network (the site allows 127.0.0.1 and the LAN)."""
+    site = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+    assert re.search(r"limit_conn hallq_per_address \d+;", site) and "client_header_timeout" in site
+    assert re.search(r"proxy_read_timeout 60s;", site), "a dead websocket is dropped within a minute"
+    url, a, b = _behind_nginx(start_server, tmp_path, nginx)
+    body = b'{"service": "id-card"}'
+    assert _from_address(url, "127.0.0.2", "POST", "/api/v1/halls/town/tickets", body) == 403
+    assert _from_address(url, "127.0.0.2", "GET", "/api/v1/halls/town/services") == 200
+    assert _from_address(url, "127.0.0.1", "POST", "/api/v1/halls/town/tickets", body) == 201

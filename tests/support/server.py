@@ -336,7 +336,9 @@ class Server:
         return self.post(f"/api/v1/counters/{counter}/{action}", body, token or self.counter_token(counter))
 
     def issue(self, service: str, priority: bool = False, hall: str = "town") -> dict[str, Any]:
-        r = self.post(f"/api/v1/halls/{hall}/tickets", {"service": service, "priority": priority})
+        # A priority ticket is given by a kiosk or staff (docs/api.md): here an admin's token.
+        token = self.admin_token() if priority else None
+        r = self.post(f"/api/v1/halls/{hall}/tickets", {"service": service, "priority": priority}, token)
         assert r.status_code == 201, r.text
         return dict(r.json())
 

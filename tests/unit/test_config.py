@@ -791,3 +791,23 @@ def test_materials_en_names_each_material_in_order(tmp_path: Path) -> None:
     )
     short = 'materials = ["户口簿", "照片"]\nmaterials_en = ["Household register"]\n'
     assert "materials_en" in rejection(tmp_path, adding('prefix = "A"\n', short))
+
+
+def test_the_limits_against_one_client_are_read_and_checked(tmp_path: Path) -> None:
+    server = (
+        "[server]\nheader_timeout_s = 5\nbody_timeout_s = 7\nmax_connections = 2000\n"
+        'max_connections_per_address = 0\ntrusted_proxies = ["10.0.0.2", "::ffff:10.0.0.3"]\n'
+        "[server.limits]\nanonymous_tickets_per_day = 0\nsocket_events_per_minute = 60\naudio_per_minute = 9\n"
+        "[voice]\ncache_max_mb = 5\ncache_max_days = 1\n"
+    )
+    s = load_config(write(tmp_path, server + BASE)).settings
+    assert (s.header_timeout_s, s.body_timeout_s, s.max_connections, s.max_connections_per_address) == (5, 7, 2000, 0)
+    assert s.trusted_proxies == ("10.0.0.2", "10.0.0.3")
+    assert (s.limits.anonymous_tickets_per_day, s.limits.socket_events_per_minute, s.limits.audio_per_minute) == (
+        0, 60, 9,
+    )  # fmt: skip
+    assert (s.voice.cache_max_mb, s.voice.cache_max_days) == (5, 1)
+    assert rejection(tmp_path, '[server]\ntrusted_proxies = ["nginx"]\n' + BASE) == (
+        'server.trusted_proxies: "nginx" is not an IP address'
+    )
+    assert rejection(tmp_path, "[server]\nmax_connections = 3\n" + BASE).startswith("server.max_connections: must be")

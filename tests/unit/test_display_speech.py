@@ -4,8 +4,10 @@ and voice settings checked at load."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
+import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -273,3 +275,72 @@ def test_a_window_numbered_over_99_is_announced(source: str, make_app_hall: Call
         assert r.status_code == 200 and r.mimetype == "audio/wav"
         with wave.open(io.BytesIO(r.data)) as w:
             assert w.getnframes() / w.getframerate() > 1.5
+
+
+def test_the_audio_route_speaks_only_numbers_the_hall_can_give(make_app_hall: Callable[..., AppHall]) -> None:
+    """`A999999-1.wav` made espeak-ng write a new 310 KB file for any number: now only the hall's own."""
+    hall = make_app_hall()
+    client = hall.app.test_client()
+    for number in ("A999999", "A1000", "A0001", "A000", "Z001", "C004", "A٠٠١"):  # width 3; C's daily_limit is 3
+        with client.get(f"/display/audio/town/{number}-1.wav") as r:
+            assert r.status_code == 404, number
+    for number in ("A001", "A999", "C003"):
+        with client.get(f"/display/audio/town/{number}-1.wav") as r:
+            assert r.status_code == 200 and r.mimetype == "audio/wav", number
+    cache = hall.ctx.config.settings.data_dir / "display" / "voice-cache"
+    assert len(list(cache.glob("*.wav"))) == 3
+
+
+def test_a_number_given_under_an_earlier_limit_is_still_spoken(
+    make_app_hall: Callable[..., AppHall], tmp_path: Path
+) -> None:
+    hall = make_app_hall()
+    for _ in range(3):
+        hall.issue("water")
+    # The hall restarts with C's limit lowered to 2 after C003 was given: C003 is still announced when called.
+    lowered = AppHall.create(
+        tmp_path, hall.database, edit=lambda text: text.replace("daily_limit = 3", "daily_limit = 2")
+    )
+    try:
+        client = lowered.app.test_client()
+        with client.get("/display/audio/town/C003-1.wav") as r:
+            assert r.status_code == 200
+        with client.get("/display/audio/town/C004-1.wav") as r:
+            assert r.status_code == 404, "never given"
+    finally:
+        lowered.close()
+
+
+def test_the_audio_route_is_rate_limited_per_address(make_app_hall: Callable[..., AppHall]) -> None:
+    hall = make_app_hall(limits="tickets_per_minute = 100000\naudio_per_minute = 4")
+    client = hall.app.test_client()
+    codes = []
+    for _ in range(6):
+        with client.get("/display/audio/town/A001-1.wav") as r:
+            codes.append(r.status_code)
+            body = r.get_json(silent=True)
+    assert codes == [200] * 4 + [429] * 2 and body["error"]["code"] == "rate_limited"
+
+
+def test_the_voice_cache_is_bounded_in_size_and_age(
+    make_app_hall: Callable[..., AppHall], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pruned at most once a second on a server; here after every request."""
+    monkeypatch.setattr("display.views.PRUNE_EVERY_S", 0.0)
+    hall = make_app_hall(extra_server="[voice]\ncache_max_mb = 1\ncache_max_days = 2\nspeed = 450\n")
+    client = hall.app.test_client()
+    cache = hall.ctx.config.settings.data_dir / "display" / "voice-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    stale = cache / "0123456789abcdef0123456789abcdef.wav"
+    stale.write_bytes(b"RIFF" + b"\0" * 100)
+    old = time.time() - 3 * 86400
+    os.utime(stale, (old, old))  # neither read nor written for 3 days
+    sizes = []
+    for n in range(1, 13):
+        with client.get(f"/display/audio/town/A{n:03d}-1.wav") as r:
+            assert r.status_code == 200
+        sizes.append(sum(f.stat().st_size for f in cache.iterdir()))
+    assert not stale.exists(), "a file unused for longer than cache_max_days is removed"
+    one = max(f.stat().st_size for f in cache.iterdir())
+    assert max(sizes) <= 1024 * 1024 + one, sizes
+    assert sum(f.stat().st_size for f in cache.iterdir()) > 1024 * 1024 - 2 * one, "the recent files are kept"

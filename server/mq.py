@@ -1,0 +1,129 @@
+"""The message queue between server processes (Redis), and what each process does when it comes back.
+
+Socket.IO events cross processes through Redis pub/sub. While Redis is away every event published is lost,
+even to a process's own clients (python-socketio sends them through Redis too): after a 10 s outage the
+displays missed every call of it and stayed wrong. So when a process's subscription is restored, the
+process sends each of its own clients a fresh state (the same messages as on connect: a display's snapshot,
+a kiosk's services, a counter's state, a resident's ticket, a manager's figures), locally, not through Redis:
+a screen is wrong for at most the outage and a second. The listener also retries every second (python-
+socketio's own doubles its wait up to a minute).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import socketio  # type: ignore[import-untyped]
+
+from server import realtime
+from server.services import alerts, halls, notice_line, queue, tickets
+from server.services.context import Context
+from server.store.models import TicketRow
+
+log = logging.getLogger("hallq")
+RETRY_S = 1.0
+
+
+class ResyncingRedisManager(socketio.RedisManager):  # type: ignore[misc]
+    """python-socketio's Redis manager that calls `on_reconnect` (in a background task) when its subscription
+    is restored after a failure, and retries every RETRY_S."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        super().__init__(url, channel=channel, write_only=False)
+        self.on_reconnect: Callable[[], None] | None = None
+
+    def _redis_listen_with_retries(self) -> Any:  # python-socketio's loop, with the hook and a short retry
+        lost = False
+        while True:
+            try:
+                self._redis_connect()
+                self.pubsub.subscribe(self.channel)
+                if lost:
+                    lost = False
+                    log.warning("message queue reachable again: sending every client of this process a fresh state")
+                    if self.on_reconnect is not None:
+                        self.server.start_background_task(self.on_reconnect)
+                yield from self.pubsub.listen()
+            except Exception as exc:  # noqa: BLE001 - any failure of the connection: retry
+                if not lost:
+                    log.error("message queue unreachable (%s): events to pages are lost until it is back", exc)
+                lost = True
+                time.sleep(RETRY_S)  # green under eventlet or gevent (monkey-patched)
+
+
+def socketio_options(message_queue: str | None, channel: str) -> dict[str, Any]:
+    """SocketIO's message-queue arguments: our manager for Redis, else Flask-SocketIO's choice (or none)."""
+    if message_queue and message_queue.startswith(("redis://", "rediss://")):
+        return {"client_manager": ResyncingRedisManager(message_queue, channel)}
+    return {"message_queue": message_queue, "channel": channel}
+
+
+def install(sio: Any, ctx: Context, printer_state: Callable[[Any], str] | None = None) -> None:
+    """Resync this process's clients whenever its Redis subscription comes back."""
+    manager = sio.server.manager
+    if isinstance(manager, ResyncingRedisManager):
+
+        def hook() -> None:
+            resync(sio, ctx, printer_state)
+
+        manager.on_reconnect = hook
+
+
+def resync(sio: Any, ctx: Context, printer_state: Callable[[Any], str] | None = None) -> int:
+    """Send every client connected to this process the state its namespace sends on connect; the messages sent."""
+    server = sio.server
+    sent = 0
+
+    def local(event: str, data: Any, namespace: str, room: str) -> None:
+        nonlocal sent
+        server.emit(event, data, namespace=namespace, to=room, ignore_queue=True)
+        sent += 1
+
+    rooms: dict[str, dict[Any, Any]] = server.manager.rooms
+    for namespace, by_room in list(rooms.items()):
+        for room in [r for r, members in list(by_room.items()) if isinstance(r, str) and members]:
+            kind, _, key = room.partition(":")
+            try:
+                _resync_room(local, ctx, namespace, kind, key, printer_state)
+            except Exception:  # noqa: BLE001 - one room failing (a ticket gone) must not stop the others
+                log.exception("resync of %s %s failed", namespace, room)
+    return sent
+
+
+def _resync_room(
+    local: Callable[[str, Any, str, str], None],
+    ctx: Context,
+    namespace: str,
+    kind: str,
+    key: str,
+    printer_state: Callable[[Any], str] | None,
+) -> None:
+    room = f"{kind}:{key}"
+    if kind == "hall" and ctx.config.hall(key) is not None:
+        if namespace == "/display":
+            local("snapshot", halls.display_snapshot(ctx, key), namespace, room)
+            local("notice", notice_line.current(ctx, key), namespace, room)
+        elif namespace == "/kiosk":
+            local("services", halls.services(ctx, key), namespace, room)
+        elif namespace in ("/counter", "/admin"):
+            with ctx.db.read() as s:
+                local("waiting", queue.waiting_counts(s, ctx.hall(key)), namespace, room)
+            if namespace == "/admin":
+                local("counters", halls.counters(ctx, key), namespace, room)
+                local("alerts", alerts.active(ctx, key), namespace, room)
+                local("notice", notice_line.current(ctx, key), namespace, room)
+    elif kind == "counter" and namespace == "/counter" and ctx.config.find_counter(key) is not None:
+        local("counter", realtime.counter_message(ctx, key), namespace, room)
+    elif kind == "kiosk" and namespace == "/kiosk" and printer_state is not None:
+        found = ctx.config.find_kiosk(key)
+        if found is not None:
+            local("printer", {"kiosk": key, "state": printer_state(found[1])}, namespace, room)
+    elif kind == "ticket" and namespace == "/track":
+        with ctx.db.read() as s:
+            row = s.get(TicketRow, key)
+            body = tickets.track_body(ctx, s, row) if row is not None else None
+        if body is not None:
+            local("ticket", body, namespace, room)
