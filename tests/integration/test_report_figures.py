@@ -92,7 +92,16 @@ def test_a_day_computed_by_hand(hall: Hall) -> None:
         "closed_out": 1,
         "in_hall": 0,
         "avg_wait_s": 360,
+        # served splits by outcome: A001 completed (办结), A003 consulted (咨询), not 办结
+        "completed": 1,
+        "incomplete": 0,
+        "rejected": 0,
+        "consulted": 1,
     }
+    # 办结 is outcome completed only: of the 4 served, A003 was a consultation
+    outcomes = ("served", "completed", "incomplete", "rejected", "consulted")
+    assert tuple(day[k] for k in outcomes) == (4, 3, 0, 0, 1)
+    assert tuple(day["by_counter"][1][k] for k in outcomes) == (3, 2, 0, 0, 1)
     assert {k: rows["social"][k] for k in ("issued", "transferred_in", "served", "no_show")} == {
         "issued": 1,
         "transferred_in": 1,
@@ -244,7 +253,11 @@ def test_monthly_scores_trace_each_deduction_to_its_events(hall: Hall) -> None:
     month = hall.json(f"{TOWN}/reports/monthly?month=2026-03")
     assert month["month"] == "2026-03" and month["issued"] == 6 and month["satisfaction_rate"] == round(2 / 3, 4)
     windows = {w["counter"]: w for w in month["windows"]}
-    assert (windows["w3"]["score"], windows["w3"]["grade"], windows["w3"]["deductions"]) == (100, "优秀", [])
+    # w3 and w4 never opened that month: not scored (未参与考核), not "100 优秀"
+    for idle in ("w3", "w4"):
+        assert (windows[idle]["score"], windows[idle]["grade"], windows[idle]["scored"]) == (None, None, False)
+        assert (windows[idle]["served"], windows[idle]["deductions"]) == (0, [])
+    assert windows["w1"]["scored"] is windows["w2"]["scored"] is True
     w1 = windows["w1"]
     assert (w1["score"], w1["grade"]) == (98, "优秀")
     [closed] = w1["deductions"]

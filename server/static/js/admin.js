@@ -1,7 +1,7 @@
 // /admin: the supervisor's console. The server renders the first state; the /admin namespace then says when
 // queues, windows, alerts or the notice change, and the page re-reads /dashboard (one read model, no drift).
 import { connect, fetchJSON, getJSON } from "/static/js/hq-socket.js";
-import { t } from "/static/js/i18n.js";
+import { minutesText, minutesUp, t } from "/static/js/i18n.js";
 import "/static/vendor/chart.umd.min.js";
 
 const main = document.getElementById("main");
@@ -11,7 +11,7 @@ const names = JSON.parse(document.getElementById("admin-names").textContent);
 let state = JSON.parse(document.getElementById("admin-state").textContent);
 const alerts = new Map(state.alerts.map((a) => [a.id, a]));
 
-const minutes = (s) => t("minutes", { n: Math.floor(s / 60) });
+const minutes = (s) => minutesText(s); // the one rule for minutes (i18n.js)
 const text = (el, value) => { if (el) el.textContent = value; };
 const windowName = (id) => names.counters[id] || id;
 const serviceName = (id) => names.services[id] || id;
@@ -19,7 +19,7 @@ const kioskName = (id) => state.kiosks.find((k) => k.id === id)?.name || id; // 
 
 function renderLive() {
   text(document.getElementById("live-at"), t("live_at", { at: state.at.slice(11, 19) }));
-  for (const key of ["issued", "served", "no_show", "waiting"]) text(document.getElementById(`today-${key}`), state.today[key]);
+  for (const key of ["issued", "served", "completed", "incomplete", "rejected", "consulted", "no_show", "waiting"]) text(document.getElementById(`today-${key}`), state.today[key]);
   for (const s of state.services) {
     const row = document.querySelector(`tr[data-service="${CSS.escape(s.id)}"]`);
     if (!row) continue;
@@ -156,7 +156,8 @@ function renderReport(r) {
   const dl = document.createElement("dl");
   dl.className = "hq-tiles";
   const figures = [
-    ["report_issued", r.issued], ["report_served", r.served], ["report_no_show", r.no_show],
+    ["report_issued", r.issued], ["report_served", r.served], ["report_completed", r.completed],
+    ["report_incomplete", r.incomplete], ["report_rejected", r.rejected], ["report_consulted", r.consulted], ["report_no_show", r.no_show],
     ["report_closed_out", r.closed_out], ["report_avg_wait", minutes(r.avg_wait_s)],
     ["report_p90_wait", minutes(r.p90_wait_s)], ["report_max_wait", minutes(r.max_wait_s)],
     ["report_avg_service", minutes(r.avg_service_s)], ["report_satisfaction", pct(r.satisfaction_rate)],
@@ -173,7 +174,7 @@ function renderReport(r) {
   table.className = "hq-table";
   table.append(cell("caption", t("report_by_service")));
   const head = document.createElement("tr");
-  for (const key of ["col_service", "col_issued", "col_in", "col_out", "col_served", "col_no_show", "col_closed_out", "col_avg_wait"]) {
+  for (const key of ["col_service", "col_issued", "col_in", "col_out", "col_served", "col_completed", "col_incomplete", "col_rejected", "col_consulted", "col_no_show", "col_closed_out", "col_avg_wait"]) {
     const th = cell("th", t(key)); th.scope = "col"; head.append(th);
   }
   const thead = document.createElement("thead"); thead.append(head);
@@ -181,12 +182,12 @@ function renderReport(r) {
   for (const row of r.by_service) {
     const tr = document.createElement("tr");
     const th = cell("th", serviceName(row.service)); th.scope = "row";
-    tr.append(th, ...[row.issued, row.transferred_in, row.transferred_out, row.served, row.no_show, row.closed_out].map((v) => cell("td", v, "num")), cell("td", minutes(row.avg_wait_s), "num"));
+    tr.append(th, ...[row.issued, row.transferred_in, row.transferred_out, row.served, row.completed, row.incomplete, row.rejected, row.consulted, row.no_show, row.closed_out].map((v) => cell("td", v, "num")), cell("td", minutes(row.avg_wait_s), "num"));
     tbody.append(tr);
   }
   table.append(thead, tbody);
   out.replaceChildren(dl, table);
-  chart("chart-waits", r.by_hour.map((h) => `${String(h.hour).padStart(2, "0")}:00`), r.by_hour.map((h) => Math.round(h.avg_wait_s / 60)), t("chart_minutes"));
+  chart("chart-waits", r.by_hour.map((h) => `${String(h.hour).padStart(2, "0")}:00`), r.by_hour.map((h) => minutesUp(h.avg_wait_s)), t("chart_minutes"));
   chart("chart-ratings", ["5", "4", "3", "2", "1"].map((l) => t(`rating_${l}`)), ["5", "4", "3", "2", "1"].map((l) => r.ratings[l]), t("chart_ratings_count"));
 }
 
