@@ -96,7 +96,8 @@ def render(slip: Slip, paper: int = 80, text: str = "chinese") -> bytes:
     elif slip.ahead == 0:
         out.say("前面没有人等候，即将叫号")
     else:
-        out.say(f"前面还有 {slip.ahead} 人，预计等候约 {slip.est_wait_min} 分钟")
+        wait = slip.wait_text or f"约 {slip.est_wait_min} 分钟"
+        out.say(f"前面还有 {slip.ahead} 人，预计等候{wait}")
     out.say(f"取号时间 {slip.issued_at}")
     out.qr(slip.track_url)
     out.say(QR_HINT)

@@ -55,6 +55,8 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "materials": list(svc.materials),
                 "fee": svc.fee,
                 "group": svc.group.value,
+                # a ticket taken now: people called before it at the windows that serve it (the slip's figure)
+                "ahead": shared.new_ticket_ahead(svc.id, counts[svc.id]),
             }
             for svc in hall.services
         ]

@@ -283,7 +283,7 @@ def test_exports_open_in_a_spreadsheet(hall: Hall) -> None:
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
     rows = list(sheet.values)
-    assert rows[0][:3] == ("id", "number", "service") and [row[1] for row in rows[1:]] == [
+    assert rows[0][:3] == ("号码", "事项", "状态") and [row[0] for row in rows[1:]] == [
         "A001",
         "A002",
         "B001",
@@ -319,5 +319,5 @@ def test_weekly_range_and_the_printable_month(hall: Hall) -> None:
         session["user"] = "zhang"
     page = hall.client.get("/admin/reports/monthly?hall=town&month=2026-03")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "月度报告 2026-03" in html and html.count("<svg") == 3
+    assert page.status_code == 200 and "月度报告 2026年3月" in html and html.count("<svg") == 3
     assert "<script" not in html.split("</head>")[1].replace('<script type="application/json" id="hq-strings">', "")

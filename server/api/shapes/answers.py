@@ -67,6 +67,9 @@ class Service(Answer):
     opens_at: Timestamp | None = Field(
         description="closed now by its hours: when it next takes tickets (hall-local); else null"
     )
+    ahead: Count = Field(
+        description="people a ticket taken now would have ahead: called before it at the windows that serve it"
+    )
 
 
 class Counter(Answer):

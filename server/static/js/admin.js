@@ -1,7 +1,7 @@
 // /admin: the supervisor's console. The server renders the first state; the /admin namespace then says when
 // queues, windows, alerts or the notice change, and the page re-reads /dashboard (one read model, no drift).
 import { connect, fetchJSON, getJSON } from "/static/js/hq-socket.js";
-import { minutesText, minutesUp, t } from "/static/js/i18n.js";
+import { has, minutesText, minutesUp, t } from "/static/js/i18n.js";
 import "/static/vendor/chart.umd.min.js";
 
 const main = document.getElementById("main");
@@ -16,6 +16,33 @@ const text = (el, value) => { if (el) el.textContent = value; };
 const windowName = (id) => names.counters[id] || id;
 const serviceName = (id) => names.services[id] || id;
 const kioskName = (id) => state.kiosks.find((k) => k.id === id)?.name || id; // "二楼取号机", not "k2"
+
+/** An open window with nobody at it is 空闲, not 办理中 (the same rule as admin.html). */
+const windowState = (w) => (w.state === "open" && !w.ticket ? "state_idle" : `state_${w.state}`);
+/** A word from the catalogue for a machine name (event kind, status), or the name itself when none. */
+const named = (prefix, name) => (has(prefix + name) ? t(prefix + name) : name);
+
+/** Why call-next chose a ticket (the engine's words, server/engine/rules.py) in the page's language. */
+function callReason(reason) {
+  if (reason.startsWith("transferred to this counter")) return t("call_reason_transferred");
+  if (reason.startsWith("priority ticket")) return t("call_reason_priority");
+  const after = /after (\d+) priority calls/.exec(reason);
+  if (after) return t("call_reason_after_priority", { n: after[1] });
+  if (reason.startsWith("oldest waiting ticket")) return t("call_reason_oldest");
+  return reason;
+}
+
+/** One ledger detail value in words: names for services and windows, outcomes and yes/no. */
+function detailValue(kind, key, value) {
+  if (Array.isArray(value)) return value.map((v) => detailValue(kind, key, v)).join("、");
+  if (typeof value === "boolean") return t(value ? "yes" : "no");
+  if (key === "outcome") return named("outcome_", String(value));
+  if (key === "reason" && kind === "called") return callReason(String(value));
+  if (/service/.test(key)) return serviceName(String(value));
+  if (/counter|owner|partner|covered_by|moved_to/.test(key)) return windowName(String(value));
+  if (key === "level") return named("rating_", String(value));
+  return String(value);
+}
 
 function renderLive() {
   text(document.getElementById("live-at"), t("live_at", { at: state.at.slice(11, 19) }));
@@ -33,7 +60,7 @@ function renderLive() {
     const row = document.querySelector(`tr[data-window="${CSS.escape(w.id)}"]`);
     if (!row) continue;
     const st = row.querySelector('[data-field="state"]');
-    st.textContent = t(`state_${w.state}`);
+    st.textContent = t(windowState(w));
     st.className = `hq-state-${w.state}`;
     text(row.querySelector('[data-field="ticket"]'), w.ticket || t("none"));
     text(row.querySelector('[data-field="clerk"]'), w.clerk || t("none"));
@@ -209,15 +236,15 @@ showReport(document.getElementById("report-from").value, document.getElementById
 function renderHistory(found) {
   const table = document.createElement("table");
   table.className = "hq-table";
-  table.append(cell("caption", `${found.ticket.number} · ${serviceName(found.ticket.service)} · ${found.ticket.status}`));
+  table.append(cell("caption", t("history_caption", { number: found.ticket.number, service: serviceName(found.ticket.service), status: named("ticket_status_", found.ticket.status) })));
   const head = document.createElement("tr");
   for (const key of ["col_time", "col_event", "col_window", "col_clerk", "col_detail"]) { const th = cell("th", t(key)); th.scope = "col"; head.append(th); }
   const thead = document.createElement("thead"); thead.append(head);
   const tbody = document.createElement("tbody");
   for (const e of found.events) {
     const tr = document.createElement("tr");
-    const detail = Object.entries(e.detail).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join("、") : v}`).join("; ");
-    tr.append(cell("td", e.at.slice(11, 19)), cell("td", `#${e.id} ${e.kind}`), cell("td", e.counter ? windowName(e.counter) : t("none")), cell("td", e.clerk || t("none")), cell("td", detail));
+    const detail = Object.entries(e.detail || {}).map(([k, v]) => `${named("detail_", k)}：${detailValue(e.kind, k, v)}`).join("；");
+    tr.append(cell("td", e.at.slice(11, 19)), cell("td", t("event_with_id", { event: named("event_", e.kind), id: e.id })), cell("td", e.counter ? windowName(e.counter) : t("none")), cell("td", e.clerk || t("none")), cell("td", detail));
     tbody.append(tr);
   }
   table.append(thead, tbody);

@@ -3,6 +3,7 @@
 // (WeChat's browser or a proxy that blocks websockets). A change of status reloads the server's page, and
 // so does a change of the complaint case a bad rating opened (the supervisor's answer appears).
 import { connect, connectionMark, getJSON } from "/static/js/hq-socket.js";
+import { minutesText } from "/static/js/i18n.js";
 
 const main = document.getElementById("main");
 const token = main.dataset.token;
@@ -50,7 +51,7 @@ function apply(body) {
   }
   if (shown === "waiting") {
     byId("track-ahead").textContent = String(body.ahead);
-    byId("track-wait").textContent = String(Math.max(1, Math.round(body.est_wait_s / 60)));
+    byId("track-wait").textContent = minutesText(body.est_wait_s, true); // the one rule (i18n.js)
     byId("track-wait-row").hidden = !body.served_now;
     byId("track-not-served").hidden = body.served_now;
   }

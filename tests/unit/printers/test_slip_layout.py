@@ -124,4 +124,5 @@ def test_slip_has_no_field_for_a_residents_personal_data() -> None:
     assert {f.name for f in dataclasses.fields(Slip)} == {
         "ticket_id", "number", "hall_name", "service_name", "issued_at", "ahead",
         "est_wait_min", "track_url", "priority", "materials", "notice", "served_now", "reprint",
+        "wait_text",
     }  # fmt: skip
