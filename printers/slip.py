@@ -22,4 +22,5 @@ class Slip:
     served_now: bool = True  # false: no open window serves this queue, so no wait may be promised
     notice: str = "请留意叫号，过号需重新取号"
     reprint: bool = False  # 补打: this ticket's slip went out before (or may have); staff see it at a glance
-    wait_text: str = ""  # the estimate in words by the hall's one rule for minutes (约 2 分钟, 不到1分钟); else est_wait_min
+    # the estimate in words by the hall's one rule for minutes (约 2 分钟, 不到1分钟); empty: est_wait_min
+    wait_text: str = ""

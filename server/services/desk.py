@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from server.engine import rules
 from server.engine.errors import HallError
-from server.engine.figures import OUTCOMES
 from server.engine.events import CounterChanged, Event
+from server.engine.figures import OUTCOMES
 from server.engine.model import CounterState, Hall, TicketStatus
 from server.store.models import CounterRow, LedgerRow, NoticeRow, TicketRow
 

@@ -90,15 +90,16 @@ def _ledger_sheet(items: list[dict[str, Any]], hall: Hall) -> tuple[list[str], l
     windows = {c.id: c.name for c in hall.counters}
     keys = list(LEDGER_LABELS)
 
+    def handoff(h: dict[str, Any]) -> str:
+        """2号窗口→3号窗口：reason (to a window) or 2号窗口→社保医保 (to a service's queue)."""
+        to = windows.get(h["to_counter"], h["to_counter"]) if h.get("to_counter") else services.get(h["to_service"])
+        reason = f"：{h['reason']}" if h.get("reason") else ""
+        return f"{windows.get(h['counter'], h['counter'] or '')}→{to or h.get('to_service') or ''}{reason}"
+
     def cell(item: dict[str, Any], key: str) -> Any:
         value = item.get(key)
         if key == "handoffs":
-            return "；".join(
-                f"{windows.get(h['counter'], h['counter'] or '')}→"
-                f"{windows.get(h['to_counter'], h['to_counter']) if h.get('to_counter') else services.get(h['to_service'], h['to_service'])}"
-                + (f"：{h['reason']}" if h.get("reason") else "")
-                for h in item.get("handoffs") or []
-            )
+            return "；".join(handoff(h) for h in item.get("handoffs") or [])
         if value is None:
             return ""
         if key in TIMES:  # ISO with the hall's offset: the hall's wall clock

@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, false, func, or_, select, true, union_al
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
-from server.engine.estimate import est_wait_s, forecast_with_newcomers, run_forecast, recent_average
+from server.engine.estimate import est_wait_s, forecast_with_newcomers, recent_average, run_forecast
 from server.engine.model import CounterState, Hall, Service, TicketStatus
 from server.engine.rules import Candidate, Desk, served_now, serving_counters
 from server.store.models import CounterRow, TicketRow

@@ -39,7 +39,9 @@ def day_totals(hall: Hall, tickets: list[Any], moves: list[Move], items: int) ->
         **dict.fromkeys(OUTCOMES, 0),
         "items": items,
         "waits": defaultdict(int),
-        "by_counter": defaultdict(lambda: dict.fromkeys(("served", "service_sum", "on_behalf", "no_show", *OUTCOMES), 0)),
+        "by_counter": defaultdict(
+            lambda: dict.fromkeys(("served", "service_sum", "on_behalf", "no_show", *OUTCOMES), 0)
+        ),
         "by_hour": defaultdict(lambda: dict.fromkeys(("issued", "served", "called", "wait_sum", "max_wait"), 0)),
         "promised": {"received": 0, "on_time": 0},
         "first_ask": {"received": 0, "accepted": 0, "completed": 0},
@@ -93,7 +95,9 @@ def day_totals(hall: Hall, tickets: list[Any], moves: list[Move], items: int) ->
             t["first_ask"]["received"] += 1
             t["first_ask"]["accepted"] += x.status != "closed_out"
             t["first_ask"]["completed"] += x.status == "done" and x.outcome == "completed"
-    rows = figures.by_service([TicketFacts(x.issued_service, x.service_id, x.status, x.outcome) for x in tickets], moves)
+    rows = figures.by_service(
+        [TicketFacts(x.issued_service, x.service_id, x.status, x.outcome) for x in tickets], moves
+    )
     t["by_service"] = {
         str(r["service"]): {
             **{k: v for k, v in r.items() if k != "service"},

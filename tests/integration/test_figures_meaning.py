@@ -144,8 +144,6 @@ def test_the_xlsx_ledger_is_the_halls_ledger(hall: Hall) -> None:
     assert (first["service"], first["outcome"]) == ("id-card", "completed")
     labelled = hall.get(f"{TOWN}/ledger?from={D}&to={D}&format=csv&labels=zh").get_data(as_text=True)
     table = list(csv.reader(io.StringIO(labelled.lstrip("\ufeff"))))
-    assert tuple(table[0]) == head and [c or None for c in table[2]] == [
-        None if v is None else str(v) for v in rows[2]
-    ]
+    assert tuple(table[0]) == head and [c or None for c in table[2]] == [None if v is None else str(v) for v in rows[2]]
     bad = hall.get(f"{TOWN}/ledger?from={D}&to={D}&format=csv&labels=fr")
     assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "invalid_query"
