@@ -147,3 +147,34 @@ def test_the_xlsx_ledger_is_the_halls_ledger(hall: Hall) -> None:
     assert tuple(table[0]) == head and [c or None for c in table[2]] == [None if v is None else str(v) for v in rows[2]]
     bad = hall.get(f"{TOWN}/ledger?from={D}&to={D}&format=csv&labels=fr")
     assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "invalid_query"
+
+
+def test_one_name_per_state_and_minutes_by_the_one_rule_on_admin(hall: Hall) -> None:
+    a1 = hall.issue("id-card", f"{D} 09:00:00")
+    hall.act("w1", "open", f"{D} 09:00:00")
+    hall.act("w2", "open", f"{D} 09:00:00")
+    hall.at(f"{D} 09:01:36")  # A001 has waited 96 s
+    signed_in(hall)
+    admin = hall.client.get("/admin").get_data(as_text=True)
+    row = admin[admin.index('<tr data-service="id-card">') :]
+    assert '<td class="num" data-field="longest">2 分钟</td>' in row[: row.index("</tr>")]
+    hall.issue("water", f"{D} 09:01:37")
+    hall.at(f"{D} 09:02:36")  # C001 has waited 59 s
+    admin = hall.client.get("/admin").get_data(as_text=True)
+    row = admin[admin.index('<tr data-service="water">') :]
+    assert '<td class="num" data-field="longest">不到1分钟</td>' in row[: row.index("</tr>")]
+    # w1 holds A001 (办理中); w2 is open with nobody at it (空闲, not 办理中).
+    hall.act("w1", "call-next", f"{D} 09:03")
+    hall.act("w1", "finish", f"{D} 09:05", {"outcome": "completed"})
+    hall.act("w1", "call-next", f"{D} 09:05")  # nothing of id-card waits: w1 is idle again
+    hall.act("w2", "call-next", f"{D} 09:05")
+    admin = hall.client.get("/admin").get_data(as_text=True)
+    state = {w: admin[admin.index(f'<tr data-window="{w}">') :].split("</td>")[0] for w in ("w1", "w2", "w3")}
+    assert state["w1"].endswith(">空闲") and state["w2"].endswith(">办理中") and state["w3"].endswith(">未开放")
+    # A complaint case has one name on the dashboard and on its page.
+    token = a1["track_url"].rsplit("/", 1)[1]
+    assert hall.post(f"/api/v1/track/{token}/rating", {"level": 1}, auth=False).status_code == 201
+    admin = hall.client.get("/admin").get_data(as_text=True)
+    cases = hall.client.get("/admin/complaints").get_data(as_text=True)
+    assert "<td>待回访</td>" in admin and '<span class="cx-status">待回访</span>' in cases
+    assert "待核实" not in admin
