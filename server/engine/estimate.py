@@ -123,7 +123,7 @@ def run_forecast(
     `ahead` is what a resident means by people ahead: the tickets the forecast calls before this
     one at the windows that could call it (those serving its queue), whatever their service: a
     ticket of another service called first at a shared window counts, one called at a window that
-    never serves this queue does not. It is at least the ticket's place in its own queue.
+    never serves this queue does not, nor one called at the same moment (two idle windows).
 
     Each open counter, when next free (`free_in_s`, 0 if idle), calls what `rules.call_next`
     would call, and keeps the resident for the recent average time of that service. No new
@@ -146,14 +146,21 @@ def run_forecast(
     streak = dict(streaks)
     out: dict[str, int] = {}
     new_out: dict[str, int] = {}
-    # People ahead: calls made so far per counter, summed over the counters that serve a queue (few).
+    # People ahead: calls made before now per counter, summed over the counters that serve a queue (few).
+    # Calls at the same moment (idle windows calling at once) are side by side, not one before the other.
     calls = dict.fromkeys(desks, 0)
+    moment = 0.0
+    same_moment: list[str] = []
     keys = [*queues, *(("service", s, False) for s in newcomers)]
     callers = {key: _callers(desks, key) for key in keys}
     ahead: dict[str, int] = {}
     new_ahead: dict[str, int] = {}
     while heap:
         at, cid = heapq.heappop(heap)
+        if at != moment:
+            for c in same_moment:
+                calls[c] += 1
+            moment, same_moment = at, []
         heads = [q[0] for q in queues.values() if q]
         if not heads and len(new_out) == len(newcomers):
             break
@@ -174,7 +181,7 @@ def run_forecast(
         queues[key].popleft()
         out[ticket.id] = round(at)
         ahead[ticket.id] = sum(calls[c] for c in callers[key])
-        calls[cid] += 1
+        same_moment.append(cid)
         streak[cid] = next_priority_streak(streak.get(cid, 0), choice)
         heapq.heappush(heap, (at + avg_s.get(ticket.service, default_avg_s), cid))
     return Forecast(out, new_out, ahead, new_ahead)

@@ -248,7 +248,7 @@ def place(session: Session, hall: Hall, row: Any, now: datetime | None = None) -
     out = run.est
     served = served_now(found, row.service_id, row.target_counter)
     if row.id in out:  # people ahead in the forecast's order, at the windows that serve it
-        return Place(run.ahead[row.id], out[row.id], served)
+        return Place(max(ahead, run.ahead[row.id]), out[row.id], served)
     if row.target_counter is not None:
         return Place(ahead, est_wait_s(ahead, avg.get(row.service_id, 300), 1), served)
     return Place(ahead, est_wait_s(ahead, avg.get(row.service_id, 300), servers_of(row.service_id, found)), served)

@@ -99,6 +99,8 @@ def test_the_demo_manager_watches_the_hall_live(
     expect(page.locator("#report-output dl")).to_contain_text("取号")
     check_axe(page)
     screenshot(page, "admin-live-zh-1920x1080", full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    screenshot(page, "admin-live-zh-1440x900", full_page=True)
 
     page.goto(url + "/admin/reports/monthly?month=" + issued["issued_at"][:7])
     expect(page.locator("h1")).to_contain_text("月度报告")
