@@ -158,8 +158,8 @@ def run_forecast(
     while heap:
         at, cid = heapq.heappop(heap)
         if at != moment:
-            for c in same_moment:
-                calls[c] += 1
+            for caller in same_moment:
+                calls[caller] += 1
             moment, same_moment = at, []
         heads = [q[0] for q in queues.values() if q]
         if not heads and len(new_out) == len(newcomers):
