@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from server import devices
 from server.engine.errors import HallError
-from server.i18n import lang, strings
+from server.i18n import lang, minutes_text, strings
 from server.rendering import page, render_page
 from server.services import halls, notices, tickets
 
@@ -58,9 +58,9 @@ def service_state(s: dict[str, Any], t: dict[str, str], today: str) -> tuple[str
         return "before", t["before_opening_short"].format(time=time) if time else t["before_opening_short_any"]
     if s.get("served_now") is False:
         return "unserved", t["not_served_short"]
-    minutes = -(-int(s["est_wait_s"]) // 60)
-    wait = t["wait_about"].format(minutes=minutes) if minutes else t["wait_none"]
-    return "open", f"{t['waiting_n'].format(n=s['waiting'])} · {wait}"
+    est = int(s["est_wait_s"])
+    wait = minutes_text(est, t, about=True) if est > 0 else t["wait_none"]
+    return "open", f"{t['ahead_tile'].format(n=s.get('ahead', s['waiting']))} · {wait}"
 
 
 @bp.get("/kiosk/<kiosk>")

@@ -34,7 +34,7 @@ LINE_DOTS = 30  # the default line spacing (1/6 inch at 203 dpi)
 MAX_MAGNIFICATION = 8  # GS ! takes 1..8 in each direction
 MAX_MATERIAL_LINES = 6  # a slip is not a form: the full list lives in the service guide
 MATERIALS_CUT_NOTE = "……更多材料请咨询窗口"
-QR_HINT = "扫码查看排队进度、办结后评价"
+QR_HINT = "扫码查看排队进度、办理完毕后评价"
 NOT_SERVED = "暂无窗口办理此业务，请咨询服务台"
 BEFORE_OPENING = "窗口 {time} 开始办理"
 BEFORE_OPENING_ANY = "窗口尚未开始办理"
@@ -104,7 +104,8 @@ def render(slip: Slip, paper: int = 80, text: str = "chinese") -> bytes:
     elif slip.ahead == 0:
         out.say("前面没有人等候，即将叫号")
     else:
-        out.say(f"前面还有 {slip.ahead} 人，预计等候约 {slip.est_wait_min} 分钟")
+        wait = slip.wait_text or f"约 {slip.est_wait_min} 分钟"
+        out.say(f"前面还有 {slip.ahead} 人，预计等候{wait}")
     out.say(f"取号时间 {slip.issued_at}")
     out.qr(slip.track_url)
     out.say(QR_HINT)

@@ -24,3 +24,5 @@ class Slip:
     windows_open_at: str | None = None  # before_opening: when the windows are due ("HH:MM"), if the hours say
     notice: str = "请留意叫号，过号需重新取号"
     reprint: bool = False  # 补打: this ticket's slip went out before (or may have); staff see it at a glance
+    # the estimate in words by the hall's one rule for minutes (约 2 分钟, 不到1分钟); empty: est_wait_min
+    wait_text: str = ""

@@ -3,7 +3,7 @@ printable monthly report. Pages only: every action goes through /api/v1 (manager
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, redirect, request
@@ -12,6 +12,7 @@ from server.api.guard import hq, session_person
 from server.auth import Principal, may_manage
 from server.charts import bars
 from server.engine.errors import HallError
+from server.i18n import minutes_up
 from server.rendering import page, render_page
 from server.services import dashboard, periods, reports
 
@@ -96,7 +97,7 @@ def printable_monthly() -> Any:
             [(d["date"][8:], d["issued"]) for d in report["days"]], t["chart_issued_by_day"], t["chart_tickets"]
         ),
         wait_chart=bars(
-            [(f"{h['hour']:02d}", round(h["avg_wait_s"] / 60)) for h in report["by_hour"]],
+            [(f"{h['hour']:02d}", minutes_up(h["avg_wait_s"])) for h in report["by_hour"]],
             t["chart_wait_by_hour"],
             t["chart_minutes"],
         ),
@@ -105,5 +106,7 @@ def printable_monthly() -> Any:
             t["chart_ratings"],
             t["chart_ratings_count"],
         ),
-        printed=date.today().isoformat(),
+        printed=hall.local(app.ctx.clock.now()).date().isoformat(),  # the hall's date, not the server's
+        month_label=t["monthly_month"].format(year=first.year, month=first.month),
+        completed={row["counter"]: row["completed"] for row in report["by_counter"]},
     )

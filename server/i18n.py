@@ -85,3 +85,21 @@ def lang_toggle() -> dict[str, str]:
         "label": catalogue("common")[current]["lang_switch"],
         "title": catalogue("common")[current]["lang_switch_label"],
     }
+
+
+# -- minutes: one rule for every page, chart and slip ---------------------------------------------
+
+
+def minutes_up(seconds: float) -> int:
+    """Whole minutes, rounded up: 59 s and 60 s are 1, 96 s is 2, 0 is 0 (the number charts draw)."""
+    return max(0, -(-int(seconds) // 60))
+
+
+def minutes_text(seconds: float, t: dict[str, str], about: bool = False) -> str:
+    """Seconds as words, the one rule (the same as `minutesText` in server/static/js/i18n.js): under a
+    minute is 不到1分钟 / under 1 min (an estimate of 0 too), else whole minutes rounded up; `about` marks
+    an estimate (约 N 分钟). A figure of 0 s is 0 分钟."""
+    n = minutes_up(seconds)
+    if 0 < seconds < 60 or (about and n == 0):
+        return t["minutes_under"]
+    return t["minutes_about" if about else "minutes_n"].format(n=n)

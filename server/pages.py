@@ -210,7 +210,6 @@ def track_page(token: str) -> Any:
         tags=ratings.RATING_TAGS,
         max_comment=ratings.MAX_COMMENT,
         open_days=hq().ctx.config.settings.rating_open_days,
-        minutes=max(1, round(body["est_wait_s"] / 60)),
         notice=notice,
         error_text=error_text,
     )

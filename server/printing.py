@@ -24,6 +24,7 @@ from socketio.exceptions import ConnectionRefusedError  # type: ignore[import-un
 from server.auth import Principal, authenticate_token
 from server.engine.events import Event, PrintQueued
 from server.engine.model import Counter, Hall, Kiosk, Printer
+from server.i18n import catalogue, minutes_text, minutes_up
 from server.services import opening, print_jobs
 from server.services.context import Context
 
@@ -182,7 +183,8 @@ class Printing:
             service_name=service.name if service else row.service_id,
             issued_at=hall.local(row.issued_at).strftime("%Y-%m-%d %H:%M"),
             ahead=ahead,
-            est_wait_min=max(1, round(est / 60)) if est else 0,
+            est_wait_min=minutes_up(est),
+            wait_text=minutes_text(est, catalogue("common")["zh-CN"], about=True),  # the slip is in Chinese
             track_url=job.track_url,
             priority=row.priority,
             materials=service.materials if service else (),

@@ -6,14 +6,15 @@ from typing import Any
 
 from flask import render_template, session
 
-from server.i18n import lang, lang_query, lang_toggle, strings, strings_json
+from server.i18n import lang, lang_query, lang_toggle, minutes_text, minutes_up, strings, strings_json
 
 
 def render_page(template: str, *areas: str, status: int = 200, **context: Any) -> tuple[str, int]:
     """Render `template` (which extends base.html) with `common` plus `areas` strings.
 
     The template sees `t` (the strings), `lang`, `lang_toggle` (href/lang/label/title of the other
-    language), `lang_query` (`?lang=X` when asked explicitly, for form actions) and `csrf` (the session's
+    language), `lang_query` (`?lang=X` when asked explicitly, for form actions), `minutes_text` and
+    `minutes_up` (the one rule for minutes) and `csrf` (the session's
     token, or None); base.html puts the strings into #hq-strings and the token into <meta name="csrf-token">.
     """
     t = strings(*areas)
@@ -26,6 +27,9 @@ def render_page(template: str, *areas: str, status: int = 200, **context: Any) -
         "csrf": csrf if isinstance(csrf, str) else None,
         "hq_strings": strings_json(t),
         "title": context.pop("title", t.get("app_name", "")),
+        # the one rule for minutes (server/i18n.py): {{ minutes_text(s) }}, {{ minutes_text(s, True) }} for estimates
+        "minutes_text": lambda seconds, about=False: minutes_text(seconds, t, about),
+        "minutes_up": minutes_up,
     }
     values.update(context)
     return render_template(template, **values), status

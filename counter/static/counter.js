@@ -2,10 +2,11 @@
 // The page never decides queue state: it renders GET /api/v1/counters/{id}/desk (server-rendered first,
 // then fetched again on every `counter` or `waiting` event), and the server refuses what is not allowed.
 import { ApiError, connect, getJSON, postJSON } from "/static/js/hq-socket.js";
-import { t } from "/static/js/i18n.js";
+import { minutesText, t } from "/static/js/i18n.js";
 
 const main = document.getElementById("main");
 const COUNTER = main.dataset.counter;
+const TIMEZONE = main.dataset.timezone || undefined; // the hall's zone: the clock shows the hall's time
 const ME = main.dataset.me;
 const API = `/api/v1/counters/${encodeURIComponent(COUNTER)}`;
 const $ = (id) => document.getElementById(id);
@@ -31,12 +32,8 @@ function serverNow() {
   return Date.now() + skewMs;
 }
 
-function duration(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
-  if (s < 60) return t("seconds", { n: s });
-  if (s < 600) return t("min_sec", { m: Math.floor(s / 60), s: s % 60 });
-  return t("minutes", { n: Math.round(s / 60) });
-}
+// Waits in minutes by the one rule of every page (i18n.js minutesText: 不到1分钟, then whole minutes rounded up).
+const duration = (seconds) => minutesText(Math.max(0, Math.floor(seconds)));
 
 function clockText(seconds) {
   const s = Math.max(0, Math.floor(seconds));
@@ -171,7 +168,7 @@ function renderQueue() {
 
 function renderToday() {
   const d = state.today;
-  for (const key of ["served", "no_show", "transferred", "notices"]) $("today-" + key).textContent = String(d[key]);
+  for (const key of ["served", "completed", "incomplete", "rejected", "consulted", "no_show", "transferred", "notices"]) $("today-" + key).textContent = String(d[key]);
   $("today-avg_wait_s").textContent = d.served ? duration(d.avg_wait_s) : "—";
   $("today-avg_service_s").textContent = d.served ? duration(d.avg_service_s) : "—";
 }
@@ -179,7 +176,7 @@ function renderToday() {
 /** Once a second: the clock, the held ticket's timers and the queue's waits. */
 function tick() {
   const now = new Date(serverNow());
-  $("clock").textContent = now.toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", hour12: false });
+  $("clock").textContent = now.toLocaleTimeString(document.documentElement.lang, { timeZone: TIMEZONE, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   $("clock").dateTime = now.toISOString();
   const tk = state.ticket;
   if (!tk) {

@@ -2,7 +2,7 @@
 // confirmation, and the number taken (large, with its QR code on screen). One idempotency key per tap, so a
 // double tap or a retried request gives one ticket (the server checks the key, not only the button).
 import { connect, getJSON, postJSON, ApiError } from "/static/js/hq-socket.js";
-import { t, lang } from "/static/js/i18n.js";
+import { t, lang, minutesText } from "/static/js/i18n.js";
 
 const main = document.getElementById("main");
 const kioskId = main.dataset.kiosk;
@@ -30,7 +30,6 @@ let notice = null; // the notice looked up, on the check screen
 
 const $ = (id) => document.getElementById(id);
 const byId = (id) => services.find((s) => s.id === id);
-const minutes = (seconds) => Math.ceil(Math.max(0, seconds) / 60);
 
 /** A random key for one tap; crypto.getRandomValues works on plain http too (randomUUID does not). */
 function newKey() {
@@ -75,8 +74,9 @@ function serviceState(s) {
   if (!s.open) return ["closed", s.opens_at ? opensText(s.opens_at) : t("closed_disabled")];
   if (s.served_now === false && s.before_opening) return ["before", beforeText(s, true)];
   if (s.served_now === false) return ["unserved", t("not_served_short")];
-  const m = minutes(s.est_wait_s);
-  return ["open", `${t("waiting_n", { n: s.waiting })} · ${m ? t("wait_about", { minutes: m }) : t("wait_none")}`];
+  const wait = s.est_wait_s > 0 ? minutesText(s.est_wait_s, true) : t("wait_none"); // the one rule (i18n.js)
+  // people ahead of a ticket taken now, as the slip and the resident's page count them (at its windows)
+  return ["open", `${t("ahead_tile", { n: s.ahead ?? s.waiting })} · ${wait}`];
 }
 
 const label = (s) => (english ? s.name_en || s.name : s.name);
@@ -252,7 +252,8 @@ function showIssued(ticket) {
   $("issued-place").textContent = ticket.ahead ? t(place, { n: ticket.ahead }) : t("ahead_zero");
   // With nobody serving the queue the estimate is no promise, and nothing may say "soon" (PROTOCOL.md v1.1).
   const unserved = ticket.served_now === false ? (ticket.before_opening ? beforeText(ticket, false) : t("not_served")) : null;
-  $("issued-wait").textContent = unserved || (ticket.est_wait_s ? t("est_wait", { minutes: minutes(ticket.est_wait_s) }) : t("listen"));
+  $("issued-wait").textContent =
+    unserved || (ticket.est_wait_s ? t("est_wait", { wait: minutesText(ticket.est_wait_s, true) }) : t("listen"));
   $("issued-wait").dataset.state = ticket.served_now === false ? (ticket.before_opening ? "before" : "unserved") : "served";
   const token = ticket.track_url.slice(ticket.track_url.lastIndexOf("/") + 1);
   const qr = $("issued-qr");

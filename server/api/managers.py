@@ -69,10 +69,11 @@ def ledger(hall: str) -> Any:
     q = read_query(LedgerQuery)
     items = history.ledger(hq().ctx, hall, q.first, q.last)
     name = f"ledger-{hall}-{q.first.isoformat()}-{q.last.isoformat()}"
-    if q.format == "csv":
-        return _file(exports.ledger_csv(items), "csv", name)
+    hall_def = hq().ctx.hall(hall)
+    if q.format == "csv":  # the contract's keys; `&labels=zh` gives the hall's 台账 as the XLSX has it
+        return _file(exports.ledger_csv(items, hall_def if q.labels == "zh" else None), "csv", name)
     if q.format == "xlsx":
-        return _file(exports.ledger_xlsx(items), "xlsx", name)
+        return _file(exports.ledger_xlsx(items, hall_def), "xlsx", name)
     return jsonify(items)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .model import CounterState
@@ -51,6 +52,14 @@ def ahead_of(ticket: Candidate, queue: Sequence[Candidate]) -> int:
     return sum(1 for c in queue if c.id != ticket.id and queue_key(c) < mine)
 
 
+def own_queue_places(waiting: Iterable[Candidate]) -> dict[str, int]:
+    """Each waiting ticket's place in its own queue (a service, or one counter): `ahead_of` for all at once."""
+    groups: dict[tuple[str, str], list[Candidate]] = {}
+    for c in waiting:
+        groups.setdefault(("counter", c.target_counter) if c.target_counter else ("service", c.service), []).append(c)
+    return {c.id: i for group in groups.values() for i, c in enumerate(sorted(group, key=queue_key))}
+
+
 def est_wait_s(ahead: int, avg_service_s: int, open_counters: int) -> int:
     """Seconds until this ticket is likely called."""
     return round(ahead * avg_service_s / max(1, open_counters))
@@ -82,8 +91,39 @@ def forecast_with_newcomers(
     services: Iterable[str],
     default_avg_s: int = 300,
 ) -> tuple[dict[str, int], dict[str, int]]:
+    """Seconds until each waiting ticket is likely called, and for each of `services` when a normal
+    ticket taken now would be (see `run_forecast`)."""
+    run = run_forecast(desks, waiting, free_in_s, streaks, avg_s, max_streak, services, default_avg_s)
+    return run.est, run.newcomer
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """One run of the hall forward: when each ticket is called, and how many are called before it."""
+
+    est: dict[str, int]  # waiting ticket id → seconds until likely called
+    newcomer: dict[str, int]  # service → seconds until a normal ticket taken now would be called
+    ahead: dict[str, int]  # waiting ticket id → people called before it at the windows that serve it
+    newcomer_ahead: dict[str, int]  # service → the same for a normal ticket taken now
+
+
+def run_forecast(
+    desks: Mapping[str, Desk],
+    waiting: Sequence[Candidate],
+    free_in_s: Mapping[str, float],
+    streaks: Mapping[str, int],
+    avg_s: Mapping[str, int],
+    max_streak: int,
+    services: Iterable[str],
+    default_avg_s: int = 300,
+) -> Forecast:
     """Seconds until each waiting ticket is likely called, by running the hall forward; and for
     each of `services`, when a normal ticket taken now would be.
+
+    `ahead` is what a resident means by people ahead: the tickets the forecast calls before this
+    one at the windows that could call it (those serving its queue), whatever their service: a
+    ticket of another service called first at a shared window counts, one called at a window that
+    never serves this queue does not, nor one called at the same moment (two idle windows).
 
     Each open counter, when next free (`free_in_s`, 0 if idle), calls what `rules.call_next`
     would call, and keeps the resident for the recent average time of that service. No new
@@ -106,8 +146,21 @@ def forecast_with_newcomers(
     streak = dict(streaks)
     out: dict[str, int] = {}
     new_out: dict[str, int] = {}
+    # People ahead: calls made before now per counter, summed over the counters that serve a queue (few).
+    # Calls at the same moment (idle windows calling at once) are side by side, not one before the other.
+    calls = dict.fromkeys(desks, 0)
+    moment = 0.0
+    same_moment: list[str] = []
+    keys = [*queues, *(("service", s, False) for s in newcomers)]
+    callers = {key: _callers(desks, key) for key in keys}
+    ahead: dict[str, int] = {}
+    new_ahead: dict[str, int] = {}
     while heap:
         at, cid = heapq.heappop(heap)
+        if at != moment:
+            for caller in same_moment:
+                calls[caller] += 1
+            moment, same_moment = at, []
         heads = [q[0] for q in queues.values() if q]
         if not heads and len(new_out) == len(newcomers):
             break
@@ -119,15 +172,37 @@ def forecast_with_newcomers(
             pick = call_next(desk, partner, [*heads, newcomer], streak.get(cid, 0), max_streak)
             if pick is not None and pick.ticket is newcomer:
                 new_out[s] = round(at)
+                new_ahead[s] = sum(calls[c] for c in callers[("service", s, False)])
         choice = call_next(desk, partner, heads, streak.get(cid, 0), max_streak) if heads else None
         if choice is None:
             continue  # queues only shrink here: this counter has nothing left to call
         ticket = choice.ticket
-        queues[where[ticket.id]].popleft()
+        key = where[ticket.id]
+        queues[key].popleft()
         out[ticket.id] = round(at)
+        ahead[ticket.id] = sum(calls[c] for c in callers[key])
+        same_moment.append(cid)
         streak[cid] = next_priority_streak(streak.get(cid, 0), choice)
         heapq.heappush(heap, (at + avg_s.get(ticket.service, default_avg_s), cid))
-    return out, new_out
+    return Forecast(out, new_out, ahead, new_ahead)
+
+
+def _callers(desks: Mapping[str, Desk], key: tuple[str, str, bool]) -> tuple[str, ...]:
+    """The open counters that may call a ticket of this queue: a service's (directly, or covering an
+    away partner that has it), or one counter's own (it, or its open partner while it is away)."""
+    kind, name, _ = key
+    out = []
+    for cid, desk in desks.items():
+        if desk.state is not CounterState.OPEN:
+            continue
+        partner = desks.get(desk.counter.partner or "")
+        if kind == "service":
+            ok = _serves(desk, partner, name)
+        else:
+            ok = cid == name or (partner is not None and partner.id == name and partner.state is CounterState.AWAY)
+        if ok:
+            out.append(cid)
+    return tuple(out)
 
 
 def _serves(desk: Desk, partner: Desk | None, service: str) -> bool:

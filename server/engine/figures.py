@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from .model import Outcome
+
 # Ticket statuses that are still in the hall (not yet an outcome).
 OPEN_STATUSES = ("waiting", "called", "serving")
 
@@ -45,6 +47,11 @@ class TicketFacts:
     issued_service: str  # the service its number was taken for
     service: str  # the service it is in now (or ended in)
     status: str
+    outcome: str | None = None  # a served (done) ticket's outcome
+
+
+# Outcomes of a served ticket, each its own column: 办结 is `completed` only (model.Outcome's values).
+OUTCOMES = tuple(o.value for o in Outcome)
 
 
 @dataclass(frozen=True)
@@ -60,17 +67,20 @@ def by_service(tickets: Iterable[TicketFacts], moves: Iterable[Move]) -> list[di
 
     issued counts numbers taken for the service; transferred_in/out count moves between services;
     served, no_show and closed_out count tickets by the service they ended in; in_hall those still
-    waiting, called or being served there. Every row balances, and so do the totals.
+    waiting, called or being served there. Every row balances, and so do the totals. `served` splits
+    further by outcome (`completed` + `incomplete` + `rejected` + `consulted` = `served`).
     """
     rows: dict[str, dict[str, int]] = defaultdict(
         lambda: dict.fromkeys(
-            ("issued", "transferred_in", "transferred_out", "served", "no_show", "closed_out", "in_hall"), 0
+            ("issued", "transferred_in", "transferred_out", "served", "no_show", "closed_out", "in_hall", *OUTCOMES), 0
         )
     )
     for t in tickets:
         rows[t.issued_service]["issued"] += 1
         column = {"done": "served", "no_show": "no_show", "closed_out": "closed_out"}.get(t.status, "in_hall")
         rows[t.service][column] += 1
+        if column == "served" and t.outcome in OUTCOMES:
+            rows[t.service][t.outcome] += 1
     for m in moves:
         if m.from_service != m.to_service:
             rows[m.from_service]["transferred_out"] += 1
@@ -117,10 +127,21 @@ def grade(score: int, rules: ScoreRules) -> str:
     return "不合格"
 
 
+UNSCORED = "未参与考核"  # a window with no service in the period: no score, no grade
+
+
 def window_scores(
-    counters: Sequence[str], served: dict[str, int], lapses: Iterable[Lapse], rules: ScoreRules
+    counters: Sequence[str],
+    served: dict[str, int],
+    lapses: Iterable[Lapse],
+    rules: ScoreRules,
+    handled: dict[str, int] | None = None,
 ) -> list[dict[str, object]]:
-    """100 points per window, minus the points of each lapse; each deduction lists its ledger events."""
+    """100 points per window, minus the points of each lapse; each deduction lists its ledger events.
+
+    A window that served nobody, had no no-show and no lapse in the period (`handled`: tickets it
+    finished or marked no-show; default `served`) took no part in it: `scored` false, `score` and
+    `grade` null (未参与考核), not 100 优秀."""
     found: dict[str, list[Lapse]] = defaultdict(list)
     for lapse in lapses:
         found[lapse.counter].append(lapse)
@@ -132,14 +153,16 @@ def window_scores(
             {"points": pts, "kind": lapse.kind, "reason": REASONS[lapse.kind], "events": list(lapse.events)}
             for pts, lapse in zip(points, mine, strict=True)
         ]
-        score = max(0, 100 - sum(points))
+        took_part = bool(mine) or (handled if handled is not None else served).get(cid, 0) > 0
+        score = max(0, 100 - sum(points)) if took_part else None
         out.append(
             {
                 "counter": cid,
                 "served": served.get(cid, 0),
                 "score": score,
-                "grade": grade(score, rules),
+                "grade": grade(score, rules) if score is not None else None,
                 "deductions": deductions,
+                "scored": took_part,
             }
         )
     return out

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.engine.estimate import est_wait_s, forecast_with_newcomers
+from server.engine.estimate import est_wait_s, own_queue_places, run_forecast
 from server.engine.model import Hall
 from server.engine.rules import Desk, served_now
 from server.store.models import LedgerRow
@@ -49,14 +49,30 @@ class Board:
     waiting: int
     desks: dict[str, Desk]
     compute_s: float = 0.0
+    # People ahead in the forecast's order (estimate.Forecast.ahead) less the ticket's own-queue place, both
+    # at `at`: an answer adds this to the own-queue place counted now, so it stays right while the board ages.
+    others_ahead: dict[str, int] = field(default_factory=dict)  # waiting ticket id → calls of other queues
+    newcomer_others: dict[str, int] = field(default_factory=dict)  # service → the same for a new ticket
 
     def place(
         self, row: Any, ahead: int, now: datetime, desks: dict[str, Desk] | None = None, newcomer: bool = False
     ) -> queue.Place:
-        """A waiting ticket's place at `now`; `desks` read now when this board is not the latest."""
+        """A waiting ticket's place at `now`; `desks` read now when this board is not the latest.
+
+        `ahead` is counted now in the ticket's own queue; the answer's `ahead` adds the people of other
+        queues the forecast calls before it at the windows that serve it (`people_ahead`)."""
         served = served_now(desks if desks is not None else self.desks, row.service_id, row.target_counter)
         est = self.new_ticket_s(row.service_id, ahead, now) if newcomer else self.wait_s(row, ahead, now)
-        return queue.Place(ahead, est, served)
+        return queue.Place(self.people_ahead(row, ahead, newcomer), est, served)
+
+    def people_ahead(self, row: Any, ahead: int, newcomer: bool = False) -> int:
+        """People called before this ticket at the windows that serve it: its own-queue place counted now
+        (`ahead`), plus those of other queues the forecast puts before it (one dict read, no query)."""
+        if not newcomer and row.id in self.others_ahead:
+            return ahead + self.others_ahead[row.id]
+        if row.target_counter is None:  # a ticket newer than this board stands where a newcomer would
+            return ahead + self.newcomer_others.get(row.service_id, 0)
+        return ahead
 
     def wait_s(self, row: Any, ahead: int, now: datetime) -> int:
         """A waiting ticket's estimate at `now`, `ahead` being its people ahead counted now."""
@@ -71,6 +87,10 @@ class Board:
             extra = (ahead - self.newcomer_ahead.get(row.service_id, 0)) * avg / servers
             return max(0, round(self.newcomer[row.service_id] + extra - elapsed))
         return est_wait_s(ahead, avg, servers)
+
+    def new_ticket_ahead(self, service_id: str, waiting: int) -> int:
+        """People ahead of a normal ticket taken now for this service (`waiting` in its queue, counted now)."""
+        return self.people_ahead(_New(f"new:{service_id}", service_id), waiting, newcomer=True)
 
     def new_ticket_s(self, service_id: str, ahead: int, now: datetime) -> int:
         """What a normal ticket taken now for this service would wait, `ahead` being counted now."""
@@ -88,14 +108,19 @@ def compute(s: Session, hall: Hall, now: datetime, version: tuple[Any, ...] | No
     started = time.perf_counter()
     found, waiting, free_in, streaks, avg = queue.forecast_inputs(s, hall, now)
     services = [svc.id for svc in hall.services]
-    est, newcomer = forecast_with_newcomers(found, waiting, free_in, streaks, avg, hall.max_priority_streak, services)
+    run = run_forecast(found, waiting, free_in, streaks, avg, hall.max_priority_streak, services)
     ahead = dict.fromkeys(services, 0)
     for c in waiting:
         if c.target_counter is None and c.service in ahead:
             ahead[c.service] += 1
+    own = own_queue_places(waiting)
+    others = {tid: max(0, n - own.get(tid, 0)) for tid, n in run.ahead.items()}
+    newcomer_others = {sid: max(0, n - ahead.get(sid, 0)) for sid, n in run.newcomer_ahead.items()}
     servers = {sid: queue.servers_of(sid, found) for sid in services}
     elapsed = time.perf_counter() - started
-    return Board(version, now, est, newcomer, ahead, avg, servers, len(waiting), found, elapsed)
+    return Board(
+        version, now, run.est, run.newcomer, ahead, avg, servers, len(waiting), found, elapsed, others, newcomer_others
+    )
 
 
 @dataclass

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from server.engine.figures import OUTCOMES
 from server.engine.model import Kiosk
 from server.engine.rules import served_now
 from server.store.models import CounterRow, TicketRow
@@ -31,13 +32,16 @@ def live(ctx: Context, hall_id: str, printer_state: Callable[[Kiosk], str]) -> d
                 .group_by(TicketRow.service_id)
             ).all()
         )
-        statuses = dict(
-            s.execute(
-                select(TicketRow.status, func.count())
-                .where(TicketRow.hall_id == hall.id, TicketRow.day == today)
-                .group_by(TicketRow.status)
-            ).all()
-        )
+        statuses: dict[str, int] = {}
+        outcomes = dict.fromkeys(OUTCOMES, 0)
+        for status, outcome, n in s.execute(
+            select(TicketRow.status, TicketRow.outcome, func.count())
+            .where(TicketRow.hall_id == hall.id, TicketRow.day == today)
+            .group_by(TicketRow.status, TicketRow.outcome)
+        ):
+            statuses[status] = statuses.get(status, 0) + n
+            if status == "done" and outcome in outcomes:
+                outcomes[outcome] += n
         held = {
             t.id: t.number
             for t in s.scalars(
@@ -84,7 +88,8 @@ def live(ctx: Context, hall_id: str, printer_state: Callable[[Kiosk], str]) -> d
         "windows": windows,
         "today": {
             "issued": sum(statuses.values()),
-            "served": statuses.get("done", 0),
+            "served": statuses.get("done", 0),  # any outcome (已服务); 办结 is `completed`
+            **outcomes,
             "no_show": statuses.get("no_show", 0),
             "waiting": sum(counts.values()),
         },

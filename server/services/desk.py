@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from server.engine import rules
 from server.engine.errors import HallError
 from server.engine.events import CounterChanged, Event
+from server.engine.figures import OUTCOMES
 from server.engine.model import CounterState, Hall, TicketStatus
 from server.store.models import CounterRow, LedgerRow, NoticeRow, TicketRow
 
@@ -248,6 +249,14 @@ def _today(s: Session, hall: Hall, counter_id: str, clerk: str | None, now: date
         )
     ).one()
     no_show = s.scalar(select(func.count(TicketRow.id)).where(*base, TicketRow.status == TicketStatus.NO_SHOW.value))
+    outcomes = dict.fromkeys(OUTCOMES, 0)
+    for outcome, n in s.execute(
+        select(TicketRow.outcome, func.count(TicketRow.id))
+        .where(*base, TicketRow.status == TicketStatus.DONE.value)
+        .group_by(TicketRow.outcome)
+    ):
+        if outcome in outcomes:
+            outcomes[outcome] = int(n)
     start = hall.local(now).replace(hour=0, minute=0, second=0, microsecond=0)
     by = LedgerRow.clerk == clerk if clerk else LedgerRow.counter_id == counter_id
     handed = s.scalar(
@@ -264,7 +273,8 @@ def _today(s: Session, hall: Hall, counter_id: str, clerk: str | None, now: date
     )
     return {
         "clerk": clerk,
-        "served": int(served or 0),
+        "served": int(served or 0),  # any outcome (已服务); 办结 is `completed` below
+        **outcomes,
         "no_show": int(no_show or 0),
         "transferred": int(handed or 0),
         "notices": int(notices or 0),

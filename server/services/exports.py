@@ -6,6 +6,8 @@ import csv
 import io
 from typing import Any
 
+from server.engine.model import Hall
+
 from .history import LEDGER_COLUMNS, handoffs_text
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -23,19 +25,100 @@ def _safe(value: Any) -> Any:
     return value
 
 
-def ledger_csv(items: list[dict[str, Any]]) -> str:
-    """The ledger as CSV with a BOM, so spreadsheet programs read the Chinese text."""
+def ledger_csv(items: list[dict[str, Any]], hall: Hall | None = None) -> str:
+    """The ledger as CSV with a BOM, so spreadsheet programs read the Chinese text: the contract's keys and
+    values; with `hall` (`&labels=zh`), the hall's 台账 as the XLSX has it."""
+    columns, rows = _ledger_sheet(items, hall) if hall is not None else _ledger_plain(items)
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(LEDGER_COLUMNS)
-    for item in items:
-        writer.writerow([_safe(_ledger_cell(item, k)) for k in LEDGER_COLUMNS])
+    writer.writerow(columns)
+    writer.writerows(rows)
     return "\ufeff" + buf.getvalue()
 
 
-def ledger_xlsx(items: list[dict[str, Any]]) -> bytes:
-    """The same rows as the JSON ledger, one sheet, one row per ticket."""
-    return _workbook([("ledger", LEDGER_COLUMNS, [[_safe(_ledger_cell(i, k)) for k in LEDGER_COLUMNS] for i in items])])
+def ledger_xlsx(items: list[dict[str, Any]], hall: Hall) -> bytes:
+    """The same rows as the JSON ledger, one row per ticket, as the hall's 台账 (`_ledger_sheet`)."""
+    columns, rows = _ledger_sheet(items, hall)
+    return _workbook([("台账", columns, rows)])
+
+
+def _ledger_plain(items: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    return list(LEDGER_COLUMNS), [[_safe(_ledger_cell(i, k)) for k in LEDGER_COLUMNS] for i in items]
+
+
+# The hall's 台账: Chinese headers, names for services and windows, 是/否, hall-local times, reasons kept.
+LEDGER_LABELS = {
+    "number": "号码",
+    "service": "事项",
+    "status": "状态",
+    "priority": "优先",
+    "issued_at": "取号时间",
+    "called_at": "叫号时间",
+    "started_at": "开始办理时间",
+    "finished_at": "办理完毕时间",
+    "wait_s": "等候时长（秒）",
+    "service_s": "办理时长（秒）",
+    "served_by": "办理窗口",
+    "on_behalf_of": "代办（AB岗）窗口",
+    "outcome": "办理结果",
+    "clerk": "工作人员",
+    "owner": "首问窗口",
+    "recalls": "重呼次数",
+    "transfers": "转办次数",
+    "missing": "缺少材料",
+    "reason": "未办理原因",
+    "day": "日期",
+    "handoffs": "转办记录（窗口→去向：原因）",
+    "id": "号票编号",
+}
+STATUS_ZH = {
+    "waiting": "等候中",
+    "called": "已叫号",
+    "serving": "办理中",
+    "done": "已服务",
+    "no_show": "过号",
+    "closed_out": "闭厅未办理",
+}
+OUTCOME_ZH = {"completed": "办结", "incomplete": "材料不全", "rejected": "不予受理", "consulted": "咨询"}
+REASON_ZH = {"day_closed": "闭厅时仍未办理"}
+TIMES = ("issued_at", "called_at", "started_at", "finished_at")
+WINDOWS = ("served_by", "on_behalf_of", "owner")
+
+
+def _ledger_sheet(items: list[dict[str, Any]], hall: Hall) -> tuple[list[str], list[list[Any]]]:
+    services = {s.id: s.name for s in hall.services}
+    windows = {c.id: c.name for c in hall.counters}
+    keys = list(LEDGER_LABELS)
+
+    def handoff(h: dict[str, Any]) -> str:
+        """2号窗口→3号窗口：reason (to a window) or 2号窗口→社保医保 (to a service's queue)."""
+        to = windows.get(h["to_counter"], h["to_counter"]) if h.get("to_counter") else services.get(h["to_service"])
+        reason = f"：{h['reason']}" if h.get("reason") else ""
+        return f"{windows.get(h['counter'], h['counter'] or '')}→{to or h.get('to_service') or ''}{reason}"
+
+    def cell(item: dict[str, Any], key: str) -> Any:
+        value = item.get(key)
+        if key == "handoffs":
+            return "；".join(handoff(h) for h in item.get("handoffs") or [])
+        if value is None:
+            return ""
+        if key in TIMES:  # ISO with the hall's offset: the hall's wall clock
+            return str(value)[:19].replace("T", " ")
+        if key == "service":
+            return services.get(value, value)
+        if key in WINDOWS:
+            return windows.get(value, value)
+        if key == "priority":
+            return "是" if value else "否"
+        if key == "status":
+            return STATUS_ZH.get(value, value)
+        if key == "outcome":
+            return OUTCOME_ZH.get(value, value)
+        if key == "reason":
+            return REASON_ZH.get(value, value)
+        return value
+
+    return [LEDGER_LABELS[k] for k in keys], [[_safe(cell(i, k)) for k in keys] for i in items]
 
 
 def _ledger_cell(item: dict[str, Any], column: str) -> Any:

@@ -60,6 +60,8 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "materials_en": list(svc.materials_in(True)),  # English names where configured, else as written
                 "fee": svc.fee,
                 "group": svc.group.value,
+                # a ticket taken now: people called before it at the windows that serve it (the slip's figure)
+                "ahead": shared.new_ticket_ahead(svc.id, counts[svc.id]),
             }
             for svc in hall.services
         ]

@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, false, func, or_, select, true, union_al
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
-from server.engine.estimate import est_wait_s, forecast_with_newcomers, recent_average
+from server.engine.estimate import est_wait_s, forecast_with_newcomers, recent_average, run_forecast
 from server.engine.model import CounterState, Hall, Service, TicketStatus
 from server.engine.rules import Candidate, Desk, served_now, serving_counters
 from server.store.models import CounterRow, TicketRow
@@ -244,10 +244,11 @@ def place(session: Session, hall: Hall, row: Any, now: datetime | None = None) -
     ahead = ahead_count(session, row)
     now = now or datetime.now(UTC)
     found, waiting, free_in, streaks, avg = forecast_inputs(session, hall, now)
-    out, _ = forecast_with_newcomers(found, waiting, free_in, streaks, avg, hall.max_priority_streak, ())
+    run = run_forecast(found, waiting, free_in, streaks, avg, hall.max_priority_streak, ())
+    out = run.est
     served = served_now(found, row.service_id, row.target_counter)
-    if row.id in out:
-        return Place(ahead, out[row.id], served)
+    if row.id in out:  # people ahead in the forecast's order, at the windows that serve it
+        return Place(max(ahead, run.ahead[row.id]), out[row.id], served)
     if row.target_counter is not None:
         return Place(ahead, est_wait_s(ahead, avg.get(row.service_id, 300), 1), served)
     return Place(ahead, est_wait_s(ahead, avg.get(row.service_id, 300), servers_of(row.service_id, found)), served)

@@ -54,7 +54,8 @@ def monthly(ctx: Context, hall_id: str, first: date, last: date, rules: figures.
     with ctx.db.read() as s:
         lapses = list(scores.lapses(s, hall, start, end, ctx.clock.now(), body["uncovered"]))
     served = {row["counter"]: row["served"] for row in body["by_counter"]}
-    windows = figures.window_scores([c.id for c in hall.counters], served, lapses, rules)
+    handled = {row["counter"]: row["served"] + row["no_show"] for row in body["by_counter"]}
+    windows = figures.window_scores([c.id for c in hall.counters], served, lapses, rules, handled)
     return {"month": first.isoformat()[:7], **body, "windows": windows}
 
 
@@ -152,6 +153,7 @@ def _day_line(day: date, totals: dict[str, Any]) -> dict[str, Any]:
         "date": day.isoformat(),
         "issued": totals.get("issued", 0),
         "served": totals.get("served", 0),
+        **{k: totals.get(k, 0) for k in rollup.OUTCOMES},
         "no_show": totals.get("no_show", 0),
         "avg_wait_s": round(totals.get("wait_sum", 0) / called) if called else 0,
         "max_wait_s": max(waits, default=0),
@@ -173,6 +175,7 @@ def _by_counter(totals: dict[str, Any], ratings: dict[tuple[int, str | None], in
             {
                 "counter": cid,
                 "served": served,
+                **{k: row.get(k, 0) for k in rollup.OUTCOMES},
                 "avg_service_s": round(row.get("service_sum", 0) / served) if served else 0,
                 "on_behalf": row.get("on_behalf", 0),
                 "no_show": row.get("no_show", 0),

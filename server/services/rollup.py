@@ -21,8 +21,9 @@ from server.engine.model import Hall, ServiceKind
 
 from .periods import deadline_of
 
-VERSION = 1  # bump when the shape changes: older stored totals are then recomputed from tickets
+VERSION = 2  # bump when the shape changes: older stored totals are then recomputed from tickets
 STATUS_COLUMN = {"done": "served", "no_show": "no_show", "closed_out": "closed_out", "waiting": "waiting"}
+OUTCOMES = figures.OUTCOMES  # a served (done) ticket's outcome: 办结 is `completed` only
 
 
 def day_totals(hall: Hall, tickets: list[Any], moves: list[Move], items: int) -> dict[str, Any]:
@@ -35,9 +36,12 @@ def day_totals(hall: Hall, tickets: list[Any], moves: list[Move], items: int) ->
         "issued": len(tickets),
         **dict.fromkeys(("served", "no_show", "closed_out", "waiting", "priority", "on_behalf"), 0),
         **dict.fromkeys(("called", "wait_sum", "service_sum", "notices"), 0),
+        **dict.fromkeys(OUTCOMES, 0),
         "items": items,
         "waits": defaultdict(int),
-        "by_counter": defaultdict(lambda: dict.fromkeys(("served", "service_sum", "on_behalf", "no_show"), 0)),
+        "by_counter": defaultdict(
+            lambda: dict.fromkeys(("served", "service_sum", "on_behalf", "no_show", *OUTCOMES), 0)
+        ),
         "by_hour": defaultdict(lambda: dict.fromkeys(("issued", "served", "called", "wait_sum", "max_wait"), 0)),
         "promised": {"received": 0, "on_time": 0},
         "first_ask": {"received": 0, "accepted": 0, "completed": 0},
@@ -61,6 +65,8 @@ def day_totals(hall: Hall, tickets: list[Any], moves: list[Move], items: int) ->
             svc_waits[x.service_id][0] += 1
             svc_waits[x.service_id][1] += x.wait_s
         if x.status == "done":
+            if x.outcome in OUTCOMES:
+                t[x.outcome] += 1
             t["service_sum"] += x.service_s
             t["on_behalf"] += bool(x.on_behalf_of)
             if x.finished_at is not None:
@@ -69,6 +75,8 @@ def day_totals(hall: Hall, tickets: list[Any], moves: list[Move], items: int) ->
             c = t["by_counter"][x.served_by]
             if x.status == "done":
                 c["served"] += 1
+                if x.outcome in OUTCOMES:
+                    c[x.outcome] += 1
                 c["service_sum"] += x.service_s
                 c["on_behalf"] += bool(x.on_behalf_of)
             else:
@@ -87,7 +95,9 @@ def day_totals(hall: Hall, tickets: list[Any], moves: list[Move], items: int) ->
             t["first_ask"]["received"] += 1
             t["first_ask"]["accepted"] += x.status != "closed_out"
             t["first_ask"]["completed"] += x.status == "done" and x.outcome == "completed"
-    rows = figures.by_service([TicketFacts(x.issued_service, x.service_id, x.status) for x in tickets], moves)
+    rows = figures.by_service(
+        [TicketFacts(x.issued_service, x.service_id, x.status, x.outcome) for x in tickets], moves
+    )
     t["by_service"] = {
         str(r["service"]): {
             **{k: v for k, v in r.items() if k != "service"},
@@ -134,6 +144,7 @@ def public(totals: dict[str, Any]) -> dict[str, Any]:
             "closed_out": row.get("closed_out", 0),
             "in_hall": row.get("in_hall", 0),
             "avg_wait_s": _avg(row.get("wait_sum", 0), row.get("called", 0)),
+            **{k: row.get(k, 0) for k in OUTCOMES},
         }
         for sid, row in sorted(totals.get("by_service", {}).items())
     ]
@@ -152,6 +163,7 @@ def public(totals: dict[str, Any]) -> dict[str, Any]:
     return {
         "issued": totals.get("issued", 0),
         "served": served,
+        **{k: totals.get(k, 0) for k in OUTCOMES},
         "no_show": totals.get("no_show", 0),
         "closed_out": totals.get("closed_out", 0),
         "waiting": totals.get("waiting", 0),

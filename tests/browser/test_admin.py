@@ -4,6 +4,7 @@ notice line and reads the printable monthly report; axe-core on each, screenshot
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -83,7 +84,10 @@ def test_the_demo_manager_watches_the_hall_live(
     page.get_by_role("button", name="查找号票").click()
     expect(page.locator("#lookup-output caption")).to_contain_text(issued["number"])
     expect(page.locator("#lookup-output tbody tr")).to_have_count(1)
-    expect(page.locator("#lookup-output tbody")).to_contain_text("issued")
+    # One Chinese name per thing: the event, the ticket's status and the call's reason, no English words.
+    expect(page.locator("#lookup-output tbody")).to_contain_text("取号（记录 ")
+    expect(page.locator("#lookup-output caption")).to_contain_text("等候中")
+    assert not re.search(r"[A-Za-z]{3,}", page.locator("#lookup-output").inner_text())
 
     page.get_by_label("公告内容（最多200字，留空则不显示）").fill("今日下午三点后暂停办理户口迁移")
     page.get_by_role("button", name="保存并发布").click()
@@ -95,6 +99,8 @@ def test_the_demo_manager_watches_the_hall_live(
     expect(page.locator("#report-output dl")).to_contain_text("取号")
     check_axe(page)
     screenshot(page, "admin-live-zh-1920x1080", full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    screenshot(page, "admin-live-zh-1440x900", full_page=True)
 
     page.goto(url + "/admin/reports/monthly?month=" + issued["issued_at"][:7])
     expect(page.locator("h1")).to_contain_text("月度报告")
@@ -102,6 +108,12 @@ def test_the_demo_manager_watches_the_hall_live(
     check_axe(page)
     page.emulate_media(media="print")
     screenshot(page, "admin-monthly-print", full_page=True)
+    # Printed on A4: one page for a month's figures, the title whole (not broken at "2026-\n12").
+    pdf = page.pdf(format="A4", print_background=True)
+    (ROOT / "test-artifacts" / "admin-monthly.pdf").write_bytes(pdf)
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
+    title = page.locator("h1 .hq-nowrap").last
+    assert title.evaluate("e => e.getClientRects().length") == 1
 
 
 def test_admin_needs_a_manager(demo: tuple[str, str], open_page: Callable[..., Page]) -> None:

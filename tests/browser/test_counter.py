@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 from support.server import Server, serving
@@ -154,6 +156,10 @@ def test_a_clerks_day_in_miniature(
     notice = hall.get(f"/api/v1/notices/{code}").json()
     assert notice["missing"] == ["户口簿"] and notice["ticket_number"] == a3["number"]
     expect(page.locator("#today-notices")).to_have_text("1")
+    # the tally counts it as what it is: served (已服务), not 办结
+    expect(page.locator("#today-served")).to_have_text("1")
+    expect(page.locator("#today-completed")).to_have_text("0")
+    expect(page.locator("#today-incomplete")).to_have_text("1")
 
     # away with the partner covering; the partner's screen shows it and its call-next draws from both
     press(page, "F8")
@@ -196,6 +202,9 @@ def test_a_clerks_day_in_miniature(
     page.set_viewport_size({"width": 1366, "height": 768})
     check_axe(page)
     screenshot(page, "counter-open-1366x768")
+    # the clock shows the hall's time (Asia/Shanghai), whatever the browser's zone
+    hall_now = [datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(seconds=s) for s in (-2, 0, 2)]
+    assert page.locator("#clock").inner_text() in {n.strftime("%H:%M") for n in hall_now}
 
     # log out: signed out, the counter is free again
     page.get_by_role("button", name="退出登录").click()

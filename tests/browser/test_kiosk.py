@@ -134,7 +134,7 @@ def test_choose_a_service_read_its_guide_and_take_a_number(
     expect(tile(page, "water")).to_be_visible()  # a life service, in its own group
     expect(page.locator("#group-life + ul")).to_contain_text("水费缴纳")
     server.issue("id-card")  # live: the tile follows the queue
-    expect(tile(page, "id-card")).to_contain_text("1 人等候")
+    expect(tile(page, "id-card")).to_contain_text("前面 1 人")
     expect(tile(page, "id-card")).to_contain_text("约 4 分钟")
     assert_fits_and_targets_are_big(page)
     check_axe(page)
@@ -146,7 +146,7 @@ def test_choose_a_service_read_its_guide_and_take_a_number(
     expect(page.locator("#guide-materials li")).to_have_text(["户口簿", "近期照片"])
     expect(page.locator("#guide-limit")).to_have_text("即办件，当场办结")
     expect(page.locator("#guide-fee")).to_have_text("免费")
-    expect(page.locator("#guide-queue")).to_contain_text("1 人等候")
+    expect(page.locator("#guide-queue")).to_contain_text("前面 1 人")
     assert_fits_and_targets_are_big(page)
     check_axe(page)
     screenshot(page, f"kiosk-guide-{name}")
@@ -302,11 +302,11 @@ def test_a_tap_while_the_queues_refresh_is_not_lost(
     server, _, _ = kiosk_hall
     server.act("w1", "open")
     page = enrolled_kiosk(server, open_page, PORTRAIT)
-    expect(tile(page, "id-card")).to_contain_text("0 人等候")
+    expect(tile(page, "id-card")).to_contain_text("前面 0 人")
     tile(page, "id-card").hover()
     page.mouse.down()
     server.issue("id-card")  # somebody else takes a number: every kiosk's tiles are updated
-    expect(tile(page, "id-card")).to_contain_text("1 人等候")
+    expect(tile(page, "id-card")).to_contain_text("前面 1 人")
     page.mouse.up()
     expect(page.locator("#guide")).to_be_visible()
     expect(page.locator("#guide-title")).to_have_text("身份证办理")
@@ -348,7 +348,7 @@ def test_english_toggle_and_back_to_chinese_for_the_next_resident(
     screenshot(page, "kiosk-start-en-landscape")
     tile(page, "id-card").click()
     expect(page.locator("#guide-limit")).to_have_text("Done on the spot")
-    expect(page.locator("#guide-queue")).to_contain_text("Queue now: 1 waiting")  # no Chinese punctuation
+    expect(page.locator("#guide-queue")).to_contain_text("Queue now: 1 ahead")  # no Chinese punctuation
     check_axe(page)
     screenshot(page, "kiosk-guide-en-landscape")
     page.get_by_role("button", name="Take a number").click()
@@ -394,7 +394,7 @@ def test_closed_and_unserved_services_say_so(
     screenshot(page, "kiosk-unserved-issued-portrait")
     server.act("w1", "open")  # a window opens: the kiosk's start screen hears of it
     page.get_by_role("button", name="完成").click()
-    expect(tile(page, "id-card")).to_contain_text("1 人等候")
+    expect(tile(page, "id-card")).to_contain_text("前面 1 人")
 
 
 def test_a_page_not_enrolled_shows_tickets_on_screen_and_prints_nothing(

@@ -51,12 +51,12 @@ from server.clock import FrozenClock
 from server.config import Config, load_config
 from server.engine import rules
 from server.engine.errors import HallError
-from server.engine.estimate import ahead_of
+from server.engine.estimate import ahead_of, run_forecast
 from server.engine.model import CounterState, Hours, Outcome, TicketStatus
 from server.engine.timing import replay
 from server.services import counters, halls, history, reports, tickets
 from server.services.context import Context
-from server.services.queue import candidate, desks, place, waiting_counts
+from server.services.queue import candidate, desks, forecast_inputs, place, waiting_counts
 from server.store.db import Database
 from server.store.models import CounterRow, LedgerRow, NumberSeqRow, TicketRow
 
@@ -448,7 +448,9 @@ class HallMachine(RuleBasedStateMachine):
         t = out[0].ticket
         with self.db.read() as s:
             waiting = list(s.scalars(select(TicketRow).where(TicketRow.status == "waiting")))
-        assert out[0].ahead == self.engine_ahead(t, waiting)
+        # People ahead in the forecast's order: never below the ticket's place in its own queue, never more
+        # than everyone else waiting (the board that answered may be a moment older than this check).
+        assert self.engine_ahead(t, waiting) <= out[0].ahead <= len(waiting) - 1
         service = self.ctx.service(hall, service_id)
         assert (t.day, t.seq, t.status) == (day, last + 1, "waiting")
         assert t.number == f"{service.prefix}{t.seq:03d}"
@@ -735,8 +737,10 @@ class HallMachine(RuleBasedStateMachine):
         with self.db.read() as s:
             for t in picked:
                 hall = self.ctx.hall(t.hall_id)
-                ahead, est, served = place(s, hall, t)
-                assert ahead == self.engine_ahead(t, waiting), f"{t.number}: {ahead} ahead"
+                now = self.ctx.clock.now()
+                ahead, est, served = place(s, hall, t, now)
+                assert ahead == self.forecast_ahead(s, t, waiting, now), f"{t.number}: {ahead} ahead"
+                assert ahead >= self.engine_ahead(t, waiting), f"{t.number}: {ahead} ahead"
                 assert est >= 0
                 assert served == rules.served_now(desks(s, hall), t.service_id, t.target_counter), t.number
             for hall in self.config.halls:
@@ -775,6 +779,15 @@ class HallMachine(RuleBasedStateMachine):
             if days:
                 listed = history.ledger(self.ctx, hall.id, date.fromisoformat(days[0]), date.fromisoformat(days[-1]))
                 assert sorted(item["id"] for item in listed) == sorted(t.id for t in mine)
+
+    def forecast_ahead(self, s: Any, ticket: TicketRow, waiting: list[TicketRow], now: datetime) -> int:
+        """People ahead in the forecast's order (docs/api.md, Estimated waits): the calls the engine's run
+        makes before this ticket at the windows that serve it; the own-queue place when no open window does."""
+        hall = self.ctx.hall(ticket.hall_id)
+        found, queued, free_in, streaks, avg = forecast_inputs(s, hall, now)
+        run = run_forecast(found, queued, free_in, streaks, avg, hall.max_priority_streak, ())
+        own = self.engine_ahead(ticket, waiting)
+        return max(own, run.ahead.get(ticket.id, own))
 
     @staticmethod
     def engine_ahead(ticket: TicketRow, waiting: list[TicketRow]) -> int:

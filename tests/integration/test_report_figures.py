@@ -92,7 +92,16 @@ def test_a_day_computed_by_hand(hall: Hall) -> None:
         "closed_out": 1,
         "in_hall": 0,
         "avg_wait_s": 360,
+        # served splits by outcome: A001 completed (办结), A003 consulted (咨询), not 办结
+        "completed": 1,
+        "incomplete": 0,
+        "rejected": 0,
+        "consulted": 1,
     }
+    # 办结 is outcome completed only: of the 4 served, A003 was a consultation
+    outcomes = ("served", "completed", "incomplete", "rejected", "consulted")
+    assert tuple(day[k] for k in outcomes) == (4, 3, 0, 0, 1)
+    assert tuple(day["by_counter"][1][k] for k in outcomes) == (3, 2, 0, 0, 1)
     assert {k: rows["social"][k] for k in ("issued", "transferred_in", "served", "no_show")} == {
         "issued": 1,
         "transferred_in": 1,
@@ -244,7 +253,11 @@ def test_monthly_scores_trace_each_deduction_to_its_events(hall: Hall) -> None:
     month = hall.json(f"{TOWN}/reports/monthly?month=2026-03")
     assert month["month"] == "2026-03" and month["issued"] == 6 and month["satisfaction_rate"] == round(2 / 3, 4)
     windows = {w["counter"]: w for w in month["windows"]}
-    assert (windows["w3"]["score"], windows["w3"]["grade"], windows["w3"]["deductions"]) == (100, "优秀", [])
+    # w3 and w4 never opened that month: not scored (未参与考核), not "100 优秀"
+    for idle in ("w3", "w4"):
+        assert (windows[idle]["score"], windows[idle]["grade"], windows[idle]["scored"]) == (None, None, False)
+        assert (windows[idle]["served"], windows[idle]["deductions"]) == (0, [])
+    assert windows["w1"]["scored"] is windows["w2"]["scored"] is True
     w1 = windows["w1"]
     assert (w1["score"], w1["grade"]) == (98, "优秀")
     [closed] = w1["deductions"]
@@ -270,7 +283,7 @@ def test_exports_open_in_a_spreadsheet(hall: Hall) -> None:
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
     rows = list(sheet.values)
-    assert rows[0][:3] == ("id", "number", "service") and [row[1] for row in rows[1:]] == [
+    assert rows[0][:3] == ("号码", "事项", "状态") and [row[0] for row in rows[1:]] == [
         "A001",
         "A002",
         "B001",
@@ -306,5 +319,5 @@ def test_weekly_range_and_the_printable_month(hall: Hall) -> None:
         session["user"], session["sid"] = "zhang", start_session(hall.ctx, "zhang")  # as /login makes it
     page = hall.client.get("/admin/reports/monthly?hall=town&month=2026-03")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "月度报告 2026-03" in html and html.count("<svg") == 3
+    assert page.status_code == 200 and "月度报告 2026年3月" in html and html.count("<svg") == 3
     assert "<script" not in html.split("</head>")[1].replace('<script type="application/json" id="hq-strings">', "")

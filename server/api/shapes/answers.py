@@ -77,6 +77,9 @@ class Service(Answer):
     windows_open_at: str | None = Field(
         pattern=r"^\d{2}:\d{2}$", description="before_opening: when the windows are due (hall-local HH:MM); else null"
     )
+    ahead: Count = Field(
+        description="people a ticket taken now would have ahead: called before it at the windows that serve it"
+    )
 
 
 class Counter(Answer):
@@ -246,6 +249,10 @@ class Today(Answer):
     notices: Count
     avg_wait_s: Seconds
     avg_service_s: Seconds
+    completed: Count = Field(description="办结: served with outcome completed")
+    incomplete: Count = Field(description="材料不全: served with outcome incomplete")
+    rejected: Count = Field(description="不予受理: served with outcome rejected")
+    consulted: Count = Field(description="咨询: served with outcome consulted")
 
 
 class DeskService(Answer):
@@ -386,6 +393,10 @@ class ServiceFigures(Answer):
     closed_out: Count
     in_hall: Count = Field(description="still waiting, called or being served in this service")
     avg_wait_s: Seconds
+    completed: Count = Field(description="办结: served with outcome completed")
+    incomplete: Count = Field(description="材料不全: served with outcome incomplete")
+    rejected: Count = Field(description="不予受理: served with outcome rejected")
+    consulted: Count = Field(description="咨询: served with outcome consulted")
 
 
 class CounterFigures(Answer):
@@ -396,6 +407,10 @@ class CounterFigures(Answer):
     no_show: Count
     ratings: Count
     satisfaction_rate: Rate
+    completed: Count = Field(description="办结: served with outcome completed")
+    incomplete: Count = Field(description="材料不全: served with outcome incomplete")
+    rejected: Count = Field(description="不予受理: served with outcome rejected")
+    consulted: Count = Field(description="咨询: served with outcome consulted")
 
 
 class CounterCover(Answer):
@@ -436,6 +451,10 @@ class DayFigures(Answer):
     no_show: Count
     avg_wait_s: Seconds
     max_wait_s: Seconds
+    completed: Count = Field(description="办结: served with outcome completed")
+    incomplete: Count = Field(description="材料不全: served with outcome incomplete")
+    rejected: Count = Field(description="不予受理: served with outcome rejected")
+    consulted: Count = Field(description="咨询: served with outcome consulted")
 
 
 class ComplaintFigures(Answer):
@@ -544,6 +563,10 @@ class Figures(Answer):
     one_time_notice: NoticeFigures
     cover: Cover
     uncovered: Uncovered
+    completed: Count = Field(description="办结: served with outcome completed")
+    incomplete: Count = Field(description="材料不全: served with outcome incomplete")
+    rejected: Count = Field(description="不予受理: served with outcome rejected")
+    consulted: Count = Field(description="咨询: served with outcome consulted")
 
 
 class DailyReport(Figures):
@@ -573,9 +596,12 @@ class Deduction(Answer):
 class WindowScore(Answer):
     counter: str
     served: Count
-    score: int = Field(ge=0, le=100)
-    grade: Literal["优秀", "合格", "不合格"]
+    score: int | None = Field(ge=0, le=100, description="null: not scored (未参与考核), see `scored`")
+    grade: Literal["优秀", "合格", "不合格"] | None = Field(description="null: not scored (未参与考核)")
     deductions: list[Deduction]
+    scored: bool = Field(
+        description="false: the window served nobody, had no no-show and no lapse that month (未参与考核)"
+    )
 
 
 class MonthlyReport(Figures):
@@ -632,7 +658,9 @@ class Dashboard(Answer):
     windows: list[dict[str, Any]] = Field(
         description="id, name, number, state, clerk, ticket, partner, covering, covered_by"
     )
-    today: dict[str, int] = Field(description="issued, served, no_show, waiting")
+    today: dict[str, int] = Field(
+        description="issued, served (any outcome), no_show, waiting; completed, incomplete, rejected, consulted"
+    )
     kiosks: list[dict[str, Any]]
     alerts: list[Alert]
     complaints: list[Complaint]

@@ -155,6 +155,9 @@ class LedgerQuery(Query):
     first: Day = Field(alias="from", description="the first hall-local day, YYYY-MM-DD")
     last: Day = Field(alias="to", description="the last hall-local day, inclusive; before `from`: an empty list")
     format: Format = FORMAT
+    labels: Literal["zh"] | None = Field(
+        None, description="CSV only: zh gives the hall's 台账 (Chinese headers and names), as the XLSX has it"
+    )
 
 
 class DayQuery(Query):

@@ -1,7 +1,7 @@
 // /admin: the supervisor's console. The server renders the first state; the /admin namespace then says when
 // queues, windows, alerts or the notice change, and the page re-reads /dashboard (one read model, no drift).
 import { connect, fetchJSON, getJSON } from "/static/js/hq-socket.js";
-import { t } from "/static/js/i18n.js";
+import { has, minutesText, minutesUp, t } from "/static/js/i18n.js";
 import "/static/vendor/chart.umd.min.js";
 
 const main = document.getElementById("main");
@@ -11,15 +11,42 @@ const names = JSON.parse(document.getElementById("admin-names").textContent);
 let state = JSON.parse(document.getElementById("admin-state").textContent);
 const alerts = new Map(state.alerts.map((a) => [a.id, a]));
 
-const minutes = (s) => t("minutes", { n: Math.floor(s / 60) });
+const minutes = (s) => minutesText(s); // the one rule for minutes (i18n.js)
 const text = (el, value) => { if (el) el.textContent = value; };
 const windowName = (id) => names.counters[id] || id;
 const serviceName = (id) => names.services[id] || id;
 const kioskName = (id) => state.kiosks.find((k) => k.id === id)?.name || id; // "二楼取号机", not "k2"
 
+/** An open window with nobody at it is 空闲, not 办理中 (the same rule as admin.html). */
+const windowState = (w) => (w.state === "open" && !w.ticket ? "state_idle" : `state_${w.state}`);
+/** A word from the catalogue for a machine name (event kind, status), or the name itself when none. */
+const named = (prefix, name) => (has(prefix + name) ? t(prefix + name) : name);
+
+/** Why call-next chose a ticket (the engine's words, server/engine/rules.py) in the page's language. */
+function callReason(reason) {
+  if (reason.startsWith("transferred to this counter")) return t("call_reason_transferred");
+  if (reason.startsWith("priority ticket")) return t("call_reason_priority");
+  const after = /after (\d+) priority calls/.exec(reason);
+  if (after) return t("call_reason_after_priority", { n: after[1] });
+  if (reason.startsWith("oldest waiting ticket")) return t("call_reason_oldest");
+  return reason;
+}
+
+/** One ledger detail value in words: names for services and windows, outcomes and yes/no. */
+function detailValue(kind, key, value) {
+  if (Array.isArray(value)) return value.map((v) => detailValue(kind, key, v)).join("、");
+  if (typeof value === "boolean") return t(value ? "yes" : "no");
+  if (key === "outcome") return named("outcome_", String(value));
+  if (key === "reason" && kind === "called") return callReason(String(value));
+  if (/service/.test(key)) return serviceName(String(value));
+  if (/counter|owner|partner|covered_by|moved_to/.test(key)) return windowName(String(value));
+  if (key === "level") return named("rating_", String(value));
+  return String(value);
+}
+
 function renderLive() {
   text(document.getElementById("live-at"), t("live_at", { at: state.at.slice(11, 19) }));
-  for (const key of ["issued", "served", "no_show", "waiting"]) text(document.getElementById(`today-${key}`), state.today[key]);
+  for (const key of ["issued", "served", "completed", "incomplete", "rejected", "consulted", "no_show", "waiting"]) text(document.getElementById(`today-${key}`), state.today[key]);
   for (const s of state.services) {
     const row = document.querySelector(`tr[data-service="${CSS.escape(s.id)}"]`);
     if (!row) continue;
@@ -33,7 +60,7 @@ function renderLive() {
     const row = document.querySelector(`tr[data-window="${CSS.escape(w.id)}"]`);
     if (!row) continue;
     const st = row.querySelector('[data-field="state"]');
-    st.textContent = t(`state_${w.state}`);
+    st.textContent = t(windowState(w));
     st.className = `hq-state-${w.state}`;
     text(row.querySelector('[data-field="ticket"]'), w.ticket || t("none"));
     text(row.querySelector('[data-field="clerk"]'), w.clerk || t("none"));
@@ -156,7 +183,8 @@ function renderReport(r) {
   const dl = document.createElement("dl");
   dl.className = "hq-tiles";
   const figures = [
-    ["report_issued", r.issued], ["report_served", r.served], ["report_no_show", r.no_show],
+    ["report_issued", r.issued], ["report_served", r.served], ["report_completed", r.completed],
+    ["report_incomplete", r.incomplete], ["report_rejected", r.rejected], ["report_consulted", r.consulted], ["report_no_show", r.no_show],
     ["report_closed_out", r.closed_out], ["report_avg_wait", minutes(r.avg_wait_s)],
     ["report_p90_wait", minutes(r.p90_wait_s)], ["report_max_wait", minutes(r.max_wait_s)],
     ["report_avg_service", minutes(r.avg_service_s)], ["report_satisfaction", pct(r.satisfaction_rate)],
@@ -173,7 +201,7 @@ function renderReport(r) {
   table.className = "hq-table";
   table.append(cell("caption", t("report_by_service")));
   const head = document.createElement("tr");
-  for (const key of ["col_service", "col_issued", "col_in", "col_out", "col_served", "col_no_show", "col_closed_out", "col_avg_wait"]) {
+  for (const key of ["col_service", "col_issued", "col_in", "col_out", "col_served", "col_completed", "col_incomplete", "col_rejected", "col_consulted", "col_no_show", "col_closed_out", "col_avg_wait"]) {
     const th = cell("th", t(key)); th.scope = "col"; head.append(th);
   }
   const thead = document.createElement("thead"); thead.append(head);
@@ -181,12 +209,12 @@ function renderReport(r) {
   for (const row of r.by_service) {
     const tr = document.createElement("tr");
     const th = cell("th", serviceName(row.service)); th.scope = "row";
-    tr.append(th, ...[row.issued, row.transferred_in, row.transferred_out, row.served, row.no_show, row.closed_out].map((v) => cell("td", v, "num")), cell("td", minutes(row.avg_wait_s), "num"));
+    tr.append(th, ...[row.issued, row.transferred_in, row.transferred_out, row.served, row.completed, row.incomplete, row.rejected, row.consulted, row.no_show, row.closed_out].map((v) => cell("td", v, "num")), cell("td", minutes(row.avg_wait_s), "num"));
     tbody.append(tr);
   }
   table.append(thead, tbody);
   out.replaceChildren(dl, table);
-  chart("chart-waits", r.by_hour.map((h) => `${String(h.hour).padStart(2, "0")}:00`), r.by_hour.map((h) => Math.round(h.avg_wait_s / 60)), t("chart_minutes"));
+  chart("chart-waits", r.by_hour.map((h) => `${String(h.hour).padStart(2, "0")}:00`), r.by_hour.map((h) => minutesUp(h.avg_wait_s)), t("chart_minutes"));
   chart("chart-ratings", ["5", "4", "3", "2", "1"].map((l) => t(`rating_${l}`)), ["5", "4", "3", "2", "1"].map((l) => r.ratings[l]), t("chart_ratings_count"));
 }
 
@@ -208,15 +236,15 @@ showReport(document.getElementById("report-from").value, document.getElementById
 function renderHistory(found) {
   const table = document.createElement("table");
   table.className = "hq-table";
-  table.append(cell("caption", `${found.ticket.number} · ${serviceName(found.ticket.service)} · ${found.ticket.status}`));
+  table.append(cell("caption", t("history_caption", { number: found.ticket.number, service: serviceName(found.ticket.service), status: named("ticket_status_", found.ticket.status) })));
   const head = document.createElement("tr");
   for (const key of ["col_time", "col_event", "col_window", "col_clerk", "col_detail"]) { const th = cell("th", t(key)); th.scope = "col"; head.append(th); }
   const thead = document.createElement("thead"); thead.append(head);
   const tbody = document.createElement("tbody");
   for (const e of found.events) {
     const tr = document.createElement("tr");
-    const detail = Object.entries(e.detail).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join("、") : v}`).join("; ");
-    tr.append(cell("td", e.at.slice(11, 19)), cell("td", `#${e.id} ${e.kind}`), cell("td", e.counter ? windowName(e.counter) : t("none")), cell("td", e.clerk || t("none")), cell("td", detail));
+    const detail = Object.entries(e.detail || {}).map(([k, v]) => `${named("detail_", k)}：${detailValue(e.kind, k, v)}`).join("；");
+    tr.append(cell("td", e.at.slice(11, 19)), cell("td", t("event_with_id", { event: named("event_", e.kind), id: e.id })), cell("td", e.counter ? windowName(e.counter) : t("none")), cell("td", e.clerk || t("none")), cell("td", detail));
     tbody.append(tr);
   }
   table.append(thead, tbody);

@@ -4,6 +4,7 @@
 // so does a change of the complaint case a bad rating opened (the supervisor's answer appears), and of the
 // matter (办件) a promised service's acceptance opened (可领取 appears days later).
 import { connect, connectionMark, getJSON } from "/static/js/hq-socket.js";
+import { minutesText } from "/static/js/i18n.js";
 
 const main = document.getElementById("main");
 const token = main.dataset.token;
@@ -60,7 +61,7 @@ function apply(body) {
     byId("track-ahead").textContent = String(body.ahead);
     const people = byId("track-people");
     people.textContent = body.ahead === 1 ? people.dataset.one : people.dataset.many;
-    byId("track-wait").textContent = String(Math.max(1, Math.round(body.est_wait_s / 60)));
+    byId("track-wait").textContent = minutesText(body.est_wait_s, true); // the one rule (i18n.js)
     byId("track-wait-row").hidden = !body.served_now;
     byId("track-not-served").hidden = body.served_now || body.before_opening;
     byId("track-before").hidden = body.served_now || !body.before_opening;

@@ -15,8 +15,10 @@ from server.engine.estimate import (
     est_wait_s,
     forecast,
     forecast_with_newcomers,
+    own_queue_places,
     queue_key,
     recent_average,
+    run_forecast,
 )
 from server.engine.model import Counter, CounterState
 from server.engine.rules import Candidate, Desk, call_next
@@ -189,3 +191,26 @@ def test_a_newcomers_forecast_is_what_the_run_with_that_ticket_would_say(
         late = Candidate("late", service, False, T0 + timedelta(hours=5), 10_000)
         alone = forecast(desks, [*waiting, late], free_in, streaks, avg, 2)
         assert newcomers.get(service) == alone.get("late"), service
+
+
+# --- people ahead in the forecast's order (issue 20) ----------------------------------------------
+
+
+def test_people_ahead_are_the_calls_before_a_ticket_at_the_windows_that_serve_it() -> None:
+    shared = Desk(Counter("w2", 2, "2号窗口", ("social", "water")), CounterState.OPEN)
+    other = Desk(Counter("w3", 3, "3号窗口", ("id-card",)), CounterState.OPEN)
+    desks = {"w2": shared, "w3": other}
+    waiting = [
+        Candidate("b1", "social", False, T0, 1),
+        Candidate("a1", "id-card", False, T0, 1),  # at w3, which never serves water
+        Candidate("c1", "water", False, T0 + timedelta(minutes=1), 1),
+    ]
+    run = run_forecast(desks, waiting, {"w2": 60.0}, {}, {"social": 600, "water": 120, "id-card": 240}, 2, ["water"])
+    assert own_queue_places(waiting) == {"b1": 0, "a1": 0, "c1": 0}
+    # c1 is first in its own queue, but b1 is called before it at its only window; a1 (at w3) is not ahead.
+    assert run.ahead == {"a1": 0, "b1": 0, "c1": 1}
+    assert run.newcomer_ahead == {"water": 2}  # a water ticket taken now: after b1 and c1 at w2
+    # Two idle windows calling at once: neither ticket is ahead of the other.
+    both = {"w3": other, "w4": Desk(Counter("w4", 4, "4号窗口", ("id-card",)), CounterState.OPEN)}
+    pair = [Candidate("a1", "id-card", False, T0, 1), Candidate("a2", "id-card", False, T0, 2)]
+    assert run_forecast(both, pair, {}, {}, {"id-card": 240}, 2, ()).ahead == {"a1": 0, "a2": 0}

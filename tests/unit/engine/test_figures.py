@@ -50,7 +50,15 @@ def test_grades_and_deductions_with_their_events() -> None:
     [w1, w2] = window_scores(["w1", "w2"], {"w1": 12}, lapses, rules)
     assert (w1["score"], w1["grade"], w1["served"]) == (93, "合格", 12)
     assert [(d["points"], d["events"]) for d in w1["deductions"]] == [(2, [3]), (5, [7, 9])]
-    assert (w2["score"], w2["deductions"]) == (100, [])
+    # w2 served nobody and had no lapse: not scored (未参与考核), no grade
+    assert (w2["score"], w2["grade"], w2["scored"], w2["deductions"]) == (None, None, False, [])
+    [busy] = window_scores(["w"], {"w": 3}, [], rules)
+    assert (busy["score"], busy["grade"], busy["scored"]) == (100, "优秀", True)
+    # a window that only marked no-shows took part; one with a lapse but nobody served is scored too
+    [shows] = window_scores(["w"], {}, [], rules, handled={"w": 1})
+    assert (shows["score"], shows["scored"]) == (100, True)
+    [lapsed] = window_scores(["w"], {}, [Lapse("w", "uncovered_absence", (4,))], rules)
+    assert (lapsed["score"], lapsed["grade"]) == (98, "优秀")
     assert window_scores(["w"], {}, [Lapse("w", "overdue_matter", (i,)) for i in range(60)], rules)[0]["score"] == 0
 
 

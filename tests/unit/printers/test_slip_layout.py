@@ -18,7 +18,7 @@ def test_slip_decodes_back_to_its_number_service_and_qr_url(slip: Slip) -> None:
     assert slip.hall_name in decoded.text
     assert "前面还有 3 人，预计等候约 15 分钟" in decoded.text
     assert "取号时间 2026-11-23 09:05" in decoded.text
-    assert "扫码查看排队进度、办结后评价" in decoded.text
+    assert "扫码查看排队进度、办理完毕后评价" in decoded.text
     assert "请留意叫号，过号需重新取号" in decoded.text
 
 
@@ -120,7 +120,7 @@ def test_qr_sits_between_the_wait_and_the_scan_hint(slip: Slip) -> None:
     at = next(i for i, b in enumerate(blocks) if isinstance(b, Qr))
 
     assert blocks[at - 1].text.startswith("取号时间")  # type: ignore[union-attr]
-    assert blocks[at + 1].text == "扫码查看排队进度、办结后评价"  # type: ignore[union-attr]
+    assert blocks[at + 1].text == "扫码查看排队进度、办理完毕后评价"  # type: ignore[union-attr]
 
 
 def test_wrap_breaks_chinese_anywhere_and_counts_two_cells_per_character() -> None:
@@ -133,5 +133,5 @@ def test_slip_has_no_field_for_a_residents_personal_data() -> None:
     assert {f.name for f in dataclasses.fields(Slip)} == {
         "ticket_id", "number", "hall_name", "service_name", "issued_at", "ahead",
         "est_wait_min", "track_url", "priority", "materials", "notice", "served_now", "reprint",
-        "before_opening", "windows_open_at",
+        "before_opening", "windows_open_at", "wait_text",
     }  # fmt: skip
