@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a demo hall on 127.0.0.1 (SQLite, virtual printer)")
     demo.add_argument("--port", type=_port, default=5000, help="port to listen on (default 5000)")
     demo.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"data folder (default ./{DEFAULT_DATA})")
+    demo.add_argument("--webhook", metavar="URL", help="also POST every outbound event of its halls to URL")
+    demo.add_argument("--webhook-secret", metavar="S", help="the signing secret (16+ characters) for --webhook")
 
     serve = sub.add_parser("serve", help="run the server for the halls in a config file")
     serve.add_argument("--config", type=Path, required=True, help="the TOML config file")
@@ -418,6 +420,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     base = f"http://127.0.0.1:{args.port}"
     settings = dataclasses.replace(config.settings, host="127.0.0.1", port=args.port, public_url=base)
     config = dataclasses.replace(config, settings=settings)
+    if args.webhook is not None or args.webhook_secret is not None:
+        config = _demo_webhook(config, args.webhook, args.webhook_secret)
     logins = _demo_logins(config)
     (data / DEMO_URL_FILE).write_text(base + "\n", encoding="utf-8")  # `hallq kiosk enroll --data` links here
     hall = config.halls[0]
@@ -428,8 +432,21 @@ def cmd_demo(args: argparse.Namespace) -> None:
     lines += [f"  login:        {u} / {pw}  ({r})" for u, r, pw in logins]
     lines += [f"  printed tickets: {data / 'printed'}"]
     lines += _demo_agent_lines(config, base, data)
+    lines += [f"  webhook:      every event to {args.webhook} (signed)"] if args.webhook else []
     lines += ["Press Ctrl-C to stop."]
     _run(config, lines)
+
+
+def _demo_webhook(config: Config, url: str | None, secret: str | None) -> Config:
+    """`--webhook URL --webhook-secret S`: every hall of the demo posts its events there (PROTOCOL v1.2)."""
+    from server.config import ConfigError, with_webhook
+
+    if url is None or secret is None:
+        fail("--webhook and --webhook-secret go together")
+    try:
+        return with_webhook(config, url, secret)
+    except ConfigError as e:
+        fail(str(e))
 
 
 def _demo_kiosk_links(config: Config) -> list[str]:
@@ -561,6 +578,7 @@ def _run(config: Config, banner: list[str]) -> None:
     finally:
         jobs.shutdown(wait=False)
         app.extensions["hallq"].printing.stop()
+        app.extensions["hallq"].sender.stop()
         app.extensions["hallq"].ctx.db.dispose()
     print("hallq stopped.", flush=True)
 

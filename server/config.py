@@ -105,6 +105,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from difflib import get_close_matches
@@ -302,6 +303,7 @@ def _load(raw: bytes, source: str, base_dir: Path, data_dir: str | Path | None) 
         root = _Table.of(_parse(raw), "", _ROOT_KEYS)
         settings = _settings(root, base_dir, data_dir)
         halls = _halls(root)
+        _not_itself(settings, halls)
     except _Problem as problem:
         raise ConfigError(source, problem.place, problem.message) from None
     return Config(settings=settings, halls=halls, source=source)
@@ -658,6 +660,10 @@ def _webhook(table: _Table) -> Webhook:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _Problem(table.at("url"), f"expected an http:// or https:// address, got {_show(url)}")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise _Problem(table.at("url"), f"the port of {_show(url)} is not a port number") from None
     secret = table.text("secret")
     if len(secret) < 16:
         raise _Problem(table.at("secret"), "the signing secret needs at least 16 characters")
@@ -946,3 +952,40 @@ def _display(
         english=table.get("english", bool, False),
         notice=table.get("notice", str, ""),
     )
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::")  # noqa: S104 - names compared, not bound
+
+
+def _not_itself(settings: Settings, halls: tuple[Hall, ...]) -> None:
+    """A webhook must not point at this server (its host and port, or its public_url): every event
+    would be a request to itself, each try waiting on its own answer."""
+    own = {(settings.host.lower(), settings.port)}
+    if settings.host in _LOOPBACK:
+        own |= {(h, settings.port) for h in _LOOPBACK}
+    if settings.public_url:
+        public = urlsplit(settings.public_url)
+        own.add(((public.hostname or "").lower(), public.port or (443 if public.scheme == "https" else 80)))
+    for i, hall in enumerate(halls):
+        for j, hook in enumerate(hall.webhooks):
+            parts = urlsplit(hook.url)
+            where = ((parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80))
+            if where in own:
+                raise _Problem(
+                    f"hall[{i}].webhook[{j}].url",
+                    f"{_show(hook.url)} points at this server itself ({where[0]}:{where[1]})",
+                )
+
+
+def with_webhook(config: Config, url: str, secret: str) -> Config:
+    """Every hall of `config` also posts all its events to `url` (`hallq demo --webhook`), checked as a
+    `[[hall.webhook]]` table is; a ConfigError names the option."""
+    table = _Table({"url": url, "secret": secret}, "--webhook")
+    try:
+        hook = _webhook(table)
+        halls = tuple(dataclasses.replace(h, webhooks=(*h.webhooks, hook)) for h in config.halls)
+        _not_itself(config.settings, halls)
+    except _Problem as problem:
+        raise ConfigError("hallq demo", "--webhook" if "secret" not in problem.place else "--webhook-secret",
+                          problem.message) from None  # fmt: skip
+    return dataclasses.replace(config, halls=halls)

@@ -19,7 +19,7 @@ from server.engine.model import Outcome, TicketStatus
 from server.engine.privacy import mask_personal
 from server.store.models import ComplaintRow, NoticeRow, RatingRow, TicketRow
 
-from . import ledger, notices
+from . import ledger, notices, outbox
 from .context import Context
 from .tickets import find_by_token, new_id
 from .views import iso
@@ -84,23 +84,24 @@ def rate(
             )
             s.add(rating)
             ledger.append(s, hall.id, "rated", now, ticket=ticket, counter=ticket.served_by, level=level)
+            outbox.emit(s, hall, "rating.created", outbox.rating_data(ticket, rating), now, subject=ticket.id)
             if level <= 2:
                 settings = ctx.config.settings
-                s.add(
-                    ComplaintRow(
-                        id=new_id(),
-                        hall_id=hall.id,
-                        ticket_id=ticket.id,
-                        rating_id=rating.id,
-                        level=level,
-                        comment=comment or None,
-                        status="open",
-                        opened_at=now,
-                        callback_due_at=hall.deadline(now, settings.callback_days),
-                        due_at=hall.deadline(now, settings.fix_days),
-                    )
+                case = ComplaintRow(
+                    id=new_id(),
+                    hall_id=hall.id,
+                    ticket_id=ticket.id,
+                    rating_id=rating.id,
+                    level=level,
+                    comment=comment or None,
+                    status="open",
+                    opened_at=now,
+                    callback_due_at=hall.deadline(now, settings.callback_days),
+                    due_at=hall.deadline(now, settings.fix_days),
                 )
+                s.add(case)
                 ledger.insert(s, hall.id, "complaint_opened", now, ticket_id=ticket.id, counter=ticket.served_by)
+                outbox.emit(s, hall, "complaint.changed", outbox.complaint_data(case), now, subject=ticket.id)
             s.flush()
     except IntegrityError:  # two ratings raced; the unique ticket_id kept the first
         raise HallError("already_rated", 409, "this service has been rated already") from None
@@ -122,6 +123,9 @@ def follow_up(ctx: Context, token: str, level: int, comment: str | None) -> tupl
         rating.followup_level, rating.followup_comment, rating.followup_at = level, comment or None, now
         ledger.insert(
             s, ticket.hall_id, "rated_again", now, ticket_id=ticket.id, counter=rating.counter_id, level=level
+        )
+        outbox.emit(
+            s, ctx.hall(ticket.hall_id), "rating.created", outbox.rating_data(ticket, rating, 2), now, subject=ticket.id
         )
     return {"id": rating.id, "level": level}, [TicketChanged(ticket.hall_id, ticket.id)]
 
@@ -181,6 +185,7 @@ def handle(ctx: Context, complaint_id: str, action: str, note: str, user: str) -
             case.closed_at, case.answer = now, note
         case.handled_by = user
         ledger.insert(s, hall.id, f"complaint_{case.status}", now, ticket_id=case.ticket_id, clerk=user)
+        outbox.emit(s, hall, "complaint.changed", outbox.complaint_data(case), now, subject=case.ticket_id)
         s.flush()
         ticket = s.scalars(select(TicketRow).where(TicketRow.id == case.ticket_id)).one()
         rating = s.get(RatingRow, case.rating_id) if case.rating_id else None

@@ -362,3 +362,34 @@ class OutboxRow(Base):
     subject: Mapped[str | None] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DeliveryRow(Base):
+    """One outbound event on its way to one receiver: a `[[hall.webhook]]` (its url) or the 好差评 push.
+
+    Written with its outbox row, in the transaction of the change. The sender claims due rows, posts them and
+    records each try: `pending` until a 2xx (`sent`) or `retry_hours` of failures (`failed`). `id` follows
+    the order of writing, which for one subject is the order of its changes (they hold the same locks).
+    """
+
+    __tablename__ = "outbox_delivery"
+    __table_args__ = (
+        UniqueConstraint("event_id", "target", name="uq_outbox_delivery_event"),
+        Index("ix_outbox_delivery_due", "status", "next_at"),
+        Index("ix_outbox_delivery_subject", "target", "subject", "id"),
+        Index("ix_outbox_delivery_hall", "hall_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32))  # outbox.id: X-Hallq-Delivery
+    hall_id: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(300))  # a webhook's url, or "evaluation" (the 好差评 push)
+    subject: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)  # due from then on
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a sender has it in hand until then
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)  # the receiver's HTTP status; None: no answer
+    last_answer: Mapped[str | None] = mapped_column(String(300))  # the start of its answer, or the error
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -759,3 +759,35 @@ def test_webhooks_are_read_with_their_events(tmp_path: Path) -> None:
 )
 def test_a_bad_webhook_is_refused_with_its_place(tmp_path: Path, lines: str, problem: str) -> None:
     assert rejection(tmp_path, BASE + "\n[[hall.webhook]]\n" + lines + "\n").startswith(problem)
+
+
+SECRET = 'secret = "0123456789abcdef"\n'
+
+
+@pytest.mark.parametrize(
+    ("server", "url"),
+    [
+        ("", "http://127.0.0.1:5000/hooks"),  # the default host and port
+        ("", "http://localhost:5000/"),
+        ('[server]\nhost = "0.0.0.0"\nport = 8000\n', "http://127.0.0.1:8000/hooks"),
+        ('[server]\npublic_url = "https://hall.example"\n', "https://hall.example/hooks"),
+        ('[server]\npublic_url = "http://hall.example:8080"\n', "http://HALL.example:8080/x"),
+    ],
+)
+def test_a_webhook_pointing_at_the_server_itself_is_refused_with_its_place(
+    tmp_path: Path, server: str, url: str
+) -> None:
+    second = '\n[[hall.webhook]]\nurl = "https://relay.example/a"\n' + SECRET  # the first one is fine
+    text = server + BASE + second + f'\n[[hall.webhook]]\nurl = "{url}"\n' + SECRET
+    assert rejection(tmp_path, text).startswith("hall[0].webhook[1].url: ")
+    assert "points at this server itself" in rejection(tmp_path, text)
+
+
+def test_a_webhook_on_the_same_machine_but_another_port_is_taken(tmp_path: Path) -> None:
+    text = BASE + '\n[[hall.webhook]]\nurl = "http://127.0.0.1:8099/sms"\n' + SECRET
+    assert load_config(write(tmp_path, text)).halls[0].webhooks[0].url == "http://127.0.0.1:8099/sms"
+
+
+def test_a_webhook_with_a_bad_port_is_refused(tmp_path: Path) -> None:
+    text = BASE + '\n[[hall.webhook]]\nurl = "http://relay.example:99999/"\n' + SECRET
+    assert rejection(tmp_path, text).startswith("hall[0].webhook[0].url: the port of")

@@ -1,0 +1,47 @@
+"""outbox_delivery: each outbound event's delivery to each receiver (PROTOCOL v1.2)
+
+Revision ID: 0018_deliveries
+Revises: 0013_outbox
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0018_deliveries"
+down_revision = "0013_outbox"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "outbox_delivery",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("event_id", sa.String(length=32), nullable=False),
+        sa.Column("hall_id", sa.String(length=40), nullable=False),
+        sa.Column("target", sa.String(length=300), nullable=False),
+        sa.Column("subject", sa.String(length=40), nullable=True),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("tries", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("next_at", sa.DateTime(), nullable=False),
+        sa.Column("claimed_until", sa.DateTime(), nullable=True),
+        sa.Column("last_at", sa.DateTime(), nullable=True),
+        sa.Column("last_status", sa.Integer(), nullable=True),
+        sa.Column("last_answer", sa.String(length=300), nullable=True),
+        sa.Column("sent_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_delivery")),
+        sa.UniqueConstraint("event_id", "target", name="uq_outbox_delivery_event"),
+    )
+    with op.batch_alter_table("outbox_delivery", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_delivery_due", ["status", "next_at"], unique=False)
+        batch_op.create_index("ix_outbox_delivery_subject", ["target", "subject", "id"], unique=False)
+        batch_op.create_index("ix_outbox_delivery_hall", ["hall_id", "created_at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("outbox_delivery", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_delivery_hall")
+        batch_op.drop_index("ix_outbox_delivery_subject")
+        batch_op.drop_index("ix_outbox_delivery_due")
+    op.drop_table("outbox_delivery")
