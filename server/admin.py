@@ -108,3 +108,24 @@ def printable_monthly() -> Any:
         ),
         printed=date.today().isoformat(),
     )
+
+
+@admin.get("/admin/deliveries")
+def deliveries_page() -> Any:
+    """Outbound events (PROTOCOL v1.2): each delivery's state and 重新推送 (deliveries.js)."""
+    from server.pages import csrf_token
+    from server.services import deliveries
+
+    p, answer = _manager()
+    if p is None:
+        return answer
+    app = hq()
+    hall_id = _hall(p)
+    csrf_token()
+    return render_page(
+        "admin_deliveries.html",
+        "admin",
+        title=_strings()["deliveries_title"],
+        hall=app.ctx.hall(hall_id),
+        rows=deliveries.listing(app.ctx, hall_id),
+    )

@@ -102,10 +102,10 @@ Environment variables win over the file: HALLQ_DATABASE_URL (database) and HALLQ
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from difflib import get_close_matches

@@ -18,27 +18,12 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import select
 from support.app import AppHall
 from support.env import ROOT
-from support.receiver import Answer, Receiver, verify
+from support.receiver import SECRET, Answer, Receiver, deliveries, hooks, recorded, verify
 from support.server import Server, clean_env, free_port, hallq
 
 from server.services import outbox
-from server.store.models import DeliveryRow
-
-SECRET = "a-secret-of-twenty-chars"
-
-
-def hooks(*urls: str, events: str = "") -> Callable[[str], str]:
-    """An edit of the test config: the hall "town" posts its events to `urls` (before the hall "east")."""
-
-    def edit(text: str) -> str:
-        anchor = '\n[[hall]]\nid = "east"'
-        tables = "".join(f'\n[[hall.webhook]]\nurl = "{u}"\nsecret = "{SECRET}"\n{events}' for u in urls)
-        return text.replace(anchor, tables + anchor)
-
-    return edit
 
 
 @pytest.fixture
@@ -46,21 +31,6 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
-
-
-def deliveries(app: Any) -> list[DeliveryRow]:
-    db = app.ctx.db if isinstance(app, AppHall) else app.offline().db
-    with db.read() as s:
-        return list(s.scalars(select(DeliveryRow).order_by(DeliveryRow.id)))
-
-
-def recorded(app: Any, done: Callable[[list[DeliveryRow]], bool], timeout: float = 20) -> list[DeliveryRow]:
-    """The deliveries once `done(them)` holds (the sender records a try just after its answer)."""
-    deadline = time.monotonic() + timeout
-    while not done(rows := deliveries(app)):
-        assert time.monotonic() < deadline, [(d.target, d.status, d.tries, d.last_answer) for d in rows]
-        time.sleep(0.05)
-    return rows
 
 
 def served(app: Any, counter: str = "w1") -> tuple[dict[str, Any], str]:

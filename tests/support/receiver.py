@@ -12,9 +12,14 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from sqlalchemy import select
+
+from server.store.models import DeliveryRow
 
 
 @dataclass
@@ -114,3 +119,35 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# -- a hall that posts to receivers, and its delivery rows
+
+
+SECRET = "a-secret-of-twenty-chars"
+
+
+def hooks(*urls: str, events: str = "") -> Callable[[str], str]:
+    """An edit of the test config: the hall "town" posts its events to `urls` (before the hall "east")."""
+
+    def edit(text: str) -> str:
+        anchor = '\n[[hall]]\nid = "east"'
+        tables = "".join(f'\n[[hall.webhook]]\nurl = "{u}"\nsecret = "{SECRET}"\n{events}' for u in urls)
+        return text.replace(anchor, tables + anchor)
+
+    return edit
+
+
+def deliveries(app: Any) -> list[DeliveryRow]:
+    db = app.ctx.db if hasattr(app, "ctx") else app.offline().db
+    with db.read() as s:
+        return list(s.scalars(select(DeliveryRow).order_by(DeliveryRow.id)))
+
+
+def recorded(app: Any, done: Callable[[list[DeliveryRow]], bool], timeout: float = 20) -> list[DeliveryRow]:
+    """The deliveries once `done(them)` holds (the sender records a try just after its answer)."""
+    deadline = time.monotonic() + timeout
+    while not done(rows := deliveries(app)):
+        assert time.monotonic() < deadline, [(d.target, d.status, d.tries, d.last_answer) for d in rows]
+        time.sleep(0.05)
+    return rows

@@ -522,7 +522,7 @@ class Alert(Answer):
     """Something staff must see to: a long wait, a queue nobody serves, a complaint due, a kiosk printer."""
 
     id: int
-    kind: Literal["long_wait", "uncovered", "complaint_due", "complaint_overdue", "printer"]
+    kind: Literal["long_wait", "uncovered", "complaint_due", "complaint_overdue", "printer", "webhook_failing"]
     key: str = Field(description="the condition, e.g. long_wait:<ticket>, printer:<kiosk>:<state>")
     detail: dict[str, Any]
     raised_at: Timestamp
