@@ -129,3 +129,29 @@ def deliveries_page() -> Any:
         hall=app.ctx.hall(hall_id),
         rows=deliveries.listing(app.ctx, hall_id),
     )
+
+
+@admin.get("/admin/evaluations")
+def evaluations_page() -> Any:
+    """The 好差评 push (PROTOCOL v1.2): pushed / pending / failed per day, 重推 one or all (evaluations.js)."""
+    from server.pages import csrf_token
+    from server.services import evaluations
+
+    p, answer = _manager()
+    if p is None:
+        return answer
+    app = hq()
+    hall = app.ctx.hall(_hall(p))
+    first, last = evaluations.default_range(app.ctx, hall)
+    items = evaluations.export(app.ctx, hall.id, first, last)
+    csrf_token()
+    return render_page(
+        "admin_evaluations.html",
+        "admin",
+        title=_strings()["evaluations_title"],
+        hall=hall,
+        first=first.isoformat(),
+        last=last.isoformat(),
+        days=evaluations.summary(app.ctx, hall.id, first, last),
+        failed=[e for e in items if e["status"] == "failed"],
+    )

@@ -122,6 +122,7 @@ from display.clips import DEFAULT_FOLDER, DEFAULT_GAP_MS, ClipError, check_folde
 from display.speech import DEFAULT_SPEED
 
 from .engine.calendar import Calendar
+from .engine.evaluation import FACTS, EvaluationPush, Profile, ProfileField
 from .engine.figures import ScoreRules
 from .engine.model import (
     WEEKDAYS,
@@ -169,15 +170,16 @@ _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".spli
 _RATINGS_KEYS = tuple("callback_days fix_days open_days".split())
 _HALL_KEYS = tuple(
     "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display"
-    " webhook".split()
+    " webhook evaluation_push region".split()
 )
+_PUSH_KEYS = tuple("url profile area_code dept_code data_source secret retry_hours".split())
 _WEBHOOK_KEYS = tuple("url secret events retry_hours".split())
 _CALENDAR_KEYS = tuple("weekdays holidays workdays".split())
 MAX_RANGE_DAYS = 60  # a holiday range longer than this is a typo in a year
 _HOURS_KEYS = tuple("days periods".split())
 _SERVICE_KEYS = tuple(
     "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours group"
-    " wait_alert_s".split()
+    " wait_alert_s task_code".split()
 )
 _COUNTER_KEYS = tuple("id number name services partner".split())
 _KIOSK_KEYS = tuple("id name printer".split())
@@ -651,6 +653,8 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
         ),
         calendar=calendar,
         webhooks=tuple(_webhook(t) for t in table.tables("webhook", _WEBHOOK_KEYS, required=False)),
+        evaluation_push=_evaluation_push(table) if "evaluation_push" in table.data else None,
+        region=table.text("region", ""),
     )
 
 
@@ -816,6 +820,7 @@ def _service(table: _Table, hall_hours: Hours, width: int) -> Service:
         enabled=table.get("enabled", bool, True),
         wait_alert_s=table.number("wait_alert_s", 60, None, None),
         group=ServiceGroup(table.choice("group", tuple(g.value for g in ServiceGroup), "admin")),
+        task_code=table.text("task_code", None),
     )
 
 
@@ -989,3 +994,45 @@ def with_webhook(config: Config, url: str, secret: str) -> Config:
         raise ConfigError("hallq demo", "--webhook" if "secret" not in problem.place else "--webhook-secret",
                           problem.message) from None  # fmt: skip
     return dataclasses.replace(config, halls=halls)
+
+
+# -- the 好差评 push (PROTOCOL v1.2) ----------------------------------------------------------------------
+
+
+def evaluation_profiles() -> dict[str, Profile]:
+    """The profiles of server/evaluation_profiles.toml (data: a platform's field names and value maps)."""
+    raw = tomllib.loads(resources.files("server").joinpath("evaluation_profiles.toml").read_text(encoding="utf-8"))
+    profiles = {}
+    for name, table in raw.items():
+        fields = []
+        for f in table["field"]:
+            source = f.get("from")
+            if source is not None and source not in FACTS:
+                raise ValueError(f"evaluation_profiles.toml: {name}.{f['name']}: unknown fact {source!r}")
+            values = {str(k): str(v) for k, v in f.get("values", {}).items()}
+            fields.append(ProfileField(f["name"], source, f.get("value"), values, f.get("format")))
+        profiles[name] = Profile(name, table.get("title", name), tuple(fields))
+    return profiles
+
+
+def _evaluation_push(hall: _Table) -> EvaluationPush:
+    """`[hall.evaluation_push]`: every rating of the hall goes to the provincial platform."""
+    table = hall.table("evaluation_push", _PUSH_KEYS)
+    url = table.text("url")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _Problem(table.at("url"), f"expected an http:// or https:// address, got {_show(url)}")
+    profiles = evaluation_profiles()
+    name = table.choice("profile", tuple(profiles), "zhejiang")
+    secret = table.text("secret", None)
+    if secret is not None and len(secret) < 16:
+        raise _Problem(table.at("secret"), "the signing secret needs at least 16 characters")
+    return EvaluationPush(
+        url=url,
+        profile=profiles[name],
+        area_code=table.text("area_code"),
+        dept_code=table.text("dept_code"),
+        data_source=table.text("data_source", "hallq"),
+        secret=secret,
+        retry_hours=table.number("retry_hours", 1, 24 * 30, 72),
+    )

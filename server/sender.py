@@ -13,6 +13,7 @@ ANSWER_READ_BYTES of its answer; each try is its own task, so one slow receiver 
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import socket
 import threading
@@ -22,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from server.engine.outbound import ANSWER_READ_BYTES, ANSWER_TIMEOUT_S, envelope, headers
-from server.services import outbox
+from server.services import evaluations, outbox
 from server.services.context import Context
 from server.services.views import iso
 from server.store import leases
@@ -74,7 +75,7 @@ class Sender:
 
     @property
     def needed(self) -> bool:
-        return any(h.webhooks for h in self.ctx.config.halls)
+        return any(h.webhooks or h.evaluation_push for h in self.ctx.config.halls)
 
     def start(self) -> None:
         if self._started or not self.needed:
@@ -158,6 +159,8 @@ class Sender:
         """One try of one delivery (never raises)."""
         try:
             hall = self.ctx.config.hall(due.hall_id)
+            if hall is not None and due.target == outbox.EVALUATION:
+                return self._push(hall, due)
             hook = next((w for w in hall.webhooks if w.url == due.target), None) if hall else None
             if hall is None or hook is None:
                 return outbox.Try(due, None, "this receiver is no longer in the config", 0)
@@ -169,6 +172,20 @@ class Sender:
         except Exception as e:  # noqa: BLE001 - recorded as a failed try, retried
             log.exception("posting event %s failed", due.event_id)
             return outbox.Try(due, None, f"{type(e).__name__}: {e}", 72)
+
+    def _push(self, hall: Any, due: outbox.Due) -> outbox.Try:
+        """A rating to the provincial 好差评 platform, as its profile's record (signed when a secret is set)."""
+        push = hall.evaluation_push
+        if push is None:
+            return outbox.Try(due, None, "the hall no longer pushes its ratings", 0)
+        body = json.dumps(evaluations.record(hall, due.data, due.at), ensure_ascii=False).encode("utf-8")
+        if push.secret:
+            head = headers(due.event_id, "evaluation", push.secret, int(time.time()), body)
+        else:
+            head = {"Content-Type": "application/json; charset=utf-8", "X-Hallq-Delivery": due.event_id}
+        with self._deadline():
+            status, answer = post(push.url, body, head)
+        return outbox.Try(due, status, answer, push.retry_hours)
 
     def _deadline(self) -> AbstractContextManager[Any]:
         """Under eventlet a whole try (connect, headers, answer) is bounded, not only each silence."""

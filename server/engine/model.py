@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .calendar import Calendar, day_bounds, deadline
+from .evaluation import EvaluationPush
 from .outbound import Webhook
 
 
@@ -123,6 +124,7 @@ class Service:
     enabled: bool = True
     wait_alert_s: int | None = None  # alert when a ticket waits longer (None: the hall's [jobs] default)
     group: ServiceGroup = ServiceGroup.ADMIN
+    task_code: str | None = None  # 事项编码: the service's code on the provincial 好差评 platform
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,8 @@ class Hall:
     displays: tuple[Display, ...] = ()
     calendar: Calendar = field(default_factory=Calendar)
     webhooks: tuple[Webhook, ...] = ()  # [[hall.webhook]]: receivers of its outbound events
+    evaluation_push: EvaluationPush | None = None  # [hall.evaluation_push]: every rating to the 好差评 platform
+    region: str = ""  # [hall] region: halls of a city grouped on the overview (PROTOCOL v1.2)
 
     def wants(self, event: str) -> bool:
         """Whether any receiver takes this outbound event (else no outbox row is written for it)."""

@@ -61,10 +61,13 @@ def emit(
 
 
 def targets_of(hall: Hall, event: str) -> list[str]:
-    """Where an event of this hall goes: each webhook that takes it (by url, once)."""
-    if not hall.wants(event):
+    """Where an event of this hall goes: each webhook that takes it (by url, once), and every rating to the
+    好差评 platform when the hall pushes them (the same outbox: in the rating's transaction, retried)."""
+    push = event == "rating.created" and hall.evaluation_push is not None
+    if not push and not hall.wants(event):
         return []
-    return list(dict.fromkeys(w.url for w in hall.webhooks if w.wants(event)))
+    found = list(dict.fromkeys(w.url for w in hall.webhooks if w.wants(event)))
+    return [*found, EVALUATION] if push else found
 
 
 # -- the sender's side ------------------------------------------------------------------------------
