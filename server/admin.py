@@ -155,3 +155,26 @@ def evaluations_page() -> Any:
         days=evaluations.summary(app.ctx, hall.id, first, last),
         failed=[e for e in items if e["status"] == "failed"],
     )
+
+
+@admin.get("/admin/overview")
+def overview_page() -> Any:
+    """A city's halls live (PROTOCOL v1.2): grouped by region, the ones needing attention first (overview.js)."""
+    from itertools import groupby
+
+    from server.services import overview
+
+    p, answer = _manager()
+    if p is None:
+        return answer
+    app = hq()
+    halls = [h for h in app.ctx.config.halls if may_manage(p, h.id)]
+    rows = overview.overview(app.ctx, halls)
+    now = app.ctx.config.halls[0].local(app.ctx.clock.now()) if app.ctx.config.halls else app.ctx.clock.now()
+    return render_page(
+        "admin_overview.html",
+        "admin",
+        title=_strings()["overview_title"],
+        groups=[(region, list(items)) for region, items in groupby(rows, key=lambda r: r["region"])],
+        updated=now.strftime("%H:%M:%S"),
+    )

@@ -12,11 +12,11 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 
 from server.engine.errors import HallError
 from server.services.context import Context
-from server.store.models import ApiTokenRow, UserRow
+from server.store.models import ApiTokenRow, UserHallRow, UserRow
 
 ROLES = ("clerk", "supervisor", "admin")
 TOKEN_RE = re.compile(r"^hq_([0-9a-f]{12})\.([A-Za-z0-9_-]{20,100})$")
@@ -47,6 +47,7 @@ class Principal:
     hall: str | None = None
     counter: str | None = None
     kiosk: str | None = None
+    halls: frozenset[str] = frozenset()  # a supervisor's other halls (user_halls)
 
     @property
     def is_manager(self) -> bool:
@@ -160,9 +161,25 @@ def user_principal(ctx: Context, username: str) -> Principal | None:
     """Reload a logged-in user (a disabled or removed user loses the session)."""
     with ctx.db.read() as s:
         row = s.scalars(select(UserRow).where(UserRow.username == username)).first()
+        others = frozenset(s.scalars(select(UserHallRow.hall_id).where(UserHallRow.username == username)))
     if row is None or row.disabled:
         return None
-    return Principal(row.role, row.username, row.hall_id)
+    return Principal(row.role, row.username, row.hall_id, halls=others)
+
+
+def set_user_halls(ctx: Context, username: str, halls: list[str]) -> None:
+    """A supervisor belongs to these halls (the first on the user row, the others in user_halls)."""
+    for hall in halls:
+        ctx.hall(hall)
+    with ctx.db.write() as s:
+        row = s.get(UserRow, username)
+        if row is None:
+            raise HallError("not_found", 404, f"no user {username}")
+        if row.role != "supervisor":
+            raise HallError("invalid_role", 422, "only a supervisor belongs to several halls")
+        row.hall_id = halls[0]
+        s.execute(delete(UserHallRow).where(UserHallRow.username == username))
+        s.add_all(UserHallRow(username=username, hall_id=h) for h in dict.fromkeys(halls[1:]))
 
 
 def may_work_counter(p: Principal, hall_id: str, counter_id: str) -> bool:
@@ -176,4 +193,4 @@ def may_work_counter(p: Principal, hall_id: str, counter_id: str) -> bool:
 
 def may_manage(p: Principal, hall_id: str) -> bool:
     """Ledger, reports and complaints: supervisors and admins of the hall."""
-    return p.is_manager and p.hall in (None, hall_id)
+    return p.is_manager and (p.hall in (None, hall_id) or hall_id in p.halls)

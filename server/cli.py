@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=["clerk", "supervisor", "admin"], required=True)
     add.add_argument("--hall", help="the hall the user belongs to (clerks: default the only hall)")
     _source_args(add)
+    member = usub.add_parser("halls", help="the halls a supervisor belongs to (one or more)")
+    member.add_argument("username")
+    member.add_argument("halls", nargs="+", metavar="HALL")
+    _source_args(member)
     close = sub.add_parser("close-day", help="close out a day's tickets still in the hall and store its summary")
     close.add_argument("--hall", required=True, help="the hall id")
     close.add_argument("--date", type=_day, help="the hall-local day, YYYY-MM-DD (default: today)")
@@ -339,8 +343,13 @@ def cmd_kiosk(args: argparse.Namespace) -> None:
 
 
 def cmd_user(args: argparse.Namespace) -> None:
-    from server.auth import add_user
+    from server.auth import add_user, set_user_halls
 
+    if args.action == "halls":
+        ctx = _offline_context(_config(args))
+        set_user_halls(ctx, args.username, args.halls)
+        print(f"user {args.username}: halls {', '.join(args.halls)}")
+        return
     password = sys.stdin.readline().rstrip("\r\n")
     ctx = _offline_context(_config(args))
     add_user(ctx, args.username, password, args.role, args.hall, ctx.clock.now())

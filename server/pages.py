@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from server.api.guard import hq
 from server.auth import login as check_login
-from server.auth import user_principal
+from server.auth import may_manage, user_principal
 from server.engine.errors import HallError
 from server.i18n import lang, strings
 from server.rendering import page, render_page
@@ -95,7 +95,7 @@ def admin_complaints() -> Any:
     p = user_principal(ctx, user)
     if p is None or not p.is_manager:
         return page(t["admin_title"], t["complaints_forbidden"], "admin", status=403)
-    halls = [h for h in ctx.config.halls if p.hall in (None, h.id)]
+    halls = [h for h in ctx.config.halls if may_manage(p, h.id)]
     asked = request.args.get("hall")
     hall = next((h for h in halls if h.id == asked), None if asked else halls[0])
     if hall is None:  # not another hall's cases shown under a hall the manager asked for

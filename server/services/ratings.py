@@ -17,9 +17,9 @@ from server.engine.errors import HallError, invalid
 from server.engine.events import Event, TicketChanged
 from server.engine.model import Outcome, TicketStatus
 from server.engine.privacy import mask_personal
-from server.store.models import ComplaintRow, NoticeRow, RatingRow, TicketRow
+from server.store.models import AppealRow, ComplaintRow, NoticeRow, RatingRow, TicketRow
 
-from . import ledger, notices, outbox
+from . import appeals, ledger, notices, outbox
 from .context import Context
 from .tickets import find_by_token, new_id
 from .views import iso
@@ -189,11 +189,13 @@ def handle(ctx: Context, complaint_id: str, action: str, note: str, user: str) -
         s.flush()
         ticket = s.scalars(select(TicketRow).where(TicketRow.id == case.ticket_id)).one()
         rating = s.get(RatingRow, case.rating_id) if case.rating_id else None
-        body = _case(ctx, hall, case, ticket, rating)
+        body = _case(ctx, hall, case, ticket, rating, s.get(AppealRow, case.id))
     return body, [TicketChanged(hall.id, case.ticket_id)]
 
 
-def _case(ctx: Context, hall: Any, c: ComplaintRow, ticket: TicketRow, rating: RatingRow | None) -> dict[str, Any]:
+def _case(
+    ctx: Context, hall: Any, c: ComplaintRow, ticket: TicketRow, rating: RatingRow | None, appeal: Any = None
+) -> dict[str, Any]:
     now = ctx.clock.now()
     open_ = c.status in ("open", "verified")
     return {
@@ -220,6 +222,7 @@ def _case(ctx: Context, hall: Any, c: ComplaintRow, ticket: TicketRow, rating: R
         "tags": rating.tags.split(",") if rating and rating.tags else [],
         "followup_level": rating.followup_level if rating else None,
         "followup_comment": rating.followup_comment if rating else None,
+        "appeal": appeals.body(hall, appeal),  # 申诉, counted apart
     }
 
 
@@ -228,10 +231,11 @@ def complaints(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
     hall = ctx.hall(hall_id)
     with ctx.db.read() as s:
         rows = s.execute(
-            select(ComplaintRow, TicketRow, RatingRow)
+            select(ComplaintRow, TicketRow, RatingRow, AppealRow)
             .join(TicketRow, TicketRow.id == ComplaintRow.ticket_id)
             .outerjoin(RatingRow, RatingRow.id == ComplaintRow.rating_id)
+            .outerjoin(AppealRow, AppealRow.complaint_id == ComplaintRow.id)
             .where(ComplaintRow.hall_id == hall.id)
             .order_by(ComplaintRow.opened_at.desc())
         ).all()
-        return [_case(ctx, hall, c, ticket, r) for c, ticket, r in rows]
+        return [_case(ctx, hall, c, ticket, r, appeal) for c, ticket, r, appeal in rows]

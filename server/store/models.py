@@ -393,3 +393,28 @@ class DeliveryRow(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)  # the receiver's HTTP status; None: no answer
     last_answer: Mapped[str | None] = mapped_column(String(300))  # the start of its answer, or the error
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AppealRow(Base):
+    """申诉: the hall contests a bad rating it holds malicious or mistaken; a supervisor decides. At most one per
+    complaint case; an upheld appeal takes the case out of the window's justified complaints (counted apart)."""
+
+    __tablename__ = "complaint_appeals"
+    __table_args__ = (Index("ix_complaint_appeals_hall", "hall_id", "filed_at"),)
+    complaint_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    filed_by: Mapped[str] = mapped_column(String(64))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | upheld | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class UserHallRow(Base):
+    """A supervisor's halls beyond the one on their user row (PROTOCOL v1.2: one or more halls)."""
+
+    __tablename__ = "user_halls"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40), primary_key=True)

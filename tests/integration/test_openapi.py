@@ -139,6 +139,7 @@ def test_every_operation_is_complete() -> None:
                         "/evaluations/summary",
                         "/overview",
                         "/regions",
+                        "/appeals",
                     )
                 )
                 or "/reports/" in path

@@ -273,6 +273,18 @@ class Rating(Answer):
     tags: list[str] = Field(default_factory=list)
 
 
+class Appeal(Answer):
+    """申诉: the hall contests a malicious or mistaken rating; a supervisor decides."""
+
+    status: Literal["pending", "upheld", "rejected"]
+    reason: str
+    filed_by: str
+    filed_at: Timestamp
+    decided_by: str | None
+    decided_at: Timestamp | None
+    note: str | None = Field(description="the decision's reason")
+
+
 class Complaint(Answer):
     id: str
     ticket: str
@@ -296,6 +308,7 @@ class Complaint(Answer):
     tags: list[str]
     followup_level: int | None = Field(ge=1, le=5, description="the resident's 追评 after the answer")
     followup_comment: str | None
+    appeal: Appeal | None = Field(description="申诉: the hall contests this rating (issue 21); null: none")
 
 
 class Handoff(Answer):

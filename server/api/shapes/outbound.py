@@ -65,3 +65,72 @@ class EvaluationResend(Body):
 
 class Resent(Answer):
     resent: int = Field(ge=0, description="how many pushes go again")
+
+
+class AppealRequest(Body):
+    reason: str = Field(max_length=1000, description="why the rating is malicious or mistaken (1..1000 characters)")
+
+
+class AppealDecision(Body):
+    decision: Literal["upheld", "rejected"] = Field(description="upheld: the rating is set aside")
+    note: str = Field(max_length=1000, description="the decision's reason (1..1000 characters)")
+
+
+class AppealCounts(Answer):
+    """Appeals filed in the period, counted apart from the complaint cases."""
+
+    filed: int = Field(ge=0)
+    pending: int = Field(ge=0)
+    upheld: int = Field(ge=0)
+    rejected: int = Field(ge=0)
+
+
+class OverviewHall(Answer):
+    """One hall of the city, live (PROTOCOL v1.2 "A city's halls"): exactly these fields."""
+
+    hall: str
+    name: str
+    region: str = Field(description="[hall] region; empty when none")
+    waiting: int = Field(ge=0)
+    longest_wait_s: int = Field(ge=0)
+    open_counters: int = Field(ge=0)
+    uncovered_counters: int = Field(ge=0)
+    served_today: int = Field(ge=0)
+    satisfaction_rate_30d: float | None = Field(description="ratings 3..5 over all ratings of 30 days; null: none")
+    open_complaints: int = Field(ge=0)
+    overdue_matters: int = Field(ge=0, description="open matters past due (0 until matters exist)")
+
+
+class RegionHall(Answer):
+    hall: str
+    name: str
+    issued: int
+    served: int
+    no_show: int
+    closed_out: int
+    avg_wait_s: int | None
+    rated: int
+    satisfied: int = Field(description="ratings 3..5")
+    satisfaction_rate: float | None
+    complaints_opened: int
+    complaints_overdue: int
+
+
+class RegionWindow(Answer):
+    rank: int = Field(ge=1)
+    hall: str
+    counter: str
+    served: int
+    score: int | float
+    grade: str
+    deductions: int = Field(description="how many deductions (each hall's monthly report lists them)")
+
+
+class RegionReport(Answer):
+    """A region's month: its halls' monthly reports in a line each and summed, windows ranked across them."""
+
+    region: str
+    month: str
+    halls: list[RegionHall]
+    totals: dict[str, Any]
+    windows: list[RegionWindow]

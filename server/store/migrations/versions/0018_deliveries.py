@@ -1,4 +1,4 @@
-"""outbox_delivery: each outbound event's delivery to each receiver (PROTOCOL v1.2)
+"""outbox_delivery (PROTOCOL v1.2: each outbound event to each receiver); complaint_appeals (申诉); user_halls
 
 Revision ID: 0018_deliveries
 Revises: 0013_outbox
@@ -37,9 +37,34 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbox_delivery_due", ["status", "next_at"], unique=False)
         batch_op.create_index("ix_outbox_delivery_subject", ["target", "subject", "id"], unique=False)
         batch_op.create_index("ix_outbox_delivery_hall", ["hall_id", "created_at"], unique=False)
+    op.create_table(
+        "complaint_appeals",
+        sa.Column("complaint_id", sa.String(length=32), nullable=False),
+        sa.Column("hall_id", sa.String(length=40), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("filed_by", sa.String(length=64), nullable=False),
+        sa.Column("filed_at", sa.DateTime(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("decided_by", sa.String(length=64), nullable=True),
+        sa.Column("decided_at", sa.DateTime(), nullable=True),
+        sa.Column("decision_note", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("complaint_id", name=op.f("pk_complaint_appeals")),
+    )
+    with op.batch_alter_table("complaint_appeals", schema=None) as batch_op:
+        batch_op.create_index("ix_complaint_appeals_hall", ["hall_id", "filed_at"], unique=False)
+    op.create_table(
+        "user_halls",
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("hall_id", sa.String(length=40), nullable=False),
+        sa.PrimaryKeyConstraint("username", "hall_id", name=op.f("pk_user_halls")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("user_halls")
+    with op.batch_alter_table("complaint_appeals", schema=None) as batch_op:
+        batch_op.drop_index("ix_complaint_appeals_hall")
+    op.drop_table("complaint_appeals")
     with op.batch_alter_table("outbox_delivery", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_delivery_hall")
         batch_op.drop_index("ix_outbox_delivery_subject")
