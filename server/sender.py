@@ -32,6 +32,7 @@ log = logging.getLogger("hallq.outbox")
 LEASE_NAME = "outbox-sender"
 LEASE_S = 15  # a sender that stops renewing (killed) hands over to another process after this
 POLL_S = 0.2  # how often the sending process looks for due events (its own events wake it at once)
+COALESCE_S = 0.05  # after a wake, what else is committed within this goes out in the same round
 STANDBY_S = 5.0  # how often the other processes ask for the lease
 BATCH = 200
 IN_FLIGHT = 32  # tries under way at once (each its own task)
@@ -106,7 +107,8 @@ class Sender:
             except Exception:  # noqa: BLE001 - the database may be down for a while: keep trying
                 log.exception("the outbox sender failed; trying again")
                 holding = False
-            self._wake.wait(POLL_S if holding else STANDBY_S)
+            if self._wake.wait(POLL_S if holding else STANDBY_S) and holding:
+                time.sleep(COALESCE_S)  # green under eventlet: events committed meanwhile go in the same round
             self._wake.clear()
         self._record()
 
@@ -123,14 +125,17 @@ class Sender:
         return False
 
     def step(self) -> int:
-        """Record the tries that ended, claim what is due (as many as free places in flight) and start a
-        task for each; how many were started. A slow try holds its own place only."""
-        self._record()
+        """Record the tries that ended and claim what is due (as many as free places in flight), in one
+        transaction, and start a task for each; how many were started. A slow try holds its own place only."""
         with self._lock:
             free = IN_FLIGHT - self.in_flight
-        if free <= 0:
-            return 0
-        due = outbox.claim(self.ctx.db, self.ctx.clock.now(), min(free, BATCH))
+            done, self._done = self._done, []
+        try:
+            due = outbox.claim(self.ctx.db, self.ctx.clock.now(), min(free, BATCH), done)
+        except Exception:
+            with self._lock:
+                self._done[:0] = done
+            raise
         with self._lock:
             self.in_flight += len(due)
         for d in due:

@@ -91,11 +91,16 @@ class Due:
 _EARLIER = aliased(DeliveryRow)
 
 
-def claim(db: Database, now: datetime, limit: int = 100) -> list[Due]:
+def claim(db: Database, now: datetime, limit: int = 100, done: list[Try] | None = None) -> list[Due]:
     """Take up to `limit` due deliveries for CLAIM_S: each the oldest pending one of its subject at its
     receiver (a subject's events go out in order); on PostgreSQL rows another sender has locked are
-    skipped (SKIP LOCKED), and the claim is one guarded UPDATE on both databases."""
+    skipped (SKIP LOCKED), and the claim is one guarded UPDATE on both databases. The tries that ended
+    (`done`) are recorded first, in the same transaction: one write a round, however many events."""
     with db.write() as s:
+        if done:
+            _record(s, done, now)
+        if limit <= 0:
+            return []
         blocked = exists().where(
             _EARLIER.target == DeliveryRow.target,
             _EARLIER.subject == DeliveryRow.subject,
@@ -164,40 +169,49 @@ def record(db: Database, tries: list[Try], now: datetime) -> None:
     if not tries:
         return
     with db.write() as s:
-        sent = [t.due.delivery for t in tries if t.ok]
-        if sent:
-            s.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id.in_(sent), DeliveryRow.status == "pending")
-                .values(status="sent", sent_at=now, last_at=now, tries=DeliveryRow.tries + 1, claimed_until=None)
-                .execution_options(synchronize_session=False)
+        _record(s, tries, now)
+
+
+def _record(s: Session, tries: list[Try], now: datetime) -> None:
+    sent: dict[tuple[int | None, str], list[int]] = {}  # by answer: receivers mostly answer alike
+    for t in tries:
+        if t.ok:
+            sent.setdefault((t.status, t.answer[:300]), []).append(t.due.delivery)
+    for (status, answer), ids in sent.items():
+        s.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(ids), DeliveryRow.status == "pending")
+            .values(
+                status="sent",
+                sent_at=now,
+                last_at=now,
+                tries=DeliveryRow.tries + 1,
+                claimed_until=None,
+                last_status=status,
+                last_answer=answer,
+            )  # fmt: skip
+            .execution_options(synchronize_session=False)
+        )
+    for t in tries:
+        answer = t.answer[:300]
+        if t.ok:
+            continue
+        count = t.due.tries + 1
+        give_up = now >= t.due.created_at + timedelta(hours=t.retry_hours)
+        s.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == t.due.delivery, DeliveryRow.status == "pending")
+            .values(
+                status="failed" if give_up else "pending",
+                tries=count,
+                last_at=now,
+                last_status=t.status,
+                last_answer=answer,
+                claimed_until=None,
+                next_at=now + timedelta(seconds=backoff_s(count, random.random())),  # noqa: S311 - jitter
             )
-        for t in tries:
-            answer = t.answer[:300]
-            if t.ok:
-                s.execute(
-                    update(DeliveryRow)
-                    .where(DeliveryRow.id == t.due.delivery)
-                    .values(last_status=t.status, last_answer=answer)
-                    .execution_options(synchronize_session=False)
-                )
-                continue
-            count = t.due.tries + 1
-            give_up = now >= t.due.created_at + timedelta(hours=t.retry_hours)
-            s.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id == t.due.delivery, DeliveryRow.status == "pending")
-                .values(
-                    status="failed" if give_up else "pending",
-                    tries=count,
-                    last_at=now,
-                    last_status=t.status,
-                    last_answer=answer,
-                    claimed_until=None,
-                    next_at=now + timedelta(seconds=backoff_s(count, random.random())),  # noqa: S311 - jitter
-                )
-                .execution_options(synchronize_session=False)
-            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 def resend(s: Session, delivery_id: int, now: datetime) -> DeliveryRow | None:
