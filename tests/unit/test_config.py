@@ -102,8 +102,9 @@ def second_hall(**renames: str) -> str:
 
 def test_demo_hall_has_partnered_counters_covering_every_service(tmp_path: Path) -> None:
     config = load_demo_config(tmp_path)
-    (hall,) = config.halls
+    hall, second = config.halls  # PROTOCOL v1.2: a second hall in another region, for the overview
     assert hall.id == "town" and hall.name == "青山镇便民服务中心"
+    assert hall.region and second.region and hall.region != second.region
     assert len(hall.counters) >= 6
     served = {s for c in hall.counters for s in c.services}
     assert {s.id for s in hall.services} <= served
