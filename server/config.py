@@ -972,14 +972,14 @@ def _not_itself(settings: Settings, halls: tuple[Hall, ...]) -> None:
         public = urlsplit(settings.public_url)
         own.add(((public.hostname or "").lower(), public.port or (443 if public.scheme == "https" else 80)))
     for i, hall in enumerate(halls):
-        for j, hook in enumerate(hall.webhooks):
-            parts = urlsplit(hook.url)
+        urls = [(f"hall[{i}].webhook[{j}].url", hook.url) for j, hook in enumerate(hall.webhooks)]
+        if hall.evaluation_push is not None:
+            urls.append((f"hall[{i}].evaluation_push.url", hall.evaluation_push.url))
+        for place, url in urls:
+            parts = urlsplit(url)
             where = ((parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80))
             if where in own:
-                raise _Problem(
-                    f"hall[{i}].webhook[{j}].url",
-                    f"{_show(hook.url)} points at this server itself ({where[0]}:{where[1]})",
-                )
+                raise _Problem(place, f"{_show(url)} points at this server itself ({where[0]}:{where[1]})")
 
 
 def with_webhook(config: Config, url: str, secret: str) -> Config:
@@ -1022,6 +1022,10 @@ def _evaluation_push(hall: _Table) -> EvaluationPush:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _Problem(table.at("url"), f"expected an http:// or https:// address, got {_show(url)}")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise _Problem(table.at("url"), f"the port of {_show(url)} is not a port number") from None
     profiles = evaluation_profiles()
     name = table.choice("profile", tuple(profiles), "zhejiang")
     secret = table.text("secret", None)

@@ -792,3 +792,15 @@ def test_a_webhook_on_the_same_machine_but_another_port_is_taken(tmp_path: Path)
 def test_a_webhook_with_a_bad_port_is_refused(tmp_path: Path) -> None:
     text = BASE + '\n[[hall.webhook]]\nurl = "http://relay.example:99999/"\n' + SECRET
     assert rejection(tmp_path, text).startswith("hall[0].webhook[0].url: the port of")
+
+
+def test_the_rating_push_is_read_and_refused_pointing_at_the_server_itself(tmp_path: Path) -> None:
+    push = '\n[hall.evaluation_push]\nurl = "{}"\narea_code = "330102"\ndept_code = "D1"\n'
+    text = BASE + push.format("https://pj.example.gov.cn/assess")
+    hall = load_config(write(tmp_path, text)).halls[0]
+    assert hall.evaluation_push is not None and hall.evaluation_push.profile.name == "zhejiang"
+    assert [f.name for f in hall.evaluation_push.profile.fields][:2] == ["projectNo", "taskCode"]
+    refused = rejection(tmp_path, BASE + push.format("http://127.0.0.1:5000/pj"))
+    assert refused.startswith("hall[0].evaluation_push.url: ") and "points at this server itself" in refused
+    missing = rejection(tmp_path, BASE + '\n[hall.evaluation_push]\nurl = "https://pj.example/"\n')
+    assert missing.startswith("hall[0].evaluation_push: missing required key 'area_code'")
