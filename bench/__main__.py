@@ -13,7 +13,7 @@ import argparse
 import sys
 import time
 
-from . import api, claims, estimate, hotpath, printing, scale
+from . import api, claims, estimate, hotpath, outbound, printing, scale
 from .common import percentile, table
 
 
@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["hotpath"]:  # `python -m bench hotpath [...]`: hallq against the floor (bench/hotpath.py)
         hotpath.main(argv[1:])
+        return
+    if argv[:1] == ["outbound"]:  # `python -m bench outbound [...]`: 10,000 events to a local receiver
+        outbound.main(argv[1:])
         return
     if argv[:1] == ["scale"]:  # `python -m bench scale [...]`: 1, 2, 4 processes on PostgreSQL + Redis
         scale.main(argv[1:])

@@ -110,3 +110,73 @@ def printable_monthly() -> Any:
         month_label=t["monthly_month"].format(year=first.year, month=first.month),
         completed={row["counter"]: row["completed"] for row in report["by_counter"]},
     )
+
+
+@admin.get("/admin/deliveries")
+def deliveries_page() -> Any:
+    """Outbound events (PROTOCOL v1.2): each delivery's state and 重新推送 (deliveries.js)."""
+    from server.pages import csrf_token
+    from server.services import deliveries
+
+    p, answer = _manager()
+    if p is None:
+        return answer
+    app = hq()
+    hall_id = _hall(p)
+    csrf_token()
+    return render_page(
+        "admin_deliveries.html",
+        "admin",
+        title=_strings()["deliveries_title"],
+        hall=app.ctx.hall(hall_id),
+        rows=deliveries.listing(app.ctx, hall_id),
+    )
+
+
+@admin.get("/admin/evaluations")
+def evaluations_page() -> Any:
+    """The 好差评 push (PROTOCOL v1.2): pushed / pending / failed per day, 重推 one or all (evaluations.js)."""
+    from server.pages import csrf_token
+    from server.services import evaluations
+
+    p, answer = _manager()
+    if p is None:
+        return answer
+    app = hq()
+    hall = app.ctx.hall(_hall(p))
+    first, last = evaluations.default_range(app.ctx, hall)
+    items = evaluations.export(app.ctx, hall.id, first, last)
+    csrf_token()
+    return render_page(
+        "admin_evaluations.html",
+        "admin",
+        title=_strings()["evaluations_title"],
+        hall=hall,
+        first=first.isoformat(),
+        last=last.isoformat(),
+        days=evaluations.summary(app.ctx, hall.id, first, last),
+        failed=[e for e in items if e["status"] == "failed"],
+    )
+
+
+@admin.get("/admin/overview")
+def overview_page() -> Any:
+    """A city's halls live (PROTOCOL v1.2): grouped by region, the ones needing attention first (overview.js)."""
+    from itertools import groupby
+
+    from server.services import overview
+
+    p, answer = _manager()
+    if p is None:
+        return answer
+    app = hq()
+    halls = [h for h in app.ctx.config.halls if may_manage(p, h.id)]
+    rows = overview.overview(app.ctx, halls)
+    now = app.ctx.config.halls[0].local(app.ctx.clock.now()) if app.ctx.config.halls else app.ctx.clock.now()
+    return render_page(
+        "admin_overview.html",
+        "admin",
+        title=_strings()["overview_title"],
+        groups=[(region, list(items)) for region, items in groupby(rows, key=lambda r: r["region"])],
+        updated=now.strftime("%H:%M:%S"),
+    )

@@ -25,6 +25,7 @@ from server.printing import Printing
 from server.proxies import behind_proxies
 from server.ratelimit import Limits
 from server.revocation import LiveCredentials
+from server.sender import Sender
 from server.services import halls, print_jobs, tickets
 from server.services.context import Clock, Context
 from server.store.db import Database
@@ -62,6 +63,7 @@ class Hallq:
         self.audio_limiter = store.make("audio", limits.audio_per_minute)  # a call's voice, per address
         self.printing = Printing(self.ctx, socketio)
         self.printing.on_change.append(self._printer_changed)
+        self.sender = Sender(self.ctx, socketio)  # outbound events (PROTOCOL v1.2), when a hall has receivers
 
     def track_base(self) -> str:
         """Where residents' phones reach this server: the start of every ticket's QR link."""
@@ -74,6 +76,7 @@ class Hallq:
     def after_commit(self, events: list[Any], print_hint: tuple[int, int, bool] | None = None) -> None:
         """Print and publish a committed use case's events: each independent, neither can fail the request."""
         self.printing.notify(events, print_hint)
+        self.sender.wake()  # an outbox row may have been written: this process sends it at once if it sends
         try:
             self.publisher.publish(events)
         except Exception:  # the transaction is committed: a page missing one event resyncs on reconnect
@@ -181,6 +184,7 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     hallq.printing.register(socketio)
     _install_edges(app)
     hallq.printing.start()
+    hallq.sender.start()
     return app, socketio
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 
 from server.engine.errors import HallError
 from server.services.context import Context
-from server.store.models import ApiTokenRow, PrinterStateRow, StaffSessionRow, UserRow
+from server.store.models import ApiTokenRow, PrinterStateRow, StaffSessionRow, UserHallRow, UserRow
 
 ROLES = ("clerk", "supervisor", "admin")
 TOKEN_RE = re.compile(r"^hq_([0-9a-f]{12})\.([A-Za-z0-9_-]{20,100})$")
@@ -50,6 +50,7 @@ class Principal:
     kiosk: str | None = None
     token_id: str | None = None  # the bearer token it came from (revocation ends its live connections)
     session_id: str | None = None  # the staff session it came from (hash of the cookie's secret)
+    halls: frozenset[str] = frozenset()  # a supervisor's other halls (user_halls)
 
     @property
     def is_manager(self) -> bool:
@@ -292,9 +293,25 @@ def user_principal(ctx: Context, username: str) -> Principal | None:
     """Reload a logged-in user (a disabled or removed user loses the session)."""
     with ctx.db.read() as s:
         row = s.scalars(select(UserRow).where(UserRow.username == username)).first()
+        others = frozenset(s.scalars(select(UserHallRow.hall_id).where(UserHallRow.username == username)))
     if row is None or row.disabled:
         return None
-    return Principal(row.role, row.username, row.hall_id)
+    return Principal(row.role, row.username, row.hall_id, halls=others)
+
+
+def set_user_halls(ctx: Context, username: str, halls: list[str]) -> None:
+    """A supervisor belongs to these halls (the first on the user row, the others in user_halls)."""
+    for hall in halls:
+        ctx.hall(hall)
+    with ctx.db.write() as s:
+        row = s.get(UserRow, username)
+        if row is None:
+            raise HallError("not_found", 404, f"no user {username}")
+        if row.role != "supervisor":
+            raise HallError("invalid_role", 422, "only a supervisor belongs to several halls")
+        row.hall_id = halls[0]
+        s.execute(delete(UserHallRow).where(UserHallRow.username == username))
+        s.add_all(UserHallRow(username=username, hall_id=h) for h in dict.fromkeys(halls[1:]))
 
 
 def may_work_counter(p: Principal, hall_id: str, counter_id: str) -> bool:
@@ -308,4 +325,4 @@ def may_work_counter(p: Principal, hall_id: str, counter_id: str) -> bool:
 
 def may_manage(p: Principal, hall_id: str) -> bool:
     """Ledger, reports and complaints: supervisors and admins of the hall."""
-    return p.is_manager and p.hall in (None, hall_id)
+    return p.is_manager and (p.hall in (None, hall_id) or hall_id in p.halls)

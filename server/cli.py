@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a demo hall on 127.0.0.1 (SQLite, virtual printer)")
     demo.add_argument("--port", type=_port, default=5000, help="port to listen on (default 5000)")
     demo.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"data folder (default ./{DEFAULT_DATA})")
+    demo.add_argument("--webhook", metavar="URL", help="also POST every outbound event of its halls to URL")
+    demo.add_argument("--webhook-secret", metavar="S", help="the signing secret (16+ characters) for --webhook")
 
     serve = sub.add_parser("serve", help="run the server for the halls in a config file")
     serve.add_argument("--config", type=Path, required=True, help="the TOML config file")
@@ -140,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     _source_args(enable)
     ulist = usub.add_parser("list", help="list logins: username, role, hall, enabled or disabled, live sessions")
     _source_args(ulist)
+    member = usub.add_parser("halls", help="the halls a supervisor belongs to (one or more)")
+    member.add_argument("username")
+    member.add_argument("halls", nargs="+", metavar="HALL")
+    _source_args(member)
     close = sub.add_parser("close-day", help="close out a day's tickets still in the hall and store its summary")
     close.add_argument("--hall", required=True, help="the hall id")
     close.add_argument("--date", type=_day, help="the hall-local day, YYYY-MM-DD (default: today)")
@@ -377,9 +383,14 @@ def cmd_kiosk(args: argparse.Namespace) -> None:
 
 
 def cmd_user(args: argparse.Namespace) -> None:
-    from server.auth import add_user, set_disabled, users
+    from server.auth import add_user, set_disabled, set_user_halls, users
     from server.revocation import announce
 
+    if args.action == "halls":
+        ctx = _offline_context(_config(args))
+        set_user_halls(ctx, args.username, args.halls)
+        print(f"user {args.username}: halls {', '.join(args.halls)}")
+        return
     if args.action == "add":
         password = sys.stdin.readline().rstrip("\r\n")
     config = _config(args)
@@ -479,6 +490,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     base = f"http://127.0.0.1:{args.port}"
     settings = dataclasses.replace(config.settings, host="127.0.0.1", port=args.port, public_url=base)
     config = dataclasses.replace(config, settings=settings)
+    if args.webhook is not None or args.webhook_secret is not None:
+        config = _demo_webhook(config, args.webhook, args.webhook_secret)
     logins = _demo_logins(config)
     (data / DEMO_URL_FILE).write_text(base + "\n", encoding="utf-8")  # `hallq kiosk enroll --data` links here
     hall = config.halls[0]
@@ -489,8 +502,21 @@ def cmd_demo(args: argparse.Namespace) -> None:
     lines += [f"  login:        {u} / {pw}  ({r})" for u, r, pw in logins]
     lines += [f"  printed tickets: {data / 'printed'}"]
     lines += _demo_agent_lines(config, base, data)
+    lines += [f"  webhook:      every event to {args.webhook} (signed)"] if args.webhook else []
     lines += ["Press Ctrl-C to stop."]
     _run(config, lines)
+
+
+def _demo_webhook(config: Config, url: str | None, secret: str | None) -> Config:
+    """`--webhook URL --webhook-secret S`: every hall of the demo posts its events there (PROTOCOL v1.2)."""
+    from server.config import ConfigError, with_webhook
+
+    if url is None or secret is None:
+        fail("--webhook and --webhook-secret go together")
+    try:
+        return with_webhook(config, url, secret)
+    except ConfigError as e:
+        fail(str(e))
 
 
 def _demo_kiosk_links(config: Config) -> list[str]:
@@ -625,6 +651,7 @@ def _run(config: Config, banner: list[str]) -> None:
     finally:
         jobs.shutdown(wait=False)
         app.extensions["hallq"].printing.stop()
+        app.extensions["hallq"].sender.stop()
         app.extensions["hallq"].ctx.db.dispose()
     print("hallq stopped.", flush=True)
 

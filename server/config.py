@@ -121,6 +121,7 @@ Environment variables win over the file: HALLQ_DATABASE_URL (database) and HALLQ
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import re
@@ -141,6 +142,7 @@ from display.clips import DEFAULT_FOLDER, DEFAULT_GAP_MS, ClipError, check_folde
 from display.speech import DEFAULT_SPEED
 
 from .engine.calendar import Calendar
+from .engine.evaluation import FACTS, EvaluationPush, Profile, ProfileField
 from .engine.figures import ScoreRules
 from .engine.matters import check_number_format
 from .engine.model import (
@@ -195,15 +197,16 @@ _LIMITS_KEYS = tuple(
 _RATINGS_KEYS = tuple("callback_days fix_days open_days".split())
 _HALL_KEYS = tuple(
     "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display"
-    " webhook matter_number".split()
+    " webhook matter_number evaluation_push region".split()
 )
+_PUSH_KEYS = tuple("url profile area_code dept_code data_source secret retry_hours".split())
 _WEBHOOK_KEYS = tuple("url secret events retry_hours".split())
 _CALENDAR_KEYS = tuple("weekdays holidays workdays".split())
 MAX_RANGE_DAYS = 60  # a holiday range longer than this is a typo in a year
 _HOURS_KEYS = tuple("days periods".split())
 _SERVICE_KEYS = tuple(
     "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours group"
-    " wait_alert_s pickup materials_en".split()
+    " wait_alert_s pickup materials_en task_code".split()
 )
 _COUNTER_KEYS = tuple("id number name services partner name_en printer".split())
 _KIOSK_KEYS = tuple("id name printer".split())
@@ -340,6 +343,7 @@ def _load(raw: bytes, source: str, base_dir: Path, data_dir: str | Path | None) 
         root = _Table.of(_parse(raw), "", _ROOT_KEYS)
         settings = _settings(root, base_dir, data_dir)
         halls = _halls(root)
+        _not_itself(settings, halls)
     except _Problem as problem:
         raise ConfigError(source, problem.place, problem.message) from None
     return Config(settings=settings, halls=halls, source=source)
@@ -710,6 +714,8 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
         calendar=calendar,
         webhooks=tuple(_webhook(t) for t in table.tables("webhook", _WEBHOOK_KEYS, required=False)),
         matter_number=_matter_number(table),
+        evaluation_push=_evaluation_push(table) if "evaluation_push" in table.data else None,
+        region=table.text("region", ""),
     )
 
 
@@ -719,6 +725,10 @@ def _webhook(table: _Table) -> Webhook:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _Problem(table.at("url"), f"expected an http:// or https:// address, got {_show(url)}")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise _Problem(table.at("url"), f"the port of {_show(url)} is not a port number") from None
     secret = table.text("secret")
     if len(secret) < 16:
         raise _Problem(table.at("secret"), "the signing secret needs at least 16 characters")
@@ -883,6 +893,7 @@ def _service(table: _Table, hall_hours: Hours, width: int) -> Service:
         wait_alert_s=table.number("wait_alert_s", 60, None, None),
         group=ServiceGroup(table.choice("group", tuple(g.value for g in ServiceGroup), "admin")),
         materials_en=_materials_en(table),
+        task_code=table.text("task_code", None),
     )
 
 
@@ -1033,4 +1044,87 @@ def _display(
         orientation=table.choice("orientation", ("landscape", "portrait"), "landscape"),
         english=table.get("english", bool, False),
         notice=table.get("notice", str, ""),
+    )
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::")  # noqa: S104 - names compared, not bound
+
+
+def _not_itself(settings: Settings, halls: tuple[Hall, ...]) -> None:
+    """A webhook must not point at this server (its host and port, or its public_url): every event
+    would be a request to itself, each try waiting on its own answer."""
+    own = {(settings.host.lower(), settings.port)}
+    if settings.host in _LOOPBACK:
+        own |= {(h, settings.port) for h in _LOOPBACK}
+    if settings.public_url:
+        public = urlsplit(settings.public_url)
+        own.add(((public.hostname or "").lower(), public.port or (443 if public.scheme == "https" else 80)))
+    for i, hall in enumerate(halls):
+        urls = [(f"hall[{i}].webhook[{j}].url", hook.url) for j, hook in enumerate(hall.webhooks)]
+        if hall.evaluation_push is not None:
+            urls.append((f"hall[{i}].evaluation_push.url", hall.evaluation_push.url))
+        for place, url in urls:
+            parts = urlsplit(url)
+            where = ((parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80))
+            if where in own:
+                raise _Problem(place, f"{_show(url)} points at this server itself ({where[0]}:{where[1]})")
+
+
+def with_webhook(config: Config, url: str, secret: str) -> Config:
+    """Every hall of `config` also posts all its events to `url` (`hallq demo --webhook`), checked as a
+    `[[hall.webhook]]` table is; a ConfigError names the option."""
+    table = _Table({"url": url, "secret": secret}, "--webhook")
+    try:
+        hook = _webhook(table)
+        halls = tuple(dataclasses.replace(h, webhooks=(*h.webhooks, hook)) for h in config.halls)
+        _not_itself(config.settings, halls)
+    except _Problem as problem:
+        raise ConfigError("hallq demo", "--webhook" if "secret" not in problem.place else "--webhook-secret",
+                          problem.message) from None  # fmt: skip
+    return dataclasses.replace(config, halls=halls)
+
+
+# -- the 好差评 push (PROTOCOL v1.2) ----------------------------------------------------------------------
+
+
+def evaluation_profiles() -> dict[str, Profile]:
+    """The profiles of server/evaluation_profiles.toml (data: a platform's field names and value maps)."""
+    raw = tomllib.loads(resources.files("server").joinpath("evaluation_profiles.toml").read_text(encoding="utf-8"))
+    profiles = {}
+    for name, table in raw.items():
+        fields = []
+        for f in table["field"]:
+            source = f.get("from")
+            if source is not None and source not in FACTS:
+                raise ValueError(f"evaluation_profiles.toml: {name}.{f['name']}: unknown fact {source!r}")
+            values = {str(k): str(v) for k, v in f.get("values", {}).items()}
+            fields.append(ProfileField(f["name"], source, f.get("value"), values, f.get("format")))
+        profiles[name] = Profile(name, table.get("title", name), tuple(fields))
+    return profiles
+
+
+def _evaluation_push(hall: _Table) -> EvaluationPush:
+    """`[hall.evaluation_push]`: every rating of the hall goes to the provincial platform."""
+    table = hall.table("evaluation_push", _PUSH_KEYS)
+    url = table.text("url")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _Problem(table.at("url"), f"expected an http:// or https:// address, got {_show(url)}")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise _Problem(table.at("url"), f"the port of {_show(url)} is not a port number") from None
+    profiles = evaluation_profiles()
+    name = table.choice("profile", tuple(profiles), "zhejiang")
+    secret = table.text("secret", None)
+    if secret is not None and len(secret) < 16:
+        raise _Problem(table.at("secret"), "the signing secret needs at least 16 characters")
+    return EvaluationPush(
+        url=url,
+        profile=profiles[name],
+        area_code=table.text("area_code"),
+        dept_code=table.text("dept_code"),
+        data_source=table.text("data_source", "hallq"),
+        secret=secret,
+        retry_hours=table.number("retry_hours", 1, 24 * 30, 72),
     )

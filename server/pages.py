@@ -11,7 +11,7 @@ from flask import Blueprint, redirect, request, session
 from werkzeug.wrappers import Response
 
 from server.api.guard import hq, session_person
-from server.auth import end_session, start_session
+from server.auth import end_session, may_manage, start_session
 from server.auth import login as check_login
 from server.engine.errors import HallError
 from server.i18n import lang, strings
@@ -122,7 +122,7 @@ def admin_complaints() -> Any:
     ctx = hq().ctx
     if not p.is_manager:
         return page(t["admin_title"], t["complaints_forbidden"], "admin", status=403)
-    halls = [h for h in ctx.config.halls if p.hall in (None, h.id)]
+    halls = [h for h in ctx.config.halls if may_manage(p, h.id)]
     asked = request.args.get("hall")
     hall = next((h for h in halls if h.id == asked), None if asked else halls[0])
     if hall is None:  # not another hall's cases shown under a hall the manager asked for

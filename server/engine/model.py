@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .calendar import Calendar, day_bounds, deadline
+from .evaluation import EvaluationPush
 from .outbound import Webhook
 
 
@@ -132,6 +133,8 @@ class Service:
         """The materials in the page's language: English where configured, else as written."""
         return self.materials_en if english and self.materials_en else self.materials
 
+    task_code: str | None = None  # 事项编码: the service's code on the provincial 好差评 platform
+
 
 @dataclass(frozen=True)
 class Counter:
@@ -201,6 +204,8 @@ class Hall:
     calendar: Calendar = field(default_factory=Calendar)
     webhooks: tuple[Webhook, ...] = ()  # [[hall.webhook]]: receivers of its outbound events
     matter_number: str = "BJ{year}{seq:6}"  # 办件编号 format (engine/matters.py: year date hall service seq)
+    evaluation_push: EvaluationPush | None = None  # [hall.evaluation_push]: every rating to the 好差评 platform
+    region: str = ""  # [hall] region: halls of a city grouped on the overview (PROTOCOL v1.2)
 
     def wants(self, event: str) -> bool:
         """Whether any receiver takes this outbound event (else no outbox row is written for it)."""

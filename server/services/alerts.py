@@ -1,4 +1,5 @@
-"""Alerts for supervisors: long waits, queues nobody serves, complaint cases due, kiosk printers in trouble.
+"""Alerts for supervisors: long waits, queues nobody serves, complaint cases due, kiosk printers in trouble,
+a webhook receiver that keeps failing.
 
 The scheduler scans each hall every tick; a condition keeps one row while it lasts (raised once, cleared
 once), so /admin hears of it once and the list survives restarts. A kiosk printer's alert does not wait
@@ -17,7 +18,7 @@ from server.engine.model import Hall, Kiosk
 from server.engine.rules import served_services
 from server.store.models import AlertRow, ComplaintRow, TicketRow
 
-from . import matters, queue
+from . import deliveries, matters, queue
 from .context import Context
 from .views import iso
 
@@ -75,6 +76,9 @@ def conditions(
         state = printer_state(kiosk)
         if state in PRINTER_TROUBLE:
             found[f"printer:{kiosk.id}:{state}"] = ("printer", {"kiosk": kiosk.id, "state": state})
+    if hall.webhooks:  # outbound events a receiver keeps refusing (PROTOCOL v1.2)
+        for target, detail in deliveries.failing(ctx, hall).items():
+            found[f"webhook_failing:{target[:100]}"] = ("webhook_failing", detail)
     return found
 
 

@@ -17,7 +17,7 @@ from server.engine.model import Counter, CounterState, Hall, Outcome, ServiceKin
 from server.store.db import write_changes
 from server.store.models import CounterRow, MatterRow, NoticeRow, TicketRow
 
-from . import ledger, matters, notices, queue
+from . import ledger, matters, notices, outbox, queue
 from .context import Context
 
 
@@ -161,6 +161,7 @@ def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
             s, hall.id, "counter_opened", now, counter=counter.id, clerk=who,
             services=list(counter.services), partner=counter.partner,
         )  # fmt: skip
+        outbox.emit(s, hall, "counter.changed", {"counter": counter.id, "state": row.state}, now, subject=counter.id)
         return [_served_changed(hall, counter)]
 
     return _act(ctx, counter_id, clerk, action, moves_counters=True)
@@ -185,6 +186,7 @@ def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         rules.check_close(desk, partner_desk)
         row.state, row.since, row.away_reason = CounterState.CLOSED.value, now, None
         ledger.append(s, hall.id, "counter_closed", now, counter=counter.id, clerk=who)
+        outbox.emit(s, hall, "counter.changed", {"counter": counter.id, "state": row.state}, now, subject=counter.id)
         return [_served_changed(hall, counter)]
 
     return _act(ctx, counter_id, clerk, action, moves_counters=True)
@@ -227,6 +229,7 @@ def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         if ticket.owner_counter is None:
             ticket.owner_counter = counter.id  # 首问负责: the first counter owns the matter
         _log(s, hall, "called", now, ticket, counter, who, reason=choice.reason, service=ticket.service_id)
+        outbox.emit(s, hall, "ticket.called", outbox.ticket_data(ticket, recall=False), now, subject=ticket.id)
         return [
             _called(hall, counter, ticket, False, now),
             QueueChanged(hall.id, frozenset({choice.ticket.service}), frozenset(served)),
@@ -281,6 +284,7 @@ def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         ticket = _held(s, row, "recall")
         ticket.recalls += 1
         _log(s, hall, "recalled", now, ticket, counter, who, count=ticket.recalls, service=ticket.service_id)
+        outbox.emit(s, hall, "ticket.called", outbox.ticket_data(ticket, recall=True), now, subject=ticket.id)
         return [
             _called(hall, counter, ticket, True, now),
             TicketChanged(hall.id, ticket.id),
@@ -351,6 +355,9 @@ def finish(
             outcome=result.value, missing=missing or None, without_start=from_call or None,
             notice=notice.id if notice else None,
         )  # fmt: skip
+        outbox.emit(
+            s, hall, "ticket.finished", outbox.ticket_data(ticket, outcome=result.value), now, subject=ticket.id
+        )
         if result is Outcome.ACCEPTED and service is not None:  # the matter outlives the visit (办件)
             opened.append(matters.open_for_ticket(s, hall, service, ticket, counter.id, who, now))
         elif result is Outcome.COMPLETED and service is not None and service.kind is ServiceKind.PROMISED:
@@ -379,6 +386,7 @@ def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         ticket.finished_at = now
         row.held_ticket = None
         _log(s, hall, "no_show", now, ticket, counter, who, recalls=ticket.recalls)
+        outbox.emit(s, hall, "ticket.no_show", outbox.ticket_data(ticket, counter=counter.id), now, subject=ticket.id)
         return [TicketChanged(hall.id, ticket.id)]
 
     return _act(ctx, counter_id, clerk, action, with_partner=False)
@@ -436,6 +444,9 @@ def transfer(
             "reason": reason,
         }
         _log(s, hall, "transferred", now, ticket, counter, who, **detail)
+        outbox.emit(
+            s, hall, "ticket.transferred", outbox.ticket_data(ticket, from_service=from_service), now, subject=ticket.id
+        )
         ticket.on_behalf_of = None
         ticket.served_by = None  # waiting again: nobody serves it until the next call
         return [
@@ -463,6 +474,7 @@ def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -
         rules.check_away(desk, _desk(hall, partner_row, counter.partner))
         row.state, row.since, row.away_reason = CounterState.AWAY.value, now, reason
         ledger.append(s, hall.id, "away", now, counter=counter.id, clerk=who, covered_by=counter.partner, reason=reason)
+        outbox.emit(s, hall, "counter.changed", {"counter": counter.id, "state": row.state}, now, subject=counter.id)
         return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]
 
     return _act(ctx, counter_id, clerk, action, moves_counters=True)
@@ -485,6 +497,7 @@ def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         if clerk and not row.clerk:
             row.clerk = clerk
         ledger.append(s, hall.id, "back", now, counter=counter.id, clerk=clerk or who)
+        outbox.emit(s, hall, "counter.changed", {"counter": counter.id, "state": row.state}, now, subject=counter.id)
         return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]
 
     return _act(ctx, counter_id, clerk, action, moves_counters=True)

@@ -17,9 +17,9 @@ from server.engine.errors import HallError, invalid
 from server.engine.events import Event, TicketChanged
 from server.engine.model import Outcome, TicketStatus
 from server.engine.privacy import NotAPhone, callback_number, mask_personal, phone_for_people
-from server.store.models import ComplaintRow, NoticeRow, RatingRow, TicketRow
+from server.store.models import AppealRow, ComplaintRow, NoticeRow, RatingRow, TicketRow
 
-from . import ledger, matters, notices
+from . import appeals, ledger, matters, notices, outbox
 from .context import Context
 from .tickets import find_by_token, new_id
 from .views import iso
@@ -108,24 +108,25 @@ def rate(
             )
             s.add(rating)
             ledger.append(s, hall.id, "rated", now, ticket=ticket, counter=ticket.served_by, level=level)
+            outbox.emit(s, hall, "rating.created", outbox.rating_data(ticket, rating), now, subject=ticket.id)
             if level <= 2:
                 settings = ctx.config.settings
-                s.add(
-                    ComplaintRow(
-                        id=new_id(),
-                        hall_id=hall.id,
-                        ticket_id=ticket.id,
-                        rating_id=rating.id,
-                        level=level,
-                        comment=comment or None,
-                        status="open",
-                        opened_at=now,
-                        callback_due_at=hall.deadline(now, settings.callback_days),
-                        due_at=hall.deadline(now, settings.fix_days),
-                        callback_phone=callback,
-                    )
+                case = ComplaintRow(
+                    id=new_id(),
+                    hall_id=hall.id,
+                    ticket_id=ticket.id,
+                    rating_id=rating.id,
+                    level=level,
+                    comment=comment or None,
+                    status="open",
+                    opened_at=now,
+                    callback_due_at=hall.deadline(now, settings.callback_days),
+                    due_at=hall.deadline(now, settings.fix_days),
+                    callback_phone=callback,
                 )
+                s.add(case)
                 ledger.insert(s, hall.id, "complaint_opened", now, ticket_id=ticket.id, counter=ticket.served_by)
+                outbox.emit(s, hall, "complaint.changed", outbox.complaint_data(case), now, subject=ticket.id)
             s.flush()
     except IntegrityError:  # two ratings raced; the unique ticket_id kept the first
         raise HallError("already_rated", 409, "this service has been rated already") from None
@@ -147,6 +148,9 @@ def follow_up(ctx: Context, token: str, level: int, comment: str | None) -> tupl
         rating.followup_level, rating.followup_comment, rating.followup_at = level, comment or None, now
         ledger.insert(
             s, ticket.hall_id, "rated_again", now, ticket_id=ticket.id, counter=rating.counter_id, level=level
+        )
+        outbox.emit(
+            s, ctx.hall(ticket.hall_id), "rating.created", outbox.rating_data(ticket, rating, 2), now, subject=ticket.id
         )
     return {"id": rating.id, "level": level}, [TicketChanged(ticket.hall_id, ticket.id)]
 
@@ -208,15 +212,22 @@ def handle(
             case.closed_at, case.answer = now, note
         case.handled_by = user
         ledger.insert(s, hall.id, f"complaint_{case.status}", now, ticket_id=case.ticket_id, clerk=user)
+        outbox.emit(s, hall, "complaint.changed", outbox.complaint_data(case), now, subject=case.ticket_id)
         s.flush()
         ticket = s.scalars(select(TicketRow).where(TicketRow.id == case.ticket_id)).one()
         rating = s.get(RatingRow, case.rating_id) if case.rating_id else None
-        body = _case(ctx, hall, case, ticket, rating, full_phone)
+        body = _case(ctx, hall, case, ticket, rating, full_phone, s.get(AppealRow, case.id))
     return body, [TicketChanged(hall.id, case.ticket_id)]
 
 
 def _case(
-    ctx: Context, hall: Any, c: ComplaintRow, ticket: TicketRow, rating: RatingRow | None, full_phone: bool = False
+    ctx: Context,
+    hall: Any,
+    c: ComplaintRow,
+    ticket: TicketRow,
+    rating: RatingRow | None,
+    full_phone: bool = False,
+    appeal: Any = None,
 ) -> dict[str, Any]:
     now = ctx.clock.now()
     open_ = c.status in ("open", "verified")
@@ -246,6 +257,7 @@ def _case(
         "followup_comment": rating.followup_comment if rating else None,
         # the resident's call-back number: in full for the supervisor's case view, masked anywhere else
         "callback_phone": phone_for_people(c.callback_phone, not full_phone) if c.callback_phone else None,
+        "appeal": appeals.body(hall, appeal),  # 申诉, counted apart
     }
 
 
@@ -254,10 +266,11 @@ def complaints(ctx: Context, hall_id: str, full_phone: bool = False) -> list[dic
     hall = ctx.hall(hall_id)
     with ctx.db.read() as s:
         rows = s.execute(
-            select(ComplaintRow, TicketRow, RatingRow)
+            select(ComplaintRow, TicketRow, RatingRow, AppealRow)
             .join(TicketRow, TicketRow.id == ComplaintRow.ticket_id)
             .outerjoin(RatingRow, RatingRow.id == ComplaintRow.rating_id)
+            .outerjoin(AppealRow, AppealRow.complaint_id == ComplaintRow.id)
             .where(ComplaintRow.hall_id == hall.id)
             .order_by(ComplaintRow.opened_at.desc())
         ).all()
-        return [_case(ctx, hall, c, ticket, r, full_phone) for c, ticket, r in rows]
+        return [_case(ctx, hall, c, ticket, r, full_phone, appeal) for c, ticket, r, appeal in rows]

@@ -13,7 +13,7 @@ from server.engine import figures
 from server.engine.model import Hall
 from server.store.models import ComplaintRow, LedgerRow
 
-from . import matters
+from . import appeals, matters
 from .coverage import read_lines
 
 JUSTIFIED = ("verified", "resolved")
@@ -41,7 +41,8 @@ def lapses(
             ComplaintRow.status.in_(JUSTIFIED),
         )
     ).all()
-    for case in cases:
+    set_aside = appeals.upheld_ids(s, hall.id) if cases else set()  # 申诉 upheld: the rating does not count
+    for case in (c for c in cases if c.id not in set_aside):
         lines = s.scalars(
             select(LedgerRow).where(
                 LedgerRow.hall_id == hall.id,

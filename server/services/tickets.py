@@ -27,7 +27,7 @@ from server.store.models import (
     TicketRow,
 )
 
-from . import board, ledger, matters, notices, opening, print_jobs, queue, views
+from . import board, ledger, matters, notices, opening, outbox, print_jobs, queue, views
 from .context import Context
 
 log = logging.getLogger("hallq.tickets")
@@ -139,6 +139,7 @@ def issue_ticket(
             repeat_of=first.ticket_id if first else None, notice=first.id if first else None,
         )  # fmt: skip
         job = print_jobs.add(s, hall, kiosk, row, track_url(track_base, token), now) if kiosk else None
+        outbox.emit(s, hall, "ticket.issued", outbox.ticket_data(row, kiosk=kiosk_id), now, subject=row.id)
         ahead = queue.ahead_count(s, row)
         where = ctx.boards.quick_place(s, hall, row, ahead, now, before)
         if where is not None and key_hash is not None:

@@ -57,3 +57,19 @@ def release(db: Database, name: str, holder: str, now: datetime) -> None:
             .values(until=now, holder=None)
             .execution_options(synchronize_session=False)
         )
+
+
+def hold(db: Database, name: str, holder: str, now: datetime, ttl_s: int) -> bool:
+    """Take or renew a standing lease (a task that runs in one process at a time, such as the outbox's
+    sender): True while `holder` has it, until now + `ttl_s`; a holder that stops renewing loses it then."""
+    with db.write() as s:
+        dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+        s.execute(dialect.insert(JobLeaseRow).values(name=name, until=NEVER).on_conflict_do_nothing())
+        taken = s.execute(
+            update(JobLeaseRow)
+            .where(JobLeaseRow.name == name, or_(JobLeaseRow.until < now, JobLeaseRow.holder == holder))
+            .values(holder=holder, until=now + timedelta(seconds=ttl_s))
+            .returning(JobLeaseRow.name)
+            .execution_options(synchronize_session=False)
+        ).first()
+    return taken is not None

@@ -426,3 +426,59 @@ class AnonymousQuotaRow(Base):
     service_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     issued: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeliveryRow(Base):
+    """One outbound event on its way to one receiver: a `[[hall.webhook]]` (its url) or the 好差评 push.
+
+    Written with its outbox row, in the transaction of the change. The sender claims due rows, posts them and
+    records each try: `pending` until a 2xx (`sent`) or `retry_hours` of failures (`failed`). `id` follows
+    the order of writing, which for one subject is the order of its changes (they hold the same locks).
+    """
+
+    __tablename__ = "outbox_delivery"
+    __table_args__ = (
+        UniqueConstraint("event_id", "target", name="uq_outbox_delivery_event"),
+        Index("ix_outbox_delivery_due", "status", "next_at"),
+        Index("ix_outbox_delivery_subject", "target", "subject", "id"),
+        Index("ix_outbox_delivery_hall", "hall_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32))  # outbox.id: X-Hallq-Delivery
+    hall_id: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(300))  # a webhook's url, or "evaluation" (the 好差评 push)
+    subject: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)  # due from then on
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a sender has it in hand until then
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)  # the receiver's HTTP status; None: no answer
+    last_answer: Mapped[str | None] = mapped_column(String(300))  # the start of its answer, or the error
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AppealRow(Base):
+    """申诉: the hall contests a bad rating it holds malicious or mistaken; a supervisor decides. At most one per
+    complaint case; an upheld appeal takes the case out of the window's justified complaints (counted apart)."""
+
+    __tablename__ = "complaint_appeals"
+    __table_args__ = (Index("ix_complaint_appeals_hall", "hall_id", "filed_at"),)
+    complaint_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    filed_by: Mapped[str] = mapped_column(String(64))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | upheld | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class UserHallRow(Base):
+    """A supervisor's halls beyond the one on their user row (PROTOCOL v1.2: one or more halls)."""
+
+    __tablename__ = "user_halls"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hall_id: Mapped[str] = mapped_column(String(40), primary_key=True)

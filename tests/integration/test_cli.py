@@ -128,9 +128,12 @@ def test_token_for_an_unknown_counter_is_one_line_and_exit_2(tmp_path: Path) -> 
 
 
 def test_user_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
-    done = hallq("user", "add", "li.na", "--role", "clerk", "--data", str(tmp_path), stdin="s3cret-pass\n")
+    # The demo has two halls (PROTOCOL v1.2): a clerk names theirs.
+    done = hallq("user", "add", "li.na", "--role", "clerk", "--hall", "town", "--data", str(tmp_path),
+                 stdin="s3cret-pass\n")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    weak = hallq("user", "add", "li.na", "--role", "clerk", "--data", str(tmp_path), stdin="short\n")
+    weak = hallq("user", "add", "li.na", "--role", "clerk", "--hall", "town", "--data", str(tmp_path),
+                 stdin="short\n")  # fmt: skip
     assert weak.returncode == 2 and len(weak.stderr.strip().splitlines()) == 1
 
 

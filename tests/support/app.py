@@ -221,6 +221,7 @@ class AppHall:
         self.close_sockets()
         self.settle()
         self.hallq.printing.stop()
+        self.hallq.sender.stop()
         self.ctx.db.dispose()
 
     def advance(self, seconds: float) -> None:

@@ -102,8 +102,9 @@ def second_hall(**renames: str) -> str:
 
 def test_demo_hall_has_partnered_counters_covering_every_service(tmp_path: Path) -> None:
     config = load_demo_config(tmp_path)
-    (hall,) = config.halls
+    hall, second = config.halls  # PROTOCOL v1.2: a second hall in another region, for the overview
     assert hall.id == "town" and hall.name == "青山镇便民服务中心"
+    assert hall.region and second.region and hall.region != second.region
     assert len(hall.counters) >= 6
     served = {s for c in hall.counters for s in c.services}
     assert {s.id for s in hall.services} <= served
@@ -811,3 +812,47 @@ def test_the_limits_against_one_client_are_read_and_checked(tmp_path: Path) -> N
         'server.trusted_proxies: "nginx" is not an IP address'
     )
     assert rejection(tmp_path, "[server]\nmax_connections = 3\n" + BASE).startswith("server.max_connections: must be")
+
+
+SECRET = 'secret = "0123456789abcdef"\n'
+
+
+@pytest.mark.parametrize(
+    ("server", "url"),
+    [
+        ("", "http://127.0.0.1:5000/hooks"),  # the default host and port
+        ("", "http://localhost:5000/"),
+        ('[server]\nhost = "0.0.0.0"\nport = 8000\n', "http://127.0.0.1:8000/hooks"),
+        ('[server]\npublic_url = "https://hall.example"\n', "https://hall.example/hooks"),
+        ('[server]\npublic_url = "http://hall.example:8080"\n', "http://HALL.example:8080/x"),
+    ],
+)
+def test_a_webhook_pointing_at_the_server_itself_is_refused_with_its_place(
+    tmp_path: Path, server: str, url: str
+) -> None:
+    second = '\n[[hall.webhook]]\nurl = "https://relay.example/a"\n' + SECRET  # the first one is fine
+    text = server + BASE + second + f'\n[[hall.webhook]]\nurl = "{url}"\n' + SECRET
+    assert rejection(tmp_path, text).startswith("hall[0].webhook[1].url: ")
+    assert "points at this server itself" in rejection(tmp_path, text)
+
+
+def test_a_webhook_on_the_same_machine_but_another_port_is_taken(tmp_path: Path) -> None:
+    text = BASE + '\n[[hall.webhook]]\nurl = "http://127.0.0.1:8099/sms"\n' + SECRET
+    assert load_config(write(tmp_path, text)).halls[0].webhooks[0].url == "http://127.0.0.1:8099/sms"
+
+
+def test_a_webhook_with_a_bad_port_is_refused(tmp_path: Path) -> None:
+    text = BASE + '\n[[hall.webhook]]\nurl = "http://relay.example:99999/"\n' + SECRET
+    assert rejection(tmp_path, text).startswith("hall[0].webhook[0].url: the port of")
+
+
+def test_the_rating_push_is_read_and_refused_pointing_at_the_server_itself(tmp_path: Path) -> None:
+    push = '\n[hall.evaluation_push]\nurl = "{}"\narea_code = "330102"\ndept_code = "D1"\n'
+    text = BASE + push.format("https://pj.example.gov.cn/assess")
+    hall = load_config(write(tmp_path, text)).halls[0]
+    assert hall.evaluation_push is not None and hall.evaluation_push.profile.name == "zhejiang"
+    assert [f.name for f in hall.evaluation_push.profile.fields][:2] == ["projectNo", "taskCode"]
+    refused = rejection(tmp_path, BASE + push.format("http://127.0.0.1:5000/pj"))
+    assert refused.startswith("hall[0].evaluation_push.url: ") and "points at this server itself" in refused
+    missing = rejection(tmp_path, BASE + '\n[hall.evaluation_push]\nurl = "https://pj.example/"\n')
+    assert missing.startswith("hall[0].evaluation_push: missing required key 'area_code'")

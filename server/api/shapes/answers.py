@@ -326,6 +326,18 @@ class Rating(Answer):
     tags: list[str] = Field(default_factory=list)
 
 
+class Appeal(Answer):
+    """申诉: the hall contests a malicious or mistaken rating; a supervisor decides."""
+
+    status: Literal["pending", "upheld", "rejected"]
+    reason: str
+    filed_by: str
+    filed_at: Timestamp
+    decided_by: str | None
+    decided_at: Timestamp | None
+    note: str | None = Field(description="the decision's reason")
+
+
 class Complaint(Answer):
     id: str
     ticket: str
@@ -353,6 +365,7 @@ class Complaint(Answer):
         description="the number the resident left for the call-back: in full for a supervisor, masked"
         " (138****5678) for other callers; null when none was left"
     )
+    appeal: Appeal | None = Field(description="申诉: the hall contests this rating (issue 21); null: none")
 
 
 class Handoff(Answer):
@@ -614,7 +627,9 @@ class Alert(Answer):
     """Something staff must see to: a long wait, a queue nobody serves, a complaint due, a kiosk printer."""
 
     id: int
-    kind: Literal["long_wait", "uncovered", "complaint_due", "complaint_overdue", "printer", "matter_overdue"]
+    kind: Literal[
+        "long_wait", "uncovered", "complaint_due", "complaint_overdue", "printer", "matter_overdue", "webhook_failing"
+    ]
     key: str = Field(description="the condition, e.g. long_wait:<ticket>, printer:<kiosk>:<state>")
     detail: dict[str, Any]
     raised_at: Timestamp

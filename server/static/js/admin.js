@@ -80,6 +80,7 @@ function alertText(a) {
   const values = {
     number: d.number || "", service: serviceName(d.service || ""), due_at: (d.due_at || "").slice(0, 16).replace("T", " "),
     kiosk: kioskName(d.kiosk || ""), state: d.state ? t(`printer_${d.state}`) : "",
+    target: d.target || "", failed: d.failed || 0, retrying: d.retrying || 0,
   };
   return `${a.raised_at.slice(11, 16)} ${t(`alert_${a.kind}`, values)}`;
 }
