@@ -30,6 +30,9 @@ TABLES = [
     "printer_states",
     "outbox",
     "matters",
+    "outbox_delivery",
+    "complaint_appeals",
+    "anonymous_quota",
 ]
 
 
