@@ -57,6 +57,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     timezone = "Asia/Shanghai"
     number_width = 3           # digits of a ticket number: A001
     max_priority_streak = 2    # priority tickets called in a row before a normal one
+    max_recalls = 3            # recalls of one call; then recall answers 409 recall_limit (offer no-show)
     hours = "always"           # or { days = ["mon", ...], periods = ["08:30-12:00", "13:30-17:30"] }
 
     [hall.calendar]            # working days, for opening hours and deadlines in working days
@@ -160,7 +161,8 @@ _SERVER_KEYS = tuple(
 _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".split())
 _RATINGS_KEYS = tuple("callback_days fix_days open_days".split())
 _HALL_KEYS = tuple(
-    "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display".split()
+    "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display"
+    " max_recalls".split()
 )
 _CALENDAR_KEYS = tuple("weekdays holidays workdays".split())
 MAX_RANGE_DAYS = 60  # a holiday range longer than this is a typo in a year
@@ -639,6 +641,7 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
             for t in table.tables("display", _DISPLAY_KEYS, required=False)
         ),
         calendar=calendar,
+        max_recalls=table.number("max_recalls", 1, None, 3),
     )
 
 

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import kiosks, managers, prints, public, spec, staff  # noqa: E402,F401  (routes register on import)
+from . import kiosks, managers, parking, prints, public, spec, staff  # noqa: E402,F401  (routes register on import)

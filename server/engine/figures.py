@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 # Ticket statuses that are still in the hall (not yet an outcome).
-OPEN_STATUSES = ("waiting", "called", "serving")
+OPEN_STATUSES = ("waiting", "called", "serving", "parked")
 
 
 def percentile(values: Sequence[int], p: float) -> int:
@@ -56,7 +56,7 @@ class Move:
 
 
 def by_service(tickets: Iterable[TicketFacts], moves: Iterable[Move]) -> list[dict[str, int | str]]:
-    """Per service: issued + transferred_in = served + no_show + closed_out + transferred_out + in_hall.
+    """Per service: issued + transferred_in = served + no_show + closed_out + cancelled + transferred_out + in_hall.
 
     issued counts numbers taken for the service; transferred_in/out count moves between services;
     served, no_show and closed_out count tickets by the service they ended in; in_hall those still
@@ -64,12 +64,24 @@ def by_service(tickets: Iterable[TicketFacts], moves: Iterable[Move]) -> list[di
     """
     rows: dict[str, dict[str, int]] = defaultdict(
         lambda: dict.fromkeys(
-            ("issued", "transferred_in", "transferred_out", "served", "no_show", "closed_out", "in_hall"), 0
+            (
+                "issued",
+                "transferred_in",
+                "transferred_out",
+                "served",
+                "no_show",
+                "closed_out",
+                "in_hall",
+                "cancelled",
+            ),
+            0,  # fmt: skip
         )
     )
     for t in tickets:
         rows[t.issued_service]["issued"] += 1
-        column = {"done": "served", "no_show": "no_show", "closed_out": "closed_out"}.get(t.status, "in_hall")
+        column = {"done": "served", "no_show": "no_show", "closed_out": "closed_out", "cancelled": "cancelled"}.get(
+            t.status, "in_hall"
+        )
         rows[t.service][column] += 1
     for m in moves:
         if m.from_service != m.to_service:

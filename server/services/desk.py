@@ -18,7 +18,7 @@ from server.engine.events import CounterChanged, Event
 from server.engine.model import CounterState, Hall, TicketStatus
 from server.store.models import CounterRow, LedgerRow, NoticeRow, TicketRow
 
-from . import ledger, queue, views
+from . import ledger, parking, queue, views
 from .context import Context
 from .counters import Result, _lock_pair
 
@@ -99,6 +99,7 @@ def snapshot(ctx: Context, counter_id: str, viewer: str | None = None) -> dict[s
         waiting, total = _waiting(s, hall, desk, partner, row.priority_streak if row else 0, now)
         clerk = row.clerk if row is not None else None
         today = _today(s, hall, counter.id, clerk or viewer, now)
+        parked = parking.parked_at(s, hall, rules.Desk(desk.counter, CounterState.OPEN), partner, now)
     partner_row = rows.get(partner.id) if partner is not None else None
     state = desk.state
     return {
@@ -138,6 +139,8 @@ def snapshot(ctx: Context, counter_id: str, viewer: str | None = None) -> dict[s
             for c in hall.counters
             if c.id != counter.id
         ],
+        "parked": parked,  # 挂起 (PROTOCOL v1.2)
+        "max_recalls": hall.max_recalls,
     }
 
 
@@ -218,6 +221,7 @@ def _waiting(
         r = rows[choice.ticket.id]
         out.append(
             {
+                "id": choice.ticket.id,
                 "number": r.number,
                 "service": choice.ticket.service,
                 "priority": choice.ticket.priority,

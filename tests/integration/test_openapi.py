@@ -133,6 +133,8 @@ def test_every_operation_is_complete() -> None:
                         "/enrollments",
                         "/reprint",
                         "/print-jobs",
+                        "/cancel",  # PROTOCOL v1.2: a supervisor's corrections of a ticket
+                        "/reactivate",
                     )
                 )
                 or "/reports/" in path

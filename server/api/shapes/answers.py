@@ -198,6 +198,7 @@ class DeskTicket(Ticket):
 class Waiting(Answer):
     """One waiting ticket as the counter sees it: no resident's data."""
 
+    id: str = Sometimes("the ticket's id (for a named call)")
     number: str
     service: str
     priority: bool
@@ -246,6 +247,8 @@ class Desk(Answer):
     today: Today
     services: list[DeskService]
     counters: list[DeskOther] = Field(description="the hall's other counters (transfer targets)")
+    parked: list[ParkedTicket] = Sometimes("parked tickets this counter may resume, in their original order")
+    max_recalls: int = Sometimes("recalls of one call before recall answers recall_limit")
 
 
 class Track(Answer):
@@ -325,7 +328,8 @@ class LedgerEntry(Ticket):
 
 
 class ServiceFigures(Answer):
-    """One service's row: issued + transferred_in = served + no_show + closed_out + transferred_out + in_hall."""
+    """One service's row: issued + transferred_in = served + no_show + closed_out + cancelled + transferred_out
+    + in_hall."""
 
     service: str
     issued: Count = Field(description="numbers taken for this service")
@@ -334,7 +338,8 @@ class ServiceFigures(Answer):
     served: Count = Field(description="tickets that ended done in this service")
     no_show: Count
     closed_out: Count
-    in_hall: Count = Field(description="still waiting, called or being served in this service")
+    in_hall: Count = Field(description="still waiting, called, being served or parked in this service")
+    cancelled: Count = Field(description="tickets a supervisor cancelled in this service (PROTOCOL v1.2)")
     avg_wait_s: Seconds
 
 
@@ -595,3 +600,33 @@ class Enrollment(Answer):
     kiosk: str
     url: str = Field(json_schema_extra={"format": "uri"}, description="open once on the kiosk's screen")
     expires_at: Timestamp
+
+
+# -- PROTOCOL v1.2: calling out of order, parking, supervisors' actions -----------------------------
+
+
+class HistoryLine(Answer):
+    """One ledger line of a ticket (GET /tickets/{id}/history)."""
+
+    at: Timestamp
+    kind: str = Field(description="issued, called, recalled, started, parked, resumed, transferred, finished, ...")
+    counter: CounterRef
+    counter_name: str | None
+    clerk: str | None = Field(description="who did it (a clerk, a supervisor, or a device's name)")
+    reason: str | None = Field(description="why: a named call's or a correction's reason, a park's note, ...")
+    on_behalf_of: CounterRef
+    park_kind: str | None = Field(description="parked and resumed lines: fetch_documents, keep_documents, wait_step")
+    named: bool = Field(description="a called line: a named call (指呼), out of order")
+
+
+class ParkedTicket(Answer):
+    """A parked (挂起) ticket this counter may resume."""
+
+    id: str
+    number: str
+    service: str
+    kind: Literal["fetch_documents", "keep_documents", "wait_step"]
+    counter: str = Field(description="the counter that parked it")
+    parked_at: Timestamp | None
+    parked_s: Seconds = Field(description="how long it has been parked")
+    note: str | None
