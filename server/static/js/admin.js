@@ -221,6 +221,36 @@ function renderHistory(found) {
   }
   table.append(thead, tbody);
   document.getElementById("lookup-output").replaceChildren(table);
+  shown = found.ticket;
+  document.getElementById("correct-form").hidden = false;
+  said("correct-result", "");
+}
+
+// -- a supervisor's corrections of the ticket looked up (PROTOCOL v1.2): named call, reactivate, cancel --
+let shown = null; // the ticket the lookup shows
+async function correct(action) {
+  const reason = document.getElementById("correct-reason").value.trim();
+  if (!reason) { said("correct-result", t("correct_need_reason"), true); document.getElementById("correct-reason").focus(); return; }
+  const ticket = shown;
+  const counter = document.getElementById("correct-counter").value;
+  try {
+    if (action === "call") {
+      await fetchJSON(`/api/v1/counters/${encodeURIComponent(counter)}/call`, { method: "POST", body: { ticket: ticket.id, reason } });
+    } else {
+      await fetchJSON(`/api/v1/tickets/${encodeURIComponent(ticket.id)}/${action}`, { method: "POST", body: { reason } });
+    }
+    document.getElementById("correct-reason").value = "";
+    await lookup({ ticket: ticket.id }); // the history shows the new ledger line
+    said("correct-result", t(`correct_done_${action}`, { number: ticket.number, window: windowName(counter) }));
+    refresh();
+  } catch (e) { said("correct-result", e.message || t("error_generic"), true); }
+}
+for (const button of document.querySelectorAll("[data-correct]")) {
+  button.addEventListener("click", async () => {
+    if (!shown || button.disabled) return;
+    button.disabled = true;
+    try { await correct(button.dataset.correct); } finally { button.disabled = false; }
+  });
 }
 
 async function lookup(query) {
