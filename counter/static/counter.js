@@ -147,6 +147,8 @@ function render() {
   if (limited) $("recall-limit-text").textContent = t("recall_limit", { n: tk.recalls });
   $("recall-limit-no-show").disabled = busy || !can["no-show"];
   $("ticket-history").hidden = !tk;
+  $("help-banner").hidden = !state.help;
+  $("help-button").disabled = busy || !mine || !!state.help;
 
   renderQueue();
   renderParked();
@@ -289,6 +291,7 @@ async function refresh() {
 }
 
 function apply(next) {
+  if (state.help && !next.help) say(t("help_answered"), "ok"); // a supervisor acknowledged the 求助
   state = next;
   skewMs = Date.parse(next.now) - Date.now();
   render();
@@ -570,6 +573,9 @@ $("away-form").addEventListener("submit", submitAway);
 $("call-form").addEventListener("submit", submitCall);
 $("park-form").addEventListener("submit", submitPark);
 $("recall-limit-no-show").addEventListener("click", () => run("no-show"));
+$("help-button").addEventListener("click", () => {
+  post("help", {}).then(() => say(t("help_sent"), "info")).catch(() => {});
+});
 $("ticket-history").addEventListener("click", () => state.ticket && openHistory(state.ticket.id, state.ticket.number));
 $("parked-rows").addEventListener("click", (event) => {
   const button = event.target.closest("[data-resume]");

@@ -11,15 +11,16 @@ from flask import jsonify
 
 from server.auth import Principal
 from server.engine.errors import HallError
-from server.services import parking, views
+from server.engine.events import CounterChanged
+from server.services import counters, help_calls, parking, views
 
 from . import api
 from .body import read_body
-from .guard import hq, principal, require_manager
+from .guard import clerk_name, hq, principal, require_manager
 from .route import F, operation
 from .shapes import answers as a
-from .shapes.bodies import CorrectionRequest, NamedCallRequest, ParkRequest, ResumeRequest
-from .staff import _authorize, _run, counter_action
+from .shapes.bodies import CorrectionRequest, NamedCallRequest, NoBody, ParkRequest, ResumeRequest
+from .staff import _answer, _authorize, _run, counter_action
 
 
 @counter_action(
@@ -117,3 +118,44 @@ def ticket_lines(ticket: str) -> Any:
     if not _staff_of(principal(), hall.id):
         raise HallError("forbidden", 403, "staff of the ticket's hall only")
     return jsonify(parking.history(app.ctx, ticket))
+
+
+# -- 求助 (issue 24) ------------------------------------------------------------------------------------
+
+
+@counter_action("help", conflicts="none: asking again while a request is open changes nothing")
+def ask_help(counter: str) -> Any:
+    """求助: call a supervisor to this counter (an alert on /admin, live)."""
+    p = _authorize(counter)
+    read_body(NoBody)
+    app = hq()
+    hall, _ = app.ctx.counter(counter)
+    alert = help_calls.ask(app.ctx, counter, clerk_name(p) or counters.current(app.ctx, counter).counter_row.clerk)
+    app.publisher.alert_changed(hall.id, alert)
+    app.publisher.publish([CounterChanged(hall.id, counter)])
+    return _answer(counters.current(app.ctx, counter))
+
+
+@operation(
+    api, "post", "/alerts/<alert>/acknowledge", ok=a.Alert, tag="reports", secured=True, body=NoBody,
+    body_required=False, ok_description="the help request, now cleared (acknowledged_by in its detail)",
+    errors={
+        403: "forbidden: supervisors and admins of the alert's hall only",
+        404: "not_found: no such help request",
+        409: "already_acknowledged",
+    },
+)  # fmt: skip
+def acknowledge_help(alert: str) -> Any:
+    """A supervisor acknowledges a counter's 求助."""
+    app = hq()
+    if not alert.isascii() or not alert.isdigit() or len(alert) > 12:
+        raise HallError("not_found", 404, "no such help request")
+    hall = help_calls.alert_hall(app.ctx, int(alert))
+    p = require_manager(hall.id)
+    read_body(NoBody)
+    body = help_calls.acknowledge(app.ctx, int(alert), p.name)
+    app.publisher.alert_changed(hall.id, body)
+    counter = (body.get("detail") or {}).get("counter")
+    if counter:
+        app.publisher.publish([CounterChanged(hall.id, counter)])
+    return jsonify(body)

@@ -18,7 +18,7 @@ from server.engine.events import CounterChanged, Event
 from server.engine.model import CounterState, Hall, TicketStatus
 from server.store.models import CounterRow, LedgerRow, NoticeRow, TicketRow
 
-from . import ledger, parking, queue, views
+from . import help_calls, ledger, parking, queue, views
 from .context import Context
 from .counters import Result, _lock_pair
 
@@ -100,6 +100,7 @@ def snapshot(ctx: Context, counter_id: str, viewer: str | None = None) -> dict[s
         clerk = row.clerk if row is not None else None
         today = _today(s, hall, counter.id, clerk or viewer, now)
         parked = parking.parked_at(s, hall, rules.Desk(desk.counter, CounterState.OPEN), partner, now)
+        asked = help_calls.live_for(s, hall, counter.id)
     partner_row = rows.get(partner.id) if partner is not None else None
     state = desk.state
     return {
@@ -141,6 +142,7 @@ def snapshot(ctx: Context, counter_id: str, viewer: str | None = None) -> dict[s
         ],
         "parked": parked,  # 挂起 (PROTOCOL v1.2)
         "max_recalls": hall.max_recalls,
+        "help": asked,  # 求助 waiting for a supervisor (issue 24)
     }
 
 

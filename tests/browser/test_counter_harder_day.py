@@ -217,3 +217,32 @@ def test_a_supervisor_reactivates_a_no_show_and_calls_it_to_a_counter_from_admin
     assert held["id"] == first["id"] and held["status"] == "called"
     line = hall.get(f"/api/v1/tickets/{first['id']}/history", hall.admin_token()).json()[-1]
     assert (line["kind"], line["named"], line["clerk"], line["reason"]) == ("called", True, "boss", "窗口调剂")
+
+
+def test_a_clerks_call_for_help_reaches_admin_live_and_the_answer_comes_back(
+    hall: Server, open_page: Callable[..., Page], check_axe: Callable[[Page], object], screenshot: Callable[..., Path]
+) -> None:
+    add_clerk(hall, "qian")
+    hall.add_user("lead", "supervisor", PASSWORD, hall="town")
+    admin = open_page("/admin")
+    log_in(admin, "lead")
+    expect(admin.locator("h1")).to_have_text("管理后台", timeout=LONG)
+    expect(admin.locator("html")).to_have_attribute("data-hq-connection", "online", timeout=LONG)
+
+    page = open_page("/counter")
+    log_in(page, "qian")
+    sign_in_at(page, "2号窗口")
+    page.locator("#help-button").click()
+    expect(page.locator("#help-banner")).to_be_visible(timeout=LONG)
+    expect(page.locator("#help-button")).to_be_disabled()
+
+    alert = admin.locator("#alert-list li.hq-alert-help")
+    expect(alert).to_contain_text("2号窗口 请求主管协助（qian）", timeout=LONG)
+    check_axe(admin)
+    screenshot(admin, "admin-help-alert-1920x1080")
+    alert.get_by_role("button", name="响应").click()
+    expect(alert).to_have_count(0, timeout=LONG)
+
+    expect(page.locator("#help-banner")).to_be_hidden(timeout=LONG)
+    expect(page.locator("#message")).to_have_text("主管已响应求助", timeout=LONG)
+    expect(page.locator("#help-button")).to_be_enabled()

@@ -332,3 +332,42 @@ def test_the_daily_report_counts_a_cancelled_ticket_in_its_own_column(hall: AppH
     report = hall.get(f"/api/v1/halls/town/reports/daily?date={day}", hall.admin_token()).json()
     water = next(r for r in report["by_service"] if r["service"] == "water")
     assert (water["issued"], water["cancelled"], water["in_hall"]) == (1, 1, 0)
+
+
+# -- 求助 (issue 24) ------------------------------------------------------------------------------------
+
+
+def test_a_counters_help_request_reaches_admin_live_and_a_supervisor_acknowledges_it(hall: AppHall) -> None:
+    admin = hall.listen("/admin", "hall=town", auth={"token": supervisor(hall)})
+    admin.wait_for("alerts")
+    r = hall.act("w1", "help")
+    assert r.status_code == 200, r.text
+    alert = admin.wait_for("alert", lambda a: a["kind"] == "help")
+    assert alert["detail"]["counter"] == "w1" and alert["cleared_at"] is None
+    assert hall.act("w1", "help").status_code == 200  # asking again changes nothing
+    listed = [a for a in hall.get("/api/v1/halls/town/alerts", supervisor(hall)).json() if a["kind"] == "help"]
+    assert [a["id"] for a in listed] == [alert["id"]]
+    desk = hall.get("/api/v1/counters/w1/desk", hall.counter_token("w1")).json()
+    assert desk["help"]["id"] == alert["id"]
+    # the scheduler's scan leaves it alone: only a supervisor clears it
+    from server.services import alerts
+
+    alerts.scan(hall.ctx, "town", lambda kiosk: "ok")
+    assert any(a["kind"] == "help" for a in hall.get("/api/v1/halls/town/alerts", supervisor(hall)).json())
+
+    url = f"/api/v1/alerts/{alert['id']}/acknowledge"
+    assert hall.post(url, {}, hall.counter_token("w1")).status_code == 403
+    assert hall.post(url, {}, hall.token("--role", "supervisor", "--hall", "east")).status_code == 403
+    assert hall.post("/api/v1/alerts/999999/acknowledge", {}, supervisor(hall)).status_code == 404
+    assert hall.post("/api/v1/alerts/x%00/acknowledge", {}, supervisor(hall)).status_code == 404
+    done = hall.post(url, {}, supervisor(hall))
+    assert done.status_code == 200 and done.json()["cleared_at"] and done.json()["detail"]["acknowledged_by"]
+    admin.wait_for("alert", lambda a: a["id"] == alert["id"] and a["cleared_at"])
+    again = hall.post(url, {}, supervisor(hall))
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "already_acknowledged")
+    assert hall.get("/api/v1/counters/w1/desk", hall.counter_token("w1")).json()["help"] is None
+    with hall.ctx.db.read() as s:
+        kinds = [
+            tuple(r) for r in s.execute(text("SELECT kind, counter_id FROM ledger WHERE kind LIKE 'help%' ORDER BY id"))
+        ]
+    assert kinds == [("help_asked", "w1"), ("help_acknowledged", "w1")]

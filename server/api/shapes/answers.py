@@ -249,6 +249,7 @@ class Desk(Answer):
     counters: list[DeskOther] = Field(description="the hall's other counters (transfer targets)")
     parked: list[ParkedTicket] = Sometimes("parked tickets this counter may resume, in their original order")
     max_recalls: int = Sometimes("recalls of one call before recall answers recall_limit")
+    help: HelpAsked | None = Sometimes("求助: the counter's help request not yet answered, or null")
 
 
 class Track(Answer):
@@ -487,6 +488,7 @@ class Figures(Answer):
 
 class DailyReport(Figures):
     date: DayText
+    staff: StaffTime = Sometimes("staff time (issue 24): sign-in, away, idle and call-to-desk time")
 
 
 class WeeklyReport(Figures):
@@ -521,13 +523,14 @@ class MonthlyReport(Figures):
     month: str = Field(description="YYYY-MM")
     days: list[DayFigures]
     windows: list[WindowScore]
+    staff: StaffTime = Sometimes("staff time (issue 24): sign-in, away, idle and call-to-desk time")
 
 
 class Alert(Answer):
     """Something staff must see to: a long wait, a queue nobody serves, a complaint due, a kiosk printer."""
 
     id: int
-    kind: Literal["long_wait", "uncovered", "complaint_due", "complaint_overdue", "printer"]
+    kind: Literal["long_wait", "uncovered", "complaint_due", "complaint_overdue", "printer", "help"]
     key: str = Field(description="the condition, e.g. long_wait:<ticket>, printer:<kiosk>:<state>")
     detail: dict[str, Any]
     raised_at: Timestamp
@@ -630,3 +633,39 @@ class ParkedTicket(Answer):
     parked_at: Timestamp | None
     parked_s: Seconds = Field(description="how long it has been parked")
     note: str | None
+
+
+# -- staff time (issue 24) ------------------------------------------------------------------------------
+
+
+class StaffTally(Answer):
+    signed_in_s: Seconds = Field(description="a clerk signed in at the counter (考勤)")
+    open_s: Seconds = Field(description="the counter open")
+    away_s: Seconds = Field(description="away (暂离), from away to back")
+    away_by_reason: dict[str, int] = Field(description="away seconds by the reason given")
+    idle_empty_s: Seconds = Field(description="open, holding no ticket, nobody waiting for it")
+    idle_waiting_s: Seconds = Field(description="open, holding no ticket, while residents waited for it")
+    calls_started: Count = Field(description="calls (or resumes) followed by start at the same counter")
+    avg_call_to_desk_s: Seconds = Field(description="average seconds from the call to the start")
+
+
+class CounterStaffTime(StaffTally):
+    counter: str
+
+
+class ClerkStaffTime(StaffTally):
+    clerk: str
+
+
+class StaffTime(Answer):
+    """Staff time per counter and per clerk, replayed from the ledger."""
+
+    counters: list[CounterStaffTime]
+    clerks: list[ClerkStaffTime]
+
+
+class HelpAsked(Answer):
+    """求助: a clerk's call for a supervisor, until one acknowledges it."""
+
+    id: int = Field(description="the alert's id (POST /alerts/{id}/acknowledge)")
+    raised_at: Timestamp

@@ -53,6 +53,7 @@ function alertText(a) {
   const values = {
     number: d.number || "", service: serviceName(d.service || ""), due_at: (d.due_at || "").slice(0, 16).replace("T", " "),
     kiosk: kioskName(d.kiosk || ""), state: d.state ? t(`printer_${d.state}`) : "",
+    window: windowName(d.counter || ""), clerk: d.clerk || t("none"),
   };
   return `${a.raised_at.slice(11, 16)} ${t(`alert_${a.kind}`, values)}`;
 }
@@ -64,6 +65,12 @@ function renderAlerts() {
     li.dataset.alert = a.id;
     li.className = `hq-alert-${a.kind}`;
     li.textContent = alertText(a);
+    if (a.kind === "help") { // 求助: a supervisor answers it here
+      const ack = cell("button", t("help_ack"), "hq-button");
+      ack.type = "button";
+      ack.dataset.ack = a.id;
+      li.append(" ", ack);
+    }
     return li;
   }));
   document.getElementById("alerts-none").hidden = alerts.size > 0;
@@ -77,6 +84,17 @@ function refresh() { // coalesce bursts of events into one read
     try { state = await getJSON(`${api}/dashboard`); renderLive(); } catch (e) { console.warn("dashboard", e); }
   }, 150);
 }
+
+document.getElementById("alert-list").addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-ack]");
+  if (!button || button.disabled) return;
+  button.disabled = true;
+  try {
+    const done = await fetchJSON(`/api/v1/alerts/${encodeURIComponent(button.dataset.ack)}/acknowledge`, { method: "POST", body: {} });
+    alerts.delete(done.id);
+    renderAlerts();
+  } catch (e) { button.disabled = false; console.warn("acknowledge", e); }
+});
 
 connect("/admin", { hall }, {
   counters: refresh,
