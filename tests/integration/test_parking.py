@@ -371,3 +371,16 @@ def test_a_counters_help_request_reaches_admin_live_and_a_supervisor_acknowledge
             tuple(r) for r in s.execute(text("SELECT kind, counter_id FROM ledger WHERE kind LIKE 'help%' ORDER BY id"))
         ]
     assert kinds == [("help_asked", "w1"), ("help_acknowledged", "w1")]
+
+
+def test_the_residents_page_says_a_parked_ticket_is_on_hold_and_a_cancelled_one_ended(hall: AppHall) -> None:
+    t = hall.issue("id-card")
+    other = hall.issue("id-card")
+    hall.act("w1", "open")
+    hall.act("w1", "call-next")
+    hall.act("w1", "park", {"kind": "fetch_documents"})
+    page = hall.get(t["track_url"])
+    assert page.status_code == 200 and "暂时挂起" in page.text and "不必重新取号" in page.text
+    assert hall.get("/api/v1/track/" + t["track_url"].rsplit("/", 1)[1]).json()["status"] == "parked"
+    hall.post(f"/api/v1/tickets/{other['id']}/cancel", {"reason": "重复取号"}, supervisor(hall))
+    assert "已作废" in hall.get(other["track_url"]).text
