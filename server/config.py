@@ -71,6 +71,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     max_priority_streak = 2    # priority tickets called in a row before a normal one
     matter_number = "BJ{year}{seq:6}"   # 办件编号 of matters (承诺件 accepted, 全程代办): fields {year} {date}
                                # {hall} {service} (its prefix) {seq} (the year's running number; {seq:6} pads)
+    max_recalls = 3            # recalls of one call; then recall answers 409 recall_limit (offer no-show)
     hours = "always"           # or { days = ["mon", ...], periods = ["08:30-12:00", "13:30-17:30"] }
 
     [hall.calendar]            # working days, for opening hours and deadlines in working days
@@ -197,7 +198,7 @@ _LIMITS_KEYS = tuple(
 _RATINGS_KEYS = tuple("callback_days fix_days open_days".split())
 _HALL_KEYS = tuple(
     "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display"
-    " webhook matter_number evaluation_push region".split()
+    " webhook matter_number evaluation_push region max_recalls".split()
 )
 _PUSH_KEYS = tuple("url profile area_code dept_code data_source secret retry_hours".split())
 _WEBHOOK_KEYS = tuple("url secret events retry_hours".split())
@@ -716,6 +717,7 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
         matter_number=_matter_number(table),
         evaluation_push=_evaluation_push(table) if "evaluation_push" in table.data else None,
         region=table.text("region", ""),
+        max_recalls=table.number("max_recalls", 1, None, 3),
     )
 
 

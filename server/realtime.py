@@ -249,6 +249,10 @@ class Publisher:
         rooms = self.socketio.server.manager.rooms.get(namespace, {})  # type: ignore[attr-defined]
         return bool(rooms.get(room))
 
+    def alert_changed(self, hall_id: str, alert: dict[str, Any]) -> None:
+        """An alert raised or cleared outside the scan (a clerk's 求助 and its answer): to managers at once."""
+        self._emit("alert", alert, "/admin", hall_room(hall_id))
+
     def _emit(self, event: str, data: Any, namespace: str, room: str) -> None:
         self.socketio.emit(event, data, namespace=namespace, to=room)
 

@@ -14,7 +14,9 @@ const $ = (id) => document.getElementById(id);
 // Away reasons go into the ledger in the hall's own words, whatever the page's language.
 const REASONS = { meeting: "会议", lunch: "午休", errand: "外出办事", leave: "请假" };
 const REASON_KEYS = Object.fromEntries(Object.entries(REASONS).map(([k, v]) => [v, "reason_" + k]));
-const KEYS = { F1: "call-next", F2: "recall", F3: "start", F4: "finish", F5: "no-show", F6: "transfer", F8: "away" };
+const KEYS = { F1: "call-next", F2: "recall", F3: "start", F4: "finish", F5: "no-show", F6: "transfer", F7: "call", F8: "away", F9: "park" };
+// A named call's reasons, also kept in the hall's own words (the ledger's `reason`).
+const CALL_REASONS = { returned: "补齐材料后返回", appointment: "约定时间", priority: "特殊照顾", other: "" };
 
 let state = JSON.parse($("desk-state").textContent);
 let skewMs = 0; // server clock minus this machine's clock, so timers agree with the server
@@ -54,9 +56,12 @@ function allowed() {
   const s = state.counter.state;
   const tk = state.ticket;
   const st = tk ? tk.status : null;
+  const limit = tk && tk.recalls >= (state.max_recalls || Infinity);
   return {
     "call-next": mine && s === "open" && !tk,
-    recall: mine && st === "called",
+    call: mine && s === "open" && !tk,
+    park: mine && (st === "called" || st === "serving"),
+    recall: mine && st === "called" && !limit,
     start: mine && st === "called",
     finish: mine && (st === "called" || st === "serving"),
     "no-show": mine && st === "called",
@@ -133,7 +138,17 @@ function render() {
   $("away-label").textContent = c.state === "away" ? t("act_back") : t("act_away");
   $("open-label").textContent = c.state === "closed" ? t("act_open") : t("act_close");
 
+  // The recall limit reached: the page offers no-show instead of another recall.
+  const limited = tk && tk.status === "called" && tk.recalls >= (state.max_recalls || Infinity);
+  $("recall-limit").hidden = !limited;
+  if (limited) $("recall-limit-text").textContent = t("recall_limit", { n: tk.recalls });
+  $("recall-limit-no-show").disabled = busy || !can["no-show"];
+  $("ticket-history").hidden = !tk;
+  $("help-banner").hidden = !state.help;
+  $("help-button").disabled = busy || !mine || !!state.help;
+
   renderQueue();
+  renderParked();
   renderToday();
   $("partner-state").textContent = partner
     ? `${partner.name} · ${t("state_" + partner.state)}${partner.clerk ? " · " + partner.clerk : ""}${partner.state === "away" && partner.away_reason ? " · " + reasonText(partner.away_reason) : ""}`
@@ -166,6 +181,47 @@ function renderQueue() {
   $("waiting-count").textContent = t("waiting_count", { n: state.waiting_total }) + (more > 0 ? " · " + t("waiting_more", { n: more }) : "");
 }
 
+/** The parked tickets this counter may resume, oldest issue first; keys 1–9 resume them. */
+function renderParked() {
+  const parked = state.parked || [];
+  const mine = state.counter.clerk === ME;
+  const rows = parked.map((p, i) => {
+    const li = document.createElement("li");
+    li.className = "cq-parked-row";
+    li.dataset.ticket = p.id;
+    const text = document.createElement("span");
+    text.className = "cq-parked-text";
+    text.dataset.parkedAt = p.parked_at || "";
+    text.dataset.number = p.number;
+    text.dataset.kind = p.kind;
+    text.textContent = parkedText(p);
+    const note = p.note ? Object.assign(document.createElement("span"), { className: "hq-muted", textContent: " · " + p.note }) : null;
+    const from = p.counter !== state.counter.id ? Object.assign(document.createElement("span"), { className: "hq-muted", textContent: " " + t("parked_here_from", { counter: counterName(p.counter) }) }) : null;
+    const button = Object.assign(document.createElement("button"), { type: "button", className: "hq-button cq-resume" });
+    button.dataset.resume = p.id;
+    button.disabled = busy || !mine || state.counter.state !== "open" || !!state.ticket;
+    if (i < 9) {
+      button.append(Object.assign(document.createElement("kbd"), { textContent: String(i + 1) }), " ");
+      button.setAttribute("aria-keyshortcuts", String(i + 1));
+    }
+    button.append(t("parked_resume"));
+    li.append(text, ...[note, from].filter(Boolean), " ", button);
+    return li;
+  });
+  $("parked-rows").replaceChildren(...rows);
+  $("parked-empty").hidden = rows.length > 0;
+  $("parked-count").textContent = rows.length ? t("parked_count", { n: rows.length }) : "";
+}
+
+function parkedText(p) {
+  return t("parked_row", { number: p.number, kind: t("park_kind_" + p.kind), time: duration(since(p.parked_at)) });
+}
+
+function resume(ticketId) {
+  if (busy || state.ticket || state.counter.state !== "open" || state.counter.clerk !== ME) return;
+  post("resume", { ticket: ticketId }).catch(() => {});
+}
+
 function renderToday() {
   const d = state.today;
   for (const key of ["served", "completed", "incomplete", "rejected", "consulted", "no_show", "transferred", "notices"]) $("today-" + key).textContent = String(d[key]);
@@ -196,6 +252,9 @@ function tick() {
     }
   }
   for (const td of document.querySelectorAll("#waiting-rows td[data-issued]")) td.textContent = duration(since(td.dataset.issued));
+  for (const el of document.querySelectorAll("#parked-rows [data-parked-at]")) {
+    el.textContent = parkedText({ number: el.dataset.number, kind: el.dataset.kind, parked_at: el.dataset.parkedAt });
+  }
 }
 
 function say(text, kind = "ok") {
@@ -229,6 +288,7 @@ async function refresh() {
 }
 
 function apply(next) {
+  if (state.help && !next.help) say(t("help_answered"), "ok"); // a supervisor acknowledged the 求助
   state = next;
   skewMs = Date.parse(next.now) - Date.now();
   render();
@@ -245,6 +305,9 @@ const DONE = {
   start: (a) => t("started", { number: a.ticket.number }),
   "no-show": (a) => t("no_showed", { number: a.ticket.number }),
   transfer: (a) => t("transferred", { number: a.ticket.number }),
+  call: (a) => t("named_called", { number: a.ticket.number }),
+  park: (a) => t("parked", { number: a.ticket.number }),
+  resume: (a) => t("resumed", { number: a.ticket.number }),
   away: () => t("went_away"),
   back: () => t("came_back"),
   open: () => t("opened"),
@@ -292,6 +355,8 @@ function run(act) {
   if (act === "finish") return openFinish();
   if (act === "transfer") return openTransfer();
   if (act === "no-show") return openNoShow(); // F5 sits next to F4: ending a ticket is confirmed first
+  if (act === "call") return openCall();
+  if (act === "park") return openPark();
   if (act === "away") return st === "away" ? post("back").catch(() => {}) : openAway();
   if (act === "open") return post(st === "closed" ? "open" : "close").catch(() => {});
   post(act).catch(() => {});
@@ -437,6 +502,82 @@ async function submitAway(event) {
   }
 }
 
+function openCall() {
+  $("call-form").reset();
+  $("call-waiting").replaceChildren(
+    ...state.waiting
+      .filter((w) => w.id)
+      .map((w) => radio("call-ticket", w.id, `${w.number} · ${serviceName(w.service)} · ${duration(since(w.issued_at))}`)),
+  );
+  showDialog($("call-dialog"), $("call-error"));
+  $("call-number").focus();
+}
+
+function dialogError(box, text, focus) {
+  box.textContent = text;
+  box.hidden = false;
+  if (focus) focus.focus();
+}
+
+async function submitCall(event) {
+  event.preventDefault();
+  const typed = $("call-number").value.replace(/\s+/g, "").toUpperCase();
+  const picked = $("call-form").querySelector('input[name="call-ticket"]:checked');
+  const why = $("call-form").querySelector('input[name="call-reason"]:checked').value;
+  const words = $("call-reason-text").value.trim();
+  const reason = [CALL_REASONS[why], words].filter(Boolean).join("：");
+  if (!typed && !picked) return dialogError($("call-error"), t("call_need_ticket"), $("call-number"));
+  if (!reason) return dialogError($("call-error"), t("call_need_reason"), $("call-reason-text"));
+  const body = typed ? { number: typed, reason } : { ticket: picked.value, reason };
+  try {
+    await post("call", body, $("call-error"));
+    $("call-dialog").close();
+  } catch {
+    /* shown in the dialog: not waiting, not this counter's, no such number */
+  }
+}
+
+function openPark() {
+  $("park-form").reset();
+  $("park-title").textContent = t("park_title", { number: state.ticket.number });
+  showDialog($("park-dialog"), $("park-error"));
+}
+
+async function submitPark(event) {
+  event.preventDefault();
+  const kind = $("park-form").querySelector('input[name="park-kind"]:checked').value;
+  const note = $("park-note").value.trim();
+  try {
+    await post("park", note ? { kind, note } : { kind }, $("park-error"));
+    $("park-dialog").close();
+  } catch {
+    /* shown in the dialog */
+  }
+}
+
+async function openHistory(ticketId, number) {
+  $("history-title").textContent = t("history_title", { number });
+  $("history-rows").replaceChildren();
+  $("history-dialog").showModal();
+  try {
+    const lines = await getJSON(`/api/v1/tickets/${encodeURIComponent(ticketId)}/history`);
+    $("history-rows").replaceChildren(
+      ...lines.map((line) => {
+        const tr = document.createElement("tr");
+        const kind = line.named ? t("kind_named") : t("kind_" + line.kind) === "kind_" + line.kind ? line.kind : t("kind_" + line.kind);
+        const reason = [line.park_kind ? t("park_kind_" + line.park_kind) : "", line.reason || ""].filter(Boolean).join(" · ");
+        const at = new Date(line.at).toLocaleTimeString(document.documentElement.lang, { hour12: false });
+        for (const text of [at, kind, line.counter_name || "—", line.clerk || "—", reason || "—"]) {
+          tr.append(Object.assign(document.createElement("td"), { textContent: text }));
+        }
+        return tr;
+      }),
+    );
+  } catch (err) {
+    say(errorText(err), "error");
+  }
+}
+
 // ---- wiring --------------------------------------------------------------------------------------------
 
 for (const button of document.querySelectorAll("[data-act]")) button.addEventListener("click", () => run(button.dataset.act));
@@ -446,6 +587,17 @@ $("finish-form").addEventListener("change", syncNotice);
 $("transfer-form").addEventListener("submit", submitTransfer);
 $("away-form").addEventListener("submit", submitAway);
 $("no-show-form").addEventListener("submit", submitNoShow);
+$("call-form").addEventListener("submit", submitCall);
+$("park-form").addEventListener("submit", submitPark);
+$("recall-limit-no-show").addEventListener("click", () => run("no-show"));
+$("help-button").addEventListener("click", () => {
+  post("help", {}).then(() => say(t("help_sent"), "info")).catch(() => {});
+});
+$("ticket-history").addEventListener("click", () => state.ticket && openHistory(state.ticket.id, state.ticket.number));
+$("parked-rows").addEventListener("click", (event) => {
+  const button = event.target.closest("[data-resume]");
+  if (button && !button.disabled) resume(button.dataset.resume);
+});
 $("takeover-button").addEventListener("click", () => {
   post("sign-in", state.counter.clerk && state.counter.clerk !== ME ? { takeover: true } : {})
     .then(() => say(t("signed_in", { counter: state.counter.name })))
@@ -468,6 +620,16 @@ document.addEventListener("keydown", (event) => {
       }
     }
     if (/^F\d+$/.test(event.key)) event.preventDefault();
+    return;
+  }
+  const typing = event.target instanceof HTMLTextAreaElement || event.target instanceof HTMLInputElement;
+  if (!typing && /^[1-9]$/.test(event.key)) {
+    // 1–9: resume that parked ticket, in one key press
+    const p = (state.parked || [])[Number(event.key) - 1];
+    if (p) {
+      event.preventDefault();
+      resume(p.id);
+    }
     return;
   }
   const act = KEYS[event.key];

@@ -76,6 +76,7 @@ PARAMETERS = {
     "kiosk": "a kiosk id, as GET /api/v1/halls/{hall}/kiosks lists",
     "ticket": "a ticket's id (as the issue answer and the ledger give it)",
     "complaint": "a complaint case id, as GET /api/v1/halls/{hall}/complaints lists",
+    "alert": "an alert id, as GET /api/v1/halls/{hall}/alerts lists (digits)",
 }
 REQUEST_ID = {"X-Request-Id": {"$ref": "#/components/headers/RequestId"}}
 

@@ -19,8 +19,8 @@ from .rules import Desk, served_now
 
 QueueKey = tuple[str, str]  # ("service", service id) or ("counter", counter id): a ticket sent to one window
 
-JOINS = frozenset({"issued", "transferred"})
-LEAVES = frozenset({"called", "closed_out", "cancelled", "no_show", "finished"})
+JOINS = frozenset({"issued", "transferred", "reactivated"})  # reactivated: waits again (PROTOCOL v1.2)
+LEAVES = frozenset({"called", "closed_out", "cancelled", "no_show", "finished", "parked"})  # parked: 挂起
 STATES = {
     "counter_opened": CounterState.OPEN,
     "counter_closed": CounterState.CLOSED,
@@ -127,7 +127,7 @@ def _apply(
     waiting: dict[str, QueueKey],
 ) -> None:
     d = fact.detail
-    if fact.kind == "issued" and fact.ticket and d.get("service"):
+    if fact.kind in ("issued", "reactivated") and fact.ticket and d.get("service"):
         waiting[fact.ticket] = ("service", str(d["service"]))
     elif fact.kind == "transferred" and fact.ticket:
         if d.get("to_counter"):

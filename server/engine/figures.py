@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .model import Outcome
 
 # Ticket statuses that are still in the hall (not yet an outcome).
-OPEN_STATUSES = ("waiting", "called", "serving")
+OPEN_STATUSES = ("waiting", "called", "serving", "parked")
 
 
 def percentile(values: Sequence[int], p: float) -> int:
@@ -63,7 +63,7 @@ class Move:
 
 
 def by_service(tickets: Iterable[TicketFacts], moves: Iterable[Move]) -> list[dict[str, int | str]]:
-    """Per service: issued + transferred_in = served + no_show + closed_out + transferred_out + in_hall.
+    """Per service: issued + transferred_in = served + no_show + closed_out + cancelled + transferred_out + in_hall.
 
     issued counts numbers taken for the service; transferred_in/out count moves between services;
     served, no_show and closed_out count tickets by the service they ended in; in_hall those still
@@ -72,12 +72,25 @@ def by_service(tickets: Iterable[TicketFacts], moves: Iterable[Move]) -> list[di
     """
     rows: dict[str, dict[str, int]] = defaultdict(
         lambda: dict.fromkeys(
-            ("issued", "transferred_in", "transferred_out", "served", "no_show", "closed_out", "in_hall", *OUTCOMES), 0
+            (
+                "issued",
+                "transferred_in",
+                "transferred_out",
+                "served",
+                "no_show",
+                "closed_out",
+                "in_hall",
+                "cancelled",
+                *OUTCOMES,
+            ),
+            0,
         )
     )
     for t in tickets:
         rows[t.issued_service]["issued"] += 1
-        column = {"done": "served", "no_show": "no_show", "closed_out": "closed_out"}.get(t.status, "in_hall")
+        column = {"done": "served", "no_show": "no_show", "closed_out": "closed_out", "cancelled": "cancelled"}.get(
+            t.status, "in_hall"
+        )
         rows[t.service][column] += 1
         if column == "served" and t.outcome in OUTCOMES:
             rows[t.service][t.outcome] += 1

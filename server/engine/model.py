@@ -19,6 +19,16 @@ class TicketStatus(enum.StrEnum):
     DONE = "done"
     NO_SHOW = "no_show"
     CLOSED_OUT = "closed_out"  # still in the hall when the day was closed: not served (HALL_RULES 13)
+    PARKED = "parked"  # 挂起: put on hold by a counter (PROTOCOL v1.2), neither waiting nor served
+    CANCELLED = "cancelled"  # cancelled by a supervisor (PROTOCOL v1.2)
+
+
+class ParkKind(enum.StrEnum):
+    """Why a ticket is parked (挂起), which says where it comes back to (PROTOCOL v1.2)."""
+
+    FETCH_DOCUMENTS = "fetch_documents"  # the resident fetches a document: back to any counter of the service
+    KEEP_DOCUMENTS = "keep_documents"  # the counter keeps the documents: back to this counter
+    WAIT_STEP = "wait_step"  # waiting for a step (a seal, a check): this counter waits
 
 
 class CounterState(enum.StrEnum):
@@ -202,6 +212,7 @@ class Hall:
     kiosks: tuple[Kiosk, ...] = ()
     displays: tuple[Display, ...] = ()
     calendar: Calendar = field(default_factory=Calendar)
+    max_recalls: int = 3  # recalls of one call before recall answers recall_limit (PROTOCOL v1.2)
     webhooks: tuple[Webhook, ...] = ()  # [[hall.webhook]]: receivers of its outbound events
     matter_number: str = "BJ{year}{seq:6}"  # 办件编号 format (engine/matters.py: year date hall service seq)
     evaluation_push: EvaluationPush | None = None  # [hall.evaluation_push]: every rating to the 好差评 platform

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .errors import HallError
-from .model import Counter, CounterState, TicketStatus
+from .model import Counter, CounterState, ParkKind, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -210,6 +210,7 @@ _ACTION_FROM: dict[str, tuple[TicketStatus, ...]] = {
     "finish": (TicketStatus.SERVING, TicketStatus.CALLED),
     "no_show": (TicketStatus.CALLED,),
     "transfer": (TicketStatus.CALLED, TicketStatus.SERVING),
+    "park": (TicketStatus.CALLED, TicketStatus.SERVING),
 }
 
 
@@ -219,3 +220,117 @@ def check_action(action: str, held: TicketStatus | None) -> None:
         raise HallError("no_ticket", 409, "this counter holds no ticket")
     if held not in _ACTION_FROM[action]:
         raise HallError("wrong_status", 409, f"cannot {action.replace('_', '-')} a ticket that is {held.value}")
+
+
+# -- calling out of order, parking, supervisors' corrections (PROTOCOL v1.2) ----------------------
+# These rules do not change call-next's order: a parked ticket is not a candidate (the resident is away
+# until a counter resumes it), and a reactivated ticket is an ordinary candidate with its original
+# `order_at`, so `call_next` puts it back in its original place.
+
+
+def desk_queue(desk: Desk, partner: Desk | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The counters and services whose queues this desk draws from: its own, plus an away partner's it covers."""
+    served = covered_counters(desk, partner)
+    services = list(desk.counter.services)
+    if partner is not None and partner.id in served:
+        services += [s for s in partner.counter.services if s not in services]
+    return served, tuple(services)
+
+
+def named_call(desk: Desk, partner: Desk | None, ticket: Candidate, status: TicketStatus, manager: bool) -> Choice:
+    """指呼: call this one waiting ticket at `desk`, out of order.
+
+    The ticket must be waiting; its queue must be this desk's (its service in the work profile, or the
+    away partner's it covers, or sent to one of those counters) unless a supervisor or admin calls it.
+    """
+    if desk.state is not CounterState.OPEN:
+        raise HallError("counter_not_open", 409, "open the counter before calling")
+    if status is not TicketStatus.WAITING:
+        raise HallError("not_waiting", 409, f"the ticket is {status.value}, not waiting")
+    served, services = desk_queue(desk, partner)
+    if ticket.target_counter is not None:
+        mine = ticket.target_counter in served
+    else:
+        mine = ticket.service in services
+    if not mine and not manager:
+        raise HallError("forbidden", 403, "this ticket waits for another counter's service")
+    behalf = None
+    if partner is not None and partner.id in served and mine:
+        if ticket.target_counter == partner.id or (
+            ticket.target_counter is None and ticket.service not in desk.counter.services
+        ):
+            behalf = partner.id
+    return Choice(ticket, behalf, "named call (指呼)")
+
+
+def check_recall(recalls: int, max_recalls: int) -> None:
+    """After `max_recalls` recalls of one call, the clerk marks a no-show instead of calling again."""
+    if recalls >= max_recalls:
+        raise HallError("recall_limit", 409, f"called {recalls} more times already: mark the ticket as no-show")
+
+
+@dataclass(frozen=True)
+class Parked:
+    """A parked ticket as the rules see it."""
+
+    id: str
+    service: str
+    kind: ParkKind
+    counter: str  # the counter that parked it
+    order_at: datetime
+    seq: int
+
+
+def may_resume(desk: Desk, partner: Desk | None, parked: Parked) -> bool:
+    """Whether this desk may resume the parked ticket (a supervisor or admin may resume it anywhere).
+
+    fetch_documents: any counter of the ticket's service (or covering a partner that has it), and the counter
+    that parked it; keep_documents and wait_step: the counter that parked it (or its partner covering it while
+    away). So the counter that parked a ticket always finds it again: a parked ticket is never lost.
+    """
+    served, services = desk_queue(desk, partner)
+    if parked.counter in served:
+        return True
+    return parked.kind is ParkKind.FETCH_DOCUMENTS and parked.service in services
+
+
+def check_resume(desk: Desk, partner: Desk | None, parked: Parked | None, status: TicketStatus, manager: bool) -> None:
+    """Refuse a resume that cannot be: a counter not open, a ticket not parked, or parked for another counter."""
+    if desk.state is not CounterState.OPEN:
+        raise HallError("counter_not_open", 409, "open the counter before resuming")
+    if parked is None or status is not TicketStatus.PARKED:
+        raise HallError("not_parked", 409, f"the ticket is {status.value}, not parked")
+    if not manager and not may_resume(desk, partner, parked):
+        raise HallError("forbidden", 403, "this parked ticket comes back to another counter")
+
+
+def parked_key(p: Parked) -> tuple[datetime, int]:
+    """The order a counter lists (and residents return from) parked tickets: their original place in time.
+
+    fetch_documents keeps its place: a returning resident comes before tickets issued after theirs.
+    """
+    return (p.order_at, p.seq)
+
+
+def parked_for(desk: Desk, partner: Desk | None, parked: Iterable[Parked]) -> list[Parked]:
+    """The parked tickets this desk may resume, in their original order."""
+    return sorted((p for p in parked if may_resume(desk, partner, p)), key=parked_key)
+
+
+# Supervisors' corrections: which statuses each one takes.
+CANCELLABLE = (TicketStatus.WAITING, TicketStatus.PARKED)
+REACTIVATABLE = frozenset({"no_show", "cancelled", "expired"})  # expired: a remote ticket not checked in
+
+
+def check_cancel(status: TicketStatus) -> None:
+    """A supervisor cancels a ticket nobody holds: waiting or parked (a held one is finished at its counter)."""
+    if status not in CANCELLABLE:
+        raise HallError("wrong_status", 409, f"cannot cancel a ticket that is {status.value}")
+
+
+def check_reactivate(status: str, day: str, today: str) -> None:
+    """A no-show, cancelled or expired ticket of today may wait again, in its original place."""
+    if status not in REACTIVATABLE:
+        raise HallError("wrong_status", 409, f"cannot reactivate a ticket that is {status}")
+    if day != today:
+        raise HallError("not_today", 409, "only a ticket of today can be reactivated")

@@ -1,10 +1,10 @@
 """Wait and service seconds, derived from a ticket's ledger events.
 
 The rule (docs/api.md): waiting runs from issue (or transfer) to the call; service runs from
-`started` to `finished` (or to a transfer). A call finished without pressing start counts its
-service from the call: the clerk began serving when the resident was called, and the walk to the
-window is seconds against minutes of service. A no-show has no service. A ticket closed out at the
-end of the day stops both clocks there (reports average waits over called tickets only).
+`started` to `finished` (or to a transfer or a park; parked time counts as neither). A call finished
+without pressing start counts its service from the call: the clerk began serving when the resident
+was called, and the walk to the window is seconds against minutes of service. A no-show has no service.
+A ticket closed out at the end of the day stops both clocks there (reports average waits over called tickets only).
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 # Ledger kinds that move a ticket between phases.
-WAIT_STARTS = {"issued", "transferred"}
-WAIT_ENDS = {"called", "closed_out"}
+WAIT_STARTS = {"issued", "transferred", "reactivated"}
+WAIT_ENDS = {"called", "closed_out", "cancelled"}
 SERVICE_STARTS = {"started"}
-SERVICE_ENDS = {"finished", "transferred", "closed_out"}
+SERVICE_ENDS = {"finished", "transferred", "closed_out", "parked"}
+# Parked (挂起) time is neither wait nor service: `parked` stops the service clock, `resumed` is a new call
+# (a finish without start counts service from it), and no clock runs in between.
+CALLS = {"called", "resumed"}
 
 
 @dataclass
@@ -37,7 +40,7 @@ class Clock:
         if kind in SERVICE_ENDS and self.serving_since is not None:
             self.service_s += _seconds(self.serving_since, at)
             self.serving_since = None
-        if kind == "called":
+        if kind in CALLS:
             self.called_at = at
         if kind in WAIT_ENDS and self.waiting_since is not None:
             self.wait_s += _seconds(self.waiting_since, at)

@@ -94,7 +94,7 @@ def scan(ctx: Context, hall_id: str, printer_state: Callable[[Kiosk], str]) -> l
             for row in s.scalars(select(AlertRow).where(AlertRow.hall_id == hall.id, AlertRow.cleared_at.is_(None)))
         }
         for key, row in live.items():
-            if key not in found:
+            if key not in found and not key.startswith("help:"):  # 求助: cleared by a supervisor (services/help.py)
                 row.cleared_at = now
                 changed.append(row)
         for key, (kind, detail) in found.items():

@@ -54,10 +54,11 @@ def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> 
         )
         released = _release_counters(s, hall.id, {r.id for r in rows})
         for row in rows:
-            was = row.status
+            was, parked = row.status, row.park_kind  # parked (挂起) at closing: closed out, the kind kept
             row.status = TicketStatus.CLOSED_OUT.value
             row.finished_at = now
             row.target_counter = None
+            row.park_kind = row.parked_at = row.parked_counter = None
             ledger.append(
                 s,
                 hall.id,
@@ -68,6 +69,7 @@ def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> 
                 reason=CLOSED_REASON,
                 status=was,
                 service=row.service_id,
+                park_kind=parked,
             )
         stored = s.get(PeriodReportRow, (hall.id, "daily", day.isoformat()))
     if stored is not None and not rows and periods.summary_is_final(hall, day, stored.made_at):

@@ -282,6 +282,7 @@ def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         who: str | None,
     ) -> list[Event]:
         ticket = _held(s, row, "recall")
+        rules.check_recall(ticket.recalls, hall.max_recalls)  # then the clerk marks a no-show
         ticket.recalls += 1
         _log(s, hall, "recalled", now, ticket, counter, who, count=ticket.recalls, service=ticket.service_id)
         outbox.emit(s, hall, "ticket.called", outbox.ticket_data(ticket, recall=True), now, subject=ticket.id)

@@ -19,7 +19,7 @@ from server.engine.figures import OUTCOMES
 from server.engine.model import CounterState, Hall, TicketStatus
 from server.store.models import CounterRow, LedgerRow, NoticeRow, TicketRow
 
-from . import ledger, queue, views
+from . import help_calls, ledger, parking, queue, views
 from .context import Context
 from .counters import Result, _lock_pair
 
@@ -106,6 +106,8 @@ def snapshot(ctx: Context, counter_id: str, viewer: str | None = None) -> dict[s
         waiting, total = _waiting(s, hall, desk, partner, row.priority_streak if row else 0, now)
         clerk = row.clerk if row is not None else None
         today = _today(s, hall, counter.id, clerk or viewer, now)
+        parked = parking.parked_at(s, hall, rules.Desk(desk.counter, CounterState.OPEN), partner, now)
+        asked = help_calls.live_for(s, hall, counter.id)
     partner_row = rows.get(partner.id) if partner is not None else None
     state = desk.state
     return {
@@ -145,6 +147,9 @@ def snapshot(ctx: Context, counter_id: str, viewer: str | None = None) -> dict[s
             for c in hall.counters
             if c.id != counter.id
         ],
+        "parked": parked,  # 挂起 (PROTOCOL v1.2)
+        "max_recalls": hall.max_recalls,
+        "help": asked,  # 求助 waiting for a supervisor (issue 24)
     }
 
 
@@ -225,6 +230,7 @@ def _waiting(
         r = rows[choice.ticket.id]
         out.append(
             {
+                "id": choice.ticket.id,
                 "number": r.number,
                 "service": choice.ticket.service,
                 "priority": choice.ticket.priority,

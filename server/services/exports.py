@@ -127,7 +127,7 @@ def _ledger_cell(item: dict[str, Any], column: str) -> Any:
 
 def _sheets(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
     """A report as a key/value summary sheet plus one sheet per table in it."""
-    summary = [[k, _safe(v)] for k, v in report.items() if k not in (*TABLES, "uncovered", "cover")]
+    summary = [[k, _safe(v)] for k, v in report.items() if k not in (*TABLES, "uncovered", "cover", "staff")]
     for key in ("uncovered", "cover"):
         if key in report:
             summary.append([f"{key}.uncovered_s", report[key].get("uncovered_s")])
@@ -139,14 +139,21 @@ def _sheets(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]
             if name == "windows":
                 columns.append("deductions")
             sheets.append((name, columns, [[_safe(_cell(r, c)) for c in columns] for r in rows]))
-    for name in ("uncovered",):
+    for name, tables in (("uncovered", ("services", "counters")), ("staff", ("counters", "clerks"))):
         part = report.get(name) or {}
-        for table in ("services", "counters"):
+        for table in tables:
             rows = part.get(table) or []
             if rows:
                 columns = list(rows[0])
-                sheets.append((f"{name}_{table}", columns, [[r[c] for c in columns] for r in rows]))
+                sheets.append((f"{name}_{table}", columns, [[_flat(r[c]) for c in columns] for r in rows]))
     return sheets
+
+
+def _flat(value: Any) -> Any:
+    """A table cell: a mapping (away seconds by reason) as one text cell, reason=seconds; plain values kept."""
+    if isinstance(value, dict):
+        return _safe("; ".join(f"{k or '-'}={v}" for k, v in value.items()))
+    return _safe(value)
 
 
 def _cell(row: dict[str, Any], column: str) -> Any:

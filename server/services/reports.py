@@ -19,7 +19,7 @@ from server.engine.figures import Move
 from server.engine.model import Hall
 from server.store.models import ComplaintRow, LedgerRow, PeriodReportRow, RatingRow, TicketRow
 
-from . import coverage, matters, rollup, scores
+from . import coverage, matters, rollup, scores, staff_time
 from .context import Context
 from .periods import day_bounds, each_day, parse_day, parse_month, parse_range, summary_is_final, week_of
 
@@ -34,6 +34,7 @@ def daily(ctx: Context, hall_id: str, day: date) -> dict[str, Any]:
     """The day's summary (PROTOCOL.md's fields, and the additions in docs/api.md)."""
     body = summary(ctx, hall_id, day)
     body.pop("totals", None)
+    body["staff"] = staff_time.report(ctx, hall_id, day, day)  # issue 24: not kept in the stored summary
     return body
 
 
@@ -56,7 +57,8 @@ def monthly(ctx: Context, hall_id: str, first: date, last: date, rules: figures.
     served = {row["counter"]: row["served"] for row in body["by_counter"]}
     handled = {row["counter"]: row["served"] + row["no_show"] for row in body["by_counter"]}
     windows = figures.window_scores([c.id for c in hall.counters], served, lapses, rules, handled)
-    return {"month": first.isoformat()[:7], **body, "windows": windows}
+    staff = staff_time.report(ctx, hall_id, first, last)
+    return {"month": first.isoformat()[:7], **body, "windows": windows, "staff": staff}
 
 
 def period(ctx: Context, hall: Hall, first: date, last: date, with_days: bool = False) -> dict[str, Any]:

@@ -143,6 +143,7 @@ def public(totals: dict[str, Any]) -> dict[str, Any]:
             **{k: row.get(k, 0) for k in ("issued", "transferred_in", "transferred_out", "served", "no_show")},
             "closed_out": row.get("closed_out", 0),
             "in_hall": row.get("in_hall", 0),
+            "cancelled": row.get("cancelled", 0),
             "avg_wait_s": _avg(row.get("wait_sum", 0), row.get("called", 0)),
             **{k: row.get(k, 0) for k in OUTCOMES},
         }

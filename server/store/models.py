@@ -104,6 +104,10 @@ class TicketRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     missing: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     repeat_of: Mapped[str | None] = mapped_column(String(32))  # 一次性告知: the first visit for the same matter
+    # 挂起 (PROTOCOL v1.2): why it is parked (fetch_documents | keep_documents | wait_step), since when, by whom
+    park_kind: Mapped[str | None] = mapped_column(String(16))
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parked_counter: Mapped[str | None] = mapped_column(String(40))
 
 
 class NoticeRow(Base):

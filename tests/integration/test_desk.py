@@ -123,6 +123,7 @@ def test_the_desk_lists_the_queue_in_call_order_without_personal_data_and_todays
     d = eve.desk("w1")
     assert [w["number"] for w in d["waiting"]] == [b["number"], a["number"]]
     assert set(d["waiting"][0]) == {
+        "id",  # for a named call (指呼, PROTOCOL v1.2): the ticket's id, not its track token
         "number",
         "service",
         "priority",

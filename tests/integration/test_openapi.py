@@ -141,6 +141,9 @@ def test_every_operation_is_complete() -> None:
                         "/overview",
                         "/regions",
                         "/appeals",
+                        "/cancel",  # PROTOCOL v1.2: a supervisor's corrections of a ticket
+                        "/reactivate",
+                        "/acknowledge",  # issue 24: a supervisor answers a counter's 求助
                     )
                 )
                 or "/reports/" in path

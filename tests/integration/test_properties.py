@@ -14,7 +14,12 @@ and after every step reads the database back and checks what must always hold:
 - the ledger is append-only, and its cover_lost / cover_restored lines match who is uncovered now;
 - each refusal is the one the state called for, and each call picks what the engine's rules pick from
   every waiting ticket of the hall (so the service layer's own preselection of candidates is checked too);
-- the people ahead shown to residents, the waiting counts and the daily report agree with the tickets.
+- the people ahead shown to residents, the waiting counts and the daily report agree with the tickets;
+- PROTOCOL v1.2: a named call (指呼), park (挂起) and resume, a supervisor's cancel and reactivate: a parked
+  ticket is never lost (some counter of its hall may resume it, and it stays in the parked list of every one
+  that may), never called twice (a call per waiting phase, a resume per park), and a fetch_documents ticket
+  never loses its place (its `order_at` stays its issue time, and counters list it in that order); a
+  reactivated ticket waits again with its original `order_at`; parked time is neither wait nor service.
 
 Two more properties: with one open counter and neither priority nor transfers, tickets are called in issue
 order (across the hall's midnight, when numbers start again); tickets are issued only in opening hours,
@@ -54,7 +59,7 @@ from server.engine.errors import HallError
 from server.engine.estimate import ahead_of, run_forecast
 from server.engine.model import CounterState, Hours, Outcome, TicketStatus
 from server.engine.timing import replay
-from server.services import counters, halls, history, reports, tickets
+from server.services import counters, halls, history, parking, reports, tickets
 from server.services.context import Context
 from server.services.queue import candidate, desks, forecast_inputs, place, waiting_counts
 from server.store.db import Database
@@ -74,6 +79,10 @@ STATUS_AFTER = {
     "started": "serving",
     "finished": "done",
     "no_show": "no_show",
+    "parked": "parked",
+    "resumed": "called",
+    "cancelled": "cancelled",
+    "reactivated": "waiting",
 }
 # Which held-ticket statuses each counter action accepts (independent copy of the hall's rule).
 ACCEPTS = {
@@ -82,6 +91,7 @@ ACCEPTS = {
     "finish": {"called", "serving"},
     "no_show": {"called"},
     "transfer": {"called", "serving"},
+    "park": {"called", "serving"},
 }
 
 
@@ -203,7 +213,12 @@ WHERE = [
     ("east", "id-card"),
 ]
 gaps = st.one_of(st.just(0), st.integers(1, 900), st.floats(0, 5, allow_nan=False, allow_infinity=False))
-ACTIONS = ["open", "close", "call_next", "recall", "start", "finish", "no_show", "transfer", "away", "back"]
+ACTIONS = [
+    "open", "close", "call_next", "recall", "start", "finish", "no_show", "transfer", "away", "back",
+    "named_call", "park", "resume",
+]  # fmt: skip
+PARK_KINDS = ["fetch_documents", "keep_documents", "wait_step"]
+MAX_RECALLS = 3  # the test hall's default
 counter_ids = st.sampled_from(COUNTERS)
 clerks = st.sampled_from([None, "clerk-li", "clerk-wang"])
 transfer_to = st.one_of(
@@ -224,6 +239,10 @@ class Issue:
     number: str
     priority: bool
     issued_at: datetime
+
+
+def has_parked(state: State) -> bool:
+    return any(t.status == "parked" for t in state.tickets.values())
 
 
 def holding(c: CounterRow) -> bool:
@@ -265,6 +284,8 @@ class HallMachine(RuleBasedStateMachine):
         self.ledger_seen: list[tuple[Any, ...]] = []
         self.rows: dict[str, CounterRow] = {}  # the counters as the last invariant check read them
         self.steps = 0
+        self.parked_any = False
+        self.parked_homes: set[str] = set()  # counters that may resume some parked ticket
 
     def teardown(self) -> None:
         try:
@@ -360,6 +381,31 @@ class HallMachine(RuleBasedStateMachine):
     @rule(gap=gaps, data=st.data(), clerk=clerks)
     def back(self, gap: float, data: st.DataObject, clerk: str | None) -> None:
         self.do_back(gap, self.aim(data, away_now), clerk, data)
+
+    @precondition(lambda self: self.some(idle_open))
+    @rule(gap=gaps, data=st.data(), clerk=clerks)
+    def named_call(self, gap: float, data: st.DataObject, clerk: str | None) -> None:
+        self.do_named_call(gap, self.aim(data, idle_open), clerk, data)
+
+    @precondition(lambda self: self.some(holding))
+    @rule(gap=gaps, data=st.data(), clerk=clerks)
+    def park(self, gap: float, data: st.DataObject, clerk: str | None) -> None:
+        self.do_park(gap, self.aim(data, holding), clerk, data)
+
+    @precondition(lambda self: self.some(idle_open) and self.parked_any)
+    @rule(gap=gaps, data=st.data(), clerk=clerks)
+    def resume(self, gap: float, data: st.DataObject, clerk: str | None) -> None:
+        self.do_resume(gap, self.aim(data, self.resumes_here), clerk, data)
+
+    def resumes_here(self, c: CounterRow) -> bool:
+        """Idle and open, and among the counters a parked ticket comes back to (any, when none is)."""
+        homes = self.parked_homes & {r.id for r in self.rows.values() if idle_open(r)}
+        return idle_open(c) and (c.id in homes or not homes)
+
+    @precondition(lambda self: self.issued)
+    @rule(gap=gaps, data=st.data(), reason=st.sampled_from(["", "重复取号", "居民回来了", "误操作"]))
+    def supervisor_corrects(self, gap: float, data: st.DataObject, reason: str) -> None:
+        self.do_correct(gap, data, reason)
 
     @rule(gap=gaps, data=st.data(), clerk=clerks, counter=counter_ids, action=st.sampled_from(ACTIONS))
     def any_clerk_tries_anything(
@@ -529,7 +575,10 @@ class HallMachine(RuleBasedStateMachine):
     def do_recall(self, gap: float, counter: str, clerk: str | None, data: st.DataObject) -> None:
         held = self.counter_row(counter).held_ticket
         recalls = self.ticket(held).recalls if held else 0
-        if self.act("recall", self.held_refusal("recall", counter), gap, counters.recall, counter, clerk):
+        expected = self.held_refusal("recall", counter)
+        if expected is None and recalls >= MAX_RECALLS:
+            expected = "recall_limit"  # then the clerk marks a no-show
+        if self.act("recall", expected, gap, counters.recall, counter, clerk):
             assert held is not None and self.ticket(held).recalls == recalls + 1
 
     def do_start(self, gap: float, counter: str, clerk: str | None, data: st.DataObject) -> None:
@@ -585,6 +634,124 @@ class HallMachine(RuleBasedStateMachine):
             assert (t.order_at, t.number) == (before.order_at, before.number)  # keeps the original place
             assert self.counter_row(counter).held_ticket is None
 
+    # -- PROTOCOL v1.2: named calls, parking, supervisors' corrections ------------------------------
+
+    def pick_ticket(self, data: st.DataObject, status: str) -> str:
+        """A ticket id: mostly one with `status`, sometimes any other (or none at all)."""
+        with self.db.read() as s:
+            rows = list(s.scalars(select(TicketRow).order_by(TicketRow.issued_at, TicketRow.id)))
+        fitting = [t.id for t in rows if t.status == status]
+        aim = data.draw(st.sampled_from(["fitting"] * 6 + ["any"] * 2 + ["none"]), label="aim")
+        if aim == "fitting" and fitting:
+            return data.draw(st.sampled_from(fitting), label="ticket")
+        if aim != "none" and rows:
+            return data.draw(st.sampled_from([t.id for t in rows]), label="ticket")
+        return "no-such-ticket"
+
+    def queues_of(self, counter_id: str) -> tuple[set[str], set[str]]:
+        """The counters and services whose queues this counter serves (an independent copy of AB岗's rule)."""
+        _, here = self.ctx.counter(counter_id)
+        partner = self.partner_row(counter_id)
+        served, services = {counter_id}, set(here.services)
+        if partner is not None and partner.state == "away":
+            served.add(partner.id)
+            services |= set(self.ctx.counter(partner.id)[1].services)
+        return served, services
+
+    def ticket_refusal(self, counter: str, ticket_id: str) -> str | None:
+        """The refusals a named call and a resume share, in the order they are checked."""
+        hall, _ = self.ctx.counter(counter)
+        with self.db.read() as s:
+            t = s.get(TicketRow, ticket_id)
+        if t is None:
+            return "not_found"
+        if t.hall_id != hall.id:
+            return "forbidden"
+        if self.counter_row(counter).held_ticket:
+            return "ticket_in_progress"
+        if self.counter_row(counter).state != "open":
+            return "counter_not_open"
+        return None
+
+    def do_named_call(self, gap: float, counter: str, clerk: str | None, data: st.DataObject) -> None:
+        ticket_id = self.pick_ticket(data, "waiting")
+        manager = data.draw(st.booleans(), label="supervisor")
+        reason = data.draw(st.sampled_from(["老人回来了", "材料补齐", "窗口调剂", " "]), label="reason")
+        expected = "invalid_reason" if not reason.strip() else self.ticket_refusal(counter, ticket_id)
+        if expected is None:
+            t = self.ticket(ticket_id)
+            served, services = self.queues_of(counter)
+            mine = t.target_counter in served if t.target_counter else t.service_id in services
+            if t.status != "waiting":
+                expected = "not_waiting"
+            elif not mine and not manager:
+                expected = "forbidden"
+        streak = self.counter_row(counter).priority_streak
+        args = (counter, clerk, ticket_id, reason, manager)
+        if self.act("named_call", expected, gap, parking.named_call, *args):
+            t = self.ticket(ticket_id)
+            row = self.counter_row(counter)
+            assert (t.status, t.counter_id, row.held_ticket) == ("called", counter, ticket_id)
+            assert row.priority_streak == streak  # a named call is outside the priority rule
+            assert t.called_at == self.clock.now()
+
+    def do_park(self, gap: float, counter: str, clerk: str | None, data: st.DataObject) -> None:
+        kind = data.draw(st.sampled_from([*PARK_KINDS, "lunch"]), label="kind")
+        held = self.counter_row(counter).held_ticket
+        expected = "invalid_body" if kind not in PARK_KINDS else self.held_refusal("park", counter)
+        before = self.ticket(held) if held else None
+        if self.act("park", expected, gap, parking.park, counter, clerk, kind, None):
+            assert before is not None
+            t = self.ticket(before.id)
+            assert (t.status, t.park_kind, t.parked_counter, t.parked_at) == ("parked", kind, counter, self.clock.now())
+            assert self.counter_row(counter).held_ticket is None
+            assert t.service_s >= before.service_s and t.wait_s == before.wait_s
+
+    def do_resume(self, gap: float, counter: str, clerk: str | None, data: st.DataObject) -> None:
+        ticket_id = self.pick_ticket(data, "parked")
+        manager = data.draw(st.booleans(), label="supervisor")
+        expected = self.ticket_refusal(counter, ticket_id)
+        before = self.ticket(ticket_id) if expected not in ("not_found",) else None
+        if expected is None:
+            assert before is not None
+            served, services = self.queues_of(counter)
+            if before.status != "parked":
+                expected = "not_parked"
+            elif not manager and not (
+                before.parked_counter in served
+                or (before.park_kind == "fetch_documents" and before.service_id in services)
+            ):
+                expected = "forbidden"
+        if self.act("resume", expected, gap, parking.resume, counter, clerk, ticket_id, manager):
+            assert before is not None
+            t = self.ticket(ticket_id)
+            assert (t.status, t.counter_id, t.park_kind) == ("called", counter, None)
+            assert (t.wait_s, t.service_s) == (before.wait_s, before.service_s)  # parked: neither
+            assert self.counter_row(counter).held_ticket == ticket_id
+
+    def do_correct(self, gap: float, data: st.DataObject, reason: str) -> None:
+        action = data.draw(st.sampled_from(["cancel", "reactivate"]), label="correction")
+        wanted = data.draw(st.sampled_from(["no_show", "cancelled"]), label="status")
+        ticket_id = self.pick_ticket(data, wanted if action == "reactivate" else "waiting")
+        t = self.ticket(ticket_id) if ticket_id != "no-such-ticket" else None
+        if t is None:
+            expected: str | None = "invalid_reason" if not reason else "not_found"
+        elif not reason:
+            expected = "invalid_reason"
+        elif action == "cancel":
+            expected = None if t.status in ("waiting", "parked") else "wrong_status"
+        elif t.status not in ("no_show", "cancelled"):
+            expected = "wrong_status"
+        else:
+            today = self.ctx.hall(t.hall_id).day_of(self.clock.now() + timedelta(seconds=gap))
+            expected = None if t.day == today else "not_today"
+        use_case = parking.cancel if action == "cancel" else parking.reactivate
+        if self.act(action, expected, gap, use_case, ticket_id, "supervisor-zhao", reason):
+            assert t is not None
+            after = self.ticket(ticket_id)
+            assert after.status == ("cancelled" if action == "cancel" else "waiting")
+            assert (after.order_at, after.number) == (t.order_at, t.number)  # waits again in its original place
+
     def do_away(self, gap: float, counter: str, clerk: str | None, data: st.DataObject) -> None:
         reason = data.draw(st.sampled_from([None, "lunch", "meeting"]), label="reason")
         row, partner = self.counter_row(counter), self.partner_row(counter)
@@ -617,6 +784,7 @@ class HallMachine(RuleBasedStateMachine):
         self.check_ledger(state, now)
         self.check_cover(state)
         self.check_places(state)
+        self.check_parked(state)
         # The reports replay the whole day (over half of a step's time): every fourth step, and the final
         # state of each run (teardown), so a figure that stops adding up is still caught near its step.
         if self.steps % REPORT_EVERY == 0:
@@ -659,8 +827,12 @@ class HallMachine(RuleBasedStateMachine):
                     assert self.ctx.hall(t.hall_id).counter(t.target_counter) is not None
             if t.status == "done":
                 assert t.finished_at is not None and t.outcome is not None and t.served_by is not None
-            if t.status == "no_show":
+            if t.status in ("no_show", "cancelled"):
                 assert t.finished_at is not None
+            if t.status == "parked":
+                assert t.park_kind in PARK_KINDS and t.parked_at is not None and t.parked_counter is not None
+            else:
+                assert (t.park_kind, t.parked_at, t.parked_counter) == (None, None, None), t.number
             if t.on_behalf_of is not None:
                 served_by = self.ctx.hall(t.hall_id).counter(t.served_by or "")
                 assert served_by is not None and served_by.partner == t.on_behalf_of, (
@@ -697,14 +869,23 @@ class HallMachine(RuleBasedStateMachine):
             events = per_ticket[t.id]
             kinds = [e.kind for e in events]
             assert kinds[0] == "issued" and kinds.count("issued") == 1
-            waiting_phase = False
+            waiting_phase = parked_phase = False
             for kind in kinds:
-                if kind in {"issued", "transferred"}:
+                if kind in {"issued", "transferred", "reactivated"}:
                     waiting_phase = True
                 elif kind == "called":
                     assert waiting_phase, f"{t.number} was called twice in one waiting phase: {kinds}"
                     waiting_phase = False
-            assert kinds.count("called") <= kinds.count("issued") + kinds.count("transferred")
+                elif kind == "parked":
+                    parked_phase = True
+                elif kind == "resumed":
+                    assert parked_phase, f"{t.number} was resumed twice for one park: {kinds}"
+                    parked_phase = False
+                elif kind == "cancelled":
+                    waiting_phase = parked_phase = False
+            waits = kinds.count("issued") + kinds.count("transferred") + kinds.count("reactivated")
+            assert kinds.count("called") <= waits
+            assert kinds.count("resumed") <= kinds.count("parked")
             assert STATUS_AFTER[kinds[-1]] == t.status, f"{t.number} is {t.status} but its ledger ends in {kinds[-1]}"
             clock = replay((e.kind, e.at) for e in events)
             assert (t.wait_s, t.service_s) == (clock.wait_s, clock.service_s), (
@@ -724,6 +905,32 @@ class HallMachine(RuleBasedStateMachine):
         with self.db.read() as s:
             uncovered = set().union(*(rules.uncovered_counters(list(desks(s, h).values())) for h in self.config.halls))
         assert recorded == uncovered, f"the ledger says {sorted(recorded)} are uncovered, really {sorted(uncovered)}"
+
+    def check_parked(self, state: State) -> None:
+        """Parked tickets: never lost, listed where they may be resumed, fetch_documents in its original place."""
+        self.parked_any = has_parked(state)
+        self.parked_homes = set()
+        for hall in self.config.halls:
+            parked = [t for t in state.tickets.values() if t.hall_id == hall.id and t.status == "parked"]
+            if not parked:
+                continue
+            with self.db.read() as s:
+                hall_desks = desks(s, hall)
+                lists = {
+                    c.id: [p["id"] for p in parking.parked_at(
+                        s, hall, rules.Desk(c, CounterState.OPEN), hall_desks.get(c.partner or ""), self.clock.now()
+                    )]
+                    for c in hall.counters
+                }  # fmt: skip
+            self.parked_homes |= {c for c, ids in lists.items() if ids}
+            for t in parked:
+                shown = {c for c, ids in lists.items() if t.id in ids}
+                assert t.parked_counter in shown, f"{t.number} is not listed at the counter that parked it"
+                if t.park_kind == "fetch_documents":  # back to any counter of its service
+                    assert {c.id for c in hall.counters if t.service_id in c.services} <= shown, t.number
+            for ids in lists.values():
+                listed = [state.tickets[i] for i in ids]
+                assert listed == sorted(listed, key=lambda x: (x.order_at, x.seq)), "parked list out of order"
 
     def check_places(self, state: State) -> None:
         """A waiting ticket's people ahead, as the resident's page shows it, follow the engine's queue order.
@@ -772,7 +979,12 @@ class HallMachine(RuleBasedStateMachine):
                 for row in summary["by_service"]:  # every row balances (docs/api.md, Report figures)
                     assert (
                         row["issued"] + row["transferred_in"]
-                        == row["served"] + row["no_show"] + row["closed_out"] + row["transferred_out"] + row["in_hall"]
+                        == row["served"]
+                        + row["no_show"]
+                        + row["closed_out"]
+                        + row["cancelled"]
+                        + row["transferred_out"]
+                        + row["in_hall"]
                     ), row
                 assert sum(r["served"] for r in summary["by_service"]) == summary["served"]
                 assert all(0 <= c["on_behalf"] <= c["served"] for c in summary["by_counter"])

@@ -91,6 +91,7 @@ def test_a_day_computed_by_hand(hall: Hall) -> None:
         "no_show": 0,
         "closed_out": 1,
         "in_hall": 0,
+        "cancelled": 0,  # PROTOCOL v1.2: a supervisor's cancel
         "avg_wait_s": 360,
         # served splits by outcome: A001 completed (办结), A003 consulted (咨询), not 办结
         "completed": 1,
@@ -110,7 +111,12 @@ def test_a_day_computed_by_hand(hall: Hall) -> None:
     }
     for row in day["by_service"]:  # every row balances
         assert row["issued"] + row["transferred_in"] == (
-            row["served"] + row["no_show"] + row["closed_out"] + row["transferred_out"] + row["in_hall"]
+            row["served"]
+            + row["no_show"]
+            + row["closed_out"]
+            + row["cancelled"]
+            + row["transferred_out"]
+            + row["in_hall"]
         ), row
     assert sum(r["issued"] for r in day["by_service"]) == day["issued"]
     assert sum(r["served"] for r in day["by_service"]) == day["served"]

@@ -231,6 +231,7 @@ class DeskTicket(Ticket):
 class Waiting(Answer):
     """One waiting ticket as the counter sees it: no resident's data."""
 
+    id: str = Sometimes("the ticket's id (for a named call)")
     number: str
     service: str
     priority: bool
@@ -283,6 +284,9 @@ class Desk(Answer):
     today: Today
     services: list[DeskService]
     counters: list[DeskOther] = Field(description="the hall's other counters (transfer targets)")
+    parked: list[ParkedTicket] = Sometimes("parked tickets this counter may resume, in their original order")
+    max_recalls: int = Sometimes("recalls of one call before recall answers recall_limit")
+    help: HelpAsked | None = Sometimes("求助: the counter's help request not yet answered, or null")
 
 
 class TrackMatter(Answer):
@@ -395,7 +399,8 @@ class LedgerEntry(Ticket):
 
 
 class ServiceFigures(Answer):
-    """One service's row: issued + transferred_in = served + no_show + closed_out + transferred_out + in_hall."""
+    """One service's row: issued + transferred_in = served + no_show + closed_out + cancelled + transferred_out
+    + in_hall."""
 
     service: str
     issued: Count = Field(description="numbers taken for this service")
@@ -404,7 +409,8 @@ class ServiceFigures(Answer):
     served: Count = Field(description="tickets that ended done in this service")
     no_show: Count
     closed_out: Count
-    in_hall: Count = Field(description="still waiting, called or being served in this service")
+    in_hall: Count = Field(description="still waiting, called, being served or parked in this service")
+    cancelled: Count = Field(description="tickets a supervisor cancelled in this service (PROTOCOL v1.2)")
     avg_wait_s: Seconds
     completed: Count = Field(description="办结: served with outcome completed")
     incomplete: Count = Field(description="材料不全: served with outcome incomplete")
@@ -584,6 +590,7 @@ class Figures(Answer):
 
 class DailyReport(Figures):
     date: DayText
+    staff: StaffTime = Sometimes("staff time (issue 24): sign-in, away, idle and call-to-desk time")
 
 
 class WeeklyReport(Figures):
@@ -621,6 +628,7 @@ class MonthlyReport(Figures):
     month: str = Field(description="YYYY-MM")
     days: list[DayFigures]
     windows: list[WindowScore]
+    staff: StaffTime = Sometimes("staff time (issue 24): sign-in, away, idle and call-to-desk time")
 
 
 class Alert(Answer):
@@ -628,7 +636,14 @@ class Alert(Answer):
 
     id: int
     kind: Literal[
-        "long_wait", "uncovered", "complaint_due", "complaint_overdue", "printer", "matter_overdue", "webhook_failing"
+        "long_wait",
+        "uncovered",
+        "complaint_due",
+        "complaint_overdue",
+        "printer",
+        "matter_overdue",
+        "webhook_failing",
+        "help",
     ]
     key: str = Field(description="the condition, e.g. long_wait:<ticket>, printer:<kiosk>:<state>")
     detail: dict[str, Any]
@@ -704,3 +719,69 @@ class Enrollment(Answer):
     kiosk: str
     url: str = Field(json_schema_extra={"format": "uri"}, description="open once on the kiosk's screen")
     expires_at: Timestamp
+
+
+# -- PROTOCOL v1.2: calling out of order, parking, supervisors' actions -----------------------------
+
+
+class HistoryLine(Answer):
+    """One ledger line of a ticket (GET /tickets/{id}/history)."""
+
+    at: Timestamp
+    kind: str = Field(description="issued, called, recalled, started, parked, resumed, transferred, finished, ...")
+    counter: CounterRef
+    counter_name: str | None
+    clerk: str | None = Field(description="who did it (a clerk, a supervisor, or a device's name)")
+    reason: str | None = Field(description="why: a named call's or a correction's reason, a park's note, ...")
+    on_behalf_of: CounterRef
+    park_kind: str | None = Field(description="parked and resumed lines: fetch_documents, keep_documents, wait_step")
+    named: bool = Field(description="a called line: a named call (指呼), out of order")
+
+
+class ParkedTicket(Answer):
+    """A parked (挂起) ticket this counter may resume."""
+
+    id: str
+    number: str
+    service: str
+    kind: Literal["fetch_documents", "keep_documents", "wait_step"]
+    counter: str = Field(description="the counter that parked it")
+    parked_at: Timestamp | None
+    parked_s: Seconds = Field(description="how long it has been parked")
+    note: str | None
+
+
+# -- staff time (issue 24) ------------------------------------------------------------------------------
+
+
+class StaffTally(Answer):
+    signed_in_s: Seconds = Field(description="a clerk signed in at the counter (考勤)")
+    open_s: Seconds = Field(description="the counter open")
+    away_s: Seconds = Field(description="away (暂离), from away to back")
+    away_by_reason: dict[str, int] = Field(description="away seconds by the reason given")
+    idle_empty_s: Seconds = Field(description="open, holding no ticket, nobody waiting for it")
+    idle_waiting_s: Seconds = Field(description="open, holding no ticket, while residents waited for it")
+    calls_started: Count = Field(description="calls (or resumes) followed by start at the same counter")
+    avg_call_to_desk_s: Seconds = Field(description="average seconds from the call to the start")
+
+
+class CounterStaffTime(StaffTally):
+    counter: str
+
+
+class ClerkStaffTime(StaffTally):
+    clerk: str
+
+
+class StaffTime(Answer):
+    """Staff time per counter and per clerk, replayed from the ledger."""
+
+    counters: list[CounterStaffTime]
+    clerks: list[ClerkStaffTime]
+
+
+class HelpAsked(Answer):
+    """求助: a clerk's call for a supervisor, until one acknowledges it."""
+
+    id: int = Field(description="the alert's id (POST /alerts/{id}/acknowledge)")
+    raised_at: Timestamp

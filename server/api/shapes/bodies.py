@@ -200,3 +200,54 @@ class CloseDayRequest(Body):
 
 class NoticeRequest(Body):
     text: Annotated[str, Field(max_length=200)] = Field(description="one line for the displays; empty hides it")
+
+
+# -- PROTOCOL v1.2: calling out of order, parking, supervisors' actions -----------------------------
+
+# A reason that says something: trimmed, never blank (422 invalid_reason otherwise).
+Why = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S"), AfterValidator(str.strip)]
+
+
+class NamedCallRequest(Body):
+    """指呼: call this waiting ticket out of order, and say why."""
+
+    codes = {"reason": "invalid_reason"}
+
+    # absent or a string, never null: exactly one of the two is given
+    ticket: Id = Field(None, description="the waiting ticket's id")  # type: ignore[assignment]
+    number: Annotated[str, Field(max_length=12)] = Field(  # type: ignore[assignment]
+        None, description="or its number today in this counter's hall (typed by the clerk), e.g. A012"
+    )
+    reason: Why = Field(description="why it is called out of order (kept in the ledger)")
+
+    model_config = {"json_schema_extra": {"oneOf": [{"required": ["ticket"]}, {"required": ["number"]}]}}
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> NamedCallRequest:
+        if ("ticket" in self.model_fields_set) == ("number" in self.model_fields_set):
+            raise PydanticCustomError("rule", "give exactly one of 'ticket' or 'number'")
+        return self
+
+
+class ParkRequest(Body):
+    """挂起: put the held ticket aside."""
+
+    kind: Literal["fetch_documents", "keep_documents", "wait_step"] = Field(
+        description="fetch_documents: back to any counter of its service; keep_documents, wait_step: back to"
+        " this counter"
+    )
+    note: Reason | None = Field(None, description="what the resident fetches or the counter waits for")
+
+
+class ResumeRequest(Body):
+    """Call a parked ticket again at this counter."""
+
+    ticket: Id = Field(description="the parked ticket's id")
+
+
+class CorrectionRequest(Body):
+    """A supervisor's correction, with its reason."""
+
+    codes = {"reason": "invalid_reason"}
+
+    reason: Why = Field(description="why (kept in the ledger)")

@@ -81,6 +81,7 @@ function alertText(a) {
     number: d.number || "", service: serviceName(d.service || ""), due_at: (d.due_at || "").slice(0, 16).replace("T", " "),
     kiosk: kioskName(d.kiosk || ""), state: d.state ? t(`printer_${d.state}`) : "",
     target: d.target || "", failed: d.failed || 0, retrying: d.retrying || 0,
+    window: windowName(d.counter || ""), clerk: d.clerk || t("none"),
   };
   return `${a.raised_at.slice(11, 16)} ${t(`alert_${a.kind}`, values)}`;
 }
@@ -92,6 +93,12 @@ function renderAlerts() {
     li.dataset.alert = a.id;
     li.className = `hq-alert-${a.kind}`;
     li.textContent = alertText(a);
+    if (a.kind === "help") { // 求助: a supervisor answers it here
+      const ack = cell("button", t("help_ack"), "hq-button");
+      ack.type = "button";
+      ack.dataset.ack = a.id;
+      li.append(" ", ack);
+    }
     return li;
   }));
   document.getElementById("alerts-none").hidden = alerts.size > 0;
@@ -105,6 +112,17 @@ function refresh() { // coalesce bursts of events into one read
     try { state = await getJSON(`${api}/dashboard`); renderLive(); } catch (e) { console.warn("dashboard", e); }
   }, 150);
 }
+
+document.getElementById("alert-list").addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-ack]");
+  if (!button || button.disabled) return;
+  button.disabled = true;
+  try {
+    const done = await fetchJSON(`/api/v1/alerts/${encodeURIComponent(button.dataset.ack)}/acknowledge`, { method: "POST", body: {} });
+    alerts.delete(done.id);
+    renderAlerts();
+  } catch (e) { button.disabled = false; console.warn("acknowledge", e); }
+});
 
 connect("/admin", { hall }, {
   counters: refresh,
@@ -250,6 +268,36 @@ function renderHistory(found) {
   }
   table.append(thead, tbody);
   document.getElementById("lookup-output").replaceChildren(table);
+  shown = found.ticket;
+  document.getElementById("correct-form").hidden = false;
+  said("correct-result", "");
+}
+
+// -- a supervisor's corrections of the ticket looked up (PROTOCOL v1.2): named call, reactivate, cancel --
+let shown = null; // the ticket the lookup shows
+async function correct(action) {
+  const reason = document.getElementById("correct-reason").value.trim();
+  if (!reason) { said("correct-result", t("correct_need_reason"), true); document.getElementById("correct-reason").focus(); return; }
+  const ticket = shown;
+  const counter = document.getElementById("correct-counter").value;
+  try {
+    if (action === "call") {
+      await fetchJSON(`/api/v1/counters/${encodeURIComponent(counter)}/call`, { method: "POST", body: { ticket: ticket.id, reason } });
+    } else {
+      await fetchJSON(`/api/v1/tickets/${encodeURIComponent(ticket.id)}/${action}`, { method: "POST", body: { reason } });
+    }
+    document.getElementById("correct-reason").value = "";
+    await lookup({ ticket: ticket.id }); // the history shows the new ledger line
+    said("correct-result", t(`correct_done_${action}`, { number: ticket.number, window: windowName(counter) }));
+    refresh();
+  } catch (e) { said("correct-result", e.message || t("error_generic"), true); }
+}
+for (const button of document.querySelectorAll("[data-correct]")) {
+  button.addEventListener("click", async () => {
+    if (!shown || button.disabled) return;
+    button.disabled = true;
+    try { await correct(button.dataset.correct); } finally { button.disabled = false; }
+  });
 }
 
 async function lookup(query) {

@@ -5,21 +5,31 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from server.engine.errors import HallError
-from server.engine.model import Counter, CounterState, TicketStatus
+from server.engine.model import Counter, CounterState, ParkKind, TicketStatus
 from server.engine.rules import (
     Candidate,
     Choice,
     Desk,
+    Parked,
     call_next,
     check_action,
     check_away,
     check_back,
+    check_cancel,
     check_close,
+    check_reactivate,
+    check_recall,
+    check_resume,
     check_transfer_to,
     covered_counters,
+    may_resume,
+    named_call,
     next_priority_streak,
+    parked_for,
     served_now,
     served_services,
     uncovered_counters,
@@ -375,6 +385,7 @@ ALLOWED = {
     "finish": {TicketStatus.CALLED, TicketStatus.SERVING},
     "no_show": {TicketStatus.CALLED},
     "transfer": {TicketStatus.CALLED, TicketStatus.SERVING},
+    "park": {TicketStatus.CALLED, TicketStatus.SERVING},
 }
 
 
@@ -442,3 +453,122 @@ def test_a_ticket_goes_only_to_a_counter_someone_serves() -> None:
         with pytest.raises(HallError) as refused:
             check_transfer_to(target, partner)
         assert refused.value.code == "counter_not_open"
+
+
+# --- PROTOCOL v1.2: named calls, parking, supervisors' corrections ---------------------------------
+
+
+W3 = desk("w3", ("id-card", "social"), partner="w4")
+
+
+def refusal(fn: object, *args: object) -> tuple[str, int]:
+    with pytest.raises(HallError) as err:
+        fn(*args)  # type: ignore[operator]
+    return err.value.code, err.value.status
+
+
+def test_a_named_call_takes_a_waiting_ticket_of_this_counters_queue_whatever_its_place() -> None:
+    later = ticket("b", minute=9, seq=2)
+    choice = named_call(W1, None, later, TicketStatus.WAITING, False)
+    assert choice.ticket == later and choice.on_behalf_of is None and "指呼" in choice.reason
+
+
+@pytest.mark.parametrize("status", [s for s in TicketStatus if s is not TicketStatus.WAITING])
+def test_a_named_call_of_a_ticket_that_is_not_waiting_is_409_not_waiting(status: TicketStatus) -> None:
+    assert refusal(named_call, W1, None, ticket("a"), status, True) == ("not_waiting", 409)
+
+
+def test_a_named_call_of_another_services_ticket_is_403_unless_a_supervisor_calls() -> None:
+    social = ticket("a", service="social")
+    assert refusal(named_call, W1, None, social, TicketStatus.WAITING, False) == ("forbidden", 403)
+    assert named_call(W1, None, social, TicketStatus.WAITING, True).ticket == social
+    sent_elsewhere = ticket("b", target="w3")
+    assert refusal(named_call, W1, None, sent_elsewhere, TicketStatus.WAITING, False) == ("forbidden", 403)
+    assert named_call(W1, None, ticket("c", service="social", target="w1"), TicketStatus.WAITING, False)
+
+
+def test_a_named_call_covers_the_away_partners_queue_on_its_behalf() -> None:
+    away = desk("w2", ("social", "water"), AWAY, partner="w1")
+    assert named_call(W1, away, ticket("a", service="water"), TicketStatus.WAITING, False).on_behalf_of == "w2"
+    assert named_call(W1, away, ticket("b", target="w2"), TicketStatus.WAITING, False).on_behalf_of == "w2"
+    assert named_call(W1, away, ticket("c"), TicketStatus.WAITING, False).on_behalf_of is None
+    open_partner = desk("w2", ("social", "water"), OPEN, partner="w1")
+    assert refusal(named_call, W1, open_partner, ticket("d", service="water"), TicketStatus.WAITING, False)[1] == 403
+
+
+@pytest.mark.parametrize("state", [CLOSED, AWAY])
+def test_a_counter_that_is_not_open_makes_no_named_call(state: CounterState) -> None:
+    closed = desk("w1", ("id-card",), state)
+    assert refusal(named_call, closed, None, ticket("a"), TicketStatus.WAITING, True) == ("counter_not_open", 409)
+
+
+def test_the_recall_limit() -> None:
+    check_recall(2, 3)
+    assert refusal(check_recall, 3, 3) == ("recall_limit", 409)
+
+
+def parked(tid: str, kind: ParkKind, counter: str = "w1", service: str = "id-card", minute: float = 0) -> Parked:
+    return Parked(tid, service, kind, counter, T0 + timedelta(minutes=minute), 1)
+
+
+def test_fetch_documents_comes_back_to_any_counter_of_its_service_the_others_to_the_counter_that_parked() -> None:
+    fetch = parked("a", ParkKind.FETCH_DOCUMENTS)
+    assert may_resume(W1, None, fetch) and may_resume(W3, None, fetch)
+    assert not may_resume(W2, None, fetch)
+    for kind in (ParkKind.KEEP_DOCUMENTS, ParkKind.WAIT_STEP):
+        kept = parked("b", kind)
+        assert may_resume(W1, None, kept) and not may_resume(W3, None, kept)
+        # the away counter's partner covers its parked tickets too
+        assert may_resume(W2, desk("w1", ("id-card",), AWAY, partner="w2"), kept)
+
+
+def test_resume_refusals() -> None:
+    p = parked("a", ParkKind.WAIT_STEP)
+    assert refusal(check_resume, W3, None, p, TicketStatus.PARKED, False) == ("forbidden", 403)
+    check_resume(W3, None, p, TicketStatus.PARKED, True)  # a supervisor resumes it anywhere
+    assert refusal(check_resume, W1, None, None, TicketStatus.CALLED, False) == ("not_parked", 409)
+    closed = desk("w1", ("id-card",), CLOSED)
+    assert refusal(check_resume, closed, None, p, TicketStatus.PARKED, False) == ("counter_not_open", 409)
+
+
+def test_cancel_and_reactivate_take_only_their_statuses() -> None:
+    for status in TicketStatus:
+        if status in (TicketStatus.WAITING, TicketStatus.PARKED):
+            check_cancel(status)
+        else:
+            assert refusal(check_cancel, status) == ("wrong_status", 409)
+    for status in ("no_show", "cancelled", "expired"):
+        check_reactivate(status, "2026-03-02", "2026-03-02")
+        assert refusal(check_reactivate, status, "2026-03-01", "2026-03-02") == ("not_today", 409)
+    for status in ("waiting", "called", "serving", "done", "parked", "closed_out"):
+        assert refusal(check_reactivate, status, "2026-03-02", "2026-03-02") == ("wrong_status", 409)
+
+
+parked_tickets = st.lists(
+    st.tuples(
+        st.sampled_from(list(ParkKind)),
+        st.sampled_from(["w1", "w2", "w3"]),
+        st.sampled_from(["id-card", "social", "water"]),
+        st.integers(0, 600),
+    ),
+    max_size=12,
+)
+
+
+@given(parked_tickets)
+def test_parked_tickets_are_never_lost_and_fetch_documents_keeps_its_place(
+    raw: list[tuple[ParkKind, str, str, int]],
+) -> None:
+    """Every parked ticket can be resumed by the counter that parked it; a fetch_documents ticket by every
+    counter of its service; each counter lists what it may resume once, in the original order of issue."""
+    tickets = [parked(f"t{i}", kind, c, svc, minute) for i, (kind, c, svc, minute) in enumerate(raw)]
+    desks = [W1, W2, W3]
+    lists = {d.id: parked_for(d, None, tickets) for d in desks}
+    for t in tickets:
+        assert t in lists[t.counter]  # never lost: the counter that parked it always sees it
+        if t.kind is ParkKind.FETCH_DOCUMENTS:
+            assert all(t in lists[d.id] for d in desks if t.service in d.counter.services)
+    for listed in lists.values():
+        assert len({p.id for p in listed}) == len(listed)  # never twice
+        keys = [(p.order_at, p.seq) for p in listed]
+        assert keys == sorted(keys)  # ahead of every ticket issued after it
