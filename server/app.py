@@ -200,7 +200,9 @@ def _install_edges(app: Flask) -> None:
 
     @app.errorhandler(HallError)
     def _hall_error(e: HallError) -> Any:
-        return jsonify(error_body(e.code, e.message)), e.status
+        body = error_body(e.code, e.message)
+        body["error"].update(e.extra)  # PROTOCOL v1.2: `until` of a block, `opens_at` of a check-in, ...
+        return jsonify(body), e.status
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(e: RequestEntityTooLarge) -> Any:

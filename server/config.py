@@ -71,6 +71,22 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     fee = "免费"; enabled = true; hours = "always"        # hours default to the hall's
     wait_alert_s = 1200        # alert threshold for this service's waits (default [jobs] wait_alert_s)
     group = "admin"            # the kiosk's grouping: "admin" 行政事务 or "life" 生活服务
+    remote = true              # takes remote tickets (线上取号) when the hall's remote_tickets is on
+
+    [hall.service.appointments]   # this service takes appointments (预约服务, PROTOCOL v1.2); defaults shown
+    slot_min = 15              # slot length, 5..240 minutes
+    public_places = 2          # places per slot anyone may book (the public share)
+    staff_places = 1           # places per slot only staff book (电话预约; the staff share)
+    days = ["tue", "thu"]      # weekdays with slots (default: the hall's working days; holidays and 调休 follow
+                               # [hall.calendar])
+    periods = ["09:00-12:00", "13:30-17:00"]   # or "always": every slot of every day (the demo)
+    only = false               # appointment-only (非固定窗口): no walk-in or remote tickets
+    min_lead_days = 1          # first bookable day, in working days from today (0: today's later slots)
+    max_days = 5               # last bookable day, in working days from today
+    cancel_limit_min = 120     # cancelling closes this long before the start
+    early_min = 30; late_min = 15                   # the check-in window around the start
+    per_day = 1; per_week = 2; per_month = 6        # bookings per person (ID number, and phone)
+    no_show_limit = 2; no_show_window_days = 90; block_days = 90   # the no-show rule
 
     [[hall.counter]]           # at least one
     id = "w1"; number = 1; services = ["id-card"]        # required; services in order of preference
@@ -90,6 +106,10 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     counters = ["w1"]          # optional: show only calls to these counters (default: all)
     lang = "zh-CN"             # zh-CN|en; orientation = "landscape"|"portrait"; english = true also
     notice = "..."             # announces in English; notice: the scrolling line (default: none)
+
+    near_ahead = 3             # (in [[hall]]) the track body's `near`: at most this many people ahead
+    remote_tickets = false     # (in [[hall]]) 线上取号 from a phone; remote_check_in_min = 60: check in by then
+    personal_data_days = 180   # (in [[hall]]) appointments' personal data is purged this long after the day
 
     [[hall.webhook]]           # a receiver of the hall's outbound events (PROTOCOL v1.2, docs/api.md)
     url = "https://sms-relay.example/hallq"   # required, http(s)
@@ -120,6 +140,7 @@ from sqlalchemy.exc import ArgumentError
 from display.clips import DEFAULT_FOLDER, DEFAULT_GAP_MS, ClipError, check_folder
 from display.speech import DEFAULT_SPEED
 
+from .engine.appointments import Booking
 from .engine.calendar import Calendar
 from .engine.figures import ScoreRules
 from .engine.model import (
@@ -168,7 +189,7 @@ _LIMITS_KEYS = tuple("tickets_per_minute ratings_per_minute max_body_bytes".spli
 _RATINGS_KEYS = tuple("callback_days fix_days open_days".split())
 _HALL_KEYS = tuple(
     "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display"
-    " webhook".split()
+    " webhook near_ahead remote_tickets remote_check_in_min personal_data_days".split()
 )
 _WEBHOOK_KEYS = tuple("url secret events retry_hours".split())
 _CALENDAR_KEYS = tuple("weekdays holidays workdays".split())
@@ -176,7 +197,13 @@ MAX_RANGE_DAYS = 60  # a holiday range longer than this is a typo in a year
 _HOURS_KEYS = tuple("days periods".split())
 _SERVICE_KEYS = tuple(
     "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours group"
-    " wait_alert_s".split()
+    " wait_alert_s remote appointments".split()
+)
+_BOOKING_KEYS = tuple(
+    (
+        "slot_min public_places staff_places days periods only min_lead_days max_days cancel_limit_min early_min"
+        " late_min per_day per_week per_month no_show_limit no_show_window_days block_days"
+    ).split()
 )
 _COUNTER_KEYS = tuple("id number name services partner".split())
 _KIOSK_KEYS = tuple("id name printer".split())
@@ -649,6 +676,10 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
         ),
         calendar=calendar,
         webhooks=tuple(_webhook(t) for t in table.tables("webhook", _WEBHOOK_KEYS, required=False)),
+        near_ahead=table.number("near_ahead", 0, 50, 3),
+        remote_tickets=table.get("remote_tickets", bool, False),
+        remote_check_in_min=table.number("remote_check_in_min", 5, 24 * 60, 60),
+        personal_data_days=table.number("personal_data_days", 1, 3660, 180),
     )
 
 
@@ -810,7 +841,48 @@ def _service(table: _Table, hall_hours: Hours, width: int) -> Service:
         enabled=table.get("enabled", bool, True),
         wait_alert_s=table.number("wait_alert_s", 60, None, None),
         group=ServiceGroup(table.choice("group", tuple(g.value for g in ServiceGroup), "admin")),
+        booking=_booking(table.table("appointments", _BOOKING_KEYS)) if "appointments" in table.data else None,
+        remote=table.get("remote", bool, True),
     )
+
+
+def _booking(table: _Table) -> Booking:
+    """`[hall.service.appointments]`: the service's appointment rules (engine.appointments.Booking)."""
+    default = Booking()
+    always = table.data.get("periods") == "always"
+    periods = default.periods
+    if "periods" in table.data and not always:
+        periods = _periods(table)
+    booking = Booking(
+        slot_min=table.number("slot_min", 5, 240, default.slot_min),
+        public_places=table.number("public_places", 0, 1000, default.public_places),
+        staff_places=table.number("staff_places", 0, 1000, default.staff_places),
+        days=_days(table) if "days" in table.data else None,
+        periods=periods,
+        always=always,
+        only=table.get("only", bool, False),
+        min_lead_days=table.number("min_lead_days", 0, 60, 0 if always else default.min_lead_days),
+        max_days=table.number("max_days", 0, 90, default.max_days),
+        cancel_limit_min=table.number("cancel_limit_min", 0, 7 * 24 * 60, 0 if always else default.cancel_limit_min),
+        early_min=table.number("early_min", 0, 24 * 60, default.early_min),
+        late_min=table.number("late_min", 0, 24 * 60, default.late_min),
+        per_day=table.number("per_day", 1, 100, default.per_day),
+        per_week=table.number("per_week", 1, 700, default.per_week),
+        per_month=table.number("per_month", 1, 3100, default.per_month),
+        no_show_limit=table.number("no_show_limit", 1, 100, default.no_show_limit),
+        no_show_window_days=table.number("no_show_window_days", 1, 3660, default.no_show_window_days),
+        block_days=table.number("block_days", 1, 3660, default.block_days),
+    )
+    if booking.public_places + booking.staff_places < 1:
+        raise _Problem(table.at("public_places"), "a slot needs at least one place (public_places + staff_places)")
+    if booking.max_days < booking.min_lead_days:
+        raise _Problem(table.at("max_days"), f"must be at least min_lead_days ({booking.min_lead_days})")
+    if booking.per_week < booking.per_day or booking.per_month < booking.per_week:
+        raise _Problem(table.at("per_week"), "the limits must grow: per_day <= per_week <= per_month")
+    for i, (start, end) in enumerate(booking.periods):
+        if (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute) < booking.slot_min and end != time.max:
+            raise _Problem(f"{table.at('periods')}[{i}]", f"shorter than one slot of {booking.slot_min} minutes")
+    return booking
 
 
 def _prefix(table: _Table) -> str:

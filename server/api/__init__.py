@@ -6,4 +6,5 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import kiosks, managers, prints, public, spec, staff  # noqa: E402,F401  (routes register on import)
+# routes register on import (appointments: PROTOCOL v1.2)
+from . import appointments, kiosks, managers, prints, public, spec, staff  # noqa: E402,F401

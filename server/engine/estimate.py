@@ -12,10 +12,10 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .model import CounterState
-from .rules import Candidate, Desk, call_next, next_priority_streak
+from .rules import Candidate, Desk, appointment_key, call_next, next_priority_streak
 
 RECENT = 20  # finished services that make up the "recent average"
 ENOUGH_SEEN = 5  # measured services before the recent average may go below the configured prior
@@ -64,9 +64,10 @@ def forecast(
     avg_s: Mapping[str, int],
     max_streak: int,
     default_avg_s: int = 300,
+    now: datetime | None = None,
 ) -> dict[str, int]:
     """Seconds until each waiting ticket is likely called (see `forecast_with_newcomers`)."""
-    return forecast_with_newcomers(desks, waiting, free_in_s, streaks, avg_s, max_streak, (), default_avg_s)[0]
+    return forecast_with_newcomers(desks, waiting, free_in_s, streaks, avg_s, max_streak, (), default_avg_s, now)[0]
 
 
 NEWCOMER_AT = datetime.max.replace(tzinfo=UTC)
@@ -81,6 +82,7 @@ def forecast_with_newcomers(
     max_streak: int,
     services: Iterable[str],
     default_avg_s: int = 300,
+    now: datetime | None = None,
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Seconds until each waiting ticket is likely called, by running the hall forward; and for
     each of `services`, when a normal ticket taken now would be.
@@ -94,11 +96,13 @@ def forecast_with_newcomers(
     A newcomer joins the end of its service's normal queue, so until it is called the hall runs
     exactly as without it: it is enough to ask, at each call once its queue is empty, whether the
     counter would take it instead. One run answers every service (the issue answer and /services).
+
+    Checked-in appointments (PROTOCOL v1.2) are a queue of their own per service, in booked order;
+    with `now` the run knows when each one's start comes (without it, every one counts as due).
     """
     queues: dict[tuple[str, str, bool], deque[Candidate]] = {}
-    for c in sorted(waiting, key=queue_key):
-        key = ("counter", c.target_counter, False) if c.target_counter else ("service", c.service, c.priority)
-        queues.setdefault(key, deque()).append(c)
+    for c in sorted(waiting, key=_forecast_key):
+        queues.setdefault(_forecast_queue(c), deque()).append(c)
     where = {c.id: key for key, q in queues.items() for c in q}
     newcomers = {s: Candidate(f"new:{s}", s, False, NEWCOMER_AT, 0) for s in services}
     heap = [(free_in_s.get(cid, 0.0), cid) for cid, d in desks.items() if d.state is CounterState.OPEN]
@@ -116,18 +120,36 @@ def forecast_with_newcomers(
         for s, newcomer in newcomers.items():
             if s in new_out or queues.get(("service", s, False)) or not _serves(desk, partner, s):
                 continue
-            pick = call_next(desk, partner, [*heads, newcomer], streak.get(cid, 0), max_streak)
+            pick = call_next(desk, partner, [*heads, newcomer], streak.get(cid, 0), max_streak, _at(now, at))
             if pick is not None and pick.ticket is newcomer:
                 new_out[s] = round(at)
-        choice = call_next(desk, partner, heads, streak.get(cid, 0), max_streak) if heads else None
+        choice = call_next(desk, partner, heads, streak.get(cid, 0), max_streak, _at(now, at)) if heads else None
         if choice is None:
             continue  # queues only shrink here: this counter has nothing left to call
         ticket = choice.ticket
-        queues[where[ticket.id]].popleft()
+        queues[where[ticket.id]].remove(ticket)  # the head, or an appointment due before its queue's head
         out[ticket.id] = round(at)
         streak[cid] = next_priority_streak(streak.get(cid, 0), choice)
         heapq.heappush(heap, (at + avg_s.get(ticket.service, default_avg_s), cid))
     return out, new_out
+
+
+def _at(now: datetime | None, seconds: float) -> datetime | None:
+    return None if now is None else now + timedelta(seconds=seconds)
+
+
+def _forecast_queue(c: Candidate) -> tuple[str, str, bool]:
+    if c.target_counter:
+        return ("counter", c.target_counter, False)
+    if c.appointment_at is not None and not c.priority:
+        return ("appointment", c.service, False)
+    return ("service", c.service, c.priority)
+
+
+def _forecast_key(c: Candidate) -> tuple[bool, datetime, datetime, int]:
+    if c.appointment_at is not None and not c.priority and not c.target_counter:
+        return (False, *appointment_key(c))
+    return (not c.priority, c.order_at, c.order_at, c.seq)
 
 
 def _serves(desk: Desk, partner: Desk | None, service: str) -> bool:

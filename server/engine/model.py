@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .appointments import Booking
 from .calendar import Calendar, day_bounds, deadline
 from .outbound import Webhook
 
@@ -18,6 +19,8 @@ class TicketStatus(enum.StrEnum):
     DONE = "done"
     NO_SHOW = "no_show"
     CLOSED_OUT = "closed_out"  # still in the hall when the day was closed: not served (HALL_RULES 13)
+    REMOTE = "remote"  # 线上取号: keeps its place by issue time, not called until checked in (PROTOCOL v1.2)
+    EXPIRED = "expired"  # a remote ticket not checked in by its check_in_by
 
 
 class CounterState(enum.StrEnum):
@@ -123,6 +126,13 @@ class Service:
     enabled: bool = True
     wait_alert_s: int | None = None  # alert when a ticket waits longer (None: the hall's [jobs] default)
     group: ServiceGroup = ServiceGroup.ADMIN
+    booking: Booking | None = None  # takes appointments (预约服务, PROTOCOL v1.2) by these rules
+    remote: bool = True  # takes remote tickets (线上取号) when the hall does
+
+    @property
+    def appointment_only(self) -> bool:
+        """非固定窗口: served by appointment only, no walk-in or remote tickets."""
+        return self.booking is not None and self.booking.only
 
 
 @dataclass(frozen=True)
@@ -187,6 +197,14 @@ class Hall:
     displays: tuple[Display, ...] = ()
     calendar: Calendar = field(default_factory=Calendar)
     webhooks: tuple[Webhook, ...] = ()  # [[hall.webhook]]: receivers of its outbound events
+    near_ahead: int = 3  # the track body's `near`: at most this many people ahead (即将到号)
+    remote_tickets: bool = False  # 线上取号 from a phone (PROTOCOL v1.2)
+    remote_check_in_min: int = 60  # a remote ticket must be checked in within this long of its issue
+    personal_data_days: int = 180  # appointments' and remote tickets' personal data is purged after this
+
+    def takes_remote(self, service: Service) -> bool:
+        """Whether a phone may take a remote ticket of this service (PROTOCOL v1.2 `remote`)."""
+        return self.remote_tickets and service.remote and service.enabled and not service.appointment_only
 
     def wants(self, event: str) -> bool:
         """Whether any receiver takes this outbound event (else no outbox row is written for it)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 # Ledger kinds that move a ticket between phases.
-WAIT_STARTS = {"issued", "transferred"}
+WAIT_STARTS = {"issued", "transferred", "checked_in"}  # checked_in: a remote ticket (线上取号) starts waiting
 WAIT_ENDS = {"called", "closed_out"}
 SERVICE_STARTS = {"started"}
 SERVICE_ENDS = {"finished", "transferred", "closed_out"}

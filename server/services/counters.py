@@ -17,7 +17,7 @@ from server.engine.model import Counter, CounterState, Hall, Outcome, TicketStat
 from server.store.db import write_changes
 from server.store.models import CounterRow, NoticeRow, TicketRow
 
-from . import ledger, notices, queue
+from . import appointments, ledger, notices, queue
 from .context import Context
 
 
@@ -211,7 +211,8 @@ def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         taken: set[str] = set()  # tickets another process claimed while we chose
         while True:
             waiting = queue.call_candidates(s, hall.id, services, served, taken)
-            choice = rules.call_next(desk, partner, waiting, row.priority_streak, hall.max_priority_streak)
+            waiting += appointments.appointment_candidates(s, hall.id, services, taken, waiting)
+            choice = rules.call_next(desk, partner, waiting, row.priority_streak, hall.max_priority_streak, now)
             if choice is None:
                 return []
             ticket = _claim(s, choice.ticket.id, counter.id, now)

@@ -45,7 +45,7 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "name": svc.name,
                 "name_en": svc.name_en,
                 "prefix": svc.prefix,
-                "open": hall.is_open(svc, moment),
+                "open": hall.is_open(svc, moment) and not svc.appointment_only,
                 "opens_at": _opens_at(hall, svc, moment),
                 "waiting": counts[svc.id],
                 "est_wait_s": shared.new_ticket_s(svc.id, counts[svc.id], moment),
@@ -55,6 +55,9 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "materials": list(svc.materials),
                 "fee": svc.fee,
                 "group": svc.group.value,
+                "appointments": svc.booking is not None,  # PROTOCOL v1.2
+                "remote": hall.takes_remote(svc) and hall.is_open(svc, moment),
+                "appointment_only": svc.appointment_only,
             }
             for svc in hall.services
         ]

@@ -662,6 +662,8 @@ RATING_SCHEMA = SCHEMAS["RatingRequest"]
             "priority": st.booleans(),
             "kiosk": st.none() | st.just("k1") | st.text(max_size=45),
             "notice": st.none() | st.text(max_size=45),
+            "remote": st.booleans(),
+            "phone": st.none() | st.just("13812345678") | st.text(max_size=30),
         },
     )
 )
@@ -670,6 +672,8 @@ def test_fuzzed_ticket_bodies(hall: AppHall, body: Any) -> None:
     op = next(o for o in OPERATIONS if o.spec["operationId"] == "issue_ticket")
     # naming a real kiosk without its credential is 403 (PROTOCOL.md amendment v1.1)
     expect = {201, 403, 404, 409} if valid(TICKET_SCHEMA, body) else {422}
+    if isinstance(body, dict) and (body.get("remote") or body.get("phone") is not None):
+        expect |= {422}  # PROTOCOL v1.2: a remote ticket's phone, and remote without phone (or with a kiosk)
     assert judge(op, r, expect, True) is None, f"{body!r}: {judge(op, r, expect, True)}"
 
 

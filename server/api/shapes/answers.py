@@ -25,6 +25,9 @@ Rate = Annotated[float | None, Field(ge=0, le=1)]  # a share 0..1, null when the
 class ErrorDetail(Answer):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="stable snake_case code (docs/api.md lists them)")
     message: str = Field(description="readable text")
+    until: str = Sometimes("blocked: when the no-show block ends (hall-local)")
+    opens_at: str = Sometimes("too_early: when check-in opens (hall-local)")
+    number: str | None = Sometimes("already_checked_in: the ticket's number")
 
 
 class Error(Answer):
@@ -67,6 +70,9 @@ class Service(Answer):
     opens_at: Timestamp | None = Field(
         description="closed now by its hours: when it next takes tickets (hall-local); else null"
     )
+    appointments: bool = Field(False, description="PROTOCOL v1.2: takes appointments (预约)")
+    remote: bool = Field(False, description="PROTOCOL v1.2: takes remote tickets (线上取号) now")
+    appointment_only: bool = Field(False, description="served by appointment only (非固定窗口)")
 
 
 class Counter(Answer):
@@ -103,6 +109,9 @@ class IssuedTicket(Answer):
     issued_at: Timestamp
     track_url: str = Field(json_schema_extra={"format": "uri"}, description="the resident's page (the QR code)")
     repeat_of: str = Sometimes("a return visit (issued with a notice's code): the first visit's ticket id")
+    code: str = Sometimes("a remote ticket (线上取号): the code to check in with at the kiosk")
+    check_in_by: Timestamp = Sometimes("a remote ticket: check in by then, or it expires")
+    appointment: str = Sometimes("a check-in: the appointment's or remote ticket's code")
 
 
 class Ticket(Answer):
@@ -265,6 +274,7 @@ class Track(Answer):
         description="the complaint case the resident's bad rating opened (open → verified → resolved or"
         " dismissed); null when there is none. The ticket's `ticket` event comes again when it changes"
     )
+    near: bool = Field(False, description="PROTOCOL v1.2: waiting (or remote) with `ahead` <= the hall's near_ahead")
 
 
 class Rating(Answer):
@@ -595,3 +605,53 @@ class Enrollment(Answer):
     kiosk: str
     url: str = Field(json_schema_extra={"format": "uri"}, description="open once on the kiosk's screen")
     expires_at: Timestamp
+
+
+# -- appointments (PROTOCOL v1.2) ---------------------------------------------------------------------
+
+
+class Slot(Answer):
+    start: Timestamp
+    end: Timestamp
+    free: Count = Field(description="free places: the public share (with a staff credential, both shares)")
+
+
+class Booked(Answer):
+    id: str
+    code: str = Field(pattern=r"^[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{8}$", description="shown as a QR code")
+    service: str
+    start: Timestamp
+    end: Timestamp
+    status: Literal["booked"]
+    manage_url: str = Field(json_schema_extra={"format": "uri"}, description="the resident's page to look up or cancel")
+
+
+class Appointment(Answer):
+    id: str
+    code: str
+    service: str
+    start: Timestamp
+    end: Timestamp
+    status: Literal["booked", "checked_in", "cancelled", "missed", "served"]
+    ticket: str | None = Field(description="the ticket's number once checked in")
+    name: str | None = Field(description="masked (张*); in full in staff lists; null once purged")
+    phone: str | None = Field(description="masked (138****5678); in full in staff lists; null once purged")
+    id_number: str | None = Field(description="always masked (110101********123X); null once purged")
+    channel: Literal["online", "phone", "desk"]
+
+
+class Block(Answer):
+    id: int
+    service: str
+    id_number: str | None
+    phone: str | None
+    misses: Count
+    since: Timestamp
+    until: Timestamp
+
+
+class Lifted(Answer):
+    id: int
+    lifted_at: Timestamp
+    lifted_by: str | None
+    reason: str | None
