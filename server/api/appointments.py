@@ -41,8 +41,8 @@ def _who(p: Principal | None) -> str | None:
 @operation(
     api, "get", "/halls/<hall>/services/<service>/slots", ok=list[a.Slot], tag="appointments", query=SlotsQuery,
     ok_description="the bookable slots with their free places",
-    errors={401: None, 403: None, 404: "not_found: unknown hall or service", 409: "no_appointments: the service"
-            " takes none", 422: "invalid_query: a bad date, or a range over 31 days"},
+    errors={401: None, 403: None, 404: "not_found: unknown hall or service",
+            422: "invalid_query: a bad date, or a range over 31 days (or inverted)"},
 )  # fmt: skip
 def list_slots(hall: str, service: str) -> Any:
     """The slots of a service inside its booking window (public share; both shares for staff)."""
@@ -178,14 +178,14 @@ def list_blocks(hall: str) -> Any:
 
 
 @operation(
-    api, "post", "/halls/<hall>/blocks/<int:block>/lift", ok=a.Lifted, tag="appointments", body=LiftRequest,
+    api, "post", "/halls/<hall>/blocks/<block>/lift", ok=a.Lifted, tag="appointments", body=LiftRequest,
     secured=True, ok_description="the block, lifted",
     errors={401: None, 403: None, 404: "not_found: unknown hall or block", 409: "already_lifted",
             422: "invalid_body (a reason is required)"},
 )  # fmt: skip
-def lift_block(hall: str, block: int) -> Any:
+def lift_block(hall: str, block: str) -> Any:
     """Lift a no-show block, with the reason (supervisor or admin)."""
     hq().ctx.hall(hall)
     p = require_manager(hall)
-    body = read_body(LiftRequest)
+    body = read_body(LiftRequest)  # a bad body is refused before the block is looked up
     return jsonify(appointments.lift_block(hq().ctx, block, p.name, body.reason, hall))

@@ -118,7 +118,10 @@ def slots(ctx: Context, hall_id: str, service_id: str, first: date, last: date, 
     """GET .../slots: the bookable slots with their free places (the public share; both shares for staff)."""
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
-    booking = booking_of(service)
+    if service.booking is None:
+        rules.bookable(Booking(), hall.calendar, hall.timezone, first, last, ctx.clock.now())  # the range's 422
+        return []  # a service that takes no appointments has no slots
+    booking = service.booking
     now = ctx.clock.now()
     found = rules.bookable(booking, hall.calendar, hall.timezone, first, last, now)
     if not found:
@@ -807,12 +810,14 @@ def blocks(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
         ]  # fmt: skip
 
 
-def lift_block(ctx: Context, block_id: int, who: str | None, reason: str, hall_id: str | None) -> dict[str, Any]:
+def lift_block(ctx: Context, block_id: str, who: str | None, reason: str, hall_id: str | None) -> dict[str, Any]:
     reason = (reason or "").strip()
     if not reason:
         raise invalid("a reason is required to lift a block", "reason_required")
+    if not block_id.isdigit() or len(block_id) > 12:
+        raise not_found("block", block_id)
     with ctx.db.write() as s:
-        row = s.get(PersonBlockRow, block_id, with_for_update=True)
+        row = s.get(PersonBlockRow, int(block_id), with_for_update=True)
         if row is None or (hall_id is not None and row.hall_id != hall_id):
             raise not_found("block", block_id)
         if row.lifted_at is not None:

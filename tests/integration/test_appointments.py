@@ -145,7 +145,7 @@ def test_slot_queries_over_31_days_or_bad_dates_are_422(make: Callable[[str], Ap
         == 404
     )
     r = app.get("/api/v1/halls/town/services/id-card/slots", params={"from": "2026-12-08", "to": "2026-12-08"})
-    assert r.status_code == 409 and error(r) == "no_appointments"
+    assert r.status_code == 200 and r.json() == []  # a service without appointments has no slots
 
 
 # -- booking -----------------------------------------------------------------------------------------------
@@ -439,3 +439,44 @@ def test_reminder_the_day_before_and_purge_after_retention(make: Callable[[str],
     assert row.name is None and row.phone is None and row.id_masked is None and row.purged_at is not None
     shown = app.get(f"/api/v1/appointments/{code}").json()
     assert shown["name"] is None and shown["status"] == "missed"
+
+
+# -- reports -----------------------------------------------------------------------------------------------
+
+
+def test_reports_count_appointments_daily_and_monthly_and_export_them(make: Callable[[str], AppHall]) -> None:
+    app = make("sqlite")
+    on_time_code = book(app).json()["code"]
+    late_code = book(app, "2026-12-08T09:15:00+08:00", id_number=ID_B, phone=PHONE_B).json()["code"]
+    cancelled = book(app, "2026-12-08T09:30:00+08:00", id_number=ID_C, phone=PHONE_C).json()["code"]
+    assert app.send("DELETE", f"/api/v1/appointments/{cancelled}").status_code == 200
+    book(app, "2026-12-08T10:00:00+08:00", id_number="110105199003071116", phone="13612345678")  # will be missed
+    set_clock(app, datetime(2026, 12, 8, 8, 50, tzinfo=SHANGHAI))
+    walk = app.issue("passport")
+    assert app.post("/api/v1/halls/town/check-in", {"code": on_time_code}).status_code == 201
+    app.act("w9", "open")
+    set_clock(app, datetime(2026, 12, 8, 9, 5, tzinfo=SHANGHAI))
+    assert app.act("w9", "call-next").json()["ticket"]["number"] != walk["number"]  # 预约到时
+    app.act("w9", "finish", {"outcome": "completed"})
+    assert app.act("w9", "call-next").json()["ticket"]["number"] == walk["number"]
+    app.act("w9", "finish", {"outcome": "completed"})
+    assert app.post("/api/v1/halls/town/check-in", {"code": late_code}).status_code == 201
+    set_clock(app, datetime(2026, 12, 8, 9, 40, tzinfo=SHANGHAI))  # 25 min after its start: not on time
+    app.act("w9", "call-next")
+    app.act("w9", "finish", {"outcome": "completed"})
+    set_clock(app, datetime(2026, 12, 8, 10, 20, tzinfo=SHANGHAI))
+    run_jobs(app)
+    sup = app.token("--role", "supervisor", "--hall", "town")
+    daily = app.get("/api/v1/halls/town/reports/daily", sup, params={"date": "2026-12-08"})
+    assert daily.status_code == 200, daily.text
+    figures = daily.json()["appointments"]
+    assert {k: figures[k] for k in ("booked", "cancelled", "checked_in", "missed", "on_time")} == {
+        "booked": 4, "cancelled": 1, "checked_in": 2, "missed": 1, "on_time": 1,
+    }  # fmt: skip
+    assert figures["acceptance_rate"] == pytest.approx(2 / 3, abs=1e-4)  # 预约受理率
+    assert figures["avg_wait_s"] == (15 * 60 + 35 * 60) // 2  # from check-in to the call
+    assert figures["walk_in_avg_wait_s"] == 15 * 60
+    monthly = app.get("/api/v1/halls/town/reports/monthly", sup, params={"month": "2026-12"}).json()
+    assert monthly["appointments"]["booked"] == 4
+    csv = app.get("/api/v1/halls/town/reports/daily", sup, params={"date": "2026-12-08", "format": "csv"})
+    assert "appointments.missed,1" in csv.text and "appointments.on_time,1" in csv.text

@@ -28,6 +28,9 @@ TABLES = [
     "notices",
     "print_jobs",
     "printer_states",
+    "appointments",
+    "appointment_slots",
+    "person_blocks",
 ]
 
 

@@ -96,3 +96,21 @@ def test_a_schedule_on_its_days_and_appointment_only(tmp_path: Path) -> None:
 )
 def test_mistakes_name_their_place(tmp_path: Path, service: str, hall: str, message: str) -> None:
     assert message in rejection(tmp_path, service, hall)
+
+
+def test_the_demo_hall_books_at_any_hour_for_now_and_takes_remote_tickets(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from server.config import load_demo_config
+    from server.engine.appointments import bookable
+
+    hall = load_demo_config(tmp_path).halls[0]
+    assert hall.remote_tickets
+    booking = [s for s in hall.services if s.booking is not None]
+    assert booking, "the demo needs an appointment service"
+    rules = booking[0].booking
+    assert rules is not None and rules.slot_min == 15 and rules.public_places >= 2
+    night = datetime(2026, 10, 3, 18, 50, tzinfo=UTC)  # 02:50 in Shanghai, on a public holiday
+    today = night.astimezone(hall.timezone).date()
+    slots = bookable(rules, hall.calendar, hall.timezone, today, today, night)
+    assert slots and slots[0].start - night < timedelta(minutes=15)

@@ -462,6 +462,17 @@ class Uncovered(Answer):
     intervals: list[UncoveredSpan] = Sometimes("the day's intervals (daily report only)")
 
 
+class AppointmentFigures(Answer):
+    booked: Count = Field(description="appointments for the period's days, cancelled ones included")
+    cancelled: Count
+    checked_in: Count
+    missed: Count
+    on_time: Count = Field(description="called by start + 10 min, or check-in + 10 min when checked in late")
+    avg_wait_s: Seconds = Field(description="average wait of the appointment tickets called")
+    acceptance_rate: Rate = Field(description="预约受理率: checked in of the appointments not cancelled")
+    walk_in_avg_wait_s: Seconds = Field(description="average wait of the other tickets called, side by side")
+
+
 class Figures(Answer):
     """The figures every report gives (docs/api.md, Report figures)."""
 
@@ -488,6 +499,7 @@ class Figures(Answer):
     one_time_notice: NoticeFigures
     cover: Cover
     uncovered: Uncovered
+    appointments: AppointmentFigures = Field(description="PROTOCOL v1.2: the period's appointments")
 
 
 class DailyReport(Figures):
