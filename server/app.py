@@ -155,11 +155,13 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
 
     from server.admin import admin
     from server.api import api
+    from server.booking import booking
     from server.pages import pages
 
     app.register_blueprint(api)
     app.register_blueprint(pages)
     app.register_blueprint(admin)
+    app.register_blueprint(booking)  # /book/{hall}: appointments and remote tickets (PROTOCOL v1.2)
     for module in ("kiosk.views", "display.views", "counter.views"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
     realtime.register(socketio, hallq.ctx, hallq.printer_state, agent_connect=hallq.printing.agent_connect)
