@@ -98,5 +98,11 @@ def test_a_remote_ticket_from_the_phone_page_in_english(
     code = page.locator("#remote-code").inner_text()
     check_axe(page)
     screenshot(page, "book-remote", full_page=True)
+    page.get_by_role("link", name="See your place in the queue").click()
+    expect(page.get_by_text("Taken online, not checked in yet")).to_be_visible()
+    expect(page.locator("#track-near")).to_be_visible()  # nobody ahead: 即将到号
+    check_axe(page)
+    screenshot(page, "track-remote-near")
     r = hall.post("/api/v1/halls/town/check-in", {"code": code})
     assert r.status_code == 201 and r.json()["status"] == "waiting"
+    expect(page.locator("#track-waiting")).to_be_visible(timeout=LONG)  # the page follows the check-in live
