@@ -127,7 +127,10 @@ def check_in(hall: str) -> Any:
         raise HallError("rate_limited", 429, "too many check-ins from this kiosk or address; try again shortly")
     issued, code, events = appointments.check_in(app.ctx, hall, body.code, body.kiosk, app.track_base())
     app.after_commit(events, print_hint=(issued.ahead, issued.est_wait_s, issued.served_now))
-    return jsonify(ticket_answer(hall_def, issued, app.track_url(issued.token), appointment=code)), 201
+    extra: dict[str, Any] = {"appointment": code}
+    if issued.ticket.appointment_at is not None:  # the slip and the kiosk say 预约 and the booked time
+        extra["appointment_start"] = hall_def.local(issued.ticket.appointment_at).isoformat(timespec="seconds")
+    return jsonify(ticket_answer(hall_def, issued, app.track_url(issued.token), **extra)), 201
 
 
 def ticket_answer(hall: Any, issued: Any, track_url: str, **extra: Any) -> dict[str, Any]:

@@ -448,8 +448,8 @@ def _check_in_appointment(
         if current.status == AppointmentStatus.CANCELLED:
             raise HallError("appointment_cancelled", 409, "this appointment was cancelled")
         if current.status == AppointmentStatus.MISSED:
-            raise HallError("appointment_expired", 409, "the check-in time of this appointment is over")
-        rules.check_check_in(booking, _aware(current.start), now, hall.timezone)
+            raise _expired(service.id)
+        _window(booking, _aware(current.start), now, hall, service.id)
         done = s.connection().execute(
             update(_table(AppointmentRow))
             .where(a.id == current.id, a.status == AppointmentStatus.BOOKED)
@@ -466,13 +466,29 @@ def _check_in_appointment(
     with ctx.db.read() as s:
         if found.status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.SERVED):
             raise _already(s, found.ticket_id)
+    if found.status == AppointmentStatus.MISSED:
+        raise _expired(service.id)
     if found.status == AppointmentStatus.BOOKED:
-        rules.check_check_in(booking, _aware(found.start), ctx.clock.now(), hall.timezone)
+        _window(booking, _aware(found.start), ctx.clock.now(), hall, service.id)
     admission = tickets.Admission("appointment", within)
     issued, events = tickets.issue_ticket(ctx, hall.id, service.id, False, kiosk_id, track_base, admission=admission)
     # a booked appointment may go before walk-ins: everyone's place in that queue may move
     events = [QueueChanged(hall.id, frozenset({service.id}), places_moved=True), *events[1:]]
     return issued, events
+
+
+def _expired(service_id: str) -> HallError:
+    """appointment_expired, naming the service: the kiosk offers an ordinary ticket of it in one tap."""
+    return HallError("appointment_expired", 409, "the check-in time is over", extra={"service": service_id})
+
+
+def _window(booking: Booking, start: datetime, now: datetime, hall: Hall, service_id: str) -> None:
+    try:
+        rules.check_check_in(booking, start, now, hall.timezone)
+    except HallError as e:
+        if e.code == "appointment_expired":
+            raise _expired(service_id) from None
+        raise
 
 
 def _check_in_remote(
@@ -487,7 +503,7 @@ def _check_in_remote(
         if row.status == TicketStatus.EXPIRED.value or (
             row.status == TicketStatus.REMOTE.value and row.check_in_by is not None and now > row.check_in_by
         ):
-            raise HallError("appointment_expired", 409, "this remote ticket was not checked in in time")
+            raise _expired(row.service_id)
         if row.status != TicketStatus.REMOTE.value:
             raise HallError(
                 "already_checked_in", 409, f"already checked in: ticket {row.number}", extra={"number": row.number}

@@ -28,6 +28,7 @@ class ErrorDetail(Answer):
     until: str = Sometimes("blocked: when the no-show block ends (hall-local)")
     opens_at: str = Sometimes("too_early: when check-in opens (hall-local)")
     number: str | None = Sometimes("already_checked_in: the ticket's number")
+    service: str = Sometimes("appointment_expired: the service, for an ordinary ticket in one tap")
 
 
 class Error(Answer):
@@ -112,6 +113,7 @@ class IssuedTicket(Answer):
     code: str = Sometimes("a remote ticket (线上取号): the code to check in with at the kiosk")
     check_in_by: Timestamp = Sometimes("a remote ticket: check in by then, or it expires")
     appointment: str = Sometimes("a check-in: the appointment's or remote ticket's code")
+    appointment_start: Timestamp = Sometimes("an appointment's check-in: its booked start (预约 on the slip)")
 
 
 class Ticket(Answer):
