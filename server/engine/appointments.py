@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .calendar import Calendar
@@ -64,6 +65,8 @@ class Booking:
 class Slot:
     start: datetime  # aware UTC
     end: datetime
+    start_text: str = ""  # hall-local ISO 8601, made once with the (cached) day's slots
+    end_text: str = ""
 
 
 def _calendar(rules: Booking, calendar: Calendar) -> Calendar:
@@ -83,10 +86,11 @@ def has_slots(rules: Booking, calendar: Calendar, day: date) -> bool:
     return rules.days is None or day.weekday() in rules.days or day in cal.workdays
 
 
-def day_slots(rules: Booking, calendar: Calendar, zone: ZoneInfo, day: date) -> list[Slot]:
-    """Every slot of one hall-local date, in order (none on a day off)."""
+@lru_cache(maxsize=8192)
+def day_slots(rules: Booking, calendar: Calendar, zone: ZoneInfo, day: date) -> tuple[Slot, ...]:
+    """Every slot of one hall-local date, in order (none on a day off); kept, as the rules never change."""
     if not has_slots(rules, calendar, day):
-        return []
+        return ()
     periods = ((time(0), time.max),) if rules.always else rules.periods
     step = timedelta(minutes=rules.slot_min)
     out: list[Slot] = []
@@ -98,9 +102,17 @@ def day_slots(rules: Booking, calendar: Calendar, zone: ZoneInfo, day: date) -> 
             else datetime.combine(day, last, zone)
         )
         while start + step <= end_of_period:
-            out.append(Slot(start.astimezone(UTC), (start + step).astimezone(UTC)))
+            end = start + step
+            out.append(
+                Slot(
+                    start.astimezone(UTC),
+                    end.astimezone(UTC),
+                    start.isoformat(timespec="seconds"),
+                    end.astimezone(zone).isoformat(timespec="seconds"),
+                )
+            )
             start += step
-    return out
+    return tuple(out)
 
 
 def window(rules: Booking, calendar: Calendar, zone: ZoneInfo, now: datetime) -> tuple[date, date]:

@@ -126,13 +126,9 @@ def slots(ctx: Context, hall_id: str, service_id: str, first: date, last: date, 
     found = rules.bookable(booking, hall.calendar, hall.timezone, first, last, now)
     if not found:
         return []
-    c = AppointmentSlotRow.__table__.c
+    params = {"hall": hall.id, "service": service.id, "first": found[0].start, "last": found[-1].start}
     with ctx.db.read() as s:
-        rows = s.connection().execute(
-            select(c.start, c.public_taken, c.staff_taken).where(
-                c.hall_id == hall.id, c.service_id == service.id, c.start >= found[0].start, c.start <= found[-1].start
-            )
-        )
+        rows = s.connection().execute(_TAKEN, params)
         taken = {_aware(r.start): (r.public_taken, r.staff_taken) for r in rows}
     out = []
     for slot in found:
@@ -140,8 +136,17 @@ def slots(ctx: Context, hall_id: str, service_id: str, first: date, last: date, 
         free = max(0, booking.public_places - pub)
         if staff:
             free += max(0, booking.staff_places - stf)
-        out.append({"start": _iso(hall, slot.start), "end": _iso(hall, slot.end), "free": free})
+        out.append({"start": slot.start_text, "end": slot.end_text, "free": free})
     return out
+
+
+_C = AppointmentSlotRow.__table__.c
+_TAKEN = select(_C.start, _C.public_taken, _C.staff_taken).where(
+    _C.hall_id == bindparam("hall"),
+    _C.service_id == bindparam("service"),
+    _C.start >= bindparam("first", type_=AppointmentSlotRow.__table__.c.start.type),
+    _C.start <= bindparam("last", type_=AppointmentSlotRow.__table__.c.start.type),
+)
 
 
 def _aware(moment: datetime) -> datetime:

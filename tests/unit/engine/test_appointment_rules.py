@@ -38,15 +38,15 @@ def test_slots_of_a_day_follow_the_periods_in_slot_steps() -> None:
     assert len(slots) == 12 + 14
     assert slots[0].start == at(2026, 12, 8, 9) and slots[0].end == at(2026, 12, 8, 9, 15)
     assert slots[11].end == at(2026, 12, 8, 12) and slots[12].start == at(2026, 12, 8, 13, 30)
-    assert ap.day_slots(RULES, CAL, SH, date(2026, 12, 12)) == []  # Saturday
-    assert ap.day_slots(RULES, CAL, SH, date(2026, 10, 2)) == []  # a holiday
+    assert ap.day_slots(RULES, CAL, SH, date(2026, 12, 12)) == ()  # Saturday
+    assert ap.day_slots(RULES, CAL, SH, date(2026, 10, 2)) == ()  # a holiday
     assert len(ap.day_slots(RULES, CAL, SH, date(2026, 10, 10))) == 26  # 调休: a working Saturday
 
 
 def test_a_weekly_schedule_only_on_its_days() -> None:
     tue_thu = ap.Booking(days=frozenset({1, 3}))
-    assert ap.day_slots(tue_thu, CAL, SH, date(2026, 12, 7)) == []
-    assert ap.day_slots(tue_thu, CAL, SH, date(2026, 12, 8)) != []
+    assert ap.day_slots(tue_thu, CAL, SH, date(2026, 12, 7)) == ()
+    assert ap.day_slots(tue_thu, CAL, SH, date(2026, 12, 8)) != ()
 
 
 def test_the_window_counts_working_days_over_holidays() -> None:
