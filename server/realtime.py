@@ -297,6 +297,7 @@ def call_message(ctx: Context, e: Called) -> dict[str, Any]:
         "service": e.service,
         "recall": e.recall,
         "at": views.iso(hall, e.at),
+        "appointment": e.appointment,  # PROTOCOL v1.2: marked 预约 on the display
     }
 
 

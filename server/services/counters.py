@@ -118,8 +118,9 @@ def _held(s: Session, row: CounterRow, action: str) -> TicketRow:
 def _called(hall: Hall, counter: Counter, ticket: TicketRow, recall: bool, now: datetime) -> Called:
     """What the display announces: 请 <number> 号到 <counter> 办理."""
     return Called(
-        hall.id, ticket.id, ticket.number, counter.id, counter.name, counter.number, ticket.service_id, recall, now
-    )
+        hall.id, ticket.id, ticket.number, counter.id, counter.name, counter.number, ticket.service_id, recall, now,
+        appointment=ticket.appointment_id is not None,
+    )  # fmt: skip
 
 
 def _log(

@@ -99,6 +99,7 @@ def call_payload(hall: Hall, ledger_row: LedgerRow, ticket: TicketRow) -> dict[s
         "service": (ledger_row.detail or {}).get("service", ticket.service_id),
         "recall": ledger_row.kind == "recalled",
         "at": views.iso(hall, ledger_row.at),
+        "appointment": ticket.appointment_id is not None,  # PROTOCOL v1.2: marked 预约 on the display
     }
 
 

@@ -306,8 +306,12 @@ def test_a_checked_in_appointment_goes_before_walk_ins_from_its_start(
     assert first == walk_ins[0]  # before its start, walk-ins go first
     app.act("w9", "finish", {"outcome": "completed"})
     set_clock(app, datetime(2026, 12, 8, 9, 0, tzinfo=SHANGHAI))
-    second = app.act("w9", "call-next").json()["ticket"]["number"]
+    called = app.act("w9", "call-next").json()["ticket"]
+    second = called["number"]
     assert second == appointment  # 预约到时
+    assert called["appointment_at"] == TUESDAY_9  # the counter page marks it 预约 with its time
+    shown = app.get("/api/v1/halls/town/display").json()["calls"]
+    assert [c["appointment"] for c in shown[:2]] == [True, False]  # and the display marks the call
     with app.ctx.db.read() as s:
         reasons = [r.detail["reason"] for r in s.scalars(select(LedgerRow).where(LedgerRow.kind == "called"))]
     assert reasons[-1].startswith("预约到时")

@@ -130,6 +130,7 @@ class Ticket(Answer):
     service_s: Seconds
     served_by: CounterRef
     on_behalf_of: CounterRef
+    appointment_at: Timestamp = Sometimes("an appointment's ticket (预约): its booked start")
 
 
 class NoticeWritten(Answer):
@@ -606,6 +607,7 @@ class Call(Answer):
     service: str
     recall: bool
     at: Timestamp
+    appointment: bool = Field(False, description="PROTOCOL v1.2: a checked-in appointment's ticket (预约)")
 
 
 class DisplaySnapshot(Answer):
