@@ -202,3 +202,50 @@ def remote_post(hall_id: str) -> Any:
         by=hall.local(row.check_in_by).strftime("%H:%M") if row.check_in_by else "",
         service=_name(hall, row.service_id),
     )  # fmt: skip
+
+
+# -- /admin/appointments: the day's bookings per service and slot, check-ins, misses, blocks ------------
+
+
+@booking.get("/admin/appointments")
+def admin_appointments() -> Any:
+    """Supervisors and admins: the day's appointments by service and slot, and the people blocked (lift with
+    a reason). Server-rendered; lifting posts a plain form (CSRF), so it works without JavaScript."""
+    from server.admin import _hall, _manager
+
+    p, answer = _manager()
+    if p is None:
+        return answer
+    hall = hq().ctx.hall(_hall(p))
+    try:
+        day = date.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        day = _local_day(hall)
+    rows = appointments.day_list(hq().ctx, hall.id, day)
+    by_service: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_service.setdefault(row["service"], []).append(row)
+    checked_in = sum(r["status"] in ("checked_in", "served") for r in rows)
+    csrf_token()
+    t = strings(AREA, "admin")
+    return render_page(
+        "admin_appointments.html", "admin", AREA, title=t["adm_title"], hall=hall, day=day.isoformat(),
+        by_service=by_service, service_name=lambda sid: _name(hall, sid), blocks=appointments.blocks(hq().ctx, hall.id),
+        totals={"booked": len(rows), "checked_in": checked_in,
+                "missed": sum(r["status"] == "missed" for r in rows),
+                "cancelled": sum(r["status"] == "cancelled" for r in rows)},
+        notice=request.args.get("lifted"),
+    )  # fmt: skip
+
+
+@booking.post("/admin/appointments/blocks/<block_id>/lift")
+def admin_lift(block_id: str) -> Any:
+    from server.admin import _hall, _manager
+
+    p, answer = _manager()
+    if p is None:
+        return answer
+    hall_id = _hall(p)
+    _check_csrf()
+    appointments.lift_block(hq().ctx, block_id, p.name, request.form.get("reason", "")[:200], hall_id)
+    return redirect(f"/admin/appointments?hall={hall_id}&lifted=1", code=303)

@@ -484,3 +484,39 @@ def test_reports_count_appointments_daily_and_monthly_and_export_them(make: Call
     assert monthly["appointments"]["booked"] == 4
     csv = app.get("/api/v1/halls/town/reports/daily", sup, params={"date": "2026-12-08", "format": "csv"})
     assert "appointments.missed,1" in csv.text and "appointments.on_time,1" in csv.text
+
+
+# -- /book and /admin/appointments without JavaScript ------------------------------------------------------
+
+
+def csrf_of(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf(?:-token)?" (?:value|content)="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def test_the_supervisors_day_list_and_lifting_a_block_with_a_reason(make: Callable[[str], AppHall]) -> None:
+    app = make("sqlite")
+    book(app)
+    book(app, "2026-12-10T09:00:00+08:00")
+    book(app, "2026-12-08T10:00:00+08:00", id_number=ID_B, phone=PHONE_B, name="李四")
+    for day in (8, 10):
+        set_clock(app, datetime(2026, 12, day, 9, 16, tzinfo=SHANGHAI))
+        run_jobs(app)
+    app.add_user("zhang", "supervisor", hall="town")
+    browser = app.browser()
+    token = csrf_of(browser.get("/login").text)
+    assert browser.post("/login", data={"username": "zhang", "password": "correct-horse", "csrf": token},
+                        allow_redirects=False).status_code in (302, 303)  # fmt: skip
+    page = browser.get("/admin/appointments?date=2026-12-08")
+    assert page.status_code == 200
+    assert "李四" in page.text and PHONE_B in page.text and "爽约" in page.text
+    assert "110105********002X" in page.text  # the blocked person, masked
+    block = app.get("/api/v1/halls/town/blocks", token=app.token("--role", "supervisor", "--hall", "town")).json()[0]
+    lifted = browser.post(f"/admin/appointments/blocks/{block['id']}/lift?hall=town",
+                          data={"reason": "医院证明", "csrf": csrf_of(page.text)}, allow_redirects=False)  # fmt: skip
+    assert lifted.status_code == 303
+    assert app.get("/api/v1/halls/town/blocks", token=app.admin_token()).json() == []
+    assert app.browser().get("/admin/appointments", allow_redirects=False).status_code in (302, 303)  # to /login
