@@ -249,3 +249,57 @@ def admin_lift(block_id: str) -> Any:
     _check_csrf()
     appointments.lift_block(hq().ctx, block_id, p.name, request.form.get("reason", "")[:200], hall_id)
     return redirect(f"/admin/appointments?hall={hall_id}&lifted=1", code=303)
+
+
+# -- the counter's 电话预约: book on the staff share, and today's appointments of its services ------------
+
+
+@booking.route("/counter/<counter_id>/appointments", methods=["GET", "POST"])
+def counter_appointments(counter_id: str) -> Any:
+    from server.auth import may_work_counter, user_principal
+
+    user = session.get("user")
+    p = user_principal(hq().ctx, user) if isinstance(user, str) else None
+    if p is None:
+        return redirect(f"/login?next=/counter/{counter_id}/appointments")
+    found = hq().ctx.config.find_counter(counter_id)
+    t = strings(AREA)
+    if found is None:
+        return page(t["desk_title"], t["book_unknown"], AREA, status=404)
+    hall, counter = found
+    if not may_work_counter(p, hall.id, counter_id):
+        return page(t["desk_title"], t["book_unknown"], AREA, status=403)
+    services = [s for s in hall.services if s.booking is not None and s.id in counter.services]
+    error, done, status = None, None, 200
+    values: dict[str, str] = {}
+    if request.method == "POST":
+        values = {k: request.form.get(k, "")[:200] for k in ("service", "day", "start", "name", "phone", "id_number")}
+        try:
+            _check_csrf()
+            answer, _ = appointments.book(
+                hq().ctx, hall.id, values["service"], values["start"], values["name"], values["phone"],
+                values["id_number"], hq().track_base(), staff=p.name, channel="phone",
+            )  # fmt: skip
+            done = t["desk_booked"].format(code=answer["code"], when=answer["start"][:16].replace("T", " "))
+            values = {}
+        except HallError as e:
+            error, status = _message(e), e.status
+    chosen = values.get("service") or request.args.get("service") or (services[0].id if services else "")
+    service = next((s for s in services if s.id == chosen), None)
+    day = values.get("day") or request.args.get("day", "")
+    slots: list[dict[str, Any]] = []
+    days: list[str] = []
+    if service is not None:
+        today = _local_day(hall)
+        found_slots = appointments.slots(hq().ctx, hall.id, service.id, today, today + timedelta(days=30), staff=True)
+        days = sorted({s["start"][:10] for s in found_slots})
+        if day not in days:
+            day = days[0] if days else ""
+        slots = [{**s, "time": s["start"][11:16]} for s in found_slots if s["start"].startswith(day)]
+    today_list = appointments.day_list(hq().ctx, hall.id, _local_day(hall), set(counter.services))
+    csrf_token()
+    return render_page(
+        "counter_appointments.html", AREA, status=status, title=t["desk_title"], hall=hall, counter=counter,
+        services=services, service=service, days=days, day=day, slots=slots, values=values, error=error, done=done,
+        today=today_list, service_name=lambda sid: _name(hall, sid),
+    )  # fmt: skip

@@ -4,13 +4,16 @@ the link; take a remote ticket. axe-core on each state; screenshots in test-arti
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
 from support.server import Server
 
 PHONE = (390, 844)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 LONG = 20000
 OpenPage = Callable[..., Page]
 Shot = Callable[..., Path]
@@ -106,3 +109,30 @@ def test_a_remote_ticket_from_the_phone_page_in_english(
     r = hall.post("/api/v1/halls/town/check-in", {"code": code})
     assert r.status_code == 201 and r.json()["status"] == "waiting"
     expect(page.locator("#track-waiting")).to_be_visible(timeout=LONG)  # the page follows the check-in live
+
+
+def test_a_clerk_books_by_phone_on_the_staff_share_and_sees_today(
+    booking_hall: Server, open_page: OpenPage, check_axe: Axe, screenshot: Shot
+) -> None:
+    hall = booking_hall
+    hall.add_user("clerk-wang", "clerk", "correct-horse-9", hall="town")
+    page = open_page(hall.url + "/counter/w9/appointments", viewport=(1280, 900))
+    page.get_by_label("用户名").fill("clerk-wang")
+    page.get_by_label("密码").fill("correct-horse-9")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="电话预约与今日预约")).to_be_visible()
+    first = page.locator(".book-slot:not(.book-full)").first
+    expect(first).to_contain_text("余 3")  # 2 public + 1 staff place
+    first.click()
+    page.get_by_label("姓名").fill("王五")
+    page.get_by_label("手机号码").fill("13612345678")
+    page.get_by_label("居民身份证号码").fill("11010519491231002X")
+    page.get_by_role("button", name="提交预约").click()
+    expect(page.locator("#desk-done")).to_contain_text("请告知预约码")
+    expect(page.locator("#desk-today")).to_be_visible()
+    expect(page.locator("table")).to_contain_text("王五")
+    check_axe(page)
+    screenshot(page, "counter-phone-booking", full_page=True)
+    listed = hall.get("/api/v1/halls/town/appointments", hall.admin_token(),
+                      params={"date": datetime.now(UTC).astimezone(SHANGHAI).date().isoformat()}).json()  # fmt: skip
+    assert any(a["channel"] == "phone" and a["name"] == "王五" for a in listed), listed
