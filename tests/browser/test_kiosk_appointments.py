@@ -110,3 +110,29 @@ def test_too_early_and_expired_are_said_plainly_and_expired_offers_a_ticket(
     page.get_by_role("button", name="改取普通号").click()
     expect(page.locator("#issued-number")).to_have_text("E001")
     expect(page.locator("#issued-service")).not_to_contain_text("预约")
+
+
+def test_an_enrolled_kiosks_slip_says_appointment_and_the_booked_time(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    from printers.decode import decode, ticket_fields
+    from printers.virtual import VirtualPrinter
+
+    printer = VirtualPrinter(tmp_path / "paper")
+    printer.start()
+    try:
+        network = f'printer = {{ kind = "network", host = "127.0.0.1", port = {printer.port} }}'
+        server = start_server(
+            extra_server="printer_poll_s = 1",
+            edit=lambda text: edit(text).replace('printer = { kind = "none" }', network),
+        )
+        code, start = book(server, 2)
+        r = server.post("/api/v1/halls/town/check-in", {"code": code, "kiosk": "k1"}, server.kiosk_token())
+        assert r.status_code == 201, r.text
+        assert r.json()["appointment_start"] == start
+        [printed] = printer.wait_printed(1, timeout=20)
+        slip = decode(printed.read_bytes())
+        assert ticket_fields(slip)["number"] == r.json()["number"]
+        assert f"预约 {start[11:16]}" in slip.text
+    finally:
+        printer.stop()
