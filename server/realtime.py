@@ -288,7 +288,9 @@ def queue_move(s: Any, ticket_id: str, change: str, counts: dict[str, int]) -> d
 
 def call_message(ctx: Context, e: Called) -> dict[str, Any]:
     hall = ctx.hall(e.hall)
+    extra = {"appointment": True} if e.appointment else {}  # PROTOCOL v1.2: marked 预约; absent for walk-ins
     return {
+        **extra,
         "ticket": e.ticket,
         "number": e.number,
         "counter": e.counter,
@@ -297,7 +299,6 @@ def call_message(ctx: Context, e: Called) -> dict[str, Any]:
         "service": e.service,
         "recall": e.recall,
         "at": views.iso(hall, e.at),
-        "appointment": e.appointment,  # PROTOCOL v1.2: marked 预约 on the display
     }
 
 

@@ -90,7 +90,9 @@ def kiosks(ctx: Context, hall_id: str, printer_state: Any) -> list[dict[str, Any
 
 def call_payload(hall: Hall, ledger_row: LedgerRow, ticket: TicketRow) -> dict[str, Any]:
     counter = hall.counter(ledger_row.counter_id or "")
+    extra = {"appointment": True} if ticket.appointment_id is not None else {}  # PROTOCOL v1.2: 预约 on the display
     return {
+        **extra,
         "ticket": ticket.id,
         "number": ticket.number,
         "counter": ledger_row.counter_id,
@@ -99,7 +101,6 @@ def call_payload(hall: Hall, ledger_row: LedgerRow, ticket: TicketRow) -> dict[s
         "service": (ledger_row.detail or {}).get("service", ticket.service_id),
         "recall": ledger_row.kind == "recalled",
         "at": views.iso(hall, ledger_row.at),
-        "appointment": ticket.appointment_id is not None,  # PROTOCOL v1.2: marked 预约 on the display
     }
 
 

@@ -607,7 +607,7 @@ class Call(Answer):
     service: str
     recall: bool
     at: Timestamp
-    appointment: bool = Field(False, description="PROTOCOL v1.2: a checked-in appointment's ticket (预约)")
+    appointment: bool = Sometimes("PROTOCOL v1.2: true for a checked-in appointment's ticket (预约); absent otherwise")
 
 
 class DisplaySnapshot(Answer):
