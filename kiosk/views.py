@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, redirect, request
 from markupsafe import Markup
 
 from server import devices
+from server.engine.appointments import CODE_ALPHABET
 from server.engine.errors import HallError
 from server.i18n import lang, minutes_text, strings
 from server.rendering import page, render_page
@@ -99,6 +100,7 @@ def kiosk_page(kiosk: str) -> Any:
         groups=[g for g in groups if g["services"]],
         services_json=_json_block(services),
         notice_alphabet=notices.ALPHABET,
+        appt_alphabet=CODE_ALPHABET,  # 我有预约: appointment and remote-ticket codes (PROTOCOL v1.2)
         idle_s=_seconds("idle", IDLE_S),
         done_s=_seconds("done", DONE_S),
         done_printerless_s=max(_seconds("done", DONE_S), DONE_PRINTERLESS_S),

@@ -168,11 +168,13 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
 
     from server.admin import admin
     from server.api import api
+    from server.booking import booking
     from server.pages import pages
 
     app.register_blueprint(api)
     app.register_blueprint(pages)
     app.register_blueprint(admin)
+    app.register_blueprint(booking)  # /book/{hall}: appointments and remote tickets (PROTOCOL v1.2)
     for module in ("kiosk.views", "display.views", "counter.views", "server.matters_pages"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
     hallq.printing.on_agent = hallq.live.track
@@ -219,7 +221,9 @@ def _install_edges(app: Flask) -> None:
 
     @app.errorhandler(HallError)
     def _hall_error(e: HallError) -> Any:
-        return jsonify(error_body(e.code, e.message)), e.status
+        body = error_body(e.code, e.message)
+        body["error"].update(e.extra)  # PROTOCOL v1.2: `until` of a block, `opens_at` of a check-in, ...
+        return jsonify(body), e.status
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(e: RequestEntityTooLarge) -> Any:

@@ -88,6 +88,22 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     group = "admin"            # the kiosk's grouping: "admin" 行政事务 or "life" 生活服务
     pickup = ["受理回执", "本人身份证"]   # promised: what the resident brings to pick the result up
     materials_en = ["Household register"]   # optional: the materials' English names, one each, same order
+    remote = true              # takes remote tickets (线上取号) when the hall's remote_tickets is on
+
+    [hall.service.appointments]   # this service takes appointments (预约服务, PROTOCOL v1.2); defaults shown
+    slot_min = 15              # slot length, 5..240 minutes
+    public_places = 2          # places per slot anyone may book (the public share)
+    staff_places = 1           # places per slot only staff book (电话预约; the staff share)
+    days = ["tue", "thu"]      # weekdays with slots (default: the hall's working days; holidays and 调休 follow
+                               # [hall.calendar])
+    periods = ["09:00-12:00", "13:30-17:00"]   # or "always": every slot of every day (the demo)
+    only = false               # appointment-only (非固定窗口): no walk-in or remote tickets
+    min_lead_days = 1          # first bookable day, in working days from today (0: today's later slots)
+    max_days = 5               # last bookable day, in working days from today
+    cancel_limit_min = 120     # cancelling closes this long before the start
+    early_min = 30; late_min = 15                   # the check-in window around the start
+    per_day = 1; per_week = 2; per_month = 6        # bookings per person (ID number, and phone)
+    no_show_limit = 2; no_show_window_days = 90; block_days = 90   # the no-show rule
 
     [[hall.counter]]           # at least one
     id = "w1"; number = 1; services = ["id-card"]        # required; services in order of preference
@@ -110,6 +126,10 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     counters = ["w1"]          # optional: show only calls to these counters (default: all)
     lang = "zh-CN"             # zh-CN|en; orientation = "landscape"|"portrait"; english = true also
     notice = "..."             # announces in English; notice: the scrolling line (default: none)
+
+    near_ahead = 3             # (in [[hall]]) the track body's `near`: at most this many people ahead
+    remote_tickets = false     # (in [[hall]]) 线上取号 from a phone; remote_check_in_min = 60: check in by then
+    personal_data_days = 180   # (in [[hall]]) appointments' personal data is purged this long after the day
 
     [[hall.webhook]]           # a receiver of the hall's outbound events (PROTOCOL v1.2, docs/api.md)
     url = "https://sms-relay.example/hallq"   # required, http(s)
@@ -142,6 +162,7 @@ from sqlalchemy.exc import ArgumentError
 from display.clips import DEFAULT_FOLDER, DEFAULT_GAP_MS, ClipError, check_folder
 from display.speech import DEFAULT_SPEED
 
+from .engine.appointments import Booking
 from .engine.calendar import Calendar
 from .engine.evaluation import FACTS, EvaluationPush, Profile, ProfileField
 from .engine.figures import ScoreRules
@@ -198,7 +219,8 @@ _LIMITS_KEYS = tuple(
 _RATINGS_KEYS = tuple("callback_days fix_days open_days".split())
 _HALL_KEYS = tuple(
     "id name name_en timezone number_width max_priority_streak hours calendar service counter kiosk display"
-    " webhook matter_number evaluation_push region max_recalls".split()
+    " webhook matter_number evaluation_push region max_recalls near_ahead remote_tickets remote_check_in_min"
+    " personal_data_days".split()
 )
 _PUSH_KEYS = tuple("url profile area_code dept_code data_source secret retry_hours".split())
 _WEBHOOK_KEYS = tuple("url secret events retry_hours".split())
@@ -207,7 +229,13 @@ MAX_RANGE_DAYS = 60  # a holiday range longer than this is a typo in a year
 _HOURS_KEYS = tuple("days periods".split())
 _SERVICE_KEYS = tuple(
     "id name name_en prefix kind time_limit_days materials daily_limit avg_service_s fee enabled hours group"
-    " wait_alert_s pickup materials_en task_code".split()
+    " wait_alert_s pickup materials_en task_code remote appointments".split()
+)
+_BOOKING_KEYS = tuple(
+    (
+        "slot_min public_places staff_places days periods only min_lead_days max_days cancel_limit_min early_min"
+        " late_min per_day per_week per_month no_show_limit no_show_window_days block_days"
+    ).split()
 )
 _COUNTER_KEYS = tuple("id number name services partner name_en printer".split())
 _KIOSK_KEYS = tuple("id name printer".split())
@@ -718,6 +746,10 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
         evaluation_push=_evaluation_push(table) if "evaluation_push" in table.data else None,
         region=table.text("region", ""),
         max_recalls=table.number("max_recalls", 1, None, 3),
+        near_ahead=table.number("near_ahead", 0, 50, 3),
+        remote_tickets=table.get("remote_tickets", bool, False),
+        remote_check_in_min=table.number("remote_check_in_min", 5, 24 * 60, 60),
+        personal_data_days=table.number("personal_data_days", 1, 3660, 180),
     )
 
 
@@ -896,6 +928,8 @@ def _service(table: _Table, hall_hours: Hours, width: int) -> Service:
         group=ServiceGroup(table.choice("group", tuple(g.value for g in ServiceGroup), "admin")),
         materials_en=_materials_en(table),
         task_code=table.text("task_code", None),
+        booking=_booking(table.table("appointments", _BOOKING_KEYS)) if "appointments" in table.data else None,
+        remote=table.get("remote", bool, True),
     )
 
 
@@ -905,6 +939,45 @@ def _materials_en(table: _Table) -> tuple[str, ...]:
     if english and len(english) != len(_strings(table, "materials", [])):
         raise _Problem(table.at("materials_en"), "must name each of materials in English, in the same order")
     return english
+
+
+def _booking(table: _Table) -> Booking:
+    """`[hall.service.appointments]`: the service's appointment rules (engine.appointments.Booking)."""
+    default = Booking()
+    always = table.data.get("periods") == "always"
+    periods = default.periods
+    if "periods" in table.data and not always:
+        periods = _periods(table)
+    booking = Booking(
+        slot_min=table.number("slot_min", 5, 240, default.slot_min),
+        public_places=table.number("public_places", 0, 1000, default.public_places),
+        staff_places=table.number("staff_places", 0, 1000, default.staff_places),
+        days=_days(table) if "days" in table.data else None,
+        periods=periods,
+        always=always,
+        only=table.get("only", bool, False),
+        min_lead_days=table.number("min_lead_days", 0, 60, 0 if always else default.min_lead_days),
+        max_days=table.number("max_days", 0, 90, default.max_days),
+        cancel_limit_min=table.number("cancel_limit_min", 0, 7 * 24 * 60, 0 if always else default.cancel_limit_min),
+        early_min=table.number("early_min", 0, 24 * 60, default.early_min),
+        late_min=table.number("late_min", 0, 24 * 60, default.late_min),
+        per_day=table.number("per_day", 1, 100, default.per_day),
+        per_week=table.number("per_week", 1, 700, default.per_week),
+        per_month=table.number("per_month", 1, 3100, default.per_month),
+        no_show_limit=table.number("no_show_limit", 1, 100, default.no_show_limit),
+        no_show_window_days=table.number("no_show_window_days", 1, 3660, default.no_show_window_days),
+        block_days=table.number("block_days", 1, 3660, default.block_days),
+    )
+    if booking.public_places + booking.staff_places < 1:
+        raise _Problem(table.at("public_places"), "a slot needs at least one place (public_places + staff_places)")
+    if booking.max_days < booking.min_lead_days:
+        raise _Problem(table.at("max_days"), f"must be at least min_lead_days ({booking.min_lead_days})")
+    if booking.per_week < booking.per_day or booking.per_month < booking.per_week:
+        raise _Problem(table.at("per_week"), "the limits must grow: per_day <= per_week <= per_month")
+    for i, (start, end) in enumerate(booking.periods):
+        if (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute) < booking.slot_min and end != time.max:
+            raise _Problem(f"{table.at('periods')}[{i}]", f"shorter than one slot of {booking.slot_min} minutes")
+    return booking
 
 
 def _prefix(table: _Table) -> str:

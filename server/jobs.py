@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from server.engine.figures import OPEN_STATUSES
 from server.engine.model import Hall
-from server.services import alerts, backups, closing, halls, ledger, periods, reports
+from server.services import alerts, appointments, backups, closing, halls, ledger, periods, reports
 from server.store import leases
 from server.store.models import PeriodReportRow, TicketRow
 
@@ -111,6 +111,23 @@ class Runner:
             self.once(f"monthly:{hall.id}", month, lambda: self.store(hall, "monthly", month, month_end))
         bucket = str(int(now.timestamp()) // self.ctx.config.settings.jobs.tick_s)
         self.once(f"alerts:{hall.id}", bucket, lambda: self.scan(hall), record=False)
+        if hall.remote_tickets or any(s.booking is not None for s in hall.services):
+            self.once(f"appointments:{hall.id}", bucket, lambda: self.appointment_jobs(hall), record=False)
+
+    def appointment_jobs(self, hall: Hall) -> None:
+        """PROTOCOL v1.2: missed appointments (and the no-show rule), expired remote tickets, the day-before
+        reminders, the near-front notices, and the purge of personal data past the hall's retention."""
+        missed = appointments.mark_missed(self.ctx, hall.id)
+        expired = appointments.expire_remote(self.ctx, hall.id)
+        self.hallq.publisher.publish(expired)
+        reminded = appointments.remind(self.ctx, hall.id)
+        near = appointments.near_front(self.ctx, hall.id)
+        purged = appointments.purge(self.ctx, hall.id)
+        if missed or expired or reminded or near or purged:
+            log.info(
+                "%s: %d missed, %d expired, %d reminded, %d near the front, %d purged",
+                hall.id, missed, len(expired), reminded, near, purged,
+            )  # fmt: skip
 
     def close(self, hall: Hall, day: date) -> None:
         result, events = closing.close_day(self.ctx, hall.id, day, who="scheduler")

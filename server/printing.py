@@ -180,7 +180,7 @@ class Printing:
             ticket_id=row.id,
             number=row.number,
             hall_name=hall.name,
-            service_name=service.name if service else row.service_id,
+            service_name=(service.name if service else row.service_id) + _booked(hall, row),
             issued_at=hall.local(row.issued_at).strftime("%Y-%m-%d %H:%M"),
             ahead=ahead,
             est_wait_min=minutes_up(est),
@@ -414,3 +414,9 @@ def _job_named(body: Any) -> bool:
     """An agent's `printed`/`failed` names a job as the server made it: short, plain (a NUL would reach
     PostgreSQL and fail there)."""
     return isinstance(body, dict) and isinstance(body.get("job"), str) and _JOB_ID.fullmatch(body["job"]) is not None
+
+
+def _booked(hall: Hall, row: Any) -> str:
+    """An appointment's ticket says 预约 and its booked time on the slip (PROTOCOL v1.2)."""
+    at = getattr(row, "appointment_at", None)
+    return f" 【预约 {hall.local(at):%H:%M}】" if at is not None else ""

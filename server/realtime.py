@@ -293,7 +293,9 @@ def queue_move(s: Any, ticket_id: str, change: str, counts: dict[str, int]) -> d
 
 def call_message(ctx: Context, e: Called) -> dict[str, Any]:
     hall = ctx.hall(e.hall)
+    extra = {"appointment": True} if e.appointment else {}  # PROTOCOL v1.2: marked 预约; absent for walk-ins
     return {
+        **extra,
         "ticket": e.ticket,
         "number": e.number,
         "counter": e.counter,

@@ -111,6 +111,7 @@ function render() {
         : t("no_ticket_hint");
   const badges = [];
   if (tk && tk.priority) badges.push(["cq-flag cq-flag-priority", t("priority")]);
+  if (tk && tk.appointment_at) badges.push(["cq-flag", t("flag_appointment", { time: tk.appointment_at.slice(11, 16) })]);
   if (tk && tk.on_behalf_of) badges.push(["cq-flag", t("flag_behalf", { counter: counterName(tk.on_behalf_of) })]);
   if (tk && tk.recalls) badges.push(["cq-flag", t("recalls", { n: tk.recalls })]);
   $("ticket-badges").replaceChildren(...badges.map(([cls, text]) => Object.assign(document.createElement("span"), { className: cls, textContent: text })));

@@ -53,6 +53,12 @@ function row(call) {
   const number = document.createElement("span");
   number.className = "tv-num";
   number.textContent = call.number;
+  if (call.appointment) {
+    const booked = document.createElement("span");
+    booked.className = "tv-booked";
+    booked.textContent = t("appointment_badge");
+    number.append(" ", booked);
+  }
   const win = document.createElement("span");
   win.className = "tv-win";
   win.textContent = call.counter_name || "";
@@ -66,6 +72,7 @@ function draw() {
   const [latest, ...rest] = latestPerTicket;
   nowTitle.textContent = latest && latest.recall ? t("calling_again") : t("now_calling");
   nowNumber.textContent = latest ? latest.number : "—";
+  document.getElementById("now-booked").hidden = !(latest && latest.appointment); // 预约 (PROTOCOL v1.2)
   nowCounter.textContent = latest ? latest.counter_name || "" : "";
   list.replaceChildren(...rest.slice(0, MAX_CALLS - 1).map(row));
 }

@@ -11,7 +11,10 @@ const enrolled = main.dataset.enrolled === "1";
 const idleMs = Number(main.dataset.idleS) * 1000;
 const doneMs = Number(main.dataset.doneS) * 1000;
 const donePrinterlessMs = Number(main.dataset.donePrinterlessS) * 1000;
-const SCREENS = ["start", "guide", "confirm", "notice", "notice-check", "issued"];
+const SCREENS = ["start", "guide", "confirm", "notice", "notice-check", "appt", "issued"];
+// 我有预约 (PROTOCOL v1.2): appointment and remote-ticket codes, 8 characters without 0/O, 1/I.
+const APPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+const APPT_LEN = 8;
 // 一次性告知 codes (server/services/notices.py): no 0/O, 1/I/L; 10 characters shown XXXXX-XXXXX.
 const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 const CODE_LEN = 10;
@@ -26,6 +29,9 @@ let busy = false;
 let idleTimer = null;
 let countdown = null;
 let code = ""; // the notice code being typed or scanned
+let scanned = ""; // what a scanner typed on the notice screen: 8 characters + Enter is a booking's code
+let apptCode = ""; // 我有预约: the appointment's or remote ticket's code being typed or scanned
+let expiredService = null; // an expired booking's service: an ordinary ticket of it in one tap
 let notice = null; // the notice looked up, on the check screen
 
 const $ = (id) => document.getElementById(id);
@@ -246,7 +252,9 @@ function showIssued(ticket) {
   const s = byId(ticket.service);
   $("issued-number").textContent = ticket.number;
   $("issued-number").dataset.priority = ticket.priority ? "1" : "0";
-  $("issued-service").textContent = (s ? label(s) : ticket.service) + (ticket.priority ? ` · ${t("priority_badge")}` : "");
+  const booked = ticket.appointment_start ? ` · ${t("appt_badge", { time: ticket.appointment_start.slice(11, 16) })}` : "";
+  $("issued-service").textContent =
+    (s ? label(s) : ticket.service) + (ticket.priority ? ` · ${t("priority_badge")}` : "") + booked;
   $("issued-repeat").hidden = !ticket.repeat_of;
   const place = ticket.ahead === 1 ? "ahead_one" : "ahead_n";
   $("issued-place").textContent = ticket.ahead ? t(place, { n: ticket.ahead }) : t("ahead_zero");
@@ -297,6 +305,7 @@ function goHome() {
   tapKey = null;
   notice = null;
   code = "";
+  apptCode = "";
   delete main.dataset.ticket;
   $("guide-error").hidden = true;
   renderCode();
@@ -342,6 +351,7 @@ function noticeError(words) {
 function openNotice() {
   notice = null;
   code = "";
+  scanned = "";
   noticeError("");
   renderCode();
   show("notice");
@@ -404,6 +414,78 @@ function renderNoticeCheck() {
   $("notice-bring").hidden = !open;
 }
 
+// ---------------------------------------------------------------- 我有预约: check in with a code (PROTOCOL v1.2)
+
+function renderAppt() {
+  const out = $("appt-code");
+  const padded = apptCode.padEnd(APPT_LEN, "·");
+  out.textContent = `${padded.slice(0, 4)}-${padded.slice(4)}`;
+  out.dataset.empty = apptCode ? "0" : "1";
+}
+
+function apptError(words) {
+  $("appt-error").textContent = words;
+  $("appt-error").hidden = !words;
+}
+
+function openAppt(first = "") {
+  apptCode = first;
+  expiredService = null;
+  $("appt-walk-in").hidden = true;
+  apptError("");
+  renderAppt();
+  show("appt");
+}
+
+function typeAppt(key) {
+  if (key === "back") apptCode = apptCode.slice(0, -1);
+  else if (key === "clear") apptCode = "";
+  else if (APPT_ALPHABET.includes(key) && apptCode.length < APPT_LEN) apptCode += key;
+  else return;
+  apptError("");
+  renderAppt();
+}
+
+function apptWords(err) {
+  if (!(err instanceof ApiError)) return t("error_issue");
+  const body = err.body && err.body.error ? err.body.error : {};
+  if (err.code === "not_found") return t("appt_unknown");
+  if (err.code === "too_early") return t("appt_too_early", { time: String(body.opens_at || "").slice(11, 16) });
+  if (err.code === "appointment_expired") return t("appt_expired");
+  if (err.code === "already_checked_in") return t("appt_already", { number: body.number || "" });
+  if (err.code === "appointment_cancelled") return t("appt_cancelled");
+  if (err.code === "rate_limited") return t("error_busy");
+  return t("error_issue");
+}
+
+async function checkIn(typed) {
+  if (busy) return;
+  if (typed.length !== APPT_LEN) return apptError(t("appt_short", { n: APPT_LEN - typed.length }));
+  if (main.dataset.screen !== "appt") openAppt(typed);
+  setBusy(true);
+  const body = { code: typed };
+  if (enrolled) body.kiosk = kioskId;
+  try {
+    const ticket = await postJSON(`/api/v1/halls/${encodeURIComponent(hallId)}/check-in`, body, { timeoutMs: 10000 });
+    showIssued(ticket);
+  } catch (err) {
+    apptError(apptWords(err));
+    const body = err instanceof ApiError && err.body && err.body.error ? err.body.error : {};
+    expiredService = err instanceof ApiError && err.code === "appointment_expired" ? body.service || null : null;
+    $("appt-walk-in").hidden = !expiredService;
+  } finally {
+    setBusy(false);
+  }
+}
+
+async function walkIn() {
+  if (!expiredService) return;
+  current = expiredService;
+  expiredService = null;
+  tapKey = newKey();
+  await take(false);
+}
+
 // ---------------------------------------------------------------- printer state
 
 function renderPrinter() {
@@ -442,13 +524,36 @@ $("notice-keys").addEventListener("click", (event) => {
 });
 $("notice-find").addEventListener("click", findNotice);
 $("notice-take").addEventListener("click", () => take(true));
+$("appt-open").addEventListener("click", () => openAppt());
+$("appt-keys").addEventListener("click", (event) => {
+  const key = event.target.closest("button[data-key]");
+  if (key) typeAppt(key.dataset.key);
+});
+$("appt-find").addEventListener("click", () => checkIn(apptCode));
+$("appt-walk-in").addEventListener("click", walkIn);
 // A USB barcode/QR scanner types the code and Enter as keyboard input: on the start screen its first
 // character opens the code screen; there letters and digits fill the code and Enter looks it up.
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.altKey || event.metaKey) return;
   const screen = main.dataset.screen;
   const key = event.key.length === 1 ? event.key.toUpperCase() : event.key;
-  if (screen === "start" && CODE_ALPHABET.includes(key) && key.length === 1) {
+  if (screen === "appt") {
+    // 我有预约: the keypad's screen takes the scanner's characters and its Enter checks in.
+    const focused = event.target instanceof Element ? event.target.closest("button") : null;
+    if (key === "Enter" && !(focused && !focused.dataset.key)) {
+      event.preventDefault();
+      checkIn(apptCode);
+    } else if (key === "Backspace") {
+      event.preventDefault();
+      typeAppt("back");
+    } else if (key.length === 1 && APPT_ALPHABET.includes(key)) {
+      event.preventDefault();
+      typeAppt(key);
+    }
+    return;
+  }
+  // A scanner on the start screen: a notice's code (10) or a booking's (8, PROTOCOL v1.2), told apart at Enter.
+  if (screen === "start" && APPT_ALPHABET.includes(key) && key.length === 1) {
     openNotice();
   } else if (screen !== "notice") {
     return;
@@ -458,12 +563,20 @@ document.addEventListener("keydown", (event) => {
     const focused = event.target instanceof Element ? event.target.closest("button") : null;
     if (focused && !focused.dataset.key) return; // a focused 查询 or 返回: its own click
     event.preventDefault();
-    findNotice();
+    if (scanned.length === APPT_LEN) {
+      const booking = scanned;
+      scanned = "";
+      checkIn(booking);
+    } else {
+      findNotice();
+    }
   } else if (key === "Backspace") {
     event.preventDefault();
+    scanned = scanned.slice(0, -1);
     typeKey("back");
-  } else if (key.length === 1 && CODE_ALPHABET.includes(key)) {
+  } else if (key.length === 1 && APPT_ALPHABET.includes(key)) {
     event.preventDefault();
+    scanned += key;
     typeKey(key);
   }
 });

@@ -6,4 +6,18 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import appeals, kiosks, managers, matters, outbound, overview, parking, prints, public, spec, staff  # noqa: E402,F401  (routes register on import)
+# routes register on import
+from . import (  # noqa: E402,F401
+    appeals,
+    appointments,
+    kiosks,
+    managers,
+    matters,
+    outbound,
+    overview,
+    parking,
+    prints,
+    public,
+    spec,
+    staff,
+)

@@ -9,9 +9,10 @@ from flask import jsonify, request, session
 
 from server.auth import Principal
 from server.engine.errors import HallError
-from server.services import halls, notices, ratings, tickets
+from server.services import appointments, halls, notices, ratings, tickets
 
 from . import api
+from . import appointments as appointment_api
 from .body import read_body
 from .guard import hq, principal, require_kiosk
 from .route import operation
@@ -96,10 +97,11 @@ def _staff_or_device() -> Principal | None:
         "device cookie of a page enrolled for it (nothing is issued or printed); or `priority: true` from a caller "
         "with neither a kiosk nor a staff credential",
         404: "not_found: unknown hall, service or notice code, or a kiosk of another hall",
-        409: "service_closed (outside opening hours, or disabled), daily_limit (also: the share of tickets taken "
-        "without a kiosk or staff credential is used up), or notice_used",
+        409: "service_closed (outside opening hours, or disabled, or appointment-only), daily_limit (also: the share"
+        " of tickets taken without a kiosk or staff credential is used up), or notice_used; remote tickets:"
+        " remote_closed, booking_limit (one per phone per service per day)",
         422: "invalid_body, unknown_field; invalid_idempotency_key; idempotency_key_reused (a key already used "
-        "with another body)",
+        "with another body); invalid_phone",
         429: None,
     },
 )  # fmt: skip
@@ -108,6 +110,8 @@ def issue_ticket(hall: str) -> Any:
     app = hq()
     hall_def = app.ctx.hall(hall)  # 404 before 422 for an unknown hall
     body = read_body(TicketRequest)
+    if body.remote or body.phone is not None:  # PROTOCOL v1.2: 线上取号 from a phone
+        return _issue_remote(hall_def, body)
     request_key = _idempotency_key()
     if body.kiosk:
         # PROTOCOL.md v1.1: naming a kiosk without its credential is 403, whether or not the kiosk exists
@@ -145,6 +149,19 @@ def issue_ticket(hall: str) -> Any:
         issued_at=hall_def.local(row.issued_at).isoformat(timespec="seconds"),
         track_url=track_url,
     ), 201
+
+
+def _issue_remote(hall: Any, body: TicketRequest) -> Any:
+    if not body.remote or body.phone is None or body.kiosk or body.priority or body.notice:
+        raise HallError(
+            "invalid_body", 422, "a remote ticket takes `remote`: true and `phone`, without kiosk, priority or notice"
+        )
+    app = hq()
+    if not app.ticket_limiter.allow(f"addr:{request.remote_addr}"):
+        raise HallError("rate_limited", 429, "too many tickets from this address; try again shortly")
+    issued, events = appointments.issue_remote(app.ctx, hall.id, body.service, body.phone, app.track_base())
+    app.after_commit(events)
+    return jsonify(appointment_api.ticket_answer(hall, issued, app.track_url(issued.token))), 201
 
 
 @operation(api, "get", "/notices/<code>", ok=a.Notice, tag="tickets", errors={404: "not_found: unknown code"},

@@ -6,11 +6,14 @@ from __future__ import annotations
 class HallError(Exception):
     """A refusal with a stable snake_case code and an HTTP status for the edge."""
 
-    def __init__(self, code: str, status: int = 409, message: str | None = None) -> None:
+    def __init__(
+        self, code: str, status: int = 409, message: str | None = None, extra: dict[str, object] | None = None
+    ) -> None:
         super().__init__(message or code.replace("_", " "))
         self.code = code
         self.status = status
         self.message = message or code.replace("_", " ")
+        self.extra = extra or {}  # more fields of the error body (PROTOCOL v1.2: `until`, `opens_at`, `number`)
 
 
 def not_found(what: str, ident: object) -> HallError:

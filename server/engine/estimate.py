@@ -13,10 +13,10 @@ import heapq
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .model import CounterState
-from .rules import Candidate, Desk, call_next, next_priority_streak
+from .rules import Candidate, Desk, appointment_key, call_next, next_priority_streak
 
 RECENT = 20  # finished services that make up the "recent average"
 ENOUGH_SEEN = 5  # measured services before the recent average may go below the configured prior
@@ -73,9 +73,10 @@ def forecast(
     avg_s: Mapping[str, int],
     max_streak: int,
     default_avg_s: int = 300,
+    now: datetime | None = None,
 ) -> dict[str, int]:
     """Seconds until each waiting ticket is likely called (see `forecast_with_newcomers`)."""
-    return forecast_with_newcomers(desks, waiting, free_in_s, streaks, avg_s, max_streak, (), default_avg_s)[0]
+    return forecast_with_newcomers(desks, waiting, free_in_s, streaks, avg_s, max_streak, (), default_avg_s, now)[0]
 
 
 NEWCOMER_AT = datetime.max.replace(tzinfo=UTC)
@@ -90,10 +91,11 @@ def forecast_with_newcomers(
     max_streak: int,
     services: Iterable[str],
     default_avg_s: int = 300,
+    now: datetime | None = None,
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Seconds until each waiting ticket is likely called, and for each of `services` when a normal
     ticket taken now would be (see `run_forecast`)."""
-    run = run_forecast(desks, waiting, free_in_s, streaks, avg_s, max_streak, services, default_avg_s)
+    run = run_forecast(desks, waiting, free_in_s, streaks, avg_s, max_streak, services, default_avg_s, now)
     return run.est, run.newcomer
 
 
@@ -116,6 +118,7 @@ def run_forecast(
     max_streak: int,
     services: Iterable[str],
     default_avg_s: int = 300,
+    now: datetime | None = None,
 ) -> Forecast:
     """Seconds until each waiting ticket is likely called, by running the hall forward; and for
     each of `services`, when a normal ticket taken now would be.
@@ -134,11 +137,13 @@ def run_forecast(
     A newcomer joins the end of its service's normal queue, so until it is called the hall runs
     exactly as without it: it is enough to ask, at each call once its queue is empty, whether the
     counter would take it instead. One run answers every service (the issue answer and /services).
+
+    Checked-in appointments (PROTOCOL v1.2) are a queue of their own per service, in booked order;
+    with `now` the run knows when each one's start comes (without it, every one counts as due).
     """
     queues: dict[tuple[str, str, bool], deque[Candidate]] = {}
-    for c in sorted(waiting, key=queue_key):
-        key = ("counter", c.target_counter, False) if c.target_counter else ("service", c.service, c.priority)
-        queues.setdefault(key, deque()).append(c)
+    for c in sorted(waiting, key=_forecast_key):
+        queues.setdefault(_forecast_queue(c), deque()).append(c)
     where = {c.id: key for key, q in queues.items() for c in q}
     newcomers = {s: Candidate(f"new:{s}", s, False, NEWCOMER_AT, 0) for s in services}
     heap = [(free_in_s.get(cid, 0.0), cid) for cid, d in desks.items() if d.state is CounterState.OPEN]
@@ -169,16 +174,16 @@ def run_forecast(
         for s, newcomer in newcomers.items():
             if s in new_out or queues.get(("service", s, False)) or not _serves(desk, partner, s):
                 continue
-            pick = call_next(desk, partner, [*heads, newcomer], streak.get(cid, 0), max_streak)
+            pick = call_next(desk, partner, [*heads, newcomer], streak.get(cid, 0), max_streak, _at(now, at))
             if pick is not None and pick.ticket is newcomer:
                 new_out[s] = round(at)
                 new_ahead[s] = sum(calls[c] for c in callers[("service", s, False)])
-        choice = call_next(desk, partner, heads, streak.get(cid, 0), max_streak) if heads else None
+        choice = call_next(desk, partner, heads, streak.get(cid, 0), max_streak, _at(now, at)) if heads else None
         if choice is None:
             continue  # queues only shrink here: this counter has nothing left to call
         ticket = choice.ticket
         key = where[ticket.id]
-        queues[key].popleft()
+        queues[key].remove(ticket)  # the head, or an appointment due before its queue's head
         out[ticket.id] = round(at)
         ahead[ticket.id] = sum(calls[c] for c in callers[key])
         same_moment.append(cid)
@@ -203,6 +208,24 @@ def _callers(desks: Mapping[str, Desk], key: tuple[str, str, bool]) -> tuple[str
         if ok:
             out.append(cid)
     return tuple(out)
+
+
+def _at(now: datetime | None, seconds: float) -> datetime | None:
+    return None if now is None else now + timedelta(seconds=seconds)
+
+
+def _forecast_queue(c: Candidate) -> tuple[str, str, bool]:
+    if c.target_counter:
+        return ("counter", c.target_counter, False)
+    if c.appointment_at is not None and not c.priority:
+        return ("appointment", c.service, False)
+    return ("service", c.service, c.priority)
+
+
+def _forecast_key(c: Candidate) -> tuple[bool, datetime, datetime, int]:
+    if c.appointment_at is not None and not c.priority and not c.target_counter:
+        return (False, *appointment_key(c))
+    return (not c.priority, c.order_at, c.order_at, c.seq)
 
 
 def _serves(desk: Desk, partner: Desk | None, service: str) -> bool:

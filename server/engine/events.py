@@ -19,6 +19,7 @@ class Called:
     service: str
     recall: bool
     at: datetime
+    appointment: bool = False  # a checked-in appointment's ticket: the display and counter mark it 预约
 
 
 @dataclass(frozen=True)

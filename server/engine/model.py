@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .appointments import Booking
 from .calendar import Calendar, day_bounds, deadline
 from .evaluation import EvaluationPush
 from .outbound import Webhook
@@ -19,6 +20,8 @@ class TicketStatus(enum.StrEnum):
     DONE = "done"
     NO_SHOW = "no_show"
     CLOSED_OUT = "closed_out"  # still in the hall when the day was closed: not served (HALL_RULES 13)
+    REMOTE = "remote"  # 线上取号: keeps its place by issue time, not called until checked in (PROTOCOL v1.2)
+    EXPIRED = "expired"  # a remote ticket not checked in by its check_in_by
     PARKED = "parked"  # 挂起: put on hold by a counter (PROTOCOL v1.2), neither waiting nor served
     CANCELLED = "cancelled"  # cancelled by a supervisor (PROTOCOL v1.2)
 
@@ -144,6 +147,13 @@ class Service:
         return self.materials_en if english and self.materials_en else self.materials
 
     task_code: str | None = None  # 事项编码: the service's code on the provincial 好差评 platform
+    booking: Booking | None = None  # takes appointments (预约服务, PROTOCOL v1.2) by these rules
+    remote: bool = True  # takes remote tickets (线上取号) when the hall does
+
+    @property
+    def appointment_only(self) -> bool:
+        """非固定窗口: served by appointment only, no walk-in or remote tickets."""
+        return self.booking is not None and self.booking.only
 
 
 @dataclass(frozen=True)
@@ -217,6 +227,14 @@ class Hall:
     matter_number: str = "BJ{year}{seq:6}"  # 办件编号 format (engine/matters.py: year date hall service seq)
     evaluation_push: EvaluationPush | None = None  # [hall.evaluation_push]: every rating to the 好差评 platform
     region: str = ""  # [hall] region: halls of a city grouped on the overview (PROTOCOL v1.2)
+    near_ahead: int = 3  # the track body's `near`: at most this many people ahead (即将到号)
+    remote_tickets: bool = False  # 线上取号 from a phone (PROTOCOL v1.2)
+    remote_check_in_min: int = 60  # a remote ticket must be checked in within this long of its issue
+    personal_data_days: int = 180  # appointments' and remote tickets' personal data is purged after this
+
+    def takes_remote(self, service: Service) -> bool:
+        """Whether a phone may take a remote ticket of this service (PROTOCOL v1.2 `remote`)."""
+        return self.remote_tickets and service.remote and service.enabled and not service.appointment_only
 
     def wants(self, event: str) -> bool:
         """Whether any receiver takes this outbound event (else no outbox row is written for it)."""

@@ -20,6 +20,7 @@ class Candidate:
     order_at: datetime  # original issue time: transfers keep their place
     seq: int  # tie-break for tickets issued in the same instant
     target_counter: str | None = None  # transferred to one named counter
+    appointment_at: datetime | None = None  # a checked-in appointment's booked start (PROTOCOL v1.2)
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,16 @@ def call_next(
     waiting: Iterable[Candidate],
     priority_streak: int,
     max_priority_streak: int,
+    now: datetime | None = None,
 ) -> Choice | None:
     """Pick the next ticket for `desk`.
 
     Order: tickets transferred to this very counter (or to the away partner it covers);
     then priority tickets, unless `max_priority_streak` priority calls in a row were made
-    and a normal ticket waits; then the oldest issue time across the work profile, plus
-    the away partner's services, served on the partner's behalf.
+    and a normal ticket waits; then checked-in appointments from their booked start on
+    (`appointment_order`: 预约到时); then the oldest issue time across the work profile, plus
+    the away partner's services, served on the partner's behalf; appointments before their
+    start only when nothing else waits. `now` None counts every appointment as due.
     """
     if desk.state is not CounterState.OPEN:
         raise HallError("counter_not_open", 409, "open the counter before calling")
@@ -99,13 +103,49 @@ def call_next(
     if priority and (priority_streak < max_priority_streak or not normal):
         pick = min(priority, key=_queue_key)
         return Choice(pick, behalf(pick), "priority ticket (老弱病残孕)")
-    if normal:
-        pick = min(normal, key=lambda c: (*_queue_key(c), _profile_rank(c.service, own, theirs)))
+    booked = appointment_order(normal, now)
+    if booked is not None and booked[1] == APPOINTMENT_DUE:
+        return Choice(booked[0], behalf(booked[0]), booked[1])
+    walk_ins = [c for c in normal if c.appointment_at is None]
+    if walk_ins:
+        pick = min(walk_ins, key=lambda c: (*_queue_key(c), _profile_rank(c.service, own, theirs)))
         reason = "oldest waiting ticket"
         if priority:
             reason += f" (after {priority_streak} priority calls in a row)"
         return Choice(pick, behalf(pick), reason)
+    if booked is not None:  # only appointments before their start wait: the earliest goes now
+        return Choice(booked[0], behalf(booked[0]), booked[1])
     return None
+
+
+APPOINTMENT_DUE = "预约到时 (appointment time reached)"
+APPOINTMENT_EARLY = "预约提前 (appointment before its time: nothing else waits)"
+
+
+def appointment_due(c: Candidate, now: datetime | None) -> bool:
+    """A checked-in appointment whose booked start has come (every one, when `now` is not known)."""
+    return c.appointment_at is not None and (now is None or c.appointment_at <= now)
+
+
+def appointment_key(c: Candidate) -> tuple[datetime, datetime, int]:
+    """Appointments go in the order of their booked start, then of check-in."""
+    assert c.appointment_at is not None
+    return (c.appointment_at, c.order_at, c.seq)
+
+
+def appointment_order(normal: Sequence[Candidate], now: datetime | None) -> tuple[Candidate, str] | None:
+    """PROTOCOL v1.2's appointment rule over the non-priority tickets call-next may take.
+
+    The earliest-booked checked-in appointment and why: 预约到时 from its start on (it goes before the
+    walk-ins), or "before its time" (it goes only when no walk-in waits); None when no appointment waits.
+    """
+    booked = [c for c in normal if c.appointment_at is not None]
+    if not booked:
+        return None
+    due = [c for c in booked if appointment_due(c, now)]
+    if due:
+        return min(due, key=appointment_key), APPOINTMENT_DUE
+    return min(booked, key=appointment_key), APPOINTMENT_EARLY
 
 
 def _profile_rank(service: str, own: Sequence[str], theirs: Sequence[str]) -> int:

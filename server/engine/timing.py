@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 # Ledger kinds that move a ticket between phases.
-WAIT_STARTS = {"issued", "transferred", "reactivated"}
+WAIT_STARTS = {"issued", "transferred", "reactivated", "checked_in"}  # checked_in: a remote ticket starts waiting
 WAIT_ENDS = {"called", "closed_out", "cancelled"}
 SERVICE_STARTS = {"started"}
 SERVICE_ENDS = {"finished", "transferred", "closed_out", "parked"}

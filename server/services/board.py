@@ -108,7 +108,7 @@ def compute(s: Session, hall: Hall, now: datetime, version: tuple[Any, ...] | No
     started = time.perf_counter()
     found, waiting, free_in, streaks, avg = queue.forecast_inputs(s, hall, now)
     services = [svc.id for svc in hall.services]
-    run = run_forecast(found, waiting, free_in, streaks, avg, hall.max_priority_streak, services)
+    run = run_forecast(found, waiting, free_in, streaks, avg, hall.max_priority_streak, services, now=now)
     ahead = dict.fromkeys(services, 0)
     for c in waiting:
         if c.target_counter is None and c.service in ahead:

@@ -17,7 +17,7 @@ from server.engine.model import Counter, CounterState, Hall, Outcome, ServiceKin
 from server.store.db import write_changes
 from server.store.models import CounterRow, MatterRow, NoticeRow, TicketRow
 
-from . import ledger, matters, notices, outbox, queue
+from . import appointments, ledger, matters, notices, outbox, queue
 from .context import Context
 
 
@@ -119,8 +119,9 @@ def _held(s: Session, row: CounterRow, action: str) -> TicketRow:
 def _called(hall: Hall, counter: Counter, ticket: TicketRow, recall: bool, now: datetime) -> Called:
     """What the display announces: 请 <number> 号到 <counter> 办理."""
     return Called(
-        hall.id, ticket.id, ticket.number, counter.id, counter.name, counter.number, ticket.service_id, recall, now
-    )
+        hall.id, ticket.id, ticket.number, counter.id, counter.name, counter.number, ticket.service_id, recall, now,
+        appointment=ticket.appointment_id is not None,
+    )  # fmt: skip
 
 
 def _log(
@@ -214,7 +215,8 @@ def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         taken: set[str] = set()  # tickets another process claimed while we chose
         while True:
             waiting = queue.call_candidates(s, hall.id, services, served, taken)
-            choice = rules.call_next(desk, partner, waiting, row.priority_streak, hall.max_priority_streak)
+            waiting += appointments.appointment_candidates(s, hall.id, services, taken, waiting)
+            choice = rules.call_next(desk, partner, waiting, row.priority_streak, hall.max_priority_streak, now)
             if choice is None:
                 return []
             ticket = _claim(s, choice.ticket.id, counter.id, now)

@@ -127,10 +127,14 @@ def _ledger_cell(item: dict[str, Any], column: str) -> Any:
 
 def _sheets(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
     """A report as a key/value summary sheet plus one sheet per table in it."""
-    summary = [[k, _safe(v)] for k, v in report.items() if k not in (*TABLES, "uncovered", "cover", "staff")]
+    summary = [
+        [k, _safe(v)] for k, v in report.items() if k not in (*TABLES, "uncovered", "cover", "staff", "appointments")
+    ]
     for key in ("uncovered", "cover"):
         if key in report:
             summary.append([f"{key}.uncovered_s", report[key].get("uncovered_s")])
+    for figure, value in (report.get("appointments") or {}).items():  # PROTOCOL v1.2: one line per figure
+        summary.append([f"appointments.{figure}", _safe(value)])
     sheets = [("summary", ["figure", "value"], summary)]
     for name in TABLES:
         rows = report.get(name)

@@ -47,7 +47,7 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "name": svc.name,
                 "name_en": svc.name_en,
                 "prefix": svc.prefix,
-                "open": hall.is_open(svc, moment),
+                "open": hall.is_open(svc, moment) and not svc.appointment_only,
                 "opens_at": _opens_at(hall, svc, moment),
                 "waiting": counts[svc.id],
                 "est_wait_s": shared.new_ticket_s(svc.id, counts[svc.id], moment),
@@ -62,6 +62,9 @@ def services(ctx: Context, hall_id: str) -> list[dict[str, Any]]:
                 "group": svc.group.value,
                 # a ticket taken now: people called before it at the windows that serve it (the slip's figure)
                 "ahead": shared.new_ticket_ahead(svc.id, counts[svc.id]),
+                "appointments": svc.booking is not None,  # PROTOCOL v1.2
+                "remote": hall.takes_remote(svc) and hall.is_open(svc, moment),
+                "appointment_only": svc.appointment_only,
             }
             for svc in hall.services
         ]
@@ -100,7 +103,9 @@ def kiosks(ctx: Context, hall_id: str, printer_state: Any) -> list[dict[str, Any
 
 def call_payload(hall: Hall, ledger_row: LedgerRow, ticket: TicketRow) -> dict[str, Any]:
     counter = hall.counter(ledger_row.counter_id or "")
+    extra = {"appointment": True} if ticket.appointment_id is not None else {}  # PROTOCOL v1.2: 预约 on the display
     return {
+        **extra,
         "ticket": ticket.id,
         "number": ticket.number,
         "counter": ledger_row.counter_id,

@@ -33,6 +33,7 @@ _QUEUE_COLUMNS = (
     _T.order_at,
     _T.seq,
     _T.target_counter,
+    _T.appointment_at,  # PROTOCOL v1.2: a checked-in appointment's booked start (rules.appointment_order)
 )
 _IS_WAITING = and_(_T.hall_id == bindparam("hall"), _T.status == WAITING)
 _SERVICES: BindParameter[Any] = bindparam("services", expanding=True)
@@ -112,7 +113,10 @@ _AHEAD = {(t, p): _ahead_statement(t, p) for t in (False, True) for p in (False,
 
 def candidate(row: Any) -> Candidate:
     """A ticket (ORM row or plain row with the queue columns) as call-next sees it."""
-    return Candidate(row.id, row.service_id, row.priority, row.order_at, row.seq, row.target_counter)
+    return Candidate(
+        row.id, row.service_id, row.priority, row.order_at, row.seq, row.target_counter,
+        getattr(row, "appointment_at", None),
+    )  # fmt: skip
 
 
 def _waiting_rows(session: Session, hall_id: str, services: Iterable[str], counters: Iterable[str]) -> list[Any]:
@@ -230,7 +234,7 @@ def hall_forecast(
     """{ticket id: seconds until likely called} for every waiting ticket an open counter will reach."""
     now = now or datetime.now(UTC)
     found, waiting, free_in, streaks, avg = forecast_inputs(session, hall, now)
-    out, _ = forecast_with_newcomers(found, waiting, free_in, streaks, avg, hall.max_priority_streak, ())
+    out, _ = forecast_with_newcomers(found, waiting, free_in, streaks, avg, hall.max_priority_streak, (), now=now)
     return out
 
 
@@ -244,7 +248,7 @@ def place(session: Session, hall: Hall, row: Any, now: datetime | None = None) -
     ahead = ahead_count(session, row)
     now = now or datetime.now(UTC)
     found, waiting, free_in, streaks, avg = forecast_inputs(session, hall, now)
-    run = run_forecast(found, waiting, free_in, streaks, avg, hall.max_priority_streak, ())
+    run = run_forecast(found, waiting, free_in, streaks, avg, hall.max_priority_streak, (), now=now)
     out = run.est
     served = served_now(found, row.service_id, row.target_counter)
     if row.id in out:  # people ahead in the forecast's order, at the windows that serve it

@@ -20,6 +20,7 @@ from server.engine.model import Hall
 from server.store.models import ComplaintRow, LedgerRow, PeriodReportRow, RatingRow, TicketRow
 
 from . import coverage, matters, rollup, scores, staff_time
+from .appointment_figures import appointment_figures
 from .context import Context
 from .periods import day_bounds, each_day, parse_day, parse_month, parse_range, summary_is_final, week_of
 
@@ -95,6 +96,7 @@ def _period(
         promised = matters.figures(s, hall, start, end, now)  # live: a matter's result comes days later
         cover = coverage.cover(s, hall, start, min(end, now))
         uncovered = coverage.uncovered(s, hall, first, last, now, stored)
+        booked = appointment_figures(s, hall, first, last)  # PROTOCOL v1.2, counted live like ratings
     totals = rollup.merge(per_day[d.isoformat()] for d in days)
     levels = {str(level): sum(n for (lv, _), n in ratings.items() if lv == level) for level in range(1, 6)}
     rated = sum(levels.values())
@@ -112,6 +114,7 @@ def _period(
         },
         "cover": cover,
         "uncovered": uncovered,
+        "appointments": booked,
     }
     if first == last:
         body["totals"] = per_day[first.isoformat()]

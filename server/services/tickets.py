@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -31,6 +32,17 @@ from . import board, ledger, matters, notices, opening, outbox, print_jobs, queu
 from .context import Context
 
 log = logging.getLogger("hallq.tickets")
+
+
+@dataclass(frozen=True)
+class Admission:
+    """How a ticket comes other than a walk-in's tap (PROTOCOL v1.2): an appointment checked in, or a
+    remote ticket (线上取号). `within` runs in the issuing transaction once the row is built, before it is
+    written: the appointment's own change commits with its ticket or not at all."""
+
+    kind: str  # "appointment" | "remote"
+    within: Callable[[Session, TicketRow, datetime], None]
+    token: str | None = None  # the track token to use (a remote ticket's is derived, so a kiosk can show it)
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,7 @@ def issue_ticket(
     notice: str | None = None,
     pickup: str | None = None,
     anonymous_cap: int | None = None,
+    admission: Admission | None = None,
 ) -> tuple[Issued, list[Event]]:
     """Hand out the next number of a service, if it is open and under its daily limit.
 
@@ -83,8 +96,8 @@ def issue_ticket(
     service = ctx.service(hall, service_id)
     kiosk = ctx.kiosk(hall, kiosk_id) if kiosk_id is not None else None
     if request_key is None:  # a replay answers its ticket even if the service closed since
-        _check_open(service, hall, ctx.clock.now())  # refuse early, before taking any lock
-    token = secrets.token_urlsafe(24)  # 192 bits
+        _check_open(service, hall, ctx.clock.now(), admission)  # refuse early, before taking any lock
+    token = admission.token if admission is not None and admission.token else secrets.token_urlsafe(24)  # 192 bits
     ticket_id = new_id()
     key_hash = _key_hash(hall.id, kiosk_id, request_key) if request_key is not None else None
     if notice is not None:
@@ -108,7 +121,7 @@ def issue_ticket(
         if hall.day_of(now) != day:  # midnight passed while waiting for the lock: number it in the new day
             day = hall.day_of(now)
             seq = _next_seq(s, hall, service, day, anonymous_cap)
-        _check_open(service, hall, now)
+        _check_open(service, hall, now, admission)
         row = TicketRow(
             id=ticket_id,
             hall_id=hall.id,
@@ -133,10 +146,14 @@ def issue_ticket(
         first = notices.redeem(s, hall, notice, row, now) if notice is not None else None  # sets row.repeat_of
         if pickup is not None:  # 领取: sent to the owner window, linked to the matter (PROTOCOL v1.2)
             matters.claim_pickup(s, hall, pickup, row)
+        if admission is not None:
+            admission.within(s, row, now)  # an appointment's check-in, or a remote ticket's code and phone
         s.connection().execute(_INSERT_TICKET, _ticket_values(row))
         ledger.insert(
-            s, hall.id, "issued", now, ticket_id=row.id, service=service.id, priority=priority or None,
+            s, hall.id, "remote_issued" if row.status == TicketStatus.REMOTE.value else "issued", now,
+            ticket_id=row.id, service=service.id, priority=priority or None,
             repeat_of=first.ticket_id if first else None, notice=first.id if first else None,
+            appointment=row.appointment_id,
         )  # fmt: skip
         job = print_jobs.add(s, hall, kiosk, row, track_url(track_base, token), now) if kiosk else None
         outbox.emit(s, hall, "ticket.issued", outbox.ticket_data(row, kiosk=kiosk_id), now, subject=row.id)
@@ -157,7 +174,11 @@ def issue_ticket(
     return Issued(row, token, where.ahead, where.est_wait_s, where.served_now), events
 
 
-def _check_open(service: Service, hall: Hall, now: datetime) -> None:
+def _check_open(service: Service, hall: Hall, now: datetime, admission: Admission | None = None) -> None:
+    if admission is not None and admission.kind == "appointment":
+        return  # a booked slot is honoured whatever the walk-in hours say (非固定窗口)
+    if service.appointment_only:
+        raise HallError("service_closed", 409, "this service is served by appointment only (预约办理)")
     if not hall.is_open(service, now):
         raise HallError("service_closed", 409, "this service is not taking tickets now")
 
@@ -334,7 +355,7 @@ def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = N
     hall = ctx.hall(row.hall_id)
     if where is None:
         where = queue.NOT_WAITING
-        if row.status == TicketStatus.WAITING.value:
+        if row.status in (TicketStatus.WAITING.value, TicketStatus.REMOTE.value):
             where = ctx.boards.place(s, hall, row, queue.ahead_count(s, row), ctx.clock.now())
     counter_name = None
     counter_id = row.counter_id if row.status != TicketStatus.WAITING.value else None
@@ -359,6 +380,8 @@ def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = N
         "complaint": case,  # the case a bad rating opened: the page shows its answer when it comes
         "matter": _matter(hall, s, row) if row.status == TicketStatus.DONE.value else None,
         **_opening(ctx, s, hall, row, where.served_now),
+        # PROTOCOL v1.2: 即将到号 (a remote ticket too: time to come to the hall and check in)
+        "near": row.status in _NEAR_STATUSES and where.ahead <= hall.near_ahead,
     }
 
 
@@ -382,6 +405,9 @@ def issued_opening(ctx: Context, issued: Issued) -> dict[str, object]:
     hall = ctx.hall(issued.ticket.hall_id)
     with ctx.db.read() as s:
         return opening.opening(s, hall, hall.service(issued.ticket.service_id), ctx.clock.now()).fields()
+
+
+_NEAR_STATUSES = (TicketStatus.WAITING.value, TicketStatus.REMOTE.value)
 
 
 def track(ctx: Context, token: str) -> dict[str, Any]:

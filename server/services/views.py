@@ -15,6 +15,13 @@ def iso(hall: Hall, moment: datetime | None) -> str | None:
 
 
 def ticket(hall: Hall, row: TicketRow) -> dict[str, Any]:
+    out = _ticket(hall, row)
+    if row.appointment_at is not None:  # PROTOCOL v1.2: an appointment's ticket, marked 预约 with its time
+        out["appointment_at"] = iso(hall, row.appointment_at)
+    return out
+
+
+def _ticket(hall: Hall, row: TicketRow) -> dict[str, Any]:
     return {
         "id": row.id,
         "number": row.number,

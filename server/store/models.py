@@ -71,6 +71,8 @@ class TicketRow(Base):
         Index("ix_tickets_waiting", "hall_id", "status", "service_id", "target_counter", "priority", "order_at", "seq"),
         Index("ix_tickets_finished", "hall_id", "service_id", "status", "finished_at"),
         Index("ix_tickets_day", "hall_id", "day"),
+        # one remote ticket per phone per service per day (PROTOCOL v1.2); NULLs (every other ticket) never clash
+        UniqueConstraint("hall_id", "issued_service", "day", "phone_hash", name="uq_tickets_remote_phone"),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     hall_id: Mapped[str] = mapped_column(String(40))
@@ -108,6 +110,15 @@ class TicketRow(Base):
     park_kind: Mapped[str | None] = mapped_column(String(16))
     parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     parked_counter: Mapped[str | None] = mapped_column(String(40))
+
+    # PROTOCOL v1.2: a checked-in appointment's ticket (its booked start orders it), and remote tickets (线上取号)
+    appointment_id: Mapped[str | None] = mapped_column(String(32))
+    appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remote_code: Mapped[str | None] = mapped_column(String(8), unique=True)
+    check_in_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    phone: Mapped[str | None] = mapped_column(String(20))  # purged with the hall's personal data
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
+    near_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # ticket.near_front was emitted
 
 
 class NoticeRow(Base):
@@ -486,3 +497,74 @@ class UserHallRow(Base):
     __tablename__ = "user_halls"
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     hall_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class AppointmentRow(Base):
+    """A booked appointment (预约, PROTOCOL v1.2). The ID number is kept only as a keyed hash and masked;
+    name, phone and the masked forms are purged `personal_data_days` after the day."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index("ix_appointments_slot", "hall_id", "service_id", "start"),
+        Index("ix_appointments_status", "hall_id", "status", "start"),
+        Index("ix_appointments_id_hash", "id_hash"),
+        Index("ix_appointments_phone_hash", "phone_hash"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    service_id: Mapped[str] = mapped_column(String(40))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    day: Mapped[str] = mapped_column(String(10))  # hall-local date of the start
+    share: Mapped[str] = mapped_column(String(6))  # public | staff: the share of the slot it holds
+    channel: Mapped[str] = mapped_column(String(8))  # online | phone | desk
+    status: Mapped[str] = mapped_column(String(12))  # booked | checked_in | cancelled | missed | served
+    name: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    id_masked: Mapped[str | None] = mapped_column(String(18))
+    id_hash: Mapped[str | None] = mapped_column(String(64))
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
+    ticket_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(64))  # staff who booked it (电话预约), else null
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AppointmentSlotRow(Base):
+    """Places taken in one slot, per share: the guarded UPDATE on this row gives the last place once."""
+
+    __tablename__ = "appointment_slots"
+    hall_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    public_taken: Mapped[int] = mapped_column(Integer, default=0)
+    staff_taken: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PersonBlockRow(Base):
+    """The no-show rule's block of a person (by ID number hash and phone hash), until it ends or is lifted."""
+
+    __tablename__ = "person_blocks"
+    __table_args__ = (
+        Index("ix_person_blocks_id_hash", "id_hash"),
+        Index("ix_person_blocks_phone_hash", "phone_hash"),
+        Index("ix_person_blocks_hall", "hall_id", "until"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hall_id: Mapped[str] = mapped_column(String(40))
+    service_id: Mapped[str] = mapped_column(String(40))  # the service whose rule blocked
+    id_hash: Mapped[str | None] = mapped_column(String(64))
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
+    id_masked: Mapped[str | None] = mapped_column(String(18))
+    phone_masked: Mapped[str | None] = mapped_column(String(20))
+    misses: Mapped[int] = mapped_column(Integer)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str | None] = mapped_column(String(64))
+    lift_reason: Mapped[str | None] = mapped_column(String(200))

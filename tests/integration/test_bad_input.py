@@ -232,6 +232,7 @@ def make_context(hall: AppHall | Server) -> Context:
         "token": ticket["track_url"].rsplit("/", 1)[1],
         "ticket": ticket["id"],
         "matter": a_matter(hall, hall.admin_token()),
+        "service": "id-card",
     }
     limit = load_config(hall.config).settings.limits.max_body_bytes
     return Context(hall, hall.admin_token(), values, limit)
@@ -477,7 +478,8 @@ def test_bad_query_values_are_refused(ctx: Context, op: Operation) -> None:
         for first, last in [("2024-01-02", "2024-01-01"), ("0001-01-01", "9999-12-31"), ("2023-01-01", "2024-01-03")]:
             # Any range of real dates is answered: an inverted one is empty, a long one lists what there is.
             # A report over a range computes figures per day, so it refuses an inverted or over-long one (422).
-            expect = {200, 422} if "/reports/" in op.path else {200}
+            # Slots (PROTOCOL v1.2) answer at most 31 days: 422 invalid_query beyond, or for an inverted range.
+            expect = {200, 422} if "/reports/" in op.path or op.path.endswith("/slots") else {200}
             ctx.call(op, f"from {first} to {last}", query="?" + urlencode({"from": first, "to": last}), expect=expect)
     ctx.check()
 
@@ -674,6 +676,8 @@ RATING_SCHEMA = SCHEMAS["RatingRequest"]
             "priority": st.booleans(),
             "kiosk": st.none() | st.just("k1") | st.text(max_size=45),
             "notice": st.none() | st.text(max_size=45),
+            "remote": st.booleans(),
+            "phone": st.none() | st.just("13812345678") | st.text(max_size=30),
         },
     )
 )
@@ -682,6 +686,8 @@ def test_fuzzed_ticket_bodies(hall: AppHall, body: Any) -> None:
     op = next(o for o in OPERATIONS if o.spec["operationId"] == "issue_ticket")
     # naming a real kiosk without its credential is 403 (PROTOCOL.md amendment v1.1)
     expect = {201, 403, 404, 409} if valid(TICKET_SCHEMA, body) else {422}
+    if isinstance(body, dict) and (body.get("remote") or body.get("phone") is not None):
+        expect |= {422}  # PROTOCOL v1.2: a remote ticket's phone, and remote without phone (or with a kiosk)
     assert judge(op, r, expect, True) is None, f"{body!r}: {judge(op, r, expect, True)}"
 
 

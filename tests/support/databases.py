@@ -33,6 +33,9 @@ TABLES = [
     "outbox_delivery",
     "complaint_appeals",
     "anonymous_quota",
+    "appointments",
+    "appointment_slots",
+    "person_blocks",
 ]
 
 

@@ -27,6 +27,10 @@ Rate = Annotated[float | None, Field(ge=0, le=1)]  # a share 0..1, null when the
 class ErrorDetail(Answer):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="stable snake_case code (docs/api.md lists them)")
     message: str = Field(description="readable text")
+    until: str = Sometimes("blocked: when the no-show block ends (hall-local)")
+    opens_at: str = Sometimes("too_early: when check-in opens (hall-local)")
+    number: str | None = Sometimes("already_checked_in: the ticket's number")
+    service: str = Sometimes("appointment_expired: the service, for an ordinary ticket in one tap")
 
 
 class Error(Answer):
@@ -80,6 +84,9 @@ class Service(Answer):
     ahead: Count = Field(
         description="people a ticket taken now would have ahead: called before it at the windows that serve it"
     )
+    appointments: bool = Field(False, description="PROTOCOL v1.2: takes appointments (预约)")
+    remote: bool = Field(False, description="PROTOCOL v1.2: takes remote tickets (线上取号) now")
+    appointment_only: bool = Field(False, description="served by appointment only (非固定窗口)")
 
 
 class Counter(Answer):
@@ -123,6 +130,10 @@ class IssuedTicket(Answer):
         pattern=r"^\d{2}:\d{2}$", description="before_opening: when the windows are due (hall-local HH:MM); else null"
     )
     repeat_of: str = Sometimes("a return visit (issued with a notice's code): the first visit's ticket id")
+    code: str = Sometimes("a remote ticket (线上取号): the code to check in with at the kiosk")
+    check_in_by: Timestamp = Sometimes("a remote ticket: check in by then, or it expires")
+    appointment: str = Sometimes("a check-in: the appointment's or remote ticket's code")
+    appointment_start: Timestamp = Sometimes("an appointment's check-in: its booked start (预约 on the slip)")
 
 
 class PickupTicket(IssuedTicket):
@@ -143,6 +154,7 @@ class Ticket(Answer):
     service_s: Seconds
     served_by: CounterRef
     on_behalf_of: CounterRef
+    appointment_at: Timestamp = Sometimes("an appointment's ticket (预约): its booked start")
 
 
 class NoticeWritten(Answer):
@@ -322,6 +334,7 @@ class Track(Answer):
     windows_open_at: str | None = Field(
         pattern=r"^\d{2}:\d{2}$", description="before_opening: when the windows are due (hall-local HH:MM); else null"
     )
+    near: bool = Field(False, description="PROTOCOL v1.2: waiting (or remote) with `ahead` <= the hall's near_ahead")
 
 
 class Rating(Answer):
@@ -556,6 +569,17 @@ class Uncovered(Answer):
     intervals: list[UncoveredSpan] = Sometimes("the day's intervals (daily report only)")
 
 
+class AppointmentFigures(Answer):
+    booked: Count = Field(description="appointments for the period's days, cancelled ones included")
+    cancelled: Count
+    checked_in: Count
+    missed: Count
+    on_time: Count = Field(description="called by start + 10 min, or check-in + 10 min when checked in late")
+    avg_wait_s: Seconds = Field(description="average wait of the appointment tickets called")
+    acceptance_rate: Rate = Field(description="预约受理率: checked in of the appointments not cancelled")
+    walk_in_avg_wait_s: Seconds = Field(description="average wait of the other tickets called, side by side")
+
+
 class Figures(Answer):
     """The figures every report gives (docs/api.md, Report figures)."""
 
@@ -586,6 +610,7 @@ class Figures(Answer):
     incomplete: Count = Field(description="材料不全: served with outcome incomplete")
     rejected: Count = Field(description="不予受理: served with outcome rejected")
     consulted: Count = Field(description="咨询: served with outcome consulted")
+    appointments: AppointmentFigures = Field(description="PROTOCOL v1.2: the period's appointments")
 
 
 class DailyReport(Figures):
@@ -706,6 +731,7 @@ class Call(Answer):
     service: str
     recall: bool
     at: Timestamp
+    appointment: bool = Sometimes("PROTOCOL v1.2: true for a checked-in appointment's ticket (预约); absent otherwise")
 
 
 class DisplaySnapshot(Answer):
@@ -785,3 +811,53 @@ class HelpAsked(Answer):
 
     id: int = Field(description="the alert's id (POST /alerts/{id}/acknowledge)")
     raised_at: Timestamp
+
+
+# -- appointments (PROTOCOL v1.2) ---------------------------------------------------------------------
+
+
+class Slot(Answer):
+    start: Timestamp
+    end: Timestamp
+    free: Count = Field(description="free places: the public share (with a staff credential, both shares)")
+
+
+class Booked(Answer):
+    id: str
+    code: str = Field(pattern=r"^[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{8}$", description="shown as a QR code")
+    service: str
+    start: Timestamp
+    end: Timestamp
+    status: Literal["booked"]
+    manage_url: str = Field(json_schema_extra={"format": "uri"}, description="the resident's page to look up or cancel")
+
+
+class Appointment(Answer):
+    id: str
+    code: str
+    service: str
+    start: Timestamp
+    end: Timestamp
+    status: Literal["booked", "checked_in", "cancelled", "missed", "served"]
+    ticket: str | None = Field(description="the ticket's number once checked in")
+    name: str | None = Field(description="masked (张*); in full in staff lists; null once purged")
+    phone: str | None = Field(description="masked (138****5678); in full in staff lists; null once purged")
+    id_number: str | None = Field(description="always masked (110101********123X); null once purged")
+    channel: Literal["online", "phone", "desk"]
+
+
+class Block(Answer):
+    id: int
+    service: str
+    id_number: str | None
+    phone: str | None
+    misses: Count
+    since: Timestamp
+    until: Timestamp
+
+
+class Lifted(Answer):
+    id: int
+    lifted_at: Timestamp
+    lifted_by: str | None
+    reason: str | None

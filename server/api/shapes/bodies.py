@@ -35,6 +35,12 @@ class TicketRequest(Body):
         " matter; the ticket is linked to the first visit and is a priority ticket. 404 for an unknown code,"
         " 409 notice_used when it already served a return visit",
     )
+    remote: bool = Field(
+        False,
+        description="线上取号 (PROTOCOL v1.2): a number for today taken from a phone, with `phone` and without"
+        " `kiosk`; status `remote` until checked in with its `code`",
+    )
+    phone: Annotated[str, Field(max_length=24)] | None = Field(None, description="a remote ticket's phone number")
 
 
 class EnrollmentRequest(Body):
@@ -251,3 +257,43 @@ class CorrectionRequest(Body):
     codes = {"reason": "invalid_reason"}
 
     reason: Why = Field(description="why (kept in the ledger)")
+
+
+# -- appointments (PROTOCOL v1.2) ---------------------------------------------------------------------
+
+
+class SlotsQuery(Query):
+    first: Day = Field(alias="from", description="the first hall-local day, YYYY-MM-DD")
+    last: Day = Field(alias="to", description="the last hall-local day, inclusive; at most 31 days in all")
+
+
+class AppointmentRequest(Body):
+    """Book an appointment (预约)."""
+
+    service: Id = Field(description="a service of the hall that takes appointments")
+    start: Annotated[str, Field(max_length=40)] = Field(
+        description="the slot's start, ISO 8601 with offset, as GET .../slots gives it"
+    )
+    name: Annotated[str, Field(max_length=200)] = Field(description="the resident's name (1-40 characters)")
+    phone: Annotated[str, Field(max_length=24)] = Field(description="a Chinese phone number")
+    id_number: Annotated[str, Field(max_length=40)] = Field(
+        description="an 18-character resident ID number with a valid check digit; never stored in clear"
+    )
+    channel: Literal["phone", "desk"] | None = Field(
+        None, description="staff only: booked on the phone (电话预约) or at the desk, on the staff share"
+    )
+
+
+class CheckInRequest(Body):
+    """Check in with an appointment's or a remote ticket's code."""
+
+    code: Annotated[str, Field(max_length=40)] = Field(
+        description="the 8-character code (case, spaces and dashes ignored), typed or scanned from its QR"
+    )
+    kiosk: Id | None = Field(None, description="print the ticket on this kiosk's printer (its credential needed)")
+
+
+class LiftRequest(Body):
+    """Lift a no-show block: the reason is required."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=200)]

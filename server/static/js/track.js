@@ -34,6 +34,24 @@ function vibrateOnce() {
   if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
 }
 
+// PROTOCOL v1.2 `near` (即将到号): shown, vibrated and notified once, where the browser allows.
+let nearSaid = false;
+function nearFront(body) {
+  const banner = byId("track-near");
+  if (!banner) return;
+  banner.hidden = !body.near;
+  if (!body.near || nearSaid) return;
+  nearSaid = true;
+  vibrateOnce();
+  if ("Notification" in window && Notification.permission === "granted") {
+    try {
+      new Notification(banner.textContent);
+    } catch {
+      // some mobile browsers only notify from a service worker: the banner and vibration stay
+    }
+  }
+}
+
 function reload() {
   window.location.replace(window.location.pathname + window.location.search.replace(/[?&](ok|error)=[^&]*/g, ""));
 }
@@ -57,6 +75,8 @@ function apply(body) {
     reload();
     return;
   }
+  nearFront(body);
+  if (shown === "remote") byId("track-ahead").textContent = String(body.ahead);
   if (shown === "waiting") {
     byId("track-ahead").textContent = String(body.ahead);
     const people = byId("track-people");
@@ -91,8 +111,15 @@ if (shown === "called") vibrateOnce();
 const hint = byId("track-hint");
 if (hint && hint.dataset.live) hint.textContent = hint.dataset.live;
 
+if (shown === "remote" || shown === "waiting") {
+  if ("Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission().catch(() => {});
+  }
+  nearSaid = !byId("track-near").hidden; // already near when the page opened: said by the page itself
+}
+
 // Only a ticket still moving, a complaint case still open or a matter under way needs live updates.
-if (shown === "waiting" || shown === "called" || shown === "serving" || caseOpen || matterOpen) {
+if (shown === "remote" || shown === "waiting" || shown === "called" || shown === "serving" || caseOpen || matterOpen) {
   connect(
     "/track",
     { token },
