@@ -224,7 +224,10 @@ def a_matter(hall: AppHall | Server, token: str) -> str:
 def make_context(hall: AppHall | Server) -> Context:
     complaint = a_complaint(hall, hall.admin_token())
     ticket = hall.issue("id-card")
+    assert hall.act("w2", "help", token=hall.admin_token()).status_code == 200  # a 求助 to acknowledge (issue 24)
+    alerts = hall.get("/api/v1/halls/town/alerts", hall.admin_token()).json()
     values = {
+        "alert": str(next(a["id"] for a in alerts if a["kind"] == "help")),
         "complaint": complaint,
         "hall": "town",
         "counter": "w1",
