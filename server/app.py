@@ -162,7 +162,9 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     app.register_blueprint(admin)
     for module in ("kiosk.views", "display.views", "counter.views"):
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
-    realtime.register(socketio, hallq.ctx, hallq.printer_state, agent_connect=hallq.printing.agent_connect)
+    realtime.register(
+        socketio, hallq.ctx, hallq.printer_state, agent_connect=hallq.printing.agent_connect, publisher=hallq.publisher
+    )
     hallq.printing.register(socketio)
     _install_edges(app)
     hallq.printing.start()
