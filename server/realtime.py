@@ -79,7 +79,8 @@ class Publisher:
         ctx.boards.on_stale = self._board_stale
         settings = ctx.config.settings
         # Other processes' changes move the places of the residents' pages connected here (server/bus.py).
-        self.bus = HallBus(settings.message_queue, settings.message_channel, self._heard) if self.shared else None
+        queue_url = settings.message_queue
+        self.bus = HallBus(queue_url, settings.message_channel, self._heard) if queue_url is not None else None
         self._bus_started = False
 
     def start_bus(self) -> None:
@@ -295,7 +296,7 @@ class Publisher:
     def _emit(self, event: str, data: Any, namespace: str, room: str, local: bool = False) -> None:
         """`local`: to this process's clients only (not through the message queue)."""
         if local and self.shared:
-            self.socketio.emit(event, data, namespace=namespace, to=room, ignore_queue=True)
+            self.socketio.emit(event, data, namespace=namespace, to=room, ignore_queue=True)  # type: ignore[call-arg]
         else:
             self.socketio.emit(event, data, namespace=namespace, to=room)
 
