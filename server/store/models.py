@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -71,6 +72,18 @@ class TicketRow(Base):
         Index("ix_tickets_waiting", "hall_id", "status", "service_id", "target_counter", "priority", "order_at", "seq"),
         Index("ix_tickets_finished", "hall_id", "service_id", "status", "finished_at"),
         Index("ix_tickets_day", "hall_id", "day"),
+        # tickets sent to a named counter: call-next's candidates and their ahead counts without scanning the queue
+        Index(
+            "ix_tickets_sent",
+            "target_counter",
+            "status",
+            "hall_id",
+            "priority",
+            "order_at",
+            "seq",
+            sqlite_where=text("target_counter IS NOT NULL"),
+            postgresql_where=text("target_counter IS NOT NULL"),
+        ),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     hall_id: Mapped[str] = mapped_column(String(40))
