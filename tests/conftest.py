@@ -6,6 +6,7 @@ like select tiers, and the tiers run in that order: the fast ones fail first.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -27,8 +28,27 @@ def _tier(item: pytest.Item) -> str:
     return folder if folder in TIERS else "integration"
 
 
+# A test of a real process (a `hallq serve`, a command, a second Python): it uses a fixture that starts one,
+# or its module starts processes itself. `make check` leaves these out (docs/testing.md); `make test` runs all.
+REAL_PROCESS_FIXTURES = frozenset({"live_servers", "start_server", "listen"})
+_STARTS_PROCESSES = re.compile(r"\b(subprocess|Popen|multiprocessing|sys\.executable)\b")
+_module_starts: dict[Path, bool] = {}
+
+
+def _starts_processes(path: Path) -> bool:
+    if path not in _module_starts:
+        _module_starts[path] = bool(_STARTS_PROCESSES.search(path.read_text(encoding="utf-8")))
+    return _module_starts[path]
+
+
 def pytest_itemcollected(item: pytest.Item) -> None:
-    item.add_marker(_tier(item))  # at collection, so that -m sees it
+    tier = _tier(item)
+    item.add_marker(tier)  # at collection, so that -m sees it
+    if tier == "unit":
+        return
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if tier == "browser" or fixtures & REAL_PROCESS_FIXTURES or _starts_processes(item.path):
+        item.add_marker("real_process")
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture, which a stable sort keeps
