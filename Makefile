@@ -1,5 +1,5 @@
 # The README's commands. Each installs what it needs first (scripts/bootstrap.sh).
-.PHONY: demo test lint bench bench-hotpath bench-scale vendor
+.PHONY: demo test check lint bench bench-hotpath bench-scale vendor
 
 PORT ?= 5000
 
@@ -9,6 +9,11 @@ demo:
 
 test:
 	bash scripts/test.sh
+
+# The quick tier for developers (docs/testing.md): lint, types, the unit tests and the in-process contract
+# tests (no real server, command or browser); under 3 minutes on 2 cores. `make test` (CI) still runs everything.
+check: lint
+	.venv/bin/python -m pytest -n "$${HALLQ_TEST_WORKERS:-2}" --dist worksteal -m "not real_process" -q $(CHECK_ARGS)
 
 lint:
 	bash scripts/bootstrap.sh test

@@ -28,6 +28,7 @@ from server.revocation import LiveCredentials
 from server.sender import Sender
 from server.services import halls, print_jobs, tickets
 from server.services.context import Clock, Context
+from server.sessions import CachedSignerSessions
 from server.store.db import Database
 from server.throttle import LoginThrottle
 
@@ -153,6 +154,7 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
         SESSION_COOKIE_SECURE=bool(settings.public_url and settings.public_url.startswith("https")),
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.session_interface = CachedSignerSessions()  # the cookie's signer built once, not per request
     socketio = SocketIO(
         app,
         async_mode=settings.async_mode,  # type: ignore[arg-type]  # checked at load: one of ASYNC_MODES
@@ -179,7 +181,12 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
         app.register_blueprint(__import__(module, fromlist=["bp"]).bp)
     hallq.printing.on_agent = hallq.live.track
     realtime.register(
-        socketio, hallq.ctx, hallq.printer_state, agent_connect=hallq.printing.agent_connect, track=hallq.live.track
+        socketio,
+        hallq.ctx,
+        hallq.printer_state,
+        agent_connect=hallq.printing.agent_connect,
+        track=hallq.live.track,
+        publisher=hallq.publisher,
     )
     hallq.live.listen()
     mq.install(socketio, hallq.ctx, hallq.printer_state)
@@ -208,9 +215,9 @@ def _install_edges(app: Flask) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "-")
         ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         # The formatter adds rid=; the path has no query string and no resident's token (logs.mask_path).
-        access.info(
-            "method=%s path=%s status=%d ms=%.1f", request.method, mask_path(request.path), response.status_code, ms
-        )
+        if access.isEnabledFor(logging.INFO):  # masking costs: only for a line that is written
+            path = mask_path(request.path)
+            access.info("method=%s path=%s status=%d ms=%.1f", request.method, path, response.status_code, ms)
         response.headers.setdefault("Content-Security-Policy", CSP)
         if (request.endpoint or "").endswith("static") and response.status_code in (200, 304):
             vendored = request.path.startswith("/static/vendor/")

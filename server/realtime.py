@@ -18,11 +18,11 @@ from flask_socketio import SocketIO, emit, join_room
 
 from server import socket_guard
 from server.auth import Principal, authenticate_token, may_manage, may_work_counter, session_principal
+from server.bus import HallBus
 from server.engine.errors import HallError
-from server.engine.estimate import queue_key
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.model import Hall
-from server.services import alerts, counters, halls, notice_line, queue, tickets, views
+from server.services import alerts, board, counters, halls, notice_line, queue, tickets, views
 from server.services.context import Context
 from server.store.models import TicketRow
 
@@ -54,10 +54,14 @@ class Publisher:
 
     The request that committed only announces calls (what screens wait for); everything else is
     built by one background worker, in commit order, after the answer has gone: waiting counts once
-    per batch, a queue-level `queue` event for a ticket that joined or left a queue, the residents'
-    `ticket` bodies from one read of the hall's queue, and counter updates. Work per event is what
-    changed, and, with no message queue, only for rooms that have someone in them in this process.
-    The shared forecast (services.board) is refreshed here too, at most a bounded share of the time.
+    per batch, a queue-level `queue` event for a ticket that joined or left a queue, the `ticket` body
+    of each ticket that changed, and counter updates: work per event is what changed.
+
+    Residents' pages also see their place and estimate move when others' tickets are called. Those are
+    worked out by one coalesced refresh per hall (`_refresh`: at most once per pause, whatever the event
+    rate), from the shared forecast (services.board), and only for the pages connected to THIS process:
+    with several processes each delivered batch is announced to the others (server/bus.py), and each
+    refreshes its own pages. Nothing here is per waiting ticket per event.
     """
 
     def __init__(self, socketio: SocketIO, ctx: Context) -> None:
@@ -72,8 +76,24 @@ class Publisher:
         # In-process tests set both to 0: settle() then never waits out a pause.
         self.refresh_pause_s = REFRESH_PAUSE_S
         self.refresh_share = REFRESH_SHARE
-        self._sent: dict[str, dict[str, Any]] = {}  # last `ticket` body per waiting ticket
+        self._sent: dict[str, dict[str, Any]] = {}  # last `ticket` body per waiting ticket watched here
         ctx.boards.on_stale = self._board_stale
+        settings = ctx.config.settings
+        # Other processes' changes move the places of the residents' pages connected here (server/bus.py).
+        queue_url = settings.message_queue
+        self.bus = HallBus(queue_url, settings.message_channel, self._heard) if queue_url is not None else None
+        self._bus_started = False
+
+    def start_bus(self) -> None:
+        """Hear the other processes' hall changes (from the first publish or resident's page on)."""
+        if self.bus is not None and not self._bus_started:
+            self._bus_started = True
+            self.socketio.start_background_task(self.bus.listen)
+
+    def _heard(self, hall_id: str) -> None:
+        """Another process changed this hall: refresh the places of the pages watching it here, if any."""
+        if self.ctx.config.hall(hall_id) is not None and self._local("/track", queue_room(hall_id)):
+            self._board_stale(hall_id)
 
     def publish(self, events: list[Event]) -> None:
         for e in events:
@@ -83,6 +103,7 @@ class Publisher:
         if not self._worker_started:
             self._worker_started = True
             self.socketio.start_background_task(self._work)
+            self.start_bus()
 
     def _work(self) -> None:
         while True:
@@ -139,7 +160,7 @@ class Publisher:
                     if e.counter:
                         changed_counters.add((e.hall, e.counter))
         for hall_id in sorted(halls_changed):
-            self._publish_hall(hall_id, hall_id in queues_changed, moved.get(hall_id, {}), changed_tickets)
+            self._publish_hall(hall_id, hall_id in queues_changed, moved.get(hall_id, {}))
         self._publish_tickets(changed_tickets)
         # Kiosks show each service's count, wait and whether anyone serves it: any change of the hall moves them.
         for hall_id in sorted(halls_changed | served_changed):
@@ -152,13 +173,14 @@ class Publisher:
             if self._audience("/admin", hall_room(hall_id)):
                 self._emit("counters", halls.counters(self.ctx, hall_id), "/admin", hall_room(hall_id))
         for hall_id in halls_changed:
-            self._board_stale(hall_id)
+            self._board_stale(hall_id)  # the pages watching this hall here get their places, coalesced
+        if self.bus is not None:
+            self.bus.announce(halls_changed)  # ... and those connected to the other processes
 
-    def _publish_hall(
-        self, hall_id: str, counted: bool, movers: dict[str, str], changed_tickets: dict[str, str]
-    ) -> None:
+    def _publish_hall(self, hall_id: str, counted: bool, movers: dict[str, str]) -> None:
         """`counted`: a queue changed (a ticket joined or left one), so the waiting counts go to every screen;
-        a start, finish, recall, no-show or rating changes no count and sends none."""
+        a start, finish, recall, no-show or rating changes no count and sends none. The places of the pages
+        watching this hall are not worked out here, per event, but by the coalesced refresh (`_refresh`)."""
         hall = self.ctx.hall(hall_id)
         if counted or movers:
             with self.ctx.db.read() as s:
@@ -171,28 +193,42 @@ class Publisher:
                 self._emit("waiting", counts, name, hall_room(hall_id))
         for move in moves:  # residents' pages only: the call screen shows calls and counts, not places
             self._emit("queue", move, "/track", queue_room(hall_id))
-        self._publish_places(hall, changed_tickets)
 
-    def _publish_places(self, hall: Hall, changed_tickets: dict[str, str]) -> None:
-        """Each resident watching a waiting ticket of this hall gets its body if it changed."""
-        if not self._audience("/track", queue_room(hall.id)):
+    def _publish_places(self, hall: Hall) -> None:
+        """Each resident watching a waiting ticket of this hall FROM THIS PROCESS gets its body if it changed.
+
+        Work is per page connected here (its row, its people ahead, its estimate from the shared board),
+        never per waiting ticket: the other processes do the same for their own pages (server/bus.py)."""
+        watched = self._watched()
+        if not watched:
+            self._sent.clear()
             return
         now = self.ctx.clock.now()
         with self.ctx.db.read() as s:
             shared, exact = self.ctx.boards.current(s, hall, now)
             hall_desks = None if exact else queue.desks(s, hall)
-            rows = queue.hall_waiting_rows(s, hall.id)
             bodies: dict[str, dict[str, Any]] = {}
-            for group in _queues(rows).values():
-                for ahead, row in enumerate(group):
-                    if row.id in changed_tickets or self._audience("/track", ticket_room(row.id)):
-                        where = shared.place(row, ahead, now, hall_desks)
-                        bodies[row.id] = tickets.track_body(self.ctx, s, row, where)
+            for row in queue.waiting_rows_of(s, hall.id, watched):
+                where = shared.place(row, queue.ahead_count(s, row), now, hall_desks)
+                bodies[row.id] = tickets.track_body(self.ctx, s, row, where)
+        for tid in [t for t in self._sent if t not in watched]:  # pages gone, tickets called: forget them
+            del self._sent[tid]
         for tid, body in bodies.items():
-            changed_tickets.pop(tid, None)
             if self._sent.get(tid) != body:
                 self._sent[tid] = body
-                self._emit("ticket", body, "/track", ticket_room(tid))
+                self._emit("ticket", body, "/track", ticket_room(tid), local=True)
+
+    def watching(self, ticket_id: str, body: dict[str, Any]) -> None:
+        """A resident's page connected here with this body: later refreshes send it only what changed."""
+        self.start_bus()
+        if body["status"] == "waiting":
+            self._sent[ticket_id] = body
+
+    def _watched(self) -> set[str]:
+        """Tickets whose page is connected to this process (its own rooms: other processes have theirs)."""
+        rooms = self.socketio.server.manager.rooms.get("/track", {})  # type: ignore[attr-defined]
+        found = list(rooms.items())  # a copy: clients may join or leave meanwhile (threads in tests)
+        return {room[7:] for room, members in found if isinstance(room, str) and room.startswith("ticket:") and members}
 
     def _publish_tickets(self, changed: dict[str, str]) -> None:
         wanted = [tid for tid in changed if self._audience("/track", ticket_room(tid))]
@@ -207,6 +243,8 @@ class Publisher:
         for tid, body in bodies.items():
             if body["status"] != "waiting":
                 self._sent.pop(tid, None)
+            elif self._local("/track", ticket_room(tid)):
+                self._sent[tid] = body
             self._emit("ticket", body, "/track", ticket_room(tid))
 
     def _board_stale(self, hall_id: str) -> None:
@@ -226,10 +264,15 @@ class Publisher:
                 if wait > 0:
                     self.socketio.sleep(wait)  # type: ignore[arg-type]
                 self._dirty.discard(hall_id)
+                started = time.perf_counter()
+                watched = self._local("/track", queue_room(hall_id))
                 with self.ctx.db.read() as s:
-                    board = self.ctx.boards.refresh(s, hall, self.ctx.clock.now())
-                self._publish_places(hall, {})  # new estimates reach the residents' pages
-                gap = max(self.refresh_pause_s, self.refresh_share * board.compute_s)
+                    version = board.ledger_head(s)
+                    last = self.ctx.boards.peek(hall_id)
+                    if watched or last is None or last.version != version:  # pages get estimates made now
+                        self.ctx.boards.refresh(s, hall, self.ctx.clock.now(), version)
+                self._publish_places(hall)  # new places and estimates reach the residents' pages here
+                gap = max(self.refresh_pause_s, self.refresh_share * (time.perf_counter() - started))
                 self._next_run[hall_id] = time.monotonic() + gap
         except Exception:  # noqa: BLE001 - the next change starts a new refresher
             log.exception("refreshing the forecast failed")
@@ -244,8 +287,10 @@ class Publisher:
 
     def _audience(self, namespace: str, room: str) -> bool:
         """Whether anyone may be in this room: always with a message queue (other processes' clients)."""
-        if self.shared:
-            return True
+        return self.shared or self._local(namespace, room)
+
+    def _local(self, namespace: str, room: str) -> bool:
+        """Whether a client of THIS process is in this room."""
         rooms = self.socketio.server.manager.rooms.get(namespace, {})  # type: ignore[attr-defined]
         return bool(rooms.get(room))
 
@@ -253,23 +298,16 @@ class Publisher:
         """An alert raised or cleared outside the scan (a clerk's 求助 and its answer): to managers at once."""
         self._emit("alert", alert, "/admin", hall_room(hall_id))
 
-    def _emit(self, event: str, data: Any, namespace: str, room: str) -> None:
-        self.socketio.emit(event, data, namespace=namespace, to=room)
+    def _emit(self, event: str, data: Any, namespace: str, room: str, local: bool = False) -> None:
+        """`local`: to this process's clients only (not through the message queue)."""
+        if local and self.shared:
+            self.socketio.emit(event, data, namespace=namespace, to=room, ignore_queue=True)  # type: ignore[call-arg]
+        else:
+            self.socketio.emit(event, data, namespace=namespace, to=room)
 
 
 REFRESH_PAUSE_S = 0.5  # between two forecast runs of one hall: a busy hall's estimates are at most this stale
 REFRESH_SHARE = 19  # ... and at least this many times the run's own time: forecasting takes at most 1/20 of the CPU
-
-
-def _queues(rows: list[Any]) -> dict[tuple[str, str], list[Any]]:
-    """Waiting rows grouped by queue (a service, or one named counter), each in call order."""
-    groups: dict[tuple[str, str], list[Any]] = {}
-    for r in rows:
-        key = ("counter", r.target_counter) if r.target_counter else ("service", r.service_id)
-        groups.setdefault(key, []).append(r)
-    for group in groups.values():
-        group.sort(key=lambda r: queue_key(queue.candidate(r)))
-    return groups
 
 
 def queue_move(s: Any, ticket_id: str, change: str, counts: dict[str, int]) -> dict[str, Any] | None:
@@ -329,6 +367,7 @@ def register(
     printer_state: Any = None,
     agent_connect: Callable[[dict[str, Any]], bool] | None = None,
     track: Callable[[Principal], None] | None = None,
+    publisher: Publisher | None = None,
 ) -> None:
     """Wire the namespaces: /display, /track (PROTOCOL.md) and /kiosk, /counter, /admin (docs/api.md).
 
@@ -371,6 +410,8 @@ def register(
             return False
         join_room(ticket_room(row.id))
         join_room(queue_room(row.hall_id))  # the queue-level `queue` events (docs/api.md)
+        if publisher is not None:
+            publisher.watching(row.id, body)
         emit("ticket", body)
         return True
 

@@ -175,3 +175,8 @@ class Boards:
             self.on_stale(hall.id)
             return board.place(row, ahead, now, queue.desks(s, hall))
         return None
+
+
+# The ledger's last line as scalar subqueries, to fold into a statement the caller sends anyway (the issue's
+# number upsert returns them): the same columns and order as `ledger_head`, so the tuples compare equal.
+HEAD_COLUMNS = tuple(select(c).order_by(_L.id.desc()).limit(1).scalar_subquery() for c in _HEAD.selected_columns)

@@ -249,25 +249,35 @@ def _claim(s: Session, ticket_id: str, counter_id: str, now: Any) -> TicketRow |
     both databases (SQLite already holds the write lock from BEGIN IMMEDIATE).
     """
     params = {"ticket": ticket_id, "counter": counter_id, "now": now}
-    if s.get_bind().dialect.name == "postgresql" and s.execute(_SKIP_LOCKED, params).first() is None:
-        return None
-    return s.scalars(_CLAIM, params, execution_options={"populate_existing": True}).first()
+    claim = _CLAIM_PG if s.get_bind().dialect.name == "postgresql" else _CLAIM
+    return s.scalars(claim, params, execution_options={"populate_existing": True}).first()
 
 
 _SKIP_LOCKED = (
     select(TicketRow.id)
     .where(TicketRow.id == bindparam("ticket"), TicketRow.status == TicketStatus.WAITING.value)
     .with_for_update(skip_locked=True)
+    .scalar_subquery()
 )
+_CLAIMED = {
+    "status": TicketStatus.CALLED.value,
+    "counter_id": bindparam("counter"),
+    "called_at": bindparam("now"),
+    "served_by": bindparam("counter"),
+}
 _CLAIM = (
     update(TicketRow)
     .where(TicketRow.id == bindparam("ticket"), TicketRow.status == TicketStatus.WAITING.value)
-    .values(
-        status=TicketStatus.CALLED.value,
-        counter_id=bindparam("counter"),
-        called_at=bindparam("now"),
-        served_by=bindparam("counter"),
-    )
+    .values(_CLAIMED)
+    .returning(TicketRow)
+    .execution_options(synchronize_session=False)
+)
+# PostgreSQL, one round trip: the row is locked SKIP LOCKED in a subquery (a row another counter is
+# claiming yields NULL: no row updated, None), and the same guarded UPDATE then claims it.
+_CLAIM_PG = (
+    update(TicketRow)
+    .where(TicketRow.id == _SKIP_LOCKED, TicketRow.status == TicketStatus.WAITING.value)
+    .values(_CLAIMED)
     .returning(TicketRow)
     .execution_options(synchronize_session=False)
 )

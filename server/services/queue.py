@@ -256,3 +256,14 @@ def place(session: Session, hall: Hall, row: Any, now: datetime | None = None) -
     if row.target_counter is not None:
         return Place(ahead, est_wait_s(ahead, avg.get(row.service_id, 300), 1), served)
     return Place(ahead, est_wait_s(ahead, avg.get(row.service_id, 300), servers_of(row.service_id, found)), served)
+
+
+_WAITING_OF = select(*_QUEUE_COLUMNS).where(_IS_WAITING, _T.id.in_(bindparam("ids", expanding=True)))
+
+
+def waiting_rows_of(session: Session, hall_id: str, ticket_ids: Iterable[str]) -> list[Any]:
+    """Those of these tickets still waiting in this hall, as plain rows of the queue columns (one read)."""
+    ids = list(ticket_ids)
+    if not ids:
+        return []
+    return list(session.connection().execute(_WAITING_OF, {"hall": hall_id, "ids": ids}).all())

@@ -111,16 +111,16 @@ def issue_ticket(
             earlier = _claim_key(s, hall.id, key_hash, asked, ticket_id, _seal(token, request_key), claimed_at)
             if earlier is not None:
                 return _replay(ctx, s, hall, earlier, request_key), []
-        before = board.ledger_head(s)
         # The clock is read while holding the lock that orders numbers (SQLite's write lock, or
         # the number row's lock on PostgreSQL, taken by the UPDATE in _next_seq and held to commit):
         # a later number can then never carry an earlier issue time (HALL_RULES 1, docs/api.md).
+        # `before`, the ledger's last line before this ticket's, comes back with the number (one statement).
         day = hall.day_of(ctx.clock.now())
-        seq = _next_seq(s, hall, service, day, anonymous_cap)
+        seq, before = _next_seq(s, hall, service, day, anonymous_cap)
         now = ctx.clock.now()
         if hall.day_of(now) != day:  # midnight passed while waiting for the lock: number it in the new day
             day = hall.day_of(now)
-            seq = _next_seq(s, hall, service, day, anonymous_cap)
+            seq, before = _next_seq(s, hall, service, day, anonymous_cap)
         _check_open(service, hall, now, admission)
         row = TicketRow(
             id=ticket_id,
@@ -299,26 +299,31 @@ _SEQ = {
     .on_conflict_do_update(
         index_elements=["hall_id", "service_id", "day"], set_={"last": NumberSeqRow.__table__.c.last + 1}
     )
-    .returning(NumberSeqRow.__table__.c.last)
+    .returning(NumberSeqRow.__table__.c.last, *board.HEAD_COLUMNS)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
 
-def _next_seq(s: Session, hall: Hall, service: Service, day: str, anonymous_cap: int | None = None) -> int:
+def _next_seq(
+    s: Session, hall: Hall, service: Service, day: str, anonymous_cap: int | None = None
+) -> tuple[int, tuple[Any, ...] | None]:
     """Take the day's next sequence number in one upsert; the row lock makes it unique across processes.
+    Also the ledger's last line (board.ledger_head), read in the same statement.
 
     An anonymous ticket (`anonymous_cap` given) also takes one of its share of the day, counted under the same
     lock (the number row's, or SQLite's write lock, held to commit). Raising rolls every increment back."""
     dialect = "postgresql" if s.get_bind().dialect.name == "postgresql" else "sqlite"
     key = {"hall": hall.id, "service": service.id, "day": day}
-    seq = int(s.connection().execute(_SEQ[dialect], key).scalar_one())
+    found = s.connection().execute(_SEQ[dialect], key).one()
+    seq = int(found[0])
     check_limit(seq, service.daily_limit, hall.number_width)  # raising rolls the increment back
     if anonymous_cap is not None and int(s.connection().execute(_ANONYMOUS[dialect], key).scalar_one()) > anonymous_cap:
         raise HallError(
             "daily_limit", 409, "today's numbers for tickets taken without a kiosk are used up for this service;"
             " please take a ticket at a kiosk in the hall",
         )  # fmt: skip
-    return seq
+    head = tuple(found[1:])
+    return seq, head if head[0] is not None else None
 
 
 _QUOTA = AnonymousQuotaRow.__table__

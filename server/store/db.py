@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, create_engine, event, inspect, make_url, text, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import StaticPool
@@ -37,6 +37,7 @@ SQLITE_BUSY_MS = 100  # sqlite3 waits in C (the whole process stalls): keep it s
 MIGRATE_BUSY_MS = 30000
 WRITE_WAIT_S = 15.0
 POOL_WAIT_S = 30  # PostgreSQL: how long a request waits for a pooled connection before giving up
+IDLE_PING_S = 5.0  # PostgreSQL: a pooled connection idle this long is pinged before it is used again
 
 
 class DatabaseBusy(OperationalError):
@@ -196,7 +197,6 @@ class Database:
 def _pg_engine(url: str, pool_size: int, connect_timeout_s: int, statement_timeout_s: int) -> Engine:
     engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=max(1, pool_size // 2),
         pool_timeout=POOL_WAIT_S,  # a greenlet waiting for a free connection (then 503, see app.py)
@@ -209,6 +209,25 @@ def _pg_engine(url: str, pool_size: int, connect_timeout_s: int, statement_timeo
         with dbapi_conn.cursor() as cur:
             cur.execute("SET statement_timeout = %s", (statement_timeout_s * 1000,))
         dbapi_conn.commit()
+
+    # A connection that sat idle may have been closed by the server or a restart: ping it before use,
+    # then roll the ping's transaction back (psycopg2 opened one), so the caller starts clean. A connection
+    # just used answers without the extra round trip (pool_pre_ping would ping on every checkout).
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return
+        try:
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except Exception as e:  # the pool then replaces the connection and tries again
+            raise DisconnectionError(str(e)) from e
 
     return engine
 

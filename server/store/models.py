@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -73,6 +74,18 @@ class TicketRow(Base):
         Index("ix_tickets_day", "hall_id", "day"),
         # one remote ticket per phone per service per day (PROTOCOL v1.2); NULLs (every other ticket) never clash
         UniqueConstraint("hall_id", "issued_service", "day", "phone_hash", name="uq_tickets_remote_phone"),
+        # tickets sent to a named counter: call-next's candidates and their ahead counts without scanning the queue
+        Index(
+            "ix_tickets_sent",
+            "target_counter",
+            "status",
+            "hall_id",
+            "priority",
+            "order_at",
+            "seq",
+            sqlite_where=text("target_counter IS NOT NULL"),
+            postgresql_where=text("target_counter IS NOT NULL"),
+        ),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     hall_id: Mapped[str] = mapped_column(String(40))

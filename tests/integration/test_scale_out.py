@@ -137,3 +137,26 @@ def test_limits_count_in_redis_per_prefix_and_fail_open_when_redis_is_down(caplo
         assert all(down.allow("addr:x") for _ in range(5)), "a Redis outage must not stop tickets"
     warnings = [r.getMessage() for r in caplog.records if "rate limits not enforced" in r.getMessage()]
     assert len(warnings) == 1, warnings
+
+
+def test_a_residents_page_on_one_process_sees_its_place_move_when_another_process_calls(
+    trio: tuple[Server, Server, Server], listen: Callable[..., Listener]
+) -> None:
+    """Each process works out the places of the pages connected to it only; a call made through another
+    process reaches them by the hall's announcement (server/bus.py), as a `ticket` body, not only as a `queue` move."""
+    a, b, c = trio
+    issued = [a.issue("id-card") for _ in range(4)]
+    token = {t["number"]: t["track_url"].rsplit("/", 1)[1] for t in issued}
+    on_b = listen(b.url, "/track", f"token={token['A004']}")
+    on_c = listen(c.url, "/track", f"token={token['A003']}")
+    assert on_b.wait_for("ticket")["ahead"] == 3 and on_c.wait_for("ticket")["ahead"] == 2
+    assert a.act("w1", "open").status_code == 200
+    assert a.act("w1", "call-next").json()["ticket"]["number"] == "A001"
+    assert a.act("w1", "finish", {"outcome": "completed"}).status_code == 200
+    assert a.act("w1", "call-next").json()["ticket"]["number"] == "A002"
+    # Both pages end at their place as their own process reads it, with the window open (served_now).
+    moved_b = on_b.wait_for("ticket", lambda body: body["ahead"] == 1, timeout=15)
+    moved_c = on_c.wait_for("ticket", lambda body: body["ahead"] == 0, timeout=15)
+    assert moved_b["served_now"] and moved_c["served_now"]
+    assert b.get(f"/api/v1/track/{token['A004']}").json()["ahead"] == 1
+    assert c.get(f"/api/v1/track/{token['A003']}").json()["ahead"] == 0
