@@ -207,7 +207,11 @@ def session_principal(ctx: Context, secret: Any) -> Principal | None:
     if (now - seen).total_seconds() >= SESSION_TOUCH_S:
         with ctx.db.write() as s:
             s.execute(update(StaffSessionRow).where(StaffSessionRow.id == sid).values(seen_at=now))
-    return Principal(row.role, row.username, row.hall_id, session_id=sid)
+    others: frozenset[str] = frozenset()
+    if row.role == "supervisor":  # a supervisor of several halls (user_halls)
+        with ctx.db.read() as s:
+            others = frozenset(s.scalars(select(UserHallRow.hall_id).where(UserHallRow.username == row.username)))
+    return Principal(row.role, row.username, row.hall_id, session_id=sid, halls=others)
 
 
 def session_id_of(secret: Any) -> str | None:

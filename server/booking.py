@@ -256,10 +256,10 @@ def admin_lift(block_id: str) -> Any:
 
 @booking.route("/counter/<counter_id>/appointments", methods=["GET", "POST"])
 def counter_appointments(counter_id: str) -> Any:
-    from server.auth import may_work_counter, user_principal
+    from server.api.guard import session_person
+    from server.auth import may_work_counter
 
-    user = session.get("user")
-    p = user_principal(hq().ctx, user) if isinstance(user, str) else None
+    p = session_person()  # a live login session (it ends at logout, a new password, disabling, idleness)
     if p is None:
         return redirect(f"/login?next=/counter/{counter_id}/appointments")
     found = hq().ctx.config.find_counter(counter_id)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, request, session
+from flask import Blueprint, redirect, request
 from sqlalchemy import select
 
-from server.api.guard import hq
-from server.auth import Principal, may_manage, user_principal
+from server.api.guard import hq, session_person
+from server.auth import Principal, may_manage
 from server.engine.matters import MatterStatus
 from server.i18n import lang, strings
 from server.pages import csrf_token
@@ -21,8 +21,7 @@ bp = Blueprint("matters_pages", __name__, template_folder="templates")
 
 
 def _person(next_path: str) -> tuple[Principal | None, Any]:
-    user = session.get("user")
-    p = user_principal(hq().ctx, user) if isinstance(user, str) else None
+    p = session_person()  # a live login session (it ends at logout, a new password, disabling, idleness)
     if p is None:
         return None, redirect("/login?next=" + next_path)
     return p, None

@@ -34,7 +34,7 @@ from server.engine.errors import HallError, invalid, not_found
 from server.engine.events import Event, QueueChanged, TicketChanged
 from server.engine.identity import check_id_number, check_name, check_phone, person_hash
 from server.engine.model import Hall, Service, TicketStatus
-from server.engine.rules import Candidate
+from server.engine.rules import Candidate, served_services
 from server.store.models import AppointmentRow, AppointmentSlotRow, PersonBlockRow, TicketRow
 
 from . import ledger, outbox, print_jobs, queue, tickets
@@ -770,7 +770,10 @@ def near_front(ctx: Context, hall_id: str) -> int:
             )
         )
         now = ctx.clock.now()
+        served = served_services(list(queue.desks(s, hall).values())) if rows else set()
         for row in rows:
+            if row.service_id not in served:  # nobody serves its queue now: never "about to be called" (v1.1)
+                continue
             ahead = queue.ahead_count(s, row)
             if ahead > hall.near_ahead:
                 continue

@@ -120,8 +120,18 @@ def region_monthly(ctx: Context, region: str, first: date, last: date) -> dict[s
                 "complaints_overdue": int(body["complaints"]["overdue"]),
             }
         )
-        windows += [{"hall": h.id, "counter": w["counter"], "served": w["served"], "score": w["score"],
-                     "grade": w["grade"], "deductions": len(w["deductions"])} for w in body["windows"]]  # fmt: skip
+        windows += [
+            {
+                "hall": h.id,
+                "counter": w["counter"],
+                "served": w["served"],
+                "score": w["score"],
+                "grade": w["grade"],
+                "deductions": len(w["deductions"]),
+            }
+            for w in body["windows"]
+            if w["score"] is not None
+        ]  # fmt: skip  (未参与考核: not ranked)
     windows.sort(key=lambda w: (-w["score"], -w["served"], w["hall"], w["counter"]))
     for rank, w in enumerate(windows, 1):
         w["rank"] = rank

@@ -386,7 +386,8 @@ def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = N
         "matter": _matter(hall, s, row) if row.status == TicketStatus.DONE.value else None,
         **_opening(ctx, s, hall, row, where.served_now),
         # PROTOCOL v1.2: 即将到号 (a remote ticket too: time to come to the hall and check in)
-        "near": row.status in _NEAR_STATUSES and where.ahead <= hall.near_ahead,
+        # never while nobody serves its queue (PROTOCOL v1.1: no page may say it is about to be called then)
+        "near": row.status in _NEAR_STATUSES and where.served_now and where.ahead <= hall.near_ahead,
     }
 
 

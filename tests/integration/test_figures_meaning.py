@@ -31,11 +31,11 @@ def hall(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hall]:
 
 def signed_in(h: Hall) -> None:
     """The test client as a supervisor signed in to the pages."""
-    from server.auth import add_user
+    from server.auth import add_user, start_session
 
     add_user(h.ctx, "zhang", "a-long-password", "supervisor", None, h.clock.now())
     with h.client.session_transaction() as session:
-        session["user"] = "zhang"
+        session["user"], session["sid"] = "zhang", start_session(h.ctx, "zhang")  # as /login makes it
 
 
 def day(h: Hall) -> None:
@@ -91,6 +91,7 @@ def test_completed_is_only_the_outcome_completed_everywhere(hall: Hall) -> None:
     assert hall.post(f"{TOWN}/close-day", {"date": D}).status_code == 200
     month = hall.json(f"{TOWN}/reports/monthly?month=2026-03")
     assert tuple(month[k] for k in OUTCOMES) == (4, 1, 1, 1, 1)
+    signed_in(hall)  # the morning's login went idle by 23:00 ([server] session_idle_minutes)
     page = hall.client.get("/admin/reports/monthly?month=2026-03").get_data(as_text=True)
     assert "<dt>服务人次</dt><dd>4</dd>" in page and "<dt>办结</dt><dd>1</dd>" in page
 

@@ -344,7 +344,8 @@ def test_user_and_token_lists_say_what_there_is_and_never_a_secret(tmp_path: Pat
     kiosk = hallq("token", "create", "--kiosk", "k1", *data).stdout.strip().splitlines()[-1]
     token_id = token.split(".")[0].removeprefix("hq_")
     assert hallq("token", "revoke", kiosk.split(".")[0].removeprefix("hq_"), *data).returncode == 0
-    assert hallq("user", "add", "qin", "--role", "clerk", *data, stdin="pass-word-1\n").returncode == 0
+    clerk = ("user", "add", "qin", "--role", "clerk", "--hall", "town")  # the demo has two halls
+    assert hallq(*clerk, *data, stdin="pass-word-1\n").returncode == 0
     assert hallq("user", "add", "ren", "--role", "admin", *data, stdin="pass-word-2\n").returncode == 0
     assert hallq("user", "disable", "ren", *data).returncode == 0
 

@@ -4,7 +4,7 @@
 // so does a change of the complaint case a bad rating opened (the supervisor's answer appears), and of the
 // matter (办件) a promised service's acceptance opened (可领取 appears days later).
 import { connect, connectionMark, getJSON } from "/static/js/hq-socket.js";
-import { minutesText } from "/static/js/i18n.js";
+import { minutesText, t } from "/static/js/i18n.js";
 
 const main = document.getElementById("main");
 const token = main.dataset.token;
@@ -40,6 +40,7 @@ function nearFront(body) {
   const banner = byId("track-near");
   if (!banner) return;
   banner.hidden = !body.near;
+  banner.textContent = body.near ? t("near_front") : "";
   if (!body.near || nearSaid) return;
   nearSaid = true;
   vibrateOnce();
