@@ -1,8 +1,7 @@
 """A city's halls at a glance (PROTOCOL v1.2 "A city's halls"): each hall live, grouped by region, the ones
 that need attention first; and a region's monthly report (the halls' reports summed, windows ranked).
 
-`overdue_matters` is 0 until matters (办件) exist in this build: it will count the hall's open matters past
-their due date.
+`overdue_matters` counts the hall's open matters (办件) past their due time (services/matters.py).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from server.engine import figures, rules
 from server.engine.model import Hall
 from server.store.models import ComplaintRow, CounterRow, RatingRow, TicketRow
 
-from . import queue, reports
+from . import matters, queue, reports
 from .context import Context
 
 
@@ -50,6 +49,7 @@ def hall_row(ctx: Context, hall: Hall) -> dict[str, Any]:
         complaints = s.scalar(
             select(func.count()).where(ComplaintRow.hall_id == hall.id, ComplaintRow.status.in_(("open", "verified")))
         )
+        overdue = matters.count_overdue(s, hall, now)
     rated = sum(levels.values())
     return {
         "hall": hall.id,
@@ -62,7 +62,7 @@ def hall_row(ctx: Context, hall: Hall) -> dict[str, Any]:
         "served_today": int(served or 0),
         "satisfaction_rate_30d": figures.share(rated - levels.get(1, 0) - levels.get(2, 0), rated),
         "open_complaints": int(complaints or 0),
-        "overdue_matters": 0,  # no matters (办件) in this build yet
+        "overdue_matters": overdue,
     }
 
 

@@ -387,3 +387,12 @@ def test_picking_the_result_up_at_the_kiosk_ends_the_matter_at_its_window(hall: 
     assert hall.get(f"/api/v1/track/{token}").json()["matter"]["status"] == "picked_up"
     gone = hall.post("/api/v1/halls/town/pickups", {"case": number})
     assert gone.status_code == 409 and gone.json()["error"]["code"] == "not_ready"
+
+
+def test_the_city_overview_counts_a_halls_overdue_matters(hall: AppHall) -> None:
+    accept(hall)
+    rows = {r["hall"]: r for r in hall.get("/api/v1/overview", hall.admin_token()).json()}
+    assert rows["town"]["overdue_matters"] == 0
+    hall.advance(12 * 24 * 3600)  # past its 5 working days
+    rows = {r["hall"]: r for r in hall.get("/api/v1/overview", hall.admin_token()).json()}
+    assert (rows["town"]["overdue_matters"], rows["east"]["overdue_matters"]) == (1, 0)
