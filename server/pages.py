@@ -163,7 +163,8 @@ def _track_state(token: str) -> tuple[dict[str, Any], dict[str, Any], str] | Non
             body = tickets.track_body(ctx, s, row)
             after = ratings.resident_view(ctx, s, row) if row.status == "done" else {}
             if row.status == "done":  # the matter (办件) its acceptance opened, followed after the visit
-                after["matter"] = matters.resident_view(ctx.hall(row.hall_id), matters.for_ticket(s, row.id))
+                english = lang() != "zh-CN"
+                after["matter"] = matters.resident_view(ctx.hall(row.hall_id), matters.for_ticket(s, row.id), english)
     except HallError:
         return None
     return body, after, row.hall_id

@@ -393,7 +393,7 @@ def rate_result(s: Session, hall: Hall, m: MatterRow, level: int, comment: str |
     )  # fmt: skip
 
 
-def resident_view(hall: Hall, m: MatterRow | None) -> dict[str, Any] | None:
+def resident_view(hall: Hall, m: MatterRow | None, english: bool = False) -> dict[str, Any] | None:
     """What the resident's page says of the matter after the visit (no clerk's name, no personal data)."""
     if m is None:
         return None
@@ -404,7 +404,7 @@ def resident_view(hall: Hall, m: MatterRow | None) -> dict[str, Any] | None:
         "status": m.status,
         "due_text": hall.local(m.due_at).strftime("%Y-%m-%d %H:%M"),
         "reason": mask_personal(m.reason) if m.status == MatterStatus.REJECTED.value and m.reason else None,
-        "counter": window.name if window is not None else None,
+        "counter": window.name_in(english) if window is not None else None,
         "bring": list(service.pickup) if service else [],
         "can_rate_result": m.status == MatterStatus.PICKED_UP.value and m.result_level is None,
         "result_level": m.result_level,
