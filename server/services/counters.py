@@ -213,9 +213,12 @@ def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         served = rules.covered_counters(desk, partner)
         services = {sid for cid in served for c in [hall.counter(cid)] if c is not None for sid in c.services}
         taken: set[str] = set()  # tickets another process claimed while we chose
+        # checked-in appointments are read only where a service of this counter takes them (one statement less)
+        booked = any(sv is not None and sv.booking is not None for sv in map(hall.service, services))
         while True:
             waiting = queue.call_candidates(s, hall.id, services, served, taken)
-            waiting += appointments.appointment_candidates(s, hall.id, services, taken, waiting)
+            if booked:
+                waiting += appointments.appointment_candidates(s, hall.id, services, taken, waiting)
             choice = rules.call_next(desk, partner, waiting, row.priority_streak, hall.max_priority_streak, now)
             if choice is None:
                 return []

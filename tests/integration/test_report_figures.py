@@ -98,6 +98,7 @@ def test_a_day_computed_by_hand(hall: Hall) -> None:
         "incomplete": 0,
         "rejected": 0,
         "consulted": 1,
+        "accepted": 0,  # 受理 of a promised matter (PROTOCOL v1.2 matters)
     }
     # 办结 is outcome completed only: of the 4 served, A003 was a consultation
     outcomes = ("served", "completed", "incomplete", "rejected", "consulted")

@@ -266,6 +266,7 @@ class Today(Answer):
     incomplete: Count = Field(description="材料不全: served with outcome incomplete")
     rejected: Count = Field(description="不予受理: served with outcome rejected")
     consulted: Count = Field(description="咨询: served with outcome consulted")
+    accepted: Count = Field(description="受理: a promised matter taken in (its 办结 comes later: matters)")
 
 
 class DeskService(Answer):
@@ -429,6 +430,7 @@ class ServiceFigures(Answer):
     incomplete: Count = Field(description="材料不全: served with outcome incomplete")
     rejected: Count = Field(description="不予受理: served with outcome rejected")
     consulted: Count = Field(description="咨询: served with outcome consulted")
+    accepted: Count = Field(description="受理: a promised matter taken in (its 办结 comes later: matters)")
 
 
 class CounterFigures(Answer):
@@ -443,6 +445,7 @@ class CounterFigures(Answer):
     incomplete: Count = Field(description="材料不全: served with outcome incomplete")
     rejected: Count = Field(description="不予受理: served with outcome rejected")
     consulted: Count = Field(description="咨询: served with outcome consulted")
+    accepted: Count = Field(description="受理: a promised matter taken in (its 办结 comes later: matters)")
 
 
 class CounterCover(Answer):
@@ -487,6 +490,7 @@ class DayFigures(Answer):
     incomplete: Count = Field(description="材料不全: served with outcome incomplete")
     rejected: Count = Field(description="不予受理: served with outcome rejected")
     consulted: Count = Field(description="咨询: served with outcome consulted")
+    accepted: Count = Field(description="受理: a promised matter taken in (its 办结 comes later: matters)")
 
 
 class ComplaintFigures(Answer):
@@ -610,6 +614,7 @@ class Figures(Answer):
     incomplete: Count = Field(description="材料不全: served with outcome incomplete")
     rejected: Count = Field(description="不予受理: served with outcome rejected")
     consulted: Count = Field(description="咨询: served with outcome consulted")
+    accepted: Count = Field(description="受理: a promised matter taken in (its 办结 comes later: matters)")
     appointments: AppointmentFigures = Field(description="PROTOCOL v1.2: the period's appointments")
 
 
@@ -714,7 +719,7 @@ class Dashboard(Answer):
         description="id, name, number, state, clerk, ticket, partner, covering, covered_by"
     )
     today: dict[str, int] = Field(
-        description="issued, served (any outcome), no_show, waiting; completed, incomplete, rejected, consulted"
+        description="issued, served (any outcome), no_show, waiting; completed, incomplete, rejected, consulted, accepted"
     )
     kiosks: list[dict[str, Any]]
     alerts: list[Alert]
