@@ -6,8 +6,7 @@ from typing import Any
 
 from flask import jsonify
 
-from server.engine.errors import invalid
-from server.services import appeals, ratings
+from server.services import appeals, periods, ratings
 
 from . import api
 from .body import read_body, read_query
@@ -60,6 +59,4 @@ def appeal_counts(hall: str) -> Any:
     hq().ctx.hall(hall)
     require_manager(hall)
     q = read_query(EvaluationsQuery)
-    if (q.last - q.first).days > 400:
-        raise invalid("at most 400 days at once", "invalid_query")
-    return jsonify(appeals.counts(hq().ctx, hall, q.first, q.last))
+    return jsonify(appeals.counts(hq().ctx, hall, *periods.clamp_days(q.first, q.last)))

@@ -105,3 +105,12 @@ def deadline_of(hall: Hall) -> Callable[[datetime, int], datetime]:
         return datetime.combine(known[key], local.time(), hall.timezone)
 
     return deadline
+
+
+FIRST_LISTED, LAST_LISTED = date(1971, 1, 2), date(9998, 12, 30)
+
+
+def clamp_days(first: date, last: date) -> tuple[date, date]:
+    """A listing's days as far as a calendar reaches: 0001-01-01 and 9999-12-31 mean "no bound" (a listing
+    answers any range of real dates; only reports, computed day by day, refuse a long one)."""
+    return min(max(first, FIRST_LISTED), LAST_LISTED), min(max(last, FIRST_LISTED), LAST_LISTED)

@@ -235,6 +235,7 @@ def make_context(hall: AppHall | Server) -> Context:
         "token": ticket["track_url"].rsplit("/", 1)[1],
         "ticket": ticket["id"],
         "matter": a_matter(hall, hall.admin_token()),
+        "region": "城区",
         "service": "id-card",
     }
     limit = load_config(hall.config).settings.limits.max_body_bytes

@@ -22,6 +22,7 @@ FIELDS = {
 
 def regions(town: str, east: str) -> Callable[[str], str]:
     def edit(text: str) -> str:
+        text = re.sub(r"^region = .*\n", "", text, flags=re.M)  # the test hall's own region, replaced
         text = text.replace('id = "town"\n', f'id = "town"\nregion = "{town}"\n', 1)
         return text.replace('id = "east"\n', f'id = "east"\nregion = "{east}"\n', 1)
 

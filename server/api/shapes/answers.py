@@ -719,7 +719,8 @@ class Dashboard(Answer):
         description="id, name, number, state, clerk, ticket, partner, covering, covered_by"
     )
     today: dict[str, int] = Field(
-        description="issued, served (any outcome), no_show, waiting; completed, incomplete, rejected, consulted, accepted"
+        description="issued, served (any outcome), no_show, waiting; completed, incomplete, rejected, consulted,"
+        " accepted"
     )
     kiosks: list[dict[str, Any]]
     alerts: list[Alert]

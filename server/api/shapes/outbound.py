@@ -60,7 +60,7 @@ class EvaluationDay(Answer):
 
 
 class EvaluationResend(Body):
-    delivery: int | None = Field(None, ge=1, description="one push to send again; absent: every failed one")
+    delivery: int | None = Field(None, ge=1, le=2**62, description="one push to send again; absent: every failed one")
 
 
 class Resent(Answer):
