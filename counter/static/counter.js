@@ -590,7 +590,8 @@ $("away-form").addEventListener("submit", submitAway);
 $("no-show-form").addEventListener("submit", submitNoShow);
 $("call-form").addEventListener("submit", submitCall);
 $("park-form").addEventListener("submit", submitPark);
-$("recall-limit-no-show").addEventListener("click", () => run("no-show"));
+// The recall limit's own no-show button is the clerk's explicit choice: no second confirmation (F5's is for a slip)
+$("recall-limit-no-show").addEventListener("click", () => post("no-show").catch(() => {}));
 $("help-button").addEventListener("click", () => {
   post("help", {}).then(() => say(t("help_sent"), "info")).catch(() => {});
 });

@@ -16,7 +16,7 @@ from server.services import counters, help_calls, parking, views
 
 from . import api
 from .body import read_body
-from .guard import clerk_name, hq, principal, require_manager
+from .guard import clerk_name, hq, principal, require_counter, require_manager
 from .route import F, operation
 from .shapes import answers as a
 from .shapes.bodies import CorrectionRequest, NamedCallRequest, NoBody, ParkRequest, ResumeRequest
@@ -35,7 +35,12 @@ from .staff import _answer, _authorize, _run, counter_action
 )  # fmt: skip
 def named_call(counter: str) -> Any:
     """Call a named waiting ticket out of order (指呼)."""
-    p = _authorize(counter)
+    # PROTOCOL v1.2: a supervisor or admin calls for any counter (from /admin), signed in there or not;
+    # a clerk's login still acts only where it is signed in.
+    hall, _ = hq().ctx.counter(counter)
+    p = require_counter(hall.id, counter)
+    if not p.is_manager:
+        p = _authorize(counter)
     body = read_body(NamedCallRequest)
     return _run(counter, p, parking.named_call, body.ticket, body.reason, p.is_manager, body.number)
 

@@ -190,9 +190,10 @@ def test_a_supervisor_reactivates_a_no_show_and_calls_it_to_a_counter_from_admin
     page = open_page("/admin")
     log_in(page, "boss")
     expect(page.locator("h1")).to_have_text("管理后台", timeout=LONG)
+    expect(page.locator("#live-at")).not_to_be_empty(timeout=LONG)  # admin.js has taken over the forms
     page.get_by_label("号码", exact=True).fill(first["number"])
     page.get_by_role("button", name="查找号票").click()
-    expect(page.locator("#lookup-output tbody")).to_contain_text("no_show", timeout=LONG)
+    expect(page.locator("#lookup-output tbody")).to_contain_text("过号", timeout=LONG)
     form = page.locator("#correct-form")
     expect(form).to_be_visible()
     page.locator("#correct-reactivate").click()
@@ -200,7 +201,7 @@ def test_a_supervisor_reactivates_a_no_show_and_calls_it_to_a_counter_from_admin
     form.get_by_label("原因（必填，记入台账）").fill("居民返回大厅")
     page.locator("#correct-reactivate").click()
     expect(page.locator("#correct-result")).to_have_text(f"{first['number']} 号已恢复排队，回到原位。", timeout=LONG)
-    expect(page.locator("#lookup-output tbody")).to_contain_text("reactivated")
+    expect(page.locator("#lookup-output tbody")).to_contain_text("恢复排队")
     check_axe(page)
     screenshot(page, "admin-corrections-1920x1080", full_page=True)
     # waits again in its original place: ahead of the ticket issued after it
