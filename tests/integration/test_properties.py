@@ -57,7 +57,7 @@ from server.config import Config, load_config
 from server.engine import rules
 from server.engine.errors import HallError
 from server.engine.estimate import ahead_of, run_forecast
-from server.engine.model import CounterState, Hours, Outcome, TicketStatus
+from server.engine.model import CounterState, Hours, Outcome, ServiceKind, TicketStatus
 from server.engine.timing import replay
 from server.services import counters, halls, history, parking, reports, tickets
 from server.services.context import Context
@@ -594,6 +594,12 @@ class HallMachine(RuleBasedStateMachine):
             expected = "invalid_body"
         else:
             expected = self.held_refusal("finish", counter)
+            if expected is None and outcome == Outcome.ACCEPTED and held is not None:
+                # 受理 opens a matter (PROTOCOL v1.2): only a promised service has one to open
+                hall = self.ctx.counter(counter)[0]
+                service = self.ctx.service(hall, self.ticket(held).service_id)
+                if service.kind is not ServiceKind.PROMISED:
+                    expected = "invalid_body"
         if self.act("finish", expected, gap, counters.finish, counter, clerk, outcome, None, missing):
             assert held is not None
             t = self.ticket(held)
@@ -847,7 +853,8 @@ class HallMachine(RuleBasedStateMachine):
             per_service.setdefault((issue.hall, issue.service, issue.day), []).append(issue.seq)
         for key, seqs in per_service.items():
             assert seqs == list(range(1, len(seqs) + 1)), f"{key}: numbers skipped or reused: {seqs}"
-        kept = {(r.hall_id, r.service_id, r.day): r.last for r in state.seqs}
+        # ticket numbers only: matters keep their case numbers' running count in the same table (#matters)
+        kept = {(r.hall_id, r.service_id, r.day): r.last for r in state.seqs if not r.service_id.startswith("#")}
         assert kept == self.last_seq, "the kept sequence does not match the numbers handed out"
 
     def check_ledger(self, state: State, now: datetime) -> None:
