@@ -24,6 +24,9 @@ from server.engine.privacy import mask_personal
 from server.store.db import Database
 from server.store.models import DeliveryRow, OutboxRow
 
+# Jitter from a generator of our own: the module-level one belongs to whoever seeds it (Hypothesis does in tests).
+_JITTER = random.Random()  # noqa: S311
+
 _INSERT = insert(cast(Table, OutboxRow.__table__))
 _INSERT_DELIVERY = insert(cast(Table, DeliveryRow.__table__))
 CLAIM_S = 60  # a claimed delivery is another sender's again after this (its sender died mid-try)
@@ -208,7 +211,7 @@ def _record(s: Session, tries: list[Try], now: datetime) -> None:
                 last_status=t.status,
                 last_answer=answer,
                 claimed_until=None,
-                next_at=now + timedelta(seconds=backoff_s(count, random.random())),  # noqa: S311 - jitter
+                next_at=now + timedelta(seconds=backoff_s(count, _JITTER.random())),  # noqa: S311 - jitter
             )
             .execution_options(synchronize_session=False)
         )

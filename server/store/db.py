@@ -36,6 +36,7 @@ from sqlalchemy.pool import StaticPool
 SQLITE_BUSY_MS = 100  # sqlite3 waits in C (the whole process stalls): keep it short, retry in Python
 MIGRATE_BUSY_MS = 30000
 WRITE_WAIT_S = 15.0
+_JITTER = random.Random()  # noqa: S311 - retry jitter, from a generator of our own (not the module's)
 POOL_WAIT_S = 30  # PostgreSQL: how long a request waits for a pooled connection before giving up
 IDLE_PING_S = 5.0  # PostgreSQL: a pooled connection idle this long is pinged before it is used again
 
@@ -125,7 +126,7 @@ class Database:
             # keeps two processes from starving each other.
             if time.monotonic() > deadline:
                 raise DatabaseBusy("the database stayed locked by another process")
-            time.sleep(min(0.05, 0.002 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
+            time.sleep(min(0.05, 0.002 * 2**attempt) * (0.5 + _JITTER.random()))  # noqa: S311
 
     def _begin_write(self) -> Session | None:
         """A session inside a write transaction, or None when SQLite's write lock is taken."""
