@@ -8,7 +8,7 @@ import re
 import secrets
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, g, jsonify, request
 from flask_socketio import SocketIO
@@ -31,6 +31,9 @@ from server.services.context import Clock, Context
 from server.sessions import CachedSignerSessions
 from server.store.db import Database
 from server.throttle import LoginThrottle
+
+if TYPE_CHECKING:
+    from server.api.guard import Running
 
 log = logging.getLogger("hallq")
 access = logging.getLogger("hallq.access")
@@ -166,7 +169,8 @@ def create_app(config: Config, clock: Clock | None = None) -> tuple[Flask, Socke
     hallq = Hallq(config, socketio, clock or SystemClock())
     hallq.ctx.db.migrate()
     halls.seed_counters(hallq.ctx)
-    app.extensions["hallq"] = hallq
+    running: Running = hallq  # mypy holds Hallq to what guard.hq() promises the handlers
+    app.extensions["hallq"] = running
 
     from server.admin import admin
     from server.api import api

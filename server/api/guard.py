@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from flask import current_app, g, request, session
 
@@ -12,15 +12,42 @@ from server.devices import COOKIE, device_kiosk
 from server.engine.errors import HallError
 from server.services.desk import signed_in_clerk
 
-if TYPE_CHECKING:  # server.app builds the app from these modules: no import at run time
-    from server.app import Hallq
+if TYPE_CHECKING:  # types only; none of these imports server.app
+    from server.ratelimit import Limiter
+    from server.realtime import Publisher
+    from server.revocation import LiveCredentials
+    from server.sender import Sender
+    from server.services.context import Context
+    from server.throttle import LoginThrottle
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def hq() -> Hallq:
+class Running(Protocol):
+    """What a handler reaches through hq(): server.app.Hallq is one (checked where the app is made).
+
+    Declared here, not imported from server.app, so the handlers do not depend on the module that builds
+    the app out of them (the import contract in pyproject.toml holds that).
+    """
+
+    ctx: Context
+    publisher: Publisher
+    ticket_limiter: Limiter
+    rating_limiter: Limiter
+    login_throttle: LoginThrottle
+    live: LiveCredentials
+    sender: Sender
+
+    def track_base(self) -> str: ...
+    def track_url(self, token: str) -> str: ...
+    def after_commit(self, events: list[Any], print_hint: tuple[int, int, bool] | None = None) -> None: ...
+    def print_notice(self, hall: Any, counter: Any, notice: dict[str, Any]) -> Any: ...
+    def printer_state(self, kiosk: Any) -> str: ...
+
+
+def hq() -> Running:
     """The running hallq (context, publisher, limits) of this app."""
-    return cast("Hallq", current_app.extensions["hallq"])
+    return cast("Running", current_app.extensions["hallq"])
 
 
 def principal() -> Principal:
