@@ -237,18 +237,3 @@ def normal_code(text: str) -> str | None:
         return None
     code = re.sub(r"[\s-]", "", text).upper()
     return code if _CODE.fullmatch(code) else None
-
-
-def mask_name(name: str) -> str:
-    """张三 → 张*; 欧阳娜娜 → 欧***; Li Lei → L*****."""
-    return name[:1] + "*" * max(1, len(name) - 1)
-
-
-def mask_phone(phone: str) -> str:
-    """13812345678 → 138****5678."""
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "*" * len(phone)
-
-
-def mask_id(id_number: str) -> str:
-    """Region and the last four kept: 110101********123X."""
-    return id_number[:6] + "*" * 8 + id_number[-4:]

@@ -1,8 +1,10 @@
-"""A resident's identity as bookings need it: a checked ID number and phone, and keyed hashes of them.
+"""A resident's identity as bookings and matters need it: a checked ID number and phone, keyed hashes of
+them, and the masked forms staff see.
 
-The ID number is never stored in clear: the limits and the no-show rule compare a keyed hash (HMAC-SHA256
-with the installation's secret, so the hashes of the small space of ID numbers cannot be tabulated without
-it), and staff see the masked form.
+The ID number is never stored in clear: the limits, the no-show rule and any lookup compare a keyed hash
+(HMAC-SHA256 with the installation's secret, so the hashes of the small space of ID numbers cannot be
+tabulated without it). The secret is the service layer's to load (server/services/identity.py): these
+rules only use it.
 """
 
 from __future__ import annotations
@@ -55,3 +57,25 @@ def check_name(text: object, longest: int = 40) -> str:
 def person_hash(secret: bytes, kind: str, value: str) -> str:
     """The keyed hash of an ID number or phone (`kind` keeps the two apart)."""
     return hmac.new(secret, f"hallq-person\0{kind}\0{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def id_hash(secret: bytes, id_number: str) -> str:
+    """The keyed hash of a checked ID number: the same person has the same one in appointments and matters."""
+    return person_hash(secret, "id", id_number)
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*; 欧阳娜娜 → 欧***; Li Lei → L*****; nothing stays nothing."""
+    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
+
+
+def mask_phone(phone: str) -> str:
+    """13812345678 → 138****5678."""
+    digits = phone.strip()
+    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "*" * len(digits)
+
+
+def mask_id(id_number: str, keep: int = 6) -> str:
+    """The first `keep` digits and the last four: 110105********002X (the region code), or with keep=3
+    110***********002X."""
+    return id_number[:keep] + "*" * (len(id_number) - keep - 4) + id_number[-4:]

@@ -7,8 +7,8 @@ A person's bookings are serialised by a transaction-scoped advisory lock on thei
 the per-person limits hold across processes too.
 
 Personal data: the ID number is never stored in clear (a keyed hash, `person_hash`, with the
-installation's secret `<data_dir>/person.key`, and a masked form); name and phone are kept for staff and
-the reminder, and purged `personal_data_days` after the appointment's day (`purge`).
+installation's key `<data_dir>/person.key` (services/identity.py), and a masked form); name and phone are
+kept for staff and the reminder, and purged `personal_data_days` after the appointment's day (`purge`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ import base64
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, text, update
@@ -32,12 +30,21 @@ from server.engine import appointments as rules
 from server.engine.appointments import ACTIVE, AppointmentStatus, Booking
 from server.engine.errors import HallError, invalid, not_found
 from server.engine.events import Event, QueueChanged, TicketChanged
-from server.engine.identity import check_id_number, check_name, check_phone, person_hash
+from server.engine.identity import (
+    check_id_number,
+    check_name,
+    check_phone,
+    id_hash,
+    mask_id,
+    mask_name,
+    mask_phone,
+    person_hash,
+)
 from server.engine.model import Hall, Service, TicketStatus
 from server.engine.rules import Candidate, served_services
 from server.store.models import AppointmentRow, AppointmentSlotRow, PersonBlockRow, TicketRow
 
-from . import ledger, outbox, print_jobs, queue, tickets
+from . import identity, ledger, outbox, print_jobs, queue, tickets
 from .context import Context
 
 log = logging.getLogger("hallq.appointments")
@@ -47,45 +54,15 @@ def _table(model: Any) -> Table:
     return cast(Table, model.__table__)
 
 
-KEY_FILE = "person.key"
-_secrets: dict[str, bytes] = {}
-
-
-# -- the installation's secret --------------------------------------------------------------------------
-
-
 def person_secret(ctx: Context) -> bytes:
-    """The installation's secret for keyed hashes (made once in the data folder, 0600; shared by processes)."""
-    folder = Path(ctx.config.settings.data_dir)
-    cached = _secrets.get(str(folder))
-    if cached is not None:
-        return cached
-    path = folder / KEY_FILE
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    for _ in range(50):  # another process may be writing it this instant
-        value = path.read_text().strip()
-        if len(value) == 64:
-            break
-        import time
-
-        time.sleep(0.02)
-    else:
-        raise RuntimeError(f"{path} does not hold a 64-hex-digit key")
-    _secrets[str(folder)] = bytes.fromhex(value)
-    return _secrets[str(folder)]
+    """The installation's key for keyed hashes (services/identity.py)."""
+    return identity.identity_key(ctx.config.settings.data_dir)
 
 
 def _hashes(ctx: Context, id_number: str | None, phone: str | None) -> tuple[str | None, str | None]:
     key = person_secret(ctx)
     return (
-        person_hash(key, "id", id_number) if id_number else None,
+        id_hash(key, id_number) if id_number else None,
         person_hash(key, "phone", phone) if phone else None,
     )
 
@@ -295,7 +272,7 @@ def book(
             status=AppointmentStatus.BOOKED,
             name=name,
             phone=phone,
-            id_masked=rules.mask_id(id_number),
+            id_masked=mask_id(id_number),
             id_hash=id_hash,
             phone_hash=phone_hash,
             created_at=now,
@@ -380,8 +357,8 @@ def describe(hall: Hall, row: AppointmentRow, ticket: Any | None, full: bool = F
         "end": _iso(hall, row.end),
         "status": status,
         "ticket": number,
-        "name": (name if full else rules.mask_name(name)) if name else None,
-        "phone": (phone if full else rules.mask_phone(phone)) if phone else None,
+        "name": (name if full else mask_name(name)) if name else None,
+        "phone": (phone if full else mask_phone(phone)) if phone else None,
         "id_number": row.id_masked,
         "channel": row.channel,
     }
@@ -687,7 +664,7 @@ def _apply_no_show_rule(
         id_hash=row.id_hash,
         phone_hash=row.phone_hash,
         id_masked=row.id_masked,
-        phone_masked=rules.mask_phone(row.phone) if row.phone else None,
+        phone_masked=mask_phone(row.phone) if row.phone else None,
         misses=len(misses),
         since=now,
         until=max(until, now + timedelta(days=booking.block_days)) if until < now else until,

@@ -13,7 +13,7 @@ from server.engine import appointments as ap
 from server.engine.calendar import Calendar
 from server.engine.errors import HallError
 from server.engine.estimate import forecast
-from server.engine.identity import check_id_number, check_name, check_phone, person_hash
+from server.engine.identity import check_id_number, check_name, check_phone, mask_id, mask_name, mask_phone, person_hash
 from server.engine.model import Counter, CounterState
 from server.engine.rules import APPOINTMENT_DUE, Candidate, Desk, call_next, next_priority_streak
 
@@ -135,8 +135,9 @@ def test_identity_checks_and_masks() -> None:
     assert check_name("  张  三 ") == "张 三"
     with pytest.raises(HallError):
         check_name("")
-    assert ap.mask_name("欧阳娜娜") == "欧***" and ap.mask_phone("13812345678") == "138****5678"
-    assert ap.mask_id("11010519491231002X") == "110105********002X"
+    assert mask_name("欧阳娜娜") == "欧***" and mask_phone("13812345678") == "138****5678" and mask_name("") == ""
+    assert mask_id("11010519491231002X") == "110105********002X"
+    assert mask_id("11010519491231002X", keep=3) == "110***********002X"
     assert person_hash(b"k1", "id", "x") != person_hash(b"k2", "id", "x") != person_hash(b"k1", "phone", "x")
     assert ap.normal_code("abcd-efgh") == "ABCDEFGH" and ap.normal_code("ABCDEFG0") is None
 
