@@ -3,6 +3,8 @@ printable monthly report. Pages only: every action goes through /api/v1 (manager
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -30,6 +32,17 @@ def _manager() -> tuple[Principal | None, Any]:
     return p, None
 
 
+def manager_page(view: Callable[[Principal], Any]) -> Callable[[], Any]:
+    """A page for managers only: the view gets the logged-in manager; anyone else gets _manager's answer."""
+
+    @functools.wraps(view)
+    def page_of_manager() -> Any:
+        p, answer = _manager()
+        return answer if p is None else view(p)
+
+    return page_of_manager
+
+
 def _strings() -> dict[str, str]:
     from server.i18n import strings
 
@@ -45,10 +58,8 @@ def _hall(p: Principal) -> str:
 
 
 @admin.get("/admin")
-def console() -> Any:
-    p, answer = _manager()
-    if p is None:
-        return answer
+@manager_page
+def console(p: Principal) -> Any:
     app = hq()
     hall_id = _hall(p)
     hall = app.ctx.hall(hall_id)
@@ -72,11 +83,9 @@ def console() -> Any:
 
 
 @admin.get("/admin/reports/monthly")
-def printable_monthly() -> Any:
+@manager_page
+def printable_monthly(p: Principal) -> Any:
     """The monthly report as a printable page (HTML print styles, charts as inline SVG)."""
-    p, answer = _manager()
-    if p is None:
-        return answer
     app = hq()
     hall_id = _hall(p)
     hall = app.ctx.hall(hall_id)
@@ -113,14 +122,12 @@ def printable_monthly() -> Any:
 
 
 @admin.get("/admin/deliveries")
-def deliveries_page() -> Any:
+@manager_page
+def deliveries_page(p: Principal) -> Any:
     """Outbound events (PROTOCOL v1.2): each delivery's state and 重新推送 (deliveries.js)."""
     from server.pages import csrf_token
     from server.services import deliveries
 
-    p, answer = _manager()
-    if p is None:
-        return answer
     app = hq()
     hall_id = _hall(p)
     csrf_token()
@@ -134,14 +141,12 @@ def deliveries_page() -> Any:
 
 
 @admin.get("/admin/evaluations")
-def evaluations_page() -> Any:
+@manager_page
+def evaluations_page(p: Principal) -> Any:
     """The 好差评 push (PROTOCOL v1.2): pushed / pending / failed per day, 重推 one or all (evaluations.js)."""
     from server.pages import csrf_token
     from server.services import evaluations
 
-    p, answer = _manager()
-    if p is None:
-        return answer
     app = hq()
     hall = app.ctx.hall(_hall(p))
     first, last = evaluations.default_range(app.ctx, hall)
@@ -160,15 +165,13 @@ def evaluations_page() -> Any:
 
 
 @admin.get("/admin/overview")
-def overview_page() -> Any:
+@manager_page
+def overview_page(p: Principal) -> Any:
     """A city's halls live (PROTOCOL v1.2): grouped by region, the ones needing attention first (overview.js)."""
     from itertools import groupby
 
     from server.services import overview
 
-    p, answer = _manager()
-    if p is None:
-        return answer
     app = hq()
     halls = [h for h in app.ctx.config.halls if may_manage(p, h.id)]
     rows = overview.overview(app.ctx, halls)

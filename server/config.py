@@ -753,16 +753,22 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
     )
 
 
-def _webhook(table: _Table) -> Webhook:
-    """`[[hall.webhook]]`: where a hall's outbound events are POSTed (PROTOCOL v1.2)."""
-    url = table.text("url")
+def _http_url(table: _Table, key: str) -> str:
+    """An http:// or https:// address with a host and, when it names one, a valid port."""
+    url = table.text(key)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _Problem(table.at("url"), f"expected an http:// or https:// address, got {_show(url)}")
+        raise _Problem(table.at(key), f"expected an http:// or https:// address, got {_show(url)}")
     try:
         parts.port  # noqa: B018 - urlsplit checks the port only when asked
     except ValueError:
-        raise _Problem(table.at("url"), f"the port of {_show(url)} is not a port number") from None
+        raise _Problem(table.at(key), f"the port of {_show(url)} is not a port number") from None
+    return url
+
+
+def _webhook(table: _Table) -> Webhook:
+    """`[[hall.webhook]]`: where a hall's outbound events are POSTed (PROTOCOL v1.2)."""
+    url = _http_url(table, "url")
     secret = table.text("secret")
     if len(secret) < 16:
         raise _Problem(table.at("secret"), "the signing secret needs at least 16 characters")
@@ -1181,14 +1187,7 @@ def evaluation_profiles() -> dict[str, Profile]:
 def _evaluation_push(hall: _Table) -> EvaluationPush:
     """`[hall.evaluation_push]`: every rating of the hall goes to the provincial platform."""
     table = hall.table("evaluation_push", _PUSH_KEYS)
-    url = table.text("url")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _Problem(table.at("url"), f"expected an http:// or https:// address, got {_show(url)}")
-    try:
-        parts.port  # noqa: B018 - urlsplit checks the port only when asked
-    except ValueError:
-        raise _Problem(table.at("url"), f"the port of {_show(url)} is not a port number") from None
+    url = _http_url(table, "url")
     profiles = evaluation_profiles()
     name = table.choice("profile", tuple(profiles), "zhejiang")
     secret = table.text("secret", None)

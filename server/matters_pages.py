@@ -3,7 +3,9 @@ printable 代理服务委托书 (/matters/<id>/commission). Pages only: changes 
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec
 
 from flask import Blueprint, redirect, request
 from sqlalchemy import select
@@ -20,11 +22,18 @@ from server.store.models import MatterRow
 bp = Blueprint("matters_pages", __name__, template_folder="templates")
 
 
-def _person(next_path: str) -> tuple[Principal | None, Any]:
-    p = session_person()  # a live login session (it ends at logout, a new password, disabling, idleness)
-    if p is None:
-        return None, redirect("/login?next=" + next_path)
-    return p, None
+Args = ParamSpec("Args")
+
+
+def _person_page(view: Callable[Concatenate[Principal, Args], Any]) -> Callable[Args, Any]:
+    """A page for a logged-in person: the view gets them first; without a live login session, /login and back."""
+
+    @functools.wraps(view)
+    def page_of_person(*args: Args.args, **kwargs: Args.kwargs) -> Any:
+        p = session_person()  # a live login session (it ends at logout, a new password, disabling, idleness)
+        return redirect("/login?next=" + request.path) if p is None else view(p, *args, **kwargs)
+
+    return page_of_person
 
 
 def _names(hall: Any) -> tuple[dict[str, str], dict[str, str]]:
@@ -34,11 +43,9 @@ def _names(hall: Any) -> tuple[dict[str, str], dict[str, str]]:
 
 
 @bp.get("/admin/matters")
-def admin_matters() -> Any:
+@_person_page
+def admin_matters(p: Principal) -> Any:
     """Every matter of the hall, filtered by status, service, owner and overdue, with exports."""
-    p, answer = _person("/admin/matters")
-    if p is None:
-        return answer
     t = strings("matters")
     ctx = hq().ctx
     halls = [h for h in ctx.config.halls if may_manage(p, h.id)]
@@ -69,11 +76,9 @@ def admin_matters() -> Any:
 
 
 @bp.get("/counter/matters")
-def my_matters() -> Any:
+@_person_page
+def my_matters(p: Principal) -> Any:
     """A clerk's own matters (代理责任人), due soonest first, overdue marked."""
-    p, answer = _person("/counter/matters")
-    if p is None:
-        return answer
     t = strings("matters")
     ctx = hq().ctx
     if p.role not in ("clerk", "supervisor", "admin"):
@@ -92,11 +97,9 @@ def my_matters() -> Any:
 
 
 @bp.get("/matters/<matter>/commission")
-def commission(matter: str) -> Any:
+@_person_page
+def commission(p: Principal, matter: str) -> Any:
     """代理服务委托书 of a 全程代办 or home-visit matter, to print and sign (staff of its hall)."""
-    p, answer = _person(f"/matters/{matter}/commission")
-    if p is None:
-        return answer
     t = strings("matters")
     ctx = hq().ctx
     valid = 0 < len(matter) <= 32 and matter.isascii() and matter.isalnum()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
-from support.app import AppHall
+from support.app import AppHall, csrf_of
 
 from server.jobs import Runner
 from server.store.models import AppointmentRow, LedgerRow, OutboxRow, TicketRow
@@ -487,14 +487,6 @@ def test_reports_count_appointments_daily_and_monthly_and_export_them(make: Call
 
 
 # -- /book and /admin/appointments without JavaScript ------------------------------------------------------
-
-
-def csrf_of(html: str) -> str:
-    import re
-
-    found = re.search(r'name="csrf(?:-token)?" (?:value|content)="([^"]+)"', html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
 
 
 def test_the_supervisors_day_list_and_lifting_a_block_with_a_reason(make: Callable[[str], AppHall]) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import pytest
-from support.app import AppHall, Browser, Reply
+from support.app import AppHall, Browser, csrf_of
 from support.server import hallq
 
 
@@ -16,16 +15,10 @@ def hall(app_hall: AppHall) -> AppHall:
     return app_hall
 
 
-def _csrf(page: Reply) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found, page.text[:500]
-    return found.group(1)
-
-
 def _login(hall: AppHall, username: str, password: str) -> tuple[Browser, int]:
     """A visitor who filled in the login form: (their browser, the answer's status)."""
     browser = hall.browser()
-    csrf = _csrf(browser.get("/login"))
+    csrf = csrf_of(browser.get("/login").text)
     form = {"csrf": csrf, "username": username, "password": password, "next": "/counter"}
     r = browser.post("/login", data=form, allow_redirects=False)
     return browser, r.status_code
@@ -38,7 +31,7 @@ def test_a_clerk_logs_in_and_works_a_counter_with_the_csrf_header(hall: AppHall)
     assert s.cookie("session")
     no_csrf = s.post("/api/v1/counters/w1/open")
     assert no_csrf.status_code == 403 and no_csrf.json()["error"]["code"] == "csrf_failed"
-    csrf = _csrf(s.get("/login"))  # any page renders the session's token
+    csrf = csrf_of(s.get("/login").text)  # any page renders the session's token
     assert s.post("/api/v1/counters/w1/sign-in", headers={"X-CSRF-Token": csrf}).status_code == 200
     ok = s.post("/api/v1/counters/w1/open", headers={"X-CSRF-Token": csrf})
     assert ok.status_code == 200 and ok.json()["counter"]["state"] == "open"

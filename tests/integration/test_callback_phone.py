@@ -4,7 +4,6 @@ complaint case for the supervisors (in full on their case view and API), masked 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import pytest
@@ -85,11 +84,7 @@ def test_the_page_form_asks_for_it_and_the_supervisors_case_view_shows_it(hall: 
     ok = hall.post(f"/t/{token}/rate", data={"level": "1", "phone": "１３８１２３４５６７８"}, allow_redirects=False)
     assert ok.status_code == 303 and "ok=rated" in ok.headers["Location"]
     hall.add_user("boss", "supervisor", "correct-horse", "town")
-    browser = hall.browser()
-    csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/login").text)
-    assert csrf is not None
-    form = {"csrf": csrf.group(1), "username": "boss", "password": "correct-horse", "next": "/admin/complaints"}
-    assert browser.post("/login", data=form, allow_redirects=False).status_code == 302
+    browser = hall.log_in("boss", next_path="/admin/complaints")
     view = browser.get("/admin/complaints").text
     assert "138 1234 5678" in view and 'href="tel:13812345678"' in view
     assert "12345678" not in hall.get("/admin").text  # not on any page without login either

@@ -128,10 +128,7 @@ def test_the_admin_page_shows_the_days_and_the_failed_pushes(
     app.hallq.sender.wake()
     recorded(app, lambda rows: all(d.status == "failed" for d in rows if d.target == "evaluation"))
     app.add_user("boss", "supervisor", hall="town")
-    browser = app.browser()
-    csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/login").text)
-    assert csrf
-    browser.post("/login", data={"csrf": csrf.group(1), "username": "boss", "password": "correct-horse"})
+    browser = app.log_in("boss")
     page = browser.get("/admin/evaluations")
     assert page.status_code == 200
     assert "好差评推送" in page.text and "全部重推" in page.text and "浙江省政务服务好差评" in page.text

@@ -30,14 +30,6 @@ from printers.virtual import VirtualPrinter
 
 
 @pytest.fixture
-def printer(tmp_path: Path) -> Iterator[VirtualPrinter]:
-    vp = VirtualPrinter(tmp_path / "paper")
-    vp.start()
-    yield vp
-    vp.stop()
-
-
-@pytest.fixture
 def agent_hall(start_server: Callable[..., Server]) -> Server:
     """A server whose kiosk k1 is printed by a kiosk agent."""
     return kiosk_printer(start_server, '{ kind = "agent" }')

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from support.app import AppHall, Browser
+from support.app import AppHall
 from support.server import hallq
 
 FIELDS = {
@@ -27,15 +27,6 @@ def regions(town: str, east: str) -> Callable[[str], str]:
         return text.replace('id = "east"\n', f'id = "east"\nregion = "{east}"\n', 1)
 
     return edit
-
-
-def login(app: AppHall, username: str) -> Browser:
-    browser = app.browser()
-    csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/login").text)
-    assert csrf
-    r = browser.post("/login", data={"csrf": csrf.group(1), "username": username, "password": "correct-horse"})
-    assert r.status_code == 200, r.text[:300]
-    return browser
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -86,7 +77,7 @@ def test_a_supervisor_of_two_halls_manages_both_and_not_a_third(make_app_hall: C
     assert "town, east" in done.stdout
     refused = hallq("user", "halls", "li", "town", "mars", "--config", str(app.config))
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
-    browser = login(app, "li")
+    browser = app.log_in("li")
     assert browser.get("/api/v1/halls/east/complaints").status_code == 200
     assert browser.get("/api/v1/halls/town/complaints").status_code == 200
     assert [r["hall"] for r in browser.get("/api/v1/overview").json()] == ["east", "town"]
@@ -96,7 +87,7 @@ def test_a_supervisor_of_two_halls_manages_both_and_not_a_third(make_app_hall: C
     assert 'href="/admin?hall=east"' in page.text and 'href="/admin?hall=town"' in page.text
     assert browser.get("/admin?hall=east").status_code == 200
     app.add_user("wang", "supervisor", hall="town")
-    only_town = login(app, "wang")
+    only_town = app.log_in("wang")
     assert only_town.get("/admin?hall=east").status_code == 403
     assert only_town.get("/api/v1/halls/east/complaints").status_code == 403
 

@@ -8,7 +8,7 @@ resident's page and the printed slip all say 1.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -72,20 +72,6 @@ def test_a_window_that_serves_the_queue_but_calls_elsewhere_first_counts_only_it
     assert _track(hall, b2)["ahead"] == 3
     # Own queue first, always: the figure is never below the ticket's place in its own queue.
     assert _track(hall, b2)["ahead"] >= 1
-
-
-@pytest.fixture
-def printing_hall(tmp_path: Path, start_server: Callable[..., Server]) -> Iterator[tuple[Server, VirtualPrinter]]:
-    printer = VirtualPrinter(tmp_path / "paper")
-    printer.start()
-    try:
-        network = f'printer = {{ kind = "network", host = "127.0.0.1", port = {printer.port} }}'
-        server = start_server(
-            extra_server="printer_poll_s = 1", edit=lambda text: text.replace('printer = { kind = "none" }', network)
-        )
-        yield server, printer
-    finally:
-        printer.stop()
 
 
 def test_the_slip_and_the_kiosk_say_the_same_people_ahead(printing_hall: tuple[Server, VirtualPrinter]) -> None:

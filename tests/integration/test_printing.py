@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,21 +12,6 @@ from support.sockets import Listener
 
 from printers.decode import decode, ticket_fields
 from printers.virtual import VirtualPrinter
-
-
-@pytest.fixture
-def printing_hall(tmp_path: Path, start_server: Callable[..., Server]) -> Iterator[tuple[Server, VirtualPrinter]]:
-    """A server whose kiosk prints to a network printer (a virtual one in this test, on 127.0.0.1)."""
-    printer = VirtualPrinter(tmp_path / "paper")
-    printer.start()
-    try:
-        network = f'printer = {{ kind = "network", host = "127.0.0.1", port = {printer.port} }}'
-        server = start_server(
-            extra_server="printer_poll_s = 1", edit=lambda text: text.replace('printer = { kind = "none" }', network)
-        )
-        yield server, printer
-    finally:
-        printer.stop()
 
 
 def _kiosk_state(server: Server) -> str:

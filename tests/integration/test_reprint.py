@@ -5,10 +5,9 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import requests
 import zxingcpp
 from PIL import Image
@@ -21,14 +20,6 @@ from printers.decode import decode, ticket_fields
 from printers.layout import render
 from printers.slip import Slip
 from printers.virtual import VirtualPrinter
-
-
-@pytest.fixture
-def printer(tmp_path: Path) -> Iterator[VirtualPrinter]:
-    vp = VirtualPrinter(tmp_path / "paper")
-    vp.start()
-    yield vp
-    vp.stop()
 
 
 def _raster_hall(start_server: Callable[..., Server], printer: VirtualPrinter) -> Server:

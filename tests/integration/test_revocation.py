@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,14 +19,6 @@ from support.server import Server, hallq, random_channel, redis_queue
 from support.sockets import Listener
 
 from printers.virtual import VirtualPrinter
-
-
-@pytest.fixture
-def printer(tmp_path: Path) -> Iterator[VirtualPrinter]:
-    vp = VirtualPrinter(tmp_path / "paper")
-    vp.start()
-    yield vp
-    vp.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.app import AppHall, Browser, Reply
+from support.app import AppHall, Browser, Reply, csrf_of
 from support.server import hallq
 
 PASSWORD = "correct-horse"
@@ -24,14 +24,8 @@ def hall(app_hall: AppHall) -> AppHall:
     return app_hall
 
 
-def _csrf(page: Reply) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found, page.text[:500]
-    return found.group(1)
-
-
 def _try_login(browser: Browser, username: str, password: str, nxt: str = "/counter", **kw: Any) -> Reply:
-    csrf = _csrf(browser.get("/login"))
+    csrf = csrf_of(browser.get("/login").text)
     form = {"csrf": csrf, "username": username, "password": password, "next": nxt}
     return browser.post("/login", data=form, allow_redirects=False, **kw)
 
@@ -44,7 +38,7 @@ class Staff:
         self.hall, self.name, self.browser = hall, name, hall.browser()
         r = _try_login(self.browser, name, PASSWORD)
         assert r.status_code == 302, r.text
-        self.csrf = _csrf(self.browser.get("/login"))
+        self.csrf = csrf_of(self.browser.get("/login").text)
 
     def act(self, counter: str, action: str, body: object = None) -> Reply:
         kw = {"json": body} if body is not None else {}
@@ -258,7 +252,7 @@ def test_wrong_passwords_slow_down_with_a_page_and_the_right_one_gets_in_after_t
     assert english.status_code == 429
     en = browser.post(
         "/login?lang=en",
-        data={"csrf": _csrf(browser.get("/login?lang=en")), "username": "lee", "password": PASSWORD},
+        data={"csrf": csrf_of(browser.get("/login?lang=en").text), "username": "lee", "password": PASSWORD},
         allow_redirects=False,
     )
     assert en.status_code == 429 and "Too many login attempts" in en.text

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -31,6 +32,13 @@ from flask_socketio import SocketIO
 from support.server import HALL_TOML, write_config
 
 APP_PORT = 5999  # only written into public_url (the base of track URLs); nothing listens there
+
+
+def csrf_of(html: str) -> str:
+    """The session's CSRF token as a page carries it: a form's hidden field or the meta tag."""
+    found = re.search(r'name="csrf(?:-token)?" (?:value|content)="([^"]+)"', html)
+    assert found, "no CSRF token on the page: " + html[:300]
+    return found.group(1)
 
 
 class TestClock:
@@ -244,6 +252,16 @@ class AppHall:
 
     def browser(self) -> Browser:
         return Browser(self)
+
+    def log_in(self, username: str, password: str = "correct-horse", next_path: str | None = None) -> Browser:
+        """A browser that logged in through the form at /login, as a person does."""
+        browser = self.browser()
+        form = {"csrf": csrf_of(browser.get("/login").text), "username": username, "password": password}
+        if next_path is not None:
+            form["next"] = next_path
+        r = browser.post("/login", data=form, allow_redirects=False)
+        assert r.status_code == 302, r.text[:300]
+        return browser
 
     def get(self, path: str, token: str | None = None, **kw: Any) -> Reply:
         headers = {**_auth(token), **kw.pop("headers", {})}

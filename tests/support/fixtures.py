@@ -29,8 +29,10 @@ from typing import Any
 
 import pytest
 
+from printers.virtual import VirtualPrinter
 from support.app import AppHall
 from support.databases import database, reset
+from support.printing import kiosk_printer
 from support.server import HALL_TOML, Server, free_port, stop_all, write_config
 from support.sockets import Listener
 
@@ -259,6 +261,21 @@ def make_app_hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
         yield make
     finally:
         stack.close()
+
+
+@pytest.fixture
+def printer(tmp_path: Path) -> Iterator[VirtualPrinter]:
+    """A virtual network receipt printer on 127.0.0.1 (printers/virtual.py), its paper in tmp_path/paper."""
+    vp = VirtualPrinter(tmp_path / "paper")
+    vp.start()
+    yield vp
+    vp.stop()
+
+
+@pytest.fixture
+def printing_hall(printer: VirtualPrinter, start_server: Callable[..., Server]) -> tuple[Server, VirtualPrinter]:
+    """A server whose kiosk prints to a network printer (a virtual one in this test, on 127.0.0.1)."""
+    return kiosk_printer(start_server, f'{{ kind = "network", host = "127.0.0.1", port = {printer.port} }}'), printer
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
