@@ -15,7 +15,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 from support.env import ROOT
-from support.server import free_port
+from support.server import end_process, free_port
 
 
 @pytest.fixture
@@ -42,12 +42,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, str]]:
         logins = (tmp_path / "data" / "demo-logins.txt").read_text().split()
         yield url, logins[logins.index("manager") + 2]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc)
         log.close()
 
 

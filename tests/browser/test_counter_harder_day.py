@@ -7,30 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from support.counter_page import LONG, PASSWORD, add_clerk, button, log_in, sign_in_at
 from support.server import Server
-
-PASSWORD = "pass-word-1"
-LONG = 20000  # ms: generous on a busy machine
-
-
-def add_clerk(server: Server, name: str) -> None:
-    server.add_user(name, "clerk", PASSWORD, hall="town")
-
-
-def log_in(page: Page, name: str) -> None:
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-
-
-def sign_in_at(page: Page, counter_name: str) -> None:
-    page.get_by_role("button", name=counter_name).click()
-    expect(page.locator("#counter-name")).to_have_text(counter_name, timeout=LONG)
-    expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=LONG)
-
-
-def button(page: Page, name: str):  # noqa: ANN201 - a Playwright Locator
-    return page.locator(f'[data-act="{name}"]')
 
 
 def press(page: Page, key: str) -> None:

@@ -29,7 +29,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_socketio import SocketIO
 
-from support.server import HALL_TOML, write_config
+from support.server import HALL_TOML, HallCalls, write_config
 
 APP_PORT = 5999  # only written into public_url (the base of track URLs); nothing listens there
 
@@ -162,7 +162,7 @@ class SocketClient:
 
 
 @dataclasses.dataclass(eq=False)
-class AppHall:
+class AppHall(HallCalls):
     """The app on its own data folder and database; see the module docstring."""
 
     config: Path
@@ -276,17 +276,6 @@ class AppHall:
     def send(self, method: str, target: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
         """One request with exactly these bytes as the body (no JSON encoding)."""
         return Browser(self).request(method, target, data=body, headers=headers or {})
-
-    def act(self, counter: str, action: str, body: Any = None, token: str | None = None) -> Reply:
-        """A counter action with that counter's own token."""
-        return self.post(f"/api/v1/counters/{counter}/{action}", body, token or self.counter_token(counter))
-
-    def issue(self, service: str, priority: bool = False, hall: str = "town") -> dict[str, Any]:
-        # A priority ticket is given by a kiosk or staff (docs/api.md): here an admin's token.
-        token = self.admin_token() if priority else None
-        r = self.post(f"/api/v1/halls/{hall}/tickets", {"service": service, "priority": priority}, token)
-        assert r.status_code == 201, r.text
-        return dict(r.json())
 
     def listen(self, namespace: str, query: str = "", auth: Any = None, browser: Browser | None = None) -> SocketClient:
         """A Socket.IO client on `namespace`; it is disconnected when the test ends."""

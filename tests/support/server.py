@@ -159,8 +159,38 @@ def stop_all() -> None:
         server.stop(kill=True)
 
 
+class HallCalls:
+    """The calls a test makes the same way on either tier, through the tier's own post(), counter_token()
+    and admin_token() (Server: a real process; support.app.AppHall: the app in this process)."""
+
+    def act(self, counter: str, action: str, body: Any = None, token: str | None = None) -> Any:
+        """A counter action with that counter's own token."""
+        return self.post(f"/api/v1/counters/{counter}/{action}", body, token or self.counter_token(counter))
+
+    def issue(self, service: str, priority: bool = False, hall: str = "town") -> dict[str, Any]:
+        # A priority ticket is given by a kiosk or staff (docs/api.md): here an admin's token.
+        token = self.admin_token() if priority else None
+        r = self.post(f"/api/v1/halls/{hall}/tickets", {"service": service, "priority": priority}, token)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+
+def end_process(proc: subprocess.Popen[Any], kill: bool = False) -> None:
+    """End a process this test started (SIGTERM, or SIGKILL with `kill`; SIGKILL after 15 s) and reap it."""
+    if proc.poll() is None:
+        if kill:
+            proc.kill()
+        else:
+            proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @dataclass(eq=False)
-class Server:
+class Server(HallCalls):
     config: Path
     port: int
     database: str
@@ -240,18 +270,8 @@ class Server:
 
     def stop(self, kill: bool = False) -> None:
         """Stop the process (SIGTERM, or SIGKILL with `kill`) and wait for it; safe to call again."""
-        proc = self.proc
-        if proc is not None:
-            if proc.poll() is None:
-                if kill:
-                    proc.kill()
-                else:
-                    proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if self.proc is not None:
+            end_process(self.proc, kill)
         with _RUNNING_LOCK:
             _RUNNING.discard(self)
         self.close_sockets()
@@ -330,17 +350,6 @@ class Server:
             kw["json"] = body
         headers = {**_auth(token), **kw.pop("headers", {})}
         return requests.post(self.url + path, headers=headers, timeout=30, **kw)
-
-    def act(self, counter: str, action: str, body: Any = None, token: str | None = None) -> requests.Response:
-        """A counter action with that counter's own token."""
-        return self.post(f"/api/v1/counters/{counter}/{action}", body, token or self.counter_token(counter))
-
-    def issue(self, service: str, priority: bool = False, hall: str = "town") -> dict[str, Any]:
-        # A priority ticket is given by a kiosk or staff (docs/api.md): here an admin's token.
-        token = self.admin_token() if priority else None
-        r = self.post(f"/api/v1/halls/{hall}/tickets", {"service": service, "priority": priority}, token)
-        assert r.status_code == 201, r.text
-        return dict(r.json())
 
     def listen(self, namespace: str, query: str = "", auth: Any = None) -> Any:
         """A real Socket.IO client (support.sockets.Listener); closed by the fixture that made this server."""

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,81 +20,73 @@ from printers.virtual import STATUS_OK, STOP_GRACE_S, VirtualPrinter, split_quer
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-def vp(tmp_path: Path) -> Iterator[VirtualPrinter]:
-    printer = VirtualPrinter(tmp_path / "printed")
-    printer.start()
-    yield printer
-    printer.stop()
-
-
-def test_sent_slip_is_kept_as_number_and_id_with_the_exact_bytes_and_a_png(vp: VirtualPrinter, slip: Slip) -> None:
+def test_sent_slip_is_kept_as_number_and_id_with_the_exact_bytes_and_a_png(printer: VirtualPrinter, slip: Slip) -> None:
     data = render(slip)
-    drivers.send("network", data, port=vp.port)
+    drivers.send("network", data, port=printer.port)
 
-    assert vp.wait_printed(1) == [vp.out_dir / "A001-3f2a9c0d11e4b7a8.bin"]
-    assert (vp.out_dir / "A001-3f2a9c0d11e4b7a8.bin").read_bytes() == data
-    assert (vp.out_dir / "A001-3f2a9c0d11e4b7a8.png").read_bytes().startswith(b"\x89PNG")
+    assert printer.wait_printed(1) == [printer.out_dir / "A001-3f2a9c0d11e4b7a8.bin"]
+    assert (printer.out_dir / "A001-3f2a9c0d11e4b7a8.bin").read_bytes() == data
+    assert (printer.out_dir / "A001-3f2a9c0d11e4b7a8.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_each_connection_is_one_job(vp: VirtualPrinter, slip: Slip) -> None:
+def test_each_connection_is_one_job(printer: VirtualPrinter, slip: Slip) -> None:
     for number in ("A001", "A002", "B001"):
-        drivers.send("network", render(dataclasses.replace(slip, number=number)), port=vp.port)
+        drivers.send("network", render(dataclasses.replace(slip, number=number)), port=printer.port)
 
-    assert [p.name for p in vp.wait_printed(3)] == [f"{n}-3f2a9c0d11e4b7a8.bin" for n in ("A001", "A002", "B001")]
-
-
-def test_status_of_the_running_virtual_printer_is_ok(vp: VirtualPrinter) -> None:
-    assert drivers.status("network", port=vp.port) == "ok"
+    assert [p.name for p in printer.wait_printed(3)] == [f"{n}-3f2a9c0d11e4b7a8.bin" for n in ("A001", "A002", "B001")]
 
 
-def test_a_status_check_alone_leaves_no_job(vp: VirtualPrinter, slip: Slip) -> None:
-    drivers.status("network", port=vp.port)
-    drivers.send("network", render(slip), port=vp.port)
-
-    assert len(vp.wait_printed(1)) == 1
-    assert sorted(p.suffix for p in vp.out_dir.iterdir()) == [".bin", ".png"]
+def test_status_of_the_running_virtual_printer_is_ok(printer: VirtualPrinter) -> None:
+    assert drivers.status("network", port=printer.port) == "ok"
 
 
-def test_status_queries_are_answered_at_once_and_left_out_of_the_job(vp: VirtualPrinter, slip: Slip) -> None:
+def test_a_status_check_alone_leaves_no_job(printer: VirtualPrinter, slip: Slip) -> None:
+    drivers.status("network", port=printer.port)
+    drivers.send("network", render(slip), port=printer.port)
+
+    assert len(printer.wait_printed(1)) == 1
+    assert sorted(p.suffix for p in printer.out_dir.iterdir()) == [".bin", ".png"]
+
+
+def test_status_queries_are_answered_at_once_and_left_out_of_the_job(printer: VirtualPrinter, slip: Slip) -> None:
     data = render(slip)
-    with socket.create_connection(("127.0.0.1", vp.port), timeout=2) as conn:
+    with socket.create_connection(("127.0.0.1", printer.port), timeout=2) as conn:
         conn.sendall(data[:100] + b"\x10\x04")
         conn.sendall(b"\x01")  # the query's n arrives in the next packet
         assert conn.recv(1) == bytes([STATUS_OK])
         conn.sendall(data[100:] + b"\x10\x04\x04")
         assert conn.recv(1) == bytes([STATUS_OK])
 
-    (saved,) = vp.wait_printed(1)
+    (saved,) = printer.wait_printed(1)
     assert saved.read_bytes() == data
 
 
-def test_a_job_that_is_not_a_ticket_is_kept_under_a_timestamp(vp: VirtualPrinter) -> None:
-    drivers.send("network", b"\x1b@hello\n\x1dV\x00", port=vp.port)
+def test_a_job_that_is_not_a_ticket_is_kept_under_a_timestamp(printer: VirtualPrinter) -> None:
+    drivers.send("network", b"\x1b@hello\n\x1dV\x00", port=printer.port)
 
-    (saved,) = vp.wait_printed(1)
+    (saved,) = printer.wait_printed(1)
     assert saved.name.startswith("job-") and saved.read_bytes() == b"\x1b@hello\n\x1dV\x00"
     assert saved.with_suffix(".png").exists()
 
 
-def test_a_ticket_id_from_the_wire_cannot_leave_the_folder(vp: VirtualPrinter, slip: Slip) -> None:
-    drivers.send("network", render(dataclasses.replace(slip, ticket_id="../../evil")), port=vp.port)
+def test_a_ticket_id_from_the_wire_cannot_leave_the_folder(printer: VirtualPrinter, slip: Slip) -> None:
+    drivers.send("network", render(dataclasses.replace(slip, ticket_id="../../evil")), port=printer.port)
 
-    (saved,) = vp.wait_printed(1)
-    assert saved.parent == vp.out_dir and saved.name == "A001-evil.bin"
+    (saved,) = printer.wait_printed(1)
+    assert saved.parent == printer.out_dir and saved.name == "A001-evil.bin"
 
 
-def test_stopped_printer_is_offline_quickly(vp: VirtualPrinter) -> None:
-    vp.stop()
+def test_stopped_printer_is_offline_quickly(printer: VirtualPrinter) -> None:
+    printer.stop()
     started = time.monotonic()
 
-    assert drivers.status("network", port=vp.port) == "offline"
+    assert drivers.status("network", port=printer.port) == "offline"
     assert time.monotonic() - started < 2
 
 
-def test_a_client_polling_on_one_open_connection_does_not_hold_a_stopping_printer(vp: VirtualPrinter) -> None:
+def test_a_client_polling_on_one_open_connection_does_not_hold_a_stopping_printer(printer: VirtualPrinter) -> None:
     """A kiosk agent asks DLE EOT again and again on one connection: Ctrl-C still stops the emulator soon."""
-    conn = socket.create_connection(("127.0.0.1", vp.port), timeout=5)
+    conn = socket.create_connection(("127.0.0.1", printer.port), timeout=5)
     polling = threading.Event()
     polling.set()
 
@@ -112,7 +103,7 @@ def test_a_client_polling_on_one_open_connection_does_not_hold_a_stopping_printe
     poller.start()
     time.sleep(0.3)
     started = time.monotonic()
-    vp.stop()
+    printer.stop()
     took = time.monotonic() - started
     polling.clear()
     poller.join()
@@ -128,9 +119,9 @@ def test_split_queries_keeps_a_query_cut_at_the_packet_end_for_later() -> None:
 
 
 @pytest.mark.parametrize(("paper", "state"), [("ok", "ok"), ("low", "paper_low"), ("out", "paper_out")])
-def test_status_reports_the_virtual_printers_paper(vp: VirtualPrinter, paper: str, state: str) -> None:
-    vp.paper = paper
-    assert drivers.status("network", port=vp.port) == state
+def test_status_reports_the_virtual_printers_paper(printer: VirtualPrinter, paper: str, state: str) -> None:
+    printer.paper = paper
+    assert drivers.status("network", port=printer.port) == state
 
 
 def test_command_line_printer_saves_a_ticket_and_stops_on_ctrl_c(tmp_path: Path, slip: Slip) -> None:
