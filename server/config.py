@@ -755,7 +755,7 @@ def _hall(table: _Table, seen: dict[str, dict[Any, str]]) -> Hall:
 
 def _http_url(table: _Table, key: str) -> str:
     """An http:// or https:// address with a host and, when it names one, a valid port."""
-    url = table.text(key)
+    url: str = table.text(key)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _Problem(table.at(key), f"expected an http:// or https:// address, got {_show(url)}")

@@ -196,13 +196,17 @@ def _lock_person(s: Session, *hashes: str | None) -> None:
         s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(h[:15], 16)})
 
 
+def _same_person(columns: Any, id_hash: str | None, phone_hash: str | None) -> list[Any]:
+    """The conditions that find one person's rows (appointments or blocks): the same ID hash or phone hash."""
+    return [c for c, known in ((columns.id_hash == id_hash, id_hash), (columns.phone_hash == phone_hash, phone_hash))
+            if known]  # fmt: skip
+
+
 def _blocked_until(
     s: Session, hall: Hall, id_hash: str | None, phone_hash: str | None, now: datetime
 ) -> datetime | None:
     b = PersonBlockRow.__table__.c
-    who = [b.id_hash == id_hash] if id_hash else []
-    if phone_hash:
-        who.append(b.phone_hash == phone_hash)
+    who = _same_person(b, id_hash, phone_hash)
     if not who:
         return None
     until = s.connection().scalar(
@@ -643,10 +647,8 @@ def _apply_no_show_rule(
 ) -> None:
     a = AppointmentRow.__table__.c
     b = PersonBlockRow.__table__.c
-    who_a = [x for x in (a.id_hash == row.id_hash if row.id_hash else None,
-                         a.phone_hash == row.phone_hash if row.phone_hash else None) if x is not None]  # fmt: skip
-    who_b = [x for x in (b.id_hash == row.id_hash if row.id_hash else None,
-                         b.phone_hash == row.phone_hash if row.phone_hash else None) if x is not None]  # fmt: skip
+    who_a = _same_person(a, row.id_hash, row.phone_hash)
+    who_b = _same_person(b, row.id_hash, row.phone_hash)
     if not who_a:
         return
     last_block = s.connection().scalar(select(func.max(b.since)).where(b.hall_id == hall.id, or_(*who_b)))
