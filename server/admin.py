@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from flask import Blueprint, redirect, request
 
@@ -14,6 +14,7 @@ from server.api.guard import hq, session_person
 from server.auth import Principal, may_manage
 from server.charts import bars
 from server.engine.errors import HallError
+from server.engine.model import Hall
 from server.i18n import minutes_up
 from server.rendering import page, render_page
 from server.services import dashboard, periods, reports
@@ -32,13 +33,16 @@ def _manager() -> tuple[Principal | None, Any]:
     return p, None
 
 
-def manager_page(view: Callable[[Principal], Any]) -> Callable[[], Any]:
-    """A page for managers only: the view gets the logged-in manager; anyone else gets _manager's answer."""
+Args = ParamSpec("Args")
+
+
+def manager_page(view: Callable[Concatenate[Principal, Args], Any]) -> Callable[Args, Any]:
+    """A page for managers only: the view gets the logged-in manager first; anyone else gets _manager's answer."""
 
     @functools.wraps(view)
-    def page_of_manager() -> Any:
+    def page_of_manager(*args: Args.args, **kwargs: Args.kwargs) -> Any:
         p, answer = _manager()
-        return answer if p is None else view(p)
+        return answer if p is None else view(p, *args, **kwargs)
 
     return page_of_manager
 
@@ -49,21 +53,22 @@ def _strings() -> dict[str, str]:
     return strings("admin")
 
 
-def _hall(p: Principal) -> str:
+def managed_hall(p: Principal) -> Hall:
+    """The hall the page is about (?hall=, else the manager's own, else the first): one they manage."""
     ctx = hq().ctx
     wanted = request.args.get("hall") or p.hall or ctx.config.halls[0].id
-    if ctx.config.hall(wanted) is None or not may_manage(p, wanted):
+    hall = ctx.config.hall(wanted)
+    if hall is None or not may_manage(p, wanted):
         raise HallError("forbidden", 403, "not a hall you manage")
-    return wanted
+    return hall
 
 
 @admin.get("/admin")
 @manager_page
 def console(p: Principal) -> Any:
     app = hq()
-    hall_id = _hall(p)
-    hall = app.ctx.hall(hall_id)
-    state = dashboard.live(app.ctx, hall_id, app.printer_state)
+    hall = managed_hall(p)
+    state = dashboard.live(app.ctx, hall.id, app.printer_state)
     today = hall.local(app.ctx.clock.now()).date()
     halls = [h for h in app.ctx.config.halls if may_manage(p, h.id)]
     return render_page(
@@ -87,11 +92,10 @@ def console(p: Principal) -> Any:
 def printable_monthly(p: Principal) -> Any:
     """The monthly report as a printable page (HTML print styles, charts as inline SVG)."""
     app = hq()
-    hall_id = _hall(p)
-    hall = app.ctx.hall(hall_id)
+    hall = managed_hall(p)
     month = request.args.get("month") or hall.local(app.ctx.clock.now()).date().isoformat()[:7]
     first, last = periods.parse_month(month)
-    report = reports.monthly(app.ctx, hall_id, first, last, app.ctx.config.settings.scores)
+    report = reports.monthly(app.ctx, hall.id, first, last, app.ctx.config.settings.scores)
     t = _strings()
     names = {c.id: c.name for c in hall.counters}
     return render_page(
@@ -129,14 +133,14 @@ def deliveries_page(p: Principal) -> Any:
     from server.services import deliveries
 
     app = hq()
-    hall_id = _hall(p)
+    hall = managed_hall(p)
     csrf_token()
     return render_page(
         "admin_deliveries.html",
         "admin",
         title=_strings()["deliveries_title"],
-        hall=app.ctx.hall(hall_id),
-        rows=deliveries.listing(app.ctx, hall_id),
+        hall=hall,
+        rows=deliveries.listing(app.ctx, hall.id),
     )
 
 
@@ -148,7 +152,7 @@ def evaluations_page(p: Principal) -> Any:
     from server.services import evaluations
 
     app = hq()
-    hall = app.ctx.hall(_hall(p))
+    hall = managed_hall(p)
     first, last = evaluations.default_range(app.ctx, hall)
     items = evaluations.export(app.ctx, hall.id, first, last)
     csrf_token()

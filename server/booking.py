@@ -9,7 +9,9 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, request, session
 
+from server.admin import managed_hall, manager_page
 from server.api.guard import hq
+from server.auth import Principal
 from server.engine.errors import HallError
 from server.engine.model import Hall
 from server.i18n import lang, strings
@@ -208,15 +210,11 @@ def remote_post(hall_id: str) -> Any:
 
 
 @booking.get("/admin/appointments")
-def admin_appointments() -> Any:
+@manager_page
+def admin_appointments(p: Principal) -> Any:
     """Supervisors and admins: the day's appointments by service and slot, and the people blocked (lift with
     a reason). Server-rendered; lifting posts a plain form (CSRF), so it works without JavaScript."""
-    from server.admin import _hall, _manager
-
-    p, answer = _manager()
-    if p is None:
-        return answer
-    hall = hq().ctx.hall(_hall(p))
+    hall = managed_hall(p)
     try:
         day = date.fromisoformat(request.args.get("date", ""))
     except ValueError:
@@ -239,13 +237,9 @@ def admin_appointments() -> Any:
 
 
 @booking.post("/admin/appointments/blocks/<block_id>/lift")
-def admin_lift(block_id: str) -> Any:
-    from server.admin import _hall, _manager
-
-    p, answer = _manager()
-    if p is None:
-        return answer
-    hall_id = _hall(p)
+@manager_page
+def admin_lift(p: Principal, block_id: str) -> Any:
+    hall_id = managed_hall(p).id
     _check_csrf()
     appointments.lift_block(hq().ctx, block_id, p.name, request.form.get("reason", "")[:200], hall_id)
     return redirect(f"/admin/appointments?hall={hall_id}&lifted=1", code=303)
