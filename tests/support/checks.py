@@ -1,4 +1,4 @@
-"""Consistency checks read straight from the database, for crash and race tests."""
+"""Consistency checks: of the database read straight, for crash and race tests; of a report's figures."""
 
 from __future__ import annotations
 
@@ -7,6 +7,13 @@ from collections import Counter
 from sqlalchemy import create_engine, text
 
 from server.engine.timing import replay
+
+
+def check_service_row_balances(row: dict[str, int]) -> None:
+    """A report's by_service row balances (docs/api.md, Report figures): what came in is what went out or waits."""
+    came = row["issued"] + row["transferred_in"]
+    went = row["served"] + row["no_show"] + row["closed_out"] + row["cancelled"] + row["transferred_out"]
+    assert came == went + row["in_hall"], row
 
 
 def check_database(url: str) -> dict[str, int]:
