@@ -34,8 +34,22 @@ class Result:
 
 
 Outcome_ = tuple[Result, list[Event]]
-# One counter action inside its transaction: (session, hall, counter, its row, its partner's row, now, clerk).
-Action = Callable[[Session, Hall, Counter, CounterRow, CounterRow | None, datetime, str | None], list[Event]]
+
+
+@dataclass(frozen=True)
+class Act:
+    """What a counter action works with, inside its transaction (built by `_act`)."""
+
+    s: Session
+    hall: Hall
+    counter: Counter
+    row: CounterRow  # the counter's row, locked
+    partner: CounterRow | None  # its partner's row, locked (None for the held-ticket actions)
+    now: datetime  # read under the lock: the ledger's times follow the order things happened
+    who: str | None  # the clerk the ledger names
+
+
+Action = Callable[[Act], list[Event]]
 
 
 _LOCK = (
@@ -87,7 +101,7 @@ def _act(
         row, partner_row = _lock_pair(s, hall, counter, with_partner or moves_counters)
         now = ctx.clock.now()  # read under the lock: the ledger's times follow the order things happened
         before = rules.uncovered_counters(list(queue.desks(s, hall).values())) if moves_counters else set()
-        events = action(s, hall, counter, row, partner_row, now, clerk or row.clerk)
+        events = action(Act(s, hall, counter, row, partner_row, now, clerk or row.clerk))
         if moves_counters:
             s.flush()
             after = rules.uncovered_counters(list(queue.desks(s, hall).values()))
@@ -142,15 +156,8 @@ def _served_changed(hall: Hall, counter: Counter) -> QueueChanged:
 
 
 def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         if row.state == CounterState.OPEN.value:
             return []
         if row.state == CounterState.AWAY.value:
@@ -169,15 +176,8 @@ def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner_row: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         if row.state == CounterState.CLOSED.value:
@@ -194,15 +194,8 @@ def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner_row: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "this counter still holds a ticket")
         desk = _desk(hall, row, counter.id)
@@ -287,15 +280,8 @@ _CLAIM_PG = (
 
 
 def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "recall")
         rules.check_recall(ticket.recalls, hall.max_recalls)  # then the clerk marks a no-show
         ticket.recalls += 1
@@ -310,15 +296,8 @@ def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
 
 
 def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "start")
         ticket.status = TicketStatus.SERVING.value
         ticket.started_at = now  # like called_at, the latest passage; the ledger keeps every one
@@ -341,15 +320,8 @@ def finish(
     if missing and result is not Outcome.INCOMPLETE:
         raise invalid("missing materials are listed only with the outcome 'incomplete'")
 
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "finish")
         service = hall.service(ticket.service_id)
         if result is Outcome.ACCEPTED and service is not None:
@@ -388,15 +360,8 @@ def finish(
 
 
 def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "no_show")
         ticket.status = TicketStatus.NO_SHOW.value
         ticket.finished_at = now
@@ -425,15 +390,8 @@ def transfer(
     if (service_id is None) == (to_counter is None):
         raise invalid("give exactly one of 'service' or 'counter'")
 
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         if service_id is not None:
             ctx.service(hall, service_id)
         if to_counter is not None:
@@ -474,15 +432,8 @@ def transfer(
 
 
 def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner_row: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         desk = _desk(hall, row, counter.id)
@@ -497,15 +448,8 @@ def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -
 
 
 def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         desk = _desk(hall, row, counter.id)
         assert desk is not None
         rules.check_back(desk)

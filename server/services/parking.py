@@ -22,7 +22,7 @@ from server.store.models import CounterRow, LedgerRow, TicketRow
 
 from . import ledger, views
 from .context import Context
-from .counters import Outcome_, _act, _called, _desk, _held, _log
+from .counters import Act, Outcome_, _act, _called, _desk, _held, _log
 from .queue import candidate
 
 MAX_REASON = 200
@@ -71,15 +71,8 @@ def named_call(
     it like any call."""
     why = _reason(reason)
 
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner_row: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         ticket = _ticket(s, hall, ticket_id if ticket_id is not None else _by_number(s, hall, number or "", now))
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "this counter still holds a ticket")
@@ -138,15 +131,8 @@ def park(ctx: Context, counter_id: str, clerk: str | None, kind: str, note: str 
     except ValueError:
         raise invalid(f"kind must be one of {', '.join(k.value for k in ParkKind)}") from None
 
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner_row: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "park")
         was = ticket.status
         ticket.status = TicketStatus.PARKED.value
@@ -173,15 +159,8 @@ def _parked_lists_changed(hall: Hall, ticket: TicketRow, counter_id: str) -> lis
 def resume(ctx: Context, counter_id: str, clerk: str | None, ticket_id: str, manager: bool) -> Outcome_:
     """The parked ticket is called again here (its resident is back, or the step is done)."""
 
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner_row: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         ticket = _ticket(s, hall, ticket_id)
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "this counter still holds a ticket")
