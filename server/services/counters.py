@@ -15,7 +15,7 @@ from server.engine.errors import HallError, invalid
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.model import Counter, CounterState, Hall, Outcome, ServiceKind, TicketStatus
 from server.store.db import write_changes
-from server.store.models import CounterRow, MatterRow, NoticeRow, TicketRow
+from server.store.models import ApiTokenRow, CounterRow, MatterRow, NoticeRow, TicketRow
 
 from . import appointments, ledger, matters, notices, outbox, queue
 from .context import Context
@@ -52,28 +52,46 @@ class Act:
 Action = Callable[[Act], list[Event]]
 
 
+_K = ApiTokenRow.__table__.c
+# The bearer token the request came with, read in the action's own transaction: its id while valid, NULL
+# once revoked (or gone). The API takes a token this process verified once without reading it again
+# (auth.authenticate_token cached), so this is where a revocation by any process takes effect at once.
+_TOKEN_LIVE = select(_K.id).where(_K.id == bindparam("token"), _K.revoked_at.is_(None)).scalar_subquery()
 _LOCK = (
     select(CounterRow)
     .where(CounterRow.id.in_(bindparam("ids", expanding=True)))
     .order_by(CounterRow.id)
-    .with_for_update()
+    .with_for_update(of=CounterRow)
 )
+_LOCK_CHECKED = _LOCK.add_columns(_TOKEN_LIVE.label("token_live"))
 
 
 def _lock_pair(
-    s: Session, hall: Hall, counter: Counter, with_partner: bool = True
+    s: Session, hall: Hall, counter: Counter, with_partner: bool = True, token: str | None = None
 ) -> tuple[CounterRow, CounterRow | None]:
     """Lock a counter and its partner in id order (one statement), so two partners acting at once cannot
     deadlock (PostgreSQL; SQLite holds the write lock already). An action on the held ticket alone
-    (`with_partner` false) locks only its own counter: the partner's state does not enter into it."""
+    (`with_partner` false) locks only its own counter: the partner's state does not enter into it.
+    With a bearer `token`, the same statement reads whether it is still valid: 401 when it was revoked."""
     ids = sorted({counter.id, *([counter.partner] if counter.partner and with_partner else [])})
-    rows = {r.id: r for r in s.scalars(_LOCK, {"ids": ids})}
+    if token is None:
+        rows = {r.id: r for r in s.scalars(_LOCK, {"ids": ids})}
+    else:
+        found = s.execute(_LOCK_CHECKED, {"ids": ids, "token": token}).all()
+        if found and found[0].token_live is None or not found and not _token_live(s, token):
+            raise HallError("unauthorized", 401, "missing or invalid bearer token")
+        rows = {r.id: r for r, _ in found}
     for i in ids:
         if i not in rows:  # counters are seeded at start-up; this covers one added to the config since
             rows[i] = CounterRow(id=i, hall_id=hall.id, state="closed", priority_streak=0)
             s.add(rows[i])
             s.flush()
     return rows[counter.id], rows.get(counter.partner) if counter.partner and with_partner else None
+
+
+def _token_live(s: Session, token: str) -> bool:
+    """The token's validity on its own (a counter whose row is not seeded yet: nothing else to read)."""
+    return s.scalar(select(_TOKEN_LIVE), {"token": token}) is not None
 
 
 def _desk(hall: Hall, row: CounterRow | None, counter_id: str | None) -> rules.Desk | None:
@@ -92,13 +110,15 @@ def _act(
     action: Action,
     moves_counters: bool = False,
     with_partner: bool = True,
+    token: str | None = None,
 ) -> Outcome_:
     """Run one action in one transaction; record cover lost or restored by any change of a counter's state
     (`moves_counters`: open, close, away, back; the ticket actions leave every counter's state as it was).
-    `with_partner` false: the action works on the held ticket only and gets no partner row."""
+    `with_partner` false: the action works on the held ticket only and gets no partner row. `token`: the
+    bearer token the request came with, refused (401, nothing written) when it was revoked meanwhile."""
     hall, counter = ctx.counter(counter_id)
     with ctx.db.write() as s:
-        row, partner_row = _lock_pair(s, hall, counter, with_partner or moves_counters)
+        row, partner_row = _lock_pair(s, hall, counter, with_partner or moves_counters, token)
         now = ctx.clock.now()  # read under the lock: the ledger's times follow the order things happened
         before = rules.uncovered_counters(list(queue.desks(s, hall).values())) if moves_counters else set()
         events = action(Act(s, hall, counter, row, partner_row, now, clerk or row.clerk))
@@ -155,7 +175,7 @@ def _served_changed(hall: Hall, counter: Counter) -> QueueChanged:
     return QueueChanged(hall.id, frozenset(services), frozenset(ids), served_changed=True)
 
 
-def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+def open_counter(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
     def action(a: Act) -> list[Event]:
         s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         if row.state == CounterState.OPEN.value:
@@ -172,10 +192,10 @@ def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         outbox.emit(s, hall, "counter.changed", {"counter": counter.id, "state": row.state}, now, subject=counter.id)
         return [_served_changed(hall, counter)]
 
-    return _act(ctx, counter_id, clerk, action, moves_counters=True)
+    return _act(ctx, counter_id, clerk, action, token=token, moves_counters=True)
 
 
-def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+def close_counter(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
     def action(a: Act) -> list[Event]:
         s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         if row.held_ticket:
@@ -190,10 +210,10 @@ def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         outbox.emit(s, hall, "counter.changed", {"counter": counter.id, "state": row.state}, now, subject=counter.id)
         return [_served_changed(hall, counter)]
 
-    return _act(ctx, counter_id, clerk, action, moves_counters=True)
+    return _act(ctx, counter_id, clerk, action, token=token, moves_counters=True)
 
 
-def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+def call_next(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
     def action(a: Act) -> list[Event]:
         s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         if row.held_ticket:
@@ -234,7 +254,7 @@ def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
             TicketChanged(hall.id, ticket.id),
         ]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, token=token)
 
 
 def _claim(s: Session, ticket_id: str, counter_id: str, now: Any) -> TicketRow | None:
@@ -279,7 +299,7 @@ _CLAIM_PG = (
 )
 
 
-def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+def recall(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
     def action(a: Act) -> list[Event]:
         s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "recall")
@@ -292,10 +312,10 @@ def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
             TicketChanged(hall.id, ticket.id),
         ]
 
-    return _act(ctx, counter_id, clerk, action, with_partner=False)
+    return _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
 
 
-def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+def start(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
     def action(a: Act) -> list[Event]:
         s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "start")
@@ -304,11 +324,18 @@ def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         _log(s, hall, "started", now, ticket, counter, who)
         return [TicketChanged(hall.id, ticket.id)]
 
-    return _act(ctx, counter_id, clerk, action, with_partner=False)
+    return _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
 
 
 def finish(
-    ctx: Context, counter_id: str, clerk: str | None, outcome: str, note: str | None, missing: list[str] | None
+    ctx: Context,
+    counter_id: str,
+    clerk: str | None,
+    outcome: str,
+    note: str | None,
+    missing: list[str] | None,
+    *,
+    token: str | None = None,
 ) -> Outcome_:
     """End the held ticket's matter; `incomplete` with missing items (or a note) writes the 一次性告知 notice."""
     written: list[NoticeRow] = []
@@ -353,13 +380,13 @@ def finish(
             matters.handed_over(s, hall, ticket, who, now)
         return [TicketChanged(hall.id, ticket.id)]
 
-    done, events = _act(ctx, counter_id, clerk, action, with_partner=False)
+    done, events = _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
     if written:
         done = replace(done, notice=written[0])
     return (replace(done, matter=opened[0]) if opened else done), events
 
 
-def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+def no_show(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
     def action(a: Act) -> list[Event]:
         s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "no_show")
@@ -370,7 +397,7 @@ def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         outbox.emit(s, hall, "ticket.no_show", outbox.ticket_data(ticket, counter=counter.id), now, subject=ticket.id)
         return [TicketChanged(hall.id, ticket.id)]
 
-    return _act(ctx, counter_id, clerk, action, with_partner=False)
+    return _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
 
 
 def transfer(
@@ -380,6 +407,8 @@ def transfer(
     service_id: str | None,
     to_counter: str | None,
     reason: str | None = None,
+    *,
+    token: str | None = None,
 ) -> Outcome_:
     """Send the held ticket to another service's queue or to a named counter, keeping its place in time.
 
@@ -428,10 +457,10 @@ def transfer(
             TicketChanged(hall.id, ticket.id),
         ]
 
-    return _act(ctx, counter_id, clerk, action, with_partner=False)
+    return _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
 
 
-def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -> Outcome_:
+def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None, *, token: str | None = None) -> Outcome_:
     def action(a: Act) -> list[Event]:
         s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         if row.held_ticket:
@@ -444,10 +473,10 @@ def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -
         outbox.emit(s, hall, "counter.changed", {"counter": counter.id, "state": row.state}, now, subject=counter.id)
         return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]
 
-    return _act(ctx, counter_id, clerk, action, moves_counters=True)
+    return _act(ctx, counter_id, clerk, action, token=token, moves_counters=True)
 
 
-def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
+def back(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
     def action(a: Act) -> list[Event]:
         s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         desk = _desk(hall, row, counter.id)
@@ -460,7 +489,7 @@ def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         outbox.emit(s, hall, "counter.changed", {"counter": counter.id, "state": row.state}, now, subject=counter.id)
         return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]
 
-    return _act(ctx, counter_id, clerk, action, moves_counters=True)
+    return _act(ctx, counter_id, clerk, action, token=token, moves_counters=True)
 
 
 def current(ctx: Context, counter_id: str) -> Result:

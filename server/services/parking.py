@@ -66,6 +66,8 @@ def named_call(
     reason: str,
     manager: bool,
     number: str | None = None,
+    *,
+    token: str | None = None,
 ) -> Outcome_:
     """指呼: call one waiting ticket here (by id, or by today's number), out of order; the display announces
     it like any call."""
@@ -92,7 +94,7 @@ def named_call(
             TicketChanged(hall.id, ticket.id),
         ]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, token=token)
 
 
 def _by_number(s: Session, hall: Hall, number: str, now: datetime) -> str:
@@ -124,7 +126,9 @@ def _take(
     row.held_ticket = ticket.id
 
 
-def park(ctx: Context, counter_id: str, clerk: str | None, kind: str, note: str | None) -> Outcome_:
+def park(
+    ctx: Context, counter_id: str, clerk: str | None, kind: str, note: str | None, *, token: str | None = None
+) -> Outcome_:
     """挂起: the held ticket waits aside, and the counter is free for the next resident."""
     try:
         park_kind = ParkKind(kind)
@@ -144,7 +148,7 @@ def park(ctx: Context, counter_id: str, clerk: str | None, kind: str, note: str 
         )  # fmt: skip
         return [TicketChanged(hall.id, ticket.id), *_parked_lists_changed(hall, ticket, counter.id)]
 
-    return _act(ctx, counter_id, clerk, action, with_partner=False)
+    return _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
 
 
 def _parked_lists_changed(hall: Hall, ticket: TicketRow, counter_id: str) -> list[Event]:
@@ -156,7 +160,9 @@ def _parked_lists_changed(hall: Hall, ticket: TicketRow, counter_id: str) -> lis
     return [CounterChanged(hall.id, c) for c in sorted(ids)]
 
 
-def resume(ctx: Context, counter_id: str, clerk: str | None, ticket_id: str, manager: bool) -> Outcome_:
+def resume(
+    ctx: Context, counter_id: str, clerk: str | None, ticket_id: str, manager: bool, *, token: str | None = None
+) -> Outcome_:
     """The parked ticket is called again here (its resident is back, or the step is done)."""
 
     def action(a: Act) -> list[Event]:
@@ -185,7 +191,7 @@ def resume(ctx: Context, counter_id: str, clerk: str | None, ticket_id: str, man
         ticket.park_kind = ticket.parked_at = ticket.parked_counter = None
         return [_called(hall, counter, ticket, False, now), TicketChanged(hall.id, ticket.id), *lists]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, token=token)
 
 
 def parked_at(
