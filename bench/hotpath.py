@@ -289,9 +289,7 @@ def floor_rows(floor: Proc, clients: int, n: int) -> Run:
     return hammer(floor, "floor insert", clients, n, step, max_s=120)
 
 
-def issue_step(
-    url: str, errors: Counter[str], priority: bool = True
-) -> Callable[[requests.Session, int, int], int]:
+def issue_step(url: str, errors: Counter[str], priority: bool = True) -> Callable[[requests.Session, int, int], int]:
     def step(http: requests.Session, k: int, i: int) -> int:
         body = {"service": SERVICES[i % 2], "priority": priority and i % 12 == 11}
         r = http.post(f"{url}/api/v1/halls/town/tickets", json=body, timeout=TIMEOUT)
