@@ -4,10 +4,12 @@
 (b) Two OS processes (multiprocessing, spawn) race call-next on the same database over 1000
     waiting tickets, each driving 4 counters of its own, all counters serving the same services;
     afterwards the database is checked: every ticket called exactly once, none lost, none twice.
+    `--racers 8`: eight processes of one counter each, so eight counters claim at the same moment; the
+    claim statements each process sent are counted (claim tries per call-next that got a ticket).
 
 Both on SQLite (a temp file) and PostgreSQL (a fresh schema on 127.0.0.1, dropped afterwards).
 
-    python -m bench.claims [--n 2000] [--race 1000] [--db sqlite,postgres]
+    python -m bench.claims [--n 2000] [--race 1000] [--db sqlite,postgres] [--racers 2]
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from server.clock import FrozenClock
@@ -162,10 +164,17 @@ def _racer(config_path: str, url: str, mine: list[str], gate: Any, out: Any) -> 
     """
     claimed: list[str] = []
     locked: list[float] = []  # seconds waited before each "database is locked"
+    tries = [0]  # claim statements sent (a claim another counter won first is tried again)
     t0 = t1 = 0.0
     ctx: Context | None = None
     try:
         ctx = make_context(load_config(config_path), url, TickingClock(START))
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if "RETURNING" in statement and statement.startswith(("UPDATE tickets", "WITH pick")):
+                tries[0] += 1
+
+        event.listen(ctx.db.engine, "before_cursor_execute", count)
         counters.current(ctx, mine[0])  # warm the connection before the start
         gate.wait(timeout=120)
         t0 = time.perf_counter()
@@ -201,7 +210,9 @@ def _racer(config_path: str, url: str, mine: list[str], gate: Any, out: Any) -> 
     finally:
         if ctx is not None:
             ctx.db.dispose()
-    out.put({"counters": mine, "claimed": claimed, "t0": t0, "t1": t1, "locked": locked, "error": error})
+    out.put(
+        {"counters": mine, "claimed": claimed, "t0": t0, "t1": t1, "locked": locked, "error": error, "tries": tries[0]}
+    )
 
 
 @dataclass
@@ -214,9 +225,10 @@ class Race:
     overlap_s: float
     wall_s: float
     problems: list[str]
+    tries_per_claim: float = 0.0
 
 
-def race(ctx: Context, config_path: Path, url: str, kind: str, waiting: int) -> Race:
+def race(ctx: Context, config_path: Path, url: str, kind: str, waiting: int, racers: int = 2) -> Race:
     for i in range(waiting):
         tickets.issue_ticket(ctx, HALL, SERVICES[i % len(SERVICES)], priority=i % 13 == 0)
     for c in COUNTERS:
@@ -224,7 +236,8 @@ def race(ctx: Context, config_path: Path, url: str, kind: str, waiting: int) -> 
     with ctx.db.read() as s:
         issued = set(s.scalars(select(TicketRow.id).where(TicketRow.hall_id == HALL)))
     spawn = mp.get_context("spawn")
-    halves = [list(COUNTERS[:4]), list(COUNTERS[4:])]
+    per = len(COUNTERS) // racers
+    halves = [list(COUNTERS[i : i + per]) for i in range(0, len(COUNTERS), per)]
     gate = spawn.Barrier(len(halves))  # both start claiming at the same instant, once both are ready
     out = spawn.Queue()
     procs = [spawn.Process(target=_racer, args=(str(config_path), url, h, gate, out)) for h in halves]
@@ -254,6 +267,7 @@ def race(ctx: Context, config_path: Path, url: str, kind: str, waiting: int) -> 
         overlap,
         end - start,
         problems,
+        sum(r["tries"] for r in results) / total if total else 0.0,
     )
 
 
@@ -307,7 +321,11 @@ class Report:
 
 
 def run(
-    n: int = 2000, waiting: int = 1000, kinds: tuple[str, ...] = ("sqlite", "postgres"), drain: int | None = None
+    n: int = 2000,
+    waiting: int = 1000,
+    kinds: tuple[str, ...] = ("sqlite", "postgres"),
+    drain: int | None = None,
+    racers: int = 2,
 ) -> Report:
     started = time.perf_counter()
     seq: list[Sequential] = []
@@ -325,7 +343,7 @@ def run(
                         if scenario == "sequential":
                             seq.append(sequential(ctx, kind, n, drain))
                         else:
-                            races.append(race(ctx, folder / "bench_hall.toml", url, kind, waiting))
+                            races.append(race(ctx, folder / "bench_hall.toml", url, kind, waiting, racers))
                     finally:
                         ctx.db.dispose()
     return Report(seq, races, time.perf_counter() - started)
@@ -367,7 +385,7 @@ def print_report(report: Report) -> None:
             rows,
         )
     )
-    print("== claims (b): two processes racing call-next (4 counters each, same services) ==")
+    print("== claims (b): processes racing call-next (8 counters split among them, same services) ==")
     rows = [
         [
             r.db,
@@ -375,13 +393,15 @@ def print_report(report: Report) -> None:
             r.claims_per_s,
             " / ".join(map(str, r.per_process)),
             f"{len(r.locked)}" + (f" (after {min(r.locked):.1f}-{max(r.locked):.1f} s)" if r.locked else ""),
+            r.tries_per_claim,
             r.overlap_s,
             r.wall_s,
             "OK: each called exactly once, none lost" if not r.problems else "; ".join(r.problems),
         ]
         for r in report.races
     ]
-    print(table(["db", "tickets", "claims/s", "per process", "locked", "overlap s", "wall s", "check"], rows))
+    heads = ["db", "tickets", "claims/s", "per process", "locked", "claim tries/call", "overlap s", "wall s", "check"]
+    print(table(heads, rows))
     print(
         "  claims/s = call-next + finish cycles per second, both processes together; locked = 'database is locked'"
         f" errors retried; {report.seconds:.0f} s"
@@ -394,8 +414,9 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--race", type=int, default=1000, help="waiting tickets for the two-process race")
     parser.add_argument("--db", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--drain", type=int, help="call-next + finish only this many of the N (default: all)")
+    parser.add_argument("--racers", type=int, default=2, choices=(1, 2, 4, 8), help="processes in the race")
     args = parser.parse_args(argv)
-    report = run(args.n, args.race, tuple(args.db.split(",")), args.drain)
+    report = run(args.n, args.race, tuple(args.db.split(",")), args.drain, args.racers)
     print_report(report)
     return report
 

@@ -106,6 +106,8 @@ def revoke_token(ctx: Context, token_id: str) -> bool:
         if row is None or row.revoked_at is not None:
             return False
         row.revoked_at = ctx.clock.now()
+        for key in [k for k in _verified if k[0] == token_id]:  # this process asks again (others: in the txn)
+            _verified.pop(key, None)
         if row.role == "kiosk" and row.kiosk_id:
             # No process hands this kiosk's agent another job from now on (the agent's row names a live
             # connection; the revoked agent is disconnected, a valid one connects again and is noted anew).
@@ -113,21 +115,40 @@ def revoke_token(ctx: Context, token_id: str) -> bool:
         return True
 
 
-def authenticate_token(ctx: Context, token: str) -> Principal | None:
-    """The principal of a bearer token, or None when it is malformed, unknown or revoked."""
+_VERIFIED_MAX = 4096
+# (token id, hash of its secret) → its principal, for tokens this process found valid once. A token's row
+# never changes but for its revocation, which the caller of `authenticate_token(..., cached=True)` checks
+# in its own write transaction (services.counters: the counter-lock statement reads it).
+_verified: dict[tuple[str, str], Principal] = {}
+
+
+def authenticate_token(ctx: Context, token: str, *, cached: bool = False) -> Principal | None:
+    """The principal of a bearer token, or None when it is malformed, unknown or revoked.
+
+    `cached`: a token this process verified before is taken without reading its row again; only for a
+    caller that checks revocation itself inside its write transaction (the counter actions).
+    """
     match = TOKEN_RE.match(token)
     if match is None:
         return None
     token_id, secret = match.groups()
+    key = (token_id, _sha(secret))
+    if cached and (known := _verified.get(key)) is not None:
+        return known
     with ctx.db.query() as conn:  # read on every staff request: one prepared Core statement, no ORM
         row = conn.execute(_TOKEN, {"id": token_id}).first()
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _sha(secret)):
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, key[1]):
+        _verified.pop(key, None)
         return None
     kiosk = row.kiosk_id if row.role == "kiosk" else None
     device = row.counter_id if row.role == "counter" else kiosk
     name = row.label or f"{row.role}:{device or row.id}"
     counter = row.counter_id if row.role == "counter" else None
-    return Principal(row.role, name, row.hall_id, counter, kiosk, token_id=row.id)
+    found = Principal(row.role, name, row.hall_id, counter, kiosk, token_id=row.id)
+    if len(_verified) >= _VERIFIED_MAX:  # bounded: a flood of distinct valid tokens only costs reads
+        _verified.clear()
+    _verified[key] = found
+    return found
 
 
 def add_user(ctx: Context, username: str, password: str, role: str, hall: str | None, now: datetime) -> None:

@@ -50,8 +50,13 @@ def hq() -> Running:
     return cast("Running", current_app.extensions["hallq"])
 
 
-def principal() -> Principal:
-    """The authenticated caller, or a 401."""
+def principal(*, revocation_checked_later: bool = False) -> Principal:
+    """The authenticated caller, or a 401.
+
+    `revocation_checked_later`: the caller's own write transaction checks that the bearer token is not
+    revoked (the counter actions: services.counters), so a token this process verified once is not read
+    again here.
+    """
     if "principal" in g:
         return g.principal  # type: ignore[no-any-return]
     header = request.headers.get("Authorization", "")
@@ -59,7 +64,7 @@ def principal() -> Principal:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer" and token:
-            found = authenticate_token(hq().ctx, token.strip())
+            found = authenticate_token(hq().ctx, token.strip(), cached=revocation_checked_later)
         if found is None:
             raise HallError("unauthorized", 401, "missing or invalid bearer token")
     elif session.get("sid"):
@@ -88,14 +93,14 @@ def check_csrf() -> None:
         raise HallError("csrf_failed", 403, "missing or wrong X-CSRF-Token header")
 
 
-def require_counter(hall_id: str, counter_id: str) -> Principal:
-    p = principal()
+def require_counter(hall_id: str, counter_id: str, *, revocation_checked_later: bool = False) -> Principal:
+    p = principal(revocation_checked_later=revocation_checked_later)
     if not may_work_counter(p, hall_id, counter_id):
         raise HallError("forbidden", 403, "this credential may not act for that counter")
     return p
 
 
-def require_counter_action(hall_id: str, counter_id: str) -> Principal:
+def require_counter_action(hall_id: str, counter_id: str, *, revocation_checked_later: bool = False) -> Principal:
     """A counter action (every POST /counters/{c}/ACTION but sign-in and sign-out passes here).
 
     As require_counter; and a person logged in (a session: clerk or supervisor) acts only at the counter
@@ -103,7 +108,7 @@ def require_counter_action(hall_id: str, counter_id: str) -> Principal:
     explicitly (sign-in with takeover, a ledger line), never used in passing. Device and script tokens
     and admins act as the contract says.
     """
-    p = require_counter(hall_id, counter_id)
+    p = require_counter(hall_id, counter_id, revocation_checked_later=revocation_checked_later)
     if p.session_id is not None and p.role != "admin" and signed_in_clerk(hq().ctx, counter_id) != p.name:
         raise HallError(
             "not_signed_in", 403, f"{p.name} is not signed in at counter {counter_id}: sign in there (or take it over)"

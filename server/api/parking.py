@@ -51,7 +51,7 @@ def named_call(counter: str) -> Any:
 )  # fmt: skip
 def park(counter: str) -> Any:
     """Park (挂起) the held ticket; the counter is free."""
-    p = _authorize(counter)
+    p = _authorize(counter, in_action=True)
     body = read_body(ParkRequest)
     return _run(counter, p, parking.park, body.kind, body.note)
 
@@ -66,7 +66,7 @@ def park(counter: str) -> Any:
 )  # fmt: skip
 def resume(counter: str) -> Any:
     """Call a parked ticket again at this counter."""
-    p = _authorize(counter)
+    p = _authorize(counter, in_action=True)
     body = read_body(ResumeRequest)
     return _run(counter, p, parking.resume, body.ticket, p.is_manager)
 

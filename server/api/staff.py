@@ -35,26 +35,31 @@ def _answer(result: Result, printed: Printed | None = None) -> Any:
     return jsonify(body)
 
 
-def _authorize(counter: str, signed_in: bool = True) -> Principal:
+def _authorize(counter: str, signed_in: bool = True, *, in_action: bool = False) -> Principal:
     """404 for an unknown counter, then 401/403: both before the body is looked at.
 
     Every counter action passes here: a logged-in person must be the clerk signed in at the counter
     (guard.require_counter_action); only signing in and out (`signed_in` false) need not be.
+    `in_action`: the action that follows (through `_run`) checks the bearer token's revocation in its own
+    transaction, so a token verified once in this process is not read again here.
     """
     hall, _ = hq().ctx.counter(counter)
-    return require_counter_action(hall.id, counter) if signed_in else require_counter(hall.id, counter)
+    if signed_in:
+        return require_counter_action(hall.id, counter, revocation_checked_later=in_action)
+    return require_counter(hall.id, counter)
 
 
 def _run(counter: str, p: Principal, action: Callable[..., tuple[Result, list[Any]]], *args: Any) -> Any:
+    """Run a counter action; the bearer token (if any) is checked inside its transaction (services.counters)."""
     app = hq()
-    result, events = action(app.ctx, counter, clerk_name(p), *args)
+    result, events = action(app.ctx, counter, clerk_name(p), *args, token=p.token_id)
     app.publisher.publish(events)
     return _answer(result)
 
 
 def _simple(counter: str, action: Callable[..., tuple[Result, list[Any]]]) -> Any:
     """An action without a body (an empty body or {} is accepted)."""
-    p = _authorize(counter)
+    p = _authorize(counter, in_action=True)
     read_body(NoBody)
     return _run(counter, p, action)
 
@@ -124,10 +129,12 @@ def start(counter: str) -> Any:
 @counter_action("finish", body=FinishRequest)
 def finish(counter: str) -> Any:
     """Finish the held ticket."""
-    p = _authorize(counter)
+    p = _authorize(counter, in_action=True)
     body = read_body(FinishRequest)
     app = hq()
-    result, events = counters.finish(app.ctx, counter, clerk_name(p), body.outcome.value, body.note, body.missing)
+    result, events = counters.finish(
+        app.ctx, counter, clerk_name(p), body.outcome.value, body.note, body.missing, token=p.token_id
+    )
     app.publisher.publish(events)
     printed = None
     if result.notice is not None and body.print_notice:
@@ -149,7 +156,7 @@ def no_show(counter: str) -> Any:
 )  # fmt: skip
 def transfer(counter: str) -> Any:
     """Send the held ticket to another service or counter."""
-    p = _authorize(counter)
+    p = _authorize(counter, in_action=True)
     body = read_body(TransferRequest)
     return _run(counter, p, counters.transfer, body.service, body.counter, body.reason)
 
@@ -160,7 +167,7 @@ def transfer(counter: str) -> Any:
 )  # fmt: skip
 def away(counter: str) -> Any:
     """Step away; the partner counter covers."""
-    p = _authorize(counter)
+    p = _authorize(counter, in_action=True)
     body = read_body(AwayRequest)
     return _run(counter, p, counters.away, body.reason)
 

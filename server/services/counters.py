@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ARRAY, Integer, String, Table, Text, bindparam, func, literal, select, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import Grouping
 
 from server.engine import rules
 from server.engine.errors import HallError, invalid
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.model import Counter, CounterState, Hall, Outcome, ServiceKind, TicketStatus
-from server.store.db import write_changes
-from server.store.models import CounterRow, MatterRow, NoticeRow, TicketRow
+from server.engine.rules import Candidate
+from server.store.db import defer_inserts, write_changes
+from server.store.expressions import seconds_between
+from server.store.models import ApiTokenRow, CounterRow, LedgerRow, MatterRow, NoticeRow, TicketRow, UTCDateTime
 
 from . import appointments, ledger, matters, notices, outbox, queue
 from .context import Context
@@ -34,32 +40,74 @@ class Result:
 
 
 Outcome_ = tuple[Result, list[Event]]
-# One counter action inside its transaction: (session, hall, counter, its row, its partner's row, now, clerk).
-Action = Callable[[Session, Hall, Counter, CounterRow, CounterRow | None, datetime, str | None], list[Event]]
 
 
+@dataclass(frozen=True)
+class Act:
+    """What a counter action works with, inside its transaction (built by `_act`)."""
+
+    s: Session
+    hall: Hall
+    counter: Counter
+    row: CounterRow  # the counter's row, locked
+    partner: CounterRow | None  # its partner's row, locked (None for the held-ticket actions)
+    now: datetime  # read under the lock: the ledger's times follow the order things happened
+    who: str | None  # the clerk the ledger names
+
+
+Action = Callable[[Act], list[Event]]
+
+
+_K = ApiTokenRow.__table__.c
+# The bearer token the request came with, read in the action's own transaction: its id while valid, NULL
+# once revoked (or gone). The API takes a token this process verified once without reading it again
+# (auth.authenticate_token cached), so this is where a revocation by any process takes effect at once.
+_TOKEN_LIVE = select(_K.id).where(_K.id == bindparam("token"), _K.revoked_at.is_(None)).scalar_subquery()
 _LOCK = (
-    select(CounterRow)
+    select(CounterRow, TicketRow)
+    .outerjoin(TicketRow, TicketRow.id == CounterRow.held_ticket)
     .where(CounterRow.id.in_(bindparam("ids", expanding=True)))
     .order_by(CounterRow.id)
-    .with_for_update()
+    .with_for_update(of=CounterRow)
 )
+_LOCK_CHECKED = _LOCK.add_columns(_TOKEN_LIVE.label("token_live"))
 
 
 def _lock_pair(
-    s: Session, hall: Hall, counter: Counter, with_partner: bool = True
+    s: Session, hall: Hall, counter: Counter, with_partner: bool = True, token: str | None = None
 ) -> tuple[CounterRow, CounterRow | None]:
     """Lock a counter and its partner in id order (one statement), so two partners acting at once cannot
     deadlock (PostgreSQL; SQLite holds the write lock already). An action on the held ticket alone
-    (`with_partner` false) locks only its own counter: the partner's state does not enter into it."""
+    (`with_partner` false) locks only its own counter: the partner's state does not enter into it.
+    The same statement reads each counter's held ticket (into the session: `_held` reads nothing more;
+    only the counter that holds a ticket changes it) and, with a bearer `token`, whether the token is
+    still valid: 401 when it was revoked."""
     ids = sorted({counter.id, *([counter.partner] if counter.partner and with_partner else [])})
-    rows = {r.id: r for r in s.scalars(_LOCK, {"ids": ids})}
+    if token is None:
+        found = s.execute(_LOCK, {"ids": ids}).all()
+    else:
+        found = s.execute(_LOCK_CHECKED, {"ids": ids, "token": token}).all()
+        if found and found[0].token_live is None or not found and not _token_live(s, token):
+            raise HallError("unauthorized", 401, "missing or invalid bearer token")
+    rows = {r[0].id: r[0] for r in found}
+    _keep(s, *(r[1] for r in found if r[1] is not None))
     for i in ids:
         if i not in rows:  # counters are seeded at start-up; this covers one added to the config since
             rows[i] = CounterRow(id=i, hall_id=hall.id, state="closed", priority_streak=0)
             s.add(rows[i])
             s.flush()
     return rows[counter.id], rows.get(counter.partner) if counter.partner and with_partner else None
+
+
+def _keep(s: Session, *rows: object) -> None:
+    """Hold these rows for the transaction: the session's identity map keeps only what is referenced, and a
+    ticket read (or claimed) once must not be read again by the next `s.get`."""
+    s.info.setdefault("keep", []).extend(rows)
+
+
+def _token_live(s: Session, token: str) -> bool:
+    """The token's validity on its own (a counter whose row is not seeded yet: nothing else to read)."""
+    return s.scalar(select(_TOKEN_LIVE), {"token": token}) is not None
 
 
 def _desk(hall: Hall, row: CounterRow | None, counter_id: str | None) -> rules.Desk | None:
@@ -78,16 +126,20 @@ def _act(
     action: Action,
     moves_counters: bool = False,
     with_partner: bool = True,
+    token: str | None = None,
 ) -> Outcome_:
     """Run one action in one transaction; record cover lost or restored by any change of a counter's state
     (`moves_counters`: open, close, away, back; the ticket actions leave every counter's state as it was).
-    `with_partner` false: the action works on the held ticket only and gets no partner row."""
+    `with_partner` false: the action works on the held ticket only and gets no partner row. `token`: the
+    bearer token the request came with, refused (401, nothing written) when it was revoked meanwhile."""
     hall, counter = ctx.counter(counter_id)
     with ctx.db.write() as s:
-        row, partner_row = _lock_pair(s, hall, counter, with_partner or moves_counters)
+        if not moves_counters:  # PostgreSQL: the row changes and the ledger line as one last statement
+            defer_inserts(s)
+        row, partner_row = _lock_pair(s, hall, counter, with_partner or moves_counters, token)
         now = ctx.clock.now()  # read under the lock: the ledger's times follow the order things happened
         before = rules.uncovered_counters(list(queue.desks(s, hall).values())) if moves_counters else set()
-        events = action(s, hall, counter, row, partner_row, now, clerk or row.clerk)
+        events = action(Act(s, hall, counter, row, partner_row, now, clerk or row.clerk))
         if moves_counters:
             s.flush()
             after = rules.uncovered_counters(list(queue.desks(s, hall).values()))
@@ -141,16 +193,9 @@ def _served_changed(hall: Hall, counter: Counter) -> QueueChanged:
     return QueueChanged(hall.id, frozenset(services), frozenset(ids), served_changed=True)
 
 
-def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+def open_counter(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         if row.state == CounterState.OPEN.value:
             return []
         if row.state == CounterState.AWAY.value:
@@ -165,19 +210,12 @@ def open_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         outbox.emit(s, hall, "counter.changed", {"counter": counter.id, "state": row.state}, now, subject=counter.id)
         return [_served_changed(hall, counter)]
 
-    return _act(ctx, counter_id, clerk, action, moves_counters=True)
+    return _act(ctx, counter_id, clerk, action, token=token, moves_counters=True)
 
 
-def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner_row: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+def close_counter(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         if row.state == CounterState.CLOSED.value:
@@ -190,19 +228,12 @@ def close_counter(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         outbox.emit(s, hall, "counter.changed", {"counter": counter.id, "state": row.state}, now, subject=counter.id)
         return [_served_changed(hall, counter)]
 
-    return _act(ctx, counter_id, clerk, action, moves_counters=True)
+    return _act(ctx, counter_id, clerk, action, token=token, moves_counters=True)
 
 
-def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner_row: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+def call_next(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "this counter still holds a ticket")
         desk = _desk(hall, row, counter.id)
@@ -212,28 +243,32 @@ def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
             raise HallError("counter_not_open", 409, "open the counter before calling")
         served = rules.covered_counters(desk, partner)
         services = {sid for cid in served for c in [hall.counter(cid)] if c is not None for sid in c.services}
-        taken: set[str] = set()  # tickets another process claimed while we chose
+        taken: set[str] = set()  # tickets other counters claimed while we chose
         # checked-in appointments are read only where a service of this counter takes them (one statement less)
         booked = any(sv is not None and sv.booking is not None for sv in map(hall.service, services))
+        pg = s.get_bind().dialect.name == "postgresql"
         while True:
             waiting = queue.call_candidates(s, hall.id, services, served, taken)
             if booked:
                 waiting += appointments.appointment_candidates(s, hall.id, services, taken, waiting)
-            choice = rules.call_next(desk, partner, waiting, row.priority_streak, hall.max_priority_streak, now)
-            if choice is None:
+            # SQLite holds the write lock: the first choice is free. PostgreSQL: the next few, in order, so
+            # that a ticket another counter is claiming right now is passed over in the same statement.
+            choices = _choices(desk, partner, waiting, row.priority_streak, hall.max_priority_streak, now, pg)
+            if not choices:
                 return []
-            ticket = _claim(s, choice.ticket.id, counter.id, now)
-            if ticket is not None:
+            claimed = _claim(a, choices, pg)
+            if claimed is not None:
                 break
-            taken.add(choice.ticket.id)
-        row.priority_streak = rules.next_priority_streak(row.priority_streak, choice)
-        row.held_ticket = ticket.id
-        ticket.target_counter = None
-        ticket.on_behalf_of = choice.on_behalf_of
-        ticket.clerk = who
-        if ticket.owner_counter is None:
-            ticket.owner_counter = counter.id  # 首问负责: the first counter owns the matter
-        _log(s, hall, "called", now, ticket, counter, who, reason=choice.reason, service=ticket.service_id)
+            taken.update(c.ticket.id for c in choices)
+        ticket, choice = claimed
+        _keep(s, ticket)
+        if not pg:  # PostgreSQL's claim wrote the ledger line and the counter's row in the same statement
+            row.priority_streak = rules.next_priority_streak(row.priority_streak, choice)
+            row.held_ticket = ticket.id
+            ledger.insert(
+                s, hall.id, "called", now, ticket_id=ticket.id, counter=counter.id, clerk=who,
+                on_behalf_of=choice.on_behalf_of, **_called_detail(choice),
+            )  # fmt: skip
         outbox.emit(s, hall, "ticket.called", outbox.ticket_data(ticket, recall=False), now, subject=ticket.id)
         return [
             _called(hall, counter, ticket, False, now),
@@ -241,61 +276,158 @@ def call_next(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
             TicketChanged(hall.id, ticket.id),
         ]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, token=token)
 
 
-def _claim(s: Session, ticket_id: str, counter_id: str, now: Any) -> TicketRow | None:
-    """Atomically move one waiting ticket to `called`; None when another counter got it first.
+CLAIM_CHOICES = 8  # PostgreSQL: as many as counters may race for the same head of a queue
 
-    PostgreSQL: the row is locked with SKIP LOCKED, so a concurrent claimer passes over it
-    instead of waiting; the guarded UPDATE … RETURNING then makes the claim exactly once on
-    both databases (SQLite already holds the write lock from BEGIN IMMEDIATE).
+
+def _choices(
+    desk: rules.Desk,
+    partner: rules.Desk | None,
+    waiting: list[Candidate],
+    streak: int,
+    max_streak: int,
+    now: datetime,
+    several: bool,
+) -> list[rules.Choice]:
+    """The engine's choice, then (`several`) what it would choose were that one gone, and so on."""
+    out: list[rules.Choice] = []
+    left = waiting
+    while len(out) < (CLAIM_CHOICES if several else 1):
+        choice = rules.call_next(desk, partner, left, streak, max_streak, now)
+        if choice is None:
+            break
+        out.append(choice)
+        left = [c for c in left if c.id != choice.ticket.id]
+    return out
+
+
+def _called_detail(choice: rules.Choice) -> dict[str, Any]:
+    """The `called` ledger line's detail (as ledger.append would write it: None values left out)."""
+    return {"reason": choice.reason, "service": choice.ticket.service}
+
+
+def _claim(a: Act, choices: list[rules.Choice], pg: bool) -> tuple[TicketRow, rules.Choice] | None:
+    """Atomically move the first still-waiting ticket of `choices` to `called` at this counter; None when
+    other counters got every one first.
+
+    The ticket's columns (and its wait total, as the ledger's Clock adds it: store.expressions) are set by
+    the claim itself. PostgreSQL: one statement also locks the choices SKIP LOCKED (a ticket another
+    counter is claiming is passed over, not waited for), writes the `called` ledger line and the counter's
+    held ticket and priority streak. SQLite holds the write lock already: the guarded UPDATE … RETURNING
+    claims exactly once; the caller writes the rest.
     """
-    params = {"ticket": ticket_id, "counter": counter_id, "now": now}
-    claim = _CLAIM_PG if s.get_bind().dialect.name == "postgresql" else _CLAIM
-    return s.scalars(claim, params, execution_options={"populate_existing": True}).first()
+    params: dict[str, Any] = {"counter": a.counter.id, "now": a.now, "who": a.who}
+    if not pg:
+        choice = choices[0]
+        params |= {"ticket": choice.ticket.id, "behalf": choice.on_behalf_of}
+        found = a.s.scalars(_CLAIM, params, execution_options={"populate_existing": True}).first()
+        return (found, choice) if found is not None else None
+    params |= {
+        "hall": a.hall.id,
+        "ids": [c.ticket.id for c in choices],
+        "behalf": [c.on_behalf_of for c in choices],
+        "streaks": [rules.next_priority_streak(a.row.priority_streak, c) for c in choices],
+        "details": [json.dumps(_called_detail(c)) for c in choices],
+    }
+    got = a.s.execute(_CLAIM_PG, params, execution_options={"populate_existing": True}).first()
+    if got is None:
+        return None
+    ticket, index = got
+    choice = choices[index - 1]
+    streak = params["streaks"][index - 1]
+    for key, value in (("held_ticket", ticket.id), ("priority_streak", streak)):
+        set_committed_value(a.row, key, value)  # written by the statement: nothing left to flush
+    return ticket, choice
 
 
-_SKIP_LOCKED = (
-    select(TicketRow.id)
-    .where(TicketRow.id == bindparam("ticket"), TicketRow.status == TicketStatus.WAITING.value)
-    .with_for_update(skip_locked=True)
-    .scalar_subquery()
-)
-_CLAIMED = {
-    "status": TicketStatus.CALLED.value,
-    "counter_id": bindparam("counter"),
-    "called_at": bindparam("now"),
-    "served_by": bindparam("counter"),
-}
+_T = TicketRow.__table__.c
+_L = cast(Table, LedgerRow.__table__)
+_NOW = bindparam("now", type_=UTCDateTime())
+_COUNTER = bindparam("counter", type_=String())
+
+
+def _called_values(behalf: Any) -> dict[str, Any]:
+    """A claimed ticket's columns: what `called` changes (the ledger's Clock: the wait ends now)."""
+    return {
+        "status": TicketStatus.CALLED.value,
+        "counter_id": _COUNTER,
+        "served_by": _COUNTER,
+        "called_at": _NOW,
+        "target_counter": None,
+        "on_behalf_of": behalf,
+        "clerk": bindparam("who", type_=String()),
+        "owner_counter": func.coalesce(_T.owner_counter, _COUNTER),  # 首问负责: the first counter owns it
+        "wait_s": _T.wait_s + func.coalesce(seconds_between(_T.waiting_since, _NOW), 0),
+        "waiting_since": None,
+    }
+
+
 _CLAIM = (
     update(TicketRow)
     .where(TicketRow.id == bindparam("ticket"), TicketRow.status == TicketStatus.WAITING.value)
-    .values(_CLAIMED)
-    .returning(TicketRow)
-    .execution_options(synchronize_session=False)
-)
-# PostgreSQL, one round trip: the row is locked SKIP LOCKED in a subquery (a row another counter is
-# claiming yields NULL: no row updated, None), and the same guarded UPDATE then claims it.
-_CLAIM_PG = (
-    update(TicketRow)
-    .where(TicketRow.id == _SKIP_LOCKED, TicketRow.status == TicketStatus.WAITING.value)
-    .values(_CLAIMED)
+    .values(_called_values(bindparam("behalf", type_=String())))
     .returning(TicketRow)
     .execution_options(synchronize_session=False)
 )
 
 
-def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+def _array(name: str, item: Any) -> Any:
+    """A bound list as a PostgreSQL array, in parentheses so that it can be subscripted (1-based)."""
+    return Grouping(sql_cast(bindparam(name), ARRAY(item)))
+
+
+def _claim_pg() -> Any:
+    """PostgreSQL's claim, one statement: lock the first of the choices still waiting and not being claimed
+    (SKIP LOCKED), claim it, write its `called` line and the counter's row; the ticket and its choice's
+    place (from 1) come back."""
+    tickets, counters_ = cast(Table, TicketRow.__table__), cast(Table, CounterRow.__table__)
+    choices = func.unnest(bindparam("ids", type_=ARRAY(String()))).table_valued("id", with_ordinality="ord")
+    choices = choices.render_derived("choice")
+    pick = (
+        select(tickets.c.id, choices.c.ord)
+        .join_from(tickets, choices, tickets.c.id == choices.c.id)
+        .where(tickets.c.status == TicketStatus.WAITING.value)
+        .order_by(choices.c.ord)
+        .limit(1)
+        .with_for_update(of=tickets, skip_locked=True)
+        .cte("pick")
+    )
+    behalf = _array("behalf", String())[pick.c.ord]
+    claimed = (
+        update(tickets)
+        .where(tickets.c.id == pick.c.id, tickets.c.status == TicketStatus.WAITING.value)
+        .values(_called_values(behalf))
+        .returning(*tickets.c, pick.c.ord.label("choice"))
+        .cte("claimed")
+    )
+    line = _L.insert().from_select(
+        ["hall_id", "at", "kind", "ticket_id", "counter_id", "clerk", "on_behalf_of", "detail"],
+        select(
+            bindparam("hall", type_=String()), _NOW, literal("called"), claimed.c.id, _COUNTER,
+            bindparam("who", type_=String()), claimed.c.on_behalf_of,
+            sql_cast(_array("details", Text())[claimed.c.choice], _L.c.detail.type),
+        ),
+    ).cte("line")  # fmt: skip
+    held = (
+        update(counters_)
+        .where(counters_.c.id == claimed.c.counter_id)  # the claim set it to this counter
+        .values(
+            held_ticket=claimed.c.id,
+            priority_streak=_array("streaks", Integer())[claimed.c.choice],
+        )
+        .cte("held")
+    )
+    return select(aliased(TicketRow, claimed), claimed.c.choice).add_cte(line, held)
+
+
+_CLAIM_PG = _claim_pg()
+
+
+def recall(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "recall")
         rules.check_recall(ticket.recalls, hall.max_recalls)  # then the clerk marks a no-show
         ticket.recalls += 1
@@ -306,30 +438,30 @@ def recall(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
             TicketChanged(hall.id, ticket.id),
         ]
 
-    return _act(ctx, counter_id, clerk, action, with_partner=False)
+    return _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
 
 
-def start(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+def start(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "start")
         ticket.status = TicketStatus.SERVING.value
         ticket.started_at = now  # like called_at, the latest passage; the ledger keeps every one
         _log(s, hall, "started", now, ticket, counter, who)
         return [TicketChanged(hall.id, ticket.id)]
 
-    return _act(ctx, counter_id, clerk, action, with_partner=False)
+    return _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
 
 
 def finish(
-    ctx: Context, counter_id: str, clerk: str | None, outcome: str, note: str | None, missing: list[str] | None
+    ctx: Context,
+    counter_id: str,
+    clerk: str | None,
+    outcome: str,
+    note: str | None,
+    missing: list[str] | None,
+    *,
+    token: str | None = None,
 ) -> Outcome_:
     """End the held ticket's matter; `incomplete` with missing items (or a note) writes the 一次性告知 notice."""
     written: list[NoticeRow] = []
@@ -341,15 +473,8 @@ def finish(
     if missing and result is not Outcome.INCOMPLETE:
         raise invalid("missing materials are listed only with the outcome 'incomplete'")
 
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "finish")
         service = hall.service(ticket.service_id)
         if result is Outcome.ACCEPTED and service is not None:
@@ -381,22 +506,15 @@ def finish(
             matters.handed_over(s, hall, ticket, who, now)
         return [TicketChanged(hall.id, ticket.id)]
 
-    done, events = _act(ctx, counter_id, clerk, action, with_partner=False)
+    done, events = _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
     if written:
         done = replace(done, notice=written[0])
     return (replace(done, matter=opened[0]) if opened else done), events
 
 
-def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+def no_show(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "no_show")
         ticket.status = TicketStatus.NO_SHOW.value
         ticket.finished_at = now
@@ -405,7 +523,7 @@ def no_show(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         outbox.emit(s, hall, "ticket.no_show", outbox.ticket_data(ticket, counter=counter.id), now, subject=ticket.id)
         return [TicketChanged(hall.id, ticket.id)]
 
-    return _act(ctx, counter_id, clerk, action, with_partner=False)
+    return _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
 
 
 def transfer(
@@ -415,6 +533,8 @@ def transfer(
     service_id: str | None,
     to_counter: str | None,
     reason: str | None = None,
+    *,
+    token: str | None = None,
 ) -> Outcome_:
     """Send the held ticket to another service's queue or to a named counter, keeping its place in time.
 
@@ -425,15 +545,8 @@ def transfer(
     if (service_id is None) == (to_counter is None):
         raise invalid("give exactly one of 'service' or 'counter'")
 
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         if service_id is not None:
             ctx.service(hall, service_id)
         if to_counter is not None:
@@ -470,19 +583,12 @@ def transfer(
             TicketChanged(hall.id, ticket.id),
         ]
 
-    return _act(ctx, counter_id, clerk, action, with_partner=False)
+    return _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
 
 
-def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner_row: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None, *, token: str | None = None) -> Outcome_:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "finish, transfer or no-show the held ticket first")
         desk = _desk(hall, row, counter.id)
@@ -493,19 +599,12 @@ def away(ctx: Context, counter_id: str, clerk: str | None, reason: str | None) -
         outbox.emit(s, hall, "counter.changed", {"counter": counter.id, "state": row.state}, now, subject=counter.id)
         return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]
 
-    return _act(ctx, counter_id, clerk, action, moves_counters=True)
+    return _act(ctx, counter_id, clerk, action, token=token, moves_counters=True)
 
 
-def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+def back(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         desk = _desk(hall, row, counter.id)
         assert desk is not None
         rules.check_back(desk)
@@ -516,7 +615,7 @@ def back(ctx: Context, counter_id: str, clerk: str | None) -> Outcome_:
         outbox.emit(s, hall, "counter.changed", {"counter": counter.id, "state": row.state}, now, subject=counter.id)
         return [_served_changed(hall, counter), CounterChanged(hall.id, counter.partner or "")]
 
-    return _act(ctx, counter_id, clerk, action, moves_counters=True)
+    return _act(ctx, counter_id, clerk, action, token=token, moves_counters=True)
 
 
 def current(ctx: Context, counter_id: str) -> Result:

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table
-from sqlalchemy import insert as sql_insert
 from sqlalchemy.orm import Session
 
 from server.engine.timing import Clock
+from server.store.db import insert_row
 from server.store.models import LedgerRow, TicketRow
 
 
@@ -44,7 +44,7 @@ def append(
     )
 
 
-_INSERT = sql_insert(cast(Table, LedgerRow.__table__))
+_TABLE = cast(Table, LedgerRow.__table__)
 
 
 def insert(
@@ -59,9 +59,11 @@ def insert(
     on_behalf_of: str | None = None,
     **detail: Any,
 ) -> None:
-    """One ledger line as one prepared INSERT (the hot paths), for a ticket whose totals the caller keeps."""
-    session.connection().execute(
-        _INSERT,
+    """One ledger line as one prepared INSERT (the hot paths), for a ticket whose totals the caller keeps;
+    kept for the transaction's last statement when the session defers its inserts (store.db.defer_inserts)."""
+    insert_row(
+        session,
+        _TABLE,
         {
             "hall_id": hall_id,
             "at": at,

@@ -22,7 +22,7 @@ from server.store.models import CounterRow, LedgerRow, TicketRow
 
 from . import ledger, views
 from .context import Context
-from .counters import Outcome_, _act, _called, _desk, _held, _log
+from .counters import Act, Outcome_, _act, _called, _desk, _held, _log
 from .queue import candidate
 
 MAX_REASON = 200
@@ -66,20 +66,15 @@ def named_call(
     reason: str,
     manager: bool,
     number: str | None = None,
+    *,
+    token: str | None = None,
 ) -> Outcome_:
     """指呼: call one waiting ticket here (by id, or by today's number), out of order; the display announces
     it like any call."""
     why = _reason(reason)
 
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner_row: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         ticket = _ticket(s, hall, ticket_id if ticket_id is not None else _by_number(s, hall, number or "", now))
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "this counter still holds a ticket")
@@ -99,7 +94,7 @@ def named_call(
             TicketChanged(hall.id, ticket.id),
         ]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, token=token)
 
 
 def _by_number(s: Session, hall: Hall, number: str, now: datetime) -> str:
@@ -131,22 +126,17 @@ def _take(
     row.held_ticket = ticket.id
 
 
-def park(ctx: Context, counter_id: str, clerk: str | None, kind: str, note: str | None) -> Outcome_:
+def park(
+    ctx: Context, counter_id: str, clerk: str | None, kind: str, note: str | None, *, token: str | None = None
+) -> Outcome_:
     """挂起: the held ticket waits aside, and the counter is free for the next resident."""
     try:
         park_kind = ParkKind(kind)
     except ValueError:
         raise invalid(f"kind must be one of {', '.join(k.value for k in ParkKind)}") from None
 
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner_row: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, now, who = a.s, a.hall, a.counter, a.row, a.now, a.who
         ticket = _held(s, row, "park")
         was = ticket.status
         ticket.status = TicketStatus.PARKED.value
@@ -158,7 +148,7 @@ def park(ctx: Context, counter_id: str, clerk: str | None, kind: str, note: str 
         )  # fmt: skip
         return [TicketChanged(hall.id, ticket.id), *_parked_lists_changed(hall, ticket, counter.id)]
 
-    return _act(ctx, counter_id, clerk, action, with_partner=False)
+    return _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
 
 
 def _parked_lists_changed(hall: Hall, ticket: TicketRow, counter_id: str) -> list[Event]:
@@ -170,18 +160,13 @@ def _parked_lists_changed(hall: Hall, ticket: TicketRow, counter_id: str) -> lis
     return [CounterChanged(hall.id, c) for c in sorted(ids)]
 
 
-def resume(ctx: Context, counter_id: str, clerk: str | None, ticket_id: str, manager: bool) -> Outcome_:
+def resume(
+    ctx: Context, counter_id: str, clerk: str | None, ticket_id: str, manager: bool, *, token: str | None = None
+) -> Outcome_:
     """The parked ticket is called again here (its resident is back, or the step is done)."""
 
-    def action(
-        s: Session,
-        hall: Hall,
-        counter: Counter,
-        row: CounterRow,
-        partner_row: CounterRow | None,
-        now: datetime,
-        who: str | None,
-    ) -> list[Event]:
+    def action(a: Act) -> list[Event]:
+        s, hall, counter, row, partner_row, now, who = a.s, a.hall, a.counter, a.row, a.partner, a.now, a.who
         ticket = _ticket(s, hall, ticket_id)
         if row.held_ticket:
             raise HallError("ticket_in_progress", 409, "this counter still holds a ticket")
@@ -206,7 +191,7 @@ def resume(ctx: Context, counter_id: str, clerk: str | None, ticket_id: str, man
         ticket.park_kind = ticket.parked_at = ticket.parked_counter = None
         return [_called(hall, counter, ticket, False, now), TicketChanged(hall.id, ticket.id), *lists]
 
-    return _act(ctx, counter_id, clerk, action)
+    return _act(ctx, counter_id, clerk, action, token=token)
 
 
 def parked_at(

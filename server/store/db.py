@@ -33,6 +33,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import StaticPool
 
+from .expressions import sqlite_seconds
+
 SQLITE_BUSY_MS = 100  # sqlite3 waits in C (the whole process stalls): keep it short, retry in Python
 MIGRATE_BUSY_MS = 30000
 WRITE_WAIT_S = 15.0
@@ -97,6 +99,7 @@ class Database:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+            dbapi_conn.create_function("hq_seconds", 2, sqlite_seconds, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
@@ -233,16 +236,36 @@ def _pg_engine(url: str, pool_size: int, connect_timeout_s: int, statement_timeo
     return engine
 
 
-_UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}  # (table, changed columns) → its UPDATE, built once
+_UPDATES: dict[tuple[Any, tuple[str, ...], str], Any] = {}  # (table, changed columns) → its UPDATE, built once
+_COMBINED: dict[tuple[Any, ...], Any] = {}  # PostgreSQL: the shape of a set of writes → its one statement
+PENDING = "pending_inserts"  # session.info key: rows to insert at write_changes (see `defer_inserts`)
+
+
+def defer_inserts(session: Session) -> None:
+    """From now on `insert_row` keeps this session's rows for `write_changes` (PostgreSQL then sends them
+    and the changed rows' UPDATEs as one statement)."""
+    session.info[PENDING] = []
+
+
+def insert_row(session: Session, table: Any, values: dict[str, Any]) -> None:
+    """Insert one row now, or at `write_changes` when the session defers its inserts."""
+    pending = session.info.get(PENDING)
+    if pending is None:
+        session.connection().execute(_insert(table), values)
+    else:
+        pending.append((table, values))
 
 
 def write_changes(session: Session) -> None:
-    """Write each changed row of this session as one prepared UPDATE of the columns that changed.
+    """Write each changed row of this session as one prepared UPDATE of the columns that changed, and the
+    rows it deferred (`defer_inserts`).
 
     What the unit of work's flush does for plain column changes, without its general machinery (which
     costs more than the statements themselves on the counter actions' hot path). Rows added or deleted,
-    and anything but column attributes, are left to the session's own flush at commit.
+    and anything but column attributes, are left to the session's own flush at commit. On PostgreSQL the
+    UPDATEs and at most one deferred row go as one statement (the others as CTEs): one round trip.
     """
+    updates: list[tuple[Any, tuple[str, ...], dict[str, Any], Any, dict[str, Any]]] = []
     for obj in list(session.dirty):
         state = inspect(obj)
         if state.deleted or state.pending:
@@ -255,19 +278,70 @@ def write_changes(session: Session) -> None:
                 changes[prop.key] = added[0]
         if not changes:
             continue
-        table = mapper.local_table
-        keys = tuple(sorted(changes))
-        stmt = _UPDATES.get((table, keys))
-        if stmt is None:
-            where = [c == bindparam(f"pk_{c.key}") for c in mapper.primary_key]
-            columns: dict[Any, Any] = {mapper.get_property(k).columns[0]: bindparam(f"v_{k}") for k in keys}
-            stmt = _UPDATES[(table, keys)] = update(table).where(*where).values(columns)
-        params = {f"v_{k}": v for k, v in changes.items()}
-        for c in mapper.primary_key:
-            params[f"pk_{c.key}"] = state.dict[mapper.get_property_by_column(c).key]
-        session.connection().execute(stmt, params)
+        pks = {c.key: state.dict[mapper.get_property_by_column(c).key] for c in mapper.primary_key}
+        updates.append((mapper.local_table, tuple(sorted(changes)), changes, obj, pks))
+    updates.sort(key=lambda u: (u[0].name, u[1]))  # session.dirty is a set: one order, one cached statement
+    inserts = session.info.pop(PENDING, None) or []
+    conn = session.connection()
+    if conn.dialect.name == "postgresql" and len(updates) + len(inserts) > 1 and len(inserts) <= 1:
+        stmt, params = _combined(updates, inserts)
+        conn.execute(stmt, params)
+    else:
+        for table, keys, changes, _obj, pks in updates:
+            conn.execute(_update(table, keys, ""), _update_params(changes, pks, ""))
+        for table, values in inserts:
+            conn.execute(_insert(table), values)
+    for _table, _keys, changes, obj, _pks in updates:
         for key, value in changes.items():
             set_committed_value(obj, key, value)  # written: nothing left for the session's flush
+
+
+def _update(table: Any, keys: tuple[str, ...], prefix: str) -> Any:
+    """UPDATE table SET <keys> WHERE <primary key>, its parameters named with `prefix` (built once)."""
+    stmt = _UPDATES.get((table, keys, prefix))
+    if stmt is None:
+        where = [c == bindparam(f"{prefix}pk_{c.key}") for c in table.primary_key]
+        columns: dict[Any, Any] = {table.c[k]: bindparam(f"{prefix}v_{k}") for k in keys}
+        stmt = _UPDATES[(table, keys, prefix)] = update(table).where(*where).values(columns)
+    return stmt
+
+
+_INSERTS: dict[Any, Any] = {}
+
+
+def _insert(table: Any) -> Any:
+    stmt = _INSERTS.get(table)
+    if stmt is None:
+        stmt = _INSERTS[table] = table.insert()
+    return stmt
+
+
+def _update_params(changes: dict[str, Any], pks: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {**{f"{prefix}v_{k}": v for k, v in changes.items()}, **{f"{prefix}pk_{k}": v for k, v in pks.items()}}
+
+
+def _combined(updates: list[Any], inserts: list[tuple[Any, dict[str, Any]]]) -> tuple[Any, dict[str, Any]]:
+    """PostgreSQL: these UPDATEs and INSERT as one statement, the first UPDATE (or the INSERT) the main one,
+    the others data-modifying CTEs (they touch different rows; PostgreSQL runs every one)."""
+    shape = (
+        tuple((u[0], u[1]) for u in updates),
+        tuple((table, tuple(sorted(values))) for table, values in inserts),
+    )
+    stmt = _COMBINED.get(shape)
+    if stmt is None:
+        parts = [_update(table, keys, f"u{i}_") for i, (table, keys) in enumerate(shape[0])]
+        parts += [
+            table.insert().values({table.c[k]: bindparam(f"i{i}_{k}", type_=table.c[k].type) for k in keys})
+            for i, (table, keys) in enumerate(shape[1])
+        ]
+        stmt = parts[0].add_cte(*(part.cte(f"w{i}") for i, part in enumerate(parts[1:], 1)))
+        _COMBINED[shape] = stmt
+    params: dict[str, Any] = {}
+    for i, (_table, _keys, changes, _obj, pks) in enumerate(updates):
+        params |= _update_params(changes, pks, f"u{i}_")
+    for i, (_table, values) in enumerate(inserts):
+        params |= {f"i{i}_{k}": v for k, v in values.items()}
+    return stmt, params
 
 
 def make_green(mode: str = "eventlet") -> None:

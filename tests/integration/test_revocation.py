@@ -118,3 +118,31 @@ def test_logging_out_or_disabling_ends_the_pages_connections_on_every_process(pa
     assert done.returncode == 0, done.stderr
     _gone(counter, within=1.5)
     assert tom.get(a.url + "/api/v1/counters/w1/desk", timeout=10).status_code == 401
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_revoked_counter_token_is_refused_by_the_very_next_action_in_every_process(
+    start_server: Callable[..., Server], tmp_path: Path, kind: str
+) -> None:
+    """Each process verifies a counter token once and keeps it; the action's own transaction still reads
+    whether it was revoked, so a revocation made elsewhere (here: by this test's process, with no message
+    queue to tell anyone) refuses the very next action in both processes, and nothing is written."""
+    a = start_server(kind, data_dir=tmp_path / "data")
+    b = start_server(kind, database_url=a.database, data_dir=tmp_path / "data")
+    token = a.counter_token("w1")
+    assert a.act("w1", "open", token=token).status_code == 200
+    for server in (a, b, a, b):  # each process has verified the token, and used it again since
+        assert server.act("w1", "call-next", token=token).status_code == 200
+    waiting = a.issue("id-card")
+    from server.auth import revoke_token
+
+    assert revoke_token(a.offline(), token.split(".")[0].removeprefix("hq_"))
+    for server in (b, a):
+        refused = server.act("w1", "call-next", token=token)
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["error"]["code"] == "unauthorized"
+        assert server.act("w1", "close", token=token).status_code == 401
+    desk = a.get("/api/v1/counters/w1", token=a.admin_token()).json()
+    assert desk["ticket"] is None and desk["counter"]["state"] == "open"  # nothing was called, nor closed
+    lines = a.get(f"/api/v1/tickets/{waiting['id']}/history", token=a.admin_token()).json()
+    assert [line["kind"] for line in lines] == ["issued"]  # still waiting: no call was written
