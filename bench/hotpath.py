@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -289,7 +290,8 @@ def floor_rows(floor: Proc, clients: int, n: int) -> Run:
 def issue_step(url: str, errors: Counter[str]) -> Callable[[requests.Session, int, int], int]:
     def step(http: requests.Session, k: int, i: int) -> int:
         body = {"service": SERVICES[i % 2], "priority": i % 12 == 11}
-        r = http.post(f"{url}/api/v1/halls/town/tickets", json=body, timeout=TIMEOUT)
+        key = {"Idempotency-Key": uuid.uuid4().hex}  # one per tap, as every kiosk sends (issue 25)
+        r = http.post(f"{url}/api/v1/halls/town/tickets", json=body, headers=key, timeout=TIMEOUT)
         if r.status_code != 201:
             errors[f"issue {r.status_code}"] += 1
             return 0
