@@ -67,6 +67,9 @@ name = "社保医保"
 prefix = "B"
 avg_service_s = 600
 """
+# The kiosk every issue comes from (a screen-only one, as the kiosk page without a printer): its token and an
+# Idempotency-Key per tap, as every kiosk sends. Anonymous callers have a capped share and no priority.
+HALL += '\n[[hall.kiosk]]\nid = "k1"\nname = "取号机"\nprinter = { kind = "none" }\n'
 COUNTERS = [f"w{i}" for i in range(1, 9)]
 HALL += "".join(
     f'\n[[hall.counter]]\nid = "{c}"\nnumber = {i + 1}\nservices = ["id-card", "social"]\n'
@@ -136,6 +139,7 @@ class Proc:
 
     def __init__(self, args: list[str], port: int, log: Path, health: str) -> None:
         self.url = f"http://127.0.0.1:{port}"
+        self.kiosk = ""  # the k1 kiosk's token, for the issue runs
         self.health = health
         self.log_path = log
         self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
@@ -178,9 +182,10 @@ class Proc:
         self.log.close()
 
 
-def admin_token(config: Path) -> str:
+def admin_token(config: Path, *who: str) -> str:
+    """A new token: an admin's, or `who` (e.g. "--kiosk", "k1")."""
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "token", "create", "--role", "admin", "--config", str(config)],
+        [sys.executable, "-m", "server.cli", "token", "create", *(who or ("--role", "admin")), "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -287,11 +292,14 @@ def floor_rows(floor: Proc, clients: int, n: int) -> Run:
     return hammer(floor, "floor insert", clients, n, step, max_s=120)
 
 
-def issue_step(url: str, errors: Counter[str]) -> Callable[[requests.Session, int, int], int]:
+def issue_step(url: str, errors: Counter[str], kiosk: str) -> Callable[[requests.Session, int, int], int]:
+    """A kiosk's tap: its token (`kiosk`), an Idempotency-Key per tap."""
+    auth = f"Bearer {kiosk}"
+
     def step(http: requests.Session, k: int, i: int) -> int:
-        body = {"service": SERVICES[i % 2], "priority": i % 12 == 11}
-        key = {"Idempotency-Key": uuid.uuid4().hex}  # one per tap, as every kiosk sends (issue 25)
-        r = http.post(f"{url}/api/v1/halls/town/tickets", json=body, headers=key, timeout=TIMEOUT)
+        body = {"service": SERVICES[i % 2], "priority": i % 12 == 11, "kiosk": "k1"}
+        headers = {"Authorization": auth, "Idempotency-Key": uuid.uuid4().hex}
+        r = http.post(f"{url}/api/v1/halls/town/tickets", json=body, headers=headers, timeout=TIMEOUT)
         if r.status_code != 201:
             errors[f"issue {r.status_code}"] += 1
             return 0
@@ -302,7 +310,7 @@ def issue_step(url: str, errors: Counter[str]) -> Callable[[requests.Session, in
 
 def issue(server: Proc, clients: int, n: int) -> Run:
     errors: Counter[str] = Counter()
-    run = hammer(server, "issue", clients, n, issue_step(server.url, errors), max_s=120)
+    run = hammer(server, "issue", clients, n, issue_step(server.url, errors, server.kiosk), max_s=120)
     run.errors.update(errors)
     return run
 
@@ -371,7 +379,7 @@ def open_counters(server: Proc, token: str, ids: list[str]) -> None:
 def prefill(server: Proc, depth: int) -> None:
     if depth:
         errors: Counter[str] = Counter()
-        hammer(server, "prefill", 8, depth, issue_step(server.url, errors), max_s=300)
+        hammer(server, "prefill", 8, depth, issue_step(server.url, errors, server.kiosk), max_s=300)
         if errors:
             raise RuntimeError(f"prefill failed: {errors}")
 
@@ -614,7 +622,9 @@ def servers(
         port = free_port()
         config = write_config(folder, "hallq", port, url, hall)
         token = admin_token(config)
+        kiosk = admin_token(config, "--kiosk", "k1") if 'id = "k1"' in hall else ""
         hallq = Proc(["server.cli", "serve", "--config", str(config)], port, folder / "hallq.log", "/api/v1/health")
+        hallq.kiosk = kiosk
         floor = None
         try:
             if with_floor:
