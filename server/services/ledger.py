@@ -44,7 +44,7 @@ def append(
     )
 
 
-_INSERT = sql_insert(cast(Table, LedgerRow.__table__))
+_INSERT = sql_insert(cast(Table, LedgerRow.__table__)).inline()  # no RETURNING of an id nobody reads
 
 
 def insert(

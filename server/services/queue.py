@@ -97,9 +97,10 @@ def _ahead_statement(targeted: bool, priority: bool) -> Any:
         if targeted
         else and_(_T.service_id == bindparam("service"), _T.target_counter.is_(None))
     )
+    # Not named after columns: the issue's INSERT returns this count, and an INSERT reserves its columns' names.
     earlier = or_(
-        _T.order_at < bindparam("order_at"),
-        and_(_T.order_at == bindparam("order_at"), _T.seq < bindparam("seq")),
+        _T.order_at < bindparam("ahead_order_at"),
+        and_(_T.order_at == bindparam("ahead_order_at"), _T.seq < bindparam("ahead_seq")),
     )
     same_class = select(func.count()).where(_IS_WAITING, queue, _T.priority == (true() if priority else false()))
     if priority:
@@ -109,6 +110,22 @@ def _ahead_statement(targeted: bool, priority: bool) -> Any:
 
 
 _AHEAD = {(t, p): _ahead_statement(t, p) for t in (False, True) for p in (False, True)}
+
+
+def ahead_statement(targeted: bool, priority: bool) -> Any:
+    """The people-ahead count of `ahead_count`, to fold into a statement (bound by `ahead_params`)."""
+    return _AHEAD[(targeted, priority)]
+
+
+def ahead_params(row: Any) -> dict[str, Any]:
+    """The parameters of `ahead_statement` for this ticket."""
+    return {
+        "hall": row.hall_id,
+        "service": row.service_id,
+        "target": row.target_counter,
+        "ahead_order_at": row.order_at,
+        "ahead_seq": row.seq,
+    }
 
 
 def candidate(row: Any) -> Candidate:
@@ -186,15 +203,8 @@ def average_service_s(session: Session, hall_id: str, service: Service) -> int:
 
 def ahead_count(session: Session, row: Any) -> int:
     """How many waiting tickets of the same queue go before this one (estimate.queue_key, in SQL)."""
-    targeted = row.target_counter is not None
-    params = {
-        "hall": row.hall_id,
-        "service": row.service_id,
-        "target": row.target_counter,
-        "order_at": row.order_at,
-        "seq": row.seq,
-    }
-    return int(session.connection().scalar(_AHEAD[(targeted, bool(row.priority))], params) or 0)
+    statement = _AHEAD[(row.target_counter is not None, bool(row.priority))]
+    return int(session.connection().scalar(statement, ahead_params(row)) or 0)
 
 
 class Place(NamedTuple):
