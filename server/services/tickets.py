@@ -181,6 +181,11 @@ def _issue(
         job = print_jobs.add(s, hall, kiosk, row, track_url(track_base, token), now) if kiosk else None
         outbox.emit(s, hall, "ticket.issued", outbox.ticket_data(row, kiosk=kiosk_id), now, subject=row.id)
         where = ctx.boards.quick_place(s, hall, row, ahead, now, before)
+        board = ctx.boards.peek(hall.id)
+        if where is None and key is not None and board is not None and board.waiting <= ctx.boards.sync_limit:
+            # A small hall's stale board (a few tickets waiting): its forecast is quick, and worked out here
+            # the key's row gets the answer now, not in a second write transaction after commit.
+            where = ctx.boards.place(s, hall, row, ahead, now)
         if key is not None and not _claim_key(s, key, row.id, _seal(token, key.key), now, where):
             raise _KeyTaken  # answered already (or being answered): roll this ticket back, replay that one
     if where is None:  # a small hall, or no background refresh: work the forecast out now
