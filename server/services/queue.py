@@ -181,13 +181,32 @@ def counter_states(session: Session, hall: Hall) -> list[Any]:
     return list(session.connection().execute(_COUNTER_STATES, {"hall": hall.id}).all())
 
 
+# Every counter's state as one text, "w1 open,w2 closed", to fold into a statement the caller sends anyway (the
+# issue's INSERT returns it): a ticket's `served_now` read in that statement, not in one more. Ids are
+# `[a-z0-9][a-z0-9_-]*` (config) and states words, so neither holds the separators.
+STATES_TEXT = (
+    select(func.aggregate_strings(_C.id + " " + _C.state, ","))
+    .where(_C.hall_id == bindparam("hall"))
+    .scalar_subquery()
+)
+
+
+def desks_from_text(hall: Hall, text: str | None) -> dict[str, Desk]:
+    """`desks` from a STATES_TEXT value."""
+    pairs = (item.split(" ", 1) for item in text.split(",")) if text else ()
+    return desks_of(hall, {found[0]: found[1] for found in pairs})
+
+
+def desks_of(hall: Hall, states: dict[str, str]) -> dict[str, Desk]:
+    return {c.id: Desk(c, CounterState(states.get(c.id, "closed"))) for c in hall.counters}
+
+
 def desks(session: Session, hall: Hall, rows: Iterable[Any] | None = None) -> dict[str, Desk]:
     """Every counter of the hall with its live state (ORM changes in this session flushed first)."""
     if rows is None:
         session.flush()  # a plain read sees what this transaction changed only once it is flushed
         rows = counter_states(session, hall)
-    states = {r.id: r.state for r in rows}
-    return {c.id: Desk(c, CounterState(states.get(c.id, "closed"))) for c in hall.counters}
+    return desks_of(hall, {r.id: r.state for r in rows})
 
 
 def servers_of(service_id: str, hall_desks: dict[str, Desk]) -> int:

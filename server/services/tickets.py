@@ -19,6 +19,7 @@ from server.engine.errors import HallError
 from server.engine.events import Event, PrintQueued, QueueChanged, TicketChanged
 from server.engine.model import Hall, Kiosk, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
+from server.engine.rules import Desk
 from server.store.models import (
     AnonymousQuotaRow,
     ComplaintRow,
@@ -171,7 +172,7 @@ def _issue(
             matters.claim_pickup(s, hall, pickup, row)
         if admission is not None:
             admission.within(s, row, now)  # an appointment's check-in, or a remote ticket's code and phone
-        ahead = _insert_ticket(s, row)  # the people ahead come back with the INSERT
+        ahead, desks = _insert_ticket(s, hall, row)  # the people ahead and the counters' states come back
         ledger.insert(
             s, hall.id, "remote_issued" if row.status == TicketStatus.REMOTE.value else "issued", now,
             ticket_id=row.id, service=service.id, priority=priority or None,
@@ -180,7 +181,7 @@ def _issue(
         )  # fmt: skip
         job = print_jobs.add(s, hall, kiosk, row, track_url(track_base, token), now) if kiosk else None
         outbox.emit(s, hall, "ticket.issued", outbox.ticket_data(row, kiosk=kiosk_id), now, subject=row.id)
-        where = ctx.boards.quick_place(s, hall, row, ahead, now, before)
+        where = ctx.boards.quick_place(s, hall, row, ahead, now, before, desks)
         board = ctx.boards.peek(hall.id)
         if where is None and key is not None and board is not None and board.waiting <= ctx.boards.sync_limit:
             # A small hall's stale board (a few tickets waiting): its forecast is quick, and worked out here
@@ -334,20 +335,23 @@ def _remember_answer_later(ctx: Context, key_hash: str, where: queue.Place) -> N
 
 
 _TICKET_COLUMNS = [c.key for c in TicketRow.__table__.columns]
-# The same INSERT returning the people ahead in its queue (queue.ahead_statement): one round trip, not two.
-_INSERT_TICKET_AHEAD = {
+# The ticket's INSERT returning the people ahead in its queue (queue.ahead_statement) and every counter's state
+# (queue.STATES_TEXT, for `served_now`): one round trip where there were three.
+_INSERT_TICKET = {
     (targeted, priority): insert(cast(Table, TicketRow.__table__)).returning(
-        queue.ahead_statement(targeted, priority).scalar_subquery()
+        queue.ahead_statement(targeted, priority).scalar_subquery(), queue.STATES_TEXT
     )
     for targeted in (False, True)
     for priority in (False, True)
 }
 
 
-def _insert_ticket(s: Session, row: TicketRow) -> int:
-    """Write a new waiting ticket; how many go before it in its queue (what `queue.ahead_count` reads)."""
-    statement = _INSERT_TICKET_AHEAD[(row.target_counter is not None, bool(row.priority))]
-    return int(s.connection().execute(statement, {**_ticket_values(row), **queue.ahead_params(row)}).scalar() or 0)
+def _insert_ticket(s: Session, hall: Hall, row: TicketRow) -> tuple[int, dict[str, Desk] | None]:
+    """Write a new waiting ticket: how many go before it in its queue (what `queue.ahead_count` reads), and
+    the counters as they are now (None while ORM changes of this session wait to be flushed: then read later)."""
+    statement = _INSERT_TICKET[(row.target_counter is not None, bool(row.priority))]
+    ahead, states = s.connection().execute(statement, {**_ticket_values(row), **queue.ahead_params(row)}).one()
+    return int(ahead or 0), None if s.dirty or s.new else queue.desks_from_text(hall, states)
 
 
 def _ticket_values(row: TicketRow) -> dict[str, Any]:

@@ -93,11 +93,15 @@ def test_the_fast_paths_rows_are_the_models_rows(ctx: Context) -> None:
     assert (key["ahead"], key["est_wait_s"], key["served_now"]) == (issued.ahead, issued.est_wait_s, True)
 
 
-def test_the_people_ahead_the_issue_returns_are_those_the_queue_counts(ctx: Context) -> None:
-    """The count folded into the ticket's INSERT against the queue's own count, read afterwards."""
-    counters.open_counter(ctx, "w1", None)
-    plan = [("id-card", False), ("id-card", False), ("id-card", True), ("water", False), ("id-card", False)]
-    plan += [("id-card", True), ("water", True), ("id-card", False), ("water", False), ("id-card", True)]
+@pytest.mark.parametrize("busy", [False, True], ids=["forecast in the request", "busy server"])
+def test_the_people_ahead_the_issue_returns_are_those_the_queue_counts(ctx: Context, busy: bool) -> None:
+    """The count folded into the ticket's INSERT against the queue's own count, read afterwards; and
+    `served_now` from the counters' states folded into it too (a busy server answers from its last board)."""
+    if busy:
+        ctx.boards.on_stale, ctx.boards.sync_limit = (lambda hall_id: None), 0
+    counters.open_counter(ctx, "w1", None)  # serves id-card only: nobody serves social
+    plan = [("id-card", False), ("id-card", False), ("id-card", True), ("social", False), ("id-card", False)]
+    plan += [("id-card", True), ("social", True), ("id-card", False), ("social", False), ("id-card", True)]
     clock = ctx.clock
     assert isinstance(clock, FrozenClock)
     answers = []
@@ -109,7 +113,9 @@ def test_the_people_ahead_the_issue_returns_are_those_the_queue_counts(ctx: Cont
             counted = queue.ahead_count(s, issued.ticket)
             answers.append((issued.ticket.number, counted))
             # the answer's `ahead` is the forecast's, from the same own-queue count: the page shows the same
-            assert issued.ahead == tickets.track_body(ctx, s, issued.ticket)["ahead"]
+            page = tickets.track_body(ctx, s, issued.ticket)
+            assert (issued.ahead, issued.served_now) == (page["ahead"], page["served_now"])
+            assert issued.served_now is (service == "id-card")
     by_queue: dict[tuple[str, bool], int] = {}
     for (service, priority), (number, counted) in zip(plan, answers, strict=True):
         priority_ahead = by_queue.get((service, True), 0)
