@@ -185,9 +185,7 @@ def counter_states(session: Session, hall: Hall) -> list[Any]:
 # issue's INSERT returns it): a ticket's `served_now` read in that statement, not in one more. Ids are
 # `[a-z0-9][a-z0-9_-]*` (config) and states words, so neither holds the separators.
 STATES_TEXT = (
-    select(func.aggregate_strings(_C.id + " " + _C.state, ","))
-    .where(_C.hall_id == bindparam("hall"))
-    .scalar_subquery()
+    select(func.aggregate_strings(_C.id + " " + _C.state, ",")).where(_C.hall_id == bindparam("hall")).scalar_subquery()
 )
 
 

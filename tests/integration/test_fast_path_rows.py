@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, select
+from sqlalchemy import FromClause, select
 from sqlalchemy.orm import DeclarativeBase
 from support.databases import database
 from support.server import HALL_TOML
@@ -43,7 +43,7 @@ def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
             db.dispose()
 
 
-def _row(ctx: Context, table: Table, **where: Any) -> dict[str, Any]:
+def _row(ctx: Context, table: FromClause, **where: Any) -> dict[str, Any]:
     with ctx.db.query() as conn:
         found = conn.execute(select(table).filter_by(**where)).mappings().all()
     assert len(found) == 1, (table.name, where, found)
