@@ -4,8 +4,9 @@ Starts, on 127.0.0.1 only, one hallq server (`python -m server.cli serve`) and o
 (bench/floor.py: the same stack and config doing the least possible per request) on the same database
 kind, and measures both in the same run, so each figure is reported as a ratio to the floor:
 
-- issue (POST tickets) with 1 and 8 clients at 0, 300 and 2,000 tickets waiting (8 counters open,
-  so the forecast has work), against the floor's insert-one-row route;
+- issue (POST tickets as kiosk k1 does it: its bearer token and an Idempotency-Key per tap) with 1 and 8
+  clients at 0, 300 and 2,000 tickets waiting (8 counters open, so the forecast has work), against the
+  floor's insert-one-row route;
 - call-next + finish with 1 and 8 counters at the same depths, against the same route (two writes a
   cycle, so requests/s are compared), then checked: no ticket called twice, none lost;
 - call to screen: N `/display` clients, calls at 5/s; the time from sending call-next to each client's
