@@ -4,8 +4,9 @@ Starts, on 127.0.0.1 only, one hallq server (`python -m server.cli serve`) and o
 (bench/floor.py: the same stack and config doing the least possible per request) on the same database
 kind, and measures both in the same run, so each figure is reported as a ratio to the floor:
 
-- issue (POST tickets) with 1 and 8 clients at 0, 300 and 2,000 tickets waiting (8 counters open,
-  so the forecast has work), against the floor's insert-one-row route;
+- issue (POST tickets as kiosk k1 does it: its bearer token and an Idempotency-Key per tap) with 1 and 8
+  clients at 0, 300 and 2,000 tickets waiting (8 counters open, so the forecast has work), against the
+  floor's insert-one-row route;
 - call-next + finish with 1 and 8 counters at the same depths, against the same route (two writes a
   cycle, so requests/s are compared), then checked: no ticket called twice, none lost;
 - call to screen: N `/display` clients, calls at 5/s; the time from sending call-next to each client's
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -67,6 +69,9 @@ name = "社保医保"
 prefix = "B"
 avg_service_s = 600
 """
+# The kiosk every issue comes from (a screen-only one, as the kiosk page without a printer): its token and an
+# Idempotency-Key per tap, as every kiosk sends. Anonymous callers have a capped share and no priority.
+HALL += '\n[[hall.kiosk]]\nid = "k1"\nname = "取号机"\nprinter = { kind = "none" }\n'
 COUNTERS = [f"w{i}" for i in range(1, 9)]
 HALL += "".join(
     f'\n[[hall.counter]]\nid = "{c}"\nnumber = {i + 1}\nservices = ["id-card", "social"]\n'
@@ -138,6 +143,7 @@ class Proc:
 
     def __init__(self, args: list[str], port: int, log: Path, health: str) -> None:
         self.url = f"http://127.0.0.1:{port}"
+        self.kiosk = ""  # the k1 kiosk's token, for the issue runs
         self.health = health
         self.log_path = log
         self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
@@ -180,9 +186,10 @@ class Proc:
         self.log.close()
 
 
-def admin_token(config: Path) -> str:
+def admin_token(config: Path, *who: str) -> str:
+    """A new token: an admin's, or `who` (e.g. "--kiosk", "k1")."""
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "token", "create", "--role", "admin", "--config", str(config)],
+        [sys.executable, "-m", "server.cli", "token", "create", *(who or ("--role", "admin")), "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -289,10 +296,14 @@ def floor_rows(floor: Proc, clients: int, n: int) -> Run:
     return hammer(floor, "floor insert", clients, n, step, max_s=120)
 
 
-def issue_step(url: str, errors: Counter[str], priority: bool = True) -> Callable[[requests.Session, int, int], int]:
+def issue_step(url: str, errors: Counter[str], kiosk: str) -> Callable[[requests.Session, int, int], int]:
+    """A kiosk's tap: its token (`kiosk`), an Idempotency-Key per tap."""
+    auth = f"Bearer {kiosk}"
+
     def step(http: requests.Session, k: int, i: int) -> int:
-        body = {"service": SERVICES[i % 2], "priority": priority and i % 12 == 11}
-        r = http.post(f"{url}/api/v1/halls/town/tickets", json=body, timeout=TIMEOUT)
+        body = {"service": SERVICES[i % 2], "priority": i % 12 == 11, "kiosk": "k1"}
+        headers = {"Authorization": auth, "Idempotency-Key": uuid.uuid4().hex}
+        r = http.post(f"{url}/api/v1/halls/town/tickets", json=body, headers=headers, timeout=TIMEOUT)
         if r.status_code != 201:
             errors[f"issue {r.status_code}"] += 1
             return 0
@@ -303,7 +314,7 @@ def issue_step(url: str, errors: Counter[str], priority: bool = True) -> Callabl
 
 def issue(server: Proc, clients: int, n: int) -> Run:
     errors: Counter[str] = Counter()
-    run = hammer(server, "issue", clients, n, issue_step(server.url, errors), max_s=120)
+    run = hammer(server, "issue", clients, n, issue_step(server.url, errors, server.kiosk), max_s=120)
     run.errors.update(errors)
     return run
 
@@ -372,8 +383,7 @@ def open_counters(server: Proc, token: str, ids: list[str]) -> None:
 def prefill(server: Proc, depth: int) -> None:
     if depth:
         errors: Counter[str] = Counter()
-        # no priority tickets: an anonymous caller may not take one (403), and the queue is what matters here
-        hammer(server, "prefill", 8, depth, issue_step(server.url, errors, priority=False), max_s=300)
+        hammer(server, "prefill", 8, depth, issue_step(server.url, errors, server.kiosk), max_s=300)
         if errors:
             raise RuntimeError(f"prefill failed: {errors}")
 
@@ -616,7 +626,9 @@ def servers(
         port = free_port()
         config = write_config(folder, "hallq", port, url, hall)
         token = admin_token(config)
+        kiosk = admin_token(config, "--kiosk", "k1") if 'id = "k1"' in hall else ""
         hallq = Proc(["server.cli", "serve", "--config", str(config)], port, folder / "hallq.log", "/api/v1/health")
+        hallq.kiosk = kiosk
         floor = None
         try:
             if with_floor:

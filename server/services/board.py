@@ -158,13 +158,21 @@ class Boards:
         return board
 
     def quick_place(
-        self, s: Session, hall: Hall, row: Any, ahead: int, now: datetime, before: tuple[Any, ...] | None
+        self,
+        s: Session,
+        hall: Hall,
+        row: Any,
+        ahead: int,
+        now: datetime,
+        before: tuple[Any, ...] | None,
+        desks: dict[str, Desk] | None = None,
     ) -> queue.Place | None:
         """A just-issued ticket's place without running the forecast, or None when it must run.
 
         `before` is the ledger's last line before this ticket: if the board was made from exactly that
         state, a normal ticket's estimate is the board's newcomer estimate (exact). Otherwise a busy
-        server answers from the last board, `served_now` read now, and refreshes it off the path.
+        server answers from the last board, `served_now` read now (`desks`, when the caller read them
+        in its own statement), and refreshes it off the path.
         """
         board = self._boards.get(hall.id)
         if board is None:
@@ -173,7 +181,7 @@ class Boards:
             return board.place(row, ahead, now, newcomer=True)
         if self.on_stale is not None and board.waiting > self.sync_limit:
             self.on_stale(hall.id)
-            return board.place(row, ahead, now, queue.desks(s, hall))
+            return board.place(row, ahead, now, desks if desks is not None else queue.desks(s, hall))
         return None
 
 

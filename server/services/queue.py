@@ -97,9 +97,10 @@ def _ahead_statement(targeted: bool, priority: bool) -> Any:
         if targeted
         else and_(_T.service_id == bindparam("service"), _T.target_counter.is_(None))
     )
+    # Not named after columns: the issue's INSERT returns this count, and an INSERT reserves its columns' names.
     earlier = or_(
-        _T.order_at < bindparam("order_at"),
-        and_(_T.order_at == bindparam("order_at"), _T.seq < bindparam("seq")),
+        _T.order_at < bindparam("ahead_order_at"),
+        and_(_T.order_at == bindparam("ahead_order_at"), _T.seq < bindparam("ahead_seq")),
     )
     same_class = select(func.count()).where(_IS_WAITING, queue, _T.priority == (true() if priority else false()))
     if priority:
@@ -109,6 +110,22 @@ def _ahead_statement(targeted: bool, priority: bool) -> Any:
 
 
 _AHEAD = {(t, p): _ahead_statement(t, p) for t in (False, True) for p in (False, True)}
+
+
+def ahead_statement(targeted: bool, priority: bool) -> Any:
+    """The people-ahead count of `ahead_count`, to fold into a statement (bound by `ahead_params`)."""
+    return _AHEAD[(targeted, priority)]
+
+
+def ahead_params(row: Any) -> dict[str, Any]:
+    """The parameters of `ahead_statement` for this ticket."""
+    return {
+        "hall": row.hall_id,
+        "service": row.service_id,
+        "target": row.target_counter,
+        "ahead_order_at": row.order_at,
+        "ahead_seq": row.seq,
+    }
 
 
 def candidate(row: Any) -> Candidate:
@@ -164,13 +181,30 @@ def counter_states(session: Session, hall: Hall) -> list[Any]:
     return list(session.connection().execute(_COUNTER_STATES, {"hall": hall.id}).all())
 
 
+# Every counter's state as one text, "w1 open,w2 closed", to fold into a statement the caller sends anyway (the
+# issue's INSERT returns it): a ticket's `served_now` read in that statement, not in one more. Ids are
+# `[a-z0-9][a-z0-9_-]*` (config) and states words, so neither holds the separators.
+STATES_TEXT = (
+    select(func.aggregate_strings(_C.id + " " + _C.state, ",")).where(_C.hall_id == bindparam("hall")).scalar_subquery()
+)
+
+
+def desks_from_text(hall: Hall, text: str | None) -> dict[str, Desk]:
+    """`desks` from a STATES_TEXT value."""
+    pairs = (item.split(" ", 1) for item in text.split(",")) if text else ()
+    return desks_of(hall, {found[0]: found[1] for found in pairs})
+
+
+def desks_of(hall: Hall, states: dict[str, str]) -> dict[str, Desk]:
+    return {c.id: Desk(c, CounterState(states.get(c.id, "closed"))) for c in hall.counters}
+
+
 def desks(session: Session, hall: Hall, rows: Iterable[Any] | None = None) -> dict[str, Desk]:
     """Every counter of the hall with its live state (ORM changes in this session flushed first)."""
     if rows is None:
         session.flush()  # a plain read sees what this transaction changed only once it is flushed
         rows = counter_states(session, hall)
-    states = {r.id: r.state for r in rows}
-    return {c.id: Desk(c, CounterState(states.get(c.id, "closed"))) for c in hall.counters}
+    return desks_of(hall, {r.id: r.state for r in rows})
 
 
 def servers_of(service_id: str, hall_desks: dict[str, Desk]) -> int:
@@ -186,15 +220,8 @@ def average_service_s(session: Session, hall_id: str, service: Service) -> int:
 
 def ahead_count(session: Session, row: Any) -> int:
     """How many waiting tickets of the same queue go before this one (estimate.queue_key, in SQL)."""
-    targeted = row.target_counter is not None
-    params = {
-        "hall": row.hall_id,
-        "service": row.service_id,
-        "target": row.target_counter,
-        "order_at": row.order_at,
-        "seq": row.seq,
-    }
-    return int(session.connection().scalar(_AHEAD[(targeted, bool(row.priority))], params) or 0)
+    statement = _AHEAD[(row.target_counter is not None, bool(row.priority))]
+    return int(session.connection().scalar(statement, ahead_params(row)) or 0)
 
 
 class Place(NamedTuple):

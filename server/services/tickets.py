@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from server.engine.errors import HallError
 from server.engine.events import Event, PrintQueued, QueueChanged, TicketChanged
-from server.engine.model import Hall, Service, TicketStatus
+from server.engine.model import Hall, Kiosk, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
+from server.engine.rules import Desk
 from server.store.models import (
     AnonymousQuotaRow,
     ComplaintRow,
@@ -78,12 +79,14 @@ def issue_ticket(
 ) -> tuple[Issued, list[Event]]:
     """Hand out the next number of a service, if it is open and under its daily limit.
 
-    One transaction of five prepared statements: the ledger's last line (is the shared forecast
-    still exact?), the number, the ticket, its ledger line, and the people ahead from the queue index.
+    One transaction of three prepared statements: the number (with the ledger's last line: is the shared
+    forecast still exact?), the ticket (with the people ahead from the queue index), its ledger line.
     Taken at a kiosk with a printer, its slip's print job is written in the same transaction.
 
     With a `request_key` (the kiosk's idempotency key per tap) a key already answered gives back the
-    same ticket and no events: a double tap or a retried request never makes a second ticket.
+    same ticket and no events: a double tap or a retried request never makes a second ticket. The key's
+    row is the transaction's last statement (with the answer's figures); when the key turns out taken,
+    the whole issue is rolled back and the earlier answer given instead.
 
     With a 一次性告知 notice's code the resident is back for the same matter: the ticket is linked to
     the first visit and goes first (nobody should queue twice for the hall's own missing-items list).
@@ -95,22 +98,43 @@ def issue_ticket(
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
     kiosk = ctx.kiosk(hall, kiosk_id) if kiosk_id is not None else None
-    if request_key is None:  # a replay answers its ticket even if the service closed since
-        _check_open(service, hall, ctx.clock.now(), admission)  # refuse early, before taking any lock
+    key = _Key(hall.id, kiosk_id, request_key, service.id, priority or notice is not None) if request_key else None
+    try:
+        return _issue(ctx, hall, service, priority, kiosk, track_base, key, notice, pickup, anonymous_cap, admission)
+    except (HallError, _KeyTaken):
+        # A key answered before wins over anything this attempt ran into (the service closed since, the
+        # notice redeemed by the first answer, the key itself taken): the same ticket again, or 422.
+        if key is None:
+            raise
+        with ctx.db.read() as s:
+            earlier = _earlier(s, key)
+            if earlier is None:
+                raise
+            return _replay(ctx, s, hall, earlier, key.key), []
+
+
+def _issue(
+    ctx: Context,
+    hall: Hall,
+    service: Service,
+    priority: bool,
+    kiosk: Kiosk | None,
+    track_base: str,
+    key: _Key | None,
+    notice: str | None,
+    pickup: str | None,
+    anonymous_cap: int | None,
+    admission: Admission | None,
+) -> tuple[Issued, list[Event]]:
+    kiosk_id = kiosk.id if kiosk is not None else None
+    _check_open(service, hall, ctx.clock.now(), admission)  # refuse early, before taking any lock
     token = admission.token if admission is not None and admission.token else secrets.token_urlsafe(24)  # 192 bits
     ticket_id = new_id()
-    key_hash = _key_hash(hall.id, kiosk_id, request_key) if request_key is not None else None
     if notice is not None:
         with ctx.db.read() as s:
             notices.find(s, hall.id, notice)  # 404 before a number is taken
         priority = True
     with ctx.db.write() as s:
-        if key_hash is not None and request_key is not None:
-            asked = _fingerprint(service.id, priority, kiosk_id)
-            claimed_at = ctx.clock.now()
-            earlier = _claim_key(s, hall.id, key_hash, asked, ticket_id, _seal(token, request_key), claimed_at)
-            if earlier is not None:
-                return _replay(ctx, s, hall, earlier, request_key), []
         # The clock is read while holding the lock that orders numbers (SQLite's write lock, or
         # the number row's lock on PostgreSQL, taken by the UPDATE in _next_seq and held to commit):
         # a later number can then never carry an earlier issue time (HALL_RULES 1, docs/api.md).
@@ -148,7 +172,7 @@ def issue_ticket(
             matters.claim_pickup(s, hall, pickup, row)
         if admission is not None:
             admission.within(s, row, now)  # an appointment's check-in, or a remote ticket's code and phone
-        s.connection().execute(_INSERT_TICKET, _ticket_values(row))
+        ahead, desks = _insert_ticket(s, hall, row)  # the people ahead and the counters' states come back
         ledger.insert(
             s, hall.id, "remote_issued" if row.status == TicketStatus.REMOTE.value else "issued", now,
             ticket_id=row.id, service=service.id, priority=priority or None,
@@ -157,15 +181,19 @@ def issue_ticket(
         )  # fmt: skip
         job = print_jobs.add(s, hall, kiosk, row, track_url(track_base, token), now) if kiosk else None
         outbox.emit(s, hall, "ticket.issued", outbox.ticket_data(row, kiosk=kiosk_id), now, subject=row.id)
-        ahead = queue.ahead_count(s, row)
-        where = ctx.boards.quick_place(s, hall, row, ahead, now, before)
-        if where is not None and key_hash is not None:
-            _remember_answer(s, key_hash, where)
+        where = ctx.boards.quick_place(s, hall, row, ahead, now, before, desks)
+        board = ctx.boards.peek(hall.id)
+        if where is None and key is not None and board is not None and board.waiting <= ctx.boards.sync_limit:
+            # A small hall's stale board (a few tickets waiting): its forecast is quick, and worked out here
+            # the key's row gets the answer now, not in a second write transaction after commit.
+            where = ctx.boards.place(s, hall, row, ahead, now)
+        if key is not None and not _claim_key(s, key, row.id, _seal(token, key.key), now, where):
+            raise _KeyTaken  # answered already (or being answered): roll this ticket back, replay that one
     if where is None:  # a small hall, or no background refresh: work the forecast out now
         with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
             where = ctx.boards.place(s, hall, row, ahead, now)
-        if key_hash is not None:
-            _remember_answer_later(ctx, key_hash, where)
+        if key is not None:
+            _remember_answer_later(ctx, key.hash, where)
     # A normal ticket joins the end of its queue: nobody else's place moves. A priority one overtakes.
     joined = QueueChanged(hall.id, frozenset({service.id}), places_moved=priority)
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
@@ -191,13 +219,29 @@ def track_url(base: str, token: str) -> str:
 # -- idempotency keys ---------------------------------------------------------------------------------
 
 
-def _key_hash(hall_id: str, kiosk_id: str | None, key: str) -> str:
-    """Keys are scoped by hall and kiosk: one kiosk's key can never fetch another's ticket."""
-    return hashlib.sha256(f"hallq-request\0{hall_id}\0{kiosk_id or ''}\0{key}".encode()).hexdigest()
+class _KeyTaken(Exception):  # noqa: N818 - a signal inside this module, not an error anyone sees
+    """The request's idempotency key was claimed by an earlier request."""
 
 
-def _fingerprint(service_id: str, priority: bool, kiosk_id: str | None) -> str:
-    return hashlib.sha256(f"{service_id}\0{int(priority)}\0{kiosk_id or ''}".encode()).hexdigest()
+@dataclass(frozen=True)
+class _Key:
+    """A kiosk's idempotency key, as kept: scoped by hall and kiosk (one kiosk's key can never fetch another's
+    ticket), hashed, with the fingerprint of what was asked (the same key with another body is refused)."""
+
+    hall_id: str
+    kiosk_id: str | None
+    key: str
+    service_id: str
+    priority: bool
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(f"hallq-request\0{self.hall_id}\0{self.kiosk_id or ''}\0{self.key}".encode()).hexdigest()
+
+    @property
+    def fingerprint(self) -> str:
+        asked = f"{self.service_id}\0{int(self.priority)}\0{self.kiosk_id or ''}"
+        return hashlib.sha256(asked.encode()).hexdigest()
 
 
 def _pad(key: str, size: int) -> bytes:
@@ -219,34 +263,39 @@ def _unseal(sealed: str, key: str) -> str:
     return bytes(a ^ b for a, b in zip(raw, _pad(key, len(raw)), strict=True)).decode()
 
 
-def _claim_key(
-    s: Session, hall_id: str, key_hash: str, asked: str, ticket_id: str, sealed: str, now: datetime
-) -> TicketRequestRow | None:
-    """Claim the key for the ticket about to be issued; the earlier answer's row when it was taken already.
+def _claim_key(s: Session, key: _Key, ticket_id: str, sealed: str, now: datetime, where: queue.Place | None) -> bool:
+    """Write the key's row for the ticket just issued, with the answer's figures; False when it was taken.
 
-    INSERT .. ON CONFLICT DO NOTHING in the issuing transaction: on PostgreSQL a concurrent claim of the
-    same key waits for the first transaction, then finds its row; SQLite's write lock serialises them.
+    INSERT .. ON CONFLICT DO NOTHING as the issuing transaction's last statement: on PostgreSQL a concurrent
+    claim of the same key waits for the first transaction, then finds its row taken; SQLite's write lock
+    serialises them. The caller then rolls its ticket back and answers the earlier one.
     """
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    claimed = s.execute(
-        dialect.insert(TicketRequestRow)
-        .values(
-            key_hash=key_hash,
-            hall_id=hall_id,
-            ticket_id=ticket_id,
-            fingerprint=asked,
-            sealed_token=sealed,
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(TicketRequestRow.key_hash)
-    ).scalar_one_or_none()
-    if claimed is not None:
-        return None
-    earlier = s.get(TicketRequestRow, key_hash)
-    if earlier is None:  # cannot happen: the conflict was with a committed row
-        raise HallError("idempotency_conflict", 409, "this request key is being used; try again")
-    if earlier.fingerprint != asked:
+    dialect = "postgresql" if s.get_bind().dialect.name == "postgresql" else "sqlite"
+    values = {
+        "key_hash": key.hash,
+        "hall_id": key.hall_id,
+        "ticket_id": ticket_id,
+        "fingerprint": key.fingerprint,
+        "sealed_token": sealed,
+        "created_at": now,
+        "ahead": where.ahead if where is not None else None,
+        "est_wait_s": where.est_wait_s if where is not None else None,
+        "served_now": where.served_now if where is not None else None,
+    }
+    return s.connection().execute(_CLAIM_KEY[dialect], values).first() is not None
+
+
+_REQUESTS = TicketRequestRow.__table__
+_CLAIM_KEY = {
+    name: dialect.insert(_REQUESTS).on_conflict_do_nothing().returning(_REQUESTS.c.key_hash)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def _earlier(s: Session, key: _Key) -> TicketRequestRow | None:
+    """The row of a key answered before, or None; 422 when it was answered for another request."""
+    earlier = s.get(TicketRequestRow, key.hash)
+    if earlier is not None and earlier.fingerprint != key.fingerprint:
         raise HallError(
             "idempotency_key_reused", 422, "this Idempotency-Key was used for another ticket request; use a new key"
         )
@@ -286,7 +335,23 @@ def _remember_answer_later(ctx: Context, key_hash: str, where: queue.Place) -> N
 
 
 _TICKET_COLUMNS = [c.key for c in TicketRow.__table__.columns]
-_INSERT_TICKET = insert(cast(Table, TicketRow.__table__))
+# The ticket's INSERT returning the people ahead in its queue (queue.ahead_statement) and every counter's state
+# (queue.STATES_TEXT, for `served_now`): one round trip where there were three.
+_INSERT_TICKET = {
+    (targeted, priority): insert(cast(Table, TicketRow.__table__)).returning(
+        queue.ahead_statement(targeted, priority).scalar_subquery(), queue.STATES_TEXT
+    )
+    for targeted in (False, True)
+    for priority in (False, True)
+}
+
+
+def _insert_ticket(s: Session, hall: Hall, row: TicketRow) -> tuple[int, dict[str, Desk] | None]:
+    """Write a new waiting ticket: how many go before it in its queue (what `queue.ahead_count` reads), and
+    the counters as they are now (None while ORM changes of this session wait to be flushed: then read later)."""
+    statement = _INSERT_TICKET[(row.target_counter is not None, bool(row.priority))]
+    ahead, states = s.connection().execute(statement, {**_ticket_values(row), **queue.ahead_params(row)}).one()
+    return int(ahead or 0), None if s.dirty or s.new else queue.desks_from_text(hall, states)
 
 
 def _ticket_values(row: TicketRow) -> dict[str, Any]:

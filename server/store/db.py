@@ -312,7 +312,7 @@ _INSERTS: dict[Any, Any] = {}
 def _insert(table: Any) -> Any:
     stmt = _INSERTS.get(table)
     if stmt is None:
-        stmt = _INSERTS[table] = table.insert()
+        stmt = _INSERTS[table] = table.insert().inline()  # no RETURNING of an id nobody reads
     return stmt
 
 

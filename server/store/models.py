@@ -319,9 +319,10 @@ class KioskDeviceRow(Base):
 class TicketRequestRow(Base):
     """An idempotency key already answered: a second tap with the same key gets the same ticket.
 
-    The primary key is a hash of (hall, kiosk, key), so a replay is found in the same transaction that
-    would otherwise issue, and two processes can never both issue for one key. The ticket's track token
-    is kept sealed with the key itself: the database alone still cannot open a resident's page.
+    The primary key is a hash of (hall, kiosk, key), written last in the issuing transaction: two processes
+    can never both issue for one key (the second finds it taken, rolls its ticket back and replays). The
+    ticket's track token is kept sealed with the key itself: the database alone still cannot open a
+    resident's page.
     """
 
     __tablename__ = "ticket_requests"
