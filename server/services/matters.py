@@ -373,8 +373,31 @@ def hand_over(ctx: Context, matter_id: str, owner: str | None, counter: str | No
 # -- the resident -------------------------------------------------------------------------------------
 
 
-def rate_result(s: Session, hall: Hall, m: MatterRow, level: int, comment: str | None, now: datetime) -> None:
-    """The resident rates the result once it was picked up (好差评's second rating, assessNumber 2)."""
+def rating_facts(hall: Hall, m: MatterRow) -> dict[str, Any]:
+    """What a rating of a ticket that opened a matter adds to its rating.created data: the 好差评 platform
+    files both ratings under the case number, the owner as 承办人 and the matter's acceptance."""
+    return {
+        "matter": m.id,
+        "matter_number": m.number,
+        "matter_owner": m.owner,
+        "matter_accepted_at": m.accepted_at.isoformat(timespec="seconds"),
+        "matter_due_at": m.due_at.isoformat(timespec="seconds"),
+    }
+
+
+def rate_result(
+    s: Session,
+    hall: Hall,
+    m: MatterRow,
+    ticket: TicketRow,
+    first: Any,
+    level: int,
+    comment: str | None,
+    tags: list[str],
+    now: datetime,
+) -> None:
+    """The resident rates the result once it was picked up (好差评's second rating, assessNumber 2);
+    `first` is the visit's RatingRow, whose id the platform's record of the result shares."""
     if m.status != MatterStatus.PICKED_UP.value:
         raise HallError(
             "already_rated", 409, "this service has been rated already; the result can be rated once picked up"
@@ -385,12 +408,13 @@ def rate_result(s: Session, hall: Hall, m: MatterRow, level: int, comment: str |
     ledger.insert(
         s, hall.id, "rated_result", now, ticket_id=m.ticket_id, counter=m.owner_counter, matter=m.id, level=level
     )
-    outbox.emit(
-        s, hall, "rating.created",
-        {"ticket": m.ticket_id, "matter": m.number, "service": m.service_id, "level": level, "assess_number": 2,
-         "counter": m.owner_counter, "at": iso(hall, now)},
-        now, subject=m.ticket_id or m.id,
-    )  # fmt: skip
+    data = {
+        "rating": first.id, "ticket": ticket.id, "number": ticket.number, "service": m.service_id,
+        "counter": m.owner_counter, "clerk": m.owner or first.clerk, "level": level, "tags": tags,
+        "comment": mask_personal(comment) if comment else None, "channel": "resident_page", "assess_number": 2,
+        "issued_at": ticket.issued_at.isoformat(timespec="seconds"), **rating_facts(hall, m),
+    }  # fmt: skip
+    outbox.emit(s, hall, "rating.created", data, now, subject=m.ticket_id or m.id)
 
 
 def resident_view(hall: Hall, m: MatterRow | None, english: bool = False) -> dict[str, Any] | None:

@@ -50,7 +50,13 @@ def lapses(
                 LedgerRow.at >= case.opened_at,
             )
         ).all()
-        mine = [x for x in lines if (x.ticket_id or (x.detail or {}).get("ticket_id")) == case.ticket_id]
+        # a ticket may hold two cases (the visit's rating and its matter's result): a case's own lines name it
+        mine = [
+            x
+            for x in lines
+            if (x.ticket_id or (x.detail or {}).get("ticket_id")) == case.ticket_id
+            and (x.detail or {}).get("complaint", case.id) == case.id
+        ]
         counter = next((x.counter_id for x in mine if x.counter_id), None)
         if counter:
             yield figures.Lapse(counter, "justified_complaint", tuple(sorted(x.id for x in mine)))
