@@ -252,12 +252,14 @@ def listing(
         raise invalid(f"status must be one of {', '.join(s.value for s in MatterStatus)}", "invalid_query")
     if service is not None and hall.service(service) is None:
         raise invalid(f"unknown service {service!r} of this hall", "invalid_query")
+    window = None
     if owner is not None:
         if not owner.isprintable():
-            raise invalid("owner must be a username", "invalid_query")
+            raise invalid("owner must be a username or a window's id", "invalid_query")
+        window = hall.counter(owner)  # the owner window: a counter token's matters have no clerk's name
         with ctx.db.read() as s:
-            if s.get(UserRow, owner) is None:
-                raise invalid(f"no user {owner!r}", "invalid_query")
+            if window is None and s.get(UserRow, owner) is None:
+                raise invalid(f"no user or window {owner!r}", "invalid_query")
     # hall-local days as far as a calendar reaches (0001-01-01 or 9999-12-31 mean "no bound")
     start = min(max(start, FIRST_DAY), LAST_DAY) if start is not None else None
     end = min(max(end, FIRST_DAY), LAST_DAY) if end is not None else None
@@ -267,7 +269,9 @@ def listing(
     if service is not None:
         q = q.where(MatterRow.service_id == service)
     if owner is not None:
-        q = q.where(MatterRow.owner == owner)
+        q = q.where(
+            or_(MatterRow.owner == owner, MatterRow.owner_counter == owner) if window else MatterRow.owner == owner
+        )
     if start is not None:
         q = q.where(MatterRow.accepted_at >= hall.day_bounds(start)[0])
     if end is not None:
@@ -363,6 +367,10 @@ def hand_over(ctx: Context, matter_id: str, owner: str | None, counter: str | No
         hall = ctx.hall(m.hall_id)
         if counter is not None and hall.counter(counter) is None:
             raise invalid(f"{counter} is not a counter of this hall")
+        if owner is not None:  # a staff login of this hall (or of every hall), not a name nobody answers to
+            user = s.get(UserRow, owner) if owner.isprintable() else None
+            if user is None or user.disabled or user.hall_id not in (None, hall.id):
+                raise invalid(f"no active user {owner!r} of this hall to hand the matter to")
         if MatterStatus(m.status) in rules.CLOSED:
             raise HallError("bad_transition", 409, f"the matter is {m.status}: there is nothing left to hand over")
         now = ctx.clock.now()
