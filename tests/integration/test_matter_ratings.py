@@ -181,8 +181,17 @@ def test_every_step_of_a_matter_reaches_a_webhook_signed_and_in_order(
     rejected = app.post(f"/api/v1/matters/{proxy['id']}/progress", {"status": "rejected", "note": "不符合条件"},
                         app.counter_token("w2"))  # fmt: skip
     assert rejected.status_code == 200
-    got = receiver.wait_for(lambda seen: len(seen) >= 7)
-    assert len(got) == 7
+    # handed over at the window: a 领取 ticket from the kiosk's API, finished there
+    fetched = accept(app)
+    w2 = app.counter_token("w2")
+    assert app.post(f"/api/v1/matters/{fetched['ticket']['matter']['id']}/progress", {"status": "result_ready"},
+                    w2).status_code == 200  # fmt: skip
+    pickup = app.post("/api/v1/halls/town/pickups", {"case": fetched["ticket"]["matter"]["number"]})
+    assert pickup.status_code == 201, pickup.text
+    assert app.act("w2", "call-next").json()["ticket"]["id"] == pickup.json()["id"]
+    assert app.act("w2", "finish", {"outcome": "completed"}).status_code == 200
+    got = receiver.wait_for(lambda seen: len(seen) >= 10)
+    assert len(got) == 10
     for r in got:
         assert verify(SECRET, r.headers, r.body), "signed with the hook's secret"
         assert r.headers["X-Hallq-Event"] == "matter.changed" == r.json()["event"]
@@ -196,6 +205,8 @@ def test_every_step_of_a_matter_reaches_a_webhook_signed_and_in_order(
     assert [(d["status"], d["ticket"], d["phone"]) for d in theirs] == [
         ("accepted", None, "13812345678"), ("rejected", None, "13812345678")
     ]  # fmt: skip
+    fetched_events = [e["data"]["status"] for e in events if e["data"]["matter"] == fetched["ticket"]["matter"]["id"]]
+    assert fetched_events == ["accepted", "result_ready", "picked_up"]
     raw = b"".join(r.body for r in got).decode()
     assert "11010519491231002X" not in raw and "王秀英" not in raw  # the phone only, for the SMS relay
     assert json.loads(got[0].body)["at"]
