@@ -412,7 +412,8 @@ def rate_result(
     now: datetime,
 ) -> None:
     """The resident rates the result once it was picked up (好差评's second rating, assessNumber 2);
-    `first` is the visit's RatingRow, whose id the platform's record of the result shares."""
+    `first` is the visit's RatingRow (whose id the platform's record of the result shares), or None when the
+    visit went unrated."""
     if m.status != MatterStatus.PICKED_UP.value:
         raise HallError(
             "already_rated", 409, "this service has been rated already; the result can be rated once picked up"
@@ -424,8 +425,9 @@ def rate_result(
         s, hall.id, "rated_result", now, ticket_id=m.ticket_id, counter=m.owner_counter, matter=m.id, level=level
     )
     data = {
-        "rating": first.id, "ticket": ticket.id, "number": ticket.number, "service": m.service_id,
-        "counter": m.owner_counter, "clerk": m.owner or first.clerk, "level": level, "tags": tags,
+        "rating": first.id if first else None, "ticket": ticket.id, "number": ticket.number, "service": m.service_id,
+        "counter": m.owner_counter, "clerk": m.owner or (first.clerk if first else ticket.clerk), "level": level,
+        "tags": tags,
         "comment": mask_personal(comment) if comment else None, "channel": "resident_page", "assess_number": 2,
         "issued_at": ticket.issued_at.isoformat(timespec="seconds"), **rating_facts(hall, m),
     }  # fmt: skip

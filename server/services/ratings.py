@@ -88,7 +88,10 @@ def rate(
                 raise HallError("not_served", 409, "the ticket can be rated once it has been served")
             first = s.scalars(select(RatingRow).where(RatingRow.ticket_id == ticket.id)).first()
             matter = matters.for_ticket(s, ticket.id)
-            if first is not None:
+            # A result picked up weeks after the visit's rating window closed is still rated (its own rating,
+            # even when the visit went unrated): the window is the visit's.
+            late_result = matter is not None and matter.status == "picked_up" and rating_closed(ctx, ticket)
+            if first is not None or late_result:
                 if matter is None:
                     raise HallError("already_rated", 409, "this service has been rated already")
                 # PROTOCOL v1.2: the result is rated again once picked up (好差评 assessNumber 2)

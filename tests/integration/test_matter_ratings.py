@@ -210,3 +210,30 @@ def test_every_step_of_a_matter_reaches_a_webhook_signed_and_in_order(
     raw = b"".join(r.body for r in got).decode()
     assert "11010519491231002X" not in raw and "王秀英" not in raw  # the phone only, for the SMS relay
     assert json.loads(got[0].body)["at"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_result_picked_up_after_the_visits_rating_window_is_still_rated_from_the_page(
+    make_app_hall: Callable[..., AppHall], kind: str
+) -> None:
+    app = make_app_hall(kind)
+    done = accept(app)
+    token = done["token"]
+    app.advance(8 * 24 * 3600)  # the visit went unrated and its 7 days are over
+    closed = app.post(f"/api/v1/track/{token}/rating", {"level": 5})
+    assert closed.status_code == 409 and closed.json()["error"]["code"] == "rating_closed"
+    carried_to_pickup(app, done["ticket"]["matter"]["id"])
+    page = app.get(f"/t/{token}").text
+    assert 'id="rate-result-form"' in page and 'id="result-phone"' in page and 'id="rate-form"' not in page
+    form = {"level": "1", "comment": "结果有误", "phone": "13812345678"}
+    posted = app.browser().post(f"/t/{token}/rate", data=form, allow_redirects=False)
+    assert posted.status_code in (302, 303), posted.text
+    page = app.get(f"/t/{token}").text
+    assert 'id="rate-result-form"' not in page and 'id="track-result-rated"' in page
+    [case] = app.get("/api/v1/halls/town/complaints", supervisor(app)).json()
+    assert (case["level"], case["comment"], case["callback_phone"]) == (1, "结果有误", "138 1234 5678")
+    with app.ctx.db.read() as s:
+        m = s.get(MatterRow, done["ticket"]["matter"]["id"])
+        assert m is not None and (m.result_level, m.result_comment) == (1, "结果有误")
+    again = app.post(f"/api/v1/track/{token}/rating", {"level": 5})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_rated"
