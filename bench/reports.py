@@ -2,7 +2,8 @@
 
 Generates a year (2026, Monday to Friday) of the demo hall's tickets and ledger straight into the tables
 with bulk inserts (COPY on PostgreSQL): about 950 tickets a day, each issued, called, started and finished
-(with no-shows, recalls, transfers, cover and ratings mixed in), over 1,000,000 ledger lines. Then times the
+(with no-shows, recalls, transfers, cover and ratings mixed in), over 1,000,000 ledger lines, and the
+matters (办件) its promised services accept, each carried to its result on time, late or not at all. Then times the
 daily, monthly and yearly reports through the real service layer, first straight from the ledger and then
 with the stored daily summaries (the rollups close-day writes), on SQLite and on PostgreSQL.
 """
@@ -27,10 +28,10 @@ from sqlalchemy import insert
 
 from server.clock import FrozenClock
 from server.config import load_demo_config
-from server.services import closing, reports
+from server.services import closing, matters, reports, scores
 from server.services.context import Context
 from server.services.periods import parse_month
-from server.store.models import LedgerRow, RatingRow, TicketRow
+from server.store.models import LedgerRow, MatterRow, RatingRow, TicketRow
 
 from .common import database_url, make_context, table
 
@@ -58,6 +59,9 @@ class Generator:
         self.tickets: list[dict[str, Any]] = []
         self.lines: list[dict[str, Any]] = []
         self.ratings: list[dict[str, Any]] = []
+        self.matters: list[dict[str, Any]] = []
+        self.matter_seq = 0
+        self.due_after: dict[tuple[date, int], timedelta] = {}  # working-day deadlines, per day and time limit
         self.serving = {s.id: [c for c in self.hall.counters if s.id in c.services] for s in self.hall.services}
 
     def line(
@@ -148,9 +152,12 @@ class Generator:
             started = called + timedelta(seconds=rng.randint(15, 60))
             service_s = max(30, int(rng.expovariate(1 / svc.avg_service_s)))
             finished = started + timedelta(seconds=service_s)
-            outcome = rng.choices(["completed", "incomplete", "consulted"], [85, 8, 7])[0]
+            accepted = "accepted" if svc.kind.value == "promised" else "completed"  # 受理 opens a matter
+            outcome = rng.choices([accepted, "incomplete", "consulted"], [85, 8, 7])[0]
             self.line(started, "started", tid, counter)
             self.line(finished, "finished", tid, counter, outcome=outcome)
+            if outcome == "accepted":
+                self.matter(tid, svc, counter, finished)
             row.update(status="done", started_at=started, finished_at=finished, service_s=service_s, outcome=outcome)
             if outcome == "incomplete":
                 row["missing"] = ["居民户口簿"]
@@ -164,39 +171,95 @@ class Generator:
         for c in hall.counters:
             self.line(closing_at, "counter_closed", counter=c.id)
 
-    def take(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-        out = (self.tickets, self.lines, self.ratings)
-        self.tickets, self.lines, self.ratings = [], [], []
+    def matter(self, tid: str, svc: Any, counter: str, accepted: datetime) -> None:
+        """A promised matter accepted at `counter`: 88% ready by its due date, 6% late, 2% rejected, the rest
+        never ready (overdue when the period is over); picked up a few days after its result."""
+        rng, hall = self.rng, self.hall
+        self.matter_seq += 1
+        mid, number = tid[:16], f"BJ{YEAR}{self.matter_seq:06d}"
+        key = (accepted.date(), svc.time_limit_days)
+        if key not in self.due_after:
+            self.due_after[key] = hall.deadline(accepted, svc.time_limit_days) - accepted
+        due = accepted + self.due_after[key]
+        row: dict[str, Any] = {
+            "id": mid, "hall_id": hall.id, "number": number, "service_id": svc.id, "ticket_id": tid,
+            "status": "accepted", "owner": "clerk", "owner_counter": counter, "proxy": False, "home_visit": False,
+            "accepted_at": accepted, "due_at": due, "result_ready_at": None, "closed_at": None, **MATTER_DEFAULTS,
+        }  # fmt: skip
+        self.matters.append(row)
+        self.line(accepted, "matter_accepted", tid, counter, matter=mid, number=number, note=None)
+        roll = rng.random()
+        progress = accepted + (due - accepted) * rng.uniform(0.05, 0.3)
+        if progress >= BENCH_NOW:
+            return
+        row["status"] = "in_progress"
+        self.line(progress, "matter_in_progress", tid, counter, matter=mid, number=number, note=None)
+        if roll < 0.02:
+            rejected = progress + timedelta(days=1)
+            if rejected < BENCH_NOW:
+                row.update(status="rejected", closed_at=rejected, reason="不符合办理条件")
+                self.line(rejected, "matter_rejected", tid, counter, matter=mid, number=number, note="不符合办理条件")
+            return
+        if roll < 0.04:
+            return  # never ready: overdue once its due date passes
+        ready = progress + (due - progress) * rng.uniform(0.2, 0.99)
+        if roll < 0.10:
+            ready = due + timedelta(days=rng.randint(1, 10))
+        if ready >= BENCH_NOW:
+            return
+        row.update(status="result_ready", result_ready_at=ready)
+        self.line(ready, "matter_result_ready", tid, counter, matter=mid, number=number, note=None)
+        picked = ready + timedelta(days=rng.randint(1, 5))
+        if picked < BENCH_NOW:
+            row.update(status="picked_up", closed_at=picked)
+            self.line(picked, "matter_picked_up", tid, counter, matter=mid, number=number, note=None)
+
+    def take(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        out = (self.tickets, self.lines, self.ratings, self.matters)
+        self.tickets, self.lines, self.ratings, self.matters = [], [], [], []
         return out
 
 
+BENCH_NOW = datetime(YEAR + 1, 1, 2, tzinfo=UTC)  # the frozen clock the reports are read at
+MATTER_DEFAULTS = {"applicant_name": None, "applicant_phone": None, "applicant_id_hash": None,
+                   "applicant_id_masked": None, "note": None, "reason": None, "result_level": None,
+                   "result_comment": None, "result_rated_at": None, "pickup_ticket": None}  # fmt: skip
 TICKET_DEFAULTS = {"called_at": None, "started_at": None, "finished_at": None, "waiting_since": None,
                    "serving_since": None, "target_counter": None, "on_behalf_of": None, "outcome": None,
                    "note": None, "missing": None}  # fmt: skip
 
 
-def load(ctx: Context, kind: str, days: list[date]) -> tuple[int, int, float]:
-    """Generate and insert the year; returns (tickets, ledger lines, seconds)."""
+def load(ctx: Context, kind: str, days: list[date], only_matters: bool = False) -> tuple[int, int, int, float]:
+    """Generate and insert the year; returns (tickets, ledger lines, matters, seconds). `only_matters` keeps
+    only the matters and their ledger lines (the same year, drawn alike): the quick 及时办结率 run."""
     gen = Generator(ctx, seed=2026)
     started = time.perf_counter()
-    n_tickets = n_lines = 0
+    n_tickets = n_lines = n_matters = 0
     for i, day in enumerate(days):
         gen.day(day)
         if len(gen.lines) >= CHUNK or i == len(days) - 1:
-            tickets, lines, ratings = gen.take()
+            tickets, lines, ratings, opened = gen.take()
+            if only_matters:
+                tickets, ratings = [], []
+                lines = [x for x in lines if x["kind"].startswith("matter_")]
             tickets = [{**TICKET_DEFAULTS, **t} for t in tickets]
             n_tickets += len(tickets)
             n_lines += len(lines)
+            n_matters += len(opened)
             if kind == "postgres":
                 _copy(ctx, "tickets", tickets)
                 _copy(ctx, "ledger", lines)
                 _copy(ctx, "ratings", [{**r, "comment": None} for r in ratings])
+                _copy(ctx, "matters", opened)
             else:
                 with ctx.db.engine.begin() as conn:
-                    conn.execute(insert(TicketRow), tickets)
+                    if tickets:
+                        conn.execute(insert(TicketRow), tickets)
                     conn.execute(insert(LedgerRow), lines)
                     if ratings:
                         conn.execute(insert(RatingRow), ratings)
+                    if opened:
+                        conn.execute(insert(MatterRow), opened)
     if kind == "postgres":
         with ctx.db.engine.begin() as conn:
             conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('ledger', 'id'), (SELECT max(id) FROM ledger))")
@@ -204,7 +267,7 @@ def load(ctx: Context, kind: str, days: list[date]) -> tuple[int, int, float]:
     else:
         with ctx.db.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
-    return n_tickets, n_lines, time.perf_counter() - started
+    return n_tickets, n_lines, n_matters, time.perf_counter() - started
 
 
 def _copy(ctx: Context, name: str, rows: list[dict[str, Any]]) -> None:
@@ -246,19 +309,48 @@ def timed(fn: Any, *args: Any, repeat: int = 3) -> float:
     return best
 
 
-def run(kinds: list[str], months: int = 12) -> list[list[object]]:
+def matter_figures(ctx: Context, hall_id: str, first: date, last: date) -> tuple[float, float, str]:
+    """The month's 及时办结率 (matters accepted in it) and its overdue_matter lapses (matters due in it), in
+    ms, as the reports read them; and what was found."""
+    hall = ctx.hall(hall_id)
+    start, end = hall.day_bounds(first)[0], hall.day_bounds(last)[1]
+    now = ctx.clock.now()
+    out: dict[str, Any] = {}
+
+    def rate() -> None:
+        with ctx.db.read() as s:
+            out["rate"] = matters.figures(s, hall, start, end, now)
+
+    def lapses() -> None:
+        with ctx.db.read() as s:
+            out["lapses"] = list(scores.late_matters(s, hall, start, end, now))
+
+    rate_s, lapses_s = timed(rate), timed(lapses)
+    got = out["rate"]
+    found = f"{got['received']:,} accepted, rate {got['rate']}, {len(out['lapses'])} late or overdue"
+    return rate_s * 1000, lapses_s * 1000, found
+
+
+def run(kinds: list[str], months: int = 12, only_matters: bool = False) -> list[list[object]]:
     rows: list[list[object]] = []
     days = [d for d in working_days(YEAR) if d.month <= months]
     for kind in kinds:
         with tempfile.TemporaryDirectory() as tmp, database_url(kind, Path(tmp)) as url:
             config = load_demo_config(Path(tmp))
-            ctx = make_context(config, url, FrozenClock(datetime(YEAR + 1, 1, 2, tzinfo=UTC)))
+            ctx = make_context(config, url, FrozenClock(BENCH_NOW))
             hall = ctx.config.halls[0].id
-            n_tickets, n_lines, secs = load(ctx, kind, days)
-            rows.append([kind, f"generate + insert {n_tickets:,} tickets, {n_lines:,} ledger lines", f"{secs:.1f} s"])
+            n_tickets, n_lines, n_matters, secs = load(ctx, kind, days, only_matters)
+            what = f"generate + insert {n_tickets:,} tickets, {n_lines:,} ledger lines, {n_matters:,} matters"
+            rows.append([kind, what, f"{secs:.1f} s"])
             day = date(YEAR, min(months, 6), 10)
             first, last = parse_month(day.isoformat()[:7])
             year_first, year_last = date(YEAR, 1, 1), date(YEAR, 12, 31)
+            rate_ms, lapses_ms, found = matter_figures(ctx, hall, first, last)
+            rows.append([kind, f"及时办结率 of the month ({found}), by service and window", f"{rate_ms:.0f} ms"])
+            rows.append([kind, "the month's overdue_matter deductions, with their ledger lines", f"{lapses_ms:.0f} ms"])
+            if only_matters:
+                ctx.db.dispose()
+                continue
             scores = ctx.config.settings.scores
             rows.append(
                 [kind, "daily report (from the ledger)", f"{timed(reports.daily, ctx, hall, day) * 1000:.0f} ms"]
@@ -282,8 +374,13 @@ def main(argv: list[str] | None = None) -> list[list[object]]:
     parser = argparse.ArgumentParser(prog="python -m bench.reports", description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both (default)")
     parser.add_argument("--months", type=int, default=12, help="generate only the first N months (quick runs)")
+    parser.add_argument(
+        "--only-matters",
+        action="store_true",
+        help="insert only the year's matters and their ledger lines, and time 及时办结率 (minutes)",
+    )
     args = parser.parse_args(argv)
-    rows = run([k for k in args.db.split(",") if k], args.months)
+    rows = run([k for k in args.db.split(",") if k], args.months, args.only_matters)
     print(table(["db", "what", "time"], rows))
     return rows
 

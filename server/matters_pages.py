@@ -6,12 +6,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec
+from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, request
 from sqlalchemy import select
 
 from server.api.guard import hq, session_person
 from server.auth import Principal, may_manage
+from server.engine.errors import HallError
 from server.engine.matters import MatterStatus
 from server.i18n import lang, strings
 from server.pages import csrf_token
@@ -61,17 +63,20 @@ def admin_matters(p: Principal) -> Any:
     service = service if service and hall.service(service) else None
     owner = (request.args.get("owner") or "").strip()[:64] or None
     overdue = True if request.args.get("overdue") == "true" else None
-    rows = matters.listing(ctx, hall.id, status, overdue, None, None, service=service, owner=owner)
+    problem = None
+    try:
+        rows = matters.listing(ctx, hall.id, status, overdue, None, None, service=service, owner=owner)
+    except HallError:  # an owner nobody is: say so, list nothing
+        rows, problem = [], t["matters_unknown_owner"]
     csrf_token()
     services, counters = _names(hall)
-    query = "&".join(f"{k}={v}" for k, v in (("status", status), ("service", service), ("owner", owner)) if v) + (
-        "&overdue=true" if overdue else ""
-    )
+    chosen_args = {"status": status, "service": service, "owner": owner, "overdue": "true" if overdue else None}
+    query = urlencode({k: v for k, v in chosen_args.items() if v})
     return render_page(
         "admin_matters.html", "admin", "matters", title=t["matters_title"], hall=hall, halls=halls, rows=rows,
         mine=False, statuses=[s.value for s in MatterStatus], services=services, counters=counters,
         chosen={"status": status, "service": service, "owner": owner or "", "overdue": overdue}, query=query,
-        kind=matters.kind,
+        kind=matters.kind, problem=problem,
     )  # fmt: skip
 
 
@@ -93,6 +98,7 @@ def my_matters(p: Principal) -> Any:
     return render_page(
         "admin_matters.html", "admin", "matters", title=t["matters_mine_title"], hall=hall, halls=[hall], rows=rows,
         mine=True, statuses=[], services=services, counters=counters, chosen={}, query="", kind=matters.kind,
+        problem=None,
     )  # fmt: skip
 
 

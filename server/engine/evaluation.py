@@ -24,6 +24,7 @@ FACTS = (
     "clerk",
     "service_kind",
     "accepted_at",
+    "due_at",
     "area_code",
     "dept_code",
     "data_source",

@@ -27,6 +27,7 @@ def facts(hall: Hall, data: dict[str, Any], at: datetime) -> dict[str, Any]:
     push = hall.evaluation_push
     service = hall.service(str(data.get("service")))
     accepted = data.get("matter_accepted_at") or data.get("issued_at")
+    due = data.get("matter_due_at")
     return {
         "project_no": data.get("matter_number") or data.get("ticket"),
         "task_code": service.task_code if service else None,
@@ -37,9 +38,10 @@ def facts(hall: Hall, data: dict[str, Any], at: datetime) -> dict[str, Any]:
         "assess_number": data.get("assess_number", 1),
         "tags": list(data.get("tags") or []),
         "comment": data.get("comment") or "",
-        "clerk": data.get("clerk") or "",
+        "clerk": data.get("matter_owner") or data.get("clerk") or "",  # a matter's 代理责任人 before the clerk
         "service_kind": service.kind.value if service else "immediate",
         "accepted_at": datetime.fromisoformat(accepted) if isinstance(accepted, str) else None,
+        "due_at": datetime.fromisoformat(due) if isinstance(due, str) else None,
         "area_code": push.area_code if push else None,
         "dept_code": push.dept_code if push else None,
         "data_source": push.data_source if push else None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -252,12 +252,14 @@ def listing(
         raise invalid(f"status must be one of {', '.join(s.value for s in MatterStatus)}", "invalid_query")
     if service is not None and hall.service(service) is None:
         raise invalid(f"unknown service {service!r} of this hall", "invalid_query")
+    window = None
     if owner is not None:
         if not owner.isprintable():
-            raise invalid("owner must be a username", "invalid_query")
+            raise invalid("owner must be a username or a window's id", "invalid_query")
+        window = hall.counter(owner)  # the owner window: a counter token's matters have no clerk's name
         with ctx.db.read() as s:
-            if s.get(UserRow, owner) is None:
-                raise invalid(f"no user {owner!r}", "invalid_query")
+            if window is None and s.get(UserRow, owner) is None:
+                raise invalid(f"no user or window {owner!r}", "invalid_query")
     # hall-local days as far as a calendar reaches (0001-01-01 or 9999-12-31 mean "no bound")
     start = min(max(start, FIRST_DAY), LAST_DAY) if start is not None else None
     end = min(max(end, FIRST_DAY), LAST_DAY) if end is not None else None
@@ -267,7 +269,9 @@ def listing(
     if service is not None:
         q = q.where(MatterRow.service_id == service)
     if owner is not None:
-        q = q.where(MatterRow.owner == owner)
+        q = q.where(
+            or_(MatterRow.owner == owner, MatterRow.owner_counter == owner) if window else MatterRow.owner == owner
+        )
     if start is not None:
         q = q.where(MatterRow.accepted_at >= hall.day_bounds(start)[0])
     if end is not None:
@@ -293,51 +297,58 @@ def _open_past_due(now: datetime) -> list[Any]:
 
 def figures(s: Session, hall: Hall, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
     """及时办结率 of the matters accepted in [start, end): result_ready by due_at over accepted, with the
-    late, the overdue (open past due now) and the rejected apart, by service and by owner window."""
-    rows = s.scalars(
-        select(MatterRow).where(
-            MatterRow.hall_id == hall.id, MatterRow.accepted_at >= start, MatterRow.accepted_at < end
-        )
-    ).all()
+    late, the overdue (open past due now) and the rejected apart, by service and by owner window.
 
-    def count(group: list[MatterRow]) -> dict[str, Any]:
-        on_time = sum(1 for m in group if m.result_ready_at is not None and m.result_ready_at <= m.due_at)
-        late = sum(1 for m in group if m.result_ready_at is not None and m.result_ready_at > m.due_at)
-        overdue = sum(
-            1 for m in group if m.result_ready_at is None and m.status != MatterStatus.REJECTED.value and m.due_at < now
-        )
-        rejected = sum(1 for m in group if m.status == MatterStatus.REJECTED.value)
-        received = len(group)
-        return {
-            "received": received, "on_time": on_time, "late": late, "overdue": overdue, "rejected": rejected,
-            "rate": share(on_time, received),
-        }  # fmt: skip
+    Counted in the database, one row per service and window (a busy hall accepts thousands a month)."""
+    m = MatterRow
+    ready = m.result_ready_at.is_not(None)
+    rejected = m.status == MatterStatus.REJECTED.value
 
-    by_service: dict[str, list[MatterRow]] = {}
-    by_counter: dict[str, list[MatterRow]] = {}
-    for m in rows:
-        by_service.setdefault(m.service_id, []).append(m)
-        if m.owner_counter:
-            by_counter.setdefault(m.owner_counter, []).append(m)
+    def counted(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    groups = s.execute(
+        select(
+            m.service_id, m.owner_counter, func.count(),
+            counted(and_(ready, m.result_ready_at <= m.due_at)), counted(and_(ready, m.result_ready_at > m.due_at)),
+            counted(and_(m.result_ready_at.is_(None), ~rejected, m.due_at < now)), counted(rejected),
+        )
+        .where(m.hall_id == hall.id, m.accepted_at >= start, m.accepted_at < end)
+        .group_by(m.service_id, m.owner_counter)
+    ).all()  # fmt: skip
+    names = ("received", "on_time", "late", "overdue", "rejected")
+
+    def total(rows: list[Any]) -> dict[str, Any]:
+        sums = dict(zip(names, (sum(int(r[i]) for r in rows) for i in range(2, 7)), strict=True))
+        return {**sums, "rate": share(sums["on_time"], sums["received"])}
+
+    by_service: dict[str, list[Any]] = {}
+    by_counter: dict[str, list[Any]] = {}
+    for row in groups:
+        by_service.setdefault(row[0], []).append(row)
+        if row[1]:
+            by_counter.setdefault(row[1], []).append(row)
     return {
-        **count(list(rows)),
-        "by_service": [{"service": k, **count(v)} for k, v in sorted(by_service.items())],
-        "by_counter": [{"counter": k, **count(v)} for k, v in sorted(by_counter.items())],
+        **total(list(groups)),
+        "by_service": [{"service": k, **total(v)} for k, v in sorted(by_service.items())],
+        "by_counter": [{"counter": k, **total(v)} for k, v in sorted(by_counter.items())],
     }
 
 
 def overdue_rows(s: Session, hall: Hall, start: datetime, end: datetime, now: datetime) -> list[MatterRow]:
     """Matters due in [start, end) whose result came late or has not come although due: the monthly
     score's overdue_matter lapses, charged to the owner window."""
-    rows = s.scalars(
-        select(MatterRow).where(
-            MatterRow.hall_id == hall.id,
-            MatterRow.due_at >= start,
-            MatterRow.due_at < min(end, now),
-            MatterRow.status != MatterStatus.REJECTED.value,
+    return list(
+        s.scalars(
+            select(MatterRow).where(
+                MatterRow.hall_id == hall.id,
+                MatterRow.due_at >= start,
+                MatterRow.due_at < min(end, now),
+                MatterRow.status != MatterStatus.REJECTED.value,
+                or_(MatterRow.result_ready_at.is_(None), MatterRow.result_ready_at > MatterRow.due_at),
+            )
         )
-    ).all()
-    return [m for m in rows if m.result_ready_at is None or m.result_ready_at > m.due_at]
+    )
 
 
 def open_overdue(s: Session, hall: Hall, now: datetime) -> list[MatterRow]:
@@ -356,6 +367,10 @@ def hand_over(ctx: Context, matter_id: str, owner: str | None, counter: str | No
         hall = ctx.hall(m.hall_id)
         if counter is not None and hall.counter(counter) is None:
             raise invalid(f"{counter} is not a counter of this hall")
+        if owner is not None:  # a staff login of this hall (or of every hall), not a name nobody answers to
+            user = s.get(UserRow, owner) if owner.isprintable() else None
+            if user is None or user.disabled or user.hall_id not in (None, hall.id):
+                raise invalid(f"no active user {owner!r} of this hall to hand the matter to")
         if MatterStatus(m.status) in rules.CLOSED:
             raise HallError("bad_transition", 409, f"the matter is {m.status}: there is nothing left to hand over")
         now = ctx.clock.now()
@@ -373,8 +388,32 @@ def hand_over(ctx: Context, matter_id: str, owner: str | None, counter: str | No
 # -- the resident -------------------------------------------------------------------------------------
 
 
-def rate_result(s: Session, hall: Hall, m: MatterRow, level: int, comment: str | None, now: datetime) -> None:
-    """The resident rates the result once it was picked up (好差评's second rating, assessNumber 2)."""
+def rating_facts(hall: Hall, m: MatterRow) -> dict[str, Any]:
+    """What a rating of a ticket that opened a matter adds to its rating.created data: the 好差评 platform
+    files both ratings under the case number, the owner as 承办人 and the matter's acceptance."""
+    return {
+        "matter": m.id,
+        "matter_number": m.number,
+        "matter_owner": m.owner,
+        "matter_accepted_at": m.accepted_at.isoformat(timespec="seconds"),
+        "matter_due_at": m.due_at.isoformat(timespec="seconds"),
+    }
+
+
+def rate_result(
+    s: Session,
+    hall: Hall,
+    m: MatterRow,
+    ticket: TicketRow,
+    first: Any,
+    level: int,
+    comment: str | None,
+    tags: list[str],
+    now: datetime,
+) -> None:
+    """The resident rates the result once it was picked up (好差评's second rating, assessNumber 2);
+    `first` is the visit's RatingRow (whose id the platform's record of the result shares), or None when the
+    visit went unrated."""
     if m.status != MatterStatus.PICKED_UP.value:
         raise HallError(
             "already_rated", 409, "this service has been rated already; the result can be rated once picked up"
@@ -385,12 +424,14 @@ def rate_result(s: Session, hall: Hall, m: MatterRow, level: int, comment: str |
     ledger.insert(
         s, hall.id, "rated_result", now, ticket_id=m.ticket_id, counter=m.owner_counter, matter=m.id, level=level
     )
-    outbox.emit(
-        s, hall, "rating.created",
-        {"ticket": m.ticket_id, "matter": m.number, "service": m.service_id, "level": level, "assess_number": 2,
-         "counter": m.owner_counter, "at": iso(hall, now)},
-        now, subject=m.ticket_id or m.id,
-    )  # fmt: skip
+    data = {
+        "rating": first.id if first else None, "ticket": ticket.id, "number": ticket.number, "service": m.service_id,
+        "counter": m.owner_counter, "clerk": m.owner or (first.clerk if first else ticket.clerk), "level": level,
+        "tags": tags,
+        "comment": mask_personal(comment) if comment else None, "channel": "resident_page", "assess_number": 2,
+        "issued_at": ticket.issued_at.isoformat(timespec="seconds"), **rating_facts(hall, m),
+    }  # fmt: skip
+    outbox.emit(s, hall, "rating.created", data, now, subject=m.ticket_id or m.id)
 
 
 def resident_view(hall: Hall, m: MatterRow | None, english: bool = False) -> dict[str, Any] | None:

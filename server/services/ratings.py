@@ -86,12 +86,20 @@ def rate(
             hall = ctx.hall(ticket.hall_id)
             if ticket.status != TicketStatus.DONE.value:
                 raise HallError("not_served", 409, "the ticket can be rated once it has been served")
-            if s.scalars(select(RatingRow.id).where(RatingRow.ticket_id == ticket.id)).first():
-                matter = matters.for_ticket(s, ticket.id)
+            first = s.scalars(select(RatingRow).where(RatingRow.ticket_id == ticket.id)).first()
+            matter = matters.for_ticket(s, ticket.id)
+            # A result picked up weeks after the visit's rating window closed is still rated (its own rating,
+            # even when the visit went unrated): the window is the visit's.
+            late_result = matter is not None and matter.status == "picked_up" and rating_closed(ctx, ticket)
+            if first is not None or late_result:
                 if matter is None:
                     raise HallError("already_rated", 409, "this service has been rated already")
-                matters.rate_result(s, hall, matter, level, comment, now)  # PROTOCOL v1.2: rate again
-                return {"id": matter.id, "level": level, "tags": []}, [TicketChanged(hall.id, ticket.id)]
+                # PROTOCOL v1.2: the result is rated again once picked up (好差评 assessNumber 2)
+                matters.rate_result(s, hall, matter, ticket, first, level, comment, clean_tags, now)
+                if level <= 2:  # a bad result is a complaint as a bad visit is, charged to the owner window
+                    _open_case(ctx, s, hall, ticket.id, matter.id, level, comment, callback, matter.owner_counter, now)
+                s.flush()
+                return {"id": matter.id, "level": level, "tags": clean_tags}, [TicketChanged(hall.id, ticket.id)]
             if rating_closed(ctx, ticket):
                 days = ctx.config.settings.rating_open_days
                 raise HallError("rating_closed", 409, f"ratings are accepted for {days} days after service")
@@ -108,29 +116,59 @@ def rate(
             )
             s.add(rating)
             ledger.append(s, hall.id, "rated", now, ticket=ticket, counter=ticket.served_by, level=level)
-            outbox.emit(s, hall, "rating.created", outbox.rating_data(ticket, rating), now, subject=ticket.id)
+            data = outbox.rating_data(ticket, rating)
+            if matter is not None:  # the platform gathers a matter's ratings under its case number (按办件汇聚)
+                data.update(matters.rating_facts(hall, matter))
+            outbox.emit(s, hall, "rating.created", data, now, subject=ticket.id)
             if level <= 2:
-                settings = ctx.config.settings
-                case = ComplaintRow(
-                    id=new_id(),
-                    hall_id=hall.id,
-                    ticket_id=ticket.id,
-                    rating_id=rating.id,
-                    level=level,
-                    comment=comment or None,
-                    status="open",
-                    opened_at=now,
-                    callback_due_at=hall.deadline(now, settings.callback_days),
-                    due_at=hall.deadline(now, settings.fix_days),
-                    callback_phone=callback,
-                )
-                s.add(case)
-                ledger.insert(s, hall.id, "complaint_opened", now, ticket_id=ticket.id, counter=ticket.served_by)
-                outbox.emit(s, hall, "complaint.changed", outbox.complaint_data(case), now, subject=ticket.id)
+                _open_case(ctx, s, hall, ticket.id, rating.id, level, comment, callback, ticket.served_by, now)
             s.flush()
     except IntegrityError:  # two ratings raced; the unique ticket_id kept the first
         raise HallError("already_rated", 409, "this service has been rated already") from None
     return {"id": rating.id, "level": level, "tags": clean_tags}, [TicketChanged(hall.id, ticket.id)]
+
+
+def _open_case(
+    ctx: Context,
+    s: Session,
+    hall: Any,
+    ticket_id: str,
+    rated: str,
+    level: int,
+    comment: str | None,
+    callback: str | None,
+    counter: str | None,
+    now: Any,
+) -> ComplaintRow:
+    """A bad rating's complaint case (差评整改) with its call-back and fix deadlines. `rated` is the rating's
+    id, or the matter's for a bad rating of its result; `counter` the window it is charged to."""
+    settings = ctx.config.settings
+    case = ComplaintRow(
+        id=new_id(),
+        hall_id=hall.id,
+        ticket_id=ticket_id,
+        rating_id=rated,
+        level=level,
+        comment=comment or None,
+        status="open",
+        opened_at=now,
+        callback_due_at=hall.deadline(now, settings.callback_days),
+        due_at=hall.deadline(now, settings.fix_days),
+        callback_phone=callback,
+    )
+    s.add(case)
+    ledger.insert(s, hall.id, "complaint_opened", now, ticket_id=ticket_id, counter=counter, complaint=case.id)
+    outbox.emit(s, hall, "complaint.changed", outbox.complaint_data(case), now, subject=ticket_id)
+    return case
+
+
+def _visit_case(s: Session, ticket_id: str, rating: RatingRow | None) -> ComplaintRow | None:
+    """The case of the visit's own rating (a ticket may also have one of its matter's result)."""
+    if rating is None:
+        return None
+    return s.scalars(
+        select(ComplaintRow).where(ComplaintRow.ticket_id == ticket_id, ComplaintRow.rating_id == rating.id)
+    ).first()
 
 
 def follow_up(ctx: Context, token: str, level: int, comment: str | None) -> tuple[dict[str, Any], list[Event]]:
@@ -138,10 +176,10 @@ def follow_up(ctx: Context, token: str, level: int, comment: str | None) -> tupl
     _check(level, comment)
     with ctx.db.write() as s:
         ticket = find_by_token(s, token)
-        case = s.scalars(select(ComplaintRow).where(ComplaintRow.ticket_id == ticket.id)).first()
+        rating = s.scalars(select(RatingRow).where(RatingRow.ticket_id == ticket.id)).first()
+        case = _visit_case(s, ticket.id, rating)
         if case is None or case.status != "resolved":
             raise HallError("no_answer", 409, "a follow-up rating is possible once the complaint was answered")
-        rating = s.get(RatingRow, case.rating_id)
         if rating is None or rating.followup_level is not None:
             raise HallError("already_rated", 409, "the follow-up rating was given already")
         now = ctx.clock.now()
@@ -149,16 +187,18 @@ def follow_up(ctx: Context, token: str, level: int, comment: str | None) -> tupl
         ledger.insert(
             s, ticket.hall_id, "rated_again", now, ticket_id=ticket.id, counter=rating.counter_id, level=level
         )
-        outbox.emit(
-            s, ctx.hall(ticket.hall_id), "rating.created", outbox.rating_data(ticket, rating, 2), now, subject=ticket.id
-        )
+        data = outbox.rating_data(ticket, rating, 2)
+        matter = matters.for_ticket(s, ticket.id)
+        if matter is not None:
+            data.update(matters.rating_facts(ctx.hall(ticket.hall_id), matter))
+        outbox.emit(s, ctx.hall(ticket.hall_id), "rating.created", data, now, subject=ticket.id)
     return {"id": rating.id, "level": level}, [TicketChanged(ticket.hall_id, ticket.id)]
 
 
 def resident_view(ctx: Context, s: Session, ticket: TicketRow) -> dict[str, Any]:
     """What the resident's page shows after service: their rating, the case's answer, the rating window."""
     rating = s.scalars(select(RatingRow).where(RatingRow.ticket_id == ticket.id)).first()
-    case = s.scalars(select(ComplaintRow).where(ComplaintRow.ticket_id == ticket.id)).first()
+    case = _visit_case(s, ticket.id, rating)
     notice = s.scalars(select(NoticeRow).where(NoticeRow.ticket_id == ticket.id)).first()
     return {
         # How the matter ended, and for 材料不全 what to bring and the code that puts the next visit first
@@ -211,7 +251,9 @@ def handle(
             case.status = "resolved" if action == "resolve" else "dismissed"
             case.closed_at, case.answer = now, note
         case.handled_by = user
-        ledger.insert(s, hall.id, f"complaint_{case.status}", now, ticket_id=case.ticket_id, clerk=user)
+        ledger.insert(
+            s, hall.id, f"complaint_{case.status}", now, ticket_id=case.ticket_id, clerk=user, complaint=case.id
+        )
         outbox.emit(s, hall, "complaint.changed", outbox.complaint_data(case), now, subject=case.ticket_id)
         s.flush()
         ticket = s.scalars(select(TicketRow).where(TicketRow.id == case.ticket_id)).one()

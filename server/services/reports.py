@@ -263,14 +263,19 @@ def _complaints(s: Session, hall: Hall, start: datetime, end: datetime, now: dat
     )
     closed_at: dict[str, datetime] = {}
     if cases:
-        ids = {c.ticket_id for c in cases}
+        ids = {c.ticket_id for c in cases} | {c.id for c in cases}
         for line in s.scalars(
             select(LedgerRow).where(LedgerRow.hall_id == hall.id, LedgerRow.kind.in_(COMPLAINT_CLOSED))
         ):
-            tid = line.ticket_id or (line.detail or {}).get("ticket_id")
+            # keyed by the case when the line names it (a ticket may hold the visit's and its result's case)
+            tid = (line.detail or {}).get("complaint") or line.ticket_id or (line.detail or {}).get("ticket_id")
             if tid in ids:
                 closed_at[tid] = max(closed_at.get(tid, line.at), line.at)
-    on_time = sum(1 for c in cases if c.ticket_id in closed_at and closed_at[c.ticket_id] <= c.due_at)
+
+    def closed_when(c: ComplaintRow) -> datetime | None:
+        return closed_at.get(c.id, closed_at.get(c.ticket_id))
+
+    on_time = sum(1 for c in cases if (when := closed_when(c)) is not None and when <= c.due_at)
     closed = sum(1 for c in cases if c.status in ("resolved", "dismissed"))
     open_ = [c for c in cases if c.status not in ("resolved", "dismissed")]
     return {

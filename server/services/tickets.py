@@ -412,7 +412,7 @@ def find_by_token(s: Session, token: str) -> TicketRow:
 
 _RATED = select(RatingRow.__table__.c.id).where(RatingRow.__table__.c.ticket_id == bindparam("ticket")).limit(1)
 _CASES = ComplaintRow.__table__.c
-_CASE = select(_CASES.status).where(_CASES.ticket_id == bindparam("ticket")).limit(1)
+_CASE = select(_CASES.status).where(_CASES.ticket_id == bindparam("ticket")).order_by(_CASES.opened_at).limit(1)
 _BY_TOKEN = select(TicketRow).where(TicketRow.token_hash == bindparam("hash"))
 
 

@@ -403,6 +403,8 @@ class MatterRow(Base):
     __table_args__ = (
         Index("ix_matters_hall_status", "hall_id", "status", "due_at"),
         Index("ix_matters_ticket", "ticket_id"),
+        Index("ix_matters_hall_accepted", "hall_id", "accepted_at"),  # 及时办结率: accepted in a period
+        Index("ix_matters_hall_due", "hall_id", "due_at"),  # deductions: due in a period
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     hall_id: Mapped[str] = mapped_column(String(40))

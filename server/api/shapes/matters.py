@@ -73,7 +73,9 @@ class MattersQuery(Query):
     first: Day | None = Field(None, alias="from", description="accepted on or after this hall-local day")
     last: Day | None = Field(None, alias="to", description="accepted on or before this hall-local day")
     service: Annotated[str, Field(max_length=40)] | None = Field(None, description="only this service's")
-    owner: Annotated[str, Field(max_length=64)] | None = Field(None, description="only this clerk's (代理责任人)")
+    owner: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="only this clerk's (代理责任人), or this window's (owner_counter) when a counter's id"
+    )
     format: Literal["json", "csv", "xlsx"] = Field(
         "json", description="json (the default), csv (UTF-8 with a BOM) or xlsx: the hall's 台账 columns in Chinese"
     )
