@@ -180,7 +180,7 @@ class Printing:
             ticket_id=row.id,
             number=row.number,
             hall_name=hall.name,
-            service_name=(service.name if service else row.service_id) + _booked(hall, row),
+            service_name=(service.name if service else row.service_id) + _booked(hall, row) + _pickup(row),
             issued_at=hall.local(row.issued_at).strftime("%Y-%m-%d %H:%M"),
             ahead=ahead,
             est_wait_min=minutes_up(est),
@@ -237,7 +237,27 @@ class Printing:
             return
         self.socketio.start_background_task(self._deliver_notice, f"kiosk {kiosk.id}", kiosk.printer, data)
 
-    def _deliver_notice(self, where_label: str, printer: Printer, data: bytes) -> None:
+    def submit_receipt(self, printer: Printer, where_label: str, receipt: dict[str, Any], kiosk: str = "") -> bool:
+        """Print a receipt slip (受理回执, printers/receipt.py) on a counter's or kiosk's printer, in its
+        paper and text mode; best effort like a notice (the case number stays on the counter's pages).
+        False when it cannot even be drawn (a raster printer without its CJK font)."""
+        from printers.fonts import FontMissing
+        from printers.receipt import Receipt, render_receipt
+
+        try:
+            data = render_receipt(Receipt(**receipt), printer.paper, printer.text)
+        except FontMissing as e:
+            log.error("%s prints raster slips: %s", where_label, e)
+            return False
+        if printer.kind == "agent":  # a kiosk agent prints it as it prints a notice: no job row behind it
+            job = {"job": NOTICE_JOB + secrets.token_hex(8), "ticket": receipt.get("ticket_id", ""),
+                   "number": receipt["number"], "data": data}  # fmt: skip
+            self.socketio.emit("print", job, namespace=AGENT_NS, to=agent_room(kiosk))
+            return True
+        self.socketio.start_background_task(self._deliver_notice, where_label, printer, data, "a receipt")
+        return True
+
+    def _deliver_notice(self, where_label: str, printer: Printer, data: bytes, what: str = "a notice") -> None:
         from printers import drivers
 
         kind, where = self._address(printer)
@@ -246,9 +266,9 @@ class Printing:
                 raise drivers.PrinterError("the virtual printer is not running", nothing_printed=True)
             drivers.deliver(kind, data, **where)
         except drivers.PrinterError as e:
-            log.warning("%s did not print a notice: %s", where_label, e)
+            log.warning("%s did not print %s: %s", where_label, what, e)
         except Exception:  # a notice must never take the server down
-            log.exception("printing a notice on %s failed", where_label)
+            log.exception("printing %s on %s failed", what, where_label)
 
     def _address(self, p: Printer) -> tuple[str, dict[str, Any]]:
         """The driver kind and keywords for a configured printer; the virtual one is a local network printer."""
@@ -414,6 +434,11 @@ def _job_named(body: Any) -> bool:
     """An agent's `printed`/`failed` names a job as the server made it: short, plain (a NUL would reach
     PostgreSQL and fail there)."""
     return isinstance(body, dict) and isinstance(body.get("job"), str) and _JOB_ID.fullmatch(body["job"]) is not None
+
+
+def _pickup(row: Any) -> str:
+    """A 领取 ticket (a matter's result to pick up) says so on the slip (PROTOCOL v1.2)."""
+    return " 【领取】" if getattr(row, "pickup_of", None) is not None else ""
 
 
 def _booked(hall: Hall, row: Any) -> str:

@@ -112,6 +112,7 @@ function render() {
   const badges = [];
   if (tk && tk.priority) badges.push(["cq-flag cq-flag-priority", t("priority")]);
   if (tk && tk.appointment_at) badges.push(["cq-flag", t("flag_appointment", { time: tk.appointment_at.slice(11, 16) })]);
+  if (tk && tk.pickup) badges.push(["cq-flag cq-flag-pickup", tk.pickup_number ? t("flag_pickup_case", { number: tk.pickup_number }) : t("flag_pickup")]);
   if (tk && tk.on_behalf_of) badges.push(["cq-flag", t("flag_behalf", { counter: counterName(tk.on_behalf_of) })]);
   if (tk && tk.recalls) badges.push(["cq-flag", t("recalls", { n: tk.recalls })]);
   $("ticket-badges").replaceChildren(...badges.map(([cls, text]) => Object.assign(document.createElement("span"), { className: cls, textContent: text })));
@@ -165,6 +166,7 @@ function renderQueue() {
     if (w.to_this_counter) flags.push(t("flag_here"));
     else if (w.transferred) flags.push(t("flag_transferred"));
     if (w.on_behalf_of) flags.push(t("flag_behalf", { counter: counterName(w.on_behalf_of) }));
+    if (w.pickup) flags.push(t("flag_pickup"));
     const cells = [w.number, serviceName(w.service), duration(since(w.issued_at)), flags.join(" · ")];
     cells.forEach((text, i) => {
       const td = document.createElement("td");

@@ -20,12 +20,14 @@ from .shapes import answers as a
 from .shapes.bodies import AwayRequest, ComplaintNote, FinishRequest, NoBody, SignInRequest, TransferRequest
 
 
-def _answer(result: Result, printed: Printed | None = None) -> Any:
+def _answer(result: Result, printed: Printed | None = None, receipt: Printed | None = None) -> Any:
     hall = result.hall
     ticket = views.ticket(hall, result.ticket) if result.ticket is not None else None
     body: dict[str, Any] = {"counter": views.counter(result.counter, result.counter_row), "ticket": ticket}
     if ticket is not None and result.matter is not None:  # PROTOCOL v1.2: a promised matter accepted
         ticket["matter"] = matters.brief(hall, result.matter)
+        # its receipt slip (受理回执): where it printed, as the notice says it
+        body["receipt"] = {"number": result.matter.number, **(receipt.fields() if receipt is not None else NOT_PRINTED)}
     if result.notice is not None:  # finish as incomplete wrote a 一次性告知 notice
         body["notice"] = {
             "code": notices.shown(result.notice.code),
@@ -129,10 +131,13 @@ def finish(counter: str) -> Any:
     app = hq()
     result, events = counters.finish(app.ctx, counter, clerk_name(p), body.outcome.value, body.note, body.missing)
     app.publisher.publish(events)
-    printed = None
+    printed = receipt = None
     if result.notice is not None and body.print_notice:
         printed = app.print_notice(result.hall, result.counter, notices.show(app.ctx, result.notice.code))
-    return _answer(result, printed)
+    if result.matter is not None and result.receipt_token is not None and body.print_receipt:
+        facts = matters.receipt(result.hall, result.matter, result.ticket, app.track_url(result.receipt_token))
+        receipt = app.print_receipt(result.hall, result.counter, facts)
+    return _answer(result, printed, receipt)
 
 
 @counter_action("no-show")

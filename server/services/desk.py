@@ -17,7 +17,7 @@ from server.engine.errors import HallError
 from server.engine.events import CounterChanged, Event
 from server.engine.figures import OUTCOMES
 from server.engine.model import CounterState, Hall, TicketStatus
-from server.store.models import CounterRow, LedgerRow, NoticeRow, TicketRow
+from server.store.models import CounterRow, LedgerRow, MatterRow, NoticeRow, TicketRow
 
 from . import help_calls, ledger, parking, queue, views
 from .context import Context
@@ -185,8 +185,10 @@ def _held_view(s: Session, hall: Hall, held: TicketRow) -> dict[str, Any]:
                 "missing": list(notice.missing) if notice else list(visit.missing or []),
                 "note": notice.note if notice else visit.note,
             }
+    picks = s.get(MatterRow, held.pickup_of) if held.pickup_of else None
     return {
         **views.ticket(hall, held),
+        **({"pickup_number": picks.number} if picks is not None else {}),  # 领取: the case to hand over
         "service_name": service.name if service else held.service_id,
         "materials": list(service.materials) if service else [],
         "waiting_since": views.iso(hall, held.waiting_since),
@@ -212,7 +214,7 @@ def _waiting(
     rows = {
         r.id: r
         for r in s.execute(
-            select(TicketRow.id, TicketRow.number, TicketRow.issued_at, TicketRow.transfers).where(
+            select(TicketRow.id, TicketRow.number, TicketRow.issued_at, TicketRow.transfers, TicketRow.pickup_of).where(
                 TicketRow.id.in_([c.id for c in cands])
             )
         )
@@ -239,6 +241,7 @@ def _waiting(
                 "transferred": r.transfers > 0,
                 "to_this_counter": choice.ticket.target_counter is not None,
                 "on_behalf_of": choice.on_behalf_of,
+                **({"pickup": True} if r.pickup_of is not None else {}),  # 领取
             }
         )
     return out, len(cands)
