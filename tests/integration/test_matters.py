@@ -396,3 +396,49 @@ def test_the_city_overview_counts_a_halls_overdue_matters(hall: AppHall) -> None
     hall.advance(12 * 24 * 3600)  # past its 5 working days
     rows = {r["hall"]: r for r in hall.get("/api/v1/overview", hall.admin_token()).json()}
     assert (rows["town"]["overdue_matters"], rows["east"]["overdue_matters"]) == (1, 0)
+
+
+def test_a_pick_up_ticket_is_marked_on_the_counter_the_display_and_the_call(hall: AppHall) -> None:
+    done = accept(hall)
+    matter, number = done["ticket"]["matter"]["id"], done["ticket"]["matter"]["number"]
+    w2 = hall.counter_token("w2")
+    for status in ("in_progress", "result_ready"):
+        assert step(hall, matter, status, w2).status_code == 200
+    display = hall.listen("/display", "hall=town")
+    display.wait_for("snapshot")
+    walk_in = hall.issue("social")
+    pickup = hall.post("/api/v1/halls/town/pickups", {"case": number}).json()
+    waiting = {w["number"]: w for w in hall.get("/api/v1/counters/w2/desk", w2).json()["waiting"]}
+    assert waiting[pickup["number"]].get("pickup") is True and "pickup" not in waiting[walk_in["number"]]
+    called = hall.act("w2", "call-next").json()["ticket"]
+    assert called["id"] == pickup["id"] and called["pickup"] is True  # sent to its owner window, first
+    held = hall.get("/api/v1/counters/w2/desk", w2).json()["ticket"]
+    assert held["pickup"] is True and held["pickup_number"] == number  # the clerk knows which result to hand over
+    call = display.wait_for("call", lambda c: c["ticket"] == pickup["id"])
+    assert call.get("pickup") is True and "appointment" not in call
+    shown = hall.get("/api/v1/halls/town/display").json()["calls"]
+    assert shown[0]["ticket"] == pickup["id"] and shown[0].get("pickup") is True
+    hall.act("w2", "finish", {"outcome": "completed"})
+    walk = hall.act("w2", "call-next").json()["ticket"]
+    assert walk["id"] == walk_in["id"] and "pickup" not in walk
+    assert "pickup" not in display.wait_for("call", lambda c: c["ticket"] == walk_in["id"])
+    with hall.ctx.db.read() as s:
+        row = s.get(MatterRow, matter)
+        assert row is not None and row.status == "picked_up"
+
+
+def test_without_any_printer_the_receipt_says_so_and_a_reprint_is_409(hall: AppHall) -> None:
+    done = accept(hall)  # the test hall prints nowhere: no counter printer, its kiosk has none
+    assert done["receipt"]["printed_at"] is None
+    again = hall.post(f"/api/v1/matters/{done['ticket']['matter']['id']}/receipt", {}, hall.admin_token())
+    assert again.status_code == 409 and again.json()["error"]["code"] == "no_printer"
+
+
+def test_the_finish_answer_carries_the_receipt_fields(hall: AppHall) -> None:
+    hall.issue("social")
+    assert hall.act("w2", "open").status_code == 200
+    hall.act("w2", "call-next")
+    body = hall.act("w2", "finish", {"outcome": "accepted"}).json()
+    assert body["receipt"] == {
+        "number": body["ticket"]["matter"]["number"], "printed_on": None, "printed_at": None, "printed_on_name": None
+    }  # fmt: skip
