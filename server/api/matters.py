@@ -145,6 +145,15 @@ def reprint_receipt(matter: str) -> Any:
     hall_id, _ = matters.owner_of(app.ctx, matter)
     p = _staff(hall_id)
     body = read_body(m.ReceiptRequest)
+    return jsonify(print_again(matter, p, body.counter))
+
+
+def print_again(matter: str, p: Principal, named: str | None) -> dict[str, Any]:
+    """Print a matter's receipt again (补打) for `p` (its owner, a supervisor or an admin) on the counter
+    named, else the caller's counter, the one the clerk is signed in at, or the owner window; a kiosk's
+    printer when that counter has none. The answer's fields: number and where it printed."""
+    app = hq()
+    hall_id, _ = matters.owner_of(app.ctx, matter)
     hall = app.ctx.hall(hall_id)
     who, device = (None, p.counter) if p.role == "counter" else (p.name, None)
     with app.ctx.db.read() as s:
@@ -152,7 +161,7 @@ def reprint_receipt(matter: str) -> Any:
         owner, owner_window = (found.owner, found.owner_counter) if found is not None else (None, None)
     if not (p.is_manager or (who is not None and who == owner) or (device is not None and device == owner_window)):
         raise HallError("forbidden", 403, "only the matter's owner (代理责任人), a supervisor or an admin reprints it")
-    named = body.counter or device or (desk.signed_in_at(app.ctx, p.name) if who else None)
+    named = named or device or (desk.signed_in_at(app.ctx, p.name) if who else None)
     counter = hall.counter(named) if named else None
     if named and counter is None:
         raise HallError("not_found", 404, f"unknown counter in this hall: {named:.40}")
@@ -162,4 +171,4 @@ def reprint_receipt(matter: str) -> Any:
     row, ticket, token = matters.reprint_receipt(app.ctx, matter, who, manager=p.is_manager, counter=device)
     facts = matters.receipt(hall, row, ticket, app.track_url(token) if token else "", reprint=True)
     printed = app.print_receipt(hall, counter, facts)
-    return jsonify(number=row.number, **(printed.fields() if printed is not None else NOT_PRINTED))
+    return {"number": row.number, **(printed.fields() if printed is not None else NOT_PRINTED)}

@@ -442,3 +442,32 @@ def test_the_finish_answer_carries_the_receipt_fields(hall: AppHall) -> None:
     assert body["receipt"] == {
         "number": body["ticket"]["matter"]["number"], "printed_on": None, "printed_at": None, "printed_on_name": None
     }  # fmt: skip
+
+
+def test_a_clerk_carries_their_matter_forward_on_their_page_and_bad_steps_change_nothing(hall: AppHall) -> None:
+    hall.add_user("li.na", "clerk", hall="town")
+    browser = login(hall, "li.na")
+    page = browser.get("/counter/matters").text
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    assert csrf is not None
+    body = {"service": "social", "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": ID_NUMBER},
+            "proxy": True}  # fmt: skip
+    mine = browser.post("/api/v1/halls/town/matters", json=body, headers={"X-CSRF-Token": csrf.group(1)}).json()
+    page = browser.get("/counter/matters").text
+    assert f'action="/counter/matters/{mine["id"]}/progress"' in page and '<option value="in_progress">办理中' in page
+    form = {"csrf": csrf.group(1), "status": "in_progress", "note": "已报送材料"}
+    r = browser.post(f"/counter/matters/{mine['id']}/progress", data=form, allow_redirects=False)
+    assert r.status_code == 302 and "done=progress" in r.headers["Location"]
+    assert f"办件 {mine['number']} 已更新。" in browser.get(r.headers["Location"]).text
+    back = browser.post(f"/counter/matters/{mine['id']}/progress", data={**form, "status": "accepted"})
+    assert back.status_code == 409 and "只能向前推进" in back.text
+    forged = browser.post(f"/counter/matters/{mine['id']}/progress", data={**form, "csrf": "x", "status": "sent_up"})
+    assert forged.status_code == 400
+    reason = browser.post(f"/counter/matters/{mine['id']}/progress", data={**form, "status": "rejected", "note": ""})
+    assert reason.status_code == 422
+    nowhere = browser.post(f"/counter/matters/{mine['id']}/receipt", data={"csrf": csrf.group(1)})
+    assert nowhere.status_code == 409 and "没有打印机" in nowhere.text  # the test hall prints nowhere
+    other = accept(hall)["ticket"]["matter"]["id"]  # owned by the window w2's device, not by li.na
+    assert browser.post(f"/counter/matters/{other}/progress", data={**form, "status": "sent_up"}).status_code == 403
+    listed = {m["number"]: m["status"] for m in hall.get("/api/v1/halls/town/matters", supervisor(hall)).json()}
+    assert listed[mine["number"]] == "in_progress" and "accepted" in listed.values()
