@@ -316,6 +316,13 @@ const DONE = {
   open: () => t("opened"),
   close: () => t("closed"),
   finish: (a) => {
+    if (a.receipt) {
+      // 受理: a matter was opened; its receipt slip (受理回执) printed here, at a kiosk, or not at all
+      const done = t("finished_accepted", { number: a.ticket.number, case: a.receipt.number });
+      const at = a.receipt.printed_at;
+      const key = at === "counter" ? "receipt_printed_here" : at === "kiosk" ? "receipt_printed" : "receipt_not_printed";
+      return `${done} · ${t(key, { kiosk: a.receipt.printed_on_name || a.receipt.printed_on || "" })}`;
+    }
     if (!a.notice) return t("finished", { number: a.ticket.number });
     const done = t("finished_incomplete", { number: a.ticket.number }); // a notice: materials were missing
     // where it printed: at this counter's own printer, or at a kiosk the clerk sends the resident to (by name)
@@ -388,6 +395,10 @@ function openFinish() {
       return label;
     }),
   );
+  // 受理 (accepted) is for a promised service's ticket only: it opens a matter and prints its receipt
+  const promised = !!(state.services.find((s) => s.id === tk.service) || {}).promised;
+  $("outcome-accepted-line").hidden = !promised;
+  $("outcome-accepted").disabled = !promised;
   syncNotice();
   showDialog(dialog, $("finish-error"));
 }
@@ -395,6 +406,7 @@ function openFinish() {
 function syncNotice() {
   const outcome = $("finish-form").querySelector('input[name="outcome"]:checked');
   $("notice-fields").hidden = !outcome || outcome.value !== "incomplete";
+  $("receipt-print-line").hidden = !outcome || outcome.value !== "accepted";
 }
 
 async function submitFinish(event) {
@@ -409,6 +421,7 @@ async function submitFinish(event) {
     $("finish-note").focus();
     return;
   }
+  if (outcome === "accepted") body.print_receipt = $("receipt-print").checked;
   if (outcome === "incomplete") {
     const ticked = [...$("notice-materials").querySelectorAll("input:checked")].map((box) => box.value);
     const other = $("notice-other").value.split("\n").map((line) => line.trim()).filter(Boolean);

@@ -16,7 +16,7 @@ from server.engine import rules
 from server.engine.errors import HallError
 from server.engine.events import CounterChanged, Event
 from server.engine.figures import OUTCOMES
-from server.engine.model import CounterState, Hall, TicketStatus
+from server.engine.model import CounterState, Hall, ServiceKind, TicketStatus
 from server.store.models import CounterRow, LedgerRow, MatterRow, NoticeRow, TicketRow
 
 from . import help_calls, ledger, parking, queue, views
@@ -138,6 +138,7 @@ def snapshot(ctx: Context, counter_id: str, viewer: str | None = None) -> dict[s
                 "name_en": sv.name_en,
                 "materials": list(sv.materials),
                 "served_now": rules.served_now(hall_desks, sv.id),
+                "promised": sv.kind is ServiceKind.PROMISED,  # 承诺件: finished as 受理, it opens a matter
             }
             for sv in hall.services
             if sv.enabled

@@ -290,6 +290,7 @@ class DeskService(Answer):
     name_en: str
     materials: list[str]
     served_now: bool = Field(description="an open counter serves it now (a transfer there waits for a window)")
+    promised: bool = Field(description="a promised service (承诺件): its tickets may be finished as 'accepted'")
 
 
 class DeskOther(Answer):
