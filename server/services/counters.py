@@ -378,8 +378,10 @@ def finish(
         if result is Outcome.ACCEPTED and service is not None:  # the matter outlives the visit (办件)
             opened.append(matters.open_for_ticket(s, hall, service, ticket, counter.id, who, now))
         elif result is Outcome.COMPLETED and ticket.pickup_of is not None:
-            # a 领取 ticket done: the matter's result is handed over (picked_up)
-            matters.handed_over(s, hall, ticket, who, now)
+            # a 领取 ticket done: the matter's result is handed over (picked_up); its first ticket's page follows
+            first = matters.handed_over(s, hall, ticket, who, now)
+            if first is not None:
+                return [TicketChanged(hall.id, ticket.id), TicketChanged(hall.id, first)]
         return [TicketChanged(hall.id, ticket.id)]
 
     done, events = _act(ctx, counter_id, clerk, action, with_partner=False)

@@ -558,13 +558,15 @@ def claim_pickup(s: Session, hall: Hall, matter_id: str, ticket: TicketRow) -> N
         ticket.target_counter = owner.id
 
 
-def handed_over(s: Session, hall: Hall, ticket: TicketRow, who: str | None, now: datetime) -> None:
-    """Finishing a 领取 ticket hands the result over: the matter is picked_up."""
+def handed_over(s: Session, hall: Hall, ticket: TicketRow, who: str | None, now: datetime) -> str | None:
+    """Finishing a 领取 ticket hands the result over: the matter is picked_up. The id of the ticket that
+    opened it (its resident's page follows the matter, and may now rate the result), if any."""
     if ticket.pickup_of is None:
-        return
+        return None
     m = s.scalars(select(MatterRow).where(MatterRow.id == ticket.pickup_of).with_for_update()).first()
     if m is None or m.status != MatterStatus.RESULT_READY.value:
-        return
+        return None
     m.status, m.closed_at = MatterStatus.PICKED_UP.value, now
     _log(s, hall, m, now, who, None)
     _emit(s, hall, m, now)
+    return m.ticket_id
