@@ -12,7 +12,7 @@ import zxingcpp
 from PIL import Image
 from support.server import Server
 
-from printers.decode import decode
+from printers.decode import decode, ticket_fields
 from printers.layout import PAPERS, raster_bytes, raster_line
 from printers.virtual import VirtualPrinter
 
@@ -22,7 +22,7 @@ MODES = {"w1": (80, "chinese"), "w2": (80, "raster"), "w3": (58, "chinese"), "w4
 
 @pytest.fixture
 def hall(tmp_path: Path, start_server: Callable[..., Server]) -> Iterator[tuple[Server, dict[str, VirtualPrinter]]]:
-    printers = {c: VirtualPrinter(tmp_path / c) for c in MODES}
+    printers = {c: VirtualPrinter(tmp_path / c) for c in [*MODES, "k1"]}
     for p in printers.values():
         p.start()
 
@@ -34,7 +34,8 @@ def hall(tmp_path: Path, start_server: Callable[..., Server]) -> Iterator[tuple[
                 f' paper = {paper}, text = "{mode}" }}\n'
             )
             text = text.replace(name, name + own, 1)
-        return text
+        kiosk = f'printer = {{ kind = "network", host = "127.0.0.1", port = {printers["k1"].port} }}'
+        return text.replace('printer = { kind = "none" }', kiosk, 1)
 
     try:
         yield start_server(edit=edit), printers
@@ -162,3 +163,29 @@ def test_reprint_is_for_the_owner_or_a_manager_and_bad_asks_write_nothing(
         assert step.status_code == 200
     closed = server.post(url, {}, server.admin_token())
     assert closed.status_code == 409 and closed.json()["error"]["code"] == "bad_transition"
+
+
+def test_a_pick_up_ticket_taken_at_the_kiosk_says_so_on_its_slip(
+    hall: tuple[Server, dict[str, VirtualPrinter]],
+) -> None:
+    server, printers = hall
+    done = _accept(server, "w2")
+    matter = done["ticket"]["matter"]
+    for status in ("in_progress", "result_ready"):
+        step = server.post(f"/api/v1/matters/{matter['id']}/progress", {"status": status}, server.counter_token("w2"))
+        assert step.status_code == 200
+    r = server.post("/api/v1/halls/town/pickups", {"case": matter["number"], "kiosk": "k1"}, server.kiosk_token())
+    assert r.status_code == 201, r.text
+    ticket = r.json()
+    [path] = printers["k1"].wait_printed(1, timeout=15)
+    slip = decode(path.read_bytes())
+    assert ticket_fields(slip) == {
+        "number": ticket["number"],
+        "ticket_id": ticket["id"],
+        "track_url": ticket["track_url"],
+    }
+    assert "社保医保 【领取】" in slip.text
+    walk_in = server.post("/api/v1/halls/town/tickets", {"service": "social", "kiosk": "k1"}, server.kiosk_token())
+    assert walk_in.status_code == 201
+    [_, other] = printers["k1"].wait_printed(2, timeout=15)
+    assert "领取" not in decode(other.read_bytes()).text
