@@ -499,7 +499,8 @@ async function walkIn() {
 
 function renderPickup() {
   const out = $("pickup-case");
-  out.textContent = pickupCase ? (pickupCase.includes("/t/") ? t("pickup_badge", { number: "QR" }) : pickupCase) : "······";
+  // a scanned receipt link is not shown as typed (a long URL): the screen says it was scanned
+  out.textContent = pickupCase ? (pickupCase.includes("/t/") ? t("pickup_scanned") : pickupCase) : "······";
   out.dataset.empty = pickupCase ? "0" : "1";
 }
 
