@@ -101,22 +101,23 @@ class Hallq:
         self.printing.submit_notice(hall, kiosk, notice)
         return Printed("kiosk", str(kiosk.id), kiosk.name)
 
-    def print_receipt(self, hall: Any, counter: Any, receipt: dict[str, Any]) -> Any:
-        """Print a receipt slip (受理回执, PROTOCOL v1.2) where a notice would go: the counter's own printer,
-        else a kiosk's (the resident picks it up on the way out). Printed, or None when nothing can print it."""
+    def print_slip(self, hall: Any, counter: Any, slip: Any) -> Any:
+        """Print a matter's slip (server.printing.Slip: the receipt 受理回执, a 代理服务委托书) where a notice
+        would go: the counter's own printer, else a kiosk's (the resident picks it up on the way out).
+        Printed, or None when nothing can print it."""
         from server.services.notice_print import Printed
 
         if counter is not None and counter.printer.kind != "none":
-            if self.printing.submit_receipt(counter.printer, f"counter {counter.id}", receipt):
+            if self.printing.submit_slip(counter.printer, f"counter {counter.id}", slip):
                 return Printed("counter", None, counter.name)
             return None
         kiosk = self._paper_kiosk(hall)
-        if kiosk is None or not self.printing.submit_receipt(kiosk.printer, f"kiosk {kiosk.id}", receipt, kiosk.id):
+        if kiosk is None or not self.printing.submit_slip(kiosk.printer, f"kiosk {kiosk.id}", slip, kiosk.id):
             return None
         return Printed("kiosk", str(kiosk.id), kiosk.name)
 
     def can_print(self, hall: Any, counter: Any) -> bool:
-        """Whether print_receipt has a printer to go to: the counter's own, or a kiosk's."""
+        """Whether print_slip has a printer to go to: the counter's own, or a kiosk's."""
         return (counter is not None and counter.printer.kind != "none") or self._paper_kiosk(hall) is not None
 
     def _paper_kiosk(self, hall: Any) -> Any:

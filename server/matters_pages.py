@@ -91,7 +91,7 @@ def my_matters() -> Any:
     services, counters = _names(hall)
     done = request.args.get("done")
     number = (request.args.get("number") or "")[:40]
-    said = t["matters_done_" + done].format(number=number) if done in ("progress", "receipt") else ""
+    said = t["matters_done_" + done].format(number=number) if done in ("progress", "receipt", "commission") else ""
     return render_page(
         "admin_matters.html", "admin", "matters", title=t["matters_mine_title"], hall=hall, halls=[hall], rows=rows,
         mine=True, statuses=[], services=services, counters=counters, chosen={}, query="", kind=matters.kind,
@@ -144,17 +144,18 @@ def my_progress(matter: str) -> Any:
     return redirect(f"/counter/matters?done=progress&number={quote(row.number)}")
 
 
-@bp.post("/counter/matters/<matter>/receipt")
-def my_receipt(matter: str) -> Any:
-    """The owner prints the receipt again (补打) from /counter/matters: at the window they are signed in at."""
+@bp.post("/counter/matters/<matter>/<any(receipt, commission):what>")
+def my_slip(matter: str, what: str) -> Any:
+    """The owner prints the receipt again (补打), or a 全程代办's commission to sign, from /counter/matters: at
+    the window they are signed in at (else the owner window; a kiosk's printer when that has none)."""
     p, answer = _staff_form(matter)
     if p is None:
         return answer
     try:
-        printed = print_again(matter, p, None)
+        printed = print_again(matter, p, None, what)
     except HallError as e:
         return _refused(e)
-    return redirect(f"/counter/matters?done=receipt&number={quote(printed['number'])}")
+    return redirect(f"/counter/matters?done={what}&number={quote(printed['number'])}")
 
 
 @bp.get("/matters/<matter>/commission")

@@ -8,6 +8,7 @@ from typing import Any
 from flask import jsonify
 
 from server.auth import Principal
+from server.printing import receipt_slip
 from server.services import counters, desk, matters, notices, ratings, views
 from server.services.counters import Result
 from server.services.notice_print import NOT_PRINTED, Printed
@@ -136,7 +137,7 @@ def finish(counter: str) -> Any:
         printed = app.print_notice(result.hall, result.counter, notices.show(app.ctx, result.notice.code))
     if result.matter is not None and result.receipt_token is not None and body.print_receipt:
         facts = matters.receipt(result.hall, result.matter, result.ticket, app.track_url(result.receipt_token))
-        receipt = app.print_receipt(result.hall, result.counter, facts)
+        receipt = app.print_slip(result.hall, result.counter, receipt_slip(facts))
     return _answer(result, printed, receipt)
 
 

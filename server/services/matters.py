@@ -136,6 +136,24 @@ def receipt(
     }
 
 
+def commission(hall: Hall, m: MatterRow) -> dict[str, Any]:
+    """What the 代理服务委托书 slip prints (printers/commission.py Commission): the page's facts, the ID number
+    and phone masked."""
+    service = hall.service(m.service_id)
+    return {
+        "number": m.number,
+        "hall_name": hall.name,
+        "service_name": service.name if service else m.service_id,
+        "applicant": m.applicant_name or "",
+        "id_masked": m.applicant_id_masked or "",
+        "phone_masked": identity.mask_phone(m.applicant_phone or ""),
+        "agent": m.owner or "",
+        "due_date": hall.local(m.due_at).strftime("%Y-%m-%d"),
+        "accepted_date": hall.local(m.accepted_at).strftime("%Y-%m-%d"),
+        "home_visit": m.home_visit,
+    }
+
+
 def reprint_receipt(
     ctx: Context, matter_id: str, who: str | None, *, manager: bool = False, counter: str | None = None
 ) -> tuple[MatterRow, TicketRow | None, str | None]:

@@ -467,6 +467,9 @@ def test_a_clerk_carries_their_matter_forward_on_their_page_and_bad_steps_change
     assert reason.status_code == 422
     nowhere = browser.post(f"/counter/matters/{mine['id']}/receipt", data={"csrf": csrf.group(1)})
     assert nowhere.status_code == 409 and "没有打印机" in nowhere.text  # the test hall prints nowhere
+    assert f'action="/counter/matters/{mine["id"]}/commission"' in page  # a 全程代办: its commission as a slip
+    commission = browser.post(f"/counter/matters/{mine['id']}/commission", data={"csrf": csrf.group(1)})
+    assert commission.status_code == 409 and "没有打印机" in commission.text
     other = accept(hall)["ticket"]["matter"]["id"]  # owned by the window w2's device, not by li.na
     assert browser.post(f"/counter/matters/{other}/progress", data={**form, "status": "sent_up"}).status_code == 403
     listed = {m["number"]: m["status"] for m in hall.get("/api/v1/halls/town/matters", supervisor(hall)).json()}

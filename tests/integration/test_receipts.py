@@ -189,3 +189,33 @@ def test_a_pick_up_ticket_taken_at_the_kiosk_says_so_on_its_slip(
     assert walk_in.status_code == 201
     [_, other] = printers["k1"].wait_printed(2, timeout=15)
     assert "领取" not in decode(other.read_bytes()).text
+
+
+def test_a_proxy_matter_prints_its_commission_to_sign_and_a_receipt_without_a_qr(
+    hall: tuple[Server, dict[str, VirtualPrinter]],
+) -> None:
+    server, printers = hall
+    w1 = server.counter_token("w1")
+    body = {"service": "social", "proxy": True,
+            "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": "11010519491231002X"}}  # fmt: skip
+    r = server.post("/api/v1/halls/town/matters", body, w1)
+    assert r.status_code == 201, r.text
+    matter = r.json()
+    printed = server.post(f"/api/v1/matters/{matter['id']}/commission", {}, w1)
+    assert printed.status_code == 200, printed.text
+    assert printed.json() == {"number": matter["number"], "printed_at": "counter", "printed_on": None,
+                              "printed_on_name": "1号窗口"}  # fmt: skip
+    [path] = printers["w1"].wait_printed(1, timeout=15)  # 80 mm, Chinese mode
+    slip = decode(path.read_bytes())
+    lines = [line.text for line in slip.lines]
+    assert "代理服务委托书" in lines and matter["number"] in lines and "委托人：王秀英" in lines
+    assert "110***********002X" in lines and "11010519491231002X" not in slip.text and "13812345678" not in slip.text
+    receipt = server.post(f"/api/v1/matters/{matter['id']}/receipt", {}, w1)
+    assert receipt.status_code == 200
+    [_, again] = printers["w1"].wait_printed(2, timeout=15)
+    decoded = decode(again.read_bytes())
+    assert matter["number"] in decoded.text and "受理回执" in decoded.text and decoded.qr == []  # no ticket: no page
+    promised = _accept(server, "w2")["ticket"]["matter"]
+    refused = server.post(f"/api/v1/matters/{promised['id']}/commission", {}, server.admin_token())
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_commission"
+    assert server.post(f"/api/v1/matters/{matter['id']}/commission", {}, server.counter_token("w3")).status_code == 403
