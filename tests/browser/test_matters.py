@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from support.server import Server
 from test_counter import add_clerk, log_in, press, sign_in_at
+from test_kiosk import assert_fits_and_targets_are_big
 
 from printers.decode import decode
 from printers.virtual import VirtualPrinter
@@ -167,3 +168,17 @@ def test_accepted_receipt_progress_ready_pickup_at_the_kiosk_handed_over_and_rat
     expect(phone.locator("#track-result-rated")).to_contain_text("非常满意", timeout=LONG)
     check_axe(phone)
     screenshot(phone, "track-matter-rated", full_page=True)
+
+
+@pytest.mark.parametrize("viewport", [PORTRAIT, (1920, 1080)], ids=["portrait", "landscape"])
+def test_the_kiosks_pickup_screen_fits_and_its_keys_are_big(
+    hall: tuple[Server, VirtualPrinter], open_page: OpenPage, check_axe: Axe, viewport: tuple[int, int]
+) -> None:
+    server, _ = hall
+    kiosk = open_page(server.url + "/kiosk/k1", viewport=viewport)
+    expect(kiosk.locator("#main")).to_have_attribute("data-ready", "1")
+    assert_fits_and_targets_are_big(kiosk)
+    kiosk.get_by_role("button", name="领取结果（受理回执）").click()
+    expect(kiosk.locator("#pickup-keys button")).to_have_count(39)
+    assert_fits_and_targets_are_big(kiosk)
+    check_axe(kiosk)
