@@ -101,6 +101,7 @@ def kiosk_page(kiosk: str) -> Any:
         services_json=_json_block(services),
         notice_alphabet=notices.ALPHABET,
         appt_alphabet=CODE_ALPHABET,  # 我有预约: appointment and remote-ticket codes (PROTOCOL v1.2)
+        pickup_alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-",  # 领取结果: a case number's characters
         idle_s=_seconds("idle", IDLE_S),
         done_s=_seconds("done", DONE_S),
         done_printerless_s=max(_seconds("done", DONE_S), DONE_PRINTERLESS_S),

@@ -4,14 +4,16 @@ printable 代理服务委托书 (/matters/<id>/commission). Pages only: changes 
 from __future__ import annotations
 
 import functools
+import hmac
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from flask import Blueprint, redirect, request
+from flask import Blueprint, redirect, request, session
 from sqlalchemy import select
 
 from server.api.guard import hq, session_person
+from server.api.matters import print_again
 from server.auth import Principal, may_manage
 from server.engine.errors import HallError
 from server.engine.matters import MatterStatus
@@ -95,11 +97,73 @@ def my_matters(p: Principal) -> Any:
     ]
     csrf_token()
     services, counters = _names(hall)
+    done = request.args.get("done")
+    number = (request.args.get("number") or "")[:40]
+    said = t["matters_done_" + done].format(number=number) if done in ("progress", "receipt", "commission") else ""
     return render_page(
         "admin_matters.html", "admin", "matters", title=t["matters_mine_title"], hall=hall, halls=[hall], rows=rows,
         mine=True, statuses=[], services=services, counters=counters, chosen={}, query="", kind=matters.kind,
-        problem=None,
+        problem=None, steps=_steps, said=said,
     )  # fmt: skip
+
+
+def _steps(status: str) -> list[str]:
+    """Where a matter in `status` may go next (the owner's choices on /counter/matters)."""
+    forward = [s.value for s in MatterStatus if s is not MatterStatus.REJECTED]
+    return [*forward[forward.index(status) + 1 :], MatterStatus.REJECTED.value] if status in forward else []
+
+
+def _staff_form(matter: str) -> tuple[Principal | None, Any]:
+    """A clerk's form on /counter/matters: a live login and the form's CSRF token, else the answer."""
+    p = session_person()  # a live login session (it ends at logout, a new password, disabling, idleness)
+    if p is None:
+        return None, redirect("/login?next=/counter/matters")
+    t = strings("matters")
+    sent, expected = request.form.get("csrf", ""), session.get("csrf", "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        return None, page(t["matters_mine_title"], t["matters_expired"], "matters", status=400)
+    if p.role not in ("clerk", "supervisor", "admin"):
+        return None, page(t["matters_mine_title"], t["matters_staff_only"], "matters", status=403)
+    return p, None
+
+
+def _refused(e: HallError) -> Any:
+    t = strings("matters")
+    words = t.get("matters_error_" + e.code, t["matters_error"])
+    return page(t["matters_mine_title"], words, "matters", status=e.status)
+
+
+@bp.post("/counter/matters/<matter>/progress")
+def my_progress(matter: str) -> Any:
+    """The owner carries a matter one step forward (or rejects it, with the reason) from /counter/matters."""
+    p, answer = _staff_form(matter)
+    if p is None:
+        return answer
+    app = hq()
+    note = (request.form.get("note") or "").strip()[:1000] or None
+    try:
+        hall_id, _ = matters.owner_of(app.ctx, matter)
+        row, events = matters.progress(
+            app.ctx, matter, request.form.get("status", ""), note, p.name, manager=may_manage(p, hall_id)
+        )
+    except HallError as e:
+        return _refused(e)
+    app.publisher.publish(events)
+    return redirect(f"/counter/matters?done=progress&number={quote(row.number)}")
+
+
+@bp.post("/counter/matters/<matter>/<any(receipt, commission):what>")
+def my_slip(matter: str, what: str) -> Any:
+    """The owner prints the receipt again (补打), or a 全程代办's commission to sign, from /counter/matters: at
+    the window they are signed in at (else the owner window; a kiosk's printer when that has none)."""
+    p, answer = _staff_form(matter)
+    if p is None:
+        return answer
+    try:
+        printed = print_again(matter, p, None, what)
+    except HallError as e:
+        return _refused(e)
+    return redirect(f"/counter/matters?done={what}&number={quote(printed['number'])}")
 
 
 @bp.get("/matters/<matter>/commission")

@@ -180,7 +180,7 @@ class Printing:
             ticket_id=row.id,
             number=row.number,
             hall_name=hall.name,
-            service_name=(service.name if service else row.service_id) + _booked(hall, row),
+            service_name=(service.name if service else row.service_id) + _booked(hall, row) + _pickup(row),
             issued_at=hall.local(row.issued_at).strftime("%Y-%m-%d %H:%M"),
             ahead=ahead,
             est_wait_min=minutes_up(est),
@@ -237,7 +237,25 @@ class Printing:
             return
         self.socketio.start_background_task(self._deliver_notice, f"kiosk {kiosk.id}", kiosk.printer, data)
 
-    def _deliver_notice(self, where_label: str, printer: Printer, data: bytes) -> None:
+    def submit_slip(self, printer: Printer, where_label: str, slip: Slip, kiosk: str = "") -> bool:
+        """Print a matter's slip (a receipt 受理回执, or a 代理服务委托书) on a counter's or kiosk's printer, in
+        its paper and text mode; best effort like a notice (the case number stays on the counter's pages).
+        False when it cannot even be drawn (a raster printer without its CJK font)."""
+        from printers.fonts import FontMissing
+
+        try:
+            data = slip.draw(printer.paper, printer.text)
+        except FontMissing as e:
+            log.error("%s prints raster slips: %s", where_label, e)
+            return False
+        if printer.kind == "agent":  # a kiosk agent prints it as it prints a notice: no job row behind it
+            job = {"job": NOTICE_JOB + secrets.token_hex(8), "ticket": "", "number": slip.number, "data": data}
+            self.socketio.emit("print", job, namespace=AGENT_NS, to=agent_room(kiosk))
+            return True
+        self.socketio.start_background_task(self._deliver_notice, where_label, printer, data, slip.what)
+        return True
+
+    def _deliver_notice(self, where_label: str, printer: Printer, data: bytes, what: str = "a notice") -> None:
         from printers import drivers
 
         kind, where = self._address(printer)
@@ -246,9 +264,9 @@ class Printing:
                 raise drivers.PrinterError("the virtual printer is not running", nothing_printed=True)
             drivers.deliver(kind, data, **where)
         except drivers.PrinterError as e:
-            log.warning("%s did not print a notice: %s", where_label, e)
+            log.warning("%s did not print %s: %s", where_label, what, e)
         except Exception:  # a notice must never take the server down
-            log.exception("printing a notice on %s failed", where_label)
+            log.exception("printing %s on %s failed", what, where_label)
 
     def _address(self, p: Printer) -> tuple[str, dict[str, Any]]:
         """The driver kind and keywords for a configured printer; the virtual one is a local network printer."""
@@ -414,6 +432,34 @@ def _job_named(body: Any) -> bool:
     """An agent's `printed`/`failed` names a job as the server made it: short, plain (a NUL would reach
     PostgreSQL and fail there)."""
     return isinstance(body, dict) and isinstance(body.get("job"), str) and _JOB_ID.fullmatch(body["job"]) is not None
+
+
+class Slip:
+    """A matter's slip to print: what it is (for the log), its case number, and its bytes for a paper and mode."""
+
+    def __init__(self, what: str, number: str, draw: Callable[[int, str], bytes]) -> None:
+        self.what, self.number, self.draw = what, number, draw
+
+
+def receipt_slip(facts: dict[str, Any]) -> Slip:
+    """The receipt (受理回执) of services.matters.receipt's facts."""
+    from printers.receipt import Receipt, render_receipt
+
+    receipt = Receipt(**facts)
+    return Slip("a receipt", receipt.number, lambda paper, text: render_receipt(receipt, paper, text))
+
+
+def commission_slip(facts: dict[str, Any]) -> Slip:
+    """The 代理服务委托书 of services.matters.commission's facts."""
+    from printers.commission import Commission, render_commission
+
+    commission = Commission(**facts)
+    return Slip("a commission", commission.number, lambda paper, text: render_commission(commission, paper, text))
+
+
+def _pickup(row: Any) -> str:
+    """A 领取 ticket (a matter's result to pick up) says so on the slip (PROTOCOL v1.2)."""
+    return " 【领取】" if getattr(row, "pickup_of", None) is not None else ""
 
 
 def _booked(hall: Hall, row: Any) -> str:

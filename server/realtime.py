@@ -332,6 +332,8 @@ def queue_move(s: Any, ticket_id: str, change: str, counts: dict[str, int]) -> d
 def call_message(ctx: Context, e: Called) -> dict[str, Any]:
     hall = ctx.hall(e.hall)
     extra = {"appointment": True} if e.appointment else {}  # PROTOCOL v1.2: marked 预约; absent for walk-ins
+    if e.pickup:  # a 领取 ticket (a matter's result to pick up): marked 领取; absent otherwise
+        extra["pickup"] = True
     return {
         **extra,
         "ticket": e.ticket,

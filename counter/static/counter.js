@@ -112,6 +112,7 @@ function render() {
   const badges = [];
   if (tk && tk.priority) badges.push(["cq-flag cq-flag-priority", t("priority")]);
   if (tk && tk.appointment_at) badges.push(["cq-flag", t("flag_appointment", { time: tk.appointment_at.slice(11, 16) })]);
+  if (tk && tk.pickup) badges.push(["cq-flag cq-flag-pickup", tk.pickup_number ? t("flag_pickup_case", { number: tk.pickup_number }) : t("flag_pickup")]);
   if (tk && tk.on_behalf_of) badges.push(["cq-flag", t("flag_behalf", { counter: counterName(tk.on_behalf_of) })]);
   if (tk && tk.recalls) badges.push(["cq-flag", t("recalls", { n: tk.recalls })]);
   $("ticket-badges").replaceChildren(...badges.map(([cls, text]) => Object.assign(document.createElement("span"), { className: cls, textContent: text })));
@@ -165,6 +166,7 @@ function renderQueue() {
     if (w.to_this_counter) flags.push(t("flag_here"));
     else if (w.transferred) flags.push(t("flag_transferred"));
     if (w.on_behalf_of) flags.push(t("flag_behalf", { counter: counterName(w.on_behalf_of) }));
+    if (w.pickup) flags.push(t("flag_pickup"));
     const cells = [w.number, serviceName(w.service), duration(since(w.issued_at)), flags.join(" · ")];
     cells.forEach((text, i) => {
       const td = document.createElement("td");
@@ -314,6 +316,13 @@ const DONE = {
   open: () => t("opened"),
   close: () => t("closed"),
   finish: (a) => {
+    if (a.receipt) {
+      // 受理: a matter was opened; its receipt slip (受理回执) printed here, at a kiosk, or not at all
+      const done = t("finished_accepted", { number: a.ticket.number, case: a.receipt.number });
+      const at = a.receipt.printed_at;
+      const key = at === "counter" ? "receipt_printed_here" : at === "kiosk" ? "receipt_printed" : "receipt_not_printed";
+      return `${done} · ${t(key, { kiosk: a.receipt.printed_on_name || a.receipt.printed_on || "" })}`;
+    }
     if (!a.notice) return t("finished", { number: a.ticket.number });
     const done = t("finished_incomplete", { number: a.ticket.number }); // a notice: materials were missing
     // where it printed: at this counter's own printer, or at a kiosk the clerk sends the resident to (by name)
@@ -386,6 +395,10 @@ function openFinish() {
       return label;
     }),
   );
+  // 受理 (accepted) is for a promised service's ticket only: it opens a matter and prints its receipt
+  const promised = !!(state.services.find((s) => s.id === tk.service) || {}).promised;
+  $("outcome-accepted-line").hidden = !promised;
+  $("outcome-accepted").disabled = !promised;
   syncNotice();
   showDialog(dialog, $("finish-error"));
 }
@@ -393,6 +406,7 @@ function openFinish() {
 function syncNotice() {
   const outcome = $("finish-form").querySelector('input[name="outcome"]:checked');
   $("notice-fields").hidden = !outcome || outcome.value !== "incomplete";
+  $("receipt-print-line").hidden = !outcome || outcome.value !== "accepted";
 }
 
 async function submitFinish(event) {
@@ -407,6 +421,7 @@ async function submitFinish(event) {
     $("finish-note").focus();
     return;
   }
+  if (outcome === "accepted") body.print_receipt = $("receipt-print").checked;
   if (outcome === "incomplete") {
     const ticked = [...$("notice-materials").querySelectorAll("input:checked")].map((box) => box.value);
     const other = $("notice-other").value.split("\n").map((line) => line.trim()).filter(Boolean);

@@ -59,6 +59,12 @@ function row(call) {
     booked.textContent = t("appointment_badge");
     number.append(" ", booked);
   }
+  if (call.pickup) {
+    const pickup = document.createElement("span");
+    pickup.className = "tv-booked tv-pickup";
+    pickup.textContent = t("pickup_badge");
+    number.append(" ", pickup);
+  }
   const win = document.createElement("span");
   win.className = "tv-win";
   win.textContent = call.counter_name || "";
@@ -73,6 +79,7 @@ function draw() {
   nowTitle.textContent = latest && latest.recall ? t("calling_again") : t("now_calling");
   nowNumber.textContent = latest ? latest.number : "—";
   document.getElementById("now-booked").hidden = !(latest && latest.appointment); // 预约 (PROTOCOL v1.2)
+  document.getElementById("now-pickup").hidden = !(latest && latest.pickup); // 领取 (a matter's result)
   nowCounter.textContent = latest ? latest.counter_name || "" : "";
   list.replaceChildren(...rest.slice(0, MAX_CALLS - 1).map(row));
 }

@@ -11,7 +11,10 @@ const enrolled = main.dataset.enrolled === "1";
 const idleMs = Number(main.dataset.idleS) * 1000;
 const doneMs = Number(main.dataset.doneS) * 1000;
 const donePrinterlessMs = Number(main.dataset.donePrinterlessS) * 1000;
-const SCREENS = ["start", "guide", "confirm", "notice", "notice-check", "appt", "issued"];
+const SCREENS = ["start", "guide", "confirm", "notice", "notice-check", "appt", "pickup", "issued"];
+// 领取结果 (PROTOCOL v1.2): a case number as printed on the receipt, or its QR link as a scanner types it.
+const PICKUP_KEYS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-";
+const PICKUP_MAX = 300;
 // 我有预约 (PROTOCOL v1.2): appointment and remote-ticket codes, 8 characters without 0/O, 1/I.
 const APPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 const APPT_LEN = 8;
@@ -33,6 +36,8 @@ let scanned = ""; // what a scanner typed on the notice screen: 8 characters + E
 let apptCode = ""; // 我有预约: the appointment's or remote ticket's code being typed or scanned
 let expiredService = null; // an expired booking's service: an ordinary ticket of it in one tap
 let notice = null; // the notice looked up, on the check screen
+let pickupCase = ""; // 领取结果: the case number typed, or the receipt's QR link scanned (case kept)
+let rawScan = ""; // what a scanner typed from the start screen on, case kept: a receipt's link is told at Enter
 
 const $ = (id) => document.getElementById(id);
 const byId = (id) => services.find((s) => s.id === id);
@@ -253,8 +258,10 @@ function showIssued(ticket) {
   $("issued-number").textContent = ticket.number;
   $("issued-number").dataset.priority = ticket.priority ? "1" : "0";
   const booked = ticket.appointment_start ? ` · ${t("appt_badge", { time: ticket.appointment_start.slice(11, 16) })}` : "";
+  const pickup = ticket.matter ? ` · ${t("pickup_badge", { number: ticket.matter.number })}` : ""; // 领取
   $("issued-service").textContent =
-    (s ? label(s) : ticket.service) + (ticket.priority ? ` · ${t("priority_badge")}` : "") + booked;
+    (s ? label(s) : ticket.service) + (ticket.priority ? ` · ${t("priority_badge")}` : "") + booked + pickup;
+  $("issued-service").dataset.pickup = ticket.matter ? "1" : "0";
   $("issued-repeat").hidden = !ticket.repeat_of;
   const place = ticket.ahead === 1 ? "ahead_one" : "ahead_n";
   $("issued-place").textContent = ticket.ahead ? t(place, { n: ticket.ahead }) : t("ahead_zero");
@@ -306,6 +313,8 @@ function goHome() {
   notice = null;
   code = "";
   apptCode = "";
+  pickupCase = "";
+  rawScan = "";
   delete main.dataset.ticket;
   $("guide-error").hidden = true;
   renderCode();
@@ -486,6 +495,63 @@ async function walkIn() {
   await take(false);
 }
 
+// ---------------------------------------------------------------- 领取结果: pick a matter's result up (PROTOCOL v1.2)
+
+function renderPickup() {
+  const out = $("pickup-case");
+  // a scanned receipt link is not shown as typed (a long URL): the screen says it was scanned
+  out.textContent = pickupCase ? (pickupCase.includes("/t/") ? t("pickup_scanned") : pickupCase) : "······";
+  out.dataset.empty = pickupCase ? "0" : "1";
+}
+
+function pickupError(words) {
+  $("pickup-error").textContent = words;
+  $("pickup-error").hidden = !words;
+}
+
+function openPickup(first = "") {
+  pickupCase = first;
+  pickupError("");
+  renderPickup();
+  show("pickup");
+}
+
+function typePickup(key) {
+  if (key === "back") pickupCase = pickupCase.slice(0, -1);
+  else if (key === "clear") pickupCase = "";
+  else if (key.length === 1 && pickupCase.length < PICKUP_MAX) pickupCase += key;
+  else return;
+  pickupError("");
+  renderPickup();
+}
+
+function pickupWords(err) {
+  if (!(err instanceof ApiError)) return t("error_issue");
+  if (err.code === "not_found") return t("pickup_unknown");
+  if (err.code === "not_ready") return t("pickup_not_ready");
+  if (err.code === "pickup_waiting") return t("pickup_waiting");
+  if (err.code === "rate_limited") return t("error_busy");
+  return t("error_issue");
+}
+
+async function pickUp(typed) {
+  if (busy) return;
+  const value = typed.trim();
+  if (!value) return pickupError(t("pickup_short"));
+  if (main.dataset.screen !== "pickup") openPickup(value);
+  setBusy(true);
+  const body = { case: value };
+  if (enrolled) body.kiosk = kioskId;
+  try {
+    const ticket = await postJSON(`/api/v1/halls/${encodeURIComponent(hallId)}/pickups`, body, { timeoutMs: 10000 });
+    showIssued(ticket);
+  } catch (err) {
+    pickupError(pickupWords(err));
+  } finally {
+    setBusy(false);
+  }
+}
+
 // ---------------------------------------------------------------- printer state
 
 function renderPrinter() {
@@ -530,6 +596,12 @@ $("appt-keys").addEventListener("click", (event) => {
   if (key) typeAppt(key.dataset.key);
 });
 $("appt-find").addEventListener("click", () => checkIn(apptCode));
+$("pickup-open").addEventListener("click", () => openPickup());
+$("pickup-keys").addEventListener("click", (event) => {
+  const key = event.target.closest("button[data-key]");
+  if (key) typePickup(key.dataset.key);
+});
+$("pickup-find").addEventListener("click", () => pickUp(pickupCase));
 $("appt-walk-in").addEventListener("click", walkIn);
 // A USB barcode/QR scanner types the code and Enter as keyboard input: on the start screen its first
 // character opens the code screen; there letters and digits fill the code and Enter looks it up.
@@ -537,6 +609,25 @@ document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.altKey || event.metaKey) return;
   const screen = main.dataset.screen;
   const key = event.key.length === 1 ? event.key.toUpperCase() : event.key;
+  if (screen === "pickup") {
+    // 领取结果: typed or scanned as is (a receipt's QR link has a case-sensitive token); Enter looks it up.
+    const focused = event.target instanceof Element ? event.target.closest("button") : null;
+    if (key === "Enter" && !(focused && !focused.dataset.key)) {
+      event.preventDefault();
+      pickUp(pickupCase);
+    } else if (key === "Backspace") {
+      event.preventDefault();
+      typePickup("back");
+    } else if (event.key.length === 1 && event.key !== " ") {
+      event.preventDefault();
+      typePickup(event.key); // the server reads a case number in either case
+    }
+    return;
+  }
+  if (screen === "start" || screen === "notice") {
+    if (screen === "start") rawScan = "";
+    if (event.key.length === 1) rawScan = (rawScan + event.key).slice(-PICKUP_MAX);
+  }
   if (screen === "appt") {
     // 我有预约: the keypad's screen takes the scanner's characters and its Enter checks in.
     const focused = event.target instanceof Element ? event.target.closest("button") : null;
@@ -563,7 +654,14 @@ document.addEventListener("keydown", (event) => {
     const focused = event.target instanceof Element ? event.target.closest("button") : null;
     if (focused && !focused.dataset.key) return; // a focused 查询 or 返回: its own click
     event.preventDefault();
-    if (scanned.length === APPT_LEN) {
+    if (rawScan.includes("/t/")) {
+      // a receipt's QR (受理回执): its link opens the pick-up, not a notice
+      const link = rawScan;
+      rawScan = "";
+      code = "";
+      scanned = "";
+      pickUp(link);
+    } else if (scanned.length === APPT_LEN) {
       const booking = scanned;
       scanned = "";
       checkIn(booking);

@@ -8,7 +8,9 @@ from flask import Response, jsonify, request
 
 from server.auth import Principal
 from server.engine.errors import HallError
-from server.services import exports, matters, tickets
+from server.printing import commission_slip, receipt_slip
+from server.services import desk, exports, matters, tickets
+from server.services.notice_print import NOT_PRINTED
 
 from . import api
 from .body import read_body, read_query
@@ -131,3 +133,67 @@ def pick_up(hall: str) -> Any:
         issued_at=hall_def.local(row.issued_at).isoformat(timespec="seconds"), track_url=app.track_url(issued.token),
         matter=matters.brief(hall_def, matter),
     ), 201  # fmt: skip
+
+
+@operation(api, "post", "/matters/<matter>/receipt", ok=a.ReceiptPrinted, tag="matters", secured=True,
+           body=m.ReceiptRequest, ok_description="the receipt slip (受理回执) printed again, marked 补打, and where",
+           errors={404: "not_found: unknown matter, or a counter not of its hall",
+                   409: "bad_transition: the matter is closed; no_printer: neither the counter nor a kiosk of the"
+                        " hall has a printer"})  # fmt: skip
+def reprint_receipt(matter: str) -> Any:
+    """Print a matter's receipt again (its owner, a supervisor or an admin); a new QR link replaces the old."""
+    app = hq()
+    hall_id, _ = matters.owner_of(app.ctx, matter)
+    p = _staff(hall_id)
+    body = read_body(m.ReceiptRequest)
+    return jsonify(print_again(matter, p, body.counter))
+
+
+@operation(api, "post", "/matters/<matter>/commission", ok=a.ReceiptPrinted, tag="matters", secured=True,
+           body=m.ReceiptRequest, ok_description="the 代理服务委托书 printed as a slip, and where",
+           errors={404: "not_found: unknown matter, or a counter not of its hall",
+                   409: "no_commission: not a 全程代办 or home-visit matter; no_printer: neither the counter nor"
+                        " a kiosk of the hall has a printer"})  # fmt: skip
+def print_commission(matter: str) -> Any:
+    """Print the 代理服务委托书 of a 全程代办 or home-visit matter as a slip to sign (its owner, a supervisor
+    or an admin), where its receipt would print."""
+    app = hq()
+    hall_id, _ = matters.owner_of(app.ctx, matter)
+    p = _staff(hall_id)
+    body = read_body(m.ReceiptRequest)
+    return jsonify(print_again(matter, p, body.counter, "commission"))
+
+
+def print_again(matter: str, p: Principal, named: str | None, what: str = "receipt") -> dict[str, Any]:
+    """Print a matter's receipt again (补打), or its commission (`what`), for `p` (its owner, a supervisor or
+    an admin) on the counter named, else the caller's counter, the one the clerk is signed in at, or the owner
+    window; a kiosk's printer when that counter has none. The answer's fields: number and where it printed."""
+    app = hq()
+    hall_id, _ = matters.owner_of(app.ctx, matter)
+    hall = app.ctx.hall(hall_id)
+    who, device = (None, p.counter) if p.role == "counter" else (p.name, None)
+    with app.ctx.db.read() as s:
+        found = matters.get(s, matter)
+        owner, owner_window = (found.owner, found.owner_counter) if found is not None else (None, None)
+        signed = found is not None and (found.proxy or found.home_visit)
+    if not (p.is_manager or (who is not None and who == owner) or (device is not None and device == owner_window)):
+        raise HallError("forbidden", 403, "only the matter's owner (代理责任人), a supervisor or an admin prints it")
+    if what == "commission" and not signed:
+        raise HallError("no_commission", 409, "only a 全程代办 or home-visit matter has a 代理服务委托书")
+    named = named or device or (desk.signed_in_at(app.ctx, p.name) if who else None)
+    counter = hall.counter(named) if named else None
+    if named and counter is None:
+        raise HallError("not_found", 404, f"unknown counter in this hall: {named:.40}")
+    counter = counter or hall.counter(owner_window or "")
+    if not app.can_print(hall, counter):
+        raise HallError("no_printer", 409, "neither this counter nor a kiosk of the hall has a printer")
+    if what == "commission":
+        with app.ctx.db.read() as s:
+            row = matters.get(s, matter)
+            assert row is not None
+            slip = commission_slip(matters.commission(hall, row))
+    else:
+        row, ticket, token = matters.reprint_receipt(app.ctx, matter, who, manager=p.is_manager, counter=device)
+        slip = receipt_slip(matters.receipt(hall, row, ticket, app.track_url(token) if token else "", reprint=True))
+    printed = app.print_slip(hall, counter, slip)
+    return {"number": row.number, **(printed.fields() if printed is not None else NOT_PRINTED)}

@@ -8,6 +8,7 @@ from typing import Any
 from flask import jsonify
 
 from server.auth import Principal
+from server.printing import receipt_slip
 from server.services import counters, desk, matters, notices, ratings, views
 from server.services.counters import Result
 from server.services.notice_print import NOT_PRINTED, Printed
@@ -20,12 +21,14 @@ from .shapes import answers as a
 from .shapes.bodies import AwayRequest, ComplaintNote, FinishRequest, NoBody, SignInRequest, TransferRequest
 
 
-def _answer(result: Result, printed: Printed | None = None) -> Any:
+def _answer(result: Result, printed: Printed | None = None, receipt: Printed | None = None) -> Any:
     hall = result.hall
     ticket = views.ticket(hall, result.ticket) if result.ticket is not None else None
     body: dict[str, Any] = {"counter": views.counter(result.counter, result.counter_row), "ticket": ticket}
     if ticket is not None and result.matter is not None:  # PROTOCOL v1.2: a promised matter accepted
         ticket["matter"] = matters.brief(hall, result.matter)
+        # its receipt slip (受理回执): where it printed, as the notice says it
+        body["receipt"] = {"number": result.matter.number, **(receipt.fields() if receipt is not None else NOT_PRINTED)}
     if result.notice is not None:  # finish as incomplete wrote a 一次性告知 notice
         body["notice"] = {
             "code": notices.shown(result.notice.code),
@@ -136,10 +139,13 @@ def finish(counter: str) -> Any:
         app.ctx, counter, clerk_name(p), body.outcome.value, body.note, body.missing, token=p.token_id
     )
     app.publisher.publish(events)
-    printed = None
+    printed = receipt = None
     if result.notice is not None and body.print_notice:
         printed = app.print_notice(result.hall, result.counter, notices.show(app.ctx, result.notice.code))
-    return _answer(result, printed)
+    if result.matter is not None and result.receipt_token is not None and body.print_receipt:
+        facts = matters.receipt(result.hall, result.matter, result.ticket, app.track_url(result.receipt_token))
+        receipt = app.print_slip(result.hall, result.counter, receipt_slip(facts))
+    return _answer(result, printed, receipt)
 
 
 @counter_action("no-show")

@@ -20,6 +20,7 @@ class Called:
     recall: bool
     at: datetime
     appointment: bool = False  # a checked-in appointment's ticket: the display and counter mark it 预约
+    pickup: bool = False  # a 领取 ticket (a matter's result to pick up): marked 领取 likewise
 
 
 @dataclass(frozen=True)

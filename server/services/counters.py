@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import Grouping
 from server.engine import rules
 from server.engine.errors import HallError, invalid
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
-from server.engine.model import Counter, CounterState, Hall, Outcome, ServiceKind, TicketStatus
+from server.engine.model import Counter, CounterState, Hall, Outcome, TicketStatus
 from server.engine.rules import Candidate
 from server.store.db import defer_inserts, write_changes
 from server.store.expressions import seconds_between
@@ -37,6 +37,7 @@ class Result:
     ticket: TicketRow | None
     notice: NoticeRow | None = None  # 一次性告知 written by this action (finish as incomplete)
     matter: MatterRow | None = None  # 办件 opened by this action (a promised service finished as accepted)
+    receipt_token: str | None = None  # its receipt's QR link token (受理回执), shown once: for the printer
 
 
 Outcome_ = tuple[Result, list[Event]]
@@ -172,7 +173,7 @@ def _called(hall: Hall, counter: Counter, ticket: TicketRow, recall: bool, now: 
     """What the display announces: 请 <number> 号到 <counter> 办理."""
     return Called(
         hall.id, ticket.id, ticket.number, counter.id, counter.name, counter.number, ticket.service_id, recall, now,
-        appointment=ticket.appointment_id is not None,
+        appointment=ticket.appointment_id is not None, pickup=ticket.pickup_of is not None,
     )  # fmt: skip
 
 
@@ -465,7 +466,7 @@ def finish(
 ) -> Outcome_:
     """End the held ticket's matter; `incomplete` with missing items (or a note) writes the 一次性告知 notice."""
     written: list[NoticeRow] = []
-    opened: list[MatterRow] = []
+    opened: list[tuple[MatterRow, str]] = []
     try:
         result = Outcome(outcome)
     except ValueError:
@@ -501,15 +502,17 @@ def finish(
         )
         if result is Outcome.ACCEPTED and service is not None:  # the matter outlives the visit (办件)
             opened.append(matters.open_for_ticket(s, hall, service, ticket, counter.id, who, now))
-        elif result is Outcome.COMPLETED and service is not None and service.kind is ServiceKind.PROMISED:
-            # a promised service's ticket done on the spot: a 领取 ticket hands its matter's result over
-            matters.handed_over(s, hall, ticket, who, now)
+        elif result is Outcome.COMPLETED and ticket.pickup_of is not None:
+            # a 领取 ticket done: the matter's result is handed over (picked_up); its first ticket's page follows
+            first = matters.handed_over(s, hall, ticket, who, now)
+            if first is not None:
+                return [TicketChanged(hall.id, ticket.id), TicketChanged(hall.id, first)]
         return [TicketChanged(hall.id, ticket.id)]
 
     done, events = _act(ctx, counter_id, clerk, action, token=token, with_partner=False)
     if written:
         done = replace(done, notice=written[0])
-    return (replace(done, matter=opened[0]) if opened else done), events
+    return (replace(done, matter=opened[0][0], receipt_token=opened[0][1]) if opened else done), events
 
 
 def no_show(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:

@@ -16,8 +16,8 @@ from server.engine import rules
 from server.engine.errors import HallError
 from server.engine.events import CounterChanged, Event
 from server.engine.figures import OUTCOMES
-from server.engine.model import CounterState, Hall, TicketStatus
-from server.store.models import CounterRow, LedgerRow, NoticeRow, TicketRow
+from server.engine.model import CounterState, Hall, ServiceKind, TicketStatus
+from server.store.models import CounterRow, LedgerRow, MatterRow, NoticeRow, TicketRow
 
 from . import help_calls, ledger, parking, queue, views
 from .context import Context
@@ -138,6 +138,7 @@ def snapshot(ctx: Context, counter_id: str, viewer: str | None = None) -> dict[s
                 "name_en": sv.name_en,
                 "materials": list(sv.materials),
                 "served_now": rules.served_now(hall_desks, sv.id),
+                "promised": sv.kind is ServiceKind.PROMISED,  # 承诺件: finished as 受理, it opens a matter
             }
             for sv in hall.services
             if sv.enabled
@@ -185,8 +186,10 @@ def _held_view(s: Session, hall: Hall, held: TicketRow) -> dict[str, Any]:
                 "missing": list(notice.missing) if notice else list(visit.missing or []),
                 "note": notice.note if notice else visit.note,
             }
+    picks = s.get(MatterRow, held.pickup_of) if held.pickup_of else None
     return {
         **views.ticket(hall, held),
+        **({"pickup_number": picks.number} if picks is not None else {}),  # 领取: the case to hand over
         "service_name": service.name if service else held.service_id,
         "materials": list(service.materials) if service else [],
         "waiting_since": views.iso(hall, held.waiting_since),
@@ -212,7 +215,7 @@ def _waiting(
     rows = {
         r.id: r
         for r in s.execute(
-            select(TicketRow.id, TicketRow.number, TicketRow.issued_at, TicketRow.transfers).where(
+            select(TicketRow.id, TicketRow.number, TicketRow.issued_at, TicketRow.transfers, TicketRow.pickup_of).where(
                 TicketRow.id.in_([c.id for c in cands])
             )
         )
@@ -239,6 +242,7 @@ def _waiting(
                 "transferred": r.transfers > 0,
                 "to_this_counter": choice.ticket.target_counter is not None,
                 "on_behalf_of": choice.on_behalf_of,
+                **({"pickup": True} if r.pickup_of is not None else {}),  # 领取
             }
         )
     return out, len(cands)

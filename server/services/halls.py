@@ -104,6 +104,8 @@ def kiosks(ctx: Context, hall_id: str, printer_state: Any) -> list[dict[str, Any
 def call_payload(hall: Hall, ledger_row: LedgerRow, ticket: TicketRow) -> dict[str, Any]:
     counter = hall.counter(ledger_row.counter_id or "")
     extra = {"appointment": True} if ticket.appointment_id is not None else {}  # PROTOCOL v1.2: 预约 on the display
+    if ticket.pickup_of is not None:  # 领取: a matter's result to pick up
+        extra["pickup"] = True
     return {
         **extra,
         "ticket": ticket.id,

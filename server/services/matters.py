@@ -7,6 +7,7 @@ receiver wants it, the `matter.changed` outbound event.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -80,8 +81,9 @@ def _emit(s: Session, hall: Hall, m: MatterRow, now: datetime) -> None:
 
 def open_for_ticket(
     s: Session, hall: Hall, service: Service, ticket: TicketRow, counter: str, clerk: str | None, now: datetime
-) -> MatterRow:
-    """A promised matter accepted at a window (outcome `accepted`): owned by the accepting clerk."""
+) -> tuple[MatterRow, str]:
+    """A promised matter accepted at a window (outcome `accepted`): owned by the accepting clerk; with the
+    token of its receipt's QR link (new_receipt_link), shown once."""
     m = MatterRow(
         id=secrets.token_hex(8), hall_id=hall.id, number=_next_number(s, hall, service, now),
         service_id=service.id, ticket_id=ticket.id, status=MatterStatus.ACCEPTED.value, owner=clerk,
@@ -90,9 +92,84 @@ def open_for_ticket(
     )  # fmt: skip
     s.add(m)
     s.flush()
+    token = new_receipt_link(m)
     _log(s, hall, m, now, clerk, None)
     _emit(s, hall, m, now)
-    return m
+    return m, token
+
+
+def new_receipt_link(m: MatterRow) -> str:
+    """A fresh token for the receipt's QR (受理回执): it opens the ticket's own page, like the ticket's link.
+
+    The ticket's token is kept only hashed, so the receipt cannot print it; it gets one of its own (kept
+    hashed too). A reprint makes a new one and the lost receipt's link stops working, as a ticket's 补打 does;
+    the ticket's link is never touched: the page the resident already follows goes on working."""
+    token = secrets.token_urlsafe(24)
+    m.track_hash = hashlib.sha256(token.encode()).hexdigest()
+    return token
+
+
+def ticket_for_receipt_link(s: Session, token_hash: str) -> TicketRow | None:
+    """The ticket whose page a receipt's QR link opens (tickets.find_by_token, when no ticket has it)."""
+    m = s.scalars(select(MatterRow).where(MatterRow.track_hash == token_hash)).first()
+    return s.get(TicketRow, m.ticket_id) if m is not None and m.ticket_id else None
+
+
+def receipt(
+    hall: Hall, m: MatterRow, ticket: TicketRow | None, track_url: str, reprint: bool = False
+) -> dict[str, Any]:
+    """What the receipt slip (受理回执) prints (printers/receipt.py Receipt): no personal data."""
+    service = hall.service(m.service_id)
+    window = hall.counter(m.owner_counter) if m.owner_counter else None
+    return {
+        "number": m.number,
+        "hall_name": hall.name,
+        "service_name": service.name if service else m.service_id,
+        "accepted_at": hall.local(m.accepted_at).strftime("%Y-%m-%d %H:%M"),
+        "due_date": hall.local(m.due_at).strftime("%Y-%m-%d"),
+        "counter_name": window.name if window is not None else "—",
+        "track_url": track_url if ticket is not None else "",
+        "bring": tuple(service.pickup) if service else (),
+        "ticket_number": ticket.number if ticket is not None else "",
+        "ticket_id": ticket.id if ticket is not None else "",
+        "reprint": reprint,
+    }
+
+
+def commission(hall: Hall, m: MatterRow) -> dict[str, Any]:
+    """What the 代理服务委托书 slip prints (printers/commission.py Commission): the page's facts, the ID number
+    and phone masked."""
+    service = hall.service(m.service_id)
+    return {
+        "number": m.number,
+        "hall_name": hall.name,
+        "service_name": service.name if service else m.service_id,
+        "applicant": m.applicant_name or "",
+        "id_masked": m.applicant_id_masked or "",
+        "phone_masked": identity.mask_phone(m.applicant_phone or ""),
+        "agent": m.owner or "",
+        "due_date": hall.local(m.due_at).strftime("%Y-%m-%d"),
+        "accepted_date": hall.local(m.accepted_at).strftime("%Y-%m-%d"),
+        "home_visit": m.home_visit,
+    }
+
+
+def reprint_receipt(
+    ctx: Context, matter_id: str, who: str | None, *, manager: bool = False, counter: str | None = None
+) -> tuple[MatterRow, TicketRow | None, str | None]:
+    """Staff print the receipt again (补打): its owner (the clerk or the owner window's device), a supervisor
+    or an admin. A matter with a ticket gets a fresh QR link; the lost receipt's link stops working."""
+    with ctx.db.write() as s:
+        m = _locked(s, matter_id)
+        owns = (who is not None and who == m.owner) or (counter is not None and counter == m.owner_counter)
+        if not (manager or owns):
+            raise HallError("forbidden", 403, "only the matter's owner, a supervisor or an admin reprints it")
+        if MatterStatus(m.status) in rules.CLOSED:
+            raise HallError("bad_transition", 409, f"the matter is {m.status}: its receipt is no longer needed")
+        ticket = s.get(TicketRow, m.ticket_id) if m.ticket_id else None
+        token = new_receipt_link(m) if ticket is not None else None
+        s.flush()
+    return m, ticket, token
 
 
 def check_accepted(service: Service) -> None:
@@ -204,6 +281,10 @@ def owner_of(ctx: Context, matter_id: str) -> tuple[str, str | None]:
         if m is None:
             raise not_found("matter", matter_id)
         return m.hall_id, m.owner
+
+
+def get(s: Session, matter_id: str) -> MatterRow | None:
+    return s.get(MatterRow, matter_id)
 
 
 def for_ticket(s: Session, ticket_id: str) -> MatterRow | None:
@@ -530,16 +611,21 @@ def claim_pickup(s: Session, hall: Hall, matter_id: str, ticket: TicketRow) -> N
         if live is not None and live.status in ("waiting", "called", "serving"):
             raise HallError("pickup_waiting", 409, f"ticket {live.number} is already waiting to pick this result up")
     m.pickup_ticket = ticket.id  # (not the ticket's repeat_of: that counts 一次性告知 return visits)
+    ticket.pickup_of = m.id  # marked 领取 on the slip, the display and the counter
     owner = hall.counter(m.owner_counter) if m.owner_counter else None
     if owner is not None and ticket.service_id in owner.services:
         ticket.target_counter = owner.id
 
 
-def handed_over(s: Session, hall: Hall, ticket: TicketRow, who: str | None, now: datetime) -> None:
-    """Finishing a 领取 ticket hands the result over: the matter is picked_up."""
-    m = s.scalars(select(MatterRow).where(MatterRow.pickup_ticket == ticket.id).with_for_update()).first()
+def handed_over(s: Session, hall: Hall, ticket: TicketRow, who: str | None, now: datetime) -> str | None:
+    """Finishing a 领取 ticket hands the result over: the matter is picked_up. The id of the ticket that
+    opened it (its resident's page follows the matter, and may now rate the result), if any."""
+    if ticket.pickup_of is None:
+        return None
+    m = s.scalars(select(MatterRow).where(MatterRow.id == ticket.pickup_of).with_for_update()).first()
     if m is None or m.status != MatterStatus.RESULT_READY.value:
-        return
+        return None
     m.status, m.closed_at = MatterStatus.PICKED_UP.value, now
     _log(s, hall, m, now, who, None)
     _emit(s, hall, m, now)
+    return m.ticket_id

@@ -404,7 +404,10 @@ _ANONYMOUS = {
 def find_by_token(s: Session, token: str) -> TicketRow:
     if not isinstance(token, str) or not 16 <= len(token) <= 64:
         raise HallError("not_found", 404, "unknown ticket")
-    row = s.scalars(_BY_TOKEN, {"hash": token_hash(token)}).first()
+    hashed = token_hash(token)
+    row = s.scalars(_BY_TOKEN, {"hash": hashed}).first()
+    if row is None:  # a receipt's (受理回执) QR link opens its ticket's page too
+        row = matters.ticket_for_receipt_link(s, hashed)
     if row is None:
         raise HallError("not_found", 404, "unknown ticket")
     return row

@@ -18,6 +18,8 @@ def ticket(hall: Hall, row: TicketRow) -> dict[str, Any]:
     out = _ticket(hall, row)
     if row.appointment_at is not None:  # PROTOCOL v1.2: an appointment's ticket, marked 预约 with its time
         out["appointment_at"] = iso(hall, row.appointment_at)
+    if getattr(row, "pickup_of", None) is not None:  # 领取: the ticket picks a matter's result up
+        out["pickup"] = True
     return out
 
 

@@ -132,6 +132,7 @@ class TicketRow(Base):
     phone: Mapped[str | None] = mapped_column(String(20))  # purged with the hall's personal data
     phone_hash: Mapped[str | None] = mapped_column(String(64))
     near_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # ticket.near_front was emitted
+    pickup_of: Mapped[str | None] = mapped_column(String(32))  # a 领取 ticket: the matter whose result it picks up
 
 
 class NoticeRow(Base):
@@ -405,6 +406,7 @@ class MatterRow(Base):
         Index("ix_matters_ticket", "ticket_id"),
         Index("ix_matters_hall_accepted", "hall_id", "accepted_at"),  # 及时办结率: accepted in a period
         Index("ix_matters_hall_due", "hall_id", "due_at"),  # deductions: due in a period
+        Index("ix_matters_track_hash", "track_hash", unique=True),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     hall_id: Mapped[str] = mapped_column(String(40))
@@ -431,6 +433,8 @@ class MatterRow(Base):
     result_comment: Mapped[str | None] = mapped_column(Text)
     result_rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pickup_ticket: Mapped[str | None] = mapped_column(String(32))  # the 领取 ticket taken for the result
+    # the receipt's (受理回执) QR link to the ticket's page: its own token, hashed; a reprint makes a new one
+    track_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class StaffSessionRow(Base):

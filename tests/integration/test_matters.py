@@ -396,3 +396,80 @@ def test_the_city_overview_counts_a_halls_overdue_matters(hall: AppHall) -> None
     hall.advance(12 * 24 * 3600)  # past its 5 working days
     rows = {r["hall"]: r for r in hall.get("/api/v1/overview", hall.admin_token()).json()}
     assert (rows["town"]["overdue_matters"], rows["east"]["overdue_matters"]) == (1, 0)
+
+
+def test_a_pick_up_ticket_is_marked_on_the_counter_the_display_and_the_call(hall: AppHall) -> None:
+    done = accept(hall)
+    matter, number = done["ticket"]["matter"]["id"], done["ticket"]["matter"]["number"]
+    w2 = hall.counter_token("w2")
+    for status in ("in_progress", "result_ready"):
+        assert step(hall, matter, status, w2).status_code == 200
+    display = hall.listen("/display", "hall=town")
+    display.wait_for("snapshot")
+    walk_in = hall.issue("social")
+    pickup = hall.post("/api/v1/halls/town/pickups", {"case": number}).json()
+    waiting = {w["number"]: w for w in hall.get("/api/v1/counters/w2/desk", w2).json()["waiting"]}
+    assert waiting[pickup["number"]].get("pickup") is True and "pickup" not in waiting[walk_in["number"]]
+    called = hall.act("w2", "call-next").json()["ticket"]
+    assert called["id"] == pickup["id"] and called["pickup"] is True  # sent to its owner window, first
+    held = hall.get("/api/v1/counters/w2/desk", w2).json()["ticket"]
+    assert held["pickup"] is True and held["pickup_number"] == number  # the clerk knows which result to hand over
+    call = display.wait_for("call", lambda c: c["ticket"] == pickup["id"])
+    assert call.get("pickup") is True and "appointment" not in call
+    shown = hall.get("/api/v1/halls/town/display").json()["calls"]
+    assert shown[0]["ticket"] == pickup["id"] and shown[0].get("pickup") is True
+    hall.act("w2", "finish", {"outcome": "completed"})
+    walk = hall.act("w2", "call-next").json()["ticket"]
+    assert walk["id"] == walk_in["id"] and "pickup" not in walk
+    assert "pickup" not in display.wait_for("call", lambda c: c["ticket"] == walk_in["id"])
+    with hall.ctx.db.read() as s:
+        row = s.get(MatterRow, matter)
+        assert row is not None and row.status == "picked_up"
+
+
+def test_without_any_printer_the_receipt_says_so_and_a_reprint_is_409(hall: AppHall) -> None:
+    done = accept(hall)  # the test hall prints nowhere: no counter printer, its kiosk has none
+    again = hall.post(f"/api/v1/matters/{done['ticket']['matter']['id']}/receipt", {}, hall.admin_token())
+    assert again.status_code == 409 and again.json()["error"]["code"] == "no_printer"
+
+
+def test_the_finish_answer_carries_the_receipt_fields(hall: AppHall) -> None:
+    hall.issue("social")
+    assert hall.act("w2", "open").status_code == 200
+    hall.act("w2", "call-next")
+    body = hall.act("w2", "finish", {"outcome": "accepted"}).json()
+    assert body["receipt"] == {
+        "number": body["ticket"]["matter"]["number"], "printed_on": None, "printed_at": None, "printed_on_name": None
+    }  # fmt: skip
+
+
+def test_a_clerk_carries_their_matter_forward_on_their_page_and_bad_steps_change_nothing(hall: AppHall) -> None:
+    hall.add_user("li.na", "clerk", hall="town")
+    browser = login(hall, "li.na")
+    page = browser.get("/counter/matters").text
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    assert csrf is not None
+    body = {"service": "social", "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": ID_NUMBER},
+            "proxy": True}  # fmt: skip
+    mine = browser.post("/api/v1/halls/town/matters", json=body, headers={"X-CSRF-Token": csrf.group(1)}).json()
+    page = browser.get("/counter/matters").text
+    assert f'action="/counter/matters/{mine["id"]}/progress"' in page and '<option value="in_progress">办理中' in page
+    form = {"csrf": csrf.group(1), "status": "in_progress", "note": "已报送材料"}
+    r = browser.post(f"/counter/matters/{mine['id']}/progress", data=form, allow_redirects=False)
+    assert r.status_code == 302 and "done=progress" in r.headers["Location"]
+    assert f"办件 {mine['number']} 已更新。" in browser.get(r.headers["Location"]).text
+    back = browser.post(f"/counter/matters/{mine['id']}/progress", data={**form, "status": "accepted"})
+    assert back.status_code == 409 and "只能向前推进" in back.text
+    forged = browser.post(f"/counter/matters/{mine['id']}/progress", data={**form, "csrf": "x", "status": "sent_up"})
+    assert forged.status_code == 400
+    reason = browser.post(f"/counter/matters/{mine['id']}/progress", data={**form, "status": "rejected", "note": ""})
+    assert reason.status_code == 422
+    nowhere = browser.post(f"/counter/matters/{mine['id']}/receipt", data={"csrf": csrf.group(1)})
+    assert nowhere.status_code == 409 and "没有打印机" in nowhere.text  # the test hall prints nowhere
+    assert f'action="/counter/matters/{mine["id"]}/commission"' in page  # a 全程代办: its commission as a slip
+    commission = browser.post(f"/counter/matters/{mine['id']}/commission", data={"csrf": csrf.group(1)})
+    assert commission.status_code == 409 and "没有打印机" in commission.text
+    other = accept(hall)["ticket"]["matter"]["id"]  # owned by the window w2's device, not by li.na
+    assert browser.post(f"/counter/matters/{other}/progress", data={**form, "status": "sent_up"}).status_code == 403
+    listed = {m["number"]: m["status"] for m in hall.get("/api/v1/halls/town/matters", supervisor(hall)).json()}
+    assert listed[mine["number"]] == "in_progress" and "accepted" in listed.values()

@@ -155,11 +155,23 @@ class Ticket(Answer):
     served_by: CounterRef
     on_behalf_of: CounterRef
     appointment_at: Timestamp = Sometimes("an appointment's ticket (预约): its booked start")
+    pickup: bool = Sometimes("PROTOCOL v1.2: true for a 领取 ticket (a matter's result to pick up); absent otherwise")
 
 
 class NoticeWritten(Answer):
     code: str = Field(description="printed on the notice; given back at the kiosk")
     missing: list[str]
+    printed_on: str | None = Field(description="the kiosk whose printer took it, or null")
+    printed_at: Literal["counter", "kiosk"] | None = Field(
+        description="where it printed: the counter's own printer (config), a kiosk's, or null (not printed)"
+    )
+    printed_on_name: str | None = Field(description="the counter's or kiosk's name, for the clerk; else null")
+
+
+class ReceiptPrinted(Answer):
+    """The receipt slip (受理回执) of the matter a finish as 'accepted' opened, and where it printed."""
+
+    number: str = Field(description="the case number (办件编号) on it")
     printed_on: str | None = Field(description="the kiosk whose printer took it, or null")
     printed_at: Literal["counter", "kiosk"] | None = Field(
         description="where it printed: the counter's own printer (config), a kiosk's, or null (not printed)"
@@ -177,6 +189,7 @@ class CounterAnswer(Answer):
     counter: Counter
     ticket: HeldTicket | None
     notice: NoticeWritten = Sometimes("finish as 'incomplete' only: the 一次性告知 notice it wrote")
+    receipt: ReceiptPrinted = Sometimes("finish as 'accepted' only: the matter's receipt slip (受理回执)")
 
 
 class Notice(Answer):
@@ -238,6 +251,7 @@ class DeskTicket(Ticket):
     recalls: Count
     origin: Origin | None
     repeat_of: FirstVisit | None
+    pickup_number: str = Sometimes("a 领取 ticket: the case number (办件编号) whose result to hand over")
 
 
 class Waiting(Answer):
@@ -252,6 +266,7 @@ class Waiting(Answer):
     transferred: bool
     to_this_counter: bool
     on_behalf_of: CounterRef = Field(description="served for the away partner (AB岗)")
+    pickup: bool = Sometimes("true for a 领取 ticket (a matter's result to pick up); absent otherwise")
 
 
 class Today(Answer):
@@ -275,6 +290,7 @@ class DeskService(Answer):
     name_en: str
     materials: list[str]
     served_now: bool = Field(description="an open counter serves it now (a transfer there waits for a window)")
+    promised: bool = Field(description="a promised service (承诺件): its tickets may be finished as 'accepted'")
 
 
 class DeskOther(Answer):
@@ -738,6 +754,7 @@ class Call(Answer):
     recall: bool
     at: Timestamp
     appointment: bool = Sometimes("PROTOCOL v1.2: true for a checked-in appointment's ticket (预约); absent otherwise")
+    pickup: bool = Sometimes("PROTOCOL v1.2: true for a 领取 ticket (a matter's result to pick up); absent otherwise")
 
 
 class DisplaySnapshot(Answer):

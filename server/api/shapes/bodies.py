@@ -107,6 +107,11 @@ class FinishRequest(Body):
     print_notice: bool = Field(
         True, description="print the notice an 'incomplete' outcome writes (on a kiosk's printer)"
     )
+    print_receipt: bool = Field(
+        True,
+        description="print the receipt slip (受理回执) of the matter an 'accepted' outcome opens: on the counter's"
+        " own printer, else a kiosk's",
+    )
 
     model_config = {
         "json_schema_extra": {

@@ -100,3 +100,13 @@ class PickupRequest(Body):
     kiosk: Annotated[str, Field(max_length=40)] | None = Field(
         None, description="print the ticket on this kiosk's printer (its credential, as for tickets)"
     )
+
+
+class ReceiptRequest(Body):
+    """Print a matter's receipt slip (受理回执) again (补打)."""
+
+    counter: Annotated[str, Field(max_length=40)] | None = Field(
+        None,
+        description="print on this counter's printer (else the caller's counter, the window the clerk is signed in"
+        " at, or the owner window); a kiosk's when that counter has none",
+    )
