@@ -18,7 +18,7 @@ from flask_socketio import SocketIO, emit, join_room
 
 from server import socket_guard
 from server.auth import Principal, authenticate_token, may_manage, may_work_counter, session_principal
-from server.bus import HallBus
+from server.bus import HallBus, Heard
 from server.engine.errors import HallError
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.model import Hall
@@ -61,14 +61,16 @@ class Publisher:
     worked out by one coalesced refresh per hall (`_refresh`: at most once per pause, whatever the event
     rate), from the shared forecast (services.board), and only for the pages connected to THIS process:
     with several processes each delivered batch is announced to the others (server/bus.py), and each
-    refreshes its own pages. Nothing here is per waiting ticket per event.
+    refreshes its own pages. Everything for residents' pages (`ticket` bodies, `queue` moves) is built
+    only by a process with such a page connected, for its own pages, and sent to them locally: a
+    ticket nobody watches costs no body anywhere. Nothing here is per waiting ticket per event.
     """
 
     def __init__(self, socketio: SocketIO, ctx: Context) -> None:
         self.socketio = socketio
         self.ctx = ctx
         self.shared = ctx.config.settings.message_queue is not None  # rooms span processes: send blind
-        self._pending: Queue[list[Event]] = Queue()
+        self._pending: Queue[list[Event] | Heard] = Queue()  # our own batches, and other processes' news
         self._worker_started = False
         self._dirty: set[str] = set()
         self._refreshing: set[str] = set()
@@ -90,20 +92,31 @@ class Publisher:
             self._bus_started = True
             self.socketio.start_background_task(self.bus.listen)
 
-    def _heard(self, hall_id: str) -> None:
-        """Another process changed this hall: refresh the places of the pages watching it here, if any."""
-        if self.ctx.config.hall(hall_id) is not None and self._local("/track", queue_room(hall_id)):
-            self._board_stale(hall_id)
+    def _heard(self, news: Heard) -> None:
+        """Another process changed these halls (in its bus listener): the pages connected here that it concerns
+        get their bodies and moves from the worker, in order with ours; their places by the coalesced refresh."""
+        halls_here = [h for h in news.halls if self.ctx.config.hall(h) is not None]
+        for hall_id in halls_here:
+            if self._local("/track", queue_room(hall_id)):
+                self._board_stale(hall_id)
+        tickets = {t: h for t, h in news.tickets.items() if self._local("/track", ticket_room(t))}
+        moves = {h: m for h, m in news.moves.items() if h in halls_here and self._local("/track", queue_room(h))}
+        if tickets or moves:
+            self._pending.put(Heard(halls_here, tickets, moves))
+            self._start_worker()
 
     def publish(self, events: list[Event]) -> None:
         for e in events:
             if isinstance(e, Called):
                 self._emit("call", call_message(self.ctx, e), "/display", hall_room(e.hall))
         self._pending.put(events)
+        self._start_worker()
+        self.start_bus()
+
+    def _start_worker(self) -> None:
         if not self._worker_started:
             self._worker_started = True
             self.socketio.start_background_task(self._work)
-            self.start_bus()
 
     def _work(self) -> None:
         while True:
@@ -111,7 +124,12 @@ class Publisher:
             while not self._pending.empty():
                 batch.append(self._pending.get_nowait())
             try:
-                self._deliver(batch)
+                ours = [b for b in batch if not isinstance(b, Heard)]
+                if ours:
+                    self._deliver(ours)
+                for news in batch:
+                    if isinstance(news, Heard):
+                        self._deliver_heard(news)
             except Exception:  # noqa: BLE001 - a failed delivery must not stop later ones; pages resync
                 log.exception("publishing events failed")
             finally:
@@ -174,14 +192,23 @@ class Publisher:
                 self._emit("counters", halls.counters(self.ctx, hall_id), "/admin", hall_room(hall_id))
         for hall_id in halls_changed:
             self._board_stale(hall_id)  # the pages watching this hall here get their places, coalesced
-        if self.bus is not None:
-            self.bus.announce(halls_changed)  # ... and those connected to the other processes
+        if self.bus is not None:  # ... and those connected to the other processes, by those processes
+            self.bus.announce(halls_changed, changed_tickets, moved)
+
+    def _deliver_heard(self, news: Heard) -> None:
+        """Another process's changes, for the residents' pages connected here (already filtered by `_heard`)."""
+        for hall_id, movers in sorted(news.moves.items()):
+            self._publish_hall(hall_id, False, movers)
+        self._publish_tickets(news.tickets)
 
     def _publish_hall(self, hall_id: str, counted: bool, movers: dict[str, str]) -> None:
         """`counted`: a queue changed (a ticket joined or left one), so the waiting counts go to every screen;
         a start, finish, recall, no-show or rating changes no count and sends none. The places of the pages
-        watching this hall are not worked out here, per event, but by the coalesced refresh (`_refresh`)."""
+        watching this hall are not worked out here, per event, but by the coalesced refresh (`_refresh`).
+        `queue` moves only for the pages connected here: other processes make their own (server/bus.py)."""
         hall = self.ctx.hall(hall_id)
+        if not self._local("/track", queue_room(hall_id)):
+            movers = {}
         if counted or movers:
             with self.ctx.db.read() as s:
                 counts = queue.waiting_counts(s, hall)
@@ -192,7 +219,7 @@ class Publisher:
             for name in ("/display", "/kiosk", "/counter", "/admin"):
                 self._emit("waiting", counts, name, hall_room(hall_id))
         for move in moves:  # residents' pages only: the call screen shows calls and counts, not places
-            self._emit("queue", move, "/track", queue_room(hall_id))
+            self._emit("queue", move, "/track", queue_room(hall_id), local=True)
 
     def _publish_places(self, hall: Hall) -> None:
         """Each resident watching a waiting ticket of this hall FROM THIS PROCESS gets its body if it changed.
@@ -231,7 +258,8 @@ class Publisher:
         return {room[7:] for room, members in found if isinstance(room, str) and room.startswith("ticket:") and members}
 
     def _publish_tickets(self, changed: dict[str, str]) -> None:
-        wanted = [tid for tid in changed if self._audience("/track", ticket_room(tid))]
+        """The new body of each changed ticket whose page is connected HERE (others' pages: their processes)."""
+        wanted = [tid for tid in changed if self._local("/track", ticket_room(tid))]
         if not wanted:
             return
         with self.ctx.db.read() as s:
@@ -243,9 +271,9 @@ class Publisher:
         for tid, body in bodies.items():
             if body["status"] != "waiting":
                 self._sent.pop(tid, None)
-            elif self._local("/track", ticket_room(tid)):
+            else:
                 self._sent[tid] = body
-            self._emit("ticket", body, "/track", ticket_room(tid))
+            self._emit("ticket", body, "/track", ticket_room(tid), local=True)
 
     def _board_stale(self, hall_id: str) -> None:
         """Recompute the hall's forecast in the background; one refresher per hall, CPU share bounded."""
