@@ -3,10 +3,10 @@
 With several processes (`[server] message_queue`), Socket.IO messages reach every process's clients
 through Redis, but a process only knows its own use cases' events. A resident's page shows a place
 and an estimate that move when anyone's process calls or issues; so each delivered batch announces the
-halls it changed, the tickets whose body changed and the tickets that joined or left a queue, one small
-message, and each other process sends the residents' pages connected to IT what concerns them
-(realtime.Publisher): no process builds a page's body for a page connected elsewhere, and a process with
-no page of a hall does nothing for it. Work per announcement: a few set and dict inserts.
+halls it changed and the tickets whose body changed, one small message, and each other process sends the
+residents' pages connected to IT what concerns them (realtime.Publisher): no process builds a page's body
+for a page connected elsewhere, and a process with no page of a hall does nothing for it. Work per
+announcement: a few set and dict inserts.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ class Heard:
 
     halls: list[str]
     tickets: dict[str, str] = field(default_factory=dict)  # ticket id → hall: its `ticket` body changed
-    moves: dict[str, dict[str, str]] = field(default_factory=dict)  # hall → {ticket: "joined" | "left"}
 
 
 class HallBus:
@@ -46,12 +45,7 @@ class HallBus:
         self.heard = heard
         self.stopped = False
 
-    def announce(
-        self,
-        halls: Iterable[str],
-        tickets: Mapping[str, str] | None = None,
-        moves: Mapping[str, Mapping[str, str]] | None = None,
-    ) -> None:
+    def announce(self, halls: Iterable[str], tickets: Mapping[str, str] | None = None) -> None:
         """Best effort: a page that misses one refresh gets the next, or resyncs on reconnect."""
         names = sorted(halls)
         if not names:
@@ -59,8 +53,6 @@ class HallBus:
         message: dict[str, Any] = {"o": self.origin, "h": names}
         if tickets:
             message["t"] = dict(tickets)
-        if moves:
-            message["m"] = {h: dict(m) for h, m in moves.items() if m}
         try:
             self.client.publish(self.channel, json.dumps(message))
         except Exception as e:  # noqa: BLE001 - Redis away: Socket.IO's own queue says so louder
@@ -90,9 +82,7 @@ class HallBus:
         if not isinstance(data, dict) or data.get("o") == self.origin:
             return
         halls = [h for h in data.get("h", ()) if isinstance(h, str)]
-        tickets = data.get("t") if isinstance(data.get("t"), dict) else {}
-        moves = data.get("m") if isinstance(data.get("m"), dict) else {}
-        kept = {
-            h: {t: c for t, c in m.items() if c in ("joined", "left")} for h, m in moves.items() if isinstance(m, dict)
-        }
-        self.heard(Heard(halls, {t: h for t, h in tickets.items() if isinstance(h, str)}, kept))
+        tickets = data.get("t")
+        if not isinstance(tickets, dict):
+            tickets = {}
+        self.heard(Heard(halls, {t: h for t, h in tickets.items() if isinstance(h, str)}))

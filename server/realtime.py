@@ -61,9 +61,9 @@ class Publisher:
     worked out by one coalesced refresh per hall (`_refresh`: at most once per pause, whatever the event
     rate), from the shared forecast (services.board), and only for the pages connected to THIS process:
     with several processes each delivered batch is announced to the others (server/bus.py), and each
-    refreshes its own pages. Everything for residents' pages (`ticket` bodies, `queue` moves) is built
-    only by a process with such a page connected, for its own pages, and sent to them locally: a
-    ticket nobody watches costs no body anywhere. Nothing here is per waiting ticket per event.
+    refreshes its own pages. A ticket's `ticket` body is built only by a process its page is connected
+    to, and sent there locally (the batch's changed tickets ride the announcement): a ticket nobody
+    watches costs no body anywhere. Nothing here is per waiting ticket per event.
     """
 
     def __init__(self, socketio: SocketIO, ctx: Context) -> None:
@@ -100,9 +100,8 @@ class Publisher:
             if self._local("/track", queue_room(hall_id)):
                 self._board_stale(hall_id)
         tickets = {t: h for t, h in news.tickets.items() if self._local("/track", ticket_room(t))}
-        moves = {h: m for h, m in news.moves.items() if h in halls_here and self._local("/track", queue_room(h))}
-        if tickets or moves:
-            self._pending.put(Heard(halls_here, tickets, moves))
+        if tickets:
+            self._pending.put(Heard(halls_here, tickets))
             self._start_worker()
 
     def publish(self, events: list[Event]) -> None:
@@ -193,21 +192,19 @@ class Publisher:
         for hall_id in halls_changed:
             self._board_stale(hall_id)  # the pages watching this hall here get their places, coalesced
         if self.bus is not None:  # ... and those connected to the other processes, by those processes
-            self.bus.announce(halls_changed, changed_tickets, moved)
+            self.bus.announce(halls_changed, changed_tickets)
 
     def _deliver_heard(self, news: Heard) -> None:
-        """Another process's changes, for the residents' pages connected here (already filtered by `_heard`)."""
-        for hall_id, movers in sorted(news.moves.items()):
-            self._publish_hall(hall_id, False, movers)
+        """Another process's changed tickets whose pages are connected here (already filtered by `_heard`)."""
         self._publish_tickets(news.tickets)
 
     def _publish_hall(self, hall_id: str, counted: bool, movers: dict[str, str]) -> None:
         """`counted`: a queue changed (a ticket joined or left one), so the waiting counts go to every screen;
         a start, finish, recall, no-show or rating changes no count and sends none. The places of the pages
         watching this hall are not worked out here, per event, but by the coalesced refresh (`_refresh`).
-        `queue` moves only for the pages connected here: other processes make their own (server/bus.py)."""
+        `queue` moves are worked out once, here, for the pages of every process (a few reads per mover)."""
         hall = self.ctx.hall(hall_id)
-        if not self._local("/track", queue_room(hall_id)):
+        if not self._audience("/track", queue_room(hall_id)):
             movers = {}
         if counted or movers:
             with self.ctx.db.read() as s:
@@ -219,7 +216,7 @@ class Publisher:
             for name in ("/display", "/kiosk", "/counter", "/admin"):
                 self._emit("waiting", counts, name, hall_room(hall_id))
         for move in moves:  # residents' pages only: the call screen shows calls and counts, not places
-            self._emit("queue", move, "/track", queue_room(hall_id), local=True)
+            self._emit("queue", move, "/track", queue_room(hall_id))
 
     def _publish_places(self, hall: Hall) -> None:
         """Each resident watching a waiting ticket of this hall FROM THIS PROCESS gets its body if it changed.
