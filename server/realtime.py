@@ -78,6 +78,7 @@ class Publisher:
         # In-process tests set both to 0: settle() then never waits out a pause.
         self.refresh_pause_s = REFRESH_PAUSE_S
         self.refresh_share = REFRESH_SHARE
+        self.batch_gap_s = BATCH_GAP_S
         self._sent: dict[str, dict[str, Any]] = {}  # last `ticket` body per waiting ticket watched here
         ctx.boards.on_stale = self._board_stale
         settings = ctx.config.settings
@@ -118,8 +119,14 @@ class Publisher:
             self.socketio.start_background_task(self._work)
 
     def _work(self) -> None:
+        delivered = 0.0  # when the last batch went out (monotonic)
         while True:
             batch = [self._pending.get()]
+            # A busy process's changes go out together: waiting counts, the kiosks' services and the hall's
+            # announcement once per gap, not once per ticket (what every process would otherwise receive).
+            wait = delivered + self.batch_gap_s - time.monotonic()
+            if wait > 0:
+                self.socketio.sleep(wait)  # type: ignore[arg-type]
             while not self._pending.empty():
                 batch.append(self._pending.get_nowait())
             try:
@@ -132,6 +139,7 @@ class Publisher:
             except Exception:  # noqa: BLE001 - a failed delivery must not stop later ones; pages resync
                 log.exception("publishing events failed")
             finally:
+                delivered = time.monotonic()
                 for _ in batch:
                     self._pending.task_done()
 
@@ -333,6 +341,7 @@ class Publisher:
 
 REFRESH_PAUSE_S = 0.5  # between two forecast runs of one hall: a busy hall's estimates are at most this stale
 REFRESH_SHARE = 19  # ... and at least this many times the run's own time: forecasting takes at most 1/20 of the CPU
+BATCH_GAP_S = 0.05  # between two delivered batches of one process: at most 20 a second, whatever the event rate
 
 
 def queue_move(s: Any, ticket_id: str, change: str, counts: dict[str, int]) -> dict[str, Any] | None:
