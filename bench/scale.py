@@ -71,6 +71,7 @@ def write_config(folder: Path, name: str, port: int, url: str, channel: str, mod
         f'async_mode = "{mode}"\n'
         f"port = {port}\n"
         f"db_pool_size = {pool}\n"
+        "max_connections_per_address = 0\n"  # every client of the run comes from 127.0.0.1
         'log_level = "WARNING"\n'
         "[server.limits]\n"
         "tickets_per_minute = 100000000\n"
