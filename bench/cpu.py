@@ -58,10 +58,14 @@ class Watchers:
             c.disconnect()
 
 
-def issue_n(procs: list[Proc], n: int, clients: int = 8) -> Any:
+def issue_n(procs: list[Proc], n: int, token: str, clients: int = 8) -> Any:
+    """Staff issue (the bearer token): a priority ticket needs a kiosk's or staff's credential."""
+    auth = {"Authorization": f"Bearer {token}"}
+
     def step(http: requests.Session, k: int, i: int) -> int:
         body = {"service": SERVICES[i % 2], "priority": i % 12 == 11}
-        r = http.post(f"{procs[k % len(procs)].url}/api/v1/halls/town/tickets", json=body, timeout=TIMEOUT)
+        url = f"{procs[k % len(procs)].url}/api/v1/halls/town/tickets"
+        r = http.post(url, json=body, headers=auth, timeout=TIMEOUT)
         r.raise_for_status()
         return 1
 
@@ -84,15 +88,15 @@ def run_n(n_procs: int, args: argparse.Namespace) -> list[dict[str, Any]]:
                     )
                     r.raise_for_status()
                     watchers.add(proc.url, r.json()["track_url"].rsplit("/", 1)[1])
-                issue_n(procs, 8 * n_procs)  # warm-up
+                issue_n(procs, 8 * n_procs, token)  # warm-up
                 waiting = args.watchers + 8 * n_procs
                 for depth in [int(d) for d in args.depths.split(",")]:
                     if depth > waiting:
-                        issue_n(procs, depth - waiting)
+                        issue_n(procs, depth - waiting, token)
                         waiting = depth
                     time.sleep(args.quiet_s)  # the fill's background work ends before the timed run
                     events0 = watchers.events
-                    run = issue_n(procs, args.n)
+                    run = issue_n(procs, args.n, token)
                     waiting += run.n
                     cpu0 = sum(p.cpu_s() for p in procs)
                     time.sleep(args.quiet_s)

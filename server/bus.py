@@ -3,8 +3,10 @@
 With several processes (`[server] message_queue`), Socket.IO messages reach every process's clients
 through Redis, but a process only knows its own use cases' events. A resident's page shows a place
 and an estimate that move when anyone's process calls or issues; so each delivered batch announces the
-halls it changed, one small message, and each other process refreshes the places of the residents'
-pages connected to IT (realtime.Publisher), coalesced. Work per announcement: a set insert.
+halls it changed and the tickets whose body changed, one small message, and each other process sends the
+residents' pages connected to IT what concerns them (realtime.Publisher): no process builds a page's body
+for a page connected elsewhere, and a process with no page of a hall does nothing for it. Work per
+announcement: a few set and dict inserts.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger("hallq")
@@ -21,10 +24,18 @@ log = logging.getLogger("hallq")
 RETRY_S = 1.0  # after Redis went away: listen again this much later
 
 
+@dataclass
+class Heard:
+    """One announcement of another process: what its delivered batch changed."""
+
+    halls: list[str]
+    tickets: dict[str, str] = field(default_factory=dict)  # ticket id → hall: its `ticket` body changed
+
+
 class HallBus:
     """Announces changed halls to the other processes and hears theirs (never its own)."""
 
-    def __init__(self, url: str, channel: str, heard: Callable[[str], None]) -> None:
+    def __init__(self, url: str, channel: str, heard: Callable[[Heard], None]) -> None:
         import redis  # a dependency already (Socket.IO's message queue); imported only when used
 
         self.client: Any = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
@@ -34,13 +45,16 @@ class HallBus:
         self.heard = heard
         self.stopped = False
 
-    def announce(self, halls: Iterable[str]) -> None:
+    def announce(self, halls: Iterable[str], tickets: Mapping[str, str] | None = None) -> None:
         """Best effort: a page that misses one refresh gets the next, or resyncs on reconnect."""
         names = sorted(halls)
         if not names:
             return
+        message: dict[str, Any] = {"o": self.origin, "h": names}
+        if tickets:
+            message["t"] = dict(tickets)
         try:
-            self.client.publish(self.channel, json.dumps({"o": self.origin, "h": names}))
+            self.client.publish(self.channel, json.dumps(message))
         except Exception as e:  # noqa: BLE001 - Redis away: Socket.IO's own queue says so louder
             log.warning("could not announce a hall change: %s", e)
 
@@ -67,6 +81,8 @@ class HallBus:
             return
         if not isinstance(data, dict) or data.get("o") == self.origin:
             return
-        for hall in data.get("h", ()):
-            if isinstance(hall, str):
-                self.heard(hall)
+        halls = [h for h in data.get("h", ()) if isinstance(h, str)]
+        tickets = data.get("t")
+        if not isinstance(tickets, dict):
+            tickets = {}
+        self.heard(Heard(halls, {t: h for t, h in tickets.items() if isinstance(h, str)}))

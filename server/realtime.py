@@ -18,7 +18,7 @@ from flask_socketio import SocketIO, emit, join_room
 
 from server import socket_guard
 from server.auth import Principal, authenticate_token, may_manage, may_work_counter, session_principal
-from server.bus import HallBus
+from server.bus import HallBus, Heard
 from server.engine.errors import HallError
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.model import Hall
@@ -61,14 +61,16 @@ class Publisher:
     worked out by one coalesced refresh per hall (`_refresh`: at most once per pause, whatever the event
     rate), from the shared forecast (services.board), and only for the pages connected to THIS process:
     with several processes each delivered batch is announced to the others (server/bus.py), and each
-    refreshes its own pages. Nothing here is per waiting ticket per event.
+    refreshes its own pages. A ticket's `ticket` body is built only by a process its page is connected
+    to, and sent there locally (the batch's changed tickets ride the announcement): a ticket nobody
+    watches costs no body anywhere. Nothing here is per waiting ticket per event.
     """
 
     def __init__(self, socketio: SocketIO, ctx: Context) -> None:
         self.socketio = socketio
         self.ctx = ctx
         self.shared = ctx.config.settings.message_queue is not None  # rooms span processes: send blind
-        self._pending: Queue[list[Event]] = Queue()
+        self._pending: Queue[list[Event] | Heard] = Queue()  # our own batches, and other processes' news
         self._worker_started = False
         self._dirty: set[str] = set()
         self._refreshing: set[str] = set()
@@ -76,6 +78,7 @@ class Publisher:
         # In-process tests set both to 0: settle() then never waits out a pause.
         self.refresh_pause_s = REFRESH_PAUSE_S
         self.refresh_share = REFRESH_SHARE
+        self.batch_gap_s = BATCH_GAP_S
         self._sent: dict[str, dict[str, Any]] = {}  # last `ticket` body per waiting ticket watched here
         ctx.boards.on_stale = self._board_stale
         settings = ctx.config.settings
@@ -90,31 +93,53 @@ class Publisher:
             self._bus_started = True
             self.socketio.start_background_task(self.bus.listen)
 
-    def _heard(self, hall_id: str) -> None:
-        """Another process changed this hall: refresh the places of the pages watching it here, if any."""
-        if self.ctx.config.hall(hall_id) is not None and self._local("/track", queue_room(hall_id)):
-            self._board_stale(hall_id)
+    def _heard(self, news: Heard) -> None:
+        """Another process changed these halls (in its bus listener): the pages connected here that it concerns
+        get their bodies and moves from the worker, in order with ours; their places by the coalesced refresh."""
+        halls_here = [h for h in news.halls if self.ctx.config.hall(h) is not None]
+        for hall_id in halls_here:
+            if self._local("/track", queue_room(hall_id)):
+                self._board_stale(hall_id)
+        tickets = {t: h for t, h in news.tickets.items() if self._local("/track", ticket_room(t))}
+        if tickets:
+            self._pending.put(Heard(halls_here, tickets))
+            self._start_worker()
 
     def publish(self, events: list[Event]) -> None:
         for e in events:
             if isinstance(e, Called):
                 self._emit("call", call_message(self.ctx, e), "/display", hall_room(e.hall))
         self._pending.put(events)
+        self._start_worker()
+        self.start_bus()
+
+    def _start_worker(self) -> None:
         if not self._worker_started:
             self._worker_started = True
             self.socketio.start_background_task(self._work)
-            self.start_bus()
 
     def _work(self) -> None:
+        delivered = 0.0  # when the last batch went out (monotonic)
         while True:
             batch = [self._pending.get()]
+            # A busy process's changes go out together: waiting counts, the kiosks' services and the hall's
+            # announcement once per gap, not once per ticket (what every process would otherwise receive).
+            wait = delivered + self.batch_gap_s - time.monotonic()
+            if wait > 0:
+                self.socketio.sleep(wait)  # type: ignore[arg-type]
             while not self._pending.empty():
                 batch.append(self._pending.get_nowait())
             try:
-                self._deliver(batch)
+                ours = [b for b in batch if not isinstance(b, Heard)]
+                if ours:
+                    self._deliver(ours)
+                for news in batch:
+                    if isinstance(news, Heard):
+                        self._deliver_heard(news)
             except Exception:  # noqa: BLE001 - a failed delivery must not stop later ones; pages resync
                 log.exception("publishing events failed")
             finally:
+                delivered = time.monotonic()
                 for _ in batch:
                     self._pending.task_done()
 
@@ -174,14 +199,21 @@ class Publisher:
                 self._emit("counters", halls.counters(self.ctx, hall_id), "/admin", hall_room(hall_id))
         for hall_id in halls_changed:
             self._board_stale(hall_id)  # the pages watching this hall here get their places, coalesced
-        if self.bus is not None:
-            self.bus.announce(halls_changed)  # ... and those connected to the other processes
+        if self.bus is not None:  # ... and those connected to the other processes, by those processes
+            self.bus.announce(halls_changed, changed_tickets)
+
+    def _deliver_heard(self, news: Heard) -> None:
+        """Another process's changed tickets whose pages are connected here (already filtered by `_heard`)."""
+        self._publish_tickets(news.tickets)
 
     def _publish_hall(self, hall_id: str, counted: bool, movers: dict[str, str]) -> None:
         """`counted`: a queue changed (a ticket joined or left one), so the waiting counts go to every screen;
         a start, finish, recall, no-show or rating changes no count and sends none. The places of the pages
-        watching this hall are not worked out here, per event, but by the coalesced refresh (`_refresh`)."""
+        watching this hall are not worked out here, per event, but by the coalesced refresh (`_refresh`).
+        `queue` moves are worked out once, here, for the pages of every process (a few reads per mover)."""
         hall = self.ctx.hall(hall_id)
+        if not self._audience("/track", queue_room(hall_id)):
+            movers = {}
         if counted or movers:
             with self.ctx.db.read() as s:
                 counts = queue.waiting_counts(s, hall)
@@ -231,7 +263,8 @@ class Publisher:
         return {room[7:] for room, members in found if isinstance(room, str) and room.startswith("ticket:") and members}
 
     def _publish_tickets(self, changed: dict[str, str]) -> None:
-        wanted = [tid for tid in changed if self._audience("/track", ticket_room(tid))]
+        """The new body of each changed ticket whose page is connected HERE (others' pages: their processes)."""
+        wanted = [tid for tid in changed if self._local("/track", ticket_room(tid))]
         if not wanted:
             return
         with self.ctx.db.read() as s:
@@ -243,9 +276,9 @@ class Publisher:
         for tid, body in bodies.items():
             if body["status"] != "waiting":
                 self._sent.pop(tid, None)
-            elif self._local("/track", ticket_room(tid)):
+            else:
                 self._sent[tid] = body
-            self._emit("ticket", body, "/track", ticket_room(tid))
+            self._emit("ticket", body, "/track", ticket_room(tid), local=True)
 
     def _board_stale(self, hall_id: str) -> None:
         """Recompute the hall's forecast in the background; one refresher per hall, CPU share bounded."""
@@ -308,6 +341,7 @@ class Publisher:
 
 REFRESH_PAUSE_S = 0.5  # between two forecast runs of one hall: a busy hall's estimates are at most this stale
 REFRESH_SHARE = 19  # ... and at least this many times the run's own time: forecasting takes at most 1/20 of the CPU
+BATCH_GAP_S = 0.05  # between two delivered batches of one process: at most 20 a second, whatever the event rate
 
 
 def queue_move(s: Any, ticket_id: str, change: str, counts: dict[str, int]) -> dict[str, Any] | None:

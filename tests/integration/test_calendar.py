@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
-from support.databases import database
+from support.databases import database, reset
 from support.server import HALL_TOML, Server, free_port, write_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -28,9 +28,12 @@ def _hall_toml(folder: Path, town: str, east: str) -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def holidays(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    """Town (always open) has a three-day holiday from tomorrow; east (open every day) has one today."""
+@pytest.fixture(params=["sqlite", "postgres"], scope="module")
+def holidays_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Town (always open) has a three-day holiday from tomorrow; east (open every day) has one today.
+
+    One server per database for the module (a start is about 2.5 s of CPU); `holidays` resets it per test."""
+    tmp_path = tmp_path_factory.mktemp("holidays")
     today = datetime.now(SHANGHAI).date()
     town = f'\n[hall.calendar]\nholidays = ["{today + timedelta(days=1)}..{today + timedelta(days=3)}"]\n'
     east_days = ", ".join(f'"{today + timedelta(days=d)}"' for d in (-1, 0, 1))  # today, even across midnight
@@ -42,6 +45,13 @@ def holidays(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]
             yield server.start()
         finally:
             server.stop()
+
+
+@pytest.fixture
+def holidays(holidays_server: Server) -> Server:
+    """The module's server on an empty day (queue tables emptied, counters closed), as `hall` is."""
+    reset(holidays_server.database)
+    return holidays_server
 
 
 def _working_days_after(start: date, n: int, holidays: set[date]) -> date:

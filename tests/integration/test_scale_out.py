@@ -160,3 +160,23 @@ def test_a_residents_page_on_one_process_sees_its_place_move_when_another_proces
     assert moved_b["served_now"] and moved_c["served_now"]
     assert b.get(f"/api/v1/track/{token['A004']}").json()["ahead"] == 1
     assert c.get(f"/api/v1/track/{token['A003']}").json()["ahead"] == 0
+
+
+def test_a_residents_page_gets_its_own_tickets_body_when_another_process_calls_it(
+    start_server: Callable[..., Server], tmp_path: Path, listen: Callable[..., Listener]
+) -> None:
+    """A ticket's body is built only by the process its page is connected to: the call made through A reaches
+    the page on B as B's own body (the changed ticket rides the hall announcement, server/bus.py), once."""
+    options = {"extra_server": redis_queue(random_channel()), "data_dir": tmp_path}
+    a = start_server("postgres", **options)
+    b = start_server("postgres", database_url=a.database, **options)
+    t = a.issue("id-card")
+    page = listen(b.url, "/track", "token=" + t["track_url"].rsplit("/", 1)[1])  # on B, the ticket of A
+    assert page.wait_for("ticket")["status"] == "waiting"
+    assert a.act("w1", "open").status_code == 200
+    assert a.act("w1", "call-next").json()["ticket"]["id"] == t["id"]
+    called = page.wait_for("ticket", lambda body: body["status"] == "called", timeout=15)
+    token = t["track_url"].rsplit("/", 1)[1]
+    assert called["counter"] == "1号窗口" and called == b.get(f"/api/v1/track/{token}").json()
+    time.sleep(1)  # anything sent twice (by A through Redis, and by B) would have arrived by now
+    assert [e["status"] for e in page.events["ticket"]].count("called") == 1

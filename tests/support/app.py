@@ -206,10 +206,11 @@ class AppHall(HallCalls):
         app.testing = True
         # The forecast refresher pauses between two runs to bound its CPU share on a busy server (at least
         # REFRESH_PAUSE_S, and 19 times the run's own time); here the pause would only make every settle()
-        # (after each test) wait for it: 90 ms a test.
+        # (after each test) wait for it: 90 ms a test. The same for the gap between two delivered batches.
         publisher = app.extensions["hallq"].publisher
         publisher.refresh_pause_s = 0.0
         publisher.refresh_share = 0
+        publisher.batch_gap_s = 0.0
         return cls(path, database, app, socketio, clock)
 
     @property

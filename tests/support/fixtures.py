@@ -28,13 +28,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 
+import server.auth
 from printers.virtual import VirtualPrinter
 from support.app import AppHall
 from support.databases import database, reset
 from support.printing import kiosk_printer
 from support.server import HALL_TOML, Server, free_port, stop_all, write_config
 from support.sockets import Listener
+
+# Passwords in the test process (the in-process apps, and the logins `Server.add_user` makes for real servers)
+# are hashed with argon2 at its lowest cost: the production cost is 0.2 s of CPU per hash or check (server/
+# auth.py), and the quick tier logs in hundreds of times, where what is tested is who gets in, not the hash's
+# cost. The hash says its own parameters, so a server process (the real cost) checks these as well.
+server.auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 KINDS = ["sqlite", "postgres"]
 ASYNC_MODES = ["eventlet", "gevent"]  # the server's green modes (server/config.py has threading too)
