@@ -101,16 +101,18 @@ def issue_ticket(
     key = _Key(hall.id, kiosk_id, request_key, service.id, priority or notice is not None) if request_key else None
     try:
         return _issue(ctx, hall, service, priority, kiosk, track_base, key, notice, pickup, anonymous_cap, admission)
-    except (HallError, _KeyTaken):
+    except (HallError, _KeyTaken) as e:
         # A key answered before wins over anything this attempt ran into (the service closed since, the
         # notice redeemed by the first answer, the key itself taken): the same ticket again, or 422.
         if key is None:
             raise
         with ctx.db.read() as s:
             earlier = _earlier(s, key)
-            if earlier is None:
-                raise
-            return _replay(ctx, s, hall, earlier, key.key), []
+            if earlier is not None:
+                return _replay(ctx, s, hall, earlier, key.key), []
+        if isinstance(e, _KeyTaken):  # taken, and gone by the time it was read (the day cleared): try again
+            raise HallError("idempotency_conflict", 409, "this request key is being used; try again") from None
+        raise
 
 
 def _issue(
