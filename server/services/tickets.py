@@ -187,7 +187,8 @@ def _issue(
         board = ctx.boards.peek(hall.id)
         if where is None and key is not None and board is not None and board.waiting <= ctx.boards.sync_limit:
             # A small hall's stale board (a few tickets waiting): its forecast is quick, and worked out here
-            # the key's row gets the answer now, not in a second write transaction after commit.
+            # the key's row gets the answer now, not in a second write transaction after commit. (Should the
+            # key be taken, this board is labelled with a ledger line rolled back: never taken as exact.)
             where = ctx.boards.place(s, hall, row, ahead, now)
         if key is not None and not _claim_key(s, key, row.id, _seal(token, key.key), now, where):
             raise _KeyTaken  # answered already (or being answered): roll this ticket back, replay that one
