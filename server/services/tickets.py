@@ -101,16 +101,18 @@ def issue_ticket(
     key = _Key(hall.id, kiosk_id, request_key, service.id, priority or notice is not None) if request_key else None
     try:
         return _issue(ctx, hall, service, priority, kiosk, track_base, key, notice, pickup, anonymous_cap, admission)
-    except (HallError, _KeyTaken):
+    except (HallError, _KeyTaken) as e:
         # A key answered before wins over anything this attempt ran into (the service closed since, the
         # notice redeemed by the first answer, the key itself taken): the same ticket again, or 422.
         if key is None:
             raise
         with ctx.db.read() as s:
             earlier = _earlier(s, key)
-            if earlier is None:
-                raise
-            return _replay(ctx, s, hall, earlier, key.key), []
+            if earlier is not None:
+                return _replay(ctx, s, hall, earlier, key.key), []
+        if isinstance(e, _KeyTaken):  # taken, and gone by the time it was read (the day cleared): try again
+            raise HallError("idempotency_conflict", 409, "this request key is being used; try again") from None
+        raise
 
 
 def _issue(
@@ -185,7 +187,8 @@ def _issue(
         board = ctx.boards.peek(hall.id)
         if where is None and key is not None and board is not None and board.waiting <= ctx.boards.sync_limit:
             # A small hall's stale board (a few tickets waiting): its forecast is quick, and worked out here
-            # the key's row gets the answer now, not in a second write transaction after commit.
+            # the key's row gets the answer now, not in a second write transaction after commit. (Should the
+            # key be taken, this board is labelled with a ledger line rolled back: never taken as exact.)
             where = ctx.boards.place(s, hall, row, ahead, now)
         if key is not None and not _claim_key(s, key, row.id, _seal(token, key.key), now, where):
             raise _KeyTaken  # answered already (or being answered): roll this ticket back, replay that one
@@ -355,7 +358,10 @@ def _insert_ticket(s: Session, hall: Hall, row: TicketRow) -> tuple[int, dict[st
 
 
 def _ticket_values(row: TicketRow) -> dict[str, Any]:
-    return {key: getattr(row, key, None) for key in _TICKET_COLUMNS}
+    """The new ticket's columns: what was set on it (read from its dict, not through the ORM's attribute
+    machinery, 42 times a ticket), None for the rest."""
+    found = vars(row)
+    return {key: found.get(key) for key in _TICKET_COLUMNS}
 
 
 _SEQ = {

@@ -140,3 +140,19 @@ def test_a_taken_key_rolls_the_new_ticket_back_and_answers_the_first(ctx: Contex
     with pytest.raises(HallError) as refused:  # the same key for another service
         tickets.issue_ticket(ctx, "town", "water", False, "k1", "", key)
     assert refused.value.code == "idempotency_key_reused"
+
+
+def test_a_replay_is_answered_where_a_new_ticket_would_be_refused(ctx: Context) -> None:
+    """The key is written last: a tap retried after the day's numbers ran out still gets its ticket back."""
+    answers = [
+        tickets.issue_ticket(ctx, "town", "water", False, "k1", "", f"tap-water-{i}-abcdefgh")[0] for i in range(3)
+    ]
+    with pytest.raises(HallError) as refused:  # water takes 3 a day
+        tickets.issue_ticket(ctx, "town", "water", False, "k1", "", "tap-water-3-abcdefgh")
+    assert refused.value.code == "daily_limit"
+    again, events = tickets.issue_ticket(ctx, "town", "water", False, "k1", "", "tap-water-2-abcdefgh")
+    assert again.replayed and not events
+    assert (again.ticket.number, again.token) == (answers[2].ticket.number, answers[2].token)
+    with pytest.raises(HallError) as reused:  # the same key for another request is still refused, not replayed
+        tickets.issue_ticket(ctx, "town", "water", True, "k1", "", "tap-water-2-abcdefgh")
+    assert reused.value.code == "idempotency_key_reused"
