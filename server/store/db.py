@@ -277,6 +277,7 @@ def write_changes(session: Session) -> None:
             if added:
                 changes[prop.key] = added[0]
         if not changes:
+            _clean(session, state)
             continue
         pks = {c.key: state.dict[mapper.get_property_by_column(c).key] for c in mapper.primary_key}
         updates.append((mapper.local_table, tuple(sorted(changes)), changes, obj, pks))
@@ -294,6 +295,14 @@ def write_changes(session: Session) -> None:
     for _table, _keys, changes, obj, _pks in updates:
         for key, value in changes.items():
             set_committed_value(obj, key, value)  # written: nothing left for the session's flush
+        _clean(session, inspect(obj))
+
+
+def _clean(session: Session, state: Any) -> None:
+    """Take a row whose every column change is written out of the session's modified set, so that the
+    commit's flush finds the session clean instead of walking the unit of work to find nothing (a
+    measurable share of a counter action). The models have column attributes only: nothing else to flush."""
+    state._commit_all(state.dict, session.identity_map)  # noqa: SLF001 - no public way to say "written"
 
 
 def _update(table: Any, keys: tuple[str, ...], prefix: str) -> Any:
