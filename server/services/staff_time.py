@@ -41,7 +41,9 @@ from .periods import day_bounds
 
 DETAILED = staff.JOINS | {"away", "counter_opened"}  # the kinds whose detail the replay reads
 Queue = tuple[str, str]  # ("service", id) or ("counter", id), as engine.staff keys waiting tickets
-Case = tuple[int, str | None, CounterState, str | None, str | None, str]  # since, clerk, state, idle, away clerk, reason
+Case = tuple[
+    int, str | None, CounterState, str | None, str | None, str
+]  # since, clerk, state, idle, away clerk, reason
 
 
 def report(ctx: Context, hall_id: str, first: date, last: date) -> dict[str, Any]:
@@ -51,8 +53,10 @@ def report(ctx: Context, hall_id: str, first: date, last: date) -> dict[str, Any
     end = max(start, min(end, ctx.clock.now()))
     with ctx.db.read() as s:
         replay = _Replay(hall, _naive(start), _naive(end), _before(s, hall, start))
-        for at, kind, ticket, counter, clerk, detail in _lines(s, hall, start, end):
-            replay.line(at, kind, ticket, counter, clerk, detail)
+        lines = _lines(s, hall, start, end)
+    line = replay.line
+    for at, kind, ticket, counter, clerk, detail in lines:
+        line(at, kind, ticket, counter, clerk, detail)
     return replay.finish().body()
 
 
@@ -62,8 +66,12 @@ def _naive(value: datetime) -> datetime:
 
 def _lines(
     s: Session, hall: Hall, start: datetime, end: datetime
-) -> Iterable[tuple[datetime, str, str | None, str | None, str | None, Mapping[str, Any]]]:
-    """The period's lines the replay reads, in ledger order: naive UTC times, detail only where used."""
+) -> list[tuple[datetime, str, str | None, str | None, str | None, Mapping[str, Any]]]:
+    """The period's lines the replay reads, in ledger order: naive UTC times, detail only where used.
+
+    Times come as text on SQLite (parsed with `datetime.fromisoformat`, several times faster than the
+    DateTime type); a detail's JSON is parsed once per distinct text (an `issued` line's is one of a few).
+    """
     sqlite = s.get_bind().dialect.name == "sqlite"
     table = LedgerRow.__table__.c
     at = type_coerce(table.at, String if sqlite else DateTime)
@@ -77,14 +85,25 @@ def _lines(
             table.at < end,
         )
         .order_by(table.id)
-    )
-    parse = datetime.fromisoformat
-    for when, kind, ticket, counter, clerk, text in rows:
-        if isinstance(when, str):
-            when = parse(when)
-        elif when.tzinfo is not None:
-            when = _naive(when)
-        yield when, kind, ticket, counter, clerk, (json.loads(text) or {}) if text else {}
+    ).all()
+    parsed: dict[str, Mapping[str, Any]] = {}
+
+    def parse(text: str | None) -> Mapping[str, Any]:
+        if not text:
+            return _EMPTY
+        found = parsed.get(text)
+        if found is None:
+            found = parsed[text] = json.loads(text) or _EMPTY
+        return found
+
+    when = datetime.fromisoformat if sqlite else (lambda value: value.replace(tzinfo=None))
+    return [(when(a), k, t, c, w, parse(d)) for a, k, t, c, w, d in rows]
+
+
+_EMPTY: Mapping[str, Any] = {}
+_JOINS, _LEAVES, _HOLDS, _FREES = staff.JOINS, staff.LEAVES, staff.HOLDS, staff.FREES
+if _FREES & _HOLDS or "started" in _FREES | _HOLDS:  # _Replay.line takes these as exclusive branches
+    raise RuntimeError("engine.staff's FREES, HOLDS and started overlap")
 
 
 def _before(s: Session, hall: Hall, start: datetime) -> staff.Start:
@@ -141,7 +160,10 @@ class _Replay:
 
     def tally(self, kind: str, key: str) -> staff.Tally:
         group = self.out.counters if kind == "counter" else self.out.clerks
-        return group.setdefault(key, staff.Tally())
+        found = group.get(key)
+        if found is None:
+            found = group[key] = staff.Tally()
+        return found
 
     def line(
         self,
@@ -152,35 +174,39 @@ class _Replay:
         clerk: str | None,
         d: Mapping[str, Any],
     ) -> None:
-        """One ledger line: the whole seconds since the last one pass, then the line changes the hall."""
-        to = min(max(at, self.start), self.end)
-        if to > self.clock:
-            self.ticks += int((to - self.clock).total_seconds())
-            self.clock = to
-        if kind in staff.JOINS and ticket:
-            if kind == "transferred" and d.get("to_counter"):
-                self._wait(ticket, ("counter", str(d["to_counter"])))
-            else:
-                service = d.get("to_service") or d.get("service") or d.get("from_service") or ""
-                self._wait(ticket, ("service", str(service)))
-        elif kind in staff.LEAVES and ticket:
-            self._unwait(ticket)
-        if ticket and kind in staff.FREES:
-            for cid in [c for c, t in self.held.items() if t == ticket]:
-                del self.held[cid]
-                self._recase(cid)
-            self.called.pop(ticket, None)
-        if ticket and counter and kind in staff.HOLDS:
-            self.held[counter] = ticket
-            self.called[ticket] = (counter, at)
-            self._recase(counter)
-        if ticket and counter and kind == "started" and ticket in self.called:
-            where, when = self.called.pop(ticket)
-            if where == counter:
-                seconds = max(0, int((at - when).total_seconds()))
-                for t in [self.tally("counter", counter)] + ([self.tally("clerk", clerk)] if clerk else []):
-                    t.calls_started += 1
-                    t.call_to_desk_sum_s += seconds
+        """One ledger line (at or after the start, before the end): the whole seconds since the last one
+        pass, then the line changes the hall."""
+        if at > self.clock:
+            self.ticks += int((at - self.clock).total_seconds())
+            self.clock = at
+        if ticket:
+            if kind in _JOINS:
+                if kind == "transferred" and d.get("to_counter"):
+                    self._wait(ticket, ("counter", str(d["to_counter"])))
+                else:
+                    service = d.get("to_service") or d.get("service") or d.get("from_service") or ""
+                    self._wait(ticket, ("service", str(service)))
+            elif kind in _LEAVES and ticket in self.waiting:
+                self._unwait(ticket)
+            if kind in _FREES:
+                if ticket in self.called:
+                    del self.called[ticket]
+                if ticket in self.held.values():
+                    for cid in [c for c, t in self.held.items() if t == ticket]:
+                        del self.held[cid]
+                        self._recase(cid)
+            elif counter:
+                if kind in _HOLDS:
+                    self.held[counter] = ticket
+                    self.called[ticket] = (counter, at)
+                    self._recase(counter)
+                elif kind == "started" and ticket in self.called:
+                    where, when = self.called.pop(ticket)
+                    if where == counter:
+                        seconds = max(0, int((at - when).total_seconds()))
+                        for t in [self.tally("counter", counter)] + ([self.tally("clerk", clerk)] if clerk else []):
+                            t.calls_started += 1
+                            t.call_to_desk_sum_s += seconds
         if counter and counter in self.profiles:
             if kind in staff.STATES:
                 self.states[counter] = staff.STATES[kind]
@@ -259,7 +285,7 @@ class _Replay:
         away_clerk: str | None = None
         reason = ""
         if state is CounterState.OPEN and cid not in self.held:
-            waits = any(q in self.queued for q in self.queues[cid])
+            waits = not self.queued.keys().isdisjoint(self.queues[cid])
             idle = "idle_waiting_s" if waits else "idle_empty_s"
         elif state is CounterState.AWAY:
             away_clerk, reason = self.away_by.get(cid, (who, ""))

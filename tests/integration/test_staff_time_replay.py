@@ -41,8 +41,8 @@ def generate(seed: int) -> list[dict[str, Any]]:
 
     def line(at: datetime, kind: str, ticket: str | None = None, counter: str | None = None,
              clerk: str | None = None, hall: str = "town", **detail: Any) -> None:  # fmt: skip
-        lines.append({"id": len(lines) + 1, "hall_id": hall, "at": at, "kind": kind, "ticket_id": ticket,
-                      "counter_id": counter, "clerk": clerk, "on_behalf_of": None, "detail": detail or None})  # fmt: skip
+        row = {"id": len(lines) + 1, "hall_id": hall, "at": at, "kind": kind, "ticket_id": ticket}
+        lines.append({**row, "counter_id": counter, "clerk": clerk, "on_behalf_of": None, "detail": detail or None})
 
     eve = datetime(2026, 3, 1, 16, 0, tzinfo=ZONE)
     line(eve, "signed_in", counter="w3", clerk="zhao")
@@ -138,8 +138,12 @@ def reference(h: Hall, first: date, last: date) -> dict[str, Any]:
                 before.clerks[counter.id] = sign.clerk
         rows = s.scalars(
             select(LedgerRow)
-            .where(LedgerRow.hall_id == "town", LedgerRow.kind.in_(sorted(staff.KINDS)),
-                   LedgerRow.at >= start, LedgerRow.at < end)  # fmt: skip
+            .where(
+                LedgerRow.hall_id == "town",
+                LedgerRow.kind.in_(sorted(staff.KINDS)),
+                LedgerRow.at >= start,
+                LedgerRow.at < end,
+            )  # fmt: skip
             .order_by(LedgerRow.id)
         ).all()
         facts = [staff.Fact(r.at, r.kind, r.ticket_id, r.counter_id, r.clerk, r.detail or {}) for r in rows]
