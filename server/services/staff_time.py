@@ -41,9 +41,8 @@ from .periods import day_bounds
 
 DETAILED = staff.JOINS | {"away", "counter_opened"}  # the kinds whose detail the replay reads
 Queue = tuple[str, str]  # ("service", id) or ("counter", id), as engine.staff keys waiting tickets
-Case = tuple[
-    int, str | None, CounterState, str | None, str | None, str
-]  # since, clerk, state, idle, away clerk, reason
+# a counter's case: since (ticks), clerk signed in, state, idle field (None: holding or not open), away clerk, reason
+Case = tuple[int, str | None, CounterState, str | None, str | None, str]
 
 
 def report(ctx: Context, hall_id: str, first: date, last: date) -> dict[str, Any]:
@@ -88,16 +87,14 @@ def _lines(
     ).all()
     parsed: dict[str, Mapping[str, Any]] = {}
 
-    def parse(text: str | None) -> Mapping[str, Any]:
-        if not text:
-            return _EMPTY
+    def parse(text: str) -> Mapping[str, Any]:
         found = parsed.get(text)
         if found is None:
             found = parsed[text] = json.loads(text) or _EMPTY
         return found
 
     when = datetime.fromisoformat if sqlite else (lambda value: value.replace(tzinfo=None))
-    return [(when(a), k, t, c, w, parse(d)) for a, k, t, c, w, d in rows]
+    return [(when(a), k, t, c, w, parse(d) if d else _EMPTY) for a, k, t, c, w, d in rows]
 
 
 _EMPTY: Mapping[str, Any] = {}
