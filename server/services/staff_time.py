@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -53,9 +53,7 @@ def report(ctx: Context, hall_id: str, first: date, last: date) -> dict[str, Any
     with ctx.db.read() as s:
         replay = _Replay(hall, _naive(start), _naive(end), _before(s, hall, start))
         lines = _lines(s, hall, start, end)
-    line = replay.line
-    for at, kind, ticket, counter, clerk, detail in lines:
-        line(at, kind, ticket, counter, clerk, detail)
+    replay.run(lines)
     return replay.finish().body()
 
 
@@ -162,66 +160,68 @@ class _Replay:
             found = group[key] = staff.Tally()
         return found
 
-    def line(
-        self,
-        at: datetime,
-        kind: str,
-        ticket: str | None,
-        counter: str | None,
-        clerk: str | None,
-        d: Mapping[str, Any],
-    ) -> None:
-        """One ledger line (at or after the start, before the end): the whole seconds since the last one
-        pass, then the line changes the hall."""
-        if at > self.clock:
-            self.ticks += int((at - self.clock).total_seconds())
-            self.clock = at
-        if ticket:
-            if kind in _JOINS:
-                if kind == "transferred" and d.get("to_counter"):
-                    self._wait(ticket, ("counter", str(d["to_counter"])))
-                else:
-                    service = d.get("to_service") or d.get("service") or d.get("from_service") or ""
-                    self._wait(ticket, ("service", str(service)))
-            elif kind in _LEAVES and ticket in self.waiting:
-                self._unwait(ticket)
-            if kind in _FREES:
-                if ticket in self.called:
-                    del self.called[ticket]
-                if ticket in self.held.values():
-                    for cid in [c for c, t in self.held.items() if t == ticket]:
-                        del self.held[cid]
-                        self._recase(cid)
-            elif counter:
-                if kind in _HOLDS:
-                    self.held[counter] = ticket
-                    self.called[ticket] = (counter, at)
-                    self._recase(counter)
-                elif kind == "started" and ticket in self.called:
-                    where, when = self.called.pop(ticket)
-                    if where == counter:
-                        seconds = max(0, int((at - when).total_seconds()))
-                        for t in [self.tally("counter", counter)] + ([self.tally("clerk", clerk)] if clerk else []):
-                            t.calls_started += 1
-                            t.call_to_desk_sum_s += seconds
-        if counter and counter in self.profiles:
-            if kind in staff.STATES:
-                self.states[counter] = staff.STATES[kind]
-                if kind == "away":
-                    self.away_by[counter] = (clerk, str(d.get("reason") or ""))
-                if kind == "counter_opened" and "services" in d:
-                    self.profiles[counter] = dataclasses.replace(
-                        self.profiles[counter],
-                        services=tuple(d["services"]),
-                        partner=d.get("partner", self.profiles[counter].partner),
-                    )
-                self._profiles_changed()
-            elif kind == "signed_in" and clerk:
-                self.clerk_at[counter] = clerk
-                self._recase(counter)
-            elif kind == "signed_out" and self.clerk_at.get(counter) == clerk:
-                self.clerk_at.pop(counter, None)
-                self._recase(counter)
+    def run(self, lines: Iterable[tuple[datetime, str, str | None, str | None, str | None, Mapping[str, Any]]]) -> None:
+        """The period's lines in ledger order (each at or after the start and before the end): the whole seconds
+        since the previous line pass, then the line changes the hall. Names are bound locally: this loop runs
+        once per line of the period."""
+        joins, leaves, frees, holds, states = _JOINS, _LEAVES, _FREES, _HOLDS, staff.STATES
+        waiting, called, held, profiles, recase = self.waiting, self.called, self.held, self.profiles, self._recase
+        for at, kind, ticket, counter, clerk, d in lines:
+            if at > self.clock:
+                self.ticks += int((at - self.clock).total_seconds())
+                self.clock = at
+            if ticket:
+                if kind in joins:
+                    if kind == "transferred" and d.get("to_counter"):
+                        self._wait(ticket, ("counter", str(d["to_counter"])))
+                    else:
+                        service = d.get("to_service") or d.get("service") or d.get("from_service") or ""
+                        self._wait(ticket, ("service", str(service)))
+                elif kind in leaves and ticket in waiting:
+                    self._unwait(ticket)
+                if kind in frees:
+                    if ticket in called:
+                        del called[ticket]
+                    if ticket in held.values():
+                        for cid in [c for c, t in held.items() if t == ticket]:
+                            del held[cid]
+                            recase(cid)
+                elif counter:
+                    if kind in holds:
+                        held[counter] = ticket
+                        called[ticket] = (counter, at)
+                        recase(counter)
+                    elif kind == "started" and ticket in called:
+                        where, when = called.pop(ticket)
+                        if where == counter:
+                            self._started(counter, clerk, max(0, int((at - when).total_seconds())))
+            if counter and counter in profiles:
+                if kind in states:
+                    self._state(kind, counter, clerk, d)
+                elif kind == "signed_in" and clerk:
+                    self.clerk_at[counter] = clerk
+                    recase(counter)
+                elif kind == "signed_out" and self.clerk_at.get(counter) == clerk:
+                    self.clerk_at.pop(counter, None)
+                    recase(counter)
+
+    def _started(self, counter: str, clerk: str | None, seconds: int) -> None:
+        """A call at this counter followed by its start here: the resident's walk to the window."""
+        for t in [self.tally("counter", counter)] + ([self.tally("clerk", clerk)] if clerk else []):
+            t.calls_started += 1
+            t.call_to_desk_sum_s += seconds
+
+    def _state(self, kind: str, counter: str, clerk: str | None, d: Mapping[str, Any]) -> None:
+        self.states[counter] = staff.STATES[kind]
+        if kind == "away":
+            self.away_by[counter] = (clerk, str(d.get("reason") or ""))
+        if kind == "counter_opened" and "services" in d:
+            self.profiles[counter] = dataclasses.replace(
+                self.profiles[counter],
+                services=tuple(d["services"]),
+                partner=d.get("partner", self.profiles[counter].partner),
+            )
+        self._profiles_changed()
 
     def finish(self) -> staff.StaffTime:
         """Up to the end of the period, every counter's last case credited."""
