@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from server.clock import FrozenClock
 from server.config import load_demo_config
-from server.services import closing, matters, reports, scores
+from server.engine import staff
+from server.services import closing, matters, reports, scores, staff_time
 from server.services.context import Context
-from server.services.periods import parse_month
+from server.services.periods import day_bounds, parse_month
 from server.store.models import LedgerRow, MatterRow, RatingRow, TicketRow
 
 from .common import database_url, make_context, table
@@ -86,7 +87,9 @@ class Generator:
         rng, hall = self.rng, self.hall
         opening = datetime(day.year, day.month, day.day, 8, 30, tzinfo=ZONE).astimezone(UTC)
         closing_at = opening + timedelta(hours=9)
-        for c in hall.counters:
+        for c in hall.counters:  # each window's own clerk signs in before opening and out after closing
+            self.line(opening, "signed_in", counter=c.id)
+            self.lines[-1]["clerk"] = f"clerk-{c.id}"
             self.line(opening, "counter_opened", counter=c.id, services=list(c.services), partner=c.partner)
         away = rng.choice([c for c in hall.counters if c.partner])
         gone = opening + timedelta(minutes=rng.randint(60, 300))
@@ -170,6 +173,8 @@ class Generator:
                 self.line(rated, "rated", tid, counter, level=level)
         for c in hall.counters:
             self.line(closing_at, "counter_closed", counter=c.id)
+            self.line(closing_at, "signed_out", counter=c.id)
+            self.lines[-1]["clerk"] = f"clerk-{c.id}"
 
     def matter(self, tid: str, svc: Any, counter: str, accepted: datetime) -> None:
         """A promised matter accepted at `counter`: 88% ready by its due date, 6% late, 2% rejected, the rest
@@ -229,9 +234,12 @@ TICKET_DEFAULTS = {"called_at": None, "started_at": None, "finished_at": None, "
                    "note": None, "missing": None}  # fmt: skip
 
 
-def load(ctx: Context, kind: str, days: list[date], only_matters: bool = False) -> tuple[int, int, int, float]:
+def load(
+    ctx: Context, kind: str, days: list[date], only_matters: bool = False, no_matters: bool = False
+) -> tuple[int, int, int, float]:
     """Generate and insert the year; returns (tickets, ledger lines, matters, seconds). `only_matters` keeps
-    only the matters and their ledger lines (the same year, drawn alike): the quick 及时办结率 run."""
+    only the matters and their ledger lines (the same year, drawn alike): the quick 及时办结率 run;
+    `no_matters` leaves them out (the staff-time run)."""
     gen = Generator(ctx, seed=2026)
     started = time.perf_counter()
     n_tickets = n_lines = n_matters = 0
@@ -242,6 +250,9 @@ def load(ctx: Context, kind: str, days: list[date], only_matters: bool = False) 
             if only_matters:
                 tickets, ratings = [], []
                 lines = [x for x in lines if x["kind"].startswith("matter_")]
+            if no_matters:
+                opened = []
+                lines = [x for x in lines if not x["kind"].startswith("matter_")]
             tickets = [{**TICKET_DEFAULTS, **t} for t in tickets]
             n_tickets += len(tickets)
             n_lines += len(lines)
@@ -301,12 +312,17 @@ def _pg(value: Any) -> Any:
 
 def timed(fn: Any, *args: Any, repeat: int = 3) -> float:
     """Best of `repeat` runs, in seconds."""
-    best = float("inf")
+    return timed_cpu(fn, *args, repeat=repeat)[0]
+
+
+def timed_cpu(fn: Any, *args: Any, repeat: int = 3) -> tuple[float, float]:
+    """Best of `repeat` runs: wall seconds, and this process's CPU seconds (not the database server's)."""
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         fn(*args)
-        best = min(best, time.perf_counter() - started)
-    return best
+        best, best_cpu = min(best, time.perf_counter() - started), min(best_cpu, time.process_time() - cpu)
+    return best, best_cpu
 
 
 def matter_figures(ctx: Context, hall_id: str, first: date, last: date) -> tuple[float, float, str]:
@@ -331,7 +347,79 @@ def matter_figures(ctx: Context, hall_id: str, first: date, last: date) -> tuple
     return rate_s * 1000, lapses_s * 1000, found
 
 
-def run(kinds: list[str], months: int = 12, only_matters: bool = False) -> list[list[object]]:
+def staff_reference(ctx: Context, hall_id: str, first: date, last: date) -> dict[str, Any]:
+    """Staff time as it was computed before (the "before" figure, and the check of the figures): every line of
+    the period as an ORM object, each counter's state before it by two queries, engine.staff's replay."""
+    hall = ctx.hall(hall_id)
+    start, end = day_bounds(hall, first, last)
+    end = max(start, min(end, ctx.clock.now()))
+
+    def last_line(s: Any, counter: str, kinds: Any) -> LedgerRow | None:
+        return s.scalars(  # type: ignore[no-any-return]
+            select(LedgerRow)
+            .where(LedgerRow.hall_id == hall.id, LedgerRow.counter_id == counter,
+                   LedgerRow.kind.in_(sorted(kinds)), LedgerRow.at < start)
+            .order_by(LedgerRow.id.desc()).limit(1)
+        ).first()  # fmt: skip
+
+    with ctx.db.read() as s:
+        before = staff.Start()
+        for counter in hall.counters:
+            state = last_line(s, counter.id, staff.STATES)
+            if state is not None:
+                before.states[counter.id] = staff.STATES[state.kind]
+                if state.kind == "away":
+                    before.away[counter.id] = (state.clerk, str((state.detail or {}).get("reason") or ""))
+            sign = last_line(s, counter.id, staff.SIGNS)
+            if sign is not None and sign.kind == "signed_in" and sign.clerk:
+                before.clerks[counter.id] = sign.clerk
+        rows = s.scalars(
+            select(LedgerRow)
+            .where(LedgerRow.hall_id == hall.id, LedgerRow.kind.in_(sorted(staff.KINDS)),
+                   LedgerRow.at >= start, LedgerRow.at < end)
+            .order_by(LedgerRow.id)
+        ).all()  # fmt: skip
+        facts = [staff.Fact(r.at, r.kind, r.ticket_id, r.counter_id, r.clerk, r.detail or {}) for r in rows]
+    return staff.staff_time(hall, facts, start, end, before).body()
+
+
+def staff_rows(ctx: Context, kind: str, hall: str, first: date, last: date, days: list[date]) -> list[list[object]]:
+    """`--only-staff`: the month's staff time now and before (the same figures, checked), then the month's days
+    closed and the manager's monthly report from the stored summaries."""
+    out: dict[str, Any] = {}
+
+    def fast() -> None:
+        out["fast"] = staff_time.report(ctx, hall, first, last)
+
+    def slow() -> None:
+        out["slow"] = staff_reference(ctx, hall, first, last)
+
+    (fast_s, fast_cpu), (slow_s, slow_cpu) = timed_cpu(fast, repeat=5), timed_cpu(slow, repeat=1)
+    if out["fast"] != out["slow"]:
+        raise SystemExit(f"{kind}: staff time differs from the reference replay")
+    clerks = len(out["fast"]["clerks"])
+
+    def ms(wall: float, cpu: float) -> str:
+        return f"{wall * 1000:.0f} ms (CPU {cpu * 1000:.0f})"
+
+    rows: list[list[object]] = [
+        [
+            kind,
+            f"the month's staff time before: ORM rows + engine.staff replay ({clerks} clerks)",
+            ms(slow_s, slow_cpu),
+        ],
+        [kind, "**the month's staff time now: one ordered pass (figures identical)**", ms(fast_s, fast_cpu)],
+    ]
+    for d in days:
+        if first <= d <= last:
+            closing.close_day(ctx, hall, d, who="bench")
+    scores = ctx.config.settings.scores
+    warm, warm_cpu = timed_cpu(reports.monthly, ctx, hall, first, last, scores, repeat=5)
+    rows.append([kind, "**the month's report (its days closed), staff time included**", ms(warm, warm_cpu)])
+    return rows
+
+
+def run(kinds: list[str], months: int = 12, only_matters: bool = False, only_staff: bool = False) -> list[list[object]]:
     rows: list[list[object]] = []
     days = [d for d in working_days(YEAR) if d.month <= months]
     for kind in kinds:
@@ -339,12 +427,16 @@ def run(kinds: list[str], months: int = 12, only_matters: bool = False) -> list[
             config = load_demo_config(Path(tmp))
             ctx = make_context(config, url, FrozenClock(BENCH_NOW))
             hall = ctx.config.halls[0].id
-            n_tickets, n_lines, n_matters, secs = load(ctx, kind, days, only_matters)
+            n_tickets, n_lines, n_matters, secs = load(ctx, kind, days, only_matters, no_matters=only_staff)
             what = f"generate + insert {n_tickets:,} tickets, {n_lines:,} ledger lines, {n_matters:,} matters"
             rows.append([kind, what, f"{secs:.1f} s"])
             day = date(YEAR, min(months, 6), 10)
             first, last = parse_month(day.isoformat()[:7])
             year_first, year_last = date(YEAR, 1, 1), date(YEAR, 12, 31)
+            if only_staff:
+                rows.extend(staff_rows(ctx, kind, hall, first, last, days))
+                ctx.db.dispose()
+                continue
             rate_ms, lapses_ms, found = matter_figures(ctx, hall, first, last)
             rows.append([kind, f"及时办结率 of the month ({found}), by service and window", f"{rate_ms:.0f} ms"])
             rows.append([kind, "the month's overdue_matter deductions, with their ledger lines", f"{lapses_ms:.0f} ms"])
@@ -379,8 +471,14 @@ def main(argv: list[str] | None = None) -> list[list[object]]:
         action="store_true",
         help="insert only the year's matters and their ledger lines, and time 及时办结率 (minutes)",
     )
+    parser.add_argument(
+        "--only-staff",
+        action="store_true",
+        help="insert tickets and ledger (no matters), time the month's staff time now and as it was, then the"
+        " month's report with its days closed",
+    )
     args = parser.parse_args(argv)
-    rows = run([k for k in args.db.split(",") if k], args.months, args.only_matters)
+    rows = run([k for k in args.db.split(",") if k], args.months, args.only_matters, args.only_staff)
     print(table(["db", "what", "time"], rows))
     return rows
 

@@ -17,7 +17,7 @@ from server.engine.errors import HallError, invalid
 from server.engine.events import Event, TicketChanged
 from server.engine.model import Outcome, TicketStatus
 from server.engine.privacy import NotAPhone, callback_number, mask_personal, phone_for_people
-from server.store.models import AppealRow, ComplaintRow, NoticeRow, RatingRow, TicketRow
+from server.store.models import AppealRow, ComplaintRow, MatterRow, NoticeRow, RatingRow, TicketRow
 
 from . import appeals, ledger, matters, notices, outbox
 from .context import Context
@@ -258,7 +258,8 @@ def handle(
         s.flush()
         ticket = s.scalars(select(TicketRow).where(TicketRow.id == case.ticket_id)).one()
         rating = s.get(RatingRow, case.rating_id) if case.rating_id else None
-        body = _case(ctx, hall, case, ticket, rating, full_phone, s.get(AppealRow, case.id))
+        matter = s.get(MatterRow, case.rating_id) if case.rating_id and rating is None else None
+        body = _case(ctx, hall, case, ticket, rating, full_phone, s.get(AppealRow, case.id), matter)
     return body, [TicketChanged(hall.id, case.ticket_id)]
 
 
@@ -270,7 +271,10 @@ def _case(
     rating: RatingRow | None,
     full_phone: bool = False,
     appeal: Any = None,
+    matter: MatterRow | None = None,
 ) -> dict[str, Any]:
+    """A case's body. A bad rating of a matter's result (`matter`) is about the matter's owner window and
+    clerk (代理责任人), where its deduction goes, not the window that took the ticket."""
     now = ctx.clock.now()
     open_ = c.status in ("open", "verified")
     return {
@@ -279,8 +283,9 @@ def _case(
         "number": ticket.number,
         # Who the complaint is about: the matter, the window that served it and the clerk signed in there.
         "service": ticket.service_id,
-        "counter": ticket.served_by,
-        "clerk": ticket.clerk,
+        "counter": matter.owner_counter if matter is not None else ticket.served_by,
+        "clerk": matter.owner if matter is not None else ticket.clerk,
+        "matter": matter.number if matter is not None else None,  # a case about the result (办件), not the visit
         "level": c.level,
         "comment": c.comment,
         "status": c.status,
@@ -308,11 +313,12 @@ def complaints(ctx: Context, hall_id: str, full_phone: bool = False) -> list[dic
     hall = ctx.hall(hall_id)
     with ctx.db.read() as s:
         rows = s.execute(
-            select(ComplaintRow, TicketRow, RatingRow, AppealRow)
+            select(ComplaintRow, TicketRow, RatingRow, AppealRow, MatterRow)
             .join(TicketRow, TicketRow.id == ComplaintRow.ticket_id)
             .outerjoin(RatingRow, RatingRow.id == ComplaintRow.rating_id)
             .outerjoin(AppealRow, AppealRow.complaint_id == ComplaintRow.id)
+            .outerjoin(MatterRow, MatterRow.id == ComplaintRow.rating_id)
             .where(ComplaintRow.hall_id == hall.id)
             .order_by(ComplaintRow.opened_at.desc())
         ).all()
-        return [_case(ctx, hall, c, ticket, r, full_phone, appeal) for c, ticket, r, appeal in rows]
+        return [_case(ctx, hall, c, ticket, r, full_phone, appeal, m) for c, ticket, r, appeal, m in rows]

@@ -48,10 +48,11 @@ def accept(app: AppHall, counter: str = "w2") -> dict[str, Any]:
     return {"issued": issued, "ticket": r.json()["ticket"], "token": issued["track_url"].rsplit("/", 1)[1]}
 
 
-def carried_to_pickup(app: AppHall, matter: str) -> None:
-    w2 = app.counter_token("w2")
+def carried_to_pickup(app: AppHall, matter: str, by: str | None = None) -> None:
+    """The matter moved on to picked_up by its owner window w2 (or by the credential `by`)."""
+    by = by or app.counter_token("w2")
     for status in ("in_progress", "sent_up", "result_ready", "picked_up"):
-        r = app.post(f"/api/v1/matters/{matter}/progress", {"status": status, "note": f"到{status}"}, w2)
+        r = app.post(f"/api/v1/matters/{matter}/progress", {"status": status, "note": f"到{status}"}, by)
         assert r.status_code == 200, r.text
 
 
@@ -237,3 +238,27 @@ def test_a_result_picked_up_after_the_visits_rating_window_is_still_rated_from_t
         assert m is not None and (m.result_level, m.result_comment) == (1, "结果有误")
     again = app.post(f"/api/v1/track/{token}/rating", {"level": 5})
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_rated"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_bad_result_after_a_hand_over_is_a_case_about_the_new_owner_window(
+    make_app_hall: Callable[..., AppHall], kind: str
+) -> None:
+    """The case's window is the one its deduction goes to: the owner's (w3 after the hand-over), not the
+    window that accepted the ticket (w2); the visit's own case stays with the window that served it."""
+    app = make_app_hall(kind)
+    done = accept(app)
+    matter, token = done["ticket"]["matter"], done["token"]
+    sup = supervisor(app)
+    moved = app.post(f"/api/v1/matters/{matter['id']}/owner", {"counter": "w3", "reason": "w2 调岗"}, sup)
+    assert moved.status_code == 200, moved.text
+    rate = f"/api/v1/track/{token}/rating"
+    assert app.post(rate, {"level": 1, "comment": "窗口态度差", "phone": "13812345678"}).status_code == 201
+    carried_to_pickup(app, matter["id"], app.counter_token("w3"))
+    assert app.post(rate, {"level": 2, "comment": "结果有误", "phone": "13812345678"}).status_code == 201
+    cases = app.get("/api/v1/halls/town/complaints", sup).json()
+    about = {c["matter"]: c["counter"] for c in cases}
+    assert about == {None: "w2", matter["number"]: "w3"}, cases
+    with app.ctx.db.read() as s:
+        lines = s.scalars(select(LedgerRow).where(LedgerRow.kind == "complaint_opened")).all()
+        assert sorted(line.counter_id or "" for line in lines) == ["w2", "w3"]

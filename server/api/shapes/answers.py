@@ -377,8 +377,13 @@ class Complaint(Answer):
     ticket: str
     number: str
     service: str = Field(description="the ticket's service when it was served")
-    counter: CounterRef = Field(description="the counter that served it")
-    clerk: str | None = Field(description="the clerk signed in at that counter, if any")
+    counter: CounterRef = Field(
+        description="the counter that served it; for a bad rating of a matter's result, the matter's owner window"
+    )
+    clerk: str | None = Field(description="the clerk signed in at that counter (or the matter's owner), if any")
+    matter: str | None = Field(
+        default=None, description="the case number (办件编号) when the case is about a matter's result, else null"
+    )
     level: int = Field(ge=1, le=2)
     comment: str | None
     status: ComplaintStatus
