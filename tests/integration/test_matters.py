@@ -473,3 +473,31 @@ def test_a_clerk_carries_their_matter_forward_on_their_page_and_bad_steps_change
     assert browser.post(f"/counter/matters/{other}/progress", data={**form, "status": "sent_up"}).status_code == 403
     listed = {m["number"]: m["status"] for m in hall.get("/api/v1/halls/town/matters", supervisor(hall)).json()}
     assert listed[mine["number"]] == "in_progress" and "accepted" in listed.values()
+
+
+def test_another_halls_supervisor_cannot_print_a_matters_slips_from_the_clerks_page(hall: AppHall) -> None:
+    mine = hall.post(
+        "/api/v1/halls/town/matters",
+        {"service": "social", "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": ID_NUMBER},
+         "proxy": True},
+        hall.counter_token("w2"),
+    ).json()  # fmt: skip
+    hall.add_user("east.boss", "supervisor", hall="east")
+    browser = login(hall, "east.boss")
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', browser.get("/counter/matters").text)
+    assert csrf is not None
+    for what in ("receipt", "commission"):
+        r = browser.post(f"/counter/matters/{mine['id']}/{what}", data={"csrf": csrf.group(1)})
+        assert r.status_code == 403, (what, r.status_code)  # not "no printer": not theirs to print at all
+        r = browser.post(f"/api/v1/matters/{mine['id']}/{what}", json={}, headers={"X-CSRF-Token": csrf.group(1)})
+        assert r.status_code == 403, (what, r.text)
+
+
+def test_a_matter_opened_with_a_counter_token_names_no_clerk(hall: AppHall) -> None:
+    body = {"service": "social", "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": ID_NUMBER},
+            "home_visit": True}  # fmt: skip
+    got = hall.post("/api/v1/halls/town/matters", body, hall.counter_token("w2")).json()
+    assert got["owner"] is None and got["owner_counter"] == "w2"  # the window owns it (docs/api.md)
+    assert step(hall, got["id"], "in_progress", hall.counter_token("w2")).status_code == 200
+    listed = hall.get("/api/v1/halls/town/matters?owner=w2", supervisor(hall)).json()
+    assert [(m["number"], m["owner"]) for m in listed] == [(got["number"], None)]
