@@ -501,3 +501,10 @@ def test_a_matter_opened_with_a_counter_token_names_no_clerk(hall: AppHall) -> N
     assert step(hall, got["id"], "in_progress", hall.counter_token("w2")).status_code == 200
     listed = hall.get("/api/v1/halls/town/matters?owner=w2", supervisor(hall)).json()
     assert [(m["number"], m["owner"]) for m in listed] == [(got["number"], None)]
+
+
+def test_a_promised_matter_accepted_at_a_window_has_no_commission_page(hall: AppHall) -> None:
+    matter = accept(hall)["ticket"]["matter"]
+    hall.add_user("li.na", "supervisor", hall="town")
+    browser = login(hall, "li.na")
+    assert browser.get(f"/matters/{matter['id']}/commission").status_code == 404  # as the API's 409 no_commission
