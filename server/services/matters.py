@@ -608,7 +608,7 @@ def claim_pickup(s: Session, hall: Hall, matter_id: str, ticket: TicketRow) -> N
         raise HallError("not_ready", 409, f"the matter is {m.status}: there is no result to pick up now")
     if m.pickup_ticket is not None:
         live = s.get(TicketRow, m.pickup_ticket)
-        if live is not None and live.status in ("waiting", "called", "serving"):
+        if live is not None and live.status in ("waiting", "called", "serving", "parked"):  # parked comes back
             raise HallError("pickup_waiting", 409, f"ticket {live.number} is already waiting to pick this result up")
     m.pickup_ticket = ticket.id  # (not the ticket's repeat_of: that counts 一次性告知 return visits)
     ticket.pickup_of = m.id  # marked 领取 on the slip, the display and the counter

@@ -508,3 +508,14 @@ def test_a_promised_matter_accepted_at_a_window_has_no_commission_page(hall: App
     hall.add_user("li.na", "supervisor", hall="town")
     browser = login(hall, "li.na")
     assert browser.get(f"/matters/{matter['id']}/commission").status_code == 404  # as the API's 409 no_commission
+
+
+def test_a_parked_pick_up_ticket_still_holds_the_matters_one_pick_up(hall: AppHall) -> None:
+    done = accept(hall)
+    matter, number = done["ticket"]["matter"]["id"], done["ticket"]["matter"]["number"]
+    assert step(hall, matter, "result_ready", hall.counter_token("w2")).status_code == 200
+    first = hall.post("/api/v1/halls/town/pickups", {"case": number}).json()
+    assert hall.act("w2", "call-next").json()["ticket"]["id"] == first["id"]
+    assert hall.act("w2", "park", {"kind": "wait_step", "note": "等签章"}).json()["ticket"]["status"] == "parked"
+    again = hall.post("/api/v1/halls/town/pickups", {"case": number})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "pickup_waiting", again.text
