@@ -140,7 +140,7 @@ def my_progress(matter: str) -> Any:
     if p is None:
         return answer
     app = hq()
-    note = (request.form.get("note") or "").strip()[:1000] or None
+    note = (request.form.get("note") or "").replace("\x00", "").strip()[:1000] or None  # PostgreSQL refuses NUL
     try:
         hall_id, _ = matters.owner_of(app.ctx, matter)
         row, events = matters.progress(

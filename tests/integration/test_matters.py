@@ -519,3 +519,18 @@ def test_a_parked_pick_up_ticket_still_holds_the_matters_one_pick_up(hall: AppHa
     assert hall.act("w2", "park", {"kind": "wait_step", "note": "等签章"}).json()["ticket"]["status"] == "parked"
     again = hall.post("/api/v1/halls/town/pickups", {"case": number})
     assert again.status_code == 409 and again.json()["error"]["code"] == "pickup_waiting", again.text
+
+
+def test_a_nul_in_the_clerks_form_note_is_dropped_not_a_server_error(hall: AppHall) -> None:
+    hall.add_user("li.na", "clerk", hall="town")
+    browser = login(hall, "li.na")
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', browser.get("/counter/matters").text)
+    assert csrf is not None
+    body = {"service": "social", "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": ID_NUMBER},
+            "proxy": True}  # fmt: skip
+    mine = browser.post("/api/v1/halls/town/matters", json=body, headers={"X-CSRF-Token": csrf.group(1)}).json()
+    form = {"csrf": csrf.group(1), "status": "rejected", "note": "材料\x00不符"}
+    r = browser.post(f"/counter/matters/{mine['id']}/progress", data=form, allow_redirects=False)
+    assert r.status_code == 302, r.status_code  # PostgreSQL refuses NUL: cleaned as the API's bodies are
+    listed = {m["number"]: m for m in hall.get("/api/v1/halls/town/matters", supervisor(hall)).json()}
+    assert listed[mine["number"]]["status"] == "rejected" and listed[mine["number"]]["reason"] == "材料不符"
