@@ -246,7 +246,7 @@ def progress(
         rules.check_progress(MatterStatus(m.status), status)
         now = ctx.clock.now()
         m.status = status.value
-        if status is MatterStatus.RESULT_READY:
+        if status in rules.DONE and m.result_ready_at is None:  # handed over straight away: ready by now
             m.result_ready_at = now
         if status in rules.CLOSED:
             m.closed_at = now

@@ -534,3 +534,15 @@ def test_a_nul_in_the_clerks_form_note_is_dropped_not_a_server_error(hall: AppHa
     assert r.status_code == 302, r.status_code  # PostgreSQL refuses NUL: cleaned as the API's bodies are
     listed = {m["number"]: m for m in hall.get("/api/v1/halls/town/matters", supervisor(hall)).json()}
     assert listed[mine["number"]]["status"] == "rejected" and listed[mine["number"]]["reason"] == "材料不符"
+
+
+def test_a_matter_handed_over_straight_away_counts_as_done_on_time(hall: AppHall) -> None:
+    done = accept(hall)
+    matter, day = done["ticket"]["matter"], done["ticket"]["finished_at"][:10]
+    moved = step(hall, matter["id"], "picked_up", hall.counter_token("w2"), note="当场办结并领取")
+    assert moved.status_code == 200 and moved.json()["result_ready_at"] is not None  # skipping ahead is allowed
+    sup = supervisor(hall)
+    promised = hall.get(f"/api/v1/halls/town/reports/daily?date={day}", sup).json()["promised"]
+    assert (promised["received"], promised["on_time"]) == (1, 1)
+    hall.advance(12 * 24 * 3600)  # long past its due time: still done on time, not overdue
+    assert hall.get("/api/v1/halls/town/matters?overdue=true", sup).json() == []
