@@ -585,7 +585,10 @@ def find_for_pickup(ctx: Context, hall_id: str, case: str) -> MatterRow:
     hall = ctx.hall(hall_id)
     text = case.strip()
     with ctx.db.read() as s:
-        m = s.scalars(select(MatterRow).where(MatterRow.hall_id == hall.id, MatterRow.number == text.upper())).first()
+        here = MatterRow.hall_id == hall.id
+        m = s.scalars(select(MatterRow).where(here, MatterRow.number.in_((text, text.upper())))).first()
+        if m is None and text:  # a format with lowercase (a hall's id) typed on the kiosk's A–Z keypad
+            m = s.scalars(select(MatterRow).where(here, func.upper(MatterRow.number) == text.upper())).first()
         if m is None and text:
             token = text.rsplit("/t/", 1)[-1].split("?", 1)[0]
             try:

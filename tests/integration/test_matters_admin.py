@@ -247,3 +247,18 @@ def test_bad_steps_are_clear_4xx_and_write_nothing(make_app_hall: Callable[..., 
     r = mine.post(path, json={"status": "in_progress", "note": "已联系申请人"}, headers={"X-CSRF-Token": mine_csrf})
     assert r.status_code == 200 and r.json()["status"] == "in_progress"
     assert written(hall) != before
+
+
+def test_a_case_number_with_the_halls_lowercase_id_is_found_as_the_kiosk_types_it(
+    make_app_hall: Callable[..., AppHall],
+) -> None:
+    def numbered(text: str) -> str:  # the kiosk's keypad has A–Z, digits and "-" only
+        return text.replace('id = "town"\n', 'id = "town"\nmatter_number = "{hall}-{year}-{seq:5}"\n', 1)
+
+    hall = make_app_hall("sqlite", edit=numbered)
+    moving = accept(hall)
+    assert moving["number"].startswith("town-")
+    assert step(hall, moving["id"], "result_ready", hall.counter_token("w2")).status_code == 200
+    r = hall.post("/api/v1/halls/town/pickups", {"case": moving["number"].upper()})
+    assert r.status_code == 201, r.text
+    assert r.json()["matter"]["number"] == moving["number"]
