@@ -175,7 +175,9 @@ def commission(p: Principal, matter: str) -> Any:
     valid = 0 < len(matter) <= 32 and matter.isascii() and matter.isalnum()
     with ctx.db.read() as s:
         m = s.scalars(select(MatterRow).where(MatterRow.id == matter)).first() if valid else None
-    if m is None or p.hall not in (None, m.hall_id) or not (m.proxy or m.home_visit):  # a window's 承诺件: none
+    if (
+        m is None or (p.hall not in (None, m.hall_id) and m.hall_id not in p.halls) or not (m.proxy or m.home_visit)
+    ):  # a window's 承诺件: none
         return page(t["commission_title"], strings()["not_found"], "matters", status=404)
     hall = ctx.hall(m.hall_id)
     services, _ = _names(hall)

@@ -23,7 +23,7 @@ from .shapes import matters as m
 def _staff(hall_id: str) -> Principal:
     """Staff of the hall: a counter's token, a clerk, a supervisor or an admin (PROTOCOL v1.2)."""
     p = principal()
-    if p.role == "kiosk" or p.hall not in (None, hall_id):
+    if p.role == "kiosk" or (p.hall not in (None, hall_id) and hall_id not in p.halls):  # halls: a supervisor's
         raise HallError("forbidden", 403, "staff of this hall only")
     if p.role == "counter":
         found = hq().ctx.config.find_counter(p.counter or "")

@@ -546,3 +546,25 @@ def test_a_matter_handed_over_straight_away_counts_as_done_on_time(hall: AppHall
     assert (promised["received"], promised["on_time"]) == (1, 1)
     hall.advance(12 * 24 * 3600)  # long past its due time: still done on time, not overdue
     assert hall.get("/api/v1/halls/town/matters?overdue=true", sup).json() == []
+
+
+def test_a_supervisor_of_several_halls_moves_and_reprints_the_matters_of_each(hall: AppHall) -> None:
+    from server.auth import set_user_halls
+
+    matter = accept(hall)["ticket"]["matter"]
+    hall.add_user("zhao.lei", "supervisor", hall="east")
+    set_user_halls(hall.ctx, "zhao.lei", ["east", "town"])
+    browser = login(hall, "zhao.lei")
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', browser.get("/admin/matters?hall=town").text)
+    assert csrf is not None
+    headers = {"X-CSRF-Token": csrf.group(1)}
+    assert [m["number"] for m in browser.get("/api/v1/halls/town/matters").json()] == [matter["number"]]
+    moved = browser.post(f"/api/v1/matters/{matter['id']}/progress", json={"status": "in_progress"}, headers=headers)
+    assert moved.status_code == 200, moved.text  # they manage town as well as east
+    reprint = browser.post(f"/api/v1/matters/{matter['id']}/receipt", json={}, headers=headers)
+    assert reprint.status_code == 409 and reprint.json()["error"]["code"] == "no_printer"  # allowed; no printer
+    body = {"service": "social", "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": ID_NUMBER},
+            "proxy": True}  # fmt: skip
+    proxy = browser.post("/api/v1/halls/town/matters", json=body, headers=headers)
+    assert proxy.status_code == 201, proxy.text
+    assert browser.get(f"/matters/{proxy.json()['id']}/commission").status_code == 200
