@@ -114,8 +114,13 @@ def test_the_filters_and_exports_show_the_same_matters(hall: AppHall) -> None:
         r = hall.get(f"{api}?{bad}", sup)
         assert r.status_code == 422 and r.json()["error"]["code"] in ("invalid_query",), (bad, r.text)
 
+    accepted = {m["number"]: m["accepted_at"][:10] for m in hall.get(api, sup).json()}
+    first_day, last_day = accepted[a["number"]], accepted[e["number"]]
+    assert listed(f"from={last_day}") == [e["number"]]
     browser, _ = login(hall, "zhang.wei")
     for query, expected in (
+        (f"from={last_day}", [e["number"]]),  # the page's day filters are the API's from/to
+        (f"from={first_day}&to={first_day}", by_due([a, b, c, d])),
         ("overdue=true", numbers(late)),
         ("status=in_progress", [b["number"]]),
         ("service=water", [d["number"]]),
