@@ -568,3 +568,19 @@ def test_a_supervisor_of_several_halls_moves_and_reprints_the_matters_of_each(ha
     proxy = browser.post("/api/v1/halls/town/matters", json=body, headers=headers)
     assert proxy.status_code == 201, proxy.text
     assert browser.get(f"/matters/{proxy.json()['id']}/commission").status_code == 200
+
+
+def test_a_pick_up_ticket_is_not_accepted_as_a_new_matter(hall: AppHall) -> None:
+    done = accept(hall)
+    matter, number = done["ticket"]["matter"]["id"], done["ticket"]["matter"]["number"]
+    assert step(hall, matter, "result_ready", hall.counter_token("w2")).status_code == 200
+    pickup = hall.post("/api/v1/halls/town/pickups", {"case": number}).json()
+    assert hall.act("w2", "call-next").json()["ticket"]["id"] == pickup["id"]
+    r = hall.act("w2", "finish", {"outcome": "accepted"})
+    assert r.status_code == 422, r.text  # it hands a result over; it does not open a second matter
+    with hall.ctx.db.read() as s:
+        assert [m.number for m in s.scalars(select(MatterRow))] == [number]
+    assert hall.act("w2", "finish", {"outcome": "completed"}).status_code == 200
+    with hall.ctx.db.read() as s:
+        row = s.get(MatterRow, matter)
+        assert row is not None and row.status == "picked_up"
