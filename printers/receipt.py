@@ -23,6 +23,7 @@ QR_HINT = "扫码查看办理进度，领取后可评价"
 PICKUP_HINT = "办结后凭本回执到窗口领取结果"
 BRING_LABEL = "领取时请带："
 KIOSK_HINT = "取号机点“领取结果”，输入办件编号或扫描此码"
+KIOSK_HINT_NO_QR = "取号机点“领取结果”，输入办件编号"  # a matter without a ticket: no code to scan
 MAX_NUMBER_SIZE = 2  # the case number is long: double size is what 58 mm paper holds
 
 
@@ -78,7 +79,7 @@ def render_receipt(receipt: Receipt, paper: int = 80, text: str = "chinese") -> 
     out.say(PICKUP_HINT)
     if receipt.bring:
         out.say(BRING_LABEL + "、".join(receipt.bring))
-    out.say(KIOSK_HINT)
+    out.say(KIOSK_HINT if receipt.track_url else KIOSK_HINT_NO_QR)
     p.set(font="b")  # smaller ASCII for the footer: the ticket that opened it, for staff
     if receipt.ticket_id:
         label = "No." if out.raster else "票号"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hmac
 from collections.abc import Callable
+from datetime import date
 from typing import Any, Concatenate, ParamSpec
 from urllib.parse import quote, urlencode
 
@@ -65,21 +66,34 @@ def admin_matters(p: Principal) -> Any:
     service = service if service and hall.service(service) else None
     owner = (request.args.get("owner") or "").strip()[:64] or None
     overdue = True if request.args.get("overdue") == "true" else None
+    first, last = _day(request.args.get("from")), _day(request.args.get("to"))  # accepted on these days
     problem = None
     try:
-        rows = matters.listing(ctx, hall.id, status, overdue, None, None, service=service, owner=owner)
+        rows = matters.listing(ctx, hall.id, status, overdue, first, last, service=service, owner=owner)
     except HallError:  # an owner nobody is: say so, list nothing
         rows, problem = [], t["matters_unknown_owner"]
     csrf_token()
     services, counters = _names(hall)
-    chosen_args = {"status": status, "service": service, "owner": owner, "overdue": "true" if overdue else None}
+    chosen_args = {
+        "status": status, "service": service, "owner": owner, "overdue": "true" if overdue else None,
+        "from": first.isoformat() if first else None, "to": last.isoformat() if last else None,
+    }  # fmt: skip
     query = urlencode({k: v for k, v in chosen_args.items() if v})
     return render_page(
         "admin_matters.html", "admin", "matters", title=t["matters_title"], hall=hall, halls=halls, rows=rows,
         mine=False, statuses=[s.value for s in MatterStatus], services=services, counters=counters,
-        chosen={"status": status, "service": service, "owner": owner or "", "overdue": overdue}, query=query,
+        chosen={"status": status, "service": service, "owner": owner or "", "overdue": overdue,
+                "from": chosen_args["from"] or "", "to": chosen_args["to"] or ""}, query=query,
         kind=matters.kind, problem=problem,
     )  # fmt: skip
+
+
+def _day(text: str | None) -> date | None:
+    """A filter's day (YYYY-MM-DD); anything else is no bound, as an unknown status is no filter."""
+    try:
+        return date.fromisoformat(text) if text and len(text) == 10 else None
+    except ValueError:
+        return None
 
 
 @bp.get("/counter/matters")
@@ -140,7 +154,7 @@ def my_progress(matter: str) -> Any:
     if p is None:
         return answer
     app = hq()
-    note = (request.form.get("note") or "").strip()[:1000] or None
+    note = (request.form.get("note") or "").replace("\x00", "").strip()[:1000] or None  # PostgreSQL refuses NUL
     try:
         hall_id, _ = matters.owner_of(app.ctx, matter)
         row, events = matters.progress(
@@ -175,7 +189,9 @@ def commission(p: Principal, matter: str) -> Any:
     valid = 0 < len(matter) <= 32 and matter.isascii() and matter.isalnum()
     with ctx.db.read() as s:
         m = s.scalars(select(MatterRow).where(MatterRow.id == matter)).first() if valid else None
-    if m is None or p.hall not in (None, m.hall_id):
+    if (
+        m is None or (p.hall not in (None, m.hall_id) and m.hall_id not in p.halls) or not (m.proxy or m.home_visit)
+    ):  # a window's 承诺件: none
         return page(t["commission_title"], strings()["not_found"], "matters", status=404)
     hall = ctx.hall(m.hall_id)
     services, _ = _names(hall)

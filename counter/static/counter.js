@@ -396,7 +396,8 @@ function openFinish() {
     }),
   );
   // 受理 (accepted) is for a promised service's ticket only: it opens a matter and prints its receipt
-  const promised = !!(state.services.find((s) => s.id === tk.service) || {}).promised;
+  // ... and not for a 领取 ticket: that one hands a result over (finished as completed)
+  const promised = !tk.pickup && !!(state.services.find((s) => s.id === tk.service) || {}).promised;
   $("outcome-accepted-line").hidden = !promised;
   $("outcome-accepted").disabled = !promised;
   syncNotice();

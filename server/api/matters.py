@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from server.auth import Principal
+from server.auth import Principal, may_manage
 from server.engine.errors import HallError
 from server.printing import commission_slip, receipt_slip
 from server.services import desk, exports, matters, tickets
@@ -23,7 +23,7 @@ from .shapes import matters as m
 def _staff(hall_id: str) -> Principal:
     """Staff of the hall: a counter's token, a clerk, a supervisor or an admin (PROTOCOL v1.2)."""
     p = principal()
-    if p.role == "kiosk" or p.hall not in (None, hall_id):
+    if p.role == "kiosk" or (p.hall not in (None, hall_id) and hall_id not in p.halls):  # halls: a supervisor's
         raise HallError("forbidden", 403, "staff of this hall only")
     if p.role == "counter":
         found = hq().ctx.config.find_counter(p.counter or "")
@@ -44,7 +44,7 @@ def open_matter(hall: str) -> Any:
     row = matters.open_matter(
         app.ctx, hall, body.service,
         matters.Applicant(body.applicant.name, body.applicant.phone, body.applicant.id_number),
-        proxy=body.proxy, home_visit=body.home_visit, note=body.note, clerk=clerk_name(p) or p.name,
+        proxy=body.proxy, home_visit=body.home_visit, note=body.note, clerk=clerk_name(p),
         counter=p.counter,
     )  # fmt: skip
     return jsonify(matters.view(app.ctx.hall(hall), row, app.ctx.clock.now())), 201
@@ -171,12 +171,15 @@ def print_again(matter: str, p: Principal, named: str | None, what: str = "recei
     app = hq()
     hall_id, _ = matters.owner_of(app.ctx, matter)
     hall = app.ctx.hall(hall_id)
+    if p.hall not in (None, hall_id) and hall_id not in p.halls:  # the pages' forms reach here unchecked
+        raise HallError("forbidden", 403, "staff of this hall only")
+    manager = may_manage(p, hall_id)
     who, device = (None, p.counter) if p.role == "counter" else (p.name, None)
     with app.ctx.db.read() as s:
         found = matters.get(s, matter)
         owner, owner_window = (found.owner, found.owner_counter) if found is not None else (None, None)
         signed = found is not None and (found.proxy or found.home_visit)
-    if not (p.is_manager or (who is not None and who == owner) or (device is not None and device == owner_window)):
+    if not (manager or (who is not None and who == owner) or (device is not None and device == owner_window)):
         raise HallError("forbidden", 403, "only the matter's owner (代理责任人), a supervisor or an admin prints it")
     if what == "commission" and not signed:
         raise HallError("no_commission", 409, "only a 全程代办 or home-visit matter has a 代理服务委托书")
@@ -193,7 +196,7 @@ def print_again(matter: str, p: Principal, named: str | None, what: str = "recei
             assert row is not None
             slip = commission_slip(matters.commission(hall, row))
     else:
-        row, ticket, token = matters.reprint_receipt(app.ctx, matter, who, manager=p.is_manager, counter=device)
+        row, ticket, token = matters.reprint_receipt(app.ctx, matter, who, manager=manager, counter=device)
         slip = receipt_slip(matters.receipt(hall, row, ticket, app.track_url(token) if token else "", reprint=True))
     printed = app.print_slip(hall, counter, slip)
     return {"number": row.number, **(printed.fields() if printed is not None else NOT_PRINTED)}

@@ -480,6 +480,8 @@ def finish(
         service = hall.service(ticket.service_id)
         if result is Outcome.ACCEPTED and service is not None:
             matters.check_accepted(service)
+            if ticket.pickup_of is not None:  # it would open a second matter and leave the first unpicked
+                raise invalid("a 领取 ticket hands its matter's result over: finish it as 'completed'")
         from_call = ticket.status == TicketStatus.CALLED.value
         if from_call:  # finished without start: service counts from the call (engine/timing.py, docs/api.md)
             ticket.started_at = ticket.called_at

@@ -246,7 +246,7 @@ def progress(
         rules.check_progress(MatterStatus(m.status), status)
         now = ctx.clock.now()
         m.status = status.value
-        if status is MatterStatus.RESULT_READY:
+        if status in rules.DONE and m.result_ready_at is None:  # handed over straight away: ready by now
             m.result_ready_at = now
         if status in rules.CLOSED:
             m.closed_at = now
@@ -585,7 +585,10 @@ def find_for_pickup(ctx: Context, hall_id: str, case: str) -> MatterRow:
     hall = ctx.hall(hall_id)
     text = case.strip()
     with ctx.db.read() as s:
-        m = s.scalars(select(MatterRow).where(MatterRow.hall_id == hall.id, MatterRow.number == text.upper())).first()
+        here = MatterRow.hall_id == hall.id
+        m = s.scalars(select(MatterRow).where(here, MatterRow.number.in_((text, text.upper())))).first()
+        if m is None and text:  # a format with lowercase (a hall's id) typed on the kiosk's A–Z keypad
+            m = s.scalars(select(MatterRow).where(here, func.upper(MatterRow.number) == text.upper())).first()
         if m is None and text:
             token = text.rsplit("/t/", 1)[-1].split("?", 1)[0]
             try:
@@ -608,7 +611,7 @@ def claim_pickup(s: Session, hall: Hall, matter_id: str, ticket: TicketRow) -> N
         raise HallError("not_ready", 409, f"the matter is {m.status}: there is no result to pick up now")
     if m.pickup_ticket is not None:
         live = s.get(TicketRow, m.pickup_ticket)
-        if live is not None and live.status in ("waiting", "called", "serving"):
+        if live is not None and live.status in ("waiting", "called", "serving", "parked"):  # parked comes back
             raise HallError("pickup_waiting", 409, f"ticket {live.number} is already waiting to pick this result up")
     m.pickup_ticket = ticket.id  # (not the ticket's repeat_of: that counts 一次性告知 return visits)
     ticket.pickup_of = m.id  # marked 领取 on the slip, the display and the counter

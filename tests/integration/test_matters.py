@@ -473,3 +473,114 @@ def test_a_clerk_carries_their_matter_forward_on_their_page_and_bad_steps_change
     assert browser.post(f"/counter/matters/{other}/progress", data={**form, "status": "sent_up"}).status_code == 403
     listed = {m["number"]: m["status"] for m in hall.get("/api/v1/halls/town/matters", supervisor(hall)).json()}
     assert listed[mine["number"]] == "in_progress" and "accepted" in listed.values()
+
+
+def test_another_halls_supervisor_cannot_print_a_matters_slips_from_the_clerks_page(hall: AppHall) -> None:
+    mine = hall.post(
+        "/api/v1/halls/town/matters",
+        {"service": "social", "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": ID_NUMBER},
+         "proxy": True},
+        hall.counter_token("w2"),
+    ).json()  # fmt: skip
+    hall.add_user("east.boss", "supervisor", hall="east")
+    browser = login(hall, "east.boss")
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', browser.get("/counter/matters").text)
+    assert csrf is not None
+    for what in ("receipt", "commission"):
+        r = browser.post(f"/counter/matters/{mine['id']}/{what}", data={"csrf": csrf.group(1)})
+        assert r.status_code == 403, (what, r.status_code)  # not "no printer": not theirs to print at all
+        r = browser.post(f"/api/v1/matters/{mine['id']}/{what}", json={}, headers={"X-CSRF-Token": csrf.group(1)})
+        assert r.status_code == 403, (what, r.text)
+
+
+def test_a_matter_opened_with_a_counter_token_names_no_clerk(hall: AppHall) -> None:
+    body = {"service": "social", "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": ID_NUMBER},
+            "home_visit": True}  # fmt: skip
+    got = hall.post("/api/v1/halls/town/matters", body, hall.counter_token("w2")).json()
+    assert got["owner"] is None and got["owner_counter"] == "w2"  # the window owns it (docs/api.md)
+    assert step(hall, got["id"], "in_progress", hall.counter_token("w2")).status_code == 200
+    listed = hall.get("/api/v1/halls/town/matters?owner=w2", supervisor(hall)).json()
+    assert [(m["number"], m["owner"]) for m in listed] == [(got["number"], None)]
+
+
+def test_a_promised_matter_accepted_at_a_window_has_no_commission_page(hall: AppHall) -> None:
+    matter = accept(hall)["ticket"]["matter"]
+    hall.add_user("li.na", "supervisor", hall="town")
+    browser = login(hall, "li.na")
+    assert browser.get(f"/matters/{matter['id']}/commission").status_code == 404  # as the API's 409 no_commission
+
+
+def test_a_parked_pick_up_ticket_still_holds_the_matters_one_pick_up(hall: AppHall) -> None:
+    done = accept(hall)
+    matter, number = done["ticket"]["matter"]["id"], done["ticket"]["matter"]["number"]
+    assert step(hall, matter, "result_ready", hall.counter_token("w2")).status_code == 200
+    first = hall.post("/api/v1/halls/town/pickups", {"case": number}).json()
+    assert hall.act("w2", "call-next").json()["ticket"]["id"] == first["id"]
+    assert hall.act("w2", "park", {"kind": "wait_step", "note": "等签章"}).json()["ticket"]["status"] == "parked"
+    again = hall.post("/api/v1/halls/town/pickups", {"case": number})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "pickup_waiting", again.text
+
+
+def test_a_nul_in_the_clerks_form_note_is_dropped_not_a_server_error(hall: AppHall) -> None:
+    hall.add_user("li.na", "clerk", hall="town")
+    browser = login(hall, "li.na")
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', browser.get("/counter/matters").text)
+    assert csrf is not None
+    body = {"service": "social", "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": ID_NUMBER},
+            "proxy": True}  # fmt: skip
+    mine = browser.post("/api/v1/halls/town/matters", json=body, headers={"X-CSRF-Token": csrf.group(1)}).json()
+    form = {"csrf": csrf.group(1), "status": "rejected", "note": "材料\x00不符"}
+    r = browser.post(f"/counter/matters/{mine['id']}/progress", data=form, allow_redirects=False)
+    assert r.status_code == 302, r.status_code  # PostgreSQL refuses NUL: cleaned as the API's bodies are
+    listed = {m["number"]: m for m in hall.get("/api/v1/halls/town/matters", supervisor(hall)).json()}
+    assert listed[mine["number"]]["status"] == "rejected" and listed[mine["number"]]["reason"] == "材料不符"
+
+
+def test_a_matter_handed_over_straight_away_counts_as_done_on_time(hall: AppHall) -> None:
+    done = accept(hall)
+    matter, day = done["ticket"]["matter"], done["ticket"]["finished_at"][:10]
+    moved = step(hall, matter["id"], "picked_up", hall.counter_token("w2"), note="当场办结并领取")
+    assert moved.status_code == 200 and moved.json()["result_ready_at"] is not None  # skipping ahead is allowed
+    sup = supervisor(hall)
+    promised = hall.get(f"/api/v1/halls/town/reports/daily?date={day}", sup).json()["promised"]
+    assert (promised["received"], promised["on_time"]) == (1, 1)
+    hall.advance(12 * 24 * 3600)  # long past its due time: still done on time, not overdue
+    assert hall.get("/api/v1/halls/town/matters?overdue=true", sup).json() == []
+
+
+def test_a_supervisor_of_several_halls_moves_and_reprints_the_matters_of_each(hall: AppHall) -> None:
+    from server.auth import set_user_halls
+
+    matter = accept(hall)["ticket"]["matter"]
+    hall.add_user("zhao.lei", "supervisor", hall="east")
+    set_user_halls(hall.ctx, "zhao.lei", ["east", "town"])
+    browser = login(hall, "zhao.lei")
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', browser.get("/admin/matters?hall=town").text)
+    assert csrf is not None
+    headers = {"X-CSRF-Token": csrf.group(1)}
+    assert [m["number"] for m in browser.get("/api/v1/halls/town/matters").json()] == [matter["number"]]
+    moved = browser.post(f"/api/v1/matters/{matter['id']}/progress", json={"status": "in_progress"}, headers=headers)
+    assert moved.status_code == 200, moved.text  # they manage town as well as east
+    reprint = browser.post(f"/api/v1/matters/{matter['id']}/receipt", json={}, headers=headers)
+    assert reprint.status_code == 409 and reprint.json()["error"]["code"] == "no_printer"  # allowed; no printer
+    body = {"service": "social", "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": ID_NUMBER},
+            "proxy": True}  # fmt: skip
+    proxy = browser.post("/api/v1/halls/town/matters", json=body, headers=headers)
+    assert proxy.status_code == 201, proxy.text
+    assert browser.get(f"/matters/{proxy.json()['id']}/commission").status_code == 200
+
+
+def test_a_pick_up_ticket_is_not_accepted_as_a_new_matter(hall: AppHall) -> None:
+    done = accept(hall)
+    matter, number = done["ticket"]["matter"]["id"], done["ticket"]["matter"]["number"]
+    assert step(hall, matter, "result_ready", hall.counter_token("w2")).status_code == 200
+    pickup = hall.post("/api/v1/halls/town/pickups", {"case": number}).json()
+    assert hall.act("w2", "call-next").json()["ticket"]["id"] == pickup["id"]
+    r = hall.act("w2", "finish", {"outcome": "accepted"})
+    assert r.status_code == 422, r.text  # it hands a result over; it does not open a second matter
+    with hall.ctx.db.read() as s:
+        assert [m.number for m in s.scalars(select(MatterRow))] == [number]
+    assert hall.act("w2", "finish", {"outcome": "completed"}).status_code == 200
+    with hall.ctx.db.read() as s:
+        row = s.get(MatterRow, matter)
+        assert row is not None and row.status == "picked_up"

@@ -114,8 +114,13 @@ def test_the_filters_and_exports_show_the_same_matters(hall: AppHall) -> None:
         r = hall.get(f"{api}?{bad}", sup)
         assert r.status_code == 422 and r.json()["error"]["code"] in ("invalid_query",), (bad, r.text)
 
+    accepted = {m["number"]: m["accepted_at"][:10] for m in hall.get(api, sup).json()}
+    first_day, last_day = accepted[a["number"]], accepted[e["number"]]
+    assert listed(f"from={last_day}") == [e["number"]]
     browser, _ = login(hall, "zhang.wei")
     for query, expected in (
+        (f"from={last_day}", [e["number"]]),  # the page's day filters are the API's from/to
+        (f"from={first_day}&to={first_day}", by_due([a, b, c, d])),
         ("overdue=true", numbers(late)),
         ("status=in_progress", [b["number"]]),
         ("service=water", [d["number"]]),
@@ -247,3 +252,18 @@ def test_bad_steps_are_clear_4xx_and_write_nothing(make_app_hall: Callable[..., 
     r = mine.post(path, json={"status": "in_progress", "note": "已联系申请人"}, headers={"X-CSRF-Token": mine_csrf})
     assert r.status_code == 200 and r.json()["status"] == "in_progress"
     assert written(hall) != before
+
+
+def test_a_case_number_with_the_halls_lowercase_id_is_found_as_the_kiosk_types_it(
+    make_app_hall: Callable[..., AppHall],
+) -> None:
+    def numbered(text: str) -> str:  # the kiosk's keypad has A–Z, digits and "-" only
+        return text.replace('id = "town"\n', 'id = "town"\nmatter_number = "{hall}-{year}-{seq:5}"\n', 1)
+
+    hall = make_app_hall("sqlite", edit=numbered)
+    moving = accept(hall)
+    assert moving["number"].startswith("town-")
+    assert step(hall, moving["id"], "result_ready", hall.counter_token("w2")).status_code == 200
+    r = hall.post("/api/v1/halls/town/pickups", {"case": moving["number"].upper()})
+    assert r.status_code == 201, r.text
+    assert r.json()["matter"]["number"] == moving["number"]

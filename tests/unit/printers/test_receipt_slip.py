@@ -74,3 +74,9 @@ def test_a_reprint_is_marked_and_a_matter_without_a_ticket_has_no_qr(text: str) 
 def test_an_unknown_text_mode_is_refused() -> None:
     with pytest.raises(ValueError):
         render_receipt(RECEIPT, 80, "braille")
+
+
+def test_a_receipt_without_a_qr_does_not_ask_to_scan_one() -> None:
+    plain = decode(render_receipt(dataclasses.replace(RECEIPT, track_url=""), 80, "chinese"))
+    assert plain.qr == [] and "输入办件编号" in plain.text and "扫描此码" not in plain.text
+    assert "扫描此码" in decode(render_receipt(RECEIPT, 80, "chinese")).text
