@@ -104,24 +104,25 @@ class Hallq:
         self.printing.submit_notice(hall, kiosk, notice)
         return Printed("kiosk", str(kiosk.id), kiosk.name)
 
-    def print_slip(self, hall: Any, counter: Any, slip: Any) -> Any:
+    def print_slip(self, hall: Any, counter: Any, slip: Any, kiosk_ok: bool = True) -> Any:
         """Print a matter's slip (server.printing.Slip: the receipt 受理回执, a 代理服务委托书) where a notice
-        would go: the counter's own printer, else a kiosk's (the resident picks it up on the way out).
-        Printed, or None when nothing can print it."""
+        would go: the counter's own printer, else (`kiosk_ok`) a kiosk's (the resident picks it up on the way
+        out). Printed, or None when nothing can print it."""
         from server.services.notice_print import Printed
 
         if counter is not None and counter.printer.kind != "none":
             if self.printing.submit_slip(counter.printer, f"counter {counter.id}", slip):
                 return Printed("counter", None, counter.name)
             return None
-        kiosk = self._paper_kiosk(hall)
+        kiosk = self._paper_kiosk(hall) if kiosk_ok else None
         if kiosk is None or not self.printing.submit_slip(kiosk.printer, f"kiosk {kiosk.id}", slip, kiosk.id):
             return None
         return Printed("kiosk", str(kiosk.id), kiosk.name)
 
-    def can_print(self, hall: Any, counter: Any) -> bool:
-        """Whether print_slip has a printer to go to: the counter's own, or a kiosk's."""
-        return (counter is not None and counter.printer.kind != "none") or self._paper_kiosk(hall) is not None
+    def can_print(self, hall: Any, counter: Any, kiosk_ok: bool = True) -> bool:
+        """Whether print_slip has a printer to go to: the counter's own, or (`kiosk_ok`) a kiosk's."""
+        own = counter is not None and counter.printer.kind != "none"
+        return own or (kiosk_ok and self._paper_kiosk(hall) is not None)
 
     def _paper_kiosk(self, hall: Any) -> Any:
         """The hall's first kiosk whose printer is ready, else its first kiosk with a printer, else None."""

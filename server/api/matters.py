@@ -188,7 +188,12 @@ def print_again(matter: str, p: Principal, named: str | None, what: str = "recei
     if named and counter is None:
         raise HallError("not_found", 404, f"unknown counter in this hall: {named:.40}")
     counter = counter or hall.counter(owner_window or "")
-    if not app.can_print(hall, counter):
+    # A 代理服务委托书 names the applicant in full (to sign): never on a kiosk's printer in the public hall,
+    # only at a counter's own (or the printable page, /matters/{id}/commission).
+    kiosk_ok = what != "commission"
+    if not app.can_print(hall, counter, kiosk_ok):
+        if not kiosk_ok:
+            raise HallError("no_printer", 409, "a commission prints only on a counter's own printer; print its page")
         raise HallError("no_printer", 409, "neither this counter nor a kiosk of the hall has a printer")
     if what == "commission":
         with app.ctx.db.read() as s:
@@ -198,5 +203,5 @@ def print_again(matter: str, p: Principal, named: str | None, what: str = "recei
     else:
         row, ticket, token = matters.reprint_receipt(app.ctx, matter, who, manager=manager, counter=device)
         slip = receipt_slip(matters.receipt(hall, row, ticket, app.track_url(token) if token else "", reprint=True))
-    printed = app.print_slip(hall, counter, slip)
+    printed = app.print_slip(hall, counter, slip, kiosk_ok)
     return {"number": row.number, **(printed.fields() if printed is not None else NOT_PRINTED)}

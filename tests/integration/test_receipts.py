@@ -219,3 +219,24 @@ def test_a_proxy_matter_prints_its_commission_to_sign_and_a_receipt_without_a_qr
     refused = server.post(f"/api/v1/matters/{promised['id']}/commission", {}, server.admin_token())
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_commission"
     assert server.post(f"/api/v1/matters/{matter['id']}/commission", {}, server.counter_token("w3")).status_code == 403
+
+
+def test_a_commission_never_prints_on_a_kiosk_but_a_receipt_may(
+    printing_hall: tuple[Server, VirtualPrinter],
+) -> None:
+    """A hall whose kiosk has a printer and whose windows have none: the receipt (no name on it) goes to the
+    kiosk, the 代理服务委托书 (the applicant's full name, to sign) is refused rather than left in the hall."""
+    server, kiosk = printing_hall
+    w1 = server.counter_token("w1")
+    body = {"service": "social", "proxy": True,
+            "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": "11010519491231002X"}}  # fmt: skip
+    r = server.post("/api/v1/halls/town/matters", body, w1)
+    assert r.status_code == 201, r.text
+    matter = r.json()
+    refused = server.post(f"/api/v1/matters/{matter['id']}/commission", {}, w1)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_printer", refused.text
+    receipt = server.post(f"/api/v1/matters/{matter['id']}/receipt", {}, w1)
+    assert receipt.status_code == 200 and receipt.json()["printed_at"] == "kiosk", receipt.text
+    [path] = kiosk.wait_printed(1, timeout=15)
+    text = decode(path.read_bytes()).text
+    assert "受理回执" in text and "王秀英" not in text and "代理服务委托书" not in text
