@@ -32,6 +32,15 @@ def _staff(hall_id: str) -> Principal:
     return p
 
 
+def _window_of(hall: Any, p: Principal) -> str | None:
+    """The window a logged-in clerk is signed in at in this hall: it owns what they open there, so the matter
+    counts in that window's 及时办结率 and deductions (None when they are signed in nowhere in this hall)."""
+    if p.role == "counter" or not p.name:
+        return None
+    signed = desk.signed_in_at(hq().ctx, p.name)
+    return signed if signed is not None and hall.counter(signed) is not None else None
+
+
 @operation(api, "post", "/halls/<hall>/matters", ok=m.Matter, status=201, tag="matters", secured=True,
            body=m.MatterRequest, ok_description="the matter, accepted and owned by the caller",
            errors={404: "not_found: unknown hall or service"})  # fmt: skip
@@ -45,7 +54,7 @@ def open_matter(hall: str) -> Any:
         app.ctx, hall, body.service,
         matters.Applicant(body.applicant.name, body.applicant.phone, body.applicant.id_number),
         proxy=body.proxy, home_visit=body.home_visit, note=body.note, clerk=clerk_name(p),
-        counter=p.counter,
+        counter=p.counter or _window_of(app.ctx.hall(hall), p),
     )  # fmt: skip
     return jsonify(matters.view(app.ctx.hall(hall), row, app.ctx.clock.now())), 201
 

@@ -584,3 +584,23 @@ def test_a_pick_up_ticket_is_not_accepted_as_a_new_matter(hall: AppHall) -> None
     with hall.ctx.db.read() as s:
         row = s.get(MatterRow, matter)
         assert row is not None and row.status == "picked_up"
+
+
+def test_a_matter_a_signed_in_clerk_opens_is_owned_by_their_window_too(hall: AppHall) -> None:
+    """Owned by the clerk and by the window they are signed in at, so it counts in that window's 及时办结率 and
+    deductions; signed in nowhere, it has no window."""
+    hall.add_user("li.na", "clerk", hall="town")
+    browser = login(hall, "li.na")
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', browser.get("/counter/matters").text)
+    assert csrf is not None
+    headers = {"X-CSRF-Token": csrf.group(1)}
+    body = {"service": "social", "proxy": True,
+            "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": ID_NUMBER}}  # fmt: skip
+    nowhere = browser.post("/api/v1/halls/town/matters", json=body, headers=headers)
+    assert nowhere.status_code == 201 and nowhere.json()["owner_counter"] is None, nowhere.text
+    assert browser.post("/api/v1/counters/w3/sign-in", headers=headers).status_code == 200
+    at_w3 = browser.post("/api/v1/halls/town/matters", json=body, headers=headers)
+    assert at_w3.status_code == 201, at_w3.text
+    assert (at_w3.json()["owner"], at_w3.json()["owner_counter"]) == ("li.na", "w3")
+    listed = hall.get("/api/v1/halls/town/matters?owner=w3", supervisor(hall)).json()
+    assert [m["id"] for m in listed] == [at_w3.json()["id"]]
