@@ -112,7 +112,7 @@ def render(slip: Slip, paper: int = 80, text: str = "chinese") -> bytes:
     if slip.materials:
         out.set_align("left")
         margin = " " * (spec.margin_dots // FONT_A_DOTS)  # left-aligned lines keep clear of the paper's edge
-        out.say(margin + "请备齐以下材料：")
+        out.say(margin + slip.materials_title)
         for line in materials_lines(slip.materials, cols - 2 * len(margin)):
             out.say(margin + line)
         out.set_align("center")

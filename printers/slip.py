@@ -19,6 +19,7 @@ class Slip:
     track_url: str
     priority: bool
     materials: tuple[str, ...] = ()
+    materials_title: str = "请备齐以下材料："  # a 领取 ticket's: what to bring to take the result
     served_now: bool = True  # false: no open window serves this queue, so no wait may be promised
     before_opening: bool = False  # not served only because no window has opened yet today: called in order
     windows_open_at: str | None = None  # before_opening: when the windows are due ("HH:MM"), if the hours say

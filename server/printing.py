@@ -172,6 +172,7 @@ class Printing:
         # The place known at issue saves a forecast on the hot path; a slip printed later says where it is now.
         ahead, est, served_now = hint if hint is not None else facts["place"]
         service = hall.service(row.service_id)
+        pickup = getattr(row, "pickup_of", None) is not None
         before = opening.NOT_BEFORE
         if not served_now:  # before the day's first window opens, the slip says when they do
             with self.ctx.db.read() as s:
@@ -187,7 +188,9 @@ class Printing:
             wait_text=minutes_text(est, catalogue("common")["zh-CN"], about=True),  # the slip is in Chinese
             track_url=job.track_url,
             priority=row.priority,
-            materials=service.materials if service else (),
+            # a 领取 ticket brings what picking the result up needs, not the application's materials
+            materials=(service.pickup if pickup else service.materials) if service else (),
+            materials_title="领取时请带上：" if pickup else Slip.materials_title,
             served_now=served_now,
             before_opening=before.before,
             windows_open_at=before.at,

@@ -185,6 +185,9 @@ def test_a_pick_up_ticket_taken_at_the_kiosk_says_so_on_its_slip(
         "track_url": ticket["track_url"],
     }
     assert "社保医保 【领取】" in slip.text
+    # what picking the result up needs (the service's `pickup`), not the application's materials
+    assert "领取时请带上：" in slip.text and "请备齐以下材料" not in slip.text
+    assert "受理回执" in slip.text and "本人身份证" in slip.text
     walk_in = server.post("/api/v1/halls/town/tickets", {"service": "social", "kiosk": "k1"}, server.kiosk_token())
     assert walk_in.status_code == 201
     [_, other] = printers["k1"].wait_printed(2, timeout=15)

@@ -132,6 +132,6 @@ def test_wrap_breaks_chinese_anywhere_and_counts_two_cells_per_character() -> No
 def test_slip_has_no_field_for_a_residents_personal_data() -> None:
     assert {f.name for f in dataclasses.fields(Slip)} == {
         "ticket_id", "number", "hall_name", "service_name", "issued_at", "ahead",
-        "est_wait_min", "track_url", "priority", "materials", "notice", "served_now", "reprint",
+        "est_wait_min", "track_url", "priority", "materials", "materials_title", "notice", "served_now", "reprint",
         "before_opening", "windows_open_at", "wait_text",
     }  # fmt: skip
