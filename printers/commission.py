@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from escpos.printer import Dummy  # type: ignore[import-untyped]
-
-from .layout import PAPERS, REPRINT_MARK, TEXT_MODES, _Writer
+from .layout import REPRINT_MARK, writer
 from .receipt import number_size
 
 TITLE = "代理服务委托书"
@@ -38,13 +36,8 @@ class Commission:
 
 def render_commission(c: Commission, paper: int = 80, text: str = "chinese") -> bytes:
     """The ESC/POS bytes of the commission on `paper` mm paper, Chinese as `text` ("chinese" or "raster")."""
-    if text not in TEXT_MODES:
-        raise ValueError(f"text mode must be one of {TEXT_MODES}, got {text!r}")
-    spec = PAPERS[paper]
-    out = _Writer(Dummy(), spec, raster=text == "raster")
-    p = out.p
-    p.hw("INIT")
-    out.set_align("center")
+    out = writer(paper, text)
+    p, spec = out.p, out.paper
     out.say(c.hall_name)
     out.say(TITLE, size=2, bold=True)
     if c.home_visit:

@@ -73,14 +73,9 @@ def render(slip: Slip, paper: int = 80, text: str = "chinese") -> bytes:
 
     A "raster" slip needs a CJK font: FontMissing (naming the package to install) when there is none.
     """
-    if text not in TEXT_MODES:
-        raise ValueError(f"text mode must be one of {TEXT_MODES}, got {text!r}")
-    spec = PAPERS[paper]
-    out = _Writer(Dummy(), spec, raster=text == "raster")
-    p = out.p
+    out = writer(paper, text)
+    p, spec = out.p, out.paper
     cols = spec.cols
-    p.hw("INIT")
-    out.set_align("center")
     out.say(slip.hall_name)
     if slip.reprint:
         out.say(REPRINT_MARK, size=2, bold=True)
@@ -201,6 +196,17 @@ def qr_image(url: str, paper: Paper) -> Image.Image:
     small.putdata([0 if dark else 255 for row in matrix for dark in row])
     side = min(len(matrix) * paper.qr_module, paper.dots)
     return small.resize((side, side), Image.Resampling.NEAREST)
+
+
+def writer(paper: int, text: str) -> _Writer:
+    """A fresh slip on `paper` mm paper (Chinese as `text`: "chinese" or "raster"), initialised and centred:
+    where every slip (ticket, receipt, commission) starts."""
+    if text not in TEXT_MODES:
+        raise ValueError(f"text mode must be one of {TEXT_MODES}, got {text!r}")
+    out = _Writer(Dummy(), PAPERS[paper], raster=text == "raster")
+    out.p.hw("INIT")
+    out.set_align("center")
+    return out
 
 
 class _Writer:

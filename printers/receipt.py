@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from escpos.printer import Dummy  # type: ignore[import-untyped]
-
-from .layout import FONT_A_DOTS, PAPERS, REPRINT_MARK, TEXT_MODES, Paper, _Writer, wrap
+from .layout import FONT_A_DOTS, REPRINT_MARK, Paper, wrap, writer
 
 TITLE = "受理回执"
 NUMBER_LABEL = "办件编号"
@@ -51,14 +49,9 @@ def number_size(number: str, paper: Paper) -> int:
 
 def render_receipt(receipt: Receipt, paper: int = 80, text: str = "chinese") -> bytes:
     """The ESC/POS bytes of the receipt on `paper` mm paper, Chinese as `text` ("chinese" or "raster")."""
-    if text not in TEXT_MODES:
-        raise ValueError(f"text mode must be one of {TEXT_MODES}, got {text!r}")
-    spec = PAPERS[paper]
-    out = _Writer(Dummy(), spec, raster=text == "raster")
-    p = out.p
+    out = writer(paper, text)
+    p, spec = out.p, out.paper
     cols = spec.cols
-    p.hw("INIT")
-    out.set_align("center")
     out.say(receipt.hall_name)
     out.say(TITLE, size=2, bold=True)
     if receipt.reprint:
