@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request
@@ -25,6 +26,9 @@ from server.services.context import Context
 
 log = logging.getLogger("hallq")
 SWEEP_S = 2.0
+# A connection is noted inside its connect handler, while Socket.IO still counts it as connecting
+# (is_connected is False until the handler returns): a sweep forgets one that is not connected only after this.
+CONNECTING_S = 30.0
 REDIS_TIMEOUT_S = 2.0
 
 
@@ -39,6 +43,7 @@ class Held:
     token: str | None
     session: str | None
     user: str | None
+    at: float = field(default_factory=time.monotonic, compare=False)  # when it was noted
 
 
 def announce(
@@ -124,8 +129,10 @@ class LiveCredentials:
     def sweep(self) -> int:
         """Disconnect connections whose credential ended; forget those that went. How many were cut."""
         manager = self.socketio.server.manager  # type: ignore[attr-defined]
+        settled = time.monotonic() - CONNECTING_S
         with self._lock:
-            for key in [k for k in self._held if not manager.is_connected(k[0], k[1])]:
+            gone = [k for k, h in self._held.items() if h.at < settled and not manager.is_connected(k[0], k[1])]
+            for key in gone:
                 del self._held[key]
             held = dict(self._held)
         tokens = {h.token for h in held.values() if h.token}

@@ -205,6 +205,29 @@ def test_a_token_revoked_on_the_command_line_disconnects_its_sockets(hall: AppHa
     assert staying.connected, "only the revoked token's connections end"
 
 
+def test_a_socket_swept_while_still_connecting_is_still_cut_when_its_token_ends(
+    hall: AppHall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Socket.IO counts a connection as connecting (not connected) until its connect handler returns, and the
+    handler is where it is noted: a sweep in that moment must not forget it, or its revocation never ends it."""
+    from server.auth import create_token, revoke_token
+
+    token = create_token(hall.ctx, "admin")
+    watching = hall.listen("/admin", "hall=town", auth={"token": token})
+    assert watching.connected
+    live = hall.hallq.live
+    manager = live.socketio.server.manager
+    with monkeypatch.context() as m:
+        m.setattr(manager, "is_connected", lambda sid, namespace: False)  # as inside its connect handler
+        assert live.sweep() == 0  # its token is still good: nothing to cut
+    assert revoke_token(hall.ctx, token.split(".")[0].removeprefix("hq_"))
+    live.sweep()
+    deadline = time.monotonic() + 5
+    while watching.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not watching.connected
+
+
 # --- throttling ------------------------------------------------------------------------------------------
 
 
