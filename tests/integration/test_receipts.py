@@ -194,16 +194,21 @@ def test_a_pick_up_ticket_taken_at_the_kiosk_says_so_on_its_slip(
     assert "领取" not in decode(other.read_bytes()).text
 
 
+def _proxy_matter(server: Server, token: str) -> dict[str, Any]:
+    """A 全程代办 matter staff open for 王秀英 (no ticket), with `token`."""
+    body = {"service": "social", "proxy": True,
+            "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": "11010519491231002X"}}  # fmt: skip
+    r = server.post("/api/v1/halls/town/matters", body, token)
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
 def test_a_proxy_matter_prints_its_commission_to_sign_and_a_receipt_without_a_qr(
     hall: tuple[Server, dict[str, VirtualPrinter]],
 ) -> None:
     server, printers = hall
     w1 = server.counter_token("w1")
-    body = {"service": "social", "proxy": True,
-            "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": "11010519491231002X"}}  # fmt: skip
-    r = server.post("/api/v1/halls/town/matters", body, w1)
-    assert r.status_code == 201, r.text
-    matter = r.json()
+    matter = _proxy_matter(server, w1)
     printed = server.post(f"/api/v1/matters/{matter['id']}/commission", {}, w1)
     assert printed.status_code == 200, printed.text
     assert printed.json() == {"number": matter["number"], "printed_at": "counter", "printed_on": None,
@@ -231,11 +236,7 @@ def test_a_commission_never_prints_on_a_kiosk_but_a_receipt_may(
     kiosk, the 代理服务委托书 (the applicant's full name, to sign) is refused rather than left in the hall."""
     server, kiosk = printing_hall
     w1 = server.counter_token("w1")
-    body = {"service": "social", "proxy": True,
-            "applicant": {"name": "王秀英", "phone": "13812345678", "id_number": "11010519491231002X"}}  # fmt: skip
-    r = server.post("/api/v1/halls/town/matters", body, w1)
-    assert r.status_code == 201, r.text
-    matter = r.json()
+    matter = _proxy_matter(server, w1)
     refused = server.post(f"/api/v1/matters/{matter['id']}/commission", {}, w1)
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_printer", refused.text
     receipt = server.post(f"/api/v1/matters/{matter['id']}/receipt", {}, w1)
