@@ -65,6 +65,15 @@ class Database:
             if self.is_sqlite
             else _pg_engine(url, pool_size, connect_timeout_s, statement_timeout_s)
         )
+        # PostgreSQL reads run on a pool of autocommit connections: at READ COMMITTED every statement takes its
+        # own snapshot anyway, so a read transaction gave no more consistency, and its BEGIN and ROLLBACK were
+        # two round trips of three for a one-query read (its own pool: switching a pooled connection in and
+        # out of autocommit costs round trips too). SQLite reads keep their transaction (one snapshot).
+        self._reader = (
+            self.engine
+            if self.is_sqlite
+            else _pg_engine(url, pool_size, connect_timeout_s, statement_timeout_s, autocommit=True)
+        )
 
     @classmethod
     def for_settings(cls, settings: Any) -> Database:
@@ -151,14 +160,19 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A read-only snapshot; nothing it does is kept."""
         # Closing (not rolling back) ends the transaction without expiring what was read.
-        with self._guard(), Session(self.engine, expire_on_commit=False) as session:
+        with self._guard(), self._read_session() as session:
             yield session
+
+    def _read_session(self) -> Session:
+        if self.is_sqlite:
+            return Session(self.engine, expire_on_commit=False)
+        return _ReadSession(self._reader, expire_on_commit=False, autoflush=False)
 
     @contextmanager
     def query(self) -> Iterator[Connection]:
         """A plain connection for a read of a few Core statements: no ORM session to set up (the hot
         paths' checks, such as a bearer token's row); ended, not committed, on leaving."""
-        with self._guard(), self.engine.connect() as conn:
+        with self._guard(), self._reader.connect() as conn:
             yield conn
 
     def migrate(self) -> None:
@@ -196,15 +210,32 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._reader is not self.engine:
+            self._reader.dispose()
 
 
-def _pg_engine(url: str, pool_size: int, connect_timeout_s: int, statement_timeout_s: int) -> Engine:
+class _ReadSession(Session):
+    """PostgreSQL's read session, on an autocommit connection: a flushed change would be kept at once, so
+    none may be flushed (and nothing is flushed on its own: no autoflush)."""
+
+
+@event.listens_for(_ReadSession, "before_flush")
+def _read_only(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a change in a read-only session (Database.read): write with Database.write")
+
+
+def _pg_engine(
+    url: str, pool_size: int, connect_timeout_s: int, statement_timeout_s: int, autocommit: bool = False
+) -> Engine:
     engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=max(1, pool_size // 2),
         pool_timeout=POOL_WAIT_S,  # a greenlet waiting for a free connection (then 503, see app.py)
         connect_args={"connect_timeout": connect_timeout_s},
+        # autocommit: nothing to roll back on return (psycopg2 would not send it; SQLAlchemy's reset is skipped)
+        pool_reset_on_return=None if autocommit else "rollback",
     )
 
     @event.listens_for(engine, "connect")
@@ -213,6 +244,7 @@ def _pg_engine(url: str, pool_size: int, connect_timeout_s: int, statement_timeo
         with dbapi_conn.cursor() as cur:
             cur.execute("SET statement_timeout = %s", (statement_timeout_s * 1000,))
         dbapi_conn.commit()
+        dbapi_conn.autocommit = autocommit
 
     # A connection that sat idle may have been closed by the server or a restart: ping it before use,
     # then roll the ping's transaction back (psycopg2 opened one), so the caller starts clean. A connection
