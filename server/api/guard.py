@@ -138,17 +138,28 @@ def clerk_name(p: Principal) -> str | None:
     return None if p.role == "counter" else p.name
 
 
-def is_kiosk(kiosk_id: str) -> bool:
-    """Whether the caller is this kiosk: its bearer token, or the device cookie of a page enrolled for it."""
+def kiosk_credential(kiosk_id: str, *, revocation_checked_later: bool = False) -> tuple[bool, str | None]:
+    """Whether the caller is this kiosk (its bearer token, or the device cookie of a page enrolled for it),
+    and the token's id when it came with one (`revocation_checked_later`: as for `principal`)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        p = authenticate_token(hq().ctx, token.strip())
+        p = authenticate_token(hq().ctx, token.strip(), cached=revocation_checked_later)
         if p is not None and p.role == "kiosk" and p.kiosk == kiosk_id:
-            return True
-    return device_kiosk(hq().ctx, request.cookies.get(COOKIE)) == kiosk_id
+            return True, p.token_id
+    return device_kiosk(hq().ctx, request.cookies.get(COOKIE)) == kiosk_id, None
 
 
-def require_kiosk(kiosk_id: str) -> None:
-    """Only a kiosk prints on its printer and spends its rate limit (PROTOCOL.md amendment v1.1)."""
-    if not is_kiosk(kiosk_id):
+def is_kiosk(kiosk_id: str) -> bool:
+    """Whether the caller is this kiosk: its bearer token, or the device cookie of a page enrolled for it."""
+    return kiosk_credential(kiosk_id)[0]
+
+
+def require_kiosk(kiosk_id: str, *, revocation_checked_later: bool = False) -> str | None:
+    """Only a kiosk prints on its printer and spends its rate limit (PROTOCOL.md amendment v1.1).
+
+    The bearer token's id, when the kiosk called with one (None: its enrolled device's cookie); with
+    `revocation_checked_later` the caller's write transaction must check that id (services.tickets)."""
+    ok, token_id = kiosk_credential(kiosk_id, revocation_checked_later=revocation_checked_later)
+    if not ok:
         raise HallError("forbidden", 403, f"printing on kiosk {kiosk_id} needs that kiosk's token or enrolled device")
+    return token_id

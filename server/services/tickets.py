@@ -22,6 +22,7 @@ from server.engine.numbering import check_limit, format_number
 from server.engine.rules import Desk
 from server.store.models import (
     AnonymousQuotaRow,
+    ApiTokenRow,
     ComplaintRow,
     NumberSeqRow,
     RatingRow,
@@ -76,6 +77,7 @@ def issue_ticket(
     pickup: str | None = None,
     anonymous_cap: int | None = None,
     admission: Admission | None = None,
+    credential: str | None = None,
 ) -> tuple[Issued, list[Event]]:
     """Hand out the next number of a service, if it is open and under its daily limit.
 
@@ -94,17 +96,24 @@ def issue_ticket(
     `anonymous_cap`: the ticket is taken with neither a kiosk nor a staff credential, and such tickets have
     their own share of the day's numbers, at most this many per service (409 daily_limit beyond it): of a
     service's `daily_limit`, the rest stays the kiosks' and staff's, whatever anonymous callers do.
+
+    `credential`: the id of the bearer token the request came with, taken from this process's cache of verified
+    tokens (auth.authenticate_token cached): whether it is still valid is read by the number's own statement,
+    and a token revoked meanwhile (by any process) is refused, 401, with nothing written.
     """
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
     kiosk = ctx.kiosk(hall, kiosk_id) if kiosk_id is not None else None
     key = _Key(hall.id, kiosk_id, request_key, service.id, priority or notice is not None) if request_key else None
     try:
-        return _issue(ctx, hall, service, priority, kiosk, track_base, key, notice, pickup, anonymous_cap, admission)
+        return _issue(
+            ctx, hall, service, priority, kiosk, track_base, key, notice, pickup, anonymous_cap, admission, credential
+        )
     except (HallError, _KeyTaken) as e:
         # A key answered before wins over anything this attempt ran into (the service closed since, the
         # notice redeemed by the first answer, the key itself taken): the same ticket again, or 422.
-        if key is None:
+        # Not over a revoked credential: that gets nothing, not even an earlier answer.
+        if key is None or isinstance(e, HallError) and e.code == "unauthorized":
             raise
         with ctx.db.read() as s:
             earlier = _earlier(s, key)
@@ -127,6 +136,7 @@ def _issue(
     pickup: str | None,
     anonymous_cap: int | None,
     admission: Admission | None,
+    credential: str | None = None,
 ) -> tuple[Issued, list[Event]]:
     kiosk_id = kiosk.id if kiosk is not None else None
     _check_open(service, hall, ctx.clock.now(), admission)  # refuse early, before taking any lock
@@ -142,11 +152,11 @@ def _issue(
         # a later number can then never carry an earlier issue time (HALL_RULES 1, docs/api.md).
         # `before`, the ledger's last line before this ticket's, comes back with the number (one statement).
         day = hall.day_of(ctx.clock.now())
-        seq, before = _next_seq(s, hall, service, day, anonymous_cap)
+        seq, before = _next_seq(s, hall, service, day, anonymous_cap, credential)
         now = ctx.clock.now()
         if hall.day_of(now) != day:  # midnight passed while waiting for the lock: number it in the new day
             day = hall.day_of(now)
-            seq, before = _next_seq(s, hall, service, day, anonymous_cap)
+            seq, before = _next_seq(s, hall, service, day, anonymous_cap, credential)
         _check_open(service, hall, now, admission)
         row = TicketRow(
             id=ticket_id,
@@ -364,28 +374,38 @@ def _ticket_values(row: TicketRow) -> dict[str, Any]:
     return {key: found.get(key) for key in _TICKET_COLUMNS}
 
 
+_K = ApiTokenRow.__table__.c
+# The request's bearer token, read in the number's statement: its id while valid, NULL once revoked or gone.
+_TOKEN_LIVE = select(_K.id).where(_K.id == bindparam("token"), _K.revoked_at.is_(None)).scalar_subquery()
+_HEAD_END = 1 + len(board.HEAD_COLUMNS)
 _SEQ = {
-    name: dialect.insert(NumberSeqRow.__table__)
+    (name, checked): dialect.insert(NumberSeqRow.__table__)
     .values(hall_id=bindparam("hall"), service_id=bindparam("service"), day=bindparam("day"), last=1)
     .on_conflict_do_update(
         index_elements=["hall_id", "service_id", "day"], set_={"last": NumberSeqRow.__table__.c.last + 1}
     )
-    .returning(NumberSeqRow.__table__.c.last, *board.HEAD_COLUMNS)
+    .returning(NumberSeqRow.__table__.c.last, *board.HEAD_COLUMNS, *([_TOKEN_LIVE] if checked else []))
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    for checked in (False, True)
 }
 
 
 def _next_seq(
-    s: Session, hall: Hall, service: Service, day: str, anonymous_cap: int | None = None
+    s: Session, hall: Hall, service: Service, day: str, anonymous_cap: int | None = None, token: str | None = None
 ) -> tuple[int, tuple[Any, ...] | None]:
     """Take the day's next sequence number in one upsert; the row lock makes it unique across processes.
-    Also the ledger's last line (board.ledger_head), read in the same statement.
+    Also the ledger's last line (board.ledger_head), read in the same statement, and with a bearer `token`
+    whether it is still valid (401 when not).
 
     An anonymous ticket (`anonymous_cap` given) also takes one of its share of the day, counted under the same
     lock (the number row's, or SQLite's write lock, held to commit). Raising rolls every increment back."""
     dialect = "postgresql" if s.get_bind().dialect.name == "postgresql" else "sqlite"
     key = {"hall": hall.id, "service": service.id, "day": day}
-    found = s.connection().execute(_SEQ[dialect], key).one()
+    if token is not None:
+        key["token"] = token
+    found = s.connection().execute(_SEQ[(dialect, token is not None)], key).one()
+    if token is not None and found[_HEAD_END] is None:
+        raise HallError("unauthorized", 401, "missing or invalid bearer token")
     seq = int(found[0])
     check_limit(seq, service.daily_limit, hall.number_width)  # raising rolls the increment back
     if anonymous_cap is not None and int(s.connection().execute(_ANONYMOUS[dialect], key).scalar_one()) > anonymous_cap:
@@ -393,7 +413,7 @@ def _next_seq(
             "daily_limit", 409, "today's numbers for tickets taken without a kiosk are used up for this service;"
             " please take a ticket at a kiosk in the hall",
         )  # fmt: skip
-    head = tuple(found[1:])
+    head = tuple(found[1:_HEAD_END])
     return seq, head if head[0] is not None else None
 
 
