@@ -341,7 +341,7 @@ class Publisher:
 
 REFRESH_PAUSE_S = 0.5  # between two forecast runs of one hall: a busy hall's estimates are at most this stale
 REFRESH_SHARE = 19  # ... and at least this many times the run's own time: forecasting takes at most 1/20 of the CPU
-BATCH_GAP_S = 0.05  # between two delivered batches of one process: at most 20 a second, whatever the event rate
+BATCH_GAP_S = 0.25  # between two delivered batches of one process: at most 4 a second, whatever the event rate
 
 
 def queue_move(s: Any, ticket_id: str, change: str, counts: dict[str, int]) -> dict[str, Any] | None:
