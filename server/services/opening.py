@@ -69,7 +69,12 @@ def opening_time(hours: Hours, local: datetime) -> str | None:
 
 def opening(s: Session, hall: Hall, service: Service | None, now: datetime) -> Opening:
     """Before the day's first window opens: (True, "HH:MM" or None); else NOT_BEFORE. One small read."""
-    if day_started(s, hall, now):
+    return given(day_started(s, hall, now), hall, service, now)
+
+
+def given(started: bool, hall: Hall, service: Service | None, now: datetime) -> Opening:
+    """`opening` when whether the day started (`day_started`) is known already."""
+    if started:
         return NOT_BEFORE
     hours = service.hours if service is not None else Hours(always=True)
     return Opening(True, opening_time(hours, hall.local(now)))

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, false, func, or_, select, true, union_all
+from sqlalchemy import and_, bindparam, case, false, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -181,18 +181,37 @@ def counter_states(session: Session, hall: Hall) -> list[Any]:
     return list(session.connection().execute(_COUNTER_STATES, {"hall": hall.id}).all())
 
 
-# Every counter's state as one text, "w1 open,w2 closed", to fold into a statement the caller sends anyway (the
-# issue's INSERT returns it): a ticket's `served_now` read in that statement, not in one more. Ids are
-# `[a-z0-9][a-z0-9_-]*` (config) and states words, so neither holds the separators.
+# Every counter's state as one text, "w1 open 1,w2 closed 0", to fold into a statement the caller sends anyway
+# (the issue's INSERT returns it): a ticket's `served_now` read in that statement, not in one more. The third
+# word says whether the counter's state changed since `day_start` (a window closed today was open before:
+# opening.day_started). Ids are `[a-z0-9][a-z0-9_-]*` (config) and states words, so neither holds a separator.
 STATES_TEXT = (
-    select(func.aggregate_strings(_C.id + " " + _C.state, ",")).where(_C.hall_id == bindparam("hall")).scalar_subquery()
+    select(
+        func.aggregate_strings(
+            _C.id + " " + _C.state + case((_C.since >= bindparam("day_start", type_=_C.since.type), " 1"), else_=" 0"),
+            ",",
+        )
+    )
+    .where(_C.hall_id == bindparam("hall"))
+    .scalar_subquery()
 )
+
+
+def states_params(hall: Hall, now: datetime) -> dict[str, Any]:
+    """The parameters of STATES_TEXT: the hall, and the start of its day at `now`."""
+    return {"hall": hall.id, "day_start": hall.day_bounds(hall.local(now).date())[0]}
 
 
 def desks_from_text(hall: Hall, text: str | None) -> dict[str, Desk]:
     """`desks` from a STATES_TEXT value."""
-    pairs = (item.split(" ", 1) for item in text.split(",")) if text else ()
-    return desks_of(hall, {found[0]: found[1] for found in pairs})
+    triples = (item.split(" ") for item in text.split(",")) if text else ()
+    return desks_of(hall, {found[0]: found[1] for found in triples})
+
+
+def opened_today_from_text(text: str | None) -> bool:
+    """From a STATES_TEXT value: whether any window is open or away now, or changed state today (opening.py)."""
+    triples = (item.split(" ") for item in text.split(",")) if text else ()
+    return any(found[1] != CounterState.CLOSED.value or found[2] == "1" for found in triples)
 
 
 def desks_of(hall: Hall, states: dict[str, str]) -> dict[str, Desk]:

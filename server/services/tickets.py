@@ -55,6 +55,7 @@ class Issued:
     est_wait_s: int
     served_now: bool  # PROTOCOL v1.1: false while nobody serves its queue (then the estimate is no promise)
     replayed: bool = False  # an idempotency key seen before: the same ticket again, nothing new issued
+    day_started: bool | None = None  # opening.day_started, when the issue's own statement read it
 
 
 def token_hash(token: str) -> str:
@@ -184,7 +185,7 @@ def _issue(
             matters.claim_pickup(s, hall, pickup, row)
         if admission is not None:
             admission.within(s, row, now)  # an appointment's check-in, or a remote ticket's code and phone
-        ahead, desks = _insert_ticket(s, hall, row)  # the people ahead and the counters' states come back
+        ahead, desks, started = _insert_ticket(s, hall, row)  # people ahead, counters' states, day started
         ledger.insert(
             s, hall.id, "remote_issued" if row.status == TicketStatus.REMOTE.value else "issued", now,
             ticket_id=row.id, service=service.id, priority=priority or None,
@@ -212,7 +213,7 @@ def _issue(
     events: list[Event] = [joined, TicketChanged(hall.id, row.id)]
     if job is not None:
         events.append(PrintQueued(hall.id, job.kiosk_id, job.id))
-    return Issued(row, token, where.ahead, where.est_wait_s, where.served_now), events
+    return Issued(row, token, where.ahead, where.est_wait_s, where.served_now, day_started=started), events
 
 
 def _check_open(service: Service, hall: Hall, now: datetime, admission: Admission | None = None) -> None:
@@ -359,12 +360,16 @@ _INSERT_TICKET = {
 }
 
 
-def _insert_ticket(s: Session, hall: Hall, row: TicketRow) -> tuple[int, dict[str, Desk] | None]:
-    """Write a new waiting ticket: how many go before it in its queue (what `queue.ahead_count` reads), and
-    the counters as they are now (None while ORM changes of this session wait to be flushed: then read later)."""
+def _insert_ticket(s: Session, hall: Hall, row: TicketRow) -> tuple[int, dict[str, Desk] | None, bool | None]:
+    """Write a new waiting ticket: how many go before it in its queue (what `queue.ahead_count` reads), the
+    counters as they are now, and whether the hall's day has started (opening.day_started); both None while
+    ORM changes of this session wait to be flushed (then read later)."""
     statement = _INSERT_TICKET[(row.target_counter is not None, bool(row.priority))]
-    ahead, states = s.connection().execute(statement, {**_ticket_values(row), **queue.ahead_params(row)}).one()
-    return int(ahead or 0), None if s.dirty or s.new else queue.desks_from_text(hall, states)
+    params = {**_ticket_values(row), **queue.ahead_params(row), **queue.states_params(hall, row.issued_at)}
+    ahead, states = s.connection().execute(statement, params).one()
+    if s.dirty or s.new:
+        return int(ahead or 0), None, None
+    return int(ahead or 0), queue.desks_from_text(hall, states), queue.opened_today_from_text(states)
 
 
 def _ticket_values(row: TicketRow) -> dict[str, Any]:
@@ -503,6 +508,8 @@ def issued_opening(ctx: Context, issued: Issued) -> dict[str, object]:
     if issued.served_now:
         return opening.NOT_BEFORE.fields()
     hall = ctx.hall(issued.ticket.hall_id)
+    if issued.day_started is not None:  # read by the issue's own INSERT: nothing more to read
+        return opening.given(issued.day_started, hall, hall.service(issued.ticket.service_id), ctx.clock.now()).fields()
     with ctx.db.read() as s:
         return opening.opening(s, hall, hall.service(issued.ticket.service_id), ctx.clock.now()).fields()
 
