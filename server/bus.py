@@ -58,6 +58,48 @@ class HallBus:
         except Exception as e:  # noqa: BLE001 - Redis away: Socket.IO's own queue says so louder
             log.warning("could not announce a hall change: %s", e)
 
+    # -- one forecast for every process (services.board): made by one, read by the others ---------------
+
+    def fetch_board(self, hall_id: str) -> tuple[bytes, float, str] | None:
+        """The hall's last board any process stored: its JSON, when it was made (epoch seconds), by whom."""
+        try:
+            found = self.client.hmget(self._board_key(hall_id), "board", "made", "by")
+        except Exception as e:  # noqa: BLE001 - Redis away: this process makes its own
+            log.warning("could not read the shared forecast: %s", e)
+            return None
+        if not found or found[0] is None or found[1] is None:
+            return None
+        return found[0], float(found[1]), (found[2] or b"").decode()
+
+    def claim_board(self, hall_id: str, for_s: float) -> bool:
+        """Whether this process is to make the hall's board now (no other process is making it)."""
+        try:
+            making = self._board_key(hall_id) + ":making"
+            return bool(self.client.set(making, self.origin, nx=True, px=int(for_s * 1000)))
+        except Exception:  # noqa: BLE001 - Redis away: make it here
+            return True
+
+    def store_board(self, hall_id: str, text: str, keep_s: float) -> None:
+        """Share the board just made, and let another process make the next one."""
+        key = self._board_key(hall_id)
+        try:
+            with self.client.pipeline(transaction=False) as pipe:
+                pipe.hset(key, mapping={"board": text, "made": repr(time.time()), "by": self.origin})
+                pipe.pexpire(key, int(keep_s * 1000))
+                pipe.delete(key + ":making")
+                pipe.execute()
+        except Exception as e:  # noqa: BLE001 - the others make their own until Redis is back
+            log.warning("could not share the forecast: %s", e)
+
+    def release_board(self, hall_id: str) -> None:
+        try:
+            self.client.delete(self._board_key(hall_id) + ":making")
+        except Exception as e:  # noqa: BLE001 - it expires on its own
+            log.warning("could not hand the forecast on: %s", e)
+
+    def _board_key(self, hall_id: str) -> str:
+        return f"{self.channel}:board:{hall_id}"
+
     def listen(self) -> None:
         """Run for ever (a background task): every other process's announcement calls `heard(hall)`."""
         while not self.stopped:

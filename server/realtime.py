@@ -302,8 +302,8 @@ class Publisher:
                 with self.ctx.db.read() as s:
                     version = board.ledger_head(s)
                     last = self.ctx.boards.peek(hall_id)
-                    if watched or last is None or last.version != version:  # pages get estimates made now
-                        self.ctx.boards.refresh(s, hall, self.ctx.clock.now(), version)
+                    if (watched or last is None or last.version != version) and not self._forecast(s, hall, version):
+                        self._dirty.add(hall_id)  # another process is making it: take theirs after the pause
                 self._publish_places(hall)  # new places and estimates reach the residents' pages here
                 gap = max(self.refresh_pause_s, self.refresh_share * (time.perf_counter() - started))
                 self._next_run[hall_id] = time.monotonic() + gap
@@ -311,6 +311,35 @@ class Publisher:
             log.exception("refreshing the forecast failed")
         finally:
             self._refreshing.discard(hall_id)
+
+    def _forecast(self, s: Any, hall: Hall, version: Any) -> bool:
+        """Bring this process's board of the hall up to date: False while another process is making it.
+
+        With several processes one forecast run serves them all (server/bus.py keeps the last board in
+        Redis): a board made from this very state, or by another process within the pause (as fresh as a
+        busy hall's board ever is here), is taken as it is; else this process makes one and shares it,
+        unless another is making one right now."""
+        bus, now = self.bus, self.ctx.clock.now()
+        if bus is None:
+            self.ctx.boards.refresh(s, hall, now, version)
+            return True
+        found = bus.fetch_board(hall.id)
+        theirs = board.Board.loads(hall, found[0]) if found is not None else None
+        fresh = found is not None and found[2] != bus.origin and time.time() - found[1] < self.refresh_pause_s
+        if theirs is not None and (theirs.version == version or fresh):
+            self.ctx.boards.adopt(hall.id, theirs)
+            return True
+        if bus.claim_board(hall.id, BOARD_MAKING_S):
+            try:
+                made = self.ctx.boards.refresh(s, hall, now, version)
+                bus.store_board(hall.id, made.dumps(), BOARD_KEEP_S)
+            except BaseException:
+                bus.release_board(hall.id)
+                raise
+            return True
+        if theirs is not None:
+            self.ctx.boards.adopt(hall.id, theirs)
+        return False
 
     def printer_changed(self, kiosk_id: str, state: str, hall_id: str) -> None:
         """A kiosk printer's new state: to that kiosk's page; its alert raised or cleared now, to managers."""
@@ -341,6 +370,8 @@ class Publisher:
 
 REFRESH_PAUSE_S = 0.5  # between two forecast runs of one hall: a busy hall's estimates are at most this stale
 REFRESH_SHARE = 19  # ... and at least this many times the run's own time: forecasting takes at most 1/20 of the CPU
+BOARD_MAKING_S = 10.0  # a process making the hall's shared board: the others wait at most this for it
+BOARD_KEEP_S = 600.0  # a shared board is kept this long (then made anew by whoever needs it)
 BATCH_GAP_S = 0.25  # between two delivered batches of one process: at most 4 a second, whatever the event rate
 
 

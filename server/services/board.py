@@ -10,6 +10,7 @@ off the request path (realtime.Publisher).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.engine.estimate import est_wait_s, own_queue_places, run_forecast
-from server.engine.model import Hall
+from server.engine.model import CounterState, Hall
 from server.engine.rules import Desk, served_now
 from server.store.models import LedgerRow
 
@@ -96,6 +97,50 @@ class Board:
         """What a normal ticket taken now for this service would wait, `ahead` being counted now."""
         return self.wait_s(_New(f"new:{service_id}", service_id), ahead, now)
 
+    def dumps(self) -> str:
+        """This board as JSON, for the other processes of the hall (server/bus.py): one forecast run serves all."""
+        return json.dumps(
+            {
+                "version": _version_out(self.version),
+                "at": self.at.isoformat(),
+                "est": self.est,
+                "newcomer": self.newcomer,
+                "newcomer_ahead": self.newcomer_ahead,
+                "avg": self.avg,
+                "servers": self.servers,
+                "waiting": self.waiting,
+                "desks": {cid: d.state.value for cid, d in self.desks.items()},
+                "compute_s": self.compute_s,
+                "others_ahead": self.others_ahead,
+                "newcomer_others": self.newcomer_others,
+            },
+            separators=(",", ":"),
+        )
+
+    @staticmethod
+    def loads(hall: Hall, text: str | bytes) -> Board:
+        """A board another process made (`dumps`), its desks the counters of this process's config."""
+        d = json.loads(text)
+        counters = {c.id: c for c in hall.counters}
+        desks = {cid: Desk(counters[cid], CounterState(state)) for cid, state in d["desks"].items() if cid in counters}
+        return Board(
+            _version_in(d["version"]), datetime.fromisoformat(d["at"]), d["est"], d["newcomer"], d["newcomer_ahead"],
+            d["avg"], d["servers"], int(d["waiting"]), desks, float(d["compute_s"]), d["others_ahead"],
+            d["newcomer_others"],
+        )  # fmt: skip
+
+
+def _version_out(version: tuple[Any, ...] | None) -> list[Any] | None:
+    """A ledger head (id, kind, ticket, at) as JSON: the time as ISO text, back to the same datetime after."""
+    return None if version is None else [v.isoformat() if isinstance(v, datetime) else v for v in version]
+
+
+def _version_in(found: list[Any] | None) -> tuple[Any, ...] | None:
+    if found is None:
+        return None
+    *first, at = found
+    return (*first, datetime.fromisoformat(at) if isinstance(at, str) else at)
+
 
 @dataclass(frozen=True)
 class _New:
@@ -150,6 +195,10 @@ class Boards:
         """A waiting ticket's place (`ahead` counted in this session) from the shared forecast."""
         board, exact = self.current(s, hall, now)
         return board.place(row, ahead, now, None if exact else queue.desks(s, hall))
+
+    def adopt(self, hall_id: str, board: Board) -> None:
+        """Take a board another process made (server/bus.py) as this process's own."""
+        self._boards[hall_id] = board
 
     def refresh(self, s: Session, hall: Hall, now: datetime, version: Any = False) -> Board:
         """Run the forecast now (the version is read before the rows, so a board is never newer than its label)."""
