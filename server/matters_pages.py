@@ -11,7 +11,6 @@ from typing import Any, Concatenate, ParamSpec
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, redirect, request, session
-from sqlalchemy import select
 
 from server.api.guard import hq, session_person
 from server.api.matters import print_again
@@ -22,7 +21,6 @@ from server.i18n import lang, strings
 from server.pages import csrf_token
 from server.rendering import page, render_page
 from server.services import identity, matters
-from server.store.models import MatterRow
 
 bp = Blueprint("matters_pages", __name__, template_folder="templates")
 
@@ -186,9 +184,10 @@ def commission(p: Principal, matter: str) -> Any:
     """代理服务委托书 of a 全程代办 or home-visit matter, to print and sign (staff of its hall)."""
     t = strings("matters")
     ctx = hq().ctx
-    valid = 0 < len(matter) <= 32 and matter.isascii() and matter.isalnum()
-    with ctx.db.read() as s:
-        m = s.scalars(select(MatterRow).where(MatterRow.id == matter)).first() if valid else None
+    try:
+        m = matters.find(ctx, matter)
+    except HallError:
+        m = None
     if (
         m is None or (p.hall not in (None, m.hall_id) and m.hall_id not in p.halls) or not (m.proxy or m.home_visit)
     ):  # a window's 承诺件: none

@@ -277,6 +277,16 @@ def owner_of(ctx: Context, matter_id: str) -> tuple[str, str | None]:
         return m.hall_id, m.owner
 
 
+def find(ctx: Context, matter_id: str) -> MatterRow:
+    """One matter to show (the commission page); 404 not_found for an unknown id or one of the wrong shape."""
+    _check_id(matter_id)
+    with ctx.db.read() as s:
+        m = s.get(MatterRow, matter_id)
+    if m is None:
+        raise not_found("matter", matter_id)
+    return m
+
+
 def get(s: Session, matter_id: str) -> MatterRow | None:
     return s.get(MatterRow, matter_id)
 
