@@ -5,7 +5,8 @@ The folder holds one file per word the template needs (names in `FILES`): the di
 `A.wav`..`Z.wav`, and `qing.wav` 请, `hao.wav` 号,
 `dao.wav` 到, `chuangkou.wav` 窗口, `banli.wav` 办理. Every clip is a 16-bit PCM mono WAV, all at one sample
 rate (the rate of `qing.wav`); a clip in another format is refused with a message naming it, never
-resampled behind the hall's back. hallq ships a set made by espeak-ng (display/voice-clips/, regenerate
+resampled behind the hall's back. That format and its check live in server.voice, which the config uses
+to check a hall's folder at load. hallq ships a set made by espeak-ng (display/voice-clips/, regenerate
 with `python -m display.clips make display/voice-clips`); a hall records its own and points
 `[voice] clips` at its folder.
 
@@ -26,35 +27,13 @@ import sys
 import tempfile
 import wave
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from display import speech
-
-DEFAULT_FOLDER = Path(__file__).parent / "voice-clips"
-DEFAULT_GAP_MS = 100
-WORDS = {"请": "qing", "号": "hao", "到": "dao", "窗口": "chuangkou", "办理": "banli", "十": "shi", "百": "bai"}
-# The file (without .wav) of every word a call's announcement can use.
-FILES: dict[str, str] = (
-    {d: str(i) for i, d in enumerate(speech.DIGITS)} | {chr(c): chr(c) for c in range(ord("A"), ord("Z") + 1)} | WORDS
-)
-REFERENCE = "qing"  # every clip has this clip's format
-CONVERT = "ffmpeg -i in.wav -ac 1 -ar 16000 -sample_fmt s16 out.wav"
-
-
-class ClipError(Exception):
-    """A clip folder that cannot be used; str() is one line naming the file."""
-
-
-@dataclass(frozen=True)
-class Clip:
-    path: Path
-    rate: int
-    frames: bytes
-
-    @property
-    def seconds(self) -> float:
-        return len(self.frames) / 2 / self.rate
+from server.voice import DEFAULT_FOLDER as DEFAULT_FOLDER  # re-exported: the display's callers find them here
+from server.voice import DEFAULT_GAP_MS, FILES, REFERENCE, read_clip, same_rate
+from server.voice import ClipError as ClipError
+from server.voice import check_folder as check_folder
 
 
 def words(text: str) -> list[str]:
@@ -74,42 +53,6 @@ def words(text: str) -> list[str]:
     return out
 
 
-def read_clip(path: Path) -> Clip:
-    """A clip's samples; a file that is missing, not a WAV, or not 16-bit PCM mono raises ClipError."""
-    try:
-        with wave.open(str(path), "rb") as w:
-            channels, width, rate, count = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
-            frames = w.readframes(count)
-    except FileNotFoundError:
-        raise ClipError(f"{path} is missing") from None
-    except (OSError, EOFError, wave.Error) as exc:
-        raise ClipError(f"{path} is not a PCM WAV file ({exc})") from None
-    if channels != 1 or width != 2:
-        layout = "mono" if channels == 1 else f"{channels} channels"
-        raise ClipError(f"{path} is {8 * width}-bit {layout}; clips must be 16-bit mono ({CONVERT})")
-    if count == 0:
-        raise ClipError(f"{path} holds no sound")
-    return Clip(path=path, rate=rate, frames=frames)
-
-
-def _same_rate(clip: Clip, reference: Clip) -> Clip:
-    if clip.rate != reference.rate:
-        raise ClipError(
-            f"{clip.path} is {clip.rate} Hz but {reference.path.name} is {reference.rate} Hz;"
-            f" all clips must have one sample rate ({CONVERT})"
-        )
-    return clip
-
-
-def check_folder(folder: Path) -> None:
-    """Every clip present, readable and in one format, else ClipError naming the first bad file."""
-    if not folder.is_dir():
-        raise ClipError(f"{folder} is not a folder")
-    reference = read_clip(folder / f"{REFERENCE}.wav")
-    for name in sorted(set(FILES.values())):
-        _same_rate(read_clip(folder / f"{name}.wav"), reference)
-
-
 class ClipVoice:
     """Assembles announcements from the clips in `folder` into WAVs cached in `cache`."""
 
@@ -127,7 +70,7 @@ class ClipVoice:
         if path.exists():
             return path
         reference = read_clip(self.folder / f"{REFERENCE}.wav")
-        clips = [_same_rate(read_clip(p), reference) for p in paths]
+        clips = [same_rate(read_clip(p), reference) for p in paths]
         gap = b"\0\0" * round(reference.rate * self.gap_ms / 1000)
         _write_atomically(path, reference.rate, gap.join(c.frames for c in clips))
         return path

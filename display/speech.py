@@ -16,13 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-DIGITS = "零一二三四五六七八九"
+from server.voice import DEFAULT_SPEED, DIGITS
+
 NUMBER = re.compile(r"[A-Z]{0,2}[0-9]{1,6}")
 TEMPLATE_ZH = "请 {number} 号 到 {counter} 号窗口 办理"
 TEMPLATE_EN = "Number {number}, please go to window {counter}."
 SYNTH_TIMEOUT_S = 10
 ESPEAK = "espeak-ng"
-DEFAULT_SPEED = 140  # words per minute: espeak-ng's own default is 175, a little fast for a hall
 
 
 def read_number(number: str) -> str:

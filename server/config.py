@@ -159,9 +159,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from display.clips import DEFAULT_FOLDER, DEFAULT_GAP_MS, ClipError, check_folder
-from display.speech import DEFAULT_SPEED
-
 from .engine.appointments import Booking
 from .engine.calendar import Calendar
 from .engine.evaluation import FACTS, EvaluationPush, Profile, ProfileField
@@ -182,6 +179,7 @@ from .engine.model import (
 )
 from .engine.numbering import capacity
 from .engine.outbound import EVENTS, Webhook
+from .voice import DEFAULT_FOLDER, DEFAULT_GAP_MS, DEFAULT_SPEED, ClipError, check_folder
 
 ENV_DATABASE = "HALLQ_DATABASE_URL"
 ENV_ASYNC_MODE = "HALLQ_ASYNC_MODE"

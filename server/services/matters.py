@@ -7,7 +7,6 @@ receiver wants it, the `matter.changed` outbound event.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from server.store.models import MatterRow, NumberSeqRow, TicketRow, UserRow
 
 from . import identity, ledger, outbox
 from .context import Context
+from .track_links import find_by_token, token_hash
 from .views import iso
 
 FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(9998, 12, 31)
@@ -105,14 +105,8 @@ def new_receipt_link(m: MatterRow) -> str:
     hashed too). A reprint makes a new one and the lost receipt's link stops working, as a ticket's 补打 does;
     the ticket's link is never touched: the page the resident already follows goes on working."""
     token = secrets.token_urlsafe(24)
-    m.track_hash = hashlib.sha256(token.encode()).hexdigest()
+    m.track_hash = token_hash(token)
     return token
-
-
-def ticket_for_receipt_link(s: Session, token_hash: str) -> TicketRow | None:
-    """The ticket whose page a receipt's QR link opens (tickets.find_by_token, when no ticket has it)."""
-    m = s.scalars(select(MatterRow).where(MatterRow.track_hash == token_hash)).first()
-    return s.get(TicketRow, m.ticket_id) if m is not None and m.ticket_id else None
 
 
 def receipt(
@@ -281,6 +275,16 @@ def owner_of(ctx: Context, matter_id: str) -> tuple[str, str | None]:
         if m is None:
             raise not_found("matter", matter_id)
         return m.hall_id, m.owner
+
+
+def find(ctx: Context, matter_id: str) -> MatterRow:
+    """One matter to show (the commission page); 404 not_found for an unknown id or one of the wrong shape."""
+    _check_id(matter_id)
+    with ctx.db.read() as s:
+        m = s.get(MatterRow, matter_id)
+    if m is None:
+        raise not_found("matter", matter_id)
+    return m
 
 
 def get(s: Session, matter_id: str) -> MatterRow | None:
@@ -580,8 +584,6 @@ def export_rows(hall: Hall, rows: list[dict[str, Any]]) -> tuple[list[str], list
 def find_for_pickup(ctx: Context, hall_id: str, case: str) -> MatterRow:
     """The matter a resident names at the kiosk: its case number, or its ticket's track QR (the token, or
     the whole link the scanner types)."""
-    from .tickets import find_by_token  # tickets imports this module: looked up when needed
-
     hall = ctx.hall(hall_id)
     text = case.strip()
     with ctx.db.read() as s:

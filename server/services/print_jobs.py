@@ -25,6 +25,7 @@ from server.store.models import PrinterStateRow, PrintJobRow, TicketRow
 
 from . import queue
 from .context import Context
+from .track_links import token_hash
 
 _TICKET_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _JOB_COLUMNS = [c.key for c in PrintJobRow.__table__.columns]
@@ -196,8 +197,6 @@ def reprint(
     The lost slip's link stops working (whoever finds it cannot follow or rate the resident's ticket),
     and jobs of the ticket still waiting are dropped so the paper coming back prints one slip, not two.
     """
-    from .tickets import token_hash  # tickets imports this module for the issue path
-
     now = ctx.clock.now()
     token = secrets.token_urlsafe(24)
     with ctx.db.write() as s:

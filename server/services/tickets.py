@@ -32,6 +32,8 @@ from server.store.models import (
 
 from . import board, ledger, matters, notices, opening, outbox, print_jobs, queue, views
 from .context import Context
+from .track_links import find_by_token as find_by_token  # at home in track_links; named here for the callers
+from .track_links import token_hash
 
 log = logging.getLogger("hallq.tickets")
 
@@ -56,10 +58,6 @@ class Issued:
     served_now: bool  # PROTOCOL v1.1: false while nobody serves its queue (then the estimate is no promise)
     replayed: bool = False  # an idempotency key seen before: the same ticket again, nothing new issued
     day_started: bool | None = None  # opening.day_started, when the issue's own statement read it
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_id() -> str:
@@ -432,22 +430,9 @@ _ANONYMOUS = {
 }
 
 
-def find_by_token(s: Session, token: str) -> TicketRow:
-    if not isinstance(token, str) or not 16 <= len(token) <= 64:
-        raise HallError("not_found", 404, "unknown ticket")
-    hashed = token_hash(token)
-    row = s.scalars(_BY_TOKEN, {"hash": hashed}).first()
-    if row is None:  # a receipt's (受理回执) QR link opens its ticket's page too
-        row = matters.ticket_for_receipt_link(s, hashed)
-    if row is None:
-        raise HallError("not_found", 404, "unknown ticket")
-    return row
-
-
 _RATED = select(RatingRow.__table__.c.id).where(RatingRow.__table__.c.ticket_id == bindparam("ticket")).limit(1)
 _CASES = ComplaintRow.__table__.c
 _CASE = select(_CASES.status).where(_CASES.ticket_id == bindparam("ticket")).order_by(_CASES.opened_at).limit(1)
-_BY_TOKEN = select(TicketRow).where(TicketRow.token_hash == bindparam("hash"))
 
 
 def track_body(ctx: Context, s: Session, row: Any, where: queue.Place | None = None) -> dict[str, Any]:

@@ -104,6 +104,37 @@ def test_a_clerk_opens_a_proxy_matter_and_prints_its_commission(
     expect(page.locator(f'tr[data-number="{number.group(0)}"]')).to_contain_text("全程代办")
 
 
+def test_a_clerk_working_in_english_stays_in_english_through_login_forms_and_the_commission(
+    hall: Server, open_page: Callable[..., Page]
+) -> None:
+    hall.add_user("li.na", "clerk", PASSWORD, hall="town")
+    page = open_page("/counter/matters?lang=en")
+    expect(page.locator("h1")).to_have_text("Staff login")
+    page.get_by_label("Username").fill("li.na")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("h1")).to_have_text("My matters")
+    form = page.locator("#mx-open")
+    form.get_by_label("Service").select_option(label="Social insurance")
+    form.get_by_label("Applicant's name").fill("王秀英")
+    form.get_by_label("Phone").fill("13812345678")
+    form.get_by_label("ID card number").fill(ID_NUMBER)
+    form.get_by_role("button", name="Open the matter").click()
+    expect(page.locator("#mx-open-result")).to_contain_text("Opened: case number BJ")
+    number = re.search(r"BJ\d+", page.locator("#mx-open-result").inner_text())
+    assert number is not None
+    page.locator("#mx-open-commission").click()
+    expect(page.locator("h1")).to_have_text("Power of attorney for a service")
+
+    page.goto(hall.url + "/counter/matters?lang=en")
+    row = page.locator(f'tr[data-number="{number.group(0)}"]')
+    row.get_by_label("Next step").select_option(label="In progress")
+    row.get_by_role("button", name="Update").click()
+    expect(page.locator("#mx-said")).to_have_text(f"Matter {number.group(0)} updated.")  # back in English
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(f'tr[data-number="{number.group(0)}"]')).to_contain_text("In progress")
+
+
 def test_an_overdue_matter_raises_the_alert_and_costs_its_window_in_the_monthly_score(
     quick_jobs: Server, open_page: Callable[..., Page], screenshot: Callable[..., Path]
 ) -> None:

@@ -26,7 +26,8 @@ if (form) {
         note: field("note") || null,
       });
       const link = document.createElement("a");
-      link.href = `/matters/${encodeURIComponent(matter.id)}/commission`;
+      const lang = new URLSearchParams(window.location.search).get("lang"); // the page's language, kept
+      link.href = `/matters/${encodeURIComponent(matter.id)}/commission${lang ? `?lang=${encodeURIComponent(lang)}` : ""}`;
       link.id = "mx-open-commission";
       link.textContent = t("matters_open_print");
       result.textContent = t("matters_opened", { number: matter.number }) + " ";
