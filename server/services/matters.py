@@ -7,13 +7,14 @@ receiver wants it, the `matter.changed` outbound event.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,7 @@ from .views import iso
 
 FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(9998, 12, 31)
 NUMBER_SEQ = "#matters"  # the NumberSeqRow key of a hall's case numbers (one running number a year)
+SHARED = "#all"  # NumberSeqRow.hall_id of a running number every hall with the same format shares
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")  # a mobile, or a landline with its area code
 
 
@@ -46,13 +48,25 @@ class Applicant:
 
 
 def _next_number(s: Session, hall: Hall, service: Service, now: datetime) -> str:
-    """The hall's next case number (办件编号): a year's running number, unique across processes."""
+    """The hall's next case number (办件编号): a year's running number, unique across processes and halls.
+
+    Case numbers are unique in the whole system (the 好差评 platform files results under them): a format that
+    does not name the hall is one running number for every hall that uses it (its row keyed by the format,
+    not the hall), started after the highest number any hall drew that year before the rows were shared."""
     local = hall.local(now)
     dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
     table = NumberSeqRow.__table__
+    year = str(local.year)
+    first: Any
+    if "{hall}" in hall.matter_number:
+        owner, key, first = hall.id, NUMBER_SEQ, literal(1)
+    else:
+        owner, key = SHARED, f"{NUMBER_SEQ}:{hashlib.sha256(hall.matter_number.encode()).hexdigest()[:24]}"
+        earlier = select(func.max(table.c.last)).where(table.c.service_id == NUMBER_SEQ, table.c.day == year)
+        first = func.coalesce(earlier.scalar_subquery(), 0) + 1
     seq = s.execute(
         dialect.insert(table)
-        .values(hall_id=hall.id, service_id=NUMBER_SEQ, day=str(local.year), last=1)
+        .values(hall_id=owner, service_id=key, day=year, last=first)
         .on_conflict_do_update(index_elements=["hall_id", "service_id", "day"], set_={"last": table.c.last + 1})
         .returning(table.c.last)
     ).scalar_one()

@@ -150,3 +150,23 @@ def test_the_clerks_forms_come_back_in_the_pages_language_and_hall(make_app_hall
     assert r.status_code == 302 and "hall=town" in location and "lang=en" in location, location
     back = boss.get(location).text
     assert page_numbers(back) == [town["number"]] and f"Matter {town['number']} updated." in back
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_two_halls_of_one_case_number_format_never_give_the_same_number(
+    make_app_hall: Callable[..., AppHall], kind: str
+) -> None:
+    """Both halls keep the default format (BJ{year}{seq:6}): case numbers are unique system-wide, so the halls
+    draw from one running number; a number drawn before (a hall's own running number) is never given again."""
+    hall = make_app_hall(kind)
+    hall.add_user("zhao.lei", "supervisor", hall="east")
+    set_user_halls(hall.ctx, "zhao.lei", ["east", "town"])
+    browser = hall.log_in("zhao.lei")
+    csrf = csrf_of(browser.get("/counter/matters").text)
+    from sqlalchemy import text
+
+    with hall.ctx.db.write() as s:  # town drew 41 numbers this year before the halls shared one running number
+        year = hall.ctx.hall("town").local(hall.clock.now()).year
+        s.execute(text(f"INSERT INTO number_seqs VALUES ('town', '#matters', '{year}', 41)"))
+    numbers = [open_matter(browser, csrf, h, "id-card")["number"] for h in ("east", "town", "east", "town")]
+    assert numbers == [f"BJ{year}{seq:06d}" for seq in (42, 43, 44, 45)]
