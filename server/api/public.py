@@ -93,6 +93,8 @@ def _staff_or_device(*, revocation_checked_later: bool = False) -> Principal | N
     ok_description="the new ticket (or, for an Idempotency-Key already used, the same answer again)",
     headers={"Idempotency-Key": IDEMPOTENCY_HEADER},
     errors={
+        401: "unauthorized: a bearer token this server verified before and that was revoked since (nothing is "
+        "issued, and an Idempotency-Key answered before is not answered again)",
         403: "forbidden: the body names a kiosk but the call carries neither that kiosk's bearer token nor the "
         "device cookie of a page enrolled for it (nothing is issued or printed); or `priority: true` from a caller "
         "with neither a kiosk nor a staff credential",

@@ -67,7 +67,8 @@ _TOKEN_LIVE = select(_K.id).where(_K.id == bindparam("token"), _K.revoked_at.is_
 _LOCK = (
     select(CounterRow, TicketRow)
     .outerjoin(TicketRow, TicketRow.id == CounterRow.held_ticket)
-    .where(CounterRow.id.in_(bindparam("ids", expanding=True)))
+    # two fixed parameters (the partner's, or the counter's again): an expanding IN is rendered per execution
+    .where(CounterRow.id.in_([bindparam("id1"), bindparam("id2")]))
     .order_by(CounterRow.id)
     .with_for_update(of=CounterRow)
 )
@@ -84,10 +85,11 @@ def _lock_pair(
     only the counter that holds a ticket changes it) and, with a bearer `token`, whether the token is
     still valid: 401 when it was revoked."""
     ids = sorted({counter.id, *([counter.partner] if counter.partner and with_partner else [])})
+    pair = {"id1": ids[0], "id2": ids[-1]}
     if token is None:
-        found = s.execute(_LOCK, {"ids": ids}).all()
+        found = s.execute(_LOCK, pair).all()
     else:
-        found = s.execute(_LOCK_CHECKED, {"ids": ids, "token": token}).all()
+        found = s.execute(_LOCK_CHECKED, {**pair, "token": token}).all()
         if found and found[0].token_live is None or not found and not _token_live(s, token):
             raise HallError("unauthorized", 401, "missing or invalid bearer token")
     rows = {r[0].id: r[0] for r in found}
@@ -365,12 +367,13 @@ def _called_values(behalf: Any) -> dict[str, Any]:
     }
 
 
-_CLAIM = (
-    update(TicketRow)
-    .where(TicketRow.id == bindparam("ticket"), TicketRow.status == TicketStatus.WAITING.value)
+# A Core UPDATE … RETURNING read into a TicketRow (from_statement): the ORM's own bulk UPDATE path would build
+# the statement's cache key and its session bookkeeping anew on every claim.
+_CLAIM = select(TicketRow).from_statement(
+    update(cast(Table, TicketRow.__table__))
+    .where(_T.id == bindparam("ticket"), _T.status == TicketStatus.WAITING.value)
     .values(_called_values(bindparam("behalf", type_=String())))
-    .returning(TicketRow)
-    .execution_options(synchronize_session=False)
+    .returning(*TicketRow.__table__.c)
 )
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import and_, bindparam, case, false, func, or_, select, true, union_all
+from sqlalchemy import and_, bindparam, case, false, func, literal_column, or_, select, true, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -189,7 +189,8 @@ STATES_TEXT = (
     select(
         func.aggregate_strings(
             _C.id + " " + _C.state + case((_C.since >= bindparam("day_start", type_=_C.since.type), " 1"), else_=" 0"),
-            ",",
+            # in the SQL text: a bound separator is rendered anew on every execution (typed str for the stubs)
+            cast(str, literal_column("','")),
         )
     )
     .where(_C.hall_id == bindparam("hall"))
