@@ -103,19 +103,37 @@ def cluster(folder: Path, n: int, mode: str, pool: int) -> Iterator[tuple[list[P
 
 
 @contextmanager
-def floors(folder: Path, mode: str) -> Iterator[tuple[Proc, Proc]]:
-    """Two floors on one Redis channel of their own (the bare broadcast through Redis); stopped after."""
+def floor_cluster(folder: Path, n: int, mode: str, pool: int = 2) -> Iterator[list[Proc]]:
+    """n floors (bench/floor.py) on one PostgreSQL schema and one Redis channel of their own; stopped after."""
     channel = "hallq-bench-floor-" + secrets.token_hex(6)
     with pg_schema("floor") as url, ExitStack() as stack:
         out = []
-        for i in range(2):
+        for i in range(n):
             port = free_port()
-            config = write_config(folder, f"floor{i}", port, url, channel, mode, 2)
+            config = write_config(folder, f"floor{i}", port, url, channel, mode, pool)
             args = ["bench.floor", "--config", str(config), "--port", str(port)]
             proc = Proc(args, port, folder / f"floor{i}.log", "/floor/health")
             stack.callback(proc.stop)
             out.append(proc)
+        yield out
+
+
+@contextmanager
+def floors(folder: Path, mode: str) -> Iterator[tuple[Proc, Proc]]:
+    """Two floors on one Redis channel of their own (the bare broadcast through Redis); stopped after."""
+    with floor_cluster(folder, 2, mode) as out:
         yield out[0], out[1]
+
+
+def floor_inserts(procs: list[Proc], clients: int, n: int, max_s: float) -> Run:
+    """The floor's one-row insert from `clients` clients, client k on process k mod N (as `issue` spreads them):
+    what the same stack costs per request with N processes on these cores."""
+
+    def step(http: requests.Session, k: int, i: int) -> int:
+        http.post(procs[k % len(procs)].url + "/floor/rows", timeout=TIMEOUT).raise_for_status()
+        return 1
+
+    return hammer(procs, "floor insert", clients, n, step, max_s)
 
 
 # -- the three phases ----------------------------------------------------------------------------------
@@ -239,6 +257,9 @@ def run_n(n_procs: int, args: argparse.Namespace, floor: tuple[Proc, Proc]) -> d
             check["issued"] = len(numbers)
             out["check"] = check
             a, b = procs[0], procs[1 % n_procs]
+            with floor_cluster(Path(tmp) / "floors", n_procs, args.async_mode, args.pool) as bare_procs:
+                floor_inserts(bare_procs, args.clients, 8 * n_procs, 60)  # warm-up, as for hallq
+                out["floor_rows"] = floor_inserts(bare_procs, args.clients, args.n, args.max_s).summary()
             try:
                 ours, bare = screens(a, b, floor[0], floor[1], token, args.displays, args.calls)
                 out["screen"] = {"hallq": ours.summary(), "floor": bare.summary()}
@@ -252,15 +273,19 @@ def rows_of(r: dict[str, Any]) -> list[list[object]]:
     i, c, k = r["issue"], r["race"], r["check"]
     rows: list[list[object]] = [
         [n, f"issue, {i['clients']} clients over {n} process(es)",
-         f"{i['per_s']:.0f} tickets/s, p50 {i['p50_ms']:.0f} p99 {i['p99_ms']:.0f} ms"
-         + (f", errors {i['errors']}" if i["errors"] else "")],
+         f"{i['per_s']:.0f} tickets/s, p50 {i['p50_ms']:.0f} p99 {i['p99_ms']:.0f} ms,"
+         f" server CPU {i['cpu_ms_per_request']:.2f} ms/ticket" + (f", errors {i['errors']}" if i["errors"] else "")],
         [n, f"call-next+finish, {c['clients']} counters over {n} process(es)",
-         f"{c['per_s'] / 2:.0f} cycles/s ({c['per_s']:.0f} req/s), p99 {c['p99_ms']:.0f} ms"
-         + (f", errors {c['errors']}" if c["errors"] else "")],
+         f"{c['per_s'] / 2:.0f} cycles/s ({c['per_s']:.0f} req/s), p99 {c['p99_ms']:.0f} ms,"
+         f" server CPU {c['cpu_ms_per_request']:.2f} ms/req" + (f", errors {c['errors']}" if c["errors"] else "")],
         [n, "duplicates / double calls",
          f"{k['duplicate_numbers'] + k['answered_numbers_twice']} / {k['called_twice']}"
          f" ({k['issued']} issued, {k['called']} called, {k['lost']} lost)"],
     ]  # fmt: skip
+    f = r.get("floor_rows")
+    if f is not None:
+        rows.append([n, f"the floor's insert, {f['clients']} clients over {n} process(es)",
+                     f"{f['per_s']:.0f} inserts/s, server CPU {f['cpu_ms_per_request']:.2f} ms/insert"])  # fmt: skip
     s = r.get("screen")
     if s is not None:
         ours, bare = s["hallq"], s["floor"]
@@ -276,6 +301,21 @@ def rows_of(r: dict[str, Any]) -> list[list[object]]:
     if "failed" in r:
         rows.append([n, "FAILED", r["failed"][:120]])
     return rows
+
+
+def cpu_growth(runs: list[dict[str, Any]]) -> list[list[object]]:
+    """Each process count's server CPU per request over one process's, for hallq and the floor side by side:
+    how much of the growth is the stack's own on these cores (the goal: hallq within 1.3x)."""
+    one = next((r for r in runs if r["procs"] == 1), None)
+    if one is None:
+        return []
+
+    def ratio(r: dict[str, Any], part: str) -> str:
+        base = one.get(part, {}).get("cpu_ms_per_request")
+        mine = r.get(part, {}).get("cpu_ms_per_request")
+        return f"{mine / base:.2f}x" if base and mine else "-"
+
+    return [[r["procs"], "", ratio(r, "issue"), ratio(r, "race"), ratio(r, "floor_rows")] for r in runs]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -308,6 +348,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results["load_after"] = os.getloadavg()
     print(f"== scale: hallq processes on PostgreSQL + Redis ({args.async_mode}) ==")
     print(table(["procs", "what", "figure"], rows))
+    print(table(["procs", "CPU per request vs 1 process", "hallq issue", "hallq call/finish", "floor insert"],
+                cpu_growth(results["runs"])))  # fmt: skip
     print(f"  load average before {results['load']}, after {results['load_after']}; {results['seconds']} s")
     print("BENCH_SCALE " + json.dumps(results, default=str))
     return results
