@@ -203,6 +203,7 @@ def test_a_complaint_round_trip_through_the_supervisors_page(
     admin.locator("#cx-back").click()
     level = admin.locator("#complaints-table tbody tr td").first
     expect(level).to_have_text("非常不满意", timeout=LONG)
+    expect(level).to_have_css("white-space", "nowrap", timeout=LONG)  # admin.css applied (a loaded machine)
     lines = level.evaluate(
         "(td) => { const r = document.createRange(); r.selectNodeContents(td); return r.getClientRects().length; }"
     )
