@@ -168,6 +168,27 @@ def compute(s: Session, hall: Hall, now: datetime, version: tuple[Any, ...] | No
     )
 
 
+@dataclass(frozen=True)
+class Tally:
+    """SQLite: a hall's untargeted queues counted as they stood after this process's last issue (`version`, its
+    ledger line: id, kind, ticket), with the counters' states text (queue.STATES_TEXT) of that moment.
+
+    SQLite runs one write at a time, and every change of the hall's state appends a ledger line: an issue
+    whose number statement finds that very line last (`board.HEAD_COLUMNS`) knows nothing changed since, so
+    its people ahead are these counts and its ticket's INSERT counts nothing (the counts walk the queue's
+    index: O(waiting)). Any other change, by any process, is another last line: the issue counts again."""
+
+    version: tuple[Any, ...]
+    day: str
+    priority: dict[str, int]  # service → waiting priority tickets not sent to a counter
+    normal: dict[str, int]  # service → waiting normal tickets not sent to a counter (when known)
+    states: str | None
+    at: datetime  # the last issue's time: a clock set back since (a later ticket ordered before it) counts again
+
+    def matches(self, before: tuple[Any, ...] | None, day: str) -> bool:
+        return before is not None and tuple(before[:3]) == self.version and day == self.day
+
+
 @dataclass
 class Boards:
     """One board per hall, in this process. `on_stale` (set by the server) refreshes boards in the background."""
@@ -175,6 +196,7 @@ class Boards:
     on_stale: Callable[[str], None] | None = None
     sync_limit: int = SYNC_LIMIT
     _boards: dict[str, Board] = field(default_factory=dict)
+    tallies: dict[str, Tally] = field(default_factory=dict)  # hall → its queues after this process's last issue
 
     def peek(self, hall_id: str) -> Board | None:
         return self._boards.get(hall_id)

@@ -58,10 +58,11 @@ def insert(
     clerk: str | None = None,
     on_behalf_of: str | None = None,
     **detail: Any,
-) -> None:
+) -> int | None:
     """One ledger line as one prepared INSERT (the hot paths), for a ticket whose totals the caller keeps;
-    kept for the transaction's last statement when the session defers its inserts (store.db.defer_inserts)."""
-    insert_row(
+    kept for the transaction's last statement when the session defers its inserts (store.db.defer_inserts).
+    Its id on SQLite (inserted now); else None."""
+    return insert_row(
         session,
         _TABLE,
         {

@@ -112,6 +112,29 @@ def _ahead_statement(targeted: bool, priority: bool) -> Any:
 _AHEAD = {(t, p): _ahead_statement(t, p) for t in (False, True) for p in (False, True)}
 
 
+def _ahead_parts(priority: bool) -> tuple[Any, ...]:
+    """An untargeted ticket's people ahead as its two counts (`ahead_count` is their sum): the priority tickets
+    ahead of it, and the normal ones (None for a priority ticket, which no normal ticket goes before); then
+    whether a ticket of its own class orders after it (a clock set back): only if not is the count of those
+    ahead the count of its whole class (what services.board.Tally keeps)."""
+    queue = and_(_T.service_id == bindparam("service"), _T.target_counter.is_(None))
+    earlier = or_(
+        _T.order_at < bindparam("ahead_order_at"),
+        and_(_T.order_at == bindparam("ahead_order_at"), _T.seq < bindparam("ahead_seq")),
+    )
+    own_class = and_(_IS_WAITING, queue, _T.priority == (true() if priority else false()))
+    # an index range seek (no walk): the newest of its class is this ticket, unless one orders after it
+    later = select(_T.id).where(own_class, _T.order_at > bindparam("ahead_order_at")).limit(1).exists()
+    first = select(func.count()).where(_IS_WAITING, queue, _T.priority == true())
+    if priority:
+        return first.where(earlier).scalar_subquery(), None, later
+    normal = select(func.count()).where(own_class, earlier)
+    return first.scalar_subquery(), normal.scalar_subquery(), later
+
+
+AHEAD_PARTS = {p: _ahead_parts(p) for p in (False, True)}
+
+
 def ahead_statement(targeted: bool, priority: bool) -> Any:
     """The people-ahead count of `ahead_count`, to fold into a statement (bound by `ahead_params`)."""
     return _AHEAD[(targeted, priority)]

@@ -183,8 +183,15 @@ def _issue(
             matters.claim_pickup(s, hall, pickup, row)
         if admission is not None:
             admission.within(s, row, now)  # an appointment's check-in, or a remote ticket's code and phone
-        ahead, desks, started = _insert_ticket(s, hall, row)  # people ahead, counters' states, day started
-        ledger.insert(
+        tallied = ctx.db.is_sqlite and notice is None and pickup is None and admission is None
+        desks: dict[str, Desk] | None
+        started: bool | None
+        counted: _Counted | None = None
+        if tallied:  # SQLite, a plain tap: the queues as this process's last issue left them, when still so
+            ahead, desks, started, counted = _insert_tallied(s, hall, row, ctx.boards.tallies.get(hall.id), before, day)
+        else:
+            ahead, desks, started = _insert_ticket(s, hall, row)  # people ahead, counters' states, day started
+        line = ledger.insert(
             s, hall.id, "remote_issued" if row.status == TicketStatus.REMOTE.value else "issued", now,
             ticket_id=row.id, service=service.id, priority=priority or None,
             repeat_of=first.ticket_id if first else None, notice=first.id if first else None,
@@ -201,6 +208,8 @@ def _issue(
             where = ctx.boards.place(s, hall, row, ahead, now)
         if key is not None and not _claim_key(s, key, row.id, _seal(token, key.key), now, where):
             raise _KeyTaken  # answered already (or being answered): roll this ticket back, replay that one
+    if counted is not None and line is not None:  # committed: the next tap finds this issue's line last
+        ctx.boards.tallies[hall.id] = counted.after(line, row)
     if where is None:  # a small hall, or no background refresh: work the forecast out now
         with ctx.db.read() as s:  # the forecast reads the whole hall: not while holding the write lock
             where = ctx.boards.place(s, hall, row, ahead, now)
@@ -368,6 +377,63 @@ def _insert_ticket(s: Session, hall: Hall, row: TicketRow) -> tuple[int, dict[st
     if s.dirty or s.new:
         return int(ahead or 0), None, None
     return int(ahead or 0), queue.desks_from_text(hall, states), queue.opened_today_from_text(states)
+
+
+_INSERT_PLAIN = insert(cast(Table, TicketRow.__table__))  # a tallied issue: nothing to count, nothing returned
+_INSERT_PARTS = {
+    priority: insert(cast(Table, TicketRow.__table__)).returning(
+        *(part for part in queue.AHEAD_PARTS[priority] if part is not None), queue.STATES_TEXT
+    )
+    for priority in (False, True)
+}
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What a tallied issue knew of its queues just before its ticket (`board.Tally`), to leave the next one."""
+
+    day: str
+    at: datetime
+    priority: dict[str, int]
+    normal: dict[str, int]
+    states: str | None
+
+    def after(self, line: int, row: TicketRow) -> board.Tally:
+        """The tally after this ticket joined its queue (its ledger line `line` now the last one)."""
+        priority, normal = dict(self.priority), dict(self.normal)
+        if row.priority:
+            priority[row.service_id] += 1
+        else:
+            normal[row.service_id] += 1
+        return board.Tally((line, "issued", row.id), self.day, priority, normal, self.states, self.at)
+
+
+def _insert_tallied(
+    s: Session, hall: Hall, row: TicketRow, tally: board.Tally | None, before: tuple[Any, ...] | None, day: str
+) -> tuple[int, dict[str, Desk], bool, _Counted | None]:
+    """`_insert_ticket` for a plain untargeted ticket on SQLite: when nothing changed since this process's last
+    issue (`tally` matches the ledger's last line), its people ahead and the counters' states are the tally's
+    and the INSERT is plain; else they are counted in the INSERT, and the next issue finds them tallied."""
+    service, now = row.service_id, row.order_at
+    valid = tally if tally is not None and tally.matches(before, day) and now >= tally.at else None
+    priority = dict(valid.priority) if valid is not None else {}
+    normal = dict(valid.normal) if valid is not None else {}
+    if valid is not None and service in priority and (row.priority or service in normal):
+        s.connection().execute(_INSERT_PLAIN, _ticket_values(row))
+        states = valid.states
+    else:
+        params = {**_ticket_values(row), **queue.ahead_params(row), **queue.states_params(hall, row.issued_at)}
+        found = s.connection().execute(_INSERT_PARTS[bool(row.priority)], params).one()
+        states, later = found[-1], bool(found[-2])
+        priority[service] = int(found[0] or 0)
+        if not row.priority:
+            normal[service] = int(found[1] or 0)
+        if later:  # not the newest of its class (a clock set back): its count is no tally; count next time too
+            ahead = priority[service] + (0 if row.priority else normal[service])
+            return ahead, queue.desks_from_text(hall, states), queue.opened_today_from_text(states), None
+    ahead = priority[service] + (0 if row.priority else normal[service])
+    counted = _Counted(day, now, priority, normal, states)
+    return ahead, queue.desks_from_text(hall, states), queue.opened_today_from_text(states), counted
 
 
 def _ticket_values(row: TicketRow) -> dict[str, Any]:

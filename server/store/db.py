@@ -279,13 +279,16 @@ def defer_inserts(session: Session) -> None:
     session.info[PENDING] = []
 
 
-def insert_row(session: Session, table: Any, values: dict[str, Any]) -> None:
-    """Insert one row now, or at `write_changes` when the session defers its inserts."""
+def insert_row(session: Session, table: Any, values: dict[str, Any]) -> int | None:
+    """Insert one row now, or at `write_changes` when the session defers its inserts. The new row's id
+    (SQLite's rowid, known without RETURNING) when inserted now on SQLite; else None."""
     pending = session.info.get(PENDING)
     if pending is None:
-        session.connection().execute(_insert(table), values)
-    else:
-        pending.append((table, values))
+        conn = session.connection()
+        result = conn.execute(_insert(table), values)
+        return int(result.lastrowid) if conn.dialect.name == "sqlite" else None
+    pending.append((table, values))
+    return None
 
 
 def write_changes(session: Session) -> None:
