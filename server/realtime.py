@@ -368,8 +368,8 @@ class Publisher:
             self.socketio.emit(event, data, namespace=namespace, to=room)
 
 
-REFRESH_PAUSE_S = 0.5  # between two forecast runs of one hall: a busy hall's estimates are at most this stale
-REFRESH_SHARE = 19  # ... and at least this many times the run's own time: forecasting takes at most 1/20 of the CPU
+REFRESH_PAUSE_S = 1.0  # between two forecast runs of one hall: a busy hall's estimates are at most this stale
+REFRESH_SHARE = 39  # ... and at least this many times the run's own time: forecasting takes at most 1/40 of the time
 BOARD_MAKING_S = 10.0  # a process making the hall's shared board: the others wait at most this for it
 BOARD_KEEP_S = 600.0  # a shared board is kept this long (then made anew by whoever needs it)
 BATCH_GAP_S = 0.25  # between two delivered batches of one process: at most 4 a second, whatever the event rate
