@@ -106,6 +106,7 @@ def cluster(folder: Path, n: int, mode: str, pool: int) -> Iterator[tuple[list[P
 def floor_cluster(folder: Path, n: int, mode: str, pool: int = 2) -> Iterator[list[Proc]]:
     """n floors (bench/floor.py) on one PostgreSQL schema and one Redis channel of their own; stopped after."""
     channel = "hallq-bench-floor-" + secrets.token_hex(6)
+    folder.mkdir(parents=True, exist_ok=True)
     with pg_schema("floor") as url, ExitStack() as stack:
         out = []
         for i in range(n):
