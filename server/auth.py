@@ -106,13 +106,19 @@ def revoke_token(ctx: Context, token_id: str) -> bool:
         if row is None or row.revoked_at is not None:
             return False
         row.revoked_at = ctx.clock.now()
-        for key in [k for k in _verified if k[0] == token_id]:  # this process asks again (others: in the txn)
-            _verified.pop(key, None)
+        forget_token(token_id)  # this process asks again (others: in the action's transaction, then forget it)
         if row.role == "kiosk" and row.kiosk_id:
             # No process hands this kiosk's agent another job from now on (the agent's row names a live
             # connection; the revoked agent is disconnected, a valid one connects again and is noted anew).
             s.execute(update(PrinterStateRow).where(PrinterStateRow.kiosk_id == row.kiosk_id).values(agent_sid=None))
         return True
+
+
+def forget_token(token_id: str) -> None:
+    """This process no longer takes the token as verified: its next request reads the token's row again (a
+    revocation heard from another process, or found by an action's own transaction)."""
+    for key in [k for k in _verified if k[0] == token_id]:
+        _verified.pop(key, None)
 
 
 _VERIFIED_MAX = 4096

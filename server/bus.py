@@ -24,6 +24,19 @@ log = logging.getLogger("hallq")
 RETRY_S = 1.0  # after Redis went away: listen again this much later
 
 
+# Delete a claim only if it is still this process's (compare and delete, atomically in Redis).
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+@dataclass(frozen=True)
+class SharedBoard:
+    """A board as another process stored it (services.board.Board.dumps)."""
+
+    text: bytes
+    by: str
+    fresh: bool
+
+
 @dataclass
 class Heard:
     """One announcement of another process: what its delivered batch changed."""
@@ -44,6 +57,8 @@ class HallBus:
         self.origin = secrets.token_hex(8)
         self.heard = heard
         self.stopped = False
+        self._away = False  # Redis unreachable (said once)
+        self._release = self.client.register_script(_RELEASE)
 
     def announce(self, halls: Iterable[str], tickets: Mapping[str, str] | None = None) -> None:
         """Best effort: a page that misses one refresh gets the next, or resyncs on reconnect."""
@@ -60,42 +75,58 @@ class HallBus:
 
     # -- one forecast for every process (services.board): made by one, read by the others ---------------
 
-    def fetch_board(self, hall_id: str) -> tuple[bytes, float, str] | None:
-        """The hall's last board any process stored: its JSON, when it was made (epoch seconds), by whom."""
+    def fetch_board(self, hall_id: str) -> SharedBoard | None:
+        """The hall's last board any process stored, by whom, and whether it is fresh (made within the pause:
+        a key that Redis expires, so no two machines' clocks are compared)."""
+        key = self._board_key(hall_id)
         try:
-            found = self.client.hmget(self._board_key(hall_id), "board", "made", "by")
+            with self.client.pipeline(transaction=False) as pipe:
+                pipe.hmget(key, "board", "by")
+                pipe.exists(key + ":fresh")
+                (text, by), fresh = pipe.execute()
         except Exception as e:  # noqa: BLE001 - Redis away: this process makes its own
-            log.warning("could not read the shared forecast: %s", e)
+            self._redis_away("could not read the shared forecast", e)
             return None
-        if not found or found[0] is None or found[1] is None:
+        self._away = False
+        if text is None:
             return None
-        return found[0], float(found[1]), (found[2] or b"").decode()
+        return SharedBoard(text, (by or b"").decode(errors="replace"), bool(fresh))
 
     def claim_board(self, hall_id: str, for_s: float) -> bool:
         """Whether this process is to make the hall's board now (no other process is making it)."""
         try:
             making = self._board_key(hall_id) + ":making"
             return bool(self.client.set(making, self.origin, nx=True, px=int(for_s * 1000)))
-        except Exception:  # noqa: BLE001 - Redis away: make it here
+        except Exception as e:  # noqa: BLE001 - Redis away: make it here
+            self._redis_away("could not claim the shared forecast", e)
             return True
 
-    def store_board(self, hall_id: str, text: str, keep_s: float) -> None:
-        """Share the board just made, and let another process make the next one."""
+    def store_board(self, hall_id: str, text: str, keep_s: float, fresh_s: float) -> None:
+        """Share the board just made (fresh for `fresh_s`), and let another process make the next one."""
         key = self._board_key(hall_id)
         try:
             with self.client.pipeline(transaction=False) as pipe:
-                pipe.hset(key, mapping={"board": text, "made": repr(time.time()), "by": self.origin})
+                pipe.hset(key, mapping={"board": text, "by": self.origin})
                 pipe.pexpire(key, int(keep_s * 1000))
-                pipe.delete(key + ":making")
+                if fresh_s > 0:
+                    pipe.set(key + ":fresh", "1", px=int(fresh_s * 1000))
                 pipe.execute()
         except Exception as e:  # noqa: BLE001 - the others make their own until Redis is back
-            log.warning("could not share the forecast: %s", e)
+            self._redis_away("could not share the forecast", e)
+        self.release_board(hall_id)
 
     def release_board(self, hall_id: str) -> None:
+        """End this process's claim (only its own: a claim that expired may be another process's by now)."""
         try:
-            self.client.delete(self._board_key(hall_id) + ":making")
+            self._release(keys=[self._board_key(hall_id) + ":making"], args=[self.origin])
         except Exception as e:  # noqa: BLE001 - it expires on its own
-            log.warning("could not hand the forecast on: %s", e)
+            self._redis_away("could not hand the forecast on", e)
+
+    def _redis_away(self, what: str, e: Exception) -> None:
+        """Say so once per outage, not on every refresh of every hall."""
+        if not self._away:
+            self._away = True
+            log.warning("%s: %s (each process makes its own forecast until Redis is back)", what, e)
 
     def _board_key(self, hall_id: str) -> str:
         return f"{self.channel}:board:{hall_id}"

@@ -14,7 +14,8 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     log_level = "INFO"
     printer_poll_s = 30        # how often kiosk printers are asked for paper and online state
     proxy_hops = 0             # reverse proxies in front (nginx: 1): trust their X-Forwarded-For
-    db_pool_size = 4           # PostgreSQL connections per process, plus half as many in bursts (SQLite: one)
+    db_pool_size = 4           # PostgreSQL writing connections per process, plus half as many in bursts; reads
+                               # have half as many again (autocommit) (SQLite: one connection)
     db_connect_timeout_s = 5   # PostgreSQL: give up connecting after this long
     db_statement_timeout_s = 30   # PostgreSQL: cancel any one statement running longer (0 = never)
     idle_timeout_s = 60        # close a connection silent this long (above Socket.IO's 25 s ping; eventlet)
@@ -301,7 +302,7 @@ class Settings:
     scores: ScoreRules = field(default_factory=ScoreRules)
     jobs: Jobs = field(default_factory=Jobs)
     voice: Voice = field(default_factory=Voice)
-    db_pool_size: int = 4  # PostgreSQL connections per process (plus half as many in bursts)
+    db_pool_size: int = 4  # PostgreSQL writing connections per process (+ half in bursts; reads: half as many again)
     db_connect_timeout_s: int = 5
     db_statement_timeout_s: int = 30  # 0: no limit
     idle_timeout_s: int = 60  # a connection that sends nothing this long is closed (half-sent requests)

@@ -301,9 +301,9 @@ class Publisher:
                 watched = self._local("/track", queue_room(hall_id))
                 with self.ctx.db.read() as s:
                     version = board.ledger_head(s)
-                    last = self.ctx.boards.peek(hall_id)
-                    if (watched or last is None or last.version != version) and not self._forecast(s, hall, version):
-                        self._dirty.add(hall_id)  # another process is making it: take theirs after the pause
+                last = self.ctx.boards.peek(hall_id)
+                if (watched or last is None or last.version != version) and not self._forecast(hall, version):
+                    self._dirty.add(hall_id)  # another process is making it: take theirs after the pause
                 self._publish_places(hall)  # new places and estimates reach the residents' pages here
                 gap = max(self.refresh_pause_s, self.refresh_share * (time.perf_counter() - started))
                 self._next_run[hall_id] = time.monotonic() + gap
@@ -312,34 +312,53 @@ class Publisher:
         finally:
             self._refreshing.discard(hall_id)
 
-    def _forecast(self, s: Any, hall: Hall, version: Any) -> bool:
+    def _forecast(self, hall: Hall, version: Any) -> bool:
         """Bring this process's board of the hall up to date: False while another process is making it.
 
         With several processes one forecast run serves them all (server/bus.py keeps the last board in
         Redis): a board made from this very state, or by another process within the pause (as fresh as a
         busy hall's board ever is here), is taken as it is; else this process makes one and shares it,
-        unless another is making one right now."""
-        bus, now = self.bus, self.ctx.clock.now()
+        unless another is making one right now. Redis is asked outside any database session (a transaction
+        never waits on the network: SQLite's would hold the process lock, PostgreSQL's a pooled connection).
+        `version` was read before the board's rows are: a board is never newer than its label."""
+        bus = self.bus
         if bus is None:
-            self.ctx.boards.refresh(s, hall, now, version)
+            self._make(hall, version)
             return True
-        found = bus.fetch_board(hall.id)
-        theirs = board.Board.loads(hall, found[0]) if found is not None else None
-        fresh = found is not None and found[2] != bus.origin and time.time() - found[1] < self.refresh_pause_s
-        if theirs is not None and (theirs.version == version or fresh):
+        own = self.ctx.boards.peek(hall.id)
+        theirs, fresh = self._shared(bus, hall)
+        newer = theirs is not None and (own is None or _line(theirs.version) >= _line(own.version))
+        if theirs is not None and newer and (theirs.version == version or fresh):
             self.ctx.boards.adopt(hall.id, theirs)
             return True
         if bus.claim_board(hall.id, BOARD_MAKING_S):
             try:
-                made = self.ctx.boards.refresh(s, hall, now, version)
-                bus.store_board(hall.id, made.dumps(), BOARD_KEEP_S)
+                made = self._make(hall, version)
             except BaseException:
                 bus.release_board(hall.id)
                 raise
+            bus.store_board(hall.id, made.dumps(), BOARD_KEEP_S, self.refresh_pause_s)
             return True
-        if theirs is not None:
+        if theirs is not None and newer:
             self.ctx.boards.adopt(hall.id, theirs)
         return False
+
+    def _make(self, hall: Hall, version: Any) -> board.Board:
+        with self.ctx.db.read() as s:
+            return self.ctx.boards.refresh(s, hall, self.ctx.clock.now(), version)
+
+    def _shared(self, bus: HallBus, hall: Hall) -> tuple[board.Board | None, bool]:
+        """The board another process shared (None if none, or one this version cannot read), and whether it
+        is fresh: made by another process within the pause."""
+        found = bus.fetch_board(hall.id)
+        if found is None:
+            return None, False
+        try:
+            theirs = board.Board.loads(hall, found.text)
+        except (ValueError, KeyError, TypeError) as e:  # another version's format, or damaged: make our own
+            log.warning("ignoring the shared forecast of %s: %s", hall.id, e)
+            return None, False
+        return theirs, found.fresh and found.by != bus.origin
 
     def printer_changed(self, kiosk_id: str, state: str, hall_id: str) -> None:
         """A kiosk printer's new state: to that kiosk's page; its alert raised or cleared now, to managers."""
@@ -373,6 +392,11 @@ REFRESH_SHARE = 39  # ... and at least this many times the run's own time: forec
 BOARD_MAKING_S = 10.0  # a process making the hall's shared board: the others wait at most this for it
 BOARD_KEEP_S = 600.0  # a shared board is kept this long (then made anew by whoever needs it)
 BATCH_GAP_S = 0.25  # between two delivered batches of one process: at most 4 a second, whatever the event rate
+
+
+def _line(version: Any) -> int:
+    """The ledger line a board was made after (its label's id): 0 for an empty ledger."""
+    return int(version[0]) if version else 0
 
 
 def queue_move(s: Any, ticket_id: str, change: str, counts: dict[str, int]) -> dict[str, Any] | None:

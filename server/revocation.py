@@ -20,7 +20,7 @@ from typing import Any
 from flask import request
 from flask_socketio import SocketIO
 
-from server.auth import Principal, live_sessions, live_tokens
+from server.auth import Principal, forget_token, live_sessions, live_tokens
 from server.config import Settings
 from server.services.context import Context
 
@@ -105,7 +105,10 @@ class LiveCredentials:
         announce(self.ctx.config.settings, token=token, session=session, user=user)
 
     def drop(self, *, token: str | None = None, session: str | None = None, user: str | None = None) -> int:
-        """Disconnect this process's connections held with that credential; how many."""
+        """Disconnect this process's connections held with that credential; how many. A token is also no
+        longer taken as verified here (auth's per-process cache): its next request reads its row."""
+        if token:
+            forget_token(token)
         with self._lock:
             gone = [
                 key

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import jsonify, request, session
 
-from server.auth import Principal
+from server.auth import Principal, forget_token
 from server.engine.errors import HallError
 from server.services import appointments, halls, notices, ratings, tickets
 
@@ -134,11 +134,16 @@ def issue_ticket(hall: str) -> Any:
     # The kiosk is verified by now, so a stranger naming it cannot spend its limit.
     if not app.ticket_limiter.allow(f"kiosk:{body.kiosk}" if body.kiosk else f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
-    issued, events = tickets.issue_ticket(
-        app.ctx, hall, body.service, body.priority, body.kiosk, app.track_base(), request_key=request_key,
-        notice=body.notice,
-        anonymous_cap=app.ctx.config.settings.limits.anonymous_tickets_per_day if anonymous else None, credential=token,
-    )  # fmt: skip
+    try:
+        issued, events = tickets.issue_ticket(
+            app.ctx, hall, body.service, body.priority, body.kiosk, app.track_base(), request_key=request_key,
+            notice=body.notice, credential=token,
+            anonymous_cap=app.ctx.config.settings.limits.anonymous_tickets_per_day if anonymous else None,
+        )  # fmt: skip
+    except HallError as e:
+        if e.code == "unauthorized" and token is not None:
+            forget_token(token)  # revoked since this process verified it: its next request is refused up front
+        raise
     if not issued.replayed:  # a replayed tap answers its ticket again: no events, no second slip
         app.after_commit(events, print_hint=(issued.ahead, issued.est_wait_s, issued.served_now))
     row = issued.ticket

@@ -115,16 +115,18 @@ _AHEAD = {(t, p): _ahead_statement(t, p) for t in (False, True) for p in (False,
 def _ahead_parts(priority: bool) -> tuple[Any, ...]:
     """An untargeted ticket's people ahead as its two counts (`ahead_count` is their sum): the priority tickets
     ahead of it, and the normal ones (None for a priority ticket, which no normal ticket goes before); then
-    whether a ticket of its own class orders after it (a clock set back): only if not is the count of those
-    ahead the count of its whole class (what services.board.Tally keeps)."""
+    whether a ticket of the queue orders after it (a clock set back): only if not are those counts the
+    counts of the whole queue (what services.board.Tally keeps)."""
     queue = and_(_T.service_id == bindparam("service"), _T.target_counter.is_(None))
     earlier = or_(
         _T.order_at < bindparam("ahead_order_at"),
         and_(_T.order_at == bindparam("ahead_order_at"), _T.seq < bindparam("ahead_seq")),
     )
     own_class = and_(_IS_WAITING, queue, _T.priority == (true() if priority else false()))
-    # an index range seek (no walk): the newest of its class is this ticket, unless one orders after it
-    later = select(_T.id).where(own_class, _T.order_at > bindparam("ahead_order_at")).limit(1).exists()
+    # index range seeks (no walk): this ticket orders after every waiting one of the queue, unless one (of
+    # either class: a later priority tap would take the priority count as its own) orders after it
+    after = _T.order_at > bindparam("ahead_order_at")
+    later = or_(*(select(_T.id).where(_IS_WAITING, queue, _T.priority == p, after).exists() for p in (true(), false())))
     first = select(func.count()).where(_IS_WAITING, queue, _T.priority == true())
     if priority:
         return first.where(earlier).scalar_subquery(), None, later

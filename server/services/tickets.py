@@ -115,6 +115,8 @@ def issue_ticket(
         if key is None or isinstance(e, HallError) and e.code == "unauthorized":
             raise
         with ctx.db.read() as s:
+            if credential is not None and s.connection().execute(_TOKEN_ROW, {"token": credential}).first() is None:
+                raise HallError("unauthorized", 401, "missing or invalid bearer token") from None
             earlier = _earlier(s, key)
             if earlier is not None:
                 return _replay(ctx, s, hall, earlier, key.key), []
@@ -446,6 +448,7 @@ def _ticket_values(row: TicketRow) -> dict[str, Any]:
 _K = ApiTokenRow.__table__.c
 # The request's bearer token, read in the number's statement: its id while valid, NULL once revoked or gone.
 _TOKEN_LIVE = select(_K.id).where(_K.id == bindparam("token"), _K.revoked_at.is_(None)).scalar_subquery()
+_TOKEN_ROW = select(_K.id).where(_K.id == bindparam("token"), _K.revoked_at.is_(None))  # the same, on its own
 _HEAD_END = 1 + len(board.HEAD_COLUMNS)
 _SEQ = {
     (name, checked): dialect.insert(NumberSeqRow.__table__)

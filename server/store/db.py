@@ -68,11 +68,12 @@ class Database:
         # PostgreSQL reads run on a pool of autocommit connections: at READ COMMITTED every statement takes its
         # own snapshot anyway, so a read transaction gave no more consistency, and its BEGIN and ROLLBACK were
         # two round trips of three for a one-query read (its own pool: switching a pooled connection in and
-        # out of autocommit costs round trips too). SQLite reads keep their transaction (one snapshot).
+        # out of autocommit costs round trips too: half the size of the writers'). SQLite reads keep their
+        # transaction (one snapshot).
         self._reader = (
             self.engine
             if self.is_sqlite
-            else _pg_engine(url, pool_size, connect_timeout_s, statement_timeout_s, autocommit=True)
+            else _pg_engine(url, max(1, pool_size // 2), connect_timeout_s, statement_timeout_s, autocommit=True)
         )
 
     @classmethod

@@ -109,3 +109,26 @@ def test_a_used_tally_is_exactly_the_queues_counted(
         assert used > 10  # runs of taps in a row go by the tally (and each time it was checked)
     finally:
         other.close()
+
+
+def test_a_priority_tap_after_the_clock_was_set_back_counts_only_those_before_it(
+    make_app_hall: Callable[..., AppHall],
+) -> None:
+    """A priority ticket P, then the clock set back a minute: a normal tap N and a priority tap Q order before P,
+    so Q has nobody ahead; the tally left by N (which counted every priority ticket, P too) must not say 1."""
+    hall = make_app_hall("sqlite")
+    token = hall.kiosk_token()
+
+    def tap(priority: bool) -> dict[str, Any]:
+        body = {"service": "id-card", "priority": priority, "kiosk": "k1"}
+        r = hall.post("/api/v1/halls/town/tickets", body, token)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    tap(True)
+    hall.advance(-60)
+    tap(False)
+    hall.advance(5)
+    q = tap(True)
+    track = hall.get("/api/v1/track/" + q["track_url"].rsplit("/", 1)[1]).json()
+    assert q["ahead"] == track["ahead"] == 0

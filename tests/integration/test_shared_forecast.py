@@ -17,6 +17,7 @@ from support.env import REDIS_URL
 from support.server import random_channel
 
 from server.bus import HallBus
+from server.services.board import Board
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -37,7 +38,8 @@ def pair(
             app.hallq.publisher.bus.stopped = True
         client.publish(f"{channel}:halls", "{}")
         b.close()
-        client.delete(f"{channel}:halls:board:town")
+        key = f"{channel}:halls:board:town"
+        client.delete(key, key + ":fresh", key + ":making")
 
 
 def _refresh(app: AppHall) -> object:
@@ -84,3 +86,30 @@ def test_without_redis_each_process_makes_its_own(pair: tuple[AppHall, AppHall, 
     assert made is not None and own is not None
     assert own.version == made.version and own.at != made.at  # made here, not taken
     assert own.est.keys() == made.est.keys()
+
+
+def test_a_damaged_or_older_shared_board_is_not_taken(pair: tuple[AppHall, AppHall, str]) -> None:
+    """A board this version cannot read (another version's format, damage) is ignored and replaced by one made
+    here; and a shared board older than this process's own is never taken over it."""
+    a, b, channel = pair
+    assert a.act("w1", "open").status_code == 200
+    for i in range(18):
+        a.issue(("id-card", "social")[i % 2])
+    key = f"{channel}:halls:board:town"
+    client = redis.Redis.from_url(REDIS_URL)
+    client.hset(key, mapping={"board": "{not json", "by": "elsewhere"})
+    client.set(key + ":fresh", "1", px=60_000)
+    a.issue("id-card")  # a change: the next refresh reads what is shared
+    made = _refresh(a)
+    assert made is not None and made.waiting == 19  # made here, not stopped by what was shared
+    Board.loads(a.ctx.hall("town"), client.hget(key, "board"))  # and what is shared now is readable
+    older = client.hget(key, "board")
+    b.issue("id-card")
+    newer = _refresh(b)  # b makes a board of the newer state...
+    assert newer is not None and newer.waiting == 20
+    a.issue("social")
+    a.settle()  # (the hall moved on again: b's board is stale)
+    client.hset(key, mapping={"board": older, "by": "elsewhere"})  # ...and an older one is shared, "fresh"
+    client.set(key + ":fresh", "1", px=60_000)
+    kept = _refresh(b)
+    assert kept is not None and kept.waiting == 21  # made anew here, never back to the older board
