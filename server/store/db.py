@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.pool import StaticPool
 
 from .expressions import sqlite_seconds
@@ -269,6 +270,7 @@ def _pg_engine(
     return engine
 
 
+_COLUMN_KEYS: dict[Any, frozenset[str]] = {}  # mapper → its column attributes' keys
 _UPDATES: dict[tuple[Any, tuple[str, ...], str], Any] = {}  # (table, changed columns) → its UPDATE, built once
 _COMBINED: dict[tuple[Any, ...], Any] = {}  # PostgreSQL: the shape of a set of writes → its one statement
 PENDING = "pending_inserts"  # session.info key: rows to insert at write_changes (see `defer_inserts`)
@@ -307,11 +309,16 @@ def write_changes(session: Session) -> None:
         if state.deleted or state.pending:
             continue
         mapper = state.mapper
-        changes: dict[str, Any] = {}
-        for prop in mapper.column_attrs:
-            added = state.attrs[prop.key].history.added
-            if added:
-                changes[prop.key] = added[0]
+        columns = _COLUMN_KEYS.get(mapper)
+        if columns is None:
+            columns = _COLUMN_KEYS[mapper] = frozenset(prop.key for prop in mapper.column_attrs)
+        # The attributes set since the row was loaded (their old values are kept in committed_state): only
+        # those are looked at, not every column's history; one set back to its old value is no change.
+        changes: dict[str, Any] = {
+            key: state.dict[key]
+            for key, old in state.committed_state.items()
+            if key in columns and key in state.dict and (old is NO_VALUE or old != state.dict[key])
+        }
         if not changes:
             _clean(session, state)
             continue
