@@ -79,6 +79,7 @@ class LiveCredentials:
         self._lock = threading.Lock()
         self._sweeping = False
         self._listening = False
+        self._stopped = False
 
     def track(self, p: Principal) -> None:
         """Note the connection being accepted now (inside a connect handler)."""
@@ -150,11 +151,15 @@ class LiveCredentials:
                 cut += 1
         return cut
 
+    def stop(self) -> None:
+        """No more sweeps (the app is closing: its database goes away)."""
+        self._stopped = True
+
     def _sweep_loop(self) -> None:
         while True:
             self.socketio.sleep(SWEEP_S)  # type: ignore[arg-type]
             with self._lock:
-                if not self._held:
+                if not self._held or self._stopped:
                     self._sweeping = False
                     return
             try:

@@ -231,6 +231,7 @@ class AppHall(HallCalls):
         self.settle()
         self.hallq.printing.stop()
         self.hallq.sender.stop()
+        self.hallq.live.stop()  # its credential sweep would read a database dropped after this
         self.ctx.db.dispose()
 
     def advance(self, seconds: float) -> None:
