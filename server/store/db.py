@@ -166,7 +166,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only snapshot; nothing it does is kept."""
+        """A read; nothing it does is kept. SQLite: one snapshot. PostgreSQL: each statement sees what was
+        committed when it ran (autocommit; at READ COMMITTED a transaction gave no more than that)."""
         # Closing (not rolling back) ends the transaction without expiring what was read.
         with self._guard(), self._read_session() as session:
             yield session
