@@ -312,3 +312,4 @@ document.addEventListener("click", (event) => {
   if (link) lookup({ ticket: link.dataset.lookup });
 });
 renderAlerts();
+main.dataset.ready = "1"; // every form is taken over from here on (before this, a submit would reload the page)
