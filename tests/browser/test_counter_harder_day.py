@@ -168,7 +168,9 @@ def test_a_supervisor_reactivates_a_no_show_and_calls_it_to_a_counter_from_admin
     page = open_page("/admin")
     log_in(page, "boss")
     expect(page.locator("h1")).to_have_text("管理后台", timeout=LONG)
-    expect(page.locator("#main")).to_have_attribute("data-ready", "1", timeout=LONG)  # admin.js has taken over the forms
+    expect(page.locator("#main")).to_have_attribute(
+        "data-ready", "1", timeout=LONG
+    )  # admin.js has taken over the forms
     page.get_by_label("号码", exact=True).fill(first["number"])
     page.get_by_role("button", name="查找号票").click()
     expect(page.locator("#lookup-output tbody")).to_contain_text("过号", timeout=LONG)
