@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import ARRAY, Integer, String, Table, Text, bindparam, func, literal, select, update
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import Grouping
 
@@ -19,9 +19,11 @@ from server.engine.errors import HallError, invalid
 from server.engine.events import Called, CounterChanged, Event, QueueChanged, TicketChanged
 from server.engine.model import Counter, CounterState, Hall, Outcome, TicketStatus
 from server.engine.rules import Candidate
+from server.store import raw
 from server.store.db import defer_inserts, write_changes
 from server.store.expressions import seconds_between
 from server.store.models import ApiTokenRow, CounterRow, LedgerRow, MatterRow, NoticeRow, TicketRow, UTCDateTime
+from server.store.raw import Raw
 
 from . import appointments, ledger, matters, notices, outbox, queue
 from .context import Context
@@ -64,15 +66,17 @@ _K = ApiTokenRow.__table__.c
 # once revoked (or gone). The API takes a token this process verified once without reading it again
 # (auth.authenticate_token cached), so this is where a revocation by any process takes effect at once.
 _TOKEN_LIVE = select(_K.id).where(_K.id == bindparam("token"), _K.revoked_at.is_(None)).scalar_subquery()
+_CT, _TT = cast(Table, CounterRow.__table__), cast(Table, TicketRow.__table__)
 _LOCK = (
-    select(CounterRow, TicketRow)
-    .outerjoin(TicketRow, TicketRow.id == CounterRow.held_ticket)
+    select(*_CT.c, *_TT.c)  # the rows' columns in table order: raw.attach makes them the models' instances
+    .select_from(_CT.outerjoin(_TT, _TT.c.id == _CT.c.held_ticket))
     # two fixed parameters (the partner's, or the counter's again): an expanding IN is rendered per execution
-    .where(CounterRow.id.in_([bindparam("id1"), bindparam("id2")]))
-    .order_by(CounterRow.id)
-    .with_for_update(of=CounterRow)
+    .where(_CT.c.id.in_([bindparam("id1"), bindparam("id2")]))
+    .order_by(_CT.c.id)
+    .with_for_update(of=_CT)
 )
-_LOCK_CHECKED = _LOCK.add_columns(_TOKEN_LIVE.label("token_live"))
+_LOCK_CHECKED = Raw(_LOCK.add_columns(_TOKEN_LIVE.label("token_live")))
+_LOCK_RAW = Raw(_LOCK)
 
 
 def _lock_pair(
@@ -86,14 +90,19 @@ def _lock_pair(
     still valid: 401 when it was revoked."""
     ids = sorted({counter.id, *([counter.partner] if counter.partner and with_partner else [])})
     pair = {"id1": ids[0], "id2": ids[-1]}
+    conn = s.connection()
     if token is None:
-        found = s.execute(_LOCK, pair).all()
+        found = _LOCK_RAW.rows(conn, pair)
     else:
-        found = s.execute(_LOCK_CHECKED, {**pair, "token": token}).all()
-        if found and found[0].token_live is None or not found and not _token_live(s, token):
+        found = _LOCK_CHECKED.rows(conn, {**pair, "token": token})
+        if found and found[0][-1] is None or not found and not _token_live(s, token):
             raise HallError("unauthorized", 401, "missing or invalid bearer token")
-    rows = {r[0].id: r[0] for r in found}
-    _keep(s, *(r[1] for r in found if r[1] is not None))
+    n = raw.width(CounterRow)
+    rows: dict[str, CounterRow] = {}
+    for r in found:
+        row = rows[r[0]] = raw.attach(s, CounterRow, r[:n])
+        if row.held_ticket is not None:
+            _keep(s, raw.attach(s, TicketRow, r[n : n + raw.width(TicketRow)]))
     for i in ids:
         if i not in rows:  # counters are seeded at start-up; this covers one added to the config since
             rows[i] = CounterRow(id=i, hall_id=hall.id, state="closed", priority_streak=0)
@@ -325,8 +334,8 @@ def _claim(a: Act, choices: list[rules.Choice], pg: bool) -> tuple[TicketRow, ru
     if not pg:
         choice = choices[0]
         params |= {"ticket": choice.ticket.id, "behalf": choice.on_behalf_of}
-        found = a.s.scalars(_CLAIM, params, execution_options={"populate_existing": True}).first()
-        return (found, choice) if found is not None else None
+        found = _CLAIM.first(a.s.connection(), params)
+        return (raw.attach(a.s, TicketRow, found), choice) if found is not None else None
     params |= {
         "hall": a.hall.id,
         "ids": [c.ticket.id for c in choices],
@@ -334,10 +343,10 @@ def _claim(a: Act, choices: list[rules.Choice], pg: bool) -> tuple[TicketRow, ru
         "streaks": [rules.next_priority_streak(a.row.priority_streak, c) for c in choices],
         "details": [json.dumps(_called_detail(c)) for c in choices],
     }
-    got = a.s.execute(_CLAIM_PG, params, execution_options={"populate_existing": True}).first()
+    got = _CLAIM_PG.first(a.s.connection(), params)
     if got is None:
         return None
-    ticket, index = got
+    ticket, index = raw.attach(a.s, TicketRow, got[:-1]), got[-1]
     choice = choices[index - 1]
     streak = params["streaks"][index - 1]
     for key, value in (("held_ticket", ticket.id), ("priority_streak", streak)):
@@ -367,13 +376,12 @@ def _called_values(behalf: Any) -> dict[str, Any]:
     }
 
 
-# A Core UPDATE … RETURNING read into a TicketRow (from_statement): the ORM's own bulk UPDATE path would build
-# the statement's cache key and its session bookkeeping anew on every claim.
-_CLAIM = select(TicketRow).from_statement(
-    update(cast(Table, TicketRow.__table__))
+# A Core UPDATE … RETURNING, its row made the ORM's TicketRow by raw.attach.
+_CLAIM = Raw(
+    update(_TT)
     .where(_T.id == bindparam("ticket"), _T.status == TicketStatus.WAITING.value)
     .values(_called_values(bindparam("behalf", type_=String())))
-    .returning(*TicketRow.__table__.c)
+    .returning(*_TT.c)
 )
 
 
@@ -423,10 +431,11 @@ def _claim_pg() -> Any:
         )
         .cte("held")
     )
-    return select(aliased(TicketRow, claimed), claimed.c.choice).add_cte(line, held)
+    # the ticket's columns in table order (raw.attach), then the choice's place
+    return select(*(claimed.c[c.key] for c in tickets.c), claimed.c.choice).add_cte(line, held)
 
 
-_CLAIM_PG = _claim_pg()
+_CLAIM_PG = Raw(_claim_pg())
 
 
 def recall(ctx: Context, counter_id: str, clerk: str | None, *, token: str | None = None) -> Outcome_:

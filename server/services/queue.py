@@ -19,6 +19,7 @@ from server.engine.estimate import est_wait_s, forecast_with_newcomers, recent_a
 from server.engine.model import CounterState, Hall, Service, TicketStatus
 from server.engine.rules import Candidate, Desk, served_now, serving_counters
 from server.store.models import CounterRow, TicketRow
+from server.store.raw import Raw
 
 WAITING = TicketStatus.WAITING.value
 _T = TicketRow.__table__.c  # table columns: the statements below are plain Core, run on the connection
@@ -71,7 +72,7 @@ def _heads(priority: bool) -> Any:
 
 
 # One statement: tickets sent to these counters, then both queues' heads (each limited inside its subquery).
-_CANDIDATES = union_all(_SENT, select(_heads(True)), select(_heads(False)))
+_CANDIDATES = Raw(union_all(_SENT, select(_heads(True)), select(_heads(False))))
 _COUNTS = select(_T.service_id, func.count()).where(_IS_WAITING).group_by(_T.service_id)
 _C = CounterRow.__table__.c
 # What the forecast and `served_now` need of each counter, as plain rows (no ORM objects on the hot path).
@@ -189,7 +190,8 @@ def call_candidates(
     the priority and normal queues of these services (the engine only ever takes a head)."""
     params: dict[str, Any] = {"hall": hall_id, "services": list(services), "counters": list(counters)}
     params["taken"] = list(taken)
-    return [candidate(r) for r in session.connection().execute(_CANDIDATES, params)]
+    # _QUEUE_COLUMNS' order: id, then (after hall, counter, number, status) what a Candidate holds, in its order
+    return [Candidate(r[0], *r[5:]) for r in _CANDIDATES.rows(session.connection(), params)]
 
 
 def waiting_counts(session: Session, hall: Hall) -> dict[str, int]:

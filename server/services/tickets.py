@@ -29,6 +29,7 @@ from server.store.models import (
     TicketRequestRow,
     TicketRow,
 )
+from server.store.raw import Raw, every_column
 
 from . import board, ledger, matters, notices, opening, outbox, print_jobs, queue, views
 from .context import Context
@@ -305,12 +306,12 @@ def _claim_key(s: Session, key: _Key, ticket_id: str, sealed: str, now: datetime
         "est_wait_s": where.est_wait_s if where is not None else None,
         "served_now": where.served_now if where is not None else None,
     }
-    return s.connection().execute(_CLAIM_KEY[dialect], values).first() is not None
+    return _CLAIM_KEY[dialect].first(s.connection(), values) is not None
 
 
 _REQUESTS = TicketRequestRow.__table__
 _CLAIM_KEY = {
-    name: dialect.insert(_REQUESTS).on_conflict_do_nothing().returning(_REQUESTS.c.key_hash)
+    name: Raw(every_column(dialect.insert(_REQUESTS)).on_conflict_do_nothing().returning(_REQUESTS.c.key_hash))
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
@@ -358,11 +359,14 @@ def _remember_answer_later(ctx: Context, key_hash: str, where: queue.Place) -> N
 
 
 _TICKET_COLUMNS = [c.key for c in TicketRow.__table__.columns]
+_TICKETS = cast(Table, TicketRow.__table__)
 # The ticket's INSERT returning the people ahead in its queue (queue.ahead_statement) and every counter's state
 # (queue.STATES_TEXT, for `served_now`): one round trip where there were three.
 _INSERT_TICKET = {
-    (targeted, priority): insert(cast(Table, TicketRow.__table__)).returning(
-        queue.ahead_statement(targeted, priority).scalar_subquery(), queue.STATES_TEXT
+    (targeted, priority): Raw(
+        every_column(insert(_TICKETS)).returning(
+            queue.ahead_statement(targeted, priority).scalar_subquery(), queue.STATES_TEXT
+        )
     )
     for targeted in (False, True)
     for priority in (False, True)
@@ -375,16 +379,20 @@ def _insert_ticket(s: Session, hall: Hall, row: TicketRow) -> tuple[int, dict[st
     ORM changes of this session wait to be flushed (then read later)."""
     statement = _INSERT_TICKET[(row.target_counter is not None, bool(row.priority))]
     params = {**_ticket_values(row), **queue.ahead_params(row), **queue.states_params(hall, row.issued_at)}
-    ahead, states = s.connection().execute(statement, params).one()
+    found = statement.first(s.connection(), params)
+    assert found is not None  # an INSERT … RETURNING has its row
+    ahead, states = found
     if s.dirty or s.new:
         return int(ahead or 0), None, None
     return int(ahead or 0), queue.desks_from_text(hall, states), queue.opened_today_from_text(states)
 
 
-_INSERT_PLAIN = insert(cast(Table, TicketRow.__table__))  # a tallied issue: nothing to count, nothing returned
+_INSERT_PLAIN = Raw(every_column(insert(_TICKETS)))  # a tallied issue: nothing to count, nothing returned
 _INSERT_PARTS = {
-    priority: insert(cast(Table, TicketRow.__table__)).returning(
-        *(part for part in queue.AHEAD_PARTS[priority] if part is not None), queue.STATES_TEXT
+    priority: Raw(
+        every_column(insert(_TICKETS)).returning(
+            *(part for part in queue.AHEAD_PARTS[priority] if part is not None), queue.STATES_TEXT
+        )
     )
     for priority in (False, True)
 }
@@ -421,11 +429,12 @@ def _insert_tallied(
     priority = dict(valid.priority) if valid is not None else {}
     normal = dict(valid.normal) if valid is not None else {}
     if valid is not None and service in priority and (row.priority or service in normal):
-        s.connection().execute(_INSERT_PLAIN, _ticket_values(row))
+        _INSERT_PLAIN.run(s.connection(), _ticket_values(row))
         states = valid.states
     else:
         params = {**_ticket_values(row), **queue.ahead_params(row), **queue.states_params(hall, row.issued_at)}
-        found = s.connection().execute(_INSERT_PARTS[bool(row.priority)], params).one()
+        found = _INSERT_PARTS[bool(row.priority)].first(s.connection(), params)
+        assert found is not None  # an INSERT … RETURNING has its row
         states, later = found[-1], bool(found[-2])
         priority[service] = int(found[0] or 0)
         if not row.priority:
@@ -436,6 +445,11 @@ def _insert_tallied(
     ahead = priority[service] + (0 if row.priority else normal[service])
     counted = _Counted(day, now, priority, normal, states)
     return ahead, queue.desks_from_text(hall, states), queue.opened_today_from_text(states), counted
+
+
+def _count(found: tuple[Any, ...] | None) -> int:
+    assert found is not None  # an upsert … RETURNING always has its row
+    return int(found[0])
 
 
 def _ticket_values(row: TicketRow) -> dict[str, Any]:
@@ -451,12 +465,14 @@ _TOKEN_LIVE = select(_K.id).where(_K.id == bindparam("token"), _K.revoked_at.is_
 _TOKEN_ROW = select(_K.id).where(_K.id == bindparam("token"), _K.revoked_at.is_(None))  # the same, on its own
 _HEAD_END = 1 + len(board.HEAD_COLUMNS)
 _SEQ = {
-    (name, checked): dialect.insert(NumberSeqRow.__table__)
-    .values(hall_id=bindparam("hall"), service_id=bindparam("service"), day=bindparam("day"), last=1)
-    .on_conflict_do_update(
-        index_elements=["hall_id", "service_id", "day"], set_={"last": NumberSeqRow.__table__.c.last + 1}
+    (name, checked): Raw(
+        dialect.insert(NumberSeqRow.__table__)
+        .values(hall_id=bindparam("hall"), service_id=bindparam("service"), day=bindparam("day"), last=1)
+        .on_conflict_do_update(
+            index_elements=["hall_id", "service_id", "day"], set_={"last": NumberSeqRow.__table__.c.last + 1}
+        )
+        .returning(NumberSeqRow.__table__.c.last, *board.HEAD_COLUMNS, *([_TOKEN_LIVE] if checked else []))
     )
-    .returning(NumberSeqRow.__table__.c.last, *board.HEAD_COLUMNS, *([_TOKEN_LIVE] if checked else []))
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
     for checked in (False, True)
 }
@@ -475,12 +491,13 @@ def _next_seq(
     key = {"hall": hall.id, "service": service.id, "day": day}
     if token is not None:
         key["token"] = token
-    found = s.connection().execute(_SEQ[(dialect, token is not None)], key).one()
+    found = _SEQ[(dialect, token is not None)].first(s.connection(), key)
+    assert found is not None  # an upsert … RETURNING always has its row
     if token is not None and found[_HEAD_END] is None:
         raise HallError("unauthorized", 401, "missing or invalid bearer token")
     seq = int(found[0])
     check_limit(seq, service.daily_limit, hall.number_width)  # raising rolls the increment back
-    if anonymous_cap is not None and int(s.connection().execute(_ANONYMOUS[dialect], key).scalar_one()) > anonymous_cap:
+    if anonymous_cap is not None and _count(_ANONYMOUS[dialect].first(s.connection(), key)) > anonymous_cap:
         raise HallError(
             "daily_limit", 409, "today's numbers for tickets taken without a kiosk are used up for this service;"
             " please take a ticket at a kiosk in the hall",
@@ -491,10 +508,12 @@ def _next_seq(
 
 _QUOTA = AnonymousQuotaRow.__table__
 _ANONYMOUS = {
-    name: dialect.insert(_QUOTA)
-    .values(hall_id=bindparam("hall"), service_id=bindparam("service"), day=bindparam("day"), issued=1)
-    .on_conflict_do_update(index_elements=["hall_id", "service_id", "day"], set_={"issued": _QUOTA.c.issued + 1})
-    .returning(_QUOTA.c.issued)
+    name: Raw(
+        dialect.insert(_QUOTA)
+        .values(hall_id=bindparam("hall"), service_id=bindparam("service"), day=bindparam("day"), issued=1)
+        .on_conflict_do_update(index_elements=["hall_id", "service_id", "day"], set_={"issued": _QUOTA.c.issued + 1})
+        .returning(_QUOTA.c.issued)
+    )
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 

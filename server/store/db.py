@@ -36,6 +36,7 @@ from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.pool import StaticPool
 
 from .expressions import sqlite_seconds
+from .raw import Raw
 
 SQLITE_BUSY_MS = 100  # sqlite3 waits in C (the whole process stalls): keep it short, retry in Python
 MIGRATE_BUSY_MS = 30000
@@ -294,9 +295,7 @@ def insert_row(session: Session, table: Any, values: dict[str, Any]) -> int | No
     (SQLite's rowid, known without RETURNING) when inserted now on SQLite; else None."""
     pending = session.info.get(PENDING)
     if pending is None:
-        conn = session.connection()
-        result = conn.execute(_insert(table), values)
-        return int(result.lastrowid) if conn.dialect.name == "sqlite" else None
+        return _insert(table, values).run(session.connection(), values)
     pending.append((table, values))
     return None
 
@@ -336,12 +335,12 @@ def write_changes(session: Session) -> None:
     conn = session.connection()
     if conn.dialect.name == "postgresql" and len(updates) + len(inserts) > 1 and len(inserts) <= 1:
         stmt, params = _combined(updates, inserts)
-        conn.execute(stmt, params)
+        stmt.run(conn, params)
     else:
         for table, keys, changes, _obj, pks in updates:
-            conn.execute(_update(table, keys, ""), _update_params(changes, pks, ""))
+            _update(table, keys, "").run(conn, _update_params(changes, pks, ""))
         for table, values in inserts:
-            conn.execute(_insert(table), values)
+            _insert(table, values).run(conn, values)
     for _table, _keys, changes, obj, _pks in updates:
         for key, value in changes.items():
             set_committed_value(obj, key, value)  # written: nothing left for the session's flush
@@ -359,19 +358,27 @@ def _update(table: Any, keys: tuple[str, ...], prefix: str) -> Any:
     """UPDATE table SET <keys> WHERE <primary key>, its parameters named with `prefix` (built once)."""
     stmt = _UPDATES.get((table, keys, prefix))
     if stmt is None:
-        where = [c == bindparam(f"{prefix}pk_{c.key}") for c in table.primary_key]
-        columns: dict[Any, Any] = {table.c[k]: bindparam(f"{prefix}v_{k}") for k in keys}
-        stmt = _UPDATES[(table, keys, prefix)] = update(table).where(*where).values(columns)
+        stmt = _UPDATES[(table, keys, prefix)] = Raw(_update_statement(table, keys, prefix))
     return stmt
 
 
-_INSERTS: dict[Any, Any] = {}
+def _update_statement(table: Any, keys: tuple[str, ...], prefix: str) -> Any:
+    where = [c == bindparam(f"{prefix}pk_{c.key}") for c in table.primary_key]
+    columns: dict[Any, Any] = {table.c[k]: bindparam(f"{prefix}v_{k}") for k in keys}
+    return update(table).where(*where).values(columns)
 
 
-def _insert(table: Any) -> Any:
-    stmt = _INSERTS.get(table)
+_INSERTS: dict[tuple[Any, tuple[str, ...]], Raw] = {}
+
+
+def _insert(table: Any, values: dict[str, Any]) -> Raw:
+    """INSERT of these columns (no RETURNING of an id nobody reads), built once per set of columns."""
+    keys = tuple(sorted(values))
+    stmt = _INSERTS.get((table, keys))
     if stmt is None:
-        stmt = _INSERTS[table] = table.insert().inline()  # no RETURNING of an id nobody reads
+        stmt = _INSERTS[(table, keys)] = Raw(
+            table.insert().values({table.c[k]: bindparam(k, type_=table.c[k].type) for k in keys})
+        )
     return stmt
 
 
@@ -388,12 +395,12 @@ def _combined(updates: list[Any], inserts: list[tuple[Any, dict[str, Any]]]) -> 
     )
     stmt = _COMBINED.get(shape)
     if stmt is None:
-        parts = [_update(table, keys, f"u{i}_") for i, (table, keys) in enumerate(shape[0])]
+        parts = [_update_statement(table, keys, f"u{i}_") for i, (table, keys) in enumerate(shape[0])]
         parts += [
             table.insert().values({table.c[k]: bindparam(f"i{i}_{k}", type_=table.c[k].type) for k in keys})
             for i, (table, keys) in enumerate(shape[1])
         ]
-        stmt = parts[0].add_cte(*(part.cte(f"w{i}") for i, part in enumerate(parts[1:], 1)))
+        stmt = Raw(parts[0].add_cte(*(part.cte(f"w{i}") for i, part in enumerate(parts[1:], 1))))
         _COMBINED[shape] = stmt
     params: dict[str, Any] = {}
     for i, (_table, _keys, changes, _obj, pks) in enumerate(updates):

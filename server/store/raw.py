@@ -1,0 +1,200 @@
+"""Core statements run on the DB-API cursor: the counter actions' hot path without SQLAlchemy's execution.
+
+A statement is still written once, in SQLAlchemy's Core (the models' tables, `server.store.models`); `Raw`
+compiles it once per dialect (and per length of each expanding parameter), keeps the SQL text, the order of
+its parameters and their type processors, and then sends it straight to the driver's cursor. SQLAlchemy's
+own execution of a cached statement (its execution context, cursor result and row metadata) cost several
+times what SQLite spends running the statement (bench/README.md, issue 25's fourth pass).
+
+What it keeps of SQLAlchemy's behaviour:
+- the same SQL and the same bound values: bind and result processors are the dialect's own (UTCDateTime
+  written as naive UTC and read back aware, booleans, JSON), taken from the compiled statement;
+- the same errors: a driver error is raised as SQLAlchemy's wrapped exception (IntegrityError,
+  OperationalError, ...), and a lost connection is invalidated so the pool does not hand it out again;
+- the engine's `before_cursor_execute` / `after_cursor_execute` listeners see each statement (the
+  statement-count tests and benches count these too; their `context` is None).
+
+`tests/integration/test_raw.py` runs each hot statement both ways on both databases and compares the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, inspect
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.sql import ClauseElement
+
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One compiled form: its SQL, where each parameter comes from, and the processors to apply."""
+
+    sql: str
+    positional: tuple[str, ...] | None  # qmark drivers (sqlite3): the names in order; None: pyformat (psycopg2)
+    defaults: dict[str, Any]  # values bound in the statement itself (literals such as a status)
+    expansion: dict[str, list[str]]  # an expanding parameter → the names of its items in this form
+    processors: dict[str, Any]  # name → bind processor
+    results: tuple[Any, ...]  # per result column: its processor or None
+
+
+class Raw:
+    """A Core statement, compiled once per dialect, run on the DB-API cursor of a SQLAlchemy connection."""
+
+    __slots__ = ("_compiled", "_expanding", "_plans", "stmt")
+
+    def __init__(self, stmt: ClauseElement) -> None:
+        self.stmt = stmt
+        self._compiled: dict[str, Any] = {}
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._expanding: tuple[str, ...] | None = None
+
+    def _plan(self, dialect: Dialect, params: Params) -> _Plan:
+        compiled: Any = self._compiled.get(dialect.name)  # an SQLCompiler
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = self.stmt.compile(dialect=dialect)
+            self._expanding = tuple(sorted(b.key for b in compiled.bind_names if b.expanding))
+        key = (dialect.name, *(len(params[k]) for k in self._expanding or ()))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _build(compiled, dialect, params)
+        return plan
+
+    @staticmethod
+    def _bind(plan: _Plan, params: Params) -> Any:
+        values = dict(plan.defaults)
+        for key, value in params.items():
+            names = plan.expansion.get(key)
+            if names is None:
+                values[key] = value
+            else:
+                values.update(zip(names, value, strict=True))
+        for name, process in plan.processors.items():
+            if name in values:  # None too, as Core does (a JSON column may write None as JSON null)
+                values[name] = process(values[name])
+        return [values[n] for n in plan.positional] if plan.positional is not None else values
+
+    def execute(self, conn: Connection, params: Params) -> Any:
+        """Run it; the driver's cursor, its rows not yet read (see `rows`, `first`)."""
+        plan = self._plan(conn.dialect, params)
+        args = self._bind(plan, params)
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        cursor = dbapi.cursor()
+        listened = conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute
+        sql = plan.sql
+        if listened:
+            for fn in conn.dispatch.before_cursor_execute:
+                fn(conn, cursor, sql, args, None, False)
+        try:
+            cursor.execute(sql, args)
+        except Exception as e:
+            _raise(conn, cursor, sql, args, e)
+        if listened:
+            for fn in conn.dispatch.after_cursor_execute:
+                fn(conn, cursor, sql, args, None, False)
+        return cursor, plan
+
+    def rows(self, conn: Connection, params: Params) -> list[tuple[Any, ...]]:
+        """Every row, each value as SQLAlchemy would hand it back."""
+        cursor, plan = self.execute(conn, params)
+        try:
+            fetched = cursor.fetchall()
+        except Exception as e:
+            _raise(conn, cursor, plan.sql, None, e)
+        cursor.close()
+        results = plan.results
+        if not any(results):
+            return [tuple(r) for r in fetched]
+        return [tuple(v if p is None or v is None else p(v) for p, v in zip(results, r, strict=True)) for r in fetched]
+
+    def first(self, conn: Connection, params: Params) -> tuple[Any, ...] | None:
+        found = self.rows(conn, params)
+        return found[0] if found else None
+
+    def run(self, conn: Connection, params: Params) -> int | None:
+        """A statement without rows to read: SQLite's new rowid (an INSERT's id without RETURNING), else None."""
+        cursor, _plan = self.execute(conn, params)
+        rowid = cursor.lastrowid if conn.dialect.name == "sqlite" else None
+        cursor.close()
+        return int(rowid) if rowid is not None else None
+
+
+def _build(compiled: Any, dialect: Dialect, params: Params) -> _Plan:
+    """The form of `compiled` for these parameters' list lengths (each expanding list rendered item by item)."""
+    if compiled.insert_prefetch or compiled.update_prefetch:  # defaults Core's execution would work out
+        raise TypeError(f"a column default computed in Python: give its value ({compiled.string[:60]})")
+    state = compiled.construct_expanded_state(dict(params))
+    expansion = dict(state.parameter_expansion)
+    supplied = {*params, *(n for names in expansion.values() for n in names)}
+    defaults = {k: v for k, v in state.parameters.items() if k not in supplied}
+    results = tuple(
+        entry.type._cached_result_processor(dialect, None)  # noqa: SLF001 - what Core's cursor result uses
+        for entry in compiled._result_columns  # noqa: SLF001
+    )
+    positional = tuple(state.positiontup) if compiled.positional else None
+    processors = {**compiled._bind_processors, **state.processors}  # noqa: SLF001 - as Core's execution applies
+    return _Plan(state.statement, positional, defaults, expansion, processors, results)
+
+
+def _raise(conn: Connection, cursor: Any, sql: str, args: Any, e: Exception) -> None:
+    """A driver error as SQLAlchemy raises it; a lost connection is invalidated first."""
+    dialect = conn.dialect
+    base = dialect.loaded_dbapi.Error
+    if not isinstance(e, base):
+        raise e
+    dbapi = conn.connection.dbapi_connection
+    lost = dialect.is_disconnect(e, dbapi, cursor)
+    if lost:
+        conn.invalidate(e)
+    raise DBAPIError.instance(sql, args, e, base, connection_invalidated=lost, dialect=dialect) from e
+
+
+def every_column(stmt: Any) -> Any:
+    """An INSERT naming every column of its table, each bound by the column's name: what `Raw` needs of an
+    INSERT (every value given by the caller, none left for Core's execution to default)."""
+    return stmt.values({c: bindparam(c.key, type_=c.type) for c in stmt.table.c})
+
+
+_KEYS: dict[type, tuple[tuple[str, ...], Any, int]] = {}
+
+
+def _keys(cls: type) -> tuple[tuple[str, ...], Any, int]:
+    """A mapped class's attribute keys in its table's column order, its mapper, and its key column's place."""
+    found = _KEYS.get(cls)
+    if found is None:
+        mapper: Any = inspect(cls)
+        columns = list(mapper.local_table.columns)
+        keys = tuple(mapper.get_property_by_column(c).key for c in columns)
+        (pk,) = mapper.primary_key  # the models' tables have one key column each
+        found = _KEYS[cls] = (keys, mapper, columns.index(pk))
+    return found
+
+
+def width(cls: type) -> int:
+    """How many values `attach` takes for `cls`: its table's columns."""
+    return len(_keys(cls)[0])
+
+
+def attach(session: Session, cls: type, values: Sequence[Any]) -> Any:
+    """The row `values` (the table's columns in order) as a persistent instance of `cls` in `session`, as
+    the ORM would have loaded it: the one already in the session is brought up to date, else one is added.
+    Its changes are then written as any loaded row's are (`db.write_changes`)."""
+    keys, mapper, pk = _keys(cls)
+    existing = session.identity_map.get(mapper.identity_key_from_primary_key([values[pk]]))
+    if existing is not None:
+        for key, value in zip(keys, values, strict=True):
+            set_committed_value(existing, key, value)
+        return existing
+    obj = mapper.class_manager.new_instance()
+    instance_state(obj).dict.update(zip(keys, values, strict=True))
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
