@@ -376,9 +376,8 @@ def _insert(table: Any, values: dict[str, Any]) -> Raw:
     keys = tuple(sorted(values))
     stmt = _INSERTS.get((table, keys))
     if stmt is None:
-        stmt = _INSERTS[(table, keys)] = Raw(
-            table.insert().values({table.c[k]: bindparam(k, type_=table.c[k].type) for k in keys})
-        )
+        columns = {table.c[k]: bindparam(k, type_=table.c[k].type) for k in keys}
+        stmt = _INSERTS[(table, keys)] = Raw(table.insert().inline().values(columns))  # inline: no RETURNING id
     return stmt
 
 

@@ -60,7 +60,8 @@ class Raw:
         compiled: Any = self._compiled.get(dialect.name)  # an SQLCompiler
         if compiled is None:
             compiled = self._compiled[dialect.name] = self.stmt.compile(dialect=dialect)
-            self._expanding = tuple(sorted(b.key for b in compiled.bind_names if b.expanding))
+            # the lists the caller passes (a literal IN list is the statement's own: one form for it)
+            self._expanding = tuple(sorted(b.key for b in compiled.bind_names if b.expanding and b.value is None))
         key = (dialect.name, *(len(params[k]) for k in self._expanding or ()))
         plan = self._plans.get(key)
         if plan is None:
@@ -120,7 +121,8 @@ class Raw:
         return found[0] if found else None
 
     def run(self, conn: Connection, params: Params) -> int | None:
-        """A statement without rows to read: SQLite's new rowid (an INSERT's id without RETURNING), else None."""
+        """A statement without rows to read. An INSERT on SQLite: its new rowid (the id without RETURNING);
+        on PostgreSQL None. (Other statements: whatever the driver says, not to be read.)"""
         cursor, _plan = self.execute(conn, params)
         rowid = cursor.lastrowid if conn.dialect.name == "sqlite" else None
         cursor.close()
@@ -133,7 +135,7 @@ def _build(compiled: Any, dialect: Dialect, params: Params) -> _Plan:
         raise TypeError(f"a column default computed in Python: give its value ({compiled.string[:60]})")
     state = compiled.construct_expanded_state(dict(params))
     expansion = dict(state.parameter_expansion)
-    supplied = {*params, *(n for names in expansion.values() for n in names)}
+    supplied = {*params, *(n for key, names in expansion.items() if key in params for n in names)}
     defaults = {k: v for k, v in state.parameters.items() if k not in supplied}
     results = tuple(
         entry.type._cached_result_processor(dialect, None)  # noqa: SLF001 - what Core's cursor result uses
