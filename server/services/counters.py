@@ -20,7 +20,7 @@ from server.engine.events import Called, CounterChanged, Event, QueueChanged, Ti
 from server.engine.model import Counter, CounterState, Hall, Outcome, TicketStatus
 from server.engine.rules import Candidate
 from server.store import raw
-from server.store.db import defer_inserts, write_changes
+from server.store.db import connection, defer_inserts, write_changes
 from server.store.expressions import seconds_between
 from server.store.models import ApiTokenRow, CounterRow, LedgerRow, MatterRow, NoticeRow, TicketRow, UTCDateTime
 from server.store.raw import Raw
@@ -90,7 +90,7 @@ def _lock_pair(
     still valid: 401 when it was revoked."""
     ids = sorted({counter.id, *([counter.partner] if counter.partner and with_partner else [])})
     pair = {"id1": ids[0], "id2": ids[-1]}
-    conn = s.connection()
+    conn = connection(s)
     if token is None:
         found = _LOCK_RAW.rows(conn, pair)
     else:
@@ -334,7 +334,7 @@ def _claim(a: Act, choices: list[rules.Choice], pg: bool) -> tuple[TicketRow, ru
     if not pg:
         choice = choices[0]
         params |= {"ticket": choice.ticket.id, "behalf": choice.on_behalf_of}
-        found = _CLAIM.first(a.s.connection(), params)
+        found = _CLAIM.first(connection(a.s), params)
         return (raw.attach(a.s, TicketRow, found), choice) if found is not None else None
     params |= {
         "hall": a.hall.id,
@@ -343,7 +343,7 @@ def _claim(a: Act, choices: list[rules.Choice], pg: bool) -> tuple[TicketRow, ru
         "streaks": [rules.next_priority_streak(a.row.priority_streak, c) for c in choices],
         "details": [json.dumps(_called_detail(c)) for c in choices],
     }
-    got = _CLAIM_PG.first(a.s.connection(), params)
+    got = _CLAIM_PG.first(connection(a.s), params)
     if got is None:
         return None
     ticket, index = raw.attach(a.s, TicketRow, got[:-1]), got[-1]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, aliased
 from server.engine.model import Hall
 from server.engine.outbound import EVENTS, backoff_s
 from server.engine.privacy import mask_personal
-from server.store.db import Database
+from server.store.db import Database, connection
 from server.store.models import DeliveryRow, OutboxRow
 
 # Jitter from a generator of our own: the module-level one belongs to whoever seeds it (Hypothesis does in tests).
@@ -47,7 +47,7 @@ def emit(
     if not targets:
         return None
     event_id = secrets.token_hex(16)
-    conn = s.connection()
+    conn = connection(s)
     conn.execute(
         _INSERT,
         {"id": event_id, "hall_id": hall.id, "event": event, "subject": subject, "at": at, "data": data},

@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import BindParameter
 from server.engine.estimate import est_wait_s, forecast_with_newcomers, recent_average, run_forecast
 from server.engine.model import CounterState, Hall, Service, TicketStatus
 from server.engine.rules import Candidate, Desk, served_now, serving_counters
+from server.store.db import connection
 from server.store.models import CounterRow, TicketRow
 from server.store.raw import Raw
 
@@ -191,7 +192,7 @@ def call_candidates(
     params: dict[str, Any] = {"hall": hall_id, "services": list(services), "counters": list(counters)}
     params["taken"] = list(taken)
     # _QUEUE_COLUMNS' order: id, then (after hall, counter, number, status) what a Candidate holds, in its order
-    return [Candidate(r[0], *r[5:]) for r in _CANDIDATES.rows(session.connection(), params)]
+    return [Candidate(r[0], *r[5:]) for r in _CANDIDATES.rows(connection(session), params)]
 
 
 def waiting_counts(session: Session, hall: Hall) -> dict[str, int]:

@@ -20,6 +20,7 @@ from server.engine.events import Event, PrintQueued, QueueChanged, TicketChanged
 from server.engine.model import Hall, Kiosk, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
 from server.engine.rules import Desk
+from server.store.db import connection
 from server.store.models import (
     AnonymousQuotaRow,
     ApiTokenRow,
@@ -306,7 +307,7 @@ def _claim_key(s: Session, key: _Key, ticket_id: str, sealed: str, now: datetime
         "est_wait_s": where.est_wait_s if where is not None else None,
         "served_now": where.served_now if where is not None else None,
     }
-    return _CLAIM_KEY[dialect].first(s.connection(), values) is not None
+    return _CLAIM_KEY[dialect].first(connection(s), values) is not None
 
 
 _REQUESTS = TicketRequestRow.__table__
@@ -379,7 +380,7 @@ def _insert_ticket(s: Session, hall: Hall, row: TicketRow) -> tuple[int, dict[st
     ORM changes of this session wait to be flushed (then read later)."""
     statement = _INSERT_TICKET[(row.target_counter is not None, bool(row.priority))]
     params = {**_ticket_values(row), **queue.ahead_params(row), **queue.states_params(hall, row.issued_at)}
-    found = statement.first(s.connection(), params)
+    found = statement.first(connection(s), params)
     assert found is not None  # an INSERT … RETURNING has its row
     ahead, states = found
     if s.dirty or s.new:
@@ -429,11 +430,11 @@ def _insert_tallied(
     priority = dict(valid.priority) if valid is not None else {}
     normal = dict(valid.normal) if valid is not None else {}
     if valid is not None and service in priority and (row.priority or service in normal):
-        _INSERT_PLAIN.run(s.connection(), _ticket_values(row))
+        _INSERT_PLAIN.run(connection(s), _ticket_values(row))
         states = valid.states
     else:
         params = {**_ticket_values(row), **queue.ahead_params(row), **queue.states_params(hall, row.issued_at)}
-        found = _INSERT_PARTS[bool(row.priority)].first(s.connection(), params)
+        found = _INSERT_PARTS[bool(row.priority)].first(connection(s), params)
         assert found is not None  # an INSERT … RETURNING has its row
         states, later = found[-1], bool(found[-2])
         priority[service] = int(found[0] or 0)
@@ -491,13 +492,13 @@ def _next_seq(
     key = {"hall": hall.id, "service": service.id, "day": day}
     if token is not None:
         key["token"] = token
-    found = _SEQ[(dialect, token is not None)].first(s.connection(), key)
+    found = _SEQ[(dialect, token is not None)].first(connection(s), key)
     assert found is not None  # an upsert … RETURNING always has its row
     if token is not None and found[_HEAD_END] is None:
         raise HallError("unauthorized", 401, "missing or invalid bearer token")
     seq = int(found[0])
     check_limit(seq, service.daily_limit, hall.number_width)  # raising rolls the increment back
-    if anonymous_cap is not None and _count(_ANONYMOUS[dialect].first(s.connection(), key)) > anonymous_cap:
+    if anonymous_cap is not None and _count(_ANONYMOUS[dialect].first(connection(s), key)) > anonymous_cap:
         raise HallError(
             "daily_limit", 409, "today's numbers for tickets taken without a kiosk are used up for this service;"
             " please take a ticket at a kiosk in the hall",

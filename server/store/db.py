@@ -155,7 +155,9 @@ class Database:
         self._begin = "BEGIN IMMEDIATE"
         try:
             session.begin()
-            session.connection()  # runs BEGIN (IMMEDIATE on SQLite) now
+            # runs BEGIN (IMMEDIATE on SQLite) now; kept for `connection` (the session's own lookup costs more
+            # than a short statement on the hot path)
+            session.info[_CONNECTION] = session.connection()
             return session
         except OperationalError as e:
             session.close()
@@ -222,6 +224,15 @@ class Database:
         self.engine.dispose()
         if self._reader is not self.engine:
             self._reader.dispose()
+
+
+_CONNECTION = "connection"  # session.info key: a write session's connection (one transaction per session)
+
+
+def connection(session: Session) -> Connection:
+    """The session's connection: a write session's as kept at its BEGIN, else the session's own."""
+    found = session.info.get(_CONNECTION)
+    return found if found is not None else session.connection()
 
 
 class _ReadSession(Session):
@@ -295,7 +306,7 @@ def insert_row(session: Session, table: Any, values: dict[str, Any]) -> int | No
     (SQLite's rowid, known without RETURNING) when inserted now on SQLite; else None."""
     pending = session.info.get(PENDING)
     if pending is None:
-        return _insert(table, values).run(session.connection(), values)
+        return _insert(table, values).run(connection(session), values)
     pending.append((table, values))
     return None
 
@@ -332,7 +343,7 @@ def write_changes(session: Session) -> None:
         updates.append((mapper.local_table, tuple(sorted(changes)), changes, obj, pks))
     updates.sort(key=lambda u: (u[0].name, u[1]))  # session.dirty is a set: one order, one cached statement
     inserts = session.info.pop(PENDING, None) or []
-    conn = session.connection()
+    conn = connection(session)
     if conn.dialect.name == "postgresql" and len(updates) + len(inserts) > 1 and len(inserts) <= 1:
         stmt, params = _combined(updates, inserts)
         stmt.run(conn, params)

@@ -9,8 +9,8 @@ times what SQLite spends running the statement (bench/README.md, issue 25's four
 What it keeps of SQLAlchemy's behaviour:
 - the same SQL and the same bound values: bind and result processors are the dialect's own (UTCDateTime
   written as naive UTC and read back aware, booleans, JSON), taken from the compiled statement;
-- the same errors: a driver error is raised as SQLAlchemy's wrapped exception (IntegrityError,
-  OperationalError, ...), and a lost connection is invalidated so the pool does not hand it out again;
+- the same errors, through Core's own handler: a driver error is raised as SQLAlchemy's wrapped exception
+  (IntegrityError, OperationalError, ...), and a lost connection is invalidated with the pool's older ones;
 - the engine's `before_cursor_execute` / `after_cursor_execute` listeners see each statement (the
   statement-count tests and benches count these too; their `context` is None).
 
@@ -21,11 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import bindparam, inspect
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.sql import ClauseElement
@@ -42,7 +41,7 @@ class _Plan:
     defaults: dict[str, Any]  # values bound in the statement itself (literals such as a status)
     expansion: dict[str, list[str]]  # an expanding parameter → the names of its items in this form
     processors: dict[str, Any]  # name → bind processor
-    results: tuple[Any, ...]  # per result column: its processor or None
+    results: tuple[tuple[int, Any], ...]  # the result columns that have a processor: (place, processor)
 
 
 class Raw:
@@ -96,7 +95,7 @@ class Raw:
                 fn(conn, cursor, sql, args, None, False)
         try:
             cursor.execute(sql, args)
-        except Exception as e:
+        except BaseException as e:
             _raise(conn, cursor, sql, args, e)
         if listened:
             for fn in conn.dispatch.after_cursor_execute:
@@ -108,13 +107,19 @@ class Raw:
         cursor, plan = self.execute(conn, params)
         try:
             fetched = cursor.fetchall()
-        except Exception as e:
+        except BaseException as e:
             _raise(conn, cursor, plan.sql, None, e)
         cursor.close()
-        results = plan.results
-        if not any(results):
+        if not plan.results:
             return [tuple(r) for r in fetched]
-        return [tuple(v if p is None or v is None else p(v) for p, v in zip(results, r, strict=True)) for r in fetched]
+        out = []
+        for r in fetched:
+            values = list(r)
+            for i, process in plan.results:  # only the columns that need it (a wide row has few)
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            out.append(tuple(values))
+        return out
 
     def first(self, conn: Connection, params: Params) -> tuple[Any, ...] | None:
         found = self.rows(conn, params)
@@ -137,26 +142,22 @@ def _build(compiled: Any, dialect: Dialect, params: Params) -> _Plan:
     expansion = dict(state.parameter_expansion)
     supplied = {*params, *(n for key, names in expansion.items() if key in params for n in names)}
     defaults = {k: v for k, v in state.parameters.items() if k not in supplied}
-    results = tuple(
+    found = (
         entry.type._cached_result_processor(dialect, None)  # noqa: SLF001 - what Core's cursor result uses
         for entry in compiled._result_columns  # noqa: SLF001
     )
+    results = tuple((i, p) for i, p in enumerate(found) if p is not None)
     positional = tuple(state.positiontup) if compiled.positional else None
     processors = {**compiled._bind_processors, **state.processors}  # noqa: SLF001 - as Core's execution applies
     return _Plan(state.statement, positional, defaults, expansion, processors, results)
 
 
-def _raise(conn: Connection, cursor: Any, sql: str, args: Any, e: Exception) -> None:
-    """A driver error as SQLAlchemy raises it; a lost connection is invalidated first."""
-    dialect = conn.dialect
-    base = dialect.loaded_dbapi.Error
-    if not isinstance(e, base):
-        raise e
-    dbapi = conn.connection.dbapi_connection
-    lost = dialect.is_disconnect(e, dbapi, cursor)
-    if lost:
-        conn.invalidate(e)
-    raise DBAPIError.instance(sql, args, e, base, connection_invalidated=lost, dialect=dialect) from e
+def _raise(conn: Connection, cursor: Any, sql: str, args: Any, e: BaseException) -> NoReturn:
+    """The error as Core's execution raises it, by Core's own handler: a driver error wrapped (IntegrityError,
+    OperationalError, ...), the engine's `handle_error` listeners called, and on a lost connection (or an exit
+    such as a green timeout mid-statement) this connection invalidated and the pool's older ones with it: a
+    severed database leaves no broken connection in the pool to hand out once it is back."""
+    conn._handle_dbapi_exception(e, sql, args, cursor, None)  # noqa: SLF001 - raises; no public equivalent
 
 
 def every_column(stmt: Any) -> Any:
