@@ -265,7 +265,10 @@ def _pg_engine(
         with dbapi_conn.cursor() as cur:
             cur.execute("SET statement_timeout = %s", (statement_timeout_s * 1000,))
         dbapi_conn.commit()
-        dbapi_conn.autocommit = autocommit
+        dbapi_conn.autocommit = True  # the writers too: their BEGIN is sent by _begin_with_first_statement
+
+    if not autocommit:
+        _begin_with_first_statement(engine)
 
     # A connection that sat idle may have been closed by the server or a restart: ping it before use,
     # then roll the ping's transaction back (psycopg2 opened one), so the caller starts clean. A connection
@@ -287,6 +290,49 @@ def _pg_engine(
             raise DisconnectionError(str(e)) from e
 
     return engine
+
+
+def _begin_with_first_statement(engine: Engine) -> None:
+    """PostgreSQL writers: a transaction's BEGIN goes in the same message as its first statement.
+
+    psycopg2 opens a transaction with a BEGIN of its own, a round trip before the first statement (a fifth of
+    a counter action's). Its connections are in autocommit here instead, and the dialect (this engine's
+    own instance) sends "BEGIN;" in front of a statement run while no transaction is open: the same
+    transactions, one round trip fewer. COMMIT and ROLLBACK are then sent by the dialect, and only while a
+    transaction is open (libpq's transaction status, as the server last reported it), so the pool's reset
+    on return costs nothing after a commit and still ends a transaction an error left open.
+    """
+    from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+
+    dialect: Any = engine.dialect
+    execute, execute_bare, execute_many = dialect.do_execute, dialect.do_execute_no_params, dialect.do_executemany
+
+    def idle(dbapi_conn: Any) -> bool:
+        return bool(dbapi_conn.info.transaction_status == TRANSACTION_STATUS_IDLE)
+
+    def do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        execute(cursor, "BEGIN;" + statement if idle(cursor.connection) else statement, parameters, context)
+
+    def do_execute_no_params(cursor: Any, statement: str, context: Any = None) -> None:
+        execute_bare(cursor, "BEGIN;" + statement if idle(cursor.connection) else statement, context)
+
+    def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        if idle(cursor.connection):  # several statements (or pages of VALUES): BEGIN on its own first
+            cursor.execute("BEGIN")
+        execute_many(cursor, statement, parameters, context)
+
+    def ending(word: str) -> Any:
+        def end(pooled: Any) -> None:
+            dbapi_conn = pooled.dbapi_connection  # the pool's proxy: its own `info` is SQLAlchemy's dict
+            if not idle(dbapi_conn):
+                with dbapi_conn.cursor() as cur:
+                    cur.execute(word)
+
+        return end
+
+    dialect.do_execute, dialect.do_execute_no_params = do_execute, do_execute_no_params
+    dialect.do_executemany = do_executemany
+    dialect.do_commit, dialect.do_rollback = ending("COMMIT"), ending("ROLLBACK")
 
 
 _COLUMN_KEYS: dict[Any, frozenset[str]] = {}  # mapper → its column attributes' keys

@@ -94,7 +94,7 @@ class Raw:
             for fn in conn.dispatch.before_cursor_execute:
                 fn(conn, cursor, sql, args, None, False)
         try:
-            cursor.execute(sql, args)
+            conn.dialect.do_execute(cursor, sql, args, None)  # the dialect's (db.py: PostgreSQL's BEGIN goes with it)
         except BaseException as e:
             _raise(conn, cursor, sql, args, e)
         if listened:

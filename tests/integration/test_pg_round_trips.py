@@ -1,0 +1,153 @@
+"""PostgreSQL: what a write transaction sends, counted on the wire.
+
+psycopg2 opens a transaction with a BEGIN of its own, one round trip before the first statement; the writers'
+connections send it in the same message as the first statement instead (store/db.py
+`_begin_with_first_statement`). Here a proxy between the database and the server's pool reads the protocol's
+messages from the client: every query message is one round trip, so each action's count is exact, and the
+transactions' boundaries (BEGIN, COMMIT, ROLLBACK) can be seen where the server sees them.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from support.databases import database
+from support.proxy import Proxy
+from support.server import HALL_TOML
+
+from server.clock import FrozenClock
+from server.config import load_config
+from server.engine.errors import HallError
+from server.services import counters, halls, tickets
+from server.services.context import Context
+from server.store.db import Database
+from server.store.models import TicketRow
+
+SSL_REQUEST, STARTUP = 80877103, 196608
+
+
+class Wire(Proxy):
+    """The proxy, reading the frontend's messages: each simple query ('Q') in order, with its connection's number
+    (the writers' and the readers' pools share the proxy)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.queries: list[tuple[int, str]] = []
+        self._lock = threading.Lock()
+        super().__init__(target_port)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.conns += [client, upstream]
+            number = len(self.conns)
+            threading.Thread(target=self._read_client, args=(client, upstream, number), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    def _read_client(self, src: socket.socket, dst: socket.socket, number: int) -> None:
+        buffer, typed = b"", False
+        try:
+            while data := src.recv(65536):
+                buffer += data
+                while True:
+                    if not typed:  # SSLRequest / StartupMessage: a length, then a code, no type byte
+                        if len(buffer) < 8:
+                            break
+                        length, code = struct.unpack("!ii", buffer[:8])
+                        if len(buffer) < length:
+                            break
+                        buffer, typed = buffer[length:], code == STARTUP
+                        continue
+                    if len(buffer) < 5:
+                        break
+                    kind, length = buffer[:1], struct.unpack("!i", buffer[1:5])[0]
+                    if len(buffer) < 1 + length:
+                        break
+                    if kind == b"Q":
+                        with self._lock:
+                            self.queries.append((number, buffer[5 : 1 + length].rstrip(b"\0").decode()))
+                    buffer = buffer[1 + length :]
+                dst.sendall(data)  # after it is recorded: its answer cannot reach the test before the record
+        except OSError:
+            pass
+
+    def take(self) -> list[str]:
+        """The queries the writers' connections sent since the last take (a reader's never opens a transaction)."""
+        with self._lock:
+            seen, self.queries = self.queries, []
+        writers = {n for n, q in seen if q.startswith(("BEGIN", "COMMIT", "ROLLBACK"))}
+        return [q for n, q in seen if n in writers]
+
+
+@pytest.fixture
+def wired(tmp_path: Path) -> Iterator[tuple[Context, Wire]]:
+    with database("postgres", tmp_path) as url:
+        wire = Wire(5432)
+        db = Database(url.replace("127.0.0.1:5432", f"127.0.0.1:{wire.port}"))
+        db.migrate()
+        ctx = Context(load_config(HALL_TOML, data_dir=tmp_path), db, FrozenClock(datetime(2026, 3, 2, 1, tzinfo=UTC)))
+        ctx.boards.on_stale = lambda hall_id: None
+        halls.seed_counters(ctx)
+        try:
+            yield ctx, wire
+        finally:
+            db.dispose()
+            wire.close()
+
+
+def _transactions(queries: list[str]) -> list[list[str]]:
+    """The queries grouped into transactions: from one that begins with BEGIN to its COMMIT or ROLLBACK."""
+    out: list[list[str]] = []
+    for q in queries:
+        if q.startswith("BEGIN"):
+            out.append([])
+        assert out, f"a statement outside any transaction: {q[:80]}"
+        out[-1].append(q)
+    return out
+
+
+def test_each_action_is_one_transaction_whose_begin_rides_on_its_first_statement(
+    wired: tuple[Context, Wire],
+) -> None:
+    ctx, wire = wired
+    counters.open_counter(ctx, "w1", None)
+    for _ in range(3):
+        tickets.issue_ticket(ctx, "town", "id-card")
+    wire.take()
+    for name, action, statements in (
+        ("issue", lambda: tickets.issue_ticket(ctx, "town", "id-card"), 3),
+        ("call-next", lambda: counters.call_next(ctx, "w1", None), 3),
+        ("finish", lambda: counters.finish(ctx, "w1", None, "completed", None, None), 2),
+    ):
+        action()
+        (sent,) = _transactions(wire.take())
+        assert "BEGIN" not in sent, f"{name}: a BEGIN of its own ({sent[0][:60]})"
+        assert sent[0].startswith("BEGIN;") and sent[-1] == "COMMIT", (name, [q[:40] for q in sent])
+        assert len(sent) == statements + 1, (name, [q[:40] for q in sent])  # its statements, then COMMIT
+
+
+def test_a_refused_action_rolls_back_and_leaves_the_connection_idle(wired: tuple[Context, Wire]) -> None:
+    ctx, wire = wired
+    tickets.issue_ticket(ctx, "town", "id-card")
+    wire.take()
+    with pytest.raises(HallError):  # the counter is closed: refused after its lock was taken
+        counters.call_next(ctx, "w1", None)
+    refused = wire.take()
+    assert refused[0].startswith("BEGIN;") and refused[-1] == "ROLLBACK", [q[:40] for q in refused]
+    counters.open_counter(ctx, "w1", None)
+    done, _ = counters.call_next(ctx, "w1", None)
+    assert done.ticket is not None
+    after = _transactions(wire.take())
+    assert all(t[0].startswith("BEGIN;") and t[-1] == "COMMIT" for t in after), after
+    with ctx.db.read() as s:  # what the refused transaction did not write, and the called one did
+        assert s.scalars(select(TicketRow.status)).all() == ["called"]
