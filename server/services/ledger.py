@@ -44,7 +44,7 @@ def append(
     )
 
 
-_TABLE = cast(Table, LedgerRow.__table__)
+TABLE = cast(Table, LedgerRow.__table__)
 
 
 def insert(
@@ -64,15 +64,32 @@ def insert(
     Its id on SQLite (inserted now); else None."""
     return insert_row(
         session,
-        _TABLE,
-        {
-            "hall_id": hall_id,
-            "at": at,
-            "kind": kind,
-            "ticket_id": ticket_id,
-            "counter_id": counter,
-            "clerk": clerk,
-            "on_behalf_of": on_behalf_of,
-            "detail": {k: v for k, v in detail.items() if v is not None} or None,
-        },
+        TABLE,
+        values(
+            hall_id, kind, at, ticket_id=ticket_id, counter=counter, clerk=clerk, on_behalf_of=on_behalf_of, **detail
+        ),
     )
+
+
+def values(
+    hall_id: str,
+    kind: str,
+    at: datetime,
+    *,
+    ticket_id: str | None = None,
+    counter: str | None = None,
+    clerk: str | None = None,
+    on_behalf_of: str | None = None,
+    **detail: Any,
+) -> dict[str, Any]:
+    """A ledger line's columns (but its id), for a caller that writes it within a statement of its own."""
+    return {
+        "hall_id": hall_id,
+        "at": at,
+        "kind": kind,
+        "ticket_id": ticket_id,
+        "counter_id": counter,
+        "clerk": clerk,
+        "on_behalf_of": on_behalf_of,
+        "detail": {k: v for k, v in detail.items() if v is not None} or None,
+    }

@@ -20,7 +20,7 @@ from server.engine.events import Event, PrintQueued, QueueChanged, TicketChanged
 from server.engine.model import Hall, Kiosk, Service, TicketStatus
 from server.engine.numbering import check_limit, format_number
 from server.engine.rules import Desk
-from server.store.db import connection
+from server.store.db import connection, insert_row
 from server.store.models import (
     AnonymousQuotaRow,
     ApiTokenRow,
@@ -191,16 +191,21 @@ def _issue(
         desks: dict[str, Desk] | None
         started: bool | None
         counted: _Counted | None = None
-        if tallied:  # SQLite, a plain tap: the queues as this process's last issue left them, when still so
-            ahead, desks, started, counted = _insert_tallied(s, hall, row, ctx.boards.tallies.get(hall.id), before, day)
-        else:
-            ahead, desks, started = _insert_ticket(s, hall, row)  # people ahead, counters' states, day started
-        line = ledger.insert(
-            s, hall.id, "remote_issued" if row.status == TicketStatus.REMOTE.value else "issued", now,
+        issued = ledger.values(
+            hall.id, "remote_issued" if row.status == TicketStatus.REMOTE.value else "issued", now,
             ticket_id=row.id, service=service.id, priority=priority or None,
             repeat_of=first.ticket_id if first else None, notice=first.id if first else None,
             appointment=row.appointment_id,
         )  # fmt: skip
+        line: int | None = None  # the ledger line's id (SQLite: the tally's mark)
+        if tallied:  # SQLite, a plain tap: the queues as this process's last issue left them, when still so
+            ahead, desks, started, counted = _insert_tallied(s, hall, row, ctx.boards.tallies.get(hall.id), before, day)
+            line = insert_row(s, ledger.TABLE, issued)
+        elif ctx.db.is_sqlite:
+            ahead, desks, started = _insert_ticket(s, hall, row)  # people ahead, counters' states, day started
+            line = insert_row(s, ledger.TABLE, issued)
+        else:  # PostgreSQL: the ledger line goes in the ticket's INSERT, as a CTE (one round trip less)
+            ahead, desks, started = _insert_ticket(s, hall, row, issued)
         job = print_jobs.add(s, hall, kiosk, row, track_url(track_base, token), now) if kiosk else None
         outbox.emit(s, hall, "ticket.issued", outbox.ticket_data(row, kiosk=kiosk_id), now, subject=row.id)
         where = ctx.boards.quick_place(s, hall, row, ahead, now, before, desks)
@@ -361,25 +366,42 @@ def _remember_answer_later(ctx: Context, key_hash: str, where: queue.Place) -> N
 
 _TICKET_COLUMNS = [c.key for c in TicketRow.__table__.columns]
 _TICKETS = cast(Table, TicketRow.__table__)
+
+
 # The ticket's INSERT returning the people ahead in its queue (queue.ahead_statement) and every counter's state
 # (queue.STATES_TEXT, for `served_now`): one round trip where there were three.
-_INSERT_TICKET = {
-    (targeted, priority): Raw(
-        every_column(insert(_TICKETS)).returning(
-            queue.ahead_statement(targeted, priority).scalar_subquery(), queue.STATES_TEXT
-        )
+def _ticket_insert(targeted: bool, priority: bool, with_line: bool) -> Raw:
+    statement = every_column(insert(_TICKETS)).returning(
+        queue.ahead_statement(targeted, priority).scalar_subquery(), queue.STATES_TEXT
     )
+    if with_line:  # PostgreSQL: its ledger line in the same statement (a data-modifying CTE)
+        lines = ledger.TABLE
+        line = lines.insert().values(
+            {c: bindparam(f"line_{c.key}", type_=c.type) for c in lines.c if not c.primary_key}
+        )
+        statement = statement.add_cte(line.cte("line"))
+    return Raw(statement)
+
+
+_INSERT_TICKET = {
+    (targeted, priority, with_line): _ticket_insert(targeted, priority, with_line)
     for targeted in (False, True)
     for priority in (False, True)
+    for with_line in (False, True)
 }
 
 
-def _insert_ticket(s: Session, hall: Hall, row: TicketRow) -> tuple[int, dict[str, Desk] | None, bool | None]:
-    """Write a new waiting ticket: how many go before it in its queue (what `queue.ahead_count` reads), the
-    counters as they are now, and whether the hall's day has started (opening.day_started); both None while
-    ORM changes of this session wait to be flushed (then read later)."""
-    statement = _INSERT_TICKET[(row.target_counter is not None, bool(row.priority))]
+def _insert_ticket(
+    s: Session, hall: Hall, row: TicketRow, line: dict[str, Any] | None = None
+) -> tuple[int, dict[str, Desk] | None, bool | None]:
+    """Write a new waiting ticket (and on PostgreSQL its ledger line, `line`'s columns, in the same statement):
+    how many go before it in its queue (what `queue.ahead_count` reads), the counters as they are now, and
+    whether the hall's day has started (opening.day_started); both None while ORM changes of this session wait
+    to be flushed (then read later)."""
+    statement = _INSERT_TICKET[(row.target_counter is not None, bool(row.priority), line is not None)]
     params = {**_ticket_values(row), **queue.ahead_params(row), **queue.states_params(hall, row.issued_at)}
+    if line is not None:
+        params |= {f"line_{k}": v for k, v in line.items()}
     found = statement.first(connection(s), params)
     assert found is not None  # an INSERT … RETURNING has its row
     ahead, states = found

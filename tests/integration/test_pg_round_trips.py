@@ -125,7 +125,7 @@ def test_each_action_is_one_transaction_whose_begin_rides_on_its_first_statement
         tickets.issue_ticket(ctx, "town", "id-card")
     wire.take()
     for name, action, statements in (
-        ("issue", lambda: tickets.issue_ticket(ctx, "town", "id-card"), 3),
+        ("issue", lambda: tickets.issue_ticket(ctx, "town", "id-card"), 2),  # the number; the ticket with its line
         ("call-next", lambda: counters.call_next(ctx, "w1", None), 3),
         ("finish", lambda: counters.finish(ctx, "w1", None, "completed", None, None), 2),
     ):
