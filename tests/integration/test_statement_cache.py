@@ -29,11 +29,12 @@ from server.services.context import Context
 from server.store.db import Database
 
 # Statements each, as the driver's cursor sees them (SQLite's BEGIN IMMEDIATE included; PostgreSQL's BEGIN goes
-# with the first statement and its COMMIT is sent by the dialect: test_pg_round_trips.py counts those too). call-next: lock (with the token's revocation), candidates, the claim, then on
-# SQLite the counter's row and the ledger line (PostgreSQL: all in the claim's one statement); finish: lock
-# (the held ticket read with it), then the ticket's and counter's rows and the ledger line (PostgreSQL: one).
-# An issue: the number (with the ledger's head), the ticket (with the people ahead), its ledger line (PostgreSQL:
-# in the ticket's statement); a kiosk's idempotency key adds its own row, written last.
+# with the first statement and its COMMIT is sent by the dialect: test_pg_round_trips.py counts those too).
+# call-next: lock (with the token's revocation), candidates, the claim, then on SQLite the counter's row and the
+# ledger line (PostgreSQL: all in the claim's one statement); finish: lock (the held ticket read with it), then
+# the ticket's and counter's rows and the ledger line (PostgreSQL: one). An issue: the number (with the ledger's
+# head), the ticket (with the people ahead), its ledger line (PostgreSQL: in the ticket's statement); a kiosk's
+# idempotency key adds its own row, written last.
 BUDGET = {
     "sqlite": {"issue": 4, "issue with a key": 5, "call-next": 6, "finish": 5},
     "postgresql": {"issue": 2, "issue with a key": 3, "call-next": 3, "finish": 2},
