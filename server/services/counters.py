@@ -100,8 +100,8 @@ def _lock_pair(
     n = raw.width(CounterRow)
     rows: dict[str, CounterRow] = {}
     for r in found:
-        row = rows[r[0]] = raw.attach(s, CounterRow, r[:n])
-        if row.held_ticket is not None:
+        rows[r[0]] = raw.attach(s, CounterRow, r[:n])
+        if r[n] is not None:  # the held ticket's row (none when its row is gone: `_held` then finds none)
             _keep(s, raw.attach(s, TicketRow, r[n : n + raw.width(TicketRow)]))
     for i in ids:
         if i not in rows:  # counters are seeded at start-up; this covers one added to the config since

@@ -300,7 +300,10 @@ def _begin_with_first_statement(engine: Engine) -> None:
     own instance) sends "BEGIN;" in front of a statement run while no transaction is open: the same
     transactions, one round trip fewer. COMMIT and ROLLBACK are then sent by the dialect, and only while a
     transaction is open (libpq's transaction status, as the server last reported it), so the pool's reset
-    on return costs nothing after a commit and still ends a transaction an error left open.
+    on return costs nothing after a commit and still ends a transaction an error left open. Two things a
+    writer's connection therefore refuses: another isolation level (AUTOCOMMIT included: VACUUM or CREATE
+    INDEX CONCURRENTLY need a connection of their own) and a named cursor (`stream_results`, `yield_per`:
+    psycopg2 refuses those outside its own transactions).
     """
     from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
@@ -330,9 +333,15 @@ def _begin_with_first_statement(engine: Engine) -> None:
 
         return end
 
+    def set_isolation_level(_dbapi_conn: Any, level: str) -> None:
+        # AUTOCOMMIT would be silently undone (a BEGIN in front of every statement) and any other level left
+        # psycopg2 opening transactions of its own: what needs either runs on a connection of its own.
+        raise NotImplementedError(f"the writers' connections keep their transactions ({level} refused)")
+
     dialect.do_execute, dialect.do_execute_no_params = do_execute, do_execute_no_params
     dialect.do_executemany = do_executemany
     dialect.do_commit, dialect.do_rollback = ending("COMMIT"), ending("ROLLBACK")
+    dialect.set_isolation_level = set_isolation_level
 
 
 _COLUMN_KEYS: dict[Any, frozenset[str]] = {}  # mapper → its column attributes' keys

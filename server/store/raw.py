@@ -83,21 +83,22 @@ class Raw:
 
     def execute(self, conn: Connection, params: Params) -> Any:
         """Run it; the driver's cursor, its rows not yet read (see `rows`, `first`)."""
+        if not conn.in_transaction():
+            conn.begin()  # as Core's autobegin: a caller's commit() then commits it (db.py sends PostgreSQL's BEGIN)
         plan = self._plan(conn.dialect, params)
-        args = self._bind(plan, params)
-        dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None
-        cursor = dbapi.cursor()
-        listened = conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute
-        sql = plan.sql
-        if listened:
-            for fn in conn.dispatch.before_cursor_execute:
-                fn(conn, cursor, sql, args, None, False)
+        sql, args, cursor = plan.sql, None, None
         try:
+            args = self._bind(plan, params)  # a value the type refuses (a naive datetime) is a StatementError
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None
+            cursor = dbapi.cursor()
+            if conn.dispatch.before_cursor_execute:
+                for fn in conn.dispatch.before_cursor_execute:
+                    fn(conn, cursor, sql, args, None, False)
             conn.dialect.do_execute(cursor, sql, args, None)  # the dialect's (db.py: PostgreSQL's BEGIN goes with it)
         except BaseException as e:
             _raise(conn, cursor, sql, args, e)
-        if listened:
+        if conn.dispatch.after_cursor_execute:
             for fn in conn.dispatch.after_cursor_execute:
                 fn(conn, cursor, sql, args, None, False)
         return cursor, plan
@@ -138,6 +139,8 @@ def _build(compiled: Any, dialect: Dialect, params: Params) -> _Plan:
     """The form of `compiled` for these parameters' list lengths (each expanding list rendered item by item)."""
     if compiled.insert_prefetch or compiled.update_prefetch:  # defaults Core's execution would work out
         raise TypeError(f"a column default computed in Python: give its value ({compiled.string[:60]})")
+    if compiled.literal_execute_params or compiled.escaped_bind_names:  # per-execution SQL, renamed parameters
+        raise TypeError(f"a statement Raw cannot run as compiled once ({compiled.string[:60]})")
     state = compiled.construct_expanded_state(dict(params))
     expansion = dict(state.parameter_expansion)
     supplied = {*params, *(n for key, names in expansion.items() if key in params for n in names)}

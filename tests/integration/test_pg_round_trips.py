@@ -25,12 +25,14 @@ from support.server import HALL_TOML
 from server.clock import FrozenClock
 from server.config import load_config
 from server.engine.errors import HallError
-from server.services import counters, halls, tickets
+from server.services import counters, halls, ledger, tickets
 from server.services.context import Context
+from server.store import raw
 from server.store.db import Database
-from server.store.models import TicketRow
+from server.store.models import LedgerRow, TicketRow
 
 SSL_REQUEST, STARTUP = 80877103, 196608
+NOW = datetime(2026, 3, 2, 1, tzinfo=UTC)
 
 
 class Wire(Proxy):
@@ -95,7 +97,7 @@ def wired(tmp_path: Path) -> Iterator[tuple[Context, Wire]]:
         wire = Wire(5432)
         db = Database(url.replace("127.0.0.1:5432", f"127.0.0.1:{wire.port}"))
         db.migrate()
-        ctx = Context(load_config(HALL_TOML, data_dir=tmp_path), db, FrozenClock(datetime(2026, 3, 2, 1, tzinfo=UTC)))
+        ctx = Context(load_config(HALL_TOML, data_dir=tmp_path), db, FrozenClock(NOW))
         ctx.boards.on_stale = lambda hall_id: None
         halls.seed_counters(ctx)
         try:
@@ -151,3 +153,21 @@ def test_a_refused_action_rolls_back_and_leaves_the_connection_idle(wired: tuple
     assert all(t[0].startswith("BEGIN;") and t[-1] == "COMMIT" for t in after), after
     with ctx.db.read() as s:  # what the refused transaction did not write, and the called one did
         assert s.scalars(select(TicketRow.status)).all() == ["called"]
+
+
+def test_a_writer_connection_keeps_its_transactions(wired: tuple[Context, Wire]) -> None:
+    """AUTOCOMMIT on a writer would be undone by the BEGIN in front of each statement: it is refused, and the
+    connection serves the next transaction as before. A Raw statement on a connection with no transaction yet
+    begins one, as Core does, so the caller's commit keeps it."""
+    ctx, wire = wired
+    with ctx.db.engine.connect() as conn, pytest.raises(NotImplementedError, match="AUTOCOMMIT"):
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+    wire.take()
+    lines = ledger.TABLE
+    with ctx.db.engine.connect() as conn:
+        raw.Raw(lines.insert().values(hall_id="town", at=NOW, kind="note")).run(conn, {})
+        conn.commit()
+    sent = wire.take()
+    assert sent[0].startswith("BEGIN;INSERT INTO ledger") and sent[-1] == "COMMIT", sent
+    with ctx.db.read() as s:
+        assert s.scalars(select(LedgerRow.kind).where(LedgerRow.kind == "note")).all() == ["note"]
