@@ -30,7 +30,7 @@ from server.store.models import (
     TicketRequestRow,
     TicketRow,
 )
-from server.store.raw import Raw, every_column
+from server.store.raw import Raw, every_column, transient
 
 from . import board, ledger, matters, notices, opening, outbox, print_jobs, queue, views
 from .context import Context
@@ -161,7 +161,8 @@ def _issue(
             day = hall.day_of(now)
             seq, before = _next_seq(s, hall, service, day, anonymous_cap, credential)
         _check_open(service, hall, now, admission)
-        row = TicketRow(
+        row: TicketRow = transient(
+            TicketRow,
             id=ticket_id,
             hall_id=hall.id,
             service_id=service.id,

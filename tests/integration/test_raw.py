@@ -230,3 +230,17 @@ def test_insert_row_returns_no_id_nobody_reads(ctx: Context) -> None:
         insert_row(s, _L, {"hall_id": "town", "at": NOW, "kind": "probe", "detail": None})
     (line,) = (x for x in statements if x.startswith("INSERT"))
     assert "RETURNING" not in line
+
+
+def test_a_transient_row_holds_its_values_and_stays_out_of_the_session(ctx: Context) -> None:
+    """The issue's new ticket: built without attribute events, read through the model's attributes, INSERTed by
+    the caller; a session it meets never writes it a second time."""
+    row = raw.transient(TicketRow, id="t1", hall_id="town", priority=False, wait_s=0)
+    assert (row.id, row.hall_id, row.priority, row.wait_s, row.note) == ("t1", "town", False, 0, None)
+    assert inspect(row).transient and vars(row)["hall_id"] == "town"
+    row.note = "later"  # set afterwards as on any instance
+    assert vars(row)["note"] == "later"
+    with ctx.db.write() as s:
+        assert row not in s
+    with ctx.db.read() as s:
+        assert s.get(TicketRow, "t1") is None
