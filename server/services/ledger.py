@@ -47,28 +47,11 @@ def append(
 TABLE = cast(Table, LedgerRow.__table__)
 
 
-def insert(
-    session: Session,
-    hall_id: str,
-    kind: str,
-    at: datetime,
-    *,
-    ticket_id: str | None = None,
-    counter: str | None = None,
-    clerk: str | None = None,
-    on_behalf_of: str | None = None,
-    **detail: Any,
-) -> int | None:
-    """One ledger line as one prepared INSERT (the hot paths), for a ticket whose totals the caller keeps;
-    kept for the transaction's last statement when the session defers its inserts (store.db.defer_inserts).
-    Its id on SQLite (inserted now); else None."""
-    return insert_row(
-        session,
-        TABLE,
-        values(
-            hall_id, kind, at, ticket_id=ticket_id, counter=counter, clerk=clerk, on_behalf_of=on_behalf_of, **detail
-        ),
-    )
+def insert(session: Session, hall_id: str, kind: str, at: datetime, **fields: Any) -> int | None:
+    """One ledger line (`fields` as `values` takes them) as one prepared INSERT (the hot paths), for a ticket
+    whose totals the caller keeps; kept for the transaction's last statement when the session defers its
+    inserts (store.db.defer_inserts). Its id on SQLite (inserted now); else None."""
+    return insert_row(session, TABLE, values(hall_id, kind, at, **fields))
 
 
 def values(

@@ -18,15 +18,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, inspect, select, text
-from support.databases import database
-from support.server import HALL_TOML
+from support.context import service_context
 
 from server.clock import FrozenClock
-from server.config import load_config
 from server.engine.timing import replay
-from server.services import counters, halls, tickets
+from server.services import counters, tickets
 from server.services.context import Context
-from server.store.db import Database
 from server.store.models import CounterRow, LedgerRow, TicketRow
 
 CLOCK_FIELDS = ("wait_s", "service_s", "waiting_since", "serving_since", "called_at")
@@ -34,17 +31,8 @@ CLOCK_FIELDS = ("wait_s", "service_s", "waiting_since", "serving_since", "called
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
-    with database(request.param, tmp_path) as url:
-        db = Database(url)
-        db.migrate()
-        clock = FrozenClock(datetime(2026, 3, 2, 1, 0, 0, 250_000, tzinfo=UTC))
-        context = Context(load_config(HALL_TOML, data_dir=tmp_path), db, clock)
-        context.boards.on_stale = lambda hall_id: None
-        halls.seed_counters(context)
-        try:
-            yield context
-        finally:
-            db.dispose()
+    with service_context(request.param, tmp_path, datetime(2026, 3, 2, 1, 0, 0, 250_000, tzinfo=UTC)) as context:
+        yield context
 
 
 def _advance(ctx: Context, seconds: float) -> None:

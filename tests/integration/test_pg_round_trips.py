@@ -18,17 +18,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from support.databases import database
+from support.context import service_context
 from support.proxy import Proxy
-from support.server import HALL_TOML
 
-from server.clock import FrozenClock
-from server.config import load_config
 from server.engine.errors import HallError
-from server.services import counters, halls, ledger, tickets
+from server.services import counters, ledger, tickets
 from server.services.context import Context
 from server.store import raw
-from server.store.db import Database
 from server.store.models import LedgerRow, TicketRow
 
 SSL_REQUEST, STARTUP = 80877103, 196608
@@ -44,17 +40,9 @@ class Wire(Proxy):
         self._lock = threading.Lock()
         super().__init__(target_port)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            self.conns += [client, upstream]
-            number = len(self.conns)
-            threading.Thread(target=self._read_client, args=(client, upstream, number), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+    def _forward(self, client: socket.socket, upstream: socket.socket, number: int) -> None:
+        threading.Thread(target=self._read_client, args=(client, upstream, number), daemon=True).start()
+        threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
 
     def _read_client(self, src: socket.socket, dst: socket.socket, number: int) -> None:
         buffer, typed = b"", False
@@ -93,18 +81,12 @@ class Wire(Proxy):
 
 @pytest.fixture
 def wired(tmp_path: Path) -> Iterator[tuple[Context, Wire]]:
-    with database("postgres", tmp_path) as url:
-        wire = Wire(5432)
-        db = Database(url.replace("127.0.0.1:5432", f"127.0.0.1:{wire.port}"))
-        db.migrate()
-        ctx = Context(load_config(HALL_TOML, data_dir=tmp_path), db, FrozenClock(NOW))
-        ctx.boards.on_stale = lambda hall_id: None
-        halls.seed_counters(ctx)
-        try:
+    wire = Wire(5432)
+    try:
+        with service_context("postgres", tmp_path, NOW, lambda url: url.replace(":5432/", f":{wire.port}/")) as ctx:
             yield ctx, wire
-        finally:
-            db.dispose()
-            wire.close()
+    finally:
+        wire.close()
 
 
 def _transactions(queries: list[str]) -> list[list[str]]:

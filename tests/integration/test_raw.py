@@ -17,15 +17,13 @@ import pytest
 from sqlalchemy import JSON, Table, bindparam, event, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from support.databases import database
-from support.server import HALL_TOML
+from support.context import service_context
 
 from server.clock import FrozenClock
-from server.config import load_config
-from server.services import counters, halls, queue, tickets
+from server.services import counters, queue, tickets
 from server.services.context import Context
 from server.store import raw
-from server.store.db import Database, insert_row, write_changes
+from server.store.db import insert_row, write_changes
 from server.store.models import ApiTokenRow, CounterRow, LedgerRow, TicketRow
 from server.store.raw import Raw
 
@@ -35,16 +33,8 @@ _L, _T, _C = (cast(Table, m.__table__) for m in (LedgerRow, TicketRow, CounterRo
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
-    with database(request.param, tmp_path) as url:
-        db = Database(url)
-        db.migrate()
-        context = Context(load_config(HALL_TOML, data_dir=tmp_path), db, FrozenClock(NOW))
-        context.boards.on_stale = lambda hall_id: None
-        halls.seed_counters(context)
-        try:
-            yield context
-        finally:
-            db.dispose()
+    with service_context(request.param, tmp_path, NOW) as context:
+        yield context
 
 
 def _queue(ctx: Context) -> list[str]:

@@ -30,8 +30,12 @@ class Proxy:
                 client.close()
                 continue
             self.conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            self._forward(client, upstream, len(self.conns) // 2)
+
+    def _forward(self, client: socket.socket, upstream: socket.socket, number: int) -> None:
+        """Carry the `number`th connection both ways (a subclass may read what passes)."""
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
     @staticmethod
     def _pipe(src: socket.socket, dst: socket.socket) -> None:
