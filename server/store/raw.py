@@ -40,7 +40,7 @@ class _Plan:
     positional: tuple[str, ...] | None  # qmark drivers (sqlite3): the names in order; None: pyformat (psycopg2)
     defaults: dict[str, Any]  # values bound in the statement itself (literals such as a status)
     expansion: dict[str, list[str]]  # an expanding parameter → the names of its items in this form
-    processors: dict[str, Any]  # name → bind processor
+    order: tuple[tuple[str, Any], ...]  # the driver's parameters (in order for qmark), each with its processor
     results: tuple[tuple[int, Any], ...]  # the result columns that have a processor: (place, processor)
 
 
@@ -69,17 +69,14 @@ class Raw:
 
     @staticmethod
     def _bind(plan: _Plan, params: Params) -> Any:
-        values = dict(plan.defaults)
-        for key, value in params.items():
-            names = plan.expansion.get(key)
-            if names is None:
-                values[key] = value
-            else:
-                values.update(zip(names, value, strict=True))
-        for name, process in plan.processors.items():
-            if name in values:  # None too, as Core does (a JSON column may write None as JSON null)
-                values[name] = process(values[name])
-        return [values[n] for n in plan.positional] if plan.positional is not None else values
+        values = {**plan.defaults, **params}
+        for key, names in plan.expansion.items():
+            if key in params:
+                values.update(zip(names, params[key], strict=True))
+        # None too, as Core does (a JSON column may write None as JSON null)
+        if plan.positional is not None:
+            return [values[n] if p is None else p(values[n]) for n, p in plan.order]
+        return {n: values[n] if p is None else p(values[n]) for n, p in plan.order}
 
     def execute(self, conn: Connection, params: Params) -> Any:
         """Run it; the driver's cursor, its rows not yet read (see `rows`, `first`)."""
@@ -152,7 +149,9 @@ def _build(compiled: Any, dialect: Dialect, params: Params) -> _Plan:
     results = tuple((i, p) for i, p in enumerate(found) if p is not None)
     positional = tuple(state.positiontup) if compiled.positional else None
     processors = {**compiled._bind_processors, **state.processors}  # noqa: SLF001 - as Core's execution applies
-    return _Plan(state.statement, positional, defaults, expansion, processors, results)
+    names = positional if positional is not None else tuple(state.parameters)
+    order = tuple((n, processors.get(n)) for n in names)
+    return _Plan(state.statement, positional, defaults, expansion, order, results)
 
 
 def _raise(conn: Connection, cursor: Any, sql: str, args: Any, e: BaseException) -> NoReturn:
