@@ -185,3 +185,34 @@ def test_an_overdue_matter_raises_the_alert_and_costs_its_window_in_the_monthly_
     ).json()
     assert [(e["kind"], e["detail"]["number"], e["counter"]) for e in events] == [("matter_accepted", m.number, "w2")]
     assert datetime.fromisoformat(events[0]["at"]) == past.replace(microsecond=0)
+
+
+def test_a_manager_of_several_halls_sees_which_hall_is_shown_and_a_step_choice_of_a_usable_size(
+    hall: Server, open_page: Callable[..., Page], check_axe: Callable[[Page], object]
+) -> None:
+    hall.add_user("ma.admin", "admin", PASSWORD)  # an admin manages every hall: the page offers each
+    page = open_page("/counter/matters")
+    log_in(page, "ma.admin")
+    expect(page.locator("h1")).to_have_text("我的办件")
+    halls = page.locator("#mx-halls")
+    everywhere, east = halls.get_by_role("link", name="全部大厅"), halls.locator('a[href*="hall=east"]')
+    expect(everywhere).to_have_attribute("aria-current", "page")
+    expect(everywhere).to_have_css("background-color", "rgb(232, 238, 249)")  # marked, not only announced
+    expect(east).to_have_css("background-color", "rgba(0, 0, 0, 0)")
+    form = page.locator("#mx-open")  # a matter of its own, so that its row offers the next step
+    form.get_by_label("事项").select_option(label="社保医保")
+    form.get_by_label("申请人姓名").fill("王秀英")
+    form.get_by_label("联系电话").fill("13812345678")
+    form.get_by_label("身份证号码").fill(ID_NUMBER)
+    form.get_by_role("button", name="登记办件").click()
+    expect(page.locator("#mx-open-result")).to_contain_text("已登记，办件编号 BJ")
+    page.goto(hall.url + "/counter/matters")  # the list as the page renders it, with the new row
+    step = page.locator(".mx-table select").first
+    box = step.bounding_box()
+    assert box is not None and box["height"] >= 36 and box["width"] >= 128, box  # 2.25rem by 8rem at least
+    check_axe(page)
+    east.click()
+    expect(page).to_have_url(re.compile(r"hall=east"))
+    expect(halls.locator('a[href*="hall=east"]')).to_have_attribute("aria-current", "page")
+    expect(halls.locator('a[href*="hall=east"]')).to_have_css("background-color", "rgb(232, 238, 249)")
+    expect(halls.get_by_role("link", name="全部大厅")).not_to_have_attribute("aria-current", "page")
