@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import and_, bindparam, case, false, func, literal_column, or_, select, true, union_all
+from sqlalchemy import String, and_, bindparam, case, false, func, literal_column, or_, select, true, union_all
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -55,25 +57,55 @@ _SENT = select(*_QUEUE_COLUMNS).where(_IS_WAITING, _T.id.not_in(_TAKEN), _T.targ
 CALL_WINDOW = 16  # more than the counters that can race for the same head of the queue
 
 
-def _heads(priority: bool) -> Any:
-    """The first CALL_WINDOW waiting tickets of these services' priority or normal queues."""
+def _heads(priority: bool, service: Any) -> Any:
+    """The first CALL_WINDOW waiting tickets of one service's priority or normal queue, as the index orders
+    them: `target_counter` and `priority` are one value here, and ordering by them too is what lets
+    PostgreSQL read the head in index order (to its planner IS NULL is no equality, so ORDER BY order_at,
+    seq alone sorted the whole queue). One service per range: a list of them (IN) made both databases sort
+    every waiting ticket of those services to find the first few."""
     return (
         select(*_QUEUE_COLUMNS)
         .where(
             _IS_WAITING,
             _T.id.not_in(_TAKEN),
-            _T.service_id.in_(_SERVICES),
+            _T.service_id == service,
             _T.target_counter.is_(None),
             _T.priority == (true() if priority else false()),
         )
-        .order_by(_T.order_at, _T.seq)
+        .order_by(_T.target_counter, _T.priority, _T.order_at, _T.seq)
         .limit(CALL_WINDOW)
-        .subquery()
     )
 
 
-# One statement: tickets sent to these counters, then both queues' heads (each limited inside its subquery).
-_CANDIDATES = Raw(union_all(_SENT, select(_heads(True)), select(_heads(False))))
+# One statement: tickets sent to these counters, then each service's priority heads, then its normal heads.
+# PostgreSQL: the services as an array, each one's heads read by one LATERAL range (planned once, whatever
+# the number of services: PostgreSQL plans every statement it is sent). SQLite: one range per service,
+# a statement per number of services (sqlite3 keeps each prepared).
+_QUEUES = func.unnest(sql_cast(bindparam("services"), ARRAY(String))).table_valued("id", name="queues").render_derived()
+_PG_CANDIDATES = Raw(
+    union_all(
+        _SENT,
+        *(
+            select(*heads.c).select_from(_QUEUES.join(heads, true()))
+            for heads in (_heads(p, _QUEUES.c.id).lateral(f"heads_{int(p)}") for p in (True, False))
+        ),
+    )
+)
+_SQLITE_CANDIDATES: dict[int, Raw] = {}
+
+
+def _candidates(dialect: str, services: int) -> Raw:
+    if dialect == "postgresql":
+        return _PG_CANDIDATES
+    found = _SQLITE_CANDIDATES.get(services)
+    if found is None:
+        heads = [
+            select(_heads(p, bindparam(f"service_{i}")).subquery()) for p in (True, False) for i in range(services)
+        ]
+        found = _SQLITE_CANDIDATES[services] = Raw(union_all(_SENT, *heads))
+    return found
+
+
 _COUNTS = select(_T.service_id, func.count()).where(_IS_WAITING).group_by(_T.service_id)
 _C = CounterRow.__table__.c
 # What the forecast and `served_now` need of each counter, as plain rows (no ORM objects on the hot path).
@@ -189,10 +221,15 @@ def call_candidates(
 ) -> list[Candidate]:
     """What call-next needs to choose from: every ticket sent to these counters, and the heads of
     the priority and normal queues of these services (the engine only ever takes a head)."""
-    params: dict[str, Any] = {"hall": hall_id, "services": list(services), "counters": list(counters)}
-    params["taken"] = list(taken)
+    conn = connection(session)
+    queues = sorted(services)  # one order: ties between services' heads always go the same way
+    params: dict[str, Any] = {"hall": hall_id, "counters": list(counters), "taken": list(taken)}
+    if conn.dialect.name == "postgresql":
+        params["services"] = queues
+    else:
+        params |= {f"service_{i}": service for i, service in enumerate(queues)}
     # _QUEUE_COLUMNS' order: id, then (after hall, counter, number, status) what a Candidate holds, in its order
-    return [Candidate(r[0], *r[5:]) for r in _CANDIDATES.rows(connection(session), params)]
+    return [Candidate(r[0], *r[5:]) for r in _candidates(conn.dialect.name, len(queues)).rows(conn, params)]
 
 
 def waiting_counts(session: Session, hall: Hall) -> dict[str, int]:

@@ -53,6 +53,17 @@ def _queue(ctx: Context) -> list[str]:
     return [i for i in ids if i != sent.id]
 
 
+def _candidates(s: Session, services: list[str], desks: list[str], taken: list[str]) -> tuple[Raw, dict[str, Any]]:
+    """call-next's candidates statement for this many services, with its parameters (as call_candidates binds them)."""
+    params: dict[str, Any] = {"hall": "town", "counters": desks, "taken": taken}
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        params["services"] = services
+    else:
+        params |= {f"service_{i}": service for i, service in enumerate(services)}
+    return queue._candidates(dialect, len(services)), params  # noqa: SLF001
+
+
 def _both(s: Session, statement: Raw, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The rows through Raw, checked against Core's own execution: equal values of the same types."""
     conn = s.connection()
@@ -78,8 +89,8 @@ def test_candidates_rows_are_cores_for_each_list_length(ctx: Context) -> None:
     with ctx.db.write() as s:
         seen = []
         for services, desks, taken in cases:
-            params = {"hall": "town", "services": services, "counters": desks, "taken": taken}
-            got = _both(s, queue._CANDIDATES, params)  # noqa: SLF001
+            statement, params = _candidates(s, services, desks, taken)
+            got = _both(s, statement, params)
             assert not {r[0] for r in got} & set(taken)
             seen.append(got)
         assert seen[0] == seen[-1] and seen[3] == []
@@ -153,10 +164,10 @@ def test_the_engines_cursor_events_see_each_statement_as_core_sends_it(ctx: Cont
     after: list[tuple[str, Any]] = []
     event.listen(ctx.db.engine, "before_cursor_execute", lambda c, cur, sql, p, *a: before.append((sql, p)))
     event.listen(ctx.db.engine, "after_cursor_execute", lambda c, cur, sql, p, *a: after.append((sql, p)))
-    params = {"hall": "town", "services": ["id-card", "social"], "counters": ["w3"], "taken": ids[:2]}
     with ctx.db.write() as s:
-        queue._CANDIDATES.rows(s.connection(), params)  # noqa: SLF001
-        s.connection().execute(queue._CANDIDATES.stmt, params)  # noqa: SLF001
+        statement, params = _candidates(s, ["id-card", "social"], ["w3"], ids[:2])
+        statement.rows(s.connection(), params)
+        s.connection().execute(statement.stmt, params)
         insert_row(s, _L, {"hall_id": "town", "at": NOW, "kind": "probe", "detail": {"a": 1}})
     assert before == after and len(before) == 3
     (mine, mine_args), (core, core_args), (line, _) = before

@@ -1,0 +1,94 @@
+"""call-next reads the heads of its queues, not the queues: its candidates cost the same at any depth.
+
+Each database is asked how it runs the candidates statement (EXPLAIN) on a hall with a deep queue in two
+services: every queue's head must come from an index range read in order, with no sort of the waiting
+tickets (PostgreSQL once sorted the whole queue, as to its planner `target_counter IS NULL` is no equality;
+both databases sorted every waiting ticket of a counter's several services to find their first few).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import text
+from support.context import service_context
+
+from server.clock import FrozenClock
+from server.services import counters, queue, tickets
+from server.services.context import Context
+
+NOW = datetime(2026, 3, 2, 1, tzinfo=UTC)
+DEPTH = 400
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
+    with service_context(request.param, tmp_path, NOW) as context:
+        for i in range(DEPTH):  # both services, both classes (a priority ticket in five)
+            cast(FrozenClock, context.clock).advance(1)
+            tickets.issue_ticket(context, "town", ("id-card", "social")[i % 2], priority=i % 10 >= 8)
+        if not context.db.is_sqlite:  # the planner's statistics, as autovacuum keeps them
+            with context.db.engine.connect() as conn:
+                conn.execute(text("ANALYZE tickets"))
+                conn.commit()
+        yield context
+
+
+def _plan(ctx: Context, services: list[str]) -> tuple[str, list[Any]]:
+    """How the database runs call-next's candidates for w3 (sent tickets) and these services, and their rows."""
+    plan: list[str] = []
+    dialect = ctx.db.engine.dialect
+    execute = dialect.do_execute
+
+    def explain(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        if "UNION ALL" in statement and not plan:
+            ask = "EXPLAIN " if ctx.db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+            cursor.execute(ask + statement.removeprefix("BEGIN;"), parameters)
+            plan.extend(str(r[0] if len(r) == 1 else r[-1]) for r in cursor.fetchall())
+        execute(cursor, statement, parameters, context)
+
+    dialect.do_execute = explain  # type: ignore[method-assign]
+    try:
+        with ctx.db.write() as s:
+            rows = queue.call_candidates(s, "town", services, ["w3", "w4"], set())
+    finally:
+        dialect.do_execute = execute  # type: ignore[method-assign]
+    assert plan, "the candidates statement was not sent"
+    return "\n".join(plan), rows
+
+
+@pytest.mark.parametrize("services", [["id-card"], ["id-card", "social"]])
+def test_the_candidates_read_each_queues_head_in_index_order(ctx: Context, services: list[str]) -> None:
+    plan, rows = _plan(ctx, services)
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan  # nothing sorted: read in the index's order
+    assert "SCAN tickets" not in plan and "Seq Scan" not in plan, plan  # nor the table walked
+    # each service's priority and normal heads, a window of each (as many as counters may race for)
+    assert len(rows) == 2 * queue.CALL_WINDOW * len(services)
+    for service in services:
+        for priority in (True, False):
+            mine = [(c.order_at, c.seq) for c in rows if c.service == service and c.priority is priority]
+            assert len(mine) == queue.CALL_WINDOW and mine == sorted(mine)
+
+
+def test_the_heads_are_the_first_of_each_queue_whatever_the_services_order(ctx: Context) -> None:
+    counters.open_counter(ctx, "w3", None)
+    _, one_way = _plan(ctx, ["id-card", "social"])
+    _, other_way = _plan(ctx, ["social", "id-card"])
+    assert one_way == other_way  # one order, whatever order the set of services came in
+    with ctx.db.read() as s:
+        every = queue.waiting_for(s, "town", ["id-card", "social"], [])
+    for service in ("id-card", "social"):
+        for priority in (True, False):
+            queue_order = sorted(
+                (c.order_at, c.seq, c.id) for c in every if c.service == service and c.priority is priority
+            )
+            heads = [(c.order_at, c.seq, c.id) for c in one_way if c.service == service and c.priority is priority]
+            assert heads == queue_order[: queue.CALL_WINDOW]
+    called, _ = counters.call_next(ctx, "w3", None)  # and call-next takes the oldest priority ticket of both
+    assert called.ticket is not None
+    oldest = min((c for c in every if c.priority), key=lambda c: (c.order_at, c.seq))
+    assert called.ticket.id == oldest.id
