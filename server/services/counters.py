@@ -161,7 +161,7 @@ def _act(
                 ledger.append(s, hall.id, "cover_restored", now, counter=regained)
         held = s.get(TicketRow, row.held_ticket) if row.held_ticket else None
         touched = held or _touched(s, events)
-        write_changes(s)  # the counter's and the ticket's changed columns, one UPDATE each
+        write_changes(s, last=True)  # the counter's and the ticket's changed columns (PostgreSQL: and COMMIT)
     events.append(CounterChanged(hall.id, counter.id))
     return Result(hall, counter, row, touched), events
 

@@ -22,6 +22,7 @@ import random
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -313,20 +314,27 @@ def _begin_with_first_statement(engine: Engine) -> None:
     def idle(dbapi_conn: Any) -> bool:
         return bool(dbapi_conn.info.transaction_status == TRANSACTION_STATUS_IDLE)
 
+    def opening(dbapi_conn: Any) -> bool:
+        """Whether a statement on this connection opens the transaction (sent with "BEGIN;")."""
+        if dbapi_conn in _COMMITTED:  # its last statement committed it: the caller's commit() alone may follow
+            raise RuntimeError("a statement after the one that committed its transaction (db.commit_with)")
+        return idle(dbapi_conn)
+
     def do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        execute(cursor, "BEGIN;" + statement if idle(cursor.connection) else statement, parameters, context)
+        execute(cursor, "BEGIN;" + statement if opening(cursor.connection) else statement, parameters, context)
 
     def do_execute_no_params(cursor: Any, statement: str, context: Any = None) -> None:
-        execute_bare(cursor, "BEGIN;" + statement if idle(cursor.connection) else statement, context)
+        execute_bare(cursor, "BEGIN;" + statement if opening(cursor.connection) else statement, context)
 
     def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        if idle(cursor.connection):  # several statements (or pages of VALUES): BEGIN on its own first
+        if opening(cursor.connection):  # several statements (or pages of VALUES): BEGIN on its own first
             cursor.execute("BEGIN")
         execute_many(cursor, statement, parameters, context)
 
     def ending(word: str) -> Any:
         def end(pooled: Any) -> None:
             dbapi_conn = pooled.dbapi_connection  # the pool's proxy: its own `info` is SQLAlchemy's dict
+            _COMMITTED.discard(dbapi_conn)
             if not idle(dbapi_conn):
                 with dbapi_conn.cursor() as cur:
                     cur.execute(word)
@@ -366,7 +374,7 @@ def insert_row(session: Session, table: Any, values: dict[str, Any]) -> int | No
     return None
 
 
-def write_changes(session: Session) -> None:
+def write_changes(session: Session, *, last: bool = False) -> None:
     """Write each changed row of this session as one prepared UPDATE of the columns that changed, and the
     rows it deferred (`defer_inserts`).
 
@@ -374,11 +382,16 @@ def write_changes(session: Session) -> None:
     costs more than the statements themselves on the counter actions' hot path). Rows added or deleted,
     and anything but column attributes, are left to the session's own flush at commit. On PostgreSQL the
     UPDATEs and at most one deferred row go as one statement (the others as CTEs): one round trip.
+
+    `last`: the caller's transaction ends here, committed (nothing else runs in it). On PostgreSQL the
+    last statement then carries the COMMIT (`commit_with`), when nothing is left for the session's flush.
     """
     updates: list[tuple[Any, tuple[str, ...], dict[str, Any], Any, dict[str, Any]]] = []
+    left = False  # rows the session's own flush will write at commit: the COMMIT cannot go first
     for obj in list(session.dirty):
         state = inspect(obj)
         if state.deleted or state.pending:
+            left = True
             continue
         mapper = state.mapper
         columns = _COLUMN_KEYS.get(mapper)
@@ -399,18 +412,38 @@ def write_changes(session: Session) -> None:
     updates.sort(key=lambda u: (u[0].name, u[1]))  # session.dirty is a set: one order, one cached statement
     inserts = session.info.pop(PENDING, None) or []
     conn = connection(session)
-    if conn.dialect.name == "postgresql" and len(updates) + len(inserts) > 1 and len(inserts) <= 1:
-        stmt, params = _combined(updates, inserts)
-        stmt.run(conn, params)
+    pg = conn.dialect.name == "postgresql"
+    statements: list[tuple[Raw, dict[str, Any]]]
+    if pg and len(updates) + len(inserts) > 1 and len(inserts) <= 1:
+        statements = [_combined(updates, inserts)]
     else:
-        for table, keys, changes, _obj, pks in updates:
-            _update(table, keys, "").run(conn, _update_params(changes, pks, ""))
-        for table, values in inserts:
-            _insert(table, values).run(conn, values)
+        statements = [
+            (_update(table, keys, ""), _update_params(changes, pks, "")) for table, keys, changes, _o, pks in updates
+        ]
+        statements += [(_insert(table, values), values) for table, values in inserts]
     for _table, _keys, changes, obj, _pks in updates:
         for key, value in changes.items():
             set_committed_value(obj, key, value)  # written: nothing left for the session's flush
         _clean(session, inspect(obj))
+    # the commit's flush would find nothing to write (what SQLAlchemy's Session checks before it flushes)
+    commit = last and pg and not left and not (session.new or session.deleted or session.identity_map.check_modified())
+    for i, (stmt, params) in enumerate(statements):
+        if commit and i == len(statements) - 1:
+            commit_with(stmt, conn, params)
+        else:
+            stmt.run(conn, params)
+
+
+_COMMITTED: weakref.WeakSet[Any] = weakref.WeakSet()  # PostgreSQL writers whose transaction a statement committed
+
+
+def commit_with(stmt: Raw, conn: Connection, params: dict[str, Any]) -> None:
+    """PostgreSQL: run a transaction's last statement with its COMMIT, in one message (one round trip less:
+    the COMMIT the BEGIN of `_begin_with_first_statement` asks for). The caller's commit() then sends nothing,
+    and any other statement before it is refused (RuntimeError): it would run in a transaction of its own.
+    An error in the statement skips the COMMIT; the caller's rollback ends the transaction as it would."""
+    stmt.run(conn, params, then=";COMMIT")
+    _COMMITTED.add(conn.connection.dbapi_connection)
 
 
 def _clean(session: Session, state: Any) -> None:

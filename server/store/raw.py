@@ -78,12 +78,13 @@ class Raw:
             return [values[n] if p is None else p(values[n]) for n, p in plan.order]
         return {n: values[n] if p is None else p(values[n]) for n, p in plan.order}
 
-    def execute(self, conn: Connection, params: Params) -> Any:
-        """Run it; the driver's cursor, its rows not yet read (see `rows`, `first`)."""
+    def execute(self, conn: Connection, params: Params, then: str = "") -> Any:
+        """Run it; the driver's cursor, its rows not yet read (see `rows`, `first`). `then`: SQL sent after it
+        in the same message (db.py: PostgreSQL's COMMIT after a transaction's last statement)."""
         if not conn.in_transaction():
             conn.begin()  # as Core's autobegin: a caller's commit() then commits it (db.py sends PostgreSQL's BEGIN)
         plan = self._plan(conn.dialect, params)
-        sql, args, cursor = plan.sql, None, None
+        sql, args, cursor = plan.sql + then, None, None
         try:
             args = self._bind(plan, params)  # a value the type refuses (a naive datetime) is a StatementError
             dbapi = conn.connection.dbapi_connection
@@ -123,10 +124,10 @@ class Raw:
         found = self.rows(conn, params)
         return found[0] if found else None
 
-    def run(self, conn: Connection, params: Params) -> int | None:
+    def run(self, conn: Connection, params: Params, then: str = "") -> int | None:
         """A statement without rows to read. An INSERT on SQLite: its new rowid (the id without RETURNING);
         on PostgreSQL None. (Other statements: whatever the driver says, not to be read.)"""
-        cursor, _plan = self.execute(conn, params)
+        cursor, _plan = self.execute(conn, params, then)
         rowid = cursor.lastrowid if conn.dialect.name == "sqlite" else None
         cursor.close()
         return int(rowid) if rowid is not None else None

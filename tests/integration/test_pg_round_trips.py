@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from support.context import service_context
 from support.proxy import Proxy
 
@@ -25,7 +26,8 @@ from server.engine.errors import HallError
 from server.services import counters, ledger, tickets
 from server.services.context import Context
 from server.store import raw
-from server.store.models import LedgerRow, TicketRow
+from server.store.db import write_changes
+from server.store.models import CounterRow, LedgerRow, TicketRow
 
 SSL_REQUEST, STARTUP = 80877103, 196608
 NOW = datetime(2026, 3, 2, 1, tzinfo=UTC)
@@ -108,16 +110,22 @@ def test_each_action_is_one_transaction_whose_begin_rides_on_its_first_statement
     for _ in range(3):
         tickets.issue_ticket(ctx, "town", "id-card")
     wire.take()
-    for name, action, statements in (
-        ("issue", lambda: tickets.issue_ticket(ctx, "town", "id-card"), 2),  # the number; the ticket with its line
-        ("call-next", lambda: counters.call_next(ctx, "w1", None), 3),
-        ("finish", lambda: counters.finish(ctx, "w1", None, "completed", None, None), 2),
+    for name, action, messages in (
+        (
+            "issue",
+            lambda: tickets.issue_ticket(ctx, "town", "id-card"),
+            3,
+        ),  # the number; the ticket and its line; COMMIT
+        ("call-next", lambda: counters.call_next(ctx, "w1", None), 4),  # lock; candidates; claim; COMMIT
+        ("finish", lambda: counters.finish(ctx, "w1", None, "completed", None, None), 2),  # lock; changes + COMMIT
     ):
         action()
         (sent,) = _transactions(wire.take())
         assert "BEGIN" not in sent, f"{name}: a BEGIN of its own ({sent[0][:60]})"
-        assert sent[0].startswith("BEGIN;") and sent[-1] == "COMMIT", (name, [q[:40] for q in sent])
-        assert len(sent) == statements + 1, (name, [q[:40] for q in sent])  # its statements, then COMMIT
+        assert sent[0].startswith("BEGIN;"), (name, [q[:40] for q in sent])
+        assert sent[-1] == "COMMIT" or sent[-1].endswith(";COMMIT"), (name, [q[-40:] for q in sent])
+        assert sum(q.count("COMMIT") for q in sent) == 1, (name, [q[-40:] for q in sent])
+        assert len(sent) == messages, (name, [q[:40] for q in sent])
 
 
 def test_a_refused_action_rolls_back_and_leaves_the_connection_idle(wired: tuple[Context, Wire]) -> None:
@@ -152,4 +160,54 @@ def test_a_writer_connection_keeps_its_transactions(wired: tuple[Context, Wire])
     sent = wire.take()
     assert sent[0].startswith("BEGIN;INSERT INTO ledger") and sent[-1] == "COMMIT", sent
     with ctx.db.read() as s:
+        assert s.scalars(select(LedgerRow.kind).where(LedgerRow.kind == "note")).all() == ["note"]
+
+
+def test_the_last_statement_carries_the_commit_and_nothing_may_follow_it(wired: tuple[Context, Wire]) -> None:
+    """write_changes(last=True): the changes and the COMMIT in one message. A statement after it would run in
+    a transaction of its own, so it is refused, loudly; what was committed stays committed."""
+    ctx, wire = wired
+    wire.take()
+    with ctx.db.write() as s:
+        s.get(CounterRow, "w1").clerk = "wang"  # type: ignore[union-attr]
+        write_changes(s, last=True)
+    (sent,) = _transactions(wire.take())
+    assert len(sent) == 2 and sent[1].startswith("UPDATE counters") and sent[1].endswith(";COMMIT"), sent
+    with pytest.raises(RuntimeError, match="after the one that committed"), ctx.db.write() as s:
+        s.get(CounterRow, "w1").clerk = "li"  # type: ignore[union-attr]
+        write_changes(s, last=True)
+        s.execute(select(LedgerRow.id).limit(1))
+    with ctx.db.read() as s:
+        assert s.get(CounterRow, "w1").clerk == "li"  # type: ignore[union-attr]
+    wire.take()
+    counters.open_counter(ctx, "w1", None)  # the connection serves the next transaction as before
+    (after,) = _transactions(wire.take())
+    assert after[0].startswith("BEGIN;") and after[-1] == "COMMIT", [q[:40] for q in after]
+
+
+def test_a_refused_last_statement_commits_nothing(wired: tuple[Context, Wire]) -> None:
+    ctx, wire = wired
+    with pytest.raises(DBAPIError), ctx.db.write() as s:
+        w1, w2 = s.get(CounterRow, "w1"), s.get(CounterRow, "w2")
+        assert w1 is not None and w2 is not None
+        w1.clerk, w2.clerk = "x" * 500, "zhao"  # longer than the column: refused, and its COMMIT never runs
+        write_changes(s, last=True)
+    sent = wire.take()
+    assert sent[-1] == "ROLLBACK" and sent[-2].endswith(";COMMIT"), [q[-40:] for q in sent]
+    with ctx.db.read() as s:
+        assert s.get(CounterRow, "w2").clerk is None  # type: ignore[union-attr]
+
+
+def test_rows_left_for_the_sessions_flush_keep_the_commit_apart(wired: tuple[Context, Wire]) -> None:
+    """A row added to the session is written by the commit's flush: the COMMIT cannot go before it."""
+    ctx, wire = wired
+    wire.take()
+    with ctx.db.write() as s:
+        s.get(CounterRow, "w1").clerk = "sun"  # type: ignore[union-attr]
+        s.add(LedgerRow(hall_id="town", at=NOW, kind="note"))
+        write_changes(s, last=True)
+    (sent,) = _transactions(wire.take())
+    assert sent[-1] == "COMMIT" and not any(q.endswith(";COMMIT") for q in sent), [q[:40] for q in sent]
+    with ctx.db.read() as s:
+        assert s.get(CounterRow, "w1").clerk == "sun"  # type: ignore[union-attr]
         assert s.scalars(select(LedgerRow.kind).where(LedgerRow.kind == "note")).all() == ["note"]
