@@ -425,13 +425,17 @@ def write_changes(session: Session, *, last: bool = False) -> None:
         for key, value in changes.items():
             set_committed_value(obj, key, value)  # written: nothing left for the session's flush
         _clean(session, inspect(obj))
-    # the commit's flush would find nothing to write (what SQLAlchemy's Session checks before it flushes)
-    commit = last and pg and not left and not (session.new or session.deleted or session.identity_map.check_modified())
+    commit = last and pg and not left and nothing_to_flush(session)
     for i, (stmt, params) in enumerate(statements):
         if commit and i == len(statements) - 1:
             commit_with(stmt, conn, params)
         else:
             stmt.run(conn, params)
+
+
+def nothing_to_flush(session: Session) -> bool:
+    """Whether the session's commit would write nothing (what SQLAlchemy's Session checks before it flushes)."""
+    return not (session.new or session.deleted or session.identity_map.check_modified())
 
 
 _COMMITTED: weakref.WeakSet[Any] = weakref.WeakSet()  # PostgreSQL writers whose transaction a statement committed

@@ -126,6 +126,11 @@ def test_each_action_is_one_transaction_whose_begin_rides_on_its_first_statement
         assert sent[-1] == "COMMIT" or sent[-1].endswith(";COMMIT"), (name, [q[-40:] for q in sent])
         assert sum(q.count("COMMIT") for q in sent) == 1, (name, [q[-40:] for q in sent])
         assert len(sent) == messages, (name, [q[:40] for q in sent])
+    # a kiosk's tap: the key's row is the issue's last statement, and carries the COMMIT (no message of its own)
+    tickets.issue_ticket(ctx, "town", "id-card", request_key="tap-1")
+    (sent,) = _transactions(wire.take())
+    assert sent[-1].startswith("INSERT INTO ticket_requests") and sent[-1].endswith(";COMMIT"), sent[-1][-60:]
+    assert sum(q.count("COMMIT") for q in sent) == 1
 
 
 def test_a_refused_action_rolls_back_and_leaves_the_connection_idle(wired: tuple[Context, Wire]) -> None:
@@ -211,3 +216,21 @@ def test_rows_left_for_the_sessions_flush_keep_the_commit_apart(wired: tuple[Con
     with ctx.db.read() as s:
         assert s.get(CounterRow, "w1").clerk == "sun"  # type: ignore[union-attr]
         assert s.scalars(select(LedgerRow.kind).where(LedgerRow.kind == "note")).all() == ["note"]
+
+
+def test_a_key_taken_before_rolls_the_issue_back_and_answers_the_first_ticket(wired: tuple[Context, Wire]) -> None:
+    """The key's INSERT carries the COMMIT: a key answered before is a unique violation, which skips the COMMIT;
+    the issue (its number included) is rolled back and the first answer given again."""
+    ctx, wire = wired
+    first, _ = tickets.issue_ticket(ctx, "town", "id-card", request_key="tap-2")
+    wire.take()
+    again, events = tickets.issue_ticket(ctx, "town", "id-card", request_key="tap-2")
+    assert again.replayed and again.ticket.id == first.ticket.id and again.ticket.number == first.ticket.number
+    assert events == []
+    (sent,) = _transactions(wire.take())
+    assert sent[-2].startswith("INSERT INTO ticket_requests") and sent[-2].endswith(";COMMIT"), sent[-2][-60:]
+    assert sent[-1] == "ROLLBACK"
+    after, _ = tickets.issue_ticket(ctx, "town", "id-card", request_key="tap-3")
+    assert int(after.ticket.number[1:]) == int(first.ticket.number[1:]) + 1  # the rolled-back number is free again
+    with ctx.db.read() as s:
+        assert len(s.scalars(select(TicketRow.id)).all()) == 2
