@@ -18,6 +18,9 @@ Layout (every key not marked required is optional; unknown keys are errors)::
                                # have half as many again (autocommit) (SQLite: one connection)
     db_connect_timeout_s = 5   # PostgreSQL: give up connecting after this long
     db_statement_timeout_s = 30   # PostgreSQL: cancel any one statement running longer (0 = never)
+    db_prepared_statements = true # PostgreSQL: the hot statements planned once per connection (PREPARE); false
+                               # behind a pooler that hands one session's connection to others (PgBouncer's
+                               # transaction or statement pooling)
     idle_timeout_s = 60        # close a connection silent this long (above Socket.IO's 25 s ping; eventlet)
     session_idle_minutes = 480 # a staff login unused this long ends (logout, new password, disabling: at once)
     header_timeout_s = 10      # a request's line and headers must all arrive within this (eventlet; docs/api.md)
@@ -206,7 +209,8 @@ _JOBS_KEYS = tuple("enabled tick_s wait_alert_s complaint_warn_h backup_keep_day
 _SERVER_KEYS = tuple(
     (
         "data_dir database public_url message_queue message_channel async_mode host port log_level limits"
-        " printer_poll_s proxy_hops db_pool_size db_connect_timeout_s db_statement_timeout_s idle_timeout_s"
+        " printer_poll_s proxy_hops db_pool_size db_connect_timeout_s db_statement_timeout_s db_prepared_statements"
+        " idle_timeout_s"
         " session_idle_minutes"
         " header_timeout_s body_timeout_s max_connections max_connections_per_address trusted_proxies"
     ).split()
@@ -305,6 +309,7 @@ class Settings:
     db_pool_size: int = 4  # PostgreSQL writing connections per process (+ half in bursts; reads: half as many again)
     db_connect_timeout_s: int = 5
     db_statement_timeout_s: int = 30  # 0: no limit
+    db_prepared_statements: bool = True  # PostgreSQL: PREPARE the hot statements (off behind a transaction pooler)
     idle_timeout_s: int = 60  # a connection that sends nothing this long is closed (half-sent requests)
     session_idle_minutes: int = 480  # a staff session unused this long ends (8 h: a working day)
     header_timeout_s: int = 10  # a request's line and headers within this, however the bytes trickle in
@@ -556,6 +561,7 @@ def _settings(root: _Table, base_dir: Path, data_dir: str | Path | None) -> Sett
         db_pool_size=server.number("db_pool_size", 1, 200, 4),
         db_connect_timeout_s=server.number("db_connect_timeout_s", 1, 300, 5),
         db_statement_timeout_s=server.number("db_statement_timeout_s", 0, 86400, 30),
+        db_prepared_statements=server.get("db_prepared_statements", bool, True),
         idle_timeout_s=server.number("idle_timeout_s", 5, 3600, 60),
         session_idle_minutes=server.number("session_idle_minutes", 1, 7 * 24 * 60, 480),
         header_timeout_s=server.number("header_timeout_s", 1, 300, 10),

@@ -36,6 +36,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.pool import StaticPool
 
+from . import raw
 from .expressions import sqlite_seconds
 from .raw import Raw
 
@@ -58,7 +59,13 @@ class Database:
     """One engine per process, and the only door to a Session."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 4, connect_timeout_s: int = 5, statement_timeout_s: int = 30
+        self,
+        url: str,
+        *,
+        pool_size: int = 4,
+        connect_timeout_s: int = 5,
+        statement_timeout_s: int = 30,
+        prepared_statements: bool = True,
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -67,7 +74,7 @@ class Database:
         self.engine = (
             self._make_engine(url)
             if self.is_sqlite
-            else _pg_engine(url, pool_size, connect_timeout_s, statement_timeout_s)
+            else _pg_engine(url, pool_size, connect_timeout_s, statement_timeout_s, prepare=prepared_statements)
         )
         # PostgreSQL reads run on a pool of autocommit connections: at READ COMMITTED every statement takes its
         # own snapshot anyway, so a read transaction gave no more consistency, and its BEGIN and ROLLBACK were
@@ -77,7 +84,14 @@ class Database:
         self._reader = (
             self.engine
             if self.is_sqlite
-            else _pg_engine(url, max(1, pool_size // 2), connect_timeout_s, statement_timeout_s, autocommit=True)
+            else _pg_engine(
+                url,
+                max(1, pool_size // 2),
+                connect_timeout_s,
+                statement_timeout_s,
+                autocommit=True,
+                prepare=prepared_statements,
+            )
         )
 
     @classmethod
@@ -88,6 +102,7 @@ class Database:
             pool_size=settings.db_pool_size,
             connect_timeout_s=settings.db_connect_timeout_s,
             statement_timeout_s=settings.db_statement_timeout_s,
+            prepared_statements=settings.db_prepared_statements,
         )
 
     def _guard(self) -> AbstractContextManager[Any]:
@@ -248,7 +263,12 @@ def _read_only(session: Session, _context: Any, _instances: Any) -> None:
 
 
 def _pg_engine(
-    url: str, pool_size: int, connect_timeout_s: int, statement_timeout_s: int, autocommit: bool = False
+    url: str,
+    pool_size: int,
+    connect_timeout_s: int,
+    statement_timeout_s: int,
+    autocommit: bool = False,
+    prepare: bool = True,
 ) -> Engine:
     engine = create_engine(
         url,
@@ -270,6 +290,7 @@ def _pg_engine(
 
     if not autocommit:
         _begin_with_first_statement(engine)
+    raw.prepare_on(engine.dialect, prepare)  # this engine's own dialect: Raw statements planned once per connection
 
     # A connection that sat idle may have been closed by the server or a restart: ping it before use,
     # then roll the ping's transaction back (psycopg2 opened one), so the caller starts clean. A connection

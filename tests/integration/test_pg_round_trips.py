@@ -9,15 +9,17 @@ transactions' boundaries (BEGIN, COMMIT, ROLLBACK) can be seen where the server 
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError
 from support.context import service_context
 from support.proxy import Proxy
@@ -26,8 +28,9 @@ from server.engine.errors import HallError
 from server.services import counters, ledger, tickets
 from server.services.context import Context
 from server.store import raw
-from server.store.db import write_changes
+from server.store.db import Database, write_changes
 from server.store.models import CounterRow, LedgerRow, TicketRow
+from server.store.raw import Raw
 
 SSL_REQUEST, STARTUP = 80877103, 196608
 NOW = datetime(2026, 3, 2, 1, tzinfo=UTC)
@@ -39,6 +42,8 @@ class Wire(Proxy):
 
     def __init__(self, target_port: int) -> None:
         self.queries: list[tuple[int, str]] = []
+        self.prepares: list[tuple[int, str]] = []
+        self.statements: dict[tuple[int, str], str] = {}  # (connection, prepared name) → its statement
         self._lock = threading.Lock()
         super().__init__(target_port)
 
@@ -66,12 +71,27 @@ class Wire(Proxy):
                     if len(buffer) < 1 + length:
                         break
                     if kind == b"Q":
-                        with self._lock:
-                            self.queries.append((number, buffer[5 : 1 + length].rstrip(b"\0").decode()))
+                        self._record(number, buffer[5 : 1 + length].rstrip(b"\0").decode())
                     buffer = buffer[1 + length :]
                 dst.sendall(data)  # after it is recorded: its answer cannot reach the test before the record
         except OSError:
             pass
+
+    def _record(self, number: int, query: str) -> None:
+        """A query as the server runs it: a prepared statement's EXECUTE as the statement it names (its PREPARE,
+        sent once per connection, is kept apart: it is no round trip of any one action)."""
+        with self._lock:
+            prepared = re.match(r"PREPARE (\w+) AS (.*)", query, re.S)
+            if prepared:
+                self.statements[(number, prepared[1])] = prepared[2]
+                self.prepares.append((number, query))
+                return
+            begin, rest = ("BEGIN;", query[6:]) if query.startswith("BEGIN;") else ("", query)
+            rest, commit = (rest[:-7], ";COMMIT") if rest.endswith(";COMMIT") else (rest, "")
+            named = re.match(r"EXECUTE (\w+)", rest)
+            if named:
+                rest = self.statements.get((number, named[1]), rest)
+            self.queries.append((number, begin + rest + commit))
 
     def take(self) -> list[str]:
         """The queries the writers' connections sent since the last take (a reader's never opens a transaction)."""
@@ -234,3 +254,62 @@ def test_a_key_taken_before_rolls_the_issue_back_and_answers_the_first_ticket(wi
     assert int(after.ticket.number[1:]) == int(first.ticket.number[1:]) + 1  # the rolled-back number is free again
     with ctx.db.read() as s:
         assert len(s.scalars(select(TicketRow.id)).all()) == 2
+
+
+def test_each_statement_is_prepared_once_per_connection(wired: tuple[Context, Wire]) -> None:
+    """The hot statements run as prepared statements: PREPAREd the first time a connection runs them (a message
+    of its own, outside any action's transaction), then only EXECUTEd, planned once."""
+    ctx, wire = wired
+    counters.open_counter(ctx, "w1", None)
+    for _ in range(30):  # a queue deep enough that each call chooses among as many (one shape of each statement)
+        tickets.issue_ticket(ctx, "town", "id-card")
+    for _ in range(3):  # each connection of the pool (they take turns) has prepared what it runs
+        counters.call_next(ctx, "w1", None)
+        counters.finish(ctx, "w1", None, "completed", None, None)
+        tickets.issue_ticket(ctx, "town", "id-card")
+    prepared = len(wire.prepares)
+    assert prepared, "no statement was prepared"
+    for _ in range(3):
+        counters.call_next(ctx, "w1", None)
+        counters.finish(ctx, "w1", None, "completed", None, None)
+        tickets.issue_ticket(ctx, "town", "id-card")
+    assert len(wire.prepares) == prepared, [q[:60] for _, q in wire.prepares[prepared:]]
+    per_connection = [(n, q.split()[1]) for n, q in wire.prepares]
+    assert len(per_connection) == len(set(per_connection))  # never prepared twice on one connection
+    assert all(name.startswith("hq_") for _, name in per_connection)
+
+
+def test_prepared_statements_can_be_turned_off(wired: tuple[Context, Wire]) -> None:
+    """`db_prepared_statements = false` (behind a pooler that hands a session's connection to others): the
+    statements go as text, nothing is prepared."""
+    ctx, wire = wired
+    plain = Database(ctx.db.url, prepared_statements=False)
+    try:
+        other = replace(ctx, db=plain)
+        wire.take()
+        before = len(wire.prepares)
+        tickets.issue_ticket(other, "town", "id-card", request_key="plain-1")
+        counters.open_counter(other, "w1", None)
+        counters.call_next(other, "w1", None)
+        counters.finish(other, "w1", None, "completed", None, None)
+        sent = wire.take()
+        assert len(wire.prepares) == before and not any("EXECUTE hq_" in q for q in sent)
+        assert any(q.startswith("BEGIN;INSERT INTO number_seqs") for q in sent)
+    finally:
+        plain.dispose()
+
+
+def test_a_prepared_statement_gone_is_prepared_again(wired: tuple[Context, Wire]) -> None:
+    """Should the session lose its prepared statements (DEALLOCATE, DISCARD), the statement that finds its own
+    gone fails once, as any statement error does, and is prepared anew the next time."""
+    ctx, _wire = wired
+    statement = Raw(select(LedgerRow.__table__.c.id).where(LedgerRow.__table__.c.kind == bindparam("kind")))
+    with ctx.db.engine.connect() as conn:
+        assert statement.rows(conn, {"kind": "none"}) == []
+        conn.commit()
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        conn.commit()
+        with pytest.raises(DBAPIError, match="does not exist"):
+            statement.rows(conn, {"kind": "none"})
+        conn.rollback()
+        assert statement.rows(conn, {"kind": "none"}) == []
