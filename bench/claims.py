@@ -31,6 +31,7 @@ from server.clock import FrozenClock
 from server.config import Config, load_config
 from server.services import counters, tickets
 from server.services.context import Context
+from server.store import raw
 from server.store.models import LedgerRow, TicketRow
 
 from .common import database_url, make_context, percentile, table
@@ -170,7 +171,8 @@ def _racer(config_path: str, url: str, mine: list[str], gate: Any, out: Any) -> 
     try:
         ctx = make_context(load_config(config_path), url, TickingClock(START))
 
-        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        def count(_conn: Any, _cursor: Any, sent: str, *_: Any) -> None:
+            statement = raw.statement_of(sent)  # a prepared statement's EXECUTE: the statement it runs
             if "RETURNING" in statement and statement.startswith(("UPDATE tickets", "WITH pick")):
                 tries[0] += 1
 

@@ -54,11 +54,16 @@ _WAITING_ROWS = select(*_QUEUE_COLUMNS).where(
 _HALL_WAITING = select(*_QUEUE_COLUMNS).where(_IS_WAITING)
 _ONE = select(*_QUEUE_COLUMNS).where(_T.id == bindparam("id"))
 _SENT = select(*_QUEUE_COLUMNS).where(_IS_WAITING, _T.id.not_in(_TAKEN), _T.target_counter.in_(_COUNTERS))
-CALL_WINDOW = 16  # more than the counters that can race for the same head of the queue
+# Of each queue's head, call-next reads so many: as many as PostgreSQL's claim tries at once (counters.CLAIM_CHOICES:
+# the first free of the next few, as several counters may race for one head), and the checked-in appointments a
+# normal queue's head may hold before its first walk-in. SQLite's call-next takes its first choice (the write lock
+# held), and of a priority queue the engine only ever takes the first: one row (each row read costs more in Python
+# than finding it).
+CALL_WINDOW = 8
 
 
-def _heads(priority: bool, service: Any) -> Any:
-    """The first CALL_WINDOW waiting tickets of one service's priority or normal queue, as the index orders
+def _heads(priority: bool, service: Any, window: int = CALL_WINDOW) -> Any:
+    """The first `window` waiting tickets of one service's priority or normal queue, as the index orders
     them: `target_counter` and `priority` are one value here, and ordering by them too is what lets
     PostgreSQL read the head in index order (to its planner IS NULL is no equality, so ORDER BY order_at,
     seq alone sorted the whole queue). One service per range: a list of them (IN) made both databases sort
@@ -73,7 +78,7 @@ def _heads(priority: bool, service: Any) -> Any:
             _T.priority == (true() if priority else false()),
         )
         .order_by(_T.target_counter, _T.priority, _T.order_at, _T.seq)
-        .limit(CALL_WINDOW)
+        .limit(window)
     )
 
 
@@ -100,7 +105,9 @@ def _candidates(dialect: str, services: int) -> Raw:
     found = _SQLITE_CANDIDATES.get(services)
     if found is None:
         heads = [
-            select(_heads(p, bindparam(f"service_{i}")).subquery()) for p in (True, False) for i in range(services)
+            select(_heads(p, bindparam(f"service_{i}"), 1 if p else CALL_WINDOW).subquery())
+            for p in (True, False)
+            for i in range(services)
         ]
         found = _SQLITE_CANDIDATES[services] = Raw(union_all(_SENT, *heads))
     return found

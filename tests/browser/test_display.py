@@ -242,7 +242,14 @@ def test_a_tv_nobody_clicked_shows_the_sound_banner_and_plays_the_call_after_one
     # requested after the page has called play() on it, and the browser decides on the spot.
     hall.issue("id-card")
     hall.act("w1", "open")
-    page = open_page_sound_blocked("/display/town")  # Chromium's default autoplay policy
+    page = open_page_sound_blocked("about:blank")  # Chromium's default autoplay policy
+    frames: list[str | bytes] = []  # what the page's socket receives: watched from outside, no evaluation
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(payload)))
+    page.goto(hall.url + "/display/town")
+    deadline = time.monotonic() + LONG / 1000
+    while not any('"snapshot"' in str(f) for f in frames):  # connected: a call from now on reaches the page
+        assert time.monotonic() < deadline, "the display's socket sent no snapshot"
+        page.wait_for_timeout(50)
     with page.expect_request(lambda r: r.url.endswith("/display/chime/town.wav"), timeout=LONG):
         ticket = hall.act("w1", "call-next").json()["ticket"]
     banner = page.locator("#sound-banner")

@@ -24,6 +24,7 @@ from server.clock import FrozenClock
 from server.engine.timing import replay
 from server.services import counters, tickets
 from server.services.context import Context
+from server.store import raw
 from server.store.models import CounterRow, LedgerRow, TicketRow
 
 CLOCK_FIELDS = ("wait_s", "service_s", "waiting_since", "serving_since", "called_at")
@@ -125,7 +126,7 @@ def test_a_claim_in_progress_elsewhere_is_passed_over_in_the_same_statement(ctx:
     claims: list[str] = []
     event.listen(
         ctx.db.engine, "before_cursor_execute",
-        lambda conn, cur, statement, *a: claims.append(statement) if statement.startswith("WITH pick") else None,
+        lambda conn, cur, sent, *a: claims.append(sent) if raw.statement_of(sent).startswith("WITH pick") else None,
     )  # fmt: skip
     other = ctx.db.engine.connect()
     try:
