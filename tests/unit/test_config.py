@@ -201,6 +201,7 @@ async_mode = "threading"
 host = "0.0.0.0"
 port = 8080
 log_level = "debug"
+db_prepared_statements = false
 
 [server.limits]
 tickets_per_minute = 5
@@ -223,6 +224,14 @@ fix_days = 5
     )
     assert settings.limits == Limits(tickets_per_minute=5)
     assert (settings.callback_days, settings.fix_days) == (2, 5)
+    assert settings.db_prepared_statements is False  # behind a transaction pooler (docs/storage.md)
+
+
+def test_prepared_statements_are_on_unless_turned_off_with_a_boolean(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, BASE)).settings.db_prepared_statements is True
+    assert rejection(tmp_path, "[server]\ndb_prepared_statements = 0\n" + BASE) == (
+        "server.db_prepared_statements: expected true or false, got integer 0"
+    )
 
 
 def test_hours_table_becomes_days_and_periods_and_a_service_may_override_them(tmp_path: Path) -> None:
