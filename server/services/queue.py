@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import String, and_, bindparam, case, false, func, literal_column, or_, select, true, union_all
+from sqlalchemy import String, and_, bindparam, case, false, func, literal_column, or_, select, true, tuple_, union_all
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -131,6 +131,14 @@ _RECENT = (
 _HELD = select(_T.id, _T.service_id, _T.called_at, _T.started_at).where(_T.id.in_(bindparam("ids", expanding=True)))
 
 
+# Issued before the ticket (`ahead_params`): one row-value range of the index's last two columns, read as a range
+# whatever the plan (as `a < x OR a = x AND b < y` it was a filter over the whole queue, and a prepared statement's
+# generic plan on PostgreSQL made it a walk of the table).
+_EARLIER = tuple_(_T.order_at, _T.seq) < tuple_(
+    bindparam("ahead_order_at", type_=_T.order_at.type), bindparam("ahead_seq", type_=_T.seq.type)
+)
+
+
 def _ahead_statement(targeted: bool, priority: bool) -> Any:
     """People ahead in one queue, as two index range counts: priority first, then issue order."""
     queue = (
@@ -139,11 +147,8 @@ def _ahead_statement(targeted: bool, priority: bool) -> Any:
         else and_(_T.service_id == bindparam("service"), _T.target_counter.is_(None))
     )
     # Not named after columns: the issue's INSERT returns this count, and an INSERT reserves its columns' names.
-    earlier = or_(
-        _T.order_at < bindparam("ahead_order_at"),
-        and_(_T.order_at == bindparam("ahead_order_at"), _T.seq < bindparam("ahead_seq")),
-    )
     same_class = select(func.count()).where(_IS_WAITING, queue, _T.priority == (true() if priority else false()))
+    earlier = _EARLIER
     if priority:
         return same_class.where(earlier)
     before_all = select(func.count()).where(_IS_WAITING, queue, _T.priority == true()).scalar_subquery()
@@ -159,10 +164,7 @@ def _ahead_parts(priority: bool) -> tuple[Any, ...]:
     whether a ticket of the queue orders after it (a clock set back): only if not are those counts the
     counts of the whole queue (what services.board.Tally keeps)."""
     queue = and_(_T.service_id == bindparam("service"), _T.target_counter.is_(None))
-    earlier = or_(
-        _T.order_at < bindparam("ahead_order_at"),
-        and_(_T.order_at == bindparam("ahead_order_at"), _T.seq < bindparam("ahead_seq")),
-    )
+    earlier = _EARLIER
     own_class = and_(_IS_WAITING, queue, _T.priority == (true() if priority else false()))
     # index range seeks (no walk): this ticket orders after every waiting one of the queue, unless one (of
     # either class: a later priority tap would take the priority count as its own) orders after it

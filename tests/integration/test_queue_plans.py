@@ -98,3 +98,32 @@ def test_the_heads_are_the_first_of_each_queue_whatever_the_services_order(ctx: 
     assert called.ticket is not None
     oldest = min((c for c in every if c.priority), key=lambda c: (c.order_at, c.seq))
     assert called.ticket.id == oldest.id
+
+
+def test_the_people_ahead_are_counted_on_an_index_range(ctx: Context) -> None:
+    """A ticket's people ahead: the tickets of its class issued before it, `(order_at, seq) < (its own)`, one
+    row-value range of the index (SQLite's plan says so; PostgreSQL's choice follows the table's size), counted
+    right for a ticket in the middle of its queue."""
+    plans: list[str] = []
+    dialect = ctx.db.engine.dialect
+    execute = dialect.do_execute
+
+    def explain(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        if "count(*)" in statement and not plans:
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            plans.extend(str(r[-1]) for r in cursor.fetchall())
+        execute(cursor, statement, parameters, context)
+
+    with ctx.db.read() as s:
+        every = queue.waiting_for(s, "town", ["id-card"], [])
+        middle = sorted((c for c in every if not c.priority), key=lambda c: (c.order_at, c.seq))[50]
+        row = queue.queue_row(s, middle.id)
+        if ctx.db.is_sqlite:
+            dialect.do_execute = explain  # type: ignore[method-assign]
+        try:
+            ahead = queue.ahead_count(s, row)
+        finally:
+            dialect.do_execute = execute  # type: ignore[method-assign]
+    assert ahead == sum(1 for c in every if c.priority) + 50  # every priority ticket, then the 50 issued before
+    if ctx.db.is_sqlite:
+        assert any("(order_at,seq)<(?,?)" in p for p in plans), plans
