@@ -9,6 +9,7 @@ both databases sorted every waiting ticket of a counter's several services to fi
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -39,28 +40,35 @@ def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
         yield context
 
 
-def _plan(ctx: Context, services: list[str]) -> tuple[str, list[Any]]:
-    """How the database runs call-next's candidates for w3 (sent tickets) and these services, and their rows."""
+@contextmanager
+def _explaining(ctx: Context, marker: str) -> Iterator[list[str]]:
+    """While inside: the first statement the writers' engine sends with `marker` in it is also EXPLAINed (a
+    prepared statement's EXECUTE as such: its plan is the one it runs); the plan's lines are yielded."""
     plan: list[str] = []
     dialect = ctx.db.engine.dialect
     execute = dialect.do_execute
 
     def explain(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        if "UNION ALL" in raw.statement_of(statement) and not plan:  # PostgreSQL: EXPLAIN EXECUTE, its plan
-            ask = "EXPLAIN " if ctx.db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+        if marker in raw.statement_of(statement) and not plan:
+            ask = "EXPLAIN " if dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
             cursor.execute(ask + statement.removeprefix("BEGIN;"), parameters)
             plan.extend(str(r[0] if len(r) == 1 else r[-1]) for r in cursor.fetchall())
         execute(cursor, statement, parameters, context)
 
+    dialect.do_execute = explain  # type: ignore[method-assign]
+    try:
+        yield plan
+    finally:
+        dialect.do_execute = execute  # type: ignore[method-assign]
+
+
+def _plan(ctx: Context, services: list[str]) -> tuple[str, list[Any]]:
+    """How the database runs call-next's candidates for w3 (sent tickets) and these services, and their rows."""
     with ctx.db.write() as s:  # PostgreSQL: past the executions it plans for their values (then maybe generic)
         for _ in range(8):
             queue.call_candidates(s, "town", services, ["w3", "w4"], set())
-    dialect.do_execute = explain  # type: ignore[method-assign]
-    try:
-        with ctx.db.write() as s:
-            rows = queue.call_candidates(s, "town", services, ["w3", "w4"], set())
-    finally:
-        dialect.do_execute = execute  # type: ignore[method-assign]
+    with _explaining(ctx, "UNION ALL") as plan, ctx.db.write() as s:
+        rows = queue.call_candidates(s, "town", services, ["w3", "w4"], set())
     assert plan, "the candidates statement was not sent"
     return "\n".join(plan), rows
 
@@ -104,26 +112,13 @@ def test_the_people_ahead_are_counted_on_an_index_range(ctx: Context) -> None:
     """A ticket's people ahead: the tickets of its class issued before it, `(order_at, seq) < (its own)`, one
     row-value range of the index (SQLite's plan says so; PostgreSQL's choice follows the table's size), counted
     right for a ticket in the middle of its queue."""
-    plans: list[str] = []
-    dialect = ctx.db.engine.dialect
-    execute = dialect.do_execute
-
-    def explain(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        if "count(*)" in statement and not plans:
-            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-            plans.extend(str(r[-1]) for r in cursor.fetchall())
-        execute(cursor, statement, parameters, context)
-
     with ctx.db.read() as s:
         every = queue.waiting_for(s, "town", ["id-card"], [])
         middle = sorted((c for c in every if not c.priority), key=lambda c: (c.order_at, c.seq))[50]
         row = queue.queue_row(s, middle.id)
-        if ctx.db.is_sqlite:
-            dialect.do_execute = explain  # type: ignore[method-assign]
-        try:
+        # SQLite's reads run on the writers' engine (PostgreSQL's on the readers': its plan is not asked for)
+        with _explaining(ctx, "count(*)") as plans:
             ahead = queue.ahead_count(s, row)
-        finally:
-            dialect.do_execute = execute  # type: ignore[method-assign]
     assert ahead == sum(1 for c in every if c.priority) + 50  # every priority ticket, then the 50 issued before
     if ctx.db.is_sqlite:
         assert any("(order_at,seq)<(?,?)" in p for p in plans), plans
