@@ -39,6 +39,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,15 @@ class Run:
     def p(self, q: float) -> float:
         return percentile(self.latencies, q) * 1000
 
+    def add(self, other: Run) -> Run:
+        """This run with another round of the same load added (`interleaved`)."""
+        self.n += other.n
+        self.seconds += other.seconds
+        self.cpu_s += other.cpu_s
+        self.latencies += other.latencies
+        self.errors.update(other.errors)
+        return self
+
     def summary(self) -> dict[str, Any]:
         return {
             "what": self.what,
@@ -317,6 +327,24 @@ def issue(server: Proc, clients: int, n: int) -> Run:
     run = hammer(server, "issue", clients, n, issue_step(server.url, errors, server.kiosk), max_s=120)
     run.errors.update(errors)
     return run
+
+
+def interleaved(rounds: int, n: int, floor: Callable[[int], Run], ours: Callable[[int], Run]) -> tuple[Run, Run]:
+    """The floor's load and hallq's, `n` requests each, in `rounds` alternating rounds (floor first in odd
+    rounds, hallq first in even ones): a machine whose speed drifts during the run (other tenants, clock
+    scaling) slows both alike, where one run after the other would put the drift into the ratio."""
+    bare = ours_run = None
+    for k in range(rounds):
+        size = n // rounds + (1 if k < n % rounds else 0)
+        order = ((floor, "floor"), (ours, "ours")) if k % 2 == 0 else ((ours, "ours"), (floor, "floor"))
+        for run_one, who in order:
+            got = run_one(size)
+            if who == "floor":
+                bare = got if bare is None else bare.add(got)
+            else:
+                ours_run = got if ours_run is None else ours_run.add(got)
+    assert bare is not None and ours_run is not None  # rounds >= 1
+    return ours_run, bare
 
 
 def cycles(server: Proc, token: str, clients: int, n: int, called: list[str]) -> Run:
@@ -458,25 +486,40 @@ def to_screen(
     event that follows it; `before(i)` is not counted."""
     out = Screen(n_displays, calls)
     for i in range(calls):
-        started = time.perf_counter()
-        before(i)
-        time.sleep(0.02)
-        seen = displays.waiting
-        cpu0 = proc.cpu_s()
-        t0 = time.perf_counter()
-        ticket = fire(i)
-        out.answer.append(time.perf_counter() - t0)
-        got = displays.wait(ticket, n_displays, timeout=15)
-        if counts:
-            out.others += displays.wait_waiting(seen + n_displays) - seen
-        out.cpu_s += proc.cpu_s() - cpu0
-        out.delivered += len(got)
-        out.latencies += [x - t0 for x in got]
-        time.sleep(max(0.0, 0.2 - (time.perf_counter() - started)))
+        one_call(out, proc, displays, i, fire, before, counts)
     return out
 
 
+def one_call(
+    out: Screen,
+    proc: Proc,
+    displays: Displays,
+    i: int,
+    fire: Callable[[int], str],
+    before: Callable[[int], None] = lambda i: None,
+    counts: bool = False,
+) -> None:
+    """One call of `to_screen` (at most one each 0.2 s), added to `out`."""
+    started = time.perf_counter()
+    before(i)
+    time.sleep(0.02)
+    seen = displays.waiting
+    cpu0 = proc.cpu_s()
+    t0 = time.perf_counter()
+    ticket = fire(i)
+    out.answer.append(time.perf_counter() - t0)
+    got = displays.wait(ticket, out.displays, timeout=15)
+    if counts:
+        out.others += displays.wait_waiting(seen + out.displays) - seen
+    out.cpu_s += proc.cpu_s() - cpu0
+    out.delivered += len(got)
+    out.latencies += [x - t0 for x in got]
+    time.sleep(max(0.0, 0.2 - (time.perf_counter() - started)))
+
+
 def screens(hallq: Proc, floor: Proc, token: str, n_displays: int, calls: int) -> tuple[Screen, Screen]:
+    """Both servers' displays connected at once, and their calls taken in turns (the floor's first in one
+    turn, hallq's first in the next): both see the same machine, however its speed drifts during the run."""
     auth = {"Authorization": f"Bearer {token}"}
     http = requests.Session()
 
@@ -490,28 +533,33 @@ def screens(hallq: Proc, floor: Proc, token: str, n_displays: int, calls: int) -
         r.raise_for_status()
         return str(r.json()["ticket"]["id"])
 
-    def finish() -> None:
-        http.post(
-            f"{hallq.url}/api/v1/counters/w1/finish", json={"outcome": "completed"}, headers=auth, timeout=TIMEOUT
-        )
+    def finish(i: int = 0) -> None:
+        if i:
+            http.post(
+                f"{hallq.url}/api/v1/counters/w1/finish", json={"outcome": "completed"}, headers=auth, timeout=TIMEOUT
+            )
 
-    shown = Displays(floor.url, n_displays)
+    for _ in range(calls):  # the tickets to call, issued before: only the calls are timed
+        http.post(f"{hallq.url}/api/v1/halls/town/tickets", json={"service": "id-card"}, timeout=TIMEOUT)
+    theirs = ours = None
     try:
-        bare = to_screen(floor, shown, n_displays, calls, fire_floor)
-    finally:
-        shown.close()
-    shown = Displays(hallq.url, n_displays)
-    try:
-        for _ in range(calls):  # the tickets to call, issued before: only the calls are timed
-            http.post(f"{hallq.url}/api/v1/halls/town/tickets", json={"service": "id-card"}, timeout=TIMEOUT)
+        theirs = Displays(floor.url, n_displays)
+        ours = Displays(hallq.url, n_displays)
         time.sleep(1)
-
-        ours = to_screen(hallq, shown, n_displays, calls, fire_hallq, lambda i: finish() if i else None, counts=True)
-        finish()
+        bare, mine = Screen(n_displays, calls), Screen(n_displays, calls)
+        for i in range(calls):
+            if i % 2 == 0:
+                one_call(bare, floor, theirs, i, fire_floor)
+            one_call(mine, hallq, ours, i, fire_hallq, finish, counts=True)
+            if i % 2 == 1:
+                one_call(bare, floor, theirs, i, fire_floor)
+        finish(1)
     finally:
-        shown.close()
+        for shown in (theirs, ours):
+            if shown is not None:
+                shown.close()
         http.close()
-    return ours, bare
+    return mine, bare
 
 
 # -- a full day -------------------------------------------------------------------------------------
@@ -673,21 +721,26 @@ def run_db(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 open_counters(hallq, token, COUNTERS)  # the forecast has counters to run
                 prefill(hallq, depth, url)
                 issue(hallq, 1, 20)  # warm-up
-                for clients in (1, 8) if "issue" in args.parts else ():  # the floor just before each run
-                    bare = floor_rows(floor, clients, args.n).summary()
-                    run = issue(hallq, clients, args.n)
+                for clients in (1, 8) if "issue" in args.parts else ():  # the floor in rounds between hallq's
+                    run, bare = interleaved(
+                        args.rounds, args.n, partial(floor_rows, floor, clients), partial(issue, hallq, clients)
+                    )
                     run.depth = depth
-                    out["issue"].append({**run.summary(), "floor": bare})
+                    out["issue"].append({**run.summary(), "floor": bare.summary()})
                 if "issue" not in args.parts:
                     prefill(hallq, 2 * args.n, url)  # the depth the issue runs would have left for the cycles
                 called: list[str] = []
                 for clients in (1, 8) if "cycles" in args.parts else ():
                     run_depth = waiting(hallq)
                     open_counters(hallq, token, COUNTERS)
-                    bare = floor_rows(floor, clients, args.n).summary()
-                    run = cycles(hallq, token, clients, args.n, called)
+                    run, bare = interleaved(
+                        args.rounds,
+                        args.n,
+                        partial(floor_rows, floor, clients),
+                        partial(cycles, hallq, token, clients, called=called),
+                    )
                     run.depth = run_depth
-                    summary = {**run.summary(), "floor": bare}
+                    summary = {**run.summary(), "floor": bare.summary()}
                     summary["check"] = check_claims(url, called) if clients == 8 else None
                     out["cycles"].append(summary)
                     prefill(hallq, max(0, run_depth - waiting(hallq)), url)  # back to the depth for the next run
@@ -822,6 +875,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--depths", default="0,300,2000")
     parser.add_argument("--displays", default="50,300")
     parser.add_argument("--calls", type=int, default=40, help="calls observed per display count")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="hallq's and the floor's loads alternate in this many rounds each"
+    )
     parser.add_argument("--day-tickets", type=int, default=3000)
     parser.add_argument("--day-seconds", type=float, default=30, help="the day's arrivals squeezed into this")
     parser.add_argument("--day-max-s", type=float, default=240)
@@ -830,6 +886,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--parts", default=",".join(PARTS), help=f"which of {','.join(PARTS)} to run")
     args = parser.parse_args(argv)
     args.parts = {p for p in args.parts.split(",") if p}
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.quick:
         args.n, args.depths, args.displays, args.calls = 60, "0,300", "20", 10
         args.day_tickets, args.day_seconds, args.memory_tickets = 300, 10, 1000
