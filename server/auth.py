@@ -7,9 +7,11 @@ import hashlib
 import hmac
 import re
 import secrets
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,10 +25,29 @@ ROLES = ("clerk", "supervisor", "admin")
 TOKEN_RE = re.compile(r"^hq_([0-9a-f]{12})\.([A-Za-z0-9_-]{20,100})$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _hasher = PasswordHasher()
+T = TypeVar("T")
 _K = ApiTokenRow.__table__.c
 _TOKEN = select(_K.id, _K.secret_hash, _K.role, _K.hall_id, _K.counter_id, _K.kiosk_id, _K.label, _K.revoked_at).where(
     _K.id == bindparam("id")
 )
+
+
+def off_hub(fn: Callable[..., T], *args: Any) -> T:
+    """A call that holds the CPU for a good part of a second (argon2), made in a worker thread when the server
+    runs green threads (eventlet or gevent, monkey-patched): the hub meanwhile serves every other request, where
+    a login would have stopped them all (logins sent at once held health checks for seconds). A plain call
+    otherwise (threads: the GIL is released by argon2's C code)."""
+    if "eventlet" in sys.modules:
+        from eventlet import patcher, tpool
+
+        if patcher.is_monkey_patched("thread"):
+            return cast(T, tpool.execute(fn, *args))
+    if "gevent" in sys.modules:
+        from gevent import get_hub, monkey
+
+        if monkey.is_module_patched("threading"):
+            return cast(T, get_hub().threadpool.apply(fn, args))
+    return fn(*args)
 
 
 @functools.cache
@@ -186,7 +207,7 @@ def login(ctx: Context, username: str, password: str) -> Principal | None:
     with ctx.db.read() as s:
         row = s.get(UserRow, username) if USERNAME_RE.match(username) else None
     try:
-        _hasher.verify(row.password_hash if row else _dummy_hash(), password)
+        off_hub(_hasher.verify, row.password_hash if row else off_hub(_dummy_hash), password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None or row.disabled:

@@ -80,15 +80,15 @@ def login() -> Any:
     app = hq()
     username, password = request.form.get("username", "")[:64], request.form.get("password", "")[:200]
     address, now = request.remote_addr or "-", app.ctx.clock.now().timestamp()
-    # Throttled per account and per address (server/throttle.py): while locked, no password is checked.
-    wait = app.login_throttle.wait_s(username, address, now)
+    # Throttled per account and per address (server/throttle.py): while locked, no password is checked; a try
+    # counts as failed from the moment it is let through, so tries sent at once are held to the same limits.
+    wait = app.login_throttle.attempt(username, address, now)
     if wait:
         return _login_page(nxt, t["login_throttled"].format(seconds=wait), 429, username)
     p = check_login(app.ctx, username, password)
     if p is None:
-        app.login_throttle.failed(username, address, now)
         return _login_page(nxt, t["login_failed"], 401, username)
-    app.login_throttle.succeeded(username)
+    app.login_throttle.succeeded(username, address)
     session.clear()
     session["user"] = p.name
     session["sid"] = start_session(app.ctx, p.name)  # server-side: logout, a new password, disabling end it

@@ -6,6 +6,11 @@ key is locked a login is refused without checking the password and without count
 attempts makes a lock longer than `max_s`: the right password always gets in once the backoff has passed
 (and a success forgets the account's failures). Failures are forgotten after `forget_s` without one.
 
+A try is counted as a failure when it is let through, in the same step as the check that lets it through
+(one lock, or one Redis script), and given back when the password was right: tries sent at once cannot
+all pass a check made before any of them had failed (60 parallel tries were all checked when the count
+came after the password).
+
 Shared by every process through Redis when `message_queue` is set (like server/ratelimit.py), else per
 process in memory; a Redis that cannot be reached fails open (logins still need the right password).
 """
@@ -47,33 +52,39 @@ class MemoryStore:
         self._keys: OrderedDict[str, tuple[int, float, float]] = OrderedDict()  # key → (failures, until, last)
         self._lock = threading.Lock()
 
-    def locked_for(self, key: str, now: float, policy: Policy) -> float:
-        with self._lock:
-            failures, until, last = self._keys.get(key, (0, 0.0, 0.0))
-        if now - last > policy.forget_s:
-            return 0.0
-        return max(0.0, until - now)
-
-    def fail(self, key: str, now: float, policy: Policy) -> None:
+    def take(self, key: str, now: float, policy: Policy) -> float:
+        """Seconds the key is locked for (nothing counted), or 0.0: the try is let through and counted."""
         with self._lock:
             failures, until, last = self._keys.pop(key, (0, 0.0, 0.0))
             if now - last > policy.forget_s:
-                failures = 0
-            if until > now:  # refused while locked: not counted (callers check first; this keeps it so)
+                failures, until = 0, 0.0
+            if until > now:  # refused while locked: not counted, so no lock grows past max_s
                 self._keys[key] = (failures, until, last)
-                return
+                return until - now
             failures += 1
             self._keys[key] = (failures, now + policy.lock_for(failures), now)
             while len(self._keys) > MAX_KEYS:
                 self._keys.popitem(last=False)
+            return 0.0
+
+    def give_back(self, key: str, policy: Policy) -> None:
+        """A try let through by `take` was no failure: uncount it (and the lock it may have set)."""
+        with self._lock:
+            found = self._keys.get(key)
+            if found is not None:
+                failures, _until, last = found
+                failures = max(0, failures - 1)
+                lock = policy.lock_for(failures)
+                self._keys[key] = (failures, last + lock if lock else 0.0, last)
 
     def reset(self, key: str) -> None:
         with self._lock:
             self._keys.pop(key, None)
 
 
-# One failure, atomically: forgotten after forget_s, not counted while locked, else counted with its lock.
-_FAIL = """
+# One try, atomically: forgotten after forget_s; while locked refused and not counted (the lock's remaining
+# milliseconds are answered), else counted with its lock (0 answered: let through).
+_TAKE = """
 local now = tonumber(ARGV[1])
 local free = tonumber(ARGV[2])
 local base = tonumber(ARGV[3])
@@ -83,13 +94,27 @@ local b = redis.call('HMGET', KEYS[1], 'n', 'until', 'last')
 local n = tonumber(b[1]) or 0
 local untl = tonumber(b[2]) or 0
 local last = tonumber(b[3]) or 0
-if now - last > forget then n = 0 end
-if untl > now then return 0 end
+if now - last > forget then n = 0; untl = 0 end
+if untl > now then return math.ceil((untl - now) * 1000) end
 n = n + 1
 local lock = 0
 if n > free then lock = math.min(max, base * 2 ^ math.min(n - free - 1, 30)) end
 redis.call('HSET', KEYS[1], 'n', n, 'until', string.format('%.3f', now + lock), 'last', string.format('%.3f', now))
 redis.call('EXPIRE', KEYS[1], math.ceil(forget + max) + 1)
+return 0
+"""
+# A try that was no failure, uncounted: its count one less, the lock that count gives from the last try.
+_GIVE_BACK = """
+local free = tonumber(ARGV[1])
+local base = tonumber(ARGV[2])
+local max = tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 'n', 'last')
+if not b[1] then return 0 end
+local n = math.max(0, tonumber(b[1]) - 1)
+local last = tonumber(b[2]) or 0
+local untl = 0
+if n > free then untl = last + math.min(max, base * 2 ^ math.min(n - free - 1, 30)) end
+redis.call('HSET', KEYS[1], 'n', n, 'until', string.format('%.3f', untl))
 return n
 """
 
@@ -98,7 +123,8 @@ class RedisStore:
     def __init__(self, client: Any, prefix: str) -> None:
         self.client = client
         self.prefix = prefix
-        self._fail = client.register_script(_FAIL)
+        self._take = client.register_script(_TAKE)
+        self._give_back = client.register_script(_GIVE_BACK)
         self._warned_at = float("-inf")
 
     def _down(self, e: Exception) -> None:
@@ -107,20 +133,17 @@ class RedisStore:
             self._warned_at = now
             log.warning("login throttling not shared: Redis unreachable (%s)", e)
 
-    def locked_for(self, key: str, now: float, policy: Policy) -> float:
+    def take(self, key: str, now: float, policy: Policy) -> float:
+        args = [repr(now), policy.free, repr(policy.base_s), repr(policy.max_s), repr(policy.forget_s)]
         try:
-            until, last = self.client.hmget(self.prefix + key, "until", "last")
+            return int(self._take(keys=[self.prefix + key], args=args)) / 1000
         except Exception as e:  # noqa: BLE001 - fail open, like the rate limits
             self._down(e)
             return 0.0
-        if until is None or last is None or now - float(last) > policy.forget_s:
-            return 0.0
-        return max(0.0, float(until) - now)
 
-    def fail(self, key: str, now: float, policy: Policy) -> None:
-        args = [repr(now), policy.free, repr(policy.base_s), repr(policy.max_s), repr(policy.forget_s)]
+    def give_back(self, key: str, policy: Policy) -> None:
         try:
-            self._fail(keys=[self.prefix + key], args=args)
+            self._give_back(keys=[self.prefix + key], args=[policy.free, repr(policy.base_s), repr(policy.max_s)])
         except Exception as e:  # noqa: BLE001
             self._down(e)
 
@@ -143,14 +166,20 @@ class LoginThrottle:
     def _keys(username: str, address: str) -> list[tuple[str, Policy]]:
         return [(f"acct:{username.lower()}", ACCOUNT), (f"addr:{address}", ADDRESS)]
 
-    def wait_s(self, username: str, address: str, now: float) -> int:
-        """Whole seconds until a login for this account from this address may be tried (0: now)."""
-        wait = max(self.store.locked_for(key, now, policy) for key, policy in self._keys(username, address))
-        return math.ceil(wait)
-
-    def failed(self, username: str, address: str, now: float) -> None:
+    def attempt(self, username: str, address: str, now: float) -> int:
+        """0: this login may check its password now, and is counted as a failed one until `succeeded`;
+        else whole seconds until this account may be tried from this address (nothing counted)."""
+        taken: list[tuple[str, Policy]] = []
         for key, policy in self._keys(username, address):
-            self.store.fail(key, now, policy)
+            wait = self.store.take(key, now, policy)
+            if wait > 0:
+                for done, its in taken:  # the account's count taken for a try the address refuses
+                    self.store.give_back(done, its)
+                return max(1, math.ceil(wait))
+            taken.append((key, policy))
+        return 0
 
-    def succeeded(self, username: str) -> None:
+    def succeeded(self, username: str, address: str) -> None:
+        """The password was right: the account's failures are forgotten, the address's try given back."""
         self.store.reset(f"acct:{username.lower()}")
+        self.store.give_back(f"addr:{address}", ADDRESS)
