@@ -313,7 +313,8 @@ def test_a_checked_in_appointment_goes_before_walk_ins_from_its_start(
     shown = app.get("/api/v1/halls/town/display").json()["calls"]
     assert [c.get("appointment") for c in shown[:2]] == [True, None]  # and the display marks the call
     with app.ctx.db.read() as s:
-        reasons = [r.detail["reason"] for r in s.scalars(select(LedgerRow).where(LedgerRow.kind == "called"))]
+        calls = select(LedgerRow).where(LedgerRow.kind == "called").order_by(LedgerRow.id)
+        reasons = [r.detail["reason"] for r in s.scalars(calls)]
     assert reasons[-1].startswith("预约到时")
     app.act("w9", "finish", {"outcome": "completed"})
     assert app.get(f"/api/v1/appointments/{code}").json()["status"] == "served"

@@ -69,7 +69,8 @@ def test_accepting_a_promised_matter_opens_it_with_number_due_date_and_owner(hal
         (matter["number"], "accepted", "w2", False)
     ]
     with hall.ctx.db.read() as s:
-        kinds = [x.kind for x in s.scalars(select(LedgerRow).where(LedgerRow.ticket_id == ticket["id"]))]
+        lines = select(LedgerRow).where(LedgerRow.ticket_id == ticket["id"]).order_by(LedgerRow.id)
+        kinds = [x.kind for x in s.scalars(lines)]
     assert kinds[-2:] == ["finished", "matter_accepted"]
 
 
