@@ -15,8 +15,9 @@ from __future__ import annotations
 import http.client
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -24,8 +25,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, validators
+from sqlalchemy import text
 from support.app import AppHall
-from support.databases import reset
+from support.databases import TABLES, reset
+from support.fixtures import KINDS
 from support.server import Server
 
 from server.api.openapi import document
@@ -252,6 +255,45 @@ def ctx(hall: AppHall) -> Context:
     return make_context(hall)
 
 
+def _state(hall: AppHall, ctx: Context) -> tuple[Any, ...]:
+    """What a refused request must leave as it was: every table's row count, the ledger's last line, each
+    counter's state, and the rows the context names (gone after another test emptied the database)."""
+    with hall.ctx.db.read() as s:
+        counts = tuple(s.execute(text(f"SELECT count(*) FROM {table}")).scalar() for table in TABLES)  # noqa: S608
+        last = s.execute(text("SELECT max(id) FROM ledger")).scalar()
+        desks = s.execute(text("SELECT id, state, held_ticket, clerk FROM counters ORDER BY id")).all()
+        named = s.execute(
+            text("SELECT status FROM tickets WHERE id = :t UNION ALL SELECT status FROM complaints WHERE id = :c"),
+            {"t": ctx.values["ticket"], "c": ctx.values["complaint"]},
+        ).all()
+    return counts, last, tuple(map(tuple, desks)), tuple(map(tuple, named))
+
+
+_KEPT: dict[str, tuple[AppHall, Context, tuple[Any, ...]]] = {}
+
+
+@pytest.fixture(params=KINDS)
+def refused_ctx(request: pytest.FixtureRequest, app_halls: Any) -> Iterator[Context]:
+    """For sweeps whose every answer is a refusal (401, 404, 405): the context made once per kind and kept
+    while the database stays exactly as it was, which each test then checks: a refused request writes nothing.
+    Another test having changed the database (the app is shared) makes it anew."""
+    hall: AppHall = app_halls.get(request.param)
+    kept = _KEPT.get(request.param)
+    if kept is None or kept[0] is not hall or _state(hall, kept[1]) != kept[2]:
+        reset(hall.database)
+        hall.clock.offset = timedelta(0)
+        ctx = make_context(hall)
+        hall.settle()
+        kept = _KEPT[request.param] = (hall, ctx, _state(hall, ctx))
+    ctx = replace(kept[1], failures=[])
+    try:
+        yield ctx
+    finally:
+        hall.close_sockets()
+        hall.settle()
+    assert _state(hall, ctx) == kept[2], "a refused request changed the database"
+
+
 @pytest.fixture
 def live_ctx(live_servers: Any) -> Context:
     """A real server (SQLite): eventlet's HTTP parser sees the raw bytes."""
@@ -397,13 +439,13 @@ ABSURD_PATH_VALUES = [
 
 
 @by_id(WITH_PATH_PARAMS)
-def test_absurd_path_parameters_are_not_found(ctx: Context, op: Operation) -> None:
+def test_absurd_path_parameters_are_not_found(refused_ctx: Context, op: Operation) -> None:
     schema = op.body_schema
     body = dumps(example(schema)) if schema is not None else None  # a valid body: only the path is wrong
     for param in op.params("path"):
         for value in ABSURD_PATH_VALUES:
             # a value with a slash may lead to another route (404) or another route's methods (405)
-            ctx.call(
+            refused_ctx.call(
                 op,
                 f"{param['name']}={short(value)}",
                 path={param["name"]: value},
@@ -411,7 +453,7 @@ def test_absurd_path_parameters_are_not_found(ctx: Context, op: Operation) -> No
                 expect={404, 405},
                 documented=False,
             )
-    ctx.check()
+    refused_ctx.check()
 
 
 def test_an_overlong_url_is_refused_without_a_server_error(live_ctx: Context) -> None:
@@ -522,14 +564,14 @@ def test_junk_around_a_valid_request_is_harmless(ctx: Context, op: Operation) ->
 
 
 @pytest.mark.parametrize("path", sorted(DOC["paths"]), ids=lambda p: p.removeprefix("/api/v1"))
-def test_undocumented_methods_are_405(ctx: Context, path: str) -> None:
+def test_undocumented_methods_are_405(refused_ctx: Context, path: str) -> None:
     for method in sorted({"get", "post", "put", "patch", "delete"} - set(DOC["paths"][path])):
-        ctx.call(Operation(method, path, {}), method.upper(), body=b"{}", expect={405}, documented=False)
-    ctx.check()
+        refused_ctx.call(Operation(method, path, {}), method.upper(), body=b"{}", expect={405}, documented=False)
+    refused_ctx.check()
 
 
 @by_id(SECURED)
-def test_bad_credentials_are_401(ctx: Context, op: Operation) -> None:
+def test_bad_credentials_are_401(refused_ctx: Context, op: Operation) -> None:
     schema = op.body_schema
     body = dumps(example(schema)) if schema is not None else None
     query = "?" + urlencode(good_query(op)) if op.params("query") else ""
@@ -540,12 +582,12 @@ def test_bad_credentials_are_401(ctx: Context, op: Operation) -> None:
         "Bearer " + "x" * 5000,
         "Basic YWRtaW46YWRtaW4=",
         "Bearer hq_zzz.zzz",
-        "Bearer " + ctx.admin + "x",
-        "bearer  " + ctx.admin[:-1],
+        "Bearer " + refused_ctx.admin + "x",
+        "bearer  " + refused_ctx.admin[:-1],
         "Bearer \u00e9",
     ]:
-        ctx.call(op, f"Authorization: {short(token)}", query=query, body=body, auth=token, expect={401})
-    ctx.check()
+        refused_ctx.call(op, f"Authorization: {short(token)}", query=query, body=body, auth=token, expect={401})
+    refused_ctx.check()
 
 
 # ---------------------------------------------------------------- text that reaches the database

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -27,9 +26,10 @@ NOW = datetime(2026, 3, 2, 1, tzinfo=UTC)
 DEPTH = 400
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
-    with service_context(request.param, tmp_path, NOW) as context:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def ctx(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    """The deep hall, made once per database for the module's tests (each reads what it checks from it)."""
+    with service_context(request.param, tmp_path_factory.mktemp("plans"), NOW) as context:
         for i in range(DEPTH):  # both services, both classes (a priority ticket in five)
             cast(FrozenClock, context.clock).advance(1)
             tickets.issue_ticket(context, "town", ("id-card", "social")[i % 2], priority=i % 10 >= 8)
