@@ -15,6 +15,13 @@ from server.logs import mask, mask_path
         ("/kiosk/qr/tAHGRaFY61JC7R13WptA5L_J3NA0P5H2.svg", "/kiosk/qr/***"),
         ("/api/v1/notices/6WW7Q-NBEEW", "/api/v1/notices/***"),
         ("/api/v1/halls/town/services", "/api/v1/halls/town/services"),
+        ("/api/v1/appointments/U3FAMREW", "/api/v1/appointments/***"),  # the code shows and cancels a booking
+        ("/book/town/U3FAMREW", "/book/town/***"),
+        ("/book/town/U3FAMREW.ics", "/book/town/***.ics"),
+        ("/book/town/U3FAMREW/cancel", "/book/town/***/cancel"),
+        ("/book/town", "/book/town"),
+        ("/book/town/remote", "/book/town/remote"),
+        ("/api/v1/halls/town/appointments", "/api/v1/halls/town/appointments"),
     ],
 )
 def test_paths_that_open_a_resident_s_page_or_notice_are_masked(path: str, masked: str) -> None:
