@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -132,6 +133,8 @@ def audio(hall: str, number: str, counter_number: int) -> Any:
     found = _ctx().config.hall(hall)
     if found is None or counter_number not in {c.number for c in found.counters}:
         abort(404)
+    if not _NUMBER.fullmatch(number):  # a ticket number's shape (no NUL: PostgreSQL refuses it in a string)
+        abort(404)
     if not (_issuable(found, number) or tickets.recently_issued(_ctx(), found, number)):
         abort(404)
     if not current_app.extensions["hallq"].audio_limiter.allow(f"addr:{request.remote_addr}"):
@@ -155,6 +158,9 @@ def audio(hall: str, number: str, counter_number: int) -> Any:
         current_app.logger.exception("speech synthesis failed")
         abort(503)
     return send_file(path, mimetype="audio/wav", max_age=86400)
+
+
+_NUMBER = re.compile(r"[A-Z]{1,2}[0-9]{1,9}")  # a service prefix (config: [A-Z]{1,2}) and the day's number
 
 
 def _issuable(hall: Hall, number: str) -> bool:

@@ -31,7 +31,7 @@ def _hq() -> Any:
 def _seconds(name: str, default: int) -> int:
     """A timing the hall may set in the kiosk's URL (?idle=, ?done=), kept within sane bounds."""
     value = request.args.get(name, "")
-    return max(3, min(600, int(value))) if value.isdigit() else default
+    return max(3, min(600, int(value))) if value.isascii() and value.isdigit() and len(value) < 6 else default
 
 
 def _json_block(value: Any) -> Markup:

@@ -163,7 +163,7 @@ def parse_spec(spec: str) -> tuple[str, Where]:
             raise ValueError(f"printer {spec!r}: USB ids are hex, e.g. usb:0416:5011") from None
     if kind == "network":
         host, _, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "9100")
-        if not port.isdigit() or not 1 <= int(port) <= 65535 or not host:
+        if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535 or not host:
             raise ValueError(f"printer {spec!r}: expected network:HOST:PORT, e.g. network:192.0.2.50:9100")
         return kind, {"host": host, "port": int(port)}
     return kind, {"path": rest}

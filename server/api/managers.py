@@ -47,7 +47,7 @@ def _file(body: str | bytes, fmt: str, name: str) -> Response:
     response = Response(body, mimetype="text/csv" if fmt == "csv" else exports.XLSX_MIME)
     if fmt == "csv":
         response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    response.headers["Content-Disposition"] = exports.disposition(f"{name}.{fmt}")
     return response
 
 

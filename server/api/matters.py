@@ -97,7 +97,7 @@ def list_matters(hall: str) -> Any:
         response.headers["Content-Type"] = "text/csv; charset=utf-8"
     else:
         response = Response(exports.table_xlsx("matters", columns, cells), mimetype=exports.XLSX_MIME)
-    response.headers["Content-Disposition"] = f'attachment; filename="matters-{hall}.{q.format}"'
+    response.headers["Content-Disposition"] = exports.disposition(f"matters-{hall}.{q.format}")
     return response
 
 

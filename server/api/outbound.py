@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from server.engine.errors import HallError
-from server.services import deliveries, evaluations, periods
+from server.services import deliveries, evaluations, exports, periods
 
 from . import api
 from .body import read_body, read_query
@@ -44,7 +44,7 @@ def deliveries_list(hall: str) -> Any:
 def delivery_resend(delivery: str) -> Any:
     """Send one delivery again now (重推): a failed one, or one its receiver lost."""
     principal()  # 401 before anything is looked up: an id alone tells a stranger nothing
-    if not delivery.isdigit() or len(delivery) > 12:
+    if not (delivery.isascii() and delivery.isdigit()) or len(delivery) > 12:  # not "²" nor "١"
         raise HallError("not_found", 404, "no such delivery")
     app = hq()
     p = require_manager(deliveries.hall_of(app.ctx, int(delivery)))
@@ -72,7 +72,7 @@ def evaluations_export(hall: str) -> Any:
         response = Response(evaluations.export_csv(hq().ctx, hall, items), mimetype="text/csv")
         response.headers["Content-Type"] = "text/csv; charset=utf-8"
         name = f"evaluations-{hall}-{q.first.isoformat()}-{q.last.isoformat()}.csv"
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["Content-Disposition"] = exports.disposition(name)
         return response
     return jsonify(items)
 

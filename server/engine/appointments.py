@@ -139,6 +139,8 @@ def bookable(rules: Booking, calendar: Calendar, zone: ZoneInfo, first: date, la
 
 def check_slot(rules: Booking, calendar: Calendar, zone: ZoneInfo, start: datetime, now: datetime) -> Slot:
     """The slot that starts at `start`: 422 `invalid_slot` when none does, `outside_window` when it cannot be booked."""
+    if not 2 <= start.year <= 9998:  # no hall's slot; and the calendar's edge overflows in the hall's zone
+        raise HallError("invalid_slot", 422, "no slot of this service starts at that time")
     local = start.astimezone(zone)
     slot = next((s for s in day_slots(rules, calendar, zone, local.date()) if s.start == start), None)
     if slot is None:

@@ -817,7 +817,7 @@ def lift_block(ctx: Context, block_id: str, who: str | None, reason: str, hall_i
     reason = (reason or "").strip()
     if not reason:
         raise invalid("a reason is required to lift a block", "reason_required")
-    if not block_id.isdigit() or len(block_id) > 12:
+    if not (block_id.isascii() and block_id.isdigit()) or len(block_id) > 12:  # not "²" nor "١"
         raise not_found("block", block_id)
     with ctx.db.write() as s:
         row = s.get(PersonBlockRow, int(block_id), with_for_update=True)

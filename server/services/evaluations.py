@@ -3,8 +3,6 @@ platform; what was pushed, per day; the export of the records; 重推 of the fai
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,7 +14,7 @@ from server.engine.evaluation import record as profile_record
 from server.engine.model import Hall
 from server.store.models import DeliveryRow, OutboxRow
 
-from . import ledger
+from . import exports, ledger
 from .context import Context
 from .outbox import EVALUATION
 from .views import iso
@@ -98,12 +96,10 @@ def export_csv(ctx: Context, hall_id: str, items: list[dict[str, Any]]) -> str:
     """The export as CSV (UTF-8 with a BOM, for Excel): the profile's fields, then the push state."""
     hall = ctx.hall(hall_id)
     names = [f.name for f in hall.evaluation_push.profile.fields] if hall.evaluation_push else []
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([*names, "status", "tries", "pushed_at"])
-    for item in items:
-        writer.writerow([*(item["record"].get(n) for n in names), item["status"], item["tries"], item["pushed_at"]])
-    return "\ufeff" + out.getvalue()
+    rows = [
+        [*(item["record"].get(n) for n in names), item["status"], item["tries"], item["pushed_at"]] for item in items
+    ]
+    return exports.table_csv([*names, "status", "tries", "pushed_at"], rows)  # a resident's `=…` comment stays text
 
 
 def summary(ctx: Context, hall_id: str, first: date, last: date) -> list[dict[str, Any]]:

@@ -5,12 +5,22 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
+from urllib.parse import quote
 
 from server.engine.model import Hall
 
 from .history import LEDGER_COLUMNS, handoffs_text
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def disposition(filename: str) -> str:
+    """A download's Content-Disposition for any file name: an ASCII name for old clients, the real one as RFC
+    5987 `filename*` (a region's Chinese name in a header closed the connection: headers are Latin-1)."""
+    plain = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 TABLES = ("days", "by_service", "by_counter", "by_hour", "windows")
 
 

