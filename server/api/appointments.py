@@ -9,7 +9,7 @@ from flask import jsonify, request, session
 
 from server.auth import Principal
 from server.engine.errors import HallError
-from server.services import appointments
+from server.services import appointments, tickets
 
 from . import api
 from .body import read_body, read_query
@@ -130,11 +130,11 @@ def check_in(hall: str) -> Any:
     extra: dict[str, Any] = {"appointment": code}
     if issued.ticket.appointment_at is not None:  # the slip and the kiosk say 预约 and the booked time
         extra["appointment_start"] = hall_def.local(issued.ticket.appointment_at).isoformat(timespec="seconds")
-    return jsonify(ticket_answer(hall_def, issued, app.track_url(issued.token), **extra)), 201
+    return jsonify(ticket_answer(app.ctx, hall_def, issued, app.track_url(issued.token), **extra)), 201
 
 
-def ticket_answer(hall: Any, issued: Any, track_url: str, **extra: Any) -> dict[str, Any]:
-    """The answer of POST .../tickets, for a remote ticket and a check-in too."""
+def ticket_answer(ctx: Any, hall: Any, issued: Any, track_url: str, **extra: Any) -> dict[str, Any]:
+    """The answer of POST .../tickets, for a remote ticket and a check-in too (every field IssuedTicket has)."""
     row = issued.ticket
     body: dict[str, Any] = {
         "id": row.id,
@@ -145,6 +145,7 @@ def ticket_answer(hall: Any, issued: Any, track_url: str, **extra: Any) -> dict[
         "ahead": issued.ahead,
         "est_wait_s": issued.est_wait_s,
         "served_now": issued.served_now,
+        **tickets.issued_opening(ctx, issued),
         "issued_at": hall.local(row.issued_at).isoformat(timespec="seconds"),
         "track_url": track_url,
     }

@@ -139,6 +139,7 @@ def pick_up(hall: str) -> Any:
     return jsonify(
         id=row.id, number=row.number, service=row.issued_service, status=row.status, priority=row.priority,
         ahead=issued.ahead, est_wait_s=issued.est_wait_s, served_now=issued.served_now,
+        **tickets.issued_opening(app.ctx, issued),
         issued_at=hall_def.local(row.issued_at).isoformat(timespec="seconds"), track_url=app.track_url(issued.token),
         matter=matters.brief(hall_def, matter),
     ), 201  # fmt: skip

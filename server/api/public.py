@@ -175,7 +175,7 @@ def _issue_remote(hall: Any, body: TicketRequest) -> Any:
         raise HallError("rate_limited", 429, "too many tickets from this address; try again shortly")
     issued, events = appointments.issue_remote(app.ctx, hall.id, body.service, body.phone, app.track_base())
     app.after_commit(events)
-    return jsonify(appointment_api.ticket_answer(hall, issued, app.track_url(issued.token))), 201
+    return jsonify(appointment_api.ticket_answer(app.ctx, hall, issued, app.track_url(issued.token))), 201
 
 
 @operation(api, "get", "/notices/<code>", ok=a.Notice, tag="tickets", errors={404: "not_found: unknown code"},

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 from support.app import AppHall, csrf_of
+from support.checks import check_answer
 
 from server.jobs import Runner
 from server.store.models import AppointmentRow, LedgerRow, OutboxRow, TicketRow
@@ -271,6 +272,7 @@ def test_check_in_window_and_the_ticket_it_issues(make: Callable[[str], AppHall]
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["appointment"] == code and body["status"] == "waiting" and body["number"].startswith("E")
+    check_answer("post", "/api/v1/halls/{hall}/check-in", 201, body)  # every field a ticket's answer has
     again = app.post("/api/v1/halls/town/check-in", {"code": code})
     assert again.status_code == 409 and error(again) == "already_checked_in"
     assert again.json()["error"]["number"] == body["number"]
@@ -332,6 +334,7 @@ def test_a_remote_ticket_keeps_its_place_but_waits_for_check_in(make: Callable[[
     assert r.status_code == 201, r.text
     remote = r.json()
     assert remote["status"] == "remote" and len(remote["code"]) == 8
+    check_answer("post", "/api/v1/halls/{hall}/tickets", 201, remote)
     assert remote["check_in_by"] == "2026-12-07T11:00:00+08:00"
     again = app.post("/api/v1/halls/town/tickets", {"service": "id-card", "remote": True, "phone": PHONE_A})
     assert again.status_code == 409 and error(again) == "booking_limit"

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 from support.app import AppHall
+from support.checks import check_answer
 
 from server.store.models import LedgerRow, MatterRow
 
@@ -375,6 +376,7 @@ def test_picking_the_result_up_at_the_kiosk_ends_the_matter_at_its_window(hall: 
     assert r.status_code == 201, r.text
     ticket = r.json()
     assert ticket["service"] == "social" and ticket["status"] == "waiting" and ticket["matter"]["number"] == number
+    check_answer("post", "/api/v1/halls/{hall}/pickups", 201, ticket)
     twice = hall.post("/api/v1/halls/town/pickups", {"case": number.lower()})
     assert twice.status_code == 409 and twice.json()["error"]["code"] == "pickup_waiting"
     hall.issue("social")  # a walk-in for the same service: w2 calls the pick-up, sent to it, first

@@ -63,3 +63,15 @@ def _aware(events: list[tuple[str, object]]) -> list[tuple[str, object]]:
         assert isinstance(at, datetime)
         out.append((kind, at.replace(tzinfo=UTC) if at.tzinfo is None else at))
     return out
+
+
+def check_answer(method: str, path: str, status: int, body: object) -> None:
+    """`body` is what the OpenAPI document says `method path` answers with `status` (its schema, refs and all)."""
+    from jsonschema import Draft202012Validator
+
+    from server.api.openapi import document
+
+    doc = document()
+    schema = doc["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+    errors = [e.message for e in Draft202012Validator({**schema, "components": doc["components"]}).iter_errors(body)]
+    assert not errors, f"{method.upper()} {path} {status}: {errors[:5]}"
