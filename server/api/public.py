@@ -173,7 +173,8 @@ def _issue_remote(hall: Any, body: TicketRequest) -> Any:
     app = hq()
     if not app.ticket_limiter.allow(f"addr:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many tickets from this address; try again shortly")
-    issued, events = appointments.issue_remote(app.ctx, hall.id, body.service, body.phone, app.track_base())
+    cap = app.ctx.config.settings.limits.anonymous_tickets_per_day  # a phone is no credential: the anonymous share
+    issued, events = appointments.issue_remote(app.ctx, hall.id, body.service, body.phone, app.track_base(), cap)
     app.after_commit(events)
     return jsonify(appointment_api.ticket_answer(app.ctx, hall, issued, app.track_url(issued.token))), 201
 

@@ -521,9 +521,10 @@ def _check_in_remote(
 
 
 def issue_remote(
-    ctx: Context, hall_id: str, service_id: str, phone_text: str, track_base: str
+    ctx: Context, hall_id: str, service_id: str, phone_text: str, track_base: str, anonymous_cap: int | None = None
 ) -> tuple[tickets.Issued, list[Event]]:
-    """POST .../tickets with `remote`: a number for today, not called until checked in with its code."""
+    """POST .../tickets with `remote`: a number for today, not called until checked in with its code.
+    Taken with no kiosk's or staff's credential, it counts in that share of the day (`anonymous_cap`)."""
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
     if not hall.takes_remote(service):
@@ -551,7 +552,9 @@ def issue_remote(
 
     admission = tickets.Admission("remote", within, token=remote_token(ctx, code))
     try:
-        issued, events = tickets.issue_ticket(ctx, hall.id, service.id, False, None, track_base, admission=admission)
+        issued, events = tickets.issue_ticket(
+            ctx, hall.id, service.id, False, None, track_base, admission=admission, anonymous_cap=anonymous_cap
+        )
     except IntegrityError as e:  # the same phone in another process at the same instant
         if "phone" in str(e.orig):
             raise _one_a_day() from None

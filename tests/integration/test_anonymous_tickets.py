@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from support.app import AppHall
+from test_appointments import edit as with_appointments
 
 TICKETS = "/api/v1/halls/town/tickets"
 
@@ -50,3 +51,19 @@ def test_a_priority_ticket_needs_a_kiosk_or_staff(app_hall: AppHall) -> None:
     assert by_staff.status_code == 201 and by_staff.json()["priority"] is True
     at_kiosk = app_hall.post(TICKETS, {"service": "id-card", "priority": True, "kiosk": "k1"}, app_hall.kiosk_token())
     assert at_kiosk.status_code == 201 and at_kiosk.json()["priority"] is True
+
+
+def test_remote_tickets_count_in_the_anonymous_share(make_app_hall: Callable[..., AppHall]) -> None:
+    """A phone is no credential: 线上取号 takes its numbers from the same share as other anonymous tickets."""
+
+    def edit(text: str) -> str:
+        text = with_appointments(text)
+        return text.replace("anonymous_tickets_per_day = 100000", "anonymous_tickets_per_day = 3")
+
+    hall = make_app_hall("sqlite", edit=edit)
+    phones = [f"1381234{i:04d}" for i in range(5)]
+    taken = [hall.post(TICKETS, {"service": "id-card", "remote": True, "phone": p}) for p in phones[:4]]
+    assert [r.status_code for r in taken] == [201, 201, 201, 409], [r.text for r in taken]
+    assert taken[-1].json()["error"]["code"] == "daily_limit"
+    assert hall.post(TICKETS, {"service": "id-card"}).status_code == 409  # the same share, used up
+    assert hall.post(TICKETS, {"service": "id-card", "kiosk": "k1"}, hall.kiosk_token()).status_code == 201
