@@ -75,7 +75,8 @@ def mask_phone(phone: str) -> str:
     return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "*" * len(digits)
 
 
-def mask_id(id_number: str, keep: int = 6) -> str:
-    """The first `keep` digits and the last four: 110105********002X (the region code), or with keep=3
-    110***********002X."""
+def mask_id(id_number: str, keep: int = 3) -> str:
+    """The first `keep` digits and the last four: 110***********002X. Not the six of the region code: with the
+    region and the last four kept, only the birth date is unknown (tens of thousands of candidates, most ruled
+    out by the check digit), and a copy of the database with its person.key would give every number back."""
     return id_number[:keep] + "*" * (len(id_number) - keep - 4) + id_number[-4:]

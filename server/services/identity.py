@@ -62,4 +62,4 @@ def check_id_number(value: str) -> str:
 
 def mask_id(id_number: str) -> str:
     """A matter's applicant: 110***********1234, the first three digits and the last four."""
-    return identity.mask_id(id_number, keep=3)
+    return identity.mask_id(id_number)

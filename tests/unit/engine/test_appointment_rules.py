@@ -136,8 +136,8 @@ def test_identity_checks_and_masks() -> None:
     with pytest.raises(HallError):
         check_name("")
     assert mask_name("欧阳娜娜") == "欧***" and mask_phone("13812345678") == "138****5678" and mask_name("") == ""
-    assert mask_id("11010519491231002X") == "110105********002X"
-    assert mask_id("11010519491231002X", keep=3) == "110***********002X"
+    assert mask_id("11010519491231002X") == "110***********002X"  # not the region: only the birth date hidden
+    assert mask_id("11010519491231002X", keep=6) == "110105********002X"
     assert person_hash(b"k1", "id", "x") != person_hash(b"k2", "id", "x") != person_hash(b"k1", "phone", "x")
     assert ap.normal_code("abcd-efgh") == "ABCDEFGH" and ap.normal_code("ABCDEFG0") is None
 
