@@ -63,6 +63,18 @@ def mask_phones(text: str) -> str:
     return "".join(out)
 
 
+_ID_STORED = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{11}(\d{3}[\dXx])(?![0-9A-Za-z])")
+_OLD_ID_STORED = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{8}(\d{4})(?![0-9A-Za-z])")
+
+
+def mask_ids(text: str) -> str:
+    """ID card numbers in free text as they may be stored: the first three and last four digits, as the ID
+    fields keep them (engine.identity.mask_id). A clerk's note or a resident's comment is no place for one."""
+    if not any(ch.isdigit() for ch in text):
+        return text
+    return _OLD_ID_STORED.sub(r"\1********\2", _ID_STORED.sub(r"\1***********\2", text))
+
+
 def mask_personal(text: str) -> str:
     """Phone numbers keep their first (area code) and last four digits, ID numbers their region and last digits."""
     text = _ID_CARD.sub(r"\1********\2", text)

@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from server.engine.privacy import mask_ids
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -46,6 +48,46 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+class FreeString(TypeDecorator[str]):
+    """Text people type (a clerk's note, a resident's comment): an ID card number in it is stored masked."""
+
+    impl: Any = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else mask_ids(value)
+
+
+class FreeText(FreeString):
+    """The same, unbounded (Text)."""
+
+    impl = Text
+    cache_ok = True
+
+
+def _ids_masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_ids(value)
+    if isinstance(value, dict):
+        return {k: _ids_masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ids_masked(v) for v in value]
+    return value
+
+
+class FreeJSON(TypeDecorator[Any]):
+    """JSON that may carry typed text (a ledger line's reason or note): ID card numbers in it stored masked."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, none_as_null: bool = False) -> None:
+        super().__init__(none_as_null=none_as_null)
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return _ids_masked(value)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -59,7 +101,7 @@ class CounterRow(Base):
     state: Mapped[str] = mapped_column(String(10), default="closed")
     clerk: Mapped[str | None] = mapped_column(String(64))
     since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    away_reason: Mapped[str | None] = mapped_column(String(200))
+    away_reason: Mapped[str | None] = mapped_column(FreeString(200))
     priority_streak: Mapped[int] = mapped_column(Integer, default=0)
     held_ticket: Mapped[str | None] = mapped_column(String(32))
 
@@ -116,7 +158,7 @@ class TicketRow(Base):
     recalls: Mapped[int] = mapped_column(Integer, default=0)
     transfers: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str | None] = mapped_column(String(12))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(FreeText)
     missing: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     repeat_of: Mapped[str | None] = mapped_column(String(32))  # 一次性告知: the first visit for the same matter
     # 挂起 (PROTOCOL v1.2): why it is parked (fetch_documents | keep_documents | wait_step), since when, by whom
@@ -148,7 +190,7 @@ class NoticeRow(Base):
     counter_id: Mapped[str] = mapped_column(String(40))
     clerk: Mapped[str | None] = mapped_column(String(64))
     missing: Mapped[list[str]] = mapped_column(JSON)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(FreeText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     redeemed_by: Mapped[str | None] = mapped_column(String(32))  # the return visit's ticket
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -181,7 +223,7 @@ class LedgerRow(Base):
     counter_id: Mapped[str | None] = mapped_column(String(40))
     clerk: Mapped[str | None] = mapped_column(String(64))
     on_behalf_of: Mapped[str | None] = mapped_column(String(40))
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(FreeJSON(none_as_null=True))
 
 
 class ApiTokenRow(Base):
@@ -213,14 +255,14 @@ class RatingRow(Base):
     ticket_id: Mapped[str] = mapped_column(String(32), unique=True)  # 一次一评: once per service event
     hall_id: Mapped[str] = mapped_column(String(40))
     level: Mapped[int] = mapped_column(Integer)
-    comment: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(FreeText)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     counter_id: Mapped[str | None] = mapped_column(String(40))
     clerk: Mapped[str | None] = mapped_column(String(64))
     tags: Mapped[str | None] = mapped_column(Text)  # reason tags (RATING_TAGS), joined by ","
     # 追评: the resident's second rating, once the complaint case was answered
     followup_level: Mapped[int | None] = mapped_column(Integer)
-    followup_comment: Mapped[str | None] = mapped_column(Text)
+    followup_comment: Mapped[str | None] = mapped_column(FreeText)
     followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -232,15 +274,15 @@ class ComplaintRow(Base):
     ticket_id: Mapped[str] = mapped_column(String(32))
     rating_id: Mapped[str] = mapped_column(String(32))
     level: Mapped[int] = mapped_column(Integer)
-    comment: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(FreeText)
     status: Mapped[str] = mapped_column(String(10), default="open")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     callback_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    verify_note: Mapped[str | None] = mapped_column(Text)
+    verify_note: Mapped[str | None] = mapped_column(FreeText)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # resolved or dismissed
-    answer: Mapped[str | None] = mapped_column(Text)  # what was done (resolved) or why not (dismissed)
+    answer: Mapped[str | None] = mapped_column(FreeText)  # what was done (resolved) or why not (dismissed)
     handled_by: Mapped[str | None] = mapped_column(String(64))
     # the number the resident left for the call-back (E.164): supervisors only; masked anywhere else, never logged
     callback_phone: Mapped[str | None] = mapped_column(String(32))
@@ -277,7 +319,7 @@ class AlertRow(Base):
     hall_id: Mapped[str] = mapped_column(String(40))
     key: Mapped[str] = mapped_column(String(120))  # the same condition keeps one row while it lasts
     kind: Mapped[str] = mapped_column(String(24))
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(FreeJSON)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -426,11 +468,11 @@ class MatterRow(Base):
     applicant_phone: Mapped[str | None] = mapped_column(String(32))
     applicant_id_hash: Mapped[str | None] = mapped_column(String(64))
     applicant_id_masked: Mapped[str | None] = mapped_column(String(24))
-    note: Mapped[str | None] = mapped_column(Text)
-    reason: Mapped[str | None] = mapped_column(Text)  # why it was rejected (不予办理)
+    note: Mapped[str | None] = mapped_column(FreeText)
+    reason: Mapped[str | None] = mapped_column(FreeText)  # why it was rejected (不予办理)
     # the resident's rating of the result once picked up (好差评 assessNumber 2)
     result_level: Mapped[int | None] = mapped_column(Integer)
-    result_comment: Mapped[str | None] = mapped_column(Text)
+    result_comment: Mapped[str | None] = mapped_column(FreeText)
     result_rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pickup_ticket: Mapped[str | None] = mapped_column(String(32))  # the 领取 ticket taken for the result
     # the receipt's (受理回执) QR link to the ticket's page: its own token, hashed; a reprint makes a new one
@@ -502,13 +544,13 @@ class AppealRow(Base):
     __table_args__ = (Index("ix_complaint_appeals_hall", "hall_id", "filed_at"),)
     complaint_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     hall_id: Mapped[str] = mapped_column(String(40))
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(FreeText)
     filed_by: Mapped[str] = mapped_column(String(64))
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | upheld | rejected
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decision_note: Mapped[str | None] = mapped_column(Text)
+    decision_note: Mapped[str | None] = mapped_column(FreeText)
 
 
 class UserHallRow(Base):
@@ -587,4 +629,4 @@ class PersonBlockRow(Base):
     until: Mapped[datetime] = mapped_column(UTCDateTime)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lifted_by: Mapped[str | None] = mapped_column(String(64))
-    lift_reason: Mapped[str | None] = mapped_column(String(200))
+    lift_reason: Mapped[str | None] = mapped_column(FreeString(200))

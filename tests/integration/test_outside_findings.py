@@ -4,7 +4,8 @@
 - a booking at the calendar's edge (year 1 or 9999) was a 500 (the hall's zone overflowed);
 - ids and numbers written with "²" (isdigit() yes, int() no) were 500s, "١" was taken as 1;
 - a NUL in a call's voice URL was a 500 on PostgreSQL (no NUL in its strings);
-- a path's %0A wrote a forged line into the log.
+- a path's %0A wrote a forged line into the log;
+- an ID card number typed into a note was stored in clear.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import inspect, text
 from support.app import AppHall
 from support.server import Server
 from test_appointments import edit as with_appointments
@@ -62,3 +64,28 @@ def test_a_path_cannot_write_a_line_of_its_own_into_the_log(start_server: Callab
     lines = server.log().splitlines()
     assert not any(line.startswith("2026-12-07 15:00:00,000 INFO hallq.access rid=0") for line in lines)
     assert any("path=/api/v1/halls/x\\x0a2026-12-07 15:00:00,000" in line for line in lines), lines[-5:]
+
+
+def test_an_id_number_typed_into_free_text_is_stored_masked(app_hall: AppHall) -> None:
+    """Notes, comments and reasons are kept; an ID card number typed into one is not (it shows 320***...7194)."""
+    hall, id_number = app_hall, "320102198303217194"
+    admin, typed = hall.admin_token(), f"申请人身份证 {id_number} 电话 13943520499"
+    applicant = {"name": "张三", "phone": "13812345678", "id_number": "11010519491231002X"}
+    r = hall.post("/api/v1/halls/town/matters", {"service": "social", "applicant": applicant, "note": typed}, admin)
+    assert r.status_code == 201, r.text
+    ticket = hall.issue("id-card")
+    hall.act("w1", "open")
+    hall.act("w1", "call-next")
+    assert hall.act("w1", "finish", {"outcome": "completed", "note": typed}).status_code == 200
+    token = ticket["track_url"].rsplit("/", 1)[1]
+    assert hall.post(f"/api/v1/track/{token}/rating", {"level": 1, "comment": typed}).status_code == 201
+    hall.act("w2", "open")  # the partner covers while w1 is away
+    assert hall.act("w1", "away", {"reason": typed}).status_code == 200
+    with hall.ctx.db.read() as s:
+        tables = [t for t in inspect(s.connection()).get_table_names() if t != "alembic_version"]
+        stored = {t: str(s.execute(text(f"SELECT * FROM {t}")).all()) for t in tables}  # noqa: S608
+    assert not [t for t, rows in stored.items() if id_number in rows]
+    masked = "320***********7194"
+    assert {"matters", "tickets", "ratings", "counters", "ledger"} <= {
+        t for t, rows in stored.items() if masked in rows
+    }
