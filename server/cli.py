@@ -335,7 +335,7 @@ def cmd_token(args: argparse.Namespace) -> None:
         return
     if args.action == "revoke":
         if not revoke_token(ctx, args.token_id):
-            fail(f"no active token with id {args.token_id!r}", 1)
+            fail(f"no active token with id {args.token_id!r}")  # a wrong argument: exit 2 (PROTOCOL.md)
         announce(config.settings, token=args.token_id)  # live connections end now (else within seconds)
         print(f"revoked {args.token_id}")
         return

@@ -93,7 +93,8 @@ def show_appointment(code: str) -> Any:
 @operation(
     api, "delete", "/appointments/<code>", ok=a.Appointment, tag="appointments",
     ok_description="the booking, now cancelled; its place is free again",
-    errors={404: "not_found: unknown code", 409: "too_late_to_cancel; not_booked (checked in, cancelled or missed)"},
+    errors={401: "unauthorized: a credential sent that is not valid (none is needed: the code cancels)",
+            404: "not_found: unknown code", 409: "too_late_to_cancel; not_booked (checked in, cancelled or missed)"},
 )  # fmt: skip
 def cancel_appointment(code: str) -> Any:
     """Cancel an appointment."""

@@ -107,7 +107,9 @@ def test_kiosk_token_and_enrollment_link_are_printed_on_the_last_line(tmp_path: 
     link = hallq("kiosk", "enroll", "k1", "--valid-minutes", "10", "--data", str(tmp_path))
     assert link.returncode == 0, link.stderr
     assert link.stdout.strip().splitlines()[-1].startswith("http://127.0.0.1:5000/kiosk/k1/enroll?code=")
-    for words in (["token", "create", "--kiosk", "nope"], ["kiosk", "enroll", "nope"], ["kiosk", "revoke", "nope"]):
+    unknown = (["token", "create", "--kiosk", "nope"], ["kiosk", "enroll", "nope"], ["kiosk", "revoke", "nope"],
+               ["token", "revoke", "zzzz"])  # fmt: skip
+    for words in unknown:
         bad = hallq(*words, "--data", str(tmp_path))
         assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, words
 

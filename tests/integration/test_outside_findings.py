@@ -89,3 +89,10 @@ def test_an_id_number_typed_into_free_text_is_stored_masked(app_hall: AppHall) -
     assert {"matters", "tickets", "ratings", "counters", "ledger"} <= {
         t for t, rows in stored.items() if masked in rows
     }
+
+
+def test_a_month_or_day_in_full_width_digits_is_refused(app_hall: AppHall) -> None:
+    admin = app_hall.admin_token()
+    for query in ("reports/monthly?month=２０２６-１２", "reports/daily?date=２０２６-１２-０７"):
+        r = app_hall.get(f"/api/v1/halls/town/{query}", admin)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_query", (query, r.text)

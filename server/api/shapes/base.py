@@ -50,8 +50,8 @@ def Sometimes(description: str = "", **kw: Any) -> Any:  # noqa: N802
     return Field(None, description=description or None, **kw)
 
 
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MONTH = re.compile(r"\d{4}-\d{2}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: "２０２４" is no year
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 def _day(value: Any) -> date:

@@ -35,7 +35,7 @@ class Delivery(Answer):
 
 class EvaluationsQuery(Query):
     first: Day = Field(alias="from", description="the first hall-local day, YYYY-MM-DD")
-    last: Day = Field(alias="to", description="the last hall-local day, inclusive; at most 400 days after `from`")
+    last: Day = Field(alias="to", description="the last hall-local day, inclusive (any range: a listing, not a report)")
     format: Literal["json", "csv"] = Field("json", description="json (the default) or csv (UTF-8 with a BOM)")
 
 
