@@ -5,11 +5,13 @@
 - ids and numbers written with "²" (isdigit() yes, int() no) were 500s, "١" was taken as 1;
 - a NUL in a call's voice URL was a 500 on PostgreSQL (no NUL in its strings);
 - a path's %0A wrote a forged line into the log;
-- an ID card number typed into a note was stored in clear.
+- an ID card number typed into a note was stored in clear;
+- two different Content-Length headers were taken (the first one).
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote, unquote
@@ -96,3 +98,22 @@ def test_a_month_or_day_in_full_width_digits_is_refused(app_hall: AppHall) -> No
     for query in ("reports/monthly?month=２０２６-１２", "reports/daily?date=２０２６-１２-０７"):
         r = app_hall.get(f"/api/v1/halls/town/{query}", admin)
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_query", (query, r.text)
+
+
+def test_two_different_content_lengths_are_refused(hall: Server) -> None:
+    """Which body is meant is a request smuggler's question (a proxy may read the other length): 400."""
+
+    def send(lengths: list[int]) -> bytes:
+        body = b'{"service": "id-card"}'
+        head = "".join(f"Content-Length: {n}\r\n" for n in lengths)
+        request = (
+            f"POST /api/v1/halls/town/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"{head}Connection: close\r\n\r\n"
+        ).encode() + body
+        with socket.create_connection(("127.0.0.1", hall.port), timeout=10) as conn:
+            conn.sendall(request)
+            return conn.recv(200)
+
+    assert send([22, 5]).startswith(b"HTTP/1.0 400 ")
+    assert send([22, 22]).split(b" ")[1] == b"201"  # the same length twice says one thing
+    assert send([22]).split(b" ")[1] == b"201"
