@@ -471,25 +471,6 @@ class Screen:
         }
 
 
-def to_screen(
-    proc: Proc,
-    displays: Displays,
-    n_displays: int,
-    calls: int,
-    fire: Callable[[int], str],
-    before: Callable[[int], None] = lambda i: None,
-    counts: bool = False,
-) -> Screen:
-    """`calls` events at 5/s; `fire(i)` sends one and returns the ticket id the displays will see.
-    CPU is counted from just before each send until every display has the event and, with `counts`
-    (hallq: a call changes the waiting counts, which the contract sends every display), the `waiting`
-    event that follows it; `before(i)` is not counted."""
-    out = Screen(n_displays, calls)
-    for i in range(calls):
-        one_call(out, proc, displays, i, fire, before, counts)
-    return out
-
-
 def one_call(
     out: Screen,
     proc: Proc,
@@ -499,7 +480,10 @@ def one_call(
     before: Callable[[int], None] = lambda i: None,
     counts: bool = False,
 ) -> None:
-    """One call of `to_screen` (at most one each 0.2 s), added to `out`."""
+    """One call at most each 0.2 s; `fire(i)` sends it and returns the ticket id the displays will see. CPU is
+    counted from just before the send until every display has the event and, with `counts` (hallq: a call
+    changes the waiting counts, which the contract sends every display), the `waiting` event that follows it;
+    `before(i)` is not counted. Added to `out`."""
     started = time.perf_counter()
     before(i)
     time.sleep(0.02)
@@ -515,6 +499,13 @@ def one_call(
     out.delivered += len(got)
     out.latencies += [x - t0 for x in got]
     time.sleep(max(0.0, 0.2 - (time.perf_counter() - started)))
+
+
+def in_turns(calls: int, floor_call: Callable[[int], None], our_call: Callable[[int], None]) -> None:
+    """Call i of the floor and of hallq, for each i, the floor first in even turns and hallq in odd ones."""
+    for i in range(calls):
+        for call in (floor_call, our_call) if i % 2 == 0 else (our_call, floor_call):
+            call(i)
 
 
 def screens(hallq: Proc, floor: Proc, token: str, n_displays: int, calls: int) -> tuple[Screen, Screen]:
@@ -547,12 +538,11 @@ def screens(hallq: Proc, floor: Proc, token: str, n_displays: int, calls: int) -
         ours = Displays(hallq.url, n_displays)
         time.sleep(1)
         bare, mine = Screen(n_displays, calls), Screen(n_displays, calls)
-        for i in range(calls):
-            if i % 2 == 0:
-                one_call(bare, floor, theirs, i, fire_floor)
-            one_call(mine, hallq, ours, i, fire_hallq, finish, counts=True)
-            if i % 2 == 1:
-                one_call(bare, floor, theirs, i, fire_floor)
+        in_turns(
+            calls,
+            partial(one_call, bare, floor, theirs, fire=fire_floor),
+            partial(one_call, mine, hallq, ours, fire=fire_hallq, before=finish, counts=True),
+        )
         finish(1)
     finally:
         for shown in (theirs, ours):
