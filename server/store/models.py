@@ -106,16 +106,33 @@ class CounterRow(Base):
     held_ticket: Mapped[str | None] = mapped_column(String(32))
 
 
+_DONE = text("status = 'done'")
+_PHONE = text("phone_hash IS NOT NULL")
+_CODE = text("remote_code IS NOT NULL")
+
+
 class TicketRow(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         UniqueConstraint("hall_id", "day", "number", name="uq_tickets_number"),
         # one queue, in call order (priority first, then issue order): ahead counts and heads read the index only
         Index("ix_tickets_waiting", "hall_id", "status", "service_id", "target_counter", "priority", "order_at", "seq"),
-        Index("ix_tickets_finished", "hall_id", "service_id", "status", "finished_at"),
-        Index("ix_tickets_day", "hall_id", "day"),
-        # one remote ticket per phone per service per day (PROTOCOL v1.2); NULLs (every other ticket) never clash
-        UniqueConstraint("hall_id", "issued_service", "day", "phone_hash", name="uq_tickets_remote_phone"),
+        # Every index a new ticket enters is one more page its issue writes (SQLite's WAL, PostgreSQL's WAL): a day's
+        # tickets are read by `uq_tickets_number` (hall, day, ...); the forecast's recent services by a partial index
+        # that a ticket enters when it is done; the remote tickets' keys hold remote tickets only.
+        Index("ix_tickets_done", "hall_id", "service_id", "finished_at", sqlite_where=_DONE, postgresql_where=_DONE),
+        # one remote ticket per phone per service per day (PROTOCOL v1.2)
+        Index(
+            "uq_tickets_remote_phone",
+            "hall_id",
+            "issued_service",
+            "day",
+            "phone_hash",
+            unique=True,
+            sqlite_where=_PHONE,
+            postgresql_where=_PHONE,
+        ),
+        Index("uq_tickets_remote_code", "remote_code", unique=True, sqlite_where=_CODE, postgresql_where=_CODE),
         # tickets sent to a named counter: call-next's candidates and their ahead counts without scanning the queue
         Index(
             "ix_tickets_sent",
@@ -169,7 +186,7 @@ class TicketRow(Base):
     # PROTOCOL v1.2: a checked-in appointment's ticket (its booked start orders it), and remote tickets (线上取号)
     appointment_id: Mapped[str | None] = mapped_column(String(32))
     appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    remote_code: Mapped[str | None] = mapped_column(String(8), unique=True)
+    remote_code: Mapped[str | None] = mapped_column(String(8))
     check_in_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     phone: Mapped[str | None] = mapped_column(String(20))  # purged with the hall's personal data
     phone_hash: Mapped[str | None] = mapped_column(String(64))

@@ -122,3 +122,25 @@ def test_the_people_ahead_are_counted_on_an_index_range(ctx: Context) -> None:
     assert ahead == sum(1 for c in every if c.priority) + 50  # every priority ticket, then the 50 issued before
     if ctx.db.is_sqlite:
         assert any("(order_at,seq)<(?,?)" in p for p in plans), plans
+
+
+def test_the_forecasts_recent_services_read_the_index_of_done_tickets(ctx: Context) -> None:
+    """The forecast's last services of a queue come from `ix_tickets_done`, the partial index that a ticket
+    enters only when it is done (a waiting ticket's issue no longer writes it): the statement's own
+    `status = 'done'` is what lets either database use it. PostgreSQL is asked with table walks off: on a
+    table this small its choice would follow the size, and the question is whether the index can serve."""
+    counters.open_counter(ctx, "w1", None)
+    for _ in range(3):
+        called, _ = counters.call_next(ctx, "w1", None)
+        assert called.ticket is not None
+        counters.start(ctx, "w1", None)
+        cast(FrozenClock, ctx.clock).advance(90)
+        counters.finish(ctx, "w1", None, "completed", None, None)
+    with ctx.db.write() as s:
+        conn = s.connection()
+        if not ctx.db.is_sqlite:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        with _explaining(ctx, "service_s >") as plan:
+            served = conn.scalars(queue._RECENT, {"hall": "town", "service": called.ticket.service_id}).all()
+    assert any("ix_tickets_done" in line for line in plan), plan
+    assert served and all(s > 0 for s in served)
