@@ -122,7 +122,8 @@ _RECENT = (
     .where(
         _T.hall_id == bindparam("hall"),
         _T.service_id == bindparam("service"),
-        _T.status == literal_column(f"'{TicketStatus.DONE.value}'"),  # in the SQL itself: ix_tickets_done's WHERE
+        _T.status == TicketStatus.DONE.value,
+        _T.finished_at.is_not(None),  # always so when done; what lets either database read ix_tickets_finished
         _T.service_s > 0,
     )
     .order_by(_T.finished_at.desc())

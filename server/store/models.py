@@ -106,7 +106,7 @@ class CounterRow(Base):
     held_ticket: Mapped[str | None] = mapped_column(String(32))
 
 
-_DONE = text("status = 'done'")
+_FINISHED = text("finished_at IS NOT NULL")
 _PHONE = text("phone_hash IS NOT NULL")
 _CODE = text("remote_code IS NOT NULL")
 
@@ -119,8 +119,19 @@ class TicketRow(Base):
         Index("ix_tickets_waiting", "hall_id", "status", "service_id", "target_counter", "priority", "order_at", "seq"),
         # Every index a new ticket enters is one more page its issue writes (SQLite's WAL, PostgreSQL's WAL): a day's
         # tickets are read by `uq_tickets_number` (hall, day, ...); the forecast's recent services by a partial index
-        # that a ticket enters when it is done; the remote tickets' keys hold remote tickets only.
-        Index("ix_tickets_done", "hall_id", "service_id", "finished_at", sqlite_where=_DONE, postgresql_where=_DONE),
+        # that a ticket enters when it ends; the remote tickets' keys hold remote tickets only. Each partial index's
+        # WHERE is an IS NOT NULL, which a comparison with any value implies: on a condition such as `status =
+        # 'done'`, SQLite re-prepared every statement comparing `status` to a parameter at each run (call-next's
+        # candidates: 0.06 -> 0.27 ms).
+        Index(
+            "ix_tickets_finished",
+            "hall_id",
+            "service_id",
+            "status",
+            "finished_at",
+            sqlite_where=_FINISHED,
+            postgresql_where=_FINISHED,
+        ),
         # one remote ticket per phone per service per day (PROTOCOL v1.2)
         Index(
             "uq_tickets_remote_phone",

@@ -8,6 +8,7 @@ both databases sorted every waiting ticket of a counter's several services to fi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -124,11 +125,12 @@ def test_the_people_ahead_are_counted_on_an_index_range(ctx: Context) -> None:
         assert any("(order_at,seq)<(?,?)" in p for p in plans), plans
 
 
-def test_the_forecasts_recent_services_read_the_index_of_done_tickets(ctx: Context) -> None:
-    """The forecast's last services of a queue come from `ix_tickets_done`, the partial index that a ticket
-    enters only when it is done (a waiting ticket's issue no longer writes it): the statement's own
-    `status = 'done'` is what lets either database use it. PostgreSQL is asked with table walks off: on a
-    table this small its choice would follow the size, and the question is whether the index can serve."""
+def test_the_forecasts_recent_services_read_the_index_of_ended_tickets(ctx: Context) -> None:
+    """The forecast's last services of a queue come from `ix_tickets_finished`, a partial index that a ticket
+    enters only when it ends (a waiting ticket's issue no longer writes it, nor does a change of status move
+    it): the statement's own `finished_at IS NOT NULL` is what lets either database use it. PostgreSQL is
+    asked with table walks off: on a table this small its choice would follow the size, and the question is
+    whether the index can serve."""
     counters.open_counter(ctx, "w1", None)
     for _ in range(3):
         called, _ = counters.call_next(ctx, "w1", None)
@@ -142,5 +144,25 @@ def test_the_forecasts_recent_services_read_the_index_of_done_tickets(ctx: Conte
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         with _explaining(ctx, "service_s >") as plan:
             served = conn.scalars(queue._RECENT, {"hall": "town", "service": called.ticket.service_id}).all()
-    assert any("ix_tickets_done" in line for line in plan), plan
+    assert any("ix_tickets_finished" in line for line in plan), plan
     assert served and all(s > 0 for s in served)
+
+
+def test_every_partial_index_of_the_tickets_holds_on_any_value_compared(ctx: Context) -> None:
+    """Each partial index of the tickets is `WHERE <column> IS NOT NULL`, which a comparison of that column with
+    any value implies. A condition on a value (`WHERE status = 'done'`) made SQLite re-prepare each statement
+    comparing `status` with a parameter at every run, in case the value let the index serve: call-next's
+    candidates went from 0.06 to 0.27 ms, with the same plan."""
+    # PostgreSQL does not re-prepare so, but one schema serves both databases: it is held to the same rule.
+    ask = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tickets' AND sql LIKE :partial"
+        if ctx.db.is_sqlite
+        else "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'tickets' AND schemaname = current_schema()"
+        " AND indexdef LIKE :partial"
+    )
+    with ctx.db.engine.connect() as conn:
+        found = conn.execute(text(ask), {"partial": "% WHERE %"}).all()
+    assert {name for name, _ in found} >= {"ix_tickets_finished", "ix_tickets_sent", "uq_tickets_remote_code"}
+    for name, sql in found:
+        condition = sql.split(" WHERE ", 1)[1].strip().removeprefix("(").removesuffix(")")
+        assert re.fullmatch(r"\w+ IS NOT NULL", condition), (name, condition)
