@@ -278,6 +278,20 @@ def states_params(hall: Hall, now: datetime) -> dict[str, Any]:
     return {"hall": hall.id, "day_start": hall.day_bounds(hall.local(now).date())[0]}
 
 
+_FROM_STATES: dict[tuple[str, str | None], tuple[Hall, dict[str, Desk], bool]] = {}
+
+
+def from_states_text(hall: Hall, text: str | None) -> tuple[dict[str, Desk], bool]:
+    """`desks_from_text` and `opened_today_from_text` of a STATES_TEXT value, parsed once per value: every issue
+    reads the text, which changes only with a counter's state. The desks are shared: read them, never change them."""
+    found = _FROM_STATES.get((hall.id, text))
+    if found is None or found[0] is not hall:  # another configuration's hall of that id (a test, a reload)
+        if len(_FROM_STATES) >= 256:
+            _FROM_STATES.clear()
+        found = _FROM_STATES[(hall.id, text)] = (hall, desks_from_text(hall, text), opened_today_from_text(text))
+    return found[1], found[2]
+
+
 def desks_from_text(hall: Hall, text: str | None) -> dict[str, Desk]:
     """`desks` from a STATES_TEXT value."""
     triples = (item.split(" ") for item in text.split(",")) if text else ()

@@ -421,7 +421,7 @@ def _insert_ticket(
     ahead, states = found
     if s.dirty or s.new:
         return int(ahead or 0), None, None
-    return int(ahead or 0), queue.desks_from_text(hall, states), queue.opened_today_from_text(states)
+    return int(ahead or 0), *queue.from_states_text(hall, states)
 
 
 _INSERT_PLAIN = Raw(every_column(insert(_TICKETS)))  # a tallied issue: nothing to count, nothing returned
@@ -478,10 +478,10 @@ def _insert_tallied(
             normal[service] = int(found[1] or 0)
         if later:  # not the newest of its class (a clock set back): its count is no tally; count next time too
             ahead = priority[service] + (0 if row.priority else normal[service])
-            return ahead, queue.desks_from_text(hall, states), queue.opened_today_from_text(states), None
+            return ahead, *queue.from_states_text(hall, states), None
     ahead = priority[service] + (0 if row.priority else normal[service])
     counted = _Counted(day, now, priority, normal, states)
-    return ahead, queue.desks_from_text(hall, states), queue.opened_today_from_text(states), counted
+    return ahead, *queue.from_states_text(hall, states), counted
 
 
 def _count(found: tuple[Any, ...] | None) -> int:
