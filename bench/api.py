@@ -133,7 +133,8 @@ class Server:
 class Displays:
     """N display clients recording when each `call` arrives, by ticket id."""
 
-    def __init__(self, url: str, n: int) -> None:
+    def __init__(self, url: str, n: int, hall: str = "town") -> None:
+        self.hall = hall
         self.arrivals: dict[str, list[float]] = defaultdict(list)
         self.waiting = 0  # `waiting` events received by all the clients (hallq sends one per display per change)
         self.cond = threading.Condition()
@@ -157,7 +158,7 @@ class Displays:
 
         client.on("call", on_call, namespace="/display")
         client.on("waiting", on_waiting, namespace="/display")
-        client.connect(f"{url}?hall=town", namespaces=["/display"], transports=["websocket"], wait_timeout=20)
+        client.connect(f"{url}?hall={self.hall}", namespaces=["/display"], transports=["websocket"], wait_timeout=20)
         return client
 
     def wait(self, ticket: str, n: int, timeout: float = 10) -> list[float]:

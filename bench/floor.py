@@ -6,7 +6,10 @@ same loader, the same `Database` unit of work), with three routes:
 
 - `POST /floor/rows`: insert one row and commit (`db.write()`: SQLite's lock and BEGIN IMMEDIATE, or a
   pooled PostgreSQL connection), answer 201 with its id;
-- `POST /floor/emit`: emit one `call` event to the `/display` room of the hall, answer 200;
+- `POST /floor/emit`: emit one `call` event to the `/display` room of the hall, answer 200; with `"waiting":
+  true` in the body also the `waiting` counts event that the contract sends after every call (PROTOCOL.md:
+  "whenever waiting counts change"), the contract's own pair; `"hall"` names the room (default `town`, as a
+  display's `?hall=` does), so two sets of displays on one floor each see only their own calls;
 - `GET /floor/health`.
 
 With `--message-queue redis://...` (or the config's `message_queue`) the emit goes through Redis on
@@ -83,8 +86,11 @@ def serve(config_path: str, port: int, message_queue: str | None = None, channel
     @app.post("/floor/emit")
     def emit_one() -> object:
         body = request.get_json(silent=True) or {}
+        room = f"hall:{body.get('hall', 'town')}"
         payload = {"ticket": body.get("ticket", ""), "number": "A001", "counter": "w1", "at": time.time()}
-        socketio.emit("call", payload, namespace="/display", to="hall:town")
+        socketio.emit("call", payload, namespace="/display", to=room)
+        if body.get("waiting"):
+            socketio.emit("waiting", {"id-card": 12, "social": 7}, namespace="/display", to=room)
         return jsonify(ok=True)
 
     @app.get("/floor/health")
@@ -93,7 +99,7 @@ def serve(config_path: str, port: int, message_queue: str | None = None, channel
 
     @socketio.on("connect", namespace="/display")
     def connect(auth: object = None) -> bool:
-        join_room("hall:town")
+        join_room(f"hall:{request.args.get('hall', 'town')}")
         return True
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -501,22 +501,26 @@ def one_call(
     time.sleep(max(0.0, 0.2 - (time.perf_counter() - started)))
 
 
-def in_turns(calls: int, floor_call: Callable[[int], None], our_call: Callable[[int], None]) -> None:
-    """Call i of the floor and of hallq, for each i, the floor first in even turns and hallq in odd ones."""
+def in_turns(calls: int, *callers: Callable[[int], None]) -> None:
+    """Call i of each caller (the floor's, hallq's, ...), for each i, a different one first in each turn."""
     for i in range(calls):
-        for call in (floor_call, our_call) if i % 2 == 0 else (our_call, floor_call):
+        first = i % len(callers)
+        for call in callers[first:] + callers[:first]:
             call(i)
 
 
-def screens(hallq: Proc, floor: Proc, token: str, n_displays: int, calls: int) -> tuple[Screen, Screen]:
-    """Both servers' displays connected at once, and their calls taken in turns (the floor's first in one
-    turn, hallq's first in the next): both see the same machine, however its speed drifts during the run."""
+def screens(hallq: Proc, floor: Proc, token: str, n_displays: int, calls: int) -> tuple[Screen, Screen, Screen]:
+    """Three sets of displays connected at once, and their calls taken in turns (a different one first in each
+    turn): all see the same machine, however its speed drifts during the run. hallq's; the floor's bare `call`;
+    and the floor's `call` followed by a `waiting` counts event, the pair of events the contract sends on every
+    call (its displays on a room of their own: each set sees only its own calls)."""
     auth = {"Authorization": f"Bearer {token}"}
     http = requests.Session()
 
-    def fire_floor(i: int) -> str:
-        ticket = f"floor-{n_displays}-{i}"
-        http.post(floor.url + "/floor/emit", json={"ticket": ticket}, timeout=TIMEOUT).raise_for_status()
+    def fire_floor(i: int, waiting: bool = False) -> str:
+        ticket = f"floor-{n_displays}-{i}-{int(waiting)}"
+        body = {"ticket": ticket, "waiting": waiting, "hall": "pair" if waiting else "town"}
+        http.post(floor.url + "/floor/emit", json=body, timeout=TIMEOUT).raise_for_status()
         return ticket
 
     def fire_hallq(i: int) -> str:
@@ -532,24 +536,26 @@ def screens(hallq: Proc, floor: Proc, token: str, n_displays: int, calls: int) -
 
     for _ in range(calls):  # the tickets to call, issued before: only the calls are timed
         http.post(f"{hallq.url}/api/v1/halls/town/tickets", json={"service": "id-card"}, timeout=TIMEOUT)
-    theirs = ours = None
+    theirs = pair = ours = None
     try:
         theirs = Displays(floor.url, n_displays)
+        pair = Displays(floor.url, n_displays, hall="pair")
         ours = Displays(hallq.url, n_displays)
         time.sleep(1)
-        bare, mine = Screen(n_displays, calls), Screen(n_displays, calls)
+        bare, both, mine = Screen(n_displays, calls), Screen(n_displays, calls), Screen(n_displays, calls)
         in_turns(
             calls,
             partial(one_call, bare, floor, theirs, fire=fire_floor),
+            partial(one_call, both, floor, pair, fire=partial(fire_floor, waiting=True), counts=True),
             partial(one_call, mine, hallq, ours, fire=fire_hallq, before=finish, counts=True),
         )
         finish(1)
     finally:
-        for shown in (theirs, ours):
+        for shown in (theirs, pair, ours):
             if shown is not None:
                 shown.close()
         http.close()
-    return mine, bare
+    return mine, bare, both
 
 
 # -- a full day -------------------------------------------------------------------------------------
@@ -738,11 +744,11 @@ def run_db(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             open_counters(hallq, token, ["w1"])
             for n_displays in args.displays if "screens" in args.parts else ():
                 try:
-                    ours, bare = screens(hallq, floor, token, n_displays, args.calls)
+                    ours, bare, both = screens(hallq, floor, token, n_displays, args.calls)
                 except Exception as e:  # noqa: BLE001 - a shared machine may refuse 300 clients: say so, go on
                     out.setdefault("failed", []).append(f"screens {n_displays}: {type(e).__name__}: {e}")
                     continue
-                out["screens"].append({"hallq": ours.summary(), "floor": bare.summary()})
+                out["screens"].append({"hallq": ours.summary(), "floor": bare.summary(), "floor_pair": both.summary()})
         if "day" not in args.parts:
             return out
         try:
@@ -796,7 +802,7 @@ def ratios(r: dict[str, Any]) -> list[list[object]]:
             ]
         )
     for s in r["screens"]:
-        ours, bare = s["hallq"], s["floor"]
+        ours, bare, both = s["hallq"], s["floor"], s.get("floor_pair")
         rows.append(
             [
                 r["db"],
@@ -807,6 +813,27 @@ def ratios(r: dict[str, Any]) -> list[list[object]]:
                 math.nan,
             ]
         )
+        if both is not None:  # the floor sending the contract's two events a call, as hallq must
+            rows.append(
+                [
+                    r["db"],
+                    f"call to screen p99 vs the floor's call + waiting, {ours['displays']} displays",
+                    f"{ours['p99_ms']:.0f} ms",
+                    f"{both['p99_ms']:.0f} ms (p50 {both['p50_ms']:.0f})",
+                    ours["p99_ms"] / both["p99_ms"],
+                    math.nan,
+                ]
+            )
+            rows.append(
+                [
+                    r["db"],
+                    f"server CPU per delivered event vs the floor's pair, {ours['displays']} displays",
+                    f"{ours['cpu_ms_per_any_event']:.3f} ms",
+                    f"{both['cpu_ms_per_any_event']:.3f} ms",
+                    ours["cpu_ms_per_any_event"] / both["cpu_ms_per_any_event"],
+                    math.nan,
+                ]
+            )
         rows.append(
             [
                 r["db"],
