@@ -9,7 +9,7 @@ same loader, the same `Database` unit of work), with three routes:
 - `POST /floor/emit`: emit one `call` event to the `/display` room of the hall, answer 200; with `"waiting":
   true` in the body also the `waiting` counts event that the contract sends after every call (PROTOCOL.md:
   "whenever waiting counts change"), the contract's own pair; `"hall"` names the room (default `town`, as a
-  display's `?hall=` does), so two sets of displays on one floor each see only their own calls;
+  display's `?hall=` does);
 - `GET /floor/health`.
 
 With `--message-queue redis://...` (or the config's `message_queue`) the emit goes through Redis on

@@ -509,18 +509,20 @@ def in_turns(calls: int, *callers: Callable[[int], None]) -> None:
             call(i)
 
 
-def screens(hallq: Proc, floor: Proc, token: str, n_displays: int, calls: int) -> tuple[Screen, Screen, Screen]:
+def screens(
+    hallq: Proc, floor: Proc, pair_floor: Proc, token: str, n_displays: int, calls: int
+) -> tuple[Screen, Screen, Screen]:
     """Three sets of displays connected at once, and their calls taken in turns (a different one first in each
     turn): all see the same machine, however its speed drifts during the run. hallq's; the floor's bare `call`;
-    and the floor's `call` followed by a `waiting` counts event, the pair of events the contract sends on every
-    call (its displays on a room of their own: each set sees only its own calls)."""
+    and a second floor's `call` followed by a `waiting` counts event, the pair of events the contract sends on
+    every call. Each server process holds its own set of displays only."""
     auth = {"Authorization": f"Bearer {token}"}
     http = requests.Session()
 
     def fire_floor(i: int, waiting: bool = False) -> str:
         ticket = f"floor-{n_displays}-{i}-{int(waiting)}"
-        body = {"ticket": ticket, "waiting": waiting, "hall": "pair" if waiting else "town"}
-        http.post(floor.url + "/floor/emit", json=body, timeout=TIMEOUT).raise_for_status()
+        body = {"ticket": ticket, "waiting": waiting}
+        http.post((pair_floor if waiting else floor).url + "/floor/emit", json=body, timeout=TIMEOUT).raise_for_status()
         return ticket
 
     def fire_hallq(i: int) -> str:
@@ -539,14 +541,14 @@ def screens(hallq: Proc, floor: Proc, token: str, n_displays: int, calls: int) -
     theirs = pair = ours = None
     try:
         theirs = Displays(floor.url, n_displays)
-        pair = Displays(floor.url, n_displays, hall="pair")
+        pair = Displays(pair_floor.url, n_displays)
         ours = Displays(hallq.url, n_displays)
         time.sleep(1)
         bare, both, mine = Screen(n_displays, calls), Screen(n_displays, calls), Screen(n_displays, calls)
         in_turns(
             calls,
             partial(one_call, bare, floor, theirs, fire=fire_floor),
-            partial(one_call, both, floor, pair, fire=partial(fire_floor, waiting=True), counts=True),
+            partial(one_call, both, pair_floor, pair, fire=partial(fire_floor, waiting=True), counts=True),
             partial(one_call, mine, hallq, ours, fire=fire_hallq, before=finish, counts=True),
         )
         finish(1)
@@ -675,6 +677,21 @@ def full_day(server: Proc, token: str, url: str, n: int, day_s: float, max_s: fl
 
 
 @contextmanager
+def floor_process(kind: str, folder: Path) -> Iterator[Proc]:
+    """One more floor, on a database of its own (the screens' contract pair)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with database_url(kind, folder) as url:
+        port = free_port()
+        config = write_config(folder, "floor", port, url, HALL)
+        proc = Proc(["bench.floor", "--config", str(config), "--port", str(port)], port, folder / "floor.log",
+                    "/floor/health")  # fmt: skip
+        try:
+            yield proc
+        finally:
+            proc.stop()
+
+
+@contextmanager
 def servers(
     kind: str, folder: Path, hall: str, with_floor: bool = True
 ) -> Iterator[tuple[Proc, Proc | None, str, str]]:
@@ -742,13 +759,17 @@ def run_db(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     prefill(hallq, max(0, run_depth - waiting(hallq)), url)  # back to the depth for the next run
             reset(url)
             open_counters(hallq, token, ["w1"])
-            for n_displays in args.displays if "screens" in args.parts else ():
-                try:
-                    ours, bare, both = screens(hallq, floor, token, n_displays, args.calls)
-                except Exception as e:  # noqa: BLE001 - a shared machine may refuse 300 clients: say so, go on
-                    out.setdefault("failed", []).append(f"screens {n_displays}: {type(e).__name__}: {e}")
-                    continue
-                out["screens"].append({"hallq": ours.summary(), "floor": bare.summary(), "floor_pair": both.summary()})
+            if "screens" in args.parts:
+                with floor_process(kind, folder / "pair") as pair_floor:
+                    for n_displays in args.displays:
+                        try:
+                            ours, bare, both = screens(hallq, floor, pair_floor, token, n_displays, args.calls)
+                        except Exception as e:  # noqa: BLE001 - a shared machine may refuse 300 clients: go on
+                            out.setdefault("failed", []).append(f"screens {n_displays}: {type(e).__name__}: {e}")
+                            continue
+                        out["screens"].append(
+                            {"hallq": ours.summary(), "floor": bare.summary(), "floor_pair": both.summary()}
+                        )
         if "day" not in args.parts:
             return out
         try:
