@@ -9,12 +9,28 @@ from flask import render_template, session
 from server.i18n import lang, lang_query, lang_toggle, minutes_text, minutes_up, strings, strings_json
 
 
+class _Blanks(dict[str, Any]):
+    """Values for a string's placeholders; one that was not given reads as nothing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def fill(text: str, **values: Any) -> str:
+    """`text.format(**values)` for strings chosen by data (an alert's kind): a placeholder the caller did not
+    supply is left empty instead of failing the whole page (a KeyError was a 500 for every manager)."""
+    try:
+        return text.format_map(_Blanks(values))
+    except (ValueError, IndexError, AttributeError):  # a malformed string: shown as written
+        return text
+
+
 def render_page(template: str, *areas: str, status: int = 200, **context: Any) -> tuple[str, int]:
     """Render `template` (which extends base.html) with `common` plus `areas` strings.
 
     The template sees `t` (the strings), `lang`, `lang_toggle` (href/lang/label/title of the other
     language), `lang_query` (`?lang=X` when asked explicitly, for form actions), `minutes_text` and
-    `minutes_up` (the one rule for minutes) and `csrf` (the session's
+    `minutes_up` (the one rule for minutes), `fill` (a string's placeholders, forgiving) and `csrf` (the session's
     token, or None); base.html puts the strings into #hq-strings and the token into <meta name="csrf-token">.
     """
     t = strings(*areas)
@@ -30,6 +46,7 @@ def render_page(template: str, *areas: str, status: int = 200, **context: Any) -
         # the one rule for minutes (server/i18n.py): {{ minutes_text(s) }}, {{ minutes_text(s, True) }} for estimates
         "minutes_text": lambda seconds, about=False: minutes_text(seconds, t, about),
         "minutes_up": minutes_up,
+        "fill": fill,
     }
     values.update(context)
     return render_template(template, **values), status

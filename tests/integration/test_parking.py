@@ -373,6 +373,29 @@ def test_a_counters_help_request_reaches_admin_live_and_a_supervisor_acknowledge
     assert kinds == [("help_asked", "w1"), ("help_acknowledged", "w1")]
 
 
+def test_the_managers_page_writes_every_open_alert_from_its_own_kinds_string(hall: AppHall) -> None:
+    """/admin renders each open alert's line from the string of its kind, with that kind's values: a 求助 names
+    the window and the clerk, a failing event receiver its address and counts. Those two placeholders were not
+    filled and /admin answered 500 to every manager while such an alert was open."""
+    from server.store.models import AlertRow
+
+    hall.act("w1", "help")
+    with hall.ctx.db.write() as s:  # as alerts.scan raises it from deliveries.failing
+        detail = {"target": "https://receiver.example/hooks", "failed": 3, "retrying": 2}
+        s.add(AlertRow(hall_id="town", key="webhook_failing:x", kind="webhook_failing", detail=detail,
+                       raised_at=hall.ctx.clock.now()))  # fmt: skip
+    hall.add_user("sam", "supervisor", hall="town")
+    for lang, help_line, failing_line in (
+        ("zh-CN", "请求主管协助", "事件接收方连续推送失败：https://receiver.example/hooks（失败 3，重试中 2）"),
+        ("en", "asks for a supervisor", "An event receiver keeps failing: https://receiver.example/hooks (3 failed, 2"),
+    ):
+        page = hall.log_in("sam").get(f"/admin?lang={lang}")
+        assert page.status_code == 200, page.text[-500:]
+        window = next(c.name for c in hall.ctx.hall("town").counters if c.id == "w1")
+        assert f"{window} {help_line}" in page.text
+        assert failing_line in page.text
+
+
 def test_the_residents_page_says_a_parked_ticket_is_on_hold_and_a_cancelled_one_ended(hall: AppHall) -> None:
     t = hall.issue("id-card")
     other = hall.issue("id-card")
