@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 import phonenumbers
 
-_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")  # 18 digits
-_OLD_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{6}(\d{3})(?![0-9A-Za-z])")  # the first generation's 15
+# An ID card number as people write it: 18 characters (the last may be X), or the first generation's 15 digits,
+# together or in groups (6-8-4, 6-4-4-4; 6-6-3) split by one space, dash or full-width space.
+_SEP = "[ \t\\-\u3000\uff0d]?"
+_ID_CARD = re.compile(rf"(?<![0-9A-Za-z])\d{{6}}{_SEP}\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{3}}[\dXx](?![0-9A-Za-z])")
+_OLD_ID_CARD = re.compile(rf"(?<![0-9A-Za-z])\d{{6}}{_SEP}\d{{6}}{_SEP}\d{{3}}(?![0-9A-Za-z])")
 # Only text with seven digits in a row (separators allowed) can hold a phone number: the matcher is
 # slow next to a regex, and most log lines have no such run.
 _DIGIT_RUN = re.compile(r"\d(?:[\s().\-\u3000\uff0d\uff08\uff09]*\d){6}")
@@ -63,8 +67,20 @@ def mask_phones(text: str) -> str:
     return "".join(out)
 
 
-_ID_STORED = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{11}(\d{3}[\dXx])(?![0-9A-Za-z])")
-_OLD_ID_STORED = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{8}(\d{4})(?![0-9A-Za-z])")
+def _hiding(head: int, tail: int) -> Any:
+    """A substitution keeping an ID number's first `head` and last `tail` characters and its separators."""
+
+    def hide(match: re.Match[str]) -> str:
+        found = match.group(0)
+        places = [i for i, ch in enumerate(found) if ch.isdigit() or ch in "Xx"]
+        hidden = set(places[head : len(places) - tail])
+        return "".join("*" if i in hidden else ch for i, ch in enumerate(found))
+
+    return hide
+
+
+_STORED_18, _STORED_15 = _hiding(3, 4), _hiding(3, 4)  # as engine.identity.mask_id keeps an ID field
+_SHOWN_18, _SHOWN_15 = _hiding(6, 4), _hiding(6, 3)  # region and last digits, in logs and notices
 
 
 def mask_ids(text: str) -> str:
@@ -72,13 +88,13 @@ def mask_ids(text: str) -> str:
     fields keep them (engine.identity.mask_id). A clerk's note or a resident's comment is no place for one."""
     if not any(ch.isdigit() for ch in text):
         return text
-    return _OLD_ID_STORED.sub(r"\1********\2", _ID_STORED.sub(r"\1***********\2", text))
+    return _OLD_ID_CARD.sub(_STORED_15, _ID_CARD.sub(_STORED_18, text))
 
 
 def mask_personal(text: str) -> str:
     """Phone numbers keep their first (area code) and last four digits, ID numbers their region and last digits."""
-    text = _ID_CARD.sub(r"\1********\2", text)
-    text = _OLD_ID_CARD.sub(r"\1******\2", text)
+    text = _ID_CARD.sub(_SHOWN_18, text)
+    text = _OLD_ID_CARD.sub(_SHOWN_15, text)
     return mask_phones(text)
 
 

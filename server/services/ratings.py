@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from server.engine.errors import HallError, invalid
 from server.engine.events import Event, TicketChanged
 from server.engine.model import Outcome, TicketStatus
-from server.engine.privacy import NotAPhone, callback_number, mask_personal, phone_for_people
+from server.engine.privacy import NotAPhone, callback_number, mask_personal, mask_phones, phone_for_people
 from server.store.models import AppealRow, ComplaintRow, MatterRow, NoticeRow, RatingRow, TicketRow
 
 from . import appeals, ledger, matters, notices, outbox
@@ -209,7 +209,8 @@ def resident_view(ctx: Context, s: Session, ticket: TicketRow) -> dict[str, Any]
         "rating_closed": rating is None and rating_closed(ctx, ticket),
         "level": rating.level if rating else None,
         "tags": rating.tags.split(",") if rating and rating.tags else [],
-        "comment": rating.comment if rating else None,
+        # the resident's own words, on a page anyone holding the slip's QR opens: a phone typed in them is hidden
+        "comment": mask_phones(rating.comment) if rating and rating.comment else None,
         "case_status": case.status if case else None,
         "answer": case.answer if case and case.status == "resolved" else None,
         "can_follow_up": bool(case and case.status == "resolved" and rating and rating.followup_level is None),
@@ -287,7 +288,7 @@ def _case(
         "clerk": matter.owner if matter is not None else ticket.clerk,
         "matter": matter.number if matter is not None else None,  # a case about the result (办件), not the visit
         "level": c.level,
-        "comment": c.comment,
+        "comment": _phones_shown(c.comment, full_phone),
         "status": c.status,
         "opened_at": iso(hall, c.opened_at),
         "callback_due_at": iso(hall, c.callback_due_at),
@@ -301,11 +302,16 @@ def _case(
         "handled_by": c.handled_by,
         "tags": rating.tags.split(",") if rating and rating.tags else [],
         "followup_level": rating.followup_level if rating else None,
-        "followup_comment": rating.followup_comment if rating else None,
+        "followup_comment": _phones_shown(rating.followup_comment, full_phone) if rating else None,
         # the resident's call-back number: in full for the supervisor's case view, masked anywhere else
         "callback_phone": phone_for_people(c.callback_phone, not full_phone) if c.callback_phone else None,
         "appeal": appeals.body(hall, appeal),  # 申诉, counted apart
     }
+
+
+def _phones_shown(text: str | None, full_phone: bool) -> str | None:
+    """A resident's words in a case: a phone number typed in them is shown as the call-back number is."""
+    return mask_phones(text) if text and not full_phone else text
 
 
 def complaints(ctx: Context, hall_id: str, full_phone: bool = False) -> list[dict[str, Any]]:

@@ -187,7 +187,7 @@ class TicketRow(Base):
     transfers: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(FreeText)
-    missing: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    missing: Mapped[list[str] | None] = mapped_column(FreeJSON(none_as_null=True))
     repeat_of: Mapped[str | None] = mapped_column(String(32))  # 一次性告知: the first visit for the same matter
     # 挂起 (PROTOCOL v1.2): why it is parked (fetch_documents | keep_documents | wait_step), since when, by whom
     park_kind: Mapped[str | None] = mapped_column(String(16))
@@ -217,7 +217,7 @@ class NoticeRow(Base):
     service_id: Mapped[str] = mapped_column(String(40))
     counter_id: Mapped[str] = mapped_column(String(40))
     clerk: Mapped[str | None] = mapped_column(String(64))
-    missing: Mapped[list[str]] = mapped_column(JSON)
+    missing: Mapped[list[str]] = mapped_column(FreeJSON)
     note: Mapped[str | None] = mapped_column(FreeText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     redeemed_by: Mapped[str | None] = mapped_column(String(32))  # the return visit's ticket

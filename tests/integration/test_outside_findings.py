@@ -93,6 +93,53 @@ def test_an_id_number_typed_into_free_text_is_stored_masked(app_hall: AppHall) -
     }
 
 
+def test_an_id_number_written_in_groups_or_listed_as_missing_is_stored_and_shown_masked(app_hall: AppHall) -> None:
+    """An ID number written 6-8-4 with spaces or dashes, and one typed into a 一次性告知 list of missing items, is
+    stored masked (3 + 4) like any other: in the tickets, the notice, the ledger, the rating and its case, and so
+    in every export and on the notice's public page."""
+    hall, digits = app_hall, "11010519491231002X"
+    spaced, dashed = "110105 19491231 002X", "110105-19491231-002X"
+    ticket = hall.issue("id-card")
+    hall.act("w1", "open")
+    hall.act("w1", "call-next")
+    missing = [f"ID:{digits.lower()}", f"身份证号{digits}。", spaced]
+    r = hall.act("w1", "finish", {"outcome": "incomplete", "note": dashed, "missing": missing})
+    assert r.status_code == 200, r.text
+    token = ticket["track_url"].rsplit("/", 1)[1]
+    assert hall.post(f"/api/v1/track/{token}/rating", {"level": 1, "comment": spaced}).status_code == 201
+    with hall.ctx.db.read() as s:
+        tables = [t for t in inspect(s.connection()).get_table_names() if t != "alembic_version"]
+        stored = " ".join(str(s.execute(text(f"SELECT * FROM {t}")).all()) for t in tables)  # noqa: S608
+    for clear in (digits, digits.lower(), spaced, dashed, "19491231"):
+        assert clear not in stored, clear
+    assert "110*** ******** 002X" in stored and "110***-********-002X" in stored and "ID:110***********002x" in stored
+    code = r.json()["notice"]["code"]
+    shown = hall.get(f"/api/v1/notices/{code}").text
+    assert "19491231" not in shown and "110*** ******** 002X" in shown
+    ledger = hall.get("/api/v1/halls/town/ledger?format=csv", hall.admin_token()).text
+    assert "19491231" not in ledger
+
+
+def test_a_phone_typed_into_a_rating_is_hidden_where_the_call_back_number_is(app_hall: AppHall) -> None:
+    """The resident's page (anyone holding the slip's QR opens it) and the complaint list of anyone but a
+    supervisor show a phone number typed in a comment as the call-back number is shown: its middle hidden."""
+    hall = app_hall
+    ticket = hall.issue("id-card")
+    hall.act("w1", "open")
+    hall.act("w1", "call-next")
+    hall.act("w1", "finish", {"outcome": "completed"})
+    token = ticket["track_url"].rsplit("/", 1)[1]
+    comment = "很差 我的电话13811112222"
+    assert hall.post(f"/api/v1/track/{token}/rating", {"level": 1, "comment": comment}).status_code == 201
+    page = hall.get(ticket["track_url"]).text
+    assert "13811112222" not in page and "138****2222" in page
+    assert "13811112222" not in hall.get(f"/api/v1/track/{token}").text
+    admin = hall.get("/api/v1/halls/town/complaints", hall.admin_token()).json()
+    assert [c["comment"] for c in admin] == ["很差 我的电话138****2222"]
+    boss = hall.get("/api/v1/halls/town/complaints", hall.token("--role", "supervisor", "--hall", "town")).json()
+    assert [c["comment"] for c in boss] == [comment]  # the supervisor handling the case calls back
+
+
 def test_a_month_or_day_in_full_width_digits_is_refused(app_hall: AppHall) -> None:
     admin = app_hall.admin_token()
     for query in ("reports/monthly?month=２０２６-１２", "reports/daily?date=２０２６-１２-０７"):
