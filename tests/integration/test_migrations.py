@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,40 @@ def test_an_empty_database_gets_the_same_schema_as_every_migration_gives(kind: s
         finally:
             migrated.dispose()
             fresh.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_id_numbers_an_earlier_version_stored_in_free_text_are_masked_by_the_upgrade(kind: str, tmp_path: Path) -> None:
+    """Rows written before the columns masked ID numbers (a reason, a ledger line's detail, an alert's detail)
+    are masked by the upgrade, in place, however the number was written; nothing else in them changes."""
+    from alembic import command
+
+    from server.store.migrate import alembic_config
+
+    clear, spaced = "11010519491231002X", "110105 19491231 002X"
+    with database(kind, tmp_path) as url:
+        db = Database(url)
+        try:
+            config = alembic_config(db.engine)
+            command.upgrade(config, "0021_lean_ticket_indexes")
+            with db.engine.begin() as conn:  # as an earlier version wrote them: straight to the table
+                conn.execute(
+                    text(
+                        "INSERT INTO counters (id, hall_id, state, priority_streak, away_reason) "
+                        "VALUES ('w1', 'town', 'away', 0, :reason)"
+                    ),  # fmt: skip
+                    {"reason": f"办理人 {spaced} 的材料"},
+                )
+                conn.execute(
+                    text("INSERT INTO ledger (hall_id, at, kind, detail) VALUES ('town', :at, 'finished', :detail)"),
+                    {"at": "2026-12-01 02:00:00", "detail": f'{{"note": "身份证{clear}", "missing": ["ID {spaced}"]}}'},
+                )
+            command.upgrade(config, "head")
+            with db.engine.connect() as conn:
+                reason = conn.execute(text("SELECT away_reason FROM counters WHERE id = 'w1'")).scalar_one()
+                detail = conn.execute(text("SELECT detail FROM ledger")).scalar_one()
+        finally:
+            db.dispose()
+    assert reason == "办理人 110*** ******** 002X 的材料"
+    detail = detail if isinstance(detail, dict) else json.loads(detail)
+    assert detail == {"note": "身份证110***********002X", "missing": ["ID 110*** ******** 002X"]}
