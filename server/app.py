@@ -61,6 +61,8 @@ class Hallq:
         store = Limits(config.settings.message_queue, config.settings.message_channel)
         self.ticket_limiter = store.make("tickets", limits.tickets_per_minute)
         self.rating_limiter = store.make("ratings", limits.ratings_per_minute)
+        # Appointment codes show and cancel a booking: an address trying many without a staff credential is held up
+        self.code_limiter = store.make("codes", limits.codes_per_minute)
         self.login_limiter = store.make("login", 10)
         self.login_throttle = LoginThrottle(store.client, config.settings.message_channel)
         self.live = LiveCredentials(socketio, self.ctx)  # staff connections end with their credential

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, request, session
 
 from server.admin import managed_hall, manager_page
+from server.api.appointments import code_tried
 from server.api.guard import hq
 from server.auth import Principal
 from server.engine.errors import HallError
@@ -125,9 +126,11 @@ def booking_page(hall_id: str, code: str) -> Any:
     hall = _hall(hall_id)
     t = strings(AREA)
     try:
+        code_tried()
         shown = appointments.show(hq().ctx, code)
-    except HallError:
-        return page(t["book_title"], t["book_unknown"], AREA, status=404)
+    except HallError as e:
+        busy = e.status == 429
+        return page(t["book_title"], t["book_busy" if busy else "book_unknown"], AREA, status=e.status if busy else 404)
     csrf_token()
     start = datetime.fromisoformat(shown["start"])
     end = datetime.fromisoformat(shown["end"])
@@ -144,8 +147,11 @@ def cancel_post(hall_id: str, code: str) -> Any:
     t = strings(AREA)
     try:
         _check_csrf()
+        code_tried()
         appointments.cancel(hq().ctx, code)
     except HallError as e:
+        if e.status in (404, 429):  # no booking of that code (or no more tries now): nothing to show again
+            return page(t["book_title"], t["book_busy" if e.status == 429 else "book_unknown"], AREA, status=e.status)
         shown = appointments.show(hq().ctx, code)
         start = datetime.fromisoformat(shown["start"])
         return render_page(
@@ -161,6 +167,7 @@ def calendar_file(hall_id: str, code: str) -> Any:
     from icalendar import Calendar, Event
 
     hall = _hall(hall_id)
+    code_tried()
     shown = appointments.show(hq().ctx, code)
     cal = Calendar()
     cal.add("prodid", "-//hallq//appointments//ZH")

@@ -37,6 +37,7 @@ Layout (every key not marked required is optional; unknown keys are errors)::
     anonymous_tickets_per_day = 50   # per service and day: tickets with neither a kiosk nor staff credential
     socket_events_per_minute = 600   # Socket.IO events one connection may send (bursting to a tenth); then cut
     audio_per_minute = 120     # requests for a call's voice audio per address
+    codes_per_minute = 60      # appointment codes looked up or cancelled per address (staff exempt)
 
     [ratings]                  # deadlines of a bad rating (差评), in the hall's days
     callback_days = 1
@@ -217,7 +218,7 @@ _SERVER_KEYS = tuple(
 )
 _LIMITS_KEYS = tuple(
     "tickets_per_minute ratings_per_minute max_body_bytes anonymous_tickets_per_day socket_events_per_minute"
-    " audio_per_minute".split()
+    " audio_per_minute codes_per_minute".split()
 )
 _RATINGS_KEYS = tuple("callback_days fix_days open_days".split())
 _HALL_KEYS = tuple(
@@ -264,6 +265,7 @@ class Limits:
     anonymous_tickets_per_day: int = 50  # per service and day, issued with neither a kiosk nor staff credential
     socket_events_per_minute: int = 600  # per Socket.IO connection; a connection sending faster is disconnected
     audio_per_minute: int = 120  # voice audio requests per address
+    codes_per_minute: int = 60  # appointment codes tried per address without a staff credential (guessing)
 
 
 @dataclass(frozen=True)
@@ -707,6 +709,7 @@ def _limits(limits: _Table) -> Limits:
         anonymous_tickets_per_day=limits.number("anonymous_tickets_per_day", 0, None, 50),
         socket_events_per_minute=limits.number("socket_events_per_minute", 10, None, 600),
         audio_per_minute=limits.number("audio_per_minute", 1, None, 120),
+        codes_per_minute=limits.number("codes_per_minute", 1, None, 60),
     )
 
 

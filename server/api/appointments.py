@@ -83,24 +83,44 @@ def book(hall: str) -> Any:
 
 
 @operation(api, "get", "/appointments/<code>", ok=a.Appointment, tag="appointments",
-           errors={404: "not_found: unknown code"},
+           errors={404: "not_found: unknown code", 429: None},
            ok_description="the booking, name, phone and ID number masked")  # fmt: skip
 def show_appointment(code: str) -> Any:
     """An appointment by its code."""
+    code_tried()
     return jsonify(appointments.show(hq().ctx, code))
+
+
+def code_tried() -> None:
+    """An appointment code sent without a staff credential counts against its address (429 beyond `[server.limits]
+    codes_per_minute`): the code alone shows and cancels a booking, so it must not be guessed."""
+    if (request.headers.get("Authorization") or session.get("user")) and _staff_or_none() is not None:
+        return
+    if not hq().code_limiter.allow(f"code:{request.remote_addr}"):
+        raise HallError("rate_limited", 429, "too many booking codes from this address; try again shortly")
+
+
+def _staff_or_none() -> Principal | None:
+    try:
+        return principal()
+    except HallError:
+        return None
 
 
 @operation(
     api, "delete", "/appointments/<code>", ok=a.Appointment, tag="appointments",
     ok_description="the booking, now cancelled; its place is free again",
     errors={401: "unauthorized: a credential sent that is not valid (none is needed: the code cancels)",
-            404: "not_found: unknown code", 409: "too_late_to_cancel; not_booked (checked in, cancelled or missed)"},
+            404: "not_found: unknown code", 409: "too_late_to_cancel; not_booked (checked in, cancelled or missed)",
+            429: None},
 )  # fmt: skip
 def cancel_appointment(code: str) -> Any:
     """Cancel an appointment."""
     p = None
     if request.headers.get("Authorization") or session.get("user"):
         p = principal()
+    else:
+        code_tried()
     return jsonify(appointments.cancel(hq().ctx, code, _who(p)))
 
 

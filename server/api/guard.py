@@ -34,6 +34,7 @@ class Running(Protocol):
     publisher: Publisher
     ticket_limiter: Limiter
     rating_limiter: Limiter
+    code_limiter: Limiter
     login_throttle: LoginThrottle
     live: LiveCredentials
     sender: Sender

@@ -140,6 +140,25 @@ def test_a_phone_typed_into_a_rating_is_hidden_where_the_call_back_number_is(app
     assert [c["comment"] for c in boss] == [comment]  # the supervisor handling the case calls back
 
 
+def test_an_address_trying_many_appointment_codes_is_held_up(make_app_hall: Callable[..., AppHall]) -> None:
+    """An appointment's code alone shows and cancels it: without a staff credential, an address gets
+    `codes_per_minute` tries, on the API and on the booking pages alike, then 429; staff are not held up."""
+    app = make_app_hall(
+        "sqlite", edit=lambda text: with_appointments(text).replace("codes_per_minute = 100000", "codes_per_minute = 4")
+    )
+    tried = [app.get(f"/api/v1/appointments/QWERTY{i}A").status_code for i in range(3)]
+    assert tried + [app.get("/book/town/QWERTY9A").status_code] == [404, 404, 404, 404]
+    for refused in (
+        app.get("/api/v1/appointments/QWERTY8A"),
+        app.send("DELETE", "/api/v1/appointments/QWERTY7A"),
+        app.get("/book/town/QWERTY6A"),
+        app.get("/book/town/QWERTY5A.ics"),
+    ):
+        assert refused.status_code == 429, refused.text
+    assert app.get("/api/v1/appointments/QWERTY4A").json()["error"]["code"] == "rate_limited"
+    assert app.get("/api/v1/appointments/QWERTY3A", app.admin_token()).status_code == 404  # staff: not counted
+
+
 def test_a_month_or_day_in_full_width_digits_is_refused(app_hall: AppHall) -> None:
     admin = app_hall.admin_token()
     for query in ("reports/monthly?month=２０２６-１２", "reports/daily?date=２０２６-１２-０７"):
