@@ -54,7 +54,9 @@ def file(ctx: Context, complaint_id: str, reason: str, user: str) -> dict[str, A
     """File the hall's appeal of a case's rating; 409 when the case has one already."""
     reason = _text(reason, "reason")
     with ctx.db.write() as s:
-        case = s.get(ComplaintRow, complaint_id)
+        # The case's row locked to commit: two appeals at once are one after the other (PostgreSQL; SQLite's write
+        # lock does it already), so the second finds the first and is 409, not a duplicate key.
+        case = s.get(ComplaintRow, complaint_id, with_for_update=True)
         if case is None:
             raise HallError("not_found", 404, "no such complaint")
         if s.get(AppealRow, complaint_id) is not None:
@@ -78,7 +80,7 @@ def decide(ctx: Context, complaint_id: str, decision: str, note: str, user: str)
         raise invalid(f"decision must be one of {', '.join(DECISIONS)}", "invalid_decision")
     note = _text(note, "note")
     with ctx.db.write() as s:
-        row = s.get(AppealRow, complaint_id)
+        row = s.get(AppealRow, complaint_id, with_for_update=True)  # two decisions at once: the second sees the first
         if row is None:
             raise HallError("not_appealed", 409, "this case has no appeal to decide")
         if row.status != "pending":

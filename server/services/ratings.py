@@ -239,7 +239,9 @@ def handle(
     if len(note) > MAX_NOTE:
         raise invalid(f"note is longer than {MAX_NOTE} characters", "invalid_note")
     with ctx.db.write() as s:
-        case = s.get(ComplaintRow, complaint_id)
+        # locked to commit: two steps at once on PostgreSQL are one after the other, the second checked against
+        # the first's outcome (all three of resolve, dismiss and verify had succeeded, leaving a closed case open)
+        case = s.get(ComplaintRow, complaint_id, with_for_update=True)
         if case is None:
             raise HallError("not_found", 404, "no such complaint")
         if action not in _NEXT.get(case.status, ()):

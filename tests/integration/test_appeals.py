@@ -95,3 +95,48 @@ def test_a_rejected_appeal_leaves_the_case_counted_and_other_halls_cannot_touch_
     assert r.status_code == 200 and r.json()["appeal"]["status"] == "rejected"
     assert app.get("/api/v1/halls/town/appeals?from=2026-01-01&to=2026-01-02", town).json()["filed"] == 0
     assert app.get("/api/v1/halls/town/appeals?from=2026-01-01&to=2026-01-02", east).status_code == 403
+
+
+def test_steps_on_one_case_at_once_take_turns_on_postgresql(make_app_hall: Callable[..., AppHall]) -> None:
+    """Supervisors on one case at the same instant: two appeals give one appeal and a 409 (a duplicate key was a
+    500); resolve, dismiss and verify at once give the one the status machine allows; two decisions, one. Each
+    step runs in its own thread on its own connection, as two server processes would."""
+    import threading
+
+    from server.services import appeals, ratings
+
+    app = make_app_hall("postgresql")
+
+    def at_once(*steps: Callable[[], Any]) -> list[str]:
+        gate, outcomes = threading.Barrier(len(steps)), []
+
+        def run(step: Callable[[], Any]) -> None:
+            gate.wait()
+            try:
+                step()
+                outcomes.append("ok")
+            except Exception as e:  # noqa: BLE001 - what each step ended with is the finding
+                outcomes.append(getattr(e, "code", type(e).__name__))
+
+        threads = [threading.Thread(target=run, args=(s,)) for s in steps]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        return sorted(outcomes)
+
+    case = bad_case(app)["id"]
+    stepped = at_once(
+        *(lambda a=a: ratings.handle(app.ctx, case, a, "n", "boss") for a in ("resolve", "dismiss", "verify"))
+    )
+    assert stepped in (["invalid_transition", "invalid_transition", "ok"], ["invalid_transition", "ok", "ok"]), stepped
+    status = next(c for c in app.get("/api/v1/halls/town/complaints", app.admin_token()).json() if c["id"] == case)
+    assert status["status"] in ("resolved", "dismissed") and status["closed_at"], status  # closed, and stays closed
+
+    filed = at_once(*(lambda i=i: appeals.file(app.ctx, case, f"理由{i}", "sue") for i in range(4)))
+    assert filed == ["already_appealed"] * 3 + ["ok"], filed
+    decided = at_once(
+        lambda: appeals.decide(app.ctx, case, "upheld", "属实", "ann"),
+        lambda: appeals.decide(app.ctx, case, "rejected", "不属实", "bob"),
+    )
+    assert decided == ["already_decided", "ok"], decided
