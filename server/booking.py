@@ -4,7 +4,7 @@ without JavaScript on any phone; the code's QR is an inline SVG and the booking 
 from __future__ import annotations
 
 import hmac
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, redirect, request, session
@@ -127,7 +127,7 @@ def booking_page(hall_id: str, code: str) -> Any:
     t = strings(AREA)
     try:
         code_tried()
-        shown = appointments.show(hq().ctx, code)
+        shown = appointments.show(hq().ctx, code, hall_id=hall.id)
     except HallError as e:
         busy = e.status == 429
         return page(t["book_title"], t["book_busy" if busy else "book_unknown"], AREA, status=e.status if busy else 404)
@@ -148,11 +148,11 @@ def cancel_post(hall_id: str, code: str) -> Any:
     try:
         _check_csrf()
         code_tried()
-        appointments.cancel(hq().ctx, code)
+        appointments.cancel(hq().ctx, code, hall_id=hall.id)
     except HallError as e:
         if e.status in (404, 429):  # no booking of that code (or no more tries now): nothing to show again
             return page(t["book_title"], t["book_busy" if e.status == 429 else "book_unknown"], AREA, status=e.status)
-        shown = appointments.show(hq().ctx, code)
+        shown = appointments.show(hq().ctx, code, hall_id=hall.id)
         start = datetime.fromisoformat(shown["start"])
         return render_page(
             "book_done.html", AREA, status=e.status, title=t["book_title"], hall=hall, a=shown, new=False,
@@ -168,15 +168,16 @@ def calendar_file(hall_id: str, code: str) -> Any:
 
     hall = _hall(hall_id)
     code_tried()
-    shown = appointments.show(hq().ctx, code)
+    shown = appointments.show(hq().ctx, code, hall_id=hall.id)
     cal = Calendar()
     cal.add("prodid", "-//hallq//appointments//ZH")
     cal.add("version", "2.0")
     event = Event()
     event.add("uid", f"{shown['id']}@hallq")
     event.add("dtstamp", hq().ctx.clock.now())
-    event.add("dtstart", datetime.fromisoformat(shown["start"]))
-    event.add("dtend", datetime.fromisoformat(shown["end"]))
+    # in UTC ("...Z"): a fixed offset was written as TZID="UTC+08:00", a zone the file never defines (RFC 5545)
+    event.add("dtstart", datetime.fromisoformat(shown["start"]).astimezone(UTC))
+    event.add("dtend", datetime.fromisoformat(shown["end"]).astimezone(UTC))
     event.add("summary", f"{hall.name} · {_name(hall, shown['service'])}（预约）")
     event.add("location", hall.name)
     event.add("description", f"预约码 / code: {shown['code']}")

@@ -331,10 +331,13 @@ def _find(s: Session, code: str, lock: bool = False) -> AppointmentRow:
     return row
 
 
-def show(ctx: Context, code: str, full: bool = False) -> dict[str, Any]:
-    """GET /appointments/{code}: the booking with name, phone and ID number masked (in full for staff)."""
+def show(ctx: Context, code: str, full: bool = False, hall_id: str | None = None) -> dict[str, Any]:
+    """GET /appointments/{code}: the booking with name, phone and ID number masked (in full for staff). With
+    `hall_id` (a hall's booking page) a booking of another hall is not found there."""
     with ctx.db.read() as s:
         row = _find(s, code)
+        if hall_id is not None and row.hall_id != hall_id:
+            raise HallError("not_found", 404, "no appointment with this code here")
         ticket = None
         if row.ticket_id is not None:
             ticket = s.connection().execute(_TICKET, {"id": row.ticket_id}).first()
@@ -368,10 +371,13 @@ def describe(hall: Hall, row: AppointmentRow, ticket: Any | None, full: bool = F
     }
 
 
-def cancel(ctx: Context, code: str, who: str | None = None) -> dict[str, Any]:
-    """DELETE /appointments/{code}: cancelled, its place free again; 409 too_late_to_cancel near its start."""
+def cancel(ctx: Context, code: str, who: str | None = None, hall_id: str | None = None) -> dict[str, Any]:
+    """DELETE /appointments/{code}: cancelled, its place free again; 409 too_late_to_cancel near its start.
+    With `hall_id` (a hall's booking page) a booking of another hall is not found there."""
     with ctx.db.write() as s:
         row = _find(s, code, lock=True)
+        if hall_id is not None and row.hall_id != hall_id:
+            raise HallError("not_found", 404, "no appointment with this code here")
         hall = ctx.hall(row.hall_id)
         service = ctx.service(hall, row.service_id)
         now = ctx.clock.now()

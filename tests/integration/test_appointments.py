@@ -516,3 +516,20 @@ def test_the_supervisors_day_list_and_lifting_a_block_with_a_reason(make: Callab
     assert lifted.status_code == 303
     assert app.get("/api/v1/halls/town/blocks", token=app.admin_token()).json() == []
     assert app.browser().get("/admin/appointments", allow_redirects=False).status_code in (302, 303)  # to /login
+
+
+def test_a_booking_is_shown_and_cancelled_on_its_own_halls_page_only(make: Callable[[str], AppHall]) -> None:
+    """/book/{hall}/{code}, its .ics and its cancel answer for the hall the booking is in: under another hall's
+    address it is not found (it was shown with that hall's name, and its calendar file sent residents there).
+    The calendar file's times are in UTC, a zone every calendar knows."""
+    app = make("sqlite")
+    code = book(app).json()["code"]
+    assert app.get(f"/book/town/{code}").status_code == 200
+    for path in (f"/book/east/{code}", f"/book/east/{code}.ics"):
+        assert app.get(path).status_code == 404, path
+    browser = app.browser()
+    csrf = csrf_of(browser.get(f"/book/town/{code}").text)
+    assert browser.post(f"/book/east/{code}/cancel", data={"csrf": csrf}).status_code == 404
+    assert app.get(f"/api/v1/appointments/{code}").json()["status"] == "booked"
+    ics = app.get(f"/book/town/{code}.ics").text
+    assert "DTSTART:20261208T010000Z" in ics and "TZID" not in ics  # 09:00 in Shanghai

