@@ -71,8 +71,24 @@ def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> 
                 service=row.service_id,
                 park_kind=parked,
             )
+        # Remote tickets (线上取号) never checked in: expired at the day's end as by their `check_in_by` (PROTOCOL
+        # v1.2: "never after closing"); left `remote`, they could still be checked in and called after it.
+        expired = list(
+            s.scalars(
+                select(TicketRow)
+                .where(
+                    TicketRow.hall_id == hall.id,
+                    TicketRow.day == day.isoformat(),
+                    TicketRow.status == TicketStatus.REMOTE.value,
+                )
+                .with_for_update()
+            )
+        )
+        for row in expired:
+            row.status, row.finished_at = TicketStatus.EXPIRED.value, now
+            ledger.append(s, hall.id, "expired", now, ticket=row)
         stored = s.get(PeriodReportRow, (hall.id, "daily", day.isoformat()))
-    if stored is not None and not rows and periods.summary_is_final(hall, day, stored.made_at):
+    if stored is not None and not rows and not expired and periods.summary_is_final(hall, day, stored.made_at):
         return Closed(day.isoformat(), 0, _public(stored.body)), []
     # Made from the day's tickets, not from the summary a run before the hall's closing kept: tickets issued
     # and served since then count too.
@@ -80,6 +96,7 @@ def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> 
     if (
         stored is not None
         and not rows
+        and not expired
         and _as_stored(summary) == stored.body
         and not periods.summary_is_final(hall, day, now)
     ):
@@ -87,7 +104,7 @@ def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> 
     with ctx.db.write() as s:
         store_report(s, hall.id, "daily", day.isoformat(), summary, now)
         ledger.append(s, hall.id, "day_closed", now, clerk=who, day=day.isoformat(), closed_out=len(rows))
-    events: list[Event] = [TicketChanged(hall.id, r.id) for r in rows]
+    events: list[Event] = [TicketChanged(hall.id, r.id) for r in rows + expired]
     if rows:
         events.append(QueueChanged(hall.id, frozenset(r.service_id for r in rows)))
     events += [CounterChanged(hall.id, c) for c in sorted(released)]

@@ -380,6 +380,22 @@ def test_remote_tickets_expire_and_bad_remote_bodies_are_refused(make: Callable[
     assert services["id-card"]["remote"] is True and services["closed"]["remote"] is False
 
 
+def test_closing_the_day_expires_remote_tickets_never_checked_in(make: Callable[[str], AppHall]) -> None:
+    """A remote ticket not checked in when its day is closed (by hand, before its check_in_by) is expired then,
+    as by its deadline: it could otherwise be checked in and called after the day was closed."""
+    from server.services.closing import close_day
+
+    app = make("sqlite")
+    r = app.post("/api/v1/halls/town/tickets", {"service": "id-card", "remote": True, "phone": PHONE_B}).json()
+    closed, _ = close_day(app.ctx, "town", app.ctx.hall("town").local(app.clock.now()).date(), who="cli")
+    assert closed.closed_out == 0  # nobody was in the hall: nothing closed out
+    assert app.get(r["track_url"].replace("/t/", "/api/v1/track/")).json()["status"] == "expired"
+    late = app.post("/api/v1/halls/town/check-in", {"code": r["code"]})
+    assert late.status_code == 409 and error(late) == "appointment_expired"
+    history = app.get(f"/api/v1/tickets/{r['id']}/history", app.admin_token()).json()
+    assert [h["kind"] for h in history][-1] == "expired"
+
+
 def test_near_front_is_emitted_once_per_ticket_with_a_phone(make: Callable[[str], AppHall]) -> None:
     app = make("sqlite")
     for _ in range(4):
