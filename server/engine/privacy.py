@@ -79,8 +79,7 @@ def _hiding(head: int, tail: int) -> Any:
     return hide
 
 
-_STORED_18, _STORED_15 = _hiding(3, 4), _hiding(3, 4)  # as engine.identity.mask_id keeps an ID field
-_SHOWN_18, _SHOWN_15 = _hiding(6, 4), _hiding(6, 3)  # region and last digits, in logs and notices
+_KEPT = _hiding(3, 4)  # as engine.identity.mask_id keeps an ID field, wherever an ID number is shown or stored
 
 
 def mask_ids(text: str) -> str:
@@ -88,14 +87,13 @@ def mask_ids(text: str) -> str:
     fields keep them (engine.identity.mask_id). A clerk's note or a resident's comment is no place for one."""
     if not any(ch.isdigit() for ch in text):
         return text
-    return _OLD_ID_CARD.sub(_STORED_15, _ID_CARD.sub(_STORED_18, text))
+    return _OLD_ID_CARD.sub(_KEPT, _ID_CARD.sub(_KEPT, text))
 
 
 def mask_personal(text: str) -> str:
-    """Phone numbers keep their first (area code) and last four digits, ID numbers their region and last digits."""
-    text = _ID_CARD.sub(_SHOWN_18, text)
-    text = _OLD_ID_CARD.sub(_SHOWN_15, text)
-    return mask_phones(text)
+    """Phone numbers keep their first (area code) and last four digits, ID numbers their first three and last four
+    (as everywhere: a log line or a public notice gives no more of one than the database keeps)."""
+    return mask_phones(mask_ids(text))
 
 
 class NotAPhone(ValueError):
