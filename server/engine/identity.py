@@ -51,6 +51,8 @@ def check_name(text: object, longest: int = 40) -> str:
     name = " ".join(text.split())
     if len(name) > longest:
         raise HallError("invalid_name", 422, f"name is longer than {longest} characters")
+    if not any(ch.isalpha() for ch in name):  # what a body's cleaning left of control characters (U+FFFD), digits
+        raise HallError("invalid_name", 422, "a name has letters")
     return name
 
 

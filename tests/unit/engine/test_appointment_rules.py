@@ -132,9 +132,11 @@ def test_identity_checks_and_masks() -> None:
         with pytest.raises(HallError) as e:
             check_phone(bad)
         assert e.value.code == "invalid_phone"
-    assert check_name("  张  三 ") == "张 三"
-    with pytest.raises(HallError):
-        check_name("")
+    assert check_name("  张  三 ") == "张 三" and check_name("阿卜杜拉·买买提") == "阿卜杜拉·买买提"
+    for bad in ("", "\ufffd", "12345", "·-·"):  # U+FFFD: what a body's NUL and lone surrogate were cleaned to
+        with pytest.raises(HallError) as e:
+            check_name(bad)
+        assert e.value.code == "invalid_name", bad
     assert mask_name("欧阳娜娜") == "欧***" and mask_phone("13812345678") == "138****5678" and mask_name("") == ""
     assert mask_id("11010519491231002X") == "110***********002X"  # not the region: only the birth date hidden
     assert mask_id("11010519491231002X", keep=6) == "110105********002X"
