@@ -40,18 +40,22 @@ def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> 
     if day > hall.local(now).date():
         raise invalid(f"date {day.isoformat()} has not begun in the hall: a day is closed on it or after it")
     with ctx.db.write() as s:
-        rows = list(
+        # Remote tickets (线上取号) never checked in are expired at the day's end as by their `check_in_by` (PROTOCOL
+        # v1.2: "never after closing"); left `remote`, they could still be checked in and called after it.
+        found = list(
             s.scalars(
                 select(TicketRow)
                 .where(
                     TicketRow.hall_id == hall.id,
                     TicketRow.day == day.isoformat(),
-                    TicketRow.status.in_(OPEN_STATUSES),
+                    TicketRow.status.in_((*OPEN_STATUSES, TicketStatus.REMOTE.value)),
                 )
                 .order_by(TicketRow.issued_at)
                 .with_for_update()
             )
         )
+        rows = [r for r in found if r.status != TicketStatus.REMOTE.value]
+        expired = [r for r in found if r.status == TicketStatus.REMOTE.value]
         released = _release_counters(s, hall.id, {r.id for r in rows})
         for row in rows:
             was, parked = row.status, row.park_kind  # parked (挂起) at closing: closed out, the kind kept
@@ -71,19 +75,6 @@ def close_day(ctx: Context, hall_id: str, day: date, who: str | None = None) -> 
                 service=row.service_id,
                 park_kind=parked,
             )
-        # Remote tickets (线上取号) never checked in: expired at the day's end as by their `check_in_by` (PROTOCOL
-        # v1.2: "never after closing"); left `remote`, they could still be checked in and called after it.
-        expired = list(
-            s.scalars(
-                select(TicketRow)
-                .where(
-                    TicketRow.hall_id == hall.id,
-                    TicketRow.day == day.isoformat(),
-                    TicketRow.status == TicketStatus.REMOTE.value,
-                )
-                .with_for_update()
-            )
-        )
         for row in expired:
             row.status, row.finished_at = TicketStatus.EXPIRED.value, now
             ledger.append(s, hall.id, "expired", now, ticket=row)
