@@ -61,6 +61,7 @@ class Printing:
         self._agents: dict[str, str] = {}  # Socket.IO sid -> kiosk id, agents connected to this process
         self._stopping = threading.Event()
         self._started = False
+        self._tasks: list[Any] = []  # the senders: stop() waits for them before the database goes
         # Told (kiosk, new state) on every change of a kiosk printer's state, whoever noticed it (the poll,
         # a send, an agent): the kiosk page's warning and the managers' alerts hang here.
         self.on_change: list[Callable[[Kiosk, str], None]] = []
@@ -88,12 +89,20 @@ class Printing:
         for hall, kiosk in self.kiosks():
             self._wake[kiosk.id] = threading.Event()
             self._wake[kiosk.id].set()  # on start: jobs left unprinted by a stopped process go out now
-            self.socketio.start_background_task(self._sender, hall, kiosk)
+            self._tasks.append(self.socketio.start_background_task(self._sender, hall, kiosk))
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5) -> None:
+        """Stop the senders and wait for each to end: one in the middle of a database read when the caller then
+        disposed of the database crashed the process (SQLite's connection closed under it)."""
         self._stopping.set()
         for wake in self._wake.values():
             wake.set()
+        for task in self._tasks:
+            try:
+                task.join(timeout)
+            except TypeError:  # eventlet's and gevent's tasks join without a timeout
+                task.join()
+        self._tasks.clear()
         if self.virtual is not None:
             self.virtual.stop()
 

@@ -80,6 +80,7 @@ class LiveCredentials:
         self._sweeping = False
         self._listening = False
         self._stopped = False
+        self._sweep_guard = threading.Lock()  # held by a sweep while it reads the database
 
     def track(self, p: Principal) -> None:
         """Note the connection being accepted now (inside a connect handler)."""
@@ -152,8 +153,10 @@ class LiveCredentials:
         return cut
 
     def stop(self) -> None:
-        """No more sweeps (the app is closing: its database goes away)."""
+        """No more sweeps (the app is closing: its database goes away); a sweep reading it now ends first."""
         self._stopped = True
+        with self._sweep_guard:
+            pass
 
     def _sweep_loop(self) -> None:
         while True:
@@ -163,7 +166,10 @@ class LiveCredentials:
                     self._sweeping = False
                     return
             try:
-                cut = self.sweep()
+                with self._sweep_guard:
+                    if self._stopped:
+                        continue  # the check above returns
+                    cut = self.sweep()
                 if cut:
                     log.info("disconnected %d connection(s) whose credential ended", cut)
             except Exception:  # noqa: BLE001 - the next sweep tries again

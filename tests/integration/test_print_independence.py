@@ -64,3 +64,13 @@ def test_a_failing_printer_sender_still_publishes_and_the_job_is_kept(
 
 def test_a_kiosk_printed_by_an_agent_is_offline_until_its_agent_connects(agent_kiosk_hall: AppHall) -> None:
     assert agent_kiosk_hall.get("/api/v1/halls/town/kiosks").json()[0]["printer"]["state"] == "offline"
+
+
+def test_stopping_the_printing_waits_for_its_senders(agent_kiosk_hall: AppHall) -> None:
+    """An app closing stops its printer senders and only then disposes of its database: a sender still reading
+    it then crashed the whole test worker (SQLite's connection closed under it; seen once in a full run)."""
+    printing = agent_kiosk_hall.hallq.printing
+    senders = list(printing._tasks)
+    assert senders and all(t.is_alive() for t in senders)
+    printing.stop()
+    assert not any(t.is_alive() for t in senders)
