@@ -13,7 +13,7 @@ from server.services import appointments, tickets
 
 from . import api
 from .body import read_body, read_query
-from .guard import hq, principal, require_kiosk, require_manager
+from .guard import hq, optional_principal, principal, require_kiosk, require_manager
 from .route import operation
 from .shapes import answers as a
 from .shapes.bodies import AppointmentRequest, CheckInRequest, DayQuery, LiftRequest, SlotsQuery
@@ -94,17 +94,10 @@ def show_appointment(code: str) -> Any:
 def code_tried() -> None:
     """An appointment code sent without a staff credential counts against its address (429 beyond `[server.limits]
     codes_per_minute`): the code alone shows and cancels a booking, so it must not be guessed."""
-    if (request.headers.get("Authorization") or session.get("user")) and _staff_or_none() is not None:
+    if optional_principal() is not None:
         return
     if not hq().code_limiter.allow(f"code:{request.remote_addr}"):
         raise HallError("rate_limited", 429, "too many booking codes from this address; try again shortly")
-
-
-def _staff_or_none() -> Principal | None:
-    try:
-        return principal()
-    except HallError:
-        return None
 
 
 @operation(

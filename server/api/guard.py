@@ -53,6 +53,17 @@ def hq() -> Running:
     return cast("Running", current_app.extensions["hallq"])
 
 
+def optional_principal(*, revocation_checked_later: bool = False) -> Principal | None:
+    """The caller's credential when it sent a valid one (a token, or a staff login with its CSRF header); None
+    for anyone else (a resident, or a credential that is not valid), who is served as anonymous."""
+    if not request.headers.get("Authorization") and not session.get("user"):
+        return None
+    try:
+        return principal(revocation_checked_later=revocation_checked_later)
+    except HallError:
+        return None
+
+
 def principal(*, revocation_checked_later: bool = False) -> Principal:
     """The authenticated caller, or a 401.
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import jsonify, request, session
+from flask import jsonify, request
 
-from server.auth import Principal, forget_token
+from server.auth import forget_token
 from server.engine.errors import HallError
 from server.services import appointments, halls, notices, ratings, tickets
 
 from . import api
 from . import appointments as appointment_api
 from .body import read_body
-from .guard import hq, principal, require_kiosk
+from .guard import hq, optional_principal, require_kiosk
 from .route import operation
 from .shapes import answers as a
 from .shapes.bodies import FollowUpRequest, RatingRequest, TicketRequest
@@ -77,17 +77,6 @@ def _idempotency_key() -> str | None:
     return key
 
 
-def _staff_or_device(*, revocation_checked_later: bool = False) -> Principal | None:
-    """The caller's credential when it sent a valid one (a device's or script's token, a staff login with its
-    CSRF header); None for anyone else, who may still take an ordinary ticket."""
-    if not request.headers.get("Authorization") and not session.get("user"):
-        return None
-    try:
-        return principal(revocation_checked_later=revocation_checked_later)
-    except HallError:
-        return None
-
-
 @operation(
     api, "post", "/halls/<hall>/tickets", ok=a.IssuedTicket, status=201, tag="tickets", body=TicketRequest,
     ok_description="the new ticket (or, for an Idempotency-Key already used, the same answer again)",
@@ -125,7 +114,7 @@ def issue_ticket(hall: str) -> Any:
         app.ctx.kiosk(hall_def, body.kiosk)
         caller = None
     else:
-        caller = _staff_or_device(revocation_checked_later=True)
+        caller = optional_principal(revocation_checked_later=True)
         token = caller.token_id if caller is not None else None
     # Anonymous: neither a kiosk nor staff. No priority on its own word, and its own share of the numbers.
     anonymous = not body.kiosk and caller is None
