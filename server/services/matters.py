@@ -434,6 +434,24 @@ def figures(s: Session, hall: Hall, start: datetime, end: datetime, now: datetim
     }
 
 
+def result_ratings(
+    s: Session, hall: Hall, *, accepted: tuple[datetime, datetime] | None = None, rated_since: datetime | None = None
+) -> dict[tuple[int, str | None], int]:
+    """Ratings of matters' results (办件评价, the second rating) per (level, owner window): of the matters
+    `accepted` in [start, end) (a report counts the ratings of its period's services), or rated since a time
+    (the overview's last 30 days)."""
+    m = MatterRow
+    query = select(m.result_level, m.owner_counter, func.count()).where(
+        m.hall_id == hall.id, m.result_level.is_not(None)
+    )
+    if accepted is not None:
+        query = query.where(m.accepted_at >= accepted[0], m.accepted_at < accepted[1])
+    if rated_since is not None:
+        query = query.where(m.result_rated_at >= rated_since)
+    rows = s.execute(query.group_by(m.result_level, m.owner_counter))
+    return {(int(level or 0), counter): int(n) for level, counter, n in rows}  # not null: the WHERE
+
+
 def overdue_rows(s: Session, hall: Hall, start: datetime, end: datetime, now: datetime) -> list[MatterRow]:
     """Matters due in [start, end) whose result came late or has not come although due: the monthly
     score's overdue_matter lapses, charged to the owner window."""

@@ -39,13 +39,15 @@ def hall_row(ctx: Context, hall: Hall) -> dict[str, Any]:
                 TicketRow.hall_id == hall.id, TicketRow.day == today.isoformat(), TicketRow.status == "done"
             )
         )
-        levels = dict(
+        levels: dict[int, int] = dict(
             s.execute(
                 select(RatingRow.level, func.count())
                 .where(RatingRow.hall_id == hall.id, RatingRow.at >= since)
                 .group_by(RatingRow.level)
             ).all()
         )
+        for (level, _counter), n in matters.result_ratings(s, hall, rated_since=since).items():  # 办件评价
+            levels[level] = levels.get(level, 0) + n
         complaints = s.scalar(
             select(func.count()).where(ComplaintRow.hall_id == hall.id, ComplaintRow.status.in_(("open", "verified")))
         )

@@ -92,6 +92,8 @@ def _period(
         if todo:
             per_day.update(_compute_days(s, hall, todo, len(todo) == len(days)))
         ratings = _ratings(s, hall, first, last)
+        for key, n in matters.result_ratings(s, hall, accepted=(start, end)).items():  # 办件评价 count too
+            ratings[key] = ratings.get(key, 0) + n
         complaints = _complaints(s, hall, start, end, now)
         promised = matters.figures(s, hall, start, end, now)  # live: a matter's result comes days later
         cover = coverage.cover(s, hall, start, min(end, now))

@@ -262,3 +262,22 @@ def test_a_bad_result_after_a_hand_over_is_a_case_about_the_new_owner_window(
     with app.ctx.db.read() as s:
         lines = s.scalars(select(LedgerRow).where(LedgerRow.kind == "complaint_opened")).all()
         assert sorted(line.counter_id or "" for line in lines) == ["w2", "w3"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_result_rating_counts_in_the_satisfaction_figures(make_app_hall: Callable[..., AppHall], kind: str) -> None:
+    """A figure labelled 满意率 counts every rating: the visit's and its result's (办件评价), charged to the owner
+    window, in the period's report, the region's month and the overview's 30 days."""
+    app = make_app_hall(kind)
+    done = accept(app)
+    rate = f"/api/v1/track/{done['token']}/rating"
+    assert app.post(rate, {"level": 5}).status_code == 201
+    carried_to_pickup(app, done["ticket"]["matter"]["id"])
+    assert app.post(rate, {"level": 1, "comment": "结果有误"}).status_code == 201
+    admin, day = app.admin_token(), done["issued"]["issued_at"][:10]
+    report = app.get(f"/api/v1/halls/town/reports/daily?date={day}", admin).json()
+    assert report["ratings"] == {"1": 1, "2": 0, "3": 0, "4": 0, "5": 1} and report["satisfaction_rate"] == 0.5
+    [w2] = [c for c in report["by_counter"] if c["counter"] == "w2"]
+    assert (w2["ratings"], w2["satisfaction_rate"]) == (2, 0.5)
+    [town] = [h for h in app.get("/api/v1/overview", admin).json() if h["hall"] == "town"]
+    assert town["satisfaction_rate_30d"] == 0.5
