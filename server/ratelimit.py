@@ -25,6 +25,9 @@ REDIS_TIMEOUT_S = 2.0  # generous: a starved process on a busy machine must not 
 class Limiter(Protocol):
     def allow(self, key: str) -> bool: ...
 
+    def give_back(self, key: str) -> None:
+        """Return the token `allow` took: the request it let through turned out to cost nothing (a replay)."""
+
 
 class RateLimiter:
     def __init__(self, per_minute: int, burst: int | None = None) -> None:
@@ -44,6 +47,12 @@ class RateLimiter:
             while len(self._buckets) > MAX_KEYS:
                 self._buckets.popitem(last=False)
             return allowed
+
+    def give_back(self, key: str) -> None:
+        with self._lock:
+            if key in self._buckets:
+                tokens, last = self._buckets[key]
+                self._buckets[key] = (min(self.burst, tokens + 1.0), last)
 
 
 # The same bucket as RateLimiter, in one atomic step on the Redis server. Redis's own clock (TIME) is used,
@@ -68,6 +77,16 @@ return allowed
 """
 
 
+_GIVE_BACK = """
+local burst = tonumber(ARGV[1])
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
+if tokens then
+  redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', math.min(burst, tokens + 1)))
+end
+return 0
+"""
+
+
 class RedisRateLimiter:
     """A token bucket per key in Redis, shared by every process using the same URL and prefix."""
 
@@ -77,6 +96,7 @@ class RedisRateLimiter:
         self.rate = per_minute / 60.0
         self.burst = float(burst if burst is not None else max(1, per_minute))
         self._take = client.register_script(_TAKE)
+        self._give_back = client.register_script(_GIVE_BACK)
         self._warned_at = float("-inf")
         self._down_until = float("-inf")
 
@@ -92,6 +112,14 @@ class RedisRateLimiter:
                 self._warned_at = now
                 log.warning("rate limits not enforced: Redis unreachable (%s); letting requests through", e)
             return True
+
+    def give_back(self, key: str) -> None:
+        if time.monotonic() < self._down_until:
+            return
+        try:
+            self._give_back(keys=[f"{self.prefix}{key}"], args=[repr(self.burst)])
+        except Exception:  # noqa: BLE001 - the store is down: allow() fails open meanwhile anyway
+            self._down_until = time.monotonic() + RETRY_AFTER_S
 
 
 class Limits:

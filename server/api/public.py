@@ -120,15 +120,25 @@ def issue_ticket(hall: str) -> Any:
     anonymous = not body.kiosk and caller is None
     if anonymous and body.priority:
         raise HallError("forbidden", 403, "priority tickets are issued at a kiosk or by staff; ask at the help desk")
-    # The kiosk is verified by now, so a stranger naming it cannot spend its limit.
-    if not app.ticket_limiter.allow(f"kiosk:{body.kiosk}" if body.kiosk else f"addr:{request.remote_addr}"):
-        raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
+    # The kiosk is verified by now, so a stranger naming it cannot spend its limit. A tap answered before is
+    # answered again without counting: a kiosk retrying a lost answer is not a second ticket.
+    limited = f"kiosk:{body.kiosk}" if body.kiosk else f"addr:{request.remote_addr}"
     try:
-        issued, events = tickets.issue_ticket(
-            app.ctx, hall, body.service, body.priority, body.kiosk, app.track_base(), request_key=request_key,
-            notice=body.notice, credential=token,
-            anonymous_cap=app.ctx.config.settings.limits.anonymous_tickets_per_day if anonymous else None,
-        )  # fmt: skip
+        if app.ticket_limiter.allow(limited):
+            issued, events = tickets.issue_ticket(
+                app.ctx, hall, body.service, body.priority, body.kiosk, app.track_base(), request_key=request_key,
+                notice=body.notice, credential=token,
+                anonymous_cap=app.ctx.config.settings.limits.anonymous_tickets_per_day if anonymous else None,
+            )  # fmt: skip
+            if issued.replayed:
+                app.ticket_limiter.give_back(limited)
+        else:
+            earlier = request_key and tickets.answered_before(
+                app.ctx, hall, body.service, body.priority, body.kiosk, request_key, body.notice, token
+            )
+            if not earlier:
+                raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
+            issued, events = earlier, []
     except HallError as e:
         if e.code == "unauthorized" and token is not None:
             forget_token(token)  # revoked since this process verified it: its next request is refused up front

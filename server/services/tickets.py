@@ -116,15 +116,38 @@ def issue_ticket(
         # Not over a revoked credential: that gets nothing, not even an earlier answer.
         if key is None or isinstance(e, HallError) and e.code == "unauthorized":
             raise
-        with ctx.db.read() as s:
-            if credential is not None and s.connection().execute(_TOKEN_ROW, {"token": credential}).first() is None:
-                raise HallError("unauthorized", 401, "missing or invalid bearer token") from None
-            earlier = _earlier(s, key)
-            if earlier is not None:
-                return _replay(ctx, s, hall, earlier, key.key), []
+        answered = _answered_before(ctx, hall, key, credential)
+        if answered is not None:
+            return answered, []
         if isinstance(e, _KeyTaken):  # taken, and gone by the time it was read (the day cleared): try again
             raise HallError("idempotency_conflict", 409, "this request key is being used; try again") from None
         raise
+
+
+def answered_before(
+    ctx: Context,
+    hall_id: str,
+    service_id: str,
+    priority: bool,
+    kiosk_id: str | None,
+    request_key: str,
+    notice: str | None = None,
+    credential: str | None = None,
+) -> Issued | None:
+    """The earlier answer to this request's idempotency key, or None: read only, for a tap refused before it
+    could issue (the rate limit), so a kiosk retrying a lost answer still gets its ticket."""
+    hall = ctx.hall(hall_id)
+    service = ctx.service(hall, service_id)
+    key = _Key(hall.id, kiosk_id, request_key, service.id, priority or notice is not None)
+    return _answered_before(ctx, hall, key, credential)
+
+
+def _answered_before(ctx: Context, hall: Hall, key: _Key, credential: str | None) -> Issued | None:
+    with ctx.db.read() as s:
+        if credential is not None and s.connection().execute(_TOKEN_ROW, {"token": credential}).first() is None:
+            raise HallError("unauthorized", 401, "missing or invalid bearer token") from None
+        earlier = _earlier(s, key)
+        return _replay(ctx, s, hall, earlier, key.key) if earlier is not None else None
 
 
 def _issue(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from support.app import AppHall, Browser, csrf_of
@@ -86,6 +87,29 @@ def test_issuing_too_fast_from_one_address_is_429(strict: AppHall) -> None:
     assert 429 in codes[5:]
     r = strict.post("/api/v1/halls/town/tickets", {"service": "id-card"})
     assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+
+
+def test_a_replayed_tap_is_answered_and_not_counted_against_the_limit(strict: AppHall) -> None:
+    """A kiosk retrying a lost answer (the same Idempotency-Key) gets its ticket again, even at the limit, and
+    the retry costs no ticket of the limit (5 a minute here)."""
+
+    def tap(key: str) -> Any:
+        return strict.post("/api/v1/halls/town/tickets", {"service": "id-card"}, headers={"Idempotency-Key": key})
+
+    first = tap("tap-0000000000000001")
+    assert first.status_code == 201
+    for _ in range(3):  # three retries of the first tap: the same ticket, nothing counted
+        again = tap("tap-0000000000000001")
+        assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    fresh = [tap(f"tap-000000000000001{i}").status_code for i in range(4)]
+    assert fresh == [201] * 4  # the limit's other four taps are all still there
+    assert tap("tap-0000000000000099").status_code == 429
+    late = tap("tap-0000000000000001")  # at the limit, a retry is still answered with its ticket
+    assert late.status_code == 201 and late.json()["id"] == first.json()["id"]
+    wrong = strict.post(  # the same key for another service is a new request: refused by the limit
+        "/api/v1/halls/town/tickets", {"service": "social"}, headers={"Idempotency-Key": "tap-0000000000000001"}
+    )
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "idempotency_key_reused"
 
 
 def test_rating_too_fast_is_429(strict: AppHall) -> None:

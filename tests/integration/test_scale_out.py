@@ -129,6 +129,11 @@ def test_limits_count_in_redis_per_prefix_and_fail_open_when_redis_is_down(caplo
     one, other = shared.make("tickets", 3), shared.make("tickets", 3)  # two processes' limiters, one store
     assert [one.allow("addr:x") or other.allow("addr:x") for _ in range(3)] == [True] * 3
     assert not one.allow("addr:x") and not other.allow("addr:x")
+    one.give_back("addr:x")  # a replayed tap: its token comes back, for every process
+    assert other.allow("addr:x") and not one.allow("addr:x")
+    for _ in range(5):
+        other.give_back("addr:x")  # never past a full bucket
+    assert [one.allow("addr:x") for _ in range(4)] == [True, True, True, False]
     assert one.allow("addr:y"), "each key has its own bucket"
     assert Limits(REDIS_URL, random_channel()).make("tickets", 3).allow("addr:x"), "another channel, another count"
     assert Limits(None, "hallq").make("tickets", 1).allow("addr:x")  # no Redis: in this process
