@@ -1,12 +1,14 @@
 """Reading request bodies and queries through their shapes: every bad input is a 4xx with the error body.
 
-The JSON is read and cleaned here (400 for what is not JSON, NUL dropped, lone surrogates replaced); the
-shape (shapes/) then decides what is acceptable (422), with one readable message.
+The JSON is read and cleaned here (400 for what is not JSON, NaN and Infinity included; NUL dropped, lone
+surrogates replaced; an integral number such as 5.0 read as the integer 5, as JSON Schema counts it); the shape
+(shapes/) then decides what is acceptable (422), with one readable message.
 """
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from flask import current_app, request
@@ -30,13 +32,36 @@ def json_object(optional: bool = False) -> dict[str, Any]:
             return {}
         raise HallError("invalid_body", 422, "a JSON object body is required")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_float=_number, parse_constant=_not_json)
     except (ValueError, RecursionError):
         raise HallError("malformed_json", 400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise HallError("invalid_body", 422, "the body must be a JSON object")
     cleaned: dict[str, Any] = _clean(data)
     return cleaned
+
+
+# Digits before the point of the largest integral number read as an integer: far beyond any field's maximum,
+# while 1e999999999 (a few bytes) does not become a number of a billion digits.
+_INTEGRAL_DIGITS = 30
+
+
+def _number(text: str) -> int | float:
+    """A JSON number with a fraction or an exponent: an integer when it has no fractional part (5.0, 1e3).
+
+    JSON Schema (2020-12, OpenAPI 3.1) says 5.0 is an integer, so the document's integer fields take it; the
+    shapes stay strict (true is not 1, 5.5 is no integer, "5" is a string). Decided on the exact decimal, so
+    9007199254740993.0 is 9007199254740993, not the nearest double.
+    """
+    exact = Decimal(text)
+    if exact.adjusted() < _INTEGRAL_DIGITS and exact == exact.to_integral_value():
+        return int(exact)
+    return float(text)
+
+
+def _not_json(name: str) -> Any:
+    """NaN, Infinity and -Infinity: Python's json reads them, JSON has no such numbers."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _clean(value: Any) -> Any:

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator, validators
+from jsonschema import Draft202012Validator
 from sqlalchemy import text
 from support.app import AppHall
 from support.databases import TABLES, reset
@@ -37,12 +37,6 @@ from server.config import load_config
 DOC = document()
 SCHEMAS = DOC["components"]["schemas"]
 SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
-
-# The server takes JSON integers strictly: 1.0 and true are not integers (jsonschema would accept 1.0).
-_STRICT_TYPES = Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
-)
-StrictValidator = validators.extend(Draft202012Validator, type_checker=_STRICT_TYPES)
 
 
 @dataclass(frozen=True)
@@ -85,7 +79,7 @@ def resolve(schema: dict[str, Any]) -> dict[str, Any]:
 
 def valid(schema: dict[str, Any], body: Any) -> bool:
     """Whether the schema (its $refs resolved against the document) accepts the body."""
-    return StrictValidator({**schema, "components": DOC["components"]}).is_valid(body)
+    return Draft202012Validator({**schema, "components": DOC["components"]}).is_valid(body)
 
 
 OPERATIONS = [Operation(method, path, spec) for path, item in DOC["paths"].items() for method, spec in item.items()]
@@ -319,7 +313,7 @@ def example(schema: dict[str, Any]) -> Any:
     kind = next(t for t in kind if t != "null") if isinstance(kind, list) else kind
     if kind == "object":
         required = list(schema.get("required", []))
-        for branch in schema.get("oneOf", [])[:1]:
+        for branch in (schema.get("oneOf") or schema.get("anyOf") or [])[:1]:
             required += branch.get("required", [])
         props = schema.get("properties", {})
         return {name: KNOWN.get(name, example(props.get(name, {}))) for name in required}
@@ -395,7 +389,8 @@ RAW_BODIES: list[tuple[str, bytes, set[int] | None]] = [
     ("JSON number", b"42", {422}),
     ("JSON null", b"null", {422}),
     ("JSON true", b"true", {422}),
-    ("NaN", b'{"level": NaN, "x": NaN}', {422}),
+    ("NaN", b'{"level": NaN, "x": NaN}', {400}),  # Python's json reads it; JSON has no NaN
+    ("Infinity", b'{"level": Infinity}', {400}),
     ("infinite number", b'{"level": 1e999}', {422}),
     ("duplicate keys, last wrong", b'{"service": "id-card", "service": 5, "outcome": "x", "outcome": 5}', {422}),
 ]
@@ -500,7 +495,8 @@ def good_query(op: Operation) -> dict[str, str]:
 
 
 def good_value(param: dict[str, Any]) -> str:
-    if param["schema"].get("pattern", "").startswith(r"^\d{4}-") and "date" not in param["schema"].get("format", ""):
+    pattern = param["schema"].get("pattern")
+    if pattern is not None and re.search(pattern, "2024-01"):  # a month
         return "2024-01"
     return "1,2" if param["name"] == "ids" else "2024-01-01"
 
@@ -683,7 +679,7 @@ JSON_SCALARS = (
     | st.booleans()
     | st.integers(-3, 8)
     | st.integers()
-    | st.floats()
+    | st.floats(allow_nan=False, allow_infinity=False)  # NaN and Infinity are no JSON: RAW_BODIES sends them
     | st.text(max_size=20)
     | st.sampled_from(["id-card", "closed", "water", "social", "k1", "", "x" * 41])
 )

@@ -16,7 +16,10 @@ from pydantic_core import PydanticCustomError, core_schema
 
 
 class Body(BaseModel):
-    """A request body: unknown fields refused, JSON types taken strictly (true is not 1, 5.0 is not 5).
+    """A request body: unknown fields refused, JSON types taken strictly (true is not 1, "5" is not 5).
+
+    An integral number such as 5.0 reaches the model as the int 5 (body.py reads it so): JSON Schema 2020-12,
+    which the OpenAPI 3.1 document uses, counts it an integer, so the document's integer fields take it.
 
     `codes` names the error code of a field whose value (not its type) is out of range, where the
     contract gives one (a rating's level answers `invalid_level`).
@@ -51,7 +54,11 @@ def Sometimes(description: str = "", **kw: Any) -> Any:  # noqa: N802
 
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: "２０２４" is no year
-_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
+# A month: years 0001 to 9999 (Python's dates; 0000 is none) and months 01 to 12, in ASCII digits. The same
+# pattern is the document's, so what the schema allows is what the server reads (`\d` would let a Python-regex
+# tool write Arabic-Indic digits, which the server refuses).
+MONTH_PATTERN = r"^([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])$"
+_MONTH = re.compile(MONTH_PATTERN)
 
 
 def _day(value: Any) -> date:
@@ -68,15 +75,13 @@ Day = Annotated[date, PlainValidator(_day), WithJsonSchema({"type": "string", "f
 
 
 def _month(value: Any) -> date:
-    if isinstance(value, str) and _MONTH.fullmatch(value) and 1 <= int(value[5:]) <= 12 and int(value[:4]) >= 1:
+    if isinstance(value, str) and _MONTH.fullmatch(value):
         return date(int(value[:4]), int(value[5:]), 1)
     raise PydanticCustomError("month_format", "must be a month as YYYY-MM")
 
 
 # A calendar month in a query, as its first day: YYYY-MM.
-Month = Annotated[
-    date, PlainValidator(_month), WithJsonSchema({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"})
-]
+Month = Annotated[date, PlainValidator(_month), WithJsonSchema({"type": "string", "pattern": MONTH_PATTERN})]
 
 # Response fields: what they hold, for the document.
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]

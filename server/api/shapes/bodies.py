@@ -42,6 +42,34 @@ class TicketRequest(Body):
     )
     phone: Annotated[str, Field(max_length=24)] | None = Field(None, description="a remote ticket's phone number")
 
+    # The document states the rule the validator below enforces: `remote` true takes a phone and no kiosk,
+    # priority or notice (empty ones are none); otherwise no phone.
+    model_config = {
+        "json_schema_extra": {
+            "if": {"properties": {"remote": {"const": True}}, "required": ["remote"]},
+            "then": {
+                "required": ["phone"],
+                "properties": {
+                    "phone": {"type": "string"},
+                    "priority": {"const": False},
+                    "kiosk": {"maxLength": 0},
+                    "notice": {"maxLength": 0},
+                },
+            },
+            "else": {"properties": {"phone": {"type": "null"}}},
+        }
+    }
+
+    @model_validator(mode="after")
+    def _remote_alone(self) -> TicketRequest:
+        asks_remote = self.remote or self.phone is not None
+        is_remote = self.remote and self.phone is not None and not (self.kiosk or self.priority or self.notice)
+        if asks_remote and not is_remote:
+            raise PydanticCustomError(
+                "rule", "a remote ticket takes `remote`: true and `phone`, without kiosk, priority or notice"
+            )
+        return self
+
 
 class EnrollmentRequest(Body):
     """How long the enrollment link lasts."""
@@ -58,7 +86,7 @@ class RatingRequest(Body):
         ge=1,
         le=5,
         description="5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意; 1 or 2 opens a complaint. "
-        "Integers are taken strictly: 5.0 and true are refused",
+        "An integer: 5 or 5.0 (JSON Schema's integer); 5.5, '5' and true are refused",
     )
     comment: Comment | None = None
     tags: list[Literal[RATING_TAGS]] = Field(  # type: ignore[valid-type]

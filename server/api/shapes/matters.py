@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from server.engine.matters import MatterStatus
 
@@ -39,7 +40,7 @@ class Matter(Answer):
 
 
 class Applicant(Body):
-    name: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=32, pattern=r"\S", description="not blank")
     phone: str = Field(min_length=7, max_length=20, description="a mainland mobile, or a landline with area code")
     id_number: str = Field(
         min_length=18, max_length=18, description="resident ID number; kept only as a keyed hash and masked"
@@ -88,7 +89,27 @@ class HandOverRequest(Body):
         None, description="the new owner's username (代理责任人)"
     )
     counter: Annotated[str, Field(max_length=40)] | None = Field(None, description="the new owner window")
-    reason: Annotated[str, Field(min_length=1, max_length=200)] = Field(description="kept in the ledger")
+    reason: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")] = Field(
+        description="kept in the ledger; not blank"
+    )
+
+    # at least one of the two, a string (null is none), as the validator below wants
+    model_config = {
+        "json_schema_extra": {
+            "anyOf": [
+                {"required": ["owner"], "properties": {"owner": {"type": "string"}}},
+                {"required": ["counter"], "properties": {"counter": {"type": "string"}}},
+            ]
+        }
+    }
+
+    @model_validator(mode="after")
+    def _someone(self) -> HandOverRequest:
+        if self.owner is None and self.counter is None:
+            raise PydanticCustomError(
+                "rule", "name the new owner (a clerk's username) or the owner window (counter), or both"
+            )
+        return self
 
 
 class PickupRequest(Body):

@@ -1,0 +1,164 @@
+"""What the OpenAPI document calls valid, the server accepts (schemathesis' positive data acceptance, ST202).
+
+An outside schemathesis run on 2026-12-07 sent requests the document allows and the server refused with 422:
+- integral numbers written with a fraction or exponent (`{"valid_minutes": 434.0}`, `{"delivery": 1343754.0}`):
+  JSON Schema 2020-12, which the OpenAPI 3.1 document uses, counts them integers;
+- the month `0000-01`: the document's pattern allowed year 0000 (and any Unicode digit, `\\d`), the server not;
+- a ticket body with a phone but not `remote`, or `remote` with a kiosk: a rule the server kept to itself.
+And a body holding NaN or Infinity (Python's json reads them; JSON has none) is not JSON: 400 malformed_json.
+
+Rules between two values that JSON Schema cannot state (`to` before `from`, a range's length, a day not yet
+begun, an ID number's check digit, a real phone number) stay the server's; their descriptions say them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from jsonschema import Draft202012Validator
+from support.app import AppHall
+from test_appointments import edit as with_appointments
+
+from server.api.openapi import document
+
+TICKETS = "/api/v1/halls/town/tickets"
+
+
+@pytest.fixture
+def hall(app_hall: AppHall) -> AppHall:
+    return app_hall
+
+
+def _valid(schema_name: str, body: Any) -> bool:
+    doc = document()
+    schema = {**doc["components"]["schemas"][schema_name], "components": doc["components"]}
+    return Draft202012Validator(schema).is_valid(body)
+
+
+def _served_token(hall: AppHall) -> str:
+    t = hall.issue("id-card")
+    hall.act("w1", "open")
+    hall.act("w1", "call-next")
+    hall.act("w1", "start")
+    assert hall.act("w1", "finish", {"outcome": "completed"}).status_code == 200
+    return str(t["track_url"].rsplit("/", 1)[1])
+
+
+def _code(r: Any) -> str:
+    return str(r.json()["error"]["code"])
+
+
+@pytest.mark.parametrize("raw", [b'{"level": 4.0}', b'{"level": 4e0}', b'{"level": 0.4e1}', b'{"level": 4.000}'])
+def test_an_integral_number_is_an_integer(hall: AppHall, raw: bytes) -> None:
+    assert _valid("RatingRequest", {"level": 4.0})  # what JSON Schema says, and so the document
+    r = hall.send("POST", f"/api/v1/track/{_served_token(hall)}/rating", raw, {"Content-Type": "application/json"})
+    assert r.status_code == 201, r.text
+    assert r.json()["level"] == 4
+
+
+def test_integral_numbers_in_every_integer_field(hall: AppHall) -> None:
+    admin = hall.admin_token()
+    r = hall.post("/api/v1/kiosks/k1/enrollments", {"valid_minutes": 434.0}, admin)
+    assert r.status_code == 201, r.text
+    r = hall.post("/api/v1/halls/town/evaluations/resend", {"delivery": 1343754.0}, admin)
+    assert r.status_code != 422, r.text  # an unknown delivery, read as the integer it is
+    r = hall.post("/api/v1/halls/town/evaluations/resend", {"delivery": 1343754.5}, admin)
+    assert r.status_code == 422 and _code(r) == "invalid_body", r.text
+
+
+@pytest.mark.parametrize(
+    "level", [4.5, True, "4", 1e30, 5.0000000000000001e1], ids=["fraction", "true", "string", "huge", "50"]
+)
+def test_what_is_no_integer_or_out_of_range_is_still_refused(hall: AppHall, level: Any) -> None:
+    r = hall.post(f"/api/v1/track/{_served_token(hall)}/rating", {"level": level})
+    assert r.status_code == 422, r.text
+    assert not _valid("RatingRequest", {"level": level})
+
+
+def test_a_huge_exponent_is_no_giant_integer(hall: AppHall) -> None:
+    token = _served_token(hall)
+    for raw in (b'{"level": 1e999999999}', b'{"level": 1e-999999999}', b'{"level": -0.0e5}'):
+        r = hall.send("POST", f"/api/v1/track/{token}/rating", raw, {"Content-Type": "application/json"})
+        assert r.status_code == 422, (raw, r.text)
+
+
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(hall: AppHall, word: str) -> None:
+    token = _served_token(hall)
+    for raw in (f'{{"level": {word}}}', f'{{"level": 5, "comment": "ok", "tags": [{word}]}}'):
+        r = hall.send("POST", f"/api/v1/track/{token}/rating", raw.encode(), {"Content-Type": "application/json"})
+        assert r.status_code == 400 and _code(r) == "malformed_json", r.text
+    r = hall.post(f"/api/v1/track/{token}/rating", {"level": 5})
+    assert r.status_code == 201, r.text  # nothing was stored: the first rating is still to come
+
+
+def test_the_documents_month_is_the_servers_month(hall: AppHall) -> None:
+    admin = hall.admin_token()
+    params = document()["paths"]["/api/v1/halls/{hall}/reports/monthly"]["get"]["parameters"]
+    pattern = next(p for p in params if p["name"] == "month")["schema"]["pattern"]
+    assert "\\d" not in pattern  # a Python-regex tool would write Arabic-Indic digits for it
+    for month, ok in [("0001-01", True), ("9999-12", True), ("2026-10", True), ("0000-01", False),
+                      ("2026-13", False), ("2026-00", False), ("٢٠٢٦-01", False), ("2026-1", False)]:  # fmt: skip
+        assert bool(re.search(pattern, month)) is ok, month
+        r = hall.get(f"/api/v1/halls/town/reports/monthly?month={quote(month)}", admin)
+        assert (r.status_code == 200) is ok, (month, r.status_code, r.text)
+        if not ok:
+            assert r.status_code == 422 and _code(r) == "invalid_query", r.text
+
+
+REMOTE_BODIES: list[tuple[dict[str, Any], bool]] = [
+    ({"service": "id-card", "remote": True, "phone": "13812345678"}, True),
+    ({"service": "id-card", "remote": True, "phone": "13812345679", "kiosk": None, "notice": "", "priority": False},
+     True),
+    ({"service": "id-card", "phone": "13812345670"}, False),  # a phone, not remote
+    ({"service": "id-card", "remote": False, "phone": ""}, False),
+    ({"service": "id-card", "remote": True}, False),  # remote without a phone
+    ({"service": "id-card", "remote": True, "phone": None}, False),
+    ({"service": "id-card", "remote": True, "phone": "13812345671", "kiosk": "k1"}, False),
+    ({"service": "id-card", "remote": True, "phone": "13812345672", "priority": True}, False),
+    ({"service": "id-card", "remote": True, "phone": "13812345673", "notice": "ABCDE-FGHIJ"}, False),
+    ({"service": "id-card", "remote": False, "phone": None}, True),
+]  # fmt: skip
+
+
+def test_the_document_states_the_remote_ticket_rule(make_app_hall: Callable[..., AppHall]) -> None:
+    app = make_app_hall("sqlite", edit=with_appointments)
+    for body, ok in REMOTE_BODIES:
+        assert _valid("TicketRequest", body) is ok, body
+        r = app.post(TICKETS, body)
+        if ok:
+            assert r.status_code == 201, (body, r.text)
+        else:
+            assert r.status_code == 422 and _code(r) == "invalid_body", (body, r.text)
+            assert "remote ticket takes" in r.json()["error"]["message"], r.text
+
+
+APPLICANT = {"name": "张三", "phone": "13812345678", "id_number": "11010519491231002X"}
+HAND_OVERS: list[tuple[dict[str, Any], bool]] = [
+    ({"counter": "w2", "reason": "请假"}, True),
+    ({"counter": "w1", "owner": None, "reason": "回来了"}, True),
+    ({"reason": "请假"}, False),  # neither a new owner nor a window
+    ({"owner": None, "counter": None, "reason": "请假"}, False),
+    ({"counter": "w2", "reason": " \t"}, False),  # a blank reason
+]
+
+
+def test_the_document_states_what_a_matters_hand_over_and_applicant_need(hall: AppHall) -> None:
+    admin = hall.admin_token()
+    blank = {"service": "social", "applicant": {**APPLICANT, "name": "   "}}
+    assert not _valid("MatterRequest", blank)
+    r = hall.post("/api/v1/halls/town/matters", blank, admin)
+    assert r.status_code == 422, r.text
+    opened = {"service": "social", "applicant": APPLICANT}
+    assert _valid("MatterRequest", opened)
+    r = hall.post("/api/v1/halls/town/matters", opened, admin)
+    assert r.status_code == 201, r.text
+    matter = r.json()["id"]
+    for body, ok in HAND_OVERS:
+        assert _valid("HandOverRequest", body) is ok, body
+        r = hall.post(f"/api/v1/matters/{matter}/owner", body, admin)
+        assert r.status_code == (200 if ok else 422), (body, r.text)
