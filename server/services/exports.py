@@ -198,7 +198,13 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
 def _workbook(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
     # Imported here: openpyxl loads Pillow, which a server without printers otherwise never needs at start.
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.utils import get_column_letter
+
+    def cell(value: Any) -> Any:
+        # XML 1.0 has no control characters but tab, LF and CR: openpyxl refuses a cell holding one (a clerk's
+        # pasted text may), which was a 500 for the whole download. Shown as U+FFFD, as body.py cleans text.
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
 
     book = Workbook(write_only=True)
     for name, columns, rows in sheets:
@@ -207,7 +213,7 @@ def _workbook(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
             sheet.column_dimensions[get_column_letter(i)].width = max(10, min(40, len(column) + 4))
         sheet.append(columns)
         for row in rows:
-            sheet.append(row)
+            sheet.append([cell(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
