@@ -6,12 +6,14 @@ events) is right again at once; events only refresh what the snapshot showed.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from queue import Queue
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import request, session
 from flask_socketio import SocketIO, emit, join_room
@@ -49,6 +51,16 @@ def queue_room(hall: str) -> str:
     return f"queue:{hall}"
 
 
+WAITING_TO = ("/display", "/kiosk", "/counter", "/admin")  # the namespaces that show the waiting counts
+
+
+class _Batch(NamedTuple):
+    """One committed use case's events, and the halls whose waiting counts already went out behind its call."""
+
+    events: list[Event]
+    counted: frozenset[str]
+
+
 class Publisher:
     """Turns committed events into Socket.IO messages (through Redis when several processes run).
 
@@ -70,7 +82,10 @@ class Publisher:
         self.socketio = socketio
         self.ctx = ctx
         self.shared = ctx.config.settings.message_queue is not None  # rooms span processes: send blind
-        self._pending: Queue[list[Event] | Heard] = Queue()  # our own batches, and other processes' news
+        self._pending: Queue[_Batch | Heard] = Queue()  # our own batches, and other processes' news
+        self._count_reads = itertools.count(1)  # numbers each read of a hall's waiting counts, in start order
+        self._counts_sent: dict[str, int] = {}  # hall → the number of the read whose counts went out last
+        self._counts_lock = threading.Lock()
         self._worker_started = False
         self._dirty: set[str] = set()
         self._refreshing: set[str] = set()
@@ -106,12 +121,51 @@ class Publisher:
             self._start_worker()
 
     def publish(self, events: list[Event]) -> None:
-        for e in events:
-            if isinstance(e, Called):
-                self._emit("call", call_message(self.ctx, e), "/display", hall_room(e.hall))
-        self._pending.put(events)
+        calls = [e for e in events if isinstance(e, Called)]
+        moved = {e.hall for e in calls if not e.recall} & {e.hall for e in events if isinstance(e, QueueChanged)}
+        counts = self._counts_behind(moved)
+        for e in calls:
+            self._emit("call", call_message(self.ctx, e), "/display", hall_room(e.hall))
+        for hall_id, (read, waiting) in counts.items():
+            self._send_counts(hall_id, read, waiting)
+        self._pending.put(_Batch(events, frozenset(counts)))
         self._start_worker()
         self.start_bus()
+
+    def _counts_behind(self, halls: set[str]) -> dict[str, tuple[int, dict[str, int]]]:
+        """The waiting counts of the halls where a number was just called, to send right behind the call.
+
+        Each screen's socket then has both messages queued at once and sends them together: one TCP
+        transmission a call, not two (the worker's counts left later, on their own; bench/README.md, issue
+        25's eighth pass). They are read before the call is sent: a read on PostgreSQL waits on the network,
+        and the screens' writers would send the call alone meanwhile. An issue's counts still go with the
+        worker's batch. A hall without a screen, or whose read failed, is left to the worker."""
+        found: dict[str, tuple[int, dict[str, int]]] = {}
+        for hall_id in sorted(halls):
+            if not self._audience("/display", hall_room(hall_id)):
+                continue  # no screen: the worker's batch serves the counters and managers
+            try:
+                with self.ctx.db.read() as s:
+                    found[hall_id] = self._read_counts(s, self.ctx.hall(hall_id))
+            except Exception:  # noqa: BLE001 - the call is committed: it is announced, the worker counts
+                log.exception("counting %s behind a call failed", hall_id)
+        return found
+
+    def _read_counts(self, s: Any, hall: Hall) -> tuple[int, dict[str, int]]:
+        """The hall's waiting counts, numbered: the number is taken before the read, so a read with a higher
+        number saw every commit a lower one saw (a snapshot starts at its first statement)."""
+        read = next(self._count_reads)
+        return read, queue.waiting_counts(s, hall)
+
+    def _send_counts(self, hall_id: str, read: int, counts: dict[str, int]) -> None:
+        """Send a read's counts, unless a later read's went out already: a request counting behind its call
+        and the worker counting a batch run at once, and an older read must not overwrite a newer one."""
+        with self._counts_lock:
+            if read <= self._counts_sent.get(hall_id, 0):
+                return
+            self._counts_sent[hall_id] = read
+        for name in WAITING_TO:
+            self._emit("waiting", counts, name, hall_room(hall_id))
 
     def _start_worker(self) -> None:
         if not self._worker_started:
@@ -156,14 +210,14 @@ class Publisher:
             time.sleep(0.005)  # green under eventlet or gevent (monkey-patched), a thread sleep otherwise
         return True
 
-    def _deliver(self, batch: list[list[Event]]) -> None:
+    def _deliver(self, batch: list[_Batch]) -> None:
         halls_changed: set[str] = set()
         moved: dict[str, dict[str, str]] = defaultdict(dict)  # hall → {ticket: "joined" | "left"}
         changed_tickets: dict[str, str] = {}
         changed_counters: set[tuple[str, str]] = set()
         served_changed: set[str] = set()
         queues_changed: set[str] = set()  # halls where a ticket joined or left a queue: the counts moved
-        for events in batch:
+        for events, counted in batch:
             # A call takes a ticket out of its queue; a priority issue or a transfer puts one in.
             left = {e.ticket for e in events if isinstance(e, Called) and not e.recall}
             movers = {
@@ -172,7 +226,8 @@ class Publisher:
             for e in events:
                 if isinstance(e, QueueChanged):
                     halls_changed.add(e.hall)
-                    queues_changed.add(e.hall)
+                    if e.hall not in counted:  # counted behind its call already (publish)
+                        queues_changed.add(e.hall)
                     if e.served_changed:
                         served_changed.add(e.hall)
                     if e.places_moved:
@@ -216,13 +271,12 @@ class Publisher:
             movers = {}
         if counted or movers:
             with self.ctx.db.read() as s:
-                counts = queue.waiting_counts(s, hall)
+                read, counts = self._read_counts(s, hall)
                 moves = [m for m in (queue_move(s, tid, change, counts) for tid, change in movers.items()) if m]
         else:
-            counts, moves = {}, []
+            read, counts, moves = 0, {}, []
         if counted:
-            for name in ("/display", "/kiosk", "/counter", "/admin"):
-                self._emit("waiting", counts, name, hall_room(hall_id))
+            self._send_counts(hall_id, read, counts)
         for move in moves:  # residents' pages only: the call screen shows calls and counts, not places
             self._emit("queue", move, "/track", queue_room(hall_id))
 

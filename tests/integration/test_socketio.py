@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from support.app import AppHall, SocketClient
@@ -77,6 +77,42 @@ def test_display_hears_waiting_counts_change(hall: AppHall, display: SocketClien
     hall.issue("social")
     counts = display.wait_for("waiting", lambda w: w.get("social") == 1)
     assert counts["id-card"] == 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_call_brings_its_waiting_counts_right_behind_it(make_app_hall: Callable[..., AppHall], kind: str) -> None:
+    """The counts a call changed reach the screen with the call, not with the worker's next batch: each screen's
+    socket sends both at once (one transmission a call). An issue's counts still come with the batch."""
+    hall = make_app_hall(kind)  # its own app: the publisher's gap is changed below
+    display = hall.listen("/display", "hall=town")
+    display.wait_for("snapshot")
+    for _ in range(2):
+        hall.issue("id-card")
+    hall.act("w1", "open")
+    hall.settle()  # the worker delivered just now: its next batch waits out the gap
+    hall.hallq.publisher.batch_gap_s = 2.0
+    display.clear()
+    assert hall.act("w1", "call-next").status_code == 200
+    received = display.client.get_received("/display")  # in order, as sent, before the worker's batch
+    assert [(m["name"], m["args"][0].get("id-card")) for m in received] == [("call", None), ("waiting", 1)]
+    hall.act("w1", "recall")  # a recall moves no count: none is sent
+    assert [m["name"] for m in display.client.get_received("/display")] == ["call"]
+    hall.settle()
+    assert "waiting" not in display.events  # nor does the worker send the call's counts a second time
+
+
+def test_counts_read_earlier_never_overwrite_counts_read_later(make_app_hall: Callable[..., AppHall]) -> None:
+    """A request counting behind its call and the worker counting a batch run at once: whichever read started
+    later goes out, an older read arriving after it is dropped."""
+    hall = make_app_hall()
+    display = hall.listen("/display", "hall=town")
+    display.wait_for("snapshot")
+    publisher = hall.hallq.publisher
+    earlier, later = next(publisher._count_reads), next(publisher._count_reads)
+    publisher._send_counts("town", later, {"id-card": 2})
+    publisher._send_counts("town", earlier, {"id-card": 7})  # started earlier, finished later: stale
+    publisher._send_counts("east", earlier, {"id-card": 7})  # another hall counts on its own (no screen here)
+    assert display.events["waiting"] == [{"id-card": 2}]
 
 
 def test_display_for_an_unknown_hall_is_refused(hall: AppHall) -> None:
