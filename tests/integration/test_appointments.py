@@ -185,7 +185,11 @@ def test_a_booking_answers_its_code_and_page_and_keeps_no_id_number_in_clear(
         ({"phone": "+1 650 253 0000"}, "invalid_phone"),
         ({"name": "   "}, "invalid_name"),
         ({"name": "张" * 41}, "invalid_name"),
-        ({"name": "张" * 5000}, "invalid_body"),
+        ({"name": "张" * 5000}, "invalid_name"),  # too long for the body's shape: still the name's own code
+        ({"phone": "1" * 25}, "invalid_phone"),
+        ({"id_number": "1" * 41}, "invalid_id_number"),
+        ({"start": "2" * 41}, "invalid_start"),
+        ({"name": 5}, "invalid_body"),  # the wrong JSON type is the body's
         ({"start": "2026-12-08T09:05:00+08:00"}, "invalid_slot"),
         ({"start": "2026-12-08T09:00:00"}, "invalid_start"),
         ({"start": "tomorrow"}, "invalid_start"),
@@ -361,6 +365,7 @@ def test_remote_tickets_expire_and_bad_remote_bodies_are_refused(make: Callable[
     for body, code in (
         ({"service": "id-card", "remote": True}, "invalid_body"),
         ({"service": "id-card", "remote": True, "phone": "12"}, "invalid_phone"),
+        ({"service": "id-card", "remote": True, "phone": "1" * 25}, "invalid_phone"),  # too long for the shape
         ({"service": "id-card", "remote": True, "phone": PHONE_A, "kiosk": "k1"}, "invalid_body"),
         ({"service": "passport", "remote": True, "phone": PHONE_A}, None),
     ):

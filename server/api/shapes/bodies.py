@@ -26,6 +26,8 @@ class NoBody(Body):
 class TicketRequest(Body):
     """Take a ticket."""
 
+    codes = {"phone": "invalid_phone"}
+
     service: Id = Field(description="a service id of the hall")
     priority: bool = Field(False, description="a priority ticket (elderly, disabled, ...)")
     kiosk: Id | None = Field(None, description="print the ticket on this kiosk's printer")
@@ -302,6 +304,14 @@ class SlotsQuery(Query):
 
 class AppointmentRequest(Body):
     """Book an appointment (预约)."""
+
+    # a value too long is refused as its checks refuse a bad one (a 5,000-character name is no name)
+    codes = {
+        "name": "invalid_name",
+        "phone": "invalid_phone",
+        "id_number": "invalid_id_number",
+        "start": "invalid_start",
+    }
 
     service: Id = Field(description="a service of the hall that takes appointments")
     start: Annotated[str, Field(max_length=40)] = Field(
