@@ -8,7 +8,7 @@ surrogates replaced; an integral number such as 5.0 read as the integer 5, as JS
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from flask import current_app, request
@@ -53,7 +53,10 @@ def _number(text: str) -> int | float:
     shapes stay strict (true is not 1, 5.5 is no integer, "5" is a string). Decided on the exact decimal, so
     9007199254740993.0 is 9007199254740993, not the nearest double.
     """
-    exact = Decimal(text)
+    try:
+        exact = Decimal(text)
+    except InvalidOperation:  # an exponent beyond the decimal context's (1e9999999999999999999): no integer
+        return float(text)  # inf or 0.0, refused by any field as the shapes refuse 1e999
     if exact.adjusted() < _INTEGRAL_DIGITS and exact == exact.to_integral_value():
         return int(exact)
     return float(text)

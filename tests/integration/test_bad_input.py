@@ -392,6 +392,7 @@ RAW_BODIES: list[tuple[str, bytes, set[int] | None]] = [
     ("NaN", b'{"level": NaN, "x": NaN}', {400}),  # Python's json reads it; JSON has no NaN
     ("Infinity", b'{"level": Infinity}', {400}),
     ("infinite number", b'{"level": 1e999}', {422}),
+    ("exponent past any decimal", b'{"level": 1e9999999999999999999, "x": 1e-9999999999999999999}', {422}),
     ("duplicate keys, last wrong", b'{"service": "id-card", "service": 5, "outcome": "x", "outcome": 5}', {422}),
 ]
 

@@ -81,7 +81,8 @@ def test_what_is_no_integer_or_out_of_range_is_still_refused(hall: AppHall, leve
 
 def test_a_huge_exponent_is_no_giant_integer(hall: AppHall) -> None:
     token = _served_token(hall)
-    for raw in (b'{"level": 1e999999999}', b'{"level": 1e-999999999}', b'{"level": -0.0e5}'):
+    beyond = (b'{"level": 1e9999999999999999999}', b'{"level": 1e-9999999999999999999}')  # past Decimal's range
+    for raw in (b'{"level": 1e999999999}', b'{"level": 1e-999999999}', b'{"level": -0.0e5}', *beyond):
         r = hall.send("POST", f"/api/v1/track/{token}/rating", raw, {"Content-Type": "application/json"})
         assert r.status_code == 422, (raw, r.text)
 
