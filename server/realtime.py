@@ -139,13 +139,16 @@ class Publisher:
         transmission a call, not two (the worker's counts left later, on their own; bench/README.md, issue
         25's eighth pass). They are read before the call is sent: a read on PostgreSQL waits on the network,
         and the screens' writers would send the call alone meanwhile. An issue's counts still go with the
-        worker's batch. A hall without a screen, or whose read failed, is left to the worker."""
+        worker's batch. A hall without a screen, or whose read failed or would have waited, is left to the
+        worker."""
         found: dict[str, tuple[int, dict[str, int]]] = {}
         for hall_id in sorted(halls):
             if not self._audience("/display", hall_room(hall_id)):
                 continue  # no screen: the worker's batch serves the counters and managers
             try:
-                with self.ctx.db.read() as s:
+                with self.ctx.db.read_if_free() as s:
+                    if s is None:  # another transaction has SQLite's turn: the call is not kept waiting for it
+                        continue
                     found[hall_id] = self._read_counts(s, self.ctx.hall(hall_id))
             except Exception:  # noqa: BLE001 - the call is committed: it is announced, the worker counts
                 log.exception("counting %s behind a call failed", hall_id)
@@ -160,12 +163,12 @@ class Publisher:
     def _send_counts(self, hall_id: str, read: int, counts: dict[str, int]) -> None:
         """Send a read's counts, unless a later read's went out already: a request counting behind its call
         and the worker counting a batch run at once, and an older read must not overwrite a newer one."""
-        with self._counts_lock:
+        with self._counts_lock:  # held while sending too: a publish to Redis yields, and sends must not cross
             if read <= self._counts_sent.get(hall_id, 0):
                 return
             self._counts_sent[hall_id] = read
-        for name in WAITING_TO:
-            self._emit("waiting", counts, name, hall_room(hall_id))
+            for name in WAITING_TO:
+                self._emit("waiting", counts, name, hall_room(hall_id))
 
     def _start_worker(self) -> None:
         if not self._worker_started:

@@ -191,6 +191,20 @@ class Database:
         with self._guard(), self._read_session() as session:
             yield session
 
+    @contextmanager
+    def read_if_free(self) -> Iterator[Session | None]:
+        """`read()` when it can start at once, else None: on SQLite, another transaction of this process holds
+        the turn (for work that had better be skipped than wait, such as counts a worker sends anyway)."""
+        if self.is_sqlite and not self._lock.acquire(blocking=False):
+            yield None
+            return
+        try:
+            with self._read_session() as session:
+                yield session
+        finally:
+            if self.is_sqlite:
+                self._lock.release()
+
     def _read_session(self) -> Session:
         if self.is_sqlite:
             return Session(self.engine, expire_on_commit=False)

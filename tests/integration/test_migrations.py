@@ -149,3 +149,34 @@ def test_id_numbers_an_earlier_version_stored_in_free_text_are_masked_by_the_upg
     assert reason == "办理人 110*** ******** 002X 的材料"
     detail = detail if isinstance(detail, dict) else json.loads(detail)
     assert detail == {"note": "身份证110***********002X", "missing": ["ID 110*** ******** 002X"]}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_read_if_free_skips_rather_than_waits_for_sqlites_turn(tmp_path: Path, kind: str) -> None:
+    """SQLite's transactions take turns in a process: a read that had better be skipped than wait gets None
+    while another thread holds the turn, and a session once it is free; PostgreSQL has no turn to wait for."""
+    import threading
+
+    with database(kind, tmp_path) as url:
+        db = Database(url)
+        db.migrate()
+        try:
+            held, done = threading.Event(), threading.Event()
+
+            def hold() -> None:
+                with db.read():
+                    held.set()
+                    done.wait(10)
+
+            other = threading.Thread(target=hold)
+            other.start()
+            held.wait(10)
+            with db.read_if_free() as busy:
+                got = busy.execute(text("SELECT 1")).scalar() if busy is not None else None
+            done.set()
+            other.join()
+            assert got == (None if kind == "sqlite" else 1)
+            with db.read_if_free() as free:
+                assert free is not None and free.execute(text("SELECT 1")).scalar() == 1
+        finally:
+            db.dispose()

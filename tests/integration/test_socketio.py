@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from support.app import AppHall, SocketClient
@@ -113,6 +116,30 @@ def test_counts_read_earlier_never_overwrite_counts_read_later(make_app_hall: Ca
     publisher._send_counts("town", earlier, {"id-card": 7})  # started earlier, finished later: stale
     publisher._send_counts("east", earlier, {"id-card": 7})  # another hall counts on its own (no screen here)
     assert display.events["waiting"] == [{"id-card": 2}]
+
+
+def test_a_slow_send_of_older_counts_does_not_end_after_newer_ones(make_app_hall: Callable[..., AppHall]) -> None:
+    """Sending is part of the guard: an older read whose send is slow (a publish to Redis yields) is not
+    overtaken by a newer read's send that then gets overwritten."""
+    hall = make_app_hall()
+    display = hall.listen("/display", "hall=town")
+    display.wait_for("snapshot")
+    publisher = hall.hallq.publisher
+    plain = publisher._emit
+
+    def slow(event: str, data: Any, *args: Any, **kw: Any) -> None:
+        if data == {"id-card": 7}:
+            time.sleep(0.3)
+        plain(event, data, *args, **kw)
+
+    publisher._emit = slow
+    earlier, later = next(publisher._count_reads), next(publisher._count_reads)
+    older = threading.Thread(target=publisher._send_counts, args=("town", earlier, {"id-card": 7}))
+    older.start()
+    time.sleep(0.05)  # the older send is under way
+    publisher._send_counts("town", later, {"id-card": 2})
+    older.join()
+    assert display.events["waiting"][-1] == {"id-card": 2}
 
 
 def test_display_for_an_unknown_hall_is_refused(hall: AppHall) -> None:
