@@ -132,9 +132,13 @@ def issue_ticket(hall: str) -> Any:
             )  # fmt: skip
             if issued.replayed:
                 app.ticket_limiter.give_back(limited)
-        else:
-            earlier = request_key and tickets.answered_before(
-                app.ctx, hall, body.service, body.priority, body.kiosk, request_key, body.notice, token
+        else:  # over the limit: a verified kiosk's or staff's retry is still answered (strangers: 429, no read)
+            earlier = (
+                not anonymous
+                and request_key
+                and tickets.answered_before(
+                    app.ctx, hall, body.service, body.priority, body.kiosk, request_key, body.notice, token
+                )
             )
             if not earlier:
                 raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")

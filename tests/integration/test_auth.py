@@ -91,25 +91,32 @@ def test_issuing_too_fast_from_one_address_is_429(strict: AppHall) -> None:
 
 def test_a_replayed_tap_is_answered_and_not_counted_against_the_limit(strict: AppHall) -> None:
     """A kiosk retrying a lost answer (the same Idempotency-Key) gets its ticket again, even at the limit, and
-    the retry costs no ticket of the limit (5 a minute here)."""
+    the retry costs no ticket of the limit (5 a minute here). A stranger over the limit gets 429 whatever its
+    key: no lookup on its behalf, so the limit still bounds what it can probe."""
+    kiosk = {"Authorization": f"Bearer {strict.kiosk_token()}"}
 
-    def tap(key: str) -> Any:
-        return strict.post("/api/v1/halls/town/tickets", {"service": "id-card"}, headers={"Idempotency-Key": key})
+    def tap(key: str, service: str = "id-card", **headers: str) -> Any:
+        body = {"service": service, "kiosk": "k1"} if headers else {"service": service}
+        return strict.post("/api/v1/halls/town/tickets", body, headers={"Idempotency-Key": key, **headers})
 
-    first = tap("tap-0000000000000001")
+    first = tap("tap-0000000000000001", **kiosk)
     assert first.status_code == 201
     for _ in range(3):  # three retries of the first tap: the same ticket, nothing counted
-        again = tap("tap-0000000000000001")
+        again = tap("tap-0000000000000001", **kiosk)
         assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
-    fresh = [tap(f"tap-000000000000001{i}").status_code for i in range(4)]
+    fresh = [tap(f"tap-000000000000001{i}", **kiosk).status_code for i in range(4)]
     assert fresh == [201] * 4  # the limit's other four taps are all still there
-    assert tap("tap-0000000000000099").status_code == 429
-    late = tap("tap-0000000000000001")  # at the limit, a retry is still answered with its ticket
+    assert tap("tap-0000000000000099", **kiosk).status_code == 429
+    late = tap("tap-0000000000000001", **kiosk)  # at the limit, a retry is still answered with its ticket
     assert late.status_code == 201 and late.json()["id"] == first.json()["id"]
-    wrong = strict.post(  # the same key for another service is a new request: refused by the limit
-        "/api/v1/halls/town/tickets", {"service": "social"}, headers={"Idempotency-Key": "tap-0000000000000001"}
-    )
+    wrong = tap("tap-0000000000000001", "social", **kiosk)  # the same key for another service: not a retry
     assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "idempotency_key_reused"
+
+    anonymous = tap("tap-0000000000000101")
+    assert anonymous.status_code == 201  # an address has its own bucket, and replays cost it nothing either
+    assert [tap("tap-0000000000000101").json()["id"] for _ in range(5)] == [anonymous.json()["id"]] * 5
+    assert [tap(f"tap-000000000000011{i}").status_code for i in range(4)] == [201] * 4
+    assert tap("tap-0000000000000101").status_code == 429  # over the limit, a stranger's key is not looked up
 
 
 def test_rating_too_fast_is_429(strict: AppHall) -> None:
