@@ -466,6 +466,9 @@ class OutboxRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+_RATED = text("result_rated_at IS NOT NULL")
+
+
 class MatterRow(Base):
     """A matter that outlives the visit (办件): a promised matter accepted at a window, a 全程代办 or a
     home visit. The applicant's ID number is kept only as a keyed hash and a masked form."""
@@ -477,6 +480,8 @@ class MatterRow(Base):
         Index("ix_matters_hall_accepted", "hall_id", "accepted_at"),  # 及时办结率: accepted in a period
         Index("ix_matters_hall_due", "hall_id", "due_at"),  # deductions: due in a period
         Index("ix_matters_track_hash", "track_hash", unique=True),
+        # the overview's satisfaction: results rated in the last 30 days (rated ones only: IS NOT NULL, see tickets)
+        Index("ix_matters_hall_rated", "hall_id", "result_rated_at", sqlite_where=_RATED, postgresql_where=_RATED),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     hall_id: Mapped[str] = mapped_column(String(40))
