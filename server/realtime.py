@@ -121,14 +121,21 @@ class Publisher:
             self._start_worker()
 
     def publish(self, events: list[Event]) -> None:
+        """Announce a committed use case's calls now, and leave the rest to the worker. Never raises: the
+        change is committed, and its request answers as such (a page that missed a message resyncs)."""
         calls = [e for e in events if isinstance(e, Called)]
         moved = {e.hall for e in calls if not e.recall} & {e.hall for e in events if isinstance(e, QueueChanged)}
         counts = self._counts_behind(moved)
-        for e in calls:
-            self._emit("call", call_message(self.ctx, e), "/display", hall_room(e.hall))
-        for hall_id, (read, waiting) in counts.items():
-            self._send_counts(hall_id, read, waiting)
-        self._pending.put(_Batch(events, frozenset(counts)))
+        sent: set[str] = set()
+        try:
+            for e in calls:
+                self._emit("call", call_message(self.ctx, e), "/display", hall_room(e.hall))
+            for hall_id, (read, waiting) in counts.items():
+                self._send_counts(hall_id, read, waiting)
+                sent.add(hall_id)
+        except Exception:  # noqa: BLE001 - the worker still delivers the rest, and the counts not sent
+            log.exception("announcing %d calls failed", len(calls))
+        self._pending.put(_Batch(events, frozenset(sent)))
         self._start_worker()
         self.start_bus()
 

@@ -142,6 +142,31 @@ def test_a_slow_send_of_older_counts_does_not_end_after_newer_ones(make_app_hall
     assert display.events["waiting"][-1] == {"id-card": 2}
 
 
+def test_a_failed_call_emit_still_leaves_the_counts_to_the_worker(make_app_hall: Callable[..., AppHall]) -> None:
+    """The call is committed whatever happens to its announcement: when sending it fails, the clerk's answer is
+    still the call (it was a 500: counter actions publish outside after_commit's guard), and the worker still
+    gets the batch and sends the counts (nothing claims they went out behind the call)."""
+    hall = make_app_hall()
+    display = hall.listen("/display", "hall=town")
+    display.wait_for("snapshot")
+    hall.issue("id-card")
+    hall.act("w1", "open")
+    hall.settle()
+    display.clear()
+    publisher = hall.hallq.publisher
+    plain = publisher._emit
+
+    def failing(event: str, *args: Any, **kw: Any) -> None:
+        if event == "call":
+            raise RuntimeError("the message queue is gone")
+        plain(event, *args, **kw)
+
+    publisher._emit = failing
+    assert hall.act("w1", "call-next").status_code == 200  # committed: the clerk has the ticket
+    hall.settle()
+    assert display.events["waiting"][-1]["id-card"] == 0  # the worker's counts
+
+
 def test_display_for_an_unknown_hall_is_refused(hall: AppHall) -> None:
     assert hall.refused("/display", "hall=nowhere")
 
