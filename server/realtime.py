@@ -64,10 +64,11 @@ class _Batch(NamedTuple):
 class Publisher:
     """Turns committed events into Socket.IO messages (through Redis when several processes run).
 
-    The request that committed only announces calls (what screens wait for); everything else is
-    built by one background worker, in commit order, after the answer has gone: waiting counts once
-    per batch, a queue-level `queue` event for a ticket that joined or left a queue, the `ticket` body
-    of each ticket that changed, and counter updates: work per event is what changed.
+    The request that committed only announces calls (what screens wait for), with the waiting counts
+    right behind a call that moved them (`_counts_behind`); everything else is built by one background
+    worker, in commit order, after the answer has gone: waiting counts once per batch (an issue's), a
+    queue-level `queue` event for a ticket that joined or left a queue, the `ticket` body of each ticket
+    that changed, and counter updates: work per event is what changed.
 
     Residents' pages also see their place and estimate move when others' tickets are called. Those are
     worked out by one coalesced refresh per hall (`_refresh`: at most once per pause, whatever the event
