@@ -136,10 +136,22 @@ def cells(ch: str) -> int:
     return 1 if ch.isascii() else 2
 
 
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators, each printed as a space: sent
+# as they are, ESC and GS in a clerk's note or a resident's name would be printer commands (a cut, a reset), a
+# line feed would break the layout, and the font cannot measure them (the raster and the picture failed).
+_UNPRINTABLE = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029], " ")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character as a space: what a slip may carry of free text."""
+    return text.translate(_UNPRINTABLE)
+
+
 def wrap(text: str, cols: int) -> list[str]:
-    """Break text into lines of at most `cols` cells (Chinese has no spaces to break at, so break anywhere)."""
+    """Break text into lines of at most `cols` cells (Chinese has no spaces to break at, so break anywhere).
+    Control characters become spaces (`printable`): every line a slip prints passes here."""
     lines, line, used = [], "", 0
-    for ch in text:
+    for ch in printable(text):
         if used + cells(ch) > cols and line:
             lines.append(line)
             line, used = "", 0

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from . import fonts
 from .decode import Block, Cut, Decoded, Line, Qr, Raster
+from .layout import printable
 
 log = logging.getLogger("hallq.printers")
 
@@ -88,8 +89,9 @@ def _draw_line(line: Line) -> Image.Image:
     font = _font(size)
     # Leading spaces are the printer's cells (half a CJK character each), not the font's narrow space: a
     # left margin made of them shows on the picture as wide as on paper.
-    text = line.text.lstrip(" ")
-    lead = (len(line.text) - len(text)) * (CELL_PX // 2) * line.height
+    shown = printable(line.text)  # decoded bytes may hold control characters the font cannot measure
+    text = shown.lstrip(" ")
+    lead = (len(shown) - len(text)) * (CELL_PX // 2) * line.height
     width = max(1, lead + int(font.getlength(text)) + 2)
     img = Image.new("L", (width, LINE_PX * line.height), 255)
     ImageDraw.Draw(img).text(
