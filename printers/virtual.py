@@ -171,7 +171,8 @@ def _answer(conn: socket.socket, answers: bytes) -> bool:
 
 
 def save_job(job: bytes, out_dir: Path) -> Path:
-    """Write `<name>.png` then `<name>.bin` in out_dir, named from the ticket; the .bin path."""
+    """Write `<name>.png` then `<name>.bin` in out_dir, named from the ticket; the .bin path. The .bin is
+    written even when the picture cannot be drawn."""
     decoded = decode(job)
     stem = _stem(decoded)
     png, binary = out_dir / f"{stem}.png", out_dir / f"{stem}.bin"
@@ -180,8 +181,12 @@ def save_job(job: bytes, out_dir: Path) -> Path:
         copy += 1
         png, binary = out_dir / f"{stem}-{copy}.png", out_dir / f"{stem}-{copy}.bin"
     tmp_png, tmp_bin = png.with_suffix(".png.tmp"), binary.with_suffix(".bin.tmp")
-    to_png(decoded, tmp_png)
-    tmp_png.replace(png)
+    try:
+        to_png(decoded, tmp_png)
+        tmp_png.replace(png)
+    except Exception:  # noqa: BLE001 - the bytes are the record: a picture that cannot be drawn must not lose them
+        log.exception("virtual printer could not draw a job of %d bytes; its bytes are kept", len(job))
+        tmp_png.unlink(missing_ok=True)
     tmp_bin.write_bytes(job)
     tmp_bin.replace(binary)
     return binary

@@ -165,3 +165,19 @@ def test_command_line_rejects_a_bad_port_with_exit_2(tmp_path: Path) -> None:
 
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
+
+
+def test_a_job_whose_picture_cannot_be_drawn_keeps_its_exact_bytes(
+    slip: Slip, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bytes are the record: a picture that fails (a font that cannot lay out some text) loses only itself."""
+    from printers import virtual
+
+    def broken(decoded: object, path: object) -> None:
+        raise RuntimeError("raqm_layout() failed.")
+
+    monkeypatch.setattr(virtual, "to_png", broken)
+    job = render(slip)
+    kept = virtual.save_job(job, tmp_path)
+    assert kept.read_bytes() == job
+    assert not list(tmp_path.glob("*.png*"))  # no picture, and no half-written one
