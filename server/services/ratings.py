@@ -31,6 +31,7 @@ MAX_COMMENT = 500
 MAX_NOTE = 1000
 # case status -> the actions allowed from it
 _NEXT = {"open": ("verify", "resolve", "dismiss"), "verified": ("resolve", "dismiss")}
+_DONE = {"verify": "verified", "resolve": "resolved", "dismiss": "dismissed"}  # for the refusal's message
 
 
 def _check(level: int, comment: str | None, tags: list[str] | None = None) -> None:
@@ -245,7 +246,7 @@ def handle(
         if case is None:
             raise HallError("not_found", 404, "no such complaint")
         if action not in _NEXT.get(case.status, ()):
-            raise HallError("invalid_transition", 409, f"a {case.status} complaint cannot be {action}d")
+            raise HallError("invalid_transition", 409, f"a {case.status} complaint cannot be {_DONE[action]}")
         hall = ctx.hall(case.hall_id)
         now = ctx.clock.now()
         if action == "verify":

@@ -163,3 +163,30 @@ def test_the_document_states_what_a_matters_hand_over_and_applicant_need(hall: A
         assert _valid("HandOverRequest", body) is ok, body
         r = hall.post(f"/api/v1/matters/{matter}/owner", body, admin)
         assert r.status_code == (200 if ok else 422), (body, r.text)
+
+
+def test_a_blank_note_or_reason_is_refused_by_the_document_as_by_the_server(hall: AppHall) -> None:
+    """A complaint step's note, an appeal's reason and its decision's note must say something: the document says
+    so now (schemathesis sent `" "` and `""` as valid), and the server's answer keeps the case's own code."""
+    from test_appeals import bad_case
+
+    for name, field, extra in (
+        ("ComplaintNote", "note", {}),
+        ("AppealRequest", "reason", {}),
+        ("AppealDecision", "note", {"decision": "rejected"}),
+    ):
+        assert _valid(name, {field: "已回访", **extra})
+        for blank in ("", " ", "\u3000\t"):
+            assert not _valid(name, {field: blank, **extra}), (name, blank)
+    case = bad_case(hall)
+    admin = hall.admin_token()
+    for path, body in (
+        ("verify", {"note": " "}),
+        ("appeal", {"reason": "\u3000"}),
+        ("appeal", {"reason": ""}),
+    ):
+        r = hall.post(f"/api/v1/complaints/{case['id']}/{path}", body, admin)
+        assert r.status_code == 422 and _code(r) == "invalid_note", (path, body, r.text)
+    assert hall.post(f"/api/v1/complaints/{case['id']}/dismiss", {"note": "误评"}, admin).status_code == 200
+    late = hall.post(f"/api/v1/complaints/{case['id']}/verify", {"note": "已回访"}, admin)
+    assert late.status_code == 409 and late.json()["error"]["message"] == "a dismissed complaint cannot be verified"

@@ -117,7 +117,9 @@ class FollowUpRequest(Body):
 class ComplaintNote(Body):
     """A supervisor's step on a complaint case: what the resident was told, what was done, or why not."""
 
-    note: Annotated[str, Field(min_length=1, max_length=MAX_NOTE)]
+    codes = {"note": "invalid_note"}  # blank or too long: the code the case's own check gives
+
+    note: Annotated[str, Field(min_length=1, max_length=MAX_NOTE, pattern=r"\S")]
 
 
 # One thing the resident must bring: trimmed, never blank.

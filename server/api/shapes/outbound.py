@@ -68,12 +68,23 @@ class Resent(Answer):
 
 
 class AppealRequest(Body):
-    reason: str = Field(max_length=1000, description="why the rating is malicious or mistaken (1..1000 characters)")
+    codes = {"reason": "invalid_note"}  # blank or too long: the code the appeal's own check gives
+
+    reason: str = Field(
+        min_length=1,
+        max_length=1000,
+        pattern=r"\S",
+        description="why the rating is malicious or mistaken (1..1000 characters)",
+    )
 
 
 class AppealDecision(Body):
+    codes = {"note": "invalid_note"}
+
     decision: Literal["upheld", "rejected"] = Field(description="upheld: the rating is set aside")
-    note: str = Field(max_length=1000, description="the decision's reason (1..1000 characters)")
+    note: str = Field(
+        min_length=1, max_length=1000, pattern=r"\S", description="the decision's reason (1..1000 characters)"
+    )
 
 
 class AppealCounts(Answer):
