@@ -133,14 +133,12 @@ def issue_ticket(hall: str) -> Any:
             if issued.replayed:
                 app.ticket_limiter.give_back(limited)
         else:  # over the limit: a verified kiosk's or staff's retry is still answered (strangers: 429, no read)
-            earlier = (
-                not anonymous
-                and request_key
-                and tickets.answered_before(
+            earlier = None
+            if not anonymous and request_key:
+                earlier = tickets.answered_before(
                     app.ctx, hall, body.service, body.priority, body.kiosk, request_key, body.notice, token
                 )
-            )
-            if not earlier:
+            if earlier is None:
                 raise HallError("rate_limited", 429, "too many tickets from this kiosk or address; try again shortly")
             issued, events = earlier, []
     except HallError as e:

@@ -105,7 +105,7 @@ def issue_ticket(
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
     kiosk = ctx.kiosk(hall, kiosk_id) if kiosk_id is not None else None
-    key = _Key(hall.id, kiosk_id, request_key, service.id, priority or notice is not None) if request_key else None
+    key = _Key.of(hall, kiosk_id, request_key, service, priority, notice) if request_key else None
     try:
         return _issue(
             ctx, hall, service, priority, kiosk, track_base, key, notice, pickup, anonymous_cap, admission, credential
@@ -138,8 +138,7 @@ def answered_before(
     could issue (the rate limit), so a kiosk retrying a lost answer still gets its ticket."""
     hall = ctx.hall(hall_id)
     service = ctx.service(hall, service_id)
-    key = _Key(hall.id, kiosk_id, request_key, service.id, priority or notice is not None)
-    return _answered_before(ctx, hall, key, credential)
+    return _answered_before(ctx, hall, _Key.of(hall, kiosk_id, request_key, service, priority, notice), credential)
 
 
 def _answered_before(ctx: Context, hall: Hall, key: _Key, credential: str | None) -> Issued | None:
@@ -287,6 +286,13 @@ class _Key:
     key: str
     service_id: str
     priority: bool
+
+    @classmethod
+    def of(
+        cls, hall: Hall, kiosk_id: str | None, key: str, service: Service, priority: bool, notice: str | None
+    ) -> _Key:
+        """The key of a ticket request: a notice's return visit is a priority ticket, and asked as one."""
+        return cls(hall.id, kiosk_id, key, service.id, priority or notice is not None)
 
     @property
     def hash(self) -> str:
