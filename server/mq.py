@@ -12,6 +12,7 @@ socketio's own doubles its wait up to a minute).
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,31 @@ from server.store.models import TicketRow
 
 log = logging.getLogger("hallq")
 RETRY_S = 1.0
+ORDERED_TIMEOUT_S = 2.0  # the ordered sends' Redis client waits at most this (a request waits on it) ...
+ORDERED_BACKOFF_S = 5.0  # ... and after a failure is not used for this long: the process sends on its own
+# The host id of messages that every process handles from the queue, the sender's own included (python-socketio
+# skips a message whose host id is its own): every screen then gets them in the one order Redis published them.
+EVERYONE = "hallq-everyone"
+# A read's number: the shared counter of `key`, and the numbering's epoch (made when the counter is, so that a
+# counter lost with Redis's data starts a new epoch: a number of the old one never outranks the new ones).
+_NUMBER = """
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[1], 'epoch', epoch)
+end
+return {epoch, redis.call('HINCRBY', KEYS[1], 'next', 1)}
+"""
+# Publish the messages of read ARGV[2] unless a later read of the same key was published already: the check
+# and the publishing are one step, so the screens get a later read's counts after an earlier one's, whatever
+# process sent either.
+_LATEST = """
+if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'sent') or '0') >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'sent', ARGV[2])
+for i = 3, #ARGV do redis.call('PUBLISH', KEYS[2], ARGV[i]) end
+return 1
+"""
 
 
 class ResyncingRedisManager(socketio.RedisManager):  # type: ignore[misc]
@@ -34,6 +60,50 @@ class ResyncingRedisManager(socketio.RedisManager):  # type: ignore[misc]
     def __init__(self, url: str, channel: str) -> None:
         super().__init__(url, channel=channel, write_only=False)
         self.on_reconnect: Callable[[], None] | None = None
+        self._ordered: Any = None  # the ordered sends' own client (bounded waits; python-socketio's has none)
+        self._ordered_down_until = 0.0
+
+    def number(self, key: str) -> realtime.CountsRead:
+        """The next number of `key`'s reads, shared by every process on this channel (realtime.OrderedQueue)."""
+        epoch, n = self._call("eval", _NUMBER, 1, self._key(key), secrets.token_hex(8))
+        return realtime.CountsRead(epoch.decode() if isinstance(epoch, bytes) else str(epoch), int(n))
+
+    def send_to_all(self, messages: list[realtime.Message]) -> None:
+        """Publish these messages for every process to send its clients, this one's too, in Redis's order."""
+        for message in messages:
+            self._call("publish", self.channel, self._payload(message))
+
+    def send_latest(self, key: str, read: realtime.CountsRead, messages: list[realtime.Message]) -> bool:
+        """`send_to_all`, unless a read of `key` numbered later was sent already (then False: nothing is sent)."""
+        payloads = [self._payload(m) for m in messages]
+        return bool(self._call("eval", _LATEST, 2, self._key(key), self.channel, read.epoch, read.n, *payloads))
+
+    def _key(self, key: str) -> str:
+        return f"{self.channel}:{key}"
+
+    def _call(self, command: str, *args: Any) -> Any:
+        """One command on the ordered sends' client; raises while Redis is away (and for ORDERED_BACKOFF_S after)."""
+        if time.monotonic() < self._ordered_down_until:
+            raise ConnectionError("the message queue failed less than 5 s ago")
+        if self._ordered is None:
+            self._ordered = self._get_redis_module().Redis.from_url(
+                self.redis_url, socket_timeout=ORDERED_TIMEOUT_S, socket_connect_timeout=ORDERED_TIMEOUT_S
+            )
+        try:
+            return getattr(self._ordered, command)(*args)
+        except Exception:
+            self._ordered_down_until = time.monotonic() + ORDERED_BACKOFF_S
+            raise
+
+    def _payload(self, message: realtime.Message) -> str:
+        """What python-socketio's PubSubManager.emit publishes for a plain (not binary, no callback) event."""
+        event, data, namespace, room = message
+        return str(
+            self.json.dumps(
+                {"method": "emit", "event": event, "data": [data], "binary": False, "namespace": namespace,
+                 "room": room, "skip_sid": None, "callback": None, "host_id": EVERYONE}
+            )
+        )  # fmt: skip
 
     def _redis_listen_with_retries(self) -> Any:  # python-socketio's loop, with the hook and a short retry
         lost = False

@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from queue import Queue
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from flask import request, session
 from flask_socketio import SocketIO, emit, join_room
@@ -54,6 +54,28 @@ def queue_room(hall: str) -> str:
 WAITING_TO = ("/display", "/kiosk", "/counter", "/admin")  # the namespaces that show the waiting counts
 
 
+Message = tuple[str, Any, str, str]  # event, data, namespace, room
+
+
+class CountsRead(NamedTuple):
+    """A read of a hall's waiting counts, numbered before it starts: a read numbered higher saw every commit a
+    lower one saw. `epoch` names the numbering shared through the message queue; None: this process's own."""
+
+    epoch: str | None
+    n: int
+
+
+@runtime_checkable
+class OrderedQueue(Protocol):
+    """A message queue that orders what several processes send to the screens (server/mq.py's Redis manager)."""
+
+    def number(self, key: str) -> CountsRead: ...
+
+    def send_to_all(self, messages: list[Message]) -> None: ...
+
+    def send_latest(self, key: str, read: CountsRead, messages: list[Message]) -> bool: ...
+
+
 class _Batch(NamedTuple):
     """One committed use case's events, and the halls whose waiting counts already went out behind its call."""
 
@@ -85,6 +107,9 @@ class Publisher:
         self.shared = ctx.config.settings.message_queue is not None  # rooms span processes: send blind
         self._pending: Queue[_Batch | Heard] = Queue()  # our own batches, and other processes' news
         self._count_reads = itertools.count(1)  # numbers each read of a hall's waiting counts, in start order
+        manager = getattr(getattr(socketio, "server", None), "manager", None)
+        # Several processes: reads are numbered, and counts sent, in one order for all (_number, _send_counts)
+        self._ordered = manager if self.shared and isinstance(manager, OrderedQueue) else None
         self._counts_sent: dict[str, int] = {}  # hall → the number of the read whose counts went out last
         self._counts_lock = threading.Lock()
         self._worker_started = False
@@ -129,8 +154,7 @@ class Publisher:
         counts = self._counts_behind(moved)
         sent: set[str] = set()
         try:
-            for e in calls:
-                self._emit("call", call_message(self.ctx, e), "/display", hall_room(e.hall))
+            self._send_calls([("call", call_message(self.ctx, e), "/display", hall_room(e.hall)) for e in calls])
             for hall_id, (read, waiting) in counts.items():
                 self._send_counts(hall_id, read, waiting)
                 sent.add(hall_id)
@@ -140,7 +164,19 @@ class Publisher:
         self._start_worker()
         self.start_bus()
 
-    def _counts_behind(self, halls: set[str]) -> dict[str, tuple[int, dict[str, int]]]:
+    def _send_calls(self, messages: list[Message]) -> None:
+        """With several processes, through the queue to every screen, this process's too: every screen then
+        hears the calls, and the counts behind them, in one order (and this process's screens both at once)."""
+        if self._ordered is not None and messages:
+            try:
+                self._ordered.send_to_all(messages)
+                return
+            except Exception:  # noqa: BLE001 - the queue is away: this process's screens at least
+                log.warning("the message queue refused %d calls: sent to this process's screens", len(messages))
+        for message in messages:
+            self._emit(*message)
+
+    def _counts_behind(self, halls: set[str]) -> dict[str, tuple[CountsRead, dict[str, int]]]:
         """The waiting counts of the halls where a number was just called, to send right behind the call.
 
         Each screen's socket then has both messages queued at once and sends them together: one TCP
@@ -149,34 +185,49 @@ class Publisher:
         and the screens' writers would send the call alone meanwhile. An issue's counts still go with the
         worker's batch. A hall without a screen, or whose read failed or would have waited, is left to the
         worker."""
-        found: dict[str, tuple[int, dict[str, int]]] = {}
+        found: dict[str, tuple[CountsRead, dict[str, int]]] = {}
         for hall_id in sorted(halls):
             if not self._audience("/display", hall_room(hall_id)):
                 continue  # no screen: the worker's batch serves the counters and managers
             try:
+                read = self._number(hall_id)
                 with self.ctx.db.read_if_free() as s:
                     if s is None:  # another transaction has SQLite's turn: the call is not kept waiting for it
                         continue
-                    found[hall_id] = self._read_counts(s, self.ctx.hall(hall_id))
+                    found[hall_id] = read, queue.waiting_counts(s, self.ctx.hall(hall_id))
             except Exception:  # noqa: BLE001 - the call is committed: it is announced, the worker counts
                 log.exception("counting %s behind a call failed", hall_id)
         return found
 
-    def _read_counts(self, s: Any, hall: Hall) -> tuple[int, dict[str, int]]:
-        """The hall's waiting counts, numbered: the number is taken before the read, so a read with a higher
-        number saw every commit a lower one saw (a snapshot starts at its first statement)."""
-        read = next(self._count_reads)
-        return read, queue.waiting_counts(s, hall)
+    def _number(self, hall_id: str) -> CountsRead:
+        """The number of a read of the hall's waiting counts, taken before the read starts (a snapshot starts
+        at its first statement): a read numbered higher saw every commit a lower one saw. Shared by every
+        process when several run (the counts one sends must not overwrite another's newer ones)."""
+        if self._ordered is not None:
+            try:
+                return self._ordered.number(f"counts:{hall_id}")
+            except Exception:  # noqa: BLE001 - the queue is away: this process's own order
+                log.warning("the message queue did not number a read of %s's counts", hall_id)
+        return CountsRead(None, next(self._count_reads))
 
-    def _send_counts(self, hall_id: str, read: int, counts: dict[str, int]) -> None:
+    def _send_counts(self, hall_id: str, read: CountsRead, counts: dict[str, int]) -> None:
         """Send a read's counts, unless a later read's went out already: a request counting behind its call
-        and the worker counting a batch run at once, and an older read must not overwrite a newer one."""
-        with self._counts_lock:  # held while sending too: a publish to Redis yields, and sends must not cross
-            if read <= self._counts_sent.get(hall_id, 0):
+        and the worker counting a batch run at once (in this process or another), and an older read must
+        not overwrite a newer one."""
+        messages = [("waiting", counts, name, hall_room(hall_id)) for name in WAITING_TO]
+        if read.epoch is not None and self._ordered is not None:
+            try:  # the check and the sending are one step in Redis, for every process
+                self._ordered.send_latest(f"counts:{hall_id}", read, messages)
                 return
-            self._counts_sent[hall_id] = read
-            for name in WAITING_TO:
-                self._emit("waiting", counts, name, hall_room(hall_id))
+            except Exception:  # noqa: BLE001 - the queue is away: this process's screens at least
+                log.warning("the message queue refused %s's counts: sent to this process's screens", hall_id)
+        with self._counts_lock:  # held while sending too: a publish to Redis yields, and sends must not cross
+            if read.epoch is None and read.n <= self._counts_sent.get(hall_id, 0):
+                return
+            if read.epoch is None:
+                self._counts_sent[hall_id] = read.n
+            for message in messages:
+                self._emit(*message)
 
     def _start_worker(self) -> None:
         if not self._worker_started:
@@ -280,12 +331,13 @@ class Publisher:
         hall = self.ctx.hall(hall_id)
         if not self._audience("/track", queue_room(hall_id)):
             movers = {}
+        read = self._number(hall_id) if counted else CountsRead(None, 0)
         if counted or movers:
             with self.ctx.db.read() as s:
-                read, counts = self._read_counts(s, hall)
+                counts = queue.waiting_counts(s, hall)
                 moves = [m for m in (queue_move(s, tid, change, counts) for tid, change in movers.items()) if m]
         else:
-            read, counts, moves = 0, {}, []
+            counts, moves = {}, []
         if counted:
             self._send_counts(hall_id, read, counts)
         for move in moves:  # residents' pages only: the call screen shows calls and counts, not places

@@ -7,19 +7,24 @@ across processes, and a process killed with its clients moving to a survivor.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
+from redis import Redis
+from support.app import AppHall
 from support.checks import check_database
 from support.env import REDIS_URL
 from support.proxy import Proxy
 from support.server import Server, random_channel, redis_queue
 from support.sockets import Listener
 
+from server.mq import EVERYONE
 from server.ratelimit import Limits
 
 LIMIT = 6  # tickets a minute from one address
@@ -185,3 +190,87 @@ def test_a_residents_page_gets_its_own_tickets_body_when_another_process_calls_i
     assert called["counter"] == "1号窗口" and called == b.get(f"/api/v1/track/{token}").json()
     time.sleep(1)  # anything sent twice (by A through Redis, and by B) would have arrived by now
     assert [e["status"] for e in page.events["ticket"]].count("called") == 1
+
+
+class Channel:
+    """A subscriber on a hall system's Redis channel: the Socket.IO events its processes publish, in order."""
+
+    def __init__(self, channel: str) -> None:
+        self.pubsub = Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(channel)
+        self.pubsub.get_message(timeout=1)  # the subscription is confirmed before anything is published
+
+    def events(self, settle_s: float = 0.3) -> list[tuple[str, Any, str]]:
+        """(event, data, host id) of every emit published so far, after `settle_s` without a new one."""
+        out = []
+        while (m := self.pubsub.get_message(timeout=settle_s)) is not None:
+            body = json.loads(m["data"])
+            if body.get("method") == "emit":
+                out.append((body["event"], body["data"][0], body["host_id"]))
+        return out
+
+    def close(self) -> None:
+        self.pubsub.close()
+
+
+def two_processes(make_app_hall: Callable[..., AppHall], tmp_path: Path) -> tuple[AppHall, AppHall, Channel]:
+    """Two apps on one PostgreSQL database and one Redis channel, as two server processes are (in-process: the
+    Socket.IO test client refuses a message queue, so what they send is read off the channel)."""
+    channel = random_channel()
+    one = make_app_hall("postgres", extra_server=redis_queue(channel), shared=True)
+    (tmp_path / "two").mkdir()
+    two = AppHall.create(tmp_path / "two", one.database, extra_server=redis_queue(channel), shared=True)
+    return one, two, Channel(channel)
+
+
+def test_counts_sent_by_two_processes_go_out_in_the_order_they_were_read(
+    make_app_hall: Callable[..., AppHall], tmp_path: Path
+) -> None:
+    """Each process counts the waiting tickets behind its own calls and batches, and every screen gets what each
+    sends. A read numbered later (it saw every commit an earlier one saw) must not be overwritten by an earlier
+    read whose send comes last, from whichever process: the numbering and the check are shared (in Redis), not
+    each process's own. A Redis that lost its data (a restart) starts a new numbering. What is sent goes to every
+    process's screens, the sender's own included (no process has its host id), so all get one order."""
+    one, two, channel = two_processes(make_app_hall, tmp_path)
+    try:
+        first, second = one.hallq.publisher, two.hallq.publisher
+        earlier, later = first._number("town"), second._number("town")
+        second._send_counts("town", later, {"id-card": 2})
+        first._send_counts("town", earlier, {"id-card": 7})  # read first, sent last, by the other process: stale
+        first._send_counts("town", first._number("town"), {"id-card": 3})
+        sent = channel.events()
+        assert {host for _, _, host in sent} == {EVERYONE}
+        assert [(e, d) for e, d, _ in sent] == [("waiting", {"id-card": n}) for n in (2, 2, 2, 2, 3, 3, 3, 3)]
+        stale = second._number("town")  # numbered before Redis lost the numbering: outranks the new one's first
+        Redis.from_url(REDIS_URL).delete(f"{two.ctx.config.settings.message_channel}:counts:town")
+        fresh = first._number("town")
+        assert stale.n > fresh.n and stale.epoch != fresh.epoch
+        first._send_counts("town", fresh, {"id-card": 5})
+        second._send_counts("town", stale, {"id-card": 9})
+        second._send_counts("town", second._number("town"), {"id-card": 4})
+        assert [d["id-card"] for _, d, _ in channel.events()] == [5] * 4 + [4] * 4
+    finally:
+        channel.close()
+        two.close()
+
+
+def test_a_call_and_its_counts_go_to_the_screens_of_every_process_through_the_queue(
+    make_app_hall: Callable[..., AppHall], tmp_path: Path
+) -> None:
+    """With several processes, a call and the counts behind it are published for every process's screens, the
+    calling process's own too: all screens hear them in one order, the call first, its counts right behind."""
+    one, two, channel = two_processes(make_app_hall, tmp_path)
+    try:
+        one.issue("id-card")
+        one.issue("id-card")
+        two.act("w1", "open")
+        two.settle()
+        channel.events()
+        called = two.act("w1", "call-next").json()["ticket"]["number"]
+        sent = [(e, d, host) for e, d, host in channel.events() if e in ("call", "waiting")]
+        assert [(e, host) for e, _, host in sent[:5]] == [("call", EVERYONE)] + [("waiting", EVERYONE)] * 4, sent
+        assert sent[0][1]["number"] == called and sent[1][1]["id-card"] == 1
+        assert len(sent) == 5  # the worker does not send the counts again
+    finally:
+        channel.close()
+        two.close()

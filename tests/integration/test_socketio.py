@@ -111,7 +111,7 @@ def test_counts_read_earlier_never_overwrite_counts_read_later(make_app_hall: Ca
     display = hall.listen("/display", "hall=town")
     display.wait_for("snapshot")
     publisher = hall.hallq.publisher
-    earlier, later = next(publisher._count_reads), next(publisher._count_reads)
+    earlier, later = publisher._number("town"), publisher._number("town")
     publisher._send_counts("town", later, {"id-card": 2})
     publisher._send_counts("town", earlier, {"id-card": 7})  # started earlier, finished later: stale
     publisher._send_counts("east", earlier, {"id-card": 7})  # another hall counts on its own (no screen here)
@@ -133,7 +133,7 @@ def test_a_slow_send_of_older_counts_does_not_end_after_newer_ones(make_app_hall
         plain(event, data, *args, **kw)
 
     publisher._emit = slow
-    earlier, later = next(publisher._count_reads), next(publisher._count_reads)
+    earlier, later = publisher._number("town"), publisher._number("town")
     older = threading.Thread(target=publisher._send_counts, args=("town", earlier, {"id-card": 7}))
     older.start()
     time.sleep(0.05)  # the older send is under way

@@ -186,10 +186,12 @@ class AppHall(HallCalls):
         hall_toml: Path = HALL_TOML,
         edit: Callable[[str], str] | None = None,
         clock: Any = None,
+        shared: bool = False,
     ) -> AppHall:
         """Build the app (migrating the database) from a config file written like a real server's.
 
-        `edit(text) -> text` changes the file before it is read; `clock` defaults to a TestClock.
+        `edit(text) -> text` changes the file before it is read; `clock` defaults to a TestClock. `shared`: keep
+        the file's message queue (one of several processes; else none, whatever the file says).
         """
         from server.app import create_app
         from server.config import load_config
@@ -200,7 +202,8 @@ class AppHall(HallCalls):
             path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
         config = load_config(path)
         # The file decides everything but what this process must be: threaded, on exactly this database.
-        settings = dataclasses.replace(config.settings, async_mode="threading", database=database, message_queue=None)
+        queue = config.settings.message_queue if shared else None
+        settings = dataclasses.replace(config.settings, async_mode="threading", database=database, message_queue=queue)
         clock = clock or TestClock()
         app, socketio = create_app(dataclasses.replace(config, settings=settings), clock)
         app.testing = True
