@@ -199,7 +199,7 @@ def list_blocks(hall: str) -> Any:
     api, "post", "/halls/<hall>/blocks/<block>/lift", ok=a.Lifted, tag="appointments", body=LiftRequest,
     secured=True, ok_description="the block, lifted",
     errors={401: None, 403: None, 404: "not_found: unknown hall or block", 409: "already_lifted",
-            422: "invalid_body (a reason is required)"},
+            422: "reason_required: a blank reason; invalid_body"},
 )  # fmt: skip
 def lift_block(hall: str, block: str) -> Any:
     """Lift a no-show block, with the reason (supervisor or admin)."""

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from jsonschema import Draft202012Validator
 from support.app import AppHall
+from test_appointments import MONDAY, SHANGHAI, Frozen, book, run_jobs, set_clock
 from test_appointments import edit as with_appointments
 
 from server.api.openapi import document
@@ -190,3 +192,28 @@ def test_a_blank_note_or_reason_is_refused_by_the_document_as_by_the_server(hall
     assert hall.post(f"/api/v1/complaints/{case['id']}/dismiss", {"note": "误评"}, admin).status_code == 200
     late = hall.post(f"/api/v1/complaints/{case['id']}/verify", {"note": "已回访"}, admin)
     assert late.status_code == 409 and late.json()["error"]["message"] == "a dismissed complaint cannot be verified"
+
+
+def test_the_document_states_that_lifting_a_block_needs_a_reason(make_app_hall: Callable[..., AppHall]) -> None:
+    """A blank reason to lift a no-show block was valid in the document and refused by the block's own check
+    (422 reason_required); the document says "not blank" now, and the shape's refusal keeps that code."""
+    app = make_app_hall("sqlite", edit=with_appointments, clock=Frozen(MONDAY))
+    book(app)
+    book(app, "2026-12-10T09:00:00+08:00")
+    for day in (8, 10):  # two misses block the person
+        set_clock(app, datetime(2026, 12, day, 9, 16, tzinfo=SHANGHAI))
+        run_jobs(app)
+    sup = app.token("--role", "supervisor", "--hall", "town")
+    [block] = app.get("/api/v1/halls/town/blocks", token=sup).json()
+    lift = f"/api/v1/halls/town/blocks/{block['id']}/lift"
+    for blank in ("", " ", "\u3000\t"):
+        assert not _valid("LiftRequest", {"reason": blank}), blank
+        r = app.post(lift, {"reason": blank}, sup)
+        assert r.status_code == 422 and _code(r) == "reason_required", (blank, r.text)
+    for missing in ({}, {"reason": None}):
+        assert not _valid("LiftRequest", missing)
+        r = app.post(lift, missing, sup)
+        assert r.status_code == 422 and _code(r) == "invalid_body", (missing, r.text)
+    assert _valid("LiftRequest", {"reason": " 病假证明 "})
+    r = app.post(lift, {"reason": " 病假证明 "}, sup)
+    assert r.status_code == 200 and r.json()["reason"] == "病假证明", r.text
