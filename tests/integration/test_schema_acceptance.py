@@ -21,11 +21,13 @@ from urllib.parse import quote
 
 import pytest
 from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 from support.app import AppHall
 from test_appointments import MONDAY, SHANGHAI, Frozen, book, run_jobs, set_clock
 from test_appointments import edit as with_appointments
 
 from server.api.openapi import document
+from server.api.shapes.matters import ProgressRequest
 
 TICKETS = "/api/v1/halls/town/tickets"
 
@@ -217,3 +219,35 @@ def test_the_document_states_that_lifting_a_block_needs_a_reason(make_app_hall: 
     assert _valid("LiftRequest", {"reason": " 病假证明 "})
     r = app.post(lift, {"reason": " 病假证明 "}, sup)
     assert r.status_code == 200 and r.json()["reason"] == "病假证明", r.text
+
+
+MATTER_STEPS: list[tuple[dict[str, Any], bool]] = [
+    ({"status": "in_progress"}, True),  # a step forward needs no note
+    ({"status": "rejected"}, False),
+    ({"status": "rejected", "note": None}, False),
+    ({"status": "rejected", "note": ""}, False),
+    ({"status": "rejected", "note": " \u3000\t"}, False),
+    ({"status": "rejected", "note": "材料不符合受理条件"}, True),
+]
+
+
+def test_the_document_states_that_a_rejected_matter_needs_its_reason(hall: AppHall) -> None:
+    """不予办理 needs its reason in `note` (the resident is shown it): the document says so with an if/then, and
+    the shape refuses it as the matter's own check did (422 invalid_body, the same message)."""
+    from test_matters import accept
+
+    matter = accept(hall)["ticket"]["matter"]["id"]
+    w2 = hall.counter_token("w2")
+    for body, ok in MATTER_STEPS:
+        assert _valid("ProgressRequest", body) is ok, body
+        r = hall.post(f"/api/v1/matters/{matter}/progress", body, w2)
+        if ok:
+            assert r.status_code == 200 and r.json()["status"] == body["status"], (body, r.text)
+        else:
+            assert r.status_code == 422 and _code(r) == "invalid_body", (body, r.text)
+            assert r.json()["error"]["message"] == (
+                "a rejected matter needs its reason in `note` (the resident is shown it)"
+            ), r.text
+    assert _valid("ProgressRequest", {"status": "in_progress", "note": " "})  # only a rejection needs a note
+    with pytest.raises(ValidationError, match="needs its reason"):  # the shape refuses it, not only the service
+        ProgressRequest.model_validate({"status": "rejected", "note": "\u3000"})

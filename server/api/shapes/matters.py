@@ -63,6 +63,20 @@ class ProgressRequest(Body):
     status: MatterStatus = Choice()
     note: Note | None = Field(None, description="kept in the ledger; the reason when rejected (required then)")
 
+    # The document states the rule the validator below enforces: `rejected` takes a note that is not blank.
+    model_config = {
+        "json_schema_extra": {
+            "if": {"properties": {"status": {"const": MatterStatus.REJECTED.value}}, "required": ["status"]},
+            "then": {"required": ["note"], "properties": {"note": {"type": "string", "pattern": r"\S"}}},
+        }
+    }
+
+    @model_validator(mode="after")
+    def _reason_when_rejected(self) -> ProgressRequest:
+        if self.status is MatterStatus.REJECTED and not (self.note and self.note.strip()):
+            raise PydanticCustomError("rule", "a rejected matter needs its reason in `note` (the resident is shown it)")
+        return self
+
 
 class MattersQuery(Query):
     status: Literal["accepted", "in_progress", "sent_up", "result_ready", "picked_up", "rejected"] | None = Field(
