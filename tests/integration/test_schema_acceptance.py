@@ -27,7 +27,9 @@ from test_appointments import MONDAY, SHANGHAI, Frozen, book, run_jobs, set_cloc
 from test_appointments import edit as with_appointments
 
 from server.api.openapi import document
+from server.api.shapes.bodies import ComplaintNote, LiftRequest, NamedCallRequest
 from server.api.shapes.matters import ProgressRequest
+from server.api.shapes.outbound import AppealDecision, AppealRequest
 
 TICKETS = "/api/v1/halls/town/tickets"
 
@@ -182,12 +184,27 @@ def test_a_blank_note_or_reason_is_refused_by_the_document_as_by_the_server(hall
         assert _valid(name, {field: "已回访", **extra})
         for blank in ("", " ", "\u3000\t"):
             assert not _valid(name, {field: blank, **extra}), (name, blank)
+    # What Python's strip() takes for space, every regex flavour's pattern refuses too: pydantic's (Rust) and
+    # ECMAScript's \S let U+001C..U+001F through (ECMAScript U+0085 too), and the server then found them blank.
+    shapes = {"ComplaintNote": ComplaintNote, "AppealRequest": AppealRequest, "AppealDecision": AppealDecision,
+              "NamedCallRequest": NamedCallRequest, "LiftRequest": LiftRequest}  # fmt: skip
+    for name, shape in shapes.items():
+        field, extra = ("note", {"decision": "rejected"} if name == "AppealDecision" else {})
+        field = "reason" if name in ("AppealRequest", "NamedCallRequest", "LiftRequest") else field
+        extra |= {"number": "A001"} if name == "NamedCallRequest" else {}
+        assert shape.model_validate({field: "已回访", **extra})
+        for blank in ("\x1c", " \x1f\x1e ", "\x85", "\x1d\u3000"):
+            assert "\\x1c-\\x1f\\x85" in document()["components"]["schemas"][name]["properties"][field]["pattern"]
+            with pytest.raises(ValidationError):
+                shape.model_validate({field: blank, **extra})
     case = bad_case(hall)
     admin = hall.admin_token()
     for path, body in (
         ("verify", {"note": " "}),
         ("appeal", {"reason": "\u3000"}),
         ("appeal", {"reason": ""}),
+        ("verify", {"note": "\x1c"}),
+        ("appeal", {"reason": " \x1f "}),
     ):
         r = hall.post(f"/api/v1/complaints/{case['id']}/{path}", body, admin)
         assert r.status_code == 422 and _code(r) == "invalid_note", (path, body, r.text)

@@ -14,6 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchem
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
+# Text that says something: one character that no regex flavour nor Python's str.strip() takes for a space. A
+# plain \S differs between them: pydantic's (Rust) and ECMAScript's let U+001C..U+001F (and ECMAScript U+0085)
+# through, which the server strips, so the document called valid what the server refused as blank.
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
+
 
 class Body(BaseModel):
     """A request body: unknown fields refused, JSON types taken strictly (true is not 1, "5" is not 5).

@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 from server.engine.model import Outcome
 from server.services.ratings import MAX_COMMENT, MAX_NOTE, RATING_TAGS
 
-from .base import Body, Choice, Day, Month, Query
+from .base import NOT_BLANK, Body, Choice, Day, Month, Query
 
 # Strings are limited in characters (after NUL removal), as the database columns are.
 Id = Annotated[str, Field(max_length=40)]
@@ -119,11 +119,11 @@ class ComplaintNote(Body):
 
     codes = {"note": "invalid_note"}  # blank or too long: the code the case's own check gives
 
-    note: Annotated[str, Field(min_length=1, max_length=MAX_NOTE, pattern=r"\S")]
+    note: Annotated[str, Field(min_length=1, max_length=MAX_NOTE, pattern=NOT_BLANK)]
 
 
 # One thing the resident must bring: trimmed, never blank.
-Material = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S"), AfterValidator(str.strip)]
+Material = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK), AfterValidator(str.strip)]
 
 
 class FinishRequest(Body):
@@ -248,7 +248,7 @@ class NoticeRequest(Body):
 # -- PROTOCOL v1.2: calling out of order, parking, supervisors' actions -----------------------------
 
 # A reason that says something: trimmed, never blank (422 invalid_reason otherwise).
-Why = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S"), AfterValidator(str.strip)]
+Why = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK), AfterValidator(str.strip)]
 
 
 class NamedCallRequest(Body):

@@ -9,7 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from server.engine.matters import MatterStatus
 
-from .base import Answer, Body, Choice, Day, Query, Timestamp
+from .base import NOT_BLANK, Answer, Body, Choice, Day, Query, Timestamp
 
 Note = Annotated[str, Field(max_length=1000)]
 
@@ -40,7 +40,7 @@ class Matter(Answer):
 
 
 class Applicant(Body):
-    name: str = Field(min_length=1, max_length=32, pattern=r"\S", description="not blank")
+    name: str = Field(min_length=1, max_length=32, pattern=NOT_BLANK, description="not blank")
     phone: str = Field(min_length=7, max_length=20, description="a mainland mobile, or a landline with area code")
     id_number: str = Field(
         min_length=18, max_length=18, description="resident ID number; kept only as a keyed hash and masked"
@@ -67,7 +67,7 @@ class ProgressRequest(Body):
     model_config = {
         "json_schema_extra": {
             "if": {"properties": {"status": {"const": MatterStatus.REJECTED.value}}, "required": ["status"]},
-            "then": {"required": ["note"], "properties": {"note": {"type": "string", "pattern": r"\S"}}},
+            "then": {"required": ["note"], "properties": {"note": {"type": "string", "pattern": NOT_BLANK}}},
         }
     }
 
@@ -103,7 +103,7 @@ class HandOverRequest(Body):
         None, description="the new owner's username (代理责任人)"
     )
     counter: Annotated[str, Field(max_length=40)] | None = Field(None, description="the new owner window")
-    reason: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")] = Field(
+    reason: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)] = Field(
         description="kept in the ledger; not blank"
     )
 

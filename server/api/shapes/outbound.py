@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import Answer, Body, Day, DayText, Query, Timestamp
+from .base import NOT_BLANK, Answer, Body, Day, DayText, Query, Timestamp
 
 DeliveryStatus = Literal["pending", "sent", "failed"]
 
@@ -73,7 +73,7 @@ class AppealRequest(Body):
     reason: str = Field(
         min_length=1,
         max_length=1000,
-        pattern=r"\S",
+        pattern=NOT_BLANK,
         description="why the rating is malicious or mistaken (1..1000 characters)",
     )
 
@@ -83,7 +83,7 @@ class AppealDecision(Body):
 
     decision: Literal["upheld", "rejected"] = Field(description="upheld: the rating is set aside")
     note: str = Field(
-        min_length=1, max_length=1000, pattern=r"\S", description="the decision's reason (1..1000 characters)"
+        min_length=1, max_length=1000, pattern=NOT_BLANK, description="the decision's reason (1..1000 characters)"
     )
 
 
