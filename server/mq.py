@@ -41,14 +41,18 @@ if not epoch then
 end
 return {epoch, redis.call('HINCRBY', KEYS[1], 'next', 1)}
 """
-# Publish the messages of read ARGV[2] unless a later read of the same key was published already: the check
-# and the publishing are one step, so the screens get a later read's counts after an earlier one's, whatever
-# process sent either.
-_LATEST = """
-if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return 0 end
+# Publish the calls (ARGV[4 .. 3+ARGV[3]]) and then, unless a later read of the same key was sent already, the
+# counts of read ARGV[2] of epoch ARGV[1] (the rest). One step: the screens get a later read's counts after an
+# earlier one's whatever process sent either, and a call's counts right behind it. 1: all sent; 0: the counts
+# were older than the last sent; -1: their numbering is gone (Redis lost its data): the caller counts again.
+_SEND = """
+local calls = tonumber(ARGV[3])
+for i = 4, 3 + calls do redis.call('PUBLISH', KEYS[2], ARGV[i]) end
+if #ARGV == 3 + calls then return 1 end
+if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return -1 end
 if tonumber(redis.call('HGET', KEYS[1], 'sent') or '0') >= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], 'sent', ARGV[2])
-for i = 3, #ARGV do redis.call('PUBLISH', KEYS[2], ARGV[i]) end
+for i = 4 + calls, #ARGV do redis.call('PUBLISH', KEYS[2], ARGV[i]) end
 return 1
 """
 
@@ -58,39 +62,53 @@ class ResyncingRedisManager(socketio.RedisManager):  # type: ignore[misc]
     is restored after a failure, and retries every RETRY_S."""
 
     def __init__(self, url: str, channel: str) -> None:
-        super().__init__(url, channel=channel, write_only=False)
+        # a connect that hangs (an unreachable host) is bounded; a read is not: the subscription waits for messages
+        options = {"socket_connect_timeout": ORDERED_TIMEOUT_S}
+        super().__init__(url, channel=channel, write_only=False, redis_options=options)
         self.on_reconnect: Callable[[], None] | None = None
         self._ordered: Any = None  # the ordered sends' own client (bounded waits; python-socketio's has none)
         self._ordered_down_until = 0.0
+        self._scripts: dict[str, Any] = {}
 
-    def number(self, key: str) -> realtime.CountsRead:
-        """The next number of `key`'s reads, shared by every process on this channel (realtime.OrderedQueue)."""
-        epoch, n = self._call("eval", _NUMBER, 1, self._key(key), secrets.token_hex(8))
-        return realtime.CountsRead(epoch.decode() if isinstance(epoch, bytes) else str(epoch), int(n))
+    def number(self, key: str) -> tuple[str, int]:
+        """The next number of `key`'s reads and its epoch, shared by every process on this channel."""
+        epoch, n = self._call(_NUMBER, [self._key(key)], [secrets.token_hex(8)])
+        return (epoch.decode() if isinstance(epoch, bytes) else str(epoch)), int(n)
 
-    def send_to_all(self, messages: list[realtime.Message]) -> None:
-        """Publish these messages for every process to send its clients, this one's too, in Redis's order."""
-        for message in messages:
-            self._call("publish", self.channel, self._payload(message))
+    def send(
+        self,
+        calls: list[realtime.Message],
+        key: str = "",
+        counts: tuple[str, int, list[realtime.Message]] | None = None,
+    ) -> int:
+        """Publish `calls`, then `counts` (the epoch and number of their read, and their messages) unless a read
+        of `key` numbered later went out already, for every process to send its clients, this one's too, in
+        Redis's one order (realtime.OrderedQueue). 1: all sent; 0: the counts were older; -1: their numbering
+        is gone. Raises while Redis is away, and for ORDERED_BACKOFF_S after a failure."""
+        args = ["", 0] if counts is None else [counts[0], counts[1]]
+        payloads = [self._payload(m) for m in calls] + [self._payload(m) for m in (counts[2] if counts else [])]
+        return int(self._call(_SEND, [self._key(key or "calls"), self.channel], [*args, len(calls), *payloads]))
 
-    def send_latest(self, key: str, read: realtime.CountsRead, messages: list[realtime.Message]) -> bool:
-        """`send_to_all`, unless a read of `key` numbered later was sent already (then False: nothing is sent)."""
-        payloads = [self._payload(m) for m in messages]
-        return bool(self._call("eval", _LATEST, 2, self._key(key), self.channel, read.epoch, read.n, *payloads))
+    def retry_in(self) -> float:
+        """Seconds until the ordered sends are tried again after a failure (0: now)."""
+        return max(0.0, self._ordered_down_until - time.monotonic())
 
     def _key(self, key: str) -> str:
         return f"{self.channel}:{key}"
 
-    def _call(self, command: str, *args: Any) -> Any:
-        """One command on the ordered sends' client; raises while Redis is away (and for ORDERED_BACKOFF_S after)."""
+    def _call(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        """Run one script on the ordered sends' client (EVALSHA, loaded once); raises while Redis is away (and for
+        ORDERED_BACKOFF_S after a failure: a request is kept waiting at most ORDERED_TIMEOUT_S once per back-off)."""
         if time.monotonic() < self._ordered_down_until:
             raise ConnectionError("the message queue failed less than 5 s ago")
         if self._ordered is None:
             self._ordered = self._get_redis_module().Redis.from_url(
                 self.redis_url, socket_timeout=ORDERED_TIMEOUT_S, socket_connect_timeout=ORDERED_TIMEOUT_S
             )
+        if script not in self._scripts:
+            self._scripts[script] = self._ordered.register_script(script)
         try:
-            return getattr(self._ordered, command)(*args)
+            return self._scripts[script](keys=keys, args=args)
         except Exception:
             self._ordered_down_until = time.monotonic() + ORDERED_BACKOFF_S
             raise

@@ -58,22 +58,26 @@ Message = tuple[str, Any, str, str]  # event, data, namespace, room
 
 
 class CountsRead(NamedTuple):
-    """A read of a hall's waiting counts, numbered before it starts: a read numbered higher saw every commit a
-    lower one saw. `epoch` names the numbering shared through the message queue; None: this process's own."""
+    """A read of a hall's waiting counts, numbered before it starts (its snapshot starts later), so the read
+    numbered last is never older than a commit whose own read was numbered: `local` in this process, and with
+    several processes `shared` by all of them in the numbering `epoch` (None when the queue did not answer)."""
 
-    epoch: str | None
-    n: int
+    local: int
+    epoch: str | None = None
+    shared: int = 0
 
 
 @runtime_checkable
 class OrderedQueue(Protocol):
     """A message queue that orders what several processes send to the screens (server/mq.py's Redis manager)."""
 
-    def number(self, key: str) -> CountsRead: ...
+    def number(self, key: str) -> tuple[str, int]: ...
 
-    def send_to_all(self, messages: list[Message]) -> None: ...
+    def send(
+        self, calls: list[Message], key: str = "", counts: tuple[str, int, list[Message]] | None = None
+    ) -> int: ...
 
-    def send_latest(self, key: str, read: CountsRead, messages: list[Message]) -> bool: ...
+    def retry_in(self) -> float: ...
 
 
 class _Batch(NamedTuple):
@@ -112,6 +116,7 @@ class Publisher:
         self._ordered = manager if self.shared and isinstance(manager, OrderedQueue) else None
         self._counts_sent: dict[str, int] = {}  # hall → the number of the read whose counts went out last
         self._counts_lock = threading.Lock()
+        self._recounting: set[str] = set()  # halls whose counts are read and sent again in the queue's order
         self._worker_started = False
         self._dirty: set[str] = set()
         self._refreshing: set[str] = set()
@@ -154,10 +159,12 @@ class Publisher:
         counts = self._counts_behind(moved)
         sent: set[str] = set()
         try:
-            self._send_calls([("call", call_message(self.ctx, e), "/display", hall_room(e.hall)) for e in calls])
-            for hall_id, (read, waiting) in counts.items():
-                self._send_counts(hall_id, read, waiting)
-                sent.add(hall_id)
+            messages = [("call", call_message(self.ctx, e), "/display", hall_room(e.hall)) for e in calls]
+            for hall_id, (read, waiting) in counts.items():  # one hall in practice: a counter's action
+                if self._send_counts(hall_id, read, waiting, messages) != "lost":
+                    sent.add(hall_id)
+                messages = []  # they went right ahead of the first hall's counts
+            self._send_calls(messages)
         except Exception:  # noqa: BLE001 - the worker still delivers the rest, and the counts not sent
             log.exception("announcing %d calls failed", len(calls))
         self._pending.put(_Batch(events, frozenset(sent)))
@@ -166,13 +173,13 @@ class Publisher:
 
     def _send_calls(self, messages: list[Message]) -> None:
         """With several processes, through the queue to every screen, this process's too: every screen then
-        hears the calls, and the counts behind them, in one order (and this process's screens both at once)."""
+        hears the calls, and the counts behind them, in one order."""
         if self._ordered is not None and messages:
             try:
-                self._ordered.send_to_all(messages)
+                self._ordered.send(messages)
                 return
-            except Exception:  # noqa: BLE001 - the queue is away: this process's screens at least
-                log.warning("the message queue refused %d calls: sent to this process's screens", len(messages))
+            except Exception:  # noqa: BLE001 - the ordered client failed: sent as any other event
+                log.warning("the message queue refused %d calls: sent without its order", len(messages))
         for message in messages:
             self._emit(*message)
 
@@ -200,34 +207,77 @@ class Publisher:
         return found
 
     def _number(self, hall_id: str) -> CountsRead:
-        """The number of a read of the hall's waiting counts, taken before the read starts (a snapshot starts
-        at its first statement): a read numbered higher saw every commit a lower one saw. Shared by every
-        process when several run (the counts one sends must not overwrite another's newer ones)."""
-        if self._ordered is not None:
+        """Number a read of the hall's waiting counts, before it starts: in this process, and with several
+        processes in the numbering they share (the counts one sends must not overwrite another's newer ones)."""
+        local = next(self._count_reads)
+        if self._ordered is not None and self._ordered.retry_in() == 0:  # not while it is known to be away
             try:
-                return self._ordered.number(f"counts:{hall_id}")
+                epoch, shared = self._ordered.number(f"counts:{hall_id}")
+                return CountsRead(local, epoch, shared)
             except Exception:  # noqa: BLE001 - the queue is away: this process's own order
                 log.warning("the message queue did not number a read of %s's counts", hall_id)
-        return CountsRead(None, next(self._count_reads))
+        return CountsRead(local)
 
-    def _send_counts(self, hall_id: str, read: CountsRead, counts: dict[str, int]) -> None:
-        """Send a read's counts, unless a later read's went out already: a request counting behind its call
-        and the worker counting a batch run at once (in this process or another), and an older read must
-        not overwrite a newer one."""
+    def _send_counts(
+        self, hall_id: str, read: CountsRead, counts: dict[str, int], calls: list[Message] | None = None
+    ) -> str:
+        """Send `calls`, then a read's counts right behind them unless a later read's went out already: a
+        request counting behind its call and the worker counting a batch run at once (in this process or
+        another), and an older read must not overwrite a newer one.
+
+        "ordered": in the order every process keeps (or this process alone has no other); "lost": the shared
+        numbering was gone (Redis lost its data), nothing sent; "unordered": the queue failed, and they went
+        out in this process's order only. The last two are read and sent again once the queue answers."""
         messages = [("waiting", counts, name, hall_room(hall_id)) for name in WAITING_TO]
+        calls = calls or []
         if read.epoch is not None and self._ordered is not None:
             try:  # the check and the sending are one step in Redis, for every process
-                self._ordered.send_latest(f"counts:{hall_id}", read, messages)
-                return
-            except Exception:  # noqa: BLE001 - the queue is away: this process's screens at least
-                log.warning("the message queue refused %s's counts: sent to this process's screens", hall_id)
+                done = self._ordered.send(calls, f"counts:{hall_id}", (read.epoch, read.shared, messages))
+            except Exception:  # noqa: BLE001 - the ordered client failed: this process's order below
+                log.warning("the message queue refused %s's counts: sent without its order", hall_id)
+            else:
+                if done < 0:
+                    self._recount_later(hall_id)
+                    return "lost"
+                if done > 0:
+                    with self._counts_lock:  # a fallback send of an older read must not follow it
+                        self._counts_sent[hall_id] = max(read.local, self._counts_sent.get(hall_id, 0))
+                return "ordered"
         with self._counts_lock:  # held while sending too: a publish to Redis yields, and sends must not cross
-            if read.epoch is None and read.n <= self._counts_sent.get(hall_id, 0):
-                return
-            if read.epoch is None:
-                self._counts_sent[hall_id] = read.n
-            for message in messages:
+            for message in calls:
                 self._emit(*message)
+            if read.local > self._counts_sent.get(hall_id, 0):
+                self._counts_sent[hall_id] = read.local
+                for message in messages:
+                    self._emit(*message)
+        if self._ordered is None:
+            return "ordered"
+        self._recount_later(hall_id)
+        return "unordered"
+
+    def _recount_later(self, hall_id: str) -> None:
+        """Read the hall's counts and send them again in the queue's order once it answers: counts that went
+        out without it (or were lost with its numbering) may be older than another process's."""
+        if hall_id not in self._recounting:
+            self._recounting.add(hall_id)
+            self.socketio.start_background_task(self._recount, hall_id)
+
+    def _recount(self, hall_id: str) -> None:
+        assert self._ordered is not None
+        try:
+            for _ in range(RECOUNT_TRIES):  # then the subscription's resync (server/mq.py) is what is left
+                self.socketio.sleep(self._ordered.retry_in() + RECOUNT_PAUSE_S)  # type: ignore[arg-type]
+                read = self._number(hall_id)
+                if read.epoch is None:
+                    continue
+                with self.ctx.db.read() as s:
+                    counts = queue.waiting_counts(s, self.ctx.hall(hall_id))
+                if self._send_counts(hall_id, read, counts) == "ordered":
+                    return
+        except Exception:  # noqa: BLE001 - the hall's next change counts again
+            log.exception("counting %s again failed", hall_id)
+        finally:
+            self._recounting.discard(hall_id)
 
     def _start_worker(self) -> None:
         if not self._worker_started:
@@ -331,7 +381,7 @@ class Publisher:
         hall = self.ctx.hall(hall_id)
         if not self._audience("/track", queue_room(hall_id)):
             movers = {}
-        read = self._number(hall_id) if counted else CountsRead(None, 0)
+        read = self._number(hall_id) if counted else CountsRead(0)
         if counted or movers:
             with self.ctx.db.read() as s:
                 counts = queue.waiting_counts(s, hall)
@@ -508,6 +558,8 @@ REFRESH_PAUSE_S = 1.0  # between two forecast runs of one hall: a busy hall's es
 REFRESH_SHARE = 39  # ... and at least this many times the run's own time: forecasting takes at most 1/40 of the time
 BOARD_MAKING_S = 10.0  # a process making the hall's shared board: the others wait at most this for it
 BOARD_KEEP_S = 600.0  # a shared board is kept this long (then made anew by whoever needs it)
+RECOUNT_TRIES = 12  # counts sent without the queue's order are sent again in it within about a minute ...
+RECOUNT_PAUSE_S = 0.05  # ... each try this long after the queue's back-off (server/mq.py ORDERED_BACKOFF_S)
 BATCH_GAP_S = 0.25  # between two delivered batches of one process: at most 4 a second, whatever the event rate
 
 

@@ -229,26 +229,48 @@ def test_counts_sent_by_two_processes_go_out_in_the_order_they_were_read(
     """Each process counts the waiting tickets behind its own calls and batches, and every screen gets what each
     sends. A read numbered later (it saw every commit an earlier one saw) must not be overwritten by an earlier
     read whose send comes last, from whichever process: the numbering and the check are shared (in Redis), not
-    each process's own. A Redis that lost its data (a restart) starts a new numbering. What is sent goes to every
-    process's screens, the sender's own included (no process has its host id), so all get one order."""
+    each process's own. What is sent goes to every process's screens, the sender's own included (no process
+    has its host id), so all get one order."""
     one, two, channel = two_processes(make_app_hall, tmp_path)
     try:
         first, second = one.hallq.publisher, two.hallq.publisher
         earlier, later = first._number("town"), second._number("town")
-        second._send_counts("town", later, {"id-card": 2})
-        first._send_counts("town", earlier, {"id-card": 7})  # read first, sent last, by the other process: stale
+        assert second._send_counts("town", later, {"id-card": 2}) == "ordered"
+        assert first._send_counts("town", earlier, {"id-card": 7}) == "ordered"  # read first, sent last: stale
         first._send_counts("town", first._number("town"), {"id-card": 3})
         sent = channel.events()
         assert {host for _, _, host in sent} == {EVERYONE}
         assert [(e, d) for e, d, _ in sent] == [("waiting", {"id-card": n}) for n in (2, 2, 2, 2, 3, 3, 3, 3)]
-        stale = second._number("town")  # numbered before Redis lost the numbering: outranks the new one's first
+    finally:
+        channel.close()
+        two.close()
+
+
+def test_counts_lost_with_redis_data_or_sent_while_it_failed_are_sent_again_in_order(
+    make_app_hall: Callable[..., AppHall], tmp_path: Path
+) -> None:
+    """Redis lost its data (a restart): a read numbered before, sent after, is dropped (its number would outrank
+    the new numbering's) and the hall is counted again. The ordered client failed: the process sends on its own,
+    never an older read after a newer one it sent in order, and counts again once Redis answers, so every
+    screen ends on the database's counts."""
+    one, two, channel = two_processes(make_app_hall, tmp_path)
+    try:
+        first, second = one.hallq.publisher, two.hallq.publisher
+        zeros = {"id-card": 0, "social": 0, "water": 0, "closed": 0}  # what the database holds: nobody waits
+        stale = [second._number("town") for _ in range(3)][-1]
         Redis.from_url(REDIS_URL).delete(f"{two.ctx.config.settings.message_channel}:counts:town")
         fresh = first._number("town")
-        assert stale.n > fresh.n and stale.epoch != fresh.epoch
-        first._send_counts("town", fresh, {"id-card": 5})
-        second._send_counts("town", stale, {"id-card": 9})
-        second._send_counts("town", second._number("town"), {"id-card": 4})
-        assert [d["id-card"] for _, d, _ in channel.events()] == [5] * 4 + [4] * 4
+        assert stale.shared > fresh.shared and stale.epoch != fresh.epoch
+        assert first._send_counts("town", fresh, {"id-card": 5}) == "ordered"
+        assert second._send_counts("town", stale, {"id-card": 9}) == "lost"
+        sent = channel.events(settle_s=1.0)
+        assert [(d, host) for _, d, host in sent] == [({"id-card": 5}, EVERYONE)] * 4 + [(zeros, EVERYONE)] * 4
+        older, newer = first._number("town"), first._number("town")
+        assert first._send_counts("town", newer, {"id-card": 2}) == "ordered"
+        first._ordered._ordered_down_until = time.monotonic() + 0.5  # as after a timeout: no Redis for a while
+        assert first._send_counts("town", older, {"id-card": 7}) == "unordered"  # older than what went out: held
+        sent = channel.events(settle_s=1.5)
+        assert [(d, host) for _, d, host in sent] == [({"id-card": 2}, EVERYONE)] * 4 + [(zeros, EVERYONE)] * 4
     finally:
         channel.close()
         two.close()
@@ -267,6 +289,7 @@ def test_a_call_and_its_counts_go_to_the_screens_of_every_process_through_the_qu
         two.settle()
         channel.events()
         called = two.act("w1", "call-next").json()["ticket"]["number"]
+        two.settle()  # the worker's batch has gone: it would have sent the counts again by now
         sent = [(e, d, host) for e, d, host in channel.events() if e in ("call", "waiting")]
         assert [(e, host) for e, _, host in sent[:5]] == [("call", EVERYONE)] + [("waiting", EVERYONE)] * 4, sent
         assert sent[0][1]["number"] == called and sent[1][1]["id-card"] == 1
