@@ -66,9 +66,21 @@ class ResyncingRedisManager(socketio.RedisManager):  # type: ignore[misc]
         options = {"socket_connect_timeout": ORDERED_TIMEOUT_S}
         super().__init__(url, channel=channel, write_only=False, redis_options=options)
         self.on_reconnect: Callable[[], None] | None = None
-        self._ordered: Any = None  # the ordered sends' own client (bounded waits; python-socketio's has none)
+        self._ordered: Any = None  # the ordered sends' own client (bounded waits, and a back-off of its own)
         self._ordered_down_until = 0.0
         self._scripts: dict[str, Any] = {}
+
+    def _redis_connect(self) -> None:
+        """python-socketio's connect, and then its publishing client replaced by one whose waits are bounded: a
+        Redis that stops answering delays a clerk's request at most ORDERED_TIMEOUT_S a try (python-socketio
+        tries twice), never forever. The subscription keeps the first client: it waits for messages unbounded."""
+        super()._redis_connect()
+        self.redis = self._timed_client()
+
+    def _timed_client(self) -> Any:
+        return self._get_redis_module().Redis.from_url(
+            self.redis_url, socket_timeout=ORDERED_TIMEOUT_S, socket_connect_timeout=ORDERED_TIMEOUT_S
+        )
 
     def number(self, key: str) -> tuple[str, int]:
         """The next number of `key`'s reads and its epoch, shared by every process on this channel."""
@@ -102,9 +114,7 @@ class ResyncingRedisManager(socketio.RedisManager):  # type: ignore[misc]
         if time.monotonic() < self._ordered_down_until:
             raise ConnectionError("the message queue failed less than 5 s ago")
         if self._ordered is None:
-            self._ordered = self._get_redis_module().Redis.from_url(
-                self.redis_url, socket_timeout=ORDERED_TIMEOUT_S, socket_connect_timeout=ORDERED_TIMEOUT_S
-            )
+            self._ordered = self._timed_client()
         if script not in self._scripts:
             self._scripts[script] = self._ordered.register_script(script)
         try:

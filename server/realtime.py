@@ -243,13 +243,16 @@ class Publisher:
                     with self._counts_lock:  # a fallback send of an older read must not follow it
                         self._counts_sent[hall_id] = max(read.local, self._counts_sent.get(hall_id, 0))
                 return "ordered"
+        # With several processes the queue just failed: the counts go to this process's screens (each of four
+        # messages would wait out a timeout on a Redis that stopped answering), everyone's at the recount below.
+        local = self._ordered is not None
         with self._counts_lock:  # held while sending too: a publish to Redis yields, and sends must not cross
             for message in calls:
                 self._emit(*message)
             if read.local > self._counts_sent.get(hall_id, 0):
                 self._counts_sent[hall_id] = read.local
                 for message in messages:
-                    self._emit(*message)
+                    self._emit(*message, local=local)
         if self._ordered is None:
             return "ordered"
         self._recount_later(hall_id)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -268,7 +270,11 @@ def test_counts_lost_with_redis_data_or_sent_while_it_failed_are_sent_again_in_o
         older, newer = first._number("town"), first._number("town")
         assert first._send_counts("town", newer, {"id-card": 2}) == "ordered"
         first._ordered._ordered_down_until = time.monotonic() + 0.5  # as after a timeout: no Redis for a while
+        emitted: list[tuple[Any, ...]] = []  # without the queue, counts go to this process's screens only
+        first._emit = lambda *message, local=False: emitted.append((*message, local))
         assert first._send_counts("town", older, {"id-card": 7}) == "unordered"  # older than what went out: held
+        assert first._send_counts("town", first._number("town"), {"id-card": 1}) == "unordered"
+        assert [(data, local) for _, data, _, _, local in emitted] == [({"id-card": 1}, True)] * 4
         sent = channel.events(settle_s=1.5)
         assert [(d, host) for _, d, host in sent] == [({"id-card": 2}, EVERYONE)] * 4 + [(zeros, EVERYONE)] * 4
     finally:
@@ -297,3 +303,49 @@ def test_a_call_and_its_counts_go_to_the_screens_of_every_process_through_the_qu
     finally:
         channel.close()
         two.close()
+
+
+class StallingProxy(Proxy):
+    """A proxy that can stop carrying bytes while keeping every connection open: a Redis that stopped answering
+    (paused, or behind a network that drops packets), not one that is gone."""
+
+    def __init__(self, target_port: int) -> None:
+        self.flowing = threading.Event()
+        self.flowing.set()
+        super().__init__(target_port)
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:  # type: ignore[override]
+        try:
+            while data := src.recv(65536):
+                self.flowing.wait()
+                dst.sendall(data)
+        except OSError:
+            pass
+
+
+def test_a_redis_that_stops_answering_delays_a_call_but_never_hangs_it(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    """Redis accepts connections and answers nothing: the clerk's call-next is still answered (its events wait
+    a bounded time on the queue, then go without it), and once Redis answers again the screens are right."""
+    redis_port = int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
+    proxy = StallingProxy(redis_port)
+    try:
+        extra = f'message_queue = "redis://127.0.0.1:{proxy.port}/0"\nmessage_channel = "{random_channel()}"'
+        a = start_server("postgres", extra_server=extra, data_dir=tmp_path)
+        b = start_server("postgres", extra_server=extra, data_dir=tmp_path, database_url=a.database)
+        display = b.listen("/display", "hall=town")
+        display.wait_for("snapshot")
+        tickets = [a.issue("id-card") for _ in range(3)]
+        assert a.act("w1", "open").status_code == 200
+        display.wait_for("waiting", lambda w: w["id-card"] == 3)
+        proxy.flowing.clear()
+        began = time.monotonic()
+        called = a.act("w1", "call-next")
+        assert called.status_code == 200 and called.json()["ticket"]["id"] == tickets[0]["id"], called.text
+        assert time.monotonic() - began < 15
+        proxy.flowing.set()
+        display.wait_for("waiting", lambda w: w["id-card"] == 2, timeout=30)
+    finally:
+        proxy.flowing.set()
+        proxy.close()
