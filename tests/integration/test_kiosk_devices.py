@@ -81,6 +81,9 @@ def test_a_device_cookie_is_for_its_own_kiosk_only_and_revocable(hall: Server) -
     browser = _enrolled(hall, "k1")
     r = browser.post(hall.url + "/api/v1/halls/east/tickets", json={"service": "id-card", "kiosk": "k2"}, timeout=10)
     assert r.status_code == 403
+    # its own credential naming it in another hall: that hall has no such kiosk (docs/api.md)
+    r = browser.post(hall.url + "/api/v1/halls/east/tickets", json={"service": "id-card", "kiosk": "k1"}, timeout=10)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     assert browser.post(hall.url + TICKETS, json=KIOSK_BODY, timeout=10).status_code == 201
     done = hallq("kiosk", "revoke", "k1", "--config", str(hall.config))
     assert done.returncode == 0 and "revoked 1" in done.stdout, done.stdout + done.stderr
