@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request, session
+from flask import g, jsonify, request, session
 
 from server.auth import Principal
 from server.engine.errors import HallError
@@ -180,6 +180,8 @@ def day_appointments(hall: str) -> Any:
     app = hq()
     app.ctx.hall(hall)
     if staff_of(hall) is None:
+        if g.get("principal") is not None:  # a kiosk's credential: valid, and not staff
+            raise HallError("forbidden", 403, "the hall's staff only")
         raise HallError("unauthorized", 401, "log in or send a bearer token")
     q = read_query(DayQuery)
     return jsonify(appointments.day_list(app.ctx, hall, q.date))

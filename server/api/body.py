@@ -27,7 +27,7 @@ def json_object(optional: bool = False) -> dict[str, Any]:
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is None and limit is not None and len(raw) >= limit:
         raise RequestEntityTooLarge()  # a chunked body is cut at the limit, not refused: refuse it here
-    if not raw.strip():
+    if not raw.strip(b" \t\r\n"):  # JSON's whitespace only (bytes.strip() also takes VT and FF: not JSON)
         if optional:
             return {}
         raise HallError("invalid_body", 422, "a JSON object body is required")

@@ -483,7 +483,7 @@ def hand_over(ctx: Context, matter_id: str, owner: str | None, counter: str | No
         m = _locked(s, matter_id)
         hall = ctx.hall(m.hall_id)
         if counter is not None and hall.counter(counter) is None:
-            raise invalid(f"{counter} is not a counter of this hall")
+            raise invalid(f"{counter!r} is not a counter of this hall")
         if owner is not None:  # a staff login of this hall (or of every hall), not a name nobody answers to
             user = s.get(UserRow, owner) if owner.isprintable() else None
             if user is None or user.disabled or user.hall_id not in (None, hall.id):

@@ -225,6 +225,9 @@ def test_the_last_place_goes_once_then_slot_full_and_staff_book_on_their_share(
     listed = app.get("/api/v1/halls/town/appointments", token=app.counter_token("w9"), params={"date": "2026-12-08"})
     assert sorted(a["channel"] for a in listed.json()) == ["online", "online", "phone"]
     assert {a["phone"] for a in listed.json()} == {PHONE_A, PHONE_B, PHONE_C}  # staff see them in full
+    kiosk = app.get("/api/v1/halls/town/appointments", token=app.kiosk_token(), params={"date": "2026-12-08"})
+    assert kiosk.status_code == 403 and error(kiosk) == "forbidden"  # a valid credential, not staff's: not 401
+    assert app.get("/api/v1/halls/town/appointments", params={"date": "2026-12-08"}).status_code == 401
     r = book(app, id_number="110105199003071116", phone="13612345678", token=app.admin_token())
     assert r.status_code == 409 and error(r) == "slot_full"
 

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from support.app import AppHall
 from support.checks import check_answer
 
+from server.api.shapes.matters import HandOverRequest
 from server.store.models import LedgerRow, MatterRow
 
 ID_NUMBER = "11010519491231002X"  # a valid check digit (GB 11643)
@@ -266,6 +267,9 @@ def test_a_supervisor_hands_a_matter_over_and_the_new_owner_carries_it(hall: App
     assert hall.post(path, {"counter": "w3", "reason": "调岗"}, hall.counter_token("w2")).status_code == 403
     assert hall.post(path, {"counter": "w3"}, sup).status_code == 422  # no reason
     assert hall.post(path, {"counter": "w9", "reason": "调岗"}, sup).status_code == 422
+    empty = hall.post(path, {"counter": "", "reason": "调岗"}, sup)  # the document says at least one character
+    assert empty.status_code == 422 and "is not a counter" not in empty.json()["error"]["message"], empty.text
+    assert HandOverRequest.model_json_schema()["properties"]["counter"]["anyOf"][0]["minLength"] == 1
     r = hall.post(path, {"counter": "w3", "reason": "调岗"}, sup)
     assert r.status_code == 200 and r.json()["owner_counter"] == "w3"
     assert step(hall, matter, "in_progress", hall.counter_token("w2")).status_code == 403

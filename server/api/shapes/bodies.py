@@ -224,9 +224,11 @@ class RangeQuery(Query):
 
 
 class HistoryQuery(Query):
-    ticket: Annotated[str, Field(pattern=r"^[0-9a-f]{16,32}$")] | None = Field(None, description="a ticket id")
+    ticket: Annotated[str, Field(pattern=r"^[0-9a-f]{16,32}$")] | None = Field(
+        None, description="a ticket id (this or `number` is required: 422 invalid_query without either)"
+    )
     number: Annotated[str, Field(pattern=r"^[A-Za-z]{1,2}[0-9]{1,6}$")] | None = Field(
-        None, description="a ticket number such as A001 (with `date`, default today)"
+        None, description="a ticket number such as A001 (with `date`, default today); this or `ticket` is required"
     )
     date: Day | None = Field(None, description="the day of the number")
 

@@ -102,7 +102,7 @@ class HandOverRequest(Body):
     owner: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
         None, description="the new owner's username (代理责任人)"
     )
-    counter: Annotated[str, Field(max_length=40)] | None = Field(None, description="the new owner window")
+    counter: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(None, description="the new owner window")
     reason: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)] = Field(
         description="kept in the ledger; not blank"
     )
@@ -140,7 +140,7 @@ class PickupRequest(Body):
 class ReceiptRequest(Body):
     """Print a matter's receipt slip (受理回执) again (补打)."""
 
-    counter: Annotated[str, Field(max_length=40)] | None = Field(
+    counter: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
         None,
         description="print on this counter's printer (else the caller's counter, the window the clerk is signed in"
         " at, or the owner window); a kiosk's when that counter has none",
