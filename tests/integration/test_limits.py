@@ -222,16 +222,12 @@ def test_after_a_redis_outage_each_process_resyncs_its_screens(
     """Redis away for a few seconds (a TCP proxy between the servers and the machine's Redis, cut and restored;
     the shared Redis itself is never touched): a display on the other process missed the calls of the outage
     and stayed wrong. Now it gets a fresh snapshot once the queue is back."""
-    from support.env import REDIS_URL
     from support.proxy import Proxy
-    from support.server import random_channel
+    from support.server import redis_port, two_through
 
-    redis_port = int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
-    proxy = Proxy(redis_port)
+    proxy = Proxy(redis_port())
     try:
-        extra = f'message_queue = "redis://127.0.0.1:{proxy.port}/0"\nmessage_channel = "{random_channel()}"'
-        a = start_server("postgres", extra_server=extra, data_dir=tmp_path)
-        b = start_server("postgres", extra_server=extra, data_dir=tmp_path, database_url=a.database)
+        a, b = two_through(start_server, tmp_path, proxy.port)
         display = b.listen("/display", "hall=town")
         display.wait_for("snapshot")
         first = a.issue("id-card")

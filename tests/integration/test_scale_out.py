@@ -23,7 +23,7 @@ from support.app import AppHall
 from support.checks import check_database
 from support.env import REDIS_URL
 from support.proxy import Proxy
-from support.server import Server, random_channel, redis_queue
+from support.server import Server, random_channel, redis_port, redis_queue, two_through
 from support.sockets import Listener
 
 from server.mq import EVERYONE
@@ -328,12 +328,9 @@ def test_a_redis_that_stops_answering_delays_a_call_but_never_hangs_it(
 ) -> None:
     """Redis accepts connections and answers nothing: the clerk's call-next is still answered (its events wait
     a bounded time on the queue, then go without it), and once Redis answers again the screens are right."""
-    redis_port = int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
-    proxy = StallingProxy(redis_port)
+    proxy = StallingProxy(redis_port())
     try:
-        extra = f'message_queue = "redis://127.0.0.1:{proxy.port}/0"\nmessage_channel = "{random_channel()}"'
-        a = start_server("postgres", extra_server=extra, data_dir=tmp_path)
-        b = start_server("postgres", extra_server=extra, data_dir=tmp_path, database_url=a.database)
+        a, b = two_through(start_server, tmp_path, proxy.port)
         display = b.listen("/display", "hall=town")
         display.wait_for("snapshot")
         tickets = [a.issue("id-card") for _ in range(3)]

@@ -84,6 +84,19 @@ def redis_queue(channel: str) -> str:
     return f'message_queue = "{REDIS_URL}"\nmessage_channel = "{channel}"'
 
 
+def redis_port() -> int:
+    """The port of the machine's Redis (REDIS_URL): where a test's proxy in front of it forwards."""
+    return int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
+
+
+def two_through(start_server: Any, folder: Path, port: int) -> tuple[Server, Server]:
+    """Two processes on one PostgreSQL database and one data folder, whose message queue is the Redis reached
+    through 127.0.0.1:`port` (a proxy the test can cut or stall), on a channel of their own."""
+    extra = f'message_queue = "redis://127.0.0.1:{port}/0"\nmessage_channel = "{random_channel()}"'
+    a = start_server("postgres", extra_server=extra, data_dir=folder)
+    return a, start_server("postgres", extra_server=extra, data_dir=folder, database_url=a.database)
+
+
 def clean_env() -> dict[str, str]:
     """The environment without HALLQ_* overrides: a server reads only its config file."""
     return {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
