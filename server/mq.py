@@ -12,7 +12,9 @@ socketio's own doubles its wait up to a minute).
 from __future__ import annotations
 
 import logging
+import math
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -62,9 +64,15 @@ class ResyncingRedisManager(socketio.RedisManager):  # type: ignore[misc]
     is restored after a failure, and retries every RETRY_S."""
 
     def __init__(self, url: str, channel: str) -> None:
-        # a connect that hangs (an unreachable host) is bounded; a read is not: the subscription waits for messages
-        options = {"socket_connect_timeout": ORDERED_TIMEOUT_S}
+        # A connect that hangs (an unreachable host) is bounded; a read is not: the subscription waits for messages.
+        # Keepalive probes find a subscription whose peer is gone (a NAT's idle timeout, a failover) within about
+        # a minute: it is made again and this process's clients resync, rather than hearing nothing for good.
+        options: dict[str, Any] = {"socket_connect_timeout": ORDERED_TIMEOUT_S, "socket_keepalive": True}
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            options["socket_keepalive_options"] = {socket.TCP_KEEPIDLE: 30, socket.TCP_KEEPINTVL: 10,
+                                                   socket.TCP_KEEPCNT: 3}  # fmt: skip
         super().__init__(url, channel=channel, write_only=False, redis_options=options)
+        self._subscriber: Any = None  # the subscription's client (_redis_connect)
         self.on_reconnect: Callable[[], None] | None = None
         self._ordered: Any = None  # the ordered sends' own client (bounded waits, and a back-off of its own)
         self._ordered_down_until = 0.0
@@ -75,6 +83,7 @@ class ResyncingRedisManager(socketio.RedisManager):  # type: ignore[misc]
         Redis that stops answering delays a clerk's request at most ORDERED_TIMEOUT_S a try (python-socketio
         tries twice), never forever. The subscription keeps the first client: it waits for messages unbounded."""
         super()._redis_connect()
+        self._subscriber = getattr(self, "redis", None)  # kept alive: dropping it would close the pubsub's pool
         self.redis = self._timed_client()
 
     def _timed_client(self) -> Any:
@@ -119,7 +128,13 @@ class ResyncingRedisManager(socketio.RedisManager):  # type: ignore[misc]
             self._scripts[script] = self._ordered.register_script(script)
         try:
             return self._scripts[script](keys=keys, args=args)
-        except Exception:
+        except Exception as e:
+            if _refused(self._get_redis_module(), e):
+                # Redis refuses the scripts (an ACL without scripting, EVAL disabled): no outage, and it lasts.
+                # The process sends as before ordered counts (retry_in is infinite: realtime stops asking).
+                log.error("the message queue refuses Lua scripts (%s): counts are sent unordered across processes", e)
+                self._ordered_down_until = math.inf
+                raise
             self._ordered_down_until = time.monotonic() + ORDERED_BACKOFF_S
             raise
 
@@ -150,6 +165,14 @@ class ResyncingRedisManager(socketio.RedisManager):  # type: ignore[misc]
                     log.error("message queue unreachable (%s): events to pages are lost until it is back", exc)
                 lost = True
                 time.sleep(RETRY_S)  # green under eventlet or gevent (monkey-patched)
+
+
+def _refused(module: Any, e: Exception) -> bool:
+    """Whether Redis refused the command itself (no permission, or no such command), not failed to run it."""
+    exceptions = module.exceptions
+    if isinstance(e, exceptions.NoPermissionError):
+        return True
+    return isinstance(e, exceptions.ResponseError) and str(e).lower().startswith(("unknown command", "unknown or"))
 
 
 def socketio_options(message_queue: str | None, channel: str) -> dict[str, Any]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from queue import Queue
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 from flask import request, session
 from flask_socketio import SocketIO, emit, join_room
@@ -117,6 +118,7 @@ class Publisher:
         self._counts_sent: dict[str, int] = {}  # hall → the number of the read whose counts went out last
         self._counts_lock = threading.Lock()
         self._recounting: set[str] = set()  # halls whose counts are read and sent again in the queue's order
+        self._recount_again: set[str] = set()  # ... and asked for again meanwhile
         self._worker_started = False
         self._dirty: set[str] = set()
         self._refreshing: set[str] = set()
@@ -171,12 +173,20 @@ class Publisher:
         self._start_worker()
         self.start_bus()
 
+    def _queue(self) -> OrderedQueue | None:
+        """The queue that orders what processes send, unless Redis refuses its scripts (an ACL, EVAL disabled):
+        then, for good, this process sends as it did before ordered counts."""
+        if self._ordered is not None and math.isinf(self._ordered.retry_in()):
+            self._ordered = None
+        return self._ordered
+
     def _send_calls(self, messages: list[Message]) -> None:
         """With several processes, through the queue to every screen, this process's too: every screen then
         hears the calls, and the counts behind them, in one order."""
-        if self._ordered is not None and messages:
+        ordered = self._queue()
+        if ordered is not None and messages:
             try:
-                self._ordered.send(messages)
+                ordered.send(messages)
                 return
             except Exception:  # noqa: BLE001 - the ordered client failed: sent as any other event
                 log.warning("the message queue refused %d calls: sent without its order", len(messages))
@@ -210,9 +220,10 @@ class Publisher:
         """Number a read of the hall's waiting counts, before it starts: in this process, and with several
         processes in the numbering they share (the counts one sends must not overwrite another's newer ones)."""
         local = next(self._count_reads)
-        if self._ordered is not None and self._ordered.retry_in() == 0:  # not while it is known to be away
+        ordered = self._queue()
+        if ordered is not None and ordered.retry_in() == 0:  # not while it is known to be away
             try:
-                epoch, shared = self._ordered.number(f"counts:{hall_id}")
+                epoch, shared = ordered.number(f"counts:{hall_id}")
                 return CountsRead(local, epoch, shared)
             except Exception:  # noqa: BLE001 - the queue is away: this process's own order
                 log.warning("the message queue did not number a read of %s's counts", hall_id)
@@ -220,7 +231,7 @@ class Publisher:
 
     def _send_counts(
         self, hall_id: str, read: CountsRead, counts: dict[str, int], calls: list[Message] | None = None
-    ) -> str:
+    ) -> Literal["ordered", "lost", "unordered"]:
         """Send `calls`, then a read's counts right behind them unless a later read's went out already: a
         request counting behind its call and the worker counting a batch run at once (in this process or
         another), and an older read must not overwrite a newer one.
@@ -230,9 +241,10 @@ class Publisher:
         out in this process's order only. The last two are read and sent again once the queue answers."""
         messages = [("waiting", counts, name, hall_room(hall_id)) for name in WAITING_TO]
         calls = calls or []
-        if read.epoch is not None and self._ordered is not None:
+        ordered = self._queue()
+        if read.epoch is not None and ordered is not None:
             try:  # the check and the sending are one step in Redis, for every process
-                done = self._ordered.send(calls, f"counts:{hall_id}", (read.epoch, read.shared, messages))
+                done = ordered.send(calls, f"counts:{hall_id}", (read.epoch, read.shared, messages))
             except Exception:  # noqa: BLE001 - the ordered client failed: this process's order below
                 log.warning("the message queue refused %s's counts: sent without its order", hall_id)
             else:
@@ -245,7 +257,7 @@ class Publisher:
                 return "ordered"
         # With several processes the queue just failed: the counts go to this process's screens (each of four
         # messages would wait out a timeout on a Redis that stopped answering), everyone's at the recount below.
-        local = self._ordered is not None
+        local = self._queue() is not None
         with self._counts_lock:  # held while sending too: a publish to Redis yields, and sends must not cross
             for message in calls:
                 self._emit(*message)
@@ -253,7 +265,7 @@ class Publisher:
                 self._counts_sent[hall_id] = read.local
                 for message in messages:
                     self._emit(*message, local=local)
-        if self._ordered is None:
+        if not local:
             return "ordered"
         self._recount_later(hall_id)
         return "unordered"
@@ -261,26 +273,36 @@ class Publisher:
     def _recount_later(self, hall_id: str) -> None:
         """Read the hall's counts and send them again in the queue's order once it answers: counts that went
         out without it (or were lost with its numbering) may be older than another process's."""
-        if hall_id not in self._recounting:
+        if hall_id in self._recounting:
+            self._recount_again.add(hall_id)  # its read may be older than what asks now: once more after it
+        else:
             self._recounting.add(hall_id)
             self.socketio.start_background_task(self._recount, hall_id)
 
     def _recount(self, hall_id: str) -> None:
-        assert self._ordered is not None
+        """Until the hall's counts went out in the queue's order (however long Redis stays away: a screen of
+        another process must not keep older counts until the hall's next change), trying again after each
+        back-off and then at most every RECOUNT_MAX_S. Redis refusing the scripts ends it: the counts go out
+        as without order, to every process."""
+        pause = RECOUNT_PAUSE_S
         try:
-            for _ in range(RECOUNT_TRIES):  # then the subscription's resync (server/mq.py) is what is left
-                self.socketio.sleep(self._ordered.retry_in() + RECOUNT_PAUSE_S)  # type: ignore[arg-type]
+            while True:
+                ordered = self._queue()
+                self.socketio.sleep(min((ordered.retry_in() if ordered else 0) + pause, RECOUNT_MAX_S))  # type: ignore[arg-type]
+                self._recount_again.discard(hall_id)
                 read = self._number(hall_id)
-                if read.epoch is None:
+                if read.epoch is None and self._queue() is not None:
+                    pause = min(pause * 2, RECOUNT_MAX_S)  # still away
                     continue
                 with self.ctx.db.read() as s:
                     counts = queue.waiting_counts(s, self.ctx.hall(hall_id))
-                if self._send_counts(hall_id, read, counts) == "ordered":
+                if self._send_counts(hall_id, read, counts) == "ordered" and hall_id not in self._recount_again:
                     return
         except Exception:  # noqa: BLE001 - the hall's next change counts again
             log.exception("counting %s again failed", hall_id)
         finally:
             self._recounting.discard(hall_id)
+            self._recount_again.discard(hall_id)
 
     def _start_worker(self) -> None:
         if not self._worker_started:
@@ -313,13 +335,13 @@ class Publisher:
                     self._pending.task_done()
 
     def flush(self, timeout: float = 30) -> bool:
-        """Wait until everything published so far has gone out and no forecast refresh runs.
+        """Wait until everything published so far has gone out, and no forecast refresh nor recount runs.
 
         For whoever must know the background work is done: a test before it looks at the database
         again or closes it, a process before it disposes of its database. False after `timeout`.
         """
         deadline = time.monotonic() + timeout
-        while self._pending.unfinished_tasks or self._refreshing:
+        while self._pending.unfinished_tasks or self._refreshing or self._recounting:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.005)  # green under eventlet or gevent (monkey-patched), a thread sleep otherwise
@@ -561,8 +583,8 @@ REFRESH_PAUSE_S = 1.0  # between two forecast runs of one hall: a busy hall's es
 REFRESH_SHARE = 39  # ... and at least this many times the run's own time: forecasting takes at most 1/40 of the time
 BOARD_MAKING_S = 10.0  # a process making the hall's shared board: the others wait at most this for it
 BOARD_KEEP_S = 600.0  # a shared board is kept this long (then made anew by whoever needs it)
-RECOUNT_TRIES = 12  # counts sent without the queue's order are sent again in it within about a minute ...
-RECOUNT_PAUSE_S = 0.05  # ... each try this long after the queue's back-off (server/mq.py ORDERED_BACKOFF_S)
+RECOUNT_PAUSE_S = 0.05  # counts sent without the queue's order are sent again in it this long after its back-off
+RECOUNT_MAX_S = 30.0  # ... and while Redis stays away, tried again at most this far apart
 BATCH_GAP_S = 0.25  # between two delivered batches of one process: at most 4 a second, whatever the event rate
 
 

@@ -346,3 +346,32 @@ def test_a_redis_that_stops_answering_delays_a_call_but_never_hangs_it(
     finally:
         proxy.flowing.set()
         proxy.close()
+
+
+def test_a_redis_that_refuses_scripts_gets_the_counts_unordered_not_lost(
+    make_app_hall: Callable[..., AppHall], tmp_path: Path
+) -> None:
+    """Redis refuses Lua scripts (an ACL without scripting, as some managed Redis services have): that is no
+    outage to wait out. Each process sends calls and counts as before ordered counts, through the queue to every
+    process, rather than to its own screens only and then retrying for ever."""
+    admin = Redis.from_url(REDIS_URL)
+    user = "hallq-noscript-" + random_channel()[-8:]
+    admin.execute_command("ACL", "SETUSER", user, "on", "nopass", "~*", "&*", "+@all", "-@scripting")
+    try:
+        channel = random_channel()
+        url = REDIS_URL.replace("redis://", f"redis://{user}:x@", 1)
+        queue = f'message_queue = "{url}"\nmessage_channel = "{channel}"'
+        app = make_app_hall("postgres", extra_server=queue, shared=True)
+        listen = Channel(channel)
+        try:
+            publisher = app.hallq.publisher
+            assert publisher._send_counts("town", publisher._number("town"), {"id-card": 3}) == "ordered"
+            publisher._send_calls([("call", {"number": "A001"}, "/display", "hall:town")])
+            sent = listen.events()
+            assert [(e, d) for e, d, _ in sent] == [("waiting", {"id-card": 3})] * 4 + [("call", {"number": "A001"})]
+            assert EVERYONE not in {host for _, _, host in sent}  # python-socketio's own emits, from this process
+            assert publisher._ordered is None and not publisher._recounting
+        finally:
+            listen.close()
+    finally:
+        admin.execute_command("ACL", "DELUSER", user)
