@@ -153,13 +153,14 @@ class ResyncingRedisManager(socketio.RedisManager):  # type: ignore[misc]
         while True:
             try:
                 self._redis_connect()
-                self.pubsub.subscribe(self.channel)
+                pubsub = self.pubsub  # its own: a failed publish makes self.pubsub anew, not this subscription
+                pubsub.subscribe(self.channel)
                 if lost:
                     lost = False
                     log.warning("message queue reachable again: sending every client of this process a fresh state")
                     if self.on_reconnect is not None:
                         self.server.start_background_task(self.on_reconnect)
-                yield from self.pubsub.listen()
+                yield from pubsub.listen()
             except Exception as exc:  # noqa: BLE001 - any failure of the connection: retry
                 if not lost:
                     log.error("message queue unreachable (%s): events to pages are lost until it is back", exc)
