@@ -56,6 +56,7 @@ class Hallq:
     def __init__(self, config: Config, socketio: SocketIO, clock: Clock) -> None:
         self.ctx = Context(config, Database.for_settings(config.settings), clock)
         self.publisher = realtime.Publisher(socketio, self.ctx)
+        self._track_bases: dict[tuple[Any, ...], str] = {}
         limits = config.settings.limits
         # Shared by every process through Redis when they share one (message_queue), else per process.
         store = Limits(config.settings.message_queue, config.settings.message_channel)
@@ -73,7 +74,19 @@ class Hallq:
 
     def track_base(self) -> str:
         """Where residents' phones reach this server: the start of every ticket's QR link."""
-        return (self.ctx.config.settings.public_url or request.host_url).rstrip("/")
+        if public := self.ctx.config.settings.public_url:
+            return public.rstrip("/")
+        # request.host_url is worked out afresh on each call (an IRI conversion: 2-3% of an issue); it depends
+        # on these environ values alone (after the proxy fix). A few kept: a stranger's Host headers can't grow it.
+        env = request.environ
+        key = (env.get("wsgi.url_scheme"), env.get("HTTP_HOST"), env.get("SERVER_NAME"), env.get("SERVER_PORT"),
+               env.get("SCRIPT_NAME"))  # fmt: skip
+        base = self._track_bases.get(key)
+        if base is None:
+            base = request.host_url.rstrip("/")
+            if len(self._track_bases) < 16:
+                self._track_bases[key] = base
+        return base
 
     def track_url(self, token: str) -> str:
         """The resident's page, printed as the ticket's QR code."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 
 class CachedSignerSessions(SecureCookieSessionInterface):
@@ -22,3 +22,10 @@ class CachedSignerSessions(SecureCookieSessionInterface):
         if self._signer is None or self._signer[0] != key:
             self._signer = (key, super().get_signing_serializer(app))
         return self._signer[1]
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        # A kiosk's or a screen's API call carries no cookie: an empty session without parsing one (Flask
+        # parses the empty header into a dict on every request).
+        if not request.environ.get("HTTP_COOKIE") and self.get_signing_serializer(app) is not None:
+            return self.session_class()
+        return super().open_session(app, request)

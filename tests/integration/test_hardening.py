@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 from sqlalchemy import create_engine, text
+from support.app import AppHall
 from support.env import ROOT
 from support.server import HALL_TOML, Server, clean_env, free_port, hallq, write_config
 
@@ -244,3 +245,22 @@ def test_a_chunked_body_is_read_and_still_bounded(start_server: Callable[..., Se
     big = b'{"service": "id-card", "x": "' + b"y" * 100_000 + b'"}'
     r = requests.post(url, data=chunked(big), headers={"Content-Type": "application/json"}, timeout=10)
     assert r.status_code == 400 and r.json()["error"]["code"] == "body_too_large", r.text
+
+
+def test_each_ticket_links_to_the_host_it_was_asked_on_however_many_hosts_ask(
+    make_app_hall: Callable[..., AppHall],
+) -> None:
+    """Without public_url the QR link is the asking host's (kept per host, so each must still be its own)."""
+    app_hall = make_app_hall(edit=lambda text: "\n".join(x for x in text.splitlines() if "public_url" not in x))
+    for i in range(20):  # more hosts than the server keeps worked out
+        for host in (f"hall-{i}.example:8080", "localhost"):
+            r = app_hall.post("/api/v1/halls/town/tickets", {"service": "id-card"}, headers={"Host": host})
+            assert r.status_code == 201, r.text
+            assert r.json()["track_url"].startswith(f"http://{host}/t/"), (host, r.json()["track_url"])
+    https = app_hall.post(
+        "/api/v1/halls/town/tickets",
+        {"service": "id-card"},
+        headers={"Host": "localhost"},
+        base_url="https://localhost",
+    )
+    assert https.json()["track_url"].startswith("https://localhost/t/")
