@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     base, counted = _count(args.what, 0), _count(args.what, args.n)
     per = (counted - base) / args.n
-    label = "issue" if args.what == "issue" else "issue + cycle (a cycle's tickets are issued in the run)"
-    print(f"{per / 1000:,.0f}k instructions a request ({label}), main thread, n={args.n}")
+    label = "an issue" if args.what == "issue" else "an issue and a cycle (the cycle's ticket is issued in the run)"
+    print(f"{per / 1000:,.0f}k instructions {label}, main thread, n={args.n}")
 
 
 def _count(what: str, n: int) -> int:
