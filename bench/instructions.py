@@ -1,20 +1,23 @@
 """Instructions a request costs, counted by callgrind: for changes of a few per cent, which timings cannot show.
 
-On a shared 2-core machine the ratio to the floor moves by 0.05-0.15 between runs of the same code, more than
-any change left on the hot path. Instructions move far less. The app is built in-process by `create_app` on a
-fresh SQLite database (async mode `threading`; no HTTP server, so eventlet's parsing is not counted), and each
-request is one WSGI call as the server makes it:
+On a shared 2-core machine the ratio to the floor moves by 0.05-0.3 between runs of the same code, more than any
+change left on the hot path. Instructions move far less. The app is built in-process by `create_app` on a fresh
+database: SQLite, or with `--db postgres` a schema of its own on the test server, dropped after. The async mode
+is `threading`, and there is no HTTP server, so eventlet's parsing is not counted. Each request is one WSGI call
+as the server makes it:
 
 - `issue`: a kiosk's tap (its bearer token, an Idempotency-Key);
-- `cycle`: call-next then finish at one counter (the tickets it calls are issued first, so a cycle's figure is
-  the count over both runs less the issue's; see `--what`).
+- `cycle`: call-next then finish at one counter. The tickets it calls are issued in the same run, so the figure
+  is an issue and a cycle together.
 
 Under `valgrind --tool=callgrind --separate-threads=yes`, the main thread's instructions with N requests less
 those with none, over N. The hall's background threads (the forecast's refresh, the publisher) are left out:
-their share follows the wall clock, which valgrind slows about 50 times. Runs of the same code still differ by
-up to 4% (a board is stale or fresh by the clock); compare a change with its base in the same session.
+their share follows the wall clock, which valgrind slows about 50 times. Runs of one version made side by side
+agree within 4%, but the level moves with the machine's load: compare a change with its base in runs made side
+by side. On PostgreSQL the count is the client's side only (psycopg2 and above); the server's work is not in it.
 
-    python -m bench.instructions [--what issue|cycle] [--n 300]     (needs valgrind; about 2 minutes a figure)
+    python -m bench.instructions [--what issue|cycle] [--n 300] [--db sqlite|postgres]
+                                              (needs valgrind; about 2 minutes a figure)
 """
 
 from __future__ import annotations
@@ -38,23 +41,27 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__.splitlines()[0])
     parser.add_argument("--what", choices=("issue", "cycle"), default="issue")
     parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--inner", type=int, default=None, help=argparse.SUPPRESS)  # the counted run itself
+    parser.add_argument("--url", default=None, help=argparse.SUPPRESS)  # the counted run's database
     args = parser.parse_args(argv)
     if args.inner is not None:
-        _inner(args.what, args.inner)
+        _inner(args.what, args.inner, args.url)
         return
-    base, counted = _count(args.what, 0), _count(args.what, args.n)
+    base, counted = _count(args.what, 0, args.db), _count(args.what, args.n, args.db)
     per = (counted - base) / args.n
     label = "an issue" if args.what == "issue" else "an issue and a cycle (the cycle's ticket is issued in the run)"
     print(f"{per / 1000:,.0f}k instructions {label}, main thread, n={args.n}")
 
 
-def _count(what: str, n: int) -> int:
-    with tempfile.TemporaryDirectory(prefix="hallq-instructions-") as tmp:
+def _count(what: str, n: int, db: str) -> int:
+    from bench.common import database_url
+
+    with tempfile.TemporaryDirectory(prefix="hallq-instructions-") as tmp, database_url(db, Path(tmp)) as url:
         out = Path(tmp) / "cg.out"
         command = [
             "valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out}",
-            sys.executable, "-m", "bench.instructions", "--what", what, "--inner", str(n),
+            sys.executable, "-m", "bench.instructions", "--what", what, "--inner", str(n), "--url", url,
         ]  # fmt: skip
         subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
         for line in (Path(f"{out}-01")).read_text().splitlines():  # thread 1: the main thread
@@ -63,14 +70,14 @@ def _count(what: str, n: int) -> int:
     raise RuntimeError("callgrind wrote no total")
 
 
-def _inner(what: str, n: int) -> None:
+def _inner(what: str, n: int, url: str) -> None:
     os.environ["HALLQ_ASYNC_MODE"] = "threading"
     from bench.hotpath import HALL, SERVICES, admin_token, write_config
     from server.app import create_app
     from server.config import load_config
 
     folder = Path(tempfile.mkdtemp(prefix="hallq-instructions-"))
-    config = write_config(folder, "hallq", 18099, f"sqlite:///{folder / 'h.db'}", HALL)
+    config = write_config(folder, "hallq", 18099, url, HALL)
     kiosk, admin = admin_token(config, "--kiosk", "k1"), admin_token(config)
     app, _ = create_app(load_config(str(config)))
 

@@ -253,3 +253,25 @@ def test_a_transient_row_holds_its_values_and_stays_out_of_the_session(ctx: Cont
         assert row not in s
     with ctx.db.read() as s:
         assert s.get(TicketRow, "t1") is None
+
+
+def test_a_prepared_statements_plain_values_are_written_as_psycopg2_writes_them(ctx: Context) -> None:
+    """PostgreSQL: an EXECUTE's None, bool and int values go in its text (raw._inline), the rest through psycopg2;
+    the text sent is byte for byte what psycopg2 makes of the whole EXECUTE. SQLite: nothing is prepared."""
+    values: list[Any] = [None, True, False, 0, 7, -5, 2**40, -(2**40), "a %s 'quoted' text", 1.5, NOW, b"\x00b", 3]
+    statement = Raw(select(*(bindparam(f"v{i}") for i in range(len(values)))))
+    with ctx.db.write() as s:
+        conn = s.connection()
+        plan = statement._plan(conn.dialect, {f"v{i}": v for i, v in enumerate(values)})  # noqa: SLF001
+        if ctx.db.is_sqlite:
+            assert plan.prepared is None
+            return
+        assert plan.prepared is not None
+        name, _prepare, template = plan.prepared
+        cursor = conn.connection.dbapi_connection.cursor()
+        sent, rest = raw._inline(name, values)  # noqa: SLF001
+        assert rest == ["a %s 'quoted' text", 1.5, NOW, b"\x00b"]
+        assert cursor.mogrify(sent, rest) == cursor.mogrify(template, values)
+        only_plain = [None, -1, True]
+        sent, rest = raw._inline(name, only_plain)  # noqa: SLF001
+        assert rest is None and sent.encode() == cursor.mogrify(template.split("(")[0] + "(%s, %s, %s)", only_plain)
