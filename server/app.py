@@ -76,8 +76,9 @@ class Hallq:
         """Where residents' phones reach this server: the start of every ticket's QR link."""
         if public := self.ctx.config.settings.public_url:
             return public.rstrip("/")
-        # request.host_url is worked out afresh on each call (an IRI conversion: 2-3% of an issue); it depends
-        # on these environ values alone (after the proxy fix). A few kept: a stranger's Host headers can't grow it.
+        # request.host_url is worked out afresh for each request (an IRI conversion: 2-3% of an issue); it depends
+        # on these environ values alone (after the proxy fix). The first 16 are kept: a stranger's Host headers
+        # can't grow the table (nor make a link wrong: past 16, a host's base is worked out as before).
         env = request.environ
         key = (env.get("wsgi.url_scheme"), env.get("HTTP_HOST"), env.get("SERVER_NAME"), env.get("SERVER_PORT"),
                env.get("SCRIPT_NAME"))  # fmt: skip

@@ -72,7 +72,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         def process(value: str | None) -> datetime | None:
             if value is None:
                 return None
-            if len(value) == 26 and value[10] == " ":  # the form `bind_processor` writes
+            if (  # exactly the form `bind_processor` writes: fromisoformat takes some other texts SQLAlchemy refuses
+                len(value) == 26
+                and value.isascii()
+                and value[4] == value[7] == "-"
+                and value[10] == " "
+                and value[13] == value[16] == ":"
+                and value[19] == "."
+                and value[20:].isdigit()
+            ):
                 try:
                     return datetime.fromisoformat(value + "+00:00")
                 except ValueError:

@@ -61,6 +61,23 @@ def test_text_written_by_other_means_is_read_as_sqlalchemy_reads_it(text: str) -
     assert READ(text).tzinfo is UTC
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-12-08 01:02.03512345 ",  # 26 characters that Python's fromisoformat reads and SQLAlchemy refuses
+        "2026-12-08 01:02,03712345,",
+        "2026-12-08 01.0220311234.6",
+        "2026-12-08 01:02:03.45678x",
+        "2026-12-08 01:02:03.٤٥٦٧٨٩",  # digits, but not ASCII ones
+    ],
+)
+def test_malformed_text_is_refused_as_sqlalchemy_refuses_it(text: str) -> None:
+    with pytest.raises(ValueError):
+        _chain_read(text)
+    with pytest.raises(ValueError):
+        READ(text)
+
+
 def test_none_stays_none_and_a_naive_moment_is_refused() -> None:
     assert BIND(None) is None and READ(None) is None
     with pytest.raises(ValueError, match="naive"):
